@@ -1,0 +1,765 @@
+// abi.ts — THE contract between the WASM data path and the host.
+//
+// The host (src/dataplane/memory-map.ts) lays out one WebAssembly.Memory, writes region
+// offsets into the header at HEADER_BASE, and fills the tables. The module is stateless code:
+// every piece of state it reads or writes lives at an offset it finds in the header, so a new
+// instance can take over the same memory between two batches (hot-swap).
+//
+// src/dataplane/abi.ts is generated from this file by scripts/gen-abi.mjs: only lines of the
+// form `export const NAME: type = value;` are exported, with value a literal or an expression of
+// earlier constants. Keep it that way.
+//
+// Byte order: addresses, ports and netmasks in every table are stored in WIRE order (exactly the
+// bytes found in a packet), so the data path compares and copies them without byte swaps.
+// Everything else (weights, counters, timeouts, offsets) is little-endian native.
+//
+// ╒══════════════════════════ memory map ══════════════════════════╕
+// │ 0 .. HEADER_BASE      module static data (host checks staticEnd) │
+// │ HEADER_BASE           header (HEADER_SIZE bytes, fields HDR_*)    │
+// │ ...                   regions, each REGION_ALIGN-aligned, in any   │
+// │                       order the host likes; found via the header   │
+// └───────────────────────────────────────────────────────────────────┘
+
+// @ts-ignore: decorator
+@inline export const ABI_VERSION: u32 = 1;
+// @ts-ignore: decorator
+@inline export const MAGIC: u32 = 0x53564c57; // "WLVS" little-endian
+// @ts-ignore: decorator
+@inline export const HEADER_BASE: u32 = 65536;
+// @ts-ignore: decorator
+@inline export const HEADER_SIZE: u32 = 1024;
+// @ts-ignore: decorator
+@inline export const REGION_ALIGN: u32 = 64;
+
+// ── header fields (byte offsets from HEADER_BASE, u32 unless noted) ──────────────────────────
+// @ts-ignore: decorator
+@inline export const HDR_MAGIC: u32 = 0;
+// @ts-ignore: decorator
+@inline export const HDR_ABI: u32 = 4;
+// per-batch: how the frames of this batch are framed (BATCH_*), written by the host
+// @ts-ignore: decorator
+@inline export const HDR_BATCH_FLAGS: u32 = 8;
+// per-batch: device index the frames came from (all frames of a batch share it)
+// @ts-ignore: decorator
+@inline export const HDR_BATCH_DEV: u32 = 12;
+// global behaviour switches (OPT_*)
+// @ts-ignore: decorator
+@inline export const HDR_OPTIONS: u32 = 16;
+// @ts-ignore: decorator
+@inline export const HDR_SLOT_BASE: u32 = 20;
+// @ts-ignore: decorator
+@inline export const HDR_SLOT_SIZE: u32 = 24;
+// @ts-ignore: decorator
+@inline export const HDR_SLOT_COUNT: u32 = 28;
+// bytes reserved in each slot before the frame: room for a vnet header, an outer IPv4 header
+// (TUN mode) and the headers of a generated ICMP error, with no memmove of the payload
+// @ts-ignore: decorator
+@inline export const HDR_HEADROOM: u32 = 32;
+// @ts-ignore: decorator
+@inline export const HDR_DESC_BASE: u32 = 36;
+// @ts-ignore: decorator
+@inline export const HDR_SCRATCH_BASE: u32 = 40;
+// @ts-ignore: decorator
+@inline export const HDR_DEV_BASE: u32 = 44;
+// @ts-ignore: decorator
+@inline export const HDR_DEV_COUNT: u32 = 48;
+// local addresses (VIPs, DIPs, LIPs): open addressing, LOCAL_SIZE entries, mask = entries - 1
+// @ts-ignore: decorator
+@inline export const HDR_LOCAL_BASE: u32 = 52;
+// @ts-ignore: decorator
+@inline export const HDR_LOCAL_MASK: u32 = 56;
+// @ts-ignore: decorator
+@inline export const HDR_SVC_BASE: u32 = 60;
+// @ts-ignore: decorator
+@inline export const HDR_SVC_CAP: u32 = 64;
+// service index: open addressing on (vip, vport, proto), SVCIDX_SIZE entries, mask = entries - 1
+// @ts-ignore: decorator
+@inline export const HDR_SVCIDX_BASE: u32 = 68;
+// @ts-ignore: decorator
+@inline export const HDR_SVCIDX_MASK: u32 = 72;
+// @ts-ignore: decorator
+@inline export const HDR_RS_BASE: u32 = 76;
+// @ts-ignore: decorator
+@inline export const HDR_RS_CAP: u32 = 80;
+// destination lists: u16 real-server indices; a service owns [SVC_DEST_FIRST, +SVC_DEST_COUNT)
+// @ts-ignore: decorator
+@inline export const HDR_DEST_BASE: u32 = 84;
+// @ts-ignore: decorator
+@inline export const HDR_DEST_CAP: u32 = 88;
+// scheduler lookup tables (sh, dh, mh): u16 × HDR_SCHED_SIZE per service, service i at
+// HDR_SCHED_BASE + i * HDR_SCHED_SIZE * 2. Entries are real-server indices, NO_RS = empty.
+// @ts-ignore: decorator
+@inline export const HDR_SCHED_BASE: u32 = 92;
+// @ts-ignore: decorator
+@inline export const HDR_SCHED_SIZE: u32 = 96;
+// session records (CONN_SIZE each) and their index (u32 slots, IDX_* encoding)
+// @ts-ignore: decorator
+@inline export const HDR_CONN_BASE: u32 = 100;
+// @ts-ignore: decorator
+@inline export const HDR_CONN_CAP: u32 = 104;
+// @ts-ignore: decorator
+@inline export const HDR_IDX_BASE: u32 = 108;
+// @ts-ignore: decorator
+@inline export const HDR_IDX_MASK: u32 = 112;
+// live records (connections and persistence templates)
+// @ts-ignore: decorator
+@inline export const HDR_CONN_COUNT: u32 = 116;
+// free-list head: record index + 1, 0 = empty (records link through CONN_LINK)
+// @ts-ignore: decorator
+@inline export const HDR_CONN_FREE: u32 = 120;
+// records [0, high) have been handed out at least once; above it memory is untouched
+// @ts-ignore: decorator
+@inline export const HDR_CONN_HIGH: u32 = 124;
+// @ts-ignore: decorator
+@inline export const HDR_SWEEP_CURSOR: u32 = 128;
+// Full-NAT local addresses (LIP_SIZE each), their port bitmaps (PORTMAP_SIZE each) and the pool
+// lists (u16 LIP indices; a service owns [SVC_POOL_FIRST, +SVC_POOL_COUNT))
+// @ts-ignore: decorator
+@inline export const HDR_LIP_BASE: u32 = 132;
+// @ts-ignore: decorator
+@inline export const HDR_LIP_CAP: u32 = 136;
+// @ts-ignore: decorator
+@inline export const HDR_PORTMAP_BASE: u32 = 140;
+// @ts-ignore: decorator
+@inline export const HDR_POOL_BASE: u32 = 144;
+// @ts-ignore: decorator
+@inline export const HDR_POOL_CAP: u32 = 148;
+// global counters: u64 × STAT_COUNT
+// @ts-ignore: decorator
+@inline export const HDR_STATS_BASE: u32 = 152;
+// per-service and per-real-server counters (STATS_SIZE each, index = service / RS index)
+// @ts-ignore: decorator
+@inline export const HDR_SVC_STATS_BASE: u32 = 156;
+// @ts-ignore: decorator
+@inline export const HDR_RS_STATS_BASE: u32 = 160;
+// event ring: EVT_SIZE records, capacity a power of two; head is written by the core only,
+// tail by the host only; a full ring counts STAT_EVENTS_LOST and drops the event
+// @ts-ignore: decorator
+@inline export const HDR_EVT_BASE: u32 = 164;
+// @ts-ignore: decorator
+@inline export const HDR_EVT_CAP: u32 = 168;
+// @ts-ignore: decorator
+@inline export const HDR_EVT_HEAD: u32 = 172;
+// @ts-ignore: decorator
+@inline export const HDR_EVT_TAIL: u32 = 176;
+// end of the last region (the host sizes the memory from it)
+// @ts-ignore: decorator
+@inline export const HDR_MEM_END: u32 = 180;
+// free-list head of records released since the last sweep step is not needed: records go back
+// to the free list at once. Timeouts: u32 milliseconds × TO_COUNT, indexed by TO_*.
+// @ts-ignore: decorator
+@inline export const HDR_TIMEOUTS: u32 = 256;
+
+// ── per-batch flags (HDR_BATCH_FLAGS) ────────────────────────────────────────────────────────
+// frames start with an Ethernet header (TAP); otherwise they are bare IPv4 packets (TUN)
+// @ts-ignore: decorator
+@inline export const BATCH_L2: u32 = 1;
+// each frame is preceded by a VNET_HDR_LEN-byte virtio_net_hdr at off - VNET_HDR_LEN
+// @ts-ignore: decorator
+@inline export const BATCH_VNET: u32 = 2;
+
+// ── options (HDR_OPTIONS) ────────────────────────────────────────────────────────────────────
+// what to do with IPv4 packets that are neither for a VIP nor part of a session:
+// default DROP_NOT_OURS; OPT_UNKNOWN_HOST hands them to the host; OPT_UNKNOWN_PASS writes them
+// back unchanged to the device they came from (TUN devices: back to the kernel)
+// @ts-ignore: decorator
+@inline export const OPT_UNKNOWN_HOST: u32 = 1;
+// @ts-ignore: decorator
+@inline export const OPT_UNKNOWN_PASS: u32 = 2;
+// write session created/expired events to the ring
+// @ts-ignore: decorator
+@inline export const OPT_EVENTS: u32 = 4;
+// create TCP sessions on any packet, not only on SYN (IPVS sloppy_tcp): for a backup director
+// that takes over connections it has not seen start
+// @ts-ignore: decorator
+@inline export const OPT_SLOPPY_TCP: u32 = 8;
+
+// ── descriptor, one per slot ─────────────────────────────────────────────────────────────────
+// ╒═══════════════ descriptor (DESC_SIZE = 16 B) ═══════════════╕
+// │ +0 u32 off     absolute address of the frame; out: of the   │
+// │                output frame (may move back into headroom)   │
+// │ +4 u32 len     frame length; out: output length             │
+// │ +8 u8 verdict  │ +9 u8 reason │ +10 u8 inDev │ +11 u8 outDev │
+// │ +12 u32 reserved                                            │
+// └─────────────────────────────────────────────────────────────┘
+// With BATCH_VNET the virtio_net_hdr sits right before the frame, in and out.
+// @ts-ignore: decorator
+@inline export const DESC_OFF: u32 = 0;
+// @ts-ignore: decorator
+@inline export const DESC_LEN: u32 = 4;
+// @ts-ignore: decorator
+@inline export const DESC_VERDICT: u32 = 8;
+// @ts-ignore: decorator
+@inline export const DESC_REASON: u32 = 9;
+// @ts-ignore: decorator
+@inline export const DESC_IN_DEV: u32 = 10;
+// @ts-ignore: decorator
+@inline export const DESC_OUT_DEV: u32 = 11;
+// @ts-ignore: decorator
+@inline export const DESC_SIZE: u32 = 16;
+
+// ── verdicts ─────────────────────────────────────────────────────────────────────────────────
+// @ts-ignore: decorator
+@inline export const VERDICT_DROP: u8 = 0;
+// @ts-ignore: decorator
+@inline export const VERDICT_FORWARD: u8 = 1;
+// the host answers it: ARP, ICMP echo to an owned address, anything to a DIP
+// @ts-ignore: decorator
+@inline export const VERDICT_HOST: u8 = 2;
+
+// process() returns forwarded | host << PROCESS_HOST_SHIFT
+// @ts-ignore: decorator
+@inline export const PROCESS_HOST_SHIFT: u32 = 16;
+
+// ── drop reasons (counted at STAT_DROP_BASE + reason) ────────────────────────────────────────
+// @ts-ignore: decorator
+@inline export const DROP_NONE: u8 = 0;
+// truncated frame, bad version/IHL/lengths, bad ports area
+// @ts-ignore: decorator
+@inline export const DROP_MALFORMED: u8 = 1;
+// IPv4 header checksum does not verify
+// @ts-ignore: decorator
+@inline export const DROP_IP_CSUM: u8 = 2;
+// IP fragments are not reassembled (as IPVS without defrag): counted, never forwarded
+// @ts-ignore: decorator
+@inline export const DROP_FRAGMENT: u8 = 3;
+// L2 frame for another MAC, or an EtherType the director does not handle (IPv6, ...)
+// @ts-ignore: decorator
+@inline export const DROP_NOT_MINE: u8 = 4;
+// to a VIP, but no service matches the port and protocol
+// @ts-ignore: decorator
+@inline export const DROP_NO_SERVICE: u8 = 5;
+// the scheduler found no available real server (and no sorry server)
+// @ts-ignore: decorator
+@inline export const DROP_NO_RS: u8 = 6;
+// session table full: new flows dropped, established ones untouched
+// @ts-ignore: decorator
+@inline export const DROP_TABLE_FULL: u8 = 7;
+// no free LIP:lport in the service's Full-NAT pool
+// @ts-ignore: decorator
+@inline export const DROP_POOL_EXHAUSTED: u8 = 8;
+// TCP segment without SYN to a VIP and no session (IPVS schedules only on SYN)
+// @ts-ignore: decorator
+@inline export const DROP_NO_SESSION: u8 = 9;
+// neither for a VIP nor part of a session, and the host asked to drop such packets
+// @ts-ignore: decorator
+@inline export const DROP_NOT_OURS: u8 = 10;
+// the session's real server was removed from its service
+// @ts-ignore: decorator
+@inline export const DROP_RS_GONE: u8 = 11;
+// the real server's MAC is not resolved yet (L2 devices)
+// @ts-ignore: decorator
+@inline export const DROP_NO_NEIGH: u8 = 12;
+// too big for the tunnel with DF set: an ICMP frag-needed went back instead (when that reply
+// could be built it is the frame's FORWARD verdict and this counter is not touched)
+// @ts-ignore: decorator
+@inline export const DROP_TOO_BIG: u8 = 13;
+// protocol the service cannot carry (ICMP to a VIP other than echo or a related error, ...)
+// @ts-ignore: decorator
+@inline export const DROP_UNSUPPORTED: u8 = 14;
+// a GSO super-packet that a mode cannot carry (IP-in-IP with TSO)
+// @ts-ignore: decorator
+@inline export const DROP_GSO: u8 = 15;
+// an ICMP error that relates to no session
+// @ts-ignore: decorator
+@inline export const DROP_ICMP_UNRELATED: u8 = 16;
+// a 5-tuple that would collide with an existing session's reverse key
+// @ts-ignore: decorator
+@inline export const DROP_CONFLICT: u8 = 17;
+// @ts-ignore: decorator
+@inline export const DROP_COUNT: u8 = 18;
+
+// ── global counters (u64 index in the HDR_STATS_BASE array) ──────────────────────────────────
+// @ts-ignore: decorator
+@inline export const STAT_RX_PACKETS: u32 = 0;
+// @ts-ignore: decorator
+@inline export const STAT_RX_BYTES: u32 = 1;
+// @ts-ignore: decorator
+@inline export const STAT_FORWARDED: u32 = 2;
+// @ts-ignore: decorator
+@inline export const STAT_HOST: u32 = 3;
+// @ts-ignore: decorator
+@inline export const STAT_DROPPED: u32 = 4;
+// @ts-ignore: decorator
+@inline export const STAT_CONN_CREATED: u32 = 5;
+// @ts-ignore: decorator
+@inline export const STAT_CONN_EXPIRED: u32 = 6;
+// @ts-ignore: decorator
+@inline export const STAT_ICMP_RELAYED: u32 = 7;
+// @ts-ignore: decorator
+@inline export const STAT_FRAG_NEEDED_SENT: u32 = 8;
+// @ts-ignore: decorator
+@inline export const STAT_EVENTS_LOST: u32 = 9;
+// @ts-ignore: decorator
+@inline export const STAT_BATCHES: u32 = 10;
+// @ts-ignore: decorator
+@inline export const STAT_PASSED: u32 = 11;
+// @ts-ignore: decorator
+@inline export const STAT_DROP_BASE: u32 = 32;
+// @ts-ignore: decorator
+@inline export const STAT_COUNT: u32 = 64;
+
+// ── per-service / per-real-server counters (u64 each) ────────────────────────────────────────
+// @ts-ignore: decorator
+@inline export const ST_CONNS: u32 = 0;
+// @ts-ignore: decorator
+@inline export const ST_INPKTS: u32 = 8;
+// @ts-ignore: decorator
+@inline export const ST_OUTPKTS: u32 = 16;
+// @ts-ignore: decorator
+@inline export const ST_INBYTES: u32 = 24;
+// @ts-ignore: decorator
+@inline export const ST_OUTBYTES: u32 = 32;
+// @ts-ignore: decorator
+@inline export const STATS_SIZE: u32 = 64;
+
+// ── devices ──────────────────────────────────────────────────────────────────────────────────
+// ╒════════ device (DEV_SIZE = 32 B) ═════════╕
+// │ +0 mac[6] │ +6 u16 mtu │ +8 u32 flags    │
+// │ +12 u32 addr (wire order): source of      │
+// │     generated ICMP and default TUN outer  │
+// └────────────────────────────────────────────┘
+// @ts-ignore: decorator
+@inline export const DEV_MAC: u32 = 0;
+// @ts-ignore: decorator
+@inline export const DEV_MTU: u32 = 6;
+// @ts-ignore: decorator
+@inline export const DEV_FLAGS: u32 = 8;
+// @ts-ignore: decorator
+@inline export const DEV_ADDR: u32 = 12;
+// @ts-ignore: decorator
+@inline export const DEV_SIZE: u32 = 32;
+// @ts-ignore: decorator
+@inline export const DEVF_L2: u32 = 1;
+// @ts-ignore: decorator
+@inline export const DEVF_VNET: u32 = 2;
+// @ts-ignore: decorator
+@inline export const MAX_DEVICES: u32 = 16;
+
+// ── local addresses ──────────────────────────────────────────────────────────────────────────
+// +0 u32 addr (wire order, 0 = empty slot), +4 u32 LOCAL_* bits
+// @ts-ignore: decorator
+@inline export const LOCAL_ADDR: u32 = 0;
+// @ts-ignore: decorator
+@inline export const LOCAL_KIND: u32 = 4;
+// @ts-ignore: decorator
+@inline export const LOCAL_SIZE: u32 = 8;
+// @ts-ignore: decorator
+@inline export const LOCAL_VIP: u32 = 1;
+// @ts-ignore: decorator
+@inline export const LOCAL_DIP: u32 = 2;
+// @ts-ignore: decorator
+@inline export const LOCAL_LIP: u32 = 4;
+
+// ── service index entry ──────────────────────────────────────────────────────────────────────
+// +0 u32 vip (0 = empty), +4 u16 vport, +6 u8 proto, +7 u8 pad, +8 u32 service index
+// port-0 ("all ports") services are found with vport 0 after a miss on the real port
+// @ts-ignore: decorator
+@inline export const SVCIDX_VIP: u32 = 0;
+// @ts-ignore: decorator
+@inline export const SVCIDX_VPORT: u32 = 4;
+// @ts-ignore: decorator
+@inline export const SVCIDX_PROTO: u32 = 6;
+// @ts-ignore: decorator
+@inline export const SVCIDX_SVC: u32 = 8;
+// @ts-ignore: decorator
+@inline export const SVCIDX_SIZE: u32 = 16;
+
+// ── services ─────────────────────────────────────────────────────────────────────────────────
+// ╒══════════════════════ service (SVC_SIZE = 64 B) ═══════════════════════╕
+// │ +0 vip │ +4 u16 vport │ +6 u8 proto │ +7 u8 flags                       │
+// │ +8 u8 sched │ +9 u8 fwd │ +10 u16 destCount │ +12 u32 destFirst         │
+// │ +16 u32 rr cursor │ +20 i32 wrr cw │ +24 u32 wrr max │ +28 u32 wrr gcd   │
+// │ +32 u32 persistence timeout ms │ +36 u32 persistence netmask (wire)     │
+// │ +40 u32 poolFirst │ +44 u16 poolCount │ +46 u16 pool cursor             │
+// │ +48 u16 sorry RS + 1 (0 none) │ +50 u16 pad │ +52 u32 tunnel src (wire)  │
+// └──────────────────────────────────────────────────────────────────────────┘
+// @ts-ignore: decorator
+@inline export const SVC_VIP: u32 = 0;
+// @ts-ignore: decorator
+@inline export const SVC_VPORT: u32 = 4;
+// @ts-ignore: decorator
+@inline export const SVC_PROTO: u32 = 6;
+// @ts-ignore: decorator
+@inline export const SVC_FLAGS: u32 = 7;
+// @ts-ignore: decorator
+@inline export const SVC_SCHED: u32 = 8;
+// @ts-ignore: decorator
+@inline export const SVC_FWD: u32 = 9;
+// @ts-ignore: decorator
+@inline export const SVC_DEST_COUNT: u32 = 10;
+// @ts-ignore: decorator
+@inline export const SVC_DEST_FIRST: u32 = 12;
+// @ts-ignore: decorator
+@inline export const SVC_RR_CURSOR: u32 = 16;
+// @ts-ignore: decorator
+@inline export const SVC_WRR_CW: u32 = 20;
+// @ts-ignore: decorator
+@inline export const SVC_WRR_MAX: u32 = 24;
+// @ts-ignore: decorator
+@inline export const SVC_WRR_GCD: u32 = 28;
+// @ts-ignore: decorator
+@inline export const SVC_PERSIST_TIMEOUT: u32 = 32;
+// @ts-ignore: decorator
+@inline export const SVC_PERSIST_MASK: u32 = 36;
+// @ts-ignore: decorator
+@inline export const SVC_POOL_FIRST: u32 = 40;
+// @ts-ignore: decorator
+@inline export const SVC_POOL_COUNT: u32 = 44;
+// @ts-ignore: decorator
+@inline export const SVC_POOL_CURSOR: u32 = 46;
+// @ts-ignore: decorator
+@inline export const SVC_SORRY: u32 = 48;
+// @ts-ignore: decorator
+@inline export const SVC_TUN_SRC: u32 = 52;
+// @ts-ignore: decorator
+@inline export const SVC_SIZE: u32 = 64;
+// @ts-ignore: decorator
+@inline export const SVCF_USED: u8 = 1;
+// client affinity: SVC_PERSIST_TIMEOUT / SVC_PERSIST_MASK apply (ipvsadm -p -M)
+// @ts-ignore: decorator
+@inline export const SVCF_PERSIST: u8 = 2;
+// sh / mh hash the source port too (ipvsadm --sched-flags sh-port / mh-port)
+// @ts-ignore: decorator
+@inline export const SVCF_HASH_PORT: u8 = 4;
+// sh / mh: when the hashed server is unavailable, try the next one (sh-fallback / mh-fallback)
+// @ts-ignore: decorator
+@inline export const SVCF_FALLBACK: u8 = 8;
+
+// ── schedulers (ipvsadm names) ───────────────────────────────────────────────────────────────
+// @ts-ignore: decorator
+@inline export const SCHED_RR: u8 = 0;
+// @ts-ignore: decorator
+@inline export const SCHED_WRR: u8 = 1;
+// @ts-ignore: decorator
+@inline export const SCHED_LC: u8 = 2;
+// @ts-ignore: decorator
+@inline export const SCHED_WLC: u8 = 3;
+// @ts-ignore: decorator
+@inline export const SCHED_SED: u8 = 4;
+// @ts-ignore: decorator
+@inline export const SCHED_NQ: u8 = 5;
+// @ts-ignore: decorator
+@inline export const SCHED_SH: u8 = 6;
+// @ts-ignore: decorator
+@inline export const SCHED_DH: u8 = 7;
+// @ts-ignore: decorator
+@inline export const SCHED_MH: u8 = 8;
+// @ts-ignore: decorator
+@inline export const SCHED_COUNT: u8 = 9;
+// sh and dh use the first SH_TABLE_SIZE entries of the service's scheduler table (IPVS: 256)
+// @ts-ignore: decorator
+@inline export const SH_TABLE_SIZE: u32 = 256;
+// value of an empty scheduler-table entry / "no real server"
+// @ts-ignore: decorator
+@inline export const NO_RS: u32 = 0xffff;
+
+// ── forwarding modes ─────────────────────────────────────────────────────────────────────────
+// @ts-ignore: decorator
+@inline export const FWD_NAT: u8 = 0;
+// @ts-ignore: decorator
+@inline export const FWD_DR: u8 = 1;
+// @ts-ignore: decorator
+@inline export const FWD_TUN: u8 = 2;
+// @ts-ignore: decorator
+@inline export const FWD_FNAT: u8 = 3;
+// RS_FWD value meaning "the service's mode"
+// @ts-ignore: decorator
+@inline export const FWD_INHERIT: u8 = 0xff;
+
+// ── real servers ─────────────────────────────────────────────────────────────────────────────
+// ╒══════════════════════ real server (RS_SIZE = 64 B) ════════════════════╕
+// │ +0 rip │ +4 u16 rport (0 = vport) │ +6 u8 fwd │ +7 u8 flags            │
+// │ +8 u32 weight │ +12 u32 active │ +16 u32 inactive │ +20 u32 persist    │
+// │ +24 mac[6] │ +30 u8 out device │ +31 pad │ +32 u32 service index      │
+// │ +36 u32 upper threshold (0 = none) │ +40 u32 tunnel src (wire, 0 = svc)│
+// └────────────────────────────────────────────────────────────────────────┘
+// active/inactive/persist are written by the core only; everything else by the host.
+// @ts-ignore: decorator
+@inline export const RS_RIP: u32 = 0;
+// @ts-ignore: decorator
+@inline export const RS_RPORT: u32 = 4;
+// @ts-ignore: decorator
+@inline export const RS_FWD: u32 = 6;
+// @ts-ignore: decorator
+@inline export const RS_FLAGS: u32 = 7;
+// @ts-ignore: decorator
+@inline export const RS_WEIGHT: u32 = 8;
+// @ts-ignore: decorator
+@inline export const RS_ACTIVE: u32 = 12;
+// @ts-ignore: decorator
+@inline export const RS_INACTIVE: u32 = 16;
+// @ts-ignore: decorator
+@inline export const RS_PERSIST: u32 = 20;
+// @ts-ignore: decorator
+@inline export const RS_MAC: u32 = 24;
+// @ts-ignore: decorator
+@inline export const RS_DEV: u32 = 30;
+// @ts-ignore: decorator
+@inline export const RS_SVC: u32 = 32;
+// @ts-ignore: decorator
+@inline export const RS_UPPER: u32 = 36;
+// @ts-ignore: decorator
+@inline export const RS_TUN_SRC: u32 = 40;
+// @ts-ignore: decorator
+@inline export const RS_SIZE: u32 = 64;
+// @ts-ignore: decorator
+@inline export const RSF_USED: u8 = 1;
+// removed from its service: its sessions are expired at their next packet and by the sweep;
+// the host frees the slot once active + inactive + persist reach 0
+// @ts-ignore: decorator
+@inline export const RSF_REMOVED: u8 = 2;
+// next-hop MAC known (always set on L3 devices)
+// @ts-ignore: decorator
+@inline export const RSF_READY: u8 = 4;
+
+// ── sessions ─────────────────────────────────────────────────────────────────────────────────
+// ╒═════════════════════ session record (CONN_SIZE = 48 B) ══════════════════════╕
+// │ +0 cip │ +4 vip │ +8 u16 cport │ +10 u16 vport │ +12 rip                      │
+// │ +16 u16 rport │ +18 u16 lport │ +20 lip │ +24 u32 expires (ms, wrap-safe)    │
+// │ +28 u16 rs │ +30 u8 proto │ +31 u8 state │ +32 u8 flags │ +33 u8 client dev  │
+// │ +34 client-side MAC[6] (next hop back to the client, learnt from the frame)   │
+// │ +40 u32 link: free-list next (free) / template record + 1 (connection)        │
+// │ +44 u16 service │ +46 u16 LIP index (Full-NAT)                               │
+// └───────────────────────────────────────────────────────────────────────────────┘
+// A persistence template is a record with CONNF_TEMPLATE: proto = its service's protocol,
+// cip = client address & netmask, cport = 0, vip/vport = the service's; it pins rs.
+// The index holds 4 u32 slots per record (load ≤ 0.5 with both directions): 48 + 16 = 64 B
+// per connection.
+// @ts-ignore: decorator
+@inline export const CONN_CIP: u32 = 0;
+// @ts-ignore: decorator
+@inline export const CONN_VIP: u32 = 4;
+// @ts-ignore: decorator
+@inline export const CONN_CPORT: u32 = 8;
+// @ts-ignore: decorator
+@inline export const CONN_VPORT: u32 = 10;
+// @ts-ignore: decorator
+@inline export const CONN_RIP: u32 = 12;
+// @ts-ignore: decorator
+@inline export const CONN_RPORT: u32 = 16;
+// @ts-ignore: decorator
+@inline export const CONN_LPORT: u32 = 18;
+// @ts-ignore: decorator
+@inline export const CONN_LIP: u32 = 20;
+// @ts-ignore: decorator
+@inline export const CONN_EXPIRES: u32 = 24;
+// @ts-ignore: decorator
+@inline export const CONN_RS: u32 = 28;
+// @ts-ignore: decorator
+@inline export const CONN_PROTO: u32 = 30;
+// @ts-ignore: decorator
+@inline export const CONN_STATE: u32 = 31;
+// @ts-ignore: decorator
+@inline export const CONN_FLAGS: u32 = 32;
+// @ts-ignore: decorator
+@inline export const CONN_CDEV: u32 = 33;
+// @ts-ignore: decorator
+@inline export const CONN_CMAC: u32 = 34;
+// @ts-ignore: decorator
+@inline export const CONN_LINK: u32 = 40;
+// @ts-ignore: decorator
+@inline export const CONN_SVC: u32 = 44;
+// @ts-ignore: decorator
+@inline export const CONN_LIPIDX: u32 = 46;
+// @ts-ignore: decorator
+@inline export const CONN_SIZE: u32 = 48;
+// @ts-ignore: decorator
+@inline export const CONNF_USED: u8 = 1;
+// @ts-ignore: decorator
+@inline export const CONNF_TEMPLATE: u8 = 2;
+// also indexed in the out direction (NAT, Full-NAT)
+// @ts-ignore: decorator
+@inline export const CONNF_OUT: u8 = 4;
+// counted in RS_ACTIVE (else in RS_INACTIVE, or RS_PERSIST for templates)
+// @ts-ignore: decorator
+@inline export const CONNF_ACTIVE: u8 = 8;
+// holds a LIP:lport of its service's pool
+// @ts-ignore: decorator
+@inline export const CONNF_POOL: u8 = 16;
+// forwarding mode in bits 5..6
+// @ts-ignore: decorator
+@inline export const CONNF_FWD_SHIFT: u8 = 5;
+// @ts-ignore: decorator
+@inline export const CONNF_FWD_MASK: u8 = 0x60;
+// records per index slot group: the index has IDX_PER_CONN slots per record
+// @ts-ignore: decorator
+@inline export const IDX_PER_CONN: u32 = 4;
+// ╒════════ index slot (u32) ════════╕
+// │ 31..25 tag │ 24 dir │ 23..0 rec+1 │   0 = empty
+// └──────────────────────────────────┘
+// @ts-ignore: decorator
+@inline export const IDX_TAG_SHIFT: u32 = 25;
+// @ts-ignore: decorator
+@inline export const IDX_DIR_OUT: u32 = 0x1000000;
+// @ts-ignore: decorator
+@inline export const IDX_REC_MASK: u32 = 0xffffff;
+// record indices fit in 24 bits: capacity ≤ 2^23 sessions
+// @ts-ignore: decorator
+@inline export const MAX_CONN_CAP: u32 = 8388608;
+
+// ── TCP states (IPVS numbering) and timeout slots ────────────────────────────────────────────
+// @ts-ignore: decorator
+@inline export const TCP_S_NONE: u8 = 0;
+// @ts-ignore: decorator
+@inline export const TCP_S_ESTABLISHED: u8 = 1;
+// @ts-ignore: decorator
+@inline export const TCP_S_SYN_SENT: u8 = 2;
+// @ts-ignore: decorator
+@inline export const TCP_S_SYN_RECV: u8 = 3;
+// @ts-ignore: decorator
+@inline export const TCP_S_FIN_WAIT: u8 = 4;
+// @ts-ignore: decorator
+@inline export const TCP_S_TIME_WAIT: u8 = 5;
+// @ts-ignore: decorator
+@inline export const TCP_S_CLOSE: u8 = 6;
+// @ts-ignore: decorator
+@inline export const TCP_S_CLOSE_WAIT: u8 = 7;
+// @ts-ignore: decorator
+@inline export const TCP_S_LAST_ACK: u8 = 8;
+// @ts-ignore: decorator
+@inline export const TCP_S_LISTEN: u8 = 9;
+// @ts-ignore: decorator
+@inline export const TCP_S_SYNACK: u8 = 10;
+// @ts-ignore: decorator
+@inline export const TCP_S_COUNT: u8 = 11;
+// state value of UDP and ICMP sessions
+// @ts-ignore: decorator
+@inline export const UDP_S_NORMAL: u8 = 0;
+// timeouts (index into HDR_TIMEOUTS): TCP states use their state number
+// @ts-ignore: decorator
+@inline export const TO_UDP: u32 = 11;
+// @ts-ignore: decorator
+@inline export const TO_ICMP: u32 = 12;
+// @ts-ignore: decorator
+@inline export const TO_COUNT: u32 = 16;
+
+// ── events ───────────────────────────────────────────────────────────────────────────────────
+// ╒═════════════════════ event (EVT_SIZE = 32 B) ═════════════════════╕
+// │ +0 u8 type │ +1 u8 proto │ +2 u8 state │ +3 u8 fwd │ +4 cip │ +8 vip │
+// │ +12 u16 cport │ +14 u16 vport │ +16 rip │ +20 u16 rport │ +22 lport │
+// │ +24 lip │ +28 u16 service │ +30 u16 rs                              │
+// └──────────────────────────────────────────────────────────────────────┘
+// @ts-ignore: decorator
+@inline export const EVT_TYPE: u32 = 0;
+// @ts-ignore: decorator
+@inline export const EVT_PROTO: u32 = 1;
+// @ts-ignore: decorator
+@inline export const EVT_STATE: u32 = 2;
+// @ts-ignore: decorator
+@inline export const EVT_FWD: u32 = 3;
+// @ts-ignore: decorator
+@inline export const EVT_CIP: u32 = 4;
+// @ts-ignore: decorator
+@inline export const EVT_VIP: u32 = 8;
+// @ts-ignore: decorator
+@inline export const EVT_CPORT: u32 = 12;
+// @ts-ignore: decorator
+@inline export const EVT_VPORT: u32 = 14;
+// @ts-ignore: decorator
+@inline export const EVT_RIP: u32 = 16;
+// @ts-ignore: decorator
+@inline export const EVT_RPORT: u32 = 20;
+// @ts-ignore: decorator
+@inline export const EVT_LPORT: u32 = 22;
+// @ts-ignore: decorator
+@inline export const EVT_LIP: u32 = 24;
+// @ts-ignore: decorator
+@inline export const EVT_SVC: u32 = 28;
+// @ts-ignore: decorator
+@inline export const EVT_RS: u32 = 30;
+// @ts-ignore: decorator
+@inline export const EVT_SIZE: u32 = 32;
+// @ts-ignore: decorator
+@inline export const EVT_CREATED: u8 = 1;
+// @ts-ignore: decorator
+@inline export const EVT_EXPIRED: u8 = 2;
+// a persistence template was created / expired
+// @ts-ignore: decorator
+@inline export const EVT_TEMPLATE_CREATED: u8 = 3;
+// @ts-ignore: decorator
+@inline export const EVT_TEMPLATE_EXPIRED: u8 = 4;
+
+// ── Full-NAT local addresses ─────────────────────────────────────────────────────────────────
+// +0 u32 lip (wire) │ +4 u16 port min │ +6 u16 port max │ +8 u32 cursor │ +12 u32 ports in use
+// port bitmap: PORTMAP_SIZE bytes per LIP, bit p set = port p in use
+// @ts-ignore: decorator
+@inline export const LIP_ADDR: u32 = 0;
+// @ts-ignore: decorator
+@inline export const LIP_PORT_MIN: u32 = 4;
+// @ts-ignore: decorator
+@inline export const LIP_PORT_MAX: u32 = 6;
+// @ts-ignore: decorator
+@inline export const LIP_CURSOR: u32 = 8;
+// @ts-ignore: decorator
+@inline export const LIP_USED: u32 = 12;
+// @ts-ignore: decorator
+@inline export const LIP_SIZE: u32 = 16;
+// @ts-ignore: decorator
+@inline export const PORTMAP_SIZE: u32 = 8192;
+
+// ── per-slot scratch written by pass 1 and read by passes 2 and 3 ────────────────────────────
+// +0 u32 hash │ +4 u32 l3 address │ +8 u32 l4 address │ +12 u8 class │ +13 u8 proto
+// +14 u8 tcp flags │ +15 u8 icmp │ +16 src │ +20 dst │ +24 u16 sport │ +26 u16 dport
+// +28 u32 service index + 1 (0 = none)
+// @ts-ignore: decorator
+@inline export const SCR_HASH: u32 = 0;
+// @ts-ignore: decorator
+@inline export const SCR_L3: u32 = 4;
+// @ts-ignore: decorator
+@inline export const SCR_L4: u32 = 8;
+// @ts-ignore: decorator
+@inline export const SCR_CLASS: u32 = 12;
+// @ts-ignore: decorator
+@inline export const SCR_PROTO: u32 = 13;
+// @ts-ignore: decorator
+@inline export const SCR_TCPFLAGS: u32 = 14;
+// @ts-ignore: decorator
+@inline export const SCR_ICMP: u32 = 15;
+// @ts-ignore: decorator
+@inline export const SCR_SRC: u32 = 16;
+// @ts-ignore: decorator
+@inline export const SCR_DST: u32 = 20;
+// @ts-ignore: decorator
+@inline export const SCR_SPORT: u32 = 24;
+// @ts-ignore: decorator
+@inline export const SCR_DPORT: u32 = 26;
+// @ts-ignore: decorator
+@inline export const SCR_SVC: u32 = 28;
+// @ts-ignore: decorator
+@inline export const SCR_SIZE: u32 = 32;
+
+// ── framing constants ────────────────────────────────────────────────────────────────────────
+// @ts-ignore: decorator
+@inline export const ETH_HLEN: u32 = 14;
+// @ts-ignore: decorator
+@inline export const VNET_HDR_LEN: u32 = 10;
+// virtio_net_hdr fields
+// @ts-ignore: decorator
+@inline export const VNET_FLAGS: u32 = 0;
+// @ts-ignore: decorator
+@inline export const VNET_GSO_TYPE: u32 = 1;
+// @ts-ignore: decorator
+@inline export const VNET_HDR_LEN_FIELD: u32 = 2;
+// @ts-ignore: decorator
+@inline export const VNET_GSO_SIZE: u32 = 4;
+// @ts-ignore: decorator
+@inline export const VNET_CSUM_START: u32 = 6;
+// @ts-ignore: decorator
+@inline export const VNET_CSUM_OFFSET: u32 = 8;
+// @ts-ignore: decorator
+@inline export const VNET_F_NEEDS_CSUM: u8 = 1;
+// @ts-ignore: decorator
+@inline export const VNET_GSO_NONE: u8 = 0;
+// minimum headroom the host must leave before each frame
+// @ts-ignore: decorator
+@inline export const MIN_HEADROOM: u32 = 64;
+// IP protocol numbers
+// @ts-ignore: decorator
+@inline export const IPPROTO_ICMP: u8 = 1;
+// @ts-ignore: decorator
+@inline export const IPPROTO_IPIP: u8 = 4;
+// @ts-ignore: decorator
+@inline export const IPPROTO_TCP: u8 = 6;
+// @ts-ignore: decorator
+@inline export const IPPROTO_UDP: u8 = 17;

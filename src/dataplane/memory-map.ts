@@ -1,0 +1,254 @@
+// memory-map.ts — computes where every region of the data-path memory lives, creates the one
+// WebAssembly.Memory (fixed size: growing would detach every view and the native addon's
+// pointer) and writes the header the WASM module reads. Only src/dataplane/ knows this layout.
+import * as abi from './abi.js';
+
+/** Sizes the host chooses; everything else in the layout follows from them. */
+export interface Capacities {
+  /** frames per batch = number of slots (32..1024) */
+  slotCount: number;
+  /** largest frame (L2 or L3, without vnet header) a slot must hold */
+  maxFrame: number;
+  devices: number;
+  services: number;
+  realServers: number;
+  /** entries in the destination lists of all services together */
+  destinations: number;
+  /** per-service scheduler table entries (Maglev M, a prime ≥ 256) */
+  schedSize: number;
+  /** session records; rounded up to a power of two */
+  sessions: number;
+  /** Full-NAT local addresses */
+  lips: number;
+  /** entries in the pool lists of all services together */
+  poolEntries: number;
+  /** event ring capacity; rounded up to a power of two */
+  events: number;
+  /** owned addresses (VIPs, DIPs, LIPs) */
+  localAddresses: number;
+}
+
+export const DEFAULT_CAPACITIES: Capacities = {
+  slotCount: 256,
+  maxFrame: 2048,
+  devices: 4,
+  services: 64,
+  realServers: 1024,
+  destinations: 1024,
+  schedSize: 65537,
+  sessions: 1 << 20,
+  lips: 64,
+  poolEntries: 256,
+  events: 1 << 14,
+  localAddresses: 256,
+};
+
+/** A region's absolute byte offset and size. */
+export interface Region { base: number; size: number }
+
+/** The computed layout: every region, plus derived counts the host needs. */
+export interface Layout {
+  caps: Capacities;
+  slotSize: number;
+  headroom: number;
+  connCap: number;
+  idxSlots: number;
+  localSlots: number;
+  svcIdxSlots: number;
+  eventCap: number;
+  slots: Region;
+  descriptors: Region;
+  scratch: Region;
+  devices: Region;
+  local: Region;
+  services: Region;
+  svcIndex: Region;
+  realServers: Region;
+  destinations: Region;
+  sched: Region;
+  conns: Region;
+  index: Region;
+  lips: Region;
+  portmaps: Region;
+  pools: Region;
+  stats: Region;
+  svcStats: Region;
+  rsStats: Region;
+  events: Region;
+  /** total bytes, a multiple of 64 KiB */
+  memoryBytes: number;
+}
+
+const PAGE = 65536;
+
+export function nextPow2(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+function align(n: number, a: number): number {
+  return Math.ceil(n / a) * a;
+}
+
+/**
+ * computeLayout places every region after the header, in a fixed order, each REGION_ALIGN
+ * aligned. It throws a RangeError when a capacity is outside what the ABI can encode.
+ */
+export function computeLayout(partial: Partial<Capacities> = {}): Layout {
+  const caps: Capacities = { ...DEFAULT_CAPACITIES, ...partial };
+  const check = (name: keyof Capacities, min: number, max: number): void => {
+    const v = caps[name];
+    if (!Number.isInteger(v) || v < min || v > max) {
+      throw new RangeError(`capacity ${name}=${v} outside [${min}, ${max}]`);
+    }
+  };
+  check('slotCount', 1, 4096);
+  check('maxFrame', 64, 65535 + abi.ETH_HLEN);
+  check('devices', 1, abi.MAX_DEVICES);
+  check('services', 1, 0xfffe);
+  check('realServers', 1, 0xfffe);
+  check('destinations', 1, 1 << 24);
+  check('schedSize', abi.SH_TABLE_SIZE, 1 << 20);
+  check('sessions', 16, abi.MAX_CONN_CAP);
+  check('lips', 1, 0xfffe);
+  check('poolEntries', 1, 1 << 20);
+  check('events', 16, 1 << 24);
+  check('localAddresses', 1, 1 << 16);
+
+  const headroom = abi.MIN_HEADROOM;
+  // the frame itself starts at a 64-byte boundary inside its slot: keeps IP headers aligned
+  const slotSize = align(headroom + caps.maxFrame, 64);
+  const connCap = nextPow2(caps.sessions);
+  const idxSlots = connCap * abi.IDX_PER_CONN;
+  const localSlots = nextPow2(caps.localAddresses * 2);
+  const svcIdxSlots = nextPow2(caps.services * 2);
+  const eventCap = nextPow2(caps.events);
+
+  let cursor = abi.HEADER_BASE + abi.HEADER_SIZE;
+  const take = (size: number): Region => {
+    const base = align(cursor, abi.REGION_ALIGN);
+    cursor = base + size;
+    return { base, size };
+  };
+  // hot, small tables first so they share as few pages as possible
+  const descriptors = take(caps.slotCount * abi.DESC_SIZE);
+  const scratch = take(caps.slotCount * abi.SCR_SIZE);
+  const devices = take(abi.MAX_DEVICES * abi.DEV_SIZE);
+  const local = take(localSlots * abi.LOCAL_SIZE);
+  const svcIndex = take(svcIdxSlots * abi.SVCIDX_SIZE);
+  const services = take(caps.services * abi.SVC_SIZE);
+  const realServers = take(caps.realServers * abi.RS_SIZE);
+  const destinations = take(caps.destinations * 2);
+  const lips = take(caps.lips * abi.LIP_SIZE);
+  const pools = take(caps.poolEntries * 2);
+  const stats = take(abi.STAT_COUNT * 8);
+  const svcStats = take(caps.services * abi.STATS_SIZE);
+  const rsStats = take(caps.realServers * abi.STATS_SIZE);
+  const events = take(eventCap * abi.EVT_SIZE);
+  const slots = take(caps.slotCount * slotSize);
+  const index = take(idxSlots * 4);
+  const conns = take(connCap * abi.CONN_SIZE);
+  const portmaps = take(caps.lips * abi.PORTMAP_SIZE);
+  const sched = take(caps.services * caps.schedSize * 2);
+  const memoryBytes = align(cursor, PAGE);
+  if (memoryBytes > 4 * 1024 * 1024 * 1024 - PAGE) {
+    throw new RangeError(`layout needs ${memoryBytes} bytes, more than a 32-bit WebAssembly memory`);
+  }
+  return {
+    caps, slotSize, headroom, connCap, idxSlots, localSlots, svcIdxSlots, eventCap,
+    slots, descriptors, scratch, devices, local, services, svcIndex, realServers, destinations,
+    sched, conns, index, lips, portmaps, pools, stats, svcStats, rsStats, events, memoryBytes,
+  };
+}
+
+/** Default timeouts in seconds, IPVS's (ip_vs_proto_tcp.c, ip_vs_proto_udp.c). */
+export const DEFAULT_TIMEOUTS_S: Record<string, number> = {
+  none: 2, established: 900, syn_sent: 120, syn_recv: 60, fin_wait: 120, time_wait: 120,
+  close: 10, close_wait: 60, last_ack: 30, listen: 120, synack: 120, udp: 300, icmp: 60,
+};
+
+/** Index of each timeout name in the HDR_TIMEOUTS array. */
+export const TIMEOUT_SLOTS: Record<string, number> = {
+  none: abi.TCP_S_NONE, established: abi.TCP_S_ESTABLISHED, syn_sent: abi.TCP_S_SYN_SENT,
+  syn_recv: abi.TCP_S_SYN_RECV, fin_wait: abi.TCP_S_FIN_WAIT, time_wait: abi.TCP_S_TIME_WAIT,
+  close: abi.TCP_S_CLOSE, close_wait: abi.TCP_S_CLOSE_WAIT, last_ack: abi.TCP_S_LAST_ACK,
+  listen: abi.TCP_S_LISTEN, synack: abi.TCP_S_SYNACK, udp: abi.TO_UDP, icmp: abi.TO_ICMP,
+};
+
+/** createMemory returns a memory of exactly layout.memoryBytes that can never grow. */
+export function createMemory(layout: Layout): WebAssembly.Memory {
+  const pages = layout.memoryBytes / PAGE;
+  return new WebAssembly.Memory({ initial: pages, maximum: pages });
+}
+
+/**
+ * writeHeader fills the header from the layout, sets default timeouts and empties every
+ * table. Call it once, before the first batch; the memory must be zeroed (fresh).
+ */
+export function writeHeader(memory: WebAssembly.Memory, layout: Layout): void {
+  const view = new DataView(memory.buffer);
+  const h = (field: number, value: number): void => view.setUint32(abi.HEADER_BASE + field, value, true);
+  h(abi.HDR_MAGIC, abi.MAGIC);
+  h(abi.HDR_ABI, abi.ABI_VERSION);
+  h(abi.HDR_BATCH_FLAGS, 0);
+  h(abi.HDR_BATCH_DEV, 0);
+  h(abi.HDR_OPTIONS, abi.OPT_EVENTS);
+  h(abi.HDR_SLOT_BASE, layout.slots.base);
+  h(abi.HDR_SLOT_SIZE, layout.slotSize);
+  h(abi.HDR_SLOT_COUNT, layout.caps.slotCount);
+  h(abi.HDR_HEADROOM, layout.headroom);
+  h(abi.HDR_DESC_BASE, layout.descriptors.base);
+  h(abi.HDR_SCRATCH_BASE, layout.scratch.base);
+  h(abi.HDR_DEV_BASE, layout.devices.base);
+  h(abi.HDR_DEV_COUNT, 0);
+  h(abi.HDR_LOCAL_BASE, layout.local.base);
+  h(abi.HDR_LOCAL_MASK, layout.localSlots - 1);
+  h(abi.HDR_SVC_BASE, layout.services.base);
+  h(abi.HDR_SVC_CAP, layout.caps.services);
+  h(abi.HDR_SVCIDX_BASE, layout.svcIndex.base);
+  h(abi.HDR_SVCIDX_MASK, layout.svcIdxSlots - 1);
+  h(abi.HDR_RS_BASE, layout.realServers.base);
+  h(abi.HDR_RS_CAP, layout.caps.realServers);
+  h(abi.HDR_DEST_BASE, layout.destinations.base);
+  h(abi.HDR_DEST_CAP, layout.caps.destinations);
+  h(abi.HDR_SCHED_BASE, layout.sched.base);
+  h(abi.HDR_SCHED_SIZE, layout.caps.schedSize);
+  h(abi.HDR_CONN_BASE, layout.conns.base);
+  h(abi.HDR_CONN_CAP, layout.connCap);
+  h(abi.HDR_IDX_BASE, layout.index.base);
+  h(abi.HDR_IDX_MASK, layout.idxSlots - 1);
+  h(abi.HDR_CONN_COUNT, 0);
+  h(abi.HDR_CONN_FREE, 0);
+  h(abi.HDR_CONN_HIGH, 0);
+  h(abi.HDR_SWEEP_CURSOR, 0);
+  h(abi.HDR_LIP_BASE, layout.lips.base);
+  h(abi.HDR_LIP_CAP, layout.caps.lips);
+  h(abi.HDR_PORTMAP_BASE, layout.portmaps.base);
+  h(abi.HDR_POOL_BASE, layout.pools.base);
+  h(abi.HDR_POOL_CAP, layout.caps.poolEntries);
+  h(abi.HDR_STATS_BASE, layout.stats.base);
+  h(abi.HDR_SVC_STATS_BASE, layout.svcStats.base);
+  h(abi.HDR_RS_STATS_BASE, layout.rsStats.base);
+  h(abi.HDR_EVT_BASE, layout.events.base);
+  h(abi.HDR_EVT_CAP, layout.eventCap);
+  h(abi.HDR_EVT_HEAD, 0);
+  h(abi.HDR_EVT_TAIL, 0);
+  h(abi.HDR_MEM_END, layout.memoryBytes);
+  for (const [name, seconds] of Object.entries(DEFAULT_TIMEOUTS_S)) {
+    h(abi.HDR_TIMEOUTS + TIMEOUT_SLOTS[name] * 4, seconds * 1000);
+  }
+  // descriptors point at their slot's frame position from the start
+  for (let i = 0; i < layout.caps.slotCount; i++) {
+    const d = layout.descriptors.base + i * abi.DESC_SIZE;
+    view.setUint32(d + abi.DESC_OFF, frameAddress(layout, i), true);
+    view.setUint32(d + abi.DESC_LEN, 0, true);
+  }
+  // scheduler tables start empty (NO_RS), not 0, which is a valid real-server index
+  new Uint16Array(memory.buffer, layout.sched.base, layout.sched.size / 2).fill(abi.NO_RS);
+}
+
+/** frameAddress is where the reader puts frame i (after headroom; vnet header just before). */
+export function frameAddress(layout: Layout, slot: number): number {
+  return layout.slots.base + slot * layout.slotSize + layout.headroom;
+}

@@ -1,0 +1,83 @@
+// module.ts — loads the WASM core, checks it against the ABI and the memory it must share, and
+// exposes its exports. A module that does not fit (wrong ABI, static data reaching into the
+// header, unexpected imports) is refused before it sees a packet.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as abi from './abi.js';
+import { WlvsError } from '../errors.js';
+
+/** What the host expects the core to export. All parameters and results are u32. */
+export interface CoreExports {
+  abiVersion(): number;
+  /** end of the module's static data: must stay below HEADER_BASE */
+  staticEnd(): number;
+  /** processes slots [0, count) of the batch; returns forwarded | host << PROCESS_HOST_SHIFT */
+  process(count: number, now: number): number;
+  /** expires up to budget records whose time has come; returns how many were expired */
+  sweep(budget: number, now: number): number;
+  /** recomputes a service's scheduler state after its destinations or weights changed */
+  rebuildService(svc: number): number;
+  /** asks the service's scheduler for a real server without creating a session (NO_RS if none) */
+  pickRealServer(svc: number, cip: number, cport: number, now: number): number;
+}
+
+export type CoreFlavour = 'release' | 'debug';
+
+const buildDir = fileURLToPath(new URL('../../../build/', import.meta.url));
+
+export function coreModulePath(flavour: CoreFlavour = 'release'): string {
+  return `${buildDir}${flavour === 'release' ? 'core.wasm' : 'core.debug.wasm'}`;
+}
+
+/** compileCore compiles a module from a file (default: the built release core). */
+export function compileCore(path: string = coreModulePath()): WebAssembly.Module {
+  try {
+    return new WebAssembly.Module(readFileSync(path));
+  } catch (err) {
+    throw new WlvsError('WLVS_ERR_CORE_LOAD', `cannot load WASM core ${path}: ${(err as Error).message}`);
+  }
+}
+
+const REQUIRED: (keyof CoreExports)[] = [
+  'abiVersion', 'staticEnd', 'process', 'sweep', 'rebuildService', 'pickRealServer',
+];
+
+/**
+ * instantiateCore binds a compiled core to the shared memory. It throws WLVS_ERR_CORE_LOAD
+ * when the module imports anything but env.memory (and env.abort in debug builds), lacks an
+ * export, speaks another ABI version, or has static data above HEADER_BASE.
+ */
+export function instantiateCore(module: WebAssembly.Module, memory: WebAssembly.Memory): CoreExports {
+  for (const imp of WebAssembly.Module.imports(module)) {
+    const ok = imp.module === 'env' && (imp.name === 'memory' || imp.name === 'abort');
+    if (!ok) throw new WlvsError('WLVS_ERR_CORE_LOAD', `WASM core imports unexpected ${imp.module}.${imp.name}`);
+  }
+  const instance = new WebAssembly.Instance(module, {
+    env: {
+      memory,
+      abort(msg: number, file: number, line: number, col: number): never {
+        throw new WlvsError('WLVS_ERR_WASM_TRAP',
+          `WASM core aborted at ${readAsString(memory, file)}:${line}:${col}: ${readAsString(memory, msg)}`);
+      },
+    },
+  });
+  const ex = instance.exports as unknown as CoreExports;
+  for (const name of REQUIRED) {
+    if (typeof ex[name] !== 'function') throw new WlvsError('WLVS_ERR_CORE_LOAD', `WASM core lacks export ${name}`);
+  }
+  if (ex.abiVersion() !== abi.ABI_VERSION) {
+    throw new WlvsError('WLVS_ERR_CORE_LOAD', `WASM core speaks ABI ${ex.abiVersion()}, host ${abi.ABI_VERSION}`);
+  }
+  if (ex.staticEnd() > abi.HEADER_BASE) {
+    throw new WlvsError('WLVS_ERR_CORE_LOAD',
+      `WASM core static data ends at ${ex.staticEnd()}, above the header at ${abi.HEADER_BASE}`);
+  }
+  return ex;
+}
+
+/** AssemblyScript strings: UTF-16 with the byte length in the u32 before the pointer. */
+function readAsString(memory: WebAssembly.Memory, ptr: number): string {
+  if (!ptr) return '?';
+  const bytes = new DataView(memory.buffer).getUint32(ptr - 4, true);
+  return Buffer.from(memory.buffer, ptr, bytes).toString('utf16le');
+}

@@ -1,0 +1,566 @@
+// tables.ts — the host's only writer of the data path's tables (devices, owned addresses,
+// services, real servers, destination lists, Full-NAT pools, timeouts) and its reader of
+// counters, sessions and events. Call its writers between batches only: process() never runs
+// concurrently with them because both run on the same thread.
+import * as abi from './abi.js';
+import type { Layout } from './memory-map.js';
+import { TIMEOUT_SLOTS } from './memory-map.js';
+import type { CoreExports } from './module.js';
+import { WlvsError } from '../errors.js';
+
+export type Protocol = 'tcp' | 'udp';
+export type ForwardingMode = 'nat' | 'dr' | 'tun' | 'fullnat';
+export type SchedulerName = 'rr' | 'wrr' | 'lc' | 'wlc' | 'sed' | 'nq' | 'sh' | 'dh' | 'mh';
+
+export const PROTOCOLS: Record<Protocol, number> = { tcp: abi.IPPROTO_TCP, udp: abi.IPPROTO_UDP };
+export const FORWARDING: Record<ForwardingMode, number> = {
+  nat: abi.FWD_NAT, dr: abi.FWD_DR, tun: abi.FWD_TUN, fullnat: abi.FWD_FNAT,
+};
+export const SCHEDULERS: Record<SchedulerName, number> = {
+  rr: abi.SCHED_RR, wrr: abi.SCHED_WRR, lc: abi.SCHED_LC, wlc: abi.SCHED_WLC, sed: abi.SCHED_SED,
+  nq: abi.SCHED_NQ, sh: abi.SCHED_SH, dh: abi.SCHED_DH, mh: abi.SCHED_MH,
+};
+export const TCP_STATE_NAMES = [
+  'NONE', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT', 'TIME_WAIT', 'CLOSE', 'CLOSE_WAIT',
+  'LAST_ACK', 'LISTEN', 'SYNACK',
+];
+export const DROP_REASON_NAMES = [
+  'none', 'malformed', 'ip_checksum', 'fragment', 'not_mine', 'no_service', 'no_real_server',
+  'table_full', 'pool_exhausted', 'no_session', 'not_ours', 'real_server_gone', 'no_neighbour',
+  'too_big', 'unsupported', 'gso', 'icmp_unrelated', 'conflict',
+];
+
+/** ipv4ToNumber parses dotted quad into an unsigned 32-bit number (network order value). */
+export function ipv4ToNumber(ip: string): number {
+  const parts = ip.split('.');
+  if (parts.length !== 4) throw new TypeError(`not an IPv4 address: ${ip}`);
+  let n = 0;
+  for (const p of parts) {
+    const v = Number(p);
+    if (!/^\d{1,3}$/.test(p) || v > 255) throw new TypeError(`not an IPv4 address: ${ip}`);
+    n = n * 256 + v;
+  }
+  return n >>> 0;
+}
+
+export function numberToIpv4(n: number): string {
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+/** prefixToMask turns a prefix length (0..32) into a netmask number. */
+export function prefixToMask(prefix: number): number {
+  return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+}
+
+export function parseMac(mac: string): Uint8Array {
+  const parts = mac.split(':');
+  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{2}$/.test(p))) {
+    throw new TypeError(`not a MAC address: ${mac}`);
+  }
+  return Uint8Array.from(parts.map((p) => parseInt(p, 16)));
+}
+
+export function formatMac(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+export interface DeviceEntry {
+  mac: string;
+  mtu: number;
+  l2: boolean;
+  vnet: boolean;
+  /** source of generated ICMP errors and default outer source of TUN mode */
+  address: string;
+}
+
+export interface ServiceEntry {
+  vip: string;
+  /** 0 = all ports */
+  port: number;
+  protocol: Protocol;
+  scheduler: SchedulerName;
+  forwarding: ForwardingMode;
+  /** seconds; 0 = no persistence */
+  persistence: number;
+  /** netmask prefix applied to the client address for persistence (ipvsadm -M) */
+  persistencePrefix: number;
+  /** sh/mh: hash the source port too */
+  hashPort: boolean;
+  /** sh/mh: fall back to another server when the hashed one is unavailable */
+  fallback: boolean;
+  /** real-server index of the sorry server, or null */
+  sorry: number | null;
+  /** outer source of TUN mode; null = the output device's address */
+  tunnelSource: string | null;
+}
+
+export interface RealServerEntry {
+  service: number;
+  address: string;
+  /** 0 = the packet's own destination port (port-0 services) */
+  port: number;
+  weight: number;
+  /** null = the service's mode */
+  forwarding: ForwardingMode | null;
+  /** output device index */
+  device: number;
+  /** next-hop MAC on L2 devices; null until resolved */
+  mac: string | null;
+  /** 0 = no limit (ipvsadm -x) */
+  upperThreshold: number;
+  tunnelSource: string | null;
+}
+
+export interface LocalAddressEntry { address: string; kind: 'vip' | 'dip' | 'lip' }
+
+export interface LipEntry { address: string; portMin: number; portMax: number }
+
+export interface Counters { conns: bigint; inPackets: bigint; outPackets: bigint; inBytes: bigint; outBytes: bigint }
+
+export interface SessionView {
+  protocol: number;
+  state: number;
+  template: boolean;
+  forwarding: number;
+  client: string; clientPort: number;
+  vip: string; vport: number;
+  rip: string; rport: number;
+  lip: string | null; lport: number;
+  service: number; realServer: number;
+  /** milliseconds left, may be negative when the sweep has not reached it yet */
+  expiresIn: number;
+}
+
+export interface EventView extends Omit<SessionView, 'expiresIn' | 'template'> {
+  type: number;
+}
+
+/** Tables writes and reads the data path's memory through one DataView. */
+export class Tables {
+  readonly layout: Layout;
+  #view: DataView;
+  #bytes: Uint8Array;
+  #core: CoreExports;
+
+  constructor(memory: WebAssembly.Memory, layout: Layout, core: CoreExports) {
+    this.layout = layout;
+    this.#view = new DataView(memory.buffer);
+    this.#bytes = new Uint8Array(memory.buffer);
+    this.#core = core;
+  }
+
+  /** replaces the core (hot-swap): the tables stay where they are */
+  setCore(core: CoreExports): void {
+    this.#core = core;
+  }
+
+  header(field: number): number {
+    return this.#view.getUint32(abi.HEADER_BASE + field, true);
+  }
+
+  setHeader(field: number, value: number): void {
+    this.#view.setUint32(abi.HEADER_BASE + field, value >>> 0, true);
+  }
+
+  setOptions(bits: number): void {
+    this.setHeader(abi.HDR_OPTIONS, bits);
+  }
+
+  /** setTimeouts takes seconds by name (see TIMEOUT_SLOTS); unknown names throw. */
+  setTimeouts(seconds: Record<string, number>): void {
+    for (const [name, value] of Object.entries(seconds)) {
+      const slot = TIMEOUT_SLOTS[name];
+      if (slot === undefined) throw new WlvsError('WLVS_ERR_CONFIG_INVALID', `unknown timeout ${name}`);
+      this.setHeader(abi.HDR_TIMEOUTS + slot * 4, Math.round(value * 1000));
+    }
+  }
+
+  timeoutMs(name: string): number {
+    return this.header(abi.HDR_TIMEOUTS + TIMEOUT_SLOTS[name] * 4);
+  }
+
+  // ── devices ─────────────────────────────────────────────────────────────────────────────
+  setDevices(devices: DeviceEntry[]): void {
+    if (devices.length > this.layout.caps.devices) {
+      throw new WlvsError('WLVS_ERR_CAPACITY', `${devices.length} devices, capacity ${this.layout.caps.devices}`);
+    }
+    devices.forEach((d, i) => {
+      const at = this.layout.devices.base + i * abi.DEV_SIZE;
+      this.#bytes.set(parseMac(d.mac), at + abi.DEV_MAC);
+      this.#view.setUint16(at + abi.DEV_MTU, d.mtu, true);
+      this.#view.setUint32(at + abi.DEV_FLAGS, (d.l2 ? abi.DEVF_L2 : 0) | (d.vnet ? abi.DEVF_VNET : 0), true);
+      this.#view.setUint32(at + abi.DEV_ADDR, ipv4ToNumber(d.address), false);
+    });
+    this.setHeader(abi.HDR_DEV_COUNT, devices.length);
+  }
+
+  // ── owned addresses ─────────────────────────────────────────────────────────────────────
+  /** setLocalAddresses rewrites the whole owned-address table. */
+  setLocalAddresses(entries: LocalAddressEntry[]): void {
+    const kinds = new Map<number, number>();
+    const bit = { vip: abi.LOCAL_VIP, dip: abi.LOCAL_DIP, lip: abi.LOCAL_LIP };
+    for (const e of entries) {
+      const a = ipv4ToNumber(e.address);
+      kinds.set(a, (kinds.get(a) ?? 0) | bit[e.kind]);
+    }
+    if (kinds.size > this.layout.caps.localAddresses) {
+      throw new WlvsError('WLVS_ERR_CAPACITY', `${kinds.size} owned addresses, capacity ${this.layout.caps.localAddresses}`);
+    }
+    this.#bytes.fill(0, this.layout.local.base, this.layout.local.base + this.layout.local.size);
+    const mask = this.layout.localSlots - 1;
+    for (const [addr, kind] of kinds) {
+      let i = hashAddress(bswap32(addr)) & mask;
+      while (this.#view.getUint32(this.layout.local.base + i * abi.LOCAL_SIZE, true) !== 0) i = (i + 1) & mask;
+      const at = this.layout.local.base + i * abi.LOCAL_SIZE;
+      this.#view.setUint32(at + abi.LOCAL_ADDR, addr, false);
+      this.#view.setUint32(at + abi.LOCAL_KIND, kind, true);
+    }
+  }
+
+  // ── services ────────────────────────────────────────────────────────────────────────────
+  #svcAt(i: number): number {
+    if (!Number.isInteger(i) || i < 0 || i >= this.layout.caps.services) {
+      throw new WlvsError('WLVS_ERR_CAPACITY', `service index ${i} outside [0, ${this.layout.caps.services})`);
+    }
+    return this.layout.services.base + i * abi.SVC_SIZE;
+  }
+
+  /**
+   * setService writes the host-owned fields of service i; the scheduler's own state (cursors)
+   * is kept when the service already existed. Call rebuildServiceIndex() and
+   * setDestinations() afterwards.
+   */
+  setService(i: number, s: ServiceEntry): void {
+    const at = this.#svcAt(i);
+    const v = this.#view;
+    const wasUsed = (this.#bytes[at + abi.SVC_FLAGS] & abi.SVCF_USED) !== 0;
+    if (!wasUsed) this.#bytes.fill(0, at, at + abi.SVC_SIZE);
+    v.setUint32(at + abi.SVC_VIP, ipv4ToNumber(s.vip), false);
+    v.setUint16(at + abi.SVC_VPORT, s.port, false);
+    v.setUint8(at + abi.SVC_PROTO, PROTOCOLS[s.protocol]);
+    let flags = abi.SVCF_USED;
+    if (s.persistence > 0) flags |= abi.SVCF_PERSIST;
+    if (s.hashPort) flags |= abi.SVCF_HASH_PORT;
+    if (s.fallback) flags |= abi.SVCF_FALLBACK;
+    v.setUint8(at + abi.SVC_FLAGS, flags);
+    v.setUint8(at + abi.SVC_SCHED, SCHEDULERS[s.scheduler]);
+    v.setUint8(at + abi.SVC_FWD, FORWARDING[s.forwarding]);
+    v.setUint32(at + abi.SVC_PERSIST_TIMEOUT, Math.round(s.persistence * 1000), true);
+    v.setUint32(at + abi.SVC_PERSIST_MASK, prefixToMask(s.persistencePrefix), false);
+    v.setUint16(at + abi.SVC_SORRY, s.sorry === null ? 0 : s.sorry + 1, true);
+    v.setUint32(at + abi.SVC_TUN_SRC, s.tunnelSource ? ipv4ToNumber(s.tunnelSource) : 0, false);
+    if (!wasUsed) {
+      v.setUint32(at + abi.SVC_DEST_FIRST, 0, true);
+      v.setUint16(at + abi.SVC_DEST_COUNT, 0, true);
+    }
+  }
+
+  /** removeService clears service i; its sessions expire at their next packet or sweep. */
+  removeService(i: number): void {
+    const at = this.#svcAt(i);
+    this.#bytes.fill(0, at, at + abi.SVC_SIZE);
+  }
+
+  serviceUsed(i: number): boolean {
+    return (this.#bytes[this.#svcAt(i) + abi.SVC_FLAGS] & abi.SVCF_USED) !== 0;
+  }
+
+  /** rebuildServiceIndex re-derives the (vip, port, protocol) index from the service records. */
+  rebuildServiceIndex(): void {
+    const { svcIndex, svcIdxSlots } = this.layout;
+    this.#bytes.fill(0, svcIndex.base, svcIndex.base + svcIndex.size);
+    const mask = svcIdxSlots - 1;
+    for (let s = 0; s < this.layout.caps.services; s++) {
+      const at = this.layout.services.base + s * abi.SVC_SIZE;
+      if ((this.#bytes[at + abi.SVC_FLAGS] & abi.SVCF_USED) === 0) continue;
+      const vipWire = this.#view.getUint32(at + abi.SVC_VIP, true);
+      const portWire = this.#view.getUint16(at + abi.SVC_VPORT, true);
+      const proto = this.#bytes[at + abi.SVC_PROTO];
+      let i = serviceHash(vipWire, portWire, proto) & mask;
+      while (this.#view.getUint32(svcIndex.base + i * abi.SVCIDX_SIZE, true) !== 0) i = (i + 1) & mask;
+      const e = svcIndex.base + i * abi.SVCIDX_SIZE;
+      this.#view.setUint32(e + abi.SVCIDX_VIP, vipWire, true);
+      this.#view.setUint16(e + abi.SVCIDX_VPORT, portWire, true);
+      this.#bytes[e + abi.SVCIDX_PROTO] = proto;
+      this.#view.setUint32(e + abi.SVCIDX_SVC, s, true);
+    }
+  }
+
+  // ── real servers ────────────────────────────────────────────────────────────────────────
+  #rsAt(i: number): number {
+    if (!Number.isInteger(i) || i < 0 || i >= this.layout.caps.realServers) {
+      throw new WlvsError('WLVS_ERR_CAPACITY', `real-server index ${i} outside [0, ${this.layout.caps.realServers})`);
+    }
+    return this.layout.realServers.base + i * abi.RS_SIZE;
+  }
+
+  /** setRealServer writes the host-owned fields of real server i (counters are the core's). */
+  setRealServer(i: number, r: RealServerEntry): void {
+    const at = this.#rsAt(i);
+    const v = this.#view;
+    const wasUsed = (this.#bytes[at + abi.RS_FLAGS] & abi.RSF_USED) !== 0;
+    if (!wasUsed) {
+      this.#bytes.fill(0, at, at + abi.RS_SIZE);
+      const st = this.layout.rsStats.base + i * abi.STATS_SIZE;
+      this.#bytes.fill(0, st, st + abi.STATS_SIZE);
+    }
+    v.setUint32(at + abi.RS_RIP, ipv4ToNumber(r.address), false);
+    v.setUint16(at + abi.RS_RPORT, r.port, false);
+    v.setUint8(at + abi.RS_FWD, r.forwarding === null ? abi.FWD_INHERIT : FORWARDING[r.forwarding]);
+    v.setUint32(at + abi.RS_WEIGHT, r.weight, true);
+    v.setUint8(at + abi.RS_DEV, r.device);
+    v.setUint32(at + abi.RS_SVC, r.service, true);
+    v.setUint32(at + abi.RS_UPPER, r.upperThreshold, true);
+    v.setUint32(at + abi.RS_TUN_SRC, r.tunnelSource ? ipv4ToNumber(r.tunnelSource) : 0, false);
+    let flags = abi.RSF_USED;
+    if (r.mac) {
+      this.#bytes.set(parseMac(r.mac), at + abi.RS_MAC);
+      flags |= abi.RSF_READY;
+    }
+    v.setUint8(at + abi.RS_FLAGS, flags);
+  }
+
+  setWeight(i: number, weight: number): void {
+    this.#view.setUint32(this.#rsAt(i) + abi.RS_WEIGHT, weight >>> 0, true);
+  }
+
+  weight(i: number): number {
+    return this.#view.getUint32(this.#rsAt(i) + abi.RS_WEIGHT, true);
+  }
+
+  /** setNextHop records a resolved MAC (L2) and marks the real server ready. */
+  setNextHop(i: number, mac: string | null): void {
+    const at = this.#rsAt(i);
+    if (mac) {
+      this.#bytes.set(parseMac(mac), at + abi.RS_MAC);
+      this.#bytes[at + abi.RS_FLAGS] |= abi.RSF_READY;
+    } else {
+      this.#bytes[at + abi.RS_FLAGS] &= ~abi.RSF_READY;
+    }
+  }
+
+  /** markRemoved stops new and existing traffic to real server i; free it once rsIdle(i). */
+  markRemoved(i: number): void {
+    this.#bytes[this.#rsAt(i) + abi.RS_FLAGS] |= abi.RSF_REMOVED;
+  }
+
+  /** rsIdle is true when no session or template refers to real server i any more. */
+  rsIdle(i: number): boolean {
+    const c = this.rsConnections(i);
+    return c.active + c.inactive + c.persistent === 0;
+  }
+
+  freeRealServer(i: number): void {
+    const at = this.#rsAt(i);
+    this.#bytes.fill(0, at, at + abi.RS_SIZE);
+  }
+
+  rsConnections(i: number): { active: number; inactive: number; persistent: number } {
+    const at = this.#rsAt(i);
+    return {
+      active: this.#view.getUint32(at + abi.RS_ACTIVE, true),
+      inactive: this.#view.getUint32(at + abi.RS_INACTIVE, true),
+      persistent: this.#view.getUint32(at + abi.RS_PERSIST, true),
+    };
+  }
+
+  /**
+   * setDestinations rewrites every service's destination list at once (lists are packed in
+   * service order) and asks the core to rebuild the schedulers of the listed services.
+   */
+  setDestinations(lists: Map<number, number[]>): void {
+    const total = [...lists.values()].reduce((n, l) => n + l.length, 0);
+    if (total > this.layout.caps.destinations) {
+      throw new WlvsError('WLVS_ERR_CAPACITY', `${total} destinations, capacity ${this.layout.caps.destinations}`);
+    }
+    let next = 0;
+    for (let s = 0; s < this.layout.caps.services; s++) {
+      const at = this.layout.services.base + s * abi.SVC_SIZE;
+      const list = lists.get(s) ?? [];
+      this.#view.setUint32(at + abi.SVC_DEST_FIRST, next, true);
+      this.#view.setUint16(at + abi.SVC_DEST_COUNT, list.length, true);
+      for (const rs of list) this.#view.setUint16(this.layout.destinations.base + 2 * next++, rs, true);
+    }
+    for (const s of lists.keys()) this.rebuildService(s);
+  }
+
+  /** rebuildService recomputes scheduler state (after weights or destinations change). */
+  rebuildService(i: number): void {
+    this.#svcAt(i);
+    this.#core.rebuildService(i);
+  }
+
+  // ── Full-NAT ────────────────────────────────────────────────────────────────────────────
+  /**
+   * setLips writes the LIP table. A LIP keeps its bitmap (ports in use) when its address and
+   * range are unchanged at the same index, so live sessions keep their ports.
+   */
+  setLips(lips: LipEntry[]): void {
+    if (lips.length > this.layout.caps.lips) {
+      throw new WlvsError('WLVS_ERR_CAPACITY', `${lips.length} local addresses, capacity ${this.layout.caps.lips}`);
+    }
+    lips.forEach((l, i) => {
+      const at = this.layout.lips.base + i * abi.LIP_SIZE;
+      const addr = ipv4ToNumber(l.address);
+      const same = this.#view.getUint32(at + abi.LIP_ADDR, false) === addr &&
+        this.#view.getUint16(at + abi.LIP_PORT_MIN, true) === l.portMin &&
+        this.#view.getUint16(at + abi.LIP_PORT_MAX, true) === l.portMax;
+      if (same) return;
+      this.#bytes.fill(0, at, at + abi.LIP_SIZE);
+      const map = this.layout.portmaps.base + i * abi.PORTMAP_SIZE;
+      this.#bytes.fill(0, map, map + abi.PORTMAP_SIZE);
+      this.#view.setUint32(at + abi.LIP_ADDR, addr, false);
+      this.#view.setUint16(at + abi.LIP_PORT_MIN, l.portMin, true);
+      this.#view.setUint16(at + abi.LIP_PORT_MAX, l.portMax, true);
+      this.#view.setUint32(at + abi.LIP_CURSOR, l.portMin, true);
+    });
+  }
+
+  lipUsage(i: number): { used: number; size: number } {
+    const at = this.layout.lips.base + i * abi.LIP_SIZE;
+    return {
+      used: this.#view.getUint32(at + abi.LIP_USED, true),
+      size: this.#view.getUint16(at + abi.LIP_PORT_MAX, true) - this.#view.getUint16(at + abi.LIP_PORT_MIN, true) + 1,
+    };
+  }
+
+  /** setPools rewrites every service's LIP list at once (packed in service order). */
+  setPools(pools: Map<number, number[]>): void {
+    const total = [...pools.values()].reduce((n, l) => n + l.length, 0);
+    if (total > this.layout.caps.poolEntries) {
+      throw new WlvsError('WLVS_ERR_CAPACITY', `${total} pool entries, capacity ${this.layout.caps.poolEntries}`);
+    }
+    let next = 0;
+    for (let s = 0; s < this.layout.caps.services; s++) {
+      const at = this.layout.services.base + s * abi.SVC_SIZE;
+      const list = pools.get(s) ?? [];
+      this.#view.setUint32(at + abi.SVC_POOL_FIRST, next, true);
+      this.#view.setUint16(at + abi.SVC_POOL_COUNT, list.length, true);
+      for (const lip of list) this.#view.setUint16(this.layout.pools.base + 2 * next++, lip, true);
+    }
+  }
+
+  // ── counters ────────────────────────────────────────────────────────────────────────────
+  stat(index: number): bigint {
+    return this.#view.getBigUint64(this.layout.stats.base + index * 8, true);
+  }
+
+  drops(): Record<string, bigint> {
+    const out: Record<string, bigint> = {};
+    for (let r = 1; r < abi.DROP_COUNT; r++) out[DROP_REASON_NAMES[r]] = this.stat(abi.STAT_DROP_BASE + r);
+    return out;
+  }
+
+  #counters(base: number): Counters {
+    const g = (o: number): bigint => this.#view.getBigUint64(base + o, true);
+    return {
+      conns: g(abi.ST_CONNS), inPackets: g(abi.ST_INPKTS), outPackets: g(abi.ST_OUTPKTS),
+      inBytes: g(abi.ST_INBYTES), outBytes: g(abi.ST_OUTBYTES),
+    };
+  }
+
+  serviceCounters(i: number): Counters {
+    this.#svcAt(i);
+    return this.#counters(this.layout.svcStats.base + i * abi.STATS_SIZE);
+  }
+
+  rsCounters(i: number): Counters {
+    this.#rsAt(i);
+    return this.#counters(this.layout.rsStats.base + i * abi.STATS_SIZE);
+  }
+
+  sessionCount(): number {
+    return this.header(abi.HDR_CONN_COUNT);
+  }
+
+  // ── sessions and events ─────────────────────────────────────────────────────────────────
+  #session(at: number, now: number): SessionView {
+    const v = this.#view;
+    const flags = this.#bytes[at + abi.CONN_FLAGS];
+    const fwd = (flags & abi.CONNF_FWD_MASK) >> abi.CONNF_FWD_SHIFT;
+    const lipWire = v.getUint32(at + abi.CONN_LIP, false);
+    return {
+      protocol: this.#bytes[at + abi.CONN_PROTO],
+      state: this.#bytes[at + abi.CONN_STATE],
+      template: (flags & abi.CONNF_TEMPLATE) !== 0,
+      forwarding: fwd,
+      client: numberToIpv4(v.getUint32(at + abi.CONN_CIP, false)),
+      clientPort: v.getUint16(at + abi.CONN_CPORT, false),
+      vip: numberToIpv4(v.getUint32(at + abi.CONN_VIP, false)),
+      vport: v.getUint16(at + abi.CONN_VPORT, false),
+      rip: numberToIpv4(v.getUint32(at + abi.CONN_RIP, false)),
+      rport: v.getUint16(at + abi.CONN_RPORT, false),
+      lip: (flags & abi.CONNF_POOL) !== 0 ? numberToIpv4(lipWire) : null,
+      lport: v.getUint16(at + abi.CONN_LPORT, false),
+      service: v.getUint16(at + abi.CONN_SVC, true),
+      realServer: v.getUint16(at + abi.CONN_RS, true),
+      expiresIn: (v.getUint32(at + abi.CONN_EXPIRES, true) - now) | 0,
+    };
+  }
+
+  /**
+   * sessions walks live records from `start` and returns up to `limit` that pass `filter`,
+   * with the position to continue from (null at the end). Costs O(records walked).
+   */
+  sessions(now: number, start = 0, limit = 100, filter?: (s: SessionView) => boolean):
+  { items: SessionView[]; next: number | null } {
+    const high = this.header(abi.HDR_CONN_HIGH);
+    const items: SessionView[] = [];
+    let i = start;
+    for (; i < high && items.length < limit; i++) {
+      const at = this.layout.conns.base + i * abi.CONN_SIZE;
+      if ((this.#bytes[at + abi.CONN_FLAGS] & abi.CONNF_USED) === 0) continue;
+      const s = this.#session(at, now);
+      if (!filter || filter(s)) items.push(s);
+    }
+    return { items, next: i < high ? i : null };
+  }
+
+  /** drainEvents hands every pending event to `fn` and frees their ring slots. */
+  drainEvents(fn: (e: EventView) => void): number {
+    const cap = this.layout.eventCap;
+    let tail = this.header(abi.HDR_EVT_TAIL);
+    const head = this.header(abi.HDR_EVT_HEAD);
+    let n = 0;
+    while (tail !== head) {
+      const at = this.layout.events.base + (tail & (cap - 1)) * abi.EVT_SIZE;
+      const v = this.#view;
+      fn({
+        type: this.#bytes[at + abi.EVT_TYPE],
+        protocol: this.#bytes[at + abi.EVT_PROTO],
+        state: this.#bytes[at + abi.EVT_STATE],
+        forwarding: this.#bytes[at + abi.EVT_FWD],
+        client: numberToIpv4(v.getUint32(at + abi.EVT_CIP, false)),
+        clientPort: v.getUint16(at + abi.EVT_CPORT, false),
+        vip: numberToIpv4(v.getUint32(at + abi.EVT_VIP, false)),
+        vport: v.getUint16(at + abi.EVT_VPORT, false),
+        rip: numberToIpv4(v.getUint32(at + abi.EVT_RIP, false)),
+        rport: v.getUint16(at + abi.EVT_RPORT, false),
+        lip: v.getUint32(at + abi.EVT_LIP, false) ? numberToIpv4(v.getUint32(at + abi.EVT_LIP, false)) : null,
+        lport: v.getUint16(at + abi.EVT_LPORT, false),
+        service: v.getUint16(at + abi.EVT_SVC, true),
+        realServer: v.getUint16(at + abi.EVT_RS, true),
+      });
+      tail = (tail + 1) >>> 0;
+      n++;
+    }
+    this.setHeader(abi.HDR_EVT_TAIL, tail);
+    return n;
+  }
+}
+
+/** bswap32 turns an address number into the u32 the core loads from wire bytes (little-endian). */
+export function bswap32(n: number): number {
+  return (((n & 0xff) << 24) | ((n & 0xff00) << 8) | ((n >>> 8) & 0xff00) | (n >>> 24)) >>> 0;
+}
+
+/** The hash the core uses for the owned-address table (assembly/service.ts hashAddress). */
+export function hashAddress(wire: number): number {
+  return Math.imul(wire ^ (wire >>> 16), 0x45d9f3b) >>> 16;
+}
+
+/** The hash the core uses for the service index (assembly/service.ts serviceHash). */
+export function serviceHash(vipWire: number, portWire: number, proto: number): number {
+  const x = (vipWire ^ Math.imul(portWire | (proto << 16), 0x9e3779b1)) >>> 0;
+  return Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) >>> 13;
+}
