@@ -145,8 +145,10 @@
 // end of the last region (the host sizes the memory from it)
 // @ts-ignore: decorator
 @inline export const HDR_MEM_END: u32 = 180;
-// free-list head of records released since the last sweep step is not needed: records go back
-// to the free list at once. Timeouts: u32 milliseconds × TO_COUNT, indexed by TO_*.
+// written by pass 2 of every batch so its bucket-touching loads are not optimised away
+// @ts-ignore: decorator
+@inline export const HDR_SINK: u32 = 184;
+// timeouts: u32 milliseconds × TO_COUNT, indexed by TO_* (TCP states by their number)
 // @ts-ignore: decorator
 @inline export const HDR_TIMEOUTS: u32 = 256;
 
@@ -577,6 +579,9 @@
 // holds a LIP:lport of its service's pool
 // @ts-ignore: decorator
 @inline export const CONNF_POOL: u8 = 16;
+// a template taken out of the index (its server went away) that still controls connections
+// @ts-ignore: decorator
+@inline export const CONNF_DETACHED: u8 = 0x80;
 // forwarding mode in bits 5..6
 // @ts-ignore: decorator
 @inline export const CONNF_FWD_SHIFT: u8 = 5;

@@ -17,8 +17,11 @@ export interface CoreExports {
   sweep(budget: number, now: number): number;
   /** recomputes a service's scheduler state after its destinations or weights changed */
   rebuildService(svc: number): number;
-  /** asks the service's scheduler for a real server without creating a session (NO_RS if none) */
-  pickRealServer(svc: number, cip: number, cport: number, now: number): number;
+  /**
+   * asks the service's scheduler for a real server without creating a session (NO_RS if none);
+   * cip, cport and daddr are wire-order values as the core loads them (see tables.bswap32)
+   */
+  pickRealServer(svc: number, cip: number, cport: number, daddr: number): number;
 }
 
 export type CoreFlavour = 'release' | 'debug';

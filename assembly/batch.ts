@@ -1,0 +1,446 @@
+// batch.ts — one process() call per batch, in three passes (DESIGN.md §2):
+//   1. parse and hash every frame (parse.ts) into its scratch record;
+//   2. touch each frame's index bucket, so the cache misses of the whole batch overlap;
+//   3. look up, create sessions on a miss, rewrite, count, and write each verdict.
+// No prefetch in WASM: pass 2 stands in for it (2× at 1M sessions, MEASUREMENTS.md).
+import {
+  CONNF_ACTIVE, CONNF_FWD_MASK, CONNF_FWD_SHIFT, CONNF_OUT, CONNF_POOL, CONNF_TEMPLATE, CONNF_USED,
+  CONN_CDEV, CONN_CIP, CONN_CMAC, CONN_CPORT, CONN_EXPIRES, CONN_FLAGS, CONN_LINK, CONN_LIP,
+  CONN_LIPIDX, CONN_LPORT, CONN_PROTO, CONN_RIP, CONN_RPORT, CONN_RS, CONN_STATE, CONN_SVC, CONN_VIP,
+  CONN_VPORT, BATCH_L2, BATCH_VNET, DESC_LEN, DESC_OFF, DESC_OUT_DEV, DESC_REASON, DESC_SIZE,
+  DESC_VERDICT, DEV_ADDR, DEV_MAC, DEV_MTU, DEV_SIZE, DROP_CONFLICT, DROP_ICMP_UNRELATED,
+  DROP_NOT_OURS, DROP_NO_NEIGH, DROP_NO_RS, DROP_NO_SESSION, DROP_POOL_EXHAUSTED, DROP_TABLE_FULL,
+  DROP_UNSUPPORTED, ETH_HLEN, EVT_CREATED, EVT_TEMPLATE_CREATED, FWD_DR, FWD_FNAT, FWD_INHERIT,
+  FWD_NAT, FWD_TUN, HDR_BATCH_DEV, HDR_BATCH_FLAGS, HDR_DESC_BASE, HDR_DEV_BASE, HDR_IDX_BASE,
+  HDR_IDX_MASK, HDR_OPTIONS, HDR_SCRATCH_BASE, HDR_SINK, HDR_SLOT_COUNT, IPPROTO_TCP, LIP_ADDR,
+  NO_RS, OPT_SLOPPY_TCP, OPT_UNKNOWN_HOST, OPT_UNKNOWN_PASS, PROCESS_HOST_SHIFT, RSF_READY,
+  RSF_REMOVED, RSF_USED, RS_DEV, RS_FLAGS, RS_FWD, RS_INACTIVE, RS_PERSIST, RS_RPORT, RS_TUN_SRC,
+  RS_WEIGHT, SCR_CLASS, SCR_DST, SCR_HASH, SCR_ICMP, SCR_L3, SCR_L4, SCR_PROTO, SCR_SIZE, SCR_SPORT,
+  SCR_SRC, SCR_SVC, SCR_TCPFLAGS, STAT_CONN_CREATED, STAT_FORWARDED, STAT_FRAG_NEEDED_SENT,
+  STAT_HOST, STAT_ICMP_RELAYED, STAT_PASSED, STAT_RX_BYTES, STAT_RX_PACKETS, SVCF_PERSIST,
+  SVC_FLAGS, SVC_FWD, SVC_PERSIST_MASK, SVC_PERSIST_TIMEOUT, SVC_SORRY, SVC_TUN_SRC, SVC_VPORT,
+  TCP_S_CLOSE, TCP_S_FIN_WAIT, TCP_S_TIME_WAIT, TO_UDP, VERDICT_DROP, VERDICT_FORWARD, VERDICT_HOST,
+  VNET_FLAGS, VNET_F_NEEDS_CSUM, VNET_HDR_LEN, STAT_BATCHES,
+} from './abi';
+import { emitEvent } from './events';
+import { NO_PORT, allocPort, lipAddress } from './fnat_pool';
+import { flowHash } from './flow';
+import { fragNeeded, fragNeededLength, relayIcmpError } from './icmp';
+import { bswap16, copy6, hdr, setHdr, timeReached } from './mem';
+import {
+  CLASS_DONE, CLASS_ICMP_ERR, CLASS_IN, CLASS_LIP, CLASS_UNKNOWN, parseFrame,
+} from './parse';
+import { schedule } from './sched/index';
+import { serviceAddress } from './service';
+import {
+  NO_CONN, allocConn, connAddress, connGone, detachTemplate, expireConn, freeConn, indexInsert,
+  lookupConn, rsAddress, timeoutMs,
+} from './session';
+import { count, countConn, countDrop, countTraffic } from './stats';
+import { DIR_INPUT, DIR_INPUT_ONLY, DIR_OUTPUT, applyTcpState, nextTcpState } from './tcp_state';
+import { drIn } from './xmit/dr';
+import { fnatIn, fnatOut } from './xmit/fnat';
+import { natIn, natOut } from './xmit/nat';
+import { setMacs } from './xmit/rewrite';
+import { TUN_FAILED_BELOW, TUN_FRAG_NEEDED, tunIn } from './xmit/tun';
+
+// @ts-ignore: decorator
+@inline const TH_SYN: u8 = 0x02;
+// @ts-ignore: decorator
+@inline const TH_RST: u8 = 0x04;
+// @ts-ignore: decorator
+@inline const TH_ACK: u8 = 0x10;
+/** newConn results at or above this are failures: FAILED | DROP_* reason */
+// @ts-ignore: decorator
+@inline const FAILED: u32 = 0x80000000;
+
+// @ts-ignore: decorator
+@inline function devAddress(dev: u32): usize {
+  return <usize>(hdr(HDR_DEV_BASE) + dev * DEV_SIZE);
+}
+
+// @ts-ignore: decorator
+@inline function settle(desc: usize, verdict: u8, reason: u8): void {
+  store<u8>(desc + DESC_VERDICT, verdict);
+  store<u8>(desc + DESC_REASON, reason);
+}
+
+/** usable: may take new connections through a persistence template (weight 0 = quiesced: no) */
+// @ts-ignore: decorator
+@inline function usable(r: usize): bool {
+  const f = load<u8>(r + RS_FLAGS);
+  return (f & (RSF_USED | RSF_REMOVED | RSF_READY)) == (RSF_USED | RSF_READY) && load<u32>(r + RS_WEIGHT) > 0;
+}
+
+/**
+ * unknownPacket applies the host's policy to a packet that is neither for a VIP nor part of a
+ * session: drop (default), hand to the host, or pass back unchanged to its device.
+ */
+function unknownPacket(desc: usize, inDev: u32): void {
+  const opts = hdr(HDR_OPTIONS);
+  if (opts & OPT_UNKNOWN_HOST) {
+    settle(desc, VERDICT_HOST, 0);
+  } else if (opts & OPT_UNKNOWN_PASS) {
+    store<u8>(desc + DESC_OUT_DEV, <u8>inDev);
+    settle(desc, VERDICT_FORWARD, 0);
+    count(STAT_PASSED, 1);
+  } else {
+    settle(desc, VERDICT_DROP, DROP_NOT_OURS);
+  }
+}
+
+/**
+ * findTemplate returns the live persistence template of (client network, service) or NO_CONN.
+ * A template whose server may no longer take connections is retired: expired if nothing
+ * depends on it, otherwise detached from the index until its connections are gone.
+ */
+function findTemplate(hash: u32, tcip: u32, vip: u32, tport: u32, proto: u32, now: u32): u32 {
+  const v = lookupConn(hash, tcip, vip, tport, proto, true);
+  if (v == 0) return NO_CONN;
+  const t = (v & 0xffffff) - 1;
+  const tc = connAddress(t);
+  const controls = load<u32>(tc + CONN_LIP);
+  const r = rsAddress(<u32>load<u16>(tc + CONN_RS));
+  if (usable(r) && (controls != 0 || !timeReached(load<u32>(tc + CONN_EXPIRES), now))) return t;
+  if (controls == 0) expireConn(t);
+  else detachTemplate(t);
+  return NO_CONN;
+}
+
+/**
+ * newConn schedules a real server for the first packet of a connection (slot scratch `scr`)
+ * and creates its session: persistence template, Full-NAT port, index keys, counters, event.
+ * Returns the record index, or FAILED | DROP_* reason.
+ */
+function newConn(scr: usize, frame: usize, l2: bool, inDev: u32, now: u32): u32 {
+  const svcIdx = load<u32>(scr + SCR_SVC) - 1;
+  const s = serviceAddress(svcIdx);
+  const proto = <u32>load<u8>(scr + SCR_PROTO);
+  if (proto == IPPROTO_TCP && (hdr(HDR_OPTIONS) & OPT_SLOPPY_TCP) == 0) {
+    // IPVS schedules TCP only on a SYN: a stray segment must not pin a server
+    const tf = load<u8>(scr + SCR_TCPFLAGS);
+    if ((tf & TH_SYN) == 0 || (tf & TH_RST) != 0) return FAILED | DROP_NO_SESSION;
+  }
+  const cip = load<u32>(scr + SCR_SRC);
+  const vip = load<u32>(scr + SCR_DST);
+  const ports = load<u32>(scr + SCR_SPORT);
+  const cport = ports & 0xffff;
+  const vport = ports >>> 16;
+
+  const persist = (load<u8>(s + SVC_FLAGS) & SVCF_PERSIST) != 0;
+  let tmpl = NO_CONN;
+  let thash: u32 = 0;
+  let tcip: u32 = 0;
+  let tport: u32 = 0;
+  let rs = NO_RS;
+  let sorry = false;
+  if (persist) {
+    // ipvsadm -p -M: one template per client network and service; port-0 services share it
+    tcip = cip & load<u32>(s + SVC_PERSIST_MASK);
+    tport = <u32>load<u16>(s + SVC_VPORT) << 16;
+    thash = flowHash(tcip, vip, tport, proto);
+    tmpl = findTemplate(thash, tcip, vip, tport, proto, now);
+    if (tmpl != NO_CONN) rs = <u32>load<u16>(connAddress(tmpl) + CONN_RS);
+  }
+  if (rs == NO_RS) {
+    rs = schedule(s, cip, <u16>cport, vip);
+    if (rs == NO_RS) {
+      const sorryRs = <u32>load<u16>(s + SVC_SORRY);
+      if (sorryRs == 0) return FAILED | DROP_NO_RS;
+      const sr = rsAddress(sorryRs - 1);
+      if ((load<u8>(sr + RS_FLAGS) & (RSF_USED | RSF_REMOVED)) != RSF_USED) return FAILED | DROP_NO_RS;
+      rs = sorryRs - 1;
+      sorry = true;
+    }
+  }
+  const r = rsAddress(rs);
+  let fwd = <u32>load<u8>(r + RS_FWD);
+  if (fwd == FWD_INHERIT) fwd = <u32>load<u8>(s + SVC_FWD);
+  if (fwd == FWD_DR && !l2) return FAILED | DROP_UNSUPPORTED;
+  if (l2 && (load<u8>(r + RS_FLAGS) & RSF_READY) == 0) return FAILED | DROP_NO_NEIGH;
+  const rportRaw = <u32>load<u16>(r + 4);
+  const rport = rportRaw != 0 ? rportRaw : vport;
+  const rip = load<u32>(r);
+
+  const rec = allocConn();
+  if (rec == NO_CONN) return FAILED | DROP_TABLE_FULL;
+  if (persist && !sorry) {
+    if (tmpl == NO_CONN) {
+      const t = allocConn();
+      if (t == NO_CONN) {
+        freeConn(rec);
+        return FAILED | DROP_TABLE_FULL;
+      }
+      const tc = connAddress(t);
+      store<u32>(tc + CONN_CIP, tcip);
+      store<u32>(tc + CONN_VIP, vip);
+      store<u32>(tc + CONN_CPORT, tport);
+      store<u32>(tc + CONN_RIP, rip);
+      store<u16>(tc + CONN_RPORT, <u16>rport);
+      store<u16>(tc + CONN_RS, <u16>rs);
+      store<u16>(tc + CONN_SVC, <u16>svcIdx);
+      store<u8>(tc + CONN_PROTO, <u8>proto);
+      store<u8>(tc + CONN_FLAGS, CONNF_USED | CONNF_TEMPLATE);
+      indexInsert(thash, t, false);
+      store<u32>(r + RS_PERSIST, load<u32>(r + RS_PERSIST) + 1);
+      emitEvent(EVT_TEMPLATE_CREATED, tc);
+      tmpl = t;
+    }
+    store<u32>(connAddress(tmpl) + CONN_EXPIRES, now + load<u32>(s + SVC_PERSIST_TIMEOUT));
+  }
+
+  const c = connAddress(rec);
+  let flags: u8 = CONNF_USED | <u8>(fwd << CONNF_FWD_SHIFT);
+  if (fwd == FWD_FNAT) {
+    const p = allocPort(s);
+    if (p == NO_PORT) {
+      freeConn(rec);
+      return FAILED | DROP_POOL_EXHAUSTED;
+    }
+    const lip = p >> 16;
+    store<u32>(c + CONN_LIP, load<u32>(lipAddress(lip) + LIP_ADDR));
+    store<u16>(c + CONN_LPORT, <u16>bswap16(p & 0xffff));
+    store<u16>(c + CONN_LIPIDX, <u16>lip);
+    flags |= CONNF_POOL | CONNF_OUT;
+  } else if (fwd == FWD_NAT) {
+    // the reply key RS -> client must be unique; a clash would misroute the older session
+    const outPorts = rport | (cport << 16);
+    if (lookupConn(flowHash(rip, cip, outPorts, proto), rip, cip, outPorts, proto, false) != 0) {
+      freeConn(rec);
+      return FAILED | DROP_CONFLICT;
+    }
+    flags |= CONNF_OUT;
+  }
+  store<u32>(c + CONN_CIP, cip);
+  store<u32>(c + CONN_VIP, vip);
+  store<u32>(c + CONN_CPORT, ports);
+  store<u32>(c + CONN_RIP, rip);
+  store<u16>(c + CONN_RPORT, <u16>rport);
+  store<u16>(c + CONN_RS, <u16>rs);
+  store<u16>(c + CONN_SVC, <u16>svcIdx);
+  store<u8>(c + CONN_PROTO, <u8>proto);
+  store<u8>(c + CONN_CDEV, <u8>inDev);
+  if (l2) copy6(c + CONN_CMAC, frame + 6);
+  store<u8>(c + CONN_FLAGS, flags);
+  store<u32>(c + CONN_EXPIRES, now);
+  indexInsert(load<u32>(scr + SCR_HASH), rec, false);
+  if (flags & CONNF_OUT) indexInsert(keyHashOut(c, flags), rec, true);
+  if (tmpl != NO_CONN && persist && !sorry) {
+    store<u32>(c + CONN_LINK, tmpl + 1);
+    const tc = connAddress(tmpl);
+    store<u32>(tc + CONN_LIP, load<u32>(tc + CONN_LIP) + 1);
+  }
+  store<u32>(r + RS_INACTIVE, load<u32>(r + RS_INACTIVE) + 1);
+  countConn(svcIdx, rs);
+  count(STAT_CONN_CREATED, 1);
+  emitEvent(EVT_CREATED, c);
+  return rec;
+}
+
+// @ts-ignore: decorator
+@inline function keyHashOut(c: usize, flags: u8): u32 {
+  const proto = <u32>load<u8>(c + CONN_PROTO);
+  if (flags & CONNF_POOL) {
+    return flowHash(load<u32>(c + CONN_RIP), load<u32>(c + CONN_LIP), load<u32>(c + CONN_RPORT), proto);
+  }
+  const ports = <u32>load<u16>(c + CONN_RPORT) | (<u32>load<u16>(c + CONN_CPORT) << 16);
+  return flowHash(load<u32>(c + CONN_RIP), load<u32>(c + CONN_CIP), ports, proto);
+}
+
+/**
+ * forward moves one packet of session `rec` in direction `out`: state and timer, the mode's
+ * rewrite, Ethernet addresses and output device, counters and the verdict.
+ */
+function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: bool, inDev: u32, now: u32): void {
+  const c = connAddress(rec);
+  const flags = load<u8>(c + CONN_FLAGS);
+  const fwd = <u32>((flags & CONNF_FWD_MASK) >> CONNF_FWD_SHIFT);
+  const rs = <u32>load<u16>(c + CONN_RS);
+  const r = rsAddress(rs);
+  let frame = <usize>load<u32>(desc + DESC_OFF);
+  const ip = <usize>load<u32>(scr + SCR_L3);
+  const l4 = <usize>load<u32>(scr + SCR_L4);
+  const proto = <u32>load<u8>(c + CONN_PROTO);
+  const icmp = load<u8>(scr + SCR_ICMP) != 0;
+  const tot = bswap16(<u32>load<u16>(ip + 2));
+  const l2len: u32 = l2 ? ETH_HLEN : 0;
+  let outLen = l2len + tot;
+  const partial = vnet && (load<u8>(frame - VNET_HDR_LEN + VNET_FLAGS) & VNET_F_NEEDS_CSUM) != 0;
+
+  if (icmp) {
+    if (fwd == FWD_NAT || fwd == FWD_FNAT) relayIcmpError(ip, c, out, fwd);
+    count(STAT_ICMP_RELAYED, 1);
+  } else if (proto == IPPROTO_TCP) {
+    const dir = fwd == FWD_DR || fwd == FWD_TUN ? DIR_INPUT_ONLY : (out ? DIR_OUTPUT : DIR_INPUT);
+    const state = <u32>load<u8>(c + CONN_STATE);
+    const next = nextTcpState(state, dir, <u32>load<u8>(scr + SCR_TCPFLAGS));
+    if (next != state) applyTcpState(c, r, next);
+    store<u32>(c + CONN_EXPIRES, now + timeoutMs(next));
+  } else {
+    store<u32>(c + CONN_EXPIRES, now + timeoutMs(TO_UDP));
+  }
+
+  let outDev: u32;
+  if (out) {
+    if (!icmp) {
+      if (fwd == FWD_FNAT) fnatOut(ip, l4, proto, c, partial);
+      else natOut(ip, l4, proto, c, partial);
+    }
+    outDev = <u32>load<u8>(c + CONN_CDEV);
+    if (l2) setMacs(frame, c + CONN_CMAC, devAddress(outDev) + DEV_MAC);
+  } else {
+    if (l2 && (load<u8>(r + RS_FLAGS) & RSF_READY) == 0) {
+      settle(desc, VERDICT_DROP, DROP_NO_NEIGH);
+      return;
+    }
+    outDev = <u32>load<u8>(r + RS_DEV);
+    const dev = devAddress(outDev);
+    if (l2) {
+      // the client's next hop may change (a failover on its side): follow the latest frame
+      copy6(c + CONN_CMAC, frame + 6);
+      store<u8>(c + CONN_CDEV, <u8>inDev);
+    }
+    if (fwd == FWD_NAT) {
+      if (!icmp) natIn(ip, l4, proto, c, partial);
+      if (l2) drIn(frame, r, dev + DEV_MAC);
+    } else if (fwd == FWD_FNAT) {
+      if (!icmp) fnatIn(ip, l4, proto, c, partial);
+      if (l2) drIn(frame, r, dev + DEV_MAC);
+    } else if (fwd == FWD_DR) {
+      if (!l2) {
+        settle(desc, VERDICT_DROP, DROP_UNSUPPORTED);
+        return;
+      }
+      drIn(frame, r, dev + DEV_MAC);
+    } else {
+      let src = load<u32>(r + RS_TUN_SRC);
+      if (src == 0) src = load<u32>(serviceAddress(<u32>load<u16>(c + CONN_SVC)) + SVC_TUN_SRC);
+      if (src == 0) src = load<u32>(dev + DEV_ADDR);
+      const res = tunIn(frame, ip, l2, vnet ? frame - VNET_HDR_LEN : 0, r, dev, dev + DEV_MAC, src);
+      if (res == TUN_FRAG_NEEDED) {
+        const mtu = <u32>load<u16>(dev + DEV_MTU) - 20;
+        const nf = fragNeeded(frame, ip, l2, vnet, mtu);
+        store<u32>(desc + DESC_OFF, <u32>nf);
+        store<u32>(desc + DESC_LEN, l2len + fragNeededLength(tot));
+        store<u8>(desc + DESC_OUT_DEV, <u8>inDev);
+        settle(desc, VERDICT_FORWARD, 0);
+        count(STAT_FRAG_NEEDED_SENT, 1);
+        return;
+      }
+      if (res < TUN_FAILED_BELOW) {
+        settle(desc, VERDICT_DROP, <u8>res);
+        return;
+      }
+      frame = <usize>res;
+      outLen += 20;
+    }
+  }
+  countTraffic(<u32>load<u16>(c + CONN_SVC), rs, out, tot);
+  store<u32>(desc + DESC_OFF, <u32>frame);
+  store<u32>(desc + DESC_LEN, outLen);
+  store<u8>(desc + DESC_OUT_DEV, <u8>outDev);
+  settle(desc, VERDICT_FORWARD, 0);
+}
+
+/** a new SYN on a closing session reuses the tuple: IPVS conn_reuse_mode expires the old one */
+// @ts-ignore: decorator
+@inline function reusable(c: usize, tcpFlags: u8): bool {
+  if ((tcpFlags & (TH_SYN | TH_ACK | TH_RST)) != TH_SYN) return false;
+  const st = load<u8>(c + CONN_STATE);
+  return st == TCP_S_TIME_WAIT || st == TCP_S_CLOSE || st == TCP_S_FIN_WAIT;
+}
+
+/** pass 3 for one frame */
+function handle(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, inDev: u32, now: u32): void {
+  if (cls == CLASS_UNKNOWN) {
+    unknownPacket(desc, inDev);
+    return;
+  }
+  const proto = <u32>load<u8>(scr + SCR_PROTO);
+  let v = lookupConn(load<u32>(scr + SCR_HASH), load<u32>(scr + SCR_SRC), load<u32>(scr + SCR_DST),
+    load<u32>(scr + SCR_SPORT), proto, false);
+  if (v != 0) {
+    const c = connAddress((v & 0xffffff) - 1);
+    // the sweep may not have reached it yet: a stale session never carries traffic
+    const stale = timeReached(load<u32>(c + CONN_EXPIRES), now) || connGone(c) ||
+      (cls == CLASS_IN && proto == IPPROTO_TCP && reusable(c, load<u8>(scr + SCR_TCPFLAGS)));
+    if (stale) {
+      expireConn((v & 0xffffff) - 1);
+      v = 0;
+    }
+  }
+  let rec: u32;
+  let out = false;
+  if (v != 0) {
+    rec = (v & 0xffffff) - 1;
+    out = (v & 0x1000000) != 0;
+  } else if (cls == CLASS_IN) {
+    rec = newConn(scr, <usize>load<u32>(desc + DESC_OFF), l2, inDev, now);
+    if (rec >= FAILED) {
+      settle(desc, VERDICT_DROP, <u8>(rec & 0xff));
+      return;
+    }
+  } else if (cls == CLASS_ICMP_ERR) {
+    settle(desc, VERDICT_DROP, DROP_ICMP_UNRELATED);
+    return;
+  } else if (cls == CLASS_LIP) {
+    settle(desc, VERDICT_DROP, DROP_NO_SESSION);
+    return;
+  } else {
+    unknownPacket(desc, inDev);
+    return;
+  }
+  forward(desc, scr, rec, out, l2, vnet, inDev, now);
+}
+
+/** processBatch runs the three passes over slots [0, count) and tallies the verdicts. */
+export function processBatch(count_: u32, now: u32): u32 {
+  const slots = hdr(HDR_SLOT_COUNT);
+  const n = count_ < slots ? count_ : slots;
+  const bflags = hdr(HDR_BATCH_FLAGS);
+  const l2 = (bflags & BATCH_L2) != 0;
+  const vnet = (bflags & BATCH_VNET) != 0;
+  const inDev = hdr(HDR_BATCH_DEV);
+  const devMac = devAddress(inDev) + DEV_MAC;
+  const descBase = <usize>hdr(HDR_DESC_BASE);
+  const scrBase = <usize>hdr(HDR_SCRATCH_BASE);
+
+  let rxBytes: u64 = 0;
+  for (let i: u32 = 0; i < n; i++) {
+    const desc = descBase + i * DESC_SIZE;
+    const scr = scrBase + i * SCR_SIZE;
+    rxBytes += load<u32>(desc + DESC_LEN);
+    store<u8>(desc + DESC_OUT_DEV, <u8>inDev);
+    store<u8>(scr + SCR_CLASS, parseFrame(desc, scr, l2, devMac));
+  }
+
+  const idx = <usize>hdr(HDR_IDX_BASE);
+  const mask = hdr(HDR_IDX_MASK);
+  let sink: u32 = 0;
+  for (let i: u32 = 0; i < n; i++) {
+    const scr = scrBase + i * SCR_SIZE;
+    const cls = load<u8>(scr + SCR_CLASS);
+    if (cls != CLASS_DONE && cls != CLASS_UNKNOWN) sink ^= load<u32>(idx + ((load<u32>(scr + SCR_HASH) & mask) << 2));
+  }
+  // keep the loads: an unused load would be optimised away
+  setHdr(HDR_SINK, sink);
+
+  let forwarded: u32 = 0;
+  let host: u32 = 0;
+  for (let i: u32 = 0; i < n; i++) {
+    const desc = descBase + i * DESC_SIZE;
+    const scr = scrBase + i * SCR_SIZE;
+    const cls = load<u8>(scr + SCR_CLASS);
+    if (cls != CLASS_DONE) handle(desc, scr, cls, l2, vnet, inDev, now);
+    const verdict = load<u8>(desc + DESC_VERDICT);
+    if (verdict == VERDICT_FORWARD) forwarded++;
+    else if (verdict == VERDICT_HOST) host++;
+    else countDrop(<u32>load<u8>(desc + DESC_REASON));
+  }
+  count(STAT_RX_PACKETS, n);
+  count(STAT_RX_BYTES, rxBytes);
+  count(STAT_FORWARDED, forwarded);
+  count(STAT_HOST, host);
+  count(STAT_BATCHES, 1);
+  return forwarded | (host << PROCESS_HOST_SHIFT);
+}

@@ -1,0 +1,124 @@
+// csum.ts — Internet checksums. Incremental updates follow RFC 1624 eqn 3,
+// HC' = ~(~HC + ~m + m'), so a rewrite never re-reads the payload. Values are "raw": u16 and u32
+// loaded little-endian from wire bytes. One's-complement sums are byte-order independent
+// (RFC 1071 §2(B)), so raw words give the raw checksum with no byte swaps.
+//
+// With a virtio_net_hdr flagged NEEDS_CSUM, the L4 checksum field does not hold a checksum but
+// the folded, NOT complemented pseudo-header sum the kernel or NIC finishes later. Only the
+// pseudo-header's fields (addresses, length) are in it, not the ports: csumPartial* update that.
+
+// @ts-ignore: decorator
+@inline function fold(sum: u32): u32 {
+  sum = (sum & 0xffff) + (sum >>> 16);
+  return (sum & 0xffff) + (sum >>> 16);
+}
+
+/** csumReplace16: checksum `check` after a 16-bit word changed from `from` to `to` (RFC 1624 eqn 3). */
+// @ts-ignore: decorator
+@inline export function csumReplace16(check: u32, from: u32, to: u32): u32 {
+  return ~fold((~check & 0xffff) + (~from & 0xffff) + (to & 0xffff)) & 0xffff;
+}
+
+/** csumReplace32: checksum after a 32-bit field (two words) changed. */
+// @ts-ignore: decorator
+@inline export function csumReplace32(check: u32, from: u32, to: u32): u32 {
+  let sum: u32 = (~check & 0xffff) + (~from & 0xffff) + (~from >>> 16) + (to & 0xffff) + (to >>> 16);
+  return ~fold(sum) & 0xffff;
+}
+
+/** csumReplace32x2: two 32-bit fields changed at once (source and destination address). */
+// @ts-ignore: decorator
+@inline export function csumReplace32x2(check: u32, from1: u32, to1: u32, from2: u32, to2: u32): u32 {
+  let sum: u32 = (~check & 0xffff) + (~from1 & 0xffff) + (~from1 >>> 16) + (to1 & 0xffff) + (to1 >>> 16);
+  sum += (~from2 & 0xffff) + (~from2 >>> 16) + (to2 & 0xffff) + (to2 >>> 16);
+  return ~fold(sum) & 0xffff;
+}
+
+/**
+ * csumDelta accumulates the one's-complement difference of a 32-bit field change; sum several
+ * deltas (each < 2^18) and apply them with csumApply. Lets one update cover addresses and ports.
+ */
+// @ts-ignore: decorator
+@inline export function csumDelta32(from: u32, to: u32): u32 {
+  return (~from & 0xffff) + (~from >>> 16) + (to & 0xffff) + (to >>> 16);
+}
+
+// @ts-ignore: decorator
+@inline export function csumDelta16(from: u32, to: u32): u32 {
+  return (~from & 0xffff) + (to & 0xffff);
+}
+
+/** csumApply applies an accumulated delta to a complemented checksum. */
+// @ts-ignore: decorator
+@inline export function csumApply(check: u32, delta: u32): u32 {
+  return ~fold((~check & 0xffff) + delta) & 0xffff;
+}
+
+/** csumApplyPartial applies a delta to a NOT complemented partial (pseudo-header) sum. */
+// @ts-ignore: decorator
+@inline export function csumApplyPartial(partial: u32, delta: u32): u32 {
+  return fold((partial & 0xffff) + delta);
+}
+
+/** csumSum adds `len` bytes at `p` to a running one's-complement sum (not folded, not complemented). */
+export function csumSum(p: usize, len: u32, sum: u64): u64 {
+  let acc = sum;
+  let n = len;
+  while (n >= 8) {
+    const w = load<u64>(p);
+    // add the two 32-bit halves: no carry is lost in a u64 for any frame size we see
+    acc += (w & 0xffffffff) + (w >>> 32);
+    p += 8;
+    n -= 8;
+  }
+  if (n >= 4) {
+    acc += <u64>load<u32>(p);
+    p += 4;
+    n -= 4;
+  }
+  if (n >= 2) {
+    acc += <u64>load<u16>(p);
+    p += 2;
+    n -= 2;
+  }
+  // an odd last byte is the high-order byte of a big-endian word: raw, it is the low byte
+  if (n) acc += <u64>load<u8>(p);
+  return acc;
+}
+
+/** csumFinish folds a running sum to 16 bits and complements it. */
+export function csumFinish(sum: u64): u32 {
+  let s = (sum & 0xffffffff) + (sum >>> 32);
+  s = (s & 0xffffffff) + (s >>> 32);
+  return ~fold(<u32>s) & 0xffff;
+}
+
+/** csumFold16 folds a running sum to 16 bits without complementing it. */
+export function csumFold16(sum: u64): u32 {
+  let s = (sum & 0xffffffff) + (sum >>> 32);
+  s = (s & 0xffffffff) + (s >>> 32);
+  return fold(<u32>s);
+}
+
+/** ipHeaderValid: the header's checksum verifies (the one's-complement sum is 0xffff). */
+// @ts-ignore: decorator
+@inline export function ipHeaderValid(ip: usize, ihl: u32): bool {
+  return csumFold16(csumSum(ip, ihl, 0)) == 0xffff;
+}
+
+/** ipHeaderChecksum computes a fresh IPv4 header checksum (the field must be 0 first). */
+export function ipHeaderChecksum(ip: usize, ihl: u32): u32 {
+  return csumFinish(csumSum(ip, ihl, 0));
+}
+
+/**
+ * pseudoSum: the raw sum of the IPv4 pseudo-header (RFC 793 §3.1, RFC 768) for an L4 segment
+ * of `l4len` bytes, not complemented.
+ */
+export function pseudoSum(src: u32, dst: u32, proto: u32, l4len: u32): u64 {
+  // protocol and length are big-endian words; raw they are byte-swapped values
+  const protoRaw: u32 = (proto & 0xff) << 8;
+  const lenRaw: u32 = ((l4len & 0xff) << 8) | ((l4len >> 8) & 0xff);
+  return <u64>(src & 0xffff) + <u64>(src >>> 16) + <u64>(dst & 0xffff) + <u64>(dst >>> 16) +
+    <u64>protoRaw + <u64>lenRaw;
+}

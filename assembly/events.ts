@@ -1,0 +1,39 @@
+// events.ts — session created/expired records for the host (session sync, Full-NAT accounting,
+// logs). The core writes at head, the host reads at tail; a full ring drops the event and counts
+// STAT_EVENTS_LOST rather than overwrite what the host has not read.
+import {
+  CONN_CIP, CONN_CPORT, CONN_FLAGS, CONN_LIP, CONN_LPORT, CONN_PROTO, CONN_RIP,
+  CONN_RPORT, CONN_RS, CONN_STATE, CONN_SVC, CONN_VIP, CONN_VPORT, CONNF_FWD_MASK, CONNF_FWD_SHIFT,
+  EVT_CIP, EVT_CPORT, EVT_FWD, EVT_LIP, EVT_LPORT, EVT_PROTO, EVT_RIP, EVT_RPORT, EVT_RS, EVT_SIZE,
+  EVT_STATE, EVT_SVC, EVT_TYPE, EVT_VIP, EVT_VPORT, HDR_EVT_BASE, HDR_EVT_CAP, HDR_EVT_HEAD,
+  HDR_EVT_TAIL, HDR_OPTIONS, OPT_EVENTS, STAT_EVENTS_LOST,
+} from './abi';
+import { hdr, setHdr } from './mem';
+import { count } from './stats';
+
+/** emitEvent copies the session record `rec` into the ring as an event of `type`. */
+export function emitEvent(type: u8, rec: usize): void {
+  if ((hdr(HDR_OPTIONS) & OPT_EVENTS) == 0) return;
+  const cap = hdr(HDR_EVT_CAP);
+  const head = hdr(HDR_EVT_HEAD);
+  if (head - hdr(HDR_EVT_TAIL) >= cap) {
+    count(STAT_EVENTS_LOST, 1);
+    return;
+  }
+  const e = <usize>(hdr(HDR_EVT_BASE) + (head & (cap - 1)) * EVT_SIZE);
+  store<u8>(e + EVT_TYPE, type);
+  store<u8>(e + EVT_PROTO, load<u8>(rec + CONN_PROTO));
+  store<u8>(e + EVT_STATE, load<u8>(rec + CONN_STATE));
+  store<u8>(e + EVT_FWD, (load<u8>(rec + CONN_FLAGS) & CONNF_FWD_MASK) >> CONNF_FWD_SHIFT);
+  store<u32>(e + EVT_CIP, load<u32>(rec + CONN_CIP));
+  store<u32>(e + EVT_VIP, load<u32>(rec + CONN_VIP));
+  store<u16>(e + EVT_CPORT, load<u16>(rec + CONN_CPORT));
+  store<u16>(e + EVT_VPORT, load<u16>(rec + CONN_VPORT));
+  store<u32>(e + EVT_RIP, load<u32>(rec + CONN_RIP));
+  store<u16>(e + EVT_RPORT, load<u16>(rec + CONN_RPORT));
+  store<u16>(e + EVT_LPORT, load<u16>(rec + CONN_LPORT));
+  store<u32>(e + EVT_LIP, load<u32>(rec + CONN_LIP));
+  store<u16>(e + EVT_SVC, load<u16>(rec + CONN_SVC));
+  store<u16>(e + EVT_RS, load<u16>(rec + CONN_RS));
+  setHdr(HDR_EVT_HEAD, head + 1);
+}

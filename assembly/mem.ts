@@ -1,0 +1,66 @@
+// mem.ts — raw memory helpers for the data path. Bounds-checked containers ran at 0.58–0.71× of
+// raw load/store here (MEASUREMENTS.md), so tables are plain memory reached through these.
+// Nothing here allocates.
+import { HEADER_BASE } from './abi';
+
+/** hdr reads a u32 header field (offsets HDR_* from abi.ts). */
+// @ts-ignore: decorator
+@inline export function hdr(field: u32): u32 {
+  return load<u32>(<usize>(HEADER_BASE + field));
+}
+
+// @ts-ignore: decorator
+@inline export function setHdr(field: u32, value: u32): void {
+  store<u32>(<usize>(HEADER_BASE + field), value);
+}
+
+/** bswap16 turns a wire-order u16 (as loaded on this little-endian machine) into its value. */
+// @ts-ignore: decorator
+@inline export function bswap16(v: u32): u32 {
+  return ((v & 0xff) << 8) | ((v >> 8) & 0xff);
+}
+
+// @ts-ignore: decorator
+@inline export function bswap32(v: u32): u32 {
+  return bswap<u32>(v);
+}
+
+/** ld16be reads a big-endian u16 as a number (for fields that are compared as values). */
+// @ts-ignore: decorator
+@inline export function ld16be(p: usize): u32 {
+  return bswap16(<u32>load<u16>(p));
+}
+
+// @ts-ignore: decorator
+@inline export function st16be(p: usize, v: u32): void {
+  store<u16>(p, <u16>bswap16(v));
+}
+
+// @ts-ignore: decorator
+@inline export function ld32be(p: usize): u32 {
+  return bswap<u32>(load<u32>(p));
+}
+
+// @ts-ignore: decorator
+@inline export function st32be(p: usize, v: u32): void {
+  store<u32>(p, bswap<u32>(v));
+}
+
+/** add64 adds to a u64 counter in memory. */
+// @ts-ignore: decorator
+@inline export function add64(p: usize, v: u64): void {
+  store<u64>(p, load<u64>(p) + v);
+}
+
+/** copy6 copies a MAC address. */
+// @ts-ignore: decorator
+@inline export function copy6(dst: usize, src: usize): void {
+  store<u32>(dst, load<u32>(src));
+  store<u16>(dst + 4, load<u16>(src + 4));
+}
+
+/** wrap-safe "a is at or before b" for u32 millisecond clocks (valid for spans < 24 days) */
+// @ts-ignore: decorator
+@inline export function timeReached(deadline: u32, now: u32): bool {
+  return <i32>(now - deadline) >= 0;
+}

@@ -1,0 +1,173 @@
+// parse.ts — pass 1 of a batch: validates one frame (Ethernet, IPv4, TCP/UDP/ICMP) with every
+// length checked against the frame before it is read, classifies it, and writes what later
+// passes need into the slot's scratch record. It never writes into the frame. A frame that is
+// settled here (malformed, for the host, not ours) gets its verdict now and class CLASS_DONE.
+import {
+  DESC_LEN, DESC_OFF, DESC_REASON, DESC_VERDICT, DROP_FRAGMENT, DROP_IP_CSUM, DROP_MALFORMED,
+  DROP_NOT_MINE, DROP_NO_SERVICE, DROP_UNSUPPORTED, ETH_HLEN, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP,
+  LOCAL_DIP, LOCAL_LIP, LOCAL_VIP, SCR_DST, SCR_HASH, SCR_ICMP, SCR_L3, SCR_L4, SCR_PROTO,
+  SCR_SRC, SCR_SPORT, SCR_SVC, SCR_TCPFLAGS, VERDICT_DROP, VERDICT_HOST,
+} from './abi';
+import { ipHeaderValid } from './csum';
+import { flowHash } from './flow';
+import { bswap16 } from './mem';
+import { NO_SERVICE, localKind, lookupService } from './service';
+
+/** verdict already written; nothing left to do in pass 3 */
+// @ts-ignore: decorator
+@inline export const CLASS_DONE: u8 = 0;
+/** TCP/UDP to a VIP with a service: in-direction lookup, schedule on a miss */
+// @ts-ignore: decorator
+@inline export const CLASS_IN: u8 = 1;
+/** TCP/UDP to an address the director does not own: maybe a NAT reply (RS -> client) */
+// @ts-ignore: decorator
+@inline export const CLASS_OUT: u8 = 2;
+/** TCP/UDP to a LIP: a Full-NAT reply (RS -> LIP) */
+// @ts-ignore: decorator
+@inline export const CLASS_LIP: u8 = 3;
+/** an ICMP error whose embedded header may belong to a session (key = embedded, reversed) */
+// @ts-ignore: decorator
+@inline export const CLASS_ICMP_ERR: u8 = 4;
+
+// @ts-ignore: decorator
+@inline const ETH_P_IP_RAW: u32 = 0x0008; // 0x0800 as loaded little-endian
+// @ts-ignore: decorator
+@inline const ETH_P_ARP_RAW: u32 = 0x0608;
+
+// @ts-ignore: decorator
+@inline function settle(desc: usize, verdict: u8, reason: u8): u8 {
+  store<u8>(desc + DESC_VERDICT, verdict);
+  store<u8>(desc + DESC_REASON, reason);
+  return CLASS_DONE;
+}
+
+// @ts-ignore: decorator
+@inline function isBroadcast(mac: usize): bool {
+  return load<u32>(mac) == 0xffffffff && load<u16>(mac + 4) == 0xffff;
+}
+
+// @ts-ignore: decorator
+@inline function sameMac(a: usize, b: usize): bool {
+  return load<u32>(a) == load<u32>(b) && load<u16>(a + 4) == load<u16>(b + 4);
+}
+
+/**
+ * parseFrame fills the scratch record `scr` of the frame described by `desc` and returns its
+ * class. `devMac` is the input device's MAC (L2 only).
+ */
+export function parseFrame(desc: usize, scr: usize, l2: bool, devMac: usize): u8 {
+  const off = <usize>load<u32>(desc + DESC_OFF);
+  const len = load<u32>(desc + DESC_LEN);
+  store<u8>(desc + DESC_REASON, 0);
+  let ip = off;
+  let rem = len;
+  if (l2) {
+    if (len < ETH_HLEN) return settle(desc, VERDICT_DROP, DROP_MALFORMED);
+    const type = <u32>load<u16>(off + 12);
+    if (type == ETH_P_ARP_RAW) {
+      if (isBroadcast(off) || sameMac(off, devMac)) return settle(desc, VERDICT_HOST, 0);
+      return settle(desc, VERDICT_DROP, DROP_NOT_MINE);
+    }
+    // flooded frames for other hosts on the segment, VLANs, IPv6: not the director's
+    if (type != ETH_P_IP_RAW || !sameMac(off, devMac)) return settle(desc, VERDICT_DROP, DROP_NOT_MINE);
+    ip = off + ETH_HLEN;
+    rem = len - ETH_HLEN;
+  }
+  if (rem < 20) return settle(desc, VERDICT_DROP, DROP_MALFORMED);
+  const vihl = <u32>load<u8>(ip);
+  if ((vihl >> 4) != 4) return settle(desc, VERDICT_DROP, (vihl >> 4) == 6 ? DROP_NOT_MINE : DROP_MALFORMED);
+  const ihl = (vihl & 15) << 2;
+  if (ihl < 20 || ihl > rem) return settle(desc, VERDICT_DROP, DROP_MALFORMED);
+  const tot = bswap16(<u32>load<u16>(ip + 2));
+  if (tot < ihl || tot > rem) return settle(desc, VERDICT_DROP, DROP_MALFORMED);
+  if (!ipHeaderValid(ip, ihl)) return settle(desc, VERDICT_DROP, DROP_IP_CSUM);
+  // MF or a fragment offset: ports are missing or unreliable; IPVS without defrag drops too
+  if (bswap16(<u32>load<u16>(ip + 6)) & 0x3fff) return settle(desc, VERDICT_DROP, DROP_FRAGMENT);
+
+  const proto = <u32>load<u8>(ip + 9);
+  let src = load<u32>(ip + 12);
+  let dst = load<u32>(ip + 16);
+  const l4 = ip + ihl;
+  const l4len = tot - ihl;
+  const kind = localKind(dst);
+  store<u32>(scr + SCR_L3, <u32>ip);
+  store<u32>(scr + SCR_L4, <u32>l4);
+  store<u8>(scr + SCR_ICMP, 0);
+  store<u8>(scr + SCR_TCPFLAGS, 0);
+  let ports: u32 = 0;
+  let keyProto = proto;
+  let cls: u8 = CLASS_OUT;
+
+  if (proto == IPPROTO_TCP) {
+    if (l4len < 20) return settle(desc, VERDICT_DROP, DROP_MALFORMED);
+    const doff = (<u32>load<u8>(l4 + 12) >> 4) << 2;
+    if (doff < 20 || doff > l4len) return settle(desc, VERDICT_DROP, DROP_MALFORMED);
+    ports = load<u32>(l4);
+    store<u8>(scr + SCR_TCPFLAGS, load<u8>(l4 + 13));
+  } else if (proto == IPPROTO_UDP) {
+    if (l4len < 8) return settle(desc, VERDICT_DROP, DROP_MALFORMED);
+    const ulen = bswap16(<u32>load<u16>(l4 + 4));
+    if (ulen < 8 || ulen > l4len) return settle(desc, VERDICT_DROP, DROP_MALFORMED);
+    ports = load<u32>(l4);
+  } else if (proto == IPPROTO_ICMP) {
+    if (l4len < 8) return settle(desc, VERDICT_DROP, DROP_MALFORMED);
+    const type = <u32>load<u8>(l4);
+    // destination unreachable, source quench, time exceeded, parameter problem (RFC 792)
+    const isError = type == 3 || type == 4 || type == 11 || type == 12;
+    if (!isError || (kind & LOCAL_DIP) != 0) {
+      return kind != 0 ? settle(desc, VERDICT_HOST, 0) : unknownClass();
+    }
+    // the embedded header: the datagram we (or a real server) sent, as far as it was quoted
+    const e = l4 + 8;
+    const elen = l4len - 8;
+    if (elen < 28) return settle(desc, VERDICT_DROP, DROP_MALFORMED);
+    const evihl = <u32>load<u8>(e);
+    const eihl = (evihl & 15) << 2;
+    if ((evihl >> 4) != 4 || eihl < 20 || eihl + 8 > elen) return settle(desc, VERDICT_DROP, DROP_MALFORMED);
+    const eproto = <u32>load<u8>(e + 9);
+    if ((eproto != IPPROTO_TCP && eproto != IPPROTO_UDP) || (bswap16(<u32>load<u16>(e + 6)) & 0x1fff) != 0) {
+      return kind != 0 ? settle(desc, VERDICT_HOST, 0) : unknownClass();
+    }
+    // reversed: the quoted datagram travelled the other way from the session key we look for
+    src = load<u32>(e + 16);
+    dst = load<u32>(e + 12);
+    ports = rotr<u32>(load<u32>(e + eihl), 16);
+    keyProto = eproto;
+    store<u8>(scr + SCR_ICMP, 1);
+    cls = CLASS_ICMP_ERR;
+  } else {
+    if (kind & LOCAL_VIP) return settle(desc, VERDICT_DROP, DROP_UNSUPPORTED);
+    return kind != 0 ? settle(desc, VERDICT_HOST, 0) : unknownClass();
+  }
+
+  if (cls != CLASS_ICMP_ERR) {
+    if (kind & LOCAL_VIP) {
+      const svc = lookupService(dst, ports >>> 16, proto);
+      if (svc == NO_SERVICE) return settle(desc, VERDICT_DROP, DROP_NO_SERVICE);
+      store<u32>(scr + SCR_SVC, svc + 1);
+      cls = CLASS_IN;
+    } else if (kind & LOCAL_LIP) {
+      cls = CLASS_LIP;
+    } else if (kind & LOCAL_DIP) {
+      return settle(desc, VERDICT_HOST, 0);
+    }
+  }
+  store<u8>(scr + SCR_PROTO, <u8>keyProto);
+  store<u32>(scr + SCR_SRC, src);
+  store<u32>(scr + SCR_DST, dst);
+  store<u32>(scr + SCR_SPORT, ports);
+  store<u32>(scr + SCR_HASH, flowHash(src, dst, ports, keyProto));
+  return cls;
+}
+
+/**
+ * A packet that cannot belong to a session (no ports) and is not for the director: pass 3
+ * applies the unknown-packet policy to it without a lookup.
+ */
+// @ts-ignore: decorator
+@inline export const CLASS_UNKNOWN: u8 = 5;
+
+// @ts-ignore: decorator
+@inline function unknownClass(): u8 {
+  return CLASS_UNKNOWN;
+}

@@ -1,0 +1,267 @@
+// session.ts — the connection table: records in one array, found through an open-addressing
+// index (linear probing, backward-shift deletion, no tombstones) that holds a key per lookup
+// direction: in (client -> VIP) for every session, out (RS -> client or RS -> LIP) for NAT and
+// Full-NAT. It owns allocation, expiry and the RS connection counters; it never allocates
+// memory and never scans the whole table in one call.
+//
+// ╒════════ index slot (u32) ════════╕   tag = top 7 bits of the key's hash: most mismatching
+// │ 31..25 tag │ 24 dir │ 23..0 rec+1 │   slots are skipped without touching their record
+// └──────────────────────────────────┘
+import {
+  CONNF_ACTIVE, CONNF_DETACHED, CONNF_OUT, CONNF_POOL, CONNF_TEMPLATE, CONNF_USED, CONN_CIP, CONN_CPORT,
+  CONN_EXPIRES, CONN_FLAGS, CONN_LINK, CONN_LIP, CONN_LIPIDX, CONN_LPORT, CONN_PROTO, CONN_RIP,
+  CONN_RPORT, CONN_RS, CONN_SIZE, CONN_STATE, CONN_SVC, CONN_VIP, CONN_VPORT, EVT_EXPIRED,
+  EVT_TEMPLATE_EXPIRED, HDR_CONN_BASE, HDR_CONN_CAP, HDR_CONN_COUNT, HDR_CONN_FREE, HDR_CONN_HIGH,
+  HDR_IDX_BASE, HDR_IDX_MASK, HDR_RS_BASE, HDR_SVC_BASE, HDR_SWEEP_CURSOR, HDR_TIMEOUTS, IDX_DIR_OUT, IDX_REC_MASK,
+  IDX_TAG_SHIFT, RSF_REMOVED, RS_ACTIVE, RS_FLAGS, RS_INACTIVE, RS_PERSIST, RS_SIZE, STAT_CONN_EXPIRED,
+  SVCF_USED, SVC_FLAGS, SVC_PERSIST_TIMEOUT, SVC_SIZE,
+} from './abi';
+import { emitEvent } from './events';
+import { releasePort } from './fnat_pool';
+import { flowHash } from './flow';
+import { hdr, setHdr, timeReached } from './mem';
+import { count } from './stats';
+
+// @ts-ignore: decorator
+@inline export const NO_CONN: u32 = 0xffffffff;
+
+// @ts-ignore: decorator
+@inline export function connAddress(rec: u32): usize {
+  return <usize>(hdr(HDR_CONN_BASE) + rec * CONN_SIZE);
+}
+
+// @ts-ignore: decorator
+@inline export function rsAddress(rs: u32): usize {
+  return <usize>(hdr(HDR_RS_BASE) + rs * RS_SIZE);
+}
+
+// @ts-ignore: decorator
+@inline function slotValue(hash: u32, rec: u32, out: bool): u32 {
+  return (hash & ~((<u32>1 << IDX_TAG_SHIFT) - 1)) | (out ? IDX_DIR_OUT : 0) | (rec + 1);
+}
+
+/**
+ * keyHash recomputes the hash a record was indexed under in one direction. The out key of a
+ * Full-NAT session is RS -> LIP, of a NAT session RS -> client.
+ */
+export function keyHash(c: usize, out: bool): u32 {
+  const proto = <u32>load<u8>(c + CONN_PROTO);
+  if (!out) return flowHash(load<u32>(c + CONN_CIP), load<u32>(c + CONN_VIP), load<u32>(c + CONN_CPORT), proto);
+  if (load<u8>(c + CONN_FLAGS) & CONNF_POOL) {
+    return flowHash(load<u32>(c + CONN_RIP), load<u32>(c + CONN_LIP), load<u32>(c + CONN_RPORT), proto);
+  }
+  const ports = <u32>load<u16>(c + CONN_RPORT) | (<u32>load<u16>(c + CONN_CPORT) << 16);
+  return flowHash(load<u32>(c + CONN_RIP), load<u32>(c + CONN_CIP), ports, proto);
+}
+
+/**
+ * lookupConn finds the record whose key in either direction equals the tuple as seen in a
+ * packet. `template` selects persistence templates instead of connections (a packet never
+ * matches a template). Returns the index slot value (rec + 1, dir bit) or 0 on a miss.
+ */
+export function lookupConn(hash: u32, src: u32, dst: u32, ports: u32, proto: u32, template: bool): u32 {
+  const base = hdr(HDR_IDX_BASE);
+  const mask = hdr(HDR_IDX_MASK);
+  const tag = hash >>> IDX_TAG_SHIFT;
+  const want: u8 = template ? CONNF_TEMPLATE : 0;
+  let i = hash & mask;
+  while (true) {
+    const v = load<u32>(<usize>(base + (i << 2)));
+    if (v == 0) return 0;
+    if (v >>> IDX_TAG_SHIFT == tag) {
+      const c = connAddress((v & IDX_REC_MASK) - 1);
+      if (<u32>load<u8>(c + CONN_PROTO) == proto && (load<u8>(c + CONN_FLAGS) & CONNF_TEMPLATE) == want) {
+        if ((v & IDX_DIR_OUT) == 0) {
+          if (load<u32>(c + CONN_CIP) == src && load<u32>(c + CONN_VIP) == dst && load<u32>(c + CONN_CPORT) == ports) {
+            return v;
+          }
+        } else if (load<u32>(c + CONN_RIP) == src) {
+          if (load<u8>(c + CONN_FLAGS) & CONNF_POOL) {
+            if (load<u32>(c + CONN_LIP) == dst && load<u32>(c + CONN_RPORT) == ports) return v;
+          } else if (load<u32>(c + CONN_CIP) == dst &&
+            (<u32>load<u16>(c + CONN_RPORT) | (<u32>load<u16>(c + CONN_CPORT) << 16)) == ports) {
+            return v;
+          }
+        }
+      }
+    }
+    i = (i + 1) & mask;
+  }
+  return 0;
+}
+
+/** indexInsert adds a key for `rec`; the index is at most half full, so it always finds room. */
+export function indexInsert(hash: u32, rec: u32, out: bool): void {
+  const base = hdr(HDR_IDX_BASE);
+  const mask = hdr(HDR_IDX_MASK);
+  let i = hash & mask;
+  while (load<u32>(<usize>(base + (i << 2))) != 0) i = (i + 1) & mask;
+  store<u32>(<usize>(base + (i << 2)), slotValue(hash, rec, out));
+}
+
+/** indexRemove deletes the key of `rec` in one direction and closes the gap (backward shift). */
+export function indexRemove(rec: u32, out: bool): void {
+  const base = hdr(HDR_IDX_BASE);
+  const mask = hdr(HDR_IDX_MASK);
+  const h = keyHash(connAddress(rec), out);
+  const want = slotValue(h, rec, out);
+  let i = h & mask;
+  // the key was inserted under this hash, so it is met before an empty slot
+  while (true) {
+    const v = load<u32>(<usize>(base + (i << 2)));
+    if (v == want) break;
+    if (v == 0) return;
+    i = (i + 1) & mask;
+  }
+  let hole = i;
+  let j = (i + 1) & mask;
+  while (true) {
+    const v = load<u32>(<usize>(base + (j << 2)));
+    if (v == 0) break;
+    const home = keyHash(connAddress((v & IDX_REC_MASK) - 1), (v & IDX_DIR_OUT) != 0) & mask;
+    // the entry at j may move into the hole unless its home lies cyclically in (hole, j]
+    if (((j - home) & mask) >= ((j - hole) & mask)) {
+      store<u32>(<usize>(base + (hole << 2)), v);
+      hole = j;
+    }
+    j = (j + 1) & mask;
+  }
+  store<u32>(<usize>(base + (hole << 2)), 0);
+}
+
+/** allocConn hands out a zeroed record, or NO_CONN when the table is full. */
+export function allocConn(): u32 {
+  let rec: u32;
+  const free = hdr(HDR_CONN_FREE);
+  if (free != 0) {
+    rec = free - 1;
+    setHdr(HDR_CONN_FREE, load<u32>(connAddress(rec) + CONN_LINK));
+  } else {
+    const high = hdr(HDR_CONN_HIGH);
+    if (high >= hdr(HDR_CONN_CAP)) return NO_CONN;
+    rec = high;
+    setHdr(HDR_CONN_HIGH, high + 1);
+  }
+  const c = connAddress(rec);
+  memory.fill(c, 0, CONN_SIZE);
+  setHdr(HDR_CONN_COUNT, hdr(HDR_CONN_COUNT) + 1);
+  return rec;
+}
+
+/** freeConn returns a record (already out of the index) to the free list. */
+export function freeConn(rec: u32): void {
+  const c = connAddress(rec);
+  store<u8>(c + CONN_FLAGS, 0);
+  store<u32>(c + CONN_LINK, hdr(HDR_CONN_FREE));
+  setHdr(HDR_CONN_FREE, rec + 1);
+  setHdr(HDR_CONN_COUNT, hdr(HDR_CONN_COUNT) - 1);
+}
+
+/** timeoutMs reads a timeout slot (TCP state number, TO_UDP, TO_ICMP). */
+// @ts-ignore: decorator
+@inline export function timeoutMs(slot: u32): u32 {
+  return hdr(HDR_TIMEOUTS + (slot << 2));
+}
+
+/** templateTimeout: the persistence timeout of the template's service. */
+function templateTimeout(c: usize): u32 {
+  const svc = <usize>(hdr(HDR_SVC_BASE) + <u32>load<u16>(c + CONN_SVC) * SVC_SIZE);
+  return load<u32>(svc + SVC_PERSIST_TIMEOUT);
+}
+
+/** detachTemplate takes a template out of the index (its server went away) but keeps the record
+ * until the connections it controls are gone, so they never point at a reused record. */
+export function detachTemplate(rec: u32): void {
+  const c = connAddress(rec);
+  const flags = load<u8>(c + CONN_FLAGS);
+  if (flags & CONNF_DETACHED) return;
+  indexRemove(rec, false);
+  store<u8>(c + CONN_FLAGS, flags | CONNF_DETACHED);
+}
+
+/**
+ * expireConn removes a record: its index keys, its Full-NAT port, its share of the RS counters
+ * and of its template's control count; then it emits the event and frees the record.
+ */
+export function expireConn(rec: u32): void {
+  const c = connAddress(rec);
+  const flags = load<u8>(c + CONN_FLAGS);
+  const r = rsAddress(<u32>load<u16>(c + CONN_RS));
+  if (flags & CONNF_TEMPLATE) {
+    if ((flags & CONNF_DETACHED) == 0) indexRemove(rec, false);
+    store<u32>(r + RS_PERSIST, load<u32>(r + RS_PERSIST) - 1);
+    emitEvent(EVT_TEMPLATE_EXPIRED, c);
+    freeConn(rec);
+    return;
+  }
+  indexRemove(rec, false);
+  if (flags & CONNF_OUT) indexRemove(rec, true);
+  if (flags & CONNF_POOL) releasePort(<u32>load<u16>(c + CONN_LIPIDX), <u32>load<u16>(c + CONN_LPORT));
+  if (flags & CONNF_ACTIVE) store<u32>(r + RS_ACTIVE, load<u32>(r + RS_ACTIVE) - 1);
+  else store<u32>(r + RS_INACTIVE, load<u32>(r + RS_INACTIVE) - 1);
+  const link = load<u32>(c + CONN_LINK);
+  if (link != 0) {
+    // a template's CONN_LIP holds the number of connections it controls
+    const t = connAddress(link - 1);
+    store<u32>(t + CONN_LIP, load<u32>(t + CONN_LIP) - 1);
+  }
+  count(STAT_CONN_EXPIRED, 1);
+  emitEvent(EVT_EXPIRED, c);
+  freeConn(rec);
+}
+
+/** connGone: the session can no longer carry traffic (its RS or service was removed). */
+// @ts-ignore: decorator
+@inline export function connGone(c: usize): bool {
+  const r = rsAddress(<u32>load<u16>(c + CONN_RS));
+  if (load<u8>(r + RS_FLAGS) & RSF_REMOVED) return true;
+  const svc = <usize>(hdr(HDR_SVC_BASE) + <u32>load<u16>(c + CONN_SVC) * SVC_SIZE);
+  return (load<u8>(svc + SVC_FLAGS) & SVCF_USED) == 0;
+}
+
+/**
+ * sweepStep looks at one record and expires it when its time has come (or its RS is gone).
+ * A template that still controls connections is re-armed instead (IPVS n_control). Returns
+ * true when it expired something.
+ */
+function sweepStep(rec: u32, now: u32): bool {
+  const c = connAddress(rec);
+  const flags = load<u8>(c + CONN_FLAGS);
+  if ((flags & CONNF_USED) == 0) return false;
+  const gone = connGone(c);
+  if (flags & CONNF_TEMPLATE) {
+    if (gone) detachTemplate(rec);
+    if (!gone && !timeReached(load<u32>(c + CONN_EXPIRES), now) && (flags & CONNF_DETACHED) == 0) return false;
+    if (load<u32>(c + CONN_LIP) != 0) {
+      if (timeReached(load<u32>(c + CONN_EXPIRES), now)) store<u32>(c + CONN_EXPIRES, now + templateTimeout(c));
+      return false;
+    }
+    expireConn(rec);
+    return true;
+  }
+  if (gone || timeReached(load<u32>(c + CONN_EXPIRES), now)) {
+    expireConn(rec);
+    return true;
+  }
+  return false;
+}
+
+/**
+ * sweepSessions visits up to `budget` records from where the last call stopped, wrapping at
+ * the high-water mark, and returns how many it expired. Lookups also expire stale records they
+ * meet, so the sweep's pace bounds memory reuse, not correctness.
+ */
+export function sweepSessions(budget: u32, now: u32): u32 {
+  const high = hdr(HDR_CONN_HIGH);
+  if (high == 0) return 0;
+  let cursor = hdr(HDR_SWEEP_CURSOR);
+  let expired: u32 = 0;
+  const n = budget < high ? budget : high;
+  for (let k: u32 = 0; k < n; k++) {
+    if (cursor >= high) cursor = 0;
+    if (sweepStep(cursor, now)) expired++;
+    cursor++;
+  }
+  setHdr(HDR_SWEEP_CURSOR, cursor);
+  return expired;
+}
