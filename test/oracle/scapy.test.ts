@@ -1,0 +1,35 @@
+// The oracle checked against an independent tool: scapy (Debian's python3-scapy) builds the same
+// packets, and the bytes must match exactly, checksums included. If this passes, the frames the
+// core tests feed in and the checksums they verify are not our own code checking itself.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { ethernet, icmpPacket, tcpPacket, udpPacket } from './packet.js';
+
+const SCRIPT = String.raw`
+import sys, json
+from scapy.all import Ether, IP, TCP, UDP, ICMP, Raw, IPOption_NOP, raw
+pkts = {
+  "tcp": IP(src="10.0.1.10", dst="10.0.1.100", id=0x1234, ttl=64, flags="DF")/TCP(sport=40000, dport=80, seq=1000, ack=0, flags="S", window=65535)/Raw(b"\x01\x02\x03"),
+  "udp": IP(src="10.0.1.10", dst="10.0.1.100", id=0x1234, ttl=64)/UDP(sport=1111, dport=53)/Raw(b"hello"),
+  "udp_odd": IP(src="192.168.7.1", dst="10.9.8.7", id=7, ttl=3)/UDP(sport=65535, dport=1)/Raw(b"abc"),
+  "opts": IP(src="10.0.1.10", dst="10.0.1.100", id=0x1234, ttl=64, options=[IPOption_NOP(), IPOption_NOP(), IPOption_NOP(), IPOption_NOP()])/TCP(sport=1, dport=2, seq=1000, flags="A", window=65535),
+  "icmp": IP(src="10.0.1.254", dst="10.0.1.100", id=0x1234, ttl=64)/ICMP(type=3, code=4, nexthopmtu=1400)/Raw(bytes(range(28))),
+  "eth": Ether(dst="02:00:00:00:d0:00", src="02:00:00:00:0c:01")/IP(src="1.2.3.4", dst="5.6.7.8", id=0x1234, ttl=64)/TCP(sport=9, dport=10, seq=1000, flags="PA", window=65535)/Raw(b"x"*101),
+}
+print(json.dumps({k: raw(v).hex() for k, v in pkts.items()}))
+`;
+
+describe('oracle vs scapy', () => {
+  it('builds byte-identical packets, checksums included', () => {
+    const out = execFileSync('/usr/bin/python3', ['-c', SCRIPT], { encoding: 'utf8', timeout: 60_000 });
+    const ref = JSON.parse(out) as Record<string, string>;
+    const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+    assert.equal(hex(tcpPacket({ src: '10.0.1.10', dst: '10.0.1.100', df: true }, { sport: 40000, dport: 80, flags: 'S', seq: 1000, payload: Uint8Array.from([1, 2, 3]) })), ref.tcp);
+    assert.equal(hex(udpPacket({ src: '10.0.1.10', dst: '10.0.1.100' }, { sport: 1111, dport: 53, payload: Buffer.from('hello') })), ref.udp);
+    assert.equal(hex(udpPacket({ src: '192.168.7.1', dst: '10.9.8.7', id: 7, ttl: 3 }, { sport: 65535, dport: 1, payload: Buffer.from('abc') })), ref.udp_odd);
+    assert.equal(hex(tcpPacket({ src: '10.0.1.10', dst: '10.0.1.100', options: [1, 1, 1, 1] }, { sport: 1, dport: 2, flags: 'A', seq: 1000 })), ref.opts);
+    assert.equal(hex(icmpPacket({ src: '10.0.1.254', dst: '10.0.1.100' }, { type: 3, code: 4, rest: 1400, payload: Uint8Array.from({ length: 28 }, (_, i) => i) })), ref.icmp);
+    assert.equal(hex(ethernet('02:00:00:00:d0:00', '02:00:00:00:0c:01', tcpPacket({ src: '1.2.3.4', dst: '5.6.7.8' }, { sport: 9, dport: 10, flags: 'PA', seq: 1000, payload: new Uint8Array(101).fill(0x78) }))), ref.eth);
+  });
+});
