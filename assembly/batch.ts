@@ -12,7 +12,8 @@ import {
   DROP_NOT_OURS, DROP_NO_NEIGH, DROP_NO_RS, DROP_NO_SESSION, DROP_POOL_EXHAUSTED, DROP_TABLE_FULL,
   DROP_UNSUPPORTED, ETH_HLEN, EVT_CREATED, EVT_TEMPLATE_CREATED, FWD_DR, FWD_FNAT, FWD_INHERIT,
   FWD_NAT, FWD_TUN, HDR_BATCH_DEV, HDR_BATCH_FLAGS, HDR_DESC_BASE, HDR_DEV_BASE, HDR_IDX_BASE,
-  HDR_IDX_MASK, HDR_OPTIONS, HDR_SCRATCH_BASE, HDR_SINK, HDR_SLOT_COUNT, IPPROTO_TCP, LIP_ADDR,
+  HDR_CONN_BASE, HDR_IDX_MASK, HDR_OPTIONS, HDR_SCRATCH_BASE, HDR_SINK, HDR_SLOT_COUNT, IDX_REC_MASK,
+  IDX_TAG_SHIFT, CONN_SIZE, IPPROTO_TCP, LIP_ADDR,
   NO_RS, OPT_SLOPPY_TCP, OPT_UNKNOWN_HOST, OPT_UNKNOWN_PASS, PROCESS_HOST_SHIFT, RSF_READY,
   RSF_REMOVED, RSF_USED, RS_DEV, RS_FLAGS, RS_FWD, RS_INACTIVE, RS_PERSIST, RS_RPORT, RS_TUN_SRC,
   RS_WEIGHT, SCR_CLASS, SCR_DST, SCR_HASH, SCR_ICMP, SCR_L3, SCR_L4, SCR_PROTO, SCR_SIZE, SCR_SPORT,
@@ -414,6 +415,7 @@ export function processBatch(count_: u32, now: u32): u32 {
     store<u8>(scr + SCR_CLASS, parseFrame(desc, scr, l2, devMac));
   }
 
+  // pass 2a: touch every frame's index slot; the loads are independent, so their misses overlap
   const idx = <usize>hdr(HDR_IDX_BASE);
   const mask = hdr(HDR_IDX_MASK);
   let sink: u32 = 0;
@@ -421,6 +423,19 @@ export function processBatch(count_: u32, now: u32): u32 {
     const scr = scrBase + i * SCR_SIZE;
     const cls = load<u8>(scr + SCR_CLASS);
     if (cls != CLASS_DONE && cls != CLASS_UNKNOWN) sink ^= load<u32>(idx + ((load<u32>(scr + SCR_HASH) & mask) << 2));
+  }
+  // pass 2b: the slots are cached now; touch the record a matching tag points at, so pass 3's
+  // dependent load (slot -> record) finds both in cache
+  const conns = <usize>hdr(HDR_CONN_BASE);
+  for (let i: u32 = 0; i < n; i++) {
+    const scr = scrBase + i * SCR_SIZE;
+    const cls = load<u8>(scr + SCR_CLASS);
+    if (cls == CLASS_DONE || cls == CLASS_UNKNOWN) continue;
+    const hash = load<u32>(scr + SCR_HASH);
+    const v = load<u32>(idx + ((hash & mask) << 2));
+    if (v != 0 && (v >>> IDX_TAG_SHIFT) == (hash >>> IDX_TAG_SHIFT)) {
+      sink ^= load<u32>(conns + ((v & IDX_REC_MASK) - 1) * CONN_SIZE);
+    }
   }
   // keep the loads: an unused load would be optimised away
   setHdr(HDR_SINK, sink);

@@ -1,0 +1,188 @@
+// bench:core — Mpps of one core on one thread, WASM core vs the plain-TypeScript baseline
+// (bench/baseline/ts-core.ts), for the NAT hit path and the new-session path, with 64k and 1M
+// sessions in the table. `npm run bench:core -- --json` prints one JSON object per line.
+//
+// Method: each iteration processes one batch of 256 frames with one process() call. The frames
+// live in an arena after the layout (descriptors can point anywhere in memory); a beforeEach
+// hook, outside the timed window, points the 256 descriptors at the next batch (a 4 KiB copy),
+// so no frame is ever copied. For the hit path the real server is the VIP itself, reached at
+// the director's own MAC: a NAT'ed frame is again a valid packet to the VIP, so each batch can
+// be replayed and every packet does the full hit path (parse, lookup, state, rewrite, counters).
+// Hit batches pick flows uniformly at random from the whole table, so on the 1M table nearly
+// every lookup misses the cache, as real traffic would. New-session batches carry SYNs of flows
+// never seen before; the table starts with N sessions and grows by at most 256 × iterations
+// during the run (capacity 2N). Events are off for both implementations (the TS baseline has no
+// event ring).
+//
+// Last results (2026-11-25, 2-core `node` machine, Node 20.20, median of the samples):
+//   see README.md "Benchmarks" — kept there so one table stays true.
+import { Bench } from 'tinybench';
+import * as abi from '../../src/dataplane/abi.js';
+import { computeLayout, writeHeader, type Layout } from '../../src/dataplane/memory-map.js';
+import { compileCore, instantiateCore, type CoreExports } from '../../src/dataplane/module.js';
+import { Tables } from '../../src/dataplane/tables.js';
+import { TsCore } from '../baseline/ts-core.js';
+import { ethernet, tcpPacket } from '../../test/oracle/packet.js';
+
+const BATCH = 256;
+const VIP = '10.0.1.100';
+const DEV0_MAC = '02:00:00:00:d0:00';
+const CLIENT_MAC = '02:00:00:00:0c:01';
+
+interface Impl { name: 'wasm' | 'ts'; process(count: number, now: number): number }
+
+interface World {
+  layout: Layout;
+  memory: WebAssembly.Memory;
+  bytes: Uint8Array;
+  view: DataView;
+  impl: Impl;
+  /** next free byte of the frame arena after the layout */
+  arena: number;
+}
+
+const json = process.argv.includes('--json');
+const quick = process.argv.includes('--quick');
+const sizes = quick ? [65536] : [65536, 1048576];
+const FRAME_STRIDE = 64;
+const ARENA_BYTES = 240 * BATCH * FRAME_STRIDE;
+
+function makeWorld(implName: 'wasm' | 'ts', sessions: number, module: WebAssembly.Module): World {
+  const layout = computeLayout({
+    slotCount: BATCH, maxFrame: 128, sessions: sessions * 2, services: 4, realServers: 16, destinations: 16,
+    schedSize: 257, lips: 1, poolEntries: 1, events: 16, localAddresses: 8,
+  });
+  const pages = (layout.memoryBytes + ARENA_BYTES) / 65536 + 1;
+  const memory = new WebAssembly.Memory({ initial: Math.ceil(pages), maximum: Math.ceil(pages) });
+  writeHeader(memory, layout);
+  const core: CoreExports = instantiateCore(module, memory);
+  const tables = new Tables(memory, layout, core);
+  tables.setOptions(0);
+  tables.setDevices([
+    { mac: DEV0_MAC, mtu: 1500, l2: true, vnet: false, address: '10.0.1.1' },
+    { mac: '02:00:00:00:d0:01', mtu: 1500, l2: true, vnet: false, address: '10.0.2.1' },
+  ]);
+  tables.setLocalAddresses([{ address: VIP, kind: 'vip' }, { address: '10.0.2.1', kind: 'dip' }]);
+  tables.setService(0, {
+    vip: VIP, port: 80, protocol: 'tcp', scheduler: 'rr', forwarding: 'nat', persistence: 0, persistencePrefix: 32,
+    hashPort: false, fallback: false, sorry: null, tunnelSource: null,
+  });
+  // the real servers are the VIP itself at the director's MAC: NAT'ed frames stay valid hits
+  for (let i = 0; i < 4; i++) {
+    tables.setRealServer(i, {
+      service: 0, address: VIP, port: 80, weight: 1, forwarding: null, device: 0, mac: DEV0_MAC,
+      upperThreshold: 0, tunnelSource: null,
+    });
+  }
+  tables.rebuildServiceIndex();
+  tables.setDestinations(new Map([[0, [0, 1, 2, 3]]]));
+  tables.setHeader(abi.HDR_BATCH_FLAGS, abi.BATCH_L2);
+  tables.setHeader(abi.HDR_BATCH_DEV, 0);
+  const ts = new TsCore(memory, layout);
+  const impl: Impl = implName === 'wasm'
+    ? { name: 'wasm', process: (n, now) => core.process(n, now) }
+    : { name: 'ts', process: (n, now) => ts.processBatch(n, now) };
+  return { layout, memory, bytes: new Uint8Array(memory.buffer), view: new DataView(memory.buffer), impl, arena: layout.memoryBytes };
+}
+
+/** flow i: a distinct client address and port */
+function flow(i: number, flags: string): Uint8Array {
+  const src = `10.${64 + ((i >>> 16) & 63)}.${(i >>> 8) & 255}.${i & 255}`;
+  const sport = 1024 + ((i * 7919) % 60000);
+  return ethernet(DEV0_MAC, CLIENT_MAC, tcpPacket({ src, dst: VIP }, { sport, dport: 80, flags }));
+}
+
+/** Batch: 256 descriptors (16 B each) pointing at frames placed in the arena */
+type Batch = Uint8Array;
+
+function placeBatch(w: World, frames: Uint8Array[], arenaStart?: number): Batch {
+  const desc = new Uint8Array(BATCH * abi.DESC_SIZE);
+  const dv = new DataView(desc.buffer);
+  let at = arenaStart ?? w.arena;
+  frames.forEach((f, i) => {
+    w.bytes.set(f, at);
+    dv.setUint32(i * abi.DESC_SIZE + abi.DESC_OFF, at, true);
+    dv.setUint32(i * abi.DESC_SIZE + abi.DESC_LEN, f.length, true);
+    at += FRAME_STRIDE;
+  });
+  if (arenaStart === undefined) w.arena = at;
+  return desc;
+}
+
+function useBatch(w: World, b: Batch): void {
+  w.bytes.set(b, w.layout.descriptors.base);
+}
+
+/** populate creates `n` sessions through the implementation itself (frames reuse one arena spot) */
+function populate(w: World, n: number): void {
+  const spot = w.arena;
+  for (let base = 0; base < n; base += BATCH) {
+    const frames = Array.from({ length: Math.min(BATCH, n - base) }, (_, k) => flow(base + k, 'S'));
+    useBatch(w, placeBatch(w, frames, spot));
+    w.impl.process(frames.length, 1);
+  }
+  const count = w.view.getUint32(abi.HEADER_BASE + abi.HDR_CONN_COUNT, true);
+  if (count !== n) throw new Error(`populated ${count} sessions, wanted ${n}`);
+}
+
+async function main(): Promise<void> {
+  const module = compileCore();
+  const results: { case: string; sessions: number; impl: string; mpps: number }[] = [];
+  for (const sessions of sizes) {
+    for (const implName of ['wasm', 'ts'] as const) {
+      for (const kind of ['nat-hit', 'new-session'] as const) {
+        const w = makeWorld(implName, sessions, module);
+        populate(w, sessions);
+        let rng = 0x2545f491;
+        const rand = () => (rng = (Math.imul(rng, 1664525) + 1013904223) >>> 0);
+        const batches: Batch[] = [];
+        const nBatches = kind === 'nat-hit' ? 64 : 230;
+        for (let b = 0; b < nBatches; b++) {
+          const frames = Array.from({ length: BATCH }, (_, k) =>
+            kind === 'nat-hit' ? flow(rand() % sessions, 'A') : flow(sessions + b * BATCH + k, 'S'));
+          batches.push(placeBatch(w, frames));
+        }
+        let next = 0;
+        let now = 2;
+        let forwarded = 0;
+        const bench = new Bench({
+          time: 0,
+          iterations: kind === 'nat-hit' ? (quick ? 500 : 4000) : 200,
+          warmupIterations: kind === 'nat-hit' ? 200 : 20,
+        });
+        bench.add(`${kind}/${sessions}/${implName}`, () => {
+          forwarded += w.impl.process(BATCH, now) & 0xffff;
+        }, {
+          beforeEach() {
+            useBatch(w, batches[next++ % batches.length]);
+            now++;
+          },
+        });
+        await bench.run();
+        const task = bench.tasks[0];
+        const r = task.result as unknown as { latency?: { p50?: number; mean: number } } | undefined;
+        const ms = r?.latency?.p50 ?? r?.latency?.mean;
+        if (!ms) throw new Error(`no result for ${task.name}`);
+        const expected = (task.runs ?? 0) * BATCH;
+        if (forwarded < expected * 0.99) throw new Error(`${task.name}: forwarded ${forwarded} of ${expected}`);
+        const mpps = Math.round((BATCH / (ms * 1000)) * 10) / 10;
+        results.push({ case: kind, sessions, impl: implName, mpps });
+        if (json) console.log(JSON.stringify({ case: kind, sessions, impl: implName, mpps }));
+      }
+    }
+  }
+  if (!json) {
+    console.log('case         sessions   wasm Mpps   ts Mpps   wasm/ts');
+    for (const kind of ['nat-hit', 'new-session']) {
+      for (const sessions of sizes) {
+        const get = (impl: string) => results.find((r) => r.case === kind && r.sessions === sessions && r.impl === impl)!.mpps;
+        console.log(`${kind.padEnd(12)} ${String(sessions).padStart(8)}   ${String(get('wasm')).padStart(9)}   ${String(get('ts')).padStart(7)}   ${(get('wasm') / get('ts')).toFixed(2)}×`);
+      }
+    }
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
