@@ -475,6 +475,7 @@
 // │ +8 u32 weight │ +12 u32 active │ +16 u32 inactive │ +20 u32 persist    │
 // │ +24 mac[6] │ +30 u8 out device │ +31 pad │ +32 u32 service index      │
 // │ +36 u32 upper threshold (0 = none) │ +40 u32 tunnel src (wire, 0 = svc)│
+// │ +48 12 B scheduler scratch (rebuildService only)                        │
 // └────────────────────────────────────────────────────────────────────────┘
 // active/inactive/persist are written by the core only; everything else by the host.
 // @ts-ignore: decorator
@@ -503,6 +504,10 @@
 @inline export const RS_UPPER: u32 = 36;
 // @ts-ignore: decorator
 @inline export const RS_TUN_SRC: u32 = 40;
+// 12 bytes the scheduler may use while rebuilding its service (Maglev offset, skip, next);
+// a real server belongs to one service, so no two rebuilds share them
+// @ts-ignore: decorator
+@inline export const RS_SCHED_SCRATCH: u32 = 48;
 // @ts-ignore: decorator
 @inline export const RS_SIZE: u32 = 64;
 // @ts-ignore: decorator

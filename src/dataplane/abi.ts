@@ -183,6 +183,7 @@ export const RS_DEV = 30;
 export const RS_SVC = 32;
 export const RS_UPPER = 36;
 export const RS_TUN_SRC = 40;
+export const RS_SCHED_SCRATCH = 48;
 export const RS_SIZE = 64;
 export const RSF_USED = 1;
 export const RSF_REMOVED = 2;

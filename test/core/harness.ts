@@ -42,11 +42,11 @@ export const CLIENT_MAC = '02:00:00:00:0c:01';
 export const ROUTER_MAC = '02:00:00:00:0c:fe';
 export const DEV0_MAC = '02:00:00:00:d0:00';
 export const DEV1_MAC = '02:00:00:00:d0:01';
-export const RS_MACS = ['02:00:00:00:a0:0b', '02:00:00:00:a0:0c', '02:00:00:00:a0:0d', '02:00:00:00:a0:0e'];
+export const RS_MACS = Array.from({ length: 16 }, (_, i) => `02:00:00:00:a0:${(11 + i).toString(16).padStart(2, '0')}`);
 export const VIP = '10.0.1.100';
 export const DIP = '10.0.2.1';
 export const CIP = '10.0.1.10';
-export const RIPS = ['10.0.2.11', '10.0.2.12', '10.0.2.13', '10.0.2.14'];
+export const RIPS = Array.from({ length: 16 }, (_, i) => `10.0.2.${11 + i}`);
 export const LIPS = ['10.0.2.201', '10.0.2.202'];
 
 export function serviceEntry(s: Partial<ServiceEntry> = {}): ServiceEntry {

@@ -1,0 +1,59 @@
+// host-stack.ts — what the director answers itself on its devices: ARP for every address it owns
+// (VIPs, DIPs, LIPs), ARP replies that resolve next hops, and ICMP echo to owned addresses. Frames
+// arrive here only when the core gave them the HOST verdict, which is rare.
+import { ARP_REQUEST, arpReply, gratuitousArp, parseArp } from '../net/arp.js';
+import { echoReply } from '../net/icmp-echo.js';
+import type { Neighbours } from '../net/neighbours.js';
+
+export interface HostStackDevice { l2: boolean; mac: string }
+
+export interface HostStackStats { arpAnswered: number; arpLearned: number; echoAnswered: number; unhandled: number }
+
+/** HostStack answers HOST frames; `send` writes a frame to a device. */
+export class HostStack {
+  readonly stats: HostStackStats = { arpAnswered: 0, arpLearned: 0, echoAnswered: 0, unhandled: 0 };
+  #devices: HostStackDevice[];
+  #owned: () => Set<string>;
+  #neighbours: Neighbours;
+  #send: (device: number, frame: Uint8Array) => void;
+
+  constructor(devices: HostStackDevice[], owned: () => Set<string>, neighbours: Neighbours,
+    send: (device: number, frame: Uint8Array) => void) {
+    this.#devices = devices;
+    this.#owned = owned;
+    this.#neighbours = neighbours;
+    this.#send = send;
+  }
+
+  /** handle takes one HOST frame from `device`. */
+  handle = (device: number, frame: Uint8Array): void => {
+    const dev = this.#devices[device];
+    if (dev.l2) {
+      const arp = parseArp(frame);
+      if (arp) {
+        this.#neighbours.learn(device, arp);
+        this.stats.arpLearned++;
+        if (arp.op === ARP_REQUEST && this.#owned().has(arp.targetIp) && arp.senderIp !== arp.targetIp) {
+          this.#send(device, arpReply(dev.mac, arp));
+          this.stats.arpAnswered++;
+        }
+        return;
+      }
+    }
+    const reply = echoReply(frame, dev.l2);
+    if (reply) {
+      this.#send(device, reply);
+      this.stats.echoAnswered++;
+      return;
+    }
+    this.stats.unhandled++;
+  };
+
+  /** announce sends gratuitous ARP for `addresses` on every L2 device (after taking them over). */
+  announce(addresses: Iterable<string>): void {
+    this.#devices.forEach((d, i) => {
+      if (!d.l2) return;
+      for (const a of addresses) this.#send(i, gratuitousArp(d.mac, a));
+    });
+  }
+}

@@ -1,0 +1,73 @@
+// spec.ts — the director's normalized view of what it should run: every default filled in,
+// addresses parsed, nothing left to interpret. The YAML config (src/config/) is turned into this
+// by from-config.ts; the table applier and the device setup read only this.
+import type { ForwardingMode, Protocol, SchedulerName } from '../dataplane/tables.js';
+
+export interface DeviceSpec {
+  name: string;
+  kind: 'tap' | 'tun';
+  /** the director's own addresses on this device (DIPs), CIDR */
+  addresses: string[];
+  /** the director's MAC on a TAP segment (never the kernel TAP's own) */
+  mac: string | null;
+  mtu: number;
+  /** enslave the TAP to this bridge */
+  bridge: string | null;
+  /** IFF_VNET_HDR with checksum offload (and TSO unless a TUN-mode service forbids it) */
+  offload: boolean;
+}
+
+export interface RouteSpec { to: string; via: string | null; device: string }
+
+export interface HealthSpec {
+  type: 'tcp' | 'http' | 'udp' | 'exec' | 'none';
+  [key: string]: unknown;
+}
+
+export interface RealServerSpec {
+  address: string;
+  port: number;
+  weight: number;
+  forwarding: ForwardingMode | null;
+  upperThreshold: number;
+  health: HealthSpec | null;
+}
+
+export interface LipSpec { address: string; portMin: number; portMax: number }
+
+export interface ServiceSpec {
+  name: string;
+  vip: string;
+  port: number;
+  protocol: Protocol;
+  scheduler: SchedulerName;
+  hashPort: boolean;
+  fallback: boolean;
+  forwarding: ForwardingMode;
+  persistence: number;
+  persistencePrefix: number;
+  localAddresses: LipSpec[];
+  sorry: { address: string; port: number } | null;
+  tunnelSource: string | null;
+  health: HealthSpec | null;
+  onFailure: 'quiesce' | 'remove';
+  realServers: RealServerSpec[];
+}
+
+export interface DirectorSpec {
+  devices: DeviceSpec[];
+  routes: RouteSpec[];
+  sessions: number;
+  batch: number;
+  /** seconds by IPVS state name (established, fin_wait, udp, ...) */
+  timeouts: Record<string, number>;
+  unknownPackets: 'drop' | 'host' | 'pass';
+  /** create TCP sessions on any segment (backup director taking over) */
+  sloppyTcp: boolean;
+  admin: { listen: string; tokenFile: string | null } | null;
+  logLevel: string;
+  services: ServiceSpec[];
+}
+
+export const serviceKey = (s: { vip: string; port: number; protocol: string }): string => `${s.protocol}:${s.vip}:${s.port}`;
+export const realServerKey = (r: { address: string; port: number }): string => `${r.address}:${r.port}`;
