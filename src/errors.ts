@@ -15,7 +15,8 @@ export const ERROR_CODES = {
   WLVS_ERR_COMMAND: 'an external command failed',
   WLVS_ERR_UNAUTHORIZED: 'the admin API refused a write without a valid token',
   WLVS_ERR_IMPORT: 'an ipvsadm or keepalived file cannot be imported',
-  WLVS_ERR_USAGE: 'the command line is not understood',
+  WLVS_ERR_USAGE: 'the command line or a request is not understood',
+  WLVS_ERR_INTERNAL: 'an unexpected failure inside wlvs',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -18,6 +18,8 @@ export interface BatchStats {
   hostFrames: number;
   /** histogram of batch sizes: bucket k counts batches of size in (2^(k-1), 2^k] */
   sizeBuckets: number[];
+  /** histogram of process() time: bucket k counts batches taking up to 2^k µs */
+  timeBuckets: number[];
   /** total nanoseconds spent in process() */
   processNs: number;
   maxProcessNs: number;
@@ -32,7 +34,7 @@ export class BatchLoop {
   #framing: DeviceFraming[];
   #onHost: HostHandler;
   #clock: () => number;
-  readonly stats: BatchStats = { batches: 0, frames: 0, hostFrames: 0, sizeBuckets: new Array(14).fill(0), processNs: 0, maxProcessNs: 0 };
+  readonly stats: BatchStats = { batches: 0, frames: 0, hostFrames: 0, sizeBuckets: new Array(14).fill(0), timeBuckets: new Array(14).fill(0), processNs: 0, maxProcessNs: 0 };
 
   /**
    * `clock` returns the data path's time in milliseconds (it wraps as a u32; timeouts compare
@@ -73,6 +75,7 @@ export class BatchLoop {
     st.processNs += ns;
     if (ns > st.maxProcessNs) st.maxProcessNs = ns;
     st.sizeBuckets[Math.min(13, Math.ceil(Math.log2(count)))]++;
+    st.timeBuckets[Math.min(13, Math.max(0, Math.ceil(Math.log2(ns / 1000))))]++;
     const host = r >>> abi.PROCESS_HOST_SHIFT;
     if (host === 0) return;
     st.hostFrames += host;

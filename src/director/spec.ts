@@ -19,9 +19,31 @@ export interface DeviceSpec {
 
 export interface RouteSpec { to: string; via: string | null; device: string }
 
+export type HealthType = 'tcp' | 'http' | 'udp' | 'exec' | 'none';
+
+/** A health check, defaults filled in (seconds for times). */
 export interface HealthSpec {
-  type: 'tcp' | 'http' | 'udp' | 'exec' | 'none';
-  [key: string]: unknown;
+  type: HealthType;
+  interval: number;
+  timeout: number;
+  /** consecutive successes that bring a failed server back */
+  rise: number;
+  /** consecutive failures that take a server out */
+  fall: number;
+  /** check port when it differs from the real server's (null = the server's port) */
+  port: number | null;
+  /** http: path, accepted statuses, optional body substring, TLS, Host header */
+  path: string;
+  expectStatus: number[];
+  expectBody: string | null;
+  tls: boolean;
+  verify: boolean;
+  host: string | null;
+  /** udp: payload to send; expectReply false = success unless ICMP unreachable comes back */
+  payload: string;
+  expectReply: boolean;
+  /** exec: command run with WLVS_RS_ADDRESS, WLVS_RS_PORT, WLVS_SERVICE in its environment */
+  command: string | null;
 }
 
 export interface RealServerSpec {

@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "wlvs_io",
+      "sources": ["wlvs_io.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-std=gnu11"]
+    }
+  ]
+}

@@ -1,0 +1,287 @@
+// load.ts — reads the YAML configuration and returns a DirectorSpec with every default filled
+// in, or throws WLVS_ERR_CONFIG_INVALID listing every problem with file, line, column and key.
+// The reference of every key is docs/config.md.
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml';
+import { WlvsError } from '../errors.js';
+import { DEFAULT_TIMEOUTS_S } from '../dataplane/memory-map.js';
+import type { ForwardingMode, SchedulerName } from '../dataplane/tables.js';
+import type {
+  DeviceSpec, DirectorSpec, HealthSpec, LipSpec, RealServerSpec, RouteSpec, ServiceSpec,
+} from '../director/spec.js';
+import { serviceKey } from '../director/spec.js';
+import { type Issue, Reader, isCidr, isIpv4 } from './reader.js';
+
+export const SCHEDULER_NAMES: readonly SchedulerName[] = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'dh', 'mh'];
+export const FORWARDING_NAMES: readonly ForwardingMode[] = ['nat', 'dr', 'tun', 'fullnat'];
+const SCHED_FLAGS = ['sh-port', 'sh-fallback', 'mh-port', 'mh-fallback'];
+/** ipvsadm --set names and what they set */
+const TIMEOUT_ALIASES: Record<string, string[]> = { tcp: ['established'], tcpfin: ['fin_wait', 'time_wait'], udp: ['udp'] };
+
+export const DEFAULT_HEALTH: HealthSpec = {
+  type: 'tcp', interval: 5, timeout: 3, rise: 2, fall: 3, port: null, path: '/', expectStatus: [200], expectBody: null,
+  tls: false, verify: false, host: null, payload: 'wlvs', expectReply: true, command: null,
+};
+
+const HEALTH_KEYS = ['type', 'interval', 'timeout', 'rise', 'fall', 'port', 'path', 'expect_status', 'expect_body', 'tls',
+  'verify', 'host', 'payload', 'expect_reply', 'command'];
+
+function health(r: Reader, node: Node | undefined, path: string, base: HealthSpec): HealthSpec {
+  const m = r.map(node, path, HEALTH_KEYS);
+  if (!m) return base;
+  const type = r.oneOf(m, 'type', path, ['tcp', 'http', 'udp', 'exec', 'none'] as const, base.type);
+  const h: HealthSpec = {
+    type,
+    interval: r.num(m, 'interval', path, 0.05, 3600, base.interval),
+    timeout: r.num(m, 'timeout', path, 0.01, 600, base.timeout),
+    rise: r.int(m, 'rise', path, 1, 100, base.rise),
+    fall: r.int(m, 'fall', path, 1, 100, base.fall),
+    port: r.get(m, 'port') !== undefined ? r.int(m, 'port', path, 1, 65535, 0) : base.port,
+    path: r.str(m, 'path', path, base.path)!,
+    expectStatus: base.expectStatus,
+    expectBody: r.str(m, 'expect_body', path, base.expectBody ?? undefined) ?? null,
+    tls: r.bool(m, 'tls', path, base.tls),
+    verify: r.bool(m, 'verify', path, base.verify),
+    host: r.str(m, 'host', path, base.host ?? undefined) ?? null,
+    payload: r.str(m, 'payload', path, base.payload)!,
+    expectReply: r.bool(m, 'expect_reply', path, base.expectReply),
+    command: r.str(m, 'command', path, base.command ?? undefined) ?? null,
+  };
+  const es = r.get(m, 'expect_status');
+  if (es !== undefined) {
+    const items = (es as { items?: unknown[] }).items;
+    const values = items ? items.map((i) => (i as { value?: unknown }).value) : [(es as { value?: unknown }).value];
+    if (values.some((v) => typeof v !== 'number' || !Number.isInteger(v) || v < 100 || v > 599)) {
+      r.problem(es, `${path}.expect_status`, 'expected an HTTP status 100..599 or a list of them');
+    } else {
+      h.expectStatus = values as number[];
+    }
+  }
+  if (h.timeout >= h.interval) r.problem(node, `${path}.timeout`, `timeout ${h.timeout} s must be shorter than interval ${h.interval} s`);
+  if (type === 'exec' && !h.command) r.problem(node, `${path}.command`, 'an exec check needs a command');
+  return h;
+}
+
+function device(r: Reader, node: Node, path: string): DeviceSpec {
+  const m = r.map(node, path, ['name', 'kind', 'addresses', 'mac', 'mtu', 'bridge', 'offload']);
+  const name = r.need(m, 'name', path);
+  if (name && !/^[A-Za-z0-9_.-]{1,14}$/.test(name)) {
+    r.problem(r.get(m, 'name'), `${path}.name`, 'expected an interface name of 1 to 14 letters, digits, _ . -');
+  }
+  const addresses: string[] = [];
+  r.seq(r.get(m, 'addresses'), `${path}.addresses`).forEach((a, i) => {
+    const v = String((a as { value?: unknown }).value ?? '');
+    if (!isCidr(v)) r.problem(a, `${path}.addresses[${i}]`, `expected an address with prefix like 10.0.0.1/24, got ${JSON.stringify(v)}`);
+    else addresses.push(v.includes('/') ? v : `${v}/32`);
+  });
+  const mac = r.str(m, 'mac', path) ?? null;
+  if (mac && !/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(mac)) r.problem(r.get(m, 'mac'), `${path}.mac`, 'expected a MAC like 02:00:00:00:00:01');
+  return {
+    name,
+    kind: r.oneOf(m, 'kind', path, ['tap', 'tun'] as const, 'tap'),
+    addresses,
+    mac,
+    mtu: r.int(m, 'mtu', path, 576, 9000, 1500),
+    bridge: r.str(m, 'bridge', path) ?? null,
+    offload: r.bool(m, 'offload', path, true),
+  };
+}
+
+function portRange(r: Reader, node: Node | undefined, text: string | undefined, path: string): [number, number] {
+  if (text === undefined) return [1024, 65535];
+  const mm = /^(\d+)-(\d+)$/.exec(text);
+  const lo = mm ? Number(mm[1]) : NaN;
+  const hi = mm ? Number(mm[2]) : NaN;
+  if (!mm || lo < 1 || hi > 65535 || lo > hi) {
+    r.problem(node, path, `expected a port range like 1024-65535, got ${JSON.stringify(text)}`);
+    return [1024, 65535];
+  }
+  return [lo, hi];
+}
+
+function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec): ServiceSpec {
+  const m = r.map(node, path, ['name', 'vip', 'port', 'protocol', 'scheduler', 'sched_flags', 'forwarding', 'persistence',
+    'persistence_netmask', 'local_addresses', 'sorry_server', 'tunnel_source', 'health_check', 'on_failure', 'real_servers']);
+  const vip = r.ipv4(r.get(m, 'vip'), r.need(m, 'vip', path) || undefined, `${path}.vip`);
+  const port = r.int(m, 'port', path, 0, 65535, 0);
+  const protocol = r.oneOf(m, 'protocol', path, ['tcp', 'udp'] as const, 'tcp');
+  const scheduler = r.oneOf(m, 'scheduler', path, SCHEDULER_NAMES, 'wlc');
+  const forwarding = r.oneOf(m, 'forwarding', path, FORWARDING_NAMES, 'nat');
+  const flags: string[] = [];
+  r.seq(r.get(m, 'sched_flags'), `${path}.sched_flags`).forEach((f, i) => {
+    const v = String((f as { value?: unknown }).value);
+    if (!SCHED_FLAGS.includes(v)) r.problem(f, `${path}.sched_flags[${i}]`, `expected one of ${SCHED_FLAGS.join(', ')}, got ${JSON.stringify(v)}`);
+    flags.push(v);
+  });
+  let prefix = 32;
+  const nm = r.get(m, 'persistence_netmask');
+  if (nm !== undefined) {
+    const v = (nm as { value?: unknown }).value;
+    if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 32) prefix = v;
+    else if (typeof v === 'string' && isIpv4(v) && maskPrefix(v) >= 0) prefix = maskPrefix(v);
+    else r.problem(nm, `${path}.persistence_netmask`, `expected a netmask like 255.255.255.0 or a prefix length 0..32, got ${JSON.stringify(v)}`);
+  }
+  const lips: LipSpec[] = [];
+  r.seq(r.get(m, 'local_addresses'), `${path}.local_addresses`).forEach((n, i) => {
+    const p = `${path}.local_addresses[${i}]`;
+    const scalar = (n as { value?: unknown }).value;
+    if (typeof scalar === 'string') {
+      if (!isIpv4(scalar)) r.problem(n, p, `expected an IPv4 address, got ${JSON.stringify(scalar)}`);
+      else lips.push({ address: scalar, portMin: 1024, portMax: 65535 });
+      return;
+    }
+    const lm = r.map(n, p, ['address', 'ports']);
+    const address = r.ipv4(r.get(lm, 'address'), r.need(lm, 'address', p) || undefined, `${p}.address`);
+    const [portMin, portMax] = portRange(r, r.get(lm, 'ports'), r.str(lm, 'ports', p), `${p}.ports`);
+    if (address) lips.push({ address, portMin, portMax });
+  });
+  let sorry: ServiceSpec['sorry'] = null;
+  const sn = r.get(m, 'sorry_server');
+  if (sn !== undefined) {
+    const sm = r.map(sn, `${path}.sorry_server`, ['address', 'port']);
+    const address = r.ipv4(r.get(sm, 'address'), r.need(sm, 'address', `${path}.sorry_server`) || undefined, `${path}.sorry_server.address`);
+    sorry = { address, port: r.int(sm, 'port', `${path}.sorry_server`, 0, 65535, port) };
+  }
+  const tunnel = r.str(m, 'tunnel_source', path);
+  const svcHealth = health(r, r.get(m, 'health_check'), `${path}.health_check`,
+    port === 0 ? { ...defaultHealth, type: 'none' } : defaultHealth);
+  const realServers: RealServerSpec[] = [];
+  const seen = new Set<string>();
+  r.seq(r.get(m, 'real_servers'), `${path}.real_servers`).forEach((n, i) => {
+    const p = `${path}.real_servers[${i}]`;
+    const rm = r.map(n, p, ['address', 'port', 'weight', 'forwarding', 'upper_threshold', 'health_check']);
+    const address = r.ipv4(r.get(rm, 'address'), r.need(rm, 'address', p) || undefined, `${p}.address`);
+    const rsPort = r.int(rm, 'port', p, 0, 65535, port);
+    const key = `${address}:${rsPort}`;
+    if (seen.has(key)) r.problem(n, p, `real server ${key} is listed twice`);
+    seen.add(key);
+    const fwd = r.get(rm, 'forwarding') !== undefined ? r.oneOf(rm, 'forwarding', p, FORWARDING_NAMES, forwarding) : null;
+    realServers.push({
+      address, port: rsPort, weight: r.int(rm, 'weight', p, 0, 65535, 1), forwarding: fwd,
+      upperThreshold: r.int(rm, 'upper_threshold', p, 0, 1 << 30, 0),
+      health: health(r, r.get(rm, 'health_check'), `${p}.health_check`, svcHealth),
+    });
+  });
+  const name = r.str(m, 'name', path) ?? `${protocol}/${vip}:${port}`;
+  const s: ServiceSpec = {
+    name, vip, port, protocol, scheduler, forwarding,
+    hashPort: flags.includes('sh-port') || flags.includes('mh-port'),
+    fallback: flags.includes('sh-fallback') || flags.includes('mh-fallback'),
+    persistence: r.int(m, 'persistence', path, 0, 86400 * 31, 0),
+    persistencePrefix: prefix, localAddresses: lips, sorry,
+    tunnelSource: tunnel !== undefined ? r.ipv4(r.get(m, 'tunnel_source'), tunnel, `${path}.tunnel_source`) : null,
+    health: svcHealth,
+    onFailure: r.oneOf(m, 'on_failure', path, ['quiesce', 'remove'] as const, 'quiesce'),
+    realServers,
+  };
+  const modes = new Set([forwarding, ...realServers.map((x) => x.forwarding ?? forwarding)]);
+  if (modes.has('fullnat') && lips.length === 0) r.problem(node, `${path}.local_addresses`, 'fullnat needs at least one local address');
+  if (lips.length && !modes.has('fullnat')) r.problem(r.get(m, 'local_addresses'), `${path}.local_addresses`, 'local addresses are used only by fullnat');
+  if (port === 0 && (modes.has('nat') || modes.has('fullnat')) && realServers.some((x) => x.port !== 0)) {
+    r.problem(node, `${path}.port`, 'a port-0 (all ports) service keeps the client\'s port: its real servers need port 0');
+  }
+  return s;
+}
+
+function maskPrefix(mask: string): number {
+  const n = mask.split('.').reduce((a, b) => a * 256 + Number(b), 0);
+  const bits = n.toString(2).padStart(32, '0');
+  return /^1*0*$/.test(bits) ? bits.indexOf('0') === -1 ? 32 : bits.indexOf('0') : -1;
+}
+
+/** parseConfig validates YAML text; `fileName` is only used in messages. */
+export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  if (doc.errors.length) {
+    const e = doc.errors[0];
+    const pos = e.linePos?.[0];
+    throw new WlvsError('WLVS_ERR_CONFIG_READ', `${fileName}:${pos?.line ?? 0}:${pos?.col ?? 0}: YAML syntax error: ${e.message.split('\n')[0]}`);
+  }
+  const r = new Reader(lines);
+  const root = r.map(doc.contents as Node, '', ['director', 'services']) as YAMLMap | null;
+  if (!root) throw invalid(fileName, r.issues.length ? r.issues : [{ line: 1, col: 1, path: '', message: 'the file is empty' }]);
+  const dm = r.map(r.get(root, 'director'), 'director', ['devices', 'routes', 'sessions', 'batch', 'timeouts',
+    'unknown_packets', 'sloppy_tcp', 'admin', 'log', 'health_check']);
+  if (!dm) r.problem(root, 'director', 'is required');
+  const devices = r.seq(r.get(dm, 'devices'), 'director.devices').map((n, i) => device(r, n, `director.devices[${i}]`));
+  if (dm && devices.length === 0) r.problem(dm, 'director.devices', 'at least one device is required');
+  if (devices.length > 16) r.problem(r.get(dm, 'devices'), 'director.devices', 'at most 16 devices');
+  const names = new Set<string>();
+  for (const d of devices) {
+    if (names.has(d.name)) r.problem(r.get(dm, 'devices'), 'director.devices', `device ${d.name} is listed twice`);
+    names.add(d.name);
+  }
+  if (new Set(devices.map((d) => d.kind)).size > 1) {
+    r.problem(r.get(dm, 'devices'), 'director.devices', 'all devices must be of one kind: all tap or all tun');
+  }
+  const routes: RouteSpec[] = r.seq(r.get(dm, 'routes'), 'director.routes').map((n, i) => {
+    const p = `director.routes[${i}]`;
+    const m = r.map(n, p, ['to', 'via', 'device']);
+    const to = r.need(m, 'to', p);
+    if (to && !isCidr(to)) r.problem(r.get(m, 'to'), `${p}.to`, `expected a network like 0.0.0.0/0, got ${JSON.stringify(to)}`);
+    const via = r.str(m, 'via', p);
+    const dev = r.need(m, 'device', p);
+    if (dev && !names.has(dev)) r.problem(r.get(m, 'device'), `${p}.device`, `no device named ${JSON.stringify(dev)}`);
+    return { to, via: via !== undefined ? r.ipv4(r.get(m, 'via'), via, `${p}.via`) : null, device: dev };
+  });
+  const timeouts: Record<string, number> = { ...DEFAULT_TIMEOUTS_S };
+  const tm = r.map(r.get(dm, 'timeouts'), 'director.timeouts', [...Object.keys(TIMEOUT_ALIASES), ...Object.keys(DEFAULT_TIMEOUTS_S)]);
+  if (tm) {
+    for (const pair of tm.items) {
+      const key = String((pair.key as { value?: unknown }).value);
+      const v = r.num(tm, key, 'director.timeouts', 1, 86400 * 31, NaN);
+      if (Number.isNaN(v)) continue;
+      for (const k of TIMEOUT_ALIASES[key] ?? [key]) if (k in DEFAULT_TIMEOUTS_S) timeouts[k] = v;
+    }
+  }
+  const am = r.map(r.get(dm, 'admin'), 'director.admin', ['listen', 'token_file']);
+  const lm = r.map(r.get(dm, 'log'), 'director.log', ['level']);
+  const defaultHealth = health(r, r.get(dm, 'health_check'), 'director.health_check', DEFAULT_HEALTH);
+  const services = r.seq(r.get(root, 'services'), 'services').map((n, i) => service(r, n, `services[${i}]`, defaultHealth));
+  const keys = new Map<string, number>();
+  const svcNames = new Set<string>();
+  services.forEach((s, i) => {
+    const node = r.seq(r.get(root, 'services'), 'services')[i];
+    const k = serviceKey(s);
+    if (keys.has(k)) r.problem(node, `services[${i}]`, `same VIP, port and protocol as services[${keys.get(k)}]`);
+    keys.set(k, i);
+    if (svcNames.has(s.name)) r.problem(node, `services[${i}].name`, `name ${JSON.stringify(s.name)} is used twice`);
+    svcNames.add(s.name);
+    const tun = devices.length > 0 && devices[0].kind === 'tun';
+    if (tun && (s.forwarding === 'dr' || s.realServers.some((x) => x.forwarding === 'dr'))) {
+      r.problem(node, `services[${i}].forwarding`, 'dr rewrites MAC addresses and needs tap devices');
+    }
+  });
+  const admin = am ? { listen: r.str(am, 'listen', 'director.admin', '127.0.0.1:9180')!, tokenFile: r.str(am, 'token_file', 'director.admin') ?? null } : null;
+  const spec: DirectorSpec = {
+    devices, routes,
+    sessions: r.int(dm, 'sessions', 'director', 16, 1 << 23, 1 << 20),
+    batch: r.int(dm, 'batch', 'director', 1, 1024, 256),
+    timeouts,
+    unknownPackets: r.oneOf(dm, 'unknown_packets', 'director', ['drop', 'host', 'pass'] as const, 'drop'),
+    sloppyTcp: r.bool(dm, 'sloppy_tcp', 'director', false),
+    admin,
+    logLevel: r.oneOf(lm, 'level', 'director.log', ['trace', 'debug', 'info', 'warn', 'error'] as const, 'info'),
+    services,
+  };
+  if (r.issues.length) throw invalid(fileName, r.issues);
+  return spec;
+}
+
+function invalid(fileName: string, issues: Issue[]): WlvsError {
+  const lines = issues.map((i) => `${fileName}:${i.line}:${i.col} ${i.path || '(top)'}: ${i.message}`);
+  return new WlvsError('WLVS_ERR_CONFIG_INVALID', `invalid configuration:\n${lines.join('\n')}`,
+    { issues: issues.map((i) => ({ file: fileName, ...i })) });
+}
+
+/** loadConfig reads and validates a configuration file. */
+export function loadConfig(path: string): DirectorSpec {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new WlvsError('WLVS_ERR_CONFIG_READ', `cannot read ${path}: ${(err as Error).message}`);
+  }
+  return parseConfig(text, path);
+}

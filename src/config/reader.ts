@@ -1,0 +1,147 @@
+// reader.ts — a small typed reader over a YAML document that remembers where every value came
+// from, so a validation error can say "lab.yaml:14:17 services[0].real_servers[1].weight:
+// expected an integer 0..65535, got "heavy"". All problems are collected, not just the first;
+// unknown keys are problems too (a typo must not pass silently).
+import { isMap, isScalar, isSeq, type LineCounter, type Node, type YAMLMap } from 'yaml';
+
+export interface Issue { line: number; col: number; path: string; message: string }
+
+const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : String(v));
+
+/** Reader walks one document; `issues` holds everything wrong it met. */
+export class Reader {
+  readonly issues: Issue[] = [];
+  #lines: LineCounter;
+
+  constructor(lines: LineCounter) {
+    this.#lines = lines;
+  }
+
+  problem(node: Node | null | undefined, path: string, message: string): void {
+    const pos = node?.range ? this.#lines.linePos(node.range[0]) : { line: 0, col: 0 };
+    this.issues.push({ line: pos.line, col: pos.col, path, message });
+  }
+
+  /** map reads a mapping, reporting keys not in `known`; null (and a problem) if it is not one */
+  map(node: Node | null | undefined, path: string, known: string[]): YAMLMap | null {
+    if (!node) return null;
+    if (!isMap(node)) {
+      this.problem(node, path, 'expected a mapping (key: value lines)');
+      return null;
+    }
+    for (const pair of node.items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+      if (!known.includes(key)) {
+        this.problem(pair.key as Node, `${path}.${key}`, `unknown key; expected one of ${known.join(', ')}`);
+      }
+    }
+    return node;
+  }
+
+  /** get returns the value node of `key` in `map` (undefined when absent) */
+  get(map: YAMLMap | null, key: string): Node | undefined {
+    if (!map) return undefined;
+    for (const pair of map.items) {
+      if (isScalar(pair.key) && String(pair.key.value) === key) return (pair.value ?? undefined) as Node | undefined;
+    }
+    return undefined;
+  }
+
+  seq(node: Node | undefined, path: string): Node[] {
+    if (node === undefined) return [];
+    if (isScalar(node) && node.value === null) return [];
+    if (!isSeq(node)) {
+      this.problem(node, path, 'expected a list');
+      return [];
+    }
+    return node.items as Node[];
+  }
+
+  #scalar(node: Node | undefined): unknown {
+    return isScalar(node) ? node.value : undefined;
+  }
+
+  str(map: YAMLMap | null, key: string, path: string, def?: string): string | undefined {
+    const node = this.get(map, key);
+    if (node === undefined || this.#scalar(node) === null) return def;
+    const v = this.#scalar(node);
+    if (typeof v !== 'string' && typeof v !== 'number') {
+      this.problem(node, `${path}.${key}`, `expected a string, got ${isScalar(node) ? show(v) : 'a structure'}`);
+      return def;
+    }
+    return String(v);
+  }
+
+  /** required string */
+  need(map: YAMLMap | null, key: string, path: string): string {
+    const v = this.str(map, key, path);
+    if (v === undefined) {
+      this.problem(map, `${path}.${key}`, 'is required');
+      return '';
+    }
+    return v;
+  }
+
+  int(map: YAMLMap | null, key: string, path: string, min: number, max: number, def: number): number {
+    const node = this.get(map, key);
+    if (node === undefined || this.#scalar(node) === null) return def;
+    const v = this.#scalar(node);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      this.problem(node, `${path}.${key}`, `expected an integer ${min}..${max}, got ${isScalar(node) ? show(v) : 'a structure'}`);
+      return def;
+    }
+    return v;
+  }
+
+  num(map: YAMLMap | null, key: string, path: string, min: number, max: number, def: number): number {
+    const node = this.get(map, key);
+    if (node === undefined || this.#scalar(node) === null) return def;
+    const v = this.#scalar(node);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+      this.problem(node, `${path}.${key}`, `expected a number ${min}..${max}, got ${isScalar(node) ? show(v) : 'a structure'}`);
+      return def;
+    }
+    return v;
+  }
+
+  bool(map: YAMLMap | null, key: string, path: string, def: boolean): boolean {
+    const node = this.get(map, key);
+    if (node === undefined || this.#scalar(node) === null) return def;
+    const v = this.#scalar(node);
+    if (typeof v !== 'boolean') {
+      this.problem(node, `${path}.${key}`, `expected true or false, got ${isScalar(node) ? show(v) : 'a structure'}`);
+      return def;
+    }
+    return v;
+  }
+
+  oneOf<T extends string>(map: YAMLMap | null, key: string, path: string, allowed: readonly T[], def: T): T {
+    const v = this.str(map, key, path);
+    if (v === undefined) return def;
+    if (!(allowed as readonly string[]).includes(v)) {
+      this.problem(this.get(map, key), `${path}.${key}`, `expected one of ${allowed.join(', ')}, got ${show(v)}`);
+      return def;
+    }
+    return v as T;
+  }
+
+  /** ipv4 checks a dotted quad; returns it or '' */
+  ipv4(node: Node | undefined, value: string | undefined, path: string): string {
+    if (value === undefined) return '';
+    if (!isIpv4(value)) {
+      this.problem(node, path, `expected an IPv4 address, got ${show(value)}`);
+      return '';
+    }
+    return value;
+  }
+}
+
+export function isIpv4(s: string): boolean {
+  const p = s.split('.');
+  return p.length === 4 && p.every((x) => /^\d{1,3}$/.test(x) && Number(x) <= 255);
+}
+
+export function isCidr(s: string): boolean {
+  const [a, p, extra] = s.split('/');
+  return extra === undefined && isIpv4(a) && (p === undefined || (/^\d{1,2}$/.test(p) && Number(p) <= 32));
+}

@@ -1,0 +1,91 @@
+// to-yaml.ts — the inverse of load.ts: a DirectorSpec back to the configuration's shape (snake
+// case, defaults left out where they are defaults), for `GET /api/v1/config`, runtime edits
+// and the importers. parseConfig(toYaml(spec)) gives back an equal spec.
+import { stringify } from 'yaml';
+import { DEFAULT_TIMEOUTS_S } from '../dataplane/memory-map.js';
+import type { DirectorSpec, HealthSpec, ServiceSpec } from '../director/spec.js';
+import { DEFAULT_HEALTH } from './load.js';
+
+function healthObject(h: HealthSpec | null, base: HealthSpec): Record<string, unknown> | undefined {
+  if (!h) return undefined;
+  const o: Record<string, unknown> = {};
+  const put = (k: string, v: unknown, d: unknown) => { if (JSON.stringify(v) !== JSON.stringify(d)) o[k] = v; };
+  put('type', h.type, base.type);
+  put('interval', h.interval, base.interval);
+  put('timeout', h.timeout, base.timeout);
+  put('rise', h.rise, base.rise);
+  put('fall', h.fall, base.fall);
+  put('port', h.port, base.port);
+  put('path', h.path, base.path);
+  put('expect_status', h.expectStatus, base.expectStatus);
+  put('expect_body', h.expectBody, base.expectBody);
+  put('tls', h.tls, base.tls);
+  put('verify', h.verify, base.verify);
+  put('host', h.host, base.host);
+  put('payload', h.payload, base.payload);
+  put('expect_reply', h.expectReply, base.expectReply);
+  put('command', h.command, base.command);
+  return Object.keys(o).length ? o : undefined;
+}
+
+/** serviceObject: one service in configuration shape */
+export function serviceObject(s: ServiceSpec, defaultHealth: HealthSpec = DEFAULT_HEALTH): Record<string, unknown> {
+  const flags: string[] = [];
+  if (s.hashPort) flags.push(s.scheduler === 'mh' ? 'mh-port' : 'sh-port');
+  if (s.fallback) flags.push(s.scheduler === 'mh' ? 'mh-fallback' : 'sh-fallback');
+  const svcBase = s.port === 0 ? { ...defaultHealth, type: 'none' as const } : defaultHealth;
+  const o: Record<string, unknown> = {
+    name: s.name, vip: s.vip, port: s.port, protocol: s.protocol, scheduler: s.scheduler,
+  };
+  if (flags.length) o.sched_flags = flags;
+  o.forwarding = s.forwarding;
+  if (s.persistence) o.persistence = s.persistence;
+  if (s.persistence && s.persistencePrefix !== 32) o.persistence_netmask = s.persistencePrefix;
+  if (s.localAddresses.length) {
+    o.local_addresses = s.localAddresses.map((l) => (l.portMin === 1024 && l.portMax === 65535 ? l.address
+      : { address: l.address, ports: `${l.portMin}-${l.portMax}` }));
+  }
+  if (s.sorry) o.sorry_server = { address: s.sorry.address, port: s.sorry.port };
+  if (s.tunnelSource) o.tunnel_source = s.tunnelSource;
+  const hc = healthObject(s.health, svcBase);
+  if (hc) o.health_check = hc;
+  if (s.onFailure !== 'quiesce') o.on_failure = s.onFailure;
+  o.real_servers = s.realServers.map((r) => {
+    const ro: Record<string, unknown> = { address: r.address, port: r.port, weight: r.weight };
+    if (r.forwarding) ro.forwarding = r.forwarding;
+    if (r.upperThreshold) ro.upper_threshold = r.upperThreshold;
+    const rh = healthObject(r.health, s.health ?? svcBase);
+    if (rh) ro.health_check = rh;
+    return ro;
+  });
+  return o;
+}
+
+/** configObject: the whole spec in configuration shape */
+export function configObject(spec: DirectorSpec): Record<string, unknown> {
+  const timeouts: Record<string, number> = {};
+  for (const [k, v] of Object.entries(spec.timeouts)) if (DEFAULT_TIMEOUTS_S[k] !== v) timeouts[k] = v;
+  const director: Record<string, unknown> = {
+    devices: spec.devices.map((d) => {
+      const o: Record<string, unknown> = { name: d.name, kind: d.kind, addresses: d.addresses };
+      if (d.mac) o.mac = d.mac;
+      if (d.mtu !== 1500) o.mtu = d.mtu;
+      if (d.bridge) o.bridge = d.bridge;
+      if (!d.offload) o.offload = false;
+      return o;
+    }),
+  };
+  if (spec.routes.length) director.routes = spec.routes.map((r) => (r.via ? { to: r.to, via: r.via, device: r.device } : { to: r.to, device: r.device }));
+  director.sessions = spec.sessions;
+  if (spec.batch !== 256) director.batch = spec.batch;
+  if (Object.keys(timeouts).length) director.timeouts = timeouts;
+  if (spec.unknownPackets !== 'drop') director.unknown_packets = spec.unknownPackets;
+  if (spec.sloppyTcp) director.sloppy_tcp = true;
+  if (spec.admin) director.admin = spec.admin.tokenFile ? { listen: spec.admin.listen, token_file: spec.admin.tokenFile } : { listen: spec.admin.listen };
+  if (spec.logLevel !== 'info') director.log = { level: spec.logLevel };
+  return { director, services: spec.services.map((s) => serviceObject(s)) };
+}
+
+export function toYaml(spec: DirectorSpec): string {
+  return stringify(configObject(spec), { lineWidth: 0 });
+}

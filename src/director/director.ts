@@ -1,0 +1,313 @@
+// director.ts — one running director: the shared memory and the WASM core, the devices and the
+// native port that feeds batches to the core, the host stack (ARP, echo), neighbour resolution,
+// the kernel routes a TUN device needs, and the timers (session sweep, neighbour refresh, index
+// reaping, event drain). It starts from a DirectorSpec and applies new specs between batches.
+import * as abi from '../dataplane/abi.js';
+import { type Capacities, computeLayout, createMemory, type Layout, writeHeader } from '../dataplane/memory-map.js';
+import { type CoreExports, compileCore, coreModulePath, instantiateCore } from '../dataplane/module.js';
+import { type EventView, Tables } from '../dataplane/tables.js';
+import { BatchLoop } from '../dataplane/worker.js';
+import { WlvsError } from '../errors.js';
+import { type OpenDevice, closeDevice, directorMac, openDevice } from '../io/device.js';
+import { Port, type PortStats } from '../io/native.js';
+import type { Logger } from '../log.js';
+import { Neighbours } from '../net/neighbours.js';
+import { RouteTable, parseCidr } from '../net/routes.js';
+import { type ApplyReport, TableApplier } from './apply.js';
+import { HostStack } from './host-stack.js';
+import { KernelRoutes } from './kernel-routes.js';
+import type { DirectorSpec } from './spec.js';
+
+const ZERO_MAC = '00:00:00:00:00:00';
+
+export interface DirectorOptions {
+  spec: DirectorSpec;
+  log: Logger;
+  /** a WASM core other than the built release one (tests, hot-swap) */
+  corePath?: string;
+}
+
+interface DeviceState {
+  open: OpenDevice;
+  l2: boolean;
+  mac: string;
+  address: string | null;
+  mtu: number;
+}
+
+/** checkSpec rejects what the director cannot run, before anything is created. */
+export function checkSpec(spec: DirectorSpec): void {
+  if (spec.devices.length === 0) throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'at least one device is needed');
+  const kinds = new Set(spec.devices.map((d) => d.kind));
+  if (kinds.size > 1) throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'all devices must be of one kind (all tap or all tun)');
+  const tun = kinds.has('tun');
+  for (const s of spec.services) {
+    const modes = new Set([s.forwarding, ...s.realServers.map((r) => r.forwarding ?? s.forwarding)]);
+    if (tun && modes.has('dr')) {
+      throw new WlvsError('WLVS_ERR_CONFIG_INVALID', `service ${s.name}: DR rewrites MACs and needs a tap device`);
+    }
+    if (modes.has('fullnat') && s.localAddresses.length === 0) {
+      throw new WlvsError('WLVS_ERR_CONFIG_INVALID', `service ${s.name}: fullnat needs local_addresses`);
+    }
+  }
+}
+
+/** Director runs the data path for one spec; create it with Director.start(). */
+export class Director {
+  readonly layout: Layout;
+  readonly memory: WebAssembly.Memory;
+  readonly tables: Tables;
+  readonly applier: TableApplier;
+  readonly loop: BatchLoop;
+  readonly neighbours: Neighbours;
+  readonly hostStack: HostStack;
+  readonly startedAt = Date.now();
+  #log: Logger;
+  #spec: DirectorSpec;
+  #devices: DeviceState[];
+  #port: Port;
+  #routes: RouteTable;
+  #kernel: KernelRoutes | null;
+  #timers: NodeJS.Timeout[] = [];
+  #t0 = performance.now();
+  #eventCounts = { created: 0, expired: 0 };
+  #eventListeners: ((e: EventView) => void)[] = [];
+  #stopped = false;
+
+  private constructor(spec: DirectorSpec, log: Logger, layout: Layout, memory: WebAssembly.Memory, core: CoreExports,
+    devices: DeviceState[], routes: RouteTable) {
+    this.#spec = spec;
+    this.#log = log;
+    this.layout = layout;
+    this.memory = memory;
+    this.#devices = devices;
+    this.#routes = routes;
+    this.tables = new Tables(memory, layout, core);
+    this.tables.setDevices(devices.map((d) => ({
+      mac: d.mac, mtu: d.mtu, l2: d.l2, vnet: d.open.vnet, address: d.address ?? '0.0.0.0',
+    })));
+    this.#port = new Port(memory, {
+      descBase: layout.descriptors.base, slotBase: layout.slots.base, slotSize: layout.slotSize,
+      headroom: layout.headroom, slotCount: layout.caps.slotCount,
+    });
+    for (const d of devices) this.#port.addDevice(d.open.fd, d.open.vnet);
+    this.neighbours = new Neighbours({
+      send: (dev, frame) => this.#port.send(dev, frame),
+      identity: (dev) => ({ mac: devices[dev].mac, address: devices[dev].address ?? '0.0.0.0' }),
+      now: () => performance.now(),
+    });
+    this.applier = new TableApplier(this.tables, {
+      route: (address) => {
+        const hop = this.#routes.lookup(address);
+        if (!hop) return null;
+        const l2 = this.#devices[hop.device].l2;
+        return { device: hop.device, neighbour: hop.address, mac: l2 ? this.neighbours.lookup(hop.device, hop.address) : ZERO_MAC };
+      },
+    });
+    this.neighbours.onResolved((dev, address, mac) => {
+      this.#log.info({ event: 'neighbour', device: devices[dev].open.name, address, mac }, 'next hop resolved');
+      this.applier.onNeighbour(dev, address, mac);
+    });
+    this.hostStack = new HostStack(devices.map((d) => ({ l2: d.l2, mac: d.mac })), () => this.ownedAddresses(),
+      this.neighbours, (dev, frame) => this.#port.send(dev, frame));
+    this.loop = new BatchLoop(memory, layout, core, devices.map((d) => ({ l2: d.l2, vnet: d.open.vnet })),
+      this.hostStack.handle, () => this.now());
+    this.#kernel = devices.some((d) => !d.l2) ? new KernelRoutes() : null;
+  }
+
+  /** start opens the devices, lays out memory, applies the spec and starts moving packets. */
+  static async start(opts: DirectorOptions): Promise<Director> {
+    const { spec, log } = opts;
+    checkSpec(spec);
+    const tunMode = spec.services.some((s) => s.forwarding === 'tun' || s.realServers.some((r) => r.forwarding === 'tun'));
+    const offload = spec.devices.every((d) => d.offload);
+    // TSO super-packets cannot be carried inside IP-in-IP (no virtio GSO type for it)
+    const tso = offload && !tunMode;
+    const l2 = spec.devices[0].kind === 'tap';
+    const maxMtu = Math.max(...spec.devices.map((d) => d.mtu));
+    const caps: Partial<Capacities> = {
+      slotCount: spec.batch,
+      maxFrame: tso ? 65535 + 14 : Math.max(2048, maxMtu + (l2 ? 14 : 0)),
+      devices: spec.devices.length,
+      services: Math.max(64, spec.services.length * 2),
+      realServers: Math.max(1024, spec.services.reduce((n, s) => n + s.realServers.length + 1, 0) * 2),
+      destinations: Math.max(1024, spec.services.reduce((n, s) => n + s.realServers.length, 0) * 2),
+      schedSize: 65537,
+      sessions: spec.sessions,
+      lips: 64,
+      poolEntries: 256,
+      events: 1 << 16,
+      localAddresses: 256,
+    };
+    const layout = computeLayout(caps);
+    const memory = createMemory(layout);
+    writeHeader(memory, layout);
+    const core = instantiateCore(compileCore(opts.corePath ?? coreModulePath('release')), memory);
+    const devices: DeviceState[] = [];
+    try {
+      for (const d of spec.devices) {
+        const open = await openDevice({ name: d.name, kind: d.kind, mtu: d.mtu, bridge: d.bridge, vnet: offload, tso });
+        const address = d.addresses.length ? parseCidr(d.addresses[0]).address : null;
+        devices.push({
+          open, l2: d.kind === 'tap', mac: d.kind === 'tap' ? d.mac ?? directorMac(d.name, d.addresses.join(',')) : ZERO_MAC,
+          address, mtu: d.mtu,
+        });
+      }
+    } catch (err) {
+      for (const d of devices) closeDevice(d.open);
+      throw err;
+    }
+    const routes = new RouteTable();
+    spec.devices.forEach((d, i) => d.addresses.forEach((a) => routes.addConnected(a, i)));
+    for (const r of spec.routes) {
+      const i = spec.devices.findIndex((d) => d.name === r.device);
+      if (i < 0) throw new WlvsError('WLVS_ERR_CONFIG_INVALID', `route to ${r.to}: no device ${r.device}`);
+      const { address, prefix } = parseCidr(r.to);
+      routes.add({ network: address, prefix, device: i, via: r.via });
+    }
+    const dir = new Director(spec, log, layout, memory, core, devices, routes);
+    try {
+      await dir.#begin();
+    } catch (err) {
+      await dir.stop();
+      throw err;
+    }
+    return dir;
+  }
+
+  async #begin(): Promise<void> {
+    const report = this.applier.apply(this.#spec);
+    this.#wantNeighbours();
+    if (this.#kernel) {
+      await this.#kernel.sync(this.#spec, this.#devices.find((d) => !d.l2)!.open.name);
+      for (const w of this.#kernel.warnings) this.#log.warn({ event: 'kernel' }, w);
+    }
+    this.#port.start(this.loop.onBatch);
+    this.hostStack.announce(this.ownedAddresses());
+    this.#every(50, () => this.#sweep());
+    this.#every(250, () => this.neighbours.tick());
+    this.#every(1000, () => this.applier.reap());
+    this.#every(100, () => this.drainEvents());
+    // a second and third announcement, as keepalived repeats its gratuitous ARP
+    this.#timers.push(setTimeout(() => this.hostStack.announce(this.ownedAddresses()), 1000));
+    this.#timers.push(setTimeout(() => this.hostStack.announce(this.ownedAddresses()), 3000));
+    this.#log.info({ event: 'applied', ...report }, 'configuration applied');
+  }
+
+  #every(ms: number, fn: () => void): void {
+    const t = setInterval(fn, ms);
+    t.unref();
+    this.#timers.push(t);
+  }
+
+  #wantNeighbours(): void {
+    for (const n of this.applier.neighbours()) {
+      if (this.#devices[n.device].l2) this.neighbours.want(n.device, n.address);
+    }
+  }
+
+  /** the data path's clock: milliseconds since start, as the core compares them (u32, wrap-safe) */
+  now(): number {
+    return Math.floor(performance.now() - this.#t0) >>> 0;
+  }
+
+  #sweep(): void {
+    const high = this.tables.header(abi.HDR_CONN_HIGH);
+    // the whole table every ~10 s at this pace; lookups expire stale sessions they meet anyway
+    const budget = Math.max(256, Math.ceil(high / 200));
+    this.loop.core.sweep(budget, this.now());
+  }
+
+  /** drainEvents empties the event ring into the counters and the listeners */
+  drainEvents(): number {
+    return this.tables.drainEvents((e) => {
+      if (e.type === abi.EVT_CREATED) this.#eventCounts.created++;
+      else if (e.type === abi.EVT_EXPIRED) this.#eventCounts.expired++;
+      for (const fn of this.#eventListeners) fn(e);
+    });
+  }
+
+  onEvent(fn: (e: EventView) => void): void {
+    this.#eventListeners.push(fn);
+  }
+
+  /** ownedAddresses: every address the director answers ARP for */
+  ownedAddresses(): Set<string> {
+    const out = new Set<string>();
+    for (const d of this.#spec.devices) for (const a of d.addresses) out.add(a.split('/')[0]);
+    for (const s of this.#spec.services) {
+      out.add(s.vip);
+      for (const l of s.localAddresses) out.add(l.address);
+    }
+    return out;
+  }
+
+  get spec(): DirectorSpec {
+    return this.#spec;
+  }
+
+  get deviceNames(): string[] {
+    return this.#devices.map((d) => d.open.name);
+  }
+
+  deviceInfo(): { name: string; kind: string; mac: string; address: string | null; vnet: boolean }[] {
+    return this.#devices.map((d) => ({ name: d.open.name, kind: d.open.kind, mac: d.mac, address: d.address, vnet: d.open.vnet }));
+  }
+
+  portStats(): PortStats {
+    return this.#port.stats();
+  }
+
+  get eventCounts(): { created: number; expired: number } {
+    return { ...this.#eventCounts };
+  }
+
+  /**
+   * reload applies a new spec between two batches. Device changes need a restart and are
+   * refused; everything else (services, real servers, weights, schedulers, pools, timeouts)
+   * is applied with existing sessions kept unless their real server was removed.
+   */
+  async reload(spec: DirectorSpec): Promise<ApplyReport> {
+    checkSpec(spec);
+    if (JSON.stringify(spec.devices) !== JSON.stringify(this.#spec.devices) ||
+      JSON.stringify(spec.routes) !== JSON.stringify(this.#spec.routes) || spec.sessions !== this.#spec.sessions ||
+      spec.batch !== this.#spec.batch) {
+      throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'devices, routes, sessions and batch cannot change without a restart');
+    }
+    const previous = this.#spec;
+    try {
+      this.#spec = spec;
+      const report = this.applier.apply(spec);
+      this.#wantNeighbours();
+      if (this.#kernel) await this.#kernel.sync(spec, this.#devices.find((d) => !d.l2)!.open.name);
+      this.hostStack.announce(this.ownedAddresses());
+      return report;
+    } catch (err) {
+      this.#spec = previous;
+      this.applier.apply(previous);
+      throw err;
+    }
+  }
+
+  /** hotSwap moves the data path to another build of the core between two batches. */
+  hotSwap(path: string): void {
+    const core = instantiateCore(compileCore(path), this.memory);
+    this.loop.setCore(core);
+    this.tables.setCore(core);
+    this.#log.info({ event: 'hot_swap', path }, 'WASM core replaced');
+  }
+
+  /** stop halts the data path, closes the devices and removes the kernel routes it added. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    for (const t of this.#timers) clearTimeout(t);
+    this.#port.stop();
+    for (const d of this.#devices) {
+      try { closeDevice(d.open); } catch (err) { this.#log.warn({ err }, 'closing device'); }
+    }
+    if (this.#kernel) {
+      for (const e of await this.#kernel.clear()) this.#log.warn({ event: 'kernel', err: e.message }, 'cleanup');
+    }
+  }
+}

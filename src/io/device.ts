@@ -1,0 +1,62 @@
+// device.ts — opens the director's TUN and TAP devices and sets them up in the current network
+// namespace (up, MTU, optional bridge). Devices are not persistent: closing the fd removes them,
+// so a killed director leaves nothing behind.
+import { createHash } from 'node:crypto';
+import { WlvsError } from '../errors.js';
+import { run } from '../sys/run.js';
+import { TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6, TUN_F_TSO_ECN, native } from './native.js';
+
+export interface DeviceOptions {
+  name: string;
+  kind: 'tap' | 'tun';
+  mtu: number;
+  bridge: string | null;
+  /** IFF_VNET_HDR: the kernel hands over partial checksums */
+  vnet: boolean;
+  /** with vnet: also accept TSO super-packets (up to 64 KiB) */
+  tso: boolean;
+}
+
+export interface OpenDevice {
+  name: string;
+  kind: 'tap' | 'tun';
+  fd: number;
+  vnet: boolean;
+}
+
+/** openDevice creates the device, brings it up with its MTU and bridge; returns its fd. */
+export async function openDevice(o: DeviceOptions): Promise<OpenDevice> {
+  let offload = 0;
+  if (o.vnet) offload = TUN_F_CSUM | (o.tso ? TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN : 0);
+  let opened: { fd: number; name: string };
+  try {
+    opened = native().openTun(o.name, { tap: o.kind === 'tap', vnet: o.vnet, offload, multiQueue: false });
+  } catch (err) {
+    throw new WlvsError('WLVS_ERR_DEVICE', `cannot create ${o.kind} device ${o.name}: ${(err as Error).message}`);
+  }
+  try {
+    await run('ip', ['link', 'set', 'dev', opened.name, 'mtu', String(o.mtu)]);
+    if (o.bridge) await run('ip', ['link', 'set', 'dev', opened.name, 'master', o.bridge]);
+    await run('ip', ['link', 'set', 'dev', opened.name, 'up']);
+  } catch (err) {
+    native().closeFd(opened.fd);
+    throw err;
+  }
+  return { name: opened.name, kind: o.kind, fd: opened.fd, vnet: o.vnet };
+}
+
+/** closeDevice closes the fd, which removes the (non-persistent) device. */
+export function closeDevice(d: OpenDevice): void {
+  native().closeFd(d.fd);
+}
+
+/**
+ * directorMac derives a stable, locally administered unicast MAC for the director on a TAP
+ * segment. It must differ from the kernel TAP's own MAC: a bridge treats a port's own MAC as
+ * its local address and would never forward frames for it to the TAP.
+ */
+export function directorMac(deviceName: string, salt = ''): string {
+  const h = createHash('sha256').update(`wlvs/${deviceName}/${salt}`).digest();
+  const b = [0x02, h[0], h[1], h[2], h[3], h[4]];
+  return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
+}

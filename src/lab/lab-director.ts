@@ -1,0 +1,120 @@
+// lab-director.ts — runs wlvs and the real-server programs inside a lab topology: the per-mode
+// lab configuration, `wlvs run` in the director namespace (waiting for its "ready" line), the
+// HTTP/UDP servers and the real-server preparation (DR: VIP on lo; TUN: decapsulation).
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import type { ForwardingMode, SchedulerName } from '../dataplane/tables.js';
+import { waitForLine } from './netns.js';
+import { CLIENT_NET, SERVER_NET, type Topology } from './topology.js';
+
+const BIN = new URL('../../../bin/wlvs.js', import.meta.url).pathname;
+const RS_SERVER = new URL('./rs-server.js', import.meta.url).pathname;
+
+export const LAB_VIP_TAP = `${CLIENT_NET}.100`;
+export const LAB_VIP_TUN = '10.99.100.1';
+export const LAB_LIPS_TAP = [`${SERVER_NET}.201`, `${SERVER_NET}.202`];
+export const LAB_LIPS_TUN = ['10.99.3.201', '10.99.3.202'];
+export const ADMIN_PORT = 9180;
+export const LAB_TOKEN = 'lab-token-0123456789';
+
+export interface LabServiceOptions {
+  forwarding: ForwardingMode;
+  scheduler?: SchedulerName;
+  weights?: number[];
+  /** health checks: type none by default so tests control the servers' state */
+  health?: Record<string, unknown>;
+  persistence?: number;
+  extraServices?: Record<string, unknown>[];
+}
+
+/** the gateway the real servers need for a mode: wlvs's own DIP for NAT over TAP */
+export function rsGatewayFor(forwarding: ForwardingMode, device: 'tap' | 'tun'): string {
+  return forwarding === 'nat' && device === 'tap' ? `${SERVER_NET}.1` : `${SERVER_NET}.254`;
+}
+
+/** labConfig builds a wlvs configuration for the standard topology. */
+export function labConfig(topo: Topology, device: 'tap' | 'tun', o: LabServiceOptions, tokenFile: string): Record<string, unknown> {
+  const tap = device === 'tap';
+  const vip = tap ? LAB_VIP_TAP : LAB_VIP_TUN;
+  const realServers = (port: number) => topo.realServers.map((r, i) => ({ address: r.address, port, weight: o.weights?.[i] ?? 1 }));
+  const lips = tap ? LAB_LIPS_TAP : LAB_LIPS_TUN;
+  const common = (name: string, port: number, protocol: string) => ({
+    name, vip, port, protocol, scheduler: o.scheduler ?? 'rr', forwarding: o.forwarding,
+    ...(o.persistence ? { persistence: o.persistence } : {}),
+    ...(o.forwarding === 'fullnat' ? { local_addresses: lips } : {}),
+    health_check: o.health ?? { type: 'none' },
+    real_servers: realServers(port),
+  });
+  const devices = tap
+    ? [
+      { name: 'wlvs-ext', kind: 'tap', addresses: [`${CLIENT_NET}.1/24`], bridge: topo.director.extBridge },
+      { name: 'wlvs-int', kind: 'tap', addresses: [`${SERVER_NET}.1/24`], bridge: topo.director.intBridge },
+    ]
+    // the kernel drops packets from its own addresses as martians: wlvs's source on the TUN is .253
+    : [{ name: 'wlvs0', kind: 'tun', addresses: [`${SERVER_NET}.253/24`] }];
+  return {
+    director: {
+      devices,
+      ...(tap ? { routes: [{ to: '0.0.0.0/0', via: `${CLIENT_NET}.254`, device: 'wlvs-ext' }] } : {}),
+      sessions: 65536,
+      admin: { listen: `127.0.0.1:${ADMIN_PORT}`, token_file: tokenFile },
+    },
+    services: [
+      common('web', 80, 'tcp'),
+      // iperf3's control and data connections must meet on one server: source hashing
+      { ...common('iperf', 5201, 'tcp'), scheduler: 'sh' },
+      common('echo', 5353, 'udp'),
+      ...(o.extraServices ?? []),
+    ],
+  };
+}
+
+export interface RunningDirector {
+  child: ChildProcess;
+  configPath: string;
+  tokenFile: string;
+  adminUrl: string;
+  /** lines the director printed (JSON log lines) */
+  output: string[];
+  /** rewrite the configuration file (for reload tests) */
+  writeConfig(config: Record<string, unknown>): void;
+}
+
+/** startDirector writes the configuration and runs `wlvs run` in the director namespace. */
+export async function startDirector(topo: Topology, config: (tokenFile: string) => Record<string, unknown>,
+  opts: { corePath?: string } = {}): Promise<RunningDirector> {
+  const dir = mkdtempSync(join(tmpdir(), `${topo.lab.id}-`));
+  const tokenFile = join(dir, 'token');
+  writeFileSync(tokenFile, `${LAB_TOKEN}\n`, { mode: 0o600 });
+  const configPath = join(dir, 'wlvs.yaml');
+  const writeConfig = (c: Record<string, unknown>) => writeFileSync(configPath, stringify(c));
+  writeConfig(config(tokenFile));
+  const env = { ...process.env, ...(opts.corePath ? { WLVS_CORE: opts.corePath } : {}) };
+  const child = topo.lab.spawn(topo.director.role, process.execPath, [BIN, 'run', configPath], { env });
+  const output: string[] = [];
+  child.stdout?.on('data', (d: Buffer) => output.push(...d.toString().split('\n').filter(Boolean)));
+  child.stderr?.on('data', (d: Buffer) => output.push(...d.toString().split('\n').filter(Boolean)));
+  child.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  await waitForLine(child, /"event":"ready"/, 20_000);
+  return { child, configPath, tokenFile, adminUrl: `http://127.0.0.1:${ADMIN_PORT}`, output, writeConfig };
+}
+
+/** startRealServers runs the HTTP/UDP server (and the DR/TUN preparation) on every real server. */
+export async function startRealServers(topo: Topology, o: { forwarding: ForwardingMode; vip: string; ports?: number[] }): Promise<void> {
+  const waits: Promise<string>[] = [];
+  for (const rs of topo.realServers) {
+    if (o.forwarding === 'dr' || o.forwarding === 'tun') {
+      const prep = topo.lab.spawn(rs.role, process.execPath, [BIN, 'realserver', '--mode', o.forwarding, '--vip', o.vip]);
+      await waitForLine(prep, /"event":"ready"/);
+    }
+    for (const [k, port] of (o.ports ?? [80]).entries()) {
+      const srv = topo.lab.spawn(rs.role, process.execPath, [RS_SERVER, '--name', rs.name, '--port', String(port),
+        '--udp-port', String(k === 0 ? 5353 : 5353 + k)]);
+      waits.push(waitForLine(srv, /^ready/));
+    }
+  }
+  await Promise.all(waits);
+}

@@ -1,0 +1,58 @@
+// rs-server.ts — the program each lab real server runs: an HTTP server that says who it is and
+// who it sees as the client, serves deterministic bulk data for integrity checks, and a UDP
+// echo on the same port number.
+//   node rs-server.js --name rs1 --port 80 [--udp-port 5353] [--addr 0.0.0.0]
+//   GET /              {"server":"rs1","client":"10.99.1.10","clientPort":41234}
+//   GET /bytes/N       N bytes of a stream anyone can regenerate (see lab/data-stream.ts)
+//   GET /health        200 ok
+//   UDP datagram       "rs1|<client address>|<payload>"
+import { createServer } from 'node:http';
+import { createSocket } from 'node:dgram';
+import { parseArgs } from 'node:util';
+import { dataStream } from './data-stream.js';
+
+const { values } = parseArgs({
+  options: {
+    name: { type: 'string', default: 'rs' },
+    port: { type: 'string', default: '80' },
+    'udp-port': { type: 'string' },
+    addr: { type: 'string', default: '0.0.0.0' },
+  },
+});
+const name = values.name!;
+const port = Number(values.port);
+const udpPort = Number(values['udp-port'] ?? values.port);
+
+const http = createServer((req, res) => {
+  const url = new URL(req.url ?? '/', 'http://x');
+  if (url.pathname === '/health') {
+    res.end('ok\n');
+    return;
+  }
+  const m = /^\/bytes\/(\d+)$/.exec(url.pathname);
+  if (m) {
+    const total = Math.min(Number(m[1]), 1 << 30);
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': total, 'x-server': name });
+    const stream = dataStream(total);
+    stream.pipe(res);
+    return;
+  }
+  res.setHeader('content-type', 'application/json');
+  res.end(JSON.stringify({ server: name, client: req.socket.remoteAddress, clientPort: req.socket.remotePort }) + '\n');
+});
+http.keepAliveTimeout = 2000;
+http.listen(port, values.addr, () => {
+  const udp = createSocket('udp4');
+  udp.on('message', (msg, rinfo) => {
+    udp.send(Buffer.from(`${name}|${rinfo.address}|${msg.toString()}`), rinfo.port, rinfo.address);
+  });
+  udp.bind(udpPort, values.addr, () => console.log(`ready ${name} tcp:${port} udp:${udpPort}`));
+});
+
+const stop = () => {
+  http.close();
+  http.closeAllConnections();
+  process.exit(0);
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
