@@ -198,7 +198,7 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
     const pos = e.linePos?.[0];
     throw new WlvsError('WLVS_ERR_CONFIG_READ', `${fileName}:${pos?.line ?? 0}:${pos?.col ?? 0}: YAML syntax error: ${e.message.split('\n')[0]}`);
   }
-  const r = new Reader(lines);
+  const r = new Reader(lines, doc);
   const root = r.map(doc.contents as Node, '', ['director', 'services']) as YAMLMap | null;
   if (!root) throw invalid(fileName, r.issues.length ? r.issues : [{ line: 1, col: 1, path: '', message: 'the file is empty' }]);
   const dm = r.map(r.get(root, 'director'), 'director', ['devices', 'routes', 'sessions', 'batch', 'timeouts',

@@ -2,7 +2,7 @@
 // from, so a validation error can say "lab.yaml:14:17 services[0].real_servers[1].weight:
 // expected an integer 0..65535, got "heavy"". All problems are collected, not just the first;
 // unknown keys are problems too (a typo must not pass silently).
-import { isMap, isScalar, isSeq, type LineCounter, type Node, type YAMLMap } from 'yaml';
+import { type Document, isAlias, isMap, isScalar, isSeq, type LineCounter, type Node, type YAMLMap } from 'yaml';
 
 export interface Issue { line: number; col: number; path: string; message: string }
 
@@ -12,9 +12,17 @@ const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) 
 export class Reader {
   readonly issues: Issue[] = [];
   #lines: LineCounter;
+  #doc: Document | null;
 
-  constructor(lines: LineCounter) {
+  constructor(lines: LineCounter, doc: Document | null = null) {
     this.#lines = lines;
+    this.#doc = doc;
+  }
+
+  /** deref follows a YAML alias (*name) to the node its anchor (&name) marks */
+  deref(node: Node | null | undefined): Node | undefined {
+    if (node && isAlias(node) && this.#doc) return (node.resolve(this.#doc) as Node | undefined) ?? undefined;
+    return node ?? undefined;
   }
 
   problem(node: Node | null | undefined, path: string, message: string): void {
@@ -42,7 +50,7 @@ export class Reader {
   get(map: YAMLMap | null, key: string): Node | undefined {
     if (!map) return undefined;
     for (const pair of map.items) {
-      if (isScalar(pair.key) && String(pair.key.value) === key) return (pair.value ?? undefined) as Node | undefined;
+      if (isScalar(pair.key) && String(pair.key.value) === key) return this.deref(pair.value as Node | null);
     }
     return undefined;
   }
@@ -54,7 +62,7 @@ export class Reader {
       this.problem(node, path, 'expected a list');
       return [];
     }
-    return node.items as Node[];
+    return (node.items as Node[]).map((n) => this.deref(n) as Node);
   }
 
   #scalar(node: Node | undefined): unknown {

@@ -184,6 +184,7 @@ export class Director {
     }
     this.#port.start(this.loop.onBatch);
     this.hostStack.announce(this.ownedAddresses());
+    await this.#awaitNeighbours(3000);
     this.#every(50, () => this.#sweep());
     this.#every(250, () => this.neighbours.tick());
     this.#every(1000, () => this.applier.reap());
@@ -192,6 +193,23 @@ export class Director {
     this.#timers.push(setTimeout(() => this.hostStack.announce(this.ownedAddresses()), 1000));
     this.#timers.push(setTimeout(() => this.hostStack.announce(this.ownedAddresses()), 3000));
     this.#log.info({ event: 'applied', ...report }, 'configuration applied');
+  }
+
+  /**
+   * awaitNeighbours waits until every L2 next hop is resolved, at most `ms`: "ready" should
+   * mean a first SYN finds its server's MAC. Unresolved ones keep being asked afterwards.
+   */
+  async #awaitNeighbours(ms: number): Promise<void> {
+    const deadline = performance.now() + ms;
+    const pending = () => this.applier.neighbours()
+      .filter((n) => this.#devices[n.device].l2 && !this.neighbours.lookup(n.device, n.address));
+    while (pending().length && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    for (const n of pending()) {
+      this.#log.warn({ event: 'neighbour_unresolved', address: n.address, device: this.#devices[n.device].open.name },
+        'next hop not resolved yet; its real servers get no traffic until it answers ARP');
+    }
   }
 
   #every(ms: number, fn: () => void): void {

@@ -27,6 +27,8 @@ export interface LabServiceOptions {
   /** health checks: type none by default so tests control the servers' state */
   health?: Record<string, unknown>;
   persistence?: number;
+  /** add service "sticky" on port 81 with source hashing */
+  sticky?: boolean;
   extraServices?: Record<string, unknown>[];
 }
 
@@ -67,6 +69,7 @@ export function labConfig(topo: Topology, device: 'tap' | 'tun', o: LabServiceOp
       // iperf3's control and data connections must meet on one server: source hashing
       { ...common('iperf', 5201, 'tcp'), scheduler: 'sh' },
       common('echo', 5353, 'udp'),
+      ...(o.sticky ? [{ ...common('sticky', 81, 'tcp'), scheduler: 'sh' }] : []),
       ...(o.extraServices ?? []),
     ],
   };
@@ -103,17 +106,20 @@ export async function startDirector(topo: Topology, config: (tokenFile: string) 
 }
 
 /** startRealServers runs the HTTP/UDP server (and the DR/TUN preparation) on every real server. */
-export async function startRealServers(topo: Topology, o: { forwarding: ForwardingMode; vip: string; ports?: number[] }): Promise<void> {
+export async function startRealServers(topo: Topology,
+  o: { forwarding: ForwardingMode; vip: string; ports?: number[]; iperf?: boolean }): Promise<void> {
   const waits: Promise<string>[] = [];
   for (const rs of topo.realServers) {
     if (o.forwarding === 'dr' || o.forwarding === 'tun') {
       const prep = topo.lab.spawn(rs.role, process.execPath, [BIN, 'realserver', '--mode', o.forwarding, '--vip', o.vip]);
       await waitForLine(prep, /"event":"ready"/);
     }
-    for (const [k, port] of (o.ports ?? [80]).entries()) {
-      const srv = topo.lab.spawn(rs.role, process.execPath, [RS_SERVER, '--name', rs.name, '--port', String(port),
-        '--udp-port', String(k === 0 ? 5353 : 5353 + k)]);
-      waits.push(waitForLine(srv, /^ready/));
+    const ports = (o.ports ?? [80]).flatMap((p) => ['--port', String(p)]);
+    const srv = topo.lab.spawn(rs.role, process.execPath, [RS_SERVER, '--name', rs.name, ...ports, '--udp-port', '5353']);
+    waits.push(waitForLine(srv, /^ready/));
+    if (o.iperf) {
+      const ip = topo.lab.spawn(rs.role, 'iperf3', ['-s', '-p', '5201', '--forceflush']);
+      waits.push(waitForLine(ip, /Server listening/));
     }
   }
   await Promise.all(waits);

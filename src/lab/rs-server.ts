@@ -1,7 +1,7 @@
 // rs-server.ts — the program each lab real server runs: an HTTP server that says who it is and
 // who it sees as the client, serves deterministic bulk data for integrity checks, and a UDP
 // echo on the same port number.
-//   node rs-server.js --name rs1 --port 80 [--udp-port 5353] [--addr 0.0.0.0]
+//   node rs-server.js --name rs1 --port 80 [--port 81 ...] [--udp-port 5353] [--addr 0.0.0.0]
 //   GET /              {"server":"rs1","client":"10.99.1.10","clientPort":41234}
 //   GET /bytes/N       N bytes of a stream anyone can regenerate (see lab/data-stream.ts)
 //   GET /health        200 ok
@@ -14,16 +14,16 @@ import { dataStream } from './data-stream.js';
 const { values } = parseArgs({
   options: {
     name: { type: 'string', default: 'rs' },
-    port: { type: 'string', default: '80' },
+    port: { type: 'string', multiple: true, default: ['80'] },
     'udp-port': { type: 'string' },
     addr: { type: 'string', default: '0.0.0.0' },
   },
 });
 const name = values.name!;
-const port = Number(values.port);
-const udpPort = Number(values['udp-port'] ?? values.port);
+const ports = values.port!.map(Number);
+const udpPort = Number(values['udp-port'] ?? ports[0]);
 
-const http = createServer((req, res) => {
+const handler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
   const url = new URL(req.url ?? '/', 'http://x');
   if (url.pathname === '/health') {
     res.end('ok\n');
@@ -39,19 +39,21 @@ const http = createServer((req, res) => {
   }
   res.setHeader('content-type', 'application/json');
   res.end(JSON.stringify({ server: name, client: req.socket.remoteAddress, clientPort: req.socket.remotePort }) + '\n');
+};
+const servers = ports.map((port) => {
+  const http = createServer(handler);
+  http.keepAliveTimeout = 2000;
+  return new Promise<import('node:http').Server>((resolve) => http.listen(port, values.addr, () => resolve(http)));
 });
-http.keepAliveTimeout = 2000;
-http.listen(port, values.addr, () => {
-  const udp = createSocket('udp4');
-  udp.on('message', (msg, rinfo) => {
-    udp.send(Buffer.from(`${name}|${rinfo.address}|${msg.toString()}`), rinfo.port, rinfo.address);
-  });
-  udp.bind(udpPort, values.addr, () => console.log(`ready ${name} tcp:${port} udp:${udpPort}`));
+const listening = await Promise.all(servers);
+const udp = createSocket('udp4');
+udp.on('message', (msg, rinfo) => {
+  udp.send(Buffer.from(`${name}|${rinfo.address}|${msg.toString()}`), rinfo.port, rinfo.address);
 });
+udp.bind(udpPort, values.addr, () => console.log(`ready ${name} tcp:${ports.join(',')} udp:${udpPort}`));
 
 const stop = () => {
-  http.close();
-  http.closeAllConnections();
+  for (const http of listening) http.closeAllConnections();
   process.exit(0);
 };
 process.on('SIGTERM', stop);
