@@ -1,0 +1,106 @@
+// Configuration: defaults, ipvsadm timeout names, every error located by file, line, column
+// and key, unknown keys refused, semantic checks, and the YAML round trip.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseConfig } from '../../src/config/load.js';
+import { toYaml } from '../../src/config/to-yaml.js';
+import { WlvsError } from '../../src/errors.js';
+
+const BASE = `director:
+  devices:
+    - { name: wlvs0, kind: tap, addresses: [10.99.2.1/24], bridge: br0 }
+services:
+  - name: web
+    vip: 10.99.100.1
+    port: 80
+    real_servers:
+      - { address: 10.99.2.11 }
+      - { address: 10.99.2.12, port: 8080, weight: 3 }
+`;
+
+function errorOf(text: string): WlvsError {
+  try {
+    parseConfig(text, 'lab.yaml');
+  } catch (err) {
+    assert.ok(WlvsError.is(err));
+    return err;
+  }
+  assert.fail('expected an error');
+}
+
+describe('config', () => {
+  it('fills every default an operator expects', () => {
+    const s = parseConfig(BASE, 'lab.yaml');
+    assert.equal(s.sessions, 1 << 20);
+    assert.equal(s.batch, 256);
+    assert.equal(s.timeouts.established, 900);
+    assert.equal(s.timeouts.udp, 300);
+    assert.equal(s.timeouts.close, 10);
+    const web = s.services[0];
+    assert.equal(web.scheduler, 'wlc');
+    assert.equal(web.forwarding, 'nat');
+    assert.equal(web.protocol, 'tcp');
+    assert.equal(web.onFailure, 'quiesce');
+    assert.deepEqual(web.realServers.map((r) => [r.address, r.port, r.weight]), [['10.99.2.11', 80, 1], ['10.99.2.12', 8080, 3]]);
+    assert.equal(web.health!.type, 'tcp');
+    assert.equal(web.health!.interval, 5);
+    assert.equal(s.devices[0].offload, true);
+    assert.equal(s.devices[0].mtu, 1500);
+  });
+
+  it('maps ipvsadm --set names (tcp, tcpfin, udp) and IPVS state names', () => {
+    const s = parseConfig(BASE.replace('services:', '  timeouts: { tcp: 100, tcpfin: 20, udp: 30, close: 5 }\nservices:'), 'x');
+    assert.deepEqual([s.timeouts.established, s.timeouts.fin_wait, s.timeouts.time_wait, s.timeouts.udp, s.timeouts.close], [100, 20, 20, 30, 5]);
+  });
+
+  it('names file, line, column and key path of each problem, all at once', () => {
+    const bad = BASE.replace('weight: 3', 'weight: heavy').replace('port: 80\n', 'port: 80\n    schedular: rr\n').replace('10.99.2.11', '10.99.2.300');
+    const e = errorOf(bad);
+    assert.equal(e.code, 'WLVS_ERR_CONFIG_INVALID');
+    const issues = (e.details!.issues as { line: number; path: string; message: string }[]);
+    const byPath = new Map(issues.map((i) => [i.path, i]));
+    assert.match(byPath.get('services[0].real_servers[1].weight')!.message, /expected an integer 0\.\.65535, got "heavy"/);
+    assert.equal(byPath.get('services[0].real_servers[1].weight')!.line, 11);
+    assert.match(byPath.get('services[0].schedular')!.message, /unknown key/);
+    assert.match(byPath.get('services[0].real_servers[0].address')!.message, /IPv4/);
+    assert.match(e.message, /lab\.yaml:11:\d+ services\[0\]\.real_servers\[1\]\.weight/);
+  });
+
+  it('reports YAML syntax errors with their line', () => {
+    const e = errorOf('director:\n  devices: [\n');
+    assert.equal(e.code, 'WLVS_ERR_CONFIG_READ');
+    assert.match(e.message, /lab\.yaml:\d+:\d+: YAML syntax error/);
+  });
+
+  const semantic: [string, string, RegExp][] = [
+    ['a duplicate service', BASE + `  - name: web2\n    vip: 10.99.100.1\n    port: 80\n`, /same VIP, port and protocol/],
+    ['fullnat without local addresses', BASE.replace('port: 80\n', 'port: 80\n    forwarding: fullnat\n'), /fullnat needs at least one local address/],
+    ['DR on a TUN device', BASE.replace('kind: tap', 'kind: tun').replace('port: 80\n', 'port: 80\n    forwarding: dr\n'), /needs tap devices/],
+    ['a real server twice', BASE.replace('- { address: 10.99.2.12, port: 8080, weight: 3 }', '- { address: 10.99.2.11 }'), /listed twice/],
+    ['mixed device kinds', BASE.replace("bridge: br0 }", "bridge: br0 }\n    - { name: t1, kind: tun }"), /all tap or all tun/],
+    ['a timeout not under the interval', BASE.replace('port: 80\n', 'port: 80\n    health_check: { interval: 1, timeout: 2 }\n'), /must be shorter than interval/],
+    ['an unknown scheduler', BASE.replace('port: 80\n', 'port: 80\n    scheduler: fastest\n'), /expected one of rr, wrr/],
+    ['a bad persistence netmask', BASE.replace('port: 80\n', 'port: 80\n    persistence: 60\n    persistence_netmask: 255.0.255.0\n'), /netmask/],
+    ['a bad LIP port range', BASE.replace('port: 80\n', 'port: 80\n    forwarding: fullnat\n    local_addresses: [{ address: 10.99.2.201, ports: 9-3 }]\n'), /port range/],
+    ['no devices', 'director: {}\nservices: []\n', /at least one device/],
+  ];
+  for (const [what, text, re] of semantic) {
+    it(`refuses ${what}`, () => assert.match(errorOf(text).message, re));
+  }
+
+  it('round-trips through YAML', () => {
+    const text = BASE.replace('port: 80\n', 'port: 80\n    scheduler: mh\n    sched_flags: [mh-port]\n    persistence: 60\n    persistence_netmask: 255.255.255.0\n' +
+      '    health_check: { type: http, path: /health, expect_status: [200, 204], interval: 2, timeout: 1 }\n');
+    const a = parseConfig(text, 'a');
+    const b = parseConfig(toYaml(a), 'b');
+    assert.deepEqual(b, a);
+    assert.equal(a.services[0].persistencePrefix, 24);
+    assert.deepEqual(a.services[0].health!.expectStatus, [200, 204]);
+  });
+
+  it('resolves YAML anchors and aliases', () => {
+    const text = BASE + `  - name: api\n    vip: 10.99.100.2\n    port: 80\n    health_check: &hc { type: http, path: /ok }\n    real_servers:\n      - { address: 10.99.2.13, health_check: *hc }\n`;
+    const s = parseConfig(text, 'x');
+    assert.equal(s.services[1].realServers[0].health!.path, '/ok');
+  });
+});
