@@ -58,6 +58,12 @@ export class AdminServer {
     r('GET', '/api/v1/config', false, (_q, _p, _b, url) => (url.searchParams.get('format') === 'yaml'
       ? { yaml: toYaml(sup.director.spec) } : configObject(sup.director.spec)));
     r('POST', '/api/v1/reload', true, () => sup.reload('api'));
+    r('POST', '/api/v1/core', true, (_q, _p, body) => {
+      const path = obj(body).path;
+      if (typeof path !== 'string') throw new WlvsError('WLVS_ERR_USAGE', 'body must be {"path": "/path/to/core.wasm"}');
+      sup.director.hotSwap(path);
+      return { swapped: path, sessions: sup.director.tables.sessionCount() };
+    });
     r('POST', '/api/v1/services', true, (_q, _p, body) => sup.edit((s) => addService(s, obj(body)), 'api: add service'));
     r('PUT', '/api/v1/services/:name', true, (_q, [name], body) => sup.edit((s) => editService(s, name, obj(body)), `api: edit ${name}`));
     r('DELETE', '/api/v1/services/:name', true, (_q, [name]) => sup.edit((s) => deleteService(s, name), `api: delete ${name}`));

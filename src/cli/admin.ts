@@ -162,6 +162,11 @@ export async function adminCommand(cmd: string, argv: string[]): Promise<void> {
     }
     case 'reload':
       return change('POST', '/api/v1/reload');
+    case 'hot-swap': {
+      if (!positionals[0]) throw new WlvsError('WLVS_ERR_USAGE', 'usage: wlvs hot-swap CORE.wasm');
+      const r = await fetchJson(`${api}/api/v1/core`, { method: 'POST', body: { path: positionals[0] }, token: tok() });
+      return out(r, () => `core replaced by ${positionals[0]}; ${(r as { sessions: number }).sessions} sessions kept`);
+    }
     case 'drain': {
       const [service, rs] = positionals;
       if (!service || !rs) throw new WlvsError('WLVS_ERR_USAGE', 'usage: wlvs drain SERVICE ADDRESS[:PORT]');

@@ -15,6 +15,7 @@ const USAGE = `usage: wlvs <command> [options]
   del service|real-server ...            remove at runtime
   drain SERVICE ADDR:PORT                weight 0: no new connections, existing ones continue
   reload                                 re-read the configuration file (also SIGHUP)
+  hot-swap CORE.wasm                     replace the WASM data path between two batches, sessions kept
   import ipvsadm|keepalived FILE         translate an ipvsadm -S -n dump or keepalived.conf to wlvs YAML
 
 admin commands talk to the admin API: --api http://127.0.0.1:9180 (or WLVS_API), --token-file F (or WLVS_TOKEN_FILE)`;
@@ -36,7 +37,7 @@ export async function main(argv: string[]): Promise<void> {
         const { realserverCommand } = await import('./realserver.js');
         return await realserverCommand(rest);
       }
-      case 'status': case 'conns': case 'add': case 'edit': case 'del': case 'drain': case 'reload': {
+      case 'status': case 'conns': case 'add': case 'edit': case 'del': case 'drain': case 'reload': case 'hot-swap': {
         const { adminCommand } = await import('./admin.js');
         return await adminCommand(cmd, rest);
       }

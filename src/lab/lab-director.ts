@@ -105,10 +105,22 @@ export async function startDirector(topo: Topology, config: (tokenFile: string) 
   return { child, configPath, tokenFile, adminUrl: `http://127.0.0.1:${ADMIN_PORT}`, output, writeConfig };
 }
 
-/** startRealServers runs the HTTP/UDP server (and the DR/TUN preparation) on every real server. */
+/** startRealServer runs the HTTP/UDP server program on one real server; resolves when it listens. */
+export async function startRealServer(topo: Topology, rs: Topology['realServers'][number], ports: number[] = [80]): Promise<ChildProcess> {
+  const srv = topo.lab.spawn(rs.role, process.execPath, [RS_SERVER, '--name', rs.name, ...ports.flatMap((p) => ['--port', String(p)]),
+    '--udp-port', '5353']);
+  await waitForLine(srv, /^ready/);
+  return srv;
+}
+
+/**
+ * startRealServers runs the HTTP/UDP server (and the DR/TUN preparation, and iperf3 if asked)
+ * on every real server; returns the server program of each, by role.
+ */
 export async function startRealServers(topo: Topology,
-  o: { forwarding: ForwardingMode; vip: string; ports?: number[]; iperf?: boolean }): Promise<void> {
+  o: { forwarding: ForwardingMode; vip: string; ports?: number[]; iperf?: boolean }): Promise<Map<string, ChildProcess>> {
   const waits: Promise<string>[] = [];
+  const servers = new Map<string, ChildProcess>();
   for (const rs of topo.realServers) {
     if (o.forwarding === 'dr' || o.forwarding === 'tun') {
       const prep = topo.lab.spawn(rs.role, process.execPath, [BIN, 'realserver', '--mode', o.forwarding, '--vip', o.vip]);
@@ -116,6 +128,7 @@ export async function startRealServers(topo: Topology,
     }
     const ports = (o.ports ?? [80]).flatMap((p) => ['--port', String(p)]);
     const srv = topo.lab.spawn(rs.role, process.execPath, [RS_SERVER, '--name', rs.name, ...ports, '--udp-port', '5353']);
+    servers.set(rs.role, srv);
     waits.push(waitForLine(srv, /^ready/));
     if (o.iperf) {
       const ip = topo.lab.spawn(rs.role, 'iperf3', ['-s', '-p', '5201', '--forceflush']);
@@ -123,4 +136,5 @@ export async function startRealServers(topo: Topology,
     }
   }
   await Promise.all(waits);
+  return servers;
 }
