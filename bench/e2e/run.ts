@@ -1,0 +1,322 @@
+// bench:e2e — wlvs (NAT over TAP, offloads on) against what users would pick instead, side by
+// side in one run on one namespace topology (client -> director -> 3 real servers):
+//   direct    no load balancer: the client talks to one real server through the kernel router
+//   nftables  in-kernel DNAT (numgen round robin; jhash source affinity for iperf3)
+//   haproxy   HAProxy mode tcp (roundrobin; balance source for iperf3)
+//   wlvs      this project
+// Metrics: TCP throughput with 1 and 4 streams (iperf3), small-packet UDP pps (trafgen, 106-byte
+// frames over 16 flows, counted by a stateless nft counter at the real servers), new TCP
+// connections per second (wrk, Connection: close, against nginx), and round-trip time
+// (sockperf ping-pong over TCP, client and server pinned to CPUs).
+//   npm run bench:e2e -- [--quick] [--duration S] [--json] [--targets direct,wlvs,...]
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { ChildProcess } from 'node:child_process';
+import { buildTopology, CLIENT_NET, SERVER_NET, type Topology } from '../../src/lab/topology.js';
+import { waitForLine } from '../../src/lab/netns.js';
+import { startDirector } from '../../src/lab/lab-director.js';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    duration: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    targets: { type: 'string', default: 'direct,wlvs,nftables,haproxy' },
+    metrics: { type: 'string', default: 'tcp_1,tcp_4,udp_pps,conn_rate,rtt' },
+  },
+});
+const T = Number(values.duration ?? (values.quick ? 3 : 10));
+const VIP = `${CLIENT_NET}.100`;
+const RS = [11, 12, 13].map((k) => `${SERVER_NET}.${k}`);
+const KERNEL_GW = `${SERVER_NET}.254`;
+const WLVS_GW = `${SERVER_NET}.1`;
+const UDP_PORT = 9;
+const RTT_PORT = 11111;
+
+interface Target {
+  name: string;
+  /** the address the client uses */
+  address: string;
+  setup(topo: Topology): Promise<void>;
+  teardown(topo: Topology): Promise<void>;
+  udp: boolean;
+}
+
+interface Row { target: string; metric: string; value: number | null; unit: string; note?: string }
+
+const results: Row[] = [];
+const work = mkdtempSync(join(tmpdir(), 'wlvs-bench-'));
+
+async function rsGateway(topo: Topology, gw: string): Promise<void> {
+  for (const r of topo.realServers) await topo.lab.ip(r.role, 'route', 'replace', 'default', 'via', gw);
+}
+
+const direct: Target = {
+  name: 'direct', address: RS[0], udp: true,
+  async setup(topo) { await rsGateway(topo, KERNEL_GW); },
+  async teardown() { /* nothing */ },
+};
+
+const nftables: Target = {
+  name: 'nftables', address: VIP, udp: true,
+  async setup(topo) {
+    await rsGateway(topo, KERNEL_GW);
+    await topo.lab.ip('dir', 'addr', 'add', `${VIP}/32`, 'dev', 'br-ext');
+    const map = RS.map((a, i) => `${i} : ${a}`).join(', ');
+    const rules = `table ip wlvsbench {
+  chain pre {
+    type nat hook prerouting priority dstnat;
+    ip daddr ${VIP} tcp dport 5201 dnat to jhash ip saddr mod ${RS.length} map { ${map} }
+    ip daddr ${VIP} tcp dport ${RTT_PORT} dnat to jhash ip saddr mod ${RS.length} map { ${map} }
+    ip daddr ${VIP} dnat to numgen inc mod ${RS.length} map { ${map} }
+  }
+}`;
+    const f = join(work, 'nft.conf');
+    writeFileSync(f, rules);
+    await topo.lab.exec('dir', 'nft', ['-f', f]);
+  },
+  async teardown(topo) {
+    await topo.lab.exec('dir', 'nft', ['delete', 'table', 'ip', 'wlvsbench']).catch(() => undefined);
+    await topo.lab.ip('dir', 'addr', 'del', `${VIP}/32`, 'dev', 'br-ext').catch(() => undefined);
+  },
+};
+
+let haproxyChild: ChildProcess | null = null;
+const haproxy: Target = {
+  name: 'haproxy', address: VIP, udp: false,
+  async setup(topo) {
+    await rsGateway(topo, KERNEL_GW);
+    await topo.lab.ip('dir', 'addr', 'add', `${VIP}/32`, 'dev', 'br-ext');
+    const servers = (port: number) => RS.map((a, i) => `  server rs${i + 1} ${a}:${port}`).join('\n');
+    const cfg = `global
+  maxconn 20000
+  nbthread 1
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+frontend web
+  bind ${VIP}:80
+  default_backend web
+backend web
+  balance roundrobin
+${servers(80)}
+frontend iperf
+  bind ${VIP}:5201
+  default_backend iperf
+backend iperf
+  balance source
+${servers(5201)}
+frontend rtt
+  bind ${VIP}:${RTT_PORT}
+  default_backend rtt
+backend rtt
+  balance source
+${servers(RTT_PORT)}
+`;
+    const f = join(work, 'haproxy.cfg');
+    writeFileSync(f, cfg);
+    haproxyChild = topo.lab.spawn('dir', 'sh', ['-c', `ulimit -n 65536; exec haproxy -db -f ${f}`]);
+    await new Promise((r) => setTimeout(r, 800));
+    if (haproxyChild.exitCode !== null) throw new Error('haproxy did not start');
+  },
+  async teardown(topo) {
+    if (haproxyChild) await topo.lab.stop(haproxyChild);
+    haproxyChild = null;
+    await topo.lab.ip('dir', 'addr', 'del', `${VIP}/32`, 'dev', 'br-ext').catch(() => undefined);
+  },
+};
+
+let wlvsChild: ChildProcess | null = null;
+const wlvs: Target = {
+  name: 'wlvs', address: VIP, udp: true,
+  async setup(topo) {
+    await rsGateway(topo, WLVS_GW);
+    const rs = (port: number) => RS.map((address) => ({ address, port }));
+    const svc = (name: string, port: number, protocol: string, scheduler: string) => ({
+      name, vip: VIP, port, protocol, scheduler, forwarding: 'nat', health_check: { type: 'none' }, real_servers: rs(port),
+    });
+    const running = await startDirector(topo, (token) => ({
+      director: {
+        devices: [
+          { name: 'wlvs-ext', kind: 'tap', addresses: [`${CLIENT_NET}.1/24`], bridge: 'br-ext' },
+          { name: 'wlvs-int', kind: 'tap', addresses: [`${SERVER_NET}.1/24`], bridge: 'br-int' },
+        ],
+        sessions: 262144,
+        admin: { listen: '127.0.0.1:9180', token_file: token },
+      },
+      services: [svc('web', 80, 'tcp', 'rr'), svc('iperf', 5201, 'tcp', 'sh'), svc('rtt', RTT_PORT, 'tcp', 'sh'),
+        svc('udp', UDP_PORT, 'udp', 'rr')],
+    }));
+    wlvsChild = running.child;
+  },
+  async teardown(topo) {
+    if (wlvsChild) await topo.lab.stop(wlvsChild);
+    wlvsChild = null;
+  },
+};
+
+const TARGETS: Record<string, Target> = { direct, nftables, haproxy, wlvs };
+
+/** startServers runs iperf3, nginx, sockperf and a UDP counter on every real server */
+async function startServers(topo: Topology): Promise<void> {
+  const nginxConf = join(work, 'nginx.conf');
+  writeFileSync(nginxConf, `worker_processes 1;
+pid ${work}/nginx-%ROLE%.pid;
+error_log stderr warn;
+daemon off;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  server { listen 80 reuseport backlog=4096; location / { return 200 "ok\\n"; } }
+}
+`);
+  for (const r of topo.realServers) {
+    const conf = join(work, `nginx-${r.role}.conf`);
+    writeFileSync(conf, (await import('node:fs')).readFileSync(nginxConf, 'utf8').replace('%ROLE%', r.role));
+    topo.lab.spawn(r.role, 'nginx', ['-c', conf, '-p', work]);
+    const ip = topo.lab.spawn(r.role, 'iperf3', ['-s', '-p', '5201', '--forceflush']);
+    await waitForLine(ip, /Server listening/);
+    topo.lab.spawn(r.role, 'taskset', ['-c', '1', 'sockperf', 'server', '--tcp', '-i', '0.0.0.0', '-p', String(RTT_PORT)]);
+    const nft = join(work, `count-${r.role}.nft`);
+    writeFileSync(nft, `table inet wlvscount {\n  chain in {\n    type filter hook input priority 0;\n    udp dport ${UDP_PORT} counter drop\n  }\n}\n`);
+    await topo.lab.exec(r.role, 'nft', ['-f', nft]);
+  }
+  await new Promise((r) => setTimeout(r, 500));
+}
+
+async function udpCount(topo: Topology): Promise<number> {
+  let n = 0;
+  for (const r of topo.realServers) {
+    const out = await topo.lab.exec(r.role, 'nft', ['list', 'table', 'inet', 'wlvscount']);
+    n += Number(/packets (\d+)/.exec(out)?.[1] ?? 0);
+  }
+  return n;
+}
+
+async function nextHopMac(topo: Topology, address: string): Promise<string> {
+  await topo.lab.exec(topo.client.role, 'ping', ['-c', '1', '-W', '1', address]).catch(() => undefined);
+  const dst = address.startsWith(CLIENT_NET) ? address : `${CLIENT_NET}.254`;
+  const out = await topo.lab.exec(topo.client.role, 'ip', ['neigh', 'show', dst]);
+  const m = /lladdr ([0-9a-f:]{17})/.exec(out);
+  if (!m) throw new Error(`no MAC for ${dst}: ${out}`);
+  return m[1];
+}
+
+const METRICS: Record<string, { unit: string; run: (topo: Topology, t: Target) => Promise<number | null> }> = {
+  tcp_1: {
+    unit: 'Gbps',
+    run: async (topo, t) => iperf(topo, t, 1),
+  },
+  tcp_4: {
+    unit: 'Gbps',
+    run: async (topo, t) => iperf(topo, t, 4),
+  },
+  udp_pps: {
+    unit: 'kpps',
+    run: async (topo, t) => {
+      if (!t.udp) return null;
+      const mac = await nextHopMac(topo, t.address);
+      const srcMac = /link\/ether ([0-9a-f:]{17})/.exec(await topo.lab.exec(topo.client.role, 'ip', ['link', 'show', 'eth0']))![1];
+      const conf = join(work, 'trafgen.cfg');
+      // 14 + 20 + 8 + 64 = 106-byte frames, 16 flows by source port
+      writeFileSync(conf, `{ eth(da=${mac}, sa=${srcMac}, type=0x0800), ipv4(saddr=${topo.client.address}, daddr=${t.address}, ttl=64),` +
+        ` udp(sp=dinc(10000, 10015), dp=${UDP_PORT}), fill(0x41, 64) }\n`);
+      const before = await udpCount(topo);
+      await topo.lab.exec(topo.client.role, 'timeout', ['-s', 'INT', String(T), 'taskset', '-c', '0', 'trafgen', '--dev', 'eth0',
+        '--conf', conf, '--cpus', '1', '-q'], (T + 10) * 1000).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 500));
+      return (await udpCount(topo) - before) / T / 1000;
+    },
+  },
+  conn_rate: {
+    unit: 'kconn/s',
+    run: async (topo, t) => {
+      const out = await topo.lab.exec(topo.client.role, 'wrk', ['-t1', '-c32', `-d${T}s`, '-H', 'Connection: close',
+        `http://${t.address}/`], (T + 20) * 1000);
+      const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+      const errors = /Socket errors: (.*)/.exec(out)?.[1];
+      if (errors) console.error(`  ${t.name} wrk socket errors: ${errors}`);
+      return rps / 1000;
+    },
+  },
+  rtt: {
+    unit: 'µs',
+    run: async (topo, t) => {
+      const out = await topo.lab.exec(topo.client.role, 'taskset', ['-c', '0', 'sockperf', 'ping-pong', '--tcp', '-i', t.address,
+        '-p', String(RTT_PORT), '-t', String(T)], (T + 20) * 1000);
+      const m = /avg-latency=([\d.]+)/.exec(out) ?? /avg-lat=\s*([\d.]+)/.exec(out);
+      // sockperf reports half the round trip: double it
+      return m ? Number(m[1]) * 2 : null;
+    },
+  },
+};
+
+async function iperf(topo: Topology, t: Target, streams: number): Promise<number> {
+  const out = await topo.lab.exec(topo.client.role, 'iperf3', ['-c', t.address, '-p', '5201', '-t', String(T), '-P', String(streams), '-J'],
+    (T + 30) * 1000);
+  return (JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second / 1e9;
+}
+
+async function main(): Promise<void> {
+  const wanted = values.targets!.split(',').map((n) => {
+    const t = TARGETS[n];
+    if (!t) throw new Error(`unknown target ${n}`);
+    return t;
+  });
+  const metrics = values.metrics!.split(',');
+  const topo = await buildTopology({ tag: 'wb' });
+  try {
+    await startServers(topo);
+    for (const t of wanted) {
+      console.error(`== ${t.name}`);
+      try {
+        await t.setup(topo);
+        for (const m of metrics) {
+          let value: number | null = null;
+          let note: string | undefined;
+          try {
+            value = await METRICS[m].run(topo, t);
+          } catch (err) {
+            note = (err as Error).message.split('\n')[0].slice(0, 200);
+          }
+          const row: Row = { target: t.name, metric: m, value: value === null ? null : Math.round(value * 100) / 100, unit: METRICS[m].unit, note };
+          results.push(row);
+          if (values.json) console.log(JSON.stringify(row));
+          else console.error(`  ${m}: ${row.value ?? 'n/a'} ${row.unit}${note ? ` (${note})` : ''}`);
+        }
+      } finally {
+        await t.teardown(topo);
+      }
+    }
+  } finally {
+    await topo.lab.destroy();
+  }
+  if (!values.json) printTable(wanted.map((t) => t.name), metrics);
+}
+
+function printTable(targets: string[], metrics: string[]): void {
+  const head = ['target', ...metrics.map((m) => `${m} (${METRICS[m].unit})`)];
+  const rows = targets.map((t) => [t, ...metrics.map((m) => {
+    const r = results.find((x) => x.target === t && x.metric === m);
+    return r?.value === null || r?.value === undefined ? 'n/a' : String(r.value);
+  })]);
+  const directRtt = results.find((r) => r.target === 'direct' && r.metric === 'rtt')?.value;
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  console.log(head.map((h, i) => h.padEnd(w[i])).join('  '));
+  for (const r of rows) console.log(r.map((c, i) => c.padEnd(w[i])).join('  '));
+  if (directRtt) {
+    console.log(`added RTT vs direct: ${targets.filter((t) => t !== 'direct').map((t) => {
+      const v = results.find((r) => r.target === t && r.metric === 'rtt')?.value;
+      return v ? `${t} +${(v - directRtt).toFixed(1)} µs` : `${t} n/a`;
+    }).join(', ')}`);
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
