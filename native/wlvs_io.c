@@ -22,6 +22,8 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sched.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_DEVICES 16
@@ -173,7 +175,7 @@ typedef struct {
 
 typedef struct {
   uint64_t wakeups, batches, rx_frames, tx_frames, tx_drops, rx_errors, tx_errors, bad_descriptors, max_batch,
-      host_sent;
+      host_sent, busy_poll_batches;
 } port_stats_t;
 
 struct port {
@@ -184,6 +186,7 @@ struct port {
   uint8_t* mem;
   size_t mem_len;
   uint32_t desc_base, slot_base, slot_size, headroom, slot_count;
+  uint32_t busy_poll_us;  // after a wakeup, keep polling every device this long (0: off)
   int vnet;  // -1 until the first device fixes it
   int ndev;
   int open_handles;
@@ -285,13 +288,14 @@ static int port_call_js(port_t* p, int dev, uint32_t n) {
   return rc;
 }
 
-static void on_readable(uv_poll_t* h, int status, int events) {
-  port_dev_t* d = (port_dev_t*)h->data;
-  port_t* p = d->port;
-  (void)events;
-  if (status < 0 || p->failed || !p->callback_ref) return;
-  p->stats.wakeups++;
+/**
+ * drain_dev reads batches from one device until it is empty (or BATCHES_PER_WAKEUP batches, so
+ * one busy device cannot starve the others), runs onBatch for each and writes the results.
+ * Returns the frames read, or -1 when the port must not be touched again in this callback.
+ */
+static int64_t drain_dev(port_t* p, port_dev_t* d) {
   const size_t vlen = p->vnet ? VNET_LEN : 0;
+  int64_t total = 0;
   for (int b = 0; b < BATCHES_PER_WAKEUP; b++) {
     uint32_t n = 0;
     while (n < p->slot_count) {
@@ -319,16 +323,46 @@ static void on_readable(uv_poll_t* h, int status, int events) {
       n++;
     }
     if (n == 0) break;
+    total += n;
     p->stats.batches++;
     p->stats.rx_frames += n;
     if (n > p->stats.max_batch) p->stats.max_batch = n;
     if (port_call_js(p, d->index, n) != 0) {
       p->failed = 1;
-      return;
+      return -1;
     }
-    if (!p->callback_ref) return;  // stopped from inside the callback
+    if (!p->callback_ref) return -1;  // stopped from inside the callback
     port_flush(p, n);
     if (n < p->slot_count) break;  // the device is drained
+  }
+  return total;
+}
+
+static uint64_t now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void on_readable(uv_poll_t* h, int status, int events) {
+  port_dev_t* d = (port_dev_t*)h->data;
+  port_t* p = d->port;
+  (void)events;
+  if (status < 0 || p->failed || !p->callback_ref) return;
+  p->stats.wakeups++;
+  if (drain_dev(p, d) < 0 || p->busy_poll_us == 0) return;
+  // Busy polling (as the kernel's SO_BUSY_POLL): a sleeping process pays a wakeup per packet,
+  // tens of microseconds in a VM, so a reply that comes soon is picked up without one. The
+  // deadline is fixed from this wakeup, which bounds how long the event loop is held.
+  const uint64_t deadline = now_us() + p->busy_poll_us;
+  while (now_us() < deadline) {
+    for (int i = 0; i < p->ndev; i++) {
+      if (!p->devs[i].polling) continue;
+      int64_t got = drain_dev(p, &p->devs[i]);
+      if (got < 0) return;
+      if (got > 0) p->stats.busy_poll_batches++;
+    }
+    sched_yield();  // let a task on this CPU (on a small machine, maybe the peer) run
   }
 }
 
@@ -351,7 +385,7 @@ static port_t* get_port(napi_env env, napi_value v) {
   return (port_t*)data;
 }
 
-// createPort(arrayBuffer, { descBase, slotBase, slotSize, headroom, slotCount }) -> port
+// createPort(arrayBuffer, { descBase, slotBase, slotSize, headroom, slotCount, busyPollUs? }) -> port
 static napi_value create_port(napi_env env, napi_callback_info cbinfo) {
   size_t argc = 2;
   napi_value argv[2];
@@ -372,6 +406,9 @@ static napi_value create_port(napi_env env, napi_callback_info cbinfo) {
     napi_throw_type_error(env, "WLVS_ERR_NATIVE", "layout needs descBase, slotBase, slotSize, headroom, slotCount");
     return NULL;
   }
+  // optional: 0 when absent; capped so one wakeup never holds the event loop for long
+  if (!get_u32_prop(env, argv[1], "busyPollUs", &p->busy_poll_us)) p->busy_poll_us = 0;
+  if (p->busy_poll_us > 1000) p->busy_poll_us = 1000;
   uint64_t slots_end = (uint64_t)p->slot_base + (uint64_t)p->slot_count * p->slot_size;
   uint64_t desc_end = (uint64_t)p->desc_base + (uint64_t)p->slot_count * DESC_SIZE;
   if (p->slot_count == 0 || p->headroom < VNET_LEN || p->headroom >= p->slot_size || slots_end > len || desc_end > len) {
@@ -501,6 +538,7 @@ static napi_value port_stats(napi_env env, napi_callback_info cbinfo) {
   SET("badDescriptors", bad_descriptors);
   SET("maxBatch", max_batch);
   SET("hostSent", host_sent);
+  SET("busyPollBatches", busy_poll_batches);
 #undef SET
   return out;
 }

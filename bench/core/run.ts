@@ -1,6 +1,7 @@
 // bench:core — Mpps of one core on one thread, WASM core vs the plain-TypeScript baseline
 // (bench/baseline/ts-core.ts), for the NAT hit path and the new-session path, with 64k and 1M
-// sessions in the table. `npm run bench:core -- --json` prints one JSON object per line.
+// sessions in the table. `npm run bench:core -- --json` prints one JSON object per line;
+// --sessions 65536,1048576, --impl wasm,ts and --case nat-hit,new-session pick a subset.
 //
 // Method: each iteration processes one batch of 256 frames with one process() call. The frames
 // live in an arena after the layout (descriptors can point anywhere in memory); a beforeEach
@@ -12,10 +13,11 @@
 // every lookup misses the cache, as real traffic would. New-session batches carry SYNs of flows
 // never seen before; the table starts with N sessions and grows by at most 256 × iterations
 // during the run (capacity 2N). Events are off for both implementations (the TS baseline has no
-// event ring).
+// event ring). The machine's speed drifts, so the two implementations run in alternating rounds
+// (7, or 3 with --quick, after one discarded warm-up round) and each figure is the median of its
+// rounds' medians.
 //
-// Last results (2026-11-25, 2-core `node` machine, Node 20.20, median of the samples):
-//   see README.md "Benchmarks" — kept there so one table stays true.
+// Results: bench/README.md, kept there so one table stays true.
 import { Bench } from 'tinybench';
 import * as abi from '../../src/dataplane/abi.js';
 import { computeLayout, writeHeader, type Layout } from '../../src/dataplane/memory-map.js';
@@ -29,7 +31,7 @@ const VIP = '10.0.1.100';
 const DEV0_MAC = '02:00:00:00:d0:00';
 const CLIENT_MAC = '02:00:00:00:0c:01';
 
-interface Impl { name: 'wasm' | 'ts'; process(count: number, now: number): number }
+interface Impl { name: string; process(count: number, now: number): number }
 
 interface World {
   layout: Layout;
@@ -43,11 +45,24 @@ interface World {
 
 const json = process.argv.includes('--json');
 const quick = process.argv.includes('--quick');
-const sizes = quick ? [65536] : [65536, 1048576];
+const argValue = (name: string) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+const sizes = argValue('--sessions')?.split(',').map(Number) ?? (quick ? [65536] : [65536, 1048576]);
+// --compare other.wasm: A/B of two builds of the core instead of WASM against TypeScript
+const compare = argValue('--compare');
+const impls = argValue('--impl')?.split(',') ?? (compare ? ['wasm', 'other'] : ['wasm', 'ts']);
+type Kind = 'nat-hit' | 'new-session';
+const kinds = (argValue('--case')?.split(',') ?? ['nat-hit', 'new-session']) as Kind[];
+const ROUNDS = quick ? 3 : 7;
+const HIT_ITER = quick ? 200 : 600;
+const NEW_ITER = quick ? 40 : 24;
+const NEW_WARMUP = 4;
 const FRAME_STRIDE = 64;
-const ARENA_BYTES = 240 * BATCH * FRAME_STRIDE;
+const ARENA_BYTES = 260 * BATCH * FRAME_STRIDE;
 
-function makeWorld(implName: 'wasm' | 'ts', sessions: number, module: WebAssembly.Module): World {
+function makeWorld(implName: string, sessions: number, module: WebAssembly.Module): World {
   const layout = computeLayout({
     slotCount: BATCH, maxFrame: 128, sessions: sessions * 2, services: 4, realServers: 16, destinations: 16,
     schedSize: 257, lips: 1, poolEntries: 1, events: 16, localAddresses: 8,
@@ -79,7 +94,7 @@ function makeWorld(implName: 'wasm' | 'ts', sessions: number, module: WebAssembl
   tables.setHeader(abi.HDR_BATCH_FLAGS, abi.BATCH_L2);
   tables.setHeader(abi.HDR_BATCH_DEV, 0);
   const ts = new TsCore(memory, layout);
-  const impl: Impl = implName === 'wasm'
+  const impl: Impl = implName !== 'ts'
     ? { name: 'wasm', process: (n, now) => core.process(n, now) }
     : { name: 'ts', process: (n, now) => ts.processBatch(n, now) };
   return { layout, memory, bytes: new Uint8Array(memory.buffer), view: new DataView(memory.buffer), impl, arena: layout.memoryBytes };
@@ -125,55 +140,77 @@ function populate(w: World, n: number): void {
   if (count !== n) throw new Error(`populated ${count} sessions, wanted ${n}`);
 }
 
+/** Trial: one implementation, populated, with its batches placed and a cursor into them */
+interface Trial { w: World; batches: Batch[]; next: number; now: number; forwarded: number; runs: number }
+
+function prepare(implName: string, sessions: number, kind: Kind, module: WebAssembly.Module): Trial {
+  const w = makeWorld(implName, sessions, module);
+  populate(w, sessions);
+  let rng = 0x2545f491;
+  const rand = () => (rng = (Math.imul(rng, 1664525) + 1013904223) >>> 0);
+  const batches: Batch[] = [];
+  // new-session batches are used once each: enough for every round's warm-up and samples
+  const nBatches = kind === 'nat-hit' ? 64 : (ROUNDS + 1) * (NEW_ITER + NEW_WARMUP) + 4;
+  for (let b = 0; b < nBatches; b++) {
+    const frames = Array.from({ length: BATCH }, (_, k) =>
+      kind === 'nat-hit' ? flow(rand() % sessions, 'A') : flow(sessions + b * BATCH + k, 'S'));
+    batches.push(placeBatch(w, frames));
+  }
+  return { w, batches, next: 0, now: 2, forwarded: 0, runs: 0 };
+}
+
+/** round runs one tinybench sample set on a trial and returns its median Mpps */
+async function round(t: Trial, name: string, kind: Kind): Promise<number> {
+  const bench = new Bench({
+    time: 0,
+    iterations: kind === 'nat-hit' ? HIT_ITER : NEW_ITER,
+    warmupIterations: kind === 'nat-hit' ? 100 : NEW_WARMUP,
+  });
+  bench.add(name, () => {
+    t.forwarded += t.w.impl.process(BATCH, t.now) & 0xffff;
+    t.runs++;
+  }, {
+    beforeEach() {
+      useBatch(t.w, t.batches[t.next++ % t.batches.length]);
+      t.now++;
+    },
+  });
+  await bench.run();
+  const task = bench.tasks[0];
+  const r = task.result as unknown as { latency?: { p50?: number; mean: number } } | undefined;
+  const ms = r?.latency?.p50 ?? r?.latency?.mean;
+  if (!ms) throw new Error(`no result for ${task.name}`);
+  return BATCH / (ms * 1000);
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
 async function main(): Promise<void> {
   const module = compileCore();
   const results: { case: string; sessions: number; impl: string; mpps: number }[] = [];
   for (const sessions of sizes) {
-    for (const implName of ['wasm', 'ts'] as const) {
-      for (const kind of ['nat-hit', 'new-session'] as const) {
-        const w = makeWorld(implName, sessions, module);
-        populate(w, sessions);
-        let rng = 0x2545f491;
-        const rand = () => (rng = (Math.imul(rng, 1664525) + 1013904223) >>> 0);
-        const batches: Batch[] = [];
-        const nBatches = kind === 'nat-hit' ? 64 : 230;
-        for (let b = 0; b < nBatches; b++) {
-          const frames = Array.from({ length: BATCH }, (_, k) =>
-            kind === 'nat-hit' ? flow(rand() % sessions, 'A') : flow(sessions + b * BATCH + k, 'S'));
-          batches.push(placeBatch(w, frames));
+    for (const kind of kinds) {
+      const trials = impls.map((name) => ({ name, t: prepare(name, sessions, kind, name === 'other' ? compileCore(compare) : module), mpps: [] as number[] }));
+      // alternate the implementations round by round, so drift in the machine's speed hits both
+      // round 0 is discarded: V8 may still be running the baseline tier of either implementation
+      for (let r = 0; r <= ROUNDS; r++) {
+        for (const x of trials) {
+          const mpps = await round(x.t, `${kind}/${sessions}/${x.name}`, kind);
+          if (r > 0) x.mpps.push(mpps);
         }
-        let next = 0;
-        let now = 2;
-        let forwarded = 0;
-        const bench = new Bench({
-          time: 0,
-          iterations: kind === 'nat-hit' ? (quick ? 500 : 4000) : 200,
-          warmupIterations: kind === 'nat-hit' ? 200 : 20,
-        });
-        bench.add(`${kind}/${sessions}/${implName}`, () => {
-          forwarded += w.impl.process(BATCH, now) & 0xffff;
-        }, {
-          beforeEach() {
-            useBatch(w, batches[next++ % batches.length]);
-            now++;
-          },
-        });
-        await bench.run();
-        const task = bench.tasks[0];
-        const r = task.result as unknown as { latency?: { p50?: number; mean: number } } | undefined;
-        const ms = r?.latency?.p50 ?? r?.latency?.mean;
-        if (!ms) throw new Error(`no result for ${task.name}`);
-        const expected = (task.runs ?? 0) * BATCH;
-        if (forwarded < expected * 0.99) throw new Error(`${task.name}: forwarded ${forwarded} of ${expected}`);
-        const mpps = Math.round((BATCH / (ms * 1000)) * 10) / 10;
-        results.push({ case: kind, sessions, impl: implName, mpps });
-        if (json) console.log(JSON.stringify({ case: kind, sessions, impl: implName, mpps }));
+      }
+      for (const x of trials) {
+        if (x.t.forwarded < x.t.runs * BATCH * 0.99) throw new Error(`${kind}/${x.name}: forwarded ${x.t.forwarded} of ${x.t.runs * BATCH}`);
+        const mpps = Math.round(median(x.mpps) * 10) / 10;
+        const spread = `${Math.min(...x.mpps).toFixed(1)}–${Math.max(...x.mpps).toFixed(1)}`;
+        results.push({ case: kind, sessions, impl: x.name, mpps });
+        if (json || impls.length < 2 || compare) console.log(JSON.stringify({ case: kind, sessions, impl: x.name, mpps, rounds: spread }));
       }
     }
   }
-  if (!json) {
-    console.log('case         sessions   wasm Mpps   ts Mpps   wasm/ts');
-    for (const kind of ['nat-hit', 'new-session']) {
+  if (!json && impls.length === 2 && !compare) {
+    console.log(`case         sessions   wasm Mpps   ts Mpps   wasm/ts   (median of ${ROUNDS} alternating rounds)`);
+    for (const kind of kinds) {
       for (const sessions of sizes) {
         const get = (impl: string) => results.find((r) => r.case === kind && r.sessions === sessions && r.impl === impl)!.mpps;
         console.log(`${kind.padEnd(12)} ${String(sessions).padStart(8)}   ${String(get('wasm')).padStart(9)}   ${String(get('ts')).padStart(7)}   ${(get('wasm') / get('ts')).toFixed(2)}×`);

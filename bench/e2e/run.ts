@@ -3,7 +3,8 @@
 //   direct    no load balancer: the client talks to one real server through the kernel router
 //   nftables  in-kernel DNAT (numgen round robin; jhash source affinity for iperf3)
 //   haproxy   HAProxy mode tcp (roundrobin; balance source for iperf3)
-//   wlvs      this project
+//   wlvs      this project (NAT over TAP, offloads on)
+//   wlvs-busy the same with director.busy_poll_us: 200
 // Metrics: TCP throughput with 1 and 4 streams (iperf3), small-packet UDP pps (trafgen, 106-byte
 // frames over 16 flows, counted by a stateless nft counter at the real servers), new TCP
 // connections per second (wrk, Connection: close, against nginx), and round-trip time
@@ -23,7 +24,7 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     duration: { type: 'string' },
     json: { type: 'boolean', default: false },
-    targets: { type: 'string', default: 'direct,wlvs,nftables,haproxy' },
+    targets: { type: 'string', default: 'direct,wlvs,wlvs-busy,nftables,haproxy' },
     metrics: { type: 'string', default: 'tcp_1,tcp_4,udp_pps,conn_rate,rtt' },
   },
 });
@@ -91,7 +92,7 @@ const haproxy: Target = {
     await topo.lab.ip('dir', 'addr', 'add', `${VIP}/32`, 'dev', 'br-ext');
     const servers = (port: number) => RS.map((a, i) => `  server rs${i + 1} ${a}:${port}`).join('\n');
     const cfg = `global
-  maxconn 20000
+  maxconn 8000
   nbthread 1
 defaults
   mode tcp
@@ -119,7 +120,7 @@ ${servers(RTT_PORT)}
 `;
     const f = join(work, 'haproxy.cfg');
     writeFileSync(f, cfg);
-    haproxyChild = topo.lab.spawn('dir', 'sh', ['-c', `ulimit -n 65536; exec haproxy -db -f ${f}`]);
+    haproxyChild = topo.lab.spawn('dir', 'haproxy', ['-db', '-f', f]);
     await new Promise((r) => setTimeout(r, 800));
     if (haproxyChild.exitCode !== null) throw new Error('haproxy did not start');
   },
@@ -131,35 +132,39 @@ ${servers(RTT_PORT)}
 };
 
 let wlvsChild: ChildProcess | null = null;
-const wlvs: Target = {
-  name: 'wlvs', address: VIP, udp: true,
-  async setup(topo) {
-    await rsGateway(topo, WLVS_GW);
-    const rs = (port: number) => RS.map((address) => ({ address, port }));
-    const svc = (name: string, port: number, protocol: string, scheduler: string) => ({
-      name, vip: VIP, port, protocol, scheduler, forwarding: 'nat', health_check: { type: 'none' }, real_servers: rs(port),
-    });
-    const running = await startDirector(topo, (token) => ({
-      director: {
-        devices: [
-          { name: 'wlvs-ext', kind: 'tap', addresses: [`${CLIENT_NET}.1/24`], bridge: 'br-ext' },
-          { name: 'wlvs-int', kind: 'tap', addresses: [`${SERVER_NET}.1/24`], bridge: 'br-int' },
-        ],
-        sessions: 262144,
-        admin: { listen: '127.0.0.1:9180', token_file: token },
-      },
-      services: [svc('web', 80, 'tcp', 'rr'), svc('iperf', 5201, 'tcp', 'sh'), svc('rtt', RTT_PORT, 'tcp', 'sh'),
-        svc('udp', UDP_PORT, 'udp', 'rr')],
-    }));
-    wlvsChild = running.child;
-  },
-  async teardown(topo) {
-    if (wlvsChild) await topo.lab.stop(wlvsChild);
-    wlvsChild = null;
-  },
-};
+/** wlvsTarget: this project, NAT over TAP with offloads, optionally busy polling */
+function wlvsTarget(name: string, busyPollUs: number): Target {
+  return {
+    name, address: VIP, udp: true,
+    async setup(topo) {
+      await rsGateway(topo, WLVS_GW);
+      const rs = (port: number) => RS.map((address) => ({ address, port }));
+      const svc = (svcName: string, port: number, protocol: string, scheduler: string) => ({
+        name: svcName, vip: VIP, port, protocol, scheduler, forwarding: 'nat', health_check: { type: 'none' }, real_servers: rs(port),
+      });
+      const running = await startDirector(topo, (token) => ({
+        director: {
+          devices: [
+            { name: 'wlvs-ext', kind: 'tap', addresses: [`${CLIENT_NET}.1/24`], bridge: 'br-ext' },
+            { name: 'wlvs-int', kind: 'tap', addresses: [`${SERVER_NET}.1/24`], bridge: 'br-int' },
+          ],
+          sessions: 262144,
+          busy_poll_us: busyPollUs,
+          admin: { listen: '127.0.0.1:9180', token_file: token },
+        },
+        services: [svc('web', 80, 'tcp', 'rr'), svc('iperf', 5201, 'tcp', 'sh'), svc('rtt', RTT_PORT, 'tcp', 'sh'),
+          svc('udp', UDP_PORT, 'udp', 'rr')],
+      }));
+      wlvsChild = running.child;
+    },
+    async teardown(topo) {
+      if (wlvsChild) await topo.lab.stop(wlvsChild);
+      wlvsChild = null;
+    },
+  };
+}
 
-const TARGETS: Record<string, Target> = { direct, nftables, haproxy, wlvs };
+const TARGETS: Record<string, Target> = { direct, nftables, haproxy, wlvs: wlvsTarget('wlvs', 0), 'wlvs-busy': wlvsTarget('wlvs-busy', 200) };
 
 /** startServers runs iperf3, nginx, sockperf and a UDP counter on every real server */
 async function startServers(topo: Topology): Promise<void> {
@@ -274,6 +279,8 @@ async function main(): Promise<void> {
     for (const t of wanted) {
       console.error(`== ${t.name}`);
       try {
+        // the previous target may have answered ARP for the VIP with another MAC
+        for (const role of [topo.client.role, ...topo.realServers.map((r) => r.role)]) await topo.lab.ip(role, 'neigh', 'flush', 'all');
         await t.setup(topo);
         for (const m of metrics) {
           let value: number | null = null;

@@ -123,6 +123,8 @@ export function createMetrics(sup: Supervisor): Registry {
       this.inc({ direction: 'rx' }, p.rxFrames);
       this.inc({ direction: 'tx' }, p.txFrames);
     } });
+  new Counter({ name: 'wlvs_busy_poll_batches_total', help: 'batches read while busy polling (director.busy_poll_us)', registers: [reg],
+    collect() { this.reset(); this.inc(dir().portStats().busyPollBatches); } });
   new Counter({ name: 'wlvs_device_tx_drops_total', help: 'frames the kernel refused (queue full)', registers: [reg],
     collect() { this.reset(); this.inc(dir().portStats().txDrops); } });
   reg.registerMetric(histogramMetric('wlvs_batch_size', 'frames per batch', () => {

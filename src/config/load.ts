@@ -201,7 +201,7 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
   const r = new Reader(lines, doc);
   const root = r.map(doc.contents as Node, '', ['director', 'services']) as YAMLMap | null;
   if (!root) throw invalid(fileName, r.issues.length ? r.issues : [{ line: 1, col: 1, path: '', message: 'the file is empty' }]);
-  const dm = r.map(r.get(root, 'director'), 'director', ['devices', 'routes', 'sessions', 'batch', 'timeouts',
+  const dm = r.map(r.get(root, 'director'), 'director', ['devices', 'routes', 'sessions', 'batch', 'busy_poll_us', 'timeouts',
     'unknown_packets', 'sloppy_tcp', 'admin', 'log', 'health_check']);
   if (!dm) r.problem(root, 'director', 'is required');
   const devices = r.seq(r.get(dm, 'devices'), 'director.devices').map((n, i) => device(r, n, `director.devices[${i}]`));
@@ -258,6 +258,7 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
     devices, routes,
     sessions: r.int(dm, 'sessions', 'director', 16, 1 << 23, 1 << 20),
     batch: r.int(dm, 'batch', 'director', 1, 1024, 256),
+    busyPollUs: r.int(dm, 'busy_poll_us', 'director', 0, 1000, 0),
     timeouts,
     unknownPackets: r.oneOf(dm, 'unknown_packets', 'director', ['drop', 'host', 'pass'] as const, 'drop'),
     sloppyTcp: r.bool(dm, 'sloppy_tcp', 'director', false),

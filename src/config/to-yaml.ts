@@ -78,6 +78,7 @@ export function configObject(spec: DirectorSpec): Record<string, unknown> {
   if (spec.routes.length) director.routes = spec.routes.map((r) => (r.via ? { to: r.to, via: r.via, device: r.device } : { to: r.to, device: r.device }));
   director.sessions = spec.sessions;
   if (spec.batch !== 256) director.batch = spec.batch;
+  if (spec.busyPollUs) director.busy_poll_us = spec.busyPollUs;
   if (Object.keys(timeouts).length) director.timeouts = timeouts;
   if (spec.unknownPackets !== 'drop') director.unknown_packets = spec.unknownPackets;
   if (spec.sloppyTcp) director.sloppy_tcp = true;

@@ -88,7 +88,7 @@ export class Director {
     })));
     this.#port = new Port(memory, {
       descBase: layout.descriptors.base, slotBase: layout.slots.base, slotSize: layout.slotSize,
-      headroom: layout.headroom, slotCount: layout.caps.slotCount,
+      headroom: layout.headroom, slotCount: layout.caps.slotCount, busyPollUs: spec.busyPollUs,
     });
     for (const d of devices) this.#port.addDevice(d.open.fd, d.open.vnet);
     this.neighbours = new Neighbours({
@@ -289,8 +289,8 @@ export class Director {
     checkSpec(spec);
     if (JSON.stringify(spec.devices) !== JSON.stringify(this.#spec.devices) ||
       JSON.stringify(spec.routes) !== JSON.stringify(this.#spec.routes) || spec.sessions !== this.#spec.sessions ||
-      spec.batch !== this.#spec.batch) {
-      throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'devices, routes, sessions and batch cannot change without a restart');
+      spec.batch !== this.#spec.batch || spec.busyPollUs !== this.#spec.busyPollUs) {
+      throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'devices, routes, sessions, batch and busy_poll_us cannot change without a restart');
     }
     const previous = this.#spec;
     try {

@@ -81,6 +81,8 @@ export interface DirectorSpec {
   routes: RouteSpec[];
   sessions: number;
   batch: number;
+  /** microseconds to keep polling the devices after a wakeup (0: sleep until the next frame) */
+  busyPollUs: number;
   /** seconds by IPVS state name (established, fin_wait, udp, ...) */
   timeouts: Record<string, number>;
   unknownPackets: 'drop' | 'host' | 'pass';

@@ -11,11 +11,17 @@ export const TUN_F_TSO_ECN = 0x08;
 
 export interface TunOptions { tap: boolean; vnet: boolean; offload: number; multiQueue: boolean }
 
-export interface PortLayout { descBase: number; slotBase: number; slotSize: number; headroom: number; slotCount: number }
+export interface PortLayout {
+  descBase: number; slotBase: number; slotSize: number; headroom: number; slotCount: number;
+  /** keep polling every device this long after a wakeup (0: off, at most 1000) */
+  busyPollUs?: number;
+}
 
 export interface PortStats {
   wakeups: number; batches: number; rxFrames: number; txFrames: number; txDrops: number; rxErrors: number;
   txErrors: number; badDescriptors: number; maxBatch: number; hostSent: number;
+  /** batches found while busy polling, each one a wakeup saved */
+  busyPollBatches: number;
 }
 
 export interface DecapStats { packets: number; bytes: number; malformed: number; writeErrors: number }

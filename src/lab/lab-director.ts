@@ -30,6 +30,8 @@ export interface LabServiceOptions {
   /** add service "sticky" on port 81 with source hashing */
   sticky?: boolean;
   extraServices?: Record<string, unknown>[];
+  /** director.busy_poll_us */
+  busyPollUs?: number;
 }
 
 /** the gateway the real servers need for a mode: wlvs's own DIP for NAT over TAP */
@@ -62,6 +64,7 @@ export function labConfig(topo: Topology, device: 'tap' | 'tun', o: LabServiceOp
       devices,
       ...(tap ? { routes: [{ to: '0.0.0.0/0', via: `${CLIENT_NET}.254`, device: 'wlvs-ext' }] } : {}),
       sessions: 65536,
+      ...(o.busyPollUs ? { busy_poll_us: o.busyPollUs } : {}),
       admin: { listen: `127.0.0.1:${ADMIN_PORT}`, token_file: tokenFile },
     },
     services: [

@@ -33,6 +33,7 @@ describe('config', () => {
     const s = parseConfig(BASE, 'lab.yaml');
     assert.equal(s.sessions, 1 << 20);
     assert.equal(s.batch, 256);
+    assert.equal(s.busyPollUs, 0);
     assert.equal(s.timeouts.established, 900);
     assert.equal(s.timeouts.udp, 300);
     assert.equal(s.timeouts.close, 10);
@@ -83,13 +84,14 @@ describe('config', () => {
     ['a bad persistence netmask', BASE.replace('port: 80\n', 'port: 80\n    persistence: 60\n    persistence_netmask: 255.0.255.0\n'), /netmask/],
     ['a bad LIP port range', BASE.replace('port: 80\n', 'port: 80\n    forwarding: fullnat\n    local_addresses: [{ address: 10.99.2.201, ports: 9-3 }]\n'), /port range/],
     ['no devices', 'director: {}\nservices: []\n', /at least one device/],
+    ['busy polling beyond a millisecond', BASE.replace('services:', '  busy_poll_us: 5000\nservices:'), /busy_poll_us: expected an integer 0\.\.1000/],
   ];
   for (const [what, text, re] of semantic) {
     it(`refuses ${what}`, () => assert.match(errorOf(text).message, re));
   }
 
   it('round-trips through YAML', () => {
-    const text = BASE.replace('port: 80\n', 'port: 80\n    scheduler: mh\n    sched_flags: [mh-port]\n    persistence: 60\n    persistence_netmask: 255.255.255.0\n' +
+    const text = BASE.replace('services:', '  busy_poll_us: 50\nservices:').replace('port: 80\n', 'port: 80\n    scheduler: mh\n    sched_flags: [mh-port]\n    persistence: 60\n    persistence_netmask: 255.255.255.0\n' +
       '    health_check: { type: http, path: /health, expect_status: [200, 204], interval: 2, timeout: 1 }\n');
     const a = parseConfig(text, 'a');
     const b = parseConfig(toYaml(a), 'b');

@@ -13,14 +13,15 @@ import {
 import { streamDigest } from '../../src/lab/data-stream.js';
 import { api, apiWrite, download, get, sleep, tally, udp } from './lib.js';
 
-const SCENARIOS: { device: 'tap' | 'tun'; forwarding: ForwardingMode }[] = [
+// one scenario also busy-polls (director.busy_poll_us), so that loop carries every test's traffic
+const SCENARIOS: { device: 'tap' | 'tun'; forwarding: ForwardingMode; busyPollUs?: number }[] = [
   { device: 'tap', forwarding: 'nat' },
   { device: 'tap', forwarding: 'dr' },
   { device: 'tap', forwarding: 'tun' },
   { device: 'tap', forwarding: 'fullnat' },
   { device: 'tun', forwarding: 'nat' },
   { device: 'tun', forwarding: 'tun' },
-  { device: 'tun', forwarding: 'fullnat' },
+  { device: 'tun', forwarding: 'fullnat', busyPollUs: 100 },
 ];
 
 const DOWNLOAD = 64 << 20;
@@ -28,14 +29,14 @@ const DOWNLOAD = 64 << 20;
 // WLVS_E2E_ONLY=tap/nat (comma-separated) runs a subset while developing
 const only = process.env.WLVS_E2E_ONLY?.split(',');
 
-for (const { device, forwarding } of SCENARIOS.filter((s) => !only || only.includes(`${s.device}/${s.forwarding}`))) {
-  describe(`${forwarding} over ${device}`, { timeout: 240_000 }, () => {
+for (const { device, forwarding, busyPollUs } of SCENARIOS.filter((s) => !only || only.includes(`${s.device}/${s.forwarding}`))) {
+  describe(`${forwarding} over ${device}${busyPollUs ? ', busy polling' : ''}`, { timeout: 240_000 }, () => {
     let topo: Topology;
     let dir: RunningDirector;
     const vip = device === 'tap' ? LAB_VIP_TAP : LAB_VIP_TUN;
     const lips = device === 'tap' ? LAB_LIPS_TAP : LAB_LIPS_TUN;
     const config = (token: string, weights = [1, 2, 1], drop?: string) => {
-      const c = labConfig(topo, device, { forwarding, scheduler: 'wrr', weights, sticky: true }, token) as {
+      const c = labConfig(topo, device, { forwarding, scheduler: 'wrr', weights, sticky: true, busyPollUs }, token) as {
         services: { real_servers: { address: string }[] }[];
       };
       if (drop) for (const s of c.services) s.real_servers = s.real_servers.filter((r) => r.address !== drop);
@@ -106,6 +107,14 @@ for (const { device, forwarding } of SCENARIOS.filter((s) => !only || only.inclu
         assert.ok(web.stats.outpkts > 10, `out ${web.stats.outpkts}`);
       }
     });
+
+    if (busyPollUs) {
+      it('busy polling picks up batches without sleeping in between', async () => {
+        const metrics = await topo.lab.exec(topo.director.role, 'curl', ['-s', `${dir.adminUrl}/metrics`]);
+        const batches = Number(/^wlvs_busy_poll_batches_total (\d+)/m.exec(metrics)?.[1]);
+        assert.ok(batches > 0, `busy-poll batches: ${batches}`);
+      });
+    }
 
     it('a real server removed from the configuration gets no new connections', async () => {
       dir.writeConfig(config(dir.tokenFile, [1, 2, 1], topo.realServers[1].address));
