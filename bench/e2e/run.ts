@@ -10,7 +10,7 @@
 // connections per second (wrk, Connection: close, against nginx), and round-trip time
 // (sockperf ping-pong over TCP, client and server pinned to CPUs).
 //   npm run bench:e2e -- [--quick] [--duration S] [--json] [--targets direct,wlvs,...]
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -43,9 +43,28 @@ interface Target {
   setup(topo: Topology): Promise<void>;
   teardown(topo: Topology): Promise<void>;
   udp: boolean;
+  /** the balancer's process, whose CPU time is sampled around each metric (none in-kernel) */
+  pid?(): number | undefined;
 }
 
-interface Row { target: string; metric: string; value: number | null; unit: string; note?: string }
+interface Row {
+  target: string; metric: string; value: number | null; unit: string; note?: string;
+  /** the balancer process's CPU use during the metric, in % of one core */
+  cpu?: { user: number; sys: number };
+}
+
+const TICKS = 100; // USER_HZ: /proc/PID/stat counts CPU time in these
+
+/** cpuTicks: utime and stime of a process (fields 14 and 15 of /proc/PID/stat) */
+function cpuTicks(pid: number): [number, number] | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return [Number(f[11]), Number(f[12])];
+  } catch {
+    return null;
+  }
+}
 
 const results: Row[] = [];
 const work = mkdtempSync(join(tmpdir(), 'wlvs-bench-'));
@@ -87,6 +106,7 @@ const nftables: Target = {
 let haproxyChild: ChildProcess | null = null;
 const haproxy: Target = {
   name: 'haproxy', address: VIP, udp: false,
+  pid: () => haproxyChild?.pid,
   async setup(topo) {
     await rsGateway(topo, KERNEL_GW);
     await topo.lab.ip('dir', 'addr', 'add', `${VIP}/32`, 'dev', 'br-ext');
@@ -136,6 +156,7 @@ let wlvsChild: ChildProcess | null = null;
 function wlvsTarget(name: string, busyPollUs: number): Target {
   return {
     name, address: VIP, udp: true,
+    pid: () => wlvsChild?.pid,
     async setup(topo) {
       await rsGateway(topo, WLVS_GW);
       const rs = (port: number) => RS.map((address) => ({ address, port }));
@@ -285,15 +306,21 @@ async function main(): Promise<void> {
         for (const m of metrics) {
           let value: number | null = null;
           let note: string | undefined;
+          const pid = t.pid?.();
+          const t0 = performance.now();
+          const c0 = pid ? cpuTicks(pid) : null;
           try {
             value = await METRICS[m].run(topo, t);
           } catch (err) {
             note = (err as Error).message.split('\n')[0].slice(0, 200);
           }
-          const row: Row = { target: t.name, metric: m, value: value === null ? null : Math.round(value * 100) / 100, unit: METRICS[m].unit, note };
+          const c1 = pid ? cpuTicks(pid) : null;
+          const share = (a: number, b: number) => Math.round(((b - a) / TICKS) / ((performance.now() - t0) / 1000) * 100);
+          const cpu = c0 && c1 ? { user: share(c0[0], c1[0]), sys: share(c0[1], c1[1]) } : undefined;
+          const row: Row = { target: t.name, metric: m, value: value === null ? null : Math.round(value * 100) / 100, unit: METRICS[m].unit, note, cpu };
           results.push(row);
           if (values.json) console.log(JSON.stringify(row));
-          else console.error(`  ${m}: ${row.value ?? 'n/a'} ${row.unit}${note ? ` (${note})` : ''}`);
+          else console.error(`  ${m}: ${row.value ?? 'n/a'} ${row.unit}${note ? ` (${note})` : ''}${cpu ? ` [cpu user ${cpu.user}% sys ${cpu.sys}%]` : ''}`);
         }
       } finally {
         await t.teardown(topo);
@@ -315,6 +342,16 @@ function printTable(targets: string[], metrics: string[]): void {
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   console.log(head.map((h, i) => h.padEnd(w[i])).join('  '));
   for (const r of rows) console.log(r.map((c, i) => c.padEnd(w[i])).join('  '));
+  const withCpu = targets.filter((t) => results.some((r) => r.target === t && r.cpu));
+  if (withCpu.length) {
+    console.log('\nCPU of the balancer process during each metric (user+sys % of one core):');
+    for (const t of withCpu) {
+      console.log(`${t.padEnd(w[0])}  ${metrics.map((m, i) => {
+        const c = results.find((r) => r.target === t && r.metric === m)?.cpu;
+        return (c ? `${c.user}+${c.sys}` : 'n/a').padEnd(w[i + 1]);
+      }).join('  ')}`);
+    }
+  }
   if (directRtt) {
     console.log(`added RTT vs direct: ${targets.filter((t) => t !== 'direct').map((t) => {
       const v = results.find((r) => r.target === t && r.metric === 'rtt')?.value;
