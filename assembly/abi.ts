@@ -21,7 +21,7 @@
 // └───────────────────────────────────────────────────────────────────┘
 
 // @ts-ignore: decorator
-@inline export const ABI_VERSION: u32 = 1;
+@inline export const ABI_VERSION: u32 = 2;
 // @ts-ignore: decorator
 @inline export const MAGIC: u32 = 0x53564c57; // "WLVS" little-endian
 // @ts-ignore: decorator
@@ -645,11 +645,13 @@
 @inline export const TO_COUNT: u32 = 16;
 
 // ── events ───────────────────────────────────────────────────────────────────────────────────
-// ╒═════════════════════ event (EVT_SIZE = 32 B) ═════════════════════╕
+// ╒═════════════════════ event (EVT_SIZE = 48 B) ═════════════════════╕
 // │ +0 u8 type │ +1 u8 proto │ +2 u8 state │ +3 u8 fwd │ +4 cip │ +8 vip │
 // │ +12 u16 cport │ +14 u16 vport │ +16 rip │ +20 u16 rport │ +22 lport │
-// │ +24 lip │ +28 u16 service │ +30 u16 rs                              │
+// │ +24 lip │ +28 u16 service │ +30 u16 rs │ +32 client MAC[6] │ +38 u8 client device │
+// │ +39 u8 0 │ +40 u16 LIP index │ +42..47 0                              │
 // └──────────────────────────────────────────────────────────────────────┘
+// The same record is the session-sync unit: importConn() reads one from memory the host wrote.
 // @ts-ignore: decorator
 @inline export const EVT_TYPE: u32 = 0;
 // @ts-ignore: decorator
@@ -679,7 +681,13 @@
 // @ts-ignore: decorator
 @inline export const EVT_RS: u32 = 30;
 // @ts-ignore: decorator
-@inline export const EVT_SIZE: u32 = 32;
+@inline export const EVT_CMAC: u32 = 32;
+// @ts-ignore: decorator
+@inline export const EVT_CDEV: u32 = 38;
+// @ts-ignore: decorator
+@inline export const EVT_LIPIDX: u32 = 40;
+// @ts-ignore: decorator
+@inline export const EVT_SIZE: u32 = 48;
 // @ts-ignore: decorator
 @inline export const EVT_CREATED: u8 = 1;
 // @ts-ignore: decorator
@@ -689,6 +697,23 @@
 @inline export const EVT_TEMPLATE_CREATED: u8 = 3;
 // @ts-ignore: decorator
 @inline export const EVT_TEMPLATE_EXPIRED: u8 = 4;
+// a TCP session changed state (what a backup director needs to keep its timers right)
+// @ts-ignore: decorator
+@inline export const EVT_STATE_CHANGED: u8 = 5;
+
+// importConn results
+// @ts-ignore: decorator
+@inline export const SYNC_CREATED: u32 = 1;
+// @ts-ignore: decorator
+@inline export const SYNC_UPDATED: u32 = 2;
+/** the record names no live service or real server, or is malformed */
+// @ts-ignore: decorator
+@inline export const SYNC_BAD: u32 = 3;
+// @ts-ignore: decorator
+@inline export const SYNC_TABLE_FULL: u32 = 4;
+/** its reply key or Full-NAT port is taken by another session */
+// @ts-ignore: decorator
+@inline export const SYNC_CONFLICT: u32 = 5;
 
 // ── Full-NAT local addresses ─────────────────────────────────────────────────────────────────
 // +0 u32 lip (wire) │ +4 u16 port min │ +6 u16 port max │ +8 u32 cursor │ +12 u32 ports in use

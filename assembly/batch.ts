@@ -10,7 +10,7 @@ import {
   CONN_VPORT, BATCH_L2, BATCH_VNET, DESC_LEN, DESC_OFF, DESC_OUT_DEV, DESC_REASON, DESC_SIZE,
   DESC_VERDICT, DEV_ADDR, DEV_MAC, DEV_MTU, DEV_SIZE, DROP_CONFLICT, DROP_ICMP_UNRELATED,
   DROP_NOT_OURS, DROP_NO_NEIGH, DROP_NO_RS, DROP_NO_SESSION, DROP_POOL_EXHAUSTED, DROP_TABLE_FULL,
-  DROP_UNSUPPORTED, ETH_HLEN, EVT_CREATED, EVT_TEMPLATE_CREATED, FWD_DR, FWD_FNAT, FWD_INHERIT,
+  DROP_UNSUPPORTED, ETH_HLEN, EVT_CREATED, EVT_STATE_CHANGED, EVT_TEMPLATE_CREATED, FWD_DR, FWD_FNAT, FWD_INHERIT,
   FWD_NAT, FWD_TUN, HDR_BATCH_DEV, HDR_BATCH_FLAGS, HDR_DESC_BASE, HDR_DEV_BASE, HDR_IDX_BASE,
   HDR_CONN_BASE, HDR_IDX_MASK, HDR_OPTIONS, HDR_SCRATCH_BASE, HDR_SINK, HDR_SLOT_COUNT, IDX_REC_MASK,
   IDX_TAG_SHIFT, CONN_SIZE, IPPROTO_TCP, LIP_ADDR,
@@ -20,7 +20,7 @@ import {
   SCR_SRC, SCR_SVC, SCR_TCPFLAGS, STAT_CONN_CREATED, STAT_FORWARDED, STAT_FRAG_NEEDED_SENT,
   STAT_HOST, STAT_ICMP_RELAYED, STAT_PASSED, STAT_RX_BYTES, STAT_RX_PACKETS, SVCF_PERSIST,
   SVC_FLAGS, SVC_FWD, SVC_PERSIST_MASK, SVC_PERSIST_TIMEOUT, SVC_SORRY, SVC_TUN_SRC, SVC_VPORT,
-  TCP_S_CLOSE, TCP_S_FIN_WAIT, TCP_S_TIME_WAIT, TO_UDP, VERDICT_DROP, VERDICT_FORWARD, VERDICT_HOST,
+  TCP_S_CLOSE, TCP_S_FIN_WAIT, TCP_S_NONE, TCP_S_TIME_WAIT, TO_UDP, VERDICT_DROP, VERDICT_FORWARD, VERDICT_HOST,
   VNET_FLAGS, VNET_F_NEEDS_CSUM, VNET_HDR_LEN, STAT_BATCHES,
 } from './abi';
 import { emitEvent } from './events';
@@ -234,7 +234,7 @@ function newConn(scr: usize, frame: usize, l2: bool, inDev: u32, now: u32): u32 
   store<u32>(r + RS_INACTIVE, load<u32>(r + RS_INACTIVE) + 1);
   countConn(svcIdx, rs);
   count(STAT_CONN_CREATED, 1);
-  emitEvent(EVT_CREATED, c);
+  // EVT_CREATED is emitted by handle() after the first packet set the session's state
   return rec;
 }
 
@@ -275,7 +275,11 @@ function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: b
     const dir = fwd == FWD_DR || fwd == FWD_TUN ? DIR_INPUT_ONLY : (out ? DIR_OUTPUT : DIR_INPUT);
     const state = <u32>load<u8>(c + CONN_STATE);
     const next = nextTcpState(state, dir, <u32>load<u8>(scr + SCR_TCPFLAGS));
-    if (next != state) applyTcpState(c, r, next);
+    if (next != state) {
+      applyTcpState(c, r, next);
+      // a new session's first state travels in its EVT_CREATED
+      if (state != TCP_S_NONE) emitEvent(EVT_STATE_CHANGED, c);
+    }
     store<u32>(c + CONN_EXPIRES, now + timeoutMs(next));
   } else {
     store<u32>(c + CONN_EXPIRES, now + timeoutMs(TO_UDP));
@@ -392,6 +396,7 @@ function handle(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, inDev: u
     return;
   }
   forward(desc, scr, rec, out, l2, vnet, inDev, now);
+  if (v == 0) emitEvent(EVT_CREATED, connAddress(rec));
 }
 
 /** processBatch runs the three passes over slots [0, count) and tallies the verdicts. */

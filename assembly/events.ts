@@ -1,14 +1,15 @@
-// events.ts — session created/expired records for the host (session sync, Full-NAT accounting,
-// logs). The core writes at head, the host reads at tail; a full ring drops the event and counts
+// events.ts — session created/expired/state-changed records for the host (session sync to a
+// backup director, logs). The core writes at head, the host reads at tail; a full ring drops the event and counts
 // STAT_EVENTS_LOST rather than overwrite what the host has not read.
 import {
   CONN_CIP, CONN_CPORT, CONN_FLAGS, CONN_LIP, CONN_LPORT, CONN_PROTO, CONN_RIP,
   CONN_RPORT, CONN_RS, CONN_STATE, CONN_SVC, CONN_VIP, CONN_VPORT, CONNF_FWD_MASK, CONNF_FWD_SHIFT,
   EVT_CIP, EVT_CPORT, EVT_FWD, EVT_LIP, EVT_LPORT, EVT_PROTO, EVT_RIP, EVT_RPORT, EVT_RS, EVT_SIZE,
-  EVT_STATE, EVT_SVC, EVT_TYPE, EVT_VIP, EVT_VPORT, HDR_EVT_BASE, HDR_EVT_CAP, HDR_EVT_HEAD,
+  EVT_STATE, EVT_SVC, EVT_TYPE, EVT_VIP, EVT_VPORT, EVT_CMAC, EVT_CDEV, EVT_LIPIDX, CONN_CMAC, CONN_CDEV,
+  CONN_LIPIDX, HDR_EVT_BASE, HDR_EVT_CAP, HDR_EVT_HEAD,
   HDR_EVT_TAIL, HDR_OPTIONS, OPT_EVENTS, STAT_EVENTS_LOST,
 } from './abi';
-import { hdr, setHdr } from './mem';
+import { copy6, hdr, setHdr } from './mem';
 import { count } from './stats';
 
 /** emitEvent copies the session record `rec` into the ring as an event of `type`. */
@@ -35,5 +36,11 @@ export function emitEvent(type: u8, rec: usize): void {
   store<u32>(e + EVT_LIP, load<u32>(rec + CONN_LIP));
   store<u16>(e + EVT_SVC, load<u16>(rec + CONN_SVC));
   store<u16>(e + EVT_RS, load<u16>(rec + CONN_RS));
+  copy6(e + EVT_CMAC, rec + CONN_CMAC);
+  store<u8>(e + EVT_CDEV, load<u8>(rec + CONN_CDEV));
+  store<u8>(e + EVT_CDEV + 1, 0);
+  store<u16>(e + EVT_LIPIDX, load<u16>(rec + CONN_LIPIDX));
+  store<u16>(e + EVT_LIPIDX + 2, 0);
+  store<u32>(e + EVT_LIPIDX + 4, 0);
   setHdr(HDR_EVT_HEAD, head + 1);
 }

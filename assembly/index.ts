@@ -5,6 +5,7 @@ import { processBatch } from './batch';
 import { sweepSessions } from './session';
 import { rebuildSched, schedule } from './sched/index';
 import { serviceAddress } from './service';
+import { importConn } from './sync';
 
 export function abiVersion(): u32 {
   return ABI_VERSION;
@@ -36,4 +37,12 @@ export function rebuildService(svc: u32): u32 {
  */
 export function pickRealServer(svc: u32, cip: u32, cport: u32, daddr: u32): u32 {
   return schedule(serviceAddress(svc), cip, <u16>cport, daddr);
+}
+
+/**
+ * importSession creates or refreshes the session described by the event record the host wrote
+ * at `ptr` (session sync from the master director); returns SYNC_*
+ */
+export function importSession(ptr: u32, now: u32): u32 {
+  return importConn(<usize>ptr, now);
 }

@@ -123,6 +123,18 @@ export function createMetrics(sup: Supervisor): Registry {
       this.inc({ direction: 'rx' }, p.rxFrames);
       this.inc({ direction: 'tx' }, p.txFrames);
     } });
+  new Gauge({ name: 'wlvs_ha_master', help: '1 while this director holds the master role (director.ha), 0 as backup', registers: [reg],
+    collect() { this.reset(); if (dir().ha) this.set(dir().ha!.master ? 1 : 0); } });
+  new Counter({ name: 'wlvs_ha_sync_sessions_total', help: 'session records sent to and received from the peer director, and imported or refused', labelNames: ['outcome'], registers: [reg],
+    collect() {
+      this.reset();
+      const h = dir().ha;
+      if (!h) return;
+      this.inc({ outcome: 'sent' }, h.stats.sessionsSent);
+      this.inc({ outcome: 'received' }, h.stats.sessionsReceived);
+      this.inc({ outcome: 'imported' }, h.stats.sessionsImported);
+      this.inc({ outcome: 'refused' }, h.stats.sessionsRefused);
+    } });
   new Counter({ name: 'wlvs_busy_poll_batches_total', help: 'batches read while busy polling (director.busy_poll_us)', registers: [reg],
     collect() { this.reset(); this.inc(dir().portStats().busyPollBatches); } });
   new Counter({ name: 'wlvs_device_tx_drops_total', help: 'frames the kernel refused (queue full)', registers: [reg],

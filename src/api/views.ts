@@ -91,6 +91,7 @@ export function totals(sup: Supervisor): Record<string, unknown> {
     uptime_s: Math.round((Date.now() - dir.startedAt) / 1000),
     devices: dir.deviceInfo(),
     sessions: { count: t.sessionCount(), capacity: dir.layout.connCap },
+    ha: dir.ha ? dir.ha.view() : null,
     packets: {
       received: Number(t.stat(abi.STAT_RX_PACKETS)), forwarded: Number(t.stat(abi.STAT_FORWARDED)),
       host: Number(t.stat(abi.STAT_HOST)), dropped: Number(t.stat(abi.STAT_DROPPED)),

@@ -46,11 +46,13 @@ function human(n: number): string {
 }
 
 /** formatStatus prints services and real servers like `ipvsadm -Ln` (or --stats / --rate). */
-export function formatStatus(status: { services: ServiceStatus[]; sessions?: { count: number; capacity: number } },
-  opts: { stats?: boolean; rate?: boolean } = {}): string {
+export function formatStatus(status: {
+  services: ServiceStatus[]; sessions?: { count: number; capacity: number }; ha?: { state: string; priority: number } | null;
+}, opts: { stats?: boolean; rate?: boolean } = {}): string {
   const lines: string[] = [];
   const size = status.sessions ? ` (sessions=${status.sessions.count}/${status.sessions.capacity})` : '';
-  lines.push(`wlvs${size}`);
+  const ha = status.ha ? ` ${status.ha.state.toUpperCase()} (priority ${status.ha.priority})` : '';
+  lines.push(`wlvs${size}${ha}`);
   if (opts.stats || opts.rate) {
     const cols = opts.stats ? ['Conns', 'InPkts', 'OutPkts', 'InBytes', 'OutBytes'] : ['CPS', 'InPPS', 'OutPPS', 'InBPS', 'OutBPS'];
     lines.push(`${pad('Prot LocalAddress:Port', 34)}${cols.map((c) => rpad(c, 9)).join('')}`);

@@ -7,7 +7,7 @@ import { WlvsError } from '../errors.js';
 import { DEFAULT_TIMEOUTS_S } from '../dataplane/memory-map.js';
 import type { ForwardingMode, SchedulerName } from '../dataplane/tables.js';
 import type {
-  DeviceSpec, DirectorSpec, HealthSpec, LipSpec, RealServerSpec, RouteSpec, ServiceSpec,
+  DeviceSpec, DirectorSpec, HaSpec, HealthSpec, LipSpec, RealServerSpec, RouteSpec, ServiceSpec,
 } from '../director/spec.js';
 import { serviceKey } from '../director/spec.js';
 import { type Issue, Reader, isCidr, isIpv4 } from './reader.js';
@@ -84,6 +84,45 @@ function device(r: Reader, node: Node, path: string): DeviceSpec {
     mtu: r.int(m, 'mtu', path, 576, 9000, 1500),
     bridge: r.str(m, 'bridge', path) ?? null,
     offload: r.bool(m, 'offload', path, true),
+  };
+}
+
+function hostPort(r: Reader, m: YAMLMap | null, key: string, path: string): { host: string; port: number } {
+  const text = r.need(m, key, path);
+  const mm = /^(\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(text ?? '');
+  if (text && (!mm || !isIpv4(mm[1]) || Number(mm[2]) < 1 || Number(mm[2]) > 65535)) {
+    r.problem(r.get(m, key), `${path}.${key}`, `expected IPv4:port like 10.99.3.1:8848, got ${JSON.stringify(text)}`);
+  }
+  return mm ? { host: mm[1], port: Number(mm[2]) } : { host: '0.0.0.0', port: 0 };
+}
+
+function ha(r: Reader, node: Node, deviceNames: Set<string>, tap: boolean): HaSpec {
+  const path = 'director.ha';
+  const m = r.map(node, path, ['group', 'priority', 'state', 'preempt', 'advert_interval', 'listen', 'peer',
+    'virtual_addresses', 'sync_sessions']);
+  if (!tap) r.problem(node, path, 'failover moves addresses by gratuitous ARP and needs tap devices');
+  const virtualAddresses = r.seq(r.get(m, 'virtual_addresses'), `${path}.virtual_addresses`).map((n, i) => {
+    const p = `${path}.virtual_addresses[${i}]`;
+    const v = r.map(n, p, ['address', 'device']);
+    const address = r.need(v, 'address', p);
+    if (address && !isCidr(address)) r.problem(r.get(v, 'address'), `${p}.address`, `expected an address like 10.99.2.1/24, got ${JSON.stringify(address)}`);
+    const device = r.need(v, 'device', p);
+    if (device && !deviceNames.has(device)) r.problem(r.get(v, 'device'), `${p}.device`, `no device named ${JSON.stringify(device)}`);
+    return { address: address?.includes('/') ? address : `${address}/32`, device };
+  });
+  const listen = hostPort(r, m, 'listen', path);
+  const peer = hostPort(r, m, 'peer', path);
+  if (listen.host === peer.host && listen.port === peer.port && listen.port !== 0) {
+    r.problem(r.get(m, 'peer'), `${path}.peer`, 'must differ from listen');
+  }
+  return {
+    group: r.int(m, 'group', path, 1, 255, 1),
+    priority: r.int(m, 'priority', path, 1, 254, 100),
+    initialState: r.oneOf(m, 'state', path, ['backup', 'master'] as const, 'backup'),
+    preempt: r.bool(m, 'preempt', path, true),
+    advertIntervalMs: Math.round(r.num(m, 'advert_interval', path, 0.05, 10, 1) * 1000),
+    listen, peer, virtualAddresses,
+    syncSessions: r.bool(m, 'sync_sessions', path, true),
   };
 }
 
@@ -202,7 +241,7 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
   const root = r.map(doc.contents as Node, '', ['director', 'services']) as YAMLMap | null;
   if (!root) throw invalid(fileName, r.issues.length ? r.issues : [{ line: 1, col: 1, path: '', message: 'the file is empty' }]);
   const dm = r.map(r.get(root, 'director'), 'director', ['devices', 'routes', 'sessions', 'batch', 'busy_poll_us', 'timeouts',
-    'unknown_packets', 'sloppy_tcp', 'admin', 'log', 'health_check']);
+    'unknown_packets', 'sloppy_tcp', 'admin', 'ha', 'log', 'health_check']);
   if (!dm) r.problem(root, 'director', 'is required');
   const devices = r.seq(r.get(dm, 'devices'), 'director.devices').map((n, i) => device(r, n, `director.devices[${i}]`));
   if (dm && devices.length === 0) r.problem(dm, 'director.devices', 'at least one device is required');
@@ -263,6 +302,7 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
     unknownPackets: r.oneOf(dm, 'unknown_packets', 'director', ['drop', 'host', 'pass'] as const, 'drop'),
     sloppyTcp: r.bool(dm, 'sloppy_tcp', 'director', false),
     admin,
+    ha: dm && r.get(dm, 'ha') ? ha(r, r.get(dm, 'ha')!, names, devices.every((d) => d.kind === 'tap')) : null,
     logLevel: r.oneOf(lm, 'level', 'director.log', ['trace', 'debug', 'info', 'warn', 'error'] as const, 'info'),
     services,
   };

@@ -83,6 +83,15 @@ export function configObject(spec: DirectorSpec): Record<string, unknown> {
   if (spec.unknownPackets !== 'drop') director.unknown_packets = spec.unknownPackets;
   if (spec.sloppyTcp) director.sloppy_tcp = true;
   if (spec.admin) director.admin = spec.admin.tokenFile ? { listen: spec.admin.listen, token_file: spec.admin.tokenFile } : { listen: spec.admin.listen };
+  if (spec.ha) {
+    const h = spec.ha;
+    director.ha = {
+      group: h.group, priority: h.priority, state: h.initialState, preempt: h.preempt, advert_interval: h.advertIntervalMs / 1000,
+      listen: `${h.listen.host}:${h.listen.port}`, peer: `${h.peer.host}:${h.peer.port}`,
+      ...(h.virtualAddresses.length ? { virtual_addresses: h.virtualAddresses } : {}),
+      sync_sessions: h.syncSessions,
+    };
+  }
   if (spec.logLevel !== 'info') director.log = { level: spec.logLevel };
   return { director, services: spec.services.map((s) => serviceObject(s)) };
 }

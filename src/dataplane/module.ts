@@ -22,6 +22,8 @@ export interface CoreExports {
    * cip, cport and daddr are wire-order values as the core loads them (see tables.bswap32)
    */
   pickRealServer(svc: number, cip: number, cport: number, daddr: number): number;
+  /** creates or refreshes a session from an event record at `ptr` (session sync); returns SYNC_* */
+  importSession(ptr: number, now: number): number;
 }
 
 export type CoreFlavour = 'release' | 'debug';
@@ -42,7 +44,7 @@ export function compileCore(path: string = coreModulePath()): WebAssembly.Module
 }
 
 const REQUIRED: (keyof CoreExports)[] = [
-  'abiVersion', 'staticEnd', 'process', 'sweep', 'rebuildService', 'pickRealServer',
+  'abiVersion', 'staticEnd', 'process', 'sweep', 'rebuildService', 'pickRealServer', 'importSession',
 ];
 
 /**

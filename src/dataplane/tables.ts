@@ -133,6 +133,8 @@ export interface SessionView {
 
 export interface EventView extends Omit<SessionView, 'expiresIn' | 'template'> {
   type: number;
+  /** the record as the core wrote it (EVT_SIZE bytes, a copy): the session-sync unit */
+  raw: Uint8Array;
 }
 
 /** Tables writes and reads the data path's memory through one DataView. */
@@ -540,12 +542,24 @@ export class Tables {
         lport: v.getUint16(at + abi.EVT_LPORT, false),
         service: v.getUint16(at + abi.EVT_SVC, true),
         realServer: v.getUint16(at + abi.EVT_RS, true),
+        raw: this.#bytes.slice(at, at + abi.EVT_SIZE),
       });
       tail = (tail + 1) >>> 0;
       n++;
     }
     this.setHeader(abi.HDR_EVT_TAIL, tail);
     return n;
+  }
+
+  /**
+   * importSession hands one synced event record to the core (SYNC_* result). The record goes
+   * into slot 0, which holds nothing between batches; never call it from inside process().
+   */
+  importSession(record: Uint8Array, now: number): number {
+    if (record.length !== abi.EVT_SIZE) return abi.SYNC_BAD;
+    const at = this.layout.slots.base + this.layout.headroom;
+    this.#bytes.set(record, at);
+    return this.#core.importSession(at, now >>> 0);
   }
 }
 

@@ -205,6 +205,8 @@ export class TableApplier {
     this.#tables.setDestinations(dests);
     const local: { address: string; kind: 'vip' | 'dip' | 'lip' }[] = [];
     for (const d of spec.devices) for (const a of d.addresses) local.push({ address: a.split('/')[0], kind: 'dip' });
+    // addresses that move with the master role are the director's own while it holds them
+    for (const v of spec.ha?.virtualAddresses ?? []) local.push({ address: v.address.split('/')[0], kind: 'dip' });
     for (const st of this.#services.values()) local.push({ address: st.spec.vip, kind: 'vip' });
     for (const l of this.#lips) if (l) local.push({ address: l.address, kind: 'lip' });
     this.#tables.setLocalAddresses(local);
@@ -315,6 +317,27 @@ export class TableApplier {
 
   get drainingCount(): number {
     return this.#draining.size;
+  }
+
+  /**
+   * syncIndices finds this director's table indices for a session another director describes
+   * by its service (VIP, port, protocol), real server and LIP; null when there is no such one.
+   */
+  syncIndices(vip: string, vport: number, protocol: number, rip: string, rport: number, lip: string | null):
+    { service: number; realServer: number; lip: number } | null {
+    const proto = protocol === abi.IPPROTO_TCP ? 'tcp' : protocol === abi.IPPROTO_UDP ? 'udp' : null;
+    if (!proto) return null;
+    // a port-0 service covers every port, as in the data path
+    const st = this.#services.get(serviceKey({ vip, port: vport, protocol: proto })) ?? this.#services.get(serviceKey({ vip, port: 0, protocol: proto }));
+    if (!st) return null;
+    let rs: RsState | undefined;
+    for (const r of [...st.rs.values(), ...(st.sorry ? [st.sorry] : [])]) {
+      if (r.spec.address === rip && (r.spec.port || vport) === rport) rs = r;
+    }
+    if (!rs || rs.index === null) return null;
+    const lipIndex = lip ? this.#lips.findIndex((l) => l?.address === lip) : 0;
+    if (lipIndex < 0) return null;
+    return { service: st.index, realServer: rs.index, lip: lipIndex };
   }
 
   /** serviceIndex maps a service name to its table index (null if unknown). */

@@ -14,6 +14,7 @@ import type { Logger } from '../log.js';
 import { Neighbours } from '../net/neighbours.js';
 import { RouteTable, parseCidr } from '../net/routes.js';
 import { type ApplyReport, TableApplier } from './apply.js';
+import { HaController } from '../ha/controller.js';
 import { HostStack } from './host-stack.js';
 import { KernelRoutes } from './kernel-routes.js';
 import type { DirectorSpec } from './spec.js';
@@ -61,6 +62,8 @@ export class Director {
   readonly loop: BatchLoop;
   readonly neighbours: Neighbours;
   readonly hostStack: HostStack;
+  /** failover and session sync with a peer director (director.ha), or null */
+  readonly ha: HaController | null;
   readonly startedAt = Date.now();
   #log: Logger;
   #spec: DirectorSpec;
@@ -113,6 +116,37 @@ export class Director {
     this.loop = new BatchLoop(memory, layout, core, devices.map((d) => ({ l2: d.l2, vnet: d.open.vnet })),
       this.hostStack.handle, () => this.now());
     this.#kernel = devices.some((d) => !d.l2) ? new KernelRoutes() : null;
+    this.ha = spec.ha ? new HaController(spec.ha, {
+      log,
+      onEvent: (fn) => this.onEvent(fn),
+      importSynced: (record, e) => this.#importSynced(record, e),
+      roleChanged: (master) => {
+        if (master) this.#announceRepeatedly();
+      },
+    }) : null;
+  }
+
+  /** #importSynced maps a peer's session record to this director's indices and imports it */
+  #importSynced(record: Uint8Array, e: EventView): number {
+    const idx = this.applier.syncIndices(e.vip, e.vport, e.protocol, e.rip, e.rport, e.lip);
+    if (!idx) return abi.SYNC_BAD;
+    const v = new DataView(record.buffer, record.byteOffset, record.byteLength);
+    v.setUint16(abi.EVT_SVC, idx.service, true);
+    v.setUint16(abi.EVT_RS, idx.realServer, true);
+    v.setUint16(abi.EVT_LIPIDX, idx.lip, true);
+    return this.tables.importSession(record, this.now());
+  }
+
+  /** gratuitous ARP now, after 1 s and after 3 s, as keepalived repeats its announcements */
+  #announceRepeatedly(): void {
+    this.hostStack.announce(this.ownedAddresses());
+    for (const ms of [1000, 3000]) {
+      const t = setTimeout(() => {
+        if (!this.#stopped) this.hostStack.announce(this.ownedAddresses());
+      }, ms);
+      t.unref();
+      this.#timers.push(t);
+    }
   }
 
   /** start opens the devices, lays out memory, applies the spec and starts moving packets. */
@@ -159,6 +193,7 @@ export class Director {
     }
     const routes = new RouteTable();
     spec.devices.forEach((d, i) => d.addresses.forEach((a) => routes.addConnected(a, i)));
+    for (const v of spec.ha?.virtualAddresses ?? []) routes.addConnected(v.address, spec.devices.findIndex((d) => d.name === v.device));
     for (const r of spec.routes) {
       const i = spec.devices.findIndex((d) => d.name === r.device);
       if (i < 0) throw new WlvsError('WLVS_ERR_CONFIG_INVALID', `route to ${r.to}: no device ${r.device}`);
@@ -183,15 +218,15 @@ export class Director {
       for (const w of this.#kernel.warnings) this.#log.warn({ event: 'kernel' }, w);
     }
     this.#port.start(this.loop.onBatch);
-    this.hostStack.announce(this.ownedAddresses());
     await this.#awaitNeighbours(3000);
     this.#every(50, () => this.#sweep());
     this.#every(250, () => this.neighbours.tick());
     this.#every(1000, () => this.applier.reap());
-    this.#every(100, () => this.drainEvents());
-    // a second and third announcement, as keepalived repeats its gratuitous ARP
-    this.#timers.push(setTimeout(() => this.hostStack.announce(this.ownedAddresses()), 1000));
-    this.#timers.push(setTimeout(() => this.hostStack.announce(this.ownedAddresses()), 3000));
+    // with a peer, events are session sync: drain them often so a takeover loses few
+    this.#every(this.ha ? 20 : 100, () => this.drainEvents());
+    // a backup announces only its own addresses; it announces the rest when it becomes master
+    if (this.ha) await this.ha.start();
+    if (!this.ha?.master) this.#announceRepeatedly();
     this.#log.info({ event: 'applied', ...report }, 'configuration applied');
   }
 
@@ -249,10 +284,12 @@ export class Director {
     this.#eventListeners.push(fn);
   }
 
-  /** ownedAddresses: every address the director answers ARP for */
+  /** ownedAddresses: every address the director answers ARP for (a backup: only its own) */
   ownedAddresses(): Set<string> {
     const out = new Set<string>();
     for (const d of this.#spec.devices) for (const a of d.addresses) out.add(a.split('/')[0]);
+    if (this.ha && !this.ha.master) return out;
+    for (const v of this.#spec.ha?.virtualAddresses ?? []) out.add(v.address.split('/')[0]);
     for (const s of this.#spec.services) {
       out.add(s.vip);
       for (const l of s.localAddresses) out.add(l.address);
@@ -289,8 +326,8 @@ export class Director {
     checkSpec(spec);
     if (JSON.stringify(spec.devices) !== JSON.stringify(this.#spec.devices) ||
       JSON.stringify(spec.routes) !== JSON.stringify(this.#spec.routes) || spec.sessions !== this.#spec.sessions ||
-      spec.batch !== this.#spec.batch || spec.busyPollUs !== this.#spec.busyPollUs) {
-      throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'devices, routes, sessions, batch and busy_poll_us cannot change without a restart');
+      spec.batch !== this.#spec.batch || spec.busyPollUs !== this.#spec.busyPollUs || JSON.stringify(spec.ha) !== JSON.stringify(this.#spec.ha)) {
+      throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'devices, routes, sessions, batch, busy_poll_us and ha cannot change without a restart');
     }
     const previous = this.#spec;
     try {
@@ -319,6 +356,7 @@ export class Director {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    if (this.ha) await this.ha.stop();
     for (const t of this.#timers) clearTimeout(t);
     this.#port.stop();
     for (const d of this.#devices) {

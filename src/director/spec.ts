@@ -76,6 +76,25 @@ export interface ServiceSpec {
   realServers: RealServerSpec[];
 }
 
+/** A pair of directors in the manner of keepalived's VRRP instance plus IPVS's sync daemon. */
+export interface HaSpec {
+  /** which pair this is (VRRP's virtual_router_id): adverts of another group are ignored */
+  group: number;
+  /** 1..254, the higher one is master */
+  priority: number;
+  initialState: 'master' | 'backup';
+  /** a higher-priority director takes over from a lower one that is master */
+  preempt: boolean;
+  advertIntervalMs: number;
+  /** UDP address:port this director sends from and listens on, and its peer's */
+  listen: { host: string; port: number };
+  peer: { host: string; port: number };
+  /** addresses that move with the master role besides VIPs and LIPs (e.g. the servers' gateway) */
+  virtualAddresses: { address: string; device: string }[];
+  /** send session creations and TCP state changes to the peer; import the peer's */
+  syncSessions: boolean;
+}
+
 export interface DirectorSpec {
   devices: DeviceSpec[];
   routes: RouteSpec[];
@@ -89,6 +108,7 @@ export interface DirectorSpec {
   /** create TCP sessions on any segment (backup director taking over) */
   sloppyTcp: boolean;
   admin: { listen: string; tokenFile: string | null } | null;
+  ha: HaSpec | null;
   logLevel: string;
   services: ServiceSpec[];
 }

@@ -91,7 +91,7 @@ export interface RunningDirector {
 
 /** startDirector writes the configuration and runs `wlvs run` in the director namespace. */
 export async function startDirector(topo: Topology, config: (tokenFile: string) => Record<string, unknown>,
-  opts: { corePath?: string } = {}): Promise<RunningDirector> {
+  opts: { corePath?: string; adminPort?: number } = {}): Promise<RunningDirector> {
   const dir = mkdtempSync(join(tmpdir(), `${topo.lab.id}-`));
   const tokenFile = join(dir, 'token');
   writeFileSync(tokenFile, `${LAB_TOKEN}\n`, { mode: 0o600 });
@@ -105,7 +105,7 @@ export async function startDirector(topo: Topology, config: (tokenFile: string) 
   child.stderr?.on('data', (d: Buffer) => output.push(...d.toString().split('\n').filter(Boolean)));
   child.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   await waitForLine(child, /"event":"ready"/, 20_000);
-  return { child, configPath, tokenFile, adminUrl: `http://127.0.0.1:${ADMIN_PORT}`, output, writeConfig };
+  return { child, configPath, tokenFile, adminUrl: `http://127.0.0.1:${opts.adminPort ?? ADMIN_PORT}`, output, writeConfig };
 }
 
 /** startRealServer runs the HTTP/UDP server program on one real server; resolves when it listens. */

@@ -1,0 +1,114 @@
+// sync.ts — the backup director's side of session sync (as IPVS's sync daemon): a session the
+// master created or moved to another TCP state arrives as an event record, and importConn makes
+// the same session here, so packets that reach this director after a takeover find it. The host
+// has already mapped the master's service, real-server and LIP indices to this director's.
+import {
+  CONNF_ACTIVE, CONNF_OUT, CONNF_POOL, CONNF_TEMPLATE, CONNF_USED, CONNF_FWD_SHIFT, CONN_CDEV,
+  CONN_CIP, CONN_CMAC, CONN_CPORT, CONN_EXPIRES, CONN_FLAGS, CONN_LIP, CONN_LIPIDX, CONN_LPORT,
+  CONN_PROTO, CONN_RIP, CONN_RPORT, CONN_RS, CONN_STATE, CONN_SVC, CONN_VIP, EVT_CDEV, EVT_CIP,
+  EVT_CMAC, EVT_CPORT, EVT_FWD, EVT_LIP, EVT_LIPIDX, EVT_LPORT, EVT_PROTO, EVT_RIP, EVT_RPORT,
+  EVT_RS, EVT_STATE, EVT_SVC, EVT_VIP, EVT_VPORT, FWD_DR, FWD_FNAT, FWD_NAT, FWD_TUN, HDR_DEV_COUNT,
+  HDR_LIP_CAP, HDR_PORTMAP_BASE, HDR_RS_CAP, HDR_SVC_CAP, IPPROTO_TCP, IPPROTO_UDP, LIP_USED,
+  PORTMAP_SIZE, RSF_REMOVED, RSF_USED, RS_ACTIVE, RS_FLAGS, RS_INACTIVE, RS_SVC, SVCF_USED,
+  SVC_FLAGS, SYNC_BAD, SYNC_CONFLICT, SYNC_CREATED, SYNC_TABLE_FULL, SYNC_UPDATED, TCP_S_COUNT,
+  TCP_S_ESTABLISHED, TO_UDP,
+} from './abi';
+import { lipAddress } from './fnat_pool';
+import { flowHash } from './flow';
+import { bswap16, copy6, hdr } from './mem';
+import { serviceAddress } from './service';
+import {
+  NO_CONN, allocConn, connAddress, freeConn, indexInsert, keyHash, lookupConn, rsAddress, timeoutMs,
+} from './session';
+import { applyTcpState } from './tcp_state';
+
+/** claimPort marks a Full-NAT port (a value, not wire order) as used; false if it already was */
+function claimPort(lip: u32, port: u32): bool {
+  const map = <usize>(hdr(HDR_PORTMAP_BASE) + lip * PORTMAP_SIZE);
+  const w = map + ((port >> 5) << 2);
+  const bit = <u32>1 << (port & 31);
+  if (load<u32>(w) & bit) return false;
+  store<u32>(w, load<u32>(w) | bit);
+  const l = lipAddress(lip);
+  store<u32>(l + LIP_USED, load<u32>(l + LIP_USED) + 1);
+  return true;
+}
+
+/** importConn creates or updates the session described by the event record at `e`. */
+export function importConn(e: usize, now: u32): u32 {
+  const proto = <u32>load<u8>(e + EVT_PROTO);
+  const fwd = <u32>load<u8>(e + EVT_FWD);
+  const svcIdx = <u32>load<u16>(e + EVT_SVC);
+  const rs = <u32>load<u16>(e + EVT_RS);
+  const state = <u32>load<u8>(e + EVT_STATE);
+  if (proto != IPPROTO_TCP && proto != IPPROTO_UDP) return SYNC_BAD;
+  if (fwd != FWD_NAT && fwd != FWD_DR && fwd != FWD_TUN && fwd != FWD_FNAT) return SYNC_BAD;
+  if (svcIdx >= hdr(HDR_SVC_CAP) || rs >= hdr(HDR_RS_CAP) || state >= TCP_S_COUNT) return SYNC_BAD;
+  if ((load<u8>(serviceAddress(svcIdx) + SVC_FLAGS) & SVCF_USED) == 0) return SYNC_BAD;
+  const r = rsAddress(rs);
+  if ((load<u8>(r + RS_FLAGS) & (RSF_USED | RSF_REMOVED)) != RSF_USED || load<u32>(r + RS_SVC) != svcIdx) return SYNC_BAD;
+  if (<u32>load<u8>(e + EVT_CDEV) >= hdr(HDR_DEV_COUNT)) return SYNC_BAD;
+
+  const cip = load<u32>(e + EVT_CIP);
+  const vip = load<u32>(e + EVT_VIP);
+  const ports = <u32>load<u16>(e + EVT_CPORT) | (<u32>load<u16>(e + EVT_VPORT) << 16);
+  const timeout = timeoutMs(proto == IPPROTO_TCP ? state : TO_UDP);
+  const v = lookupConn(flowHash(cip, vip, ports, proto), cip, vip, ports, proto, false);
+  if (v != 0) {
+    // known already (an earlier sync, or traffic seen here): follow the master's state and timer
+    const c = connAddress((v & 0xffffff) - 1);
+    if (<u32>load<u16>(c + CONN_RS) != rs) return SYNC_CONFLICT;
+    if (proto == IPPROTO_TCP && <u32>load<u8>(c + CONN_STATE) != state) applyTcpState(c, r, state);
+    store<u32>(c + CONN_EXPIRES, now + timeout);
+    return SYNC_UPDATED;
+  }
+
+  const rip = load<u32>(e + EVT_RIP);
+  const rport = <u32>load<u16>(e + EVT_RPORT);
+  let flags: u8 = CONNF_USED | <u8>(fwd << CONNF_FWD_SHIFT);
+  let lipIdx: u32 = 0;
+  if (fwd == FWD_FNAT) {
+    lipIdx = <u32>load<u16>(e + EVT_LIPIDX);
+    if (lipIdx >= hdr(HDR_LIP_CAP) || load<u32>(lipAddress(lipIdx)) != load<u32>(e + EVT_LIP)) return SYNC_BAD;
+    flags |= CONNF_POOL | CONNF_OUT;
+  } else if (fwd == FWD_NAT) {
+    const outPorts = rport | ((ports & 0xffff) << 16);
+    if (lookupConn(flowHash(rip, cip, outPorts, proto), rip, cip, outPorts, proto, false) != 0) return SYNC_CONFLICT;
+    flags |= CONNF_OUT;
+  }
+  const rec = allocConn();
+  if (rec == NO_CONN) return SYNC_TABLE_FULL;
+  const c = connAddress(rec);
+  if (fwd == FWD_FNAT) {
+    const lport = <u32>load<u16>(e + EVT_LPORT);
+    if (!claimPort(lipIdx, bswap16(lport))) {
+      freeConn(rec);
+      return SYNC_CONFLICT;
+    }
+    store<u32>(c + CONN_LIP, load<u32>(e + EVT_LIP));
+    store<u16>(c + CONN_LPORT, <u16>lport);
+    store<u16>(c + CONN_LIPIDX, <u16>lipIdx);
+  }
+  store<u32>(c + CONN_CIP, cip);
+  store<u32>(c + CONN_VIP, vip);
+  store<u32>(c + CONN_CPORT, ports);
+  store<u32>(c + CONN_RIP, rip);
+  store<u16>(c + CONN_RPORT, <u16>rport);
+  store<u16>(c + CONN_RS, <u16>rs);
+  store<u16>(c + CONN_SVC, <u16>svcIdx);
+  store<u8>(c + CONN_PROTO, <u8>proto);
+  store<u8>(c + CONN_CDEV, load<u8>(e + EVT_CDEV));
+  copy6(c + CONN_CMAC, e + EVT_CMAC);
+  store<u8>(c + CONN_STATE, <u8>state);
+  if (proto == IPPROTO_TCP && state == TCP_S_ESTABLISHED) {
+    flags |= CONNF_ACTIVE;
+    store<u32>(r + RS_ACTIVE, load<u32>(r + RS_ACTIVE) + 1);
+  } else {
+    store<u32>(r + RS_INACTIVE, load<u32>(r + RS_INACTIVE) + 1);
+  }
+  store<u8>(c + CONN_FLAGS, flags & ~CONNF_TEMPLATE);
+  store<u32>(c + CONN_EXPIRES, now + timeout);
+  indexInsert(keyHash(c, false), rec, false);
+  if (flags & CONNF_OUT) indexInsert(keyHash(c, true), rec, true);
+  return SYNC_CREATED;
+}

@@ -1,0 +1,177 @@
+// controller.ts — failover between two directors: the election (election.ts) over a UDP sync
+// link, the master role's effects (answer ARP for VIPs, LIPs and virtual addresses, announce
+// them by gratuitous ARP), and session sync as IPVS's sync daemon does it: the master sends
+// every session it creates and every TCP state change; the backup imports them, so a takeover
+// keeps established connections on their real servers.
+import { createSocket, type Socket } from 'node:dgram';
+import * as abi from '../dataplane/abi.js';
+import type { EventView } from '../dataplane/tables.js';
+import type { Logger } from '../log.js';
+import type { HaSpec } from '../director/spec.js';
+import { Election, type HaState } from './election.js';
+import { TYPE_ADVERT, decode, encodeAdvert, encodeSessions } from './protocol.js';
+
+/** What the controller needs of the director. */
+export interface HaHost {
+  log: Logger;
+  onEvent(fn: (e: EventView) => void): void;
+  /** patch the record's indices to this director's and import it; a SYNC_* result, or SYNC_BAD */
+  importSynced(record: Uint8Array, e: EventView): number;
+  /** the master role was taken (announce the addresses) or given up */
+  roleChanged(master: boolean): void;
+}
+
+export interface HaStats {
+  advertsSent: number; advertsReceived: number; sessionsSent: number; sessionsReceived: number;
+  sessionsImported: number; sessionsRefused: number; datagramsRejected: number; sendErrors: number;
+}
+
+/** how often queued session records go out (the event ring is drained at the same pace) */
+const FLUSH_MS = 50;
+
+export class HaController {
+  readonly spec: HaSpec;
+  readonly stats: HaStats = {
+    advertsSent: 0, advertsReceived: 0, sessionsSent: 0, sessionsReceived: 0, sessionsImported: 0,
+    sessionsRefused: 0, datagramsRejected: 0, sendErrors: 0,
+  };
+  readonly election: Election;
+  #host: HaHost;
+  #socket: Socket | null = null;
+  #queue: Uint8Array[] = [];
+  #flush: NodeJS.Timeout | null = null;
+  #lastAdvertAt = 0;
+
+  constructor(spec: HaSpec, host: HaHost) {
+    this.spec = spec;
+    this.#host = host;
+    this.election = new Election({
+      priority: spec.priority, preempt: spec.preempt, advertIntervalMs: spec.advertIntervalMs,
+      initialState: spec.initialState, self: spec.listen.host,
+    }, {
+      advertise: (priority) => this.#send([encodeAdvert(spec.group, priority)], () => this.stats.advertsSent++),
+      changed: (state, why) => this.#changed(state, why),
+    });
+    host.onEvent((e) => this.#onEvent(e));
+  }
+
+  get state(): HaState {
+    return this.election.state;
+  }
+
+  get master(): boolean {
+    return this.election.state === 'master';
+  }
+
+  /** start binds the sync socket, then runs the election */
+  async start(): Promise<void> {
+    const s = createSocket({ type: 'udp4', reuseAddr: false });
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.bind(this.spec.listen.port, this.spec.listen.host, () => {
+        s.off('error', reject);
+        resolve();
+      });
+    });
+    s.on('error', (err) => this.#host.log.warn({ event: 'ha_socket', err: err.message }, 'sync socket error'));
+    s.on('message', (msg, from) => this.#receive(msg, from.address, from.port));
+    this.#socket = s;
+    this.#flush = setInterval(() => this.#flushQueue(), FLUSH_MS);
+    this.#flush.unref();
+    this.election.start();
+  }
+
+  /** stop resigns mastership (the peer takes over after its skew) and closes the socket */
+  async stop(): Promise<void> {
+    this.#flushQueue();
+    this.election.stop();
+    if (this.#flush) clearInterval(this.#flush);
+    const s = this.#socket;
+    this.#socket = null;
+    // let the resignation leave before the socket closes
+    if (s) await new Promise<void>((r) => setTimeout(() => s.close(() => r()), 20));
+  }
+
+  view(): Record<string, unknown> {
+    return {
+      state: this.state, priority: this.spec.priority, group: this.spec.group, preempt: this.spec.preempt,
+      advert_interval: this.spec.advertIntervalMs / 1000, peer: `${this.spec.peer.host}:${this.spec.peer.port}`,
+      since: new Date(this.election.since).toISOString(), transitions: this.election.transitions,
+      last_advert_ms_ago: this.#lastAdvertAt ? Date.now() - this.#lastAdvertAt : null,
+      sync_sessions: this.spec.syncSessions, stats: this.stats,
+    };
+  }
+
+  #changed(state: HaState, why: string): void {
+    this.#host.log.info({ event: 'ha_state', state, why, priority: this.spec.priority }, `now ${state}`);
+    if (state === 'stopped') return;
+    this.#host.roleChanged(state === 'master');
+  }
+
+  #onEvent(e: EventView): void {
+    if (!this.spec.syncSessions || !this.master) return;
+    // connections only: a backup rebuilds persistence templates as clients come
+    if (e.type !== abi.EVT_CREATED && e.type !== abi.EVT_STATE_CHANGED) return;
+    this.#queue.push(e.raw);
+  }
+
+  #flushQueue(): void {
+    if (!this.#queue.length) return;
+    const records = this.#queue;
+    this.#queue = [];
+    this.#send(encodeSessions(this.spec.group, this.spec.priority, records), () => undefined);
+    this.stats.sessionsSent += records.length;
+  }
+
+  #send(datagrams: Buffer[], sent: () => void): void {
+    const s = this.#socket;
+    if (!s) return;
+    for (const d of datagrams) {
+      s.send(d, this.spec.peer.port, this.spec.peer.host, (err) => {
+        if (err) this.stats.sendErrors++;
+        else sent();
+      });
+    }
+  }
+
+  #receive(msg: Buffer, address: string, port: number): void {
+    // only the configured peer speaks on this link
+    if (address !== this.spec.peer.host || port !== this.spec.peer.port) {
+      this.stats.datagramsRejected++;
+      return;
+    }
+    const m = decode(msg);
+    if ('error' in m || m.group !== this.spec.group) {
+      this.stats.datagramsRejected++;
+      return;
+    }
+    if (m.type === TYPE_ADVERT) {
+      this.stats.advertsReceived++;
+      this.#lastAdvertAt = Date.now();
+      this.election.onAdvert(m.priority, address);
+      return;
+    }
+    this.stats.sessionsReceived += m.records.length;
+    if (!this.spec.syncSessions) return;
+    for (const r of m.records) {
+      const result = this.#host.importSynced(r, viewOf(r));
+      if (result === abi.SYNC_CREATED || result === abi.SYNC_UPDATED) this.stats.sessionsImported++;
+      else this.stats.sessionsRefused++;
+    }
+  }
+}
+
+/** viewOf reads what the host needs to map a record to its own indices */
+function viewOf(r: Uint8Array): EventView {
+  const v = new DataView(r.buffer, r.byteOffset, r.byteLength);
+  const ip = (off: number) => [r[off], r[off + 1], r[off + 2], r[off + 3]].join('.');
+  const lip = v.getUint32(abi.EVT_LIP, true);
+  return {
+    type: r[abi.EVT_TYPE], protocol: r[abi.EVT_PROTO], state: r[abi.EVT_STATE], forwarding: r[abi.EVT_FWD],
+    client: ip(abi.EVT_CIP), clientPort: v.getUint16(abi.EVT_CPORT, false),
+    vip: ip(abi.EVT_VIP), vport: v.getUint16(abi.EVT_VPORT, false),
+    rip: ip(abi.EVT_RIP), rport: v.getUint16(abi.EVT_RPORT, false),
+    lip: lip ? ip(abi.EVT_LIP) : null, lport: v.getUint16(abi.EVT_LPORT, false),
+    service: v.getUint16(abi.EVT_SVC, true), realServer: v.getUint16(abi.EVT_RS, true), raw: r,
+  };
+}

@@ -1,0 +1,70 @@
+// protocol.ts — the datagrams two directors exchange on their sync link:
+//   +0 "WLVS" │ +4 u8 version │ +5 u8 type │ +6 u8 group │ +7 u8 priority │ +8 u16 count │ +10 u16 0
+// type 1 = advertisement (count 0); type 2 = sessions: `count` event records of EVT_SIZE bytes
+// follow, exactly as the sending core wrote them (assembly/abi.ts), at most SESSIONS_PER_DATAGRAM.
+import * as abi from '../dataplane/abi.js';
+
+export const VERSION = 1;
+export const TYPE_ADVERT = 1;
+export const TYPE_SESSIONS = 2;
+export const HEADER = 12;
+/** records per datagram: the datagram stays under a 1500-byte MTU */
+export const SESSIONS_PER_DATAGRAM = Math.floor((1400 - HEADER) / abi.EVT_SIZE);
+const MAGIC = 0x53564c57; // "WLVS" read little-endian
+
+export interface Message {
+  type: number;
+  group: number;
+  priority: number;
+  /** session records (type 2), each EVT_SIZE bytes */
+  records: Uint8Array[];
+}
+
+function header(type: number, group: number, priority: number, count: number): Buffer {
+  const b = Buffer.alloc(HEADER + count * abi.EVT_SIZE);
+  b.writeUInt32LE(MAGIC, 0);
+  b[4] = VERSION;
+  b[5] = type;
+  b[6] = group;
+  b[7] = priority;
+  b.writeUInt16LE(count, 8);
+  return b;
+}
+
+export function encodeAdvert(group: number, priority: number): Buffer {
+  return header(TYPE_ADVERT, group, priority, 0);
+}
+
+/** encodeSessions packs records into as many datagrams as they need */
+export function encodeSessions(group: number, priority: number, records: Uint8Array[]): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i < records.length; i += SESSIONS_PER_DATAGRAM) {
+    const chunk = records.slice(i, i + SESSIONS_PER_DATAGRAM);
+    const b = header(TYPE_SESSIONS, group, priority, chunk.length);
+    chunk.forEach((r, k) => b.set(r, HEADER + k * abi.EVT_SIZE));
+    out.push(b);
+  }
+  return out;
+}
+
+/** decode returns the message, or a reason it is not one of ours */
+export function decode(b: Uint8Array): Message | { error: string } {
+  if (b.length < HEADER) return { error: 'short datagram' };
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  if (v.getUint32(0, true) !== MAGIC) return { error: 'not a wlvs datagram' };
+  if (b[4] !== VERSION) return { error: `protocol version ${b[4]}` };
+  const type = b[5];
+  const count = v.getUint16(8, true);
+  if (type === TYPE_ADVERT) {
+    if (count !== 0 || b.length !== HEADER) return { error: 'malformed advertisement' };
+    return { type, group: b[6], priority: b[7], records: [] };
+  }
+  if (type !== TYPE_SESSIONS) return { error: `unknown type ${type}` };
+  if (count === 0 || count > SESSIONS_PER_DATAGRAM || b.length !== HEADER + count * abi.EVT_SIZE) {
+    return { error: 'malformed session datagram' };
+  }
+  const records: Uint8Array[] = [];
+  // copies into plain Uint8Arrays: the importer writes into them, the datagram buffer is reused
+  for (let k = 0; k < count; k++) records.push(new Uint8Array(b.subarray(HEADER + k * abi.EVT_SIZE, HEADER + (k + 1) * abi.EVT_SIZE)));
+  return { type, group: b[6], priority: b[7], records };
+}
