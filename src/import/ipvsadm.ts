@@ -27,7 +27,7 @@ function splitAddr(s: string): { address: string; port: number } | null {
 }
 
 /** finish picks each service's forwarding mode (the most common of its servers) and validates */
-export function finish(services: Svc[], untranslated: string[]): Translation {
+export function finish(services: Svc[], untranslated: string[], ha?: Record<string, unknown>): Translation {
   const out = services.map((s) => {
     const counts = new Map<string, number>();
     for (const m of s.modes) counts.set(m, (counts.get(m) ?? 0) + 1);
@@ -41,7 +41,7 @@ export function finish(services: Svc[], untranslated: string[]): Translation {
     untranslated.push('fullnat services need local_addresses: add them');
   }
   untranslated.push('director.devices: fill in the devices wlvs should run on (a tap device is assumed)');
-  const config = { director: PLACEHOLDER_DIRECTOR, services: out };
+  const config = { director: ha ? { ...PLACEHOLDER_DIRECTOR, ha } : PLACEHOLDER_DIRECTOR, services: out };
   const yaml = stringify(config, { lineWidth: 0 });
   try {
     parseConfig(yaml, 'imported');

@@ -1,7 +1,8 @@
 // keepalived.ts — translates the virtual_server blocks of a keepalived.conf into a wlvs
 // configuration: schedulers, forwarding, persistence, sorry server, real servers with weights
-// and their TCP_CHECK / HTTP_GET / SSL_GET / MISC_CHECK. VRRP, global_defs, fwmark services,
-// groups and anything without a wlvs equivalent are listed with their line numbers.
+// and their TCP_CHECK / HTTP_GET / SSL_GET / MISC_CHECK, and a unicast vrrp_instance into
+// director.ha. global_defs, multicast VRRP, fwmark services, groups and anything without a wlvs
+// equivalent are listed with their line numbers.
 import { finish, type Translation } from './ipvsadm.js';
 
 interface Token { text: string; line: number }
@@ -51,14 +52,64 @@ const get = (s: Stmt[] | null, key: string) => s?.find((x) => x.key === key);
 const KINDS: Record<string, string> = { NAT: 'nat', DR: 'dr', TUN: 'tun', FNAT: 'fullnat' };
 const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'dh', 'mh'];
 
+/** SYNC_PORT: keepalived has no sync port of its own; wlvs's is chosen here */
+const SYNC_PORT = 8848;
+
+/**
+ * vrrp turns a unicast vrrp_instance into director.ha; null (with a note) when it cannot: wlvs
+ * speaks to one peer over unicast, so a multicast instance needs its peer filled in by hand.
+ */
+function vrrp(top: Stmt, vips: Set<string>, note: (s: Stmt, why: string) => void): Record<string, unknown> | null {
+  const body = top.children ?? [];
+  const src = get(body, 'unicast_src_ip')?.args[0];
+  const peers = (get(body, 'unicast_peer')?.children ?? []).map((p) => p.key);
+  if (!src || peers.length === 0) {
+    note(top, 'multicast VRRP: add director.ha with listen and peer addresses by hand');
+    return null;
+  }
+  if (peers.length > 1) note(get(body, 'unicast_peer')!, 'wlvs pairs two directors: only the first unicast_peer is used');
+  const prio = Number(get(body, 'priority')?.args[0] ?? 100);
+  if (prio > 254) note(get(body, 'priority')!, 'priority 255 (address owner) becomes 254');
+  const ha: Record<string, unknown> = {
+    group: Number(get(body, 'virtual_router_id')?.args[0] ?? 1),
+    priority: Math.min(254, Math.max(1, prio)),
+    state: get(body, 'state')?.args[0]?.toLowerCase() === 'master' ? 'master' : 'backup',
+    preempt: !get(body, 'nopreempt'),
+    advert_interval: Number(get(body, 'advert_int')?.args[0] ?? 1),
+    listen: `${src}:${SYNC_PORT}`,
+    peer: `${peers[0]}:${SYNC_PORT}`,
+  };
+  // VIPs of virtual servers move with the role anyway; the rest become virtual addresses
+  const extra = (get(body, 'virtual_ipaddress')?.children ?? []).filter((a) => !vips.has(a.key.split('/')[0]));
+  if (extra.length) {
+    ha.virtual_addresses = extra.map((a) => ({ address: a.key.includes('/') ? a.key : `${a.key}/32`, device: PLACEHOLDER_DEVICE }));
+    note(get(body, 'virtual_ipaddress')!, `virtual addresses are put on device ${PLACEHOLDER_DEVICE}: name the wlvs device that carries each`);
+  }
+  for (const k of ['track_script', 'track_interface', 'notify_master', 'notify_backup', 'notify', 'authentication']) {
+    const s = get(body, k);
+    if (s) note(s, 'no wlvs equivalent');
+  }
+  return ha;
+}
+
+const PLACEHOLDER_DEVICE = 'wlvs0';
+
 /** translate converts keepalived.conf text. */
 export function translate(text: string): Translation {
   const untranslated: string[] = [];
   const services: { obj: Record<string, unknown>; rs: Record<string, unknown>[]; modes: string[] }[] = [];
   const note = (s: Stmt, why: string) => untranslated.push(`line ${s.line}: ${[s.key, ...s.args].join(' ')} (${why})`);
-  for (const top of parse(tokenize(text))) {
+  const tops = parse(tokenize(text));
+  const vips = new Set(tops.filter((t) => t.key === 'virtual_server').map((t) => t.args[0]));
+  let ha: Record<string, unknown> | null = null;
+  for (const top of tops) {
+    if (top.key === 'vrrp_instance') {
+      if (ha) note(top, 'wlvs runs one failover pair per director: only the first vrrp_instance is translated');
+      else ha = vrrp(top, vips, note);
+      continue;
+    }
     if (top.key !== 'virtual_server') {
-      note(top, top.key.startsWith('vrrp') ? 'VRRP is not part of wlvs yet' : 'not a virtual_server block');
+      note(top, top.key.startsWith('vrrp') ? 'no wlvs equivalent' : 'not a virtual_server block');
       continue;
     }
     if (top.args[0] === 'fwmark' || top.args[0] === 'group' || top.args.length < 2) {
@@ -142,5 +193,5 @@ export function translate(text: string): Translation {
     obj.health_check = { type: 'none' };
     services.push({ obj, rs, modes });
   }
-  return finish(services, untranslated);
+  return finish(services, untranslated, ha ?? undefined);
 }

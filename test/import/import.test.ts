@@ -70,10 +70,43 @@ describe('import keepalived.conf', () => {
     assert.deepEqual([d.health!.type, d.health!.command, d.health!.timeout], ['exec', '/usr/local/bin/check.sh 192.168.1.22', 4]);
   });
 
+  it('turns a unicast vrrp_instance into director.ha', () => {
+    const conf = `vrrp_instance VI_1 {
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    priority 90
+    advert_int 2
+    nopreempt
+    unicast_src_ip 10.1.0.3
+    unicast_peer {
+        10.1.0.2
+    }
+    virtual_ipaddress {
+        10.0.0.1
+        192.168.1.1/24 dev eth1
+    }
+    notify_master /etc/keepalived/master.sh
+}
+virtual_server 10.0.0.1 80 {
+    lb_kind NAT
+    real_server 192.168.1.11 80 {
+    }
+}
+`;
+    const t = keepalived(conf);
+    const ha = parseConfig(t.yaml, 'imported').ha!;
+    assert.deepEqual([ha.group, ha.priority, ha.initialState, ha.preempt, ha.advertIntervalMs], [51, 90, 'backup', false, 2000]);
+    assert.deepEqual([ha.listen, ha.peer], [{ host: '10.1.0.3', port: 8848 }, { host: '10.1.0.2', port: 8848 }]);
+    // the VIP moves with the role anyway; the gateway becomes a virtual address
+    assert.deepEqual(ha.virtualAddresses.map((v) => v.address), ['192.168.1.1/24']);
+    assert.match(t.untranslated.join('\n'), /notify_master .*no wlvs equivalent/);
+  });
+
   it('lists VRRP, global_defs, fwmark and digests as untranslated', () => {
     const text = r.untranslated.join('\n');
     assert.match(text, /line 2: global_defs/);
-    assert.match(text, /line 6: vrrp_instance VI_1 \(VRRP/);
+    assert.match(text, /line 6: vrrp_instance VI_1 \(multicast VRRP: add director.ha/);
     assert.match(text, /digest/);
     assert.match(text, /fwmark/);
   });
