@@ -21,7 +21,12 @@ export function emitEvent(type: u8, rec: usize): void {
     count(STAT_EVENTS_LOST, 1);
     return;
   }
-  const e = <usize>(hdr(HDR_EVT_BASE) + (head & (cap - 1)) * EVT_SIZE);
+  writeEvent(<usize>(hdr(HDR_EVT_BASE) + (head & (cap - 1)) * EVT_SIZE), type, rec);
+  setHdr(HDR_EVT_HEAD, head + 1);
+}
+
+/** writeEvent fills the event record at `e` from session record `rec` */
+export function writeEvent(e: usize, type: u8, rec: usize): void {
   store<u8>(e + EVT_TYPE, type);
   store<u8>(e + EVT_PROTO, load<u8>(rec + CONN_PROTO));
   store<u8>(e + EVT_STATE, load<u8>(rec + CONN_STATE));
@@ -42,5 +47,4 @@ export function emitEvent(type: u8, rec: usize): void {
   store<u16>(e + EVT_LIPIDX, load<u16>(rec + CONN_LIPIDX));
   store<u16>(e + EVT_LIPIDX + 2, 0);
   store<u32>(e + EVT_LIPIDX + 4, 0);
-  setHdr(HDR_EVT_HEAD, head + 1);
 }

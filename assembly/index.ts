@@ -5,7 +5,7 @@ import { processBatch } from './batch';
 import { sweepSessions } from './session';
 import { rebuildSched, schedule } from './sched/index';
 import { serviceAddress } from './service';
-import { importConn } from './sync';
+import { exportConn, importConn } from './sync';
 
 export function abiVersion(): u32 {
   return ABI_VERSION;
@@ -45,4 +45,9 @@ export function pickRealServer(svc: u32, cip: u32, cport: u32, daddr: u32): u32 
  */
 export function importSession(ptr: u32, now: u32): u32 {
   return importConn(<usize>ptr, now);
+}
+
+/** exportSession writes session record `rec` as an event record at `ptr` if it is a live connection (1), else 0 */
+export function exportSession(rec: u32, ptr: u32, now: u32): u32 {
+  return exportConn(rec, <usize>ptr, now);
 }

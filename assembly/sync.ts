@@ -7,15 +7,16 @@ import {
   CONN_CIP, CONN_CMAC, CONN_CPORT, CONN_EXPIRES, CONN_FLAGS, CONN_LIP, CONN_LIPIDX, CONN_LPORT,
   CONN_PROTO, CONN_RIP, CONN_RPORT, CONN_RS, CONN_STATE, CONN_SVC, CONN_VIP, EVT_CDEV, EVT_CIP,
   EVT_CMAC, EVT_CPORT, EVT_FWD, EVT_LIP, EVT_LIPIDX, EVT_LPORT, EVT_PROTO, EVT_RIP, EVT_RPORT,
-  EVT_RS, EVT_STATE, EVT_SVC, EVT_VIP, EVT_VPORT, FWD_DR, FWD_FNAT, FWD_NAT, FWD_TUN, HDR_DEV_COUNT,
+  EVT_CREATED, EVT_RS, EVT_STATE, EVT_SVC, EVT_VIP, EVT_VPORT, CONNF_DETACHED, HDR_CONN_HIGH, FWD_DR, FWD_FNAT, FWD_NAT, FWD_TUN, HDR_DEV_COUNT,
   HDR_LIP_CAP, HDR_PORTMAP_BASE, HDR_RS_CAP, HDR_SVC_CAP, IPPROTO_TCP, IPPROTO_UDP, LIP_USED,
   PORTMAP_SIZE, RSF_REMOVED, RSF_USED, RS_ACTIVE, RS_FLAGS, RS_INACTIVE, RS_SVC, SVCF_USED,
   SVC_FLAGS, SYNC_BAD, SYNC_CONFLICT, SYNC_CREATED, SYNC_TABLE_FULL, SYNC_UPDATED, TCP_S_COUNT,
   TCP_S_ESTABLISHED, TO_UDP,
 } from './abi';
+import { writeEvent } from './events';
 import { lipAddress } from './fnat_pool';
 import { flowHash } from './flow';
-import { bswap16, copy6, hdr } from './mem';
+import { bswap16, copy6, hdr, timeReached } from './mem';
 import { serviceAddress } from './service';
 import {
   NO_CONN, allocConn, connAddress, freeConn, indexInsert, keyHash, lookupConn, rsAddress, timeoutMs,
@@ -111,4 +112,19 @@ export function importConn(e: usize, now: u32): u32 {
   indexInsert(keyHash(c, false), rec, false);
   if (flags & CONNF_OUT) indexInsert(keyHash(c, true), rec, true);
   return SYNC_CREATED;
+}
+
+/**
+ * exportConn writes record `rec` as an EVT_CREATED record at `e` when it is a live connection
+ * (not a template, not expired): the bulk sync a backup asks for when it starts, and the table a
+ * demoted master hands to the new one. Returns 1 if written, 0 otherwise.
+ */
+export function exportConn(rec: u32, e: usize, now: u32): u32 {
+  if (rec >= hdr(HDR_CONN_HIGH)) return 0;
+  const c = connAddress(rec);
+  const flags = load<u8>(c + CONN_FLAGS);
+  if ((flags & CONNF_USED) == 0 || (flags & (CONNF_TEMPLATE | CONNF_DETACHED)) != 0) return 0;
+  if (timeReached(load<u32>(c + CONN_EXPIRES), now)) return 0;
+  writeEvent(e, EVT_CREATED, c);
+  return 1;
 }

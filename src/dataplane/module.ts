@@ -24,6 +24,8 @@ export interface CoreExports {
   pickRealServer(svc: number, cip: number, cport: number, daddr: number): number;
   /** creates or refreshes a session from an event record at `ptr` (session sync); returns SYNC_* */
   importSession(ptr: number, now: number): number;
+  /** writes session record `rec` at `ptr` as an event record if it is a live connection (1), else 0 */
+  exportSession(rec: number, ptr: number, now: number): number;
 }
 
 export type CoreFlavour = 'release' | 'debug';
@@ -44,7 +46,7 @@ export function compileCore(path: string = coreModulePath()): WebAssembly.Module
 }
 
 const REQUIRED: (keyof CoreExports)[] = [
-  'abiVersion', 'staticEnd', 'process', 'sweep', 'rebuildService', 'pickRealServer', 'importSession',
+  'abiVersion', 'staticEnd', 'process', 'sweep', 'rebuildService', 'pickRealServer', 'importSession', 'exportSession',
 ];
 
 /**

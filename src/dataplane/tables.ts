@@ -555,6 +555,22 @@ export class Tables {
    * importSession hands one synced event record to the core (SYNC_* result). The record goes
    * into slot 0, which holds nothing between batches; never call it from inside process().
    */
+  /**
+   * exportSessions reads up to `max` live connections from record `start` on, as event records;
+   * `next` is where to continue, or null at the end of the table. Between batches only.
+   */
+  exportSessions(start: number, max: number, now: number): { records: Uint8Array[]; next: number | null } {
+    const at = this.layout.slots.base + this.layout.headroom;
+    const high = this.header(abi.HDR_CONN_HIGH);
+    const records: Uint8Array[] = [];
+    let rec = start;
+    // bounded work per call: `max` records found or 16 × max slots looked at
+    for (let looked = 0; rec < high && records.length < max && looked < max * 16; rec++, looked++) {
+      if (this.#core.exportSession(rec, at, now >>> 0)) records.push(this.#bytes.slice(at, at + abi.EVT_SIZE));
+    }
+    return { records, next: rec < high ? rec : null };
+  }
+
   importSession(record: Uint8Array, now: number): number {
     if (record.length !== abi.EVT_SIZE) return abi.SYNC_BAD;
     const at = this.layout.slots.base + this.layout.headroom;

@@ -123,6 +123,7 @@ export class Director {
       roleChanged: (master) => {
         if (master) this.#announceRepeatedly();
       },
+      exportSessions: (start, max) => this.tables.exportSessions(start, max, this.now()),
     }) : null;
   }
 

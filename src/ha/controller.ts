@@ -2,14 +2,18 @@
 // link, the master role's effects (answer ARP for VIPs, LIPs and virtual addresses, announce
 // them by gratuitous ARP), and session sync as IPVS's sync daemon does it: the master sends
 // every session it creates and every TCP state change; the backup imports them, so a takeover
-// keeps established connections on their real servers.
+// keeps established connections on their real servers. Two bulk transfers cover what that
+// stream cannot: a backup that starts (or meets a new master) asks for the whole table, and a
+// master demoted by a higher priority hands its table to the new master.
 import { createSocket, type Socket } from 'node:dgram';
 import * as abi from '../dataplane/abi.js';
 import type { EventView } from '../dataplane/tables.js';
 import type { Logger } from '../log.js';
 import type { HaSpec } from '../director/spec.js';
 import { Election, type HaState } from './election.js';
-import { TYPE_ADVERT, decode, encodeAdvert, encodeSessions } from './protocol.js';
+import {
+  SESSIONS_PER_DATAGRAM, TYPE_ADVERT, TYPE_SYNC_REQUEST, decode, encodeAdvert, encodeSessions, encodeSyncRequest,
+} from './protocol.js';
 
 /** What the controller needs of the director. */
 export interface HaHost {
@@ -19,21 +23,26 @@ export interface HaHost {
   importSynced(record: Uint8Array, e: EventView): number;
   /** the master role was taken (announce the addresses) or given up */
   roleChanged(master: boolean): void;
+  /** live connections from record `start` on, at most `max` (see Tables.exportSessions) */
+  exportSessions(start: number, max: number): { records: Uint8Array[]; next: number | null };
 }
 
 export interface HaStats {
   advertsSent: number; advertsReceived: number; sessionsSent: number; sessionsReceived: number;
   sessionsImported: number; sessionsRefused: number; datagramsRejected: number; sendErrors: number;
+  bulkSyncsSent: number; syncRequestsSent: number;
 }
 
 /** how often queued session records go out (the event ring is drained at the same pace) */
 const FLUSH_MS = 50;
+/** a bulk transfer sends this many records per flush: ~50k sessions a second */
+const BULK_PER_FLUSH = SESSIONS_PER_DATAGRAM * 80;
 
 export class HaController {
   readonly spec: HaSpec;
   readonly stats: HaStats = {
     advertsSent: 0, advertsReceived: 0, sessionsSent: 0, sessionsReceived: 0, sessionsImported: 0,
-    sessionsRefused: 0, datagramsRejected: 0, sendErrors: 0,
+    sessionsRefused: 0, datagramsRejected: 0, sendErrors: 0, bulkSyncsSent: 0, syncRequestsSent: 0,
   };
   readonly election: Election;
   #host: HaHost;
@@ -41,6 +50,9 @@ export class HaController {
   #queue: Uint8Array[] = [];
   #flush: NodeJS.Timeout | null = null;
   #lastAdvertAt = 0;
+  /** where a bulk transfer of the session table continues, or null when none runs */
+  #bulk: number | null = null;
+  #role: HaState = 'stopped';
 
   constructor(spec: HaSpec, host: HaHost) {
     this.spec = spec;
@@ -103,9 +115,20 @@ export class HaController {
   }
 
   #changed(state: HaState, why: string): void {
+    const wasMaster = this.#role === 'master' && state === 'backup';
+    this.#role = state;
     this.#host.log.info({ event: 'ha_state', state, why, priority: this.spec.priority }, `now ${state}`);
     if (state === 'stopped') return;
     this.#host.roleChanged(state === 'master');
+    // demoted by a higher priority: the new master has not seen the connections we carry
+    if (wasMaster && this.spec.syncSessions) this.#startBulk('handing the table to the new master');
+  }
+
+  #startBulk(why: string): void {
+    if (this.#bulk !== null) return;
+    this.#bulk = 0;
+    this.stats.bulkSyncsSent++;
+    this.#host.log.info({ event: 'ha_bulk_sync', why }, 'sending the session table to the peer');
   }
 
   #onEvent(e: EventView): void {
@@ -116,6 +139,11 @@ export class HaController {
   }
 
   #flushQueue(): void {
+    if (this.#bulk !== null) {
+      const { records, next } = this.#host.exportSessions(this.#bulk, BULK_PER_FLUSH);
+      this.#bulk = next;
+      this.#queue.push(...records);
+    }
     if (!this.#queue.length) return;
     const records = this.#queue;
     this.#queue = [];
@@ -147,8 +175,18 @@ export class HaController {
     }
     if (m.type === TYPE_ADVERT) {
       this.stats.advertsReceived++;
-      this.#lastAdvertAt = Date.now();
+      const now = Date.now();
+      const fresh = !this.#lastAdvertAt || now - this.#lastAdvertAt > this.election.masterDownMs;
+      this.#lastAdvertAt = now;
       this.election.onAdvert(m.priority, address);
+      // a master we had not heard (we just started, or it did): ask for what it carries
+      if (fresh && m.priority > 0 && this.state === 'backup' && this.spec.syncSessions) {
+        this.#send([encodeSyncRequest(this.spec.group, this.spec.priority)], () => this.stats.syncRequestsSent++);
+      }
+      return;
+    }
+    if (m.type === TYPE_SYNC_REQUEST) {
+      if (this.spec.syncSessions) this.#startBulk('the peer asked for the session table');
       return;
     }
     this.stats.sessionsReceived += m.records.length;

@@ -1,12 +1,14 @@
 // protocol.ts — the datagrams two directors exchange on their sync link:
 //   +0 "WLVS" │ +4 u8 version │ +5 u8 type │ +6 u8 group │ +7 u8 priority │ +8 u16 count │ +10 u16 0
 // type 1 = advertisement (count 0); type 2 = sessions: `count` event records of EVT_SIZE bytes
-// follow, exactly as the sending core wrote them (assembly/abi.ts), at most SESSIONS_PER_DATAGRAM.
+// follow, exactly as the sending core wrote them (assembly/abi.ts), at most SESSIONS_PER_DATAGRAM;
+// type 3 = a backup asks for the whole session table (count 0).
 import * as abi from '../dataplane/abi.js';
 
 export const VERSION = 1;
 export const TYPE_ADVERT = 1;
 export const TYPE_SESSIONS = 2;
+export const TYPE_SYNC_REQUEST = 3;
 export const HEADER = 12;
 /** records per datagram: the datagram stays under a 1500-byte MTU */
 export const SESSIONS_PER_DATAGRAM = Math.floor((1400 - HEADER) / abi.EVT_SIZE);
@@ -35,6 +37,10 @@ export function encodeAdvert(group: number, priority: number): Buffer {
   return header(TYPE_ADVERT, group, priority, 0);
 }
 
+export function encodeSyncRequest(group: number, priority: number): Buffer {
+  return header(TYPE_SYNC_REQUEST, group, priority, 0);
+}
+
 /** encodeSessions packs records into as many datagrams as they need */
 export function encodeSessions(group: number, priority: number, records: Uint8Array[]): Buffer[] {
   const out: Buffer[] = [];
@@ -55,7 +61,7 @@ export function decode(b: Uint8Array): Message | { error: string } {
   if (b[4] !== VERSION) return { error: `protocol version ${b[4]}` };
   const type = b[5];
   const count = v.getUint16(8, true);
-  if (type === TYPE_ADVERT) {
+  if (type === TYPE_ADVERT || type === TYPE_SYNC_REQUEST) {
     if (count !== 0 || b.length !== HEADER) return { error: 'malformed advertisement' };
     return { type, group: b[6], priority: b[7], records: [] };
   }

@@ -108,6 +108,26 @@ for (const flavour of FLAVOURS) {
       assert.equal(decodeFrame(o.out, true).ip!.src, VIP);
     });
 
+    it('exports the live connections for a bulk sync, which a fresh backup imports whole', () => {
+      const master = director(flavour, 'nat');
+      for (let k = 0; k < 10; k++) {
+        master.one(fromClient(tcpPacket({ src: CIP, dst: VIP }, { sport: 42000 + k, dport: 80, flags: 'S' })), 100);
+      }
+      const all = master.tables.exportSessions(0, 100, 200);
+      assert.equal(all.records.length, 10);
+      assert.equal(all.next, null);
+      // in pieces: `next` continues where the previous call stopped
+      const first = master.tables.exportSessions(0, 4, 200);
+      assert.equal(first.records.length, 4);
+      const rest = master.tables.exportSessions(first.next!, 100, 200);
+      assert.equal(first.records.length + rest.records.length, 10);
+      const backup = director(flavour, 'nat');
+      for (const r of all.records) assert.equal(backup.tables.importSession(r, 300), abi.SYNC_CREATED);
+      assert.equal(backup.tables.sessionCount(), 10);
+      // SYN_RECV lasts 60 s: past it nothing is exported
+      assert.equal(master.tables.exportSessions(0, 100, 100 + 61_000).records.length, 0);
+    });
+
     it('refuses records naming no live service or real server, and survives random ones', () => {
       const master = director(flavour, 'nat');
       master.one(fromClient(tcpPacket({ src: CIP, dst: VIP }, { sport: 40002, dport: 80, flags: 'S' })), 1);
