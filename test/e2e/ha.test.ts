@@ -13,6 +13,7 @@ import { api, get, sleep } from './lib.js';
 const VIP = LAB_VIP_TAP;
 const GATEWAY = `${SERVER_NET}.1`;
 const SIZE = 40 << 20;
+const BIN = new URL('../../../bin/wlvs.js', import.meta.url).pathname;
 
 function haConfig(topo: Topology, me: 'a' | 'b', token: string): Record<string, unknown> {
   const own = me === 'a' ? 2 : 3;
@@ -122,5 +123,8 @@ describe('failover between two directors', { timeout: 180_000 }, () => {
     assert.equal(seen.size, 3, [...seen].join(','));
     const metrics = await topo.lab.exec(topo.director.role, 'curl', ['-s', `${b.adminUrl}/metrics`]);
     assert.match(metrics, /^wlvs_ha_master 1$/m);
+    assert.match(metrics, /^wlvs_ha_sync_sessions_total\{outcome="imported"\} [1-9]/m);
+    const status = await topo.lab.exec(topo.director.role, 'env', [`WLVS_API=${b.adminUrl}`, process.execPath, BIN, 'status']);
+    assert.match(status, /^wlvs \(sessions=\d+\/65536\) MASTER \(priority 100\)$/m);
   });
 });
