@@ -9,7 +9,7 @@ import {
   CONN_LIPIDX, CONN_LPORT, CONN_PROTO, CONN_RIP, CONN_RPORT, CONN_RS, CONN_STATE, CONN_SVC, CONN_VIP,
   CONN_VPORT, BATCH_L2, BATCH_VNET, DESC_LEN, DESC_OFF, DESC_OUT_DEV, DESC_REASON, DESC_SIZE,
   DESC_VERDICT, DEV_ADDR, DEV_MAC, DEV_MTU, DEV_SIZE, DROP_CONFLICT, DROP_ICMP_UNRELATED,
-  DROP_NOT_OURS, DROP_NO_NEIGH, DROP_NO_RS, DROP_NO_SESSION, DROP_POOL_EXHAUSTED, DROP_TABLE_FULL,
+  DROP_NOT_OURS, DROP_NO_NEIGH, DROP_NO_RS, DROP_NO_SERVICE, DROP_NO_SESSION, DROP_POOL_EXHAUSTED, DROP_TABLE_FULL,
   DROP_UNSUPPORTED, ETH_HLEN, EVT_CREATED, EVT_STATE_CHANGED, EVT_TEMPLATE_CREATED, FWD_DR, FWD_FNAT, FWD_INHERIT,
   FWD_NAT, FWD_TUN, HDR_BATCH_DEV, HDR_BATCH_FLAGS, HDR_DESC_BASE, HDR_DEV_BASE, HDR_IDX_BASE,
   HDR_CONN_BASE, HDR_IDX_MASK, HDR_OPTIONS, HDR_SCRATCH_BASE, HDR_SINK, HDR_SLOT_COUNT, IDX_REC_MASK,
@@ -32,7 +32,7 @@ import {
   CLASS_DONE, CLASS_ICMP_ERR, CLASS_IN, CLASS_LIP, CLASS_UNKNOWN, parseFrame,
 } from './parse';
 import { schedule } from './sched/index';
-import { serviceAddress } from './service';
+import { NO_SERVICE, lookupService, serviceAddress } from './service';
 import {
   NO_CONN, allocConn, connAddress, connGone, detachTemplate, expireConn, freeConn, indexInsert,
   lookupConn, rsAddress, timeoutMs,
@@ -380,6 +380,12 @@ function handle(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, inDev: u
     rec = (v & 0xffffff) - 1;
     out = (v & 0x1000000) != 0;
   } else if (cls == CLASS_IN) {
+    const svc = lookupService(load<u32>(scr + SCR_DST), load<u32>(scr + SCR_SPORT) >>> 16, proto);
+    if (svc == NO_SERVICE) {
+      settle(desc, VERDICT_DROP, DROP_NO_SERVICE);
+      return;
+    }
+    store<u32>(scr + SCR_SVC, svc + 1);
     rec = newConn(scr, <usize>load<u32>(desc + DESC_OFF), l2, inDev, now);
     if (rec >= FAILED) {
       settle(desc, VERDICT_DROP, <u8>(rec & 0xff));

@@ -4,9 +4,9 @@
 // settled here (malformed, for the host, not ours) gets its verdict now and class CLASS_DONE.
 import {
   DESC_LEN, DESC_OFF, DESC_REASON, DESC_VERDICT, DROP_FRAGMENT, DROP_IP_CSUM, DROP_MALFORMED,
-  DROP_NOT_MINE, DROP_NO_SERVICE, DROP_UNSUPPORTED, ETH_HLEN, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP,
+  DROP_NOT_MINE, DROP_UNSUPPORTED, ETH_HLEN, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP,
   LOCAL_DIP, LOCAL_LIP, LOCAL_VIP, SCR_DST, SCR_HASH, SCR_ICMP, SCR_L3, SCR_L4, SCR_PROTO,
-  SCR_SRC, SCR_SPORT, SCR_SVC, SCR_TCPFLAGS, VERDICT_DROP, VERDICT_HOST,
+  SCR_SRC, SCR_SPORT, SCR_TCPFLAGS, VERDICT_DROP, VERDICT_HOST,
 } from './abi';
 import { ipHeaderValid } from './csum';
 import { flowHash } from './flow';
@@ -142,9 +142,7 @@ export function parseFrame(desc: usize, scr: usize, l2: bool, devMac: usize): u8
 
   if (cls != CLASS_ICMP_ERR) {
     if (kind & LOCAL_VIP) {
-      const svc = lookupService(dst, ports >>> 16, proto);
-      if (svc == NO_SERVICE) return settle(desc, VERDICT_DROP, DROP_NO_SERVICE);
-      store<u32>(scr + SCR_SVC, svc + 1);
+      // the service is looked up only when the session lookup misses (as IPVS's ip_vs_in)
       cls = CLASS_IN;
     } else if (kind & LOCAL_LIP) {
       cls = CLASS_LIP;
