@@ -6,6 +6,7 @@ const USAGE = `usage: wlvs <command> [options]
 
   run CONFIG                 run the director in the foreground (JSON logs; "ready" line when up)
   lab demo                   build a namespace lab, run wlvs on a built-in config, show traffic, tear down
+  lab failover               two directors in a lab: kill the master mid-download, watch the backup take over
   realserver --mode dr|tun --vip ADDR
                              prepare this host as a real server (DR: VIP on lo; TUN: decapsulate)
   status [--stats|--rate] [--json]       services and real servers (like ipvsadm -Ln)

@@ -8,7 +8,11 @@ import { LAB_VIP_TAP, labConfig, rsGatewayFor, startDirector, startRealServers }
 import { fetchJson, formatStatus } from './admin.js';
 
 export async function labCommand(argv: string[]): Promise<void> {
-  if (argv[0] !== 'demo') throw new WlvsError('WLVS_ERR_USAGE', 'usage: wlvs lab demo');
+  if (argv[0] === 'failover') {
+    const { labFailover } = await import('./lab-failover.js');
+    return labFailover();
+  }
+  if (argv[0] !== 'demo') throw new WlvsError('WLVS_ERR_USAGE', 'usage: wlvs lab demo | wlvs lab failover');
   const say = (s: string) => console.log(s);
   say('wlvs demo: building the lab (network namespaces: client, director, rs1..rs3)');
   const topo = await buildTopology({ rsGateway: rsGatewayFor('nat', 'tap'), tag: 'wd' });

@@ -78,6 +78,44 @@ export function labConfig(topo: Topology, device: 'tap' | 'tun', o: LabServiceOp
   };
 }
 
+/** the real servers' gateway in the failover lab: a virtual address that moves with the master */
+export const LAB_HA_GATEWAY = `${SERVER_NET}.1`;
+/** admin API ports of the two directors of the failover lab (one namespace, two processes) */
+export const LAB_HA_ADMIN = { a: 9181, b: 9182 } as const;
+
+/**
+ * labHaConfig: director `a` (priority 150, starts master) or `b` (100, backup) of the failover
+ * lab, NAT over TAP, both on the same two bridges with their own addresses (.2 and .3), a sync
+ * link on loopback, and the servers' gateway as a virtual address.
+ */
+export function labHaConfig(topo: Topology, me: 'a' | 'b', tokenFile: string, o: { syncSessions?: boolean } = {}): Record<string, unknown> {
+  const own = me === 'a' ? 2 : 3;
+  const port = (x: 'a' | 'b') => (x === 'a' ? 18848 : 18849);
+  return {
+    director: {
+      devices: [
+        { name: `wlvs-ext-${me}`, kind: 'tap', addresses: [`${CLIENT_NET}.${own}/24`], bridge: topo.director.extBridge },
+        { name: `wlvs-int-${me}`, kind: 'tap', addresses: [`${SERVER_NET}.${own}/24`], bridge: topo.director.intBridge },
+      ],
+      sessions: 65536,
+      admin: { listen: `127.0.0.1:${LAB_HA_ADMIN[me]}`, token_file: tokenFile },
+      ha: {
+        priority: me === 'a' ? 150 : 100,
+        state: me === 'a' ? 'master' : 'backup',
+        advert_interval: 0.3,
+        listen: `127.0.0.1:${port(me)}`,
+        peer: `127.0.0.1:${port(me === 'a' ? 'b' : 'a')}`,
+        virtual_addresses: [{ address: `${LAB_HA_GATEWAY}/24`, device: `wlvs-int-${me}` }],
+        sync_sessions: o.syncSessions ?? true,
+      },
+    },
+    services: [{
+      name: 'web', vip: LAB_VIP_TAP, port: 80, protocol: 'tcp', scheduler: 'rr', forwarding: 'nat', health_check: { type: 'none' },
+      real_servers: topo.realServers.map((r) => ({ address: r.address, port: 80 })),
+    }],
+  };
+}
+
 export interface RunningDirector {
   child: ChildProcess;
   configPath: string;

@@ -5,43 +5,16 @@
 // takes the addresses over by gratuitous ARP and the download completes on the same connection.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildTopology, CLIENT_NET, SERVER_NET, type Topology } from '../../src/lab/topology.js';
-import { LAB_VIP_TAP, type RunningDirector, startDirector, startRealServers } from '../../src/lab/lab-director.js';
+import { buildTopology, type Topology } from '../../src/lab/topology.js';
+import {
+  LAB_HA_ADMIN, LAB_HA_GATEWAY, LAB_VIP_TAP, type RunningDirector, labHaConfig, startDirector, startRealServers,
+} from '../../src/lab/lab-director.js';
 import { streamDigest } from '../../src/lab/data-stream.js';
 import { api, get, sleep } from './lib.js';
 
 const VIP = LAB_VIP_TAP;
-const GATEWAY = `${SERVER_NET}.1`;
 const SIZE = 40 << 20;
 const BIN = new URL('../../../bin/wlvs.js', import.meta.url).pathname;
-
-function haConfig(topo: Topology, me: 'a' | 'b', token: string): Record<string, unknown> {
-  const own = me === 'a' ? 2 : 3;
-  const port = (x: 'a' | 'b') => (x === 'a' ? 18848 : 18849);
-  const peer = me === 'a' ? 'b' : 'a';
-  return {
-    director: {
-      devices: [
-        { name: `wlvs-ext-${me}`, kind: 'tap', addresses: [`${CLIENT_NET}.${own}/24`], bridge: topo.director.extBridge },
-        { name: `wlvs-int-${me}`, kind: 'tap', addresses: [`${SERVER_NET}.${own}/24`], bridge: topo.director.intBridge },
-      ],
-      sessions: 65536,
-      admin: { listen: `127.0.0.1:${me === 'a' ? 9181 : 9182}`, token_file: token },
-      ha: {
-        priority: me === 'a' ? 150 : 100,
-        state: me === 'a' ? 'master' : 'backup',
-        advert_interval: 0.3,
-        listen: `127.0.0.1:${port(me)}`,
-        peer: `127.0.0.1:${port(peer)}`,
-        virtual_addresses: [{ address: `${GATEWAY}/24`, device: `wlvs-int-${me}` }],
-      },
-    },
-    services: [{
-      name: 'web', vip: VIP, port: 80, protocol: 'tcp', scheduler: 'rr', forwarding: 'nat', health_check: { type: 'none' },
-      real_servers: topo.realServers.map((r) => ({ address: r.address, port: 80 })),
-    }],
-  };
-}
 
 describe('failover between two directors', { timeout: 180_000 }, () => {
   let topo: Topology;
@@ -49,10 +22,10 @@ describe('failover between two directors', { timeout: 180_000 }, () => {
   let b: RunningDirector;
 
   before(async () => {
-    topo = await buildTopology({ rsGateway: GATEWAY, tag: 'wh' });
+    topo = await buildTopology({ rsGateway: LAB_HA_GATEWAY, tag: 'wh' });
     await startRealServers(topo, { forwarding: 'nat', vip: VIP });
-    a = await startDirector(topo, (t) => haConfig(topo, 'a', t), { adminPort: 9181 });
-    b = await startDirector(topo, (t) => haConfig(topo, 'b', t), { adminPort: 9182 });
+    a = await startDirector(topo, (t) => labHaConfig(topo, 'a', t), { adminPort: LAB_HA_ADMIN.a });
+    b = await startDirector(topo, (t) => labHaConfig(topo, 'b', t), { adminPort: LAB_HA_ADMIN.b });
     await sleep(1000);
   });
   after(async () => {
@@ -88,7 +61,7 @@ describe('failover between two directors', { timeout: 180_000 }, () => {
     const download = topo.lab.exec(topo.client.role, 'sh', ['-c',
       `curl -s --max-time 90 --limit-rate 8M http://${VIP}/bytes/${SIZE} | sha256sum`], 120_000);
     await sleep(500);
-    b = await startDirector(topo, (t) => haConfig(topo, 'b', t), { adminPort: 9182 });
+    b = await startDirector(topo, (t) => labHaConfig(topo, 'b', t), { adminPort: LAB_HA_ADMIN.b });
     await sleep(1000);
     const fresh = await api(topo, b, '/api/v1/status');
     assert.equal(fresh.ha.state, 'backup');

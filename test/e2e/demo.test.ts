@@ -1,0 +1,25 @@
+// The two lab demos an operator runs first: `wlvs lab demo` (the quick start) and
+// `wlvs lab failover`, run as a user would, each building and removing its own lab.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const BIN = new URL('../../../bin/wlvs.js', import.meta.url).pathname;
+const run = (args: string[]) => promisify(execFile)(process.execPath, [BIN, ...args], { timeout: 120_000 });
+
+describe('lab demos', { timeout: 300_000 }, () => {
+  it('wlvs lab demo spreads requests 1:2:1 and prints the counters', async () => {
+    const { stdout } = await run(['lab', 'demo']);
+    assert.match(stdout, /answers per server: (?=.*rs1=3)(?=.*rs2=6)(?=.*rs3=3)/);
+    assert.match(stdout, /UDP 10\.99\.1\.100:5353 "hello" -> rs\d/);
+    assert.match(stdout, /tearing the lab down/);
+  });
+
+  it('wlvs lab failover keeps a download alive across the master\'s death', async () => {
+    const { stdout } = await run(['lab', 'failover']);
+    assert.match(stdout, /director a: master \(priority 150\); director b: backup \(priority 100\)/);
+    assert.match(stdout, /b is master \d+ ms later/);
+    assert.match(stdout, /download finished: 25165824 bytes, SHA-256 matches/);
+  });
+});
