@@ -736,7 +736,7 @@
 // ── per-slot scratch written by pass 1 and read by passes 2 and 3 ────────────────────────────
 // +0 u32 hash │ +4 u32 l3 address │ +8 u32 l4 address │ +12 u8 class │ +13 u8 proto
 // +14 u8 tcp flags │ +15 u8 icmp │ +16 src │ +20 dst │ +24 u16 sport │ +26 u16 dport
-// +28 u32 service index + 1 (0 = none)
+// +28 u32 spare
 // @ts-ignore: decorator
 @inline export const SCR_HASH: u32 = 0;
 // @ts-ignore: decorator
@@ -759,8 +759,6 @@
 @inline export const SCR_SPORT: u32 = 24;
 // @ts-ignore: decorator
 @inline export const SCR_DPORT: u32 = 26;
-// @ts-ignore: decorator
-@inline export const SCR_SVC: u32 = 28;
 // @ts-ignore: decorator
 @inline export const SCR_SIZE: u32 = 32;
 

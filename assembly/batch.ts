@@ -17,7 +17,7 @@ import {
   NO_RS, OPT_SLOPPY_TCP, OPT_UNKNOWN_HOST, OPT_UNKNOWN_PASS, PROCESS_HOST_SHIFT, RSF_READY,
   RSF_REMOVED, RSF_USED, RS_DEV, RS_FLAGS, RS_FWD, RS_INACTIVE, RS_PERSIST, RS_RPORT, RS_TUN_SRC,
   RS_WEIGHT, SCR_CLASS, SCR_DST, SCR_HASH, SCR_ICMP, SCR_L3, SCR_L4, SCR_PROTO, SCR_SIZE, SCR_SPORT,
-  SCR_SRC, SCR_SVC, SCR_TCPFLAGS, STAT_CONN_CREATED, STAT_FORWARDED, STAT_FRAG_NEEDED_SENT,
+  SCR_SRC, SCR_TCPFLAGS, STAT_CONN_CREATED, STAT_FORWARDED, STAT_FRAG_NEEDED_SENT,
   STAT_HOST, STAT_ICMP_RELAYED, STAT_PASSED, STAT_RX_BYTES, STAT_RX_PACKETS, SVCF_PERSIST,
   SVC_FLAGS, SVC_FWD, SVC_PERSIST_MASK, SVC_PERSIST_TIMEOUT, SVC_SORRY, SVC_TUN_SRC, SVC_VPORT,
   TCP_S_CLOSE, TCP_S_FIN_WAIT, TCP_S_NONE, TCP_S_TIME_WAIT, TO_UDP, VERDICT_DROP, VERDICT_FORWARD, VERDICT_HOST,
@@ -109,12 +109,11 @@ function findTemplate(hash: u32, tcip: u32, vip: u32, tport: u32, proto: u32, no
 }
 
 /**
- * newConn schedules a real server for the first packet of a connection (slot scratch `scr`)
- * and creates its session: persistence template, Full-NAT port, index keys, counters, event.
+ * newConn schedules a real server of service `svcIdx` for the first packet of a connection
+ * (slot scratch `scr`) and creates its session: persistence template, Full-NAT port, index keys, counters, event.
  * Returns the record index, or FAILED | DROP_* reason.
  */
-function newConn(scr: usize, frame: usize, l2: bool, inDev: u32, now: u32): u32 {
-  const svcIdx = load<u32>(scr + SCR_SVC) - 1;
+function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, now: u32): u32 {
   const s = serviceAddress(svcIdx);
   const proto = <u32>load<u8>(scr + SCR_PROTO);
   if (proto == IPPROTO_TCP && (hdr(HDR_OPTIONS) & OPT_SLOPPY_TCP) == 0) {
@@ -385,8 +384,7 @@ function handle(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, inDev: u
       settle(desc, VERDICT_DROP, DROP_NO_SERVICE);
       return;
     }
-    store<u32>(scr + SCR_SVC, svc + 1);
-    rec = newConn(scr, <usize>load<u32>(desc + DESC_OFF), l2, inDev, now);
+    rec = newConn(scr, svc, <usize>load<u32>(desc + DESC_OFF), l2, inDev, now);
     if (rec >= FAILED) {
       settle(desc, VERDICT_DROP, <u8>(rec & 0xff));
       return;

@@ -282,7 +282,6 @@ export const SCR_SRC = 16;
 export const SCR_DST = 20;
 export const SCR_SPORT = 24;
 export const SCR_DPORT = 26;
-export const SCR_SVC = 28;
 export const SCR_SIZE = 32;
 export const ETH_HLEN = 14;
 export const VNET_HDR_LEN = 10;

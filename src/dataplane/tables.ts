@@ -526,24 +526,7 @@ export class Tables {
     let n = 0;
     while (tail !== head) {
       const at = this.layout.events.base + (tail & (cap - 1)) * abi.EVT_SIZE;
-      const v = this.#view;
-      fn({
-        type: this.#bytes[at + abi.EVT_TYPE],
-        protocol: this.#bytes[at + abi.EVT_PROTO],
-        state: this.#bytes[at + abi.EVT_STATE],
-        forwarding: this.#bytes[at + abi.EVT_FWD],
-        client: numberToIpv4(v.getUint32(at + abi.EVT_CIP, false)),
-        clientPort: v.getUint16(at + abi.EVT_CPORT, false),
-        vip: numberToIpv4(v.getUint32(at + abi.EVT_VIP, false)),
-        vport: v.getUint16(at + abi.EVT_VPORT, false),
-        rip: numberToIpv4(v.getUint32(at + abi.EVT_RIP, false)),
-        rport: v.getUint16(at + abi.EVT_RPORT, false),
-        lip: v.getUint32(at + abi.EVT_LIP, false) ? numberToIpv4(v.getUint32(at + abi.EVT_LIP, false)) : null,
-        lport: v.getUint16(at + abi.EVT_LPORT, false),
-        service: v.getUint16(at + abi.EVT_SVC, true),
-        realServer: v.getUint16(at + abi.EVT_RS, true),
-        raw: this.#bytes.slice(at, at + abi.EVT_SIZE),
-      });
+      fn(eventView(this.#bytes.slice(at, at + abi.EVT_SIZE)));
       tail = (tail + 1) >>> 0;
       n++;
     }
@@ -577,6 +560,21 @@ export class Tables {
     this.#bytes.set(record, at);
     return this.#core.importSession(at, now >>> 0);
   }
+}
+
+/** eventView decodes an event record (from the ring, or received from a peer director) */
+export function eventView(raw: Uint8Array): EventView {
+  const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const lip = v.getUint32(abi.EVT_LIP, false);
+  return {
+    type: raw[abi.EVT_TYPE], protocol: raw[abi.EVT_PROTO], state: raw[abi.EVT_STATE], forwarding: raw[abi.EVT_FWD],
+    client: numberToIpv4(v.getUint32(abi.EVT_CIP, false)), clientPort: v.getUint16(abi.EVT_CPORT, false),
+    vip: numberToIpv4(v.getUint32(abi.EVT_VIP, false)), vport: v.getUint16(abi.EVT_VPORT, false),
+    rip: numberToIpv4(v.getUint32(abi.EVT_RIP, false)), rport: v.getUint16(abi.EVT_RPORT, false),
+    lip: lip ? numberToIpv4(lip) : null, lport: v.getUint16(abi.EVT_LPORT, false),
+    service: v.getUint16(abi.EVT_SVC, true), realServer: v.getUint16(abi.EVT_RS, true),
+    raw,
+  };
 }
 
 /** bswap32 turns an address number into the u32 the core loads from wire bytes (little-endian). */

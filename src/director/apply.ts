@@ -330,10 +330,11 @@ export class TableApplier {
     // a port-0 service covers every port, as in the data path
     const st = this.#services.get(serviceKey({ vip, port: vport, protocol: proto })) ?? this.#services.get(serviceKey({ vip, port: 0, protocol: proto }));
     if (!st) return null;
-    let rs: RsState | undefined;
-    for (const r of [...st.rs.values(), ...(st.sorry ? [st.sorry] : [])]) {
-      if (r.spec.address === rip && (r.spec.port || vport) === rport) rs = r;
-    }
+    // a real server configured without a port (0) takes the VIP's
+    const matches = (r: RsState) => r.spec.address === rip && (r.spec.port || vport) === rport;
+    let rs = st.rs.get(realServerKey({ address: rip, port: rport }));
+    if (!rs && rport === vport) rs = st.rs.get(realServerKey({ address: rip, port: 0 }));
+    if (!rs && st.sorry && matches(st.sorry)) rs = st.sorry;
     if (!rs || rs.index === null) return null;
     const lipIndex = lip ? this.#lips.findIndex((l) => l?.address === lip) : 0;
     if (lipIndex < 0) return null;

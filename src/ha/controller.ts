@@ -7,7 +7,7 @@
 // master demoted by a higher priority hands its table to the new master.
 import { createSocket, type Socket } from 'node:dgram';
 import * as abi from '../dataplane/abi.js';
-import type { EventView } from '../dataplane/tables.js';
+import { type EventView, eventView } from '../dataplane/tables.js';
 import type { Logger } from '../log.js';
 import type { HaSpec } from '../director/spec.js';
 import { Election, type HaState } from './election.js';
@@ -192,24 +192,9 @@ export class HaController {
     this.stats.sessionsReceived += m.records.length;
     if (!this.spec.syncSessions) return;
     for (const r of m.records) {
-      const result = this.#host.importSynced(r, viewOf(r));
+      const result = this.#host.importSynced(r, eventView(r));
       if (result === abi.SYNC_CREATED || result === abi.SYNC_UPDATED) this.stats.sessionsImported++;
       else this.stats.sessionsRefused++;
     }
   }
-}
-
-/** viewOf reads what the host needs to map a record to its own indices */
-function viewOf(r: Uint8Array): EventView {
-  const v = new DataView(r.buffer, r.byteOffset, r.byteLength);
-  const ip = (off: number) => [r[off], r[off + 1], r[off + 2], r[off + 3]].join('.');
-  const lip = v.getUint32(abi.EVT_LIP, true);
-  return {
-    type: r[abi.EVT_TYPE], protocol: r[abi.EVT_PROTO], state: r[abi.EVT_STATE], forwarding: r[abi.EVT_FWD],
-    client: ip(abi.EVT_CIP), clientPort: v.getUint16(abi.EVT_CPORT, false),
-    vip: ip(abi.EVT_VIP), vport: v.getUint16(abi.EVT_VPORT, false),
-    rip: ip(abi.EVT_RIP), rport: v.getUint16(abi.EVT_RPORT, false),
-    lip: lip ? ip(abi.EVT_LIP) : null, lport: v.getUint16(abi.EVT_LPORT, false),
-    service: v.getUint16(abi.EVT_SVC, true), realServer: v.getUint16(abi.EVT_RS, true), raw: r,
-  };
 }
