@@ -518,15 +518,18 @@ export class Tables {
     return { items, next: i < high ? i : null };
   }
 
-  /** drainEvents hands every pending event to `fn` and frees their ring slots. */
-  drainEvents(fn: (e: EventView) => void): number {
+  /**
+   * drainEvents hands every pending event record (a copy, EVT_SIZE bytes; eventView decodes it)
+   * to `fn` and frees their ring slots.
+   */
+  drainEvents(fn: (raw: Uint8Array) => void): number {
     const cap = this.layout.eventCap;
     let tail = this.header(abi.HDR_EVT_TAIL);
     const head = this.header(abi.HDR_EVT_HEAD);
     let n = 0;
     while (tail !== head) {
       const at = this.layout.events.base + (tail & (cap - 1)) * abi.EVT_SIZE;
-      fn(eventView(this.#bytes.slice(at, at + abi.EVT_SIZE)));
+      fn(this.#bytes.slice(at, at + abi.EVT_SIZE));
       tail = (tail + 1) >>> 0;
       n++;
     }

@@ -211,7 +211,8 @@ export class TableApplier {
     for (const l of this.#lips) if (l) local.push({ address: l.address, kind: 'lip' });
     this.#tables.setLocalAddresses(local);
     this.#tables.setTimeouts(spec.timeouts);
-    let opts = abi.OPT_EVENTS;
+    // events feed session sync only: without a peer the core writes none
+    let opts = spec.ha?.syncSessions ? abi.OPT_EVENTS : 0;
     if (spec.unknownPackets === 'host') opts |= abi.OPT_UNKNOWN_HOST;
     if (spec.unknownPackets === 'pass') opts |= abi.OPT_UNKNOWN_PASS;
     if (spec.sloppyTcp) opts |= abi.OPT_SLOPPY_TCP;

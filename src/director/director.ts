@@ -73,8 +73,7 @@ export class Director {
   #kernel: KernelRoutes | null;
   #timers: NodeJS.Timeout[] = [];
   #t0 = performance.now();
-  #eventCounts = { created: 0, expired: 0 };
-  #eventListeners: ((e: EventView) => void)[] = [];
+  #eventListeners: ((raw: Uint8Array) => void)[] = [];
   #stopped = false;
 
   private constructor(spec: DirectorSpec, log: Logger, layout: Layout, memory: WebAssembly.Memory, core: CoreExports,
@@ -223,8 +222,8 @@ export class Director {
     this.#every(50, () => this.#sweep());
     this.#every(250, () => this.neighbours.tick());
     this.#every(1000, () => this.applier.reap());
-    // with a peer, events are session sync: drain them often so a takeover loses few
-    this.#every(this.ha ? 20 : 100, () => this.drainEvents());
+    // events exist for session sync only: drained often, so a takeover loses few
+    if (this.ha?.spec.syncSessions) this.#every(20, () => this.drainEvents());
     // a backup announces only its own addresses; it announces the rest when it becomes master
     if (this.ha) await this.ha.start();
     if (!this.ha?.master) this.#announceRepeatedly();
@@ -272,16 +271,15 @@ export class Director {
     this.loop.core.sweep(budget, this.now());
   }
 
-  /** drainEvents empties the event ring into the counters and the listeners */
+  /** drainEvents empties the event ring into the listeners */
   drainEvents(): number {
-    return this.tables.drainEvents((e) => {
-      if (e.type === abi.EVT_CREATED) this.#eventCounts.created++;
-      else if (e.type === abi.EVT_EXPIRED) this.#eventCounts.expired++;
-      for (const fn of this.#eventListeners) fn(e);
+    return this.tables.drainEvents((raw) => {
+      for (const fn of this.#eventListeners) fn(raw);
     });
   }
 
-  onEvent(fn: (e: EventView) => void): void {
+  /** onEvent listens to session events: raw records, see Tables.drainEvents */
+  onEvent(fn: (raw: Uint8Array) => void): void {
     this.#eventListeners.push(fn);
   }
 
@@ -312,10 +310,6 @@ export class Director {
 
   portStats(): PortStats {
     return this.#port.stats();
-  }
-
-  get eventCounts(): { created: number; expired: number } {
-    return { ...this.#eventCounts };
   }
 
   /**

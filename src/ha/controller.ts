@@ -18,7 +18,7 @@ import {
 /** What the controller needs of the director. */
 export interface HaHost {
   log: Logger;
-  onEvent(fn: (e: EventView) => void): void;
+  onEvent(fn: (raw: Uint8Array) => void): void;
   /** patch the record's indices to this director's and import it; a SYNC_* result, or SYNC_BAD */
   importSynced(record: Uint8Array, e: EventView): number;
   /** the master role was taken (announce the addresses) or given up */
@@ -131,11 +131,12 @@ export class HaController {
     this.#host.log.info({ event: 'ha_bulk_sync', why }, 'sending the session table to the peer');
   }
 
-  #onEvent(e: EventView): void {
+  #onEvent(raw: Uint8Array): void {
     if (!this.spec.syncSessions || !this.master) return;
     // connections only: a backup rebuilds persistence templates as clients come
-    if (e.type !== abi.EVT_CREATED && e.type !== abi.EVT_STATE_CHANGED) return;
-    this.#queue.push(e.raw);
+    const type = raw[abi.EVT_TYPE];
+    if (type !== abi.EVT_CREATED && type !== abi.EVT_STATE_CHANGED) return;
+    this.#queue.push(raw);
   }
 
   #flushQueue(): void {

@@ -7,7 +7,7 @@ import {
   CIP, CLIENT_MAC, CoreHarness, DEV0_MAC, DEV1_MAC, FLAVOURS, RIPS, RS_MACS, VIP, realServerEntry,
 } from './harness.js';
 import { decodeFrame, ethernet, tcpPacket, udpPacket } from '../oracle/packet.js';
-import { TCP_STATE_NAMES, type EventView } from '../../src/dataplane/tables.js';
+import { TCP_STATE_NAMES, type EventView, eventView } from '../../src/dataplane/tables.js';
 
 const S = 1000; // ms
 const inTcp = (sport: number, flags: string, src = CIP) =>
@@ -252,7 +252,7 @@ for (const flavour of FLAVOURS) {
       h.one(outTcp(0, 9, 'SA'), 0, { dev: 1 });
       h.core.sweep(10, 61 * S);
       const events: EventView[] = [];
-      h.tables.drainEvents((e) => events.push(e));
+      h.tables.drainEvents((raw) => events.push(eventView(raw)));
       assert.deepEqual(events.map((e) => e.type), [abi.EVT_CREATED, abi.EVT_EXPIRED]);
       assert.equal(events[0].client, CIP);
       assert.equal(events[0].clientPort, 9);
@@ -273,7 +273,7 @@ for (const flavour of FLAVOURS) {
       for (let i = 0; i < 20; i++) h.one(inTcp(100 + i, 'S'), 0);
       assert.equal(h.tables.stat(abi.STAT_EVENTS_LOST), 4n);
       const ports: number[] = [];
-      h.tables.drainEvents((e) => ports.push(e.clientPort));
+      h.tables.drainEvents((raw) => ports.push(eventView(raw).clientPort));
       assert.deepEqual(ports, Array.from({ length: 16 }, (_, i) => 100 + i));
     });
   });

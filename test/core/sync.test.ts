@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as abi from '../../src/dataplane/abi.js';
-import type { EventView } from '../../src/dataplane/tables.js';
+import { type EventView, eventView } from '../../src/dataplane/tables.js';
 import {
   CIP, CLIENT_MAC, CoreHarness, DEV0_MAC, DEV1_MAC, FLAVOURS, LIPS, RIPS, RS_MACS, VIP, realServerEntry,
 } from './harness.js';
@@ -22,7 +22,7 @@ function director(flavour: 'release' | 'debug', forwarding: 'nat' | 'fullnat'): 
 
 function events(h: CoreHarness): EventView[] {
   const out: EventView[] = [];
-  h.tables.drainEvents((e) => out.push(e));
+  h.tables.drainEvents((raw) => out.push(eventView(raw)));
   return out;
 }
 

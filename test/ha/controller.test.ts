@@ -4,7 +4,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as abi from '../../src/dataplane/abi.js';
-import type { EventView } from '../../src/dataplane/tables.js';
 import type { HaSpec } from '../../src/director/spec.js';
 import type { Logger } from '../../src/log.js';
 import { HaController, type HaHost } from '../../src/ha/controller.js';
@@ -27,7 +26,7 @@ function fake(tableSize: number): Fake {
   const table = Array.from({ length: tableSize }, (_, k) => record(1000 + k));
   const imported: number[] = [];
   const roles: boolean[] = [];
-  let listener: ((e: EventView) => void) | null = null;
+  let listener: ((raw: Uint8Array) => void) | null = null;
   const host: HaHost = {
     log: quiet,
     onEvent: (fn) => { listener = fn; },
@@ -42,7 +41,7 @@ function fake(tableSize: number): Fake {
       return { records, next };
     },
   };
-  return { host, table, imported, roles, emit: (raw) => listener?.({ type: raw[0], raw } as EventView) };
+  return { host, table, imported, roles, emit: (raw) => listener?.(raw) };
 }
 
 function spec(me: number, peer: number, o: Partial<HaSpec>): HaSpec {
