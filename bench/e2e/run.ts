@@ -3,6 +3,7 @@
 //   direct    no load balancer: the client talks to one real server through the kernel router
 //   nftables  in-kernel DNAT (numgen round robin; jhash source affinity for iperf3)
 //   haproxy   HAProxy mode tcp (roundrobin; balance source for iperf3)
+//   nginx     nginx stream proxy, TCP and UDP (round robin; hash $remote_addr for iperf3)
 //   wlvs      this project (NAT over TAP, offloads on)
 //   wlvs-busy the same with director.busy_poll_us: 200
 // Metrics: TCP throughput with 1 and 4 streams (iperf3), small-packet UDP pps (trafgen, 106-byte
@@ -10,7 +11,7 @@
 // connections per second (wrk, Connection: close, against nginx), and round-trip time
 // (sockperf ping-pong over TCP, client and server pinned to CPUs).
 //   npm run bench:e2e -- [--quick] [--duration S] [--json] [--targets direct,wlvs,...]
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,7 +25,7 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     duration: { type: 'string' },
     json: { type: 'boolean', default: false },
-    targets: { type: 'string', default: 'direct,wlvs,wlvs-busy,nftables,haproxy' },
+    targets: { type: 'string', default: 'direct,wlvs,wlvs-busy,nftables,haproxy,nginx' },
     metrics: { type: 'string', default: 'tcp_1,tcp_4,udp_pps,conn_rate,rtt' },
   },
 });
@@ -55,15 +56,33 @@ interface Row {
 
 const TICKS = 100; // USER_HZ: /proc/PID/stat counts CPU time in these
 
-/** cpuTicks: utime and stime of a process (fields 14 and 15 of /proc/PID/stat) */
-function cpuTicks(pid: number): [number, number] | null {
+/** statFields: the fields of /proc/PID/stat after the command name (field 3 on), or null */
+function statFields(pid: number | string): string[] | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return [Number(f[11]), Number(f[12])];
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return null;
   }
+}
+
+/**
+ * cpuTicks: utime and stime (fields 14 and 15) of a process and its children, so that a
+ * master process with worker processes (nginx) counts its workers
+ */
+function cpuTicks(pid: number): [number, number] | null {
+  const own = statFields(pid);
+  if (!own) return null;
+  const t: [number, number] = [Number(own[11]), Number(own[12])];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const f = statFields(entry);
+    if (f && Number(f[1]) === pid) {
+      t[0] += Number(f[11]);
+      t[1] += Number(f[12]);
+    }
+  }
+  return t;
 }
 
 const results: Row[] = [];
@@ -151,6 +170,46 @@ ${servers(RTT_PORT)}
   },
 };
 
+let nginxChild: ChildProcess | null = null;
+const nginxStream: Target = {
+  name: 'nginx', address: VIP, udp: true,
+  pid: () => nginxChild?.pid,
+  async setup(topo) {
+    await rsGateway(topo, KERNEL_GW);
+    await topo.lab.ip('dir', 'addr', 'add', `${VIP}/32`, 'dev', 'br-ext');
+    const up = (name: string, port: number, sticky: boolean) =>
+      `  upstream ${name} {\n${sticky ? '    hash $remote_addr consistent;\n' : ''}${RS.map((a) => `    server ${a}:${port};`).join('\n')}\n  }`;
+    const cfg = `load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+worker_processes 1;
+pid ${work}/nginx-stream.pid;
+error_log stderr warn;
+daemon off;
+events { worker_connections 8000; }
+stream {
+${up('web', 80, false)}
+${up('iperf', 5201, true)}
+${up('rtt', RTT_PORT, true)}
+${up('udp9', UDP_PORT, false)}
+  server { listen ${VIP}:80 backlog=4096; proxy_pass web; }
+  server { listen ${VIP}:5201; proxy_pass iperf; }
+  server { listen ${VIP}:${RTT_PORT}; proxy_pass rtt; }
+  # one session per client flow (proxy_responses 0 would open an upstream socket per datagram)
+  server { listen ${VIP}:${UDP_PORT} udp; proxy_pass udp9; proxy_timeout 20s; }
+}
+`;
+    const f = join(work, 'nginx-stream.conf');
+    writeFileSync(f, cfg);
+    nginxChild = topo.lab.spawn('dir', 'nginx', ['-c', f, '-p', work]);
+    await new Promise((r) => setTimeout(r, 800));
+    if (nginxChild.exitCode !== null) throw new Error('nginx did not start');
+  },
+  async teardown(topo) {
+    if (nginxChild) await topo.lab.stop(nginxChild);
+    nginxChild = null;
+    await topo.lab.ip('dir', 'addr', 'del', `${VIP}/32`, 'dev', 'br-ext').catch(() => undefined);
+  },
+};
+
 let wlvsChild: ChildProcess | null = null;
 /** wlvsTarget: this project, NAT over TAP with offloads, optionally busy polling */
 function wlvsTarget(name: string, busyPollUs: number): Target {
@@ -185,7 +244,7 @@ function wlvsTarget(name: string, busyPollUs: number): Target {
   };
 }
 
-const TARGETS: Record<string, Target> = { direct, nftables, haproxy, wlvs: wlvsTarget('wlvs', 0), 'wlvs-busy': wlvsTarget('wlvs-busy', 200) };
+const TARGETS: Record<string, Target> = { direct, nftables, haproxy, nginx: nginxStream, wlvs: wlvsTarget('wlvs', 0), 'wlvs-busy': wlvsTarget('wlvs-busy', 200) };
 
 /** startServers runs iperf3, nginx, sockperf and a UDP counter on every real server */
 async function startServers(topo: Topology): Promise<void> {
