@@ -248,6 +248,9 @@ const TARGETS: Record<string, Target> = { direct, nftables, haproxy, nginx: ngin
 
 /** startServers runs iperf3, nginx, sockperf and a UDP counter on every real server */
 async function startServers(topo: Topology): Promise<void> {
+  // wrk closes first through a proxy (the proxy relays the server's FIN a little later), so the
+  // client's TIME_WAIT sockets would exhaust its ports within seconds; a load generator reuses them
+  await topo.lab.sysctl(topo.client.role, 'net.ipv4.tcp_tw_reuse', 1);
   const nginxConf = join(work, 'nginx.conf');
   writeFileSync(nginxConf, `worker_processes 1;
 pid ${work}/nginx-%ROLE%.pid;
