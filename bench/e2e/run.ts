@@ -1,5 +1,6 @@
 // bench:e2e — wlvs (NAT over TAP, offloads on) against what users would pick instead, side by
-// side in one run on one namespace topology (client -> director -> 3 real servers):
+// side in one run, each target in a fresh lab of the same namespace topology (client ->
+// director -> 3 real servers):
 //   direct    no load balancer: the client talks to one real server through the kernel router
 //   nftables  in-kernel DNAT (numgen round robin; jhash source affinity for iperf3)
 //   haproxy   HAProxy mode tcp (roundrobin; balance source for iperf3)
