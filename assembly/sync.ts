@@ -1,13 +1,15 @@
-// sync.ts — the backup director's side of session sync (as IPVS's sync daemon): a session the
-// master created or moved to another TCP state arrives as an event record, and importConn makes
-// the same session here, so packets that reach this director after a takeover find it. The host
-// has already mapped the master's service, real-server and LIP indices to this director's.
+// sync.ts — the backup director's side of session sync (as IPVS's sync daemon): a session or
+// persistence template the master created, or a session it moved to another TCP state, arrives
+// as an event record, and importConn makes the same here, so packets that reach this director
+// after a takeover find their session and a persistent client's next connection its server.
+// The host has already mapped the master's service, real-server and LIP indices to this one's.
 import {
   CONNF_ACTIVE, CONNF_OUT, CONNF_POOL, CONNF_TEMPLATE, CONNF_USED, CONNF_FWD_SHIFT, CONN_CDEV,
   CONN_CIP, CONN_CMAC, CONN_CPORT, CONN_EXPIRES, CONN_FLAGS, CONN_LIP, CONN_LIPIDX, CONN_LPORT,
   CONN_PROTO, CONN_RIP, CONN_RPORT, CONN_RS, CONN_STATE, CONN_SVC, CONN_VIP, EVT_CDEV, EVT_CIP,
   EVT_CMAC, EVT_CPORT, EVT_FWD, EVT_LIP, EVT_LIPIDX, EVT_LPORT, EVT_PROTO, EVT_RIP, EVT_RPORT,
-  EVT_CREATED, EVT_RS, EVT_STATE, EVT_SVC, EVT_VIP, EVT_VPORT, CONNF_DETACHED, HDR_CONN_HIGH, FWD_DR, FWD_FNAT, FWD_NAT, FWD_TUN, HDR_DEV_COUNT,
+  EVT_CREATED, EVT_TEMPLATE_CREATED, EVT_TYPE, CONN_LINK, RS_PERSIST, SVCF_PERSIST, SVC_PERSIST_MASK,
+  SVC_PERSIST_TIMEOUT, SVC_VPORT, EVT_RS, EVT_STATE, EVT_SVC, EVT_VIP, EVT_VPORT, CONNF_DETACHED, HDR_CONN_HIGH, FWD_DR, FWD_FNAT, FWD_NAT, FWD_TUN, HDR_DEV_COUNT,
   HDR_LIP_CAP, HDR_PORTMAP_BASE, HDR_RS_CAP, HDR_SVC_CAP, IPPROTO_TCP, IPPROTO_UDP, LIP_USED,
   PORTMAP_SIZE, RSF_REMOVED, RSF_USED, RS_ACTIVE, RS_FLAGS, RS_INACTIVE, RS_SVC, SVCF_USED,
   SVC_FLAGS, SYNC_BAD, SYNC_CONFLICT, SYNC_CREATED, SYNC_TABLE_FULL, SYNC_UPDATED, TCP_S_COUNT,
@@ -49,6 +51,7 @@ export function importConn(e: usize, now: u32): u32 {
   const r = rsAddress(rs);
   if ((load<u8>(r + RS_FLAGS) & (RSF_USED | RSF_REMOVED)) != RSF_USED || load<u32>(r + RS_SVC) != svcIdx) return SYNC_BAD;
   if (<u32>load<u8>(e + EVT_CDEV) >= hdr(HDR_DEV_COUNT)) return SYNC_BAD;
+  if (load<u8>(e + EVT_TYPE) == EVT_TEMPLATE_CREATED) return importTemplate(e, svcIdx, rs, proto, now);
 
   const cip = load<u32>(e + EVT_CIP);
   const vip = load<u32>(e + EVT_VIP);
@@ -111,20 +114,80 @@ export function importConn(e: usize, now: u32): u32 {
   store<u32>(c + CONN_EXPIRES, now + timeout);
   indexInsert(keyHash(c, false), rec, false);
   if (flags & CONNF_OUT) indexInsert(keyHash(c, true), rec, true);
+  linkTemplate(rec, c, svcIdx, rs, proto, now);
   return SYNC_CREATED;
 }
 
 /**
- * exportConn writes record `rec` as an EVT_CREATED record at `e` when it is a live connection
- * (not a template, not expired): the bulk sync a backup asks for when it starts, and the table a
- * demoted master hands to the new one. Returns 1 if written, 0 otherwise.
+ * linkTemplate attaches an imported connection of a persistent service to its client's template,
+ * as newConn does: the template counts it and lives at least as long as it.
+ */
+function linkTemplate(rec: u32, c: usize, svcIdx: u32, rs: u32, proto: u32, now: u32): void {
+  const s = serviceAddress(svcIdx);
+  if ((load<u8>(s + SVC_FLAGS) & SVCF_PERSIST) == 0) return;
+  const tcip = load<u32>(c + CONN_CIP) & load<u32>(s + SVC_PERSIST_MASK);
+  const vip = load<u32>(c + CONN_VIP);
+  const tport = <u32>load<u16>(s + SVC_VPORT) << 16;
+  const v = lookupConn(flowHash(tcip, vip, tport, proto), tcip, vip, tport, proto, true);
+  if (v == 0) return;
+  const t = (v & 0xffffff) - 1;
+  const tc = connAddress(t);
+  if (<u32>load<u16>(tc + CONN_RS) != rs) return;
+  store<u32>(c + CONN_LINK, t + 1);
+  store<u32>(tc + CONN_LIP, load<u32>(tc + CONN_LIP) + 1);
+  store<u32>(tc + CONN_EXPIRES, now + load<u32>(s + SVC_PERSIST_TIMEOUT));
+}
+
+/** importTemplate creates or refreshes a persistence template (client network -> server). */
+function importTemplate(e: usize, svcIdx: u32, rs: u32, proto: u32, now: u32): u32 {
+  const s = serviceAddress(svcIdx);
+  if ((load<u8>(s + SVC_FLAGS) & SVCF_PERSIST) == 0) return SYNC_BAD;
+  const tcip = load<u32>(e + EVT_CIP);
+  const vip = load<u32>(e + EVT_VIP);
+  const tport = <u32>load<u16>(e + EVT_VPORT) << 16;
+  // a template's key is the client network: the record must already be masked
+  if (tcip != (tcip & load<u32>(s + SVC_PERSIST_MASK)) || load<u16>(e + EVT_CPORT) != 0) return SYNC_BAD;
+  const expires = now + load<u32>(s + SVC_PERSIST_TIMEOUT);
+  const hash = flowHash(tcip, vip, tport, proto);
+  const v = lookupConn(hash, tcip, vip, tport, proto, true);
+  if (v != 0) {
+    const tc = connAddress((v & 0xffffff) - 1);
+    if (<u32>load<u16>(tc + CONN_RS) != rs) return SYNC_CONFLICT;
+    store<u32>(tc + CONN_EXPIRES, expires);
+    return SYNC_UPDATED;
+  }
+  const t = allocConn();
+  if (t == NO_CONN) return SYNC_TABLE_FULL;
+  const tc = connAddress(t);
+  store<u32>(tc + CONN_CIP, tcip);
+  store<u32>(tc + CONN_VIP, vip);
+  store<u32>(tc + CONN_CPORT, tport);
+  store<u32>(tc + CONN_RIP, load<u32>(e + EVT_RIP));
+  store<u16>(tc + CONN_RPORT, load<u16>(e + EVT_RPORT));
+  store<u16>(tc + CONN_RS, <u16>rs);
+  store<u16>(tc + CONN_SVC, <u16>svcIdx);
+  store<u8>(tc + CONN_PROTO, <u8>proto);
+  store<u8>(tc + CONN_FLAGS, CONNF_USED | CONNF_TEMPLATE);
+  store<u32>(tc + CONN_EXPIRES, expires);
+  indexInsert(hash, t, false);
+  const r = rsAddress(rs);
+  store<u32>(r + RS_PERSIST, load<u32>(r + RS_PERSIST) + 1);
+  return SYNC_CREATED;
+}
+
+/**
+ * exportConn writes record `rec` at `e` as an EVT_CREATED (connection) or EVT_TEMPLATE_CREATED
+ * (template) record when it is live: the bulk sync a backup asks for when it starts, and the
+ * table a demoted master hands to the new one. Returns 1 if written, 0 otherwise.
  */
 export function exportConn(rec: u32, e: usize, now: u32): u32 {
   if (rec >= hdr(HDR_CONN_HIGH)) return 0;
   const c = connAddress(rec);
   const flags = load<u8>(c + CONN_FLAGS);
-  if ((flags & CONNF_USED) == 0 || (flags & (CONNF_TEMPLATE | CONNF_DETACHED)) != 0) return 0;
-  if (timeReached(load<u32>(c + CONN_EXPIRES), now)) return 0;
-  writeEvent(e, EVT_CREATED, c);
+  if ((flags & CONNF_USED) == 0 || (flags & CONNF_DETACHED) != 0) return 0;
+  const template = (flags & CONNF_TEMPLATE) != 0;
+  // a template that still controls connections lives on whatever its timer says
+  if (timeReached(load<u32>(c + CONN_EXPIRES), now) && !(template && load<u32>(c + CONN_LIP) != 0)) return 0;
+  writeEvent(e, template ? EVT_TEMPLATE_CREATED : EVT_CREATED, c);
   return 1;
 }

@@ -128,7 +128,9 @@ export class Director {
 
   /** #importSynced maps a peer's session record to this director's indices and imports it */
   #importSynced(record: Uint8Array, e: EventView): number {
-    const idx = this.applier.syncIndices(e.vip, e.vport, e.protocol, e.rip, e.rport, e.lip);
+    // a template's LIP field holds its control count, not an address
+    const lip = e.type === abi.EVT_TEMPLATE_CREATED ? null : e.lip;
+    const idx = this.applier.syncIndices(e.vip, e.vport, e.protocol, e.rip, e.rport, lip);
     if (!idx) return abi.SYNC_BAD;
     const v = new DataView(record.buffer, record.byteOffset, record.byteLength);
     v.setUint16(abi.EVT_SVC, idx.service, true);

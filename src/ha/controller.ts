@@ -133,9 +133,9 @@ export class HaController {
 
   #onEvent(raw: Uint8Array): void {
     if (!this.spec.syncSessions || !this.master) return;
-    // connections only: a backup rebuilds persistence templates as clients come
+    // expiries are not sent: the backup's own timers expire what the master expires
     const type = raw[abi.EVT_TYPE];
-    if (type !== abi.EVT_CREATED && type !== abi.EVT_STATE_CHANGED) return;
+    if (type !== abi.EVT_CREATED && type !== abi.EVT_STATE_CHANGED && type !== abi.EVT_TEMPLATE_CREATED) return;
     this.#queue.push(raw);
   }
 

@@ -128,6 +128,41 @@ for (const flavour of FLAVOURS) {
       assert.equal(master.tables.exportSessions(0, 100, 100 + 61_000).records.length, 0);
     });
 
+    it('persistence templates sync: a persistent client\'s next connection on the backup meets the same server', () => {
+      const persistent = () => {
+        const h = new CoreHarness(flavour).standard();
+        h.tables.setOptions(abi.OPT_EVENTS);
+        h.service(0, { forwarding: 'nat', persistence: 300, persistencePrefix: 24 }, [realServerEntry(0), realServerEntry(1)]);
+        return h;
+      };
+      const master = persistent();
+      const backup = persistent();
+      // another network first, so the master's rr gives our client the second server
+      master.one(fromClient(tcpPacket({ src: '10.0.9.1', dst: VIP }, { sport: 1000, dport: 80, flags: 'S' })), 1);
+      const m = decodeFrame(master.one(fromClient(tcpPacket({ src: CIP, dst: VIP }, { sport: 43000, dport: 80, flags: 'S' })), 2).out, true).ip!;
+      assert.equal(m.dst, RIPS[1]);
+      const evs = events(master);
+      assert.deepEqual(evs.map((e) => e.type), [abi.EVT_TEMPLATE_CREATED, abi.EVT_CREATED, abi.EVT_TEMPLATE_CREATED, abi.EVT_CREATED]);
+      for (const e of evs.slice(2)) assert.equal(backup.tables.importSession(e.raw, 10), abi.SYNC_CREATED);
+      const tmpl = backup.tables.sessions(10, 0, 10).items.find((x) => x.template)!;
+      assert.equal(tmpl.rip, RIPS[1]);
+      // the synced connection is linked to its template: the template's CONN_LIP counts it
+      const base = backup.layout.conns.base;
+      const rec = [0, 1].find((i) => backup.bytes[base + i * abi.CONN_SIZE + abi.CONN_FLAGS] & abi.CONNF_TEMPLATE)!;
+      assert.equal(backup.view.getUint32(base + rec * abi.CONN_SIZE + abi.CONN_LIP, true), 1, 'controls one connection');
+      // a new connection from the same /24 on the backup: its rr would say RIPS[0], the template says RIPS[1]
+      const n = backup.one(fromClient(tcpPacket({ src: '10.0.1.77', dst: VIP }, { sport: 44000, dport: 80, flags: 'S' })), 11);
+      assert.equal(n.verdict, abi.VERDICT_FORWARD, `reason ${n.reason}`);
+      assert.equal(decodeFrame(n.out, true).ip!.dst, RIPS[1]);
+      // and the bulk export carries templates as well
+      const bulk = master.tables.exportSessions(0, 100, 20).records.map((r) => eventView(r).type);
+      assert.deepEqual(bulk.filter((t) => t === abi.EVT_TEMPLATE_CREATED).length, 2);
+      // a template whose client address is not masked is refused
+      const bad = evs[2].raw.slice();
+      bad[abi.EVT_CIP + 3] = 9;
+      assert.equal(persistent().tables.importSession(bad, 10), abi.SYNC_BAD);
+    });
+
     it('refuses records naming no live service or real server, and survives random ones', () => {
       const master = director(flavour, 'nat');
       master.one(fromClient(tcpPacket({ src: CIP, dst: VIP }, { sport: 40002, dport: 80, flags: 'S' })), 1);
