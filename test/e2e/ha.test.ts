@@ -59,7 +59,7 @@ describe('failover between two directors', { timeout: 180_000 }, () => {
     // transfer it asks for, not from the creation it missed
     await topo.lab.stop(b.child);
     const download = topo.lab.exec(topo.client.role, 'sh', ['-c',
-      `curl -s --max-time 90 --limit-rate 8M http://${VIP}/bytes/${SIZE} | sha256sum`], 120_000);
+      `curl -s --max-time 90 --limit-rate 5M http://${VIP}/bytes/${SIZE} | sha256sum`], 120_000);
     await sleep(500);
     b = await startDirector(topo, (t) => labHaConfig(topo, 'b', t), { adminPort: LAB_HA_ADMIN.b });
     await sleep(1000);
@@ -85,9 +85,10 @@ describe('failover between two directors', { timeout: 180_000 }, () => {
     assert.ok(tookOver < 2500, `took over after ${Math.round(tookOver)} ms`);
     const sum = (await download).split(' ')[0];
     assert.equal(sum, streamDigest(SIZE), 'same bytes, same connection: the synced session carried it');
-    // most of the body went through the backup (TSO: packets of up to 64 KiB, so count bytes)
+    // a good part of the body went through the backup (TSO: packets of up to 64 KiB, so count
+    // bytes): the download was still running when the master died
     const web = await api(topo, b, '/api/v1/services/web');
-    assert.ok(web.stats.outbytes > SIZE / 4, `the backup forwarded ${web.stats.outbytes} bytes to the client`);
+    assert.ok(web.stats.outbytes > SIZE / 8, `the backup forwarded ${web.stats.outbytes} bytes to the client`);
   });
 
   it('new connections go through the new master', async () => {
