@@ -35,7 +35,7 @@ import { schedule } from './sched/index';
 import { NO_SERVICE, lookupService, serviceAddress } from './service';
 import {
   NO_CONN, allocConn, connAddress, connGone, detachTemplate, expireConn, freeConn, indexInsert,
-  lookupConn, rsAddress, timeoutMs,
+  lookupConn, newTemplate, rsAddress, setTuple, timeoutMs,
 } from './session';
 import { count, countConn, countDrop, countTraffic } from './stats';
 import { DIR_INPUT, DIR_INPUT_ONLY, DIR_OUTPUT, applyTcpState, nextTcpState } from './tcp_state';
@@ -166,24 +166,12 @@ function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, no
   if (rec == NO_CONN) return FAILED | DROP_TABLE_FULL;
   if (persist && !sorry) {
     if (tmpl == NO_CONN) {
-      const t = allocConn();
+      const t = newTemplate(thash, tcip, vip, tport, proto, rip, rport, rs, svcIdx);
       if (t == NO_CONN) {
         freeConn(rec);
         return FAILED | DROP_TABLE_FULL;
       }
-      const tc = connAddress(t);
-      store<u32>(tc + CONN_CIP, tcip);
-      store<u32>(tc + CONN_VIP, vip);
-      store<u32>(tc + CONN_CPORT, tport);
-      store<u32>(tc + CONN_RIP, rip);
-      store<u16>(tc + CONN_RPORT, <u16>rport);
-      store<u16>(tc + CONN_RS, <u16>rs);
-      store<u16>(tc + CONN_SVC, <u16>svcIdx);
-      store<u8>(tc + CONN_PROTO, <u8>proto);
-      store<u8>(tc + CONN_FLAGS, CONNF_USED | CONNF_TEMPLATE);
-      indexInsert(thash, t, false);
-      store<u32>(r + RS_PERSIST, load<u32>(r + RS_PERSIST) + 1);
-      emitEvent(EVT_TEMPLATE_CREATED, tc);
+      emitEvent(EVT_TEMPLATE_CREATED, connAddress(t));
       tmpl = t;
     }
     store<u32>(connAddress(tmpl) + CONN_EXPIRES, now + load<u32>(s + SVC_PERSIST_TIMEOUT));
@@ -211,14 +199,7 @@ function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, no
     }
     flags |= CONNF_OUT;
   }
-  store<u32>(c + CONN_CIP, cip);
-  store<u32>(c + CONN_VIP, vip);
-  store<u32>(c + CONN_CPORT, ports);
-  store<u32>(c + CONN_RIP, rip);
-  store<u16>(c + CONN_RPORT, <u16>rport);
-  store<u16>(c + CONN_RS, <u16>rs);
-  store<u16>(c + CONN_SVC, <u16>svcIdx);
-  store<u8>(c + CONN_PROTO, <u8>proto);
+  setTuple(c, cip, vip, ports, rip, rport, rs, svcIdx, proto);
   store<u8>(c + CONN_CDEV, <u8>inDev);
   if (l2) copy6(c + CONN_CMAC, frame + 6);
   store<u8>(c + CONN_FLAGS, flags);

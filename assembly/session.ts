@@ -148,6 +148,36 @@ export function allocConn(): u32 {
   return rec;
 }
 
+/** setTuple writes the addresses, ports and owners every record has, connection or template. */
+// @ts-ignore: decorator
+@inline export function setTuple(c: usize, cip: u32, vip: u32, ports: u32, rip: u32, rport: u32, rs: u32, svc: u32, proto: u32): void {
+  store<u32>(c + CONN_CIP, cip);
+  store<u32>(c + CONN_VIP, vip);
+  store<u32>(c + CONN_CPORT, ports);
+  store<u32>(c + CONN_RIP, rip);
+  store<u16>(c + CONN_RPORT, <u16>rport);
+  store<u16>(c + CONN_RS, <u16>rs);
+  store<u16>(c + CONN_SVC, <u16>svc);
+  store<u8>(c + CONN_PROTO, <u8>proto);
+}
+
+/**
+ * newTemplate creates the persistence template (client network tcip, VIP, service port tport)
+ * -> real server `rs`, indexed under `hash`; NO_CONN when the table is full. The caller sets
+ * its timer.
+ */
+export function newTemplate(hash: u32, tcip: u32, vip: u32, tport: u32, proto: u32, rip: u32, rport: u32, rs: u32, svc: u32): u32 {
+  const t = allocConn();
+  if (t == NO_CONN) return NO_CONN;
+  const tc = connAddress(t);
+  setTuple(tc, tcip, vip, tport, rip, rport, rs, svc, proto);
+  store<u8>(tc + CONN_FLAGS, CONNF_USED | CONNF_TEMPLATE);
+  indexInsert(hash, t, false);
+  const r = rsAddress(rs);
+  store<u32>(r + RS_PERSIST, load<u32>(r + RS_PERSIST) + 1);
+  return t;
+}
+
 /** freeConn returns a record (already out of the index) to the free list. */
 export function freeConn(rec: u32): void {
   const c = connAddress(rec);

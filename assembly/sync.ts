@@ -21,7 +21,8 @@ import { flowHash } from './flow';
 import { bswap16, copy6, hdr, timeReached } from './mem';
 import { serviceAddress } from './service';
 import {
-  NO_CONN, allocConn, connAddress, freeConn, indexInsert, keyHash, lookupConn, rsAddress, timeoutMs,
+  NO_CONN, allocConn, connAddress, freeConn, indexInsert, keyHash, lookupConn, newTemplate, rsAddress, setTuple,
+  timeoutMs,
 } from './session';
 import { applyTcpState } from './tcp_state';
 
@@ -93,14 +94,7 @@ export function importConn(e: usize, now: u32): u32 {
     store<u16>(c + CONN_LPORT, <u16>lport);
     store<u16>(c + CONN_LIPIDX, <u16>lipIdx);
   }
-  store<u32>(c + CONN_CIP, cip);
-  store<u32>(c + CONN_VIP, vip);
-  store<u32>(c + CONN_CPORT, ports);
-  store<u32>(c + CONN_RIP, rip);
-  store<u16>(c + CONN_RPORT, <u16>rport);
-  store<u16>(c + CONN_RS, <u16>rs);
-  store<u16>(c + CONN_SVC, <u16>svcIdx);
-  store<u8>(c + CONN_PROTO, <u8>proto);
+  setTuple(c, cip, vip, ports, rip, rport, rs, svcIdx, proto);
   store<u8>(c + CONN_CDEV, load<u8>(e + EVT_CDEV));
   copy6(c + CONN_CMAC, e + EVT_CMAC);
   store<u8>(c + CONN_STATE, <u8>state);
@@ -156,22 +150,9 @@ function importTemplate(e: usize, svcIdx: u32, rs: u32, proto: u32, now: u32): u
     store<u32>(tc + CONN_EXPIRES, expires);
     return SYNC_UPDATED;
   }
-  const t = allocConn();
+  const t = newTemplate(hash, tcip, vip, tport, proto, load<u32>(e + EVT_RIP), <u32>load<u16>(e + EVT_RPORT), rs, svcIdx);
   if (t == NO_CONN) return SYNC_TABLE_FULL;
-  const tc = connAddress(t);
-  store<u32>(tc + CONN_CIP, tcip);
-  store<u32>(tc + CONN_VIP, vip);
-  store<u32>(tc + CONN_CPORT, tport);
-  store<u32>(tc + CONN_RIP, load<u32>(e + EVT_RIP));
-  store<u16>(tc + CONN_RPORT, load<u16>(e + EVT_RPORT));
-  store<u16>(tc + CONN_RS, <u16>rs);
-  store<u16>(tc + CONN_SVC, <u16>svcIdx);
-  store<u8>(tc + CONN_PROTO, <u8>proto);
-  store<u8>(tc + CONN_FLAGS, CONNF_USED | CONNF_TEMPLATE);
-  store<u32>(tc + CONN_EXPIRES, expires);
-  indexInsert(hash, t, false);
-  const r = rsAddress(rs);
-  store<u32>(r + RS_PERSIST, load<u32>(r + RS_PERSIST) + 1);
+  store<u32>(connAddress(t) + CONN_EXPIRES, expires);
   return SYNC_CREATED;
 }
 
