@@ -52,7 +52,6 @@ export class HaController {
   #lastAdvertAt = 0;
   /** where a bulk transfer of the session table continues, or null when none runs */
   #bulk: number | null = null;
-  #role: HaState = 'stopped';
 
   constructor(spec: HaSpec, host: HaHost) {
     this.spec = spec;
@@ -62,7 +61,7 @@ export class HaController {
       initialState: spec.initialState, self: spec.listen.host,
     }, {
       advertise: (priority) => this.#send([encodeAdvert(spec.group, priority)], () => this.stats.advertsSent++),
-      changed: (state, why) => this.#changed(state, why),
+      changed: (state, why, previous) => this.#changed(state, why, previous),
     });
     host.onEvent((e) => this.#onEvent(e));
   }
@@ -114,14 +113,12 @@ export class HaController {
     };
   }
 
-  #changed(state: HaState, why: string): void {
-    const wasMaster = this.#role === 'master' && state === 'backup';
-    this.#role = state;
+  #changed(state: HaState, why: string, previous: HaState): void {
     this.#host.log.info({ event: 'ha_state', state, why, priority: this.spec.priority }, `now ${state}`);
     if (state === 'stopped') return;
     this.#host.roleChanged(state === 'master');
     // demoted by a higher priority: the new master has not seen the connections we carry
-    if (wasMaster && this.spec.syncSessions) this.#startBulk('handing the table to the new master');
+    if (previous === 'master' && state === 'backup' && this.spec.syncSessions) this.#startBulk('handing the table to the new master');
   }
 
   #startBulk(why: string): void {

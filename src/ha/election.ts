@@ -18,8 +18,8 @@ export interface ElectionOptions {
 export interface ElectionHooks {
   /** send an advertisement with this priority (0: resigning) */
   advertise(priority: number): void;
-  /** the role changed; `why` is for the log */
-  changed(state: HaState, why: string): void;
+  /** the role changed from `previous`; `why` is for the log */
+  changed(state: HaState, why: string, previous: HaState): void;
 }
 
 /** Timers are injected so the state machine can be tested without waiting. */
@@ -135,9 +135,10 @@ export class Election {
 
   #set(state: HaState, why: string): void {
     if (state === this.#state) return;
+    const previous = this.#state;
     this.#state = state;
     this.since = Date.now();
     this.transitions++;
-    this.#hooks.changed(state, why);
+    this.#hooks.changed(state, why, previous);
   }
 }
