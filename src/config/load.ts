@@ -5,11 +5,11 @@ import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml';
 import { WlvsError } from '../errors.js';
 import { DEFAULT_TIMEOUTS_S } from '../dataplane/memory-map.js';
-import type { ForwardingMode, SchedulerName } from '../dataplane/tables.js';
+import type { ForwardingMode, SchedulerName } from '../model/spec.js';
 import type {
   DeviceSpec, DirectorSpec, HaSpec, HealthSpec, LipSpec, RealServerSpec, RouteSpec, ServiceSpec,
-} from '../director/spec.js';
-import { serviceKey } from '../director/spec.js';
+} from '../model/spec.js';
+import { serviceKey } from '../model/spec.js';
 import { type Issue, Reader, isCidr, isIpv4 } from './reader.js';
 
 export const SCHEDULER_NAMES: readonly SchedulerName[] = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'dh', 'mh'];

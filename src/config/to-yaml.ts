@@ -3,7 +3,7 @@
 // and the importers. parseConfig(toYaml(spec)) gives back an equal spec.
 import { stringify } from 'yaml';
 import { DEFAULT_TIMEOUTS_S } from '../dataplane/memory-map.js';
-import type { DirectorSpec, HealthSpec, ServiceSpec } from '../director/spec.js';
+import type { DirectorSpec, HealthSpec, ServiceSpec } from '../model/spec.js';
 import { DEFAULT_HEALTH } from './load.js';
 
 function healthObject(h: HealthSpec | null, base: HealthSpec): Record<string, unknown> | undefined {

@@ -7,10 +7,9 @@ import type { Layout } from './memory-map.js';
 import { TIMEOUT_SLOTS } from './memory-map.js';
 import type { CoreExports } from './module.js';
 import { WlvsError } from '../errors.js';
+import { formatMac, ipv4ToNumber, numberToIpv4, parseMac, prefixToMask } from '../model/address.js';
+import type { ForwardingMode, Protocol, SchedulerName } from '../model/spec.js';
 
-export type Protocol = 'tcp' | 'udp';
-export type ForwardingMode = 'nat' | 'dr' | 'tun' | 'fullnat';
-export type SchedulerName = 'rr' | 'wrr' | 'lc' | 'wlc' | 'sed' | 'nq' | 'sh' | 'dh' | 'mh';
 
 export const PROTOCOLS: Record<Protocol, number> = { tcp: abi.IPPROTO_TCP, udp: abi.IPPROTO_UDP };
 export const FORWARDING: Record<ForwardingMode, number> = {
@@ -29,40 +28,6 @@ export const DROP_REASON_NAMES = [
   'table_full', 'pool_exhausted', 'no_session', 'not_ours', 'real_server_gone', 'no_neighbour',
   'too_big', 'unsupported', 'gso', 'icmp_unrelated', 'conflict',
 ];
-
-/** ipv4ToNumber parses dotted quad into an unsigned 32-bit number (network order value). */
-export function ipv4ToNumber(ip: string): number {
-  const parts = ip.split('.');
-  if (parts.length !== 4) throw new TypeError(`not an IPv4 address: ${ip}`);
-  let n = 0;
-  for (const p of parts) {
-    const v = Number(p);
-    if (!/^\d{1,3}$/.test(p) || v > 255) throw new TypeError(`not an IPv4 address: ${ip}`);
-    n = n * 256 + v;
-  }
-  return n >>> 0;
-}
-
-export function numberToIpv4(n: number): string {
-  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-}
-
-/** prefixToMask turns a prefix length (0..32) into a netmask number. */
-export function prefixToMask(prefix: number): number {
-  return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-}
-
-export function parseMac(mac: string): Uint8Array {
-  const parts = mac.split(':');
-  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{2}$/.test(p))) {
-    throw new TypeError(`not a MAC address: ${mac}`);
-  }
-  return Uint8Array.from(parts.map((p) => parseInt(p, 16)));
-}
-
-export function formatMac(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(':');
-}
 
 export interface DeviceEntry {
   mac: string;

@@ -12,12 +12,13 @@ import { type OpenDevice, closeDevice, directorMac, openDevice } from '../io/dev
 import { Port, type PortStats } from '../io/native.js';
 import type { Logger } from '../log.js';
 import { Neighbours } from '../net/neighbours.js';
-import { RouteTable, parseCidr } from '../net/routes.js';
+import { parseCidr } from '../model/address.js';
+import { RouteTable } from '../net/routes.js';
 import { type ApplyReport, TableApplier } from './apply.js';
 import { HaController } from '../ha/controller.js';
 import { HostStack } from './host-stack.js';
 import { KernelRoutes } from './kernel-routes.js';
-import type { DirectorSpec } from './spec.js';
+import type { DirectorSpec } from '../model/spec.js';
 
 const ZERO_MAC = '00:00:00:00:00:00';
 

@@ -6,7 +6,7 @@ import { parseConfig } from '../config/load.js';
 import { configObject } from '../config/to-yaml.js';
 import { WlvsError } from '../errors.js';
 import { stringify } from 'yaml';
-import type { DirectorSpec } from './spec.js';
+import type { DirectorSpec } from '../model/spec.js';
 
 type Obj = Record<string, unknown>;
 

@@ -4,7 +4,7 @@
 // is remembered and removed again on stop. Run only in the director's own network namespace.
 import { readFile } from 'node:fs/promises';
 import { run, runQuiet } from '../sys/run.js';
-import type { DirectorSpec } from './spec.js';
+import type { DirectorSpec } from '../model/spec.js';
 
 /** the routing table and rule priority wlvs uses for steering NAT replies */
 export const WLVS_TABLE = 30572;

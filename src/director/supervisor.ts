@@ -2,7 +2,7 @@
 // remove failed real servers and bring them back, configuration reloads (file or runtime
 // edits) applied between batches, and the admin API with its metrics.
 import { loadConfig } from '../config/load.js';
-import { realServerKey, type DirectorSpec } from './spec.js';
+import { realServerKey, type DirectorSpec } from '../model/spec.js';
 import type { Director } from './director.js';
 import { HealthRunner, type Transition } from '../health/runner.js';
 import type { Target } from '../health/checker.js';

@@ -9,7 +9,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import * as abi from '../dataplane/abi.js';
 import { type EventView, eventView } from '../dataplane/tables.js';
 import type { Logger } from '../log.js';
-import type { HaSpec } from '../director/spec.js';
+import type { HaSpec } from '../model/spec.js';
 import { Election, type HaState } from './election.js';
 import {
   SESSIONS_PER_DATAGRAM, TYPE_ADVERT, TYPE_SYNC_REQUEST, decode, encodeAdvert, encodeSessions, encodeSyncRequest,

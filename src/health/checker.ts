@@ -1,6 +1,6 @@
 // checker.ts — the contract of a health probe. A failed probe is a Result, not an exception
 // (as seesaw's healthcheck): the runner only counts results and applies rise/fall.
-import type { HealthSpec } from '../director/spec.js';
+import type { HealthSpec } from '../model/spec.js';
 
 export interface Target {
   /** stable identity, e.g. "web/10.99.2.11:80" */

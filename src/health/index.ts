@@ -1,5 +1,5 @@
 // index.ts — the checker for each health-check type.
-import type { HealthType } from '../director/spec.js';
+import type { HealthType } from '../model/spec.js';
 import type { Checker } from './checker.js';
 import { execCheck } from './exec.js';
 import { httpCheck } from './http.js';

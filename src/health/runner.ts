@@ -3,7 +3,7 @@
 // (keepalived's retry / seesaw's Retries). First checks are spread over the interval so a
 // restart does not probe every server at once; each probe is bounded by its timeout through an
 // AbortSignal, so a hung probe never delays another target or the data path.
-import type { HealthType } from '../director/spec.js';
+import type { HealthType } from '../model/spec.js';
 import type { Checker, Result, Target } from './checker.js';
 import { CHECKERS } from './index.js';
 

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import type { ForwardingMode, SchedulerName } from '../dataplane/tables.js';
+import type { ForwardingMode, SchedulerName } from '../model/spec.js';
 import { waitForLine } from './netns.js';
 import { CLIENT_NET, SERVER_NET, type Topology } from './topology.js';
 

@@ -1,7 +1,7 @@
 // arp.ts — ARP frames (RFC 826) for a director that is a host on its segments: it answers for
 // the addresses it owns, asks for real servers' and gateways' MACs, and announces its VIPs with
 // gratuitous ARP (RFC 5227 §3) when it takes them over.
-import { ipv4ToNumber, numberToIpv4, parseMac, formatMac } from '../dataplane/tables.js';
+import { formatMac, ipv4ToNumber, numberToIpv4, parseMac } from '../model/address.js';
 
 export const ETH_P_ARP = 0x0806;
 export const ARP_REQUEST = 1;

@@ -1,7 +1,7 @@
 // routes.ts — the director's own small routing table: which device and next hop reach an
 // address. Connected subnets come from the devices' addresses, the rest from configured routes.
 // Used by the control plane only (choosing RS_DEV and whom to ARP for), never per packet.
-import { ipv4ToNumber, prefixToMask } from '../dataplane/tables.js';
+import { ipv4ToNumber, parseCidr, prefixToMask } from '../model/address.js';
 
 export interface Route {
   /** network address and prefix length */
@@ -13,15 +13,6 @@ export interface Route {
 }
 
 export interface NextHop { device: number; address: string }
-
-/** parseCidr splits "10.0.0.1/24" into its address and prefix (no prefix = /32). */
-export function parseCidr(cidr: string): { address: string; prefix: number } {
-  const [address, p] = cidr.split('/');
-  const prefix = p === undefined ? 32 : Number(p);
-  if (!Number.isInteger(prefix) || prefix < 0 || prefix > 32) throw new TypeError(`bad prefix in ${cidr}`);
-  ipv4ToNumber(address);
-  return { address, prefix };
-}
 
 export function inSubnet(ip: string, network: string, prefix: number): boolean {
   const m = prefixToMask(prefix);

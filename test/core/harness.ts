@@ -5,8 +5,9 @@ import * as abi from '../../src/dataplane/abi.js';
 import { type Capacities, computeLayout, createMemory, frameAddress, writeHeader, type Layout } from '../../src/dataplane/memory-map.js';
 import { compileCore, coreModulePath, type CoreExports, type CoreFlavour, instantiateCore } from '../../src/dataplane/module.js';
 import {
-  type DeviceEntry, type LipEntry, type RealServerEntry, type ServiceEntry, Tables, bswap32, ipv4ToNumber,
+  type DeviceEntry, type LipEntry, type RealServerEntry, type ServiceEntry, Tables, bswap32,
 } from '../../src/dataplane/tables.js';
+import { ipv4ToNumber } from '../../src/model/address.js';
 
 export const FLAVOURS: CoreFlavour[] = ['release', 'debug'];
 

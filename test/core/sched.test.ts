@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as abi from '../../src/dataplane/abi.js';
 import { CIP, CLIENT_MAC, CoreHarness, DEV0_MAC, FLAVOURS, VIP, realServerEntry } from './harness.js';
 import { ethernet, tcpPacket } from '../oracle/packet.js';
-import type { SchedulerName } from '../../src/dataplane/tables.js';
+import type { SchedulerName } from '../../src/model/spec.js';
 
 const wire = CoreHarness.wire;
 const VIPW = wire('10.0.1.100');

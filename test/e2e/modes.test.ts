@@ -4,7 +4,7 @@
 // the kernel checks every checksum the director touched (veth alone never would).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ForwardingMode } from '../../src/dataplane/tables.js';
+import type { ForwardingMode } from '../../src/model/spec.js';
 import { buildTopology, type Topology } from '../../src/lab/topology.js';
 import {
   LAB_LIPS_TAP, LAB_LIPS_TUN, LAB_TOKEN, LAB_VIP_TAP, LAB_VIP_TUN, type RunningDirector, labConfig, rsGatewayFor,

@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as abi from '../../src/dataplane/abi.js';
-import type { HaSpec } from '../../src/director/spec.js';
+import type { HaSpec } from '../../src/model/spec.js';
 import type { Logger } from '../../src/log.js';
 import { HaController, type HaHost } from '../../src/ha/controller.js';
 

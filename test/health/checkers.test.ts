@@ -7,7 +7,7 @@ import { createServer as createTcp, type Server as TcpServer } from 'node:net';
 import { createSocket, type Socket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 import { DEFAULT_HEALTH } from '../../src/config/load.js';
-import type { HealthSpec } from '../../src/director/spec.js';
+import type { HealthSpec } from '../../src/model/spec.js';
 import type { Target } from '../../src/health/checker.js';
 import { CHECKERS } from '../../src/health/index.js';
 

@@ -1,7 +1,9 @@
 // spec.ts — the director's normalized view of what it should run: every default filled in,
 // addresses parsed, nothing left to interpret. The YAML config (src/config/) is turned into this
 // by from-config.ts; the table applier and the device setup read only this.
-import type { ForwardingMode, Protocol, SchedulerName } from '../dataplane/tables.js';
+export type Protocol = 'tcp' | 'udp';
+export type ForwardingMode = 'nat' | 'dr' | 'tun' | 'fullnat';
+export type SchedulerName = 'rr' | 'wrr' | 'lc' | 'wlc' | 'sed' | 'nq' | 'sh' | 'dh' | 'mh';
 
 export interface DeviceSpec {
   name: string;
