@@ -34,6 +34,7 @@ export class BatchLoop {
   #framing: DeviceFraming[];
   #onHost: HostHandler;
   #clock: () => number;
+  #onReleased: (() => void) | null = null;
   readonly stats: BatchStats = { batches: 0, frames: 0, hostFrames: 0, sizeBuckets: new Array(14).fill(0), timeBuckets: new Array(14).fill(0), processNs: 0, maxProcessNs: 0 };
 
   /**
@@ -49,6 +50,11 @@ export class BatchLoop {
     this.#framing = framing;
     this.#onHost = onHost;
     this.#clock = clock;
+  }
+
+  /** onReleased is called after a batch that released held fragments (Tables.drainHeld sends them) */
+  set onReleased(fn: (() => void) | null) {
+    this.#onReleased = fn;
   }
 
   /** setCore swaps the module between two batches (hot-swap): the next batch uses `core`. */
@@ -76,6 +82,7 @@ export class BatchLoop {
     if (ns > st.maxProcessNs) st.maxProcessNs = ns;
     st.sizeBuckets[Math.min(13, Math.ceil(Math.log2(count)))]++;
     st.timeBuckets[Math.min(13, Math.max(0, Math.ceil(Math.log2(ns / 1000))))]++;
+    if (this.#onReleased && this.#view.getUint32(h + abi.HDR_HOLD_READY, true) !== 0) this.#onReleased();
     const host = r >>> abi.PROCESS_HOST_SHIFT;
     if (host === 0) return;
     st.hostFrames += host;
