@@ -3,13 +3,13 @@
 // and counters; fragments (frag.ts); and the replies of NAT64 sessions, which arrive as IPv4
 // packets from the servers. IPv4 frames without fragmentation never come here.
 import {
-  CONNF_FWD_MASK, CONNF_FWD_SHIFT, CONNF_OUT, CONNF_POOL, CONNF_TEMPLATE, CONNF_USED, CONN_CDEV, CONN_CMAC,
+  CONNF_FWD_MASK, CONNF_FWD_SHIFT, CONNF_OUT, CONNF_POOL, CONNF_USED, CONN_CDEV, CONN_CMAC,
   CONN_EXPIRES, CONN_FLAGS, CONN_PROTO, CONN_RS, CONN_STATE, CONN_SVC, DESC_LEN, DESC_OFF, DESC_OUT_DEV,
   DESC_VERDICT, DEV_ADDR6, DEV_MAC, DEV_MTU, DROP_CONFLICT, DROP_FRAGMENT, DROP_ICMP_UNRELATED, DROP_NO_NEIGH,
   DROP_NO_RS, DROP_NO_SERVICE, DROP_NO_SESSION, DROP_POOL_EXHAUSTED, DROP_TABLE_FULL, DROP_UNSUPPORTED, ETH_HLEN,
   EVT_CREATED, EVT_STATE_CHANGED, EVT_TEMPLATE_CREATED, FWD_DR, FWD_FNAT, FWD_INHERIT, FWD_NAT, FWD_TUN,
   HDR_CONN6_BASE, IDX_DIR_OUT, IPPROTO_TCP, LIP_ADDR, LIP6_ADDR, NO_RS, PROTO_V6, RS6_RIP, RS6_TUN_SRC, RSF_READY,
-  RSF_V6, RS_DEV, RS_FLAGS, RS_FWD, RS_PERSIST, RS_RIP, RS_RPORT, SCR_DST, SCR_FRAG6, SCR_HASH, SCR_ICMP, SCR_L3,
+  RSF_V6, RS_DEV, RS_FLAGS, RS_FWD, RS_RIP, RS_RPORT, SCR_DST, SCR_FRAG6, SCR_HASH, SCR_ICMP, SCR_L3,
   SCR_L4, SCR_PROTO, SCR_SPORT, SCR_SRC, SCR_TCPFLAGS, STAT_FRAG_NEEDED_SENT, STAT_ICMP_RELAYED, SVC6_PERSIST_MASK,
   SVC6_TUN_SRC, SVCF_PERSIST, SVC_FLAGS, SVC_FWD, SVC_PERSIST_TIMEOUT, SVC_VPORT, TCP_S_NONE, TO_UDP, VERDICT_DROP,
   VERDICT_FORWARD, VNET_FLAGS, VNET_F_NEEDS_CSUM, VNET_HDR_LEN,
@@ -35,8 +35,7 @@ import {
   setTuple, timeoutMs,
 } from './session';
 import {
-  conn6Address, keyHash6, lip6Address, lookupConn6, lookupTemplate6, rs6Address, rsIsV6, setAddresses6,
-  setMaskedCip6,
+  conn6Address, keyHash6, lip6Address, lookupConn6, lookupTemplate6, newTemplate6, rs6Address, rsIsV6, setAddresses6,
 } from './session6';
 import { count, countTraffic } from './stats';
 import { DIR_INPUT, DIR_INPUT_ONLY, DIR_OUTPUT, applyTcpState, nextTcpState } from './tcp_state';
@@ -133,19 +132,12 @@ function newConn6(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, n
   if (rec == NO_CONN) return FAILED | DROP_TABLE_FULL;
   if (persist && !sorry) {
     if (tmpl == NO_CONN) {
-      const t = allocConn();
+      const t = newTemplate6(thash, cip, s6 + SVC6_PERSIST_MASK, vip, tport, p6, rport, rs, svcIdx);
       if (t == NO_CONN) {
         freeConn(rec);
         return FAILED | DROP_TABLE_FULL;
       }
-      const tc = connAddress(t);
-      setTuple(tc, 0, 0, tport, rsV6 ? 0 : load<u32>(r + RS_RIP), rport, rs, svcIdx, p6);
-      setAddresses6(t, cip, vip, rsV6 ? rip6 : 0, 0);
-      setMaskedCip6(t, cip, s6 + SVC6_PERSIST_MASK);
-      store<u8>(tc + CONN_FLAGS, CONNF_USED | CONNF_TEMPLATE);
-      indexInsert(thash, t, false);
-      store<u32>(r + RS_PERSIST, load<u32>(r + RS_PERSIST) + 1);
-      emitEvent(EVT_TEMPLATE_CREATED, tc);
+      emitEvent(EVT_TEMPLATE_CREATED, connAddress(t));
       tmpl = t;
     }
     store<u32>(connAddress(tmpl) + CONN_EXPIRES, now + load<u32>(s + SVC_PERSIST_TIMEOUT));

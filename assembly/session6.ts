@@ -7,11 +7,12 @@
 import {
   CONNF_POOL, CONNF_TEMPLATE, CONN6_CIP, CONN6_LIP, CONN6_RIP, CONN6_SIZE, CONN6_VIP, CONN_CPORT, CONN_FLAGS,
   CONN_LIP, CONN_PROTO, CONN_RIP, CONN_RPORT, CONN_RS, HDR_CONN6_BASE, HDR_IDX_BASE, HDR_IDX_MASK, IDX_DIR_OUT,
-  IDX_TAG_SHIFT, PROTO_V6, RSF_V6, RS_FLAGS, HDR_RS6_BASE, RS6_SIZE, HDR_LIP6_BASE, LIP6_SIZE,
+  IDX_TAG_SHIFT, PROTO_V6, RSF_V6, RS_FLAGS, HDR_RS6_BASE, RS6_SIZE, HDR_LIP6_BASE, LIP6_SIZE, CONNF_USED,
+  RS6_RIP, RS_PERSIST, RS_RIP,
 } from './abi';
 import { flowHash, flowHash6 } from './flow';
 import { copy16, eq16, hdr } from './mem';
-import { connAddress, recOf, rsAddress } from './session';
+import { NO_CONN, allocConn, connAddress, indexInsert, recOf, rsAddress, setTuple } from './session';
 
 // @ts-ignore: decorator
 @inline export function conn6Address(rec: u32): usize {
@@ -129,4 +130,25 @@ export function setMaskedCip6(rec: u32, cip: usize, mask6: usize): void {
   const x = conn6Address(rec);
   store<u64>(x + CONN6_CIP, load<u64>(cip) & load<u64>(mask6));
   store<u64>(x + CONN6_CIP + 8, load<u64>(cip + 8) & load<u64>(mask6 + 8));
+}
+
+/**
+ * newTemplate6 creates the persistence template (client network cip & mask6, VIP, service port
+ * tport) -> real server `rs`, indexed under `hash`; NO_CONN when the table is full. As
+ * newTemplate; the caller sets its timer.
+ */
+export function newTemplate6(hash: u32, cip: usize, mask6: usize, vip: usize, tport: u32, proto: u32, rport: u32, rs: u32,
+  svc: u32): u32 {
+  const t = allocConn();
+  if (t == NO_CONN) return NO_CONN;
+  const r = rsAddress(rs);
+  const rsV6 = (load<u8>(r + RS_FLAGS) & RSF_V6) != 0;
+  const tc = connAddress(t);
+  setTuple(tc, 0, 0, tport, rsV6 ? 0 : load<u32>(r + RS_RIP), rport, rs, svc, proto);
+  setAddresses6(t, cip, vip, rsV6 ? rs6Address(rs) + RS6_RIP : 0, 0);
+  setMaskedCip6(t, cip, mask6);
+  store<u8>(tc + CONN_FLAGS, CONNF_USED | CONNF_TEMPLATE);
+  indexInsert(hash, t, false);
+  store<u32>(r + RS_PERSIST, load<u32>(r + RS_PERSIST) + 1);
+  return t;
 }

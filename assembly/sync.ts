@@ -13,7 +13,7 @@ import {
   HDR_LIP_CAP, HDR_PORTMAP_BASE, HDR_RS_CAP, HDR_SVC_CAP, IPPROTO_TCP, IPPROTO_UDP, LIP_USED,
   PORTMAP_SIZE, RSF_REMOVED, RSF_USED, RS_ACTIVE, RS_FLAGS, RS_INACTIVE, RS_SVC, SVCF_USED,
   SVC_FLAGS, SYNC_BAD, SYNC_CONFLICT, SYNC_CREATED, SYNC_TABLE_FULL, SYNC_UPDATED, TCP_S_COUNT,
-  TCP_S_ESTABLISHED, TO_UDP,
+  TCP_S_ESTABLISHED, TO_UDP, PROTO_V6, SVCF_V6,
 } from './abi';
 import { writeEvent } from './events';
 import { lipAddress } from './fnat_pool';
@@ -24,10 +24,11 @@ import {
   NO_CONN, allocConn, connAddress, freeConn, indexInsert, keyHash, lookupConn, newTemplate, recOf, rsAddress, setTuple,
   timeoutMs,
 } from './session';
+import { importConn6 } from './sync6';
 import { applyTcpState } from './tcp_state';
 
 /** claimPort marks a Full-NAT port (a value, not wire order) as used; false if it already was */
-function claimPort(lip: u32, port: u32): bool {
+export function claimPort(lip: u32, port: u32): bool {
   const map = <usize>(hdr(HDR_PORTMAP_BASE) + lip * PORTMAP_SIZE);
   const w = map + ((port >> 5) << 2);
   const bit = <u32>1 << (port & 31);
@@ -40,7 +41,8 @@ function claimPort(lip: u32, port: u32): bool {
 
 /** importConn creates or updates the session described by the event record at `e`. */
 export function importConn(e: usize, now: u32): u32 {
-  const proto = <u32>load<u8>(e + EVT_PROTO);
+  const rawProto = <u32>load<u8>(e + EVT_PROTO);
+  const proto = rawProto & ~(<u32>PROTO_V6);
   const fwd = <u32>load<u8>(e + EVT_FWD);
   const svcIdx = <u32>load<u16>(e + EVT_SVC);
   const rs = <u32>load<u16>(e + EVT_RS);
@@ -52,6 +54,10 @@ export function importConn(e: usize, now: u32): u32 {
   const r = rsAddress(rs);
   if ((load<u8>(r + RS_FLAGS) & (RSF_USED | RSF_REMOVED)) != RSF_USED || load<u32>(r + RS_SVC) != svcIdx) return SYNC_BAD;
   if (<u32>load<u8>(e + EVT_CDEV) >= hdr(HDR_DEV_COUNT)) return SYNC_BAD;
+  // an IPv6 client side: the record's CONN6 part travels in the event's IPv6 part (sync6.ts)
+  const v6 = (rawProto & PROTO_V6) != 0;
+  if (v6 != ((load<u8>(serviceAddress(svcIdx) + SVC_FLAGS) & SVCF_V6) != 0)) return SYNC_BAD;
+  if (v6) return importConn6(e, svcIdx, rs, proto, fwd, state, now);
   if (load<u8>(e + EVT_TYPE) == EVT_TEMPLATE_CREATED) return importTemplate(e, svcIdx, rs, proto, now);
 
   const cip = load<u32>(e + EVT_CIP);
@@ -59,14 +65,7 @@ export function importConn(e: usize, now: u32): u32 {
   const ports = <u32>load<u16>(e + EVT_CPORT) | (<u32>load<u16>(e + EVT_VPORT) << 16);
   const timeout = timeoutMs(proto == IPPROTO_TCP ? state : TO_UDP);
   const v = lookupConn(flowHash(cip, vip, ports, proto), cip, vip, ports, proto, false);
-  if (v != 0) {
-    // known already (an earlier sync, or traffic seen here): follow the master's state and timer
-    const c = connAddress(recOf(v));
-    if (<u32>load<u16>(c + CONN_RS) != rs) return SYNC_CONFLICT;
-    if (proto == IPPROTO_TCP && <u32>load<u8>(c + CONN_STATE) != state) applyTcpState(c, r, state);
-    store<u32>(c + CONN_EXPIRES, now + timeout);
-    return SYNC_UPDATED;
-  }
+  if (v != 0) return refreshImported(v, r, rs, proto, state, now + timeout);
 
   const rip = load<u32>(e + EVT_RIP);
   const rport = <u32>load<u16>(e + EVT_RPORT);
@@ -84,17 +83,44 @@ export function importConn(e: usize, now: u32): u32 {
   const rec = allocConn();
   if (rec == NO_CONN) return SYNC_TABLE_FULL;
   const c = connAddress(rec);
-  if (fwd == FWD_FNAT) {
-    const lport = <u32>load<u16>(e + EVT_LPORT);
-    if (!claimPort(lipIdx, bswap16(lport))) {
-      freeConn(rec);
-      return SYNC_CONFLICT;
-    }
-    store<u32>(c + CONN_LIP, load<u32>(e + EVT_LIP));
-    store<u16>(c + CONN_LPORT, <u16>lport);
-    store<u16>(c + CONN_LIPIDX, <u16>lipIdx);
+  if (fwd == FWD_FNAT && !claimSyncedPort(c, e, lipIdx)) {
+    freeConn(rec);
+    return SYNC_CONFLICT;
   }
   setTuple(c, cip, vip, ports, rip, rport, rs, svcIdx, proto);
+  settleImported(c, rec, e, r, proto, state, flags, now + timeout);
+  linkTemplate(rec, c, svcIdx, rs, proto, now);
+  return SYNC_CREATED;
+}
+
+/**
+ * refreshImported: the session at index slot value `v` is known already (an earlier sync, or
+ * traffic seen here): it follows the master's state and timer, unless it went to another server.
+ */
+export function refreshImported(v: u32, r: usize, rs: u32, proto: u32, state: u32, expires: u32): u32 {
+  const c = connAddress(recOf(v));
+  if (<u32>load<u16>(c + CONN_RS) != rs) return SYNC_CONFLICT;
+  if (proto == IPPROTO_TCP && <u32>load<u8>(c + CONN_STATE) != state) applyTcpState(c, r, state);
+  store<u32>(c + CONN_EXPIRES, expires);
+  return SYNC_UPDATED;
+}
+
+/** claimSyncedPort takes the event's LIP:lport for session `c` (false: already taken here) */
+export function claimSyncedPort(c: usize, e: usize, lipIdx: u32): bool {
+  const lport = <u32>load<u16>(e + EVT_LPORT);
+  if (!claimPort(lipIdx, bswap16(lport))) return false;
+  // an IPv6 LIP's event carries its fold here, as CONN_LIP does
+  store<u32>(c + CONN_LIP, load<u32>(e + EVT_LIP));
+  store<u16>(c + CONN_LPORT, <u16>lport);
+  store<u16>(c + CONN_LIPIDX, <u16>lipIdx);
+  return true;
+}
+
+/**
+ * settleImported finishes an imported connection whose tuple is written: client device and MAC,
+ * TCP state and the server's active/inactive count, flags, timer, and both index keys.
+ */
+export function settleImported(c: usize, rec: u32, e: usize, r: usize, proto: u32, state: u32, flags: u8, expires: u32): void {
   store<u8>(c + CONN_CDEV, load<u8>(e + EVT_CDEV));
   copy6(c + CONN_CMAC, e + EVT_CMAC);
   store<u8>(c + CONN_STATE, <u8>state);
@@ -105,11 +131,9 @@ export function importConn(e: usize, now: u32): u32 {
     store<u32>(r + RS_INACTIVE, load<u32>(r + RS_INACTIVE) + 1);
   }
   store<u8>(c + CONN_FLAGS, flags & ~CONNF_TEMPLATE);
-  store<u32>(c + CONN_EXPIRES, now + timeout);
+  store<u32>(c + CONN_EXPIRES, expires);
   indexInsert(keyHash(c, false), rec, false);
   if (flags & CONNF_OUT) indexInsert(keyHash(c, true), rec, true);
-  linkTemplate(rec, c, svcIdx, rs, proto, now);
-  return SYNC_CREATED;
 }
 
 /**

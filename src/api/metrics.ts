@@ -3,6 +3,7 @@
 import { Counter, Gauge, Registry, type Metric } from 'prom-client';
 import type { Supervisor } from '../director/supervisor.js';
 import * as abi from '../dataplane/abi.js';
+import { realServerKey } from '../model/spec.js';
 
 const SIZE_BOUNDS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192];
 const TIME_BOUNDS_US = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192];
@@ -52,8 +53,8 @@ export function createMetrics(sup: Supervisor): Registry {
     for (const v of dir().applier.view()) {
       for (const r of v.realServers) {
         if (r.index === null) continue;
-        const key = `${v.service.name}/${r.address}:${r.port}`;
-        fn({ service: v.service.name, real_server: `${r.address}:${r.port}` }, r.index, sup.health.state(key) !== 'down', r.weight);
+        const key = `${v.service.name}/${realServerKey(r)}`;
+        fn({ service: v.service.name, real_server: realServerKey(r) }, r.index, sup.health.state(key) !== 'down', r.weight);
       }
     }
   };
@@ -135,6 +136,25 @@ export function createMetrics(sup: Supervisor): Registry {
       this.inc({ outcome: 'imported' }, h.stats.sessionsImported);
       this.inc({ outcome: 'refused' }, h.stats.sessionsRefused);
     } });
+  new Counter({ name: 'wlvs_fragments_total', help: 'IP fragments: first fragments whose decision was kept, later ones forwarded by it, held for their first, released', labelNames: ['outcome'], registers: [reg],
+    collect() {
+      this.reset();
+      const t = dir().tables;
+      this.inc({ outcome: 'first' }, Number(t.stat(abi.STAT_FRAG_FIRST)));
+      this.inc({ outcome: 'forwarded' }, Number(t.stat(abi.STAT_FRAG_HITS)));
+      this.inc({ outcome: 'held' }, Number(t.stat(abi.STAT_FRAG_HELD)));
+      this.inc({ outcome: 'released' }, Number(t.stat(abi.STAT_FRAG_RELEASED)));
+    } });
+  new Gauge({ name: 'wlvs_fragment_cache_entries', help: 'first-fragment decisions kept (not expired)', registers: [reg],
+    collect() { this.set(dir().tables.fragmentState(dir().now()).decisions); } });
+  new Gauge({ name: 'wlvs_fragment_cache_capacity', help: 'first-fragment decisions the cache holds', registers: [reg],
+    collect() { this.set(dir().layout.fragSlots); } });
+  new Gauge({ name: 'wlvs_fragment_cache_timeout_seconds', help: 'how long a first fragment\'s decision is kept', registers: [reg],
+    collect() { this.set(dir().tables.header(abi.HDR_FRAG_TIMEOUT) / 1000); } });
+  new Gauge({ name: 'wlvs_fragments_waiting', help: 'fragments waiting for their first fragment', registers: [reg],
+    collect() { this.set(dir().tables.header(abi.HDR_HOLD_WAITING)); } });
+  new Gauge({ name: 'wlvs_fragment_buffer_capacity', help: 'fragments that may wait at once', registers: [reg],
+    collect() { this.set(dir().layout.caps.holdFrames); } });
   new Counter({ name: 'wlvs_busy_poll_batches_total', help: 'batches read while busy polling (director.busy_poll_us)', registers: [reg],
     collect() { this.reset(); this.inc(dir().portStats().busyPollBatches); } });
   new Counter({ name: 'wlvs_device_tx_drops_total', help: 'frames the kernel refused (queue full)', registers: [reg],

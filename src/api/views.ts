@@ -4,6 +4,8 @@ import * as abi from '../dataplane/abi.js';
 import type { Counters } from '../dataplane/tables.js';
 
 import type { Supervisor } from '../director/supervisor.js';
+import { splitHostPort } from '../model/address.js';
+import { realServerKey } from '../model/spec.js';
 
 export interface Rates { cps: number; inpps: number; outpps: number; inbps: number; outbps: number }
 
@@ -58,7 +60,7 @@ export function services(sup: Supervisor, sampler: RateSampler): ServiceStatus[]
       persistence: s.persistence, persistence_netmask: s.persistencePrefix, stats, rates: sampler.rates(key),
       real_servers: realServers.map((r) => {
         const conns = r.index === null ? { active: 0, inactive: 0, persistent: 0 } : t.rsConnections(r.index);
-        const rkey = `${key}/${r.address}:${r.port}`;
+        const rkey = `${key}/${realServerKey(r)}`;
         return {
           address: r.address, port: r.port, forwarding: r.forwarding, weight: r.weight, configured_weight: r.configuredWeight,
           health: r.sorry ? 'sorry' : sup.health.state(rkey) ?? 'unchecked', resolved: r.resolved, sorry: r.sorry,
@@ -78,7 +80,7 @@ export function sampleRates(sup: Supervisor, sampler: RateSampler): void {
   for (const { service: s, index, realServers } of sup.director.applier.view()) {
     sampler.sample(s.name, num(t.serviceCounters(index)), now);
     for (const r of realServers) {
-      if (r.index !== null) sampler.sample(`${s.name}/${r.address}:${r.port}`, num(t.rsCounters(r.index)), now);
+      if (r.index !== null) sampler.sample(`${s.name}/${realServerKey(r)}`, num(t.rsCounters(r.index)), now);
     }
   }
 }
@@ -99,11 +101,25 @@ export function totals(sup: Supervisor): Record<string, unknown> {
       icmp_relayed: Number(t.stat(abi.STAT_ICMP_RELAYED)), frag_needed_sent: Number(t.stat(abi.STAT_FRAG_NEEDED_SENT)),
     },
     connections: { created: Number(t.stat(abi.STAT_CONN_CREATED)), expired: Number(t.stat(abi.STAT_CONN_EXPIRED)) },
+    fragments: fragments(sup),
     drops,
     port: dir.portStats(),
     batches: dir.loop.stats,
     host_stack: dir.hostStack.stats,
     runtime_edits: sup.runtimeEdits,
+  };
+}
+
+/** fragments: the decision cache and the hold buffer, with their counters */
+export function fragments(sup: Supervisor): Record<string, number> {
+  const t = sup.director.tables;
+  const st = t.fragmentState(sup.director.now());
+  return {
+    cache_entries: st.decisions, cache_capacity: st.capacity, waiting: st.waiting, buffer_capacity: st.holdCapacity,
+    first: Number(t.stat(abi.STAT_FRAG_FIRST)), forwarded: Number(t.stat(abi.STAT_FRAG_HITS)),
+    held: Number(t.stat(abi.STAT_FRAG_HELD)), released: Number(t.stat(abi.STAT_FRAG_RELEASED)),
+    timed_out: Number(t.stat(abi.STAT_DROP_BASE + abi.DROP_FRAG_TIMEOUT)),
+    buffer_full: Number(t.stat(abi.STAT_DROP_BASE + abi.DROP_FRAG_OVERFLOW)),
   };
 }
 
@@ -114,10 +130,13 @@ export function sessions(sup: Supervisor, filter: SessionFilter, cursor: number,
   const names = new Map(dir.applier.view().map((v) => [v.index, v.service.name]));
   const svcIndex = filter.service !== undefined ? dir.applier.serviceIndex(filter.service) : null;
   const now = dir.now();
+  // a server as users write it: 10.0.0.1, 10.0.0.1:80, 2001:db8::1, [2001:db8::1]:80
+  const want = filter.realServer ? splitHostPort(filter.realServer) : null;
+  const client = filter.client ? splitHostPort(filter.client)?.address ?? filter.client : undefined;
   const page = dir.tables.sessions(now, cursor, limit, (s) => {
     if (filter.service !== undefined && s.service !== svcIndex) return false;
-    if (filter.realServer && `${s.rip}:${s.rport}` !== filter.realServer && s.rip !== filter.realServer) return false;
-    if (filter.client && s.client !== filter.client) return false;
+    if (filter.realServer && (!want || s.rip !== want.address || (want.port !== null && s.rport !== want.port))) return false;
+    if (client && s.client !== client) return false;
     if (filter.protocol && (s.protocol === abi.IPPROTO_TCP ? 'tcp' : 'udp') !== filter.protocol) return false;
     if (filter.state && stateName(s.protocol, s.state, s.template) !== filter.state.toUpperCase()) return false;
     return true;

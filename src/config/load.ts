@@ -10,7 +10,15 @@ import type {
   DeviceSpec, DirectorSpec, HaSpec, HealthSpec, LipSpec, RealServerSpec, RouteSpec, ServiceSpec,
 } from '../model/spec.js';
 import { serviceKey } from '../model/spec.js';
+import { familyOf, hostPort as joinHostPort, parseCidr } from '../model/address.js';
 import { type Issue, Reader, isCidr, isIpv4 } from './reader.js';
+
+/** canonicalCidr: an address with prefix in the form wlvs keeps ("2001:db8::1/64"; /32 or /128 when none) */
+const canonicalCidr = (v: string): string => {
+  const c = parseCidr(v);
+  return `${c.address}/${c.prefix}`;
+};
+const familyName = (a: string): string => (familyOf(a) === 4 ? 'IPv4' : 'IPv6');
 
 export const SCHEDULER_NAMES: readonly SchedulerName[] = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'dh', 'mh'];
 export const FORWARDING_NAMES: readonly ForwardingMode[] = ['nat', 'dr', 'tun', 'fullnat'];
@@ -71,8 +79,8 @@ function device(r: Reader, node: Node, path: string): DeviceSpec {
   const addresses: string[] = [];
   r.seq(r.get(m, 'addresses'), `${path}.addresses`).forEach((a, i) => {
     const v = String((a as { value?: unknown }).value ?? '');
-    if (!isCidr(v)) r.problem(a, `${path}.addresses[${i}]`, `expected an address with prefix like 10.0.0.1/24, got ${JSON.stringify(v)}`);
-    else addresses.push(v.includes('/') ? v : `${v}/32`);
+    if (!isCidr(v)) r.problem(a, `${path}.addresses[${i}]`, `expected an address with prefix like 10.0.0.1/24 or 2001:db8::1/64, got ${JSON.stringify(v)}`);
+    else addresses.push(canonicalCidr(v));
   });
   const mac = r.str(m, 'mac', path) ?? null;
   if (mac && !/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(mac)) r.problem(r.get(m, 'mac'), `${path}.mac`, 'expected a MAC like 02:00:00:00:00:01');
@@ -105,10 +113,11 @@ function ha(r: Reader, node: Node, deviceNames: Set<string>, tap: boolean): HaSp
     const p = `${path}.virtual_addresses[${i}]`;
     const v = r.map(n, p, ['address', 'device']);
     const address = r.need(v, 'address', p);
-    if (address && !isCidr(address)) r.problem(r.get(v, 'address'), `${p}.address`, `expected an address like 10.99.2.1/24, got ${JSON.stringify(address)}`);
+    const ok = !!address && isCidr(address);
+    if (address && !ok) r.problem(r.get(v, 'address'), `${p}.address`, `expected an address like 10.99.2.1/24, got ${JSON.stringify(address)}`);
     const device = r.need(v, 'device', p);
     if (device && !deviceNames.has(device)) r.problem(r.get(v, 'device'), `${p}.device`, `no device named ${JSON.stringify(device)}`);
-    return { address: address?.includes('/') ? address : `${address}/32`, device };
+    return { address: ok ? canonicalCidr(address) : `${address}/32`, device };
   });
   const listen = hostPort(r, m, 'listen', path);
   const peer = hostPort(r, m, 'peer', path);
@@ -141,7 +150,8 @@ function portRange(r: Reader, node: Node | undefined, text: string | undefined, 
 function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec): ServiceSpec {
   const m = r.map(node, path, ['name', 'vip', 'port', 'protocol', 'scheduler', 'sched_flags', 'forwarding', 'persistence',
     'persistence_netmask', 'local_addresses', 'sorry_server', 'tunnel_source', 'health_check', 'on_failure', 'real_servers']);
-  const vip = r.ipv4(r.get(m, 'vip'), r.need(m, 'vip', path) || undefined, `${path}.vip`);
+  const vip = r.ip(r.get(m, 'vip'), r.need(m, 'vip', path) || undefined, `${path}.vip`);
+  const v6 = vip.includes(':');
   const port = r.int(m, 'port', path, 0, 65535, 0);
   const protocol = r.oneOf(m, 'protocol', path, ['tcp', 'udp'] as const, 'tcp');
   const scheduler = r.oneOf(m, 'scheduler', path, SCHEDULER_NAMES, 'wlc');
@@ -152,12 +162,14 @@ function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec)
     if (!SCHED_FLAGS.includes(v)) r.problem(f, `${path}.sched_flags[${i}]`, `expected one of ${SCHED_FLAGS.join(', ')}, got ${JSON.stringify(v)}`);
     flags.push(v);
   });
-  let prefix = 32;
+  // ipvsadm -M: a netmask for IPv4, a prefix length for IPv6
+  let prefix = v6 ? 128 : 32;
   const nm = r.get(m, 'persistence_netmask');
   if (nm !== undefined) {
     const v = (nm as { value?: unknown }).value;
-    if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 32) prefix = v;
-    else if (typeof v === 'string' && isIpv4(v) && maskPrefix(v) >= 0) prefix = maskPrefix(v);
+    if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= (v6 ? 128 : 32)) prefix = v;
+    else if (!v6 && typeof v === 'string' && isIpv4(v) && maskPrefix(v) >= 0) prefix = maskPrefix(v);
+    else if (v6) r.problem(nm, `${path}.persistence_netmask`, `expected a prefix length 0..128 for an IPv6 VIP, got ${JSON.stringify(v)}`);
     else r.problem(nm, `${path}.persistence_netmask`, `expected a netmask like 255.255.255.0 or a prefix length 0..32, got ${JSON.stringify(v)}`);
   }
   const lips: LipSpec[] = [];
@@ -165,12 +177,12 @@ function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec)
     const p = `${path}.local_addresses[${i}]`;
     const scalar = (n as { value?: unknown }).value;
     if (typeof scalar === 'string') {
-      if (!isIpv4(scalar)) r.problem(n, p, `expected an IPv4 address, got ${JSON.stringify(scalar)}`);
-      else lips.push({ address: scalar, portMin: 1024, portMax: 65535 });
+      const address = r.ip(n, scalar, p);
+      if (address) lips.push({ address, portMin: 1024, portMax: 65535 });
       return;
     }
     const lm = r.map(n, p, ['address', 'ports']);
-    const address = r.ipv4(r.get(lm, 'address'), r.need(lm, 'address', p) || undefined, `${p}.address`);
+    const address = r.ip(r.get(lm, 'address'), r.need(lm, 'address', p) || undefined, `${p}.address`);
     const [portMin, portMax] = portRange(r, r.get(lm, 'ports'), r.str(lm, 'ports', p), `${p}.ports`);
     if (address) lips.push({ address, portMin, portMax });
   });
@@ -178,7 +190,7 @@ function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec)
   const sn = r.get(m, 'sorry_server');
   if (sn !== undefined) {
     const sm = r.map(sn, `${path}.sorry_server`, ['address', 'port']);
-    const address = r.ipv4(r.get(sm, 'address'), r.need(sm, 'address', `${path}.sorry_server`) || undefined, `${path}.sorry_server.address`);
+    const address = r.ip(r.get(sm, 'address'), r.need(sm, 'address', `${path}.sorry_server`) || undefined, `${path}.sorry_server.address`);
     sorry = { address, port: r.int(sm, 'port', `${path}.sorry_server`, 0, 65535, port) };
   }
   const tunnel = r.str(m, 'tunnel_source', path);
@@ -189,9 +201,9 @@ function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec)
   r.seq(r.get(m, 'real_servers'), `${path}.real_servers`).forEach((n, i) => {
     const p = `${path}.real_servers[${i}]`;
     const rm = r.map(n, p, ['address', 'port', 'weight', 'forwarding', 'upper_threshold', 'health_check']);
-    const address = r.ipv4(r.get(rm, 'address'), r.need(rm, 'address', p) || undefined, `${p}.address`);
+    const address = r.ip(r.get(rm, 'address'), r.need(rm, 'address', p) || undefined, `${p}.address`);
     const rsPort = r.int(rm, 'port', p, 0, 65535, port);
-    const key = `${address}:${rsPort}`;
+    const key = joinHostPort(address, rsPort);
     if (seen.has(key)) r.problem(n, p, `real server ${key} is listed twice`);
     seen.add(key);
     const fwd = r.get(rm, 'forwarding') !== undefined ? r.oneOf(rm, 'forwarding', p, FORWARDING_NAMES, forwarding) : null;
@@ -201,14 +213,14 @@ function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec)
       health: health(r, r.get(rm, 'health_check'), `${p}.health_check`, svcHealth),
     });
   });
-  const name = r.str(m, 'name', path) ?? `${protocol}/${vip}:${port}`;
+  const name = r.str(m, 'name', path) ?? `${protocol}/${joinHostPort(vip, port)}`;
   const s: ServiceSpec = {
     name, vip, port, protocol, scheduler, forwarding,
     hashPort: flags.includes('sh-port') || flags.includes('mh-port'),
     fallback: flags.includes('sh-fallback') || flags.includes('mh-fallback'),
     persistence: r.int(m, 'persistence', path, 0, 86400 * 31, 0),
     persistencePrefix: prefix, localAddresses: lips, sorry,
-    tunnelSource: tunnel !== undefined ? r.ipv4(r.get(m, 'tunnel_source'), tunnel, `${path}.tunnel_source`) : null,
+    tunnelSource: tunnel !== undefined ? r.ip(r.get(m, 'tunnel_source'), tunnel, `${path}.tunnel_source`) || null : null,
     health: svcHealth,
     onFailure: r.oneOf(m, 'on_failure', path, ['quiesce', 'remove'] as const, 'quiesce'),
     realServers,
@@ -216,10 +228,44 @@ function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec)
   const modes = new Set([forwarding, ...realServers.map((x) => x.forwarding ?? forwarding)]);
   if (modes.has('fullnat') && lips.length === 0) r.problem(node, `${path}.local_addresses`, 'fullnat needs at least one local address');
   if (lips.length && !modes.has('fullnat')) r.problem(r.get(m, 'local_addresses'), `${path}.local_addresses`, 'local addresses are used only by fullnat');
+  familyRules(r, m, node, path, s, modes);
   if (port === 0 && (modes.has('nat') || modes.has('fullnat')) && realServers.some((x) => x.port !== 0)) {
     r.problem(node, `${path}.port`, 'a port-0 (all ports) service keeps the client\'s port: its real servers need port 0');
   }
   return s;
+}
+
+/**
+ * familyRules: which address families a service may mix. The real servers share one family; an
+ * IPv4 VIP needs IPv4 servers; an IPv6 VIP in front of IPv4 servers (NAT64) is Full-NAT only;
+ * local addresses and the sorry server are of the servers' family, the tunnel source of the VIP's.
+ */
+function familyRules(r: Reader, m: YAMLMap | null, node: Node, path: string, s: ServiceSpec, modes: Set<ForwardingMode>): void {
+  if (!s.vip) return;
+  const vipFamily = familyOf(s.vip);
+  const rsFamilies = new Set(s.realServers.filter((x) => x.address).map((x) => familyOf(x.address)));
+  if (rsFamilies.size > 1) {
+    r.problem(r.get(m, 'real_servers'), `${path}.real_servers`, 'real servers of one service must all be IPv4 or all IPv6');
+    return;
+  }
+  const rsFamily = rsFamilies.size ? [...rsFamilies][0] : (s.localAddresses.length ? familyOf(s.localAddresses[0].address) : vipFamily);
+  if (vipFamily === 4 && rsFamily === 6) {
+    r.problem(r.get(m, 'real_servers'), `${path}.real_servers`, 'an IPv4 VIP needs IPv4 real servers (IPv6 servers need an IPv6 VIP)');
+  }
+  if (vipFamily === 6 && rsFamily === 4 && [...modes].some((x) => x !== 'fullnat')) {
+    r.problem(node, `${path}.forwarding`, 'IPv4 real servers behind an IPv6 VIP need fullnat (NAT64: the client is translated to an IPv4 local address)');
+  }
+  for (const [i, l] of s.localAddresses.entries()) {
+    if (l.address && familyOf(l.address) !== rsFamily) {
+      r.problem(r.get(m, 'local_addresses'), `${path}.local_addresses[${i}]`, `local addresses must be ${rsFamily === 4 ? 'IPv4' : 'IPv6'} like the real servers, got ${familyName(l.address)}`);
+    }
+  }
+  if (s.sorry?.address && familyOf(s.sorry.address) !== rsFamily) {
+    r.problem(r.get(m, 'sorry_server'), `${path}.sorry_server.address`, 'the sorry server must be of the real servers\' address family');
+  }
+  if (s.tunnelSource && familyOf(s.tunnelSource) !== vipFamily) {
+    r.problem(r.get(m, 'tunnel_source'), `${path}.tunnel_source`, 'the tunnel source must be of the VIP\'s address family');
+  }
 }
 
 function maskPrefix(mask: string): number {
@@ -241,7 +287,7 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
   const root = r.map(doc.contents as Node, '', ['director', 'services']) as YAMLMap | null;
   if (!root) throw invalid(fileName, r.issues.length ? r.issues : [{ line: 1, col: 1, path: '', message: 'the file is empty' }]);
   const dm = r.map(r.get(root, 'director'), 'director', ['devices', 'routes', 'sessions', 'batch', 'busy_poll_us', 'timeouts',
-    'unknown_packets', 'sloppy_tcp', 'admin', 'ha', 'log', 'health_check']);
+    'unknown_packets', 'sloppy_tcp', 'admin', 'ha', 'log', 'health_check', 'fragments']);
   if (!dm) r.problem(root, 'director', 'is required');
   const devices = r.seq(r.get(dm, 'devices'), 'director.devices').map((n, i) => device(r, n, `director.devices[${i}]`));
   if (dm && devices.length === 0) r.problem(dm, 'director.devices', 'at least one device is required');
@@ -258,11 +304,14 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
     const p = `director.routes[${i}]`;
     const m = r.map(n, p, ['to', 'via', 'device']);
     const to = r.need(m, 'to', p);
-    if (to && !isCidr(to)) r.problem(r.get(m, 'to'), `${p}.to`, `expected a network like 0.0.0.0/0, got ${JSON.stringify(to)}`);
+    const toOk = !!to && isCidr(to);
+    if (to && !toOk) r.problem(r.get(m, 'to'), `${p}.to`, `expected a network like 0.0.0.0/0 or ::/0, got ${JSON.stringify(to)}`);
     const via = r.str(m, 'via', p);
     const dev = r.need(m, 'device', p);
     if (dev && !names.has(dev)) r.problem(r.get(m, 'device'), `${p}.device`, `no device named ${JSON.stringify(dev)}`);
-    return { to, via: via !== undefined ? r.ipv4(r.get(m, 'via'), via, `${p}.via`) : null, device: dev };
+    const gw = via !== undefined ? r.ip(r.get(m, 'via'), via, `${p}.via`) : null;
+    if (gw && toOk && familyOf(gw) !== parseCidr(to).family) r.problem(r.get(m, 'via'), `${p}.via`, 'the gateway must be of the route\'s address family');
+    return { to: toOk ? canonicalCidr(to) : to, via: gw || null, device: dev };
   });
   const timeouts: Record<string, number> = { ...DEFAULT_TIMEOUTS_S };
   const tm = r.map(r.get(dm, 'timeouts'), 'director.timeouts', [...Object.keys(TIMEOUT_ALIASES), ...Object.keys(DEFAULT_TIMEOUTS_S)]);
@@ -275,6 +324,13 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
     }
   }
   const am = r.map(r.get(dm, 'admin'), 'director.admin', ['listen', 'token_file']);
+  const fm = r.map(r.get(dm, 'fragments'), 'director.fragments', ['cache', 'buffer', 'timeout', 'wait']);
+  const fragments = {
+    cache: r.int(fm, 'cache', 'director.fragments', 0, 1 << 20, 4096),
+    buffer: r.int(fm, 'buffer', 'director.fragments', 0, 4096, 64),
+    timeout: r.num(fm, 'timeout', 'director.fragments', 0.01, 60, 2),
+    wait: r.num(fm, 'wait', 'director.fragments', 0.001, 10, 0.5),
+  };
   const lm = r.map(r.get(dm, 'log'), 'director.log', ['level']);
   const defaultHealth = health(r, r.get(dm, 'health_check'), 'director.health_check', DEFAULT_HEALTH);
   const services = r.seq(r.get(root, 'services'), 'services').map((n, i) => service(r, n, `services[${i}]`, defaultHealth));
@@ -301,6 +357,7 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
     timeouts,
     unknownPackets: r.oneOf(dm, 'unknown_packets', 'director', ['drop', 'host', 'pass'] as const, 'drop'),
     sloppyTcp: r.bool(dm, 'sloppy_tcp', 'director', false),
+    fragments,
     admin,
     ha: dm && r.get(dm, 'ha') ? ha(r, r.get(dm, 'ha')!, names, devices.every((d) => d.kind === 'tap')) : null,
     logLevel: r.oneOf(lm, 'level', 'director.log', ['trace', 'debug', 'info', 'warn', 'error'] as const, 'info'),

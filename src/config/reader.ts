@@ -3,6 +3,7 @@
 // expected an integer 0..65535, got "heavy"". All problems are collected, not just the first;
 // unknown keys are problems too (a typo must not pass silently).
 import { type Document, isAlias, isMap, isScalar, isSeq, type LineCounter, type Node, type YAMLMap } from 'yaml';
+import { canonicalIp, isCidr as isCidrAny, isIpv4 as isIpv4Text, isIpv6 } from '../model/address.js';
 
 export interface Issue { line: number; col: number; path: string; message: string }
 
@@ -142,14 +143,19 @@ export class Reader {
     }
     return value;
   }
+
+  /** ip checks an address of either family, as users write it; returns it in canonical form or '' */
+  ip(node: Node | undefined, value: string | undefined, path: string): string {
+    if (value === undefined) return '';
+    if (!isIpv4(value) && !isIpv6(value)) {
+      this.problem(node, path, `expected an IPv4 or IPv6 address like 10.0.0.1 or 2001:db8::1, got ${show(value)}`);
+      return '';
+    }
+    return canonicalIp(value);
+  }
 }
 
-export function isIpv4(s: string): boolean {
-  const p = s.split('.');
-  return p.length === 4 && p.every((x) => /^\d{1,3}$/.test(x) && Number(x) <= 255);
-}
+export const isIpv4 = isIpv4Text;
 
-export function isCidr(s: string): boolean {
-  const [a, p, extra] = s.split('/');
-  return extra === undefined && isIpv4(a) && (p === undefined || (/^\d{1,2}$/.test(p) && Number(p) <= 32));
-}
+/** isCidr: an address of either family with an optional prefix (/0..32, /0..128) */
+export const isCidr = isCidrAny;

@@ -40,7 +40,7 @@ export function serviceObject(s: ServiceSpec, defaultHealth: HealthSpec = DEFAUL
   if (flags.length) o.sched_flags = flags;
   o.forwarding = s.forwarding;
   if (s.persistence) o.persistence = s.persistence;
-  if (s.persistence && s.persistencePrefix !== 32) o.persistence_netmask = s.persistencePrefix;
+  if (s.persistence && s.persistencePrefix !== (s.vip.includes(':') ? 128 : 32)) o.persistence_netmask = s.persistencePrefix;
   if (s.localAddresses.length) {
     o.local_addresses = s.localAddresses.map((l) => (l.portMin === 1024 && l.portMax === 65535 ? l.address
       : { address: l.address, ports: `${l.portMin}-${l.portMax}` }));
@@ -82,6 +82,8 @@ export function configObject(spec: DirectorSpec): Record<string, unknown> {
   if (Object.keys(timeouts).length) director.timeouts = timeouts;
   if (spec.unknownPackets !== 'drop') director.unknown_packets = spec.unknownPackets;
   if (spec.sloppyTcp) director.sloppy_tcp = true;
+  const f = spec.fragments;
+  if (f.cache !== 4096 || f.buffer !== 64 || f.timeout !== 2 || f.wait !== 0.5) director.fragments = { ...f };
   if (spec.admin) director.admin = spec.admin.tokenFile ? { listen: spec.admin.listen, token_file: spec.admin.tokenFile } : { listen: spec.admin.listen };
   if (spec.ha) {
     const h = spec.ha;

@@ -14,6 +14,8 @@ export interface NextHop { device: number; mac: string | null; neighbour: string
 export interface Resolver {
   /** route returns how `address` is reached, or null if no device leads there */
   route(address: string): NextHop | null;
+  /** addresses the director owns besides the spec's (its devices' IPv6 link-local addresses) */
+  linkLocal?(): string[];
 }
 
 interface RsState {
@@ -207,10 +209,12 @@ export class TableApplier {
     for (const d of spec.devices) for (const a of d.addresses) local.push({ address: a.split('/')[0], kind: 'dip' });
     // addresses that move with the master role are the director's own while it holds them
     for (const v of spec.ha?.virtualAddresses ?? []) local.push({ address: v.address.split('/')[0], kind: 'dip' });
+    for (const a of this.#resolver.linkLocal?.() ?? []) local.push({ address: a, kind: 'dip' });
     for (const st of this.#services.values()) local.push({ address: st.spec.vip, kind: 'vip' });
     for (const l of this.#lips) if (l) local.push({ address: l.address, kind: 'lip' });
     this.#tables.setLocalAddresses(local);
     this.#tables.setTimeouts(spec.timeouts);
+    this.#tables.setFragmentTimeouts(spec.fragments.timeout, spec.fragments.wait);
     // events feed session sync only: without a peer the core writes none
     let opts = spec.ha?.syncSessions ? abi.OPT_EVENTS : 0;
     if (spec.unknownPackets === 'host') opts |= abi.OPT_UNKNOWN_HOST;

@@ -13,13 +13,13 @@ import { type OpenDevice, closeDevice, directorMac, openDevice } from '../io/dev
 import { Port, type PortStats } from '../io/native.js';
 import type { Logger } from '../log.js';
 import { Neighbours } from '../net/neighbours.js';
-import { parseCidr } from '../model/address.js';
+import { linkLocalFromMac, parseCidr } from '../model/address.js';
 import { RouteTable } from '../net/routes.js';
 import { type ApplyReport, TableApplier } from './apply.js';
 import { HaController } from '../ha/controller.js';
 import { HostStack } from './host-stack.js';
 import { KernelRoutes } from './kernel-routes.js';
-import type { DirectorSpec } from '../model/spec.js';
+import { type DirectorSpec, needsIpv6Sessions } from '../model/spec.js';
 
 const ZERO_MAC = '00:00:00:00:00:00';
 
@@ -35,8 +35,14 @@ interface DeviceState {
   l2: boolean;
   mac: string;
   address: string | null;
+  /** the device's first IPv6 address, else (TAP) its link-local one; null on a TUN without one */
+  address6: string | null;
   mtu: number;
 }
+
+/** nat64: some service puts IPv4 servers behind an IPv6 VIP (Full-NAT 6->4) */
+const hasNat64 = (spec: DirectorSpec): boolean => spec.services.some((s) => s.vip.includes(':') &&
+  s.realServers.some((r) => !r.address.includes(':')));
 
 /** checkSpec rejects what the director cannot run, before anything is created. */
 export function checkSpec(spec: DirectorSpec): void {
@@ -88,7 +94,7 @@ export class Director {
     this.#routes = routes;
     this.tables = new Tables(memory, layout, core);
     this.tables.setDevices(devices.map((d) => ({
-      mac: d.mac, mtu: d.mtu, l2: d.l2, vnet: d.open.vnet, address: d.address ?? '0.0.0.0',
+      mac: d.mac, mtu: d.mtu, l2: d.l2, vnet: d.open.vnet, address: d.address ?? '0.0.0.0', address6: d.address6,
     })));
     this.#port = new Port(memory, {
       descBase: layout.descriptors.base, slotBase: layout.slots.base, slotSize: layout.slotSize,
@@ -97,7 +103,7 @@ export class Director {
     for (const d of devices) this.#port.addDevice(d.open.fd, d.open.vnet);
     this.neighbours = new Neighbours({
       send: (dev, frame) => this.#port.send(dev, frame),
-      identity: (dev) => ({ mac: devices[dev].mac, address: devices[dev].address ?? '0.0.0.0' }),
+      identity: (dev) => ({ mac: devices[dev].mac, address: devices[dev].address ?? '0.0.0.0', address6: devices[dev].address6 }),
       now: () => performance.now(),
     });
     this.applier = new TableApplier(this.tables, {
@@ -107,15 +113,18 @@ export class Director {
         const l2 = this.#devices[hop.device].l2;
         return { device: hop.device, neighbour: hop.address, mac: l2 ? this.neighbours.lookup(hop.device, hop.address) : ZERO_MAC };
       },
+      linkLocal: () => this.#linkLocals(),
     });
     this.neighbours.onResolved((dev, address, mac) => {
       this.#log.info({ event: 'neighbour', device: devices[dev].open.name, address, mac }, 'next hop resolved');
       this.applier.onNeighbour(dev, address, mac);
     });
-    this.hostStack = new HostStack(devices.map((d) => ({ l2: d.l2, mac: d.mac })), () => this.ownedAddresses(),
+    this.hostStack = new HostStack(devices.map((d) => ({ l2: d.l2, mac: d.mac, mtu: d.mtu })), () => this.ownedAddresses(),
       this.neighbours, (dev, frame) => this.#port.send(dev, frame));
     this.loop = new BatchLoop(memory, layout, core, devices.map((d) => ({ l2: d.l2, vnet: d.open.vnet })),
       this.hostStack.handle, () => this.now());
+    // fragments the core held until their first fragment came: written after the batch
+    this.loop.onReleased = () => this.tables.drainHeld((dev, frame) => this.#port.send(dev, frame));
     this.#kernel = devices.some((d) => !d.l2) ? new KernelRoutes() : null;
     this.ha = spec.ha ? new HaController(spec.ha, {
       log,
@@ -159,8 +168,9 @@ export class Director {
     checkSpec(spec);
     const tunMode = spec.services.some((s) => s.forwarding === 'tun' || s.realServers.some((r) => r.forwarding === 'tun'));
     const offload = spec.devices.every((d) => d.offload);
-    // TSO super-packets cannot be carried inside IP-in-IP (no virtio GSO type for it)
-    const tso = offload && !tunMode;
+    // TSO super-packets cannot be carried inside IP-in-IP (no virtio GSO type for it), nor
+    // translated by NAT64 (their GSO type names the family)
+    const tso = offload && !tunMode && !hasNat64(spec);
     const l2 = spec.devices[0].kind === 'tap';
     const maxMtu = Math.max(...spec.devices.map((d) => d.mtu));
     const caps: Partial<Capacities> = {
@@ -176,6 +186,9 @@ export class Director {
       poolEntries: 256,
       events: 1 << 16,
       localAddresses: 256,
+      ipv6: needsIpv6Sessions(spec),
+      fragments: spec.fragments.cache,
+      holdFrames: spec.fragments.buffer,
     };
     const layout = computeLayout(caps);
     const memory = createMemory(layout);
@@ -185,10 +198,12 @@ export class Director {
     try {
       for (const d of spec.devices) {
         const open = await openDevice({ name: d.name, kind: d.kind, mtu: d.mtu, bridge: d.bridge, vnet: offload, tso });
-        const address = d.addresses.length ? parseCidr(d.addresses[0]).address : null;
+        const first = (family: 4 | 6) => d.addresses.map((a) => parseCidr(a)).find((c) => c.family === family)?.address ?? null;
+        const mac = d.kind === 'tap' ? d.mac ?? directorMac(d.name, d.addresses.join(',')) : ZERO_MAC;
         devices.push({
-          open, l2: d.kind === 'tap', mac: d.kind === 'tap' ? d.mac ?? directorMac(d.name, d.addresses.join(',')) : ZERO_MAC,
-          address, mtu: d.mtu,
+          open, l2: d.kind === 'tap', mac, address: first(4),
+          // neighbour discovery needs an IPv6 source: the link-local one when none is configured
+          address6: first(6) ?? (d.kind === 'tap' ? linkLocalFromMac(mac) : null), mtu: d.mtu,
         });
       }
     } catch (err) {
@@ -287,9 +302,14 @@ export class Director {
     this.#eventListeners.push(fn);
   }
 
-  /** ownedAddresses: every address the director answers ARP for (a backup: only its own) */
+  /** #linkLocals: the IPv6 link-local address of every TAP device (neighbour discovery talks from them) */
+  #linkLocals(): string[] {
+    return this.#devices.filter((d) => d.l2).map((d) => linkLocalFromMac(d.mac));
+  }
+
+  /** ownedAddresses: every address the director answers ARP and neighbour solicitations for (a backup: only its own) */
   ownedAddresses(): Set<string> {
-    const out = new Set<string>();
+    const out = new Set<string>(this.#linkLocals());
     for (const d of this.#spec.devices) for (const a of d.addresses) out.add(a.split('/')[0]);
     if (this.ha && !this.ha.master) return out;
     for (const v of this.#spec.ha?.virtualAddresses ?? []) out.add(v.address.split('/')[0]);
@@ -308,8 +328,10 @@ export class Director {
     return this.#devices.map((d) => d.open.name);
   }
 
-  deviceInfo(): { name: string; kind: string; mac: string; address: string | null; vnet: boolean }[] {
-    return this.#devices.map((d) => ({ name: d.open.name, kind: d.open.kind, mac: d.mac, address: d.address, vnet: d.open.vnet }));
+  deviceInfo(): { name: string; kind: string; mac: string; address: string | null; address6: string | null; vnet: boolean }[] {
+    return this.#devices.map((d) => ({
+      name: d.open.name, kind: d.open.kind, mac: d.mac, address: d.address, address6: d.address6, vnet: d.open.vnet,
+    }));
   }
 
   portStats(): PortStats {
@@ -327,6 +349,13 @@ export class Director {
       JSON.stringify(spec.routes) !== JSON.stringify(this.#spec.routes) || spec.sessions !== this.#spec.sessions ||
       spec.batch !== this.#spec.batch || spec.busyPollUs !== this.#spec.busyPollUs || JSON.stringify(spec.ha) !== JSON.stringify(this.#spec.ha)) {
       throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'devices, routes, sessions, batch, busy_poll_us and ha cannot change without a restart');
+    }
+    if (spec.fragments.cache !== this.#spec.fragments.cache || spec.fragments.buffer !== this.#spec.fragments.buffer) {
+      throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'director.fragments cache and buffer sizes cannot change without a restart');
+    }
+    // IPv6 sessions need a region laid out at start (64 B per session record)
+    if (needsIpv6Sessions(spec) && this.layout.conns6.size === 0) {
+      throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'the first IPv6 service needs a restart: the running director has no IPv6 session records');
     }
     const previous = this.#spec;
     try {

@@ -5,7 +5,7 @@ import { createSocket } from 'node:dgram';
 import { type Checker, abortable, checkPort, timed } from './checker.js';
 
 export const udpCheck: Checker = (t, signal) => timed(() => {
-  const sock = createSocket('udp4');
+  const sock = createSocket(t.address.includes(':') ? 'udp6' : 'udp4');
   const done = () => { try { sock.close(); } catch { /* already closed */ } };
   // with no reply expected, silence until just before the deadline counts as success
   const quietMs = Math.max(10, t.check.timeout * 1000 * 0.8);

@@ -109,6 +109,11 @@ export interface DirectorSpec {
   unknownPackets: 'drop' | 'host' | 'pass';
   /** create TCP sessions on any segment (backup director taking over) */
   sloppyTcp: boolean;
+  /**
+   * IP fragments: first-fragment decisions kept (`cache`, for `timeout` s) and fragments that
+   * may wait for their first one (`buffer`, at most `wait` s each)
+   */
+  fragments: { cache: number; buffer: number; timeout: number; wait: number };
   admin: { listen: string; tokenFile: string | null } | null;
   ha: HaSpec | null;
   logLevel: string;
@@ -116,4 +121,9 @@ export interface DirectorSpec {
 }
 
 export const serviceKey = (s: { vip: string; port: number; protocol: string }): string => `${s.protocol}:${s.vip}:${s.port}`;
-export const realServerKey = (r: { address: string; port: number }): string => `${r.address}:${r.port}`;
+/** realServerKey: ADDRESS:PORT as users write it, `[2001:db8::11]:80` for IPv6 (the API's key of a real server) */
+export const realServerKey = (r: { address: string; port: number }): string =>
+  r.address.includes(':') ? `[${r.address}]:${r.port}` : `${r.address}:${r.port}`;
+
+/** needsIpv6Sessions: the spec has a service whose clients are IPv6 (the director reserves CONN6 records) */
+export const needsIpv6Sessions = (spec: { services: { vip: string }[] }): boolean => spec.services.some((s) => s.vip.includes(':'));

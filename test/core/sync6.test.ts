@@ -1,0 +1,104 @@
+// Session sync of IPv6 sessions: the event's IPv6 part carries the record's addresses, and the
+// backup's importSession makes a session that carries replies and the client, for NAT66,
+// Full-NAT 6->6, NAT64 and persistence templates; a record that names the wrong family is refused.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as abi from '../../src/dataplane/abi.js';
+import { type EventView, eventView } from '../../src/dataplane/tables.js';
+import {
+  CIP6, CLIENT_MAC, CoreHarness, DEV0_MAC, DEV1_MAC, FLAVOURS, LIPS, LIPS6, RIPS, RIPS6, RS_MACS, VIP6, realServerEntry,
+  realServerEntry6,
+} from './harness.js';
+import {
+  allChecksumsOk, allChecksumsOk6, decodeFrame, decodeFrame6, ethernet, tcp6Packet, tcpPacket,
+} from '../oracle/packet.js';
+
+const fromClient6 = (pkt: Uint8Array) => ethernet(DEV0_MAC, CLIENT_MAC, pkt, 0x86dd);
+
+function director(flavour: 'release' | 'debug', mode: 'nat' | 'fullnat' | 'nat64', persistence = 0): CoreHarness {
+  const h = new CoreHarness(flavour).standard();
+  h.tables.setOptions(abi.OPT_EVENTS);
+  const rs = mode === 'nat64' ? [realServerEntry(0), realServerEntry(1)] : [realServerEntry6(0), realServerEntry6(1)];
+  h.service(0, { vip: VIP6, forwarding: mode === 'nat64' ? 'fullnat' : mode, persistence, persistencePrefix: 64 }, rs);
+  return h;
+}
+
+function events(h: CoreHarness): EventView[] {
+  const out: EventView[] = [];
+  h.tables.drainEvents((raw) => out.push(eventView(raw)));
+  return out;
+}
+
+for (const flavour of FLAVOURS) {
+  describe(`IPv6 session sync (${flavour})`, () => {
+    for (const mode of ['nat', 'fullnat', 'nat64'] as const) {
+      it(`${mode}: a session from the master carries the reply and the client on the backup`, () => {
+        const master = director(flavour, mode);
+        const backup = director(flavour, mode);
+        const syn = tcp6Packet({ src: CIP6, dst: VIP6 }, { sport: 40000, dport: 80, flags: 'S' });
+        const out = master.one(fromClient6(syn), 1000).out;
+        const [created] = events(master);
+        assert.equal(created.type, abi.EVT_CREATED);
+        assert.equal(created.client, CIP6);
+        assert.equal(created.vip, VIP6);
+        assert.equal(backup.tables.importSession(created.raw, 2000), abi.SYNC_CREATED);
+        assert.equal(backup.tables.importSession(created.raw, 2000), abi.SYNC_UPDATED, 'a second copy updates');
+        const [s] = backup.sessions(2000);
+        assert.equal(s.client, CIP6);
+        let reply: Uint8Array;
+        let rs: number;
+        if (mode === 'nat64') {
+          const m = decodeFrame(out, true).ip!;
+          assert.ok(LIPS.includes(m.src));
+          rs = RIPS.indexOf(m.dst);
+          assert.equal(s.lip, m.src);
+          reply = ethernet(DEV1_MAC, RS_MACS[rs], tcpPacket({ src: m.dst, dst: m.src }, { sport: 8080, dport: m.tcp!.sport, flags: 'SA' }));
+        } else {
+          const m = decodeFrame6(out, true).ip6!;
+          rs = RIPS6.indexOf(m.dst);
+          if (mode === 'fullnat') assert.ok(LIPS6.includes(m.src) && s.lip === m.src);
+          reply = ethernet(DEV1_MAC, RS_MACS[rs], tcp6Packet({ src: m.dst, dst: m.src }, { sport: 8080, dport: m.tcp!.sport, flags: 'SA' }), 0x86dd);
+        }
+        const o = backup.one(reply, 2001, { dev: 1 });
+        assert.equal(o.verdict, abi.VERDICT_FORWARD, `reason ${o.reason}`);
+        const g = decodeFrame6(o.out, true);
+        assert.equal(g.dstMac, CLIENT_MAC);
+        assert.equal(g.ip6!.src, VIP6);
+        assert.equal(g.ip6!.dst, CIP6);
+        assert.ok(allChecksumsOk6(g.ip6!));
+        const ack = tcp6Packet({ src: CIP6, dst: VIP6 }, { sport: 40000, dport: 80, flags: 'A' });
+        const i = backup.one(fromClient6(ack), 2002);
+        assert.equal(i.verdict, abi.VERDICT_FORWARD, `reason ${i.reason}`);
+        if (mode === 'nat64') assert.ok(allChecksumsOk(decodeFrame(i.out, true).ip!));
+        else assert.equal(decodeFrame6(i.out, true).ip6!.dst, RIPS6[rs]);
+      });
+    }
+
+    it('a persistence template travels too: the backup sends the client network\'s next connection to its server', () => {
+      const master = director(flavour, 'nat', 300);
+      const backup = director(flavour, 'nat', 300);
+      const first = decodeFrame6(master.one(fromClient6(tcp6Packet({ src: CIP6, dst: VIP6 }, { sport: 1, dport: 80, flags: 'S' })), 1).out, true).ip6!;
+      const evs = events(master);
+      const tmpl = evs.find((e) => e.type === abi.EVT_TEMPLATE_CREATED)!;
+      assert.ok(tmpl, 'template event');
+      assert.equal(tmpl.client, '2001:db8:1::', 'the client network, masked to /64');
+      for (const e of evs) assert.equal(backup.tables.importSession(e.raw, 2), abi.SYNC_CREATED);
+      for (let k = 0; k < 5; k++) {
+        const other = tcp6Packet({ src: `2001:db8:1::${(0x50 + k).toString(16)}`, dst: VIP6 }, { sport: 100 + k, dport: 80, flags: 'S' });
+        assert.equal(decodeFrame6(backup.one(fromClient6(other), 3).out, true).ip6!.dst, first.dst);
+      }
+    });
+
+    it('a record of the wrong family for its service is refused', () => {
+      const master = director(flavour, 'nat');
+      master.one(fromClient6(tcp6Packet({ src: CIP6, dst: VIP6 }, { sport: 2, dport: 80, flags: 'S' })), 1);
+      const [created] = events(master);
+      const v4 = new CoreHarness(flavour).standard();
+      v4.service(0, { forwarding: 'nat' }, [realServerEntry(0)]);
+      assert.equal(v4.tables.importSession(created.raw, 2), abi.SYNC_BAD);
+      const bad = created.raw.slice();
+      bad[abi.EVT_RIP6 + 15] ^= 1;
+      assert.equal(director(flavour, 'nat').tables.importSession(bad, 2), abi.SYNC_BAD, 'a server address that does not match');
+    });
+  });
+}
