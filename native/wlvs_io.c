@@ -144,14 +144,17 @@ static napi_value close_fd(napi_env env, napi_callback_info cbinfo) {
   return NULL;
 }
 
+// openRawSocket(protocol[, family 4|6]): a raw socket receiving that IP protocol (AF_INET hands
+// over the IPv4 header, AF_INET6 only what follows the IPv6 header and its extension headers)
 static napi_value open_raw_socket(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 1;
-  napi_value argv[1];
-  int32_t proto;
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t proto, family = 4;
   CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
   CHECK(napi_get_value_int32(env, argv[0], &proto));
-  int fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
-  if (fd < 0) return throw_errno(env, "socket(AF_INET, SOCK_RAW)", errno);
+  if (argc > 1) CHECK(napi_get_value_int32(env, argv[1], &family));
+  int fd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+  if (fd < 0) return throw_errno(env, family == 6 ? "socket(AF_INET6, SOCK_RAW)" : "socket(AF_INET, SOCK_RAW)", errno);
   // large receive buffer: a burst must not be lost while JS runs
   int rcv = 4 << 20;
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
@@ -541,10 +544,11 @@ static napi_value port_stats(napi_env env, napi_callback_info cbinfo) {
   return out;
 }
 
-// ── Decapsulator: IP-in-IP from a raw socket to a TUN device (TUN-mode real servers) ─────────
+// ── Decapsulator: IP-in-IP or IPv6-in-IPv6 from a raw socket to a TUN device (TUN-mode real
+// servers without the kernel's ipip / ip6tnl modules) ───────────────────────────────────────
 typedef struct {
   uv_poll_t poll;
-  int raw_fd, tun_fd;
+  int raw_fd, tun_fd, v6;
   int polling, closed, finalized;
   uint64_t packets, bytes, malformed, write_errors;
   uint8_t buf[65536];
@@ -571,22 +575,39 @@ static void on_ipip(uv_poll_t* h, int status, int events) {
       if (errno == EINTR) continue;
       break;
     }
-    // a raw IPv4 socket hands over the outer header: validate it and the inner header's start
-    if (r < 40 || (d->buf[0] >> 4) != 4 || d->buf[9] != IPPROTO_IPIP) {
-      d->malformed++;
-      continue;
-    }
-    size_t ihl = (size_t)(d->buf[0] & 15) * 4;
-    size_t tot = ((size_t)d->buf[2] << 8) | d->buf[3];
-    if (ihl < 20 || tot > (size_t)r || tot < ihl + 20 || (d->buf[ihl] >> 4) != 4) {
-      d->malformed++;
-      continue;
-    }
-    const uint8_t* inner = d->buf + ihl;
-    size_t inner_tot = ((size_t)inner[2] << 8) | inner[3];
-    if (inner_tot > tot - ihl || inner_tot < 20) {
-      d->malformed++;
-      continue;
+    const uint8_t* inner;
+    size_t inner_tot;
+    if (d->v6) {
+      // a raw IPv6 socket for next header 41 hands over what follows the outer header and its
+      // extension headers (RFC 3542 §3): the inner IPv6 packet itself
+      inner = d->buf;
+      if (r < 40 || (inner[0] >> 4) != 6) {
+        d->malformed++;
+        continue;
+      }
+      inner_tot = 40 + (((size_t)inner[4] << 8) | inner[5]);
+      if (inner_tot > (size_t)r) {
+        d->malformed++;
+        continue;
+      }
+    } else {
+      // a raw IPv4 socket hands over the outer header: validate it and the inner header's start
+      if (r < 40 || (d->buf[0] >> 4) != 4 || d->buf[9] != IPPROTO_IPIP) {
+        d->malformed++;
+        continue;
+      }
+      size_t ihl = (size_t)(d->buf[0] & 15) * 4;
+      size_t tot = ((size_t)d->buf[2] << 8) | d->buf[3];
+      if (ihl < 20 || tot > (size_t)r || tot < ihl + 20 || (d->buf[ihl] >> 4) != 4) {
+        d->malformed++;
+        continue;
+      }
+      inner = d->buf + ihl;
+      inner_tot = ((size_t)inner[2] << 8) | inner[3];
+      if (inner_tot > tot - ihl || inner_tot < 20) {
+        d->malformed++;
+        continue;
+      }
     }
     ssize_t w;
     do {
@@ -614,19 +635,22 @@ static void decap_finalize(napi_env env, void* data, void* hint) {
   decap_free_if_done(d);
 }
 
+// startDecap(rawFd, tunFd[, family 4|6])
 static napi_value start_decap(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
-  int32_t raw_fd, tun_fd;
+  int32_t raw_fd, tun_fd, family = 4;
   CHECK(napi_get_value_int32(env, argv[0], &raw_fd));
   CHECK(napi_get_value_int32(env, argv[1], &tun_fd));
+  if (argc > 2) CHECK(napi_get_value_int32(env, argv[2], &family));
   uv_loop_t* loop;
   CHECK(napi_get_uv_event_loop(env, &loop));
   decap_t* d = calloc(1, sizeof *d);
   if (!d) return throw_errno(env, "calloc", ENOMEM);
   d->raw_fd = raw_fd;
   d->tun_fd = tun_fd;
+  d->v6 = family == 6;
   if (uv_poll_init(loop, &d->poll, raw_fd) != 0) {
     free(d);
     return throw_errno(env, "uv_poll_init", EINVAL);

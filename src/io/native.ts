@@ -32,14 +32,15 @@ type Handle = { readonly [handle]: true };
 interface Binding {
   openTun(name: string, opts: TunOptions): { fd: number; name: string };
   closeFd(fd: number): void;
-  openRawSocket(protocol: number): number;
+  /** a raw socket for an IP protocol; family 6: AF_INET6 (what follows the IPv6 headers is read) */
+  openRawSocket(protocol: number, family?: 4 | 6): number;
   createPort(memory: ArrayBuffer, layout: PortLayout): Handle;
   portAddDevice(port: Handle, fd: number, vnet: boolean): number;
   portStart(port: Handle, onBatch: (device: number, count: number) => void): void;
   portStop(port: Handle): void;
   portSend(port: Handle, device: number, frame: Uint8Array): number;
   portStats(port: Handle): PortStats;
-  startDecap(rawFd: number, tunFd: number): Handle;
+  startDecap(rawFd: number, tunFd: number, family?: 4 | 6): Handle;
   decapStop(decap: Handle): void;
   decapStats(decap: Handle): DecapStats;
 }
@@ -103,8 +104,9 @@ export class Port {
 export class Decapsulator {
   #h: Handle;
 
-  constructor(rawFd: number, tunFd: number) {
-    this.#h = native().startDecap(rawFd, tunFd);
+  /** family 4: IP-in-IP from an AF_INET raw socket; 6: IPv6-in-IPv6 from an AF_INET6 one */
+  constructor(rawFd: number, tunFd: number, family: 4 | 6 = 4) {
+    this.#h = native().startDecap(rawFd, tunFd, family);
   }
 
   stats(): DecapStats {

@@ -159,16 +159,23 @@ export async function startRealServer(topo: Topology, rs: Topology['realServers'
  * on every real server; returns the server program of each, by role.
  */
 export async function startRealServers(topo: Topology,
-  o: { forwarding: ForwardingMode; vip: string; ports?: number[]; iperf?: boolean }): Promise<Map<string, ChildProcess>> {
+  o: { forwarding: ForwardingMode; vip: string; ports?: number[]; iperf?: boolean; prepare?: { mode: 'dr' | 'tun'; vip: string }[];
+    addr?: string }): Promise<Map<string, ChildProcess>> {
   const waits: Promise<string>[] = [];
   const servers = new Map<string, ChildProcess>();
+  // the VIPs each real server must hold: the scenario's, and any further ones (one service per mode)
+  const prepare = [...(o.forwarding === 'dr' || o.forwarding === 'tun' ? [{ mode: o.forwarding, vip: o.vip }] : []), ...(o.prepare ?? [])];
   for (const rs of topo.realServers) {
-    if (o.forwarding === 'dr' || o.forwarding === 'tun') {
-      const prep = topo.lab.spawn(rs.role, process.execPath, [BIN, 'realserver', '--mode', o.forwarding, '--vip', o.vip]);
+    for (const mode of ['dr', 'tun'] as const) {
+      const vips = prepare.filter((p) => p.mode === mode).flatMap((p) => ['--vip', p.vip]);
+      if (!vips.length) continue;
+      const prep = topo.lab.spawn(rs.role, process.execPath, [BIN, 'realserver', '--mode', mode, ...vips]);
       await waitForLine(prep, /"event":"ready"/);
     }
     const ports = (o.ports ?? [80]).flatMap((p) => ['--port', String(p)]);
-    const srv = topo.lab.spawn(rs.role, process.execPath, [RS_SERVER, '--name', rs.name, ...ports, '--udp-port', '5353']);
+    // `--addr ::` takes both families (IPv4 clients are reported without their ::ffff: prefix)
+    const srv = topo.lab.spawn(rs.role, process.execPath, [RS_SERVER, '--name', rs.name, ...ports, '--udp-port', '5353',
+      ...(o.addr ? ['--addr', o.addr] : [])]);
     servers.set(rs.role, srv);
     waits.push(waitForLine(srv, /^ready/));
     if (o.iperf) {

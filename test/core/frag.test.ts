@@ -161,6 +161,20 @@ for (const flavour of FLAVOURS) {
       });
     }
 
+    it('fragments of a NAT66 reply follow it back to the client, source rewritten', () => {
+      const h = new CoreHarness(flavour).standard();
+      h.service(0, { vip: VIP6, forwarding: 'nat', protocol: 'udp', port: 53 }, [realServerEntry6(0, { port: 53 })]);
+      h.one(eth6(udp6Packet({ src: CIP6, dst: VIP6 }, { sport: 999, dport: 53 })), 1);
+      const answer = udp6Packet({ src: RIPS6[0], dst: CIP6 }, { sport: 53, dport: 999, payload: big(3000) });
+      const out = h.run(fragment6(answer, 1400, 0x55).map((f) => ethernet(DEV1_MAC, RS_MACS[0], f, 0x86dd)), 2, { dev: 1 });
+      for (const r of out) assert.equal(r.verdict, abi.VERDICT_FORWARD, `reason ${r.reason}`);
+      const whole = decodeIp6(reassemble6(out.map((r) => ipOf(r.out))));
+      assert.equal(whole.src, VIP6);
+      assert.equal(whole.dst, CIP6);
+      assert.ok(allChecksumsOk6(whole));
+      assert.equal(h.tables.stat(abi.STAT_FRAG_FIRST), 1n);
+    });
+
     it('NAT64 does not translate fragments: a counted drop, never a wrong packet', () => {
       const h = new CoreHarness(flavour).standard();
       h.service(0, { vip: VIP6, forwarding: 'fullnat', protocol: 'udp', port: 53 }, [realServerEntry(0, { port: 53 })]);
