@@ -87,13 +87,18 @@ export async function prepareTun(vip: string, opts: { device?: string; forceUser
     await restore();
     throw new WlvsError('WLVS_ERR_DEVICE', `cannot set up user-space IP-in-IP decapsulation: ${(err as Error).message}`);
   }
-  const decap = new Decapsulator(raw, tun.fd);
+  return userDecap(raw, tun.fd, 4, restore);
+}
+
+/** userDecap starts decapsulating from raw socket `raw` into TUN `tunFd`; undo stops it and closes both */
+function userDecap(raw: number, tunFd: number, family: 4 | 6, restore: () => Promise<void>): Prepared {
+  const decap = new Decapsulator(raw, tunFd, family);
   return {
     mode: 'tun', decap: 'user', stats: () => ({ ...decap.stats() }),
     undo: async () => {
       decap.stop();
       native().closeFd(raw);
-      native().closeFd(tun.fd);
+      native().closeFd(tunFd);
       await restore();
     },
   };
@@ -122,13 +127,5 @@ async function prepareTun6(vip: string, opts: { device?: string; forceUserSpace?
     native().closeFd(tun.fd);
     throw new WlvsError('WLVS_ERR_DEVICE', `cannot set up user-space IPv6-in-IPv6 decapsulation: ${(err as Error).message}`);
   }
-  const decap = new Decapsulator(raw, tun.fd, 6);
-  return {
-    mode: 'tun', decap: 'user', stats: () => ({ ...decap.stats() }),
-    undo: async () => {
-      decap.stop();
-      native().closeFd(raw);
-      native().closeFd(tun.fd);
-    },
-  };
+  return userDecap(raw, tun.fd, 6, async () => undefined);
 }
