@@ -4,7 +4,9 @@
 // and tears everything down, also on failure or Ctrl-C.
 import { WlvsError } from '../errors.js';
 import { buildTopology } from '../lab/topology.js';
-import { LAB_VIP_TAP, labConfig, rsGatewayFor, startDirector, startRealServers } from '../lab/lab-director.js';
+import {
+  LAB_DIP6, LAB_VIP6_TAP, LAB_VIP_TAP, labConfig, rsGatewayFor, startDirector, startRealServers,
+} from '../lab/lab-director.js';
 import { fetchJson, formatStatus } from './admin.js';
 
 export async function labCommand(argv: string[]): Promise<void> {
@@ -15,12 +17,13 @@ export async function labCommand(argv: string[]): Promise<void> {
   if (argv[0] !== 'demo') throw new WlvsError('WLVS_ERR_USAGE', 'usage: wlvs lab demo | wlvs lab failover');
   const say = (s: string) => console.log(s);
   say('wlvs demo: building the lab (network namespaces: client, director, rs1..rs3)');
-  const topo = await buildTopology({ rsGateway: rsGatewayFor('nat', 'tap'), tag: 'wd' });
+  const topo = await buildTopology({ rsGateway: rsGatewayFor('nat', 'tap'), ipv6: true, rsGateway6: LAB_DIP6, tag: 'wd' });
   try {
-    await startRealServers(topo, { forwarding: 'nat', vip: LAB_VIP_TAP });
-    say(`  real servers ${topo.realServers.map((r) => r.address).join(', ')} answer HTTP on :80 and UDP on :5353`);
-    const dir = await startDirector(topo, (token) => labConfig(topo, 'tap', { forwarding: 'nat', scheduler: 'wrr', weights: [1, 2, 1] }, token));
-    say(`  wlvs runs in namespace ${topo.lab.ns('dir')}: NAT over two TAP devices, VIP ${LAB_VIP_TAP}, scheduler wrr 1:2:1`);
+    await startRealServers(topo, { forwarding: 'nat', vip: LAB_VIP_TAP, addr: '::' });
+    say(`  real servers ${topo.realServers.map((r) => `${r.address} ${r.address6}`).join(', ')} answer HTTP on :80 and UDP on :5353`);
+    const dir = await startDirector(topo, (token) => labConfig(topo, 'tap',
+      { forwarding: 'nat', scheduler: 'wrr', weights: [1, 2, 1], ipv6: true }, token));
+    say(`  wlvs runs in namespace ${topo.lab.ns('dir')}: NAT over two TAP devices, VIP ${LAB_VIP_TAP} and ${LAB_VIP6_TAP}, scheduler wrr 1:2:1`);
     say('');
     const seen = new Map<string, number>();
     for (let i = 1; i <= 12; i++) {
@@ -35,13 +38,18 @@ export async function labCommand(argv: string[]): Promise<void> {
       s.send('hello', 5353, '${LAB_VIP_TAP}');
       setTimeout(() => { console.log('no answer'); process.exit(1); }, 3000);`]);
     say(`  UDP ${LAB_VIP_TAP}:5353 "hello" -> ${udp.trim()}`);
+    for (let i = 1; i <= 4; i++) {
+      const out = await topo.lab.exec('cl', 'curl', ['-g', '-s', '--max-time', '3', `http://[${LAB_VIP6_TAP}]/`]);
+      const j = JSON.parse(out) as { server: string; client: string };
+      say(`  GET http://[${LAB_VIP6_TAP}]/ #${i} -> ${j.server} (it saw the client as ${j.client})`);
+    }
     say(`\n  answers per server: ${[...seen].map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
     const status = await topo.lab.exec('dir', process.execPath, ['-e', `
       fetch('${dir.adminUrl}/api/v1/status').then((r) => r.text()).then((t) => console.log(t))`]);
     say(formatStatus(JSON.parse(status), { stats: true }));
     const totals = JSON.parse(status) as { packets: Record<string, number>; sessions: { count: number } };
     say(`\n  director: ${totals.packets.received} frames in, ${totals.packets.forwarded} forwarded, ` +
-      `${totals.packets.host} to its host stack (ARP, ping), ${totals.packets.dropped} dropped; ${totals.sessions.count} sessions`);
+      `${totals.packets.host} to its host stack (ARP, neighbour discovery, ping), ${totals.packets.dropped} dropped; ${totals.sessions.count} sessions`);
     void fetchJson;
   } finally {
     say('\nwlvs demo: tearing the lab down');

@@ -15,6 +15,10 @@ const RS_SERVER = new URL('./rs-server.js', import.meta.url).pathname;
 
 export const LAB_VIP_TAP = `${CLIENT_NET}.100`;
 export const LAB_VIP_TUN = '10.99.100.1';
+/** the IPv6 VIP the lab adds with the ipv6 option (TAP, beside the IPv4 services) */
+export const LAB_VIP6_TAP = '2001:db8:1::100';
+/** wlvs's IPv6 address on the servers' segment: their gateway for NAT66 */
+export const LAB_DIP6 = '2001:db8:2::1';
 export const LAB_LIPS_TAP = [`${SERVER_NET}.201`, `${SERVER_NET}.202`];
 export const LAB_LIPS_TUN = ['10.99.3.201', '10.99.3.202'];
 export const ADMIN_PORT = 9180;
@@ -32,6 +36,8 @@ export interface LabServiceOptions {
   extraServices?: Record<string, unknown>[];
   /** director.busy_poll_us */
   busyPollUs?: number;
+  /** tap only: IPv6 on both devices and service "web6" (NAT66 on :80) beside the IPv4 ones */
+  ipv6?: boolean;
 }
 
 /** the gateway the real servers need for a mode: wlvs's own DIP for NAT over TAP */
@@ -52,17 +58,21 @@ export function labConfig(topo: Topology, device: 'tap' | 'tun', o: LabServiceOp
     health_check: o.health ?? { type: 'none' },
     real_servers: realServers(port),
   });
+  const v6 = tap && (o.ipv6 ?? false);
   const devices = tap
     ? [
-      { name: 'wlvs-ext', kind: 'tap', addresses: [`${CLIENT_NET}.1/24`], bridge: topo.director.extBridge },
-      { name: 'wlvs-int', kind: 'tap', addresses: [`${SERVER_NET}.1/24`], bridge: topo.director.intBridge },
+      { name: 'wlvs-ext', kind: 'tap', addresses: [`${CLIENT_NET}.1/24`, ...(v6 ? ['2001:db8:1::1/64'] : [])], bridge: topo.director.extBridge },
+      { name: 'wlvs-int', kind: 'tap', addresses: [`${SERVER_NET}.1/24`, ...(v6 ? [`${LAB_DIP6}/64`] : [])], bridge: topo.director.intBridge },
     ]
     // the kernel drops packets from its own addresses as martians: wlvs's source on the TUN is .253
     : [{ name: 'wlvs0', kind: 'tun', addresses: [`${SERVER_NET}.253/24`] }];
   return {
     director: {
       devices,
-      ...(tap ? { routes: [{ to: '0.0.0.0/0', via: `${CLIENT_NET}.254`, device: 'wlvs-ext' }] } : {}),
+      ...(tap ? {
+        routes: [{ to: '0.0.0.0/0', via: `${CLIENT_NET}.254`, device: 'wlvs-ext' },
+          ...(v6 ? [{ to: '::/0', via: '2001:db8:1::fe', device: 'wlvs-ext' }] : [])],
+      } : {}),
       sessions: 65536,
       ...(o.busyPollUs ? { busy_poll_us: o.busyPollUs } : {}),
       admin: { listen: `127.0.0.1:${ADMIN_PORT}`, token_file: tokenFile },
@@ -73,6 +83,10 @@ export function labConfig(topo: Topology, device: 'tap' | 'tun', o: LabServiceOp
       { ...common('iperf', 5201, 'tcp'), scheduler: 'sh' },
       common('echo', 5353, 'udp'),
       ...(o.sticky ? [{ ...common('sticky', 81, 'tcp'), scheduler: 'sh' }] : []),
+      ...(v6 ? [{
+        ...common('web6', 80, 'tcp'), vip: LAB_VIP6_TAP, forwarding: 'nat',
+        real_servers: topo.realServers.map((r, i) => ({ address: r.address6, port: 80, weight: o.weights?.[i] ?? 1 })),
+      }] : []),
       ...(o.extraServices ?? []),
     ],
   };
