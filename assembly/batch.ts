@@ -414,7 +414,8 @@ export function handle(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, i
       return;
     }
   } else if (cls == CLASS_ICMP_ERR) {
-    settle(desc, VERDICT_DROP, DROP_ICMP_UNRELATED);
+    // it may concern a NAT64 session (an IPv4 key in an IPv6 record): nat64Reply translates it
+    if (!nat64Reply(desc, scr, l2, vnet, inDev, now)) settle(desc, VERDICT_DROP, DROP_ICMP_UNRELATED);
     return;
   } else if (cls == CLASS_LIP) {
     // a NAT64 session's server side is IPv4: its out key is found here, in an IPv6 record

@@ -43,7 +43,7 @@ import { IP6_HLEN, IP6_PLEN, IP_HLEN, IP_TOT_LEN } from './wire';
 import { drIn } from './xmit/dr';
 import { fnatIn6, fnatOut6 } from './xmit/fnat6';
 import { natIn6, natOut6 } from './xmit/nat6';
-import { nat64In, nat64Out } from './xmit/nat64';
+import { nat64IcmpIn, nat64IcmpOut, nat64In, nat64Out } from './xmit/nat64';
 import { setMacs } from './xmit/rewrite';
 import { TUN_FAILED_BELOW, TUN_FRAG_NEEDED } from './xmit/tun';
 import { tunIn6 } from './xmit/tun6';
@@ -210,13 +210,23 @@ function forward6(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: 
   const partial = vnet && (load<u8>(vnetHdr + VNET_FLAGS) & VNET_F_NEEDS_CSUM) != 0;
   const rsV6 = (load<u8>(r + RS_FLAGS) & RSF_V6) != 0;
 
+  let translated = false;
   if (icmp) {
-    // NAT64 would have to translate the error and its quote (RFC 7915 §5.2): not done
     if (fwd == FWD_FNAT && !rsV6) {
-      settle(desc, VERDICT_DROP, DROP_UNSUPPORTED);
-      return false;
+      // NAT64: the error and its quote become ICMPv4 towards the server (RFC 7915 §5.2)
+      const nf = out ? 0 : nat64IcmpIn(ip, l4, <usize>load<u32>(scr + SCR_FRAG6), l2, c, desc + DESC_LEN);
+      if (nf == 0) {
+        settle(desc, VERDICT_DROP, DROP_UNSUPPORTED);
+        return false;
+      }
+      frame = nf;
+      outLen = l2len + load<u32>(desc + DESC_LEN);
+      // the error's virtio header, if any, described the packet before translation
+      if (vnet) memory.fill(nf - VNET_HDR_LEN, 0, VNET_HDR_LEN);
+      translated = true;
+    } else if (fwd == FWD_NAT || fwd == FWD_FNAT) {
+      relayIcmp6Error(ip, l4, <usize>load<u32>(scr + SCR_FRAG6), c, x, out, fwd);
     }
-    if (fwd == FWD_NAT || fwd == FWD_FNAT) relayIcmp6Error(ip, l4, <usize>load<u32>(scr + SCR_FRAG6), c, x, out, fwd);
     count(STAT_ICMP_RELAYED, 1);
   } else if (proto == IPPROTO_TCP) {
     tcpStep(c, r, scr, fwd == FWD_DR || fwd == FWD_TUN ? DIR_INPUT_ONLY : (out ? DIR_OUTPUT : DIR_INPUT), now);
@@ -249,7 +259,7 @@ function forward6(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: 
     } else if (fwd == FWD_FNAT) {
       if (rsV6) {
         if (!icmp) fnatIn6(ip, l4, proto, c, x, partial);
-      } else {
+      } else if (!translated) {
         // a first fragment would need its fragment header translated too (RFC 7915 §5.1.1): not done
         if (load<u32>(scr + SCR_FRAG6) != 0) {
           settle(desc, VERDICT_DROP, DROP_FRAGMENT);
@@ -361,7 +371,7 @@ function handle6(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, inDev: 
  * hit the reply is translated to IPv6 towards the client; returns false on a miss.
  */
 export function nat64Reply(desc: usize, scr: usize, l2: bool, vnet: bool, inDev: u32, now: u32): bool {
-  if (hdr(HDR_CONN6_BASE) == 0 || load<u8>(scr + SCR_ICMP) != 0) return false;
+  if (hdr(HDR_CONN6_BASE) == 0) return false;
   const proto = <u32>load<u8>(scr + SCR_PROTO);
   const v = lookupConn(load<u32>(scr + SCR_HASH), load<u32>(scr + SCR_SRC), load<u32>(scr + SCR_DST),
     load<u32>(scr + SCR_SPORT), proto | PROTO_V6, false);
@@ -372,21 +382,35 @@ export function nat64Reply(desc: usize, scr: usize, l2: bool, vnet: bool, inDev:
     expireConn(rec);
     return false;
   }
-  const r = rsAddress(<u32>load<u16>(c + CONN_RS));
-  if (proto == IPPROTO_TCP) tcpStep(c, r, scr, DIR_OUTPUT, now);
-  else store<u32>(c + CONN_EXPIRES, now + timeoutMs(TO_UDP));
   const frame = <usize>load<u32>(desc + DESC_OFF);
   const ip = <usize>load<u32>(scr + SCR_L3);
   const tot = bswap16(<u32>load<u16>(ip + IP_TOT_LEN));
   const ihl = (<u32>load<u8>(ip) & 15) << 2;
-  const vnetHdr: usize = vnet ? frame - VNET_HDR_LEN : 0;
-  const partial = vnet && (load<u8>(vnetHdr + VNET_FLAGS) & VNET_F_NEEDS_CSUM) != 0;
-  const nf = nat64Out(frame, ip, l2, c, conn6Address(rec), partial, vnetHdr);
+  let nf: usize;
+  if (load<u8>(scr + SCR_ICMP) != 0) {
+    // an error from the server side about a packet we translated: ICMPv6 to the client (RFC 7915 §4.2)
+    const icmp = <usize>load<u32>(scr + SCR_L4);
+    nf = nat64IcmpOut(ip, icmp, icmp + 8, ip + tot, l2, c, conn6Address(rec), desc + DESC_LEN);
+    if (nf == 0) {
+      settle(desc, VERDICT_DROP, DROP_UNSUPPORTED);
+      return true;
+    }
+    store<u32>(desc + DESC_LEN, (l2 ? ETH_HLEN : 0) + load<u32>(desc + DESC_LEN));
+    if (vnet) memory.fill(nf - VNET_HDR_LEN, 0, VNET_HDR_LEN);
+    count(STAT_ICMP_RELAYED, 1);
+  } else {
+    const r = rsAddress(<u32>load<u16>(c + CONN_RS));
+    if (proto == IPPROTO_TCP) tcpStep(c, r, scr, DIR_OUTPUT, now);
+    else store<u32>(c + CONN_EXPIRES, now + timeoutMs(TO_UDP));
+    const vnetHdr: usize = vnet ? frame - VNET_HDR_LEN : 0;
+    const partial = vnet && (load<u8>(vnetHdr + VNET_FLAGS) & VNET_F_NEEDS_CSUM) != 0;
+    nf = nat64Out(frame, ip, l2, c, conn6Address(rec), partial, vnetHdr);
+    store<u32>(desc + DESC_LEN, (l2 ? ETH_HLEN : 0) + IP6_HLEN + tot - ihl);
+  }
   const outDev = <u32>load<u8>(c + CONN_CDEV);
   if (l2) setMacs(nf, c + CONN_CMAC, devAddress(outDev) + DEV_MAC);
   countTraffic(<u32>load<u16>(c + CONN_SVC), <u32>load<u16>(c + CONN_RS), true, tot);
   store<u32>(desc + DESC_OFF, <u32>nf);
-  store<u32>(desc + DESC_LEN, (l2 ? ETH_HLEN : 0) + IP6_HLEN + tot - ihl);
   store<u8>(desc + DESC_OUT_DEV, <u8>outDev);
   settle(desc, VERDICT_FORWARD, 0);
   return true;

@@ -10,7 +10,8 @@ import {
   VIP6, realServerEntry, realServerEntry6,
 } from './harness.js';
 import {
-  type ExtHeader, allChecksumsOk, allChecksumsOk6, decodeFrame, decodeFrame6, decodeIp6, ethernet, icmp6Packet,
+  type ExtHeader, allChecksumsOk, allChecksumsOk6, decodeFrame, decodeFrame6, decodeIp as decodeIp4, decodeIp6, ethernet,
+  icmp6Packet, icmpPacket,
   ipv6Packet, tcp6Packet, tcp6Segment, tcpPacket, udp6Packet, udpPacket,
 } from '../oracle/packet.js';
 
@@ -311,6 +312,61 @@ for (const flavour of FLAVOURS) {
       assert.notEqual(g.udp!.checksum, 0);
       assert.ok(allChecksumsOk6(g));
     });
+
+    it('NAT64: Packet Too Big from the client side reaches the server as fragmentation needed, quote translated', () => {
+      const h = new CoreHarness(flavour).standard();
+      h.service(0, { vip: VIP6, forwarding: 'fullnat' }, [realServerEntry(0)]);
+      const fwd = decodeFrame(h.one(fromClient6(syn6(44000)), 1).out, true).ip!;
+      // what the client's side received from us, as a router there quotes it
+      const reply = tcp6Packet({ src: VIP6, dst: CIP6 }, { sport: 80, dport: 44000, flags: 'A', payload: new Uint8Array(100) });
+      const err = icmp6Packet({ src: '2001:db8:1::fe', dst: VIP6 }, { type: 2, code: 0, rest: 1400, payload: reply });
+      const r = h.one(fromClient6(err), 2);
+      assert.equal(r.verdict, abi.VERDICT_FORWARD, `reason ${r.reason}`);
+      assert.equal(r.outDev, 1);
+      const f = decodeFrame(r.out, true);
+      assert.equal(f.etherType, 0x0800);
+      assert.equal(f.dstMac, RS_MACS[0]);
+      const ip = f.ip!;
+      assert.equal(ip.src, fwd.src, 'from the LIP');
+      assert.equal(ip.dst, RIPS[0]);
+      assert.equal(ip.icmp!.type, 3);
+      assert.equal(ip.icmp!.code, 4);
+      assert.equal(ip.icmp!.rest & 0xffff, 1380, 'the IPv4 path is 20 bytes shorter');
+      const q = ip.icmp!.quoted!;
+      assert.equal(q.src, RIPS[0], 'the quote reads as the server sent it');
+      assert.equal(q.dst, fwd.src);
+      assert.equal(q.tcp!.sport, 8080);
+      assert.equal(q.tcp!.dport, fwd.tcp!.sport);
+      assert.ok(allChecksumsOk(ip));
+      assert.ok(allChecksumsOk(decodeIp4(q.bytes)), 'the whole quote verifies again');
+    });
+
+    for (const [code, type6, code6] of [[4, 2, 0], [3, 1, 4], [1, 1, 0]] as const) {
+      it(`NAT64: an ICMPv4 error (3/${code}) from the server side reaches the client as ICMPv6 ${type6}/${code6}, quote translated`, () => {
+        const h = new CoreHarness(flavour).standard();
+        h.service(0, { vip: VIP6, forwarding: 'fullnat' }, [realServerEntry(0)]);
+        const fwd = decodeFrame(h.one(fromClient6(syn6(44001)), 1).out, true).ip!;
+        const err = icmpPacket({ src: '10.0.2.254', dst: fwd.src }, { type: 3, code, rest: code === 4 ? 1300 : 0, payload: fwd.bytes });
+        const r = h.one(ethernet(DEV1_MAC, RS_MACS[0], err), 2, { dev: 1 });
+        assert.equal(r.verdict, abi.VERDICT_FORWARD, `reason ${r.reason}`);
+        assert.equal(r.outDev, 0);
+        const g = decodeFrame6(r.out, true);
+        assert.equal(g.dstMac, CLIENT_MAC);
+        const ip = g.ip6!;
+        assert.equal(ip.src, VIP6);
+        assert.equal(ip.dst, CIP6);
+        assert.equal(ip.icmp!.type, type6);
+        assert.equal(ip.icmp!.code, code6);
+        if (code === 4) assert.equal(ip.icmp!.rest, 1320, 'MTU + 20');
+        const q = ip.icmp!.quoted6!;
+        assert.equal(q.src, CIP6, 'the quote reads as the client sent it');
+        assert.equal(q.dst, VIP6);
+        assert.equal(q.tcp!.sport, 44001);
+        assert.equal(q.tcp!.dport, 80);
+        assert.ok(allChecksumsOk6(ip));
+        assert.ok(allChecksumsOk6(decodeIp6(q.bytes)), 'the whole quote verifies again');
+      });
+    }
 
     it('refuses an IPv4 server behind an IPv6 VIP in NAT mode (only Full-NAT translates)', () => {
       const h = new CoreHarness(flavour).standard();

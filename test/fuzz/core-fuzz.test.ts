@@ -60,6 +60,9 @@ function templates(): Uint8Array[] {
     icmp6Packet({ src: '2001:db8:2::fe', dst: LIPS6[1] }, { type: 2, code: 0, rest: 1280,
       payload: tcp6Packet({ src: LIPS6[1], dst: RIPS6[1] }, { sport: 1025, dport: 8080 }) }),
     icmp6Packet({ src: '2001:db8:1::fe', dst: VIP6 }, { type: 1, code: 0, payload: tcp6Packet({ src: VIP6, dst: CIP6 }, { sport: 80, dport: 3000 }).subarray(0, 60) }),
+    // NAT64 errors both ways (translated, quote and all)
+    icmpPacket({ src: RIPS[3], dst: LIPS[0] }, { type: 3, code: 4, rest: 1300, payload: tcpPacket({ src: LIPS[0], dst: RIPS[3] }, { sport: 1030, dport: 8080 }) }),
+    icmp6Packet({ src: '2001:db8:1::fe', dst: VIP6 }, { type: 2, code: 0, rest: 1400, payload: tcp6Packet({ src: VIP6, dst: CIP6 }, { sport: 8000, dport: 3003 }) }),
     ipv6Packet({ src: CIP6, dst: VIP6 }, 41, tcp6Packet({ src: CIP6, dst: VIP6 }, { sport: 1, dport: 80 })),
     ...fragment6(udp6Packet({ src: CIP6, dst: VIP6 }, { sport: 3004, dport: 53, payload: new Uint8Array(900) }), 400, 99),
     ...fragment6(udp6Packet({ src: CIP6, dst: VIP6 }, { sport: 3005, dport: 8000, payload: new Uint8Array(900) }), 400, 98),
