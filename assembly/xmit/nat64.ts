@@ -15,7 +15,7 @@ import {
 } from '../csum';
 import { bswap16, copy16 } from '../mem';
 import {
-  ETH_P_IPV6_RAW, ETH_P_IP_RAW, ETH_TYPE, IP6_DST, IP6_HLEN, IP6_HLIM, IP6_MIN_MTU, IP6_NXT, IP6_PLEN, IP6_SRC, IP6_VTC, IP_CSUM,
+  ETH_P_IPV6_RAW, ETH_P_IP_RAW, ETH_TYPE, IP_DF_RAW, IP6_DST, IP6_HLEN, IP6_HLIM, IP6_MIN_MTU, IP6_NXT, IP6_PLEN, IP6_SRC, IP6_VTC, IP_CSUM,
   IP_DST, IP_FRAG, IP_HLEN, IP_ID, IP_PROTO, IP_SRC, IP_TOS, IP_TOT_LEN, IP_TTL, IP_VIHL, IP_VIHL_PLAIN, TCP_CSUM,
   UDP_CSUM,
 } from '../wire';
@@ -23,6 +23,21 @@ import {
 /** RFC 7915 §5.1: DF only on translated packets above 1260 bytes (room for a later IPv6 hop) */
 // @ts-ignore: decorator
 @inline const DF_ABOVE: u32 = 1260;
+
+/** writeIpv4 writes a fresh IPv4 header without options at `ip` (ID 0; DF when `df`), its checksum computed */
+function writeIpv4(ip: usize, tos: u32, tot: u32, df: bool, ttl: u8, proto: u32, src: u32, dst: u32): void {
+  store<u8>(ip + IP_VIHL, IP_VIHL_PLAIN);
+  store<u8>(ip + IP_TOS, <u8>tos);
+  store<u16>(ip + IP_TOT_LEN, <u16>bswap16(tot));
+  store<u16>(ip + IP_ID, 0);
+  store<u16>(ip + IP_FRAG, df ? IP_DF_RAW : 0);
+  store<u8>(ip + IP_TTL, ttl);
+  store<u8>(ip + IP_PROTO, <u8>proto);
+  store<u16>(ip + IP_CSUM, 0);
+  store<u32>(ip + IP_SRC, src);
+  store<u32>(ip + IP_DST, dst);
+  store<u16>(ip + IP_CSUM, <u16>ipHeaderChecksum(ip, IP_HLEN));
+}
 
 // @ts-ignore: decorator
 @inline function csumField(l4: usize, proto: u32): usize {
@@ -62,17 +77,7 @@ export function nat64In(frame: usize, ip6: usize, l4: usize, proto: u32, l2: boo
     store<u16>(newFrame - VNET_HDR_LEN + VNET_CSUM_START, <u16>(l4 - newFrame));
   }
   const tot = IP_HLEN + l4len;
-  store<u8>(ip4 + IP_VIHL, IP_VIHL_PLAIN);
-  store<u8>(ip4 + IP_TOS, <u8>(vtc >>> 20));
-  store<u16>(ip4 + IP_TOT_LEN, <u16>bswap16(tot));
-  store<u16>(ip4 + IP_ID, 0);
-  store<u16>(ip4 + IP_FRAG, tot > DF_ABOVE ? 0x0040 : 0);
-  store<u8>(ip4 + IP_TTL, hops);
-  store<u8>(ip4 + IP_PROTO, <u8>proto);
-  store<u16>(ip4 + IP_CSUM, 0);
-  store<u32>(ip4 + IP_SRC, lip);
-  store<u32>(ip4 + IP_DST, rip);
-  store<u16>(ip4 + IP_CSUM, <u16>ipHeaderChecksum(ip4, IP_HLEN));
+  writeIpv4(ip4, vtc >>> 20, tot, tot > DF_ABOVE, hops, proto, lip, rip);
   if (l2) store<u16>(newFrame + ETH_TYPE, ETH_P_IP_RAW);
   return newFrame;
 }
@@ -205,16 +210,7 @@ export function nat64IcmpIn(ip6: usize, icmp: usize, el4: usize, l2: bool, c: us
   const q4 = el4 - IP_HLEN;
   const icmp4 = q4 - 8;
   const ip4 = icmp4 - IP_HLEN;
-  store<u8>(q4 + IP_VIHL, IP_VIHL_PLAIN);
-  store<u8>(q4 + IP_TOS, <u8>qtc);
-  store<u16>(q4 + IP_TOT_LEN, <u16>bswap16(qlen));
-  store<u32>(q4 + IP_ID, 0);
-  store<u8>(q4 + IP_TTL, qhops);
-  store<u8>(q4 + IP_PROTO, <u8>proto);
-  store<u16>(q4 + IP_CSUM, 0);
-  store<u32>(q4 + IP_SRC, rip);
-  store<u32>(q4 + IP_DST, lip);
-  store<u16>(q4 + IP_CSUM, <u16>ipHeaderChecksum(q4, IP_HLEN));
+  writeIpv4(q4, qtc, qlen, false, qhops, proto, rip, lip);
   const msg = <u32>(end - icmp4);
   store<u8>(icmp4, <u8>(t >> 8));
   store<u8>(icmp4 + 1, <u8>t);
@@ -222,16 +218,7 @@ export function nat64IcmpIn(ip6: usize, icmp: usize, el4: usize, l2: bool, c: us
   store<u32>(icmp4 + 4, rest);
   store<u16>(icmp4 + 2, <u16>csumFinish(csumSum(icmp4, msg, 0)));
   const tot = IP_HLEN + msg;
-  store<u8>(ip4 + IP_VIHL, IP_VIHL_PLAIN);
-  store<u8>(ip4 + IP_TOS, 0);
-  store<u16>(ip4 + IP_TOT_LEN, <u16>bswap16(tot));
-  store<u32>(ip4 + IP_ID, 0);
-  store<u8>(ip4 + IP_TTL, hops);
-  store<u8>(ip4 + IP_PROTO, IPPROTO_ICMP);
-  store<u16>(ip4 + IP_CSUM, 0);
-  store<u32>(ip4 + IP_SRC, lip);
-  store<u32>(ip4 + IP_DST, rip);
-  store<u16>(ip4 + IP_CSUM, <u16>ipHeaderChecksum(ip4, IP_HLEN));
+  writeIpv4(ip4, 0, tot, false, hops, IPPROTO_ICMP, lip, rip);
   const newFrame = l2 ? ip4 - ETH_HLEN : ip4;
   if (l2) store<u16>(newFrame + ETH_TYPE, ETH_P_IP_RAW);
   store<u32>(lenOut, tot);
