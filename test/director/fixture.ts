@@ -100,9 +100,9 @@ export interface FakeDirector {
 }
 
 /** startDirector starts a director from YAML on fake devices; every real server in RIPS answers ARP. */
-export async function startDirector(yaml: string, opts: { failOpen?: string[] } = {}): Promise<FakeDirector> {
+export async function startDirector(yaml: string, opts: { io?: FakeIo } = {}): Promise<FakeDirector> {
   const spec = parseConfig(yaml, 'test.yaml');
-  const io = new FakeIo({ failOpen: opts.failOpen });
+  const io = opts.io ?? new FakeIo();
   answerArp(io, Object.fromEntries([...RIPS.map((r, i) => [r, RS_MACS[i]]), [CIP, CLIENT_MAC]]));
   const { log, lines } = recordingLog();
   const { sys, commands } = recordingKernel();
@@ -142,3 +142,12 @@ export function decoded(w: WrittenFrame): DecodedFrame {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** until waits (a real 1 s at most) for `cond`, e.g. a peer's ARP answer to arrive */
+export async function until(cond: () => boolean, what = 'condition'): Promise<void> {
+  const deadline = performance.now() + 1000;
+  while (!cond()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(2);
+  }
+}
