@@ -32,6 +32,7 @@ import {
   CLASS_DONE, CLASS_ICMP_ERR, CLASS_IN, CLASS_LIP, CLASS_UNKNOWN, parseFrame,
 } from './parse';
 import { schedule } from './sched/index';
+import { seqAdjust } from './seqadj';
 import { NO_SERVICE, lookupService, serviceAddress } from './service';
 import {
   NO_CONN, allocConn, connAddress, connGone, detachTemplate, expireConn, freeConn, indexInsert,
@@ -315,6 +316,7 @@ function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: b
       outLen += 20;
     }
   }
+  if (proto == IPPROTO_TCP && !icmp) seqAdjust(rec, l4, out, partial);
   countTraffic(<u32>load<u16>(c + CONN_SVC), rs, out, tot);
   store<u32>(desc + DESC_OFF, <u32>frame);
   store<u32>(desc + DESC_LEN, outLen);
