@@ -3,7 +3,6 @@
 // through the supervisor (reload, runtime edits) or the director (hot-swap). The only file that
 // knows both the control plane's shapes and the director's internals.
 import * as abi from '../dataplane/abi.js';
-import { TCP_STATE_NAMES } from '../dataplane/tables.js';
 import { configObject, toYaml } from '../config/to-yaml.js';
 import type { DirectorSpec } from '../model/spec.js';
 import type { ControlPlane, RealServerState, RuntimeEdit, SessionRow } from './control-plane.js';
@@ -32,7 +31,7 @@ function protocolName(p: number): string {
 
 function stateName(proto: number, state: number, template: boolean): string {
   if (template) return 'NONE';
-  return proto === abi.IPPROTO_TCP ? TCP_STATE_NAMES[state] ?? String(state) : 'UDP';
+  return proto === abi.IPPROTO_TCP ? abi.TCP_STATE_NAMES[state] ?? String(state) : 'UDP';
 }
 
 /** controlPlane exposes a supervisor and its director as a ControlPlane. */

@@ -6,7 +6,8 @@
 // performance.now() by default; tests run the same director over io/fake-io.ts without root.
 import * as abi from '../dataplane/abi.js';
 import { type Capacities, computeLayout, createMemory, type Layout, writeHeader } from '../dataplane/memory-map.js';
-import { type CoreExports, compileCore, coreModulePath, instantiateCore } from '../dataplane/module.js';
+import type { CoreExports } from '../dataplane/abi.js';
+import { compileCore, coreModulePath, instantiateCore } from '../dataplane/module.js';
 import { type EventView, Tables } from '../dataplane/tables.js';
 import { BatchLoop } from '../dataplane/worker.js';
 import { WlvsError } from '../errors.js';

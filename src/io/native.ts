@@ -46,7 +46,10 @@ function nativeError(call: string, err: unknown): WlvsError {
 
 function wrapped(raw: Binding): Binding {
   const out: Record<string, unknown> = {};
-  for (const [name, fn] of Object.entries(raw) as [string, (...a: unknown[]) => unknown][]) {
+  // the addon's functions are not enumerable (napi_default): list own names, not entries
+  for (const name of Object.getOwnPropertyNames(raw)) {
+    const fn = (raw as unknown as Record<string, unknown>)[name];
+    if (typeof fn !== 'function') continue;
     out[name] = (...args: unknown[]) => {
       try {
         return fn(...args);
