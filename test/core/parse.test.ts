@@ -19,8 +19,12 @@ function corrupt(f: Uint8Array, at: number, value: number): Uint8Array {
 
 for (const flavour of FLAVOURS) {
   describe(`parsing (${flavour})`, () => {
-    const h = new CoreHarness(flavour).standard();
-    h.service(0, { forwarding: 'nat' }, [realServerEntry(0)]);
+    // every test gets its own core and tables: no test sees what another one left behind
+    const fresh = () => {
+      const h = new CoreHarness(flavour).standard();
+      h.service(0, { forwarding: 'nat' }, [realServerEntry(0)]);
+      return h;
+    };
     const good = fromClient(syn());
 
     const cases: [string, Uint8Array, number][] = [
@@ -54,6 +58,7 @@ for (const flavour of FLAVOURS) {
     ];
     for (const [name, frame, reason] of cases) {
       it(`drops ${name} (reason ${reason}, counted)`, () => {
+        const h = fresh();
         const before = h.drops(reason);
         const r = h.one(frame, 1);
         assert.equal(r.verdict, abi.VERDICT_DROP);
@@ -63,6 +68,7 @@ for (const flavour of FLAVOURS) {
     }
 
     it('accepts IP options and padded frames, and strips the padding', () => {
+      const h = fresh();
       const p = tcpPacket({ src: CIP, dst: VIP, options: [1, 1, 1, 0] }, { sport: 3, dport: 80, flags: 'S' });
       const padded = new Uint8Array(p.length + 14 + 6);
       padded.set(fromClient(p));
@@ -73,12 +79,14 @@ for (const flavour of FLAVOURS) {
     });
 
     it('hands ARP and anything for a DIP to the host', () => {
+      const h = fresh();
       assert.equal(h.one(arpRequest(CLIENT_MAC, CIP, VIP), 1).verdict, abi.VERDICT_HOST);
       const toDip = ethernet(DEV1_MAC, RS_MACS[0], tcpPacket({ src: RIPS[0], dst: DIP }, { sport: 1, dport: 22 }));
       assert.equal(h.one(toDip, 1, { dev: 1 }).verdict, abi.VERDICT_HOST);
     });
 
     it('applies the unknown-packet policy: host or pass', () => {
+      const h = fresh();
       const stray = fromClient(tcpPacket({ src: CIP, dst: '198.51.100.1' }, { sport: 1, dport: 2 }));
       h.tables.setOptions(abi.OPT_UNKNOWN_HOST);
       assert.equal(h.one(stray, 1).verdict, abi.VERDICT_HOST);
@@ -87,10 +95,10 @@ for (const flavour of FLAVOURS) {
       assert.equal(r.verdict, abi.VERDICT_FORWARD);
       assert.equal(r.outDev, 0);
       assert.deepEqual(r.out, stray);
-      h.tables.setOptions(abi.OPT_EVENTS);
     });
 
     it('a mixed batch gets one verdict per frame', () => {
+      const h = fresh();
       const frames = [good, cases[0][1], fromClient(syn(7)), arpRequest(CLIENT_MAC, CIP, VIP), cases[7][1]];
       const rs = h.run(frames, 2);
       assert.deepEqual(rs.map((r) => r.verdict), [1, 0, 1, 2, 0]);
