@@ -82,13 +82,15 @@ describe('admin API', () => {
       ['web', 'tcp', '10.0.1.100', 80, 'wrr', 'nat', 60, 24]);
     assert.deepEqual(w.stats, { conns: 7, inpkts: 70, outpkts: 56, inbytes: 7000, outbytes: 5600 });
     assert.deepEqual(w.rates, { cps: 0, inpps: 0, outpps: 0, inbps: 0, outbps: 0 });
-    const [a, b, sorry] = w.real_servers;
+    const [a, b, out, sorry] = w.real_servers;
     assert.deepEqual([a.address, a.port, a.weight, a.configured_weight, a.health, a.active, a.inactive, a.persistent, a.resolved],
       ['10.0.2.11', 8080, 2, 2, 'up', 2, 3, 1, true]);
     assert.deepEqual(a.stats, { conns: 5, inpkts: 50, outpkts: 40, inbytes: 5000, outbytes: 4000 });
     assert.deepEqual([b.health, b.weight, b.resolved], ['down', 0, false]);
-    assert.deepEqual([sorry.health, sorry.sorry], ['sorry', true]);
-    assert.deepEqual(sorry.stats, { conns: 0, inpkts: 0, outpkts: 0, inbytes: 0, outbytes: 0 });
+    assert.deepEqual([out.health, out.weight], ['down', 0]);
+    assert.deepEqual(out.stats, { conns: 0, inpkts: 0, outpkts: 0, inbytes: 0, outbytes: 0 }, 'no slot: zeros');
+    assert.deepEqual([sorry.health, sorry.sorry, sorry.active], ['sorry', true, 1]);
+    assert.deepEqual(sorry.stats, { conns: 1, inpkts: 10, outpkts: 8, inbytes: 1000, outbytes: 800 });
     const none = await srv.call('GET', '/api/v1/services/nope');
     assert.equal(none.status, 404);
     assert.deepEqual(none.body.error, { code: 'WLVS_ERR_NOT_FOUND', message: 'no service named "nope"' });
@@ -243,6 +245,8 @@ describe('admin API', () => {
       'wlvs_real_server_weight{service="web",real_server="10.0.2.12:8080"} 0',
       'wlvs_real_server_up{service="web",real_server="10.0.2.11:8080"} 1',
       'wlvs_real_server_up{service="web",real_server="10.0.2.12:8080"} 0',
+      'wlvs_real_server_up{service="web",real_server="10.0.2.15:8080"} 1',
+      'wlvs_real_server_connections_total{service="web",real_server="10.0.2.15:8080"} 1',
       'wlvs_drops_total{reason="malformed"} 2',
       'wlvs_drops_total{reason="no_service"} 4',
       'wlvs_drops_total{reason="table_full"} 0',
@@ -276,7 +280,7 @@ describe('admin API', () => {
       '# TYPE wlvs_drops_total counter',
     ];
     for (const l of expect) assert.ok(lines.has(l), `missing: ${l}`);
-    assert.ok(!r.text.includes('10.0.2.15'), 'a server without a table slot has no series');
+    assert.ok(!r.text.includes('10.0.2.14'), 'a server without a table slot has no series');
     const buckets = [...r.text.matchAll(/^wlvs_batch_process_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)].map((m) => [Number(m[1]), Number(m[2])]);
     assert.deepEqual(buckets.slice(0, 4), [[1e-6, 0], [2e-6, 0], [4e-6, 4], [8e-6, 10]], 'cumulative, bounds in seconds');
   });

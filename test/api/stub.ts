@@ -70,9 +70,14 @@ export function stub(): Stub {
         address: '10.0.2.12', port: 8080, forwarding: 'nat', weight: 0, configuredWeight: 1, health: 'down', resolved: false,
         sorry: false, counters: counters(2), connections: { active: 0, inactive: 1, persistent: 0 },
       },
+      // taken out on failure (on_failure: remove): no table slot, no counters
+      {
+        address: '10.0.2.14', port: 8080, forwarding: 'nat', weight: 0, configuredWeight: 1, health: 'down', resolved: true,
+        sorry: false, counters: null, connections: { active: 0, inactive: 0, persistent: 0 },
+      },
       {
         address: '10.0.2.15', port: 8080, forwarding: 'nat', weight: 1, configuredWeight: 1, health: 'unchecked', resolved: true,
-        sorry: true, counters: null, connections: { active: 0, inactive: 0, persistent: 0 },
+        sorry: true, counters: counters(1), connections: { active: 1, inactive: 0, persistent: 0 },
       },
     ],
   }];

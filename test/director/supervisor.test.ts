@@ -102,6 +102,14 @@ describe('supervisor', () => {
         (e: unknown) => WlvsError.is(e) && e.code === 'WLVS_ERR_CONFIG_INVALID');
       assert.equal(sup.runtimeEdits, 1);
       assert.equal(weights(sup).length, 3);
+      // valid as a file, but no device reaches the server: the tables go back to what they were
+      const before = JSON.stringify(sup.director.applier.view());
+      await assert.rejects(sup.edit((s) => addRealServer(s, 'web', { address: '192.0.2.1', port: 8080 }), 'test'),
+        (e: unknown) => WlvsError.is(e) && /no device or route reaches real server 192\.0\.2\.1/.test(e.message));
+      assert.equal(JSON.stringify(sup.director.applier.view()), before);
+      assert.equal(sup.director.spec.services[0].realServers.length, 3);
+      const [out] = f.send(0, [fromClient({ sport: 9100, dport: 80, flags: 'S' })]);
+      assert.ok(out, 'still forwarding');
       await sup.reload('file');
       assert.equal(sup.runtimeEdits, 0);
       assert.equal(weights(sup).length, 2, 'the file replaces runtime edits, as with ipvsadm');
