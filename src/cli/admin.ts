@@ -88,7 +88,7 @@ interface ConnRow {
 }
 
 /** formatConns prints sessions like `ipvsadm -Lnc` (plus the local address of Full-NAT). */
-export function formatConns(items: ConnRow[]): string {
+function formatConns(items: ConnRow[]): string {
   const lines = ['wlvs connection entries', `pro expire ${pad('state', 12)}${pad('source', 22)}${pad('virtual', 22)}${pad('destination', 22)}local`];
   for (const c of items) {
     const m = Math.floor(c.expires_in_s / 60);

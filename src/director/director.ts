@@ -60,7 +60,7 @@ interface DeviceState {
 }
 
 /** checkSpec rejects what the director cannot run, before anything is created. */
-export function checkSpec(spec: DirectorSpec): void {
+function checkSpec(spec: DirectorSpec): void {
   if (spec.devices.length === 0) throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'at least one device is needed');
   const kinds = new Set(spec.devices.map((d) => d.kind));
   if (kinds.size > 1) throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'all devices must be of one kind (all tap or all tun)');
@@ -338,10 +338,6 @@ export class Director {
 
   get spec(): DirectorSpec {
     return this.#spec;
-  }
-
-  get deviceNames(): string[] {
-    return this.#devices.map((d) => d.open.name);
   }
 
   deviceInfo(): { name: string; kind: string; mac: string; address: string | null; vnet: boolean }[] {

@@ -24,7 +24,7 @@ const HOST_SYSTEM: KernelSystem = {
 };
 
 /** the routing table and rule priority wlvs uses for steering NAT replies */
-export const WLVS_TABLE = 30572;
+const WLVS_TABLE = 30572;
 
 interface Undo { cmd: string; args: string[] }
 

@@ -12,7 +12,7 @@ import type { ApplyReport } from './apply.js';
 import { WlvsError } from '../errors.js';
 
 /** healthTargets lists one check target per real server (sorry servers are not checked). */
-export function healthTargets(spec: DirectorSpec): Target[] {
+function healthTargets(spec: DirectorSpec): Target[] {
   const out: Target[] = [];
   for (const s of spec.services) {
     for (const r of s.realServers) {

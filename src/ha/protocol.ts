@@ -5,11 +5,11 @@
 // type 3 = a backup asks for the whole session table (count 0).
 import * as abi from '../dataplane/abi.js';
 
-export const VERSION = 1;
+const VERSION = 1;
 export const TYPE_ADVERT = 1;
 export const TYPE_SESSIONS = 2;
 export const TYPE_SYNC_REQUEST = 3;
-export const HEADER = 12;
+const HEADER = 12;
 /** records per datagram: the datagram stays under a 1500-byte MTU */
 export const SESSIONS_PER_DATAGRAM = Math.floor((1400 - HEADER) / abi.EVT_SIZE);
 const MAGIC = 0x53564c57; // "WLVS" read little-endian
