@@ -49,11 +49,13 @@ export function services(cp: ControlPlane, sampler: RateSampler): ServiceStatus[
     const key = s.name;
     return {
       name: s.name, protocol: s.protocol, vip: s.vip, port: s.port, scheduler: s.scheduler, forwarding: s.forwarding,
-      persistence: s.persistence, persistence_netmask: s.persistencePrefix, stats: num(counters), rates: sampler.rates(key),
+      persistence: s.persistence, persistence_netmask: s.persistencePrefix, stats: num(counters),
+      rates: sampler.rates(key),
       real_servers: realServers.map((r) => {
         const rkey = `${key}/${r.address}:${r.port}`;
         return {
-          address: r.address, port: r.port, forwarding: r.forwarding, weight: r.weight, configured_weight: r.configuredWeight,
+          address: r.address, port: r.port, forwarding: r.forwarding, weight: r.weight,
+          configured_weight: r.configuredWeight,
           health: r.sorry ? 'sorry' : r.health, resolved: r.resolved, sorry: r.sorry,
           active: r.connections.active, inactive: r.connections.inactive, persistent: r.connections.persistent,
           stats: r.counters === null ? { conns: 0, inpkts: 0, outpkts: 0, inbytes: 0, outbytes: 0 } : num(r.counters),

@@ -226,7 +226,9 @@ export class Director {
     let dir: Director;
     try {
       for (const d of spec.devices) {
-        const open = await io.openDevice({ name: d.name, kind: d.kind, mtu: d.mtu, bridge: d.bridge, vnet: offload, tso });
+        const open = await io.openDevice({
+          name: d.name, kind: d.kind, mtu: d.mtu, bridge: d.bridge, vnet: offload, tso,
+        });
         const address = d.addresses.length ? parseCidr(d.addresses[0]).address : null;
         devices.push({
           open, l2: d.kind === 'tap', mac: d.kind === 'tap' ? d.mac ?? directorMac(d.name, d.addresses.join(',')) : ZERO_MAC,
@@ -234,7 +236,8 @@ export class Director {
         });
       }
       dir = new Director(spec, {
-        log, layout, memory, core, io, devices, routes, kernelRoutes: opts.kernelRoutes, clock: opts.clock ?? (() => performance.now()),
+        log, layout, memory, core, io, devices, routes, kernelRoutes: opts.kernelRoutes,
+        clock: opts.clock ?? (() => performance.now()),
       });
     } catch (err) {
       for (const d of devices) io.closeDevice(d.open);

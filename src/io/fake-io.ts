@@ -42,7 +42,8 @@ export class FakePort implements BatchPort {
     const len = memory.buffer.byteLength;
     // the same checks as the addon's createPort
     if (layout.slotCount === 0 || layout.headroom < abi.VNET_HDR_LEN || layout.headroom >= layout.slotSize ||
-      layout.slotBase + layout.slotCount * layout.slotSize > len || layout.descBase + layout.slotCount * abi.DESC_SIZE > len) {
+      layout.slotBase + layout.slotCount * layout.slotSize > len ||
+      layout.descBase + layout.slotCount * abi.DESC_SIZE > len) {
       throw new WlvsError('WLVS_ERR_NATIVE', 'native createPort: layout does not fit the memory');
     }
     this.#bytes = new Uint8Array(memory.buffer);
@@ -78,7 +79,8 @@ export class FakePort implements BatchPort {
       throw new WlvsError('WLVS_ERR_DEVICE', `native portSend: no device ${device}`);
     }
     this.#stats.hostSent++;
-    this.#write({ device, frame: frame.slice(), vnet: this.#vnet ? new Uint8Array(abi.VNET_HDR_LEN) : null, host: true });
+    const vnet = this.#vnet ? new Uint8Array(abi.VNET_HDR_LEN) : null;
+    this.#write({ device, frame: frame.slice(), vnet, host: true });
     return true;
   }
 
@@ -155,7 +157,8 @@ export class FakePort implements BatchPort {
       }
       this.#stats.txFrames++;
       this.#write({
-        device: out, frame: this.#bytes.slice(off, off + len), vnet: vlen ? this.#bytes.slice(off - vlen, off) : null, host: false,
+        device: out, frame: this.#bytes.slice(off, off + len), vnet: vlen ? this.#bytes.slice(off - vlen, off) : null,
+        host: false,
       });
     }
   }

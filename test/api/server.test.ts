@@ -22,9 +22,16 @@ before(() => {
 });
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-interface Answer { status: number; type: string | null; body: any; text: string }
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers, read field by field
+type Json = any;
+interface Answer { status: number; type: string | null; body: Json; text: string }
+interface CallOptions { body?: unknown; raw?: string; token?: string }
+interface Served {
+  call: (method: string, path: string, o?: CallOptions) => Promise<Answer>;
+  close: () => Promise<void>;
+}
 
-async function serve(s: Stub, token: string | null): Promise<{ call: (method: string, path: string, o?: { body?: unknown; raw?: string; token?: string }) => Promise<Answer>; close: () => Promise<void> }> {
+async function serve(s: Stub, token: string | null): Promise<Served> {
   const api = new AdminServer(s.cp, quiet);
   await api.listen('127.0.0.1:0', token);
   const base = `http://${api.address}`;
@@ -60,7 +67,9 @@ describe('admin API', () => {
     const b = r.body;
     assert.equal(b.uptime_s, 12);
     assert.deepEqual(b.sessions, { count: 3, capacity: 1024 });
-    assert.deepEqual(b.packets, { received: 100, forwarded: 90, host: 4, dropped: 6, icmp_relayed: 1, frag_needed_sent: 0 });
+    assert.deepEqual(b.packets, {
+      received: 100, forwarded: 90, host: 4, dropped: 6, icmp_relayed: 1, frag_needed_sent: 0,
+    });
     assert.deepEqual(b.connections, { created: 7, expired: 3 });
     assert.deepEqual(b.drops, { malformed: 2, no_service: 4 }, 'reasons that never happened are left out');
     assert.deepEqual(b.ha, { state: 'master', priority: 150 });
@@ -78,12 +87,14 @@ describe('admin API', () => {
     const one = await srv.call('GET', '/api/v1/services/web');
     assert.deepEqual(one.body, list.body[0]);
     const w = one.body;
-    assert.deepEqual([w.name, w.protocol, w.vip, w.port, w.scheduler, w.forwarding, w.persistence, w.persistence_netmask],
+    assert.deepEqual(
+      [w.name, w.protocol, w.vip, w.port, w.scheduler, w.forwarding, w.persistence, w.persistence_netmask],
       ['web', 'tcp', '10.0.1.100', 80, 'wrr', 'nat', 60, 24]);
     assert.deepEqual(w.stats, { conns: 7, inpkts: 70, outpkts: 56, inbytes: 7000, outbytes: 5600 });
     assert.deepEqual(w.rates, { cps: 0, inpps: 0, outpps: 0, inbps: 0, outbps: 0 });
     const [a, b, out, sorry] = w.real_servers;
-    assert.deepEqual([a.address, a.port, a.weight, a.configured_weight, a.health, a.active, a.inactive, a.persistent, a.resolved],
+    assert.deepEqual(
+      [a.address, a.port, a.weight, a.configured_weight, a.health, a.active, a.inactive, a.persistent, a.resolved],
       ['10.0.2.11', 8080, 2, 2, 'up', 2, 3, 1, true]);
     assert.deepEqual(a.stats, { conns: 5, inpkts: 50, outpkts: 40, inbytes: 5000, outbytes: 4000 });
     assert.deepEqual([b.health, b.weight, b.resolved], ['down', 0, false]);
@@ -109,7 +120,10 @@ describe('admin API', () => {
     });
     assert.equal(r.body.items[1].expires_in_s, 0, 'an overdue session shows 0, not a negative time');
     await srv.call('GET', '/api/v1/sessions');
-    assert.deepEqual(s.queries.at(-1), { q: { service: undefined, realServer: undefined, client: undefined, state: undefined, protocol: undefined }, cursor: 0, limit: 100 });
+    const none = {
+      service: undefined, realServer: undefined, client: undefined, state: undefined, protocol: undefined,
+    };
+    assert.deepEqual(s.queries.at(-1), { q: none, cursor: 0, limit: 100 });
     await srv.call('GET', '/api/v1/sessions?limit=0');
     assert.equal(s.queries.at(-1)!.limit, 1);
     await srv.call('GET', '/api/v1/sessions?limit=99999999');

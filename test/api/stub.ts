@@ -48,7 +48,9 @@ export interface Stub {
 }
 
 export function stub(): Stub {
-  const s: Stub = { edits: [], queries: [], reloads: [], swaps: [], failNext: (e) => { failure = e; }, cp: undefined as never };
+  const s: Stub = {
+    edits: [], queries: [], reloads: [], swaps: [], failNext: (e) => { failure = e; }, cp: undefined as never,
+  };
   let failure: unknown = null;
   const change = <T>(v: T): T => {
     if (failure !== null) {
@@ -84,8 +86,8 @@ export function stub(): Stub {
   s.cp = {
     services: () => services,
     totals: () => ({
-      received: 100n, forwarded: 90n, host: 4n, dropped: 6n, icmpRelayed: 1n, fragNeededSent: 0n, connectionsCreated: 7n,
-      connectionsExpired: 3n, drops: { malformed: 2n, no_service: 4n, table_full: 0n },
+      received: 100n, forwarded: 90n, host: 4n, dropped: 6n, icmpRelayed: 1n, fragNeededSent: 0n,
+      connectionsCreated: 7n, connectionsExpired: 3n, drops: { malformed: 2n, no_service: 4n, table_full: 0n },
     }),
     sessions: (q, cursor, limit) => {
       s.queries.push({ q, cursor, limit });
@@ -105,7 +107,8 @@ export function stub(): Stub {
     ha: () => ({
       master: true,
       stats: {
-        advertsSent: 1, advertsReceived: 2, sessionsSent: 11, sessionsReceived: 12, sessionsImported: 13, sessionsRefused: 14,
+        advertsSent: 1, advertsReceived: 2, sessionsSent: 11, sessionsReceived: 12, sessionsImported: 13,
+        sessionsRefused: 14,
         datagramsRejected: 0, sendErrors: 0, bulkSyncsSent: 0, syncRequestsSent: 0,
       },
       view: { state: 'master', priority: 150 },

@@ -8,21 +8,10 @@ import { FakeIo } from '../../src/io/fake-io.js';
 import { allChecksumsOk, arpRequest, decodeFrame, decodeIp, ethernet, icmpPacket, tcpPacket } from '../oracle/packet.js';
 import {
   CIP, CLIENT_MAC, EXT_MAC, INT_MAC, LIPS, RIPS, RS_MACS, TAP_DIRECTOR, TUN_DIRECTOR, VIP, decoded, fromClient,
-  fromServer, startDirector,
+  fromServer, startDirector, webService,
 } from './fixture.js';
 
-const web = (forwarding: string, extra = '') => `
-services:
-  - name: web
-    vip: ${VIP}
-    port: 80
-    scheduler: rr
-    forwarding: ${forwarding}
-    health_check: { type: none }
-    ${extra}
-    real_servers:
-      - { address: ${RIPS[0]}, port: 8080 }
-`;
+const web = (forwarding: string, extra = '') => `services:${webService({ forwarding, extra })}`;
 
 describe('director on fake devices', () => {
   it('NAT over TAP: a SYN goes out DNATed to the real server, its SYN-ACK comes back SNATed to the client', async () => {
@@ -129,7 +118,8 @@ describe('director on fake devices', () => {
       assert.equal(arp[0].frame[21], 2, 'an ARP reply');
       assert.equal(decodeFrame(arp[0].frame, true).dstMac, CLIENT_MAC);
       assert.deepEqual(Array.from(arp[0].frame.subarray(22, 28)), EXT_MAC.split(':').map((h) => parseInt(h, 16)), 'VIP is at our MAC');
-      const ping = f.io.port.inject(0, [ethernet(EXT_MAC, CLIENT_MAC, icmpPacket({ src: CIP, dst: VIP }, { type: 8, code: 0, rest: 0x00010001 }))]);
+      const echo = icmpPacket({ src: CIP, dst: VIP }, { type: 8, code: 0, rest: 0x00010001 });
+      const ping = f.io.port.inject(0, [ethernet(EXT_MAC, CLIENT_MAC, echo)]);
       assert.equal(ping.length, 1);
       const r = decodeFrame(ping[0].frame, true).ip!;
       assert.deepEqual([r.src, r.dst, r.icmp!.type], [VIP, CIP, 0]);

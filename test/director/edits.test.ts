@@ -11,20 +11,9 @@ import {
 } from '../../src/director/edits.js';
 import { WlvsError, type ErrorCode } from '../../src/errors.js';
 import { decodeFrame } from '../oracle/packet.js';
-import { RIPS, TAP_DIRECTOR, VIP, fromClient, startDirector, supervise, until } from './fixture.js';
+import { RIPS, TAP_DIRECTOR, VIP, fromClient, startDirector, supervise, until, webService } from './fixture.js';
 
-const YAML = TAP_DIRECTOR + `
-services:
-  - name: web
-    vip: ${VIP}
-    port: 80
-    scheduler: rr
-    forwarding: nat
-    health_check: { type: none }
-    real_servers:
-      - { address: ${RIPS[0]}, port: 8080, weight: 2 }
-      - { address: ${RIPS[1]}, port: 8080 }
-  - name: dns
+const YAML = `${TAP_DIRECTOR}services:${webService({ weights: [2, 1] })}  - name: dns
     vip: ${VIP}
     port: 53
     protocol: udp
@@ -35,7 +24,8 @@ services:
       - { address: ${RIPS[2]}, port: 53 }
 `;
 const base = () => parseConfig(YAML, 'test.yaml');
-const refused = (code: ErrorCode, re?: RegExp) => (e: unknown) => WlvsError.is(e) && e.code === code && (!re || re.test(e.message));
+const refused = (code: ErrorCode, re?: RegExp) => (e: unknown) =>
+  WlvsError.is(e) && e.code === code && (!re || re.test(e.message));
 
 describe('runtime edits', () => {
   it('add, edit and delete a service; the other service is untouched', () => {

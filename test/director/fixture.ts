@@ -44,6 +44,29 @@ director:
   batch: 32
 `;
 
+/** health checks a test steps itself with runOnce(): the first one is an hour away */
+export const MANUAL_CHECK = '{ type: tcp, interval: 3600, timeout: 1, rise: 1, fall: 1 }';
+
+/**
+ * webService is the YAML of service "web" (VIP:80, rr) with real servers RIPS[0..] on port
+ * 8080 of the given weights; `extra` adds keys (local_addresses, sorry_server, ...).
+ */
+export function webService(
+  o: { forwarding?: string; port?: number; weights?: number[]; health?: string; extra?: string } = {},
+): string {
+  return `
+  - name: web
+    vip: ${VIP}
+    port: ${o.port ?? 80}
+    scheduler: rr
+    forwarding: ${o.forwarding ?? 'nat'}
+    health_check: ${o.health ?? '{ type: none }'}
+    ${o.extra ?? ''}
+    real_servers:
+${(o.weights ?? [1]).map((w, i) => `      - { address: ${RIPS[i]}, port: 8080, weight: ${w} }`).join('\n')}
+`;
+}
+
 /** A log that keeps its lines as objects, for assertions on events. */
 export function recordingLog(): { log: Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];

@@ -7,20 +7,11 @@ import { createMetrics } from '../../src/api/metrics.js';
 import { RateSampler, services, totals } from '../../src/api/views.js';
 import { controlPlane } from '../../src/director/control.js';
 import type { Checker } from '../../src/health/checker.js';
-import { RIPS, TAP_DIRECTOR, VIP, fromClient, fromServer, startDirector, supervise } from './fixture.js';
+import {
+  MANUAL_CHECK, RIPS, TAP_DIRECTOR, fromClient, fromServer, startDirector, supervise, webService,
+} from './fixture.js';
 
-const YAML = TAP_DIRECTOR + `
-services:
-  - name: web
-    vip: ${VIP}
-    port: 80
-    scheduler: rr
-    forwarding: nat
-    health_check: { type: tcp, interval: 3600, timeout: 1, rise: 1, fall: 1 }
-    real_servers:
-      - { address: ${RIPS[0]}, port: 8080 }
-      - { address: ${RIPS[1]}, port: 8080 }
-`;
+const YAML = `${TAP_DIRECTOR}services:${webService({ weights: [1, 1], health: MANUAL_CHECK })}`;
 
 describe('metrics of a running director', () => {
   it('count what the traffic did, per service, per real server and by drop reason', async () => {

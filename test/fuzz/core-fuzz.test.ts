@@ -66,7 +66,8 @@ const CORE_HEADER: Fields = [[abi.HDR_CONN_COUNT, 4], [abi.HDR_CONN_FREE, 4], [a
 const CORE_SERVICE: Fields = [[abi.SVC_RR_CURSOR, 4], [abi.SVC_WRR_CW, 4], [abi.SVC_WRR_MAX, 4], [abi.SVC_WRR_GCD, 4],
   [abi.SVC_POOL_CURSOR, 2]];
 // connection counts, and the schedulers' scratch (Maglev's permutation state)
-const CORE_RS: Fields = [[abi.RS_ACTIVE, 4], [abi.RS_INACTIVE, 4], [abi.RS_PERSIST, 4], [abi.RS_SCHED_SCRATCH, abi.RS_SIZE - abi.RS_SCHED_SCRATCH]];
+const CORE_RS: Fields = [[abi.RS_ACTIVE, 4], [abi.RS_INACTIVE, 4], [abi.RS_PERSIST, 4],
+  [abi.RS_SCHED_SCRATCH, abi.RS_SIZE - abi.RS_SCHED_SCRATCH]];
 const CORE_LIP: Fields = [[abi.LIP_CURSOR, 4], [abi.LIP_USED, 4]];
 
 /**
