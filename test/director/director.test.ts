@@ -46,6 +46,30 @@ describe('director on fake devices', () => {
     }
   });
 
+  it('with offload (virtio headers): devices open with vnet and TSO, frames go out with a virtio header', async () => {
+    const f = await startDirector(TAP_DIRECTOR.replaceAll('offload: false', 'offload: true') + web('nat'));
+    try {
+      assert.deepEqual(f.io.requested.map((d) => [d.name, d.vnet, d.tso]), [['ext0', true, true], ['int0', true, true]]);
+      const [out] = f.io.port.inject(0, [fromClient({ sport: 40010, dport: 80, flags: 'S' })], [new Uint8Array(10)]);
+      assert.equal(out.vnet?.length, 10);
+      const d = decoded(out);
+      assert.deepEqual([d.ip!.dst, d.ip!.tcp!.dport], [RIPS[0], 8080]);
+      assert.ok(allChecksumsOk(d.ip!));
+    } finally {
+      await f.stop();
+    }
+  });
+
+  it('a TUN-mode (IP-in-IP) service turns TSO off: super-packets cannot be tunnelled', async () => {
+    const offload = TAP_DIRECTOR.replaceAll('offload: false', 'offload: true');
+    const f = await startDirector(offload + web('tun').replace('port: 8080', 'port: 80'));
+    try {
+      assert.deepEqual(f.io.requested.map((d) => [d.vnet, d.tso]), [[true, false], [true, false]]);
+    } finally {
+      await f.stop();
+    }
+  });
+
   it('DR over TAP: only the MACs change, the IP packet leaves byte for byte', async () => {
     const f = await startDirector(TAP_DIRECTOR + web('dr').replace('port: 8080', 'port: 80'));
     try {
