@@ -21,7 +21,7 @@
 // └───────────────────────────────────────────────────────────────────┘
 
 // @ts-ignore: decorator
-@inline export const ABI_VERSION: u32 = 2;
+@inline export const ABI_VERSION: u32 = 3;
 // @ts-ignore: decorator
 @inline export const MAGIC: u32 = 0x53564c57; // "WLVS" little-endian
 // @ts-ignore: decorator
@@ -320,6 +320,10 @@
 // │ +0 mac[6] │ +6 u16 mtu │ +8 u32 flags    │
 // │ +12 u32 addr (wire order): source of      │
 // │     generated ICMP and default TUN outer  │
+// │ +16 vmac[6]: a second MAC the device      │
+// │     accepts frames for (VRRP virtual MAC  │
+// │     00:00:5e:00:01:VRID while master);    │
+// │     all zero = none                       │
 // └────────────────────────────────────────────┘
 // @ts-ignore: decorator
 @inline export const DEV_MAC: u32 = 0;
@@ -329,6 +333,8 @@
 @inline export const DEV_FLAGS: u32 = 8;
 // @ts-ignore: decorator
 @inline export const DEV_ADDR: u32 = 12;
+// @ts-ignore: decorator
+@inline export const DEV_VMAC: u32 = 16;
 // @ts-ignore: decorator
 @inline export const DEV_SIZE: u32 = 32;
 // @ts-ignore: decorator
@@ -796,3 +802,14 @@
 @inline export const IPPROTO_TCP: u8 = 6;
 // @ts-ignore: decorator
 @inline export const IPPROTO_UDP: u8 = 17;
+// @ts-ignore: decorator
+@inline export const IPPROTO_VRRP: u8 = 112;
+// VRRP's IPv4 group 224.0.0.18 (RFC 5798 §5.1.1.2) as a u32 loaded little-endian from the wire,
+// and the low 4 bytes of its Ethernet group 01:00:5e:00:00:12 loaded the same way (the MAC's
+// first two bytes, 01:00, are checked with VRRP_GROUP_MAC_HI)
+// @ts-ignore: decorator
+@inline export const VRRP_GROUP_ADDR: u32 = 0x120000e0;
+// @ts-ignore: decorator
+@inline export const VRRP_GROUP_MAC_HI: u32 = 0x0001;
+// @ts-ignore: decorator
+@inline export const VRRP_GROUP_MAC_LO: u32 = 0x1200005e;
