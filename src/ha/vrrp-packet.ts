@@ -21,7 +21,7 @@ export const VRRP_GROUP_MAC = '01:00:5e:00:00:12';
 export const VRRP_TTL = 255;
 /** RFC 5798 §5.2.2: the only type */
 export const TYPE_ADVERTISEMENT = 1;
-/** RFC 3768 §5.3.6 authentication types: keepalived still offers simple text passwords */
+/** authentication types of RFC 2338 §5.3.6 (RFC 3768 keeps 1 and 2 reserved; keepalived still speaks both) */
 export const AUTH_NONE = 0;
 export const AUTH_PASS = 1;
 export const AUTH_AH = 2;
