@@ -5,9 +5,10 @@
 // every piece of state it reads or writes lives at an offset it finds in the header, so a new
 // instance can take over the same memory between two batches (hot-swap).
 //
-// src/dataplane/abi.ts is generated from this file by scripts/gen-abi.mjs: only lines of the
-// form `export const NAME: type = value;` are exported, with value a literal or an expression of
-// earlier constants. Keep it that way.
+// src/dataplane/abi.ts and native/abi.h are generated from this file by scripts/gen-abi.mjs: every
+// line `@inline export const NAME: u8|u16|u32|i32 = value;` is exported (value: a literal or an
+// expression of earlier constants; the generator refuses any other form). DROP_* and TCP_S_* also
+// become the host's name tables (metric labels: the lowercase name, or a trailing `// label: x`).
 //
 // Byte order: addresses, ports and netmasks in every table are stored in WIRE order (exactly the
 // bytes found in a packet), so the data path compares and copies them without byte swaps.
@@ -21,7 +22,7 @@
 // └───────────────────────────────────────────────────────────────────┘
 
 // @ts-ignore: decorator
-@inline export const ABI_VERSION: u32 = 3;
+@inline export const ABI_VERSION: u32 = 4;
 // @ts-ignore: decorator
 @inline export const MAGIC: u32 = 0x53564c57; // "WLVS" little-endian
 // @ts-ignore: decorator
@@ -148,6 +149,11 @@
 // written by pass 2 of every batch so its bucket-touching loads are not optimised away
 // @ts-ignore: decorator
 @inline export const HDR_SINK: u32 = 184;
+// per-session extension records (CONNX_SIZE each, indexed like the session records), or 0 when
+// the configuration needs none: sequence/timestamp translation (seqadj.ts) and the state of
+// features that rewrite a stream (SYN proxy, PROXY protocol)
+// @ts-ignore: decorator
+@inline export const HDR_CONNX_BASE: u32 = 188;
 // timeouts: u32 milliseconds × TO_COUNT, indexed by TO_* (TCP states by their number)
 // @ts-ignore: decorator
 @inline export const HDR_TIMEOUTS: u32 = 256;
@@ -221,7 +227,7 @@
 @inline export const DROP_MALFORMED: u8 = 1;
 // IPv4 header checksum does not verify
 // @ts-ignore: decorator
-@inline export const DROP_IP_CSUM: u8 = 2;
+@inline export const DROP_IP_CSUM: u8 = 2; // label: ip_checksum
 // IP fragments are not reassembled (as IPVS without defrag): counted, never forwarded
 // @ts-ignore: decorator
 @inline export const DROP_FRAGMENT: u8 = 3;
@@ -233,7 +239,7 @@
 @inline export const DROP_NO_SERVICE: u8 = 5;
 // the scheduler found no available real server (and no sorry server)
 // @ts-ignore: decorator
-@inline export const DROP_NO_RS: u8 = 6;
+@inline export const DROP_NO_RS: u8 = 6; // label: no_real_server
 // session table full: new flows dropped, established ones untouched
 // @ts-ignore: decorator
 @inline export const DROP_TABLE_FULL: u8 = 7;
@@ -248,10 +254,10 @@
 @inline export const DROP_NOT_OURS: u8 = 10;
 // the session's real server was removed from its service
 // @ts-ignore: decorator
-@inline export const DROP_RS_GONE: u8 = 11;
+@inline export const DROP_RS_GONE: u8 = 11; // label: real_server_gone
 // the real server's MAC is not resolved yet (L2 devices)
 // @ts-ignore: decorator
-@inline export const DROP_NO_NEIGH: u8 = 12;
+@inline export const DROP_NO_NEIGH: u8 = 12; // label: no_neighbour
 // too big for the tunnel with DF set: an ICMP frag-needed went back instead (when that reply
 // could be built it is the frame's FORWARD verdict and this counter is not touched)
 // @ts-ignore: decorator
@@ -536,7 +542,9 @@
 // │ +44 u16 service │ +46 u16 LIP index (Full-NAT)                               │
 // └───────────────────────────────────────────────────────────────────────────────┘
 // A persistence template is a record with CONNF_TEMPLATE: proto = its service's protocol,
-// cip = client address & netmask, cport = 0, vip/vport = the service's; it pins rs.
+// cip = client address & netmask, cport = 0, vip/vport = the service's; it pins rs. It has no
+// LIP, so its +20 word (CONN_TMPL_CONTROLS) counts the connections it controls (IPVS n_control):
+// it lives at least as long as they do.
 // The index holds 4 u32 slots per record (load ≤ 0.5 with both directions): 48 + 16 = 64 B
 // per connection.
 // @ts-ignore: decorator
@@ -555,6 +563,9 @@
 @inline export const CONN_LPORT: u32 = 18;
 // @ts-ignore: decorator
 @inline export const CONN_LIP: u32 = 20;
+/** templates only: the connections linked to this template (the same word as CONN_LIP) */
+// @ts-ignore: decorator
+@inline export const CONN_TMPL_CONTROLS: u32 = CONN_LIP;
 // @ts-ignore: decorator
 @inline export const CONN_EXPIRES: u32 = 24;
 // @ts-ignore: decorator
@@ -598,6 +609,33 @@
 @inline export const CONNF_FWD_SHIFT: u8 = 5;
 // @ts-ignore: decorator
 @inline export const CONNF_FWD_MASK: u8 = 0x60;
+// ╒══════════════ session extension (CONNX_SIZE = 16 B, record i at HDR_CONNX_BASE + 16 i) ══════════════╕
+// │ +0 u32 seq delta in: added to the seq of client -> RS segments, taken from the ack (and SACK  │
+// │        edges) of RS -> client ones (bytes the director inserted into the client's stream)     │
+// │ +4 u32 seq delta out: added to the seq of RS -> client segments, taken from the ack/SACK of  │
+// │        client -> RS ones (the client saw another ISN than the server's: SYN proxy)           │
+// │ +8 u32 timestamp delta: added to TSval of RS -> client, taken from TSecr of client -> RS     │
+// │ +12 u16 flags (CONNXF_*) │ +14 u16 owned by the feature that set the flags                    │
+// └───────────────────────────────────────────────────────────────────────────────────────────────┘
+// Deltas are modulo 2^32, little-endian native values (not wire order). Zeroed with the record.
+// @ts-ignore: decorator
+@inline export const CONNX_SEQ_IN: u32 = 0;
+// @ts-ignore: decorator
+@inline export const CONNX_SEQ_OUT: u32 = 4;
+// @ts-ignore: decorator
+@inline export const CONNX_TS: u32 = 8;
+// @ts-ignore: decorator
+@inline export const CONNX_FLAGS: u32 = 12;
+// @ts-ignore: decorator
+@inline export const CONNX_AUX: u32 = 14;
+// @ts-ignore: decorator
+@inline export const CONNX_SIZE: u32 = 16;
+/** the sequence deltas apply to every segment of the session */
+// @ts-ignore: decorator
+@inline export const CONNXF_SEQ: u16 = 1;
+/** the timestamp delta applies (TSval out, TSecr in) */
+// @ts-ignore: decorator
+@inline export const CONNXF_TS: u16 = 2;
 // records per index slot group: the index has IDX_PER_CONN slots per record
 // @ts-ignore: decorator
 @inline export const IDX_PER_CONN: u32 = 4;
@@ -804,12 +842,3 @@
 @inline export const IPPROTO_UDP: u8 = 17;
 // @ts-ignore: decorator
 @inline export const IPPROTO_VRRP: u8 = 112;
-// VRRP's IPv4 group 224.0.0.18 (RFC 5798 §5.1.1.2) as a u32 loaded little-endian from the wire,
-// and the low 4 bytes of its Ethernet group 01:00:5e:00:00:12 loaded the same way (the MAC's
-// first two bytes, 01:00, are checked with VRRP_GROUP_MAC_HI)
-// @ts-ignore: decorator
-@inline export const VRRP_GROUP_ADDR: u32 = 0x120000e0;
-// @ts-ignore: decorator
-@inline export const VRRP_GROUP_MAC_HI: u32 = 0x0001;
-// @ts-ignore: decorator
-@inline export const VRRP_GROUP_MAC_LO: u32 = 0x1200005e;

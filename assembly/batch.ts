@@ -1,18 +1,18 @@
-// batch.ts — one process() call per batch, in three passes (DESIGN.md §2):
+// batch.ts — one process() call per batch, in three passes (docs/design.md, contract 2):
 //   1. parse and hash every frame (parse.ts) into its scratch record;
 //   2. touch each frame's index bucket, so the cache misses of the whole batch overlap;
 //   3. look up, create sessions on a miss, rewrite, count, and write each verdict.
-// No prefetch in WASM: pass 2 stands in for it (2× at 1M sessions, MEASUREMENTS.md).
+// No prefetch in WASM: pass 2 stands in for it (2× at 1M sessions, docs/design.md).
 import {
   CONNF_ACTIVE, CONNF_FWD_MASK, CONNF_FWD_SHIFT, CONNF_OUT, CONNF_POOL, CONNF_TEMPLATE, CONNF_USED,
   CONN_CDEV, CONN_CIP, CONN_CMAC, CONN_CPORT, CONN_EXPIRES, CONN_FLAGS, CONN_LINK, CONN_LIP,
-  CONN_LIPIDX, CONN_LPORT, CONN_PROTO, CONN_RIP, CONN_RPORT, CONN_RS, CONN_STATE, CONN_SVC, CONN_VIP,
+  CONN_LIPIDX, CONN_LPORT, CONN_PROTO, CONN_RIP, CONN_RPORT, CONN_RS, CONN_STATE, CONN_SVC, CONN_TMPL_CONTROLS, CONN_VIP,
   CONN_VPORT, BATCH_L2, BATCH_VNET, DESC_LEN, DESC_OFF, DESC_OUT_DEV, DESC_REASON, DESC_SIZE,
   DESC_VERDICT, DEV_ADDR, DEV_MAC, DEV_MTU, DEV_SIZE, DROP_CONFLICT, DROP_ICMP_UNRELATED,
   DROP_NOT_OURS, DROP_NO_NEIGH, DROP_NO_RS, DROP_NO_SERVICE, DROP_NO_SESSION, DROP_POOL_EXHAUSTED, DROP_TABLE_FULL,
   DROP_UNSUPPORTED, ETH_HLEN, EVT_CREATED, EVT_STATE_CHANGED, EVT_TEMPLATE_CREATED, FWD_DR, FWD_FNAT, FWD_INHERIT,
   FWD_NAT, FWD_TUN, HDR_BATCH_DEV, HDR_BATCH_FLAGS, HDR_DESC_BASE, HDR_DEV_BASE, HDR_IDX_BASE,
-  HDR_CONN_BASE, HDR_IDX_MASK, HDR_OPTIONS, HDR_SCRATCH_BASE, HDR_SINK, HDR_SLOT_COUNT, IDX_REC_MASK,
+  HDR_CONN_BASE, HDR_IDX_MASK, HDR_OPTIONS, HDR_SCRATCH_BASE, HDR_SINK, HDR_SLOT_COUNT, IDX_DIR_OUT,
   IDX_TAG_SHIFT, CONN_SIZE, IPPROTO_TCP, LIP_ADDR,
   NO_RS, OPT_SLOPPY_TCP, OPT_UNKNOWN_HOST, OPT_UNKNOWN_PASS, PROCESS_HOST_SHIFT, RSF_READY,
   RSF_REMOVED, RSF_USED, RS_DEV, RS_FLAGS, RS_FWD, RS_INACTIVE, RS_PERSIST, RS_RPORT, RS_TUN_SRC,
@@ -32,10 +32,11 @@ import {
   CLASS_DONE, CLASS_ICMP_ERR, CLASS_IN, CLASS_LIP, CLASS_UNKNOWN, parseFrame,
 } from './parse';
 import { schedule } from './sched/index';
+import { seqAdjust } from './seqadj';
 import { NO_SERVICE, lookupService, serviceAddress } from './service';
 import {
   NO_CONN, allocConn, connAddress, connGone, detachTemplate, expireConn, freeConn, indexInsert,
-  lookupConn, newTemplate, rsAddress, setTuple, timeoutMs,
+  lookupConn, newTemplate, recOf, rsAddress, setTuple, timeoutMs,
 } from './session';
 import { count, countConn, countDrop, countTraffic } from './stats';
 import { DIR_INPUT, DIR_INPUT_ONLY, DIR_OUTPUT, applyTcpState, nextTcpState } from './tcp_state';
@@ -43,14 +44,9 @@ import { drIn } from './xmit/dr';
 import { fnatIn, fnatOut } from './xmit/fnat';
 import { natIn, natOut } from './xmit/nat';
 import { setMacs } from './xmit/rewrite';
+import { ETH_SRC, IP_TOT_LEN, TH_ACK, TH_RST, TH_SYN } from './wire';
 import { TUN_FAILED_BELOW, TUN_FRAG_NEEDED, tunIn } from './xmit/tun';
 
-// @ts-ignore: decorator
-@inline const TH_SYN: u8 = 0x02;
-// @ts-ignore: decorator
-@inline const TH_RST: u8 = 0x04;
-// @ts-ignore: decorator
-@inline const TH_ACK: u8 = 0x10;
 /** newConn results at or above this are failures: FAILED | DROP_* reason */
 // @ts-ignore: decorator
 @inline const FAILED: u32 = 0x80000000;
@@ -98,9 +94,9 @@ function unknownPacket(desc: usize, inDev: u32): void {
 function findTemplate(hash: u32, tcip: u32, vip: u32, tport: u32, proto: u32, now: u32): u32 {
   const v = lookupConn(hash, tcip, vip, tport, proto, true);
   if (v == 0) return NO_CONN;
-  const t = (v & 0xffffff) - 1;
+  const t = recOf(v);
   const tc = connAddress(t);
-  const controls = load<u32>(tc + CONN_LIP);
+  const controls = load<u32>(tc + CONN_TMPL_CONTROLS);
   const r = rsAddress(<u32>load<u16>(tc + CONN_RS));
   if (usable(r) && (controls != 0 || !timeReached(load<u32>(tc + CONN_EXPIRES), now))) return t;
   if (controls == 0) expireConn(t);
@@ -158,7 +154,7 @@ function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, no
   if (fwd == FWD_INHERIT) fwd = <u32>load<u8>(s + SVC_FWD);
   if (fwd == FWD_DR && !l2) return FAILED | DROP_UNSUPPORTED;
   if (l2 && (load<u8>(r + RS_FLAGS) & RSF_READY) == 0) return FAILED | DROP_NO_NEIGH;
-  const rportRaw = <u32>load<u16>(r + 4);
+  const rportRaw = <u32>load<u16>(r + RS_RPORT);
   const rport = rportRaw != 0 ? rportRaw : vport;
   const rip = load<u32>(r);
 
@@ -201,7 +197,7 @@ function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, no
   }
   setTuple(c, cip, vip, ports, rip, rport, rs, svcIdx, proto);
   store<u8>(c + CONN_CDEV, <u8>inDev);
-  if (l2) copy6(c + CONN_CMAC, frame + 6);
+  if (l2) copy6(c + CONN_CMAC, frame + ETH_SRC);
   store<u8>(c + CONN_FLAGS, flags);
   store<u32>(c + CONN_EXPIRES, now);
   indexInsert(load<u32>(scr + SCR_HASH), rec, false);
@@ -209,7 +205,7 @@ function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, no
   if (tmpl != NO_CONN && persist && !sorry) {
     store<u32>(c + CONN_LINK, tmpl + 1);
     const tc = connAddress(tmpl);
-    store<u32>(tc + CONN_LIP, load<u32>(tc + CONN_LIP) + 1);
+    store<u32>(tc + CONN_TMPL_CONTROLS, load<u32>(tc + CONN_TMPL_CONTROLS) + 1);
   }
   store<u32>(r + RS_INACTIVE, load<u32>(r + RS_INACTIVE) + 1);
   countConn(svcIdx, rs);
@@ -243,7 +239,7 @@ function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: b
   const l4 = <usize>load<u32>(scr + SCR_L4);
   const proto = <u32>load<u8>(c + CONN_PROTO);
   const icmp = load<u8>(scr + SCR_ICMP) != 0;
-  const tot = bswap16(<u32>load<u16>(ip + 2));
+  const tot = bswap16(<u32>load<u16>(ip + IP_TOT_LEN));
   const l2len: u32 = l2 ? ETH_HLEN : 0;
   let outLen = l2len + tot;
   const partial = vnet && (load<u8>(frame - VNET_HDR_LEN + VNET_FLAGS) & VNET_F_NEEDS_CSUM) != 0;
@@ -282,7 +278,7 @@ function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: b
     const dev = devAddress(outDev);
     if (l2) {
       // the client's next hop may change (a failover on its side): follow the latest frame
-      copy6(c + CONN_CMAC, frame + 6);
+      copy6(c + CONN_CMAC, frame + ETH_SRC);
       store<u8>(c + CONN_CDEV, <u8>inDev);
     }
     if (fwd == FWD_NAT) {
@@ -320,6 +316,7 @@ function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: b
       outLen += 20;
     }
   }
+  if (proto == IPPROTO_TCP && !icmp) seqAdjust(rec, l4, out, partial);
   countTraffic(<u32>load<u16>(c + CONN_SVC), rs, out, tot);
   store<u32>(desc + DESC_OFF, <u32>frame);
   store<u32>(desc + DESC_LEN, outLen);
@@ -345,20 +342,20 @@ function handle(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, inDev: u
   let v = lookupConn(load<u32>(scr + SCR_HASH), load<u32>(scr + SCR_SRC), load<u32>(scr + SCR_DST),
     load<u32>(scr + SCR_SPORT), proto, false);
   if (v != 0) {
-    const c = connAddress((v & 0xffffff) - 1);
+    const c = connAddress(recOf(v));
     // the sweep may not have reached it yet: a stale session never carries traffic
     const stale = timeReached(load<u32>(c + CONN_EXPIRES), now) || connGone(c) ||
       (cls == CLASS_IN && proto == IPPROTO_TCP && reusable(c, load<u8>(scr + SCR_TCPFLAGS)));
     if (stale) {
-      expireConn((v & 0xffffff) - 1);
+      expireConn(recOf(v));
       v = 0;
     }
   }
   let rec: u32;
   let out = false;
   if (v != 0) {
-    rec = (v & 0xffffff) - 1;
-    out = (v & 0x1000000) != 0;
+    rec = recOf(v);
+    out = (v & IDX_DIR_OUT) != 0;
   } else if (cls == CLASS_IN) {
     const svc = lookupService(load<u32>(scr + SCR_DST), load<u32>(scr + SCR_SPORT) >>> 16, proto);
     if (svc == NO_SERVICE) {
@@ -425,7 +422,7 @@ export function processBatch(count_: u32, now: u32): u32 {
     const v = load<u32>(idx + ((hash & mask) << 2));
     if (v != 0 && (v >>> IDX_TAG_SHIFT) == (hash >>> IDX_TAG_SHIFT)) {
       // a 48-byte record straddles two cache lines every other time: touch both ends
-      const c = conns + ((v & IDX_REC_MASK) - 1) * CONN_SIZE;
+      const c = conns + recOf(v) * CONN_SIZE;
       sink ^= load<u32>(c) ^ load<u32>(c + CONN_SIZE - 4);
     }
   }

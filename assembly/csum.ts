@@ -13,27 +13,6 @@
   return (sum & 0xffff) + (sum >>> 16);
 }
 
-/** csumReplace16: checksum `check` after a 16-bit word changed from `from` to `to` (RFC 1624 eqn 3). */
-// @ts-ignore: decorator
-@inline export function csumReplace16(check: u32, from: u32, to: u32): u32 {
-  return ~fold((~check & 0xffff) + (~from & 0xffff) + (to & 0xffff)) & 0xffff;
-}
-
-/** csumReplace32: checksum after a 32-bit field (two words) changed. */
-// @ts-ignore: decorator
-@inline export function csumReplace32(check: u32, from: u32, to: u32): u32 {
-  let sum: u32 = (~check & 0xffff) + (~from & 0xffff) + (~from >>> 16) + (to & 0xffff) + (to >>> 16);
-  return ~fold(sum) & 0xffff;
-}
-
-/** csumReplace32x2: two 32-bit fields changed at once (source and destination address). */
-// @ts-ignore: decorator
-@inline export function csumReplace32x2(check: u32, from1: u32, to1: u32, from2: u32, to2: u32): u32 {
-  let sum: u32 = (~check & 0xffff) + (~from1 & 0xffff) + (~from1 >>> 16) + (to1 & 0xffff) + (to1 >>> 16);
-  sum += (~from2 & 0xffff) + (~from2 >>> 16) + (to2 & 0xffff) + (to2 >>> 16);
-  return ~fold(sum) & 0xffff;
-}
-
 /**
  * csumDelta accumulates the one's-complement difference of a 32-bit field change; sum several
  * deltas (each < 2^18) and apply them with csumApply. Lets one update cover addresses and ports.
@@ -41,11 +20,6 @@
 // @ts-ignore: decorator
 @inline export function csumDelta32(from: u32, to: u32): u32 {
   return (~from & 0xffff) + (~from >>> 16) + (to & 0xffff) + (to >>> 16);
-}
-
-// @ts-ignore: decorator
-@inline export function csumDelta16(from: u32, to: u32): u32 {
-  return (~from & 0xffff) + (to & 0xffff);
 }
 
 /** csumApply applies an accumulated delta to a complemented checksum. */
@@ -114,16 +88,4 @@ export function csumFinish(sum: u64): u32 {
 /** ipHeaderChecksum computes a fresh IPv4 header checksum (the field must be 0 first). */
 export function ipHeaderChecksum(ip: usize, ihl: u32): u32 {
   return csumFinish(csumSum(ip, ihl, 0));
-}
-
-/**
- * pseudoSum: the raw sum of the IPv4 pseudo-header (RFC 793 §3.1, RFC 768) for an L4 segment
- * of `l4len` bytes, not complemented.
- */
-export function pseudoSum(src: u32, dst: u32, proto: u32, l4len: u32): u64 {
-  // protocol and length are big-endian words; raw they are byte-swapped values
-  const protoRaw: u32 = (proto & 0xff) << 8;
-  const lenRaw: u32 = ((l4len & 0xff) << 8) | ((l4len >> 8) & 0xff);
-  return <u64>(src & 0xffff) + <u64>(src >>> 16) + <u64>(dst & 0xffff) + <u64>(dst >>> 16) +
-    <u64>protoRaw + <u64>lenRaw;
 }

@@ -8,15 +8,23 @@ import {
 } from './abi';
 import { csumApply, csumDelta32, csumFinish, csumSum, ipHeaderChecksum } from './csum';
 import { bswap16, copy6 } from './mem';
+import {
+  ETH_DST, ETH_P_IP_RAW, ETH_SRC, ETH_TYPE, ICMP_CODE, ICMP_CSUM, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_HLEN,
+  ICMP_NEXT_MTU, ICMP_TYPE, ICMP_UNUSED, IP_CSUM, IP_DST, IP_HLEN, IP_ID, IP_PROTO, IP_SRC, IP_TOS, IP_TOT_LEN, IP_TTL,
+  IP_VIHL, IP_VIHL_PLAIN, TCP_CSUM, UDP_CSUM, UDP_HLEN,
+} from './wire';
 
 /** how much of the offending datagram a generated error quotes (RFC 1812 §4.3.2.3: ≤ 576 total) */
 // @ts-ignore: decorator
-@inline const QUOTE_MAX: u32 = 576 - 28;
+@inline const QUOTE_MAX: u32 = 576 - IP_HLEN - ICMP_HLEN;
+/** TTL of the errors the director generates (Linux's default ip_default_ttl) */
+// @ts-ignore: decorator
+@inline const ICMP_TTL: u8 = 64;
 
 /** fragNeededLength: the IP length of the error fragNeeded builds for a datagram of `tot` bytes */
 // @ts-ignore: decorator
 @inline export function fragNeededLength(tot: u32): u32 {
-  return 28 + (tot < QUOTE_MAX ? tot : QUOTE_MAX);
+  return IP_HLEN + ICMP_HLEN + (tot < QUOTE_MAX ? tot : QUOTE_MAX);
 }
 
 /**
@@ -26,36 +34,37 @@ import { bswap16, copy6 } from './mem';
  * it out of the device it came from. `vnet`: write a fresh virtio header before it.
  */
 export function fragNeeded(frame: usize, ip: usize, l2: bool, vnet: bool, mtu: u32): usize {
-  const tot = bswap16(<u32>load<u16>(ip + 2));
+  const tot = bswap16(<u32>load<u16>(ip + IP_TOT_LEN));
   const quote = tot < QUOTE_MAX ? tot : QUOTE_MAX;
-  const src = load<u32>(ip + 12);
-  const dst = load<u32>(ip + 16);
-  const icmp = ip - 8;
-  const nip = icmp - 20;
+  const src = load<u32>(ip + IP_SRC);
+  const dst = load<u32>(ip + IP_DST);
+  const icmp = ip - ICMP_HLEN;
+  const nip = icmp - IP_HLEN;
   const newFrame = l2 ? nip - ETH_HLEN : nip;
   if (l2) {
     // the new Ethernet header lies before the old one: write it before the IP header covers it
-    copy6(newFrame, frame + 6);
-    copy6(newFrame + 6, frame);
-    store<u16>(newFrame + 12, 0x0008);
+    copy6(newFrame + ETH_DST, frame + ETH_SRC);
+    copy6(newFrame + ETH_SRC, frame + ETH_DST);
+    store<u16>(newFrame + ETH_TYPE, ETH_P_IP_RAW);
   }
-  store<u8>(icmp, 3);
-  store<u8>(icmp + 1, 4);
-  store<u16>(icmp + 2, 0);
-  store<u16>(icmp + 4, 0);
-  store<u16>(icmp + 6, <u16>bswap16(mtu));
-  store<u16>(icmp + 2, <u16>csumFinish(csumSum(icmp, 8 + quote, 0)));
-  store<u8>(nip, 0x45);
-  store<u8>(nip + 1, 0);
-  store<u16>(nip + 2, <u16>bswap16(20 + 8 + quote));
-  store<u32>(nip + 4, 0);
-  store<u8>(nip + 8, 64);
-  store<u8>(nip + 9, IPPROTO_ICMP);
-  store<u16>(nip + 10, 0);
+  store<u8>(icmp + ICMP_TYPE, ICMP_DEST_UNREACH);
+  store<u8>(icmp + ICMP_CODE, ICMP_FRAG_NEEDED);
+  store<u16>(icmp + ICMP_CSUM, 0);
+  store<u16>(icmp + ICMP_UNUSED, 0);
+  store<u16>(icmp + ICMP_NEXT_MTU, <u16>bswap16(mtu));
+  store<u16>(icmp + ICMP_CSUM, <u16>csumFinish(csumSum(icmp, ICMP_HLEN + quote, 0)));
+  store<u8>(nip + IP_VIHL, IP_VIHL_PLAIN);
+  store<u8>(nip + IP_TOS, 0);
+  store<u16>(nip + IP_TOT_LEN, <u16>bswap16(IP_HLEN + ICMP_HLEN + quote));
+  // ID 0 and no DF/offset: one 32-bit store covers IP_ID and IP_FRAG
+  store<u32>(nip + IP_ID, 0);
+  store<u8>(nip + IP_TTL, ICMP_TTL);
+  store<u8>(nip + IP_PROTO, IPPROTO_ICMP);
+  store<u16>(nip + IP_CSUM, 0);
   // from the address the client tried to reach: the VIP is what it knows
-  store<u32>(nip + 12, dst);
-  store<u32>(nip + 16, src);
-  store<u16>(nip + 10, <u16>ipHeaderChecksum(nip, 20));
+  store<u32>(nip + IP_SRC, dst);
+  store<u32>(nip + IP_DST, src);
+  store<u16>(nip + IP_CSUM, <u16>ipHeaderChecksum(nip, IP_HLEN));
   if (vnet) memory.fill(newFrame - VNET_HDR_LEN, 0, VNET_HDR_LEN);
   return newFrame;
 }
@@ -68,18 +77,18 @@ export function fragNeeded(frame: usize, ip: usize, l2: bool, vnet: bool, mtu: u
 function rewriteQuoted(e: usize, end: usize, src: u32, dst: u32, ports: u32): void {
   const eihl = (<u32>load<u8>(e) & 15) << 2;
   const l4 = e + eihl;
-  const proto = <u32>load<u8>(e + 9);
-  const addrDelta = csumDelta32(load<u32>(e + 12), src) + csumDelta32(load<u32>(e + 16), dst);
+  const proto = <u32>load<u8>(e + IP_PROTO);
+  const addrDelta = csumDelta32(load<u32>(e + IP_SRC), src) + csumDelta32(load<u32>(e + IP_DST), dst);
   const portDelta = csumDelta32(load<u32>(l4), ports);
-  store<u32>(e + 12, src);
-  store<u32>(e + 16, dst);
-  store<u16>(e + 10, <u16>csumApply(<u32>load<u16>(e + 10), addrDelta));
+  store<u32>(e + IP_SRC, src);
+  store<u32>(e + IP_DST, dst);
+  store<u16>(e + IP_CSUM, <u16>csumApply(<u32>load<u16>(e + IP_CSUM), addrDelta));
   store<u32>(l4, ports);
-  if (proto == IPPROTO_TCP && l4 + 18 <= end) {
-    store<u16>(l4 + 16, <u16>csumApply(<u32>load<u16>(l4 + 16), addrDelta + portDelta));
-  } else if (proto == IPPROTO_UDP && l4 + 8 <= end && load<u16>(l4 + 6) != 0) {
-    const n = csumApply(<u32>load<u16>(l4 + 6), addrDelta + portDelta);
-    store<u16>(l4 + 6, <u16>(n == 0 ? 0xffff : n));
+  if (proto == IPPROTO_TCP && l4 + TCP_CSUM + 2 <= end) {
+    store<u16>(l4 + TCP_CSUM, <u16>csumApply(<u32>load<u16>(l4 + TCP_CSUM), addrDelta + portDelta));
+  } else if (proto == IPPROTO_UDP && l4 + UDP_HLEN <= end && load<u16>(l4 + UDP_CSUM) != 0) {
+    const n = csumApply(<u32>load<u16>(l4 + UDP_CSUM), addrDelta + portDelta);
+    store<u16>(l4 + UDP_CSUM, <u16>(n == 0 ? 0xffff : n));
   }
 }
 
@@ -91,11 +100,11 @@ function rewriteQuoted(e: usize, end: usize, src: u32, dst: u32, ports: u32): vo
  * errors need no rewrite of the IP layer and are not passed here.
  */
 export function relayIcmpError(ip: usize, c: usize, out: bool, fwd: u32): void {
-  const tot = bswap16(<u32>load<u16>(ip + 2));
+  const tot = bswap16(<u32>load<u16>(ip + IP_TOT_LEN));
   const ihl = (<u32>load<u8>(ip) & 15) << 2;
   const icmp = ip + ihl;
   const end = ip + tot;
-  const e = icmp + 8;
+  const e = icmp + ICMP_HLEN;
   const fnat = fwd == FWD_FNAT;
   const vip = load<u32>(c + CONN_VIP);
   const cip = load<u32>(c + CONN_CIP);
@@ -105,8 +114,8 @@ export function relayIcmpError(ip: usize, c: usize, out: bool, fwd: u32): void {
   const cport = <u32>load<u16>(c + CONN_CPORT);
   const rport = <u32>load<u16>(c + CONN_RPORT);
   const lport = <u32>load<u16>(c + CONN_LPORT);
-  let osrc = load<u32>(ip + 12);
-  let odst = load<u32>(ip + 16);
+  let osrc = load<u32>(ip + IP_SRC);
+  let odst = load<u32>(ip + IP_DST);
   if (!out) {
     // the quote is VIP:vport -> CIP:cport; towards the RS it must read RIP:rport -> (C|L)IP
     const qdst = fnat ? lip : cip;
@@ -120,11 +129,11 @@ export function relayIcmpError(ip: usize, c: usize, out: bool, fwd: u32): void {
     osrc = vip;
     odst = cip;
   }
-  const delta = csumDelta32(load<u32>(ip + 12), osrc) + csumDelta32(load<u32>(ip + 16), odst);
-  store<u32>(ip + 12, osrc);
-  store<u32>(ip + 16, odst);
-  store<u16>(ip + 10, <u16>csumApply(<u32>load<u16>(ip + 10), delta));
+  const delta = csumDelta32(load<u32>(ip + IP_SRC), osrc) + csumDelta32(load<u32>(ip + IP_DST), odst);
+  store<u32>(ip + IP_SRC, osrc);
+  store<u32>(ip + IP_DST, odst);
+  store<u16>(ip + IP_CSUM, <u16>csumApply(<u32>load<u16>(ip + IP_CSUM), delta));
   // the ICMP checksum covers the whole quote, which changed in several places: recompute
-  store<u16>(icmp + 2, 0);
-  store<u16>(icmp + 2, <u16>csumFinish(csumSum(icmp, <u32>(end - icmp), 0)));
+  store<u16>(icmp + ICMP_CSUM, 0);
+  store<u16>(icmp + ICMP_CSUM, <u16>csumFinish(csumSum(icmp, <u32>(end - icmp), 0)));
 }

@@ -1,10 +1,10 @@
 // index.ts — the module's exports, and nothing else. Every export takes and returns u32 (a u64
-// would cross the boundary as a BigInt: 5.5 ns a call instead of 1.6, MEASUREMENTS.md).
+// would cross the boundary as a BigInt: 5.5 ns a call instead of 1.6, docs/design.md).
 import { ABI_VERSION } from './abi';
 import { processBatch } from './batch';
 import { sweepSessions } from './session';
 import { rebuildSched, schedule } from './sched/index';
-import { serviceAddress } from './service';
+import { addLocal, indexService, serviceAddress } from './service';
 import { exportConn, importConn } from './sync';
 
 export function abiVersion(): u32 {
@@ -50,4 +50,14 @@ export function importSession(ptr: u32, now: u32): u32 {
 /** exportSession writes session record `rec` as an event record at `ptr` if it is a live connection (1), else 0 */
 export function exportSession(rec: u32, ptr: u32, now: u32): u32 {
   return exportConn(rec, <usize>ptr, now);
+}
+
+/** addLocalAddress records an owned address (wire order) of kind LOCAL_* bits; 0, or 1 if the table is full */
+export function addLocalAddress(addr: u32, kind: u32): u32 {
+  return addLocal(addr, kind);
+}
+
+/** indexServiceRecord adds service `svc` to the (vip, vport, proto) index after the host cleared it; 0, or 1 if full */
+export function indexServiceRecord(svc: u32): u32 {
+  return indexService(svc);
 }

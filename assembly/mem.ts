@@ -1,5 +1,5 @@
 // mem.ts — raw memory helpers for the data path. Bounds-checked containers ran at 0.58–0.71× of
-// raw load/store here (MEASUREMENTS.md), so tables are plain memory reached through these.
+// raw load/store here (docs/design.md), so tables are plain memory reached through these.
 // Nothing here allocates.
 import { HEADER_BASE } from './abi';
 
@@ -18,32 +18,6 @@ import { HEADER_BASE } from './abi';
 // @ts-ignore: decorator
 @inline export function bswap16(v: u32): u32 {
   return ((v & 0xff) << 8) | ((v >> 8) & 0xff);
-}
-
-// @ts-ignore: decorator
-@inline export function bswap32(v: u32): u32 {
-  return bswap<u32>(v);
-}
-
-/** ld16be reads a big-endian u16 as a number (for fields that are compared as values). */
-// @ts-ignore: decorator
-@inline export function ld16be(p: usize): u32 {
-  return bswap16(<u32>load<u16>(p));
-}
-
-// @ts-ignore: decorator
-@inline export function st16be(p: usize, v: u32): void {
-  store<u16>(p, <u16>bswap16(v));
-}
-
-// @ts-ignore: decorator
-@inline export function ld32be(p: usize): u32 {
-  return bswap<u32>(load<u32>(p));
-}
-
-// @ts-ignore: decorator
-@inline export function st32be(p: usize, v: u32): void {
-  store<u32>(p, bswap<u32>(v));
 }
 
 /** add64 adds to a u64 counter in memory. */

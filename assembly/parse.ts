@@ -6,9 +6,14 @@ import {
   DESC_LEN, DESC_OFF, DESC_REASON, DESC_VERDICT, DEV_MAC, DEV_VMAC, DROP_FRAGMENT, DROP_IP_CSUM, DROP_MALFORMED,
   DROP_NOT_MINE, DROP_UNSUPPORTED, ETH_HLEN, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_VRRP,
   LOCAL_DIP, LOCAL_LIP, LOCAL_VIP, SCR_DST, SCR_HASH, SCR_ICMP, SCR_L3, SCR_L4, SCR_PROTO,
-  SCR_SRC, SCR_SPORT, SCR_TCPFLAGS, VERDICT_DROP, VERDICT_HOST, VRRP_GROUP_ADDR, VRRP_GROUP_MAC_HI, VRRP_GROUP_MAC_LO,
+  SCR_SRC, SCR_SPORT, SCR_TCPFLAGS, VERDICT_DROP, VERDICT_HOST,
 } from './abi';
 import { ipHeaderValid } from './csum';
+import {
+  ETH_P_ARP_RAW, ETH_P_IP_RAW, ETH_TYPE, ICMP_DEST_UNREACH, ICMP_HLEN, ICMP_PARAMETER_PROB, ICMP_QUOTE_L4, ICMP_SOURCE_QUENCH,
+  ICMP_TIME_EXCEEDED, IP_DST, IP_FRAG, IP_HLEN, IP_MF_OFFSET, IP_OFFSET_MASK, IP_PROTO, IP_SRC, IP_TOT_LEN, TCP_DOFF,
+  TCP_FLAGS, TCP_HLEN, UDP_HLEN, UDP_LEN, VRRP_GROUP_ADDR, VRRP_GROUP_MAC_HI, VRRP_GROUP_MAC_LO,
+} from './wire';
 import { flowHash } from './flow';
 import { bswap16 } from './mem';
 import { NO_SERVICE, localKind, lookupService } from './service';
@@ -29,10 +34,6 @@ import { NO_SERVICE, localKind, lookupService } from './service';
 // @ts-ignore: decorator
 @inline export const CLASS_ICMP_ERR: u8 = 4;
 
-// @ts-ignore: decorator
-@inline const ETH_P_IP_RAW: u32 = 0x0008; // 0x0800 as loaded little-endian
-// @ts-ignore: decorator
-@inline const ETH_P_ARP_RAW: u32 = 0x0608;
 
 // @ts-ignore: decorator
 @inline function settle(desc: usize, verdict: u8, reason: u8): u8 {
@@ -79,7 +80,7 @@ export function parseFrame(desc: usize, scr: usize, l2: bool, devMac: usize): u8
   let vrrpGroup = false;
   if (l2) {
     if (len < ETH_HLEN) return settle(desc, VERDICT_DROP, DROP_MALFORMED);
-    const type = <u32>load<u16>(off + 12);
+    const type = <u32>load<u16>(off + ETH_TYPE);
     if (type == ETH_P_ARP_RAW) {
       if (isBroadcast(off) || forDevice(off, devMac)) return settle(desc, VERDICT_HOST, 0);
       return settle(desc, VERDICT_DROP, DROP_NOT_MINE);
@@ -90,20 +91,20 @@ export function parseFrame(desc: usize, scr: usize, l2: bool, devMac: usize): u8
     ip = off + ETH_HLEN;
     rem = len - ETH_HLEN;
   }
-  if (rem < 20) return settle(desc, VERDICT_DROP, DROP_MALFORMED);
+  if (rem < IP_HLEN) return settle(desc, VERDICT_DROP, DROP_MALFORMED);
   const vihl = <u32>load<u8>(ip);
   if ((vihl >> 4) != 4) return settle(desc, VERDICT_DROP, (vihl >> 4) == 6 ? DROP_NOT_MINE : DROP_MALFORMED);
   const ihl = (vihl & 15) << 2;
-  if (ihl < 20 || ihl > rem) return settle(desc, VERDICT_DROP, DROP_MALFORMED);
-  const tot = bswap16(<u32>load<u16>(ip + 2));
+  if (ihl < IP_HLEN || ihl > rem) return settle(desc, VERDICT_DROP, DROP_MALFORMED);
+  const tot = bswap16(<u32>load<u16>(ip + IP_TOT_LEN));
   if (tot < ihl || tot > rem) return settle(desc, VERDICT_DROP, DROP_MALFORMED);
   if (!ipHeaderValid(ip, ihl)) return settle(desc, VERDICT_DROP, DROP_IP_CSUM);
   // MF or a fragment offset: ports are missing or unreliable; IPVS without defrag drops too
-  if (bswap16(<u32>load<u16>(ip + 6)) & 0x3fff) return settle(desc, VERDICT_DROP, DROP_FRAGMENT);
+  if (bswap16(<u32>load<u16>(ip + IP_FRAG)) & IP_MF_OFFSET) return settle(desc, VERDICT_DROP, DROP_FRAGMENT);
 
-  const proto = <u32>load<u8>(ip + 9);
-  let src = load<u32>(ip + 12);
-  let dst = load<u32>(ip + 16);
+  const proto = <u32>load<u8>(ip + IP_PROTO);
+  let src = load<u32>(ip + IP_SRC);
+  let dst = load<u32>(ip + IP_DST);
   // VRRP (RFC 5798 §5.1.1.2): the host's election checks TTL, checksum and the rest; never a
   // session, never forwarded or reflected by the unknown-packet policy
   if (vrrpGroup) {
@@ -121,38 +122,39 @@ export function parseFrame(desc: usize, scr: usize, l2: bool, devMac: usize): u8
   let cls: u8 = CLASS_OUT;
 
   if (proto == IPPROTO_TCP) {
-    if (l4len < 20) return settle(desc, VERDICT_DROP, DROP_MALFORMED);
-    const doff = (<u32>load<u8>(l4 + 12) >> 4) << 2;
-    if (doff < 20 || doff > l4len) return settle(desc, VERDICT_DROP, DROP_MALFORMED);
+    if (l4len < TCP_HLEN) return settle(desc, VERDICT_DROP, DROP_MALFORMED);
+    const doff = (<u32>load<u8>(l4 + TCP_DOFF) >> 4) << 2;
+    if (doff < TCP_HLEN || doff > l4len) return settle(desc, VERDICT_DROP, DROP_MALFORMED);
     ports = load<u32>(l4);
-    store<u8>(scr + SCR_TCPFLAGS, load<u8>(l4 + 13));
+    store<u8>(scr + SCR_TCPFLAGS, load<u8>(l4 + TCP_FLAGS));
   } else if (proto == IPPROTO_UDP) {
-    if (l4len < 8) return settle(desc, VERDICT_DROP, DROP_MALFORMED);
-    const ulen = bswap16(<u32>load<u16>(l4 + 4));
-    if (ulen < 8 || ulen > l4len) return settle(desc, VERDICT_DROP, DROP_MALFORMED);
+    if (l4len < UDP_HLEN) return settle(desc, VERDICT_DROP, DROP_MALFORMED);
+    const ulen = bswap16(<u32>load<u16>(l4 + UDP_LEN));
+    if (ulen < UDP_HLEN || ulen > l4len) return settle(desc, VERDICT_DROP, DROP_MALFORMED);
     ports = load<u32>(l4);
   } else if (proto == IPPROTO_ICMP) {
-    if (l4len < 8) return settle(desc, VERDICT_DROP, DROP_MALFORMED);
+    if (l4len < ICMP_HLEN) return settle(desc, VERDICT_DROP, DROP_MALFORMED);
     const type = <u32>load<u8>(l4);
     // destination unreachable, source quench, time exceeded, parameter problem (RFC 792)
-    const isError = type == 3 || type == 4 || type == 11 || type == 12;
+    const isError = type == ICMP_DEST_UNREACH || type == ICMP_SOURCE_QUENCH || type == ICMP_TIME_EXCEEDED ||
+      type == ICMP_PARAMETER_PROB;
     if (!isError || (kind & LOCAL_DIP) != 0) {
       return kind != 0 ? settle(desc, VERDICT_HOST, 0) : unknownClass();
     }
     // the embedded header: the datagram we (or a real server) sent, as far as it was quoted
-    const e = l4 + 8;
-    const elen = l4len - 8;
-    if (elen < 28) return settle(desc, VERDICT_DROP, DROP_MALFORMED);
+    const e = l4 + ICMP_HLEN;
+    const elen = l4len - ICMP_HLEN;
+    if (elen < IP_HLEN + ICMP_QUOTE_L4) return settle(desc, VERDICT_DROP, DROP_MALFORMED);
     const evihl = <u32>load<u8>(e);
     const eihl = (evihl & 15) << 2;
-    if ((evihl >> 4) != 4 || eihl < 20 || eihl + 8 > elen) return settle(desc, VERDICT_DROP, DROP_MALFORMED);
-    const eproto = <u32>load<u8>(e + 9);
-    if ((eproto != IPPROTO_TCP && eproto != IPPROTO_UDP) || (bswap16(<u32>load<u16>(e + 6)) & 0x1fff) != 0) {
+    if ((evihl >> 4) != 4 || eihl < IP_HLEN || eihl + ICMP_QUOTE_L4 > elen) return settle(desc, VERDICT_DROP, DROP_MALFORMED);
+    const eproto = <u32>load<u8>(e + IP_PROTO);
+    if ((eproto != IPPROTO_TCP && eproto != IPPROTO_UDP) || (bswap16(<u32>load<u16>(e + IP_FRAG)) & IP_OFFSET_MASK) != 0) {
       return kind != 0 ? settle(desc, VERDICT_HOST, 0) : unknownClass();
     }
     // reversed: the quoted datagram travelled the other way from the session key we look for
-    src = load<u32>(e + 16);
-    dst = load<u32>(e + 12);
+    src = load<u32>(e + IP_DST);
+    dst = load<u32>(e + IP_SRC);
     ports = rotr<u32>(load<u32>(e + eihl), 16);
     keyProto = eproto;
     store<u8>(scr + SCR_ICMP, 1);

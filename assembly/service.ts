@@ -1,9 +1,10 @@
 // service.ts — finds the service of a (VIP, port, protocol) and the kind of an owned address.
-// Both tables are small open-addressing arrays the host rewrites between batches; the hashes
-// must match src/dataplane/tables.ts (hashAddress, serviceHash).
+// Both tables are small open-addressing arrays; the host clears them between batches and fills
+// them through addLocal / indexService, so the hashes and probing live here only.
 import {
   HDR_LOCAL_BASE, HDR_LOCAL_MASK, HDR_SVC_BASE, HDR_SVCIDX_BASE, HDR_SVCIDX_MASK, LOCAL_ADDR,
-  LOCAL_KIND, LOCAL_SIZE, SVCIDX_PROTO, SVCIDX_SIZE, SVCIDX_SVC, SVCIDX_VIP, SVCIDX_VPORT, SVC_SIZE,
+  LOCAL_KIND, LOCAL_SIZE, SVCIDX_PROTO, SVCIDX_SIZE, SVCIDX_SVC, SVCIDX_VIP, SVCIDX_VPORT, SVC_PROTO, SVC_SIZE,
+  SVC_VIP, SVC_VPORT,
 } from './abi';
 import { hdr } from './mem';
 
@@ -11,12 +12,12 @@ import { hdr } from './mem';
 @inline export const NO_SERVICE: u32 = 0xffffffff;
 
 // @ts-ignore: decorator
-@inline export function hashAddress(a: u32): u32 {
+@inline function hashAddress(a: u32): u32 {
   return ((a ^ (a >>> 16)) * 0x45d9f3b) >>> 16;
 }
 
 // @ts-ignore: decorator
-@inline export function serviceHash(vip: u32, port: u32, proto: u32): u32 {
+@inline function serviceHash(vip: u32, port: u32, proto: u32): u32 {
   const x: u32 = vip ^ ((port | (proto << 16)) * 0x9e3779b1);
   return ((x ^ (x >>> 15)) * 0x2c1b3c6d) >>> 13;
 }
@@ -35,6 +36,51 @@ export function localKind(addr: u32): u32 {
     i = (i + 1) & mask;
   }
   return 0;
+}
+
+/**
+ * addLocal records that the director owns `addr` (wire order) as `kind` (LOCAL_* bits, OR-ed
+ * into an existing entry). Returns 0, or 1 when the table has no room left for a half-full
+ * probe guarantee (the host sizes it at twice the addresses it writes).
+ */
+export function addLocal(addr: u32, kind: u32): u32 {
+  const base = hdr(HDR_LOCAL_BASE);
+  const mask = hdr(HDR_LOCAL_MASK);
+  let i = hashAddress(addr) & mask;
+  for (let n: u32 = 0; n <= mask; n++) {
+    const e = <usize>(base + i * LOCAL_SIZE);
+    const a = load<u32>(e + LOCAL_ADDR);
+    if (a == addr || a == 0) {
+      store<u32>(e + LOCAL_ADDR, addr);
+      store<u32>(e + LOCAL_KIND, load<u32>(e + LOCAL_KIND) | kind);
+      return 0;
+    }
+    i = (i + 1) & mask;
+  }
+  return 1;
+}
+
+/** indexService adds service `svc` (its record filled) to the service index; 0, or 1 when full */
+export function indexService(svc: u32): u32 {
+  const s = serviceAddress(svc);
+  const base = hdr(HDR_SVCIDX_BASE);
+  const mask = hdr(HDR_SVCIDX_MASK);
+  const vip = load<u32>(s + SVC_VIP);
+  const port = <u32>load<u16>(s + SVC_VPORT);
+  const proto = <u32>load<u8>(s + SVC_PROTO);
+  let i = serviceHash(vip, port, proto) & mask;
+  for (let n: u32 = 0; n <= mask; n++) {
+    const e = <usize>(base + i * SVCIDX_SIZE);
+    if (load<u32>(e + SVCIDX_VIP) == 0) {
+      store<u32>(e + SVCIDX_VIP, vip);
+      store<u16>(e + SVCIDX_VPORT, <u16>port);
+      store<u8>(e + SVCIDX_PROTO, <u8>proto);
+      store<u32>(e + SVCIDX_SVC, svc);
+      return 0;
+    }
+    i = (i + 1) & mask;
+  }
+  return 1;
 }
 
 function findService(vip: u32, port: u32, proto: u32): u32 {

@@ -9,7 +9,7 @@
 // └──────────────────────────────────┘
 import {
   CONNF_ACTIVE, CONNF_DETACHED, CONNF_OUT, CONNF_POOL, CONNF_TEMPLATE, CONNF_USED, CONN_CIP, CONN_CPORT,
-  CONN_EXPIRES, CONN_FLAGS, CONN_LINK, CONN_LIP, CONN_LIPIDX, CONN_LPORT, CONN_PROTO, CONN_RIP,
+  CONN_EXPIRES, CONN_FLAGS, CONN_LINK, CONN_LIP, CONN_LIPIDX, CONN_TMPL_CONTROLS, CONN_LPORT, CONN_PROTO, CONN_RIP,
   CONN_RPORT, CONN_RS, CONN_SIZE, CONN_STATE, CONN_SVC, CONN_VIP, CONN_VPORT, EVT_EXPIRED,
   EVT_TEMPLATE_EXPIRED, HDR_CONN_BASE, HDR_CONN_CAP, HDR_CONN_COUNT, HDR_CONN_FREE, HDR_CONN_HIGH,
   HDR_IDX_BASE, HDR_IDX_MASK, HDR_RS_BASE, HDR_SVC_BASE, HDR_SWEEP_CURSOR, HDR_TIMEOUTS, IDX_DIR_OUT, IDX_REC_MASK,
@@ -20,6 +20,7 @@ import { emitEvent } from './events';
 import { releasePort } from './fnat_pool';
 import { flowHash } from './flow';
 import { hdr, setHdr, timeReached } from './mem';
+import { clearConnx } from './seqadj';
 import { count } from './stats';
 
 // @ts-ignore: decorator
@@ -28,6 +29,12 @@ import { count } from './stats';
 // @ts-ignore: decorator
 @inline export function connAddress(rec: u32): usize {
   return <usize>(hdr(HDR_CONN_BASE) + rec * CONN_SIZE);
+}
+
+/** recOf: the record index an index slot value points at */
+// @ts-ignore: decorator
+@inline export function recOf(slot: u32): u32 {
+  return (slot & IDX_REC_MASK) - 1;
 }
 
 // @ts-ignore: decorator
@@ -69,7 +76,7 @@ export function lookupConn(hash: u32, src: u32, dst: u32, ports: u32, proto: u32
     const v = load<u32>(<usize>(base + (i << 2)));
     if (v == 0) return 0;
     if (v >>> IDX_TAG_SHIFT == tag) {
-      const c = connAddress((v & IDX_REC_MASK) - 1);
+      const c = connAddress(recOf(v));
       if (<u32>load<u8>(c + CONN_PROTO) == proto && (load<u8>(c + CONN_FLAGS) & CONNF_TEMPLATE) == want) {
         if ((v & IDX_DIR_OUT) == 0) {
           if (load<u32>(c + CONN_CIP) == src && load<u32>(c + CONN_VIP) == dst && load<u32>(c + CONN_CPORT) == ports) {
@@ -118,7 +125,7 @@ export function indexRemove(rec: u32, out: bool): void {
   while (true) {
     const v = load<u32>(<usize>(base + (j << 2)));
     if (v == 0) break;
-    const home = keyHash(connAddress((v & IDX_REC_MASK) - 1), (v & IDX_DIR_OUT) != 0) & mask;
+    const home = keyHash(connAddress(recOf(v)), (v & IDX_DIR_OUT) != 0) & mask;
     // the entry at j may move into the hole unless its home lies cyclically in (hole, j]
     if (((j - home) & mask) >= ((j - hole) & mask)) {
       store<u32>(<usize>(base + (hole << 2)), v);
@@ -144,6 +151,7 @@ export function allocConn(): u32 {
   }
   const c = connAddress(rec);
   memory.fill(c, 0, CONN_SIZE);
+  clearConnx(rec);
   setHdr(HDR_CONN_COUNT, hdr(HDR_CONN_COUNT) + 1);
   return rec;
 }
@@ -231,9 +239,8 @@ export function expireConn(rec: u32): void {
   else store<u32>(r + RS_INACTIVE, load<u32>(r + RS_INACTIVE) - 1);
   const link = load<u32>(c + CONN_LINK);
   if (link != 0) {
-    // a template's CONN_LIP holds the number of connections it controls
     const t = connAddress(link - 1);
-    store<u32>(t + CONN_LIP, load<u32>(t + CONN_LIP) - 1);
+    store<u32>(t + CONN_TMPL_CONTROLS, load<u32>(t + CONN_TMPL_CONTROLS) - 1);
   }
   count(STAT_CONN_EXPIRED, 1);
   emitEvent(EVT_EXPIRED, c);
@@ -262,7 +269,7 @@ function sweepStep(rec: u32, now: u32): bool {
   if (flags & CONNF_TEMPLATE) {
     if (gone) detachTemplate(rec);
     if (!gone && !timeReached(load<u32>(c + CONN_EXPIRES), now) && (flags & CONNF_DETACHED) == 0) return false;
-    if (load<u32>(c + CONN_LIP) != 0) {
+    if (load<u32>(c + CONN_TMPL_CONTROLS) != 0) {
       if (timeReached(load<u32>(c + CONN_EXPIRES), now)) store<u32>(c + CONN_EXPIRES, now + templateTimeout(c));
       return false;
     }

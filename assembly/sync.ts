@@ -6,7 +6,7 @@
 import {
   CONNF_ACTIVE, CONNF_OUT, CONNF_POOL, CONNF_TEMPLATE, CONNF_USED, CONNF_FWD_SHIFT, CONN_CDEV,
   CONN_CIP, CONN_CMAC, CONN_CPORT, CONN_EXPIRES, CONN_FLAGS, CONN_LIP, CONN_LIPIDX, CONN_LPORT,
-  CONN_PROTO, CONN_RIP, CONN_RPORT, CONN_RS, CONN_STATE, CONN_SVC, CONN_VIP, EVT_CDEV, EVT_CIP,
+  CONN_PROTO, CONN_RIP, CONN_RPORT, CONN_RS, CONN_STATE, CONN_SVC, CONN_TMPL_CONTROLS, CONN_VIP, EVT_CDEV, EVT_CIP,
   EVT_CMAC, EVT_CPORT, EVT_FWD, EVT_LIP, EVT_LIPIDX, EVT_LPORT, EVT_PROTO, EVT_RIP, EVT_RPORT,
   EVT_CREATED, EVT_TEMPLATE_CREATED, EVT_TYPE, CONN_LINK, RS_PERSIST, SVCF_PERSIST, SVC_PERSIST_MASK,
   SVC_PERSIST_TIMEOUT, SVC_VPORT, EVT_RS, EVT_STATE, EVT_SVC, EVT_VIP, EVT_VPORT, CONNF_DETACHED, HDR_CONN_HIGH, FWD_DR, FWD_FNAT, FWD_NAT, FWD_TUN, HDR_DEV_COUNT,
@@ -21,7 +21,7 @@ import { flowHash } from './flow';
 import { bswap16, copy6, hdr, timeReached } from './mem';
 import { serviceAddress } from './service';
 import {
-  NO_CONN, allocConn, connAddress, freeConn, indexInsert, keyHash, lookupConn, newTemplate, rsAddress, setTuple,
+  NO_CONN, allocConn, connAddress, freeConn, indexInsert, keyHash, lookupConn, newTemplate, recOf, rsAddress, setTuple,
   timeoutMs,
 } from './session';
 import { applyTcpState } from './tcp_state';
@@ -61,7 +61,7 @@ export function importConn(e: usize, now: u32): u32 {
   const v = lookupConn(flowHash(cip, vip, ports, proto), cip, vip, ports, proto, false);
   if (v != 0) {
     // known already (an earlier sync, or traffic seen here): follow the master's state and timer
-    const c = connAddress((v & 0xffffff) - 1);
+    const c = connAddress(recOf(v));
     if (<u32>load<u16>(c + CONN_RS) != rs) return SYNC_CONFLICT;
     if (proto == IPPROTO_TCP && <u32>load<u8>(c + CONN_STATE) != state) applyTcpState(c, r, state);
     store<u32>(c + CONN_EXPIRES, now + timeout);
@@ -124,11 +124,11 @@ function linkTemplate(rec: u32, c: usize, svcIdx: u32, rs: u32, proto: u32, now:
   const tport = <u32>load<u16>(s + SVC_VPORT) << 16;
   const v = lookupConn(flowHash(tcip, vip, tport, proto), tcip, vip, tport, proto, true);
   if (v == 0) return;
-  const t = (v & 0xffffff) - 1;
+  const t = recOf(v);
   const tc = connAddress(t);
   if (<u32>load<u16>(tc + CONN_RS) != rs) return;
   store<u32>(c + CONN_LINK, t + 1);
-  store<u32>(tc + CONN_LIP, load<u32>(tc + CONN_LIP) + 1);
+  store<u32>(tc + CONN_TMPL_CONTROLS, load<u32>(tc + CONN_TMPL_CONTROLS) + 1);
   store<u32>(tc + CONN_EXPIRES, now + load<u32>(s + SVC_PERSIST_TIMEOUT));
 }
 
@@ -145,7 +145,7 @@ function importTemplate(e: usize, svcIdx: u32, rs: u32, proto: u32, now: u32): u
   const hash = flowHash(tcip, vip, tport, proto);
   const v = lookupConn(hash, tcip, vip, tport, proto, true);
   if (v != 0) {
-    const tc = connAddress((v & 0xffffff) - 1);
+    const tc = connAddress(recOf(v));
     if (<u32>load<u16>(tc + CONN_RS) != rs) return SYNC_CONFLICT;
     store<u32>(tc + CONN_EXPIRES, expires);
     return SYNC_UPDATED;
@@ -168,7 +168,7 @@ export function exportConn(rec: u32, e: usize, now: u32): u32 {
   if ((flags & CONNF_USED) == 0 || (flags & CONNF_DETACHED) != 0) return 0;
   const template = (flags & CONNF_TEMPLATE) != 0;
   // a template that still controls connections lives on whatever its timer says
-  if (timeReached(load<u32>(c + CONN_EXPIRES), now) && !(template && load<u32>(c + CONN_LIP) != 0)) return 0;
+  if (timeReached(load<u32>(c + CONN_EXPIRES), now) && !(template && load<u32>(c + CONN_TMPL_CONTROLS) != 0)) return 0;
   writeEvent(e, template ? EVT_TEMPLATE_CREATED : EVT_CREATED, c);
   return 1;
 }

@@ -3,8 +3,11 @@
 // active/inactive accounting of the real server (IPVS counts a connection active only while
 // ESTABLISHED). The per-state timeouts live in the header, overridable by the host.
 import {
-  CONNF_ACTIVE, CONN_FLAGS, CONN_STATE, RS_ACTIVE, RS_INACTIVE, TCP_S_ESTABLISHED,
+  CONNF_ACTIVE, CONN_FLAGS, CONN_STATE, RS_ACTIVE, RS_INACTIVE, TCP_S_CLOSE, TCP_S_CLOSE_WAIT, TCP_S_ESTABLISHED,
+  TCP_S_FIN_WAIT, TCP_S_LAST_ACK, TCP_S_LISTEN, TCP_S_NONE, TCP_S_SYNACK, TCP_S_SYN_RECV, TCP_S_SYN_SENT,
+  TCP_S_TIME_WAIT,
 } from './abi';
+import { TH_ACK, TH_FIN, TH_RST, TH_SYN } from './wire';
 
 // @ts-ignore: decorator
 @inline export const DIR_INPUT: u32 = 0;
@@ -14,34 +17,51 @@ import {
 // @ts-ignore: decorator
 @inline export const DIR_INPUT_ONLY: u32 = 2;
 
-// Rows: direction × event (syn, fin, ack, rst); columns: current state in IPVS order
-// NONE ESTABLISHED SYN_SENT SYN_RECV FIN_WAIT TIME_WAIT CLOSE CLOSE_WAIT LAST_ACK LISTEN SYNACK
-const NEXT_STATE: usize = memory.data<u8>([
-  // input
-  3, 1, 1, 3, 3, 3, 3, 3, 3, 3, 3,
-  6, 7, 2, 5, 5, 5, 6, 7, 8, 9, 5,
-  6, 1, 2, 1, 4, 5, 6, 7, 6, 9, 1,
-  6, 6, 6, 3, 6, 6, 6, 6, 8, 9, 3,
-  // output
-  2, 1, 2, 3, 2, 2, 2, 2, 2, 9, 3,
-  5, 4, 2, 5, 4, 5, 6, 5, 8, 9, 5,
-  1, 1, 2, 1, 4, 5, 6, 7, 8, 1, 1,
-  6, 6, 2, 6, 6, 5, 6, 6, 6, 6, 6,
-  // input only
-  3, 1, 1, 3, 3, 3, 3, 3, 3, 3, 3,
-  6, 4, 2, 5, 4, 5, 6, 7, 8, 9, 5,
-  6, 1, 2, 1, 4, 5, 6, 7, 6, 9, 1,
-  6, 6, 6, 3, 6, 6, 6, 6, 8, 9, 6,
-]);
+// IPVS's mnemonics (ip_vs_proto_tcp.c): sNO NONE, sES ESTABLISHED, sSS SYN_SENT, sSR SYN_RECV,
+// sFW FIN_WAIT, sTW TIME_WAIT, sCL CLOSE, sCW CLOSE_WAIT, sLA LAST_ACK, sLI LISTEN, sSA SYNACK
+// @ts-ignore: decorator
+@inline const sNO: u8 = TCP_S_NONE;
+// @ts-ignore: decorator
+@inline const sES: u8 = TCP_S_ESTABLISHED;
+// @ts-ignore: decorator
+@inline const sSS: u8 = TCP_S_SYN_SENT;
+// @ts-ignore: decorator
+@inline const sSR: u8 = TCP_S_SYN_RECV;
+// @ts-ignore: decorator
+@inline const sFW: u8 = TCP_S_FIN_WAIT;
+// @ts-ignore: decorator
+@inline const sTW: u8 = TCP_S_TIME_WAIT;
+// @ts-ignore: decorator
+@inline const sCL: u8 = TCP_S_CLOSE;
+// @ts-ignore: decorator
+@inline const sCW: u8 = TCP_S_CLOSE_WAIT;
+// @ts-ignore: decorator
+@inline const sLA: u8 = TCP_S_LAST_ACK;
+// @ts-ignore: decorator
+@inline const sLI: u8 = TCP_S_LISTEN;
+// @ts-ignore: decorator
+@inline const sSA: u8 = TCP_S_SYNACK;
 
-// @ts-ignore: decorator
-@inline const TH_FIN: u32 = 0x01;
-// @ts-ignore: decorator
-@inline const TH_SYN: u32 = 0x02;
-// @ts-ignore: decorator
-@inline const TH_RST: u32 = 0x04;
-// @ts-ignore: decorator
-@inline const TH_ACK: u32 = 0x10;
+// Rows: direction × event; columns: the current state. Read a row as IPVS's tcp_states table:
+// "an input syn in state sES leaves it in sES".
+const NEXT_STATE: usize = memory.data<u8>([
+  //        sNO  sES  sSS  sSR  sFW  sTW  sCL  sCW  sLA  sLI  sSA
+  // input
+  /*syn */ sSR, sES, sES, sSR, sSR, sSR, sSR, sSR, sSR, sSR, sSR,
+  /*fin */ sCL, sCW, sSS, sTW, sTW, sTW, sCL, sCW, sLA, sLI, sTW,
+  /*ack */ sCL, sES, sSS, sES, sFW, sTW, sCL, sCW, sCL, sLI, sES,
+  /*rst */ sCL, sCL, sCL, sSR, sCL, sCL, sCL, sCL, sLA, sLI, sSR,
+  // output
+  /*syn */ sSS, sES, sSS, sSR, sSS, sSS, sSS, sSS, sSS, sLI, sSR,
+  /*fin */ sTW, sFW, sSS, sTW, sFW, sTW, sCL, sTW, sLA, sLI, sTW,
+  /*ack */ sES, sES, sSS, sES, sFW, sTW, sCL, sCW, sLA, sES, sES,
+  /*rst */ sCL, sCL, sSS, sCL, sCL, sTW, sCL, sCL, sCL, sCL, sCL,
+  // input only
+  /*syn */ sSR, sES, sES, sSR, sSR, sSR, sSR, sSR, sSR, sSR, sSR,
+  /*fin */ sCL, sFW, sSS, sTW, sFW, sTW, sCL, sCW, sLA, sLI, sTW,
+  /*ack */ sCL, sES, sSS, sES, sFW, sTW, sCL, sCW, sCL, sLI, sES,
+  /*rst */ sCL, sCL, sCL, sSR, sCL, sCL, sCL, sCL, sLA, sLI, sCL,
+]);
 
 /** tcpEvent: which row applies; RST wins over SYN over FIN over ACK, as in IPVS; 4 = none */
 // @ts-ignore: decorator

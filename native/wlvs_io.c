@@ -2,12 +2,12 @@
 // batches straight into the frame slots of the WASM memory and written back in batches.
 //
 // Why native: per-packet fs.read/fs.write through libuv's thread pool measured 74k pps and hung
-// at exit (MEASUREMENTS.md); a non-blocking fd watched with uv_poll and drained with read() until
+// at exit (docs/design.md); a non-blocking fd watched with uv_poll and drained with read() until
 // EAGAIN costs one JS call per batch instead of one per packet.
 //
-// The descriptor layout (16 B per slot) mirrors assembly/abi.ts:
-//   +0 u32 off  +4 u32 len  +8 u8 verdict  +9 u8 reason  +10 u8 inDev  +11 u8 outDev
-// With a virtio header (IFF_VNET_HDR) the 10 header bytes sit right before `off`, in and out.
+// The descriptor layout and verdicts come from abi.h, generated from assembly/abi.ts (the one
+// source of the contract). With a virtio header (IFF_VNET_HDR) its WLVS_VNET_HDR_LEN bytes sit right
+// before the frame, in and out.
 #include <node_api.h>
 #include <uv.h>
 
@@ -26,10 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_DEVICES 16
-#define VNET_LEN 10
-#define DESC_SIZE 16
-#define VERDICT_FORWARD 1
+#include "abi.h"
+
 // a wakeup drains at most this many batches, then yields to timers and other devices
 #define BATCHES_PER_WAKEUP 8
 
@@ -120,7 +118,7 @@ static napi_value open_tun(napi_env env, napi_callback_info cbinfo) {
     return throw_errno(env, "TUNSETIFF", e);
   }
   if (vnet) {
-    int sz = VNET_LEN;
+    int sz = WLVS_VNET_HDR_LEN;
     if (ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0 || ioctl(fd, TUNSETOFFLOAD, (unsigned long)offload) < 0) {
       int e = errno;
       close(fd);
@@ -192,7 +190,7 @@ struct port {
   int open_handles;
   int finalized;
   int failed;  // the JS callback threw: stop calling it
-  port_dev_t devs[MAX_DEVICES];
+  port_dev_t devs[WLVS_MAX_DEVICES];
   port_stats_t stats;
 };
 
@@ -231,14 +229,14 @@ static void port_release_js(port_t* p, napi_env env) {
 
 /** write every FORWARD frame of the batch to its output device */
 static void port_flush(port_t* p, uint32_t n) {
-  const size_t vlen = p->vnet ? VNET_LEN : 0;
+  const size_t vlen = p->vnet ? WLVS_VNET_HDR_LEN : 0;
   for (uint32_t i = 0; i < n; i++) {
-    uint8_t* desc = p->mem + p->desc_base + (size_t)i * DESC_SIZE;
-    if (desc[8] != VERDICT_FORWARD) continue;
+    uint8_t* desc = p->mem + p->desc_base + (size_t)i * WLVS_DESC_SIZE;
+    if (desc[WLVS_DESC_VERDICT] != WLVS_VERDICT_FORWARD) continue;
     uint32_t off, len;
-    memcpy(&off, desc, 4);
-    memcpy(&len, desc + 4, 4);
-    uint8_t out = desc[11];
+    memcpy(&off, desc + WLVS_DESC_OFF, 4);
+    memcpy(&len, desc + WLVS_DESC_LEN, 4);
+    uint8_t out = desc[WLVS_DESC_OUT_DEV];
     // the core is trusted code, but a descriptor pointing outside memory must never be written
     if (out >= p->ndev || off < vlen || (uint64_t)off + len > p->mem_len || len == 0) {
       p->stats.bad_descriptors++;
@@ -294,7 +292,7 @@ static int port_call_js(port_t* p, int dev, uint32_t n) {
  * Returns the frames read, or -1 when the port must not be touched again in this callback.
  */
 static int64_t drain_dev(port_t* p, port_dev_t* d) {
-  const size_t vlen = p->vnet ? VNET_LEN : 0;
+  const size_t vlen = p->vnet ? WLVS_VNET_HDR_LEN : 0;
   int64_t total = 0;
   for (int b = 0; b < BATCHES_PER_WAKEUP; b++) {
     uint32_t n = 0;
@@ -312,14 +310,14 @@ static int64_t drain_dev(port_t* p, port_dev_t* d) {
         p->stats.rx_errors++;
         continue;
       }
-      uint8_t* desc = p->mem + p->desc_base + (size_t)n * DESC_SIZE;
+      uint8_t* desc = p->mem + p->desc_base + (size_t)n * WLVS_DESC_SIZE;
       uint32_t len = (uint32_t)((size_t)r - vlen);
-      memcpy(desc, &frame, 4);
-      memcpy(desc + 4, &len, 4);
-      desc[8] = 0;
-      desc[9] = 0;
-      desc[10] = (uint8_t)d->index;
-      desc[11] = (uint8_t)d->index;
+      memcpy(desc + WLVS_DESC_OFF, &frame, 4);
+      memcpy(desc + WLVS_DESC_LEN, &len, 4);
+      desc[WLVS_DESC_VERDICT] = WLVS_VERDICT_DROP;
+      desc[WLVS_DESC_REASON] = WLVS_DROP_NONE;
+      desc[WLVS_DESC_IN_DEV] = (uint8_t)d->index;
+      desc[WLVS_DESC_OUT_DEV] = (uint8_t)d->index;
       n++;
     }
     if (n == 0) break;
@@ -410,8 +408,8 @@ static napi_value create_port(napi_env env, napi_callback_info cbinfo) {
   if (!get_u32_prop(env, argv[1], "busyPollUs", &p->busy_poll_us)) p->busy_poll_us = 0;
   if (p->busy_poll_us > 1000) p->busy_poll_us = 1000;
   uint64_t slots_end = (uint64_t)p->slot_base + (uint64_t)p->slot_count * p->slot_size;
-  uint64_t desc_end = (uint64_t)p->desc_base + (uint64_t)p->slot_count * DESC_SIZE;
-  if (p->slot_count == 0 || p->headroom < VNET_LEN || p->headroom >= p->slot_size || slots_end > len || desc_end > len) {
+  uint64_t desc_end = (uint64_t)p->desc_base + (uint64_t)p->slot_count * WLVS_DESC_SIZE;
+  if (p->slot_count == 0 || p->headroom < WLVS_VNET_HDR_LEN || p->headroom >= p->slot_size || slots_end > len || desc_end > len) {
     free(p);
     napi_throw_range_error(env, "WLVS_ERR_NATIVE", "layout does not fit the memory");
     return NULL;
@@ -433,7 +431,7 @@ static napi_value port_add_device(napi_env env, napi_callback_info cbinfo) {
   CHECK(napi_get_value_int32(env, argv[1], &fd));
   CHECK(napi_get_value_bool(env, argv[2], &vnet));
   if (!p) return throw_errno(env, "portAddDevice", EINVAL);
-  if (p->ndev >= MAX_DEVICES) return throw_errno(env, "portAddDevice", ENOSPC);
+  if ((uint32_t)p->ndev >= WLVS_MAX_DEVICES) return throw_errno(env, "portAddDevice", ENOSPC);
   if (p->vnet != -1 && p->vnet != (int)vnet) {
     napi_throw_error(env, "WLVS_ERR_DEVICE", "all devices of a port must share the virtio-header setting");
     return NULL;
@@ -498,12 +496,12 @@ static napi_value port_send(napi_env env, napi_callback_info cbinfo) {
   napi_value ab;
   CHECK(napi_get_typedarray_info(env, argv[2], &type, &length, &data, &ab, &offset));
   if (!p || dev >= (uint32_t)p->ndev || type != napi_uint8_array) return throw_errno(env, "portSend", EINVAL);
-  uint8_t vnet_hdr[VNET_LEN] = {0};
+  uint8_t vnet_hdr[WLVS_VNET_HDR_LEN] = {0};
   struct iovec iov[2];
   int n = 0;
   if (p->vnet == 1) {
     iov[n].iov_base = vnet_hdr;
-    iov[n++].iov_len = VNET_LEN;
+    iov[n++].iov_len = WLVS_VNET_HDR_LEN;
   }
   iov[n].iov_base = data;
   iov[n++].iov_len = length;

@@ -3,6 +3,7 @@
 import { IPPROTO_TCP, IPPROTO_UDP } from '../abi';
 import { csumApply, csumApplyPartial, csumDelta32 } from '../csum';
 import { copy6 } from '../mem';
+import { ETH_SRC, IP_CSUM, IP_DST, IP_SRC, TCP_CSUM, UDP_CSUM } from '../wire';
 
 /**
  * rewriteTuple sets src:sport -> dst:dport (wire order; ports as raw u16) and updates the IP
@@ -11,18 +12,18 @@ import { copy6 } from '../mem';
  * zero (RFC 768); a computed zero is sent as 0xffff.
  */
 export function rewriteTuple(ip: usize, l4: usize, proto: u32, src: u32, dst: u32, ports: u32, partial: bool): void {
-  const addrDelta = csumDelta32(load<u32>(ip + 12), src) + csumDelta32(load<u32>(ip + 16), dst);
+  const addrDelta = csumDelta32(load<u32>(ip + IP_SRC), src) + csumDelta32(load<u32>(ip + IP_DST), dst);
   const portDelta = csumDelta32(load<u32>(l4), ports);
-  store<u32>(ip + 12, src);
-  store<u32>(ip + 16, dst);
-  store<u16>(ip + 10, <u16>csumApply(<u32>load<u16>(ip + 10), addrDelta));
+  store<u32>(ip + IP_SRC, src);
+  store<u32>(ip + IP_DST, dst);
+  store<u16>(ip + IP_CSUM, <u16>csumApply(<u32>load<u16>(ip + IP_CSUM), addrDelta));
   store<u32>(l4, ports);
   if (proto == IPPROTO_TCP) {
-    const p = l4 + 16;
+    const p = l4 + TCP_CSUM;
     const c = <u32>load<u16>(p);
     store<u16>(p, <u16>(partial ? csumApplyPartial(c, addrDelta) : csumApply(c, addrDelta + portDelta)));
   } else if (proto == IPPROTO_UDP) {
-    const p = l4 + 6;
+    const p = l4 + UDP_CSUM;
     const c = <u32>load<u16>(p);
     if (partial) {
       store<u16>(p, <u16>csumApplyPartial(c, addrDelta));
@@ -37,5 +38,5 @@ export function rewriteTuple(ip: usize, l4: usize, proto: u32, src: u32, dst: u3
 // @ts-ignore: decorator
 @inline export function setMacs(eth: usize, dstMac: usize, srcMac: usize): void {
   copy6(eth, dstMac);
-  copy6(eth + 6, srcMac);
+  copy6(eth + ETH_SRC, srcMac);
 }

@@ -8,6 +8,10 @@ import {
 } from '../abi';
 import { csumFinish, csumSum, ipHeaderChecksum } from '../csum';
 import { bswap16 } from '../mem';
+import {
+  ETH_P_IP_RAW, ETH_TYPE, IP_CSUM, IP_DF_BYTE, IP_DF_RAW, IP_DST, IP_FRAG, IP_HLEN, IP_ID, IP_PROTO, IP_SRC, IP_TOS,
+  IP_TOT_LEN, IP_TTL, IP_VIHL, IP_VIHL_PLAIN,
+} from '../wire';
 import { setMacs } from './rewrite';
 
 /** tunIn result: the packet does not fit the tunnel and has DF, answer ICMP frag-needed */
@@ -37,17 +41,16 @@ function finishChecksum(frame: usize, vnetHdr: usize, end: usize): void {
  */
 export function tunIn(frame: usize, ip: usize, l2: bool, vnetHdr: usize, r: usize, dev: usize,
   devMac: usize, tunSrc: u32): u32 {
-  const tot = bswap16(<u32>load<u16>(ip + 2));
+  const tot = bswap16(<u32>load<u16>(ip + IP_TOT_LEN));
   if (vnetHdr != 0 && load<u8>(vnetHdr + VNET_GSO_TYPE) != VNET_GSO_NONE) return DROP_GSO;
   const mtu = <u32>load<u16>(dev + DEV_MTU);
-  if (tot + 20 > mtu) {
-    // DF is bit 0x40 of the flags byte
-    return (load<u8>(ip + 6) & 0x40) ? TUN_FRAG_NEEDED : DROP_TOO_BIG;
+  if (tot + IP_HLEN > mtu) {
+    return (load<u8>(ip + IP_FRAG) & IP_DF_BYTE) ? TUN_FRAG_NEEDED : DROP_TOO_BIG;
   }
   if (vnetHdr != 0 && (load<u8>(vnetHdr + VNET_FLAGS) & VNET_F_NEEDS_CSUM)) {
     finishChecksum(frame, vnetHdr, ip + tot);
   }
-  const outer = ip - 20;
+  const outer = ip - IP_HLEN;
   const newFrame = l2 ? outer - ETH_HLEN : outer;
   if (vnetHdr != 0) {
     // the virtio header travels with the frame start
@@ -55,19 +58,19 @@ export function tunIn(frame: usize, ip: usize, l2: bool, vnetHdr: usize, r: usiz
   }
   if (l2) {
     setMacs(newFrame, r + RS_MAC, devMac);
-    store<u16>(newFrame + 12, 0x0008);
+    store<u16>(newFrame + ETH_TYPE, ETH_P_IP_RAW);
   }
-  store<u8>(outer, 0x45);
-  store<u8>(outer + 1, load<u8>(ip + 1));
-  store<u16>(outer + 2, <u16>bswap16(tot + 20));
+  store<u8>(outer + IP_VIHL, IP_VIHL_PLAIN);
+  store<u8>(outer + IP_TOS, load<u8>(ip + IP_TOS));
+  store<u16>(outer + IP_TOT_LEN, <u16>bswap16(tot + IP_HLEN));
   // RFC 2003 §3.1: the outer ID and DF follow the inner packet's
-  store<u16>(outer + 4, load<u16>(ip + 4));
-  store<u16>(outer + 6, load<u16>(ip + 6) & 0x0040);
-  store<u8>(outer + 8, load<u8>(ip + 8));
-  store<u8>(outer + 9, IPPROTO_IPIP);
-  store<u16>(outer + 10, 0);
-  store<u32>(outer + 12, tunSrc);
-  store<u32>(outer + 16, load<u32>(r + RS_RIP));
-  store<u16>(outer + 10, <u16>ipHeaderChecksum(outer, 20));
+  store<u16>(outer + IP_ID, load<u16>(ip + IP_ID));
+  store<u16>(outer + IP_FRAG, load<u16>(ip + IP_FRAG) & IP_DF_RAW);
+  store<u8>(outer + IP_TTL, load<u8>(ip + IP_TTL));
+  store<u8>(outer + IP_PROTO, IPPROTO_IPIP);
+  store<u16>(outer + IP_CSUM, 0);
+  store<u32>(outer + IP_SRC, tunSrc);
+  store<u32>(outer + IP_DST, load<u32>(r + RS_RIP));
+  store<u16>(outer + IP_CSUM, <u16>ipHeaderChecksum(outer, IP_HLEN));
   return <u32>newFrame;
 }

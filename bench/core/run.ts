@@ -21,7 +21,8 @@
 import { Bench } from 'tinybench';
 import * as abi from '../../src/dataplane/abi.js';
 import { computeLayout, writeHeader, type Layout } from '../../src/dataplane/memory-map.js';
-import { compileCore, instantiateCore, type CoreExports } from '../../src/dataplane/module.js';
+import type { CoreExports } from '../../src/dataplane/abi.js';
+import { compileCore, instantiateCore } from '../../src/dataplane/module.js';
 import { Tables } from '../../src/dataplane/tables.js';
 import { TsCore } from '../baseline/ts-core.js';
 import { ethernet, tcpPacket } from '../../test/oracle/packet.js';

@@ -1,7 +1,8 @@
 // views.ts — what the admin API and the CLI show: service and real-server tables with counters
 // and rates (ipvsadm -Ln --stats / --rate), sessions (ipvsadm -Lnc), and director totals.
 import * as abi from '../dataplane/abi.js';
-import { type Counters, TCP_STATE_NAMES } from '../dataplane/tables.js';
+import type { Counters } from '../dataplane/tables.js';
+
 import type { Supervisor } from '../director/supervisor.js';
 
 export interface Rates { cps: number; inpps: number; outpps: number; inbps: number; outbps: number }
@@ -135,5 +136,5 @@ export function sessions(sup: Supervisor, filter: SessionFilter, cursor: number,
 
 function stateName(proto: number, state: number, template: boolean): string {
   if (template) return 'NONE';
-  return proto === abi.IPPROTO_TCP ? TCP_STATE_NAMES[state] ?? String(state) : 'UDP';
+  return proto === abi.IPPROTO_TCP ? abi.TCP_STATE_NAMES[state] ?? String(state) : 'UDP';
 }

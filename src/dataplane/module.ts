@@ -4,29 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as abi from './abi.js';
+import type { CoreExports } from './abi.js';
 import { WlvsError } from '../errors.js';
-
-/** What the host expects the core to export. All parameters and results are u32. */
-export interface CoreExports {
-  abiVersion(): number;
-  /** end of the module's static data: must stay below HEADER_BASE */
-  staticEnd(): number;
-  /** processes slots [0, count) of the batch; returns forwarded | host << PROCESS_HOST_SHIFT */
-  process(count: number, now: number): number;
-  /** expires up to budget records whose time has come; returns how many were expired */
-  sweep(budget: number, now: number): number;
-  /** recomputes a service's scheduler state after its destinations or weights changed */
-  rebuildService(svc: number): number;
-  /**
-   * asks the service's scheduler for a real server without creating a session (NO_RS if none);
-   * cip, cport and daddr are wire-order values as the core loads them (see tables.bswap32)
-   */
-  pickRealServer(svc: number, cip: number, cport: number, daddr: number): number;
-  /** creates or refreshes a session from an event record at `ptr` (session sync); returns SYNC_* */
-  importSession(ptr: number, now: number): number;
-  /** writes session record `rec` at `ptr` as an event record if it is a live connection (1), else 0 */
-  exportSession(rec: number, ptr: number, now: number): number;
-}
 
 export type CoreFlavour = 'release' | 'debug';
 
@@ -45,9 +24,6 @@ export function compileCore(path: string = coreModulePath()): WebAssembly.Module
   }
 }
 
-const REQUIRED: (keyof CoreExports)[] = [
-  'abiVersion', 'staticEnd', 'process', 'sweep', 'rebuildService', 'pickRealServer', 'importSession', 'exportSession',
-];
 
 /**
  * instantiateCore binds a compiled core to the shared memory. It throws WLVS_ERR_CORE_LOAD
@@ -69,7 +45,7 @@ export function instantiateCore(module: WebAssembly.Module, memory: WebAssembly.
     },
   });
   const ex = instance.exports as unknown as CoreExports;
-  for (const name of REQUIRED) {
+  for (const name of abi.CORE_EXPORTS) {
     if (typeof ex[name] !== 'function') throw new WlvsError('WLVS_ERR_CORE_LOAD', `WASM core lacks export ${name}`);
   }
   if (ex.abiVersion() !== abi.ABI_VERSION) {

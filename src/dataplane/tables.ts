@@ -5,7 +5,7 @@
 import * as abi from './abi.js';
 import type { Layout } from './memory-map.js';
 import { TIMEOUT_SLOTS } from './memory-map.js';
-import type { CoreExports } from './module.js';
+import type { CoreExports } from './abi.js';
 import { WlvsError } from '../errors.js';
 import { formatMac, ipv4ToNumber, numberToIpv4, parseMac, prefixToMask } from '../model/address.js';
 import type { ForwardingMode, Protocol, SchedulerName } from '../model/spec.js';
@@ -19,15 +19,6 @@ export const SCHEDULERS: Record<SchedulerName, number> = {
   rr: abi.SCHED_RR, wrr: abi.SCHED_WRR, lc: abi.SCHED_LC, wlc: abi.SCHED_WLC, sed: abi.SCHED_SED,
   nq: abi.SCHED_NQ, sh: abi.SCHED_SH, dh: abi.SCHED_DH, mh: abi.SCHED_MH,
 };
-export const TCP_STATE_NAMES = [
-  'NONE', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT', 'TIME_WAIT', 'CLOSE', 'CLOSE_WAIT',
-  'LAST_ACK', 'LISTEN', 'SYNACK',
-];
-export const DROP_REASON_NAMES = [
-  'none', 'malformed', 'ip_checksum', 'fragment', 'not_mine', 'no_service', 'no_real_server',
-  'table_full', 'pool_exhausted', 'no_session', 'not_ours', 'real_server_gone', 'no_neighbour',
-  'too_big', 'unsupported', 'gso', 'icmp_unrelated', 'conflict',
-];
 
 export interface DeviceEntry {
   mac: string;
@@ -173,25 +164,18 @@ export class Tables {
   }
 
   // ── owned addresses ─────────────────────────────────────────────────────────────────────
-  /** setLocalAddresses rewrites the whole owned-address table. */
+  /** setLocalAddresses rewrites the whole owned-address table (the core does the hashing). */
   setLocalAddresses(entries: LocalAddressEntry[]): void {
-    const kinds = new Map<number, number>();
+    const distinct = new Set(entries.map((e) => e.address));
+    if (distinct.size > this.layout.caps.localAddresses) {
+      throw new WlvsError('WLVS_ERR_CAPACITY', `${distinct.size} owned addresses, capacity ${this.layout.caps.localAddresses}`);
+    }
     const bit = { vip: abi.LOCAL_VIP, dip: abi.LOCAL_DIP, lip: abi.LOCAL_LIP };
-    for (const e of entries) {
-      const a = ipv4ToNumber(e.address);
-      kinds.set(a, (kinds.get(a) ?? 0) | bit[e.kind]);
-    }
-    if (kinds.size > this.layout.caps.localAddresses) {
-      throw new WlvsError('WLVS_ERR_CAPACITY', `${kinds.size} owned addresses, capacity ${this.layout.caps.localAddresses}`);
-    }
     this.#bytes.fill(0, this.layout.local.base, this.layout.local.base + this.layout.local.size);
-    const mask = this.layout.localSlots - 1;
-    for (const [addr, kind] of kinds) {
-      let i = hashAddress(bswap32(addr)) & mask;
-      while (this.#view.getUint32(this.layout.local.base + i * abi.LOCAL_SIZE, true) !== 0) i = (i + 1) & mask;
-      const at = this.layout.local.base + i * abi.LOCAL_SIZE;
-      this.#view.setUint32(at + abi.LOCAL_ADDR, addr, false);
-      this.#view.setUint32(at + abi.LOCAL_KIND, kind, true);
+    for (const e of entries) {
+      if (this.#core.addLocalAddress(bswap32(ipv4ToNumber(e.address)), bit[e.kind]) !== 0) {
+        throw new WlvsError('WLVS_ERR_CAPACITY', `owned-address table full at ${e.address}`);
+      }
     }
   }
 
@@ -245,22 +229,11 @@ export class Tables {
 
   /** rebuildServiceIndex re-derives the (vip, port, protocol) index from the service records. */
   rebuildServiceIndex(): void {
-    const { svcIndex, svcIdxSlots } = this.layout;
+    const { svcIndex } = this.layout;
     this.#bytes.fill(0, svcIndex.base, svcIndex.base + svcIndex.size);
-    const mask = svcIdxSlots - 1;
     for (let s = 0; s < this.layout.caps.services; s++) {
-      const at = this.layout.services.base + s * abi.SVC_SIZE;
-      if ((this.#bytes[at + abi.SVC_FLAGS] & abi.SVCF_USED) === 0) continue;
-      const vipWire = this.#view.getUint32(at + abi.SVC_VIP, true);
-      const portWire = this.#view.getUint16(at + abi.SVC_VPORT, true);
-      const proto = this.#bytes[at + abi.SVC_PROTO];
-      let i = serviceHash(vipWire, portWire, proto) & mask;
-      while (this.#view.getUint32(svcIndex.base + i * abi.SVCIDX_SIZE, true) !== 0) i = (i + 1) & mask;
-      const e = svcIndex.base + i * abi.SVCIDX_SIZE;
-      this.#view.setUint32(e + abi.SVCIDX_VIP, vipWire, true);
-      this.#view.setUint16(e + abi.SVCIDX_VPORT, portWire, true);
-      this.#bytes[e + abi.SVCIDX_PROTO] = proto;
-      this.#view.setUint32(e + abi.SVCIDX_SVC, s, true);
+      if ((this.#bytes[this.layout.services.base + s * abi.SVC_SIZE + abi.SVC_FLAGS] & abi.SVCF_USED) === 0) continue;
+      if (this.#core.indexServiceRecord(s) !== 0) throw new WlvsError('WLVS_ERR_CAPACITY', `service index full at service ${s}`);
     }
   }
 
@@ -425,7 +398,7 @@ export class Tables {
 
   drops(): Record<string, bigint> {
     const out: Record<string, bigint> = {};
-    for (let r = 1; r < abi.DROP_COUNT; r++) out[DROP_REASON_NAMES[r]] = this.stat(abi.STAT_DROP_BASE + r);
+    for (let r = 1; r < abi.DROP_COUNT; r++) out[abi.DROP_REASON_NAMES[r]] = this.stat(abi.STAT_DROP_BASE + r);
     return out;
   }
 
@@ -559,15 +532,4 @@ export function eventView(raw: Uint8Array): EventView {
 /** bswap32 turns an address number into the u32 the core loads from wire bytes (little-endian). */
 export function bswap32(n: number): number {
   return (((n & 0xff) << 24) | ((n & 0xff00) << 8) | ((n >>> 8) & 0xff00) | (n >>> 24)) >>> 0;
-}
-
-/** The hash the core uses for the owned-address table (assembly/service.ts hashAddress). */
-export function hashAddress(wire: number): number {
-  return Math.imul(wire ^ (wire >>> 16), 0x45d9f3b) >>> 16;
-}
-
-/** The hash the core uses for the service index (assembly/service.ts serviceHash). */
-export function serviceHash(vipWire: number, portWire: number, proto: number): number {
-  const x = (vipWire ^ Math.imul(portWire | (proto << 16), 0x9e3779b1)) >>> 0;
-  return Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) >>> 13;
 }

@@ -3,7 +3,7 @@
 // frames to the host stack, and returns so the addon writes the FORWARD frames. JS never loops
 // over packets here except to find HOST frames, and only when the core reported some.
 import * as abi from './abi.js';
-import type { CoreExports } from './module.js';
+import type { CoreExports } from './abi.js';
 import type { Layout } from './memory-map.js';
 
 /** What the host does with a frame the core handed to it (ARP, ICMP echo, anything for a DIP). */

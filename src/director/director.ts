@@ -4,7 +4,8 @@
 // reaping, event drain). It starts from a DirectorSpec and applies new specs between batches.
 import * as abi from '../dataplane/abi.js';
 import { type Capacities, computeLayout, createMemory, type Layout, writeHeader } from '../dataplane/memory-map.js';
-import { type CoreExports, compileCore, coreModulePath, instantiateCore } from '../dataplane/module.js';
+import type { CoreExports } from '../dataplane/abi.js';
+import { compileCore, coreModulePath, instantiateCore } from '../dataplane/module.js';
 import { type EventView, Tables } from '../dataplane/tables.js';
 import { BatchLoop } from '../dataplane/worker.js';
 import { WlvsError } from '../errors.js';

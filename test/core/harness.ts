@@ -3,7 +3,8 @@
 // verdicts and frames out. Works with the release and the debug build.
 import * as abi from '../../src/dataplane/abi.js';
 import { type Capacities, computeLayout, createMemory, frameAddress, writeHeader, type Layout } from '../../src/dataplane/memory-map.js';
-import { compileCore, coreModulePath, type CoreExports, type CoreFlavour, instantiateCore } from '../../src/dataplane/module.js';
+import type { CoreExports } from '../../src/dataplane/abi.js';
+import { compileCore, coreModulePath, type CoreFlavour, instantiateCore } from '../../src/dataplane/module.js';
 import {
   type DeviceEntry, type LipEntry, type RealServerEntry, type ServiceEntry, Tables, bswap32,
 } from '../../src/dataplane/tables.js';

@@ -7,7 +7,8 @@ import {
   CIP, CLIENT_MAC, CoreHarness, DEV0_MAC, DEV1_MAC, FLAVOURS, RIPS, RS_MACS, VIP, realServerEntry,
 } from './harness.js';
 import { decodeFrame, ethernet, tcpPacket, udpPacket } from '../oracle/packet.js';
-import { TCP_STATE_NAMES, type EventView, eventView } from '../../src/dataplane/tables.js';
+import { TCP_STATE_NAMES } from '../../src/dataplane/abi.js';
+import { type EventView, eventView } from '../../src/dataplane/tables.js';
 
 const S = 1000; // ms
 const inTcp = (sport: number, flags: string, src = CIP) =>

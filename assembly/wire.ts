@@ -1,0 +1,164 @@
+// wire.ts — byte offsets of the header fields the data path reads and writes (RFC 791 IPv4,
+// RFC 9293 TCP, RFC 768 UDP, RFC 792 ICMP, IEEE 802.3 Ethernet). These describe packets, not
+// the host's memory, so they live here rather than in abi.ts. Multi-byte fields are big-endian
+// on the wire; the code loads them raw and swaps only values it compares as numbers.
+
+// ── Ethernet ─────────────────────────────────────────────────────────────────────────────────
+// @ts-ignore: decorator
+@inline export const ETH_DST: u32 = 0;
+// @ts-ignore: decorator
+@inline export const ETH_SRC: u32 = 6;
+// @ts-ignore: decorator
+@inline export const ETH_TYPE: u32 = 12;
+/** EtherType 0x0800 as a raw little-endian u16 load */
+// @ts-ignore: decorator
+@inline export const ETH_P_IP_RAW: u16 = 0x0008;
+/** EtherType 0x0806 (ARP) as a raw little-endian u16 load */
+// @ts-ignore: decorator
+@inline export const ETH_P_ARP_RAW: u16 = 0x0608;
+/**
+ * 01:00:5e:00:00:12, the Ethernet group of VRRP's 224.0.0.18 (RFC 1112 §6.4): its first two
+ * bytes as a raw little-endian u16 load, the other four as a raw u32 load
+ */
+// @ts-ignore: decorator
+@inline export const VRRP_GROUP_MAC_HI: u32 = 0x0001;
+// @ts-ignore: decorator
+@inline export const VRRP_GROUP_MAC_LO: u32 = 0x1200005e;
+
+// ── IPv4 ─────────────────────────────────────────────────────────────────────────────────────
+// ╒══════════════════ IPv4 header (20 B without options) ═══════════════════╕
+// │ +0 u8 version/IHL │ +1 u8 TOS │ +2 u16 total length │ +4 u16 ID        │
+// │ +6 u16 flags/fragment offset │ +8 u8 TTL │ +9 u8 protocol │ +10 u16 csum│
+// │ +12 source │ +16 destination                                          │
+// └─────────────────────────────────────────────────────────────────────────┘
+// @ts-ignore: decorator
+@inline export const IP_VIHL: u32 = 0;
+// @ts-ignore: decorator
+@inline export const IP_TOS: u32 = 1;
+// @ts-ignore: decorator
+@inline export const IP_TOT_LEN: u32 = 2;
+// @ts-ignore: decorator
+@inline export const IP_ID: u32 = 4;
+// @ts-ignore: decorator
+@inline export const IP_FRAG: u32 = 6;
+// @ts-ignore: decorator
+@inline export const IP_TTL: u32 = 8;
+// @ts-ignore: decorator
+@inline export const IP_PROTO: u32 = 9;
+// @ts-ignore: decorator
+@inline export const IP_CSUM: u32 = 10;
+// @ts-ignore: decorator
+@inline export const IP_SRC: u32 = 12;
+// @ts-ignore: decorator
+@inline export const IP_DST: u32 = 16;
+// @ts-ignore: decorator
+@inline export const IP_HLEN: u32 = 20;
+/** the first version/IHL byte of a header without options */
+// @ts-ignore: decorator
+@inline export const IP_VIHL_PLAIN: u8 = 0x45;
+/** DF in the byte at IP_FRAG (the flags are its top three bits) */
+// @ts-ignore: decorator
+@inline export const IP_DF_BYTE: u8 = 0x40;
+/** DF as a raw u16 load of IP_FRAG */
+// @ts-ignore: decorator
+@inline export const IP_DF_RAW: u16 = 0x0040;
+/** MF and the fragment offset, in the swapped (host-order) value of IP_FRAG */
+// @ts-ignore: decorator
+@inline export const IP_MF_OFFSET: u32 = 0x3fff;
+/** the fragment offset alone, swapped */
+// @ts-ignore: decorator
+@inline export const IP_OFFSET_MASK: u32 = 0x1fff;
+
+/** VRRP's IPv4 group 224.0.0.18 (RFC 5798 §5.1.1.2) as a raw little-endian u32 load */
+// @ts-ignore: decorator
+@inline export const VRRP_GROUP_ADDR: u32 = 0x120000e0;
+
+// ── TCP ──────────────────────────────────────────────────────────────────────────────────────
+// @ts-ignore: decorator
+@inline export const TCP_SPORT: u32 = 0;
+// @ts-ignore: decorator
+@inline export const TCP_DPORT: u32 = 2;
+// @ts-ignore: decorator
+@inline export const TCP_SEQ: u32 = 4;
+// @ts-ignore: decorator
+@inline export const TCP_ACK: u32 = 8;
+/** data offset in the top four bits, in 32-bit words */
+// @ts-ignore: decorator
+@inline export const TCP_DOFF: u32 = 12;
+// @ts-ignore: decorator
+@inline export const TCP_FLAGS: u32 = 13;
+// @ts-ignore: decorator
+@inline export const TCP_WINDOW: u32 = 14;
+// @ts-ignore: decorator
+@inline export const TCP_CSUM: u32 = 16;
+// @ts-ignore: decorator
+@inline export const TCP_URG: u32 = 18;
+// @ts-ignore: decorator
+@inline export const TCP_HLEN: u32 = 20;
+// TCP options (RFC 9293 §3.1, RFC 2018 SACK, RFC 7323 timestamps)
+// @ts-ignore: decorator
+@inline export const TCPOPT_EOL: u8 = 0;
+// @ts-ignore: decorator
+@inline export const TCPOPT_NOP: u8 = 1;
+// @ts-ignore: decorator
+@inline export const TCPOPT_MSS: u8 = 2;
+// @ts-ignore: decorator
+@inline export const TCPOPT_WSCALE: u8 = 3;
+// @ts-ignore: decorator
+@inline export const TCPOPT_SACK_PERM: u8 = 4;
+// @ts-ignore: decorator
+@inline export const TCPOPT_SACK: u8 = 5;
+// @ts-ignore: decorator
+@inline export const TCPOPT_TIMESTAMP: u8 = 8;
+// @ts-ignore: decorator
+@inline export const TH_FIN: u8 = 0x01;
+// @ts-ignore: decorator
+@inline export const TH_SYN: u8 = 0x02;
+// @ts-ignore: decorator
+@inline export const TH_RST: u8 = 0x04;
+// @ts-ignore: decorator
+@inline export const TH_PSH: u8 = 0x08;
+// @ts-ignore: decorator
+@inline export const TH_ACK: u8 = 0x10;
+
+// ── UDP ──────────────────────────────────────────────────────────────────────────────────────
+// @ts-ignore: decorator
+@inline export const UDP_SPORT: u32 = 0;
+// @ts-ignore: decorator
+@inline export const UDP_DPORT: u32 = 2;
+// @ts-ignore: decorator
+@inline export const UDP_LEN: u32 = 4;
+// @ts-ignore: decorator
+@inline export const UDP_CSUM: u32 = 6;
+// @ts-ignore: decorator
+@inline export const UDP_HLEN: u32 = 8;
+
+// ── ICMP ─────────────────────────────────────────────────────────────────────────────────────
+// @ts-ignore: decorator
+@inline export const ICMP_TYPE: u32 = 0;
+// @ts-ignore: decorator
+@inline export const ICMP_CODE: u32 = 1;
+// @ts-ignore: decorator
+@inline export const ICMP_CSUM: u32 = 2;
+/** the unused word of an error; for "fragmentation needed" its low half is the next-hop MTU */
+// @ts-ignore: decorator
+@inline export const ICMP_UNUSED: u32 = 4;
+// @ts-ignore: decorator
+@inline export const ICMP_NEXT_MTU: u32 = 6;
+// @ts-ignore: decorator
+@inline export const ICMP_HLEN: u32 = 8;
+/** an error quotes the offending IP header and at least 64 bits of its data (RFC 792): the ports */
+// @ts-ignore: decorator
+@inline export const ICMP_QUOTE_L4: u32 = 8;
+// RFC 792 types the data path meets
+// @ts-ignore: decorator
+@inline export const ICMP_DEST_UNREACH: u8 = 3;
+// @ts-ignore: decorator
+@inline export const ICMP_SOURCE_QUENCH: u8 = 4;
+// @ts-ignore: decorator
+@inline export const ICMP_TIME_EXCEEDED: u8 = 11;
+// @ts-ignore: decorator
+@inline export const ICMP_PARAMETER_PROB: u8 = 12;
+/** code of ICMP_DEST_UNREACH: fragmentation needed and DF set (RFC 1191) */
+// @ts-ignore: decorator
+@inline export const ICMP_FRAG_NEEDED: u8 = 4;
