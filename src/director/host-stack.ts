@@ -8,7 +8,9 @@ import type { Neighbours } from '../net/neighbours.js';
 
 export interface HostStackDevice { l2: boolean; mac: string }
 
-export interface HostStackStats { arpAnswered: number; arpLearned: number; echoAnswered: number; vrrp: number; unhandled: number }
+export interface HostStackStats {
+  arpAnswered: number; arpLearned: number; echoAnswered: number; vrrp: number; unhandled: number;
+}
 
 const IPPROTO_VRRP = 112;
 
@@ -48,7 +50,8 @@ export class HostStack {
       }
     }
     const ip = dev.l2 ? 14 : 0;
-    if (frame.length > ip + 20 && frame[ip + 9] === IPPROTO_VRRP && (!dev.l2 || (frame[12] === 0x08 && frame[13] === 0x00))) {
+    const ipv4 = !dev.l2 || (frame[12] === 0x08 && frame[13] === 0x00);
+    if (frame.length > ip + 20 && frame[ip + 9] === IPPROTO_VRRP && ipv4) {
       this.stats.vrrp++;
       this.onVrrp?.(device, frame);
       return;

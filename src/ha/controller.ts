@@ -181,7 +181,8 @@ export class HaController {
     if (!heard) return;
     this.stats.advertsReceived++;
     const now = Date.now();
-    const fresh = !this.#lastAdvertAt || now - this.#lastAdvertAt > this.election.masterDownMs || heard.from !== this.#lastMaster;
+    const fresh = !this.#lastAdvertAt || now - this.#lastAdvertAt > this.election.masterDownMs ||
+      heard.from !== this.#lastMaster;
     this.#lastAdvertAt = now;
     this.#lastMaster = heard.from;
     this.election.onAdvert(heard);
@@ -195,7 +196,8 @@ export class HaController {
     const s = this.#spec;
     const e = this.election;
     return {
-      state: this.state, priority: s.priority, group: s.group, preempt: s.preempt, preempt_delay: s.preemptDelayMs / 1000,
+      state: this.state, priority: s.priority, group: s.group, preempt: s.preempt,
+      preempt_delay: s.preemptDelayMs / 1000,
       advert_interval: s.advertIntervalMs / 1000,
       vrrp: {
         version: s.vrrp.version, device: s.vrrp.device, checksum: s.vrrp.checksum, auth: s.vrrp.auth,

@@ -150,7 +150,8 @@ export class Election {
       this.#advertiseAndRearm();
       return;
     }
-    const wins = a.priority > this.#o.priority || (a.priority === this.#o.priority && ipv4ToNumber(a.from) > ipv4ToNumber(this.#o.self));
+    const wins = a.priority > this.#o.priority ||
+      (a.priority === this.#o.priority && ipv4ToNumber(a.from) > ipv4ToNumber(this.#o.self));
     if (wins) {
       this.#accept(a);
       this.#becomeBackup(`${a.from} advertises priority ${a.priority}`, this.masterDownMs);

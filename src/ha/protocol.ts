@@ -69,6 +69,9 @@ export function decode(b: Uint8Array): Message | { error: string } {
   }
   const records: Uint8Array[] = [];
   // copies into plain Uint8Arrays: the importer writes into them, the datagram buffer is reused
-  for (let k = 0; k < count; k++) records.push(new Uint8Array(b.subarray(HEADER + k * abi.EVT_SIZE, HEADER + (k + 1) * abi.EVT_SIZE)));
+  for (let k = 0; k < count; k++) {
+    const at = HEADER + k * abi.EVT_SIZE;
+    records.push(new Uint8Array(b.subarray(at, at + abi.EVT_SIZE)));
+  }
   return { type, group: b[6], priority: b[7], records };
 }

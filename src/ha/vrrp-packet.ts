@@ -181,7 +181,9 @@ export function parseIpv4Frame(frame: Uint8Array): Ipv4Frame | null {
 }
 
 /** vrrpFrame wraps a VRRP payload in IPv4 (TTL 255, protocol 112) and Ethernet. */
-export function vrrpFrame(o: { srcMac: string; dstMac: string; src: string; dst: string; id: number; payload: Uint8Array }): Uint8Array {
+export function vrrpFrame(o: {
+  srcMac: string; dstMac: string; src: string; dst: string; id: number; payload: Uint8Array;
+}): Uint8Array {
   const f = new Uint8Array(14 + 20 + o.payload.length);
   const dv = new DataView(f.buffer);
   f.set(parseMac(o.dstMac), 0);

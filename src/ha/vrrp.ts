@@ -51,7 +51,8 @@ export interface VrrpStats {
 /** VrrpEndpoint builds and checks the advertisements of one virtual router. */
 export class VrrpEndpoint {
   readonly stats: VrrpStats = {
-    sent: 0, received: 0, unsent: 0, dropped: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<VrrpDropReason, number>,
+    sent: 0, received: 0, unsent: 0,
+    dropped: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<VrrpDropReason, number>,
   };
   #spec: VrrpSpec;
   #vrid: number;
@@ -100,7 +101,8 @@ export class VrrpEndpoint {
       const ends = { src: self.address, dst: t.dst };
       const msg = encodeAdvert(advert, ends, this.#spec.checksum);
       const payload = this.#auth && this.#spec.auth === 'hmac' ? Buffer.concat([msg, this.#auth.seal('vrrp', context(ends), msg)]) : msg;
-      this.#io.send(vrrpFrame({ srcMac: this.sourceMac, dstMac: t.mac, src: self.address, dst: t.dst, id: ++this.#id, payload }));
+      const id = ++this.#id;
+      this.#io.send(vrrpFrame({ srcMac: this.sourceMac, dstMac: t.mac, src: self.address, dst: t.dst, id, payload }));
       this.stats.sent++;
     }
   }

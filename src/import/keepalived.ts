@@ -77,7 +77,8 @@ function isOn(s: Stmt | undefined): boolean {
  * checksum and authentication, so the wlvs director and the keepalived one elect each other.
  * There is no session sync with keepalived (its lvs_sync_daemon speaks IPVS's protocol).
  */
-function vrrp(top: Stmt, vips: Set<string>, defaults: VrrpDefaults, note: (s: Stmt, why: string) => void): Record<string, unknown> {
+function vrrp(top: Stmt, vips: Set<string>, defaults: VrrpDefaults,
+  note: (s: Stmt, why: string) => void): Record<string, unknown> {
   const body = top.children ?? [];
   const version = Number(get(body, 'version')?.args[0] ?? defaults.version);
   const v: Record<string, unknown> = { version: version === 3 ? 3 : 2, device: PLACEHOLDER_DEVICE };

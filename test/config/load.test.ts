@@ -124,7 +124,8 @@ describe('config: director.ha', () => {
     assert.deepEqual([w.vrrp.auth, w.syncSessions, w.listen, w.advertIntervalMs], ['hmac', true, { host: '10.99.3.2', port: 8848 }, 300]);
     const k = parseConfig(withHa('group: 51\npriority: 255\nadvert_interval: 2\npreempt_delay: 5\n' +
       'vrrp: { version: 2, authentication: pass, password: s3cret, unicast_peers: [10.99.2.4], virtual_mac: true }'), 'x').ha!;
-    assert.deepEqual([k.vrrp.version, k.vrrp.auth, k.vrrp.password, k.vrrp.unicastPeers, k.vrrp.virtualMac, k.priority, k.preemptDelayMs],
+    const got = [k.vrrp.version, k.vrrp.auth, k.vrrp.password, k.vrrp.unicastPeers, k.vrrp.virtualMac, k.priority, k.preemptDelayMs];
+    assert.deepEqual(got,
       [2, 'pass', 's3cret', ['10.99.2.4'], true, 255, 5000]);
     assert.deepEqual(parseConfig(toYaml(parseConfig(withHa('auth_key_file: /k\nlisten: 10.99.3.2:8848\npeer: 10.99.3.3:8848\n' +
       'vrrp: { checksum: no-pseudo-header, unicast_peers: [10.99.2.4] }'), 'x')), 'y').ha!.vrrp.checksum, 'no-pseudo-header', 'round trip');

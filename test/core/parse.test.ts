@@ -115,7 +115,8 @@ for (const flavour of FLAVOURS) {
       const vmac = '00:00:5e:00:01:33';
       const f = ethernet(vmac, CLIENT_MAC, syn(4242));
       assert.equal(h.one(f, 1).reason, abi.DROP_NOT_MINE);
-      assert.equal(h.one(arpRequest(CLIENT_MAC, CIP, VIP).map((b, i) => (i < 6 ? [0, 0, 0x5e, 0, 1, 0x33][i] : b)), 1).reason,
+      const unicastArp = arpRequest(CLIENT_MAC, CIP, VIP).map((b, i) => (i < 6 ? [0, 0, 0x5e, 0, 1, 0x33][i] : b));
+      assert.equal(h.one(unicastArp, 1).reason,
         abi.DROP_NOT_MINE, 'unicast ARP to the virtual MAC');
       h.tables.setVirtualMac(0, vmac);
       assert.equal(h.one(f, 1).verdict, abi.VERDICT_FORWARD);

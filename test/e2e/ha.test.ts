@@ -9,8 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildTopology, type Topology } from '../../src/lab/topology.js';
 import {
-  LAB_HA_ADMIN, LAB_HA_GATEWAY, LAB_HA_SYNC, LAB_HA_VRID, LAB_VIP_TAP, type RunningDirector, labHaConfig, labHaKey, startDirector,
-  startRealServers,
+  LAB_HA_ADMIN, LAB_HA_GATEWAY, LAB_HA_SYNC, LAB_HA_VRID, LAB_VIP_TAP, type RunningDirector, labHaConfig, labHaKey,
+  startDirector, startRealServers,
 } from '../../src/lab/lab-director.js';
 import { streamDigest } from '../../src/lab/data-stream.js';
 import { api, get, sleep } from './lib.js';

@@ -10,8 +10,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildTopology, type Topology } from '../../src/lab/topology.js';
 import {
-  LAB_HA_ADMIN, LAB_HA_GATEWAY, LAB_HA_VRID, LAB_VIP_TAP, type LabHaOptions, type RunningDirector, labHaConfig, startDirector,
-  startRealServers,
+  LAB_HA_ADMIN, LAB_HA_GATEWAY, LAB_HA_VRID, LAB_VIP_TAP, type LabHaOptions, type RunningDirector, labHaConfig,
+  startDirector, startRealServers,
 } from '../../src/lab/lab-director.js';
 import { virtualMac } from '../../src/ha/vrrp-packet.js';
 import { KA_EXT, Keepalived, type KeepalivedOptions, prepareKeepalivedHost } from './lib/keepalived.js';
@@ -19,7 +19,6 @@ import { api, get, sleep } from './lib.js';
 
 const VIP = LAB_VIP_TAP;
 const VMAC = virtualMac(LAB_HA_VRID);
-const WLVS_SRC = '10.99.1.2';
 
 async function until(what: string, fn: () => Promise<boolean>, timeoutMs: number): Promise<number> {
   const t0 = performance.now();
@@ -79,12 +78,13 @@ describe('VRRP with keepalived', { timeout: 180_000 }, () => {
     assert.equal(await wlvsConns(), before + 1, 'through wlvs, addressed to the virtual MAC');
   });
 
-  it('takeover on SIGKILL of wlvs: keepalived holds the VIP and a new connection works through it', async () => {
+  it('takeover on SIGKILL of wlvs: keepalived holds the VIP and a new connection works through it', async (t) => {
     const killedAt = performance.now();
     w!.child.kill('SIGKILL');
     const took = await until('keepalived holds the VIP', () => k!.holds(VIP), 5000);
     // 3 × 0.3 s + (256 - 100)/256 × 0.3 s = 1.08 s, and polling
     assert.ok(took < 2500, `took ${Math.round(took)} ms`);
+    t.diagnostic(`keepalived held the VIP ${Math.round(took)} ms after wlvs was killed`);
     await k!.waitFor(/Entering MASTER STATE/);
     assert.ok(performance.now() - killedAt < 5000);
     await newConnection(kaMac);
@@ -102,12 +102,13 @@ describe('VRRP with keepalived', { timeout: 180_000 }, () => {
     assert.equal(await wlvsConns(), before + 1);
   });
 
-  it('resignation: wlvs stopped cleanly advertises priority 0; keepalived takes over after its skew', async () => {
+  it('resignation: wlvs stopped cleanly advertises priority 0; keepalived takes over after its skew', async (t) => {
     const from = k!.lines.length;
     const t0 = performance.now();
     await topo.lab.stop(w!.child);
     const took = await until('keepalived holds the VIP', () => k!.holds(VIP), 3000);
     await k!.waitFor(/Backup received priority 0 advertisement/, 1000, from);
+    t.diagnostic(`keepalived held the VIP ${Math.round(took)} ms after wlvs began to stop`);
     w = null;
     await newConnection(kaMac);
     assert.ok(took < 3000, `${Math.round(performance.now() - t0)} ms`);
@@ -125,12 +126,13 @@ describe('VRRP with keepalived', { timeout: 180_000 }, () => {
     assert.ok(await k!.holds(VIP));
   });
 
-  it('takeover on SIGKILL of keepalived: wlvs holds the VIP and a new connection works through it', async () => {
+  it('takeover on SIGKILL of keepalived: wlvs holds the VIP and a new connection works through it', async (t) => {
     await k!.kill('SIGKILL');
     k = null;
     const took = await until('wlvs master', async () => (await wlvs()).state === 'master', 5000);
     // 3 × 0.3 s + (256 - 50)/256 × 0.3 s = 1.14 s, and polling through the API
     assert.ok(took < 2500, `took ${Math.round(took)} ms`);
+    t.diagnostic(`wlvs was master ${Math.round(took)} ms after keepalived was killed`);
     const mac = (await api(topo, w!, '/api/v1/status')).devices[0].mac as string;
     await until('the client follows the gratuitous ARP', async () => (await vipMac()) === mac, 2000).catch(() => undefined);
     const before = await wlvsConns();
@@ -169,7 +171,8 @@ for vrid, addrs in ((${LAB_HA_VRID + 1}, ["${VIP}", "${LAB_HA_GATEWAY}"]), (${LA
     await sleep(300);
     const h = await wlvs();
     assert.equal(h.state, 'master');
-    assert.deepEqual([h.vrrp.stats.dropped.vrid - before.vrid, h.vrrp.stats.dropped.addresses - before.addresses], [1, 1]);
+    const d = h.vrrp.stats.dropped;
+    assert.deepEqual([d.vrid - before.vrid, d.addresses - before.addresses], [1, 1]);
     await k!.waitFor(/Unknown VRID\(52\) received on interface\(ext0\)/, 1000, from);
     await k!.waitFor(/received an unexpected ip number count 1, expected 2/, 1000, from);
     assert.match(w!.output.join('\n'), /VRRP advertisement from 10\.99\.1\.66 ignored: VRID 52, ours is 51/);

@@ -59,7 +59,8 @@ function segment(clock: FakeClock, opts: Partial<ElectionOptions>[]) {
       advertise: (p) => {
         r.sent.push([clock.t, p]);
         if (!up || muted.has(r)) return;
-        for (const other of routers) if (other !== r) other.e.onAdvert({ priority: p, intervalMs: full.advertIntervalMs, from: address });
+        const heard = { priority: p, intervalMs: full.advertIntervalMs, from: address };
+        for (const other of routers) if (other !== r) other.e.onAdvert(heard);
       },
       changed: (s, why) => r.log.push([clock.t, s, why]),
     }, clock);
@@ -236,7 +237,8 @@ describe('VRRP election (RFC 5798 §6.4)', () => {
 
   it('a version 3 backup adopts the master\'s interval (Master_Down_Interval and skew follow it)', () => {
     const clock = new FakeClock();
-    const { routers: [a, b], cut } = segment(clock, [{ priority: 150, advertIntervalMs: 300 }, { priority: 100, advertIntervalMs: 1000 }]);
+    const { routers: [a, b], cut } = segment(clock, [
+      { priority: 150, advertIntervalMs: 300 }, { priority: 100, advertIntervalMs: 1000 }]);
     a.e.start();
     b.e.start();
     clock.advance(5000);

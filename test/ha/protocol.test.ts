@@ -8,7 +8,8 @@ import { SESSIONS_PER_DATAGRAM, TYPE_SESSIONS, TYPE_SYNC_REQUEST, decode, encode
 
 describe('sync datagrams', () => {
   it('round-trip sync requests and session records, split to fit a datagram with its trailer', () => {
-    assert.deepEqual(decode(encodeSyncRequest(7, 150)), { type: TYPE_SYNC_REQUEST, group: 7, priority: 150, records: [] });
+    const request = { type: TYPE_SYNC_REQUEST, group: 7, priority: 150, records: [] };
+    assert.deepEqual(decode(encodeSyncRequest(7, 150)), request);
     const records = Array.from({ length: SESSIONS_PER_DATAGRAM + 3 }, (_, i) => new Uint8Array(abi.EVT_SIZE).fill(i));
     const grams = encodeSessions(7, 150, records);
     assert.equal(grams.length, 2);

@@ -8,8 +8,8 @@ import type { VrrpSpec } from '../../src/model/spec.js';
 import { Authenticator } from '../../src/ha/auth.js';
 import { VrrpEndpoint } from '../../src/ha/vrrp.js';
 import {
-  AUTH_NONE, AUTH_PASS, type Advert, VRRP_GROUP, VRRP_GROUP_MAC, decodeAdvert, encodeAdvert, parseIpv4Frame, passwordData,
-  virtualMac, vrrpFrame,
+  AUTH_NONE, AUTH_PASS, type Advert, VRRP_GROUP, VRRP_GROUP_MAC, decodeAdvert, encodeAdvert, parseIpv4Frame,
+  passwordData, virtualMac, vrrpFrame,
 } from '../../src/ha/vrrp-packet.js';
 
 const ME = { mac: '02:00:00:00:0c:02', address: '10.99.1.2' };
@@ -21,18 +21,21 @@ const KEY = Buffer.from('0123456789abcdef0123456789abcdef');
 function endpoint(o: Partial<VrrpSpec> = {}, x: { intervalMs?: number; auth?: Authenticator } = {}) {
   const lines: Record<string, unknown>[] = [];
   const sent: Uint8Array[] = [];
-  const log = { info: (o: Record<string, unknown>) => lines.push(o), warn() {}, error() {}, debug() {} } as unknown as Logger;
+  const info = (o: Record<string, unknown>) => lines.push(o);
+  const log = { info, warn() {}, error() {}, debug() {} } as unknown as Logger;
   const spec: VrrpSpec = {
     version: 3, device: 'wlvs-ext', checksum: 'pseudo-header', unicastPeers: [], virtualMac: false, auth: 'none', password: null, ...o,
   };
   const e = new VrrpEndpoint(spec, 51, x.intervalMs ?? 300, x.auth ?? null, {
-    log, self: () => ME, addresses: () => ADDRS, peerMac: (a) => (a === PEER ? PEER_MAC : null), send: (f) => sent.push(f), now: () => 0,
+    log, self: () => ME, addresses: () => ADDRS, peerMac: (a) => (a === PEER ? PEER_MAC : null),
+    send: (f) => sent.push(f), now: () => 0,
   });
   return { e, lines, sent };
 }
 
 const advert = (o: Partial<Advert> = {}): Advert => ({
-  version: 3, vrid: 51, priority: 100, interval: 30, addresses: ADDRS, authType: AUTH_NONE, authData: new Uint8Array(8), ...o,
+  version: 3, vrid: 51, priority: 100, interval: 30, addresses: ADDRS, authType: AUTH_NONE,
+  authData: new Uint8Array(8), ...o,
 });
 
 /** a frame from the peer; `mode` is the checksum the sender computed */
@@ -54,7 +57,8 @@ function from(a: Advert, o: { dst?: string; ttl?: number; src?: string; mode?: '
 describe('VRRP endpoint: receipt', () => {
   it('lets a good advertisement through with its priority, interval and sender', () => {
     const { e } = endpoint();
-    assert.deepEqual(e.receive(from(advert({ priority: 200, interval: 100 }))), { priority: 200, intervalMs: 1000, from: PEER });
+    const heard = e.receive(from(advert({ priority: 200, interval: 100 })));
+    assert.deepEqual(heard, { priority: 200, intervalMs: 1000, from: PEER });
     assert.equal(e.stats.received, 1);
   });
 
@@ -171,5 +175,8 @@ function rxSpec(): VrrpSpec {
 }
 function rxIo() {
   const log = { info() {}, warn() {}, error() {}, debug() {} } as unknown as Logger;
-  return { log, self: () => ({ mac: PEER_MAC, address: PEER }), addresses: () => ADDRS, peerMac: () => null, send() {}, now: () => 0 };
+  return {
+    log, self: () => ({ mac: PEER_MAC, address: PEER }), addresses: () => ADDRS, peerMac: () => null,
+    send() {}, now: () => 0,
+  };
 }
