@@ -106,12 +106,13 @@ describe('VRRP with keepalived', { timeout: 180_000 }, () => {
     const from = k!.lines.length;
     const t0 = performance.now();
     await topo.lab.stop(w!.child);
-    const took = await until('keepalived holds the VIP', () => k!.holds(VIP), 3000);
+    await until('keepalived holds the VIP', () => k!.holds(VIP), 3000);
+    const took = performance.now() - t0;
     await k!.waitFor(/Backup received priority 0 advertisement/, 1000, from);
-    t.diagnostic(`keepalived held the VIP ${Math.round(took)} ms after wlvs began to stop`);
+    // its skew is (256 - 100)/256 × 0.3 s = 183 ms; Master_Down_Interval would be 1.08 s
+    t.diagnostic(`keepalived held the VIP ${Math.round(took)} ms after wlvs was sent SIGTERM`);
     w = null;
     await newConnection(kaMac);
-    assert.ok(took < 3000, `${Math.round(performance.now() - t0)} ms`);
   });
 
   it('keepalived master, wlvs backup: wlvs accepts keepalived\'s adverts (checksum, address list, interval)', async () => {
