@@ -19,6 +19,8 @@ import { api, get, sleep } from './lib.js';
 
 const VIP = LAB_VIP_TAP;
 const VMAC = virtualMac(LAB_HA_VRID);
+/** director a's address on the client segment: the source of its advertisements */
+const WLVS_DIP = '10.99.1.2';
 
 async function until(what: string, fn: () => Promise<boolean>, timeoutMs: number): Promise<number> {
   const t0 = performance.now();
@@ -178,6 +180,26 @@ for vrid, addrs in ((${LAB_HA_VRID + 1}, ["${VIP}", "${LAB_HA_GATEWAY}"]), (${LA
     await k!.waitFor(/received an unexpected ip number count 1, expected 2/, 1000, from);
     assert.match(w!.output.join('\n'), /VRRP advertisement from 10\.99\.1\.66 ignored: VRID 52, ours is 51/);
     assert.match(w!.output.join('\n'), /VRRP advertisement from 10\.99\.1\.66 ignored: addresses \[10\.99\.1\.100\]/);
+  });
+
+  it('unicast peers both ways: wlvs master heard by keepalived, then keepalived master heard by wlvs', async () => {
+    await topo.lab.stop(w!.child);
+    await k!.kill('SIGTERM');
+    const unicast = { unicast_peers: [KA_EXT] };
+    await startWlvs({ priority: 200, vrrp: unicast });
+    await until('wlvs master', async () => (await wlvs()).state === 'master', 3000);
+    k = await Keepalived.start(topo, kaConf({ unicastPeer: WLVS_DIP }));
+    await sleep(1500);
+    assert.equal(k.logged(/Entering MASTER STATE/).length, 0, 'keepalived hears the unicast adverts');
+    assert.ok((await wlvs()).vrrp.stats.sent > 0);
+    await topo.lab.kill(w!.child.pid!, 3000, 'SIGKILL');
+    await until('keepalived holds the VIP', () => k!.holds(VIP), 3000);
+    await startWlvs({ priority: 50, vrrp: unicast });
+    await sleep(1500);
+    const h = await wlvs();
+    assert.deepEqual([h.state, h.vrrp.master, h.vrrp.to], ['backup', KA_EXT, [KA_EXT]]);
+    assert.ok(h.vrrp.stats.received >= 3, JSON.stringify(h.vrrp.stats));
+    await newConnection(kaMac);
   });
 
   it('version 2 with a password: keepalived master, wlvs backup; another interval or password is ignored by both', async () => {

@@ -24,6 +24,8 @@ export interface KeepalivedOptions {
   /** auth_pass (version 2, auth_type PASS) */
   password?: string;
   nopreempt?: boolean;
+  /** unicast to this peer (from ext0's address) instead of multicast */
+  unicastPeer?: string;
 }
 
 /** prepareKeepalivedHost adds the keepalived namespace: ext0 on the client bridge, int0 on the servers'. */
@@ -66,6 +68,7 @@ export class Keepalived {
   static async start(topo: Topology, o: KeepalivedOptions): Promise<Keepalived> {
     const dir = topo.lab.tempDir('ka');
     const conf = join(dir, 'keepalived.conf');
+    const unicast = o.unicastPeer ? `  unicast_src_ip ${KA_EXT}\n  unicast_peer {\n    ${o.unicastPeer}\n  }\n` : '';
     const auth = o.password ? `  authentication {\n    auth_type PASS\n    auth_pass ${o.password}\n  }\n` : '';
     writeFileSync(conf, `global_defs {
   router_id wlvs_lab_ka
@@ -79,7 +82,7 @@ vrrp_instance VI {
   priority ${o.priority}
   advert_int ${o.advertInt}
   garp_master_delay 0
-${o.nopreempt ? '  nopreempt\n' : ''}${auth}  virtual_ipaddress {
+${o.nopreempt ? '  nopreempt\n' : ''}${unicast}${auth}  virtual_ipaddress {
 ${o.addresses.map((a) => `    ${a}`).join('\n')}
   }
 }
