@@ -138,6 +138,28 @@ export function createMetrics(cp: ControlPlane): Registry {
       this.inc({ outcome: 'imported' }, h.stats.sessionsImported);
       this.inc({ outcome: 'refused' }, h.stats.sessionsRefused);
     } });
+  new Counter({ name: 'wlvs_ha_vrrp_adverts_total', help: 'VRRP advertisements sent, and received that passed every check', labelNames: ['direction'], registers: [reg],
+    collect() {
+      this.reset();
+      const v = cp.ha()?.vrrp;
+      if (!v) return;
+      this.inc({ direction: 'sent' }, v.sent);
+      this.inc({ direction: 'received' }, v.received);
+    } });
+  new Counter({ name: 'wlvs_ha_vrrp_dropped_total', help: 'VRRP advertisements ignored, by reason (ttl, vrid, checksum, addresses, unauthenticated, ...)', labelNames: ['reason'], registers: [reg],
+    collect() {
+      this.reset();
+      const v = cp.ha()?.vrrp;
+      if (!v) return;
+      for (const [reason, n] of Object.entries(v.dropped)) this.inc({ reason }, n);
+    } });
+  new Counter({ name: 'wlvs_ha_sync_dropped_total', help: 'session-sync datagrams dropped: foreign, malformed, unauthenticated, replayed, stale', labelNames: ['reason'], registers: [reg],
+    collect() {
+      this.reset();
+      const h = cp.ha();
+      if (!h) return;
+      for (const [reason, n] of Object.entries(h.stats.syncDropped)) this.inc({ reason }, n);
+    } });
   new Counter({ name: 'wlvs_busy_poll_batches_total', help: 'batches read while busy polling (director.busy_poll_us)', registers: [reg],
     collect() { this.reset(); this.inc(cp.portStats().busyPollBatches); } });
   new Counter({ name: 'wlvs_device_tx_drops_total', help: 'frames the kernel refused (queue full)', registers: [reg],

@@ -10,10 +10,11 @@ import type { Counters } from '../dataplane/tables.js';
 import type { BatchStats } from '../dataplane/worker.js';
 import type { PortStats } from '../io/port.js';
 import type { HaStats } from '../ha/controller.js';
+import type { VrrpStats } from '../ha/vrrp.js';
 import type { ApplyReport } from './apply.js';
 import type { HostStackStats } from './host-stack.js';
 
-export type { ApplyReport, BatchStats, Counters, HaStats, HostStackStats, PortStats };
+export type { ApplyReport, BatchStats, Counters, HaStats, HostStackStats, PortStats, VrrpStats };
 
 /** A real server (or a service's sorry server) as the control plane sees it. */
 export interface RealServerState {
@@ -84,6 +85,8 @@ export interface DeviceInfo { name: string; kind: string; mac: string; address: 
 export interface HaStatus {
   master: boolean;
   stats: HaStats;
+  /** the VRRP instance's advertisement counters, null until it runs */
+  vrrp: VrrpStats | null;
   /** the /status view: state, priority, peer, timers */
   view: Record<string, unknown>;
 }

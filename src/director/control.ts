@@ -92,7 +92,7 @@ export function controlPlane(sup: Supervisor): ControlPlane {
     hostStackStats: () => dir().hostStack.stats,
     ha() {
       const h = dir().ha;
-      return h ? { master: h.master, stats: h.stats, view: h.view() } : null;
+      return h ? { master: h.master, stats: h.stats, vrrp: h.vrrpStats, view: h.view() } : null;
     },
     uptimeSeconds: () => (Date.now() - dir().startedAt) / 1000,
     runtimeEdits: () => sup.runtimeEdits,

@@ -2,8 +2,9 @@
 // the admin API and the metrics tested alone, without a director.
 import { parseConfig } from '../../src/config/load.js';
 import type {
-  ApplyReport, ControlPlane, Counters, RuntimeEdit, ServiceState, SessionQuery, SessionRow,
+  ApplyReport, ControlPlane, Counters, RuntimeEdit, ServiceState, SessionQuery, SessionRow, VrrpStats,
 } from '../../src/director/control-plane.js';
+import { DROP_REASONS } from '../../src/ha/vrrp.js';
 
 const counters = (conns: number): Counters => ({
   conns: BigInt(conns), inPackets: BigInt(conns * 10), outPackets: BigInt(conns * 8), inBytes: BigInt(conns * 1000),
@@ -103,13 +104,17 @@ export function stub(): Stub {
       batches: 10, frames: 100, hostFrames: 4, sizeBuckets: [2, 0, 0, 3, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0],
       timeBuckets: [0, 0, 4, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], processNs: 2_000_000, maxProcessNs: 300_000,
     }),
-    hostStackStats: () => ({ arpAnswered: 1, arpLearned: 2, echoAnswered: 3, unhandled: 0 }),
+    hostStackStats: () => ({ arpAnswered: 1, arpLearned: 2, echoAnswered: 3, vrrp: 0, unhandled: 0 }),
     ha: () => ({
       master: true,
       stats: {
         advertsSent: 1, advertsReceived: 2, sessionsSent: 11, sessionsReceived: 12, sessionsImported: 13,
-        sessionsRefused: 14,
-        datagramsRejected: 0, sendErrors: 0, bulkSyncsSent: 0, syncRequestsSent: 0,
+        sessionsRefused: 14, datagramsRejected: 3, sendErrors: 0, bulkSyncsSent: 0, syncRequestsSent: 0,
+        syncDropped: { foreign: 1, malformed: 0, unauthenticated: 2, replayed: 0, stale: 0 },
+      },
+      vrrp: {
+        sent: 21, received: 22, unsent: 0,
+        dropped: Object.fromEntries(DROP_REASONS.map((r) => [r, r === 'ttl' ? 4 : 0])) as VrrpStats['dropped'],
       },
       view: { state: 'master', priority: 150 },
     }),
