@@ -28,6 +28,7 @@ import {
   CLASS_BASE_MASK, CLASS_FIRST_FRAG, CLASS_FRAG, CLASS_ICMP_ERR, CLASS_IN, CLASS_LIP, CLASS_UNKNOWN, CLASS_V6,
 } from './parse';
 
+import { seqAdjust } from './seqadj';
 import { NO_SERVICE, serviceAddress } from './service';
 import { lookupService6, svc6Address } from './service6';
 import {
@@ -300,6 +301,8 @@ function forward6(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: 
       outLen += IP6_HLEN;
     }
   }
+  // the shared sequence translation (PROXY protocol, SYN proxy) knows no address family
+  if (proto == IPPROTO_TCP && !icmp) seqAdjust(rec, l4, out, partial);
   countTraffic(<u32>load<u16>(c + CONN_SVC), rs, out, tot);
   store<u32>(desc + DESC_OFF, <u32>frame);
   store<u32>(desc + DESC_LEN, outLen);
@@ -405,6 +408,8 @@ export function nat64Reply(desc: usize, scr: usize, l2: bool, vnet: bool, inDev:
     const vnetHdr: usize = vnet ? frame - VNET_HDR_LEN : 0;
     const partial = vnet && (load<u8>(vnetHdr + VNET_FLAGS) & VNET_F_NEEDS_CSUM) != 0;
     nf = nat64Out(frame, ip, l2, c, conn6Address(rec), partial, vnetHdr);
+    // the transport header stays where it was: only the IP header in front of it changed
+    if (proto == IPPROTO_TCP) seqAdjust(rec, ip + ihl, true, partial);
     store<u32>(desc + DESC_LEN, (l2 ? ETH_HLEN : 0) + IP6_HLEN + tot - ihl);
   }
   const outDev = <u32>load<u8>(c + CONN_CDEV);

@@ -21,6 +21,7 @@ import { releasePort } from './fnat_pool';
 import { flowHash } from './flow';
 import { hdr, setHdr, timeReached } from './mem';
 import { keyHash6 } from './session6';
+import { clearConnx } from './seqadj';
 import { count } from './stats';
 
 // @ts-ignore: decorator
@@ -152,6 +153,7 @@ export function allocConn(): u32 {
   }
   const c = connAddress(rec);
   memory.fill(c, 0, CONN_SIZE);
+  clearConnx(rec);
   setHdr(HDR_CONN_COUNT, hdr(HDR_CONN_COUNT) + 1);
   return rec;
 }

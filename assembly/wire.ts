@@ -22,6 +22,14 @@
 /** the first two bytes of an IPv6 multicast MAC (33:33, RFC 2464 §7) as a raw u16 load */
 // @ts-ignore: decorator
 @inline export const ETH_MCAST6_RAW: u16 = 0x3333;
+/**
+ * 01:00:5e:00:00:12, the Ethernet group of VRRP's 224.0.0.18 (RFC 1112 §6.4): its first two
+ * bytes as a raw little-endian u16 load, the other four as a raw u32 load
+ */
+// @ts-ignore: decorator
+@inline export const VRRP_GROUP_MAC_HI: u32 = 0x0001;
+// @ts-ignore: decorator
+@inline export const VRRP_GROUP_MAC_LO: u32 = 0x1200005e;
 
 // ── IPv4 ─────────────────────────────────────────────────────────────────────────────────────
 // ╒══════════════════ IPv4 header (20 B without options) ═══════════════════╕
@@ -66,6 +74,10 @@
 /** the fragment offset alone, swapped */
 // @ts-ignore: decorator
 @inline export const IP_OFFSET_MASK: u32 = 0x1fff;
+
+/** VRRP's IPv4 group 224.0.0.18 (RFC 5798 §5.1.1.2) as a raw little-endian u32 load */
+// @ts-ignore: decorator
+@inline export const VRRP_GROUP_ADDR: u32 = 0x120000e0;
 
 // ── IPv6 ─────────────────────────────────────────────────────────────────────────────────────
 // ╒══════════════════════ IPv6 header (40 B, RFC 8200 §3) ═══════════════════════╕
@@ -171,6 +183,21 @@
 @inline export const TCP_URG: u32 = 18;
 // @ts-ignore: decorator
 @inline export const TCP_HLEN: u32 = 20;
+// TCP options (RFC 9293 §3.1, RFC 2018 SACK, RFC 7323 timestamps)
+// @ts-ignore: decorator
+@inline export const TCPOPT_EOL: u8 = 0;
+// @ts-ignore: decorator
+@inline export const TCPOPT_NOP: u8 = 1;
+// @ts-ignore: decorator
+@inline export const TCPOPT_MSS: u8 = 2;
+// @ts-ignore: decorator
+@inline export const TCPOPT_WSCALE: u8 = 3;
+// @ts-ignore: decorator
+@inline export const TCPOPT_SACK_PERM: u8 = 4;
+// @ts-ignore: decorator
+@inline export const TCPOPT_SACK: u8 = 5;
+// @ts-ignore: decorator
+@inline export const TCPOPT_TIMESTAMP: u8 = 8;
 // @ts-ignore: decorator
 @inline export const TH_FIN: u8 = 0x01;
 // @ts-ignore: decorator

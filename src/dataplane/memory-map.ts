@@ -32,9 +32,14 @@ export interface Capacities {
   fragments: number;
   /** fragments that may wait for their first fragment at once */
   holdFrames: number;
+  /**
+   * a session extension record (abi CONNX_*) per session: needed by features that translate
+   * sequence numbers or timestamps (SYN proxy, PROXY protocol); +CONNX_SIZE bytes a connection
+   */
+  connExt: boolean;
 }
 
-export const DEFAULT_CAPACITIES: Capacities = {
+const DEFAULT_CAPACITIES: Capacities = {
   slotCount: 256,
   maxFrame: 2048,
   devices: 4,
@@ -50,6 +55,7 @@ export const DEFAULT_CAPACITIES: Capacities = {
   ipv6: false,
   fragments: 4096,
   holdFrames: 64,
+  connExt: false,
 };
 
 /** how long a first fragment's decision is kept, and how long a fragment may wait for it (ms) */
@@ -99,13 +105,15 @@ export interface Layout {
   hold: Region;
   /** size 0 (base 0 in the header) unless caps.ipv6 */
   conns6: Region;
+  /** session extension records; size 0 when caps.connExt is false */
+  connx: Region;
   /** total bytes, a multiple of 64 KiB */
   memoryBytes: number;
 }
 
 const PAGE = 65536;
 
-export function nextPow2(n: number): number {
+function nextPow2(n: number): number {
   let p = 1;
   while (p < n) p *= 2;
   return p;
@@ -121,7 +129,7 @@ function align(n: number, a: number): number {
  */
 export function computeLayout(partial: Partial<Capacities> = {}): Layout {
   const caps: Capacities = { ...DEFAULT_CAPACITIES, ...partial };
-  const check = (name: Exclude<keyof Capacities, 'ipv6'>, min: number, max: number): void => {
+  const check = (name: Exclude<keyof Capacities, 'connExt' | 'ipv6'>, min: number, max: number): void => {
     const v = caps[name];
     if (!Number.isInteger(v) || v < min || v > max) {
       throw new RangeError(`capacity ${name}=${v} outside [${min}, ${max}]`);
@@ -185,6 +193,7 @@ export function computeLayout(partial: Partial<Capacities> = {}): Layout {
   const index = take(idxSlots * 4);
   const conns = take(connCap * abi.CONN_SIZE);
   const conns6 = caps.ipv6 ? take(connCap * abi.CONN6_SIZE) : { base: 0, size: 0 };
+  const connx = take(caps.connExt ? connCap * abi.CONNX_SIZE : 0);
   const portmaps = take(caps.lips * abi.PORTMAP_SIZE);
   const sched = take(caps.services * caps.schedSize * 2);
   const memoryBytes = align(cursor, PAGE);
@@ -195,7 +204,7 @@ export function computeLayout(partial: Partial<Capacities> = {}): Layout {
     caps, slotSize, headroom, connCap, idxSlots, localSlots, svcIdxSlots, eventCap, fragSlots, holdSize,
     slots, descriptors, scratch, devices, local, services, svcIndex, realServers, destinations,
     sched, conns, index, lips, portmaps, pools, stats, svcStats, rsStats, events, svc6, rs6, lip6, local6, frags, hold,
-    conns6, memoryBytes,
+    conns6, connx, memoryBytes,
   };
 }
 
@@ -287,6 +296,7 @@ export function writeHeader(memory: WebAssembly.Memory, layout: Layout): void {
   h(abi.HDR_HOLD_TIMEOUT, DEFAULT_HOLD_TIMEOUT_MS);
   h(abi.HDR_HOLD_WAITING, 0);
   h(abi.HDR_HOLD_READY, 0);
+  h(abi.HDR_CONNX_BASE, layout.connx.size > 0 ? layout.connx.base : 0);
   for (const [name, seconds] of Object.entries(DEFAULT_TIMEOUTS_S)) {
     h(abi.HDR_TIMEOUTS + TIMEOUT_SLOTS[name] * 4, seconds * 1000);
   }

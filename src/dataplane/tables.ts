@@ -152,9 +152,20 @@ export class Tables {
       this.#view.setUint16(at + abi.DEV_MTU, d.mtu, true);
       this.#view.setUint32(at + abi.DEV_FLAGS, (d.l2 ? abi.DEVF_L2 : 0) | (d.vnet ? abi.DEVF_VNET : 0), true);
       this.#view.setUint32(at + abi.DEV_ADDR, ipv4ToNumber(d.address), false);
+      this.#bytes.fill(0, at + abi.DEV_VMAC, at + abi.DEV_VMAC + 6);
       this.#bytes.set(d.address6 ? ipBytes(d.address6) : new Uint8Array(16), at + abi.DEV_ADDR6);
     });
     this.setHeader(abi.HDR_DEV_COUNT, devices.length);
+  }
+
+  /**
+   * setVirtualMac makes device `device` accept frames for `mac` besides its own (VRRP's virtual
+   * MAC while this director is master), or for nothing else when `mac` is null.
+   */
+  setVirtualMac(device: number, mac: string | null): void {
+    const at = this.layout.devices.base + device * abi.DEV_SIZE + abi.DEV_VMAC;
+    if (mac) this.#bytes.set(parseMac(mac), at);
+    else this.#bytes.fill(0, at, at + 6);
   }
 
   // ── owned addresses ─────────────────────────────────────────────────────────────────────
@@ -439,7 +450,9 @@ export class Tables {
       if ((this.#bytes[e + abi.FRAG_FLAGS] & abi.FRAGF_USED) === 0) continue;
       if (((this.#view.getUint32(e + abi.FRAG_EXPIRES, true) - now) | 0) > 0) decisions++;
     }
-    return { decisions, capacity: fragSlots, waiting: this.header(abi.HDR_HOLD_WAITING), holdCapacity: this.layout.caps.holdFrames };
+    return {
+      decisions, capacity: fragSlots, waiting: this.header(abi.HDR_HOLD_WAITING), holdCapacity: this.layout.caps.holdFrames,
+    };
   }
 
   /**
@@ -453,7 +466,8 @@ export class Tables {
       const e = this.layout.hold.base + i * this.layout.holdSize;
       if (this.#bytes[e + abi.HOLD_STATE] !== abi.HOLD_READY) continue;
       const off = e + this.#view.getUint32(e + abi.HOLD_FRAME, true);
-      send(this.#bytes[e + abi.HOLD_OUT_DEV], this.#bytes.slice(off, off + this.#view.getUint32(e + abi.HOLD_LEN, true)));
+      const len = this.#view.getUint32(e + abi.HOLD_LEN, true);
+      send(this.#bytes[e + abi.HOLD_OUT_DEV], this.#bytes.slice(off, off + len));
       this.#bytes[e + abi.HOLD_STATE] = abi.HOLD_FREE;
       n++;
     }
@@ -491,7 +505,8 @@ export class Tables {
   }
 
   #rsV6(i: number): boolean {
-    return i < this.layout.caps.realServers && (this.#bytes[this.layout.realServers.base + i * abi.RS_SIZE + abi.RS_FLAGS] & abi.RSF_V6) !== 0;
+    if (i >= this.layout.caps.realServers) return false;
+    return (this.#bytes[this.layout.realServers.base + i * abi.RS_SIZE + abi.RS_FLAGS] & abi.RSF_V6) !== 0;
   }
 
   sessionCount(): number {
@@ -602,7 +617,8 @@ export function eventView(raw: Uint8Array): EventView {
   const rsV6 = v6 && raw.subarray(abi.EVT_RIP6, abi.EVT_RIP6 + 16).some((b) => b !== 0);
   const a = addresses(raw, v, 0, abi.EVT_CIP, abi.EVT_VIP, abi.EVT_RIP, abi.EVT_LIP, v6 ? abi.EVT_CIP6 : -1, rsV6);
   return {
-    type: raw[abi.EVT_TYPE], protocol: raw[abi.EVT_PROTO] & ~abi.PROTO_V6, state: raw[abi.EVT_STATE], forwarding: raw[abi.EVT_FWD],
+    type: raw[abi.EVT_TYPE], protocol: raw[abi.EVT_PROTO] & ~abi.PROTO_V6, state: raw[abi.EVT_STATE],
+    forwarding: raw[abi.EVT_FWD],
     client: a.cip, clientPort: v.getUint16(abi.EVT_CPORT, false),
     vip: a.vip, vport: v.getUint16(abi.EVT_VPORT, false),
     rip: a.rip, rport: v.getUint16(abi.EVT_RPORT, false),
@@ -617,7 +633,8 @@ export function eventView(raw: Uint8Array): EventView {
  * given offsets, or (at6 ≥ 0) the IPv6 block cip6, vip6, rip6, lip6 at `at6`, whose server side
  * is IPv4 when !rsV6 (NAT64).
  */
-function addresses(bytes: Uint8Array, v: DataView, at: number, cipAt: number, vipAt: number, ripAt: number, lipAt: number,
+function addresses(bytes: Uint8Array, v: DataView, at: number, cipAt: number, vipAt: number, ripAt: number,
+  lipAt: number,
   at6: number, rsV6: boolean): { cip: string; vip: string; rip: string; lip: string } {
   const v4 = (o: number) => numberToIpv4(v.getUint32(at + o, false));
   if (at6 < 0) return { cip: v4(cipAt), vip: v4(vipAt), rip: v4(ripAt), lip: v4(lipAt) };

@@ -7,7 +7,7 @@ import { configObject } from '../config/to-yaml.js';
 import { WlvsError } from '../errors.js';
 import { stringify } from 'yaml';
 import { splitHostPort } from '../model/address.js';
-import { type DirectorSpec, realServerKey } from '../model/spec.js';
+import type { DirectorSpec } from '../model/spec.js';
 
 type Obj = Record<string, unknown>;
 

@@ -1,8 +1,9 @@
 // host-stack.ts — what the director answers itself on its devices: ARP and IPv6 neighbour
 // solicitations for every address it owns (VIPs, DIPs, LIPs), ARP replies and neighbour
 // advertisements that resolve next hops, and ICMP / ICMPv6 echo to owned addresses (also when
-// the request came in fragments: the host reassembles those). Frames arrive here only when the
-// core gave them the HOST verdict, which is rare.
+// the request came in fragments: the host reassembles those); VRRP advertisements go to the
+// failover controller. Frames arrive here only when the core gave them the HOST verdict, which
+// is rare.
 import { ARP_REQUEST, arpReply, gratuitousArp, parseArp } from '../net/arp.js';
 import { echoReply } from '../net/icmp-echo.js';
 import { ND_NA, ND_NS, echoReply6, neighbourAdvertisement, parseNdp, unsolicitedAdvertisement } from '../net/ndp.js';
@@ -13,14 +14,21 @@ export interface HostStackDevice { l2: boolean; mac: string; mtu?: number }
 
 export interface HostStackStats {
   arpAnswered: number; arpLearned: number; ndAnswered: number; ndLearned: number; echoAnswered: number;
-  fragmentsReassembled: number; unhandled: number;
+  fragmentsReassembled: number; vrrp: number; unhandled: number;
 }
+
+const IPPROTO_VRRP = 112;
 
 /** HostStack answers HOST frames; `send` writes a frame to a device. */
 export class HostStack {
   readonly stats: HostStackStats = {
-    arpAnswered: 0, arpLearned: 0, ndAnswered: 0, ndLearned: 0, echoAnswered: 0, fragmentsReassembled: 0, unhandled: 0,
+    arpAnswered: 0, arpLearned: 0, ndAnswered: 0, ndLearned: 0, echoAnswered: 0, fragmentsReassembled: 0, vrrp: 0,
+    unhandled: 0,
   };
+  /** VRRP advertisements are handed here (the failover controller), when there is one */
+  onVrrp: ((device: number, frame: Uint8Array) => void) | null = null;
+  /** per device: the VRRP virtual MAC that answers for `addresses` while master (RFC 5798 §7.3) */
+  #virtual = new Map<number, { mac: string; addresses: () => string[] }>();
   #devices: HostStackDevice[];
   #owned: () => Set<string>;
   #neighbours: Neighbours;
@@ -45,16 +53,23 @@ export class HostStack {
         this.#neighbours.learn(device, arp);
         this.stats.arpLearned++;
         if (arp.op === ARP_REQUEST && this.#owned().has(arp.targetIp) && arp.senderIp !== arp.targetIp) {
-          this.#send(device, arpReply(dev.mac, arp));
+          this.#send(device, arpReply(this.#macFor(device, arp.targetIp), arp));
           this.stats.arpAnswered++;
         }
         return;
       }
       const nd = parseNdp(frame);
       if (nd) {
-        this.#neighbourDiscovery(device, dev, nd);
+        this.#neighbourDiscovery(device, nd);
         return;
       }
+    }
+    const ip = dev.l2 ? 14 : 0;
+    const ipv4 = dev.l2 ? frame[12] === 0x08 && frame[13] === 0x00 : frame[0] >> 4 === 4;
+    if (frame.length > ip + 20 && frame[ip + 9] === IPPROTO_VRRP && ipv4) {
+      this.stats.vrrp++;
+      this.onVrrp?.(device, frame);
+      return;
     }
     // a fragment of a packet for us (a large echo request): keep it until the packet is whole
     const whole = this.#reassembler.add(frame, dev.l2);
@@ -69,7 +84,7 @@ export class HostStack {
     this.stats.unhandled++;
   };
 
-  #neighbourDiscovery(device: number, dev: HostStackDevice, nd: ReturnType<typeof parseNdp> & object): void {
+  #neighbourDiscovery(device: number, nd: ReturnType<typeof parseNdp> & object): void {
     if (nd.type === ND_NA && nd.linkAddress) {
       this.#neighbours.learnAddress(device, nd.target, nd.linkAddress);
       this.stats.ndLearned++;
@@ -78,7 +93,7 @@ export class HostStack {
       this.stats.ndLearned++;
     }
     if (nd.type === ND_NS && this.#owned().has(nd.target)) {
-      this.#send(device, neighbourAdvertisement(dev.mac, nd));
+      this.#send(device, neighbourAdvertisement(this.#macFor(device, nd.target), nd));
       this.stats.ndAnswered++;
     }
   }
@@ -93,8 +108,23 @@ export class HostStack {
       for (const a of addresses) {
         // a link-local address belongs to one link: never announced on another
         if (a.startsWith('fe80:')) continue;
-        this.#send(i, a.includes(':') ? unsolicitedAdvertisement(d.mac, a) : gratuitousArp(d.mac, a));
+        const mac = this.#macFor(i, a);
+        this.#send(i, a.includes(':') ? unsolicitedAdvertisement(mac, a) : gratuitousArp(mac, a));
       }
     });
+  }
+
+  /**
+   * setVirtualMac makes `device` answer ARP for `addresses()` with `mac` (and announce them
+   * with it), or with its own MAC again when `mac` is null.
+   */
+  setVirtualMac(device: number, mac: string | null, addresses: () => string[] = () => []): void {
+    if (mac) this.#virtual.set(device, { mac, addresses });
+    else this.#virtual.delete(device);
+  }
+
+  #macFor(device: number, address: string): string {
+    const v = this.#virtual.get(device);
+    return v && v.addresses().includes(address) ? v.mac : this.#devices[device].mac;
   }
 }

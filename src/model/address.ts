@@ -147,7 +147,10 @@ export function prefixToMask(prefix: number): number {
 /** prefixMask6: the 16-byte mask of an IPv6 prefix length (0..128) */
 export function prefixMask6(prefix: number): Uint8Array {
   const m = new Uint8Array(16);
-  for (let i = 0; i < 16; i++) m[i] = prefix >= 8 * (i + 1) ? 0xff : prefix <= 8 * i ? 0 : (0xff << (8 - (prefix - 8 * i))) & 0xff;
+  for (let i = 0; i < 16; i++) {
+    const bits = Math.max(0, Math.min(8, prefix - 8 * i));
+    m[i] = (0xff << (8 - bits)) & 0xff;
+  }
   return m;
 }
 

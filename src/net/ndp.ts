@@ -45,7 +45,8 @@ export function icmp6Sum(src: Uint8Array, dst: Uint8Array, msg: Uint8Array): num
 }
 
 /** ipv6Frame builds an Ethernet frame carrying an ICMPv6 message, its checksum computed */
-export function icmp6Frame(ethDst: string, ethSrc: string, src: string, dst: string, msg: Uint8Array, hops = ND_HOPS): Uint8Array {
+export function icmp6Frame(ethDst: string, ethSrc: string, src: string, dst: string, msg: Uint8Array,
+  hops = ND_HOPS): Uint8Array {
   const f = new Uint8Array(14 + 40 + msg.length);
   const dv = new DataView(f.buffer);
   f.set(parseMac(ethDst), 0);
@@ -76,17 +77,20 @@ export function parseNdp(frame: Uint8Array): NdpPacket | null {
   if (40 + plen > ip.length || plen < 24) return null;
   const msg = ip.subarray(40, 40 + plen);
   if ((msg[0] !== ND_NS && msg[0] !== ND_NA) || msg[1] !== 0) return null;
-  if (icmp6Sum(ip.subarray(8, 24), ip.subarray(24, 40), msg.slice().fill(0, 2, 4)) !== ((msg[2] << 8) | msg[3])) return null;
+  const sum = icmp6Sum(ip.subarray(8, 24), ip.subarray(24, 40), msg.slice().fill(0, 2, 4));
+  if (sum !== ((msg[2] << 8) | msg[3])) return null;
   let linkAddress: string | null = null;
   for (let at = 24; at + 8 <= msg.length;) {
     const len = msg[at + 1] * 8;
     if (len === 0) return null;
-    if ((msg[at] === OPT_SLLA || msg[at] === OPT_TLLA) && len >= 8) linkAddress = formatMac(msg.subarray(at + 2, at + 8));
+    const lla = msg[at] === OPT_SLLA || msg[at] === OPT_TLLA;
+    if (lla && len >= 8) linkAddress = formatMac(msg.subarray(at + 2, at + 8));
     at += len;
   }
   return {
     type: msg[0] as NdpPacket['type'], srcIp: formatIpv6(ip, 8), srcMac: formatMac(frame.subarray(6, 12)),
-    target: formatIpv6(msg, 8), linkAddress, solicited: (msg[4] & NA_SOLICITED) !== 0, override: (msg[4] & NA_OVERRIDE) !== 0,
+    target: formatIpv6(msg, 8), linkAddress,
+    solicited: (msg[4] & NA_SOLICITED) !== 0, override: (msg[4] & NA_OVERRIDE) !== 0,
   };
 }
 
@@ -115,12 +119,14 @@ export function neighbourAdvertisement(ourMac: string, ns: NdpPacket): Uint8Arra
   const dad = ns.srcIp === '::';
   const dst = dad ? ALL_NODES : ns.srcIp;
   const ethDst = dad ? multicastMac(ALL_NODES) : ns.linkAddress ?? ns.srcMac;
-  return icmp6Frame(ethDst, ourMac, ns.target, dst, ndMessage(ND_NA, (dad ? 0 : NA_SOLICITED) | NA_OVERRIDE, ns.target, OPT_TLLA, ourMac));
+  const flags = (dad ? 0 : NA_SOLICITED) | NA_OVERRIDE;
+  return icmp6Frame(ethDst, ourMac, ns.target, dst, ndMessage(ND_NA, flags, ns.target, OPT_TLLA, ourMac));
 }
 
 /** unsolicitedAdvertisement announces `address` at `ourMac` to all nodes, overriding caches (§7.2.6) */
 export function unsolicitedAdvertisement(ourMac: string, address: string): Uint8Array {
-  return icmp6Frame(multicastMac(ALL_NODES), ourMac, address, ALL_NODES, ndMessage(ND_NA, NA_OVERRIDE, address, OPT_TLLA, ourMac));
+  const msg = ndMessage(ND_NA, NA_OVERRIDE, address, OPT_TLLA, ourMac);
+  return icmp6Frame(multicastMac(ALL_NODES), ourMac, address, ALL_NODES, msg);
 }
 
 /**
@@ -132,7 +138,9 @@ export function echoReply6(frame: Uint8Array, l2: boolean): Uint8Array | null {
   if (frame.length < at + 48 || (l2 && ((frame[12] << 8) | frame[13]) !== ETH_P_IPV6)) return null;
   const ip = frame.subarray(at);
   const plen = (ip[4] << 8) | ip[5];
-  if (ip[0] >> 4 !== 6 || ip[6] !== ICMPV6 || 40 + plen > ip.length || plen < 8 || ip[40] !== 128 || ip[24] === 0xff) return null;
+  if (ip[0] >> 4 !== 6 || ip[6] !== ICMPV6 || 40 + plen > ip.length || plen < 8) return null;
+  // an echo request, not to a multicast group
+  if (ip[40] !== 128 || ip[24] === 0xff) return null;
   const out = frame.slice(0, at + 40 + plen);
   if (l2) {
     out.set(frame.subarray(6, 12), 0);

@@ -1,5 +1,6 @@
 // neighbours.ts — resolves the MACs of next hops (real servers, gateways) on L2 devices with
-// ARP (IPv4) or neighbour solicitations (IPv6, RFC 4861), retrying, and keeps them fresh. It never forgets a MAC on its own: whether a server is
+// ARP (IPv4) or neighbour solicitations (IPv6, RFC 4861), retrying, and keeps them fresh. It
+// never forgets a MAC on its own: whether a server is
 // alive is the health checker's call; an ARP that goes unanswered only keeps being retried.
 import { ARP_REPLY, ARP_REQUEST, type ArpPacket, arpRequest } from './arp.js';
 import { neighbourSolicitation } from './ndp.js';
@@ -62,10 +63,6 @@ export class Neighbours {
     const e: Entry = { device, address, mac: null, tries: 0, nextAt: 0 };
     this.#entries.set(key, e);
     this.#ask(e);
-  }
-
-  forget(device: number, address: string): void {
-    this.#entries.delete(`${device}/${address}`);
   }
 
   lookup(device: number, address: string): string | null {

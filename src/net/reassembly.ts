@@ -7,10 +7,12 @@ const MAX_DATAGRAMS = 16;
 const MAX_BYTES = 65535;
 const TIMEOUT_MS = 2000;
 
-interface Pending { head: Uint8Array; parts: { off: number; data: Uint8Array; more: boolean }[]; started: number; bytes: number }
+interface Part { off: number; data: Uint8Array; more: boolean }
+interface Pending { head: Uint8Array; parts: Part[]; started: number; bytes: number }
+interface Fragment { key: string; off: number; more: boolean; hlen: number; v6: boolean; nh: number }
 
 /** fragment fields of an IPv4 packet, or of an IPv6 packet whose first extension header is a fragment header */
-function fragmentOf(ip: Uint8Array): { key: string; off: number; more: boolean; hlen: number; v6: boolean; nh: number } | null {
+function fragmentOf(ip: Uint8Array): Fragment | null {
   if (ip.length < 20) return null;
   if (ip[0] >> 4 === 4) {
     const ihl = (ip[0] & 15) * 4;

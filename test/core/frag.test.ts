@@ -10,8 +10,8 @@ import {
   realServerEntry6,
 } from './harness.js';
 import {
-  allChecksumsOk, allChecksumsOk6, checksum, decodeFrame, decodeFrame6, decodeIp, decodeIp6, ethernet, fragment4, fragment6,
-  icmpPacket, reassemble4, reassemble6, udp6Packet, udpPacket,
+  allChecksumsOk, allChecksumsOk6, checksum, decodeFrame, decodeFrame6, decodeIp, decodeIp6, ethernet, fragment4,
+  fragment6, icmpPacket, reassemble4, reassemble6, udp6Packet, udpPacket,
 } from '../oracle/packet.js';
 
 const eth4 = (p: Uint8Array) => ethernet(DEV0_MAC, CLIENT_MAC, p);
@@ -60,7 +60,8 @@ for (const flavour of FLAVOURS) {
     it('a fragment before its first one waits in the hold region and leaves with it, rewritten', () => {
       const h = new CoreHarness(flavour).standard();
       h.service(0, { forwarding: 'nat', protocol: 'udp', port: 53 }, [realServerEntry(0, { port: 53 })]);
-      const frags = fragment4(udpPacket({ src: CIP, dst: VIP, id: 0x2222 }, { sport: 1, dport: 53, payload: big(2500) }), 1200);
+      const frags = fragment4(udpPacket({ src: CIP, dst: VIP, id: 0x2222 }, { sport: 1, dport: 53,
+        payload: big(2500) }), 1200);
       const held = h.one(eth4(frags[2]), 1);
       assert.equal(held.verdict, abi.VERDICT_HELD);
       assert.equal(h.tables.header(abi.HDR_HOLD_WAITING), 1);
@@ -83,7 +84,8 @@ for (const flavour of FLAVOURS) {
     it('a fragment whose first fragment never comes times out (counted), and the buffer is bounded', () => {
       const h = new CoreHarness(flavour).standard();
       h.service(0, { forwarding: 'nat', protocol: 'udp', port: 53 }, [realServerEntry(0, { port: 53 })]);
-      const later = (id: number) => eth4(fragment4(udpPacket({ src: CIP, dst: VIP, id }, { sport: 1, dport: 53, payload: big(2000) }), 1000)[1]);
+      const later = (id: number) => eth4(fragment4(udpPacket({ src: CIP, dst: VIP, id }, { sport: 1, dport: 53,
+        payload: big(2000) }), 1000)[1]);
       const rs = h.run([1, 2, 3, 4, 5].map(later), 10);
       assert.deepEqual(rs.map((r) => r.verdict), [3, 3, 3, 3, abi.VERDICT_DROP], 'four hold entries');
       assert.equal(rs[4].reason, abi.DROP_FRAG_OVERFLOW);
@@ -98,7 +100,8 @@ for (const flavour of FLAVOURS) {
     it('fragments that overlap are forwarded alike; the receiver decides (no reassembly here)', () => {
       const h = new CoreHarness(flavour).standard();
       h.service(0, { forwarding: 'nat', protocol: 'udp', port: 53 }, [realServerEntry(0, { port: 53 }), realServerEntry(1, { port: 53 })]);
-      const frags = fragment4(udpPacket({ src: CIP, dst: VIP, id: 0x3333 }, { sport: 2, dport: 53, payload: big(2000) }), 1000);
+      const frags = fragment4(udpPacket({ src: CIP, dst: VIP, id: 0x3333 }, { sport: 2, dport: 53,
+        payload: big(2000) }), 1000);
       const dup = frags[1].slice();
       const dv = new DataView(dup.buffer);
       dv.setUint16(6, (dv.getUint16(6) & 0xe000) | 100); // offset 800: overlaps the first
@@ -112,14 +115,16 @@ for (const flavour of FLAVOURS) {
     it('a later fragment of an echo to the VIP goes to the host, which reassembles it', () => {
       const h = new CoreHarness(flavour).standard();
       h.service(0, { forwarding: 'nat' }, [realServerEntry(0)]);
-      const frags = fragment4(icmpPacket({ src: CIP, dst: VIP }, { type: 8, code: 0, rest: 1, payload: big(3000) }), 1480);
+      const frags = fragment4(icmpPacket({ src: CIP, dst: VIP }, { type: 8, code: 0, rest: 1, payload: big(3000) }),
+        1480);
       assert.deepEqual(h.run(frags.map(eth4), 1).map((r) => r.verdict), [2, 2, 2]);
     });
 
     it('a fragment whose session was reused by another flow is not rewritten (counted)', () => {
       const h = new CoreHarness(flavour).standard();
       h.service(0, { forwarding: 'nat', protocol: 'udp', port: 53 }, [realServerEntry(0, { port: 53 })]);
-      const frags = fragment4(udpPacket({ src: CIP, dst: VIP, id: 0x4444 }, { sport: 3, dport: 53, payload: big(2000) }), 1000);
+      const frags = fragment4(udpPacket({ src: CIP, dst: VIP, id: 0x4444 }, { sport: 3, dport: 53,
+        payload: big(2000) }), 1000);
       h.one(eth4(frags[0]), 1);
       // the session expires and its record goes to another client
       h.core.sweep(64, 1 + 301_000);
@@ -166,7 +171,8 @@ for (const flavour of FLAVOURS) {
       h.service(0, { vip: VIP6, forwarding: 'nat', protocol: 'udp', port: 53 }, [realServerEntry6(0, { port: 53 })]);
       h.one(eth6(udp6Packet({ src: CIP6, dst: VIP6 }, { sport: 999, dport: 53 })), 1);
       const answer = udp6Packet({ src: RIPS6[0], dst: CIP6 }, { sport: 53, dport: 999, payload: big(3000) });
-      const out = h.run(fragment6(answer, 1400, 0x55).map((f) => ethernet(DEV1_MAC, RS_MACS[0], f, 0x86dd)), 2, { dev: 1 });
+      const out = h.run(fragment6(answer, 1400, 0x55).map((f) => ethernet(DEV1_MAC, RS_MACS[0], f, 0x86dd)), 2,
+        { dev: 1 });
       for (const r of out) assert.equal(r.verdict, abi.VERDICT_FORWARD, `reason ${r.reason}`);
       const whole = decodeIp6(reassemble6(out.map((r) => ipOf(r.out))));
       assert.equal(whole.src, VIP6);
@@ -178,7 +184,8 @@ for (const flavour of FLAVOURS) {
     it('NAT64 does not translate fragments: a counted drop, never a wrong packet', () => {
       const h = new CoreHarness(flavour).standard();
       h.service(0, { vip: VIP6, forwarding: 'fullnat', protocol: 'udp', port: 53 }, [realServerEntry(0, { port: 53 })]);
-      const frags = fragment6(udp6Packet({ src: CIP6, dst: VIP6 }, { sport: 1, dport: 53, payload: big(3000) }), 1400, 9);
+      const frags = fragment6(udp6Packet({ src: CIP6, dst: VIP6 }, { sport: 1, dport: 53, payload: big(3000) }), 1400,
+        9);
       const out = h.run(frags.map(eth6), 1);
       assert.deepEqual(out.map((r) => r.verdict), [abi.VERDICT_DROP, abi.VERDICT_HELD, abi.VERDICT_HELD]);
       assert.equal(h.drops(abi.DROP_FRAGMENT), 1n);

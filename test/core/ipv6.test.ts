@@ -10,9 +10,8 @@ import {
   VIP6, realServerEntry, realServerEntry6,
 } from './harness.js';
 import {
-  type ExtHeader, allChecksumsOk, allChecksumsOk6, decodeFrame, decodeFrame6, decodeIp as decodeIp4, decodeIp6, ethernet,
-  icmp6Packet, icmpPacket,
-  ipv6Packet, tcp6Packet, tcp6Segment, tcpPacket, udp6Packet, udpPacket,
+  type ExtHeader, allChecksumsOk, allChecksumsOk6, decodeFrame, decodeFrame6, decodeIp as decodeIp4, decodeIp6,
+  ethernet, icmp6Packet, icmpPacket, ipv6Packet, tcp6Packet, tcp6Segment, tcpPacket, udp6Packet, udpPacket,
 } from '../oracle/packet.js';
 
 const fromClient6 = (pkt: Uint8Array) => ethernet(DEV0_MAC, CLIENT_MAC, pkt, 0x86dd);
@@ -169,7 +168,8 @@ for (const flavour of FLAVOURS) {
       const h = new CoreHarness(flavour).standard();
       h.service(0, { vip: VIP6, forwarding: 'nat', persistence: 300, persistencePrefix: 64 },
         [0, 1, 2, 3].map((i) => realServerEntry6(i)));
-      const to = (client: string, sport: number) => decodeFrame6(h.one(fromClient6(tcp6Packet({ src: client, dst: VIP6 },
+      const to = (client: string, sport: number) => decodeFrame6(h.one(fromClient6(tcp6Packet({ src: client,
+        dst: VIP6 },
         { sport, dport: 80, flags: 'S' })), 1).out, true).ip6!.dst;
       const first = to('2001:db8:1::10', 1000);
       for (let k = 0; k < 6; k++) assert.equal(to(`2001:db8:1::${(0x20 + k).toString(16)}`, 1001 + k), first);
@@ -306,8 +306,10 @@ for (const flavour of FLAVOURS) {
     it('NAT64 fills in the UDP checksum an IPv4 server left out (IPv6 requires one)', () => {
       const h = new CoreHarness(flavour).standard();
       h.service(0, { vip: VIP6, forwarding: 'fullnat', protocol: 'udp', port: 53 }, [realServerEntry(0)]);
-      const ip = decodeFrame(h.one(fromClient6(udp6Packet({ src: CIP6, dst: VIP6 }, { sport: 9, dport: 53 })), 1).out, true).ip!;
-      const answer = udpPacket({ src: RIPS[0], dst: ip.src }, { sport: 8080, dport: ip.udp!.sport, payload: new Uint8Array(7).fill(9), noChecksum: true });
+      const ip = decodeFrame(h.one(fromClient6(udp6Packet({ src: CIP6, dst: VIP6 }, { sport: 9, dport: 53 })), 1).out,
+        true).ip!;
+      const answer = udpPacket({ src: RIPS[0], dst: ip.src }, { sport: 8080, dport: ip.udp!.sport,
+        payload: new Uint8Array(7).fill(9), noChecksum: true });
       const g = decodeFrame6(h.one(ethernet(DEV1_MAC, RS_MACS[0], answer), 2, { dev: 1 }).out, true).ip6!;
       assert.notEqual(g.udp!.checksum, 0);
       assert.ok(allChecksumsOk6(g));

@@ -42,7 +42,8 @@ async function download(topo: Topology, target: string, bytes: number): Promise<
 }
 
 /** udpFrom sends one datagram from the client and returns the answer and the address it came from */
-async function udpFrom(topo: Topology, address: string, port: number, payload: string): Promise<{ text: string; from: string }> {
+async function udpFrom(topo: Topology, address: string, port: number,
+  payload: string): Promise<{ text: string; from: string }> {
   const script = `const s=require('dgram').createSocket('${address.includes(':') ? 'udp6' : 'udp4'}');` +
     `s.on('message',(m,r)=>{console.log(JSON.stringify({text:m.toString(),from:r.address}));process.exit(0)});` +
     `let n=0;const t=setInterval(()=>{if(n++===5){console.log('{}');process.exit(3)}s.send(${JSON.stringify(payload)},${port},'${address}')},400);` +
@@ -55,7 +56,8 @@ function rsList(topo: Topology, family: 4 | 6, port: number) {
 }
 
 function tapConfig(topo: Topology, tokenFile: string): Record<string, unknown> {
-  const svc = (name: string, vip: string, port: number, extra: Record<string, unknown>, rs: { address: string; port: number }[]) => ({
+  const svc = (name: string, vip: string, port: number, extra: Record<string, unknown>,
+    rs: { address: string; port: number }[]) => ({
     name, vip, port, protocol: 'tcp', scheduler: 'rr', forwarding: 'nat', health_check: { type: 'none' }, real_servers: rs, ...extra,
   });
   return {
@@ -174,7 +176,8 @@ if (wanted('tap/ipv6')) {
 
     it('iperf3 -6 runs through NAT66', async () => {
       const out = await topo.lab.exec(topo.client.role, 'iperf3', ['-6', '-c', VIP6, '-t', '2', '-J'], 30_000);
-      const bps = (JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second;
+      const r = JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } };
+      const bps = r.end.sum_received.bits_per_second;
       assert.ok(bps > 1e6, `${bps} bit/s`);
     });
 

@@ -61,7 +61,8 @@ describe('IPv6 addresses as users write them', () => {
     // the fold the core computes too (assembly/mem.ts fold6)
     const b = ipBytes('2001:db8::1');
     const dv = new DataView(b.buffer);
-    assert.equal(fold6(b), (dv.getUint32(0, true) ^ dv.getUint32(4, true) ^ dv.getUint32(8, true) ^ dv.getUint32(12, true)) >>> 0);
+    assert.equal(fold6(b), (dv.getUint32(0, true) ^ dv.getUint32(4, true) ^ dv.getUint32(8, true) ^ dv.getUint32(12,
+      true)) >>> 0);
     assert.equal(formatIpv6(ipBytes('2001:db8::10')), '2001:db8::10');
   });
 });
@@ -161,13 +162,15 @@ describe('ICMPv6 echo and the host\'s fragments', () => {
     it(`reassembles a fragmented ${v6 ? 'ICMPv6' : 'ICMP'} echo request and fragments the reply to the MTU`, () => {
       const sent: Uint8Array[] = [];
       const neigh = new Neighbours({ send: () => undefined, now: () => 0, identity: () => ({ mac: OUR_MAC, address: '10.0.1.1' }) });
-      const stack = new HostStack([{ l2: true, mac: OUR_MAC, mtu: 1500 }], () => new Set(), neigh, (_d, f) => sent.push(f), () => 0);
+      const stack = new HostStack([{ l2: true, mac: OUR_MAC, mtu: 1500 }], () => new Set(), neigh, (_d,
+        f) => sent.push(f), () => 0);
       const payload = Uint8Array.from({ length: 4000 }, (_, i) => i & 255);
       const pkt = v6
         ? icmp6Packet({ src: '2001:db8:1::10', dst: '2001:db8:1::100' }, { type: 128, code: 0, rest: 7, payload })
         : icmpPacket({ src: '10.0.1.10', dst: '10.0.1.100', id: 99 }, { type: 8, code: 0, rest: 7, payload });
       const frags = v6 ? fragment6(pkt, 1400, 0x77) : fragment4(pkt, 1480);
-      for (const f of [frags[2], frags[0], frags[1]]) stack.handle(0, ethernet(OUR_MAC, PEER_MAC, f, v6 ? 0x86dd : 0x0800));
+      for (const f of [frags[2], frags[0], frags[1]]) stack.handle(0, ethernet(OUR_MAC, PEER_MAC, f,
+        v6 ? 0x86dd : 0x0800));
       assert.equal(stack.stats.fragmentsReassembled, 1);
       assert.ok(sent.length >= 3, `${sent.length} fragments of the reply`);
       for (const f of sent) assert.ok(f.length - 14 <= 1500);

@@ -58,25 +58,33 @@ export interface IpSpec {
   proto?: number;
 }
 
-export interface TcpSpec { sport: number; dport: number; flags?: string; seq?: number; ack?: number; window?: number; payload?: Uint8Array }
+export interface TcpSpec {
+  sport: number; dport: number; flags?: string; seq?: number; ack?: number; window?: number; payload?: Uint8Array;
+  /** option bytes, a multiple of 4 long (pad with EOL 0 / NOP 1 yourself, as the wire has them) */
+  options?: number[];
+}
 export interface UdpSpec { sport: number; dport: number; payload?: Uint8Array; noChecksum?: boolean }
 export interface IcmpSpec { type: number; code: number; rest?: number; payload?: Uint8Array }
 
-/** tcpSegment builds a TCP segment (20-byte header) with its checksum over the pseudo-header. */
+/** tcpSegment builds a TCP segment (20-byte header plus options) with its checksum over the pseudo-header. */
 export function tcpSegment(ip: IpSpec, t: TcpSpec): Uint8Array {
   const payload = t.payload ?? new Uint8Array(0);
-  const seg = new Uint8Array(20 + payload.length);
+  const opts = t.options ?? [];
+  if (opts.length % 4 !== 0 || opts.length > 40) throw new Error(`TCP options must be a multiple of 4 bytes, at most 40 (${opts.length})`);
+  const hlen = 20 + opts.length;
+  const seg = new Uint8Array(hlen + payload.length);
   const dv = new DataView(seg.buffer);
   dv.setUint16(0, t.sport);
   dv.setUint16(2, t.dport);
   dv.setUint32(4, t.seq ?? 1000);
   dv.setUint32(8, t.ack ?? 0);
-  seg[12] = 5 << 4;
+  seg[12] = (hlen / 4) << 4;
+  seg.set(opts, 20);
   let flags = 0;
   for (const f of (t.flags ?? 'A') as string) flags |= TCP_FLAG_BITS[f as TcpFlag];
   seg[13] = flags;
   dv.setUint16(14, t.window ?? 65535);
-  seg.set(payload, 20);
+  seg.set(payload, hlen);
   const sum = pseudoHeaderSum(Uint8Array.from(ipToBytes(ip.src)), Uint8Array.from(ipToBytes(ip.dst)), 6, seg.length);
   dv.setUint16(16, checksum(seg, sum));
   return seg;
@@ -154,18 +162,28 @@ export function ethernet(dst: string, src: string, payload: Uint8Array, type = 0
   return f;
 }
 
-export function arpRequest(srcMac: string, srcIp: string, targetIp: string): Uint8Array {
+function arp(op: number, srcMac: string, srcIp: string, targetMac: string, targetIp: string): Uint8Array {
   const a = new Uint8Array(28);
   const dv = new DataView(a.buffer);
   dv.setUint16(0, 1);
   dv.setUint16(2, 0x0800);
   a[4] = 6;
   a[5] = 4;
-  dv.setUint16(6, 1);
+  dv.setUint16(6, op);
   a.set(macToBytes(srcMac), 8);
   a.set(ipToBytes(srcIp), 14);
+  a.set(macToBytes(targetMac), 18);
   a.set(ipToBytes(targetIp), 24);
-  return ethernet('ff:ff:ff:ff:ff:ff', srcMac, a, 0x0806);
+  return a;
+}
+
+export function arpRequest(srcMac: string, srcIp: string, targetIp: string): Uint8Array {
+  return ethernet('ff:ff:ff:ff:ff:ff', srcMac, arp(1, srcMac, srcIp, '00:00:00:00:00:00', targetIp), 0x0806);
+}
+
+/** arpReply: `srcMac` has `srcIp`, told to the asker (RFC 826) */
+export function arpReply(srcMac: string, srcIp: string, dstMac: string, dstIp: string): Uint8Array {
+  return ethernet(dstMac, srcMac, arp(2, srcMac, srcIp, dstMac, dstIp), 0x0806);
 }
 
 // ── decoding ────────────────────────────────────────────────────────────────────────────────
@@ -174,6 +192,10 @@ export interface DecodedL4 {
   sport: number;
   dport: number;
   flags?: number;
+  /** TCP: sequence and acknowledgement numbers, and the option bytes */
+  seq?: number;
+  ack?: number;
+  options?: Uint8Array;
   checksum: number;
   /** the checksum verifies over the pseudo-header (UDP zero = "none" counts as valid) */
   checksumOk: boolean;
@@ -238,6 +260,9 @@ export function decodeIp(p: Uint8Array, quoted = false): DecodedIp {
   if (p[9] === 6 && l4.length >= 8) {
     d.tcp = {
       proto: 6, sport: l4dv.getUint16(0), dport: l4dv.getUint16(2), flags: l4.length > 13 ? l4[13] : undefined,
+      seq: l4dv.getUint32(4),
+      ack: l4.length >= 12 ? l4dv.getUint32(8) : undefined,
+      options: l4.length >= 20 ? l4.subarray(20, Math.min(l4.length, (l4[12] >> 4) * 4)) : undefined,
       checksum: l4.length >= 18 ? l4dv.getUint16(16) : -1,
       checksumOk: !quoted && l4.length >= 20 && onesSum(l4, ps) === 0xffff,
       payload: l4.length >= 20 ? l4.subarray((l4[12] >> 4) * 4) : new Uint8Array(0),
@@ -262,6 +287,26 @@ export function decodeFrame(f: Uint8Array, l2: boolean): DecodedFrame {
   if (!l2) return { ip: decodeIp(f) };
   const out: DecodedFrame = { dstMac: bytesToMac(f, 0), srcMac: bytesToMac(f, 6), etherType: (f[12] << 8) | f[13] };
   if (out.etherType === 0x0800) out.ip = decodeIp(f.subarray(14));
+  return out;
+}
+
+export interface TcpOption { kind: number; at: number; data: Uint8Array }
+
+/** tcpOptions lists the options of decoded TCP option bytes (`at`: offset from the option start). */
+export function tcpOptions(opts: Uint8Array): TcpOption[] {
+  const out: TcpOption[] = [];
+  for (let i = 0; i < opts.length;) {
+    const kind = opts[i];
+    if (kind === 0) break;
+    if (kind === 1) {
+      i++;
+      continue;
+    }
+    const len = opts[i + 1];
+    if (len < 2 || i + len > opts.length) throw new Error(`bad TCP option at ${i}`);
+    out.push({ kind, at: i, data: opts.subarray(i + 2, i + len) });
+    i += len;
+  }
   return out;
 }
 
@@ -386,7 +431,8 @@ export function tcp6Segment(ip: Ip6Spec, t: TcpSpec, ext: ExtHeader[] = []): Uin
   const seg = tcpSegment({ src: '0.0.0.0', dst: '0.0.0.0' }, t);
   seg[16] = 0;
   seg[17] = 0;
-  new DataView(seg.buffer).setUint16(16, checksum(seg, pseudo6Sum(ip6ToBytes(ip.src), ip6ToBytes(finalDst(ip, ext)), 6, seg.length)));
+  new DataView(seg.buffer).setUint16(16, checksum(seg, pseudo6Sum(ip6ToBytes(ip.src), ip6ToBytes(finalDst(ip, ext)),
+    6, seg.length)));
   return seg;
 }
 
@@ -403,7 +449,8 @@ export function icmp6Message(ip: Ip6Spec, m: IcmpSpec, ext: ExtHeader[] = []): U
   const msg = icmpMessage(m);
   msg[2] = 0;
   msg[3] = 0;
-  new DataView(msg.buffer).setUint16(2, checksum(msg, pseudo6Sum(ip6ToBytes(ip.src), ip6ToBytes(finalDst(ip, ext)), 58, msg.length)));
+  new DataView(msg.buffer).setUint16(2, checksum(msg, pseudo6Sum(ip6ToBytes(ip.src), ip6ToBytes(finalDst(ip, ext)),
+    58, msg.length)));
   return msg;
 }
 
@@ -507,7 +554,8 @@ export function decodeIp6(p: Uint8Array, quoted = false): DecodedIp6 {
       if (d.frag.offset !== 0) break;
       continue;
     }
-    if (nh === 43 && p[at + 1] > 0 && p[at + 3] > 0) dst = p.subarray(at + 8 + 8 * p[at + 1] - 16, at + 8 + 8 * p[at + 1]);
+    if (nh === 43 && p[at + 1] > 0 && p[at + 3] > 0) dst = p.subarray(at + 8 + 8 * p[at + 1] - 16,
+      at + 8 + 8 * p[at + 1]);
     const len = (p[at + 1] + 1) * 8;
     nh = p[at];
     at += len;
@@ -542,9 +590,11 @@ export function decodeIp6(p: Uint8Array, quoted = false): DecodedIp6 {
 }
 
 /** decodeAny decodes a frame of either family (the IPv6 one in `ip6`) */
-export function decodeFrame6(f: Uint8Array, l2: boolean): { dstMac?: string; srcMac?: string; etherType?: number; ip6?: DecodedIp6; ip?: DecodedIp } {
+export function decodeFrame6(f: Uint8Array,
+  l2: boolean): { dstMac?: string; srcMac?: string; etherType?: number; ip6?: DecodedIp6; ip?: DecodedIp } {
   if (!l2) return f[0] >> 4 === 6 ? { ip6: decodeIp6(f) } : { ip: decodeIp(f) };
-  const out = { dstMac: bytesToMac(f, 0), srcMac: bytesToMac(f, 6), etherType: (f[12] << 8) | f[13] } as ReturnType<typeof decodeFrame6>;
+  const out = { dstMac: bytesToMac(f, 0), srcMac: bytesToMac(f, 6),
+    etherType: (f[12] << 8) | f[13] } as ReturnType<typeof decodeFrame6>;
   if (out.etherType === 0x86dd) out.ip6 = decodeIp6(f.subarray(14));
   if (out.etherType === 0x0800) out.ip = decodeIp(f.subarray(14));
   return out;
@@ -567,7 +617,8 @@ export function reassemble4(frags: Uint8Array[]): Uint8Array {
   const parts = frags.map((f) => {
     const dv = new DataView(f.buffer, f.byteOffset, f.byteLength);
     const ihl = (f[0] & 15) * 4;
-    return { off: (dv.getUint16(6) & 0x1fff) * 8, more: (dv.getUint16(6) & 0x2000) !== 0, data: f.subarray(ihl, dv.getUint16(2)), head: f.subarray(0, ihl) };
+    return { off: (dv.getUint16(6) & 0x1fff) * 8, more: (dv.getUint16(6) & 0x2000) !== 0, data: f.subarray(ihl,
+      dv.getUint16(2)), head: f.subarray(0, ihl) };
   }).sort((a, b) => a.off - b.off);
   const last = parts[parts.length - 1];
   if (parts[0].off !== 0 || last.more) throw new Error('incomplete datagram');
@@ -586,7 +637,8 @@ export function reassemble6(frags: Uint8Array[]): Uint8Array {
   const parts = frags.map((f) => {
     const dv = new DataView(f.buffer, f.byteOffset, f.byteLength);
     const v = dv.getUint16(42);
-    return { off: v & 0xfff8, more: (v & 1) !== 0, nh: f[40], data: f.subarray(48, 40 + dv.getUint16(4)), head: f.subarray(0, 40) };
+    return { off: v & 0xfff8, more: (v & 1) !== 0, nh: f[40], data: f.subarray(48, 40 + dv.getUint16(4)),
+      head: f.subarray(0, 40) };
   }).sort((a, b) => a.off - b.off);
   const last = parts[parts.length - 1];
   if (parts[0].off !== 0 || last.more) throw new Error('incomplete datagram');
