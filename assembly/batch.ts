@@ -4,14 +4,14 @@
 //   3. look up, create sessions on a miss, rewrite, count, and write each verdict.
 // No prefetch in WASM: pass 2 stands in for it (2× at 1M sessions, MEASUREMENTS.md).
 import {
-  CONNF_ACTIVE, CONNF_FWD_MASK, CONNF_FWD_SHIFT, CONNF_OUT, CONNF_POOL, CONNF_TEMPLATE, CONNF_USED,
+  CONNF_ACTIVE, CONNF_DETACHED, CONNF_FWD_MASK, CONNF_FWD_SHIFT, CONNF_OUT, CONNF_POOL, CONNF_TEMPLATE, CONNF_USED,
   CONN_CDEV, CONN_CIP, CONN_CMAC, CONN_CPORT, CONN_EXPIRES, CONN_FLAGS, CONN_LINK, CONN_LIP,
   CONN_LIPIDX, CONN_LPORT, CONN_PROTO, CONN_RIP, CONN_RPORT, CONN_RS, CONN_STATE, CONN_SVC, CONN_TMPL_CONTROLS, CONN_VIP,
   CONN_VPORT, BATCH_L2, BATCH_VNET, DESC_LEN, DESC_OFF, DESC_OUT_DEV, DESC_REASON, DESC_SIZE,
   DESC_VERDICT, DEV_ADDR, DEV_MAC, DEV_MTU, DEV_SIZE, DROP_CONFLICT, DROP_ICMP_UNRELATED,
   DROP_NOT_OURS, DROP_NO_NEIGH, DROP_NO_RS, DROP_NO_SERVICE, DROP_NO_SESSION, DROP_POOL_EXHAUSTED, DROP_TABLE_FULL,
   DROP_UNSUPPORTED, ETH_HLEN, EVT_CREATED, EVT_STATE_CHANGED, EVT_TEMPLATE_CREATED, FWD_DR, FWD_FNAT, FWD_INHERIT,
-  FWD_NAT, FWD_TUN, HDR_BATCH_DEV, HDR_BATCH_FLAGS, HDR_DESC_BASE, HDR_DEV_BASE, HDR_IDX_BASE,
+  FWD_NAT, FWD_TUN, HDR_BATCH_DEV, HDR_FNAT_QUARANTINE, HDR_BATCH_FLAGS, HDR_DESC_BASE, HDR_DEV_BASE, HDR_IDX_BASE,
   HDR_CONN_BASE, HDR_IDX_MASK, HDR_OPTIONS, HDR_SCRATCH_BASE, HDR_SINK, HDR_SLOT_COUNT, IDX_DIR_OUT,
   IDX_TAG_SHIFT, CONN_SIZE, IPPROTO_TCP, LIP_ADDR,
   NO_RS, OPT_SLOPPY_TCP, OPT_UNKNOWN_HOST, OPT_UNKNOWN_PASS, PROCESS_HOST_SHIFT, RSF_READY,
@@ -24,7 +24,7 @@ import {
   VNET_FLAGS, VNET_F_NEEDS_CSUM, VNET_HDR_LEN, STAT_BATCHES,
 } from './abi';
 import { emitEvent } from './events';
-import { NO_PORT, allocPort, lipAddress } from './fnat_pool';
+import { NO_LIP, chooseTuple } from './fnat_pool';
 import { flowHash } from './flow';
 import { fragNeeded, fragNeededLength, relayIcmpError } from './icmp';
 import { bswap16, copy6, hdr, setHdr, timeReached } from './mem';
@@ -35,7 +35,7 @@ import { schedule } from './sched/index';
 import { NO_SERVICE, lookupService, serviceAddress } from './service';
 import {
   NO_CONN, allocConn, connAddress, connGone, detachTemplate, expireConn, freeConn, indexInsert,
-  lookupConn, newTemplate, recOf, rsAddress, setTuple, timeoutMs,
+  lookupConn, newTemplate, quarantineConn, recOf, rsAddress, setTuple, tcpTimeout, timeoutMs,
 } from './session';
 import { count, countConn, countDrop, countTraffic } from './stats';
 import { DIR_INPUT, DIR_INPUT_ONLY, DIR_OUTPUT, applyTcpState, nextTcpState } from './tcp_state';
@@ -104,17 +104,44 @@ function findTemplate(hash: u32, tcip: u32, vip: u32, tport: u32, proto: u32, no
 }
 
 /**
+ * retirePrevious ends the session a client's new SYN reuses (IPVS conn_reuse_mode), once the new
+ * connection's server `rs` is known. A Full-NAT session toward another server keeps its tuple in
+ * quarantine (that server may hold it in TIME_WAIT); toward the same server, or in any other
+ * mode, it simply expires, and its LIP:lport is free for the new connection to take again.
+ */
+function retirePrevious(prev: u32, rs: u32, now: u32): void {
+  if (prev == NO_CONN) return;
+  const c = connAddress(prev);
+  if ((load<u8>(c + CONN_FLAGS) & CONNF_POOL) != 0 && rs != <u32>load<u16>(c + CONN_RS) && hdr(HDR_FNAT_QUARANTINE) != 0) {
+    quarantineConn(prev, now + hdr(HDR_FNAT_QUARANTINE));
+  } else {
+    expireConn(prev);
+  }
+}
+
+/**
  * newConn schedules a real server of service `svcIdx` for the first packet of a connection
- * (slot scratch `scr`) and creates its session: persistence template, Full-NAT port, index keys, counters, event.
+ * (slot scratch `scr`) and creates its session: persistence template, Full-NAT tuple, index keys,
+ * counters, event. `prev` is the closing session the client reuses its tuple from (or NO_CONN):
+ * it is retired here in every outcome, and a Full-NAT connection tries its LIP:lport first.
  * Returns the record index, or FAILED | DROP_* reason.
  */
-function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, now: u32): u32 {
+function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, now: u32, prev: u32): u32 {
   const s = serviceAddress(svcIdx);
   const proto = <u32>load<u8>(scr + SCR_PROTO);
   if (proto == IPPROTO_TCP && (hdr(HDR_OPTIONS) & OPT_SLOPPY_TCP) == 0) {
     // IPVS schedules TCP only on a SYN: a stray segment must not pin a server
     const tf = load<u8>(scr + SCR_TCPFLAGS);
     if ((tf & TH_SYN) == 0 || (tf & TH_RST) != 0) return FAILED | DROP_NO_SESSION;
+  }
+  let hintLip = NO_LIP;
+  let hintPort: u32 = 0;
+  if (prev != NO_CONN) {
+    const pc = connAddress(prev);
+    if (load<u8>(pc + CONN_FLAGS) & CONNF_POOL) {
+      hintLip = <u32>load<u16>(pc + CONN_LIPIDX);
+      hintPort = <u32>load<u16>(pc + CONN_LPORT);
+    }
   }
   const cip = load<u32>(scr + SCR_SRC);
   const vip = load<u32>(scr + SCR_DST);
@@ -141,13 +168,16 @@ function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, no
     rs = schedule(s, cip, <u16>cport, vip);
     if (rs == NO_RS) {
       const sorryRs = <u32>load<u16>(s + SVC_SORRY);
-      if (sorryRs == 0) return FAILED | DROP_NO_RS;
       const sr = rsAddress(sorryRs - 1);
-      if ((load<u8>(sr + RS_FLAGS) & (RSF_USED | RSF_REMOVED)) != RSF_USED) return FAILED | DROP_NO_RS;
+      if (sorryRs == 0 || (load<u8>(sr + RS_FLAGS) & (RSF_USED | RSF_REMOVED)) != RSF_USED) {
+        if (prev != NO_CONN) expireConn(prev);
+        return FAILED | DROP_NO_RS;
+      }
       rs = sorryRs - 1;
       sorry = true;
     }
   }
+  retirePrevious(prev, rs, now);
   const r = rsAddress(rs);
   let fwd = <u32>load<u8>(r + RS_FWD);
   if (fwd == FWD_INHERIT) fwd = <u32>load<u8>(s + SVC_FWD);
@@ -175,15 +205,11 @@ function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, no
   const c = connAddress(rec);
   let flags: u8 = CONNF_USED | <u8>(fwd << CONNF_FWD_SHIFT);
   if (fwd == FWD_FNAT) {
-    const p = allocPort(s);
-    if (p == NO_PORT) {
+    const failed = chooseTuple(s, c, rs, rip, rport, proto, cip, vip, ports, hintLip, hintPort, now);
+    if (failed != 0) {
       freeConn(rec);
-      return FAILED | DROP_POOL_EXHAUSTED;
+      return FAILED | failed;
     }
-    const lip = p >> 16;
-    store<u32>(c + CONN_LIP, load<u32>(lipAddress(lip) + LIP_ADDR));
-    store<u16>(c + CONN_LPORT, <u16>bswap16(p & 0xffff));
-    store<u16>(c + CONN_LIPIDX, <u16>lip);
     flags |= CONNF_POOL | CONNF_OUT;
   } else if (fwd == FWD_NAT) {
     // the reply key RS -> client must be unique; a clash would misroute the older session
@@ -255,7 +281,7 @@ function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: b
       // a new session's first state travels in its EVT_CREATED
       if (state != TCP_S_NONE) emitEvent(EVT_STATE_CHANGED, c);
     }
-    store<u32>(c + CONN_EXPIRES, now + timeoutMs(next));
+    store<u32>(c + CONN_EXPIRES, now + tcpTimeout(next, fwd == FWD_FNAT));
   } else {
     store<u32>(c + CONN_EXPIRES, now + timeoutMs(TO_UDP));
   }
@@ -339,13 +365,19 @@ function handle(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, inDev: u
   const proto = <u32>load<u8>(scr + SCR_PROTO);
   let v = lookupConn(load<u32>(scr + SCR_HASH), load<u32>(scr + SCR_SRC), load<u32>(scr + SCR_DST),
     load<u32>(scr + SCR_SPORT), proto, false);
+  let prev = NO_CONN;
   if (v != 0) {
     const c = connAddress(recOf(v));
-    // the sweep may not have reached it yet: a stale session never carries traffic
-    const stale = timeReached(load<u32>(c + CONN_EXPIRES), now) || connGone(c) ||
-      (cls == CLASS_IN && proto == IPPROTO_TCP && reusable(c, load<u8>(scr + SCR_TCPFLAGS)));
-    if (stale) {
+    if (load<u8>(c + CONN_FLAGS) & CONNF_DETACHED) {
+      // a quarantined Full-NAT tuple: its connection is over, nothing may pass through it
+      v = 0;
+    } else if (timeReached(load<u32>(c + CONN_EXPIRES), now) || connGone(c)) {
+      // the sweep may not have reached it yet: a stale session never carries traffic
       expireConn(recOf(v));
+      v = 0;
+    } else if (cls == CLASS_IN && proto == IPPROTO_TCP && reusable(c, load<u8>(scr + SCR_TCPFLAGS))) {
+      // newConn retires it once the new connection's server is known
+      prev = recOf(v);
       v = 0;
     }
   }
@@ -357,10 +389,11 @@ function handle(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, inDev: u
   } else if (cls == CLASS_IN) {
     const svc = lookupService(load<u32>(scr + SCR_DST), load<u32>(scr + SCR_SPORT) >>> 16, proto);
     if (svc == NO_SERVICE) {
+      if (prev != NO_CONN) expireConn(prev);
       settle(desc, VERDICT_DROP, DROP_NO_SERVICE);
       return;
     }
-    rec = newConn(scr, svc, <usize>load<u32>(desc + DESC_OFF), l2, inDev, now);
+    rec = newConn(scr, svc, <usize>load<u32>(desc + DESC_OFF), l2, inDev, now, prev);
     if (rec >= FAILED) {
       settle(desc, VERDICT_DROP, <u8>(rec & 0xff));
       return;

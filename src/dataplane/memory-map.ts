@@ -69,7 +69,6 @@ export interface Layout {
   conns: Region;
   index: Region;
   lips: Region;
-  portmaps: Region;
   pools: Region;
   stats: Region;
   svcStats: Region;
@@ -149,7 +148,6 @@ export function computeLayout(partial: Partial<Capacities> = {}): Layout {
   const slots = take(caps.slotCount * slotSize);
   const index = take(idxSlots * 4);
   const conns = take(connCap * abi.CONN_SIZE);
-  const portmaps = take(caps.lips * abi.PORTMAP_SIZE);
   const sched = take(caps.services * caps.schedSize * 2);
   const memoryBytes = align(cursor, PAGE);
   if (memoryBytes > 4 * 1024 * 1024 * 1024 - PAGE) {
@@ -158,9 +156,13 @@ export function computeLayout(partial: Partial<Capacities> = {}): Layout {
   return {
     caps, slotSize, headroom, connCap, idxSlots, localSlots, svcIdxSlots, eventCap,
     slots, descriptors, scratch, devices, local, services, svcIndex, realServers, destinations,
-    sched, conns, index, lips, portmaps, pools, stats, svcStats, rsStats, events, memoryBytes,
+    sched, conns, index, lips, pools, stats, svcStats, rsStats, events, memoryBytes,
   };
 }
+
+/** Full-NAT quarantine in seconds: a tuple goes to another client only this long after its last
+ * packet; Linux servers keep TIME_WAIT 60 s (TCP_TIMEWAIT_LEN), Windows 120 s by default */
+export const DEFAULT_FNAT_QUARANTINE_S = 60;
 
 /** Default timeouts in seconds, IPVS's (ip_vs_proto_tcp.c, ip_vs_proto_udp.c). */
 export const DEFAULT_TIMEOUTS_S: Record<string, number> = {
@@ -224,7 +226,7 @@ export function writeHeader(memory: WebAssembly.Memory, layout: Layout): void {
   h(abi.HDR_SWEEP_CURSOR, 0);
   h(abi.HDR_LIP_BASE, layout.lips.base);
   h(abi.HDR_LIP_CAP, layout.caps.lips);
-  h(abi.HDR_PORTMAP_BASE, layout.portmaps.base);
+  h(abi.HDR_FNAT_QUARANTINE, DEFAULT_FNAT_QUARANTINE_S * 1000);
   h(abi.HDR_POOL_BASE, layout.pools.base);
   h(abi.HDR_POOL_CAP, layout.caps.poolEntries);
   h(abi.HDR_STATS_BASE, layout.stats.base);

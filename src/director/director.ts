@@ -19,7 +19,7 @@ import { type ApplyReport, TableApplier } from './apply.js';
 import { HaController } from '../ha/controller.js';
 import { HostStack } from './host-stack.js';
 import { KernelRoutes } from './kernel-routes.js';
-import type { DirectorSpec } from '../model/spec.js';
+import { type DirectorSpec, usesFullnat } from '../model/spec.js';
 
 const ZERO_MAC = '00:00:00:00:00:00';
 
@@ -49,8 +49,8 @@ export function checkSpec(spec: DirectorSpec): void {
     if (tun && modes.has('dr')) {
       throw new WlvsError('WLVS_ERR_CONFIG_INVALID', `service ${s.name}: DR rewrites MACs and needs a tap device`);
     }
-    if (modes.has('fullnat') && s.localAddresses.length === 0) {
-      throw new WlvsError('WLVS_ERR_CONFIG_INVALID', `service ${s.name}: fullnat needs local_addresses`);
+    if (modes.has('fullnat') && spec.fullnat.localAddresses.length === 0) {
+      throw new WlvsError('WLVS_ERR_CONFIG_INVALID', `service ${s.name}: fullnat needs director.fullnat.local_addresses`);
     }
   }
 }
@@ -172,8 +172,9 @@ export class Director {
       destinations: Math.max(1024, spec.services.reduce((n, s) => n + s.realServers.length, 0) * 2),
       schedSize: 65537,
       sessions: spec.sessions,
-      lips: 64,
-      poolEntries: 256,
+      // every fullnat service lists the director's whole pool
+      lips: Math.max(64, spec.fullnat.localAddresses.length),
+      poolEntries: Math.max(256, spec.fullnat.localAddresses.length * (spec.services.filter(usesFullnat).length * 2 + 2)),
       events: 1 << 16,
       localAddresses: 256,
     };
@@ -293,10 +294,8 @@ export class Director {
     for (const d of this.#spec.devices) for (const a of d.addresses) out.add(a.split('/')[0]);
     if (this.ha && !this.ha.master) return out;
     for (const v of this.#spec.ha?.virtualAddresses ?? []) out.add(v.address.split('/')[0]);
-    for (const s of this.#spec.services) {
-      out.add(s.vip);
-      for (const l of s.localAddresses) out.add(l.address);
-    }
+    for (const s of this.#spec.services) out.add(s.vip);
+    for (const l of this.#spec.fullnat.localAddresses) out.add(l.address);
     return out;
   }
 

@@ -24,9 +24,9 @@ export class KernelRoutes {
       add: ['route', 'replace', `${dst}/32`, 'dev', dev],
       del: ['route', 'del', `${dst}/32`, 'dev', dev],
     });
+    for (const l of spec.fullnat.localAddresses) route(l.address);
     for (const s of spec.services) {
       route(s.vip);
-      for (const l of s.localAddresses) route(l.address);
       if (s.forwarding !== 'nat' && !s.realServers.some((r) => r.forwarding === 'nat')) continue;
       for (const r of s.realServers) {
         if ((r.forwarding ?? s.forwarding) !== 'nat') continue;
