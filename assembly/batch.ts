@@ -24,7 +24,7 @@ import {
   VNET_FLAGS, VNET_F_NEEDS_CSUM, VNET_HDR_LEN, STAT_BATCHES,
 } from './abi';
 import { emitEvent } from './events';
-import { NO_LIP, chooseTuple } from './fnat_pool';
+import { NO_LIP, chooseTuple, tupleHint } from './fnat_pool';
 import { flowHash } from './flow';
 import { fragNeeded, fragNeededLength, relayIcmpError } from './icmp';
 import { bswap16, copy6, hdr, setHdr, timeReached } from './mem';
@@ -109,14 +109,14 @@ function findTemplate(hash: u32, tcip: u32, vip: u32, tport: u32, proto: u32, no
  * quarantine (that server may hold it in TIME_WAIT); toward the same server, or in any other
  * mode, it simply expires, and its LIP:lport is free for the new connection to take again.
  */
-function retirePrevious(prev: u32, rs: u32, now: u32): void {
+function retirePrevious(prev: u32, rs: u32, hintLip: u32, now: u32): void {
   if (prev == NO_CONN) return;
   const c = connAddress(prev);
-  if ((load<u8>(c + CONN_FLAGS) & CONNF_POOL) != 0 && rs != <u32>load<u16>(c + CONN_RS) && hdr(HDR_FNAT_QUARANTINE) != 0) {
-    quarantineConn(prev, now + hdr(HDR_FNAT_QUARANTINE));
-  } else {
-    expireConn(prev);
-  }
+  // toward the same server the new connection takes the tuple back at once (tupleHint says it
+  // can): it must not be free for anybody else in between
+  const keep = (load<u8>(c + CONN_FLAGS) & CONNF_POOL) != 0 && (rs != <u32>load<u16>(c + CONN_RS) || hintLip == NO_LIP);
+  if (keep && hdr(HDR_FNAT_QUARANTINE) != 0) quarantineConn(prev, now + hdr(HDR_FNAT_QUARANTINE));
+  else expireConn(prev);
 }
 
 /**
@@ -139,7 +139,7 @@ function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, no
   if (prev != NO_CONN) {
     const pc = connAddress(prev);
     if (load<u8>(pc + CONN_FLAGS) & CONNF_POOL) {
-      hintLip = <u32>load<u16>(pc + CONN_LIPIDX);
+      hintLip = tupleHint(pc);
       hintPort = <u32>load<u16>(pc + CONN_LPORT);
     }
   }
@@ -177,7 +177,7 @@ function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, no
       sorry = true;
     }
   }
-  retirePrevious(prev, rs, now);
+  retirePrevious(prev, rs, hintLip, now);
   const r = rsAddress(rs);
   let fwd = <u32>load<u8>(r + RS_FWD);
   if (fwd == FWD_INHERIT) fwd = <u32>load<u8>(s + SVC_FWD);

@@ -57,6 +57,20 @@ export function tupleFree(rip: u32, lip: u32, ports: u32, proto: u32, cip: u32, 
   return false;
 }
 
+/**
+ * tupleHint: the LIP index of the session record `c` for its client's next connection, or
+ * NO_LIP when its LIP has left the configuration (or changed its range) since it was taken.
+ */
+export function tupleHint(c: usize): u32 {
+  const lip = <u32>load<u16>(c + CONN_LIPIDX);
+  if (lip >= hdr(HDR_LIP_CAP)) return NO_LIP;
+  const l = lipAddress(lip);
+  const p = bswap16(<u32>load<u16>(c + CONN_LPORT));
+  const valid = load<u32>(l + LIP_ADDR) == load<u32>(c + CONN_LIP) &&
+    p >= <u32>load<u16>(l + LIP_PORT_MIN) && p <= <u32>load<u16>(l + LIP_PORT_MAX);
+  return valid ? lip : NO_LIP;
+}
+
 /** holdTuple writes LIP:lport into the new session record `c` and counts the hold. */
 export function holdTuple(c: usize, lip: u32, lportWire: u32, r: usize): void {
   store<u32>(c + CONN_LIP, load<u32>(lipAddress(lip) + LIP_ADDR));
@@ -87,17 +101,11 @@ export function releaseTuple(c: usize): void {
 export function chooseTuple(svc: usize, c: usize, rs: u32, rip: u32, rportRaw: u32, proto: u32, cip: u32, vip: u32,
   cports: u32, hintLip: u32, hintPortWire: u32, now: u32): u32 {
   const r = rsAddress(rs);
-  if (hintLip != NO_LIP && hintLip < hdr(HDR_LIP_CAP)) {
-    const l = lipAddress(hintLip);
-    const p = bswap16(hintPortWire);
-    const lipAddr = load<u32>(l + LIP_ADDR);
-    // the LIP may have left the configuration since: then the hint is void
-    if (lipAddr != 0 && p >= <u32>load<u16>(l + LIP_PORT_MIN) && p <= <u32>load<u16>(l + LIP_PORT_MAX) &&
-      tupleFree(rip, lipAddr, rportRaw | (hintPortWire << 16), proto, cip, vip, cports, now)) {
-      holdTuple(c, hintLip, hintPortWire, r);
-      count(STAT_FNAT_REUSED, 1);
-      return 0;
-    }
+  if (hintLip != NO_LIP && tupleFree(rip, load<u32>(lipAddress(hintLip) + LIP_ADDR), rportRaw | (hintPortWire << 16), proto,
+    cip, vip, cports, now)) {
+    holdTuple(c, hintLip, hintPortWire, r);
+    count(STAT_FNAT_REUSED, 1);
+    return 0;
   }
   const n = <u32>load<u16>(svc + SVC_POOL_COUNT);
   const first = load<u32>(svc + SVC_POOL_FIRST);

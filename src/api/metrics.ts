@@ -110,6 +110,26 @@ export function createMetrics(sup: Supervisor): Registry {
       this.inc({ outcome: 'dropped' }, Number(t.stat(abi.STAT_DROPPED)));
     },
   });
+  new Counter({
+    name: 'wlvs_fullnat_tuples_total', labelNames: ['event'], registers: [reg],
+    help: 'Full-NAT tuples: reused (a client reusing its port kept its LIP:lport), quarantined (held after its connection ' +
+      'ended, until the server\'s TIME_WAIT is over), probe_busy (a probe for a free tuple met a busy one)',
+    collect() {
+      this.reset();
+      const t = dir().tables;
+      this.inc({ event: 'reused' }, Number(t.stat(abi.STAT_FNAT_REUSED)));
+      this.inc({ event: 'quarantined' }, Number(t.stat(abi.STAT_FNAT_QUARANTINED)));
+      this.inc({ event: 'probe_busy' }, Number(t.stat(abi.STAT_FNAT_PROBE_BUSY)));
+    },
+  });
+  new Gauge({
+    name: 'wlvs_fullnat_lip_tuples', labelNames: ['lip'], registers: [reg],
+    help: 'LIP:lport tuples held on each local address (connections and quarantine, toward every real server)',
+    collect() {
+      this.reset();
+      for (const l of dir().applier.lips()) this.set({ lip: l.address }, dir().tables.lipUsage(l.index).used);
+    },
+  });
   new Gauge({ name: 'wlvs_sessions', help: 'session records in use (connections and templates)', registers: [reg],
     collect() { this.set(dir().tables.sessionCount()); } });
   new Gauge({ name: 'wlvs_sessions_capacity', help: 'session table capacity', registers: [reg],

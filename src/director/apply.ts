@@ -323,6 +323,11 @@ export class TableApplier {
     return this.#draining.size;
   }
 
+  /** lips lists the LIP table's live entries with their index (holes left out). */
+  lips(): { index: number; address: string; portMin: number; portMax: number }[] {
+    return this.#lips.flatMap((l, index) => (l ? [{ index, ...l }] : []));
+  }
+
   /**
    * syncIndices finds this director's table indices for a session another director describes
    * by its service (VIP, port, protocol), real server and LIP; null when there is no such one.

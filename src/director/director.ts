@@ -38,6 +38,9 @@ interface DeviceState {
   mtu: number;
 }
 
+/** how often the Full-NAT pool's drops are looked at for the log (a rate limit, not a delay) */
+const FULLNAT_LOG_MS = 10_000;
+
 /** checkSpec rejects what the director cannot run, before anything is created. */
 export function checkSpec(spec: DirectorSpec): void {
   if (spec.devices.length === 0) throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'at least one device is needed');
@@ -227,6 +230,7 @@ export class Director {
     this.#every(50, () => this.#sweep());
     this.#every(250, () => this.neighbours.tick());
     this.#every(1000, () => this.applier.reap());
+    if (this.#spec.fullnat.localAddresses.length) this.#every(FULLNAT_LOG_MS, () => this.#logFullnat());
     // events exist for session sync only: drained often, so a takeover loses few
     if (this.ha?.spec.syncSessions) this.#every(20, () => this.drainEvents());
     // a backup announces only its own addresses; it announces the rest when it becomes master
@@ -250,6 +254,38 @@ export class Director {
       this.#log.warn({ event: 'neighbour_unresolved', address: n.address, device: this.#devices[n.device].open.name },
         'next hop not resolved yet; its real servers get no traffic until it answers ARP');
     }
+  }
+
+  /** counter values at the last Full-NAT log line */
+  #fullnatSeen = { exhausted: 0n, busy: 0n, reused: 0n, quarantined: 0n, at: 0 };
+
+  /**
+   * logFullnat says, at most every FULLNAT_LOG_MS, that Full-NAT connections failed for want of a
+   * tuple (warn), and at most once a minute how many clients reused their tuple and how many
+   * tuples went into quarantine (info): counted in the metrics, never silent in the log either.
+   */
+  #logFullnat(): void {
+    const t = this.tables;
+    const now = {
+      exhausted: t.stat(abi.STAT_DROP_BASE + abi.DROP_POOL_EXHAUSTED), busy: t.stat(abi.STAT_DROP_BASE + abi.DROP_FNAT_BUSY),
+      reused: t.stat(abi.STAT_FNAT_REUSED), quarantined: t.stat(abi.STAT_FNAT_QUARANTINED),
+    };
+    const seen = this.#fullnatSeen;
+    const d = {
+      exhausted: Number(now.exhausted - seen.exhausted), busy: Number(now.busy - seen.busy),
+      reused: Number(now.reused - seen.reused), quarantined: Number(now.quarantined - seen.quarantined),
+    };
+    const lips = this.applier.lips().map((l) => ({ lip: l.address, held: t.lipUsage(l.index).used, ports: l.portMax - l.portMin + 1 }));
+    const ms = performance.now();
+    if (d.exhausted || d.busy) {
+      this.#log.warn({ event: 'fullnat_pool', ...d, lips },
+        'Full-NAT connections dropped for want of a LIP:lport tuple (add local addresses or lower director.fullnat.quarantine)');
+    } else if ((d.reused || d.quarantined) && ms - seen.at >= 60_000) {
+      this.#log.info({ event: 'fullnat_pool', ...d, lips }, 'Full-NAT tuples reused by their clients and held in quarantine');
+    } else {
+      return;
+    }
+    this.#fullnatSeen = { ...now, at: ms };
   }
 
   #every(ms: number, fn: () => void): void {

@@ -136,6 +136,20 @@ for (const flavour of FLAVOURS) {
       assert.equal(h.rsField(rsIndexOf(t.rip), abi.RS_FNAT_HELD) + h.rsField(1 - rsIndexOf(t.rip), abi.RS_FNAT_HELD), 6);
     });
 
+    it('a reused tuple whose LIP changed its range since is quarantined, not handed to others', () => {
+      const h = new CoreHarness(flavour).standard();
+      h.tables.setLips([{ address: LIPS[0], portMin: 5000, portMax: 5000 }]);
+      h.service(0, { forwarding: 'fullnat' }, [realServerEntry(0)]);
+      h.setPool(0, [0]);
+      const t1 = tupleOf(h.one(syn(450), 0));
+      closeByServer(h, 450, 0, t1, 10);
+      h.tables.setLips([{ address: LIPS[0], portMin: 5001, portMax: 5001 }]);
+      const t2 = tupleOf(h.one(syn(450), 1 * S));
+      assert.equal(t2.lport, 5001);
+      assert.equal(stat(h, abi.STAT_FNAT_QUARANTINED), 1n);
+      assert.equal(h.rsField(0, abi.RS_FNAT_HELD), 2, 'the old tuple is still held toward the server');
+    });
+
     it('reusing toward another server keeps LIP:lport and quarantines the old server\'s tuple', () => {
       const h = new CoreHarness(flavour).standard();
       h.tables.setLips([{ address: LIPS[0], portMin: 5000, portMax: 5001 }, { address: LIPS[1], portMin: 1, portMax: 0 }]);
