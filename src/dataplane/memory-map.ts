@@ -26,6 +26,11 @@ export interface Capacities {
   events: number;
   /** owned addresses (VIPs, DIPs, LIPs) */
   localAddresses: number;
+  /**
+   * a session extension record (abi CONNX_*) per session: needed by features that translate
+   * sequence numbers or timestamps (SYN proxy, PROXY protocol); +CONNX_SIZE bytes a connection
+   */
+  connExt: boolean;
 }
 
 export const DEFAULT_CAPACITIES: Capacities = {
@@ -41,6 +46,7 @@ export const DEFAULT_CAPACITIES: Capacities = {
   poolEntries: 256,
   events: 1 << 14,
   localAddresses: 256,
+  connExt: false,
 };
 
 /** A region's absolute byte offset and size. */
@@ -74,6 +80,8 @@ export interface Layout {
   svcStats: Region;
   rsStats: Region;
   events: Region;
+  /** session extension records; size 0 when caps.connExt is false */
+  connx: Region;
   /** total bytes, a multiple of 64 KiB */
   memoryBytes: number;
 }
@@ -96,7 +104,7 @@ function align(n: number, a: number): number {
  */
 export function computeLayout(partial: Partial<Capacities> = {}): Layout {
   const caps: Capacities = { ...DEFAULT_CAPACITIES, ...partial };
-  const check = (name: keyof Capacities, min: number, max: number): void => {
+  const check = (name: Exclude<keyof Capacities, 'connExt'>, min: number, max: number): void => {
     const v = caps[name];
     if (!Number.isInteger(v) || v < min || v > max) {
       throw new RangeError(`capacity ${name}=${v} outside [${min}, ${max}]`);
@@ -148,6 +156,7 @@ export function computeLayout(partial: Partial<Capacities> = {}): Layout {
   const slots = take(caps.slotCount * slotSize);
   const index = take(idxSlots * 4);
   const conns = take(connCap * abi.CONN_SIZE);
+  const connx = take(caps.connExt ? connCap * abi.CONNX_SIZE : 0);
   const sched = take(caps.services * caps.schedSize * 2);
   const memoryBytes = align(cursor, PAGE);
   if (memoryBytes > 4 * 1024 * 1024 * 1024 - PAGE) {
@@ -156,7 +165,7 @@ export function computeLayout(partial: Partial<Capacities> = {}): Layout {
   return {
     caps, slotSize, headroom, connCap, idxSlots, localSlots, svcIdxSlots, eventCap,
     slots, descriptors, scratch, devices, local, services, svcIndex, realServers, destinations,
-    sched, conns, index, lips, pools, stats, svcStats, rsStats, events, memoryBytes,
+    sched, conns, index, lips, pools, stats, svcStats, rsStats, events, connx, memoryBytes,
   };
 }
 
@@ -237,6 +246,7 @@ export function writeHeader(memory: WebAssembly.Memory, layout: Layout): void {
   h(abi.HDR_EVT_HEAD, 0);
   h(abi.HDR_EVT_TAIL, 0);
   h(abi.HDR_MEM_END, layout.memoryBytes);
+  h(abi.HDR_CONNX_BASE, layout.connx.size > 0 ? layout.connx.base : 0);
   for (const [name, seconds] of Object.entries(DEFAULT_TIMEOUTS_S)) {
     h(abi.HDR_TIMEOUTS + TIMEOUT_SLOTS[name] * 4, seconds * 1000);
   }
