@@ -177,7 +177,8 @@ export class Director {
       sessions: spec.sessions,
       // every fullnat service lists the director's whole pool
       lips: Math.max(64, spec.fullnat.localAddresses.length),
-      poolEntries: Math.max(256, spec.fullnat.localAddresses.length * (spec.services.filter(usesFullnat).length * 2 + 2)),
+      poolEntries: Math.max(256,
+        spec.fullnat.localAddresses.length * (spec.services.filter(usesFullnat).length * 2 + 2)),
       events: 1 << 16,
       localAddresses: 256,
     };
@@ -267,7 +268,8 @@ export class Director {
   #logFullnat(): void {
     const t = this.tables;
     const now = {
-      exhausted: t.stat(abi.STAT_DROP_BASE + abi.DROP_POOL_EXHAUSTED), busy: t.stat(abi.STAT_DROP_BASE + abi.DROP_FNAT_BUSY),
+      exhausted: t.stat(abi.STAT_DROP_BASE + abi.DROP_POOL_EXHAUSTED),
+      busy: t.stat(abi.STAT_DROP_BASE + abi.DROP_FNAT_BUSY),
       reused: t.stat(abi.STAT_FNAT_REUSED), quarantined: t.stat(abi.STAT_FNAT_QUARANTINED),
     };
     const seen = this.#fullnatSeen;
@@ -275,7 +277,8 @@ export class Director {
       exhausted: Number(now.exhausted - seen.exhausted), busy: Number(now.busy - seen.busy),
       reused: Number(now.reused - seen.reused), quarantined: Number(now.quarantined - seen.quarantined),
     };
-    const lips = this.applier.lips().map((l) => ({ lip: l.address, held: t.lipUsage(l.index).used, ports: l.portMax - l.portMin + 1 }));
+    const lips = this.applier.lips()
+      .map((l) => ({ lip: l.address, held: t.lipUsage(l.index).used, ports: l.portMax - l.portMin + 1 }));
     const ms = performance.now();
     if (d.exhausted || d.busy) {
       this.#log.warn({ event: 'fullnat_pool', ...d, lips },

@@ -64,7 +64,8 @@ describe('Full-NAT under short connections (issue 8)', { timeout: 180_000 }, () 
       const c = labConfig(topo, 'tun', { forwarding: 'fullnat' }, token) as {
         director: { fullnat: { local_addresses: unknown[] } }; services: unknown[];
       };
-      c.director.fullnat.local_addresses = (c.director.fullnat.local_addresses as string[]).map((address) => ({ address, ports: LIP_PORTS }));
+      const lips = c.director.fullnat.local_addresses as string[];
+      c.director.fullnat.local_addresses = lips.map((address) => ({ address, ports: LIP_PORTS }));
       c.services = c.services.slice(0, 1);
       return c as unknown as Record<string, unknown>;
     });
