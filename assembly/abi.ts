@@ -156,6 +156,10 @@
 // features that rewrite a stream (SYN proxy, PROXY protocol)
 // @ts-ignore: decorator
 @inline export const HDR_CONNX_BASE: u32 = 188;
+// PROXY protocol: per session record a u32, the client's ISN + 1 (where the header goes in its
+// stream), or 0 when no service sends the PROXY protocol (clientaddr.ts)
+// @ts-ignore: decorator
+@inline export const HDR_PROXY_BASE: u32 = 252;
 // timeouts: u32 milliseconds × TO_COUNT, indexed by TO_* (TCP states by their number)
 // @ts-ignore: decorator
 @inline export const HDR_TIMEOUTS: u32 = 256;
@@ -281,8 +285,12 @@
 // only busy or quarantined tuples (DROP_POOL_EXHAUSTED: the server's share is full)
 // @ts-ignore: decorator
 @inline export const DROP_FNAT_BUSY: u8 = 18; // label: fnat_tuple_busy
+// the client segment that must carry the PROXY header would not fit its slot or 64 KiB with it
+// (a large GSO super-packet): dropped, the client retransmits one segment
 // @ts-ignore: decorator
-@inline export const DROP_COUNT: u8 = 19;
+@inline export const DROP_PROXY_NO_ROOM: u8 = 19;
+// @ts-ignore: decorator
+@inline export const DROP_COUNT: u8 = 20;
 
 // ── global counters (u64 index in the HDR_STATS_BASE array) ──────────────────────────────────
 // @ts-ignore: decorator
@@ -318,6 +326,14 @@
 @inline export const STAT_FNAT_QUARANTINED: u32 = 30;
 // @ts-ignore: decorator
 @inline export const STAT_FNAT_PROBE_BUSY: u32 = 29;
+// the client's address toward the server: PROXY headers put into client segments (a resent
+// first segment counts again), TOA options added, segments that had no option room for TOA
+// @ts-ignore: decorator
+@inline export const STAT_PROXY_SENT: u32 = 28;
+// @ts-ignore: decorator
+@inline export const STAT_TOA_ADDED: u32 = 27;
+// @ts-ignore: decorator
+@inline export const STAT_TOA_NO_ROOM: u32 = 26;
 // @ts-ignore: decorator
 @inline export const STAT_DROP_BASE: u32 = 32;
 // @ts-ignore: decorator
@@ -449,6 +465,15 @@
 // sh / mh: when the hashed server is unavailable, try the next one (sh-fallback / mh-fallback)
 // @ts-ignore: decorator
 @inline export const SVCF_FALLBACK: u8 = 8;
+// TCP: the client's address as TCP option 254 (TOA, as Alibaba LVS and DPVS) in the client's
+// segments until the server answers (Full-NAT: the server sees a LIP otherwise)
+// @ts-ignore: decorator
+@inline export const SVCF_TOA: u8 = 16;
+// TCP: a PROXY protocol header (v1 text or v2 binary) ahead of the client's stream
+// @ts-ignore: decorator
+@inline export const SVCF_PROXY_V1: u8 = 32;
+// @ts-ignore: decorator
+@inline export const SVCF_PROXY_V2: u8 = 64;
 
 // ── schedulers (ipvsadm names) ───────────────────────────────────────────────────────────────
 // @ts-ignore: decorator
@@ -653,6 +678,13 @@
 /** the timestamp delta applies (TSval out, TSecr in) */
 // @ts-ignore: decorator
 @inline export const CONNXF_TS: u16 = 2;
+/** PROXY protocol: the header went (or goes) ahead of the client's first byte and the server
+ * has not acknowledged it yet; a client segment starting there carries it again (clientaddr.ts) */
+// @ts-ignore: decorator
+@inline export const CONNXF_PROXY: u16 = 4;
+/** TOA: the client's segments carry option 254 until the server's first segment after its SYN-ACK */
+// @ts-ignore: decorator
+@inline export const CONNXF_TOA: u16 = 8;
 // records per index slot group: the index has IDX_PER_CONN slots per record
 // @ts-ignore: decorator
 @inline export const IDX_PER_CONN: u32 = 4;

@@ -12,7 +12,7 @@ import {
   DROP_NOT_OURS, DROP_NO_NEIGH, DROP_NO_RS, DROP_NO_SERVICE, DROP_NO_SESSION, DROP_POOL_EXHAUSTED, DROP_TABLE_FULL,
   DROP_UNSUPPORTED, ETH_HLEN, EVT_CREATED, EVT_STATE_CHANGED, EVT_TEMPLATE_CREATED, FWD_DR, FWD_FNAT, FWD_INHERIT,
   FWD_NAT, FWD_TUN, HDR_BATCH_DEV, HDR_FNAT_QUARANTINE, HDR_BATCH_FLAGS, HDR_DESC_BASE, HDR_DEV_BASE, HDR_IDX_BASE,
-  HDR_CONN_BASE, HDR_IDX_MASK, HDR_OPTIONS, HDR_SCRATCH_BASE, HDR_SINK, HDR_SLOT_COUNT, IDX_DIR_OUT,
+  HDR_CONN_BASE, HDR_IDX_MASK, HDR_OPTIONS, HDR_SCRATCH_BASE, HDR_SINK, HDR_SLOT_BASE, HDR_SLOT_COUNT, HDR_SLOT_SIZE, IDX_DIR_OUT,
   IDX_TAG_SHIFT, CONN_SIZE, IPPROTO_TCP, LIP_ADDR,
   NO_RS, OPT_SLOPPY_TCP, OPT_UNKNOWN_HOST, OPT_UNKNOWN_PASS, PROCESS_HOST_SHIFT, RSF_READY,
   RSF_REMOVED, RSF_USED, RS_DEV, RS_FLAGS, RS_FWD, RS_INACTIVE, RS_PERSIST, RS_RPORT, RS_TUN_SRC,
@@ -23,6 +23,9 @@ import {
   TCP_S_CLOSE, TCP_S_FIN_WAIT, TCP_S_NONE, TCP_S_TIME_WAIT, TO_UDP, VERDICT_DROP, VERDICT_FORWARD, VERDICT_HOST,
   VNET_FLAGS, VNET_F_NEEDS_CSUM, VNET_HDR_LEN, STAT_BATCHES,
 } from './abi';
+import {
+  CLIENTADDR_FAILED, clampAckOut, clampMss, clientAddrFlags, clientAddrIn, clientAddrOut, clientAddrRoom, clientAddrStart,
+} from './clientaddr';
 import { emitEvent } from './events';
 import { NO_LIP, chooseTuple, tupleHint } from './fnat_pool';
 import { flowHash } from './flow';
@@ -44,7 +47,7 @@ import { drIn } from './xmit/dr';
 import { fnatIn, fnatOut } from './xmit/fnat';
 import { natIn, natOut } from './xmit/nat';
 import { setMacs } from './xmit/rewrite';
-import { ETH_SRC, IP_TOT_LEN, TH_ACK, TH_RST, TH_SYN } from './wire';
+import { ETH_SRC, IP_TOT_LEN, TCP_FLAGS, TH_ACK, TH_RST, TH_SYN } from './wire';
 import { TUN_FAILED_BELOW, TUN_FRAG_NEEDED, tunIn } from './xmit/tun';
 
 /** newConn results at or above this are failures: FAILED | DROP_* reason */
@@ -60,6 +63,13 @@ import { TUN_FAILED_BELOW, TUN_FRAG_NEEDED, tunIn } from './xmit/tun';
 @inline function settle(desc: usize, verdict: u8, reason: u8): void {
   store<u8>(desc + DESC_VERDICT, verdict);
   store<u8>(desc + DESC_REASON, reason);
+}
+
+/** slotEnd: the end of the slot of descriptor `desc`, as far as its frame may grow */
+// @ts-ignore: decorator
+@inline function slotEnd(desc: usize): usize {
+  const i = <u32>(desc - <usize>hdr(HDR_DESC_BASE)) / DESC_SIZE;
+  return <usize>(hdr(HDR_SLOT_BASE) + (i + 1) * hdr(HDR_SLOT_SIZE));
 }
 
 /** usable: may take new connections through a persistence template (weight 0 = quiesced: no) */
@@ -276,7 +286,12 @@ function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: b
   } else if (proto == IPPROTO_TCP) {
     const dir = fwd == FWD_DR || fwd == FWD_TUN ? DIR_INPUT_ONLY : (out ? DIR_OUTPUT : DIR_INPUT);
     const state = <u32>load<u8>(c + CONN_STATE);
-    const next = nextTcpState(state, dir, <u32>load<u8>(scr + SCR_TCPFLAGS));
+    const tf = <u32>load<u8>(scr + SCR_TCPFLAGS);
+    const next = nextTcpState(state, dir, tf);
+    if (state == TCP_S_NONE && !out && (tf & (TH_SYN | TH_ACK)) == TH_SYN) {
+      const want = clientAddrFlags(<u32>load<u16>(c + CONN_SVC));
+      if (want != 0) clientAddrStart(rec, c, l4, want);
+    }
     if (next != state) {
       applyTcpState(c, r, next);
       // a new session's first state travels in its EVT_CREATED
@@ -342,7 +357,25 @@ function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: b
       outLen += 20;
     }
   }
-  if (proto == IPPROTO_TCP && !icmp) seqAdjust(rec, l4, out, partial);
+  if (proto == IPPROTO_TCP && !icmp) {
+    if (out) {
+      if ((load<u8>(l4 + TCP_FLAGS) & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK)) {
+        const want = clientAddrFlags(<u32>load<u16>(c + CONN_SVC));
+        if (want != 0) clampMss(l4, clientAddrRoom(c, want), partial);
+      }
+      clientAddrOut(rec, l4);
+      seqAdjust(rec, l4, out, partial);
+      clampAckOut(rec, l4, partial);
+    } else {
+      seqAdjust(rec, l4, out, partial);
+      const grown = clientAddrIn(rec, c, ip, l4, ip + tot, slotEnd(desc), vnet ? frame - VNET_HDR_LEN : 0);
+      if (grown >= CLIENTADDR_FAILED) {
+        settle(desc, VERDICT_DROP, <u8>(grown & 0xff));
+        return;
+      }
+      outLen += grown;
+    }
+  }
   countTraffic(<u32>load<u16>(c + CONN_SVC), rs, out, tot);
   store<u32>(desc + DESC_OFF, <u32>frame);
   store<u32>(desc + DESC_LEN, outLen);

@@ -218,7 +218,7 @@ function checkPool(r: Reader, root: YAMLMap, dm: YAMLMap | null, spec: DirectorS
 
 function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec): ServiceSpec {
   const m = r.map(node, path, ['name', 'vip', 'port', 'protocol', 'scheduler', 'sched_flags', 'forwarding', 'persistence',
-    'persistence_netmask', 'local_addresses', 'sorry_server', 'tunnel_source', 'health_check', 'on_failure', 'real_servers']);
+    'persistence_netmask', 'local_addresses', 'proxy_protocol', 'toa', 'sorry_server', 'tunnel_source', 'health_check', 'on_failure', 'real_servers']);
   const vip = r.ipv4(r.get(m, 'vip'), r.need(m, 'vip', path) || undefined, `${path}.vip`);
   const port = r.int(m, 'port', path, 0, 65535, 0);
   const protocol = r.oneOf(m, 'protocol', path, ['tcp', 'udp'] as const, 'tcp');
@@ -275,13 +275,27 @@ function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec)
     hashPort: flags.includes('sh-port') || flags.includes('mh-port'),
     fallback: flags.includes('sh-fallback') || flags.includes('mh-fallback'),
     persistence: r.int(m, 'persistence', path, 0, 86400 * 31, 0),
-    persistencePrefix: prefix, sorry,
+    persistencePrefix: prefix,
+    proxyProtocol: r.get(m, 'proxy_protocol') !== undefined
+      ? r.oneOf(m, 'proxy_protocol', path, ['v1', 'v2'] as const, 'v2') : null,
+    toa: r.bool(m, 'toa', path, false),
+    sorry,
     tunnelSource: tunnel !== undefined ? r.ipv4(r.get(m, 'tunnel_source'), tunnel, `${path}.tunnel_source`) : null,
     health: svcHealth,
     onFailure: r.oneOf(m, 'on_failure', path, ['quiesce', 'remove'] as const, 'quiesce'),
     realServers,
   };
   const modes = forwardingModes(s);
+  if ((s.proxyProtocol || s.toa) && protocol !== 'tcp') {
+    r.problem(r.get(m, s.toa ? 'toa' : 'proxy_protocol'), `${path}.${s.toa ? 'toa' : 'proxy_protocol'}`, 'is for TCP services only');
+  }
+  if (s.proxyProtocol && (modes.has('dr') || modes.has('tun'))) {
+    r.problem(r.get(m, 'proxy_protocol'), `${path}.proxy_protocol`,
+      'needs nat or fullnat: the director must see the replies to translate their acknowledgements (dr and tun bypass it)');
+  }
+  if (s.toa && [...modes].some((x) => x !== 'fullnat')) {
+    r.problem(r.get(m, 'toa'), `${path}.toa`, 'is for fullnat only: in the other modes the server sees the client\'s address');
+  }
   if (port === 0 && (modes.has('nat') || modes.has('fullnat')) && realServers.some((x) => x.port !== 0)) {
     r.problem(node, `${path}.port`, 'a port-0 (all ports) service keeps the client\'s port: its real servers need port 0');
   }

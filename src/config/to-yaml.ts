@@ -41,6 +41,8 @@ export function serviceObject(s: ServiceSpec, defaultHealth: HealthSpec = DEFAUL
   o.forwarding = s.forwarding;
   if (s.persistence) o.persistence = s.persistence;
   if (s.persistence && s.persistencePrefix !== 32) o.persistence_netmask = s.persistencePrefix;
+  if (s.proxyProtocol) o.proxy_protocol = s.proxyProtocol;
+  if (s.toa) o.toa = true;
   if (s.sorry) o.sorry_server = { address: s.sorry.address, port: s.sorry.port };
   if (s.tunnelSource) o.tunnel_source = s.tunnelSource;
   const hc = healthObject(s.health, svcBase);

@@ -48,6 +48,10 @@ export interface ServiceEntry {
   sorry: number | null;
   /** outer source of TUN mode; null = the output device's address */
   tunnelSource: string | null;
+  /** TCP: PROXY protocol header ahead of the client's stream (needs caps.connExt and caps.proxyMarks) */
+  proxyProtocol?: 'v1' | 'v2' | null;
+  /** TCP: TOA option in the client's first segments (needs caps.connExt) */
+  toa?: boolean;
 }
 
 export interface RealServerEntry {
@@ -198,6 +202,14 @@ export class Tables {
     if (s.persistence > 0) flags |= abi.SVCF_PERSIST;
     if (s.hashPort) flags |= abi.SVCF_HASH_PORT;
     if (s.fallback) flags |= abi.SVCF_FALLBACK;
+    const lacks = this.layout.connx.size === 0 || (s.proxyProtocol && this.layout.proxyMarks.size === 0);
+    if ((s.toa || s.proxyProtocol) && lacks) {
+      throw new WlvsError('WLVS_ERR_RESTART_NEEDED', 'TOA and the PROXY protocol need per-session records this director '
+        + 'was started without: restart it with the new configuration');
+    }
+    if (s.toa) flags |= abi.SVCF_TOA;
+    if (s.proxyProtocol === 'v1') flags |= abi.SVCF_PROXY_V1;
+    if (s.proxyProtocol === 'v2') flags |= abi.SVCF_PROXY_V2;
     v.setUint8(at + abi.SVC_FLAGS, flags);
     v.setUint8(at + abi.SVC_SCHED, SCHEDULERS[s.scheduler]);
     v.setUint8(at + abi.SVC_FWD, FORWARDING[s.forwarding]);

@@ -181,6 +181,9 @@ export class Director {
         spec.fullnat.localAddresses.length * (spec.services.filter(usesFullnat).length * 2 + 2)),
       events: 1 << 16,
       localAddresses: 256,
+      // TOA and the PROXY protocol keep per-session state; without them no byte is spent on it
+      connExt: spec.services.some((s) => s.toa || s.proxyProtocol !== null),
+      proxyMarks: spec.services.some((s) => s.proxyProtocol !== null),
     };
     const layout = computeLayout(caps);
     const memory = createMemory(layout);

@@ -81,6 +81,10 @@ export interface ServiceSpec {
   forwarding: ForwardingMode;
   persistence: number;
   persistencePrefix: number;
+  /** TCP: a PROXY protocol header (v1 text, v2 binary) ahead of the client's stream */
+  proxyProtocol: 'v1' | 'v2' | null;
+  /** TCP Full-NAT: the client's address and port as TCP option 254 (servers with the TOA module) */
+  toa: boolean;
   sorry: { address: string; port: number } | null;
   tunnelSource: string | null;
   health: HealthSpec | null;
