@@ -25,6 +25,7 @@ import {
 } from './abi';
 import {
   CLIENTADDR_FAILED, clampAckOut, clampMss, clientAddrFlags, clientAddrIn, clientAddrOut, clientAddrRoom, clientAddrStart,
+  proxyPending,
 } from './clientaddr';
 import { emitEvent } from './events';
 import { NO_LIP, chooseTuple, tupleHint } from './fnat_pool';
@@ -280,6 +281,7 @@ function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: b
   let outLen = l2len + tot;
   const partial = vnet && (load<u8>(frame - VNET_HDR_LEN + VNET_FLAGS) & VNET_F_NEEDS_CSUM) != 0;
 
+  const prevState = <u32>load<u8>(c + CONN_STATE);
   if (icmp) {
     if (fwd == FWD_NAT || fwd == FWD_FNAT) relayIcmpError(ip, c, out, fwd);
     count(STAT_ICMP_RELAYED, 1);
@@ -288,10 +290,6 @@ function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: b
     const state = <u32>load<u8>(c + CONN_STATE);
     const tf = <u32>load<u8>(scr + SCR_TCPFLAGS);
     const next = nextTcpState(state, dir, tf);
-    if (state == TCP_S_NONE && !out && (tf & (TH_SYN | TH_ACK)) == TH_SYN) {
-      const want = clientAddrFlags(<u32>load<u16>(c + CONN_SVC));
-      if (want != 0) clientAddrStart(rec, c, l4, want);
-    }
     if (next != state) {
       applyTcpState(c, r, next);
       // a new session's first state travels in its EVT_CREATED
@@ -367,7 +365,14 @@ function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: b
       seqAdjust(rec, l4, out, partial);
       clampAckOut(rec, l4, partial);
     } else {
-      seqAdjust(rec, l4, out, partial);
+      const syn = (load<u8>(l4 + TCP_FLAGS) & (TH_SYN | TH_ACK)) == TH_SYN;
+      // the PROXY header comes after the client's SYN: a SYN (resent or not) keeps its seq
+      if (!syn || !proxyPending(rec)) seqAdjust(rec, l4, out, partial);
+      if (syn && prevState == TCP_S_NONE) {
+        // the client's first SYN arms TOA and PROXY
+        const want = clientAddrFlags(<u32>load<u16>(c + CONN_SVC));
+        if (want != 0) clientAddrStart(rec, c, l4, want);
+      }
       const grown = clientAddrIn(rec, c, ip, l4, ip + tot, slotEnd(desc), vnet ? frame - VNET_HDR_LEN : 0);
       if (grown >= CLIENTADDR_FAILED) {
         settle(desc, VERDICT_DROP, <u8>(grown & 0xff));

@@ -143,6 +143,13 @@ function writeProxy(p: usize, c: usize, v2: bool): void {
   store<u8>(q + 1, 0x0a);
 }
 
+/** proxyPending: session `rec` still owes the server its PROXY header */
+// @ts-ignore: decorator
+@inline export function proxyPending(rec: u32): bool {
+  const x = connxAddress(rec);
+  return x != 0 && (<u32>load<u16>(x + CONNX_FLAGS) & CONNXF_PROXY) != 0;
+}
+
 /**
  * clientAddrStart arms a new TCP session `rec` (record `c`) of a service with TOA or PROXY on
  * the client's SYN at `l4`: it remembers where the client's stream starts and tells seqadj that

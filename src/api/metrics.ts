@@ -122,6 +122,18 @@ export function createMetrics(sup: Supervisor): Registry {
       this.inc({ event: 'probe_busy' }, Number(t.stat(abi.STAT_FNAT_PROBE_BUSY)));
     },
   });
+  new Counter({
+    name: 'wlvs_client_address_total', labelNames: ['event'], registers: [reg],
+    help: 'the client\'s address toward the servers: proxy_sent (PROXY headers put into client segments, resends ' +
+      'included), toa_added (TOA options added), toa_no_room (segments that had no option room for TOA)',
+    collect() {
+      this.reset();
+      const t = dir().tables;
+      this.inc({ event: 'proxy_sent' }, Number(t.stat(abi.STAT_PROXY_SENT)));
+      this.inc({ event: 'toa_added' }, Number(t.stat(abi.STAT_TOA_ADDED)));
+      this.inc({ event: 'toa_no_room' }, Number(t.stat(abi.STAT_TOA_NO_ROOM)));
+    },
+  });
   new Gauge({
     name: 'wlvs_fullnat_lip_tuples', labelNames: ['lip'], registers: [reg],
     help: 'LIP:lport tuples held on each local address (connections and quarantine, toward every real server)',

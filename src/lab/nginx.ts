@@ -8,6 +8,9 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { Topology } from './topology.js';
+import { waitForLine } from './wait-line.js';
+
+const RS_SERVER = new URL('./rs-server.js', import.meta.url).pathname;
 
 export interface NginxOptions {
   /** `listen 80 proxy_protocol`: every connection must start with a PROXY header (v1 or v2) */
@@ -16,13 +19,20 @@ export interface NginxOptions {
   accessLog?: boolean;
   /** files to serve under /files/NAME, written into each server's document root */
   files?: Record<string, Uint8Array>;
+  /** also listen on this port without the PROXY protocol (TOA tests share the servers) */
+  plainPort?: number;
+  /** POST /digest goes to the lab's rs-server on this local port, which answers the body's sha256 */
+  digestPort?: number;
 }
 
 export interface NginxServers {
   children: ChildProcess[];
   /** access log path per real-server role (when accessLog) */
   logs: Map<string, string>;
-  /** the access log lines of every server so far: `proxy_addr proxy_port remote_addr request status bytes` */
+  /**
+   * the access log lines of every server so far:
+   * `proxy_addr proxy_port remote_addr "request" status bytes_sent request_length`
+   */
   accessLines(): string[];
 }
 
@@ -39,22 +49,31 @@ export async function startNginx(topo: Topology, o: NginxOptions = {}): Promise<
     if (o.accessLog) logs.set(r.role, log);
     const conf = join(work, `nginx-${r.role}.conf`);
     writeFileSync(conf, `worker_processes 1;
+# the lab's temp dir is private to root
+user root;
 pid ${work}/nginx-${r.role}.pid;
 error_log stderr warn;
 daemon off;
 events { worker_connections 8192; }
 http {
-  log_format wlvs '$proxy_protocol_addr $proxy_protocol_port $remote_addr "$request" $status $bytes_sent';
+  log_format wlvs '$proxy_protocol_addr $proxy_protocol_port $remote_addr "$request" $status $bytes_sent $request_length';
+  client_max_body_size 256m;
   ${o.accessLog ? `access_log ${log} wlvs;` : 'access_log off;'}
   server {
-    listen 80 reuseport backlog=4096${o.proxyProtocol ? ' proxy_protocol' : ''};
+    listen 80 reuseport backlog=4096${o.proxyProtocol ? ' proxy_protocol' : ''};${o.plainPort ? `\n    listen ${o.plainPort};` : ''}
     root ${root};
     location = / { return 200 "ok\\n"; }
-    location /files/ { }
+    location /files/ { }${o.digestPort ? `\n    location = /digest { proxy_pass http://127.0.0.1:${o.digestPort}; }` : ''}
   }
 }
 `);
     children.push(topo.lab.spawn(r.role, 'nginx', ['-c', conf, '-p', work]));
+    if (o.digestPort) {
+      const digest = topo.lab.spawn(r.role, process.execPath, [RS_SERVER, '--name', r.role, '--port', String(o.digestPort),
+        '--addr', '127.0.0.1', '--udp-port', String(o.digestPort)]);
+      await waitForLine(digest, /^ready/);
+      children.push(digest);
+    }
   }
   // nginx forks its worker and writes its pid file once it listens
   const deadline = performance.now() + 10_000;

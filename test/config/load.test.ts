@@ -86,6 +86,10 @@ describe('config', () => {
     ['a LIP that is the director\'s own address', FNAT.replace('[10.99.3.1, 10.99.3.2]', '[10.99.2.1]'), /10\.99\.2\.1 is also director\.devices\[0\] address/],
     ['a LIP prefix larger than /24', FNAT.replace('[10.99.3.1, 10.99.3.2]', '[10.99.0.0/16]'), /stands for 65536 addresses, at most 256/],
     ['a pool no service uses', FNAT.replace('    forwarding: fullnat\n', ''), /used only by fullnat services, and none uses it/],
+    ['TOA outside fullnat', BASE.replace('port: 80\n', 'port: 80\n    toa: true\n'), /toa: is for fullnat only/],
+    ['the PROXY protocol over dr', BASE.replace('port: 80\n', 'port: 80\n    forwarding: dr\n    proxy_protocol: v2\n'), /proxy_protocol: needs nat or fullnat/],
+    ['the PROXY protocol over UDP', BASE.replace('port: 80\n', 'port: 80\n    protocol: udp\n    proxy_protocol: v1\n'), /proxy_protocol: is for TCP services only/],
+    ['an unknown PROXY protocol version', BASE.replace('port: 80\n', 'port: 80\n    proxy_protocol: v3\n'), /expected one of v1, v2/],
     ['a quarantine beyond an hour', FNAT.replace('local_addresses:', 'quarantine: 7200\n    local_addresses:'), /quarantine: expected an integer 0\.\.3600/],
     ['DR on a TUN device', BASE.replace('kind: tap', 'kind: tun').replace('port: 80\n', 'port: 80\n    forwarding: dr\n'), /needs tap devices/],
     ['a real server twice', BASE.replace('- { address: 10.99.2.12, port: 8080, weight: 3 }', '- { address: 10.99.2.11 }'), /listed twice/],
@@ -109,6 +113,11 @@ describe('config', () => {
       ...[8, 9, 10, 11].map((k) => ({ address: `10.99.3.${k}`, portMin: 1024, portMax: 65535 })),
     ]);
     assert.equal(s.fullnat.quarantine, 120);
+    const pp = parseConfig(FNAT.replace('    forwarding: fullnat\n', '    forwarding: fullnat\n    proxy_protocol: v1\n    toa: true\n'), 'pp');
+    assert.equal(pp.services[0].proxyProtocol, 'v1');
+    assert.equal(pp.services[0].toa, true);
+    assert.deepEqual(parseConfig(toYaml(pp), 'again'), pp);
+    assert.equal(parseConfig(BASE, 'lab.yaml').services[0].proxyProtocol, null);
     assert.equal(parseConfig(BASE, 'lab.yaml').fullnat.quarantine, 60);
     assert.deepEqual(parseConfig(toYaml(s), 'again'), s);
   });

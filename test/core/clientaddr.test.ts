@@ -118,6 +118,8 @@ for (const flavour of FLAVOURS) {
         const h = harness(flavour, forwarding, { proxyProtocol: 'v2' });
         const syn = toServer(h, { flags: 'S', seq: ISN, options: MSS(1460) });
         assert.equal(syn.tcp!.payload.length, 0);
+        assert.equal(syn.tcp!.seq, ISN, 'the SYN opens the stream: it does not move');
+        assert.equal(toServer(h, { flags: 'S', seq: ISN, options: MSS(1460) }).tcp!.seq, ISN, 'nor does a resent one');
         const synack = toClient(h, syn, { flags: 'SA', seq: RS_ISN, ack: ISN + 1, options: MSS(1460) });
         assert.equal(mssOf(synack), 1460 - 28);
         assert.equal(synack.tcp!.ack, ISN + 1);
