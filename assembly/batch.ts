@@ -12,7 +12,7 @@ import {
   DROP_NOT_OURS, DROP_NO_NEIGH, DROP_NO_RS, DROP_NO_SERVICE, DROP_NO_SESSION, DROP_POOL_EXHAUSTED, DROP_TABLE_FULL,
   DROP_UNSUPPORTED, ETH_HLEN, EVT_CREATED, EVT_STATE_CHANGED, EVT_TEMPLATE_CREATED, FWD_DR, FWD_FNAT, FWD_INHERIT,
   FWD_NAT, FWD_TUN, HDR_BATCH_DEV, HDR_FNAT_QUARANTINE, HDR_BATCH_FLAGS, HDR_DESC_BASE, HDR_DEV_BASE, HDR_IDX_BASE,
-  HDR_CONN_BASE, HDR_IDX_MASK, HDR_OPTIONS, HDR_SCRATCH_BASE, HDR_SINK, HDR_SLOT_BASE, HDR_SLOT_COUNT, HDR_SLOT_SIZE, IDX_DIR_OUT,
+  HDR_CONN_BASE, HDR_CONNX_BASE, HDR_IDX_MASK, HDR_OPTIONS, HDR_SCRATCH_BASE, HDR_SINK, HDR_SLOT_BASE, HDR_SLOT_COUNT, HDR_SLOT_SIZE, IDX_DIR_OUT,
   IDX_TAG_SHIFT, CONN_SIZE, IPPROTO_TCP, LIP_ADDR,
   NO_RS, OPT_SLOPPY_TCP, OPT_UNKNOWN_HOST, OPT_UNKNOWN_PASS, PROCESS_HOST_SHIFT, RSF_READY,
   RSF_REMOVED, RSF_USED, RS_DEV, RS_FLAGS, RS_FWD, RS_INACTIVE, RS_PERSIST, RS_RPORT, RS_TUN_SRC,
@@ -281,7 +281,8 @@ function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: b
   let outLen = l2len + tot;
   const partial = vnet && (load<u8>(frame - VNET_HDR_LEN + VNET_FLAGS) & VNET_F_NEEDS_CSUM) != 0;
 
-  const prevState = <u32>load<u8>(c + CONN_STATE);
+  // the client's first SYN: TOA and the PROXY protocol are armed on it
+  let firstSyn = false;
   if (icmp) {
     if (fwd == FWD_NAT || fwd == FWD_FNAT) relayIcmpError(ip, c, out, fwd);
     count(STAT_ICMP_RELAYED, 1);
@@ -290,6 +291,7 @@ function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: b
     const state = <u32>load<u8>(c + CONN_STATE);
     const tf = <u32>load<u8>(scr + SCR_TCPFLAGS);
     const next = nextTcpState(state, dir, tf);
+    firstSyn = state == TCP_S_NONE && !out && (tf & (TH_SYN | TH_ACK)) == TH_SYN;
     if (next != state) {
       applyTcpState(c, r, next);
       // a new session's first state travels in its EVT_CREATED
@@ -355,37 +357,48 @@ function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: b
       outLen += 20;
     }
   }
-  if (proto == IPPROTO_TCP && !icmp) {
-    if (out) {
-      if ((load<u8>(l4 + TCP_FLAGS) & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK)) {
-        const want = clientAddrFlags(<u32>load<u16>(c + CONN_SVC));
-        if (want != 0) clampMss(l4, clientAddrRoom(c, want), partial);
-      }
-      clientAddrOut(rec, l4);
-      seqAdjust(rec, l4, out, partial);
-      clampAckOut(rec, l4, partial);
-    } else {
-      const syn = (load<u8>(l4 + TCP_FLAGS) & (TH_SYN | TH_ACK)) == TH_SYN;
-      // the PROXY header comes after the client's SYN: a SYN (resent or not) keeps its seq
-      if (!syn || !proxyPending(rec)) seqAdjust(rec, l4, out, partial);
-      if (syn && prevState == TCP_S_NONE) {
-        // the client's first SYN arms TOA and PROXY
-        const want = clientAddrFlags(<u32>load<u16>(c + CONN_SVC));
-        if (want != 0) clientAddrStart(rec, c, l4, want);
-      }
-      const grown = clientAddrIn(rec, c, ip, l4, ip + tot, slotEnd(desc), vnet ? frame - VNET_HDR_LEN : 0);
-      if (grown >= CLIENTADDR_FAILED) {
-        settle(desc, VERDICT_DROP, <u8>(grown & 0xff));
-        return;
-      }
-      outLen += grown;
+  // only sessions of a director with extension records translate or grow their stream
+  if (proto == IPPROTO_TCP && !icmp && hdr(HDR_CONNX_BASE) != 0) {
+    const grown = stream(desc, rec, c, ip, l4, out, firstSyn, partial, ip + tot, vnet ? frame - VNET_HDR_LEN : 0);
+    if (grown >= CLIENTADDR_FAILED) {
+      settle(desc, VERDICT_DROP, <u8>(grown & 0xff));
+      return;
     }
+    outLen += grown;
   }
   countTraffic(<u32>load<u16>(c + CONN_SVC), rs, out, tot);
   store<u32>(desc + DESC_OFF, <u32>frame);
   store<u32>(desc + DESC_LEN, outLen);
   store<u8>(desc + DESC_OUT_DEV, <u8>outDev);
   settle(desc, VERDICT_FORWARD, 0);
+}
+
+/**
+ * stream runs the edits of a TCP segment's byte stream, after the mode's rewrite: seqadj's
+ * translation, and TOA, the PROXY header and the MSS room they need (clientaddr.ts). Returns the
+ * bytes the packet grew by, or CLIENTADDR_FAILED | DROP_*.
+ */
+function stream(desc: usize, rec: u32, c: usize, ip: usize, l4: usize, out: bool, firstSyn: bool, partial: bool, end: usize,
+  vnetHdr: usize): u32 {
+  const tf = load<u8>(l4 + TCP_FLAGS);
+  if (out) {
+    if ((tf & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK)) {
+      const want = clientAddrFlags(<u32>load<u16>(c + CONN_SVC));
+      if (want != 0) clampMss(l4, clientAddrRoom(c, want), partial);
+    }
+    clientAddrOut(rec, l4);
+    seqAdjust(rec, l4, out, partial);
+    clampAckOut(rec, l4, partial);
+    return 0;
+  }
+  const syn = (tf & (TH_SYN | TH_ACK)) == TH_SYN;
+  // the PROXY header comes after the client's SYN: a SYN (resent or not) keeps its seq
+  if (!syn || !proxyPending(rec)) seqAdjust(rec, l4, out, partial);
+  if (firstSyn) {
+    const want = clientAddrFlags(<u32>load<u16>(c + CONN_SVC));
+    if (want != 0) clientAddrStart(rec, c, l4, want);
+  }
+  return clientAddrIn(rec, c, ip, l4, end, slotEnd(desc), vnetHdr);
 }
 
 /** a new SYN on a closing session reuses the tuple: IPVS conn_reuse_mode expires the old one */

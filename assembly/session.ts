@@ -209,8 +209,9 @@ export function freeConn(rec: u32): void {
 // @ts-ignore: decorator
 @inline export function tcpTimeout(state: u32, fnat: bool): u32 {
   const t = timeoutMs(state);
+  if (!fnat) return t;
   const q = hdr(HDR_FNAT_QUARANTINE);
-  return fnat && t < q ? q : t;
+  return t < q ? q : t;
 }
 
 /** templateTimeout: the persistence timeout of the template's service. */
