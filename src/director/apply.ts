@@ -7,7 +7,8 @@ import * as abi from '../dataplane/abi.js';
 import { type LipEntry, type RealServerEntry, Tables } from '../dataplane/tables.js';
 import { WlvsError } from '../errors.js';
 import {
-  type DirectorSpec, type LipSpec, type RealServerSpec, type ServiceSpec, realServerKey, serviceKey, usesFullnat,
+  type DirectorSpec, type ForwardingMode, type LipSpec, type RealServerSpec, type ServiceSpec, realServerKey, serviceKey,
+  usesFullnat,
 } from '../model/spec.js';
 
 /** Where a real server is reached: output device and next-hop MAC (null = not resolved yet). */
@@ -52,7 +53,7 @@ export interface RealServerView {
   configuredWeight: number;
   weight: number;
   healthy: boolean;
-  forwarding: string;
+  forwarding: ForwardingMode;
   neighbour: string;
   resolved: boolean;
   sorry: boolean;
