@@ -164,6 +164,20 @@ for (const flavour of FLAVOURS) {
     });
   }
 
+  describe(`TOA and PROXY need their per-session records (${flavour})`, () => {
+    it('a director laid out without them refuses such a service: restart needed', () => {
+      const h = new CoreHarness(flavour).standard();
+      for (const s of [{ toa: true }, { proxyProtocol: 'v2' as const }]) {
+        assert.throws(() => h.service(0, { forwarding: 'fullnat', ...s }, [realServerEntry(0)]),
+          (e: Error & { code?: string }) => e.code === 'WLVS_ERR_RESTART_NEEDED');
+      }
+      const t = new CoreHarness(flavour, { connExt: true }).standard();
+      assert.throws(() => t.service(0, { forwarding: 'fullnat', proxyProtocol: 'v1' }, [realServerEntry(0)]),
+        (e: Error & { code?: string }) => e.code === 'WLVS_ERR_RESTART_NEEDED', 'PROXY needs its marks as well');
+      t.service(0, { forwarding: 'fullnat', toa: true }, [realServerEntry(0)]);
+    });
+  });
+
   describe(`PROXY protocol, room and GSO (${flavour})`, () => {
     it('a first segment that cannot grow is dropped with a reason, and its resend passes', () => {
       const h = harness(flavour, 'fullnat', { proxyProtocol: 'v2' });
