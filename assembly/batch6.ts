@@ -3,23 +3,23 @@
 // and counters; fragments (frag.ts); and the replies of NAT64 sessions, which arrive as IPv4
 // packets from the servers. IPv4 frames without fragmentation never come here.
 import {
-  CONNF_FWD_MASK, CONNF_FWD_SHIFT, CONNF_OUT, CONNF_POOL, CONNF_USED, CONN_CDEV, CONN_CMAC,
-  CONN_EXPIRES, CONN_FLAGS, CONN_PROTO, CONN_RS, CONN_STATE, CONN_SVC, DESC_LEN, DESC_OFF, DESC_OUT_DEV,
+  CONNF_DETACHED, CONNF_FWD_MASK, CONNF_FWD_SHIFT, CONNF_OUT, CONNF_POOL, CONNF_USED, CONN_CDEV, CONN_CMAC,
+  CONN_EXPIRES, CONN_FLAGS, CONN_LIPIDX, CONN_LPORT, CONN_PROTO, CONN_RS, CONN_STATE, CONN_SVC, DESC_LEN, DESC_OFF, DESC_OUT_DEV,
   DESC_VERDICT, DEV_ADDR6, DEV_MAC, DEV_MTU, DROP_CONFLICT, DROP_FRAGMENT, DROP_ICMP_UNRELATED, DROP_NO_NEIGH,
-  DROP_NO_RS, DROP_NO_SERVICE, DROP_NO_SESSION, DROP_POOL_EXHAUSTED, DROP_TABLE_FULL, DROP_UNSUPPORTED, ETH_HLEN,
+  DROP_NO_RS, DROP_NO_SERVICE, DROP_NO_SESSION, DROP_TABLE_FULL, DROP_UNSUPPORTED, ETH_HLEN,
   EVT_CREATED, EVT_STATE_CHANGED, EVT_TEMPLATE_CREATED, FWD_DR, FWD_FNAT, FWD_INHERIT, FWD_NAT, FWD_TUN,
-  HDR_CONN6_BASE, IDX_DIR_OUT, IPPROTO_TCP, LIP_ADDR, LIP6_ADDR, NO_RS, PROTO_V6, RS6_RIP, RS6_TUN_SRC, RSF_READY,
+  HDR_CONN6_BASE, IDX_DIR_OUT, IPPROTO_TCP, LIP6_ADDR, NO_RS, PROTO_V6, RS6_RIP, RS6_TUN_SRC, RSF_READY,
   RSF_V6, RS_DEV, RS_FLAGS, RS_FWD, RS_RIP, RS_RPORT, SCR_DST, SCR_FRAG6, SCR_HASH, SCR_ICMP, SCR_L3,
   SCR_L4, SCR_PROTO, SCR_SPORT, SCR_SRC, SCR_TCPFLAGS, STAT_FRAG_NEEDED_SENT, STAT_ICMP_RELAYED, SVC6_PERSIST_MASK,
   SVC6_TUN_SRC, SVCF_PERSIST, SVC_FLAGS, SVC_FWD, SVC_PERSIST_TIMEOUT, SVC_VPORT, TCP_S_NONE, TO_UDP, VERDICT_DROP,
   VERDICT_FORWARD, VNET_FLAGS, VNET_F_NEEDS_CSUM, VNET_HDR_LEN,
 } from './abi';
 import {
-  FAILED, SORRY_PICK, connCreated, devAddress, handle, liveTemplate, pickServer, reusable, settle, strayTcp,
-  takePort, unknownPacket,
+  FAILED, SORRY_PICK, connCreated, devAddress, handle, liveTemplate, pickServer, retirePrevious, reuseLip, reusable,
+  settle, strayTcp, unknownPacket,
 } from './batch';
 import { emitEvent } from './events';
-import { NO_PORT } from './fnat_pool';
+import { NO_LIP, chooseTuple } from './fnat_pool';
 import { flowHash6, flowHash6Masked } from './flow';
 import { firstFragmentBegin, firstFragmentEnd, handleLaterFragment } from './frag';
 import { packetTooBig6, packetTooBigLength, relayIcmp6Error } from './icmp6';
@@ -33,7 +33,7 @@ import { NO_SERVICE, serviceAddress } from './service';
 import { lookupService6, svc6Address } from './service6';
 import {
   NO_CONN, allocConn, connAddress, connGone, expireConn, freeConn, indexInsert, lookupConn, recOf, rsAddress,
-  setTuple, timeoutMs,
+  setTuple, tcpTimeout, timeoutMs,
 } from './session';
 import {
   conn6Address, keyHash6, lip6Address, lookupConn6, lookupTemplate6, newTemplate6, rs6Address, rsIsV6, setAddresses6,
@@ -87,11 +87,13 @@ export function handleExt(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool
  * connection and creates its session, as newConn does; the server may be IPv6 (NAT66, DR, TUN,
  * Full-NAT) or IPv4 (Full-NAT only: NAT64). Returns the record index, or FAILED | DROP_* reason.
  */
-function newConn6(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, now: u32): u32 {
+function newConn6(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, now: u32, prev: u32): u32 {
   const s = serviceAddress(svcIdx);
   const proto = <u32>load<u8>(scr + SCR_PROTO);
   const p6 = proto | PROTO_V6;
   if (strayTcp(scr, proto)) return FAILED | DROP_NO_SESSION;
+  const hintLip = reuseLip(prev);
+  const hintPort = hintLip != NO_LIP ? <u32>load<u16>(connAddress(prev) + CONN_LPORT) : 0;
   const cip = <usize>load<u32>(scr + SCR_SRC);
   const vip = <usize>load<u32>(scr + SCR_DST);
   const ports = load<u32>(scr + SCR_SPORT);
@@ -114,10 +116,14 @@ function newConn6(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, n
   if (rs == NO_RS) {
     // the schedulers hash 32-bit keys: the folds of the addresses
     const pick = pickServer(s, fold6(cip), cport, fold6(vip));
-    if (pick == NO_RS) return FAILED | DROP_NO_RS;
+    if (pick == NO_RS) {
+      if (prev != NO_CONN) expireConn(prev);
+      return FAILED | DROP_NO_RS;
+    }
     rs = pick & 0xffff;
     sorry = (pick & SORRY_PICK) != 0;
   }
+  retirePrevious(prev, rs, hintLip, now);
   const r = rsAddress(rs);
   let fwd = <u32>load<u8>(r + RS_FWD);
   if (fwd == FWD_INHERIT) fwd = <u32>load<u8>(s + SVC_FWD);
@@ -148,13 +154,15 @@ function newConn6(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, n
   let flags: u8 = CONNF_USED | <u8>(fwd << CONNF_FWD_SHIFT);
   let lip6: usize = 0;
   if (fwd == FWD_FNAT) {
-    // an IPv6 LIP's LIP_ADDR is its fold; an IPv4 one (NAT64) the address itself
-    const lip = takePort(s, c);
-    if (lip == NO_PORT) {
+    // the client's addresses follow each other in the packet (src, dst); an IPv6 LIP's
+    // LIP_ADDR is its fold, an IPv4 one's (NAT64) the address itself
+    const failed = chooseTuple(s, c, rs, rsV6 ? 0 : load<u32>(r + RS_RIP), rsV6 ? rip6 : 0, rport, p6, cip, true, ports,
+      hintLip, hintPort, now);
+    if (failed != 0) {
       freeConn(rec);
-      return FAILED | DROP_POOL_EXHAUSTED;
+      return FAILED | failed;
     }
-    if (rsV6) lip6 = lip6Address(lip) + LIP6_ADDR;
+    if (rsV6) lip6 = lip6Address(<u32>load<u16>(c + CONN_LIPIDX)) + LIP6_ADDR;
     flags |= CONNF_POOL | CONNF_OUT;
   } else if (fwd == FWD_NAT) {
     const outPorts = rport | (cport << 16);
@@ -184,7 +192,8 @@ function tcpStep(c: usize, r: usize, scr: usize, dir: u32, now: u32): void {
     applyTcpState(c, r, next);
     if (state != TCP_S_NONE) emitEvent(EVT_STATE_CHANGED, c);
   }
-  store<u32>(c + CONN_EXPIRES, now + timeoutMs(next));
+  const fnat = (load<u8>(c + CONN_FLAGS) & CONNF_FWD_MASK) == <u8>(FWD_FNAT << CONNF_FWD_SHIFT);
+  store<u32>(c + CONN_EXPIRES, now + tcpTimeout(next, fnat));
 }
 
 /**
@@ -328,12 +337,18 @@ function handle6(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, inDev: 
   const dst = <usize>load<u32>(scr + SCR_DST);
   const ports = load<u32>(scr + SCR_SPORT);
   let v = lookupConn6(load<u32>(scr + SCR_HASH), src, dst, ports, p6, false);
+  let prev = NO_CONN;
   if (v != 0) {
+    // as handle: a quarantined tuple passes nothing, a stale session is ended, a reused one
+    // is retired by newConn6 once the new server is known
     const c = connAddress(recOf(v));
-    const stale = timeReached(load<u32>(c + CONN_EXPIRES), now) || connGone(c) ||
-      (cls == CLASS_IN && proto == IPPROTO_TCP && reusable(c, load<u8>(scr + SCR_TCPFLAGS)));
-    if (stale) {
+    if (load<u8>(c + CONN_FLAGS) & CONNF_DETACHED) {
+      v = 0;
+    } else if (timeReached(load<u32>(c + CONN_EXPIRES), now) || connGone(c)) {
       expireConn(recOf(v));
+      v = 0;
+    } else if (cls == CLASS_IN && proto == IPPROTO_TCP && reusable(c, load<u8>(scr + SCR_TCPFLAGS))) {
+      prev = recOf(v);
       v = 0;
     }
   }
@@ -345,10 +360,11 @@ function handle6(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, inDev: 
   } else if (cls == CLASS_IN) {
     const svc = lookupService6(dst, ports >>> 16, proto);
     if (svc == NO_SERVICE) {
+      if (prev != NO_CONN) expireConn(prev);
       settle(desc, VERDICT_DROP, DROP_NO_SERVICE);
       return 0;
     }
-    rec = newConn6(scr, svc, <usize>load<u32>(desc + DESC_OFF), l2, inDev, now);
+    rec = newConn6(scr, svc, <usize>load<u32>(desc + DESC_OFF), l2, inDev, now, prev);
     if (rec >= FAILED) {
       settle(desc, VERDICT_DROP, <u8>(rec & 0xff));
       return 0;
@@ -381,6 +397,8 @@ export function nat64Reply(desc: usize, scr: usize, l2: bool, vnet: bool, inDev:
   if (v == 0 || (v & IDX_DIR_OUT) == 0) return false;
   const rec = recOf(v);
   const c = connAddress(rec);
+  // a quarantined tuple (fnat_pool.ts): its connection is over
+  if (load<u8>(c + CONN_FLAGS) & CONNF_DETACHED) return false;
   if (timeReached(load<u32>(c + CONN_EXPIRES), now) || connGone(c) || rsIsV6(c)) {
     expireConn(rec);
     return false;

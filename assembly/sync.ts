@@ -10,34 +10,22 @@ import {
   EVT_CMAC, EVT_CPORT, EVT_FWD, EVT_LIP, EVT_LIPIDX, EVT_LPORT, EVT_PROTO, EVT_RIP, EVT_RPORT,
   EVT_CREATED, EVT_TEMPLATE_CREATED, EVT_TYPE, CONN_LINK, RS_PERSIST, SVCF_PERSIST, SVC_PERSIST_MASK,
   SVC_PERSIST_TIMEOUT, SVC_VPORT, EVT_RS, EVT_STATE, EVT_SVC, EVT_VIP, EVT_VPORT, CONNF_DETACHED, HDR_CONN_HIGH, FWD_DR, FWD_FNAT, FWD_NAT, FWD_TUN, HDR_DEV_COUNT,
-  HDR_LIP_CAP, HDR_PORTMAP_BASE, HDR_RS_CAP, HDR_SVC_CAP, IPPROTO_TCP, IPPROTO_UDP, LIP_USED,
-  PORTMAP_SIZE, RSF_REMOVED, RSF_USED, RS_ACTIVE, RS_FLAGS, RS_INACTIVE, RS_SVC, SVCF_USED,
+  HDR_LIP_CAP, HDR_RS_CAP, HDR_SVC_CAP, IPPROTO_TCP, IPPROTO_UDP, LIP_USED,
+  RSF_REMOVED, RSF_USED, RS_ACTIVE, RS_FLAGS, RS_INACTIVE, RS_SVC, SVCF_USED,
   SVC_FLAGS, SYNC_BAD, SYNC_CONFLICT, SYNC_CREATED, SYNC_TABLE_FULL, SYNC_UPDATED, TCP_S_COUNT,
   TCP_S_ESTABLISHED, TO_UDP, PROTO_V6, SVCF_V6,
 } from './abi';
 import { writeEvent } from './events';
-import { lipAddress } from './fnat_pool';
+import { holdTuple, lipAddress, tupleFree } from './fnat_pool';
 import { flowHash } from './flow';
 import { bswap16, copy6, hdr, timeReached } from './mem';
 import { serviceAddress } from './service';
 import {
   NO_CONN, allocConn, connAddress, freeConn, indexInsert, keyHash, lookupConn, newTemplate, recOf, rsAddress, setTuple,
-  timeoutMs,
+  tcpTimeout, timeoutMs,
 } from './session';
 import { importConn6 } from './sync6';
 import { applyTcpState } from './tcp_state';
-
-/** claimPort marks a Full-NAT port (a value, not wire order) as used; false if it already was */
-export function claimPort(lip: u32, port: u32): bool {
-  const map = <usize>(hdr(HDR_PORTMAP_BASE) + lip * PORTMAP_SIZE);
-  const w = map + ((port >> 5) << 2);
-  const bit = <u32>1 << (port & 31);
-  if (load<u32>(w) & bit) return false;
-  store<u32>(w, load<u32>(w) | bit);
-  const l = lipAddress(lip);
-  store<u32>(l + LIP_USED, load<u32>(l + LIP_USED) + 1);
-  return true;
-}
 
 /** importConn creates or updates the session described by the event record at `e`. */
 export function importConn(e: usize, now: u32): u32 {
@@ -63,7 +51,7 @@ export function importConn(e: usize, now: u32): u32 {
   const cip = load<u32>(e + EVT_CIP);
   const vip = load<u32>(e + EVT_VIP);
   const ports = <u32>load<u16>(e + EVT_CPORT) | (<u32>load<u16>(e + EVT_VPORT) << 16);
-  const timeout = timeoutMs(proto == IPPROTO_TCP ? state : TO_UDP);
+  const timeout = proto == IPPROTO_TCP ? tcpTimeout(state, fwd == FWD_FNAT) : timeoutMs(TO_UDP);
   const v = lookupConn(flowHash(cip, vip, ports, proto), cip, vip, ports, proto, false);
   if (v != 0) return refreshImported(v, r, rs, proto, state, now + timeout);
 
@@ -83,7 +71,7 @@ export function importConn(e: usize, now: u32): u32 {
   const rec = allocConn();
   if (rec == NO_CONN) return SYNC_TABLE_FULL;
   const c = connAddress(rec);
-  if (fwd == FWD_FNAT && !claimSyncedPort(c, e, lipIdx)) {
+  if (fwd == FWD_FNAT && !claimSyncedTuple(c, e, lipIdx, r, rip, 0, rport, proto, e + EVT_CIP, false, ports, now)) {
     freeConn(rec);
     return SYNC_CONFLICT;
   }
@@ -105,14 +93,17 @@ export function refreshImported(v: u32, r: usize, rs: u32, proto: u32, state: u3
   return SYNC_UPDATED;
 }
 
-/** claimSyncedPort takes the event's LIP:lport for session `c` (false: already taken here) */
-export function claimSyncedPort(c: usize, e: usize, lipIdx: u32): bool {
+/**
+ * claimSyncedTuple takes the event's LIP:lport for session `c` toward server `r` (rip, or rip6
+ * when not 0): the tuple must be free here too, or a quarantined one of this client (tupleFree,
+ * client addresses at `cli`). False: another session holds it here.
+ */
+export function claimSyncedTuple(c: usize, e: usize, lipIdx: u32, r: usize, rip: u32, rip6: usize, rport: u32, proto: u32,
+  cli: usize, cliV6: bool, ports: u32, now: u32): bool {
   const lport = <u32>load<u16>(e + EVT_LPORT);
-  if (!claimPort(lipIdx, bswap16(lport))) return false;
-  // an IPv6 LIP's event carries its fold here, as CONN_LIP does
-  store<u32>(c + CONN_LIP, load<u32>(e + EVT_LIP));
-  store<u16>(c + CONN_LPORT, <u16>lport);
-  store<u16>(c + CONN_LIPIDX, <u16>lipIdx);
+  if (!tupleFree(rip, rip6, lipIdx, rport | (lport << 16), proto, cli, cliV6, ports, now)) return false;
+  // an IPv6 LIP's LIP_ADDR is its fold, as the event's EVT_LIP and the record's CONN_LIP
+  holdTuple(c, lipIdx, lport, r);
   return true;
 }
 

@@ -14,9 +14,9 @@ import { flowHash6, flowHash6Masked } from './flow';
 import { eq16, hdr } from './mem';
 import { serviceAddress } from './service';
 import { svc6Address } from './service6';
-import { NO_CONN, allocConn, connAddress, freeConn, recOf, rsAddress, setTuple, timeoutMs } from './session';
+import { NO_CONN, allocConn, connAddress, freeConn, recOf, rsAddress, setTuple, tcpTimeout, timeoutMs } from './session';
 import { lip6Address, lookupConn6, lookupTemplate6, newTemplate6, rs6Address, setAddresses6 } from './session6';
-import { claimSyncedPort, refreshImported, settleImported } from './sync';
+import { claimSyncedTuple, refreshImported, settleImported } from './sync';
 
 /** importConn6 creates or updates the IPv6 session (or template) described by the event at `e`. */
 export function importConn6(e: usize, svcIdx: u32, rs: u32, proto: u32, fwd: u32, state: u32, now: u32): u32 {
@@ -52,7 +52,7 @@ export function importConn6(e: usize, svcIdx: u32, rs: u32, proto: u32, fwd: u32
   }
 
   const ports = <u32>load<u16>(e + EVT_CPORT) | (<u32>load<u16>(e + EVT_VPORT) << 16);
-  const timeout = timeoutMs(proto == IPPROTO_TCP ? state : TO_UDP);
+  const timeout = proto == IPPROTO_TCP ? tcpTimeout(state, fwd == FWD_FNAT) : timeoutMs(TO_UDP);
   const v = lookupConn6(flowHash6(cip, vip, ports, p6), cip, vip, ports, p6, false);
   if (v != 0) return refreshImported(v, r, rs, proto, state, now + timeout);
   const rport = <u32>load<u16>(e + EVT_RPORT);
@@ -73,7 +73,8 @@ export function importConn6(e: usize, svcIdx: u32, rs: u32, proto: u32, fwd: u32
   const rec = allocConn();
   if (rec == NO_CONN) return SYNC_TABLE_FULL;
   const c = connAddress(rec);
-  if (fwd == FWD_FNAT && !claimSyncedPort(c, e, lipIdx)) {
+  if (fwd == FWD_FNAT && !claimSyncedTuple(c, e, lipIdx, r, rsV6 ? 0 : load<u32>(r + RS_RIP), rsV6 ? e + EVT_RIP6 : 0, rport,
+    p6, cip, true, ports, now)) {
     freeConn(rec);
     return SYNC_CONFLICT;
   }

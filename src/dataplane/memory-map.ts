@@ -37,6 +37,8 @@ export interface Capacities {
    * sequence numbers or timestamps (SYN proxy, PROXY protocol); +CONNX_SIZE bytes a connection
    */
   connExt: boolean;
+  /** a u32 per session for the PROXY protocol (where the client's stream starts): +4 bytes a connection */
+  proxyMarks: boolean;
 }
 
 const DEFAULT_CAPACITIES: Capacities = {
@@ -56,6 +58,7 @@ const DEFAULT_CAPACITIES: Capacities = {
   fragments: 4096,
   holdFrames: 64,
   connExt: false,
+  proxyMarks: false,
 };
 
 /** how long a first fragment's decision is kept, and how long a fragment may wait for it (ms) */
@@ -91,7 +94,6 @@ export interface Layout {
   conns: Region;
   index: Region;
   lips: Region;
-  portmaps: Region;
   pools: Region;
   stats: Region;
   svcStats: Region;
@@ -107,6 +109,8 @@ export interface Layout {
   conns6: Region;
   /** session extension records; size 0 when caps.connExt is false */
   connx: Region;
+  /** PROXY protocol marks; size 0 when caps.proxyMarks is false */
+  proxyMarks: Region;
   /** total bytes, a multiple of 64 KiB */
   memoryBytes: number;
 }
@@ -129,7 +133,7 @@ function align(n: number, a: number): number {
  */
 export function computeLayout(partial: Partial<Capacities> = {}): Layout {
   const caps: Capacities = { ...DEFAULT_CAPACITIES, ...partial };
-  const check = (name: Exclude<keyof Capacities, 'connExt' | 'ipv6'>, min: number, max: number): void => {
+  const check = (name: Exclude<keyof Capacities, 'connExt' | 'ipv6' | 'proxyMarks'>, min: number, max: number): void => {
     const v = caps[name];
     if (!Number.isInteger(v) || v < min || v > max) {
       throw new RangeError(`capacity ${name}=${v} outside [${min}, ${max}]`);
@@ -194,7 +198,7 @@ export function computeLayout(partial: Partial<Capacities> = {}): Layout {
   const conns = take(connCap * abi.CONN_SIZE);
   const conns6 = caps.ipv6 ? take(connCap * abi.CONN6_SIZE) : { base: 0, size: 0 };
   const connx = take(caps.connExt ? connCap * abi.CONNX_SIZE : 0);
-  const portmaps = take(caps.lips * abi.PORTMAP_SIZE);
+  const proxyMarks = take(caps.proxyMarks ? connCap * 4 : 0);
   const sched = take(caps.services * caps.schedSize * 2);
   const memoryBytes = align(cursor, PAGE);
   if (memoryBytes > 4 * 1024 * 1024 * 1024 - PAGE) {
@@ -203,10 +207,14 @@ export function computeLayout(partial: Partial<Capacities> = {}): Layout {
   return {
     caps, slotSize, headroom, connCap, idxSlots, localSlots, svcIdxSlots, eventCap, fragSlots, holdSize,
     slots, descriptors, scratch, devices, local, services, svcIndex, realServers, destinations,
-    sched, conns, index, lips, portmaps, pools, stats, svcStats, rsStats, events, svc6, rs6, lip6, local6, frags, hold,
-    conns6, connx, memoryBytes,
+    sched, conns, index, lips, pools, stats, svcStats, rsStats, events, svc6, rs6, lip6, local6, frags, hold,
+    conns6, connx, proxyMarks, memoryBytes,
   };
 }
+
+/** Full-NAT quarantine in seconds: a tuple goes to another client only this long after its last
+ * packet; Linux servers keep TIME_WAIT 60 s (TCP_TIMEWAIT_LEN), Windows 120 s by default */
+export const DEFAULT_FNAT_QUARANTINE_S = 60;
 
 /** Default timeouts in seconds, IPVS's (ip_vs_proto_tcp.c, ip_vs_proto_udp.c). */
 export const DEFAULT_TIMEOUTS_S: Record<string, number> = {
@@ -270,7 +278,7 @@ export function writeHeader(memory: WebAssembly.Memory, layout: Layout): void {
   h(abi.HDR_SWEEP_CURSOR, 0);
   h(abi.HDR_LIP_BASE, layout.lips.base);
   h(abi.HDR_LIP_CAP, layout.caps.lips);
-  h(abi.HDR_PORTMAP_BASE, layout.portmaps.base);
+  h(abi.HDR_FNAT_QUARANTINE, DEFAULT_FNAT_QUARANTINE_S * 1000);
   h(abi.HDR_POOL_BASE, layout.pools.base);
   h(abi.HDR_POOL_CAP, layout.caps.poolEntries);
   h(abi.HDR_STATS_BASE, layout.stats.base);
@@ -297,6 +305,7 @@ export function writeHeader(memory: WebAssembly.Memory, layout: Layout): void {
   h(abi.HDR_HOLD_WAITING, 0);
   h(abi.HDR_HOLD_READY, 0);
   h(abi.HDR_CONNX_BASE, layout.connx.size > 0 ? layout.connx.base : 0);
+  h(abi.HDR_PROXY_BASE, layout.proxyMarks.size > 0 ? layout.proxyMarks.base : 0);
   for (const [name, seconds] of Object.entries(DEFAULT_TIMEOUTS_S)) {
     h(abi.HDR_TIMEOUTS + TIMEOUT_SLOTS[name] * 4, seconds * 1000);
   }

@@ -99,6 +99,10 @@ export function stub(): Stub {
       cache_entries: 2, cache_capacity: 4096, cache_timeout_s: 2, waiting: 1, buffer_capacity: 64,
       first: 5, forwarded: 9, held: 2, released: 1, timed_out: 1, buffer_full: 0,
     }),
+    fullnat: () => ({
+      reused: 5n, quarantined: 2n, probeBusy: 1n, proxySent: 4n, toaAdded: 3n, toaNoRoom: 0n,
+      lips: [{ address: '10.0.2.201', held: 6, ports: 64512 }],
+    }),
     devices: () => [{ name: 'ext0', kind: 'tap', mac: '02:00:00:00:d0:00', address: '10.0.1.1', address6: null, vnet: false }],
     portStats: () => ({
       wakeups: 9, batches: 10, rxFrames: 100, txFrames: 90, txDrops: 1, rxErrors: 0, txErrors: 0, badDescriptors: 0,

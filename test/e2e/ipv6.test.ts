@@ -71,6 +71,8 @@ function tapConfig(topo: Topology, tokenFile: string): Record<string, unknown> {
         { to: '::/0', via: '2001:db8:1::fe', device: 'wlvs-ext' },
       ],
       sessions: 65536,
+      // one pool of both families: Full-NAT 6->6 takes the IPv6 LIPs, NAT64 the IPv4 one
+      fullnat: { local_addresses: [...LIPS6, LIP4] },
       admin: { listen: '127.0.0.1:9180', token_file: tokenFile },
     },
     services: [
@@ -80,8 +82,8 @@ function tapConfig(topo: Topology, tokenFile: string): Record<string, unknown> {
       svc('udp4', VIP4, 5353, { protocol: 'udp' }, rsList(topo, 4, 5353)),
       svc('udp6', VIP6, 5353, { protocol: 'udp' }, rsList(topo, 6, 5353)),
       svc('iperf6', VIP6, 5201, { scheduler: 'sh' }, rsList(topo, 6, 5201)),
-      svc('full6', VIP6, 81, { forwarding: 'fullnat', local_addresses: LIPS6 }, rsList(topo, 6, 80)),
-      svc('nat64', VIP6, 82, { forwarding: 'fullnat', local_addresses: [LIP4] }, rsList(topo, 4, 80)),
+      svc('full6', VIP6, 81, { forwarding: 'fullnat' }, rsList(topo, 6, 80)),
+      svc('nat64', VIP6, 82, { forwarding: 'fullnat' }, rsList(topo, 4, 80)),
       svc('dr6', VIP6_DR, 80, { forwarding: 'dr' }, rsList(topo, 6, 80)),
       svc('tun6', VIP6_TUN, 80, { forwarding: 'tun' }, rsList(topo, 6, 80)),
       svc('tun6-iperf', VIP6_TUN, 5201, { forwarding: 'tun', scheduler: 'sh' }, rsList(topo, 6, 5201)),
@@ -245,13 +247,14 @@ if (wanted('tun/ipv6')) {
           // the kernel drops packets from its own addresses as martians: wlvs's source is ::fd
           devices: [{ name: 'wlvs0', kind: 'tun', addresses: ['10.99.2.253/24', '2001:db8:2::fd/64'] }],
           sessions: 65536,
+          fullnat: { local_addresses: ['2001:db8:3::201', '10.99.3.201'] },
           admin: { listen: '127.0.0.1:9180', token_file: token },
         },
         services: [
           { name: 'nat66', vip: VIP, port: 80, scheduler: 'rr', forwarding: 'nat', health_check: { type: 'none' }, real_servers: rsList(topo, 6, 80) },
-          { name: 'full6', vip: VIP, port: 81, scheduler: 'rr', forwarding: 'fullnat', local_addresses: ['2001:db8:3::201'],
+          { name: 'full6', vip: VIP, port: 81, scheduler: 'rr', forwarding: 'fullnat',
             health_check: { type: 'none' }, real_servers: rsList(topo, 6, 80) },
-          { name: 'nat64', vip: VIP, port: 82, scheduler: 'rr', forwarding: 'fullnat', local_addresses: ['10.99.3.201'],
+          { name: 'nat64', vip: VIP, port: 82, scheduler: 'rr', forwarding: 'fullnat',
             health_check: { type: 'none' }, real_servers: rsList(topo, 4, 80) },
         ],
       }));
