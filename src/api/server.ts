@@ -76,16 +76,7 @@ export class AdminServer {
 
   /** listen binds `host:port`; the token file, if any, is read once here. */
   async listen(hostPort: string, tokenFile: string | null): Promise<void> {
-    if (tokenFile) {
-      let t: string;
-      try {
-        t = readFileSync(tokenFile, 'utf8').trim();
-      } catch (err) {
-        throw new WlvsError('WLVS_ERR_CONFIG_READ', `cannot read token file ${tokenFile}: ${(err as Error).message}`);
-      }
-      if (t.length < 8) throw new WlvsError('WLVS_ERR_CONFIG_INVALID', `token in ${tokenFile} is shorter than 8 characters`);
-      this.#token = Buffer.from(t);
-    }
+    if (tokenFile) this.#token = readToken(tokenFile);
     const i = hostPort.lastIndexOf(':');
     const host = hostPort.slice(0, i);
     const port = Number(hostPort.slice(i + 1));
@@ -146,6 +137,18 @@ export class AdminServer {
       send(res, status, { error: { code: e.code, message: e.message, details: e.details } });
     }
   }
+}
+
+/** readToken reads the admin token file (also checked by `wlvs check`): at least 8 characters. */
+export function readToken(tokenFile: string): Buffer {
+  let t: string;
+  try {
+    t = readFileSync(tokenFile, 'utf8').trim();
+  } catch (err) {
+    throw new WlvsError('WLVS_ERR_CONFIG_READ', `cannot read token file ${tokenFile}: ${(err as Error).message}`);
+  }
+  if (t.length < 8) throw new WlvsError('WLVS_ERR_CONFIG_INVALID', `token in ${tokenFile} is shorter than 8 characters`);
+  return Buffer.from(t);
 }
 
 function obj(body: unknown): Record<string, unknown> {
