@@ -279,7 +279,8 @@ const GLOBAL_LVS = new Set(['lvs_timeouts', 'lvs_sync_daemon', 'lvs_flush', 'lvs
 const VRRP_GLOBALS = ['vrrp_version', 'v3_checksum_as_v2', 'vrrp_mcast_group4', 'vrrp_mcast_group6'];
 
 /** virtualServer translates one virtual_server block for (vip, port) */
-function virtualServer(vip: string, port: number, top: Stmt, prefix: string, note: (s: Stmt, why: string) => void): Svc {
+function virtualServer(vip: string, port: number, top: Stmt, prefix: string,
+  note: (s: Stmt, why: string) => void): Svc {
   const body = top.children ?? [];
   const protocol = (get(body, 'protocol')?.args[0] ?? 'TCP').toLowerCase();
   const algo = (get(body, 'lvs_sched') ?? get(body, 'lb_algo'))?.args[0] ?? 'wlc';

@@ -183,7 +183,8 @@ describe('import keepalived.conf: lvs_timeouts, lvs_sync_daemon, virtual_server_
 
   it('keeps the timeouts, the sync link and one service per group member', () => {
     const spec = parseConfig(r.yaml.replace('addresses: []', 'addresses: [10.1.0.2/24]'), 'imported');
-    assert.deepEqual([spec.timeouts.established, spec.timeouts.fin_wait, spec.timeouts.time_wait, spec.timeouts.udp], [7200, 60, 60, 120]);
+    const t = spec.timeouts;
+    assert.deepEqual([t.established, t.fin_wait, t.time_wait, t.udp], [7200, 60, 60, 120]);
     const ha = spec.ha!;
     assert.deepEqual([ha.listen, ha.peer, ha.syncSessions, ha.authKeyFile], [
       { host: '10.1.0.2', port: 8849 }, { host: '10.1.0.3', port: 8849 }, true, '/etc/wlvs/ha.key']);
