@@ -35,7 +35,8 @@ export interface DashboardData {
   role: { state: string; priority: number | null } | null;
   sessions: { count: number; capacity: number; fill: number };
   totals: {
-    received: number; forwarded: number; host: number; dropped: number; connections_created: number; connections_expired: number;
+    received: number; forwarded: number; host: number; dropped: number;
+    connections_created: number; connections_expired: number;
   };
   drops: { reason: string; total: number; per_s: number }[];
   services: DashboardService[];
