@@ -22,6 +22,8 @@ export async function openBrowser(netns?: string): Promise<OpenBrowser> {
   const browser = await puppeteer.launch({
     executablePath,
     headless: true,
+    // DevTools over fds 3 and 4, not a TCP port: the browser's loopback may be another namespace's
+    pipe: true,
     userDataDir: join(dir, 'profile'),
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
       '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
