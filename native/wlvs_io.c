@@ -22,6 +22,8 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/un.h>
+#include <stddef.h>
 #include <sched.h>
 #include <time.h>
 #include <unistd.h>
@@ -670,6 +672,34 @@ static napi_value decap_stats(napi_env env, napi_callback_info cbinfo) {
   return out;
 }
 
+// ── systemd readiness (sd_notify protocol, sd_notify(3)) ─────────────────────────────────────
+// Node's dgram speaks UDP only, not AF_UNIX datagrams: one sendto() here instead of libsystemd.
+// A path starting with '@' names an abstract socket (the '@' becomes a leading NUL byte).
+static napi_value sd_notify_send(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 2;
+  napi_value argv[2];
+  char path[sizeof(((struct sockaddr_un*)0)->sun_path) + 1];
+  char msg[4096];
+  size_t plen = 0, mlen = 0;
+  CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
+  CHECK(napi_get_value_string_utf8(env, argv[0], path, sizeof path, &plen));
+  CHECK(napi_get_value_string_utf8(env, argv[1], msg, sizeof msg, &mlen));
+  struct sockaddr_un sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  if (plen == 0 || plen > sizeof sa.sun_path) return throw_errno(env, "sd_notify: socket path", EINVAL);
+  memcpy(sa.sun_path, path, plen);
+  if (path[0] == '@') sa.sun_path[0] = 0;
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "sd_notify: socket(AF_UNIX)", errno);
+  socklen_t salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + plen + (path[0] == '@' ? 0 : 1));
+  ssize_t n = sendto(fd, msg, mlen, MSG_NOSIGNAL, (struct sockaddr*)&sa, salen);
+  int err = errno;
+  close(fd);
+  if (n < 0) return throw_errno(env, "sd_notify: sendto", err);
+  return make_u32(env, (uint32_t)n);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"openTun", NULL, open_tun, NULL, NULL, NULL, napi_default, NULL},
@@ -684,6 +714,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"startDecap", NULL, start_decap, NULL, NULL, NULL, napi_default, NULL},
       {"decapStop", NULL, decap_stop, NULL, NULL, NULL, napi_default, NULL},
       {"decapStats", NULL, decap_stats, NULL, NULL, NULL, napi_default, NULL},
+      {"sdNotify", NULL, sd_notify_send, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

@@ -14,6 +14,7 @@
 // connections per second (wrk, Connection: close, against nginx), and round-trip time
 // (sockperf ping-pong over TCP, client and server pinned to CPUs).
 //   npm run bench:e2e -- [--quick] [--duration S] [--json] [--targets direct,wlvs,...]
+import { Progress } from '../../src/lab/progress.js';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -367,8 +368,9 @@ async function main(): Promise<void> {
     return t;
   });
   const metrics = values.metrics!.split(',');
+  const progress = new Progress(wanted.length * (metrics.length + 1));
   for (const t of wanted) {
-    console.error(`== ${t.name}`);
+    progress.step(`${t.name}: building a fresh lab`);
     // a fresh lab per target: TIME_WAIT sockets, conntrack entries and neighbour caches left by
     // one target must not slow the next (they cut a proxy's connection rate by 10x here)
     const topo = await buildTopology({ tag: 'wb' });
@@ -377,6 +379,7 @@ async function main(): Promise<void> {
       await t.setup(topo);
       try {
         for (const m of metrics) {
+          progress.step(`${t.name}: ${m}`);
           let value: number | null = null;
           let note: string | undefined;
           const pid = t.pid?.();

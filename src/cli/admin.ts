@@ -59,7 +59,7 @@ export function formatStatus(status: {
     const cols = opts.stats ? ['Conns', 'InPkts', 'OutPkts', 'InBytes', 'OutBytes'] : ['CPS', 'InPPS', 'OutPPS', 'InBPS', 'OutBPS'];
     lines.push(`${pad('Prot LocalAddress:Port', 34)}${cols.map((c) => rpad(c, 9)).join('')}`);
     lines.push('  -> RemoteAddress:Port');
-    const row = (s: { stats: Record<string, number>; rates: Rates }) => (opts.stats
+    const row = (s: { stats: ServiceStatus['stats']; rates: Rates }) => (opts.stats
       ? [s.stats.conns, s.stats.inpkts, s.stats.outpkts, s.stats.inbytes, s.stats.outbytes]
       : [s.rates.cps, s.rates.inpps, s.rates.outpps, s.rates.inbps, s.rates.outbps]).map((v) => rpad(human(v), 9)).join('');
     for (const s of status.services) {

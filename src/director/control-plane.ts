@@ -33,6 +33,8 @@ export interface RealServerState {
   /** null while it holds no table slot (taken out on failure with on_failure: remove) */
   counters: Counters | null;
   connections: { active: number; inactive: number; persistent: number };
+  /** the health checker's last transition (wall-clock ms, new state, the probe's message); null before any */
+  lastChange: { at: number; to: 'up' | 'down'; reason: string } | null;
 }
 
 export interface ServiceState {

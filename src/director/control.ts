@@ -43,13 +43,17 @@ export function controlPlane(sup: Supervisor): ControlPlane {
       return dir().applier.view().map(({ service, index, realServers }) => ({
         spec: service,
         counters: t.serviceCounters(index),
-        realServers: realServers.map((r): RealServerState => ({
-          address: r.address, port: r.port, forwarding: r.forwarding, weight: r.weight,
-          configuredWeight: r.configuredWeight, health: sup.health.state(`${service.name}/${r.address}:${r.port}`) ?? 'unchecked',
-          resolved: r.resolved, sorry: r.sorry,
-          counters: r.index === null ? null : t.rsCounters(r.index),
-          connections: r.index === null ? NO_CONNECTIONS : t.rsConnections(r.index),
-        })),
+        realServers: realServers.map((r): RealServerState => {
+          const h = sup.health.status(`${service.name}/${r.address}:${r.port}`);
+          return {
+            address: r.address, port: r.port, forwarding: r.forwarding, weight: r.weight,
+            configuredWeight: r.configuredWeight, health: h?.state ?? 'unchecked',
+            resolved: r.resolved, sorry: r.sorry,
+            counters: r.index === null ? null : t.rsCounters(r.index),
+            connections: r.index === null ? NO_CONNECTIONS : t.rsConnections(r.index),
+            lastChange: h?.changedAt ? { at: h.changedAt, to: h.state, reason: h.reason ?? '' } : null,
+          };
+        }),
       }));
     },
 

@@ -62,8 +62,8 @@ interface DeviceState {
 /** how often the Full-NAT pool's drops are looked at for the log (a rate limit, not a delay) */
 const FULLNAT_LOG_MS = 10_000;
 
-/** checkSpec rejects what the director cannot run, before anything is created. */
-function checkSpec(spec: DirectorSpec): void {
+/** checkSpec rejects what the director cannot run, before anything is created (also `wlvs check`). */
+export function checkSpec(spec: DirectorSpec): void {
   if (spec.devices.length === 0) throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'at least one device is needed');
   const kinds = new Set(spec.devices.map((d) => d.kind));
   if (kinds.size > 1) throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'all devices must be of one kind (all tap or all tun)');
@@ -76,6 +76,43 @@ function checkSpec(spec: DirectorSpec): void {
     if (modes.has('fullnat') && spec.fullnat.localAddresses.length === 0) {
       throw new WlvsError('WLVS_ERR_CONFIG_INVALID', `service ${s.name}: fullnat needs director.fullnat.local_addresses`);
     }
+  }
+}
+
+/**
+ * planLayout computes the memory layout a spec needs (and whether the devices get offloads),
+ * or throws WLVS_ERR_CAPACITY; `wlvs check` runs it too, without opening anything.
+ */
+export function planLayout(spec: DirectorSpec): { layout: Layout; offload: boolean; tso: boolean } {
+  const tunMode = spec.services.some((s) => s.forwarding === 'tun' || s.realServers.some((r) => r.forwarding === 'tun'));
+  const offload = spec.devices.every((d) => d.offload);
+  // TSO super-packets cannot be carried inside IP-in-IP (no virtio GSO type for it)
+  const tso = offload && !tunMode;
+  const l2 = spec.devices[0].kind === 'tap';
+  const maxMtu = Math.max(...spec.devices.map((d) => d.mtu));
+  const caps: Partial<Capacities> = {
+    slotCount: spec.batch,
+    maxFrame: tso ? 65535 + 14 : Math.max(2048, maxMtu + (l2 ? 14 : 0)),
+    devices: spec.devices.length,
+    services: Math.max(64, spec.services.length * 2),
+    realServers: Math.max(1024, spec.services.reduce((n, s) => n + s.realServers.length + 1, 0) * 2),
+    destinations: Math.max(1024, spec.services.reduce((n, s) => n + s.realServers.length, 0) * 2),
+    schedSize: 65537,
+    sessions: spec.sessions,
+    // every fullnat service lists the director's whole pool
+    lips: Math.max(64, spec.fullnat.localAddresses.length),
+    poolEntries: Math.max(256,
+      spec.fullnat.localAddresses.length * (spec.services.filter(usesFullnat).length * 2 + 2)),
+    events: 1 << 16,
+    localAddresses: 256,
+    // TOA and the PROXY protocol keep per-session state; without them no byte is spent on it
+    connExt: spec.services.some((s) => s.toa || s.proxyProtocol !== null),
+    proxyMarks: spec.services.some((s) => s.proxyProtocol !== null),
+  };
+  try {
+    return { layout: computeLayout(caps), offload, tso };
+  } catch (err) {
+    throw new WlvsError('WLVS_ERR_CAPACITY', `the configured capacities do not fit: ${(err as Error).message}`);
   }
 }
 
@@ -206,37 +243,7 @@ export class Director {
   static async start(opts: DirectorOptions): Promise<Director> {
     const { spec, log } = opts;
     checkSpec(spec);
-    const tunMode = spec.services.some((s) => s.forwarding === 'tun' || s.realServers.some((r) => r.forwarding === 'tun'));
-    const offload = spec.devices.every((d) => d.offload);
-    // TSO super-packets cannot be carried inside IP-in-IP (no virtio GSO type for it)
-    const tso = offload && !tunMode;
-    const l2 = spec.devices[0].kind === 'tap';
-    const maxMtu = Math.max(...spec.devices.map((d) => d.mtu));
-    const caps: Partial<Capacities> = {
-      slotCount: spec.batch,
-      maxFrame: tso ? 65535 + 14 : Math.max(2048, maxMtu + (l2 ? 14 : 0)),
-      devices: spec.devices.length,
-      services: Math.max(64, spec.services.length * 2),
-      realServers: Math.max(1024, spec.services.reduce((n, s) => n + s.realServers.length + 1, 0) * 2),
-      destinations: Math.max(1024, spec.services.reduce((n, s) => n + s.realServers.length, 0) * 2),
-      schedSize: 65537,
-      sessions: spec.sessions,
-      // every fullnat service lists the director's whole pool
-      lips: Math.max(64, spec.fullnat.localAddresses.length),
-      poolEntries: Math.max(256,
-        spec.fullnat.localAddresses.length * (spec.services.filter(usesFullnat).length * 2 + 2)),
-      events: 1 << 16,
-      localAddresses: 256,
-      // TOA and the PROXY protocol keep per-session state; without them no byte is spent on it
-      connExt: spec.services.some((s) => s.toa || s.proxyProtocol !== null),
-      proxyMarks: spec.services.some((s) => s.proxyProtocol !== null),
-    };
-    let layout: Layout;
-    try {
-      layout = computeLayout(caps);
-    } catch (err) {
-      throw new WlvsError('WLVS_ERR_CAPACITY', `the configured capacities do not fit: ${(err as Error).message}`);
-    }
+    const { layout, offload, tso } = planLayout(spec);
     const memory = createMemory(layout);
     writeHeader(memory, layout);
     const core = instantiateCore(compileCore(opts.corePath ?? coreModulePath('release')), memory);

@@ -32,6 +32,8 @@ interface Binding {
   startDecap(rawFd: number, tunFd: number): Handle;
   decapStop(decap: Handle): void;
   decapStats(decap: Handle): DecapStats;
+  /** sends one sd_notify(3) datagram to the unix socket at `path` ('@' = abstract); bytes sent */
+  sdNotify(path: string, message: string): number;
 }
 
 let binding: Binding | null = null;

@@ -161,7 +161,7 @@ export interface RunningDirector {
 
 /** startDirector writes the configuration and runs `wlvs run` in the director namespace. */
 export async function startDirector(topo: Topology, config: (tokenFile: string) => Record<string, unknown>,
-  opts: { corePath?: string; adminPort?: number } = {}): Promise<RunningDirector> {
+  opts: { corePath?: string; adminPort?: number; bin?: string; runArgs?: string[] } = {}): Promise<RunningDirector> {
   const dir = mkdtempSync(join(tmpdir(), `${topo.lab.id}-`));
   const tokenFile = join(dir, 'token');
   writeFileSync(tokenFile, `${LAB_TOKEN}\n`, { mode: 0o600 });
@@ -169,7 +169,7 @@ export async function startDirector(topo: Topology, config: (tokenFile: string) 
   const writeConfig = (c: Record<string, unknown>) => writeFileSync(configPath, stringify(c));
   writeConfig(config(tokenFile));
   const env = { ...process.env, ...(opts.corePath ? { WLVS_CORE: opts.corePath } : {}) };
-  const child = topo.lab.spawn(topo.director.role, process.execPath, [BIN, 'run', configPath], { env });
+  const child = topo.lab.spawn(topo.director.role, process.execPath, [opts.bin ?? BIN, 'run', ...opts.runArgs ?? [], configPath], { env });
   const output: string[] = [];
   child.stdout?.on('data', (d: Buffer) => output.push(...d.toString().split('\n').filter(Boolean)));
   child.stderr?.on('data', (d: Buffer) => output.push(...d.toString().split('\n').filter(Boolean)));
