@@ -88,7 +88,7 @@ export function controlPlane(sup: Supervisor): ControlPlane {
     sessionTable: () => ({ count: dir().tables.sessionCount(), capacity: dir().layout.connCap }),
     devices: () => dir().deviceInfo(),
     portStats: () => dir().portStats(),
-    batchStats: () => dir().loop.stats,
+    batchStats: () => dir().batchStats(),
     hostStackStats: () => dir().hostStack.stats,
     ha() {
       const h = dir().ha;
