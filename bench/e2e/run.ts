@@ -7,11 +7,14 @@
 //   nginx     nginx stream proxy, TCP and UDP (round robin; hash $remote_addr for iperf3)
 //   wlvs      this project (NAT over TAP, offloads on)
 //   wlvs-busy the same with director.busy_poll_us: 200
+//   wlvs-uv, wlvs-uv-busy   LEGACY: the same on the engine before issue 15 (WLVS_ENGINE=uv), for its A/B only
+// A wlvs target runs the director on --runtime (node by default); NAME@node or NAME@deno in
+// --targets picks the runtime per target, so both can be measured side by side in one run.
 // Metrics: TCP throughput with 1 and 4 streams (iperf3), small-packet UDP pps (trafgen, 106-byte
 // frames over 16 flows, counted by a stateless nft counter at the real servers), new TCP
 // connections per second (wrk, Connection: close, against nginx), and round-trip time
 // (sockperf ping-pong over TCP, client and server pinned to CPUs).
-//   npm run bench:e2e -- [--quick] [--duration S] [--json] [--targets direct,wlvs,...]
+//   npm run bench:e2e -- [--quick] [--duration S] [--json] [--runtime node|deno] [--targets direct,wlvs,wlvs@deno,...]
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +23,7 @@ import type { ChildProcess } from 'node:child_process';
 import { buildTopology, CLIENT_NET, SERVER_NET, type Topology } from '../../src/lab/topology.js';
 import { waitForLine } from '../../src/lab/netns.js';
 import { startDirector } from '../../src/lab/lab-director.js';
+import { parseRuntime, type Runtime } from '../../src/sys/runtime.js';
 
 const { values } = parseArgs({
   options: {
@@ -27,6 +31,7 @@ const { values } = parseArgs({
     duration: { type: 'string' },
     json: { type: 'boolean', default: false },
     targets: { type: 'string', default: 'direct,wlvs,wlvs-busy,nftables,haproxy,nginx' },
+    runtime: { type: 'string', default: 'node' },
     metrics: { type: 'string', default: 'tcp_1,tcp_4,udp_pps,conn_rate,rtt' },
   },
 });
@@ -212,8 +217,8 @@ ${up('udp9', UDP_PORT, false)}
 };
 
 let wlvsChild: ChildProcess | null = null;
-/** wlvsTarget: this project, NAT over TAP with offloads, optionally busy polling */
-function wlvsTarget(name: string, busyPollUs: number): Target {
+/** wlvsTarget: this project, NAT over TAP with offloads, optionally busy polling, on a runtime */
+function wlvsTarget(name: string, busyPollUs: number, runtime: Runtime, env: Record<string, string> = {}): Target {
   return {
     name, address: VIP, udp: true,
     pid: () => wlvsChild?.pid,
@@ -235,7 +240,7 @@ function wlvsTarget(name: string, busyPollUs: number): Target {
         },
         services: [svc('web', 80, 'tcp', 'rr'), svc('iperf', 5201, 'tcp', 'sh'), svc('rtt', RTT_PORT, 'tcp', 'sh'),
           svc('udp', UDP_PORT, 'udp', 'rr')],
-      }));
+      }), { runtime, env });
       wlvsChild = running.child;
     },
     async teardown(topo) {
@@ -245,7 +250,26 @@ function wlvsTarget(name: string, busyPollUs: number): Target {
   };
 }
 
-const TARGETS: Record<string, Target> = { direct, nftables, haproxy, nginx: nginxStream, wlvs: wlvsTarget('wlvs', 0), 'wlvs-busy': wlvsTarget('wlvs-busy', 200) };
+const WLVS_TARGETS: Record<string, (name: string, runtime: Runtime) => Target> = {
+  wlvs: (name, runtime) => wlvsTarget(name, 0, runtime),
+  'wlvs-busy': (name, runtime) => wlvsTarget(name, 200, runtime),
+  // LEGACY engine (uv_poll on the main thread), kept only for the A/B of issue 15
+  'wlvs-uv': (name, runtime) => wlvsTarget(name, 0, runtime, { WLVS_ENGINE: 'uv' }),
+  'wlvs-uv-busy': (name, runtime) => wlvsTarget(name, 200, runtime, { WLVS_ENGINE: 'uv' }),
+};
+const OTHER_TARGETS: Record<string, Target> = { direct, nftables, haproxy, nginx: nginxStream };
+
+/** target resolves a --targets entry: NAME, or a wlvs NAME@RUNTIME */
+function target(entry: string): Target {
+  const [name, at] = entry.split('@');
+  if (WLVS_TARGETS[name]) {
+    const runtime = parseRuntime(at ?? values.runtime!);
+    return WLVS_TARGETS[name](at || runtime !== 'node' ? `${name}@${runtime}` : name, runtime);
+  }
+  const t = OTHER_TARGETS[name];
+  if (!t || at) throw new Error(`unknown target ${entry}`);
+  return t;
+}
 
 /** startServers runs iperf3, nginx, sockperf and a UDP counter on every real server */
 async function startServers(topo: Topology): Promise<void> {
@@ -351,11 +375,7 @@ async function iperf(topo: Topology, t: Target, streams: number): Promise<number
 }
 
 async function main(): Promise<void> {
-  const wanted = values.targets!.split(',').map((n) => {
-    const t = TARGETS[n];
-    if (!t) throw new Error(`unknown target ${n}`);
-    return t;
-  });
+  const wanted = values.targets!.split(',').map(target);
   const metrics = values.metrics!.split(',');
   for (const t of wanted) {
     console.error(`== ${t.name}`);

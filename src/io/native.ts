@@ -33,6 +33,9 @@ interface Binding {
   createWaker(): number;
   wake(fd: number): void;
   sendFrame(fd: number, vnet: boolean, frame: Uint8Array): number;
+  /** one datagram from a connected socket, then wait up to timeoutMs for a reply or ECONNREFUSED */
+  udpProbe(address: string, port: number, payload: Uint8Array, timeoutMs: number):
+  Promise<{ outcome: 'reply' | 'refused' | 'timeout'; bytes: number }>;
   startDecap(rawFd: number, tunFd: number): Handle;
   decapStop(decap: Handle): void;
   decapStats(decap: Handle): DecapStats;
