@@ -952,6 +952,48 @@ static napi_value uvport_stats(napi_env env, napi_callback_info cbinfo) {
   return out;
 }
 
+// ── Datagram pairs: a device without a kernel device behind it ─────────────────────────────
+// socketPair() -> [a, b], a non-blocking AF_UNIX SOCK_DGRAM pair: one read() is one datagram as
+// one read() of a TUN/TAP fd is one frame, so the port can run on `a` while a test (no root, no
+// namespace) plays the network on `b` with recvFrame/sendFrame.
+static napi_value socket_pair(napi_env env, napi_callback_info cbinfo) {
+  (void)cbinfo;
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0) return throw_errno(env, "socketpair", errno);
+  // room for a burst of full-size frames in each direction
+  int sz = 4 << 20;
+  for (int i = 0; i < 2; i++) {
+    setsockopt(sv[i], SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+    setsockopt(sv[i], SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+  }
+  napi_value out;
+  CHECK(napi_create_array_with_length(env, 2, &out));
+  CHECK(napi_set_element(env, out, 0, make_u32(env, (uint32_t)sv[0])));
+  CHECK(napi_set_element(env, out, 1, make_u32(env, (uint32_t)sv[1])));
+  return out;
+}
+
+// recvFrame(fd, buf: Uint8Array) -> bytes read, 0 when nothing is waiting
+static napi_value recv_frame(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
+  int32_t fd;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  void* data;
+  size_t len;
+  if (!get_view(env, argv[1], napi_uint8_array, &data, &len)) return throw_errno(env, "recvFrame", EINVAL);
+  ssize_t r;
+  do {
+    r = read(fd, data, len);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return make_u32(env, 0);
+    return throw_errno(env, "recvFrame", errno);
+  }
+  return make_u32(env, (uint32_t)r);
+}
+
 // ── UDP probe for health checks (UDP_CHECK) ─────────────────────────────────────────────────
 // udpProbe(address, port, payload: Uint8Array, timeoutMs) -> Promise<{ outcome, bytes }>, where
 // outcome is "reply", "refused" (ICMP port unreachable, ECONNREFUSED on the connected socket)
@@ -1208,6 +1250,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"wake", NULL, wake, NULL, NULL, NULL, napi_default, NULL},
       {"sendFrame", NULL, send_frame, NULL, NULL, NULL, napi_default, NULL},
       {"udpProbe", NULL, udp_probe, NULL, NULL, NULL, napi_default, NULL},
+      {"socketPair", NULL, socket_pair, NULL, NULL, NULL, napi_default, NULL},
+      {"recvFrame", NULL, recv_frame, NULL, NULL, NULL, napi_default, NULL},
       {"startDecap", NULL, start_decap, NULL, NULL, NULL, napi_default, NULL},
       {"decapStop", NULL, decap_stop, NULL, NULL, NULL, napi_default, NULL},
       {"decapStats", NULL, decap_stats, NULL, NULL, NULL, napi_default, NULL},

@@ -15,11 +15,12 @@
 // connections per second (wrk, Connection: close, against nginx), and round-trip time
 // (sockperf ping-pong over TCP, client and server pinned to CPUs).
 //   npm run bench:e2e -- [--quick] [--duration S] [--json] [--runtime node|deno] [--targets direct,wlvs,wlvs@deno,...]
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+//     [--metrics tcp_1,...] [--perf DIR]   (perf: a perf profile of the balancer during each metric)
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { buildTopology, CLIENT_NET, SERVER_NET, type Topology } from '../../src/lab/topology.js';
 import { waitForLine } from '../../src/lab/netns.js';
 import { startDirector } from '../../src/lab/lab-director.js';
@@ -32,6 +33,8 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
     targets: { type: 'string', default: 'direct,wlvs,wlvs-busy,nftables,haproxy,nginx' },
     runtime: { type: 'string', default: 'node' },
+    // perf record (software clock, call graphs) of the balancer process during each metric: DIR/TARGET-METRIC.{data,txt}
+    perf: { type: 'string' },
     metrics: { type: 'string', default: 'tcp_1,tcp_4,udp_pps,conn_rate,rtt' },
   },
 });
@@ -368,6 +371,23 @@ const METRICS: Record<string, { unit: string; run: (topo: Topology, t: Target) =
   },
 };
 
+/**
+ * startPerf samples a process with perf (cpu-clock: this VM has no hardware counters) until the
+ * returned function is called, then writes perf's report by DSO and by symbol beside the data.
+ */
+function startPerf(pid: number, base: string): () => Promise<void> {
+  mkdirSync(dirname(base), { recursive: true });
+  const rec = spawn('perf', ['record', '-q', '-e', 'cpu-clock', '-F', '997', '-g', '-p', String(pid), '-o', `${base}.data`],
+    { stdio: 'ignore' });
+  return async () => {
+    rec.kill('SIGINT');
+    await new Promise((r) => rec.once('exit', r));
+    const report = (sort: string) => execFileSync('perf', ['report', '-i', `${base}.data`, '--no-children', '--stdio', '-g', 'none',
+      '--percent-limit', '0.5', '--sort', sort], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    writeFileSync(`${base}.txt`, `${report('dso')}\n${report('dso,sym')}`);
+  };
+}
+
 async function iperf(topo: Topology, t: Target, streams: number): Promise<number> {
   const out = await topo.lab.exec(topo.client.role, 'iperf3', ['-c', t.address, '-p', '5201', '-t', String(T), '-P', String(streams), '-J'],
     (T + 30) * 1000);
@@ -392,11 +412,13 @@ async function main(): Promise<void> {
           const pid = t.pid?.();
           const t0 = performance.now();
           const c0 = pid ? cpuTicks(pid) : null;
+          const perf = pid && values.perf ? startPerf(pid, `${values.perf}/${t.name.replace('@', '-')}-${m}`) : null;
           try {
             value = await METRICS[m].run(topo, t);
           } catch (err) {
             note = (err as Error).message.split('\n')[0].slice(0, 200);
           }
+          if (perf) await perf();
           const c1 = pid ? cpuTicks(pid) : null;
           const share = (a: number, b: number) => Math.round(((b - a) / TICKS) / ((performance.now() - t0) / 1000) * 100);
           const cpu = c0 && c1 ? { user: share(c0[0], c1[0]), sys: share(c0[1], c1[1]) } : undefined;

@@ -378,6 +378,15 @@ export class Director {
     return this.#port.stats();
   }
 
+  /**
+   * exclusive runs `fn` while no batch runs (the port's barrier) and returns its result: for a
+   * change or a reading that must not interleave with process(). WLVS_ERR_ENGINE when the data
+   * path does not pause.
+   */
+  exclusive<T>(fn: () => T): T {
+    return this.#port.exclusive(fn);
+  }
+
   /** batchStats: batch sizes and processing time, as the port counted them */
   batchStats(): BatchStats {
     return this.#port.batchStats();

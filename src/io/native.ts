@@ -33,6 +33,10 @@ interface Binding {
   createWaker(): number;
   wake(fd: number): void;
   sendFrame(fd: number, vnet: boolean, frame: Uint8Array): number;
+  /** a non-blocking datagram pair: a device without a kernel (tests play the network on one end) */
+  socketPair(): [number, number];
+  /** one frame from a non-blocking fd into buf; 0 when none is waiting */
+  recvFrame(fd: number, buf: Uint8Array): number;
   /** one datagram from a connected socket, then wait up to timeoutMs for a reply or ECONNREFUSED */
   udpProbe(address: string, port: number, payload: Uint8Array, timeoutMs: number):
   Promise<{ outcome: 'reply' | 'refused' | 'timeout'; bytes: number }>;
