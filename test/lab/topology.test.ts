@@ -169,7 +169,9 @@ describe('lab cleanup on failure', { timeout: 120_000 }, () => {
       });
       assert.ok(netnsList().some((n) => n.startsWith(info.id)));
       assert.ok(alive(info.pid));
-      if (how === 'SIGTERM') proc.kill('SIGTERM');
+      // process.kill, not proc.kill: Deno's child_process reports the signal proc.kill sent as
+      // the way the child ended, not the exit code the child's handler chose
+      if (how === 'SIGTERM') process.kill(proc.pid!, 'SIGTERM');
       const code = await new Promise<number | null>((resolve) => proc.once('exit', (c) => resolve(c)));
       assert.equal(code, how === 'SIGTERM' ? 143 : 1, stderr);
       if (how !== 'SIGTERM') assert.match(stderr, /boom/);
