@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   WLVS_ERR_DEMO: 'a lab demo did not show what it should',
   WLVS_ERR_INTERNAL: 'an unexpected failure inside wlvs',
   WLVS_ERR_RESTART_NEEDED: 'the change needs memory the running director was laid out without: restart it',
+  WLVS_ERR_ENGINE: 'the data-path worker failed, stopped or did not pause for a table change',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

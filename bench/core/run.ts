@@ -20,7 +20,7 @@
 // Results: bench/README.md, kept there so one table stays true.
 import { Bench } from 'tinybench';
 import * as abi from '../../src/dataplane/abi.js';
-import { computeLayout, writeHeader, type Layout } from '../../src/dataplane/memory-map.js';
+import { computeLayout, createMemory, writeHeader, type Layout } from '../../src/dataplane/memory-map.js';
 import type { CoreExports } from '../../src/dataplane/abi.js';
 import { compileCore, instantiateCore } from '../../src/dataplane/module.js';
 import { Tables } from '../../src/dataplane/tables.js';
@@ -65,10 +65,7 @@ function makeWorld(implName: string, sessions: number, module: WebAssembly.Modul
     slotCount: BATCH, maxFrame: 128, sessions: sessions * 2, services: 4, realServers: 16, destinations: 16,
     schedSize: 257, lips: 1, poolEntries: 1, events: 16, localAddresses: 8,
   });
-  const pages = layout.memoryBytes / 65536;
-  const memory = new WebAssembly.Memory({ initial: Math.ceil(pages), maximum: Math.ceil(pages) });
-  writeHeader(memory, layout);
-  const core: CoreExports = instantiateCore(module, memory);
+  const { memory, core } = bindCore(module, layout);
   const tables = new Tables(memory, layout, core);
   tables.setOptions(0);
   tables.setDevices([
@@ -96,6 +93,26 @@ function makeWorld(implName: string, sessions: number, module: WebAssembly.Modul
     ? { name: 'wasm', process: (n, now) => core.process(n, now) }
     : { name: 'ts', process: (n, now) => ts.processBatch(n, now) };
   return { layout, memory, bytes: new Uint8Array(memory.buffer), view: new DataView(memory.buffer), impl };
+}
+
+/**
+ * bindCore gives the module a fresh memory with its header written: shared, as the director's
+ * (createMemory); a build from before issue 15 imports an unshared one, and `--compare` against
+ * it gets that (the A/B then also measures what sharing the memory costs).
+ */
+function bindCore(module: WebAssembly.Module, layout: Layout): { memory: WebAssembly.Memory; core: CoreExports } {
+  const memory = createMemory(layout);
+  writeHeader(memory, layout);
+  try {
+    return { memory, core: instantiateCore(module, memory) };
+  } catch (err) {
+    if (!/shared/.test((err as Error).message)) throw err;
+    const pages = layout.memoryBytes / 65536;
+    const plain = new WebAssembly.Memory({ initial: pages, maximum: pages });
+    writeHeader(plain, layout);
+    const abort = () => { throw new Error('WASM core aborted'); };
+    return { memory: plain, core: new WebAssembly.Instance(module, { env: { memory: plain, abort } }).exports as unknown as CoreExports };
+  }
 }
 
 /** flow i: a distinct client address and port */

@@ -102,7 +102,7 @@ export function controlPlane(sup: Supervisor): ControlPlane {
     },
     devices: () => dir().deviceInfo(),
     portStats: () => dir().portStats(),
-    batchStats: () => dir().loop.stats,
+    batchStats: () => dir().batchStats(),
     hostStackStats: () => dir().hostStack.stats,
     ha() {
       const h = dir().ha;

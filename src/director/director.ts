@@ -1,15 +1,17 @@
-// director.ts — one running director: the shared memory and the WASM core, the devices and the
-// batched port that feeds batches to the core, the host stack (ARP, echo), neighbour resolution,
-// the kernel routes a TUN device needs, and the timers (session sweep, neighbour refresh, index
-// reaping, event drain). It starts from a DirectorSpec and applies new specs between batches.
-// Device I/O (io/port.ts), kernel routes and the clock are injected: the native addon, `ip` and
-// performance.now() by default; tests run the same director over io/fake-io.ts without root.
+// director.ts — one running director: the shared memory and the control plane's instance of the
+// WASM core, the devices and the batched port that runs the data path on them (a worker thread
+// with its own instance, io/port.ts), the host stack (ARP, echo), neighbour resolution, the
+// kernel routes a TUN device needs, and the timers (neighbour refresh, index reaping, event
+// drain; the port sweeps sessions itself). It starts from a DirectorSpec and applies new specs
+// between batches: every table change runs inside the port's exclusive(). Device I/O, kernel
+// routes and the clock are injected: the native engine, `ip` and performance.now() by default;
+// tests run the same director over io/fake-io.ts without root.
 import * as abi from '../dataplane/abi.js';
 import { type Capacities, computeLayout, createMemory, type Layout, writeHeader } from '../dataplane/memory-map.js';
 import type { CoreExports } from '../dataplane/abi.js';
 import { compileCore, coreModulePath, instantiateCore } from '../dataplane/module.js';
 import { type EventView, Tables } from '../dataplane/tables.js';
-import { BatchLoop } from '../dataplane/worker.js';
+import type { BatchStats } from '../dataplane/worker.js';
 import { WlvsError } from '../errors.js';
 import { directorMac, nativeIo } from '../io/device.js';
 import type { BatchPort, DeviceIo, OpenDevice, PortStats } from '../io/port.js';
@@ -43,12 +45,16 @@ interface Parts {
   log: Logger;
   layout: Layout;
   memory: WebAssembly.Memory;
+  /** the compiled core: the port runs its own instance, the control plane `core` */
+  module: WebAssembly.Module;
   core: CoreExports;
   io: DeviceIo;
   devices: DeviceState[];
   routes: RouteTable;
   kernelRoutes: KernelRoutes | undefined;
   clock: () => number;
+  /** the clock is performance.now (not a test's): a port on another thread can follow it */
+  realClock: boolean;
 }
 
 interface DeviceState {
@@ -122,7 +128,6 @@ export class Director {
   readonly memory: WebAssembly.Memory;
   readonly tables: Tables;
   readonly applier: TableApplier;
-  readonly loop: BatchLoop;
   readonly neighbours: Neighbours;
   readonly hostStack: HostStack;
   /** failover and session sync with a peer director (director.ha), or null */
@@ -157,9 +162,14 @@ export class Director {
       mac: d.mac, mtu: d.mtu, l2: d.l2, vnet: d.open.vnet, address: d.address ?? '0.0.0.0',
     })));
     this.#port = p.io.createPort(memory, {
-      descBase: layout.descriptors.base, slotBase: layout.slots.base, slotSize: layout.slotSize,
-      headroom: layout.headroom, slotCount: layout.caps.slotCount, busyPollUs: spec.busyPollUs,
+      layout, busyPollUs: spec.busyPollUs, core: p.module, now: () => this.now(),
+      clockOrigin: p.realClock ? performance.timeOrigin + this.#t0 : null,
+      onHost: (dev, frames) => {
+        for (const f of frames) this.hostStack.handle(dev, f);
+      },
+      onError: (err) => this.#dataPathFailed(err),
     });
+    this.tables.setExclusive((fn) => this.#port.exclusive(fn));
     for (const d of devices) this.#port.addDevice(d.open);
     this.neighbours = new Neighbours({
       send: (dev, frame) => this.#port.send(dev, frame),
@@ -176,12 +186,10 @@ export class Director {
     });
     this.neighbours.onResolved((dev, address, mac) => {
       this.#log.info({ event: 'neighbour', device: devices[dev].open.name, address, mac }, 'next hop resolved');
-      this.applier.onNeighbour(dev, address, mac);
+      this.#port.exclusive(() => this.applier.onNeighbour(dev, address, mac));
     });
     this.hostStack = new HostStack(devices.map((d) => ({ l2: d.l2, mac: d.mac })), () => this.ownedAddresses(),
       this.neighbours, (dev, frame) => this.#port.send(dev, frame));
-    this.loop = new BatchLoop(memory, layout, core, devices.map((d) => ({ l2: d.l2, vnet: d.open.vnet })),
-      this.hostStack.handle, () => this.now());
     this.#kernel = devices.some((d) => !d.l2) ? p.kernelRoutes ?? new KernelRoutes() : null;
     this.ha = spec.ha ? this.#haController(spec.ha) : null;
   }
@@ -246,7 +254,8 @@ export class Director {
     const { layout, offload, tso } = planLayout(spec);
     const memory = createMemory(layout);
     writeHeader(memory, layout);
-    const core = instantiateCore(compileCore(opts.corePath ?? coreModulePath('release')), memory);
+    const module = compileCore(opts.corePath ?? coreModulePath('release'));
+    const core = instantiateCore(module, memory);
     const routes = new RouteTable();
     spec.devices.forEach((d, i) => d.addresses.forEach((a) => routes.addConnected(a, i)));
     for (const v of spec.ha?.virtualAddresses ?? []) routes.addConnected(v.address, spec.devices.findIndex((d) => d.name === v.device));
@@ -271,8 +280,8 @@ export class Director {
         });
       }
       dir = new Director(spec, {
-        log, layout, memory, core, io, devices, routes, kernelRoutes: opts.kernelRoutes,
-        clock: opts.clock ?? (() => performance.now()),
+        log, layout, memory, module, core, io, devices, routes, kernelRoutes: opts.kernelRoutes,
+        clock: opts.clock ?? (() => performance.now()), realClock: !opts.clock,
       });
     } catch (err) {
       for (const d of devices) io.closeDevice(d.open);
@@ -294,11 +303,10 @@ export class Director {
       await this.#kernel.sync(this.#spec, this.#devices.find((d) => !d.l2)!.open.name);
       for (const w of this.#kernel.warnings) this.#log.warn({ event: 'kernel' }, w);
     }
-    this.#port.start(this.loop.onBatch);
+    await this.#port.start();
     await this.#awaitNeighbours(3000);
-    this.#every(50, () => this.sweep());
     this.#every(250, () => this.neighbours.tick());
-    this.#every(1000, () => this.applier.reap());
+    this.#every(1000, () => this.#port.exclusive(() => this.applier.reap()));
     if (this.#spec.fullnat.localAddresses.length) this.#every(FULLNAT_LOG_MS, () => this.#logFullnat());
     // events exist for session sync only: drained often, so a takeover loses few
     if (this.ha?.spec.syncSessions) this.#every(20, () => this.drainEvents());
@@ -377,11 +385,10 @@ export class Director {
     return Math.floor(this.#clock() - this.#t0) >>> 0;
   }
 
-  /** sweep expires sessions whose time has come, up to `budget` records; returns how many. */
-  sweep(budget?: number): number {
-    const high = this.tables.header(abi.HDR_CONN_HIGH);
-    // the whole table every ~10 s at this pace; lookups expire stale sessions they meet anyway
-    return this.loop.core.sweep(budget ?? Math.max(256, Math.ceil(high / 200)), this.now());
+  /** #dataPathFailed: nothing is forwarded any more; crash as a trap on the main thread would, so a supervisor restarts us */
+  #dataPathFailed(err: Error): void {
+    this.#log.fatal({ event: 'data_path_failed', err }, 'the data path stopped');
+    setImmediate(() => { throw err; });
   }
 
   /** drainEvents empties the event ring into the listeners */
@@ -420,6 +427,20 @@ export class Director {
   }
 
   /**
+   * exclusive runs `fn` while no batch runs (the port's barrier) and returns its result: for a
+   * change or a reading that must not interleave with process(). WLVS_ERR_ENGINE when the data
+   * path does not pause.
+   */
+  exclusive<T>(fn: () => T): T {
+    return this.#port.exclusive(fn);
+  }
+
+  /** batchStats: batch sizes and processing time, as the port counted them */
+  batchStats(): BatchStats {
+    return this.#port.batchStats();
+  }
+
+  /**
    * reload applies a new spec between two batches. Device changes need a restart and are
    * refused; everything else (services, real servers, weights, schedulers, pools, timeouts)
    * is applied with existing sessions kept unless their real server was removed.
@@ -436,7 +457,8 @@ export class Director {
     const previous = this.#spec;
     try {
       this.#spec = spec;
-      const report = this.applier.apply(spec);
+      // one pause for the whole change: no batch sees half of it
+      const report = this.#port.exclusive(() => this.applier.apply(spec));
       this.#wantNeighbours();
       if (this.#kernel) await this.#kernel.sync(spec, this.#devices.find((d) => !d.l2)!.open.name);
       this.hostStack.announce(this.ownedAddresses());
@@ -444,16 +466,23 @@ export class Director {
       return report;
     } catch (err) {
       this.#spec = previous;
-      this.applier.apply(previous);
+      this.#port.exclusive(() => this.applier.apply(previous));
       throw err;
     }
   }
 
-  /** hotSwap moves the data path to another build of the core between two batches. */
+  /**
+   * hotSwap moves the data path to another build of the core between two batches: the control
+   * plane's instance is replaced while no batch runs (instantiating writes the module's data
+   * segment), and the port takes the module before its next batch. Sessions stay where they are.
+   */
   hotSwap(path: string): void {
-    const core = instantiateCore(compileCore(path), this.memory);
-    this.loop.setCore(core);
-    this.tables.setCore(core);
+    const module = compileCore(path);
+    this.#port.exclusive(() => {
+      const core = instantiateCore(module, this.memory);
+      this.tables.setCore(core);
+      this.#port.setCore(module);
+    });
     this.#log.info({ event: 'hot_swap', path }, 'WASM core replaced');
   }
 
@@ -463,7 +492,8 @@ export class Director {
     this.#stopped = true;
     if (this.ha) await this.ha.stop();
     for (const t of this.#timers) clearTimeout(t);
-    this.#port.stop();
+    // the worker must be done with the fds before they close
+    await this.#port.stop();
     for (const d of this.#devices) {
       try { this.#io.closeDevice(d.open); } catch (err) { this.#log.warn({ err }, 'closing device'); }
     }

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import { createSocket } from 'node:dgram';
 import { parseArgs } from 'node:util';
-import { dataStream } from './data-stream.js';
+import { ctrStream } from './data-stream.js';
 
 const { values } = parseArgs({
   options: {
@@ -45,7 +45,7 @@ const handler = (req: import('node:http').IncomingMessage, res: import('node:htt
   if (m) {
     const total = Math.min(Number(m[1]), 1 << 30);
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': total, 'x-server': name });
-    const stream = dataStream(total);
+    const stream = ctrStream(total);
     stream.pipe(res);
     return;
   }

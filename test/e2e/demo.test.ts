@@ -4,9 +4,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { scriptCommand } from '../../src/sys/runtime.js';
 
 const BIN = new URL('../../../bin/wlvs.js', import.meta.url).pathname;
-const run = (args: string[]) => promisify(execFile)(process.execPath, [BIN, ...args], { timeout: 120_000 });
+// the runtime under test (WLVS_RUNTIME, else this one): `deno run -A bin/wlvs.js lab demo` is the Deno quick start
+const run = (args: string[]) => promisify(execFile)(...scriptCommand(BIN, args), { timeout: 120_000 });
 
 describe('lab demos', { timeout: 300_000 }, () => {
   it('wlvs lab demo spreads requests 1:2:1 and prints the counters', async () => {

@@ -2,6 +2,8 @@
 // namespace with real TCP/UDP stacks, and reads of the director's admin API from its namespace.
 import type { Topology } from '../../src/lab/topology.js';
 import type { RunningDirector } from '../../src/lab/lab-director.js';
+// the test's own clients run on Node whatever runs wlvs, as curl would
+import { executable } from '../../src/sys/runtime.js';
 
 export interface HttpAnswer { server: string; client: string; clientPort: number }
 
@@ -22,7 +24,7 @@ export async function udp(topo: Topology, address: string, port: number, payload
     `s.on('message',(m)=>{console.log(m.toString());process.exit(0)});` +
     `let n=0;const t=setInterval(()=>{if(n++===5){console.log('timeout');process.exit(3)}s.send(${JSON.stringify(payload)},${port},'${address}')},400);` +
     `s.send(${JSON.stringify(payload)},${port},'${address}')`;
-  return (await topo.lab.exec(topo.client.role, process.execPath, ['-e', script], 10_000)).trim();
+  return (await topo.lab.exec(topo.client.role, executable('node'), ['-e', script], 10_000)).trim();
 }
 
 /** download fetches `bytes` from /bytes/N and returns the SHA-256 the client computed */

@@ -10,7 +10,7 @@ import {
   LAB_LIPS_TAP, LAB_LIPS_TUN, LAB_TOKEN, LAB_VIP_TAP, LAB_VIP_TUN, type RunningDirector, labConfig, rsGatewayFor,
   startDirector, startRealServers,
 } from '../../src/lab/lab-director.js';
-import { streamDigest } from '../../src/lab/data-stream.js';
+import { ctrDigest } from '../../src/lab/data-stream.js';
 import { api, apiWrite, download, get, sleep, tally, udp } from './lib.js';
 
 // one scenario also busy-polls (director.busy_poll_us), so that loop carries every test's traffic
@@ -85,7 +85,7 @@ for (const { device, forwarding, busyPollUs } of SCENARIOS.filter((s) => !only |
 
     it('a 64 MiB download arrives intact and from one server', async () => {
       const d = await download(topo, `http://${vip}/bytes/${DOWNLOAD}`);
-      assert.equal(d.sha256, streamDigest(DOWNLOAD));
+      assert.equal(d.sha256, ctrDigest(DOWNLOAD));
       assert.match(d.server, /^rs[123]$/);
     });
 

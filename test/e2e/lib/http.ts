@@ -1,6 +1,8 @@
 // http.ts — HTTP requests from inside a namespace, with real TCP stacks and hard timeouts:
 // curl for the plain "who answered" question, a Node client for bodies and digests.
 import type { InNamespace } from './in-namespace.js';
+// the test's own clients run on Node whatever runs wlvs, as curl would
+import { executable } from '../../../src/sys/runtime.js';
 
 /** RsAnswer is what rs-http says on `GET /`. */
 export interface RsAnswer { server: string; client: string; clientPort: number }
@@ -58,7 +60,7 @@ req.on('error', (e) => fail(e.message));
 /** httpGet fetches `url` with Node's client over a fresh connection; the body is hashed, not kept. */
 export async function httpGet(ns: InNamespace, role: string, url: string, opts: RequestOptions = {}): Promise<HttpResult> {
   const timeoutMs = opts.timeoutMs ?? 5000;
-  const out = await ns.exec(role, process.execPath, ['-e', CLIENT, url, String(timeoutMs), opts.localAddress ?? ''], timeoutMs + 5000);
+  const out = await ns.exec(role, executable('node'), ['-e', CLIENT, url, String(timeoutMs), opts.localAddress ?? ''], timeoutMs + 5000);
   const r = JSON.parse(out) as HttpResult & { error?: string };
   if (r.error) throw new Error(`GET ${url}: ${r.error}`);
   return r;
