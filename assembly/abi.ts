@@ -22,7 +22,7 @@
 // └───────────────────────────────────────────────────────────────────┘
 
 // @ts-ignore: decorator
-@inline export const ABI_VERSION: u32 = 3;
+@inline export const ABI_VERSION: u32 = 4;
 // @ts-ignore: decorator
 @inline export const MAGIC: u32 = 0x53564c57; // "WLVS" little-endian
 // @ts-ignore: decorator
@@ -433,6 +433,11 @@
 // sh / mh: when the hashed server is unavailable, try the next one (sh-fallback / mh-fallback)
 // @ts-ignore: decorator
 @inline export const SVCF_FALLBACK: u8 = 8;
+// TCP segments other than SYN may create a session when the scheduler (mh) sends every
+// director of a cluster to the same server and the mode (dr, tun) needs no state the server
+// shares with one director: a flow ECMP moved from another director continues (as Katran does)
+// @ts-ignore: decorator
+@inline export const SVCF_MIDFLOW: u8 = 128;
 
 // ── schedulers (ipvsadm names) ───────────────────────────────────────────────────────────────
 // @ts-ignore: decorator

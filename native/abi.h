@@ -3,7 +3,7 @@
 #ifndef WLVS_ABI_H
 #define WLVS_ABI_H
 
-#define WLVS_ABI_VERSION 3u
+#define WLVS_ABI_VERSION 4u
 #define WLVS_MAGIC 0x53564c57u
 #define WLVS_HEADER_BASE 65536u
 #define WLVS_HEADER_SIZE 1024u
@@ -156,6 +156,7 @@
 #define WLVS_SVCF_PERSIST 2u
 #define WLVS_SVCF_HASH_PORT 4u
 #define WLVS_SVCF_FALLBACK 8u
+#define WLVS_SVCF_MIDFLOW 128u
 #define WLVS_SCHED_RR 0u
 #define WLVS_SCHED_WRR 1u
 #define WLVS_SCHED_LC 2u

@@ -140,7 +140,8 @@ function portRange(r: Reader, node: Node | undefined, text: string | undefined, 
 
 function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec): ServiceSpec {
   const m = r.map(node, path, ['name', 'vip', 'port', 'protocol', 'scheduler', 'sched_flags', 'forwarding', 'persistence',
-    'persistence_netmask', 'local_addresses', 'sorry_server', 'tunnel_source', 'health_check', 'on_failure', 'real_servers']);
+    'persistence_netmask', 'local_addresses', 'sorry_server', 'tunnel_source', 'health_check', 'on_failure', 'real_servers',
+    'accept_mid_flow']);
   const vip = r.ipv4(r.get(m, 'vip'), r.need(m, 'vip', path) || undefined, `${path}.vip`);
   const port = r.int(m, 'port', path, 0, 65535, 0);
   const protocol = r.oneOf(m, 'protocol', path, ['tcp', 'udp'] as const, 'tcp');
@@ -206,6 +207,7 @@ function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec)
     name, vip, port, protocol, scheduler, forwarding,
     hashPort: flags.includes('sh-port') || flags.includes('mh-port'),
     fallback: flags.includes('sh-fallback') || flags.includes('mh-fallback'),
+    acceptMidFlow: r.bool(m, 'accept_mid_flow', path, false),
     persistence: r.int(m, 'persistence', path, 0, 86400 * 31, 0),
     persistencePrefix: prefix, localAddresses: lips, sorry,
     tunnelSource: tunnel !== undefined ? r.ipv4(r.get(m, 'tunnel_source'), tunnel, `${path}.tunnel_source`) : null,
@@ -216,6 +218,14 @@ function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec)
   const modes = new Set([forwarding, ...realServers.map((x) => x.forwarding ?? forwarding)]);
   if (modes.has('fullnat') && lips.length === 0) r.problem(node, `${path}.local_addresses`, 'fullnat needs at least one local address');
   if (lips.length && !modes.has('fullnat')) r.problem(r.get(m, 'local_addresses'), `${path}.local_addresses`, 'local addresses are used only by fullnat');
+  if (s.acceptMidFlow && scheduler !== 'mh') {
+    r.problem(r.get(m, 'accept_mid_flow'), `${path}.accept_mid_flow`,
+      'needs scheduler mh: only Maglev sends a flow to the same server on every director');
+  }
+  if (s.acceptMidFlow && (modes.has('nat') || modes.has('fullnat'))) {
+    r.problem(r.get(m, 'accept_mid_flow'), `${path}.accept_mid_flow`,
+      'only dr and tun flows can continue on another director; nat and fullnat need session sync');
+  }
   if (port === 0 && (modes.has('nat') || modes.has('fullnat')) && realServers.some((x) => x.port !== 0)) {
     r.problem(node, `${path}.port`, 'a port-0 (all ports) service keeps the client\'s port: its real servers need port 0');
   }

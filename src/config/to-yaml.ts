@@ -50,6 +50,7 @@ export function serviceObject(s: ServiceSpec, defaultHealth: HealthSpec = DEFAUL
   const hc = healthObject(s.health, svcBase);
   if (hc) o.health_check = hc;
   if (s.onFailure !== 'quiesce') o.on_failure = s.onFailure;
+  if (s.acceptMidFlow) o.accept_mid_flow = true;
   o.real_servers = s.realServers.map((r) => {
     const ro: Record<string, unknown> = { address: r.address, port: r.port, weight: r.weight };
     if (r.forwarding) ro.forwarding = r.forwarding;

@@ -194,7 +194,7 @@ export class TableApplier {
       this.#tables.setService(st.index, {
         vip: st.spec.vip, port: st.spec.port, protocol: st.spec.protocol, scheduler: st.spec.scheduler,
         forwarding: st.spec.forwarding, persistence: st.spec.persistence, persistencePrefix: st.spec.persistencePrefix,
-        hashPort: st.spec.hashPort, fallback: st.spec.fallback, sorry: st.sorry?.index ?? null,
+        hashPort: st.spec.hashPort, fallback: st.spec.fallback, midFlow: st.spec.acceptMidFlow, sorry: st.sorry?.index ?? null,
         tunnelSource: st.spec.tunnelSource,
       });
       dests.set(st.index, list);

@@ -67,6 +67,8 @@ export interface ServiceSpec {
   scheduler: SchedulerName;
   hashPort: boolean;
   fallback: boolean;
+  /** TCP segments other than SYN create sessions (mh with dr/tun: a flow moved by ECMP continues) */
+  acceptMidFlow: boolean;
   forwarding: ForwardingMode;
   persistence: number;
   persistencePrefix: number;

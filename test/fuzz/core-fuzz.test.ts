@@ -40,6 +40,9 @@ function templates(): Uint8Array[] {
     icmpPacket({ src: RIPS[0], dst: LIPS[1] }, { type: 11, code: 0, payload: tcpPacket({ src: LIPS[1], dst: RIPS[0] }, { sport: 1025, dport: 8080 }).subarray(0, 40) }),
     ipv4Packet({ src: CIP, dst: VIP }, 4, tcpPacket({ src: CIP, dst: VIP }, { sport: 1, dport: 80 })),
     tcpPacket({ src: CIP, dst: VIP, mf: true }, { sport: 1003, dport: 80, flags: 'S' }),
+    // mid-flow segments of a flow another director started (mh + dr, SVCF_MIDFLOW)
+    tcpPacket({ src: CIP, dst: VIP }, { sport: 1004, dport: 8000, flags: 'A', payload: new Uint8Array(100) }),
+    tcpPacket({ src: CIP, dst: VIP }, { sport: 1005, dport: 8000, flags: 'FA' }),
   ];
   const out: Uint8Array[] = [];
   for (const p of l3) {
@@ -63,6 +66,8 @@ for (const flavour of FLAVOURS) {
       h.service(1, { forwarding: 'fullnat', port: 443, persistence: 60 }, [realServerEntry(2)], 2);
       h.service(2, { forwarding: 'tun', protocol: 'udp', port: 53 }, [realServerEntry(3, { port: 0 })], 3);
       h.service(3, { forwarding: 'dr', port: 0 }, [realServerEntry(0, { port: 0, service: 3 })], 4);
+      h.service(4, { forwarding: 'dr', port: 8000, scheduler: 'mh', midFlow: true },
+        [realServerEntry(5, { port: 0 }), realServerEntry(6, { port: 0 })], 5);
       h.tables.setLips([{ address: LIPS[0], portMin: 1024, portMax: 1200 }, { address: LIPS[1], portMin: 1024, portMax: 1100 }]);
       const { layout } = h;
       const frozen = [layout.devices, layout.local, layout.svcIndex, layout.destinations, layout.pools, layout.sched];
@@ -154,7 +159,7 @@ for (const flavour of FLAVOURS) {
       h.core.sweep(1 << 20, now + 10_000_000);
       h.core.sweep(1 << 20, now + 20_000_000);
       assert.equal(h.tables.sessionCount(), 0);
-      for (let rs = 0; rs < 5; rs++) assert.ok(h.tables.rsIdle(rs), `rs ${rs} counters back to 0`);
+      for (let rs = 0; rs < 7; rs++) assert.ok(h.tables.rsIdle(rs), `rs ${rs} counters back to 0`);
       assert.equal(h.tables.lipUsage(0).used + h.tables.lipUsage(1).used, 0);
     });
   });
