@@ -135,6 +135,31 @@ export function createMetrics(sup: Supervisor): Registry {
       this.inc({ outcome: 'imported' }, h.stats.sessionsImported);
       this.inc({ outcome: 'refused' }, h.stats.sessionsRefused);
     } });
+  const cluster = () => dir().cluster;
+  new Gauge({ name: 'wlvs_cluster_bgp_session_up', help: 'BGP session with the router: 1 established, 0 not (director.cluster)',
+    labelNames: ['neighbor'], registers: [reg],
+    collect() { this.reset(); for (const n of cluster()?.speaker.neighbors ?? []) this.set({ neighbor: n.address }, n.up ? 1 : 0); } });
+  new Gauge({ name: 'wlvs_cluster_routes_announced', help: 'prefixes BIRD announces for this director, by kind (vip, lip, backup)',
+    labelNames: ['kind'], registers: [reg],
+    collect() {
+      this.reset();
+      const c = cluster();
+      if (!c) return;
+      const by: Record<string, number> = { vip: 0, lip: 0, backup: 0 };
+      for (const a of c.speaker.announced()) by[a.kind]++;
+      for (const [kind, n] of Object.entries(by)) this.set({ kind }, n);
+    } });
+  new Gauge({ name: 'wlvs_cluster_state', help: '1 for the cluster member\'s current state (starting, active, draining, drained, stopping)',
+    labelNames: ['state'], registers: [reg],
+    collect() {
+      this.reset();
+      const c = cluster();
+      if (c) for (const st of ['starting', 'active', 'draining', 'drained', 'stopping']) this.set({ state: st }, c.state === st ? 1 : 0);
+    } });
+  new Counter({ name: 'wlvs_cluster_watchdog_stalls_total', help: 'times the watchdog withdrew every route because the data path stopped beating',
+    registers: [reg], collect() { this.reset(); const c = cluster(); if (c) this.inc(c.speaker.stats.stalls); } });
+  new Counter({ name: 'wlvs_cluster_bird_restarts_total', help: 'times BIRD exited and was started again', registers: [reg],
+    collect() { this.reset(); const c = cluster(); if (c) this.inc(c.speaker.stats.birdExits); } });
   new Counter({ name: 'wlvs_busy_poll_batches_total', help: 'batches read while busy polling (director.busy_poll_us)', registers: [reg],
     collect() { this.reset(); this.inc(dir().portStats().busyPollBatches); } });
   new Counter({ name: 'wlvs_device_tx_drops_total', help: 'frames the kernel refused (queue full)', registers: [reg],

@@ -57,6 +57,20 @@ export class AdminServer {
     });
     r('GET', '/api/v1/config', false, (_q, _p, _b, url) => (url.searchParams.get('format') === 'yaml'
       ? { yaml: toYaml(sup.director.spec) } : configObject(sup.director.spec)));
+    const cluster = () => {
+      const c = sup.director.cluster;
+      if (!c) throw new WlvsError('WLVS_ERR_NOT_FOUND', 'this director is not a cluster member (no director.cluster)');
+      return c;
+    };
+    r('GET', '/api/v1/cluster', false, () => cluster().view());
+    r('POST', '/api/v1/cluster/drain', true, (_q, _p, body) => {
+      const d = obj(body).deadline;
+      if (d !== undefined && (typeof d !== 'number' || !(d > 0) || d > 86400)) {
+        throw new WlvsError('WLVS_ERR_USAGE', 'deadline must be a number of seconds, 0 < deadline <= 86400');
+      }
+      return cluster().drain(d as number | undefined);
+    });
+    r('POST', '/api/v1/cluster/resume', true, () => cluster().resume());
     r('POST', '/api/v1/reload', true, () => sup.reload('api'));
     r('POST', '/api/v1/core', true, (_q, _p, body) => {
       const path = obj(body).path;

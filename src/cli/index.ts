@@ -7,6 +7,7 @@ const USAGE = `usage: wlvs <command> [options]
   run CONFIG                 run the director in the foreground (JSON logs; "ready" line when up)
   lab demo                   build a namespace lab, run wlvs on a built-in config, show traffic, tear down
   lab failover               two directors in a lab: kill the master mid-download, watch the backup take over
+  lab cluster                three directors behind a BGP router (BIRD, ECMP): kill one, transfers continue
   realserver --mode dr|tun --vip ADDR
                              prepare this host as a real server (DR: VIP on lo; TUN: decapsulate)
   status [--stats|--rate] [--json]       services and real servers (like ipvsadm -Ln)
@@ -15,6 +16,8 @@ const USAGE = `usage: wlvs <command> [options]
   edit service|real-server ...           change at runtime
   del service|real-server ...            remove at runtime
   drain SERVICE ADDR:PORT                weight 0: no new connections, existing ones continue
+  drain-director [--deadline S] [--wait] [--cancel]
+                                         cluster member: withdraw its routes, forward what still arrives until it ends
   reload                                 re-read the configuration file (also SIGHUP)
   hot-swap CORE.wasm                     replace the WASM data path between two batches, sessions kept
   import ipvsadm|keepalived FILE         translate an ipvsadm -S -n dump or keepalived.conf to wlvs YAML
@@ -41,6 +44,10 @@ export async function main(argv: string[]): Promise<void> {
       case 'status': case 'conns': case 'add': case 'edit': case 'del': case 'drain': case 'reload': case 'hot-swap': {
         const { adminCommand } = await import('./admin.js');
         return await adminCommand(cmd, rest);
+      }
+      case 'drain-director': {
+        const { drainDirectorCommand } = await import('./cluster.js');
+        return await drainDirectorCommand(rest);
       }
       case 'import': {
         const { importCommand } = await import('./import.js');

@@ -10,7 +10,8 @@ import type {
   DeviceSpec, DirectorSpec, HaSpec, HealthSpec, LipSpec, RealServerSpec, RouteSpec, ServiceSpec,
 } from '../model/spec.js';
 import { serviceKey } from '../model/spec.js';
-import { type Issue, Reader, isCidr, isIpv4 } from './reader.js';
+import { clusterSection } from './cluster.js';
+import { type Issue, Reader, hostPort, isCidr, isIpv4 } from './reader.js';
 
 export const SCHEDULER_NAMES: readonly SchedulerName[] = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'dh', 'mh'];
 export const FORWARDING_NAMES: readonly ForwardingMode[] = ['nat', 'dr', 'tun', 'fullnat'];
@@ -85,15 +86,6 @@ function device(r: Reader, node: Node, path: string): DeviceSpec {
     bridge: r.str(m, 'bridge', path) ?? null,
     offload: r.bool(m, 'offload', path, true),
   };
-}
-
-function hostPort(r: Reader, m: YAMLMap | null, key: string, path: string): { host: string; port: number } {
-  const text = r.need(m, key, path);
-  const mm = /^(\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(text ?? '');
-  if (text && (!mm || !isIpv4(mm[1]) || Number(mm[2]) < 1 || Number(mm[2]) > 65535)) {
-    r.problem(r.get(m, key), `${path}.${key}`, `expected IPv4:port like 10.99.3.1:8848, got ${JSON.stringify(text)}`);
-  }
-  return mm ? { host: mm[1], port: Number(mm[2]) } : { host: '0.0.0.0', port: 0 };
 }
 
 function ha(r: Reader, node: Node, deviceNames: Set<string>, tap: boolean): HaSpec {
@@ -251,7 +243,7 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
   const root = r.map(doc.contents as Node, '', ['director', 'services']) as YAMLMap | null;
   if (!root) throw invalid(fileName, r.issues.length ? r.issues : [{ line: 1, col: 1, path: '', message: 'the file is empty' }]);
   const dm = r.map(r.get(root, 'director'), 'director', ['devices', 'routes', 'sessions', 'batch', 'busy_poll_us', 'timeouts',
-    'unknown_packets', 'sloppy_tcp', 'admin', 'ha', 'log', 'health_check']);
+    'unknown_packets', 'sloppy_tcp', 'admin', 'ha', 'cluster', 'log', 'health_check']);
   if (!dm) r.problem(root, 'director', 'is required');
   const devices = r.seq(r.get(dm, 'devices'), 'director.devices').map((n, i) => device(r, n, `director.devices[${i}]`));
   if (dm && devices.length === 0) r.problem(dm, 'director.devices', 'at least one device is required');
@@ -313,9 +305,11 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
     sloppyTcp: r.bool(dm, 'sloppy_tcp', 'director', false),
     admin,
     ha: dm && r.get(dm, 'ha') ? ha(r, r.get(dm, 'ha')!, names, devices.every((d) => d.kind === 'tap')) : null,
+    cluster: dm && r.get(dm, 'cluster') ? clusterSection(r, r.get(dm, 'cluster')!, devices, services) : null,
     logLevel: r.oneOf(lm, 'level', 'director.log', ['trace', 'debug', 'info', 'warn', 'error'] as const, 'info'),
     services,
   };
+  if (spec.ha && spec.cluster) r.problem(r.get(dm, 'cluster'), 'director.cluster', 'a director is either one of a pair (ha) or a cluster member, not both');
   if (r.issues.length) throw invalid(fileName, r.issues);
   return spec;
 }

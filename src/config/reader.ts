@@ -153,3 +153,13 @@ export function isCidr(s: string): boolean {
   const [a, p, extra] = s.split('/');
   return extra === undefined && isIpv4(a) && (p === undefined || (/^\d{1,2}$/.test(p) && Number(p) <= 32));
 }
+
+/** hostPort reads an `IPv4:port` value at `key` (required). */
+export function hostPort(r: Reader, m: YAMLMap | null, key: string, path: string): { host: string; port: number } {
+  const text = r.need(m, key, path);
+  const mm = /^(\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(text ?? '');
+  if (text && (!mm || !isIpv4(mm[1]) || Number(mm[2]) < 1 || Number(mm[2]) > 65535)) {
+    r.problem(r.get(m, key), `${path}.${key}`, `expected IPv4:port like 10.99.3.1:8848, got ${JSON.stringify(text)}`);
+  }
+  return mm ? { host: mm[1], port: Number(mm[2]) } : { host: '0.0.0.0', port: 0 };
+}

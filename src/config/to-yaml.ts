@@ -4,6 +4,7 @@
 import { stringify } from 'yaml';
 import { DEFAULT_TIMEOUTS_S } from '../dataplane/memory-map.js';
 import type { DirectorSpec, HealthSpec, ServiceSpec } from '../model/spec.js';
+import { clusterObject } from './cluster.js';
 import { DEFAULT_HEALTH } from './load.js';
 
 function healthObject(h: HealthSpec | null, base: HealthSpec): Record<string, unknown> | undefined {
@@ -93,6 +94,7 @@ export function configObject(spec: DirectorSpec): Record<string, unknown> {
       sync_sessions: h.syncSessions,
     };
   }
+  if (spec.cluster) director.cluster = clusterObject(spec.cluster);
   if (spec.logLevel !== 'info') director.log = { level: spec.logLevel };
   return { director, services: spec.services.map((s) => serviceObject(s)) };
 }

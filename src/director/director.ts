@@ -17,6 +17,7 @@ import { parseCidr } from '../model/address.js';
 import { RouteTable } from '../net/routes.js';
 import { type ApplyReport, TableApplier } from './apply.js';
 import { HaController } from '../ha/controller.js';
+import { ClusterController } from '../cluster/controller.js';
 import { HostStack } from './host-stack.js';
 import { KernelRoutes } from './kernel-routes.js';
 import type { DirectorSpec } from '../model/spec.js';
@@ -66,6 +67,8 @@ export class Director {
   readonly hostStack: HostStack;
   /** failover and session sync with a peer director (director.ha), or null */
   readonly ha: HaController | null;
+  /** announcements to the router by BGP (director.cluster), or null */
+  readonly cluster: ClusterController | null;
   readonly startedAt = Date.now();
   #log: Logger;
   #spec: DirectorSpec;
@@ -126,6 +129,34 @@ export class Director {
       },
       exportSessions: (start, max) => this.tables.exportSessions(start, max, this.now()),
     }) : null;
+    this.cluster = spec.cluster ? new ClusterController(spec.cluster, {
+      log,
+      vips: () => this.#spec.services.map((s) => s.vip),
+      servingVips: () => this.#servingVips(),
+      ownLips: () => this.#ownLips(),
+      forwarded: () => Number(this.tables.stat(abi.STAT_FORWARDED)),
+      sessions: () => this.tables.sessionCount(),
+      dataPathAlive: () => !this.#stopped && this.#portRunning,
+    }) : null;
+  }
+
+  #portRunning = false;
+
+  /** the VIPs with a service that can take a new connection: a usable real server or a sorry server */
+  #servingVips(): Set<string> {
+    const out = new Set<string>();
+    for (const v of this.applier.view()) {
+      if (v.realServers.some((r) => r.index !== null && (r.sorry || (r.weight > 0 && r.resolved)))) out.add(v.service.vip);
+    }
+    return out;
+  }
+
+  /** the Full-NAT addresses this director allocates from (its member entry, else its services') */
+  #ownLips(): string[] {
+    const c = this.#spec.cluster;
+    const me = c?.members.find((m) => m.name === c.name);
+    if (me) return me.localAddresses;
+    return [...new Set(this.#spec.services.flatMap((s) => s.localAddresses.map((l) => l.address)))];
   }
 
   /** #importSynced maps a peer's session record to this director's indices and imports it */
@@ -222,6 +253,7 @@ export class Director {
       for (const w of this.#kernel.warnings) this.#log.warn({ event: 'kernel' }, w);
     }
     this.#port.start(this.loop.onBatch);
+    this.#portRunning = true;
     await this.#awaitNeighbours(3000);
     this.#every(50, () => this.#sweep());
     this.#every(250, () => this.neighbours.tick());
@@ -231,6 +263,11 @@ export class Director {
     // a backup announces only its own addresses; it announces the rest when it becomes master
     if (this.ha) await this.ha.start();
     if (!this.ha?.master) this.#announceRepeatedly();
+    // BIRD starts announcing nothing; the routes follow once the data path forwards
+    if (this.cluster) {
+      await this.cluster.start();
+      this.cluster.ready();
+    }
     this.#log.info({ event: 'applied', ...report }, 'configuration applied');
   }
 
@@ -325,8 +362,9 @@ export class Director {
     checkSpec(spec);
     if (JSON.stringify(spec.devices) !== JSON.stringify(this.#spec.devices) ||
       JSON.stringify(spec.routes) !== JSON.stringify(this.#spec.routes) || spec.sessions !== this.#spec.sessions ||
-      spec.batch !== this.#spec.batch || spec.busyPollUs !== this.#spec.busyPollUs || JSON.stringify(spec.ha) !== JSON.stringify(this.#spec.ha)) {
-      throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'devices, routes, sessions, batch, busy_poll_us and ha cannot change without a restart');
+      spec.batch !== this.#spec.batch || spec.busyPollUs !== this.#spec.busyPollUs || JSON.stringify(spec.ha) !== JSON.stringify(this.#spec.ha) ||
+      JSON.stringify(spec.cluster) !== JSON.stringify(this.#spec.cluster)) {
+      throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'devices, routes, sessions, batch, busy_poll_us, ha and cluster cannot change without a restart');
     }
     const previous = this.#spec;
     try {
@@ -354,6 +392,10 @@ export class Director {
   /** stop halts the data path, closes the devices and removes the kernel routes it added. */
   async stop(): Promise<void> {
     if (this.#stopped) return;
+    // withdraw the routes first, and forward while the router moves the flows away
+    if (this.cluster) {
+      try { await this.cluster.stop(); } catch (err) { this.#log.warn({ err }, 'stopping BIRD'); }
+    }
     this.#stopped = true;
     if (this.ha) await this.ha.stop();
     for (const t of this.#timers) clearTimeout(t);
