@@ -272,3 +272,67 @@ export async function startClusterServers(cl: ClusterLab, o: { iperf?: boolean }
   }
   await Promise.all(waits);
 }
+
+export interface DownloadResult {
+  port: number;
+  /** SHA-256 of the body the client received, and the one the server announced */
+  sha256: string;
+  expected: string;
+  status: number;
+  intact: boolean;
+}
+
+/**
+ * downloads fetches /ctr/`size` once per client port, in parallel, each from a fixed local port
+ * (so its 5-tuple is known in advance) at `rate` bytes a second, and checks every body.
+ */
+export async function downloads(cl: ClusterLab, ports: number[], size: number, rate: string,
+  timeoutS = 90): Promise<DownloadResult[]> {
+  const dir = cl.lab.tempDir('dl');
+  const script = `for p in ${ports.join(' ')}; do (
+      sum=$(curl -s --max-time ${timeoutS} --local-port $p --limit-rate ${rate} -D ${dir}/h$p http://${CLUSTER_VIP}/ctr/${size} | sha256sum | cut -d' ' -f1)
+      exp=$(grep -i '^x-sha256:' ${dir}/h$p | tr -d '\\r' | cut -d' ' -f2)
+      code=$(head -1 ${dir}/h$p 2>/dev/null | cut -d' ' -f2)
+      echo "$p $sum \${exp:-none} \${code:-0}" ) &
+    done; wait`;
+  const out = await cl.lab.exec(cl.client.role, 'bash', ['-c', script], (timeoutS + 30) * 1000);
+  return out.trim().split('\n').filter(Boolean).map((line) => {
+    const [port, sha256, expected, status] = line.split(' ');
+    return { port: Number(port), sha256, expected, status: Number(status), intact: status === '200' && sha256 === expected };
+  }).sort((a, b) => a.port - b.port);
+}
+
+/** One session a director holds for a client port. */
+export interface Carrier { director: string; rip: string; state: string }
+
+/** carriers maps each client port of `client` to the sessions the running directors hold for it */
+export async function carriers(cl: ClusterLab, client: string, service = 'web'): Promise<Map<number, Carrier[]>> {
+  const out = new Map<number, Carrier[]>();
+  for (const d of cl.directors) {
+    if (!d.child) continue;
+    const page = await cl.api<{ items: { client_port: number; state: string; rip: string }[] }>(d.name,
+      `/api/v1/sessions?client=${client}&service=${service}&limit=10000`);
+    for (const s of page.items) {
+      out.set(s.client_port, [...(out.get(s.client_port) ?? []), { director: d.name, rip: s.rip, state: s.state }]);
+    }
+  }
+  return out;
+}
+
+/**
+ * ecmpChoices asks the router's kernel which director it would send each client port's SYN to
+ * (`ip route get` with the L4 hash inputs), for thousands of 5-tuples without a packet sent.
+ * That is the choice for packets from a real NIC; in the lab the client's packets reach the
+ * router over a veth with the hash its socket gave them (skb->l4_hash), which the router's
+ * multipath hash reuses (fib_multipath_hash), so a lab flow's director is random per
+ * connection, with the same shares.
+ */
+export async function ecmpChoices(cl: ClusterLab, client: string, ports: number[],
+  dport = 80): Promise<Map<number, string>> {
+  const input = ports.map((p) => `route get ${CLUSTER_VIP} from ${client} iif cl0 ipproto tcp sport ${p} dport ${dport}`).join('\n');
+  const res = await cl.lab.run(cl.router.role, 'ip', ['-batch', '-'], { input: `${input}\n` });
+  const lines = res.stdout.split('\n').filter((l) => l.startsWith(CLUSTER_VIP));
+  if (lines.length !== ports.length) throw new Error(`ip route get answered ${lines.length} of ${ports.length} lookups`);
+  const byAddress = new Map(cl.directors.map((d) => [d.address, d.name]));
+  return new Map(ports.map((p, i) => [p, byAddress.get(/via (\S+)/.exec(lines[i])?.[1] ?? '') ?? 'none']));
+}
