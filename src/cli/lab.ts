@@ -12,7 +12,11 @@ export async function labCommand(argv: string[]): Promise<void> {
     const { labFailover } = await import('./lab-failover.js');
     return labFailover();
   }
-  if (argv[0] !== 'demo') throw new WlvsError('WLVS_ERR_USAGE', 'usage: wlvs lab demo | wlvs lab failover');
+  if (argv[0] === 'cluster') {
+    const { labCluster } = await import('./lab-cluster.js');
+    return labCluster();
+  }
+  if (argv[0] !== 'demo') throw new WlvsError('WLVS_ERR_USAGE', 'usage: wlvs lab demo | wlvs lab failover | wlvs lab cluster');
   const say = (s: string) => console.log(s);
   say('wlvs demo: building the lab (network namespaces: client, director, rs1..rs3)');
   const topo = await buildTopology({ rsGateway: rsGatewayFor('nat', 'tap'), tag: 'wd' });
