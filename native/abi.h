@@ -3,7 +3,7 @@
 #ifndef WLVS_ABI_H
 #define WLVS_ABI_H
 
-#define WLVS_ABI_VERSION 4u
+#define WLVS_ABI_VERSION 5u
 #define WLVS_MAGIC 0x53564c57u
 #define WLVS_HEADER_BASE 65536u
 #define WLVS_HEADER_SIZE 1024u
@@ -117,6 +117,7 @@
 #define WLVS_DEV_MTU 6u
 #define WLVS_DEV_FLAGS 8u
 #define WLVS_DEV_ADDR 12u
+#define WLVS_DEV_VMAC 16u
 #define WLVS_DEV_SIZE 32u
 #define WLVS_DEVF_L2 1u
 #define WLVS_DEVF_VNET 2u
@@ -311,5 +312,6 @@
 #define WLVS_IPPROTO_IPIP 4u
 #define WLVS_IPPROTO_TCP 6u
 #define WLVS_IPPROTO_UDP 17u
+#define WLVS_IPPROTO_VRRP 112u
 
 #endif

@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 # iproute2/ethtool/iputils-ping: namespaces and links; curl, iperf3: end-to-end traffic;
 # python3-scapy: independent packet builder for the oracle; nftables, haproxy, nginx-light, wrk,
 # libnginx-mod-stream, sockperf, netsniff-ng: the benchmark peers and load generators;
+# keepalived: the VRRP peer of the interoperability tests (run VRRP-only in a namespace);
 # bird2: the BGP speaker of a cluster member (director.cluster) and of the lab's router
 PACKAGES=(iproute2 iputils-ping ethtool curl iperf3 procps python3-scapy
-  nftables haproxy nginx-light libnginx-mod-stream wrk sockperf netsniff-ng bird2)
+  nftables haproxy nginx-light libnginx-mod-stream wrk sockperf netsniff-ng keepalived bird2)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

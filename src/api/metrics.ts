@@ -135,6 +135,28 @@ export function createMetrics(sup: Supervisor): Registry {
       this.inc({ outcome: 'imported' }, h.stats.sessionsImported);
       this.inc({ outcome: 'refused' }, h.stats.sessionsRefused);
     } });
+  new Counter({ name: 'wlvs_ha_vrrp_adverts_total', help: 'VRRP advertisements sent, and received that passed every check', labelNames: ['direction'], registers: [reg],
+    collect() {
+      this.reset();
+      const v = dir().ha?.vrrpStats;
+      if (!v) return;
+      this.inc({ direction: 'sent' }, v.sent);
+      this.inc({ direction: 'received' }, v.received);
+    } });
+  new Counter({ name: 'wlvs_ha_vrrp_dropped_total', help: 'VRRP advertisements ignored, by reason (ttl, vrid, checksum, addresses, unauthenticated, ...)', labelNames: ['reason'], registers: [reg],
+    collect() {
+      this.reset();
+      const v = dir().ha?.vrrpStats;
+      if (!v) return;
+      for (const [reason, n] of Object.entries(v.dropped)) this.inc({ reason }, n);
+    } });
+  new Counter({ name: 'wlvs_ha_sync_dropped_total', help: 'session-sync datagrams dropped: foreign, malformed, unauthenticated, replayed, stale', labelNames: ['reason'], registers: [reg],
+    collect() {
+      this.reset();
+      const h = dir().ha;
+      if (!h) return;
+      for (const [reason, n] of Object.entries(h.stats.syncDropped)) this.inc({ reason }, n);
+    } });
   const cluster = () => dir().cluster;
   new Gauge({ name: 'wlvs_cluster_bgp_session_up', help: 'BGP session with the router: 1 established, 0 not (director.cluster)',
     labelNames: ['neighbor'], registers: [reg],

@@ -99,7 +99,7 @@ export function clusterSection(r: Reader, node: Node, devices: DeviceSpec[], ser
     const mm = r.map(n, p, ['name', 'sync', 'local_addresses']);
     return {
       name: r.need(mm, 'name', p),
-      sync: r.get(mm, 'sync') !== undefined ? hostPort(r, mm, 'sync', p) : null,
+      sync: hostPort(r, mm, 'sync', p),
       localAddresses: addresses(r, r.get(mm, 'local_addresses'), `${p}.local_addresses`),
     };
   });

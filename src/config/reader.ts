@@ -154,12 +154,14 @@ export function isCidr(s: string): boolean {
   return extra === undefined && isIpv4(a) && (p === undefined || (/^\d{1,2}$/.test(p) && Number(p) <= 32));
 }
 
-/** hostPort reads an `IPv4:port` value at `key` (required). */
-export function hostPort(r: Reader, m: YAMLMap | null, key: string, path: string): { host: string; port: number } {
-  const text = r.need(m, key, path);
-  const mm = /^(\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(text ?? '');
-  if (text && (!mm || !isIpv4(mm[1]) || Number(mm[2]) < 1 || Number(mm[2]) > 65535)) {
+/** hostPort reads an `IPv4:port` value at `key`; null when it is absent (or wrong: a problem is recorded). */
+export function hostPort(r: Reader, m: YAMLMap | null, key: string, path: string): { host: string; port: number } | null {
+  const text = r.str(m, key, path);
+  if (text === undefined) return null;
+  const mm = /^(\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(text);
+  if (!mm || !isIpv4(mm[1]) || Number(mm[2]) < 1 || Number(mm[2]) > 65535) {
     r.problem(r.get(m, key), `${path}.${key}`, `expected IPv4:port like 10.99.3.1:8848, got ${JSON.stringify(text)}`);
+    return null;
   }
-  return mm ? { host: mm[1], port: Number(mm[2]) } : { host: '0.0.0.0', port: 0 };
+  return { host: mm[1], port: Number(mm[2]) };
 }

@@ -20,7 +20,7 @@ import { HaController } from '../ha/controller.js';
 import { ClusterController } from '../cluster/controller.js';
 import { HostStack } from './host-stack.js';
 import { KernelRoutes } from './kernel-routes.js';
-import type { DirectorSpec } from '../model/spec.js';
+import { type DirectorSpec, type HaSpec, haAddresses } from '../model/spec.js';
 
 const ZERO_MAC = '00:00:00:00:00:00';
 
@@ -120,15 +120,7 @@ export class Director {
     this.loop = new BatchLoop(memory, layout, core, devices.map((d) => ({ l2: d.l2, vnet: d.open.vnet })),
       this.hostStack.handle, () => this.now());
     this.#kernel = devices.some((d) => !d.l2) ? new KernelRoutes() : null;
-    this.ha = spec.ha ? new HaController(spec.ha, {
-      log,
-      onEvent: (fn) => this.onEvent(fn),
-      importSynced: (record, e) => this.#importSynced(record, e),
-      roleChanged: (master) => {
-        if (master) this.#announceRepeatedly();
-      },
-      exportSessions: (start, max) => this.tables.exportSessions(start, max, this.now()),
-    }) : null;
+    this.ha = spec.ha ? this.#haController(spec.ha) : null;
     this.cluster = spec.cluster ? new ClusterController(spec.cluster, {
       log,
       vips: () => this.#spec.services.map((s) => s.vip),
@@ -138,6 +130,34 @@ export class Director {
       sessions: () => this.tables.sessionCount(),
       dataPathAlive: () => !this.#stopped && this.#portRunning,
     }) : null;
+  }
+
+  /** #haController ties failover to this director: VRRP on its device, the addresses, sessions */
+  #haController(ha: HaSpec): HaController {
+    const dev = this.#devices.findIndex((d) => d.open.name === ha.vrrp.device);
+    const d = this.#devices[dev];
+    const c = new HaController(ha, {
+      log: this.#log,
+      onEvent: (fn) => this.onEvent(fn),
+      importSynced: (record, e) => this.#importSynced(record, e),
+      roleChanged: (master) => {
+        // RFC 5798 §7.3: the master takes frames for the virtual MAC and answers ARP with it
+        const vmac = master ? c.virtualMac : null;
+        this.tables.setVirtualMac(dev, vmac);
+        this.hostStack.setVirtualMac(dev, vmac, () => haAddresses(this.#spec));
+        if (master) this.#announceRepeatedly();
+      },
+      exportSessions: (start, max) => this.tables.exportSessions(start, max, this.now()),
+      vrrpSelf: () => ({ mac: d.mac, address: d.address ?? '0.0.0.0' }),
+      movingAddresses: () => haAddresses(this.#spec),
+      peerMac: (address) => this.neighbours.lookup(dev, address),
+      sendVrrp: (frame) => this.#port.send(dev, frame),
+    });
+    for (const p of ha.vrrp.unicastPeers) this.neighbours.want(dev, p);
+    this.hostStack.onVrrp = (device, frame) => {
+      if (device === dev) c.onVrrpFrame(frame);
+    };
+    return c;
   }
 
   #portRunning = false;
@@ -362,9 +382,10 @@ export class Director {
     checkSpec(spec);
     if (JSON.stringify(spec.devices) !== JSON.stringify(this.#spec.devices) ||
       JSON.stringify(spec.routes) !== JSON.stringify(this.#spec.routes) || spec.sessions !== this.#spec.sessions ||
-      spec.batch !== this.#spec.batch || spec.busyPollUs !== this.#spec.busyPollUs || JSON.stringify(spec.ha) !== JSON.stringify(this.#spec.ha) ||
-      JSON.stringify(spec.cluster) !== JSON.stringify(this.#spec.cluster)) {
-      throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'devices, routes, sessions, batch, busy_poll_us, ha and cluster cannot change without a restart');
+      spec.batch !== this.#spec.batch || spec.busyPollUs !== this.#spec.busyPollUs || !spec.ha !== !this.#spec.ha ||
+      (spec.ha && this.ha && !this.ha.canUpdate(spec.ha)) || JSON.stringify(spec.cluster) !== JSON.stringify(this.#spec.cluster)) {
+      throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'devices, routes, sessions, batch, busy_poll_us, cluster and ha ' +
+        '(but its priority, preempt and preempt_delay) cannot change without a restart');
     }
     const previous = this.#spec;
     try {
@@ -373,6 +394,7 @@ export class Director {
       this.#wantNeighbours();
       if (this.#kernel) await this.#kernel.sync(spec, this.#devices.find((d) => !d.l2)!.open.name);
       this.hostStack.announce(this.ownedAddresses());
+      if (spec.ha) this.ha?.update(spec.ha);
       return report;
     } catch (err) {
       this.#spec = previous;

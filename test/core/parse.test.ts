@@ -90,6 +90,43 @@ for (const flavour of FLAVOURS) {
       h.tables.setOptions(abi.OPT_EVENTS);
     });
 
+    // VRRP (RFC 5798 §5.1.1.2) reaches the host's election: the group's Ethernet address
+    // 01:00:5e:00:00:12 is accepted for VRRP to 224.0.0.18 only, never for anything else
+    const VRRP_MAC = '01:00:5e:00:00:12';
+    const advert = (dst = '224.0.0.18', proto = 112) =>
+      ethernet(VRRP_MAC, CLIENT_MAC, ipv4Packet({ src: '10.0.1.3', dst, ttl: 255 }, proto, new Uint8Array(12)));
+    it('hands VRRP advertisements to the group to the host', () => {
+      assert.equal(h.one(advert(), 1).verdict, abi.VERDICT_HOST);
+      // unicast VRRP to a DIP, as keepalived's unicast_peer sends it
+      const unicast = ethernet(DEV0_MAC, CLIENT_MAC, ipv4Packet({ src: '10.0.1.3', dst: '10.0.1.1', ttl: 255 }, 112, new Uint8Array(12)));
+      assert.equal(h.one(unicast, 1).verdict, abi.VERDICT_HOST);
+    });
+    it('drops what else comes to the VRRP group MAC, whatever the unknown-packet policy', () => {
+      h.tables.setOptions(abi.OPT_UNKNOWN_PASS);
+      for (const f of [advert('224.0.0.5'), advert('224.0.0.18', 17), advert('10.0.1.100', 112)]) {
+        const before = h.drops(abi.DROP_NOT_MINE);
+        const r = h.one(f, 1);
+        assert.deepEqual([r.verdict, r.reason], [abi.VERDICT_DROP, abi.DROP_NOT_MINE]);
+        assert.equal(h.drops(abi.DROP_NOT_MINE), before + 1n);
+      }
+      h.tables.setOptions(abi.OPT_EVENTS);
+    });
+    it('accepts frames for the device\'s VRRP virtual MAC only while the host sets it', () => {
+      const vmac = '00:00:5e:00:01:33';
+      const f = ethernet(vmac, CLIENT_MAC, syn(4242));
+      assert.equal(h.one(f, 1).reason, abi.DROP_NOT_MINE);
+      const unicastArp = arpRequest(CLIENT_MAC, CIP, VIP).map((b, i) => (i < 6 ? [0, 0, 0x5e, 0, 1, 0x33][i] : b));
+      assert.equal(h.one(unicastArp, 1).reason,
+        abi.DROP_NOT_MINE, 'unicast ARP to the virtual MAC');
+      h.tables.setVirtualMac(0, vmac);
+      assert.equal(h.one(f, 1).verdict, abi.VERDICT_FORWARD);
+      // the device's own MAC still works, and another device does not take the virtual MAC
+      assert.equal(h.one(fromClient(syn(4243)), 1).verdict, abi.VERDICT_FORWARD);
+      assert.equal(h.one(ethernet(vmac, RS_MACS[0], syn(4244)), 1, { dev: 1 }).reason, abi.DROP_NOT_MINE);
+      h.tables.setVirtualMac(0, null);
+      assert.equal(h.one(ethernet(vmac, CLIENT_MAC, syn(4245)), 1).reason, abi.DROP_NOT_MINE);
+    });
+
     it('a mixed batch gets one verdict per frame', () => {
       const frames = [good, cases[0][1], fromClient(syn(7)), arpRequest(CLIENT_MAC, CIP, VIP), cases[7][1]];
       const rs = h.run(frames, 2);
