@@ -698,7 +698,7 @@
 // │ +0 u8 type │ +1 u8 proto │ +2 u8 state │ +3 u8 fwd │ +4 cip │ +8 vip │
 // │ +12 u16 cport │ +14 u16 vport │ +16 rip │ +20 u16 rport │ +22 lport │
 // │ +24 lip │ +28 u16 service │ +30 u16 rs │ +32 client MAC[6] │ +38 u8 client device │
-// │ +39 u8 0 │ +40 u16 LIP index │ +42..47 0                              │
+// │ +39 u8 owner │ +40 u16 LIP index │ +42..47 0                          │
 // └──────────────────────────────────────────────────────────────────────┘
 // The same record is the session-sync unit: importConn() reads one from memory the host wrote.
 // @ts-ignore: decorator
@@ -735,6 +735,10 @@
 @inline export const EVT_CDEV: u32 = 38;
 // @ts-ignore: decorator
 @inline export const EVT_LIPIDX: u32 = 40;
+// the core writes 0; on a cluster's sync link the host writes the owning member's number + 1
+// (the member whose local address the session uses, or that created it); the core ignores it
+// @ts-ignore: decorator
+@inline export const EVT_OWNER: u32 = 39;
 // @ts-ignore: decorator
 @inline export const EVT_SIZE: u32 = 48;
 // @ts-ignore: decorator

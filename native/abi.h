@@ -267,6 +267,7 @@
 #define WLVS_EVT_CMAC 32u
 #define WLVS_EVT_CDEV 38u
 #define WLVS_EVT_LIPIDX 40u
+#define WLVS_EVT_OWNER 39u
 #define WLVS_EVT_SIZE 48u
 #define WLVS_EVT_CREATED 1u
 #define WLVS_EVT_EXPIRED 2u

@@ -160,7 +160,10 @@ export function createMetrics(sup: Supervisor): Registry {
   const cluster = () => dir().cluster;
   new Gauge({ name: 'wlvs_cluster_bgp_session_up', help: 'BGP session with the router: 1 established, 0 not (director.cluster)',
     labelNames: ['neighbor'], registers: [reg],
-    collect() { this.reset(); for (const n of cluster()?.speaker.neighbors ?? []) this.set({ neighbor: n.address }, n.up ? 1 : 0); } });
+    collect() {
+      this.reset();
+      for (const n of cluster()?.speaker.neighbors ?? []) this.set({ neighbor: n.address }, n.up ? 1 : 0);
+    } });
   new Gauge({ name: 'wlvs_cluster_routes_announced', help: 'prefixes BIRD announces for this director, by kind (vip, lip, backup)',
     labelNames: ['kind'], registers: [reg],
     collect() {

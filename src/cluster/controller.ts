@@ -15,6 +15,7 @@ import type { Logger } from '../log.js';
 import type { ClusterSpec } from '../model/spec.js';
 import type { Announcement } from './bird-config.js';
 import { BirdSpeaker } from './speaker.js';
+import type { ClusterSync } from './sync.js';
 
 /** What the controller needs of the director. */
 export interface ClusterHost {
@@ -59,9 +60,13 @@ export class ClusterController {
   #timers: NodeJS.Timeout[] = [];
   #listeners: ((state: ClusterState) => void)[] = [];
 
-  constructor(spec: ClusterSpec, host: ClusterHost, speaker?: BirdSpeaker) {
+  /** session sync with the other members (director.cluster.sync), or null */
+  readonly sync: ClusterSync | null;
+
+  constructor(spec: ClusterSpec, host: ClusterHost, sync: ClusterSync | null = null, speaker?: BirdSpeaker) {
     this.spec = spec;
     this.#host = host;
+    this.sync = sync;
     this.speaker = speaker ?? new BirdSpeaker(spec, host.log);
   }
 
@@ -75,6 +80,7 @@ export class ClusterController {
 
   /** start runs BIRD with nothing announced; ready() starts announcing. */
   async start(): Promise<void> {
+    await this.sync?.start();
     await this.speaker.start();
     this.#every(BEAT_MS, () => {
       if (this.#host.dataPathAlive()) this.speaker.heartbeat();
@@ -106,7 +112,8 @@ export class ClusterController {
 
   /** wanted computes the announcements for the current state (exported for tests). */
   wanted(): Announcement[] {
-    const s = this.#state;
+    // a member that starts announces nothing before it holds the other members' sessions
+    const s = this.sync && !this.sync.ready && this.#state !== 'stopping' ? 'starting' : this.#state;
     const serving = this.#host.servingVips();
     const own = new Set(this.#host.ownLips());
     const out: Announcement[] = [];
@@ -151,7 +158,8 @@ export class ClusterController {
     if (this.#state === 'active' || this.#state === 'starting') {
       const now = Date.now();
       this.#drain = {
-        startedAt: now, deadlineAt: now + deadlineS * 1000, quietSince: now, forwarded: this.#host.forwarded(), endedAt: null, why: null,
+        startedAt: now, deadlineAt: now + deadlineS * 1000, quietSince: now, forwarded: this.#host.forwarded(),
+        endedAt: null, why: null,
       };
       this.#set('draining', `drain requested (deadline ${deadlineS} s)`);
       this.evaluate();
@@ -181,7 +189,9 @@ export class ClusterController {
         started: new Date(d.startedAt).toISOString(), deadline: new Date(d.deadlineAt).toISOString(),
         ended: d.endedAt ? new Date(d.endedAt).toISOString() : null, why: d.why, sessions: this.#host.sessions(),
       } : null,
+      sync: this.sync ? { ready: this.sync.ready, ...this.sync.stats } : null,
       members: this.spec.members.map((m) => ({
+        ...(this.sync?.members().find((x) => x.name === m.name) ?? {}),
         name: m.name, self: m.name === this.spec.name, local_addresses: m.localAddresses,
         sync: m.sync ? `${m.sync.host}:${m.sync.port}` : null })),
       ...this.speaker.view(),
@@ -198,5 +208,6 @@ export class ClusterController {
     if (this.spec.withdrawGraceMs) await new Promise((r) => setTimeout(r, this.spec.withdrawGraceMs));
     for (const t of this.#timers) clearInterval(t);
     await this.speaker.stop();
+    await this.sync?.stop();
   }
 }

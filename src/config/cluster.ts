@@ -45,7 +45,7 @@ function addresses(r: Reader, node: Node | undefined, path: string): string[] {
 /** clusterSection reads `director.cluster`; problems go to the reader. */
 export function clusterSection(r: Reader, node: Node, devices: DeviceSpec[], services: ServiceSpec[]): ClusterSpec {
   const path = 'director.cluster';
-  const m = r.map(node, path, ['name', 'bgp', 'bird', 'watchdog', 'withdraw_grace', 'drain', 'members']);
+  const m = r.map(node, path, ['name', 'bgp', 'bird', 'watchdog', 'withdraw_grace', 'drain', 'members', 'sync']);
   if (devices.some((d) => d.kind !== 'tun')) {
     // the router's next hop is this host's kernel, which routes the VIPs into the device
     r.problem(node, path, 'a cluster member needs a tun device: the kernel routes what the router sends for the VIPs into it');
@@ -127,6 +127,13 @@ export function clusterSection(r: Reader, node: Node, devices: DeviceSpec[], ser
       }
     }
   }
+  let sync: ClusterSpec['sync'] = null;
+  if (r.get(m, 'sync') !== undefined) {
+    const sm = r.map(r.get(m, 'sync'), `${path}.sync`, ['auth_key_file']);
+    sync = { authKeyFile: r.need(sm, 'auth_key_file', `${path}.sync`) };
+    if (!own?.sync) r.problem(r.get(m, 'sync'), `${path}.sync`, `session sync needs a sync address (IPv4:port) for ${name} in members`);
+    if (!members.some((x) => x.name !== name && x.sync)) r.problem(r.get(m, 'sync'), `${path}.sync`, 'no other member has a sync address');
+  }
   return {
     name,
     bgp: {
@@ -139,6 +146,7 @@ export function clusterSection(r: Reader, node: Node, devices: DeviceSpec[], ser
     drainDeadlineS: r.num(dm, 'deadline', `${path}.drain`, 1, 86400, 300),
     drainQuietMs: Math.round(r.num(dm, 'quiet', `${path}.drain`, 0.1, 600, 2) * 1000),
     members,
+    sync,
   };
 }
 
@@ -164,5 +172,6 @@ export function clusterObject(c: ClusterSpec): Record<string, unknown> {
         ...(x.localAddresses.length ? { local_addresses: x.localAddresses } : {}),
       })),
     } : {}),
+    ...(c.sync ? { sync: { auth_key_file: c.sync.authKeyFile } } : {}),
   };
 }

@@ -155,7 +155,8 @@ export function isCidr(s: string): boolean {
 }
 
 /** hostPort reads an `IPv4:port` value at `key`; null when it is absent (or wrong: a problem is recorded). */
-export function hostPort(r: Reader, m: YAMLMap | null, key: string, path: string): { host: string; port: number } | null {
+export function hostPort(r: Reader, m: YAMLMap | null, key: string,
+  path: string): { host: string; port: number } | null {
   const text = r.str(m, key, path);
   if (text === undefined) return null;
   const mm = /^(\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(text);

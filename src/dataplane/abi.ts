@@ -265,6 +265,7 @@ export const EVT_RS = 30;
 export const EVT_CMAC = 32;
 export const EVT_CDEV = 38;
 export const EVT_LIPIDX = 40;
+export const EVT_OWNER = 39;
 export const EVT_SIZE = 48;
 export const EVT_CREATED = 1;
 export const EVT_EXPIRED = 2;

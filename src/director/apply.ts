@@ -194,7 +194,8 @@ export class TableApplier {
       this.#tables.setService(st.index, {
         vip: st.spec.vip, port: st.spec.port, protocol: st.spec.protocol, scheduler: st.spec.scheduler,
         forwarding: st.spec.forwarding, persistence: st.spec.persistence, persistencePrefix: st.spec.persistencePrefix,
-        hashPort: st.spec.hashPort, fallback: st.spec.fallback, midFlow: st.spec.acceptMidFlow, sorry: st.sorry?.index ?? null,
+        hashPort: st.spec.hashPort, fallback: st.spec.fallback, midFlow: st.spec.acceptMidFlow,
+        sorry: st.sorry?.index ?? null,
         tunnelSource: st.spec.tunnelSource,
       });
       dests.set(st.index, list);
@@ -212,7 +213,7 @@ export class TableApplier {
     this.#tables.setLocalAddresses(local);
     this.#tables.setTimeouts(spec.timeouts);
     // events feed session sync only: without a peer the core writes none
-    let opts = spec.ha?.syncSessions ? abi.OPT_EVENTS : 0;
+    let opts = spec.ha?.syncSessions || spec.cluster?.sync ? abi.OPT_EVENTS : 0;
     if (spec.unknownPackets === 'host') opts |= abi.OPT_UNKNOWN_HOST;
     if (spec.unknownPackets === 'pass') opts |= abi.OPT_UNKNOWN_PASS;
     if (spec.sloppyTcp) opts |= abi.OPT_SLOPPY_TCP;
@@ -238,6 +239,15 @@ export class TableApplier {
   #layoutLips(spec: DirectorSpec): Map<string, number> {
     const wanted = new Map<string, LipSpec>();
     for (const s of spec.services) for (const l of s.localAddresses) wanted.set(lipKey(l), l);
+    // a cluster's other members' local addresses: never allocated from (no pool lists them), but
+    // in the table so their synced sessions import and the servers' replies to them are ours
+    const have = new Set([...wanted.values()].map((l) => l.address));
+    for (const mem of spec.cluster?.members ?? []) {
+      for (const address of mem.localAddresses) {
+        const l = { address, portMin: 1024, portMax: 65535 };
+        if (!have.has(address)) wanted.set(lipKey(l), l);
+      }
+    }
     // keep existing positions, fill holes with new ones
     const next: (LipEntry | null)[] = this.#lips.map((l) => (l && wanted.has(lipKey(l)) ? l : null));
     for (const [key, l] of wanted) {

@@ -18,6 +18,7 @@ import { RouteTable } from '../net/routes.js';
 import { type ApplyReport, TableApplier } from './apply.js';
 import { HaController } from '../ha/controller.js';
 import { ClusterController } from '../cluster/controller.js';
+import { ClusterSync } from '../cluster/sync.js';
 import { HostStack } from './host-stack.js';
 import { KernelRoutes } from './kernel-routes.js';
 import { type DirectorSpec, type HaSpec, haAddresses } from '../model/spec.js';
@@ -129,7 +130,12 @@ export class Director {
       forwarded: () => Number(this.tables.stat(abi.STAT_FORWARDED)),
       sessions: () => this.tables.sessionCount(),
       dataPathAlive: () => !this.#stopped && this.#portRunning,
-    }) : null;
+    }, spec.cluster.sync ? new ClusterSync(spec.cluster, {
+      log,
+      onEvent: (fn) => this.onEvent(fn),
+      importSynced: (record, e) => this.#importSynced(record, e),
+      exportSessions: (start, max) => this.tables.exportSessions(start, max, this.now()),
+    }) : null) : null;
   }
 
   /** #haController ties failover to this director: VRRP on its device, the addresses, sessions */
@@ -166,7 +172,8 @@ export class Director {
   #servingVips(): Set<string> {
     const out = new Set<string>();
     for (const v of this.applier.view()) {
-      if (v.realServers.some((r) => r.index !== null && (r.sorry || (r.weight > 0 && r.resolved)))) out.add(v.service.vip);
+      const usable = v.realServers.some((r) => r.index !== null && (r.sorry || (r.weight > 0 && r.resolved)));
+      if (usable) out.add(v.service.vip);
     }
     return out;
   }
@@ -279,7 +286,7 @@ export class Director {
     this.#every(250, () => this.neighbours.tick());
     this.#every(1000, () => this.applier.reap());
     // events exist for session sync only: drained often, so a takeover loses few
-    if (this.ha?.spec.syncSessions) this.#every(20, () => this.drainEvents());
+    if (this.ha?.spec.syncSessions || this.#spec.cluster?.sync) this.#every(20, () => this.drainEvents());
     // a backup announces only its own addresses; it announces the rest when it becomes master
     if (this.ha) await this.ha.start();
     if (!this.ha?.master) this.#announceRepeatedly();
@@ -383,7 +390,8 @@ export class Director {
     if (JSON.stringify(spec.devices) !== JSON.stringify(this.#spec.devices) ||
       JSON.stringify(spec.routes) !== JSON.stringify(this.#spec.routes) || spec.sessions !== this.#spec.sessions ||
       spec.batch !== this.#spec.batch || spec.busyPollUs !== this.#spec.busyPollUs || !spec.ha !== !this.#spec.ha ||
-      (spec.ha && this.ha && !this.ha.canUpdate(spec.ha)) || JSON.stringify(spec.cluster) !== JSON.stringify(this.#spec.cluster)) {
+      (spec.ha && this.ha && !this.ha.canUpdate(spec.ha)) ||
+      JSON.stringify(spec.cluster) !== JSON.stringify(this.#spec.cluster)) {
       throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'devices, routes, sessions, batch, busy_poll_us, cluster and ha ' +
         '(but its priority, preempt and preempt_delay) cannot change without a restart');
     }

@@ -24,6 +24,8 @@ export class KernelRoutes {
       add: ['route', 'replace', `${dst}/32`, 'dev', dev],
       del: ['route', 'del', `${dst}/32`, 'dev', dev],
     });
+    // the other members' local addresses too: their servers' replies may come here when they die
+    for (const m of spec.cluster?.members ?? []) for (const a of m.localAddresses) route(a);
     for (const s of spec.services) {
       route(s.vip);
       for (const l of s.localAddresses) route(l.address);

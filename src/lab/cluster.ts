@@ -12,6 +12,7 @@
 // local address 10.99.3.k, which it announces (the others announce it less preferred); the
 // servers answer it through the router. Nothing here touches the host namespace.
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +30,8 @@ export const ROUTER_ADDRESS = `${CLUSTER_NET}.254`;
 export const ROUTER_AS = 65000;
 export const CLUSTER_ADMIN = 'http://127.0.0.1:9180';
 export const CLUSTER_TOKEN = 'lab-token-0123456789';
+/** the members' session-sync port (Full-NAT) */
+export const SYNC_PORT = 8849;
 
 export type ClusterForwarding = 'tun' | 'fullnat';
 
@@ -160,7 +163,13 @@ export async function buildClusterLab(opts: ClusterLabOptions = {}): Promise<Clu
     const bird = lab.spawn('router', defaultBirdBinary(), ['-f', '-c', routerConf, '-s', routerSocket]);
     await waitForLine(bird, /Started/, 10_000);
 
-    const members = directors.map((d) => ({ name: d.name, local_addresses: forwarding === 'fullnat' ? [d.lip] : [] }));
+    // Full-NAT: each member allocates from its own local address and syncs its sessions to the others
+    const fullnat = forwarding === 'fullnat';
+    const keyFile = join(dir, 'sync.key');
+    writeFileSync(keyFile, randomBytes(32), { mode: 0o600 });
+    const members = directors.map((d) => ({
+      name: d.name, ...(fullnat ? { sync: `${d.address}:${SYNC_PORT}`, local_addresses: [d.lip] } : {}),
+    }));
     const config = (name: string): Record<string, unknown> => {
       const d = directors.find((x) => x.name === name)!;
       const service = (svc: string, port: number, extra: Record<string, unknown>) => ({
@@ -186,6 +195,7 @@ export async function buildClusterLab(opts: ClusterLabOptions = {}): Promise<Clu
             withdraw_grace: 0.5,
             drain: { deadline: 60, quiet: 2 },
             members,
+            ...(fullnat ? { sync: { auth_key_file: keyFile } } : {}),
           },
         },
         services: [
@@ -303,17 +313,19 @@ export async function downloads(cl: ClusterLab, ports: number[], size: number, r
 }
 
 /** One session a director holds for a client port. */
-export interface Carrier { director: string; rip: string; state: string }
+export interface Carrier { director: string; rip: string; state: string; lip: string | null }
 
 /** carriers maps each client port of `client` to the sessions the running directors hold for it */
 export async function carriers(cl: ClusterLab, client: string, service = 'web'): Promise<Map<number, Carrier[]>> {
   const out = new Map<number, Carrier[]>();
   for (const d of cl.directors) {
     if (!d.child) continue;
-    const page = await cl.api<{ items: { client_port: number; state: string; rip: string }[] }>(d.name,
+    type Row = { client_port: number; state: string; rip: string; lip: string | null };
+    const page = await cl.api<{ items: Row[] }>(d.name,
       `/api/v1/sessions?client=${client}&service=${service}&limit=10000`);
     for (const s of page.items) {
-      out.set(s.client_port, [...(out.get(s.client_port) ?? []), { director: d.name, rip: s.rip, state: s.state }]);
+      const c = { director: d.name, rip: s.rip, state: s.state, lip: s.lip };
+      out.set(s.client_port, [...(out.get(s.client_port) ?? []), c]);
     }
   }
   return out;

@@ -176,6 +176,8 @@ export interface ClusterSpec {
   /** a drain ends when no frame was forwarded for this long */
   drainQuietMs: number;
   members: ClusterMemberSpec[];
+  /** session sync with the other members (their `sync` addresses), or null */
+  sync: { authKeyFile: string } | null;
 }
 
 export interface DirectorSpec {

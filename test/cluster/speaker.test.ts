@@ -30,7 +30,7 @@ function spec(o: Partial<ClusterSpec> = {}): ClusterSpec {
       holdTime: 3, keepaliveTime: 1, bfd: null, backupPrepend: 3,
     },
     bird: { binary: BIRD, stateDir: dir },
-    watchdogMs: 200, withdrawGraceMs: 0, drainDeadlineS: 300, drainQuietMs: 2000, members: [],
+    watchdogMs: 200, withdrawGraceMs: 0, drainDeadlineS: 300, drainQuietMs: 2000, members: [], sync: null,
     ...o,
   };
 }

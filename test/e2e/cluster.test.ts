@@ -174,3 +174,118 @@ describe('cluster of three directors (TUN, Maglev)', { timeout: 420_000, skip: o
     assert.deepEqual(await cl.nexthops(), addresses().sort());
   });
 });
+
+describe('cluster of three directors (Full-NAT, session sync)', { timeout: 420_000, skip: only && !only.includes('cluster/fullnat') }, () => {
+  let cl: ClusterLab;
+  const addresses = () => cl.directors.filter((d) => d.child).map((d) => d.address);
+  /** the member that owns a connection: the one whose local address it uses */
+  const owner = (lip: string | null) => cl.directors.find((d) => d.lip === lip)?.name ?? 'none';
+
+  before(async () => {
+    cl = await buildClusterLab({ tag: 'wcf', forwarding: 'fullnat' });
+    await startClusterServers(cl);
+    for (const d of cl.directors) await cl.startDirector(d.name);
+    await cl.waitNexthops(addresses(), CLUSTER_VIP, 20_000);
+    for (const d of cl.directors) await cl.waitNexthops([d.address], d.lip, 10_000);
+  });
+  after(async () => {
+    if (process.env.WLVS_E2E_LOG) {
+      (await import('node:fs')).writeFileSync(process.env.WLVS_E2E_LOG, cl?.directors.map((d) => d.output.join('\n')).join('\n') ?? '');
+    }
+    await cl?.destroy();
+  });
+
+  it('each member announces the VIP and its local address, and backs up the others\' less preferred', async () => {
+    for (const d of cl.directors) {
+      const s = await cl.api(d.name, '/api/v1/cluster');
+      const kinds = tally(s.announced.map((a: { kind: string }) => a.kind));
+      assert.deepEqual(kinds, { vip: 1, lip: 1, backup: 2 }, JSON.stringify(s.announced));
+      assert.equal(s.sync.ready, true);
+      for (const m of s.members.filter((x: { self: boolean }) => !x.self)) assert.equal(m.up, true, JSON.stringify(m));
+      // the router prefers the owner's route (shorter AS path) for each local address
+      assert.deepEqual(await cl.nexthops(d.lip), [d.address]);
+      const routes = await cl.lab.run(cl.router.role, 'birdc', ['-s', cl.router.socket, 'show', 'route', `${d.lip}/32`, 'all']);
+      assert.equal((routes.stdout.match(/BGP\.as_path:/g) ?? []).length, 3, routes.stdout);
+    }
+  });
+
+  it('every member holds every connection; the servers see each connection from its owner\'s local address', async () => {
+    const ps = ports(36000, 12);
+    const seenAs = new Map<number, string>();
+    for (const p of ps) {
+      const out = JSON.parse(await cl.lab.exec(cl.client.role, 'curl', ['-s', '--max-time', '3', '--local-port', String(p),
+        `http://${CLUSTER_VIP}/`]));
+      seenAs.set(p, out.client);
+    }
+    await sleep(200);
+    const who = await carriers(cl, CIP);
+    for (const p of ps) {
+      const cs = who.get(p) ?? [];
+      assert.equal(cs.length, 3, `port ${p}: ${JSON.stringify(cs)}`);
+      assert.equal(new Set(cs.map((c) => c.lip)).size, 1, 'one local address, synced');
+      assert.equal(seenAs.get(p), cs[0].lip, `port ${p}: the server saw the owner's local address`);
+      assert.ok(cl.directors.some((d) => d.lip === cs[0].lip));
+    }
+    const owners = tally(ps.map((p) => owner(who.get(p)![0].lip)));
+    assert.ok(Object.keys(owners).length >= 2, `connections spread over the members: ${JSON.stringify(owners)}`);
+    for (const d of cl.directors) {
+      const s = await cl.api(d.name, '/api/v1/cluster');
+      assert.ok(s.sync.imported > 0 && s.sync.refused === 0, JSON.stringify(s.sync));
+      assert.deepEqual(Object.values(s.sync.dropped).reduce((a: number, b) => a + (b as number), 0), 0);
+    }
+  });
+
+  it('SIGKILL of a member mid-transfer: its local address moves to the others and no connection breaks', async () => {
+    const ps = ports(37000, 12);
+    const run = downloads(cl, ps, SIZE, RATE);
+    await sleep(1500);
+    const before = await carriers(cl, CIP);
+    const owners = tally(ps.map((p) => owner(before.get(p)?.[0]?.lip ?? null)));
+    assert.equal(owners.none, undefined, JSON.stringify(owners));
+    for (const p of ps) assert.equal(before.get(p)!.length, 3, `port ${p} synced to every member`);
+    const victim = cl.directors.find((d) => d.name === Object.entries(owners).sort((a, b) => b[1] - a[1])[0][0])!;
+    const t0 = performance.now();
+    await cl.killDirector(victim.name, 'SIGKILL');
+    const rest = addresses();
+    await cl.waitNexthops(rest, CLUSTER_VIP, 5000);
+    await cl.waitNexthops(rest, victim.lip, 5000);
+    const tookMs = performance.now() - t0;
+    const results = await run;
+    const broken = results.filter((r) => !r.intact);
+    assert.deepEqual(broken, [], `broken after ${victim.name}'s death`);
+    assert.ok(tookMs < 1000, `VIP and local address rerouted ${Math.round(tookMs)} ms after SIGKILL`);
+    console.log(`# Full-NAT SIGKILL ${victim.name}: it owned ${owners[victim.name]}/${ps.length} downloads, ` +
+      `${broken.length} broke; VIP and ${victim.lip} rerouted in ${Math.round(tookMs)} ms`);
+  });
+
+  it('the member comes back: it learns the tables before it announces, and takes its local address back', async () => {
+    const victim = cl.directors.find((d) => !d.child)!;
+    const ps = ports(38000, 9);
+    const run = downloads(cl, ps, SIZE, RATE);
+    await sleep(1500);
+    await cl.startDirector(victim.name);
+    await cl.waitNexthops([victim.address], victim.lip, 10_000);
+    await cl.waitNexthops(cl.directors.map((d) => d.address), CLUSTER_VIP, 10_000);
+    const s = await cl.api(victim.name, '/api/v1/cluster');
+    assert.ok(s.sync.imported >= ps.length, `bulk transfer on rejoin: ${JSON.stringify(s.sync)}`);
+    assert.ok(victim.output.some((l) => /cluster_bulk_received/.test(l)));
+    for (const r of await run) assert.ok(r.intact, `download from port ${r.port} across the rejoin: ${JSON.stringify(r)}`);
+  });
+
+  it('drain-director (Full-NAT): routes withdrawn, zero failed connections, transfers intact', async () => {
+    const target = cl.directors[1];
+    const ps = ports(39000, 6);
+    const run = downloads(cl, ps, 12 << 20, RATE);
+    const requests = cl.lab.exec(cl.client.role, 'bash', ['-c',
+      `ok=0; bad=0; for i in $(seq 1 150); do if curl -s -f --max-time 3 -o /dev/null http://${CLUSTER_VIP}/; then ok=$((ok+1)); else bad=$((bad+1)); fi; sleep 0.02; done; echo "$ok $bad"`], 120_000);
+    await sleep(1000);
+    const drain = cl.lab.exec(target.role, 'env', [`WLVS_TOKEN_FILE=${cl.tokenFile}`, process.execPath, BIN, 'drain-director', '--deadline', '20', '--wait'], 60_000);
+    await cl.waitNexthops(addresses().filter((a) => a !== target.address), CLUSTER_VIP, 5000);
+    assert.match(await drain, /DRAINED/);
+    const [ok, bad] = (await requests).trim().split(' ').map(Number);
+    assert.equal(bad, 0, `${bad} of ${ok + bad} new connections failed during the drain`);
+    for (const r of await run) assert.ok(r.intact, `download from port ${r.port} across the drain: ${JSON.stringify(r)}`);
+    await cl.apiWrite(target.name, 'POST', '/api/v1/cluster/resume');
+    await cl.waitNexthops(addresses(), CLUSTER_VIP, 5000);
+  });
+});
