@@ -13,8 +13,8 @@ import { haAddresses, serviceKey } from '../model/spec.js';
 import { clusterSection } from './cluster.js';
 import { type Issue, Reader, hostPort, isCidr, isIpv4 } from './reader.js';
 
-export const SCHEDULER_NAMES: readonly SchedulerName[] = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'dh', 'mh'];
-export const FORWARDING_NAMES: readonly ForwardingMode[] = ['nat', 'dr', 'tun', 'fullnat'];
+const SCHEDULER_NAMES: readonly SchedulerName[] = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'dh', 'mh'];
+const FORWARDING_NAMES: readonly ForwardingMode[] = ['nat', 'dr', 'tun', 'fullnat'];
 const SCHED_FLAGS = ['sh-port', 'sh-fallback', 'mh-port', 'mh-fallback'];
 /** ipvsadm --set names and what they set */
 const TIMEOUT_ALIASES: Record<string, string[]> = { tcp: ['established'], tcpfin: ['fin_wait', 'time_wait'], udp: ['udp'] };

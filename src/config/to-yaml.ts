@@ -30,7 +30,7 @@ function healthObject(h: HealthSpec | null, base: HealthSpec): Record<string, un
 }
 
 /** serviceObject: one service in configuration shape */
-export function serviceObject(s: ServiceSpec, defaultHealth: HealthSpec = DEFAULT_HEALTH): Record<string, unknown> {
+function serviceObject(s: ServiceSpec, defaultHealth: HealthSpec = DEFAULT_HEALTH): Record<string, unknown> {
   const flags: string[] = [];
   if (s.hashPort) flags.push(s.scheduler === 'mh' ? 'mh-port' : 'sh-port');
   if (s.fallback) flags.push(s.scheduler === 'mh' ? 'mh-fallback' : 'sh-fallback');

@@ -17,7 +17,7 @@ const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'dh', 'mh'];
 interface Svc { obj: Record<string, unknown>; rs: Record<string, unknown>[]; modes: string[] }
 
 /** placeholderDirector: the importers cannot know the devices; the operator fills them in */
-export const PLACEHOLDER_DIRECTOR = {
+const PLACEHOLDER_DIRECTOR = {
   devices: [{ name: 'wlvs0', kind: 'tap', addresses: [] as string[] }],
 };
 

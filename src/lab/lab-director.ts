@@ -18,7 +18,7 @@ export const LAB_VIP_TAP = `${CLIENT_NET}.100`;
 export const LAB_VIP_TUN = '10.99.100.1';
 export const LAB_LIPS_TAP = [`${SERVER_NET}.201`, `${SERVER_NET}.202`];
 export const LAB_LIPS_TUN = ['10.99.3.201', '10.99.3.202'];
-export const ADMIN_PORT = 9180;
+const ADMIN_PORT = 9180;
 export const LAB_TOKEN = 'lab-token-0123456789';
 
 export interface LabServiceOptions {

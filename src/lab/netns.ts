@@ -17,7 +17,7 @@ import { command, type CommandOptions, type CommandResult } from './command.js';
 export { waitForLine } from './wait-line.js';
 
 /** the longest interface name Linux accepts (IFNAMSIZ - 1) */
-export const IFNAME_MAX = 15;
+const IFNAME_MAX = 15;
 
 const OUTPUT_KEEP = 16 << 10;
 
