@@ -37,6 +37,8 @@ function main(): void {
   let bird: ChildProcess | null = null;
   let lastBeat: number | null = null;
   let stalled = false;
+  /** the withdrawal under way: a heartbeat that comes meanwhile is reported after it, never before */
+  let withdrawing: Promise<void> | null = null;
   let stopping = false;
 
   const startBird = () => {
@@ -90,7 +92,7 @@ function main(): void {
     const silent = Date.now() - lastBeat;
     if (silent <= watchdogMs) return;
     stalled = true;
-    void withdraw(silent);
+    withdrawing = withdraw(silent).finally(() => { withdrawing = null; });
   }, Math.max(10, Math.min(50, watchdogMs / 5)));
 
   createInterface({ input: process.stdin }).on('line', (line) => {
@@ -99,7 +101,11 @@ function main(): void {
       const now = Date.now();
       if (stalled) {
         stalled = false;
-        emit({ event: 'resumed', silent_ms: lastBeat === null ? null : now - lastBeat });
+        const resumed = { event: 'resumed', silent_ms: lastBeat === null ? null : now - lastBeat };
+        // wlvs announces again on "resumed": it must come after the withdrawal, or the
+        // withdrawal would undo the announcement
+        if (withdrawing) void withdrawing.then(() => emit(resumed));
+        else emit(resumed);
       }
       lastBeat = now;
     } else if (cmd === 'start') {

@@ -64,6 +64,7 @@ export class BirdSpeaker {
   #timers: NodeJS.Timeout[] = [];
   #stalled = false;
   #stopping = false;
+  #connecting = false;
   #started: { resolve: () => void; reject: (e: Error) => void } | null = null;
   #listeners: ((e: { event: string } & Record<string, unknown>) => void)[] = [];
 
@@ -207,6 +208,16 @@ export class BirdSpeaker {
   }
 
   async #connect(): Promise<void> {
+    if (this.#connecting) return;
+    this.#connecting = true;
+    try {
+      await this.#connectOnce();
+    } finally {
+      this.#connecting = false;
+    }
+  }
+
+  async #connectOnce(): Promise<void> {
     const deadline = Date.now() + 5000;
     while (!this.#stopping && this.#birdPid !== null && Date.now() < deadline) {
       try {
@@ -306,7 +317,11 @@ export class BirdSpeaker {
 
   async #poll(): Promise<void> {
     const c = this.#client;
-    if (!c || c.closed) return;
+    if (!c || c.closed) {
+      // the connection went (a command timed out, e.g. across a stall): a running BIRD gets a new one
+      if (this.#birdPid !== null && !this.#connecting && !this.#stopping) void this.#connect();
+      return;
+    }
     try {
       const rows = parseProtocols(await c.request('show protocols', 2000));
       this.#neighbors.forEach((n, i) => {

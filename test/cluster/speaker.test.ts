@@ -168,6 +168,41 @@ describe('BIRD speaker and watchdog', { timeout: 60_000 }, () => {
     }
   });
 
+  it('the keeper reports a resumption only after the withdrawal it interrupted', async () => {
+    // BIRD stopped: the withdrawal waits for it (then kills it); a heartbeat arrives meanwhile
+    const c = spec({ watchdogMs: 100 });
+    const keeper = spawn(process.execPath, [new URL('../../src/cluster/keeper.js', import.meta.url).pathname, '--bird', BIRD,
+      '--config', join(c.bird.stateDir!, 'bird.conf'), '--socket', join(c.bird.stateDir!, 'bird.ctl'), '--watchdog-ms', '100'],
+    { stdio: ['pipe', 'pipe', 'inherit'] });
+    writeFileSync(join(c.bird.stateDir!, 'bird.conf'), birdConfig(c, [{ prefix: '10.99.100.1', kind: 'vip', enabled: true }]));
+    const events: { event: string; pid?: number; withdrawn?: string }[] = [];
+    let buf = '';
+    keeper.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const lines = buf.split('\n');
+      buf = lines.pop()!;
+      for (const l of lines) events.push(JSON.parse(l));
+    });
+    try {
+      keeper.stdin!.write('start\nbeat\n');
+      await until('BIRD', () => events.some((e) => e.event === 'bird_started'));
+      const pid = events.find((e) => e.event === 'bird_started')!.pid!;
+      await until('its socket', () => { try { return readFileSync(`/proc/${pid}/net/unix`, 'utf8').includes('bird.ctl'); } catch { return false; } });
+      process.kill(pid, 'SIGSTOP');
+      await sleep(150);
+      // the stall fired (100 ms); its withdrawal waits up to 300 ms for the stopped BIRD
+      keeper.stdin!.write('beat\n');
+      await until('the resumption', () => events.some((e) => e.event === 'resumed'), 3000);
+      const order = events.map((e) => e.event).filter((e) => e === 'stall' || e === 'resumed').slice(0, 2);
+      assert.deepEqual(order, ['stall', 'resumed']);
+      assert.equal(events.find((e) => e.event === 'stall')!.withdrawn, 'killed', 'a BIRD that does not answer is killed');
+      await until('BIRD gone', () => !alive(pid));
+    } finally {
+      keeper.stdin!.end();
+      await new Promise((r) => keeper.once('exit', r));
+    }
+  });
+
   it('BIRD dies with wlvs: a SIGKILLed parent takes its keeper and BIRD along', async () => {
     const c = spec();
     const script = `
