@@ -113,14 +113,16 @@
 @inline export const HDR_CONN_HIGH: u32 = 124;
 // @ts-ignore: decorator
 @inline export const HDR_SWEEP_CURSOR: u32 = 128;
-// Full-NAT local addresses (LIP_SIZE each), their port bitmaps (PORTMAP_SIZE each) and the pool
-// lists (u16 LIP indices; a service owns [SVC_POOL_FIRST, +SVC_POOL_COUNT))
+// Full-NAT local addresses (LIP_SIZE each) and the pool lists (u16 LIP indices; a service owns
+// [SVC_POOL_FIRST, +SVC_POOL_COUNT))
 // @ts-ignore: decorator
 @inline export const HDR_LIP_BASE: u32 = 132;
 // @ts-ignore: decorator
 @inline export const HDR_LIP_CAP: u32 = 136;
+// Full-NAT quarantine, ms: a LIP:lport -> RIP:rport tuple is handed to another client only this
+// long after its last packet (the real server's TIME_WAIT must be over: Linux 60 s)
 // @ts-ignore: decorator
-@inline export const HDR_PORTMAP_BASE: u32 = 140;
+@inline export const HDR_FNAT_QUARANTINE: u32 = 140;
 // @ts-ignore: decorator
 @inline export const HDR_POOL_BASE: u32 = 144;
 // @ts-ignore: decorator
@@ -154,6 +156,10 @@
 // features that rewrite a stream (SYN proxy, PROXY protocol)
 // @ts-ignore: decorator
 @inline export const HDR_CONNX_BASE: u32 = 188;
+// PROXY protocol: per session record a u32, the client's ISN + 1 (where the header goes in its
+// stream), or 0 when no service sends the PROXY protocol (clientaddr.ts)
+// @ts-ignore: decorator
+@inline export const HDR_PROXY_BASE: u32 = 252;
 // timeouts: u32 milliseconds × TO_COUNT, indexed by TO_* (TCP states by their number)
 // @ts-ignore: decorator
 @inline export const HDR_TIMEOUTS: u32 = 256;
@@ -243,7 +249,8 @@
 // session table full: new flows dropped, established ones untouched
 // @ts-ignore: decorator
 @inline export const DROP_TABLE_FULL: u8 = 7;
-// no free LIP:lport in the service's Full-NAT pool
+// Full-NAT: every LIP:lport of the pool is held toward the chosen real server (by connections or
+// in quarantine), or the service has no pool
 // @ts-ignore: decorator
 @inline export const DROP_POOL_EXHAUSTED: u8 = 8;
 // TCP segment without SYN to a VIP and no session (IPVS schedules only on SYN)
@@ -274,8 +281,16 @@
 // a 5-tuple that would collide with an existing session's reverse key
 // @ts-ignore: decorator
 @inline export const DROP_CONFLICT: u8 = 17;
+// Full-NAT: the pool has room toward the chosen real server, but FNAT_PROBES tries per LIP met
+// only busy or quarantined tuples (DROP_POOL_EXHAUSTED: the server's share is full)
 // @ts-ignore: decorator
-@inline export const DROP_COUNT: u8 = 18;
+@inline export const DROP_FNAT_BUSY: u8 = 18; // label: fnat_tuple_busy
+// the client segment that must carry the PROXY header would not fit its slot or 64 KiB with it
+// (a large GSO super-packet): dropped, the client retransmits one segment
+// @ts-ignore: decorator
+@inline export const DROP_PROXY_NO_ROOM: u8 = 19;
+// @ts-ignore: decorator
+@inline export const DROP_COUNT: u8 = 20;
 
 // ── global counters (u64 index in the HDR_STATS_BASE array) ──────────────────────────────────
 // @ts-ignore: decorator
@@ -302,6 +317,23 @@
 @inline export const STAT_BATCHES: u32 = 10;
 // @ts-ignore: decorator
 @inline export const STAT_PASSED: u32 = 11;
+// Full-NAT (from the top of the free range down): a client that reused its tuple kept its
+// LIP:lport; a tuple stayed held (quarantine) after its connection ended early; a probe for a
+// free tuple met one that was busy or quarantined
+// @ts-ignore: decorator
+@inline export const STAT_FNAT_REUSED: u32 = 31;
+// @ts-ignore: decorator
+@inline export const STAT_FNAT_QUARANTINED: u32 = 30;
+// @ts-ignore: decorator
+@inline export const STAT_FNAT_PROBE_BUSY: u32 = 29;
+// the client's address toward the server: PROXY headers put into client segments (a resent
+// first segment counts again), TOA options added, segments that had no option room for TOA
+// @ts-ignore: decorator
+@inline export const STAT_PROXY_SENT: u32 = 28;
+// @ts-ignore: decorator
+@inline export const STAT_TOA_ADDED: u32 = 27;
+// @ts-ignore: decorator
+@inline export const STAT_TOA_NO_ROOM: u32 = 26;
 // @ts-ignore: decorator
 @inline export const STAT_DROP_BASE: u32 = 32;
 // @ts-ignore: decorator
@@ -439,6 +471,15 @@
 // sh / mh: when the hashed server is unavailable, try the next one (sh-fallback / mh-fallback)
 // @ts-ignore: decorator
 @inline export const SVCF_FALLBACK: u8 = 8;
+// TCP: the client's address as TCP option 254 (TOA, as Alibaba LVS and DPVS) in the client's
+// segments until the server answers (Full-NAT: the server sees a LIP otherwise)
+// @ts-ignore: decorator
+@inline export const SVCF_TOA: u8 = 16;
+// TCP: a PROXY protocol header (v1 text or v2 binary) ahead of the client's stream
+// @ts-ignore: decorator
+@inline export const SVCF_PROXY_V1: u8 = 32;
+// @ts-ignore: decorator
+@inline export const SVCF_PROXY_V2: u8 = 64;
 // TCP segments other than SYN may create a session when the scheduler (mh) sends every
 // director of a cluster to the same server and the mode (dr, tun) needs no state the server
 // shares with one director: a flow ECMP moved from another director continues (as Katran does)
@@ -492,9 +533,9 @@
 // │ +8 u32 weight │ +12 u32 active │ +16 u32 inactive │ +20 u32 persist    │
 // │ +24 mac[6] │ +30 u8 out device │ +31 pad │ +32 u32 service index      │
 // │ +36 u32 upper threshold (0 = none) │ +40 u32 tunnel src (wire, 0 = svc)│
-// │ +48 12 B scheduler scratch (rebuildService only)                        │
+// │ +44 u32 Full-NAT tuples held toward it │ +48 12 B scheduler scratch     │
 // └────────────────────────────────────────────────────────────────────────┘
-// active/inactive/persist are written by the core only; everything else by the host.
+// active/inactive/persist/fnat held are written by the core only; everything else by the host.
 // @ts-ignore: decorator
 @inline export const RS_RIP: u32 = 0;
 // @ts-ignore: decorator
@@ -521,6 +562,10 @@
 @inline export const RS_UPPER: u32 = 36;
 // @ts-ignore: decorator
 @inline export const RS_TUN_SRC: u32 = 40;
+// LIP:lport tuples toward this server held by its Full-NAT sessions and their quarantine: the
+// host frees the slot only when this is 0 too (a held tuple names the server by index)
+// @ts-ignore: decorator
+@inline export const RS_FNAT_HELD: u32 = 44;
 // 12 bytes the scheduler may use while rebuilding its service (Maglev offset, skip, next);
 // a real server belongs to one service, so no two rebuilds share them
 // @ts-ignore: decorator
@@ -606,7 +651,10 @@
 // holds a LIP:lport of its service's pool
 // @ts-ignore: decorator
 @inline export const CONNF_POOL: u8 = 16;
-// a template taken out of the index (its server went away) that still controls connections
+// the record's in key is out of the index but the record lives on: a template whose server went
+// away that still controls connections, or a Full-NAT connection that has ended but whose
+// LIP:lport -> RIP:rport tuple is held in quarantine (only its out key is indexed; it carries no
+// traffic and counts in no connection counter)
 // @ts-ignore: decorator
 @inline export const CONNF_DETACHED: u8 = 0x80;
 // forwarding mode in bits 5..6
@@ -641,6 +689,13 @@
 /** the timestamp delta applies (TSval out, TSecr in) */
 // @ts-ignore: decorator
 @inline export const CONNXF_TS: u16 = 2;
+/** PROXY protocol: the header went (or goes) ahead of the client's first byte and the server
+ * has not acknowledged it yet; a client segment starting there carries it again (clientaddr.ts) */
+// @ts-ignore: decorator
+@inline export const CONNXF_PROXY: u16 = 4;
+/** TOA: the client's segments carry option 254 until the server's first segment after its SYN-ACK */
+// @ts-ignore: decorator
+@inline export const CONNXF_TOA: u16 = 8;
 // records per index slot group: the index has IDX_PER_CONN slots per record
 // @ts-ignore: decorator
 @inline export const IDX_PER_CONN: u32 = 4;
@@ -769,8 +824,10 @@
 @inline export const SYNC_CONFLICT: u32 = 5;
 
 // ── Full-NAT local addresses ─────────────────────────────────────────────────────────────────
-// +0 u32 lip (wire) │ +4 u16 port min │ +6 u16 port max │ +8 u32 cursor │ +12 u32 ports in use
-// port bitmap: PORTMAP_SIZE bytes per LIP, bit p set = port p in use
+// +0 u32 lip (wire) │ +4 u16 port min │ +6 u16 port max │ +8 u32 cursor (next port to try)
+// +12 u32 tuples held (sessions and quarantine, toward every real server)
+// A port is unique per (LIP, RIP, rport), not per LIP: the session index's out key is the record
+// of what is in use (as the kernel's nf_nat_used_tuple), so no per-LIP bitmap exists.
 // @ts-ignore: decorator
 @inline export const LIP_ADDR: u32 = 0;
 // @ts-ignore: decorator
@@ -783,8 +840,9 @@
 @inline export const LIP_USED: u32 = 12;
 // @ts-ignore: decorator
 @inline export const LIP_SIZE: u32 = 16;
+// tuples tried per LIP before the next LIP of the pool (Linux nf_nat tries up to 128)
 // @ts-ignore: decorator
-@inline export const PORTMAP_SIZE: u32 = 8192;
+@inline export const FNAT_PROBES: u32 = 64;
 
 // ── per-slot scratch written by pass 1 and read by passes 2 and 3 ────────────────────────────
 // +0 u32 hash │ +4 u32 l3 address │ +8 u32 l4 address │ +12 u8 class │ +13 u8 proto

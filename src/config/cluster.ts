@@ -3,7 +3,7 @@
 // docs/config.md and docs/cluster.md.
 import { existsSync } from 'node:fs';
 import type { Node } from 'yaml';
-import type { ClusterMemberSpec, ClusterSpec, DeviceSpec, ServiceSpec } from '../model/spec.js';
+import type { ClusterMemberSpec, ClusterSpec, DeviceSpec } from '../model/spec.js';
 import { type Reader, hostPort, isIpv4 } from './reader.js';
 
 /** where Debian (and most others) put BIRD 2; the first one found is the default */
@@ -43,7 +43,7 @@ function addresses(r: Reader, node: Node | undefined, path: string): string[] {
 }
 
 /** clusterSection reads `director.cluster`; problems go to the reader. */
-export function clusterSection(r: Reader, node: Node, devices: DeviceSpec[], services: ServiceSpec[]): ClusterSpec {
+export function clusterSection(r: Reader, node: Node, devices: DeviceSpec[], pool: string[]): ClusterSpec {
   const path = 'director.cluster';
   const m = r.map(node, path, ['name', 'bgp', 'bird', 'watchdog', 'withdraw_grace', 'drain', 'members', 'sync']);
   if (devices.some((d) => d.kind !== 'tun')) {
@@ -116,14 +116,12 @@ export function clusterSection(r: Reader, node: Node, devices: DeviceSpec[], ser
       lipOwner.set(a, x.name);
     }
   }
-  // a member allocates only from its own local addresses, so its services' pools must be among them
+  // a member allocates only from its own local addresses: its pool (director.fullnat) must be them
   const own = members.find((x) => x.name === name);
   if (own) {
-    for (const s of services) {
-      for (const l of s.localAddresses) {
-        if (!own.localAddresses.includes(l.address)) {
-          r.problem(r.get(m, 'members'), `${path}.members`, `service ${s.name}: local address ${l.address} is not listed for ${name}`);
-        }
+    for (const a of pool) {
+      if (!own.localAddresses.includes(a)) {
+        r.problem(r.get(m, 'members'), `${path}.members`, `director.fullnat local address ${a} is not listed for ${name}`);
       }
     }
   }

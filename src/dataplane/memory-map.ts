@@ -31,6 +31,8 @@ export interface Capacities {
    * sequence numbers or timestamps (SYN proxy, PROXY protocol); +CONNX_SIZE bytes a connection
    */
   connExt: boolean;
+  /** a u32 per session for the PROXY protocol (where the client's stream starts): +4 bytes a connection */
+  proxyMarks: boolean;
 }
 
 const DEFAULT_CAPACITIES: Capacities = {
@@ -47,6 +49,7 @@ const DEFAULT_CAPACITIES: Capacities = {
   events: 1 << 14,
   localAddresses: 256,
   connExt: false,
+  proxyMarks: false,
 };
 
 /** A region's absolute byte offset and size. */
@@ -75,7 +78,6 @@ export interface Layout {
   conns: Region;
   index: Region;
   lips: Region;
-  portmaps: Region;
   pools: Region;
   stats: Region;
   svcStats: Region;
@@ -83,6 +85,8 @@ export interface Layout {
   events: Region;
   /** session extension records; size 0 when caps.connExt is false */
   connx: Region;
+  /** PROXY protocol marks; size 0 when caps.proxyMarks is false */
+  proxyMarks: Region;
   /** total bytes, a multiple of 64 KiB */
   memoryBytes: number;
 }
@@ -105,7 +109,7 @@ function align(n: number, a: number): number {
  */
 export function computeLayout(partial: Partial<Capacities> = {}): Layout {
   const caps: Capacities = { ...DEFAULT_CAPACITIES, ...partial };
-  const check = (name: Exclude<keyof Capacities, 'connExt'>, min: number, max: number): void => {
+  const check = (name: Exclude<keyof Capacities, 'connExt' | 'proxyMarks'>, min: number, max: number): void => {
     const v = caps[name];
     if (!Number.isInteger(v) || v < min || v > max) {
       throw new RangeError(`capacity ${name}=${v} outside [${min}, ${max}]`);
@@ -158,7 +162,7 @@ export function computeLayout(partial: Partial<Capacities> = {}): Layout {
   const index = take(idxSlots * 4);
   const conns = take(connCap * abi.CONN_SIZE);
   const connx = take(caps.connExt ? connCap * abi.CONNX_SIZE : 0);
-  const portmaps = take(caps.lips * abi.PORTMAP_SIZE);
+  const proxyMarks = take(caps.proxyMarks ? connCap * 4 : 0);
   const sched = take(caps.services * caps.schedSize * 2);
   const memoryBytes = align(cursor, PAGE);
   if (memoryBytes > 4 * 1024 * 1024 * 1024 - PAGE) {
@@ -167,9 +171,13 @@ export function computeLayout(partial: Partial<Capacities> = {}): Layout {
   return {
     caps, slotSize, headroom, connCap, idxSlots, localSlots, svcIdxSlots, eventCap,
     slots, descriptors, scratch, devices, local, services, svcIndex, realServers, destinations,
-    sched, conns, index, lips, portmaps, pools, stats, svcStats, rsStats, events, connx, memoryBytes,
+    sched, conns, index, lips, pools, stats, svcStats, rsStats, events, connx, proxyMarks, memoryBytes,
   };
 }
+
+/** Full-NAT quarantine in seconds: a tuple goes to another client only this long after its last
+ * packet; Linux servers keep TIME_WAIT 60 s (TCP_TIMEWAIT_LEN), Windows 120 s by default */
+export const DEFAULT_FNAT_QUARANTINE_S = 60;
 
 /** Default timeouts in seconds, IPVS's (ip_vs_proto_tcp.c, ip_vs_proto_udp.c). */
 export const DEFAULT_TIMEOUTS_S: Record<string, number> = {
@@ -233,7 +241,7 @@ export function writeHeader(memory: WebAssembly.Memory, layout: Layout): void {
   h(abi.HDR_SWEEP_CURSOR, 0);
   h(abi.HDR_LIP_BASE, layout.lips.base);
   h(abi.HDR_LIP_CAP, layout.caps.lips);
-  h(abi.HDR_PORTMAP_BASE, layout.portmaps.base);
+  h(abi.HDR_FNAT_QUARANTINE, DEFAULT_FNAT_QUARANTINE_S * 1000);
   h(abi.HDR_POOL_BASE, layout.pools.base);
   h(abi.HDR_POOL_CAP, layout.caps.poolEntries);
   h(abi.HDR_STATS_BASE, layout.stats.base);
@@ -245,6 +253,7 @@ export function writeHeader(memory: WebAssembly.Memory, layout: Layout): void {
   h(abi.HDR_EVT_TAIL, 0);
   h(abi.HDR_MEM_END, layout.memoryBytes);
   h(abi.HDR_CONNX_BASE, layout.connx.size > 0 ? layout.connx.base : 0);
+  h(abi.HDR_PROXY_BASE, layout.proxyMarks.size > 0 ? layout.proxyMarks.base : 0);
   for (const [name, seconds] of Object.entries(DEFAULT_TIMEOUTS_S)) {
     h(abi.HDR_TIMEOUTS + TIMEOUT_SLOTS[name] * 4, seconds * 1000);
   }

@@ -23,7 +23,7 @@ import { ClusterController } from '../cluster/controller.js';
 import { ClusterSync } from '../cluster/sync.js';
 import { HostStack } from './host-stack.js';
 import { KernelRoutes } from './kernel-routes.js';
-import { type DirectorSpec, type HaSpec, haAddresses } from '../model/spec.js';
+import { type DirectorSpec, type HaSpec, haAddresses, usesFullnat } from '../model/spec.js';
 
 const ZERO_MAC = '00:00:00:00:00:00';
 
@@ -61,6 +61,9 @@ interface DeviceState {
   mtu: number;
 }
 
+/** how often the Full-NAT pool's drops are looked at for the log (a rate limit, not a delay) */
+const FULLNAT_LOG_MS = 10_000;
+
 /** checkSpec rejects what the director cannot run, before anything is created. */
 function checkSpec(spec: DirectorSpec): void {
   if (spec.devices.length === 0) throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'at least one device is needed');
@@ -72,8 +75,8 @@ function checkSpec(spec: DirectorSpec): void {
     if (tun && modes.has('dr')) {
       throw new WlvsError('WLVS_ERR_CONFIG_INVALID', `service ${s.name}: DR rewrites MACs and needs a tap device`);
     }
-    if (modes.has('fullnat') && s.localAddresses.length === 0) {
-      throw new WlvsError('WLVS_ERR_CONFIG_INVALID', `service ${s.name}: fullnat needs local_addresses`);
+    if (modes.has('fullnat') && spec.fullnat.localAddresses.length === 0) {
+      throw new WlvsError('WLVS_ERR_CONFIG_INVALID', `service ${s.name}: fullnat needs director.fullnat.local_addresses`);
     }
   }
 }
@@ -209,7 +212,7 @@ export class Director {
     const c = this.#spec.cluster;
     const me = c?.members.find((m) => m.name === c.name);
     if (me) return me.localAddresses;
-    return [...new Set(this.#spec.services.flatMap((s) => s.localAddresses.map((l) => l.address)))];
+    return this.#spec.fullnat.localAddresses.map((l) => l.address);
   }
 
   /** #importSynced maps a peer's session record to this director's indices and imports it */
@@ -256,10 +259,15 @@ export class Director {
       destinations: Math.max(1024, spec.services.reduce((n, s) => n + s.realServers.length, 0) * 2),
       schedSize: 65537,
       sessions: spec.sessions,
-      lips: 64,
-      poolEntries: 256,
+      // every fullnat service lists the director's whole pool
+      lips: Math.max(64, spec.fullnat.localAddresses.length),
+      poolEntries: Math.max(256,
+        spec.fullnat.localAddresses.length * (spec.services.filter(usesFullnat).length * 2 + 2)),
       events: 1 << 16,
       localAddresses: 256,
+      // TOA and the PROXY protocol keep per-session state; without them no byte is spent on it
+      connExt: spec.services.some((s) => s.toa || s.proxyProtocol !== null),
+      proxyMarks: spec.services.some((s) => s.proxyProtocol !== null),
     };
     let layout: Layout;
     try {
@@ -323,6 +331,7 @@ export class Director {
     this.#every(50, () => this.sweep());
     this.#every(250, () => this.neighbours.tick());
     this.#every(1000, () => this.applier.reap());
+    if (this.#spec.fullnat.localAddresses.length) this.#every(FULLNAT_LOG_MS, () => this.#logFullnat());
     // events exist for session sync only: drained often, so a takeover loses few
     if (this.ha?.spec.syncSessions || this.#spec.cluster?.sync) this.#every(20, () => this.drainEvents());
     // a backup announces only its own addresses; it announces the rest when it becomes master
@@ -352,6 +361,40 @@ export class Director {
       this.#log.warn({ event: 'neighbour_unresolved', address: n.address, device: this.#devices[n.device].open.name },
         'next hop not resolved yet; its real servers get no traffic until it answers ARP');
     }
+  }
+
+  /** counter values at the last Full-NAT log line */
+  #fullnatSeen = { exhausted: 0n, busy: 0n, reused: 0n, quarantined: 0n, at: 0 };
+
+  /**
+   * logFullnat says, at most every FULLNAT_LOG_MS, that Full-NAT connections failed for want of a
+   * tuple (warn), and at most once a minute how many clients reused their tuple and how many
+   * tuples went into quarantine (info): counted in the metrics, never silent in the log either.
+   */
+  #logFullnat(): void {
+    const t = this.tables;
+    const now = {
+      exhausted: t.stat(abi.STAT_DROP_BASE + abi.DROP_POOL_EXHAUSTED),
+      busy: t.stat(abi.STAT_DROP_BASE + abi.DROP_FNAT_BUSY),
+      reused: t.stat(abi.STAT_FNAT_REUSED), quarantined: t.stat(abi.STAT_FNAT_QUARANTINED),
+    };
+    const seen = this.#fullnatSeen;
+    const d = {
+      exhausted: Number(now.exhausted - seen.exhausted), busy: Number(now.busy - seen.busy),
+      reused: Number(now.reused - seen.reused), quarantined: Number(now.quarantined - seen.quarantined),
+    };
+    const lips = this.applier.lips()
+      .map((l) => ({ lip: l.address, held: t.lipUsage(l.index).used, ports: l.portMax - l.portMin + 1 }));
+    const ms = performance.now();
+    if (d.exhausted || d.busy) {
+      this.#log.warn({ event: 'fullnat_pool', ...d, lips },
+        'Full-NAT connections dropped for want of a LIP:lport tuple (add local addresses or lower director.fullnat.quarantine)');
+    } else if ((d.reused || d.quarantined) && ms - seen.at >= 60_000) {
+      this.#log.info({ event: 'fullnat_pool', ...d, lips }, 'Full-NAT tuples reused by their clients and held in quarantine');
+    } else {
+      return;
+    }
+    this.#fullnatSeen = { ...now, at: ms };
   }
 
   #every(ms: number, fn: () => void): void {
@@ -396,10 +439,8 @@ export class Director {
     for (const d of this.#spec.devices) for (const a of d.addresses) out.add(a.split('/')[0]);
     if (this.ha && !this.ha.master) return out;
     for (const v of this.#spec.ha?.virtualAddresses ?? []) out.add(v.address.split('/')[0]);
-    for (const s of this.#spec.services) {
-      out.add(s.vip);
-      for (const l of s.localAddresses) out.add(l.address);
-    }
+    for (const s of this.#spec.services) out.add(s.vip);
+    for (const l of this.#spec.fullnat.localAddresses) out.add(l.address);
     return out;
   }
 

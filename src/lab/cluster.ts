@@ -174,7 +174,7 @@ export async function buildClusterLab(opts: ClusterLabOptions = {}): Promise<Clu
       const d = directors.find((x) => x.name === name)!;
       const service = (svc: string, port: number, extra: Record<string, unknown>) => ({
         name: svc, vip: CLUSTER_VIP, port, protocol: 'tcp', scheduler: 'mh', forwarding,
-        ...(forwarding === 'tun' ? { accept_mid_flow: true } : { local_addresses: [d.lip] }),
+        ...(forwarding === 'tun' ? { accept_mid_flow: true } : {}),
         health_check: { type: 'none' },
         real_servers: realServers.map((r) => ({ address: r.address, port })),
         ...extra,
@@ -184,6 +184,7 @@ export async function buildClusterLab(opts: ClusterLabOptions = {}): Promise<Clu
           // wlvs's own address, not the kernel's: the kernel drops packets from its own addresses
           devices: [{ name: 'wlvs0', kind: 'tun', addresses: [`${d.dip}/24`] }],
           sessions: 65536,
+          ...(fullnat ? { fullnat: { local_addresses: [d.lip] } } : {}),
           admin: { listen: CLUSTER_ADMIN.replace('http://', ''), token_file: tokenFile },
           cluster: {
             name: d.name,

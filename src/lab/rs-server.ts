@@ -6,7 +6,9 @@
 //   GET /bytes/N       N bytes of a stream anyone can regenerate (see lab/data-stream.ts)
 //   GET /ctr/N         N bytes of the faster AES-CTR stream, its SHA-256 in header x-sha256
 //   GET /health        200 ok
+//   POST /digest       {"bytes":N,"sha256":"..."} of the request body (uploads through the director)
 //   UDP datagram       "rs1|<client address>|<payload>"
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import { createSocket } from 'node:dgram';
 import { parseArgs } from 'node:util';
@@ -28,6 +30,16 @@ const handler = (req: import('node:http').IncomingMessage, res: import('node:htt
   const url = new URL(req.url ?? '/', 'http://x');
   if (url.pathname === '/health') {
     res.end('ok\n');
+    return;
+  }
+  if (url.pathname === '/digest' && req.method === 'POST') {
+    const hash = createHash('sha256');
+    let bytes = 0;
+    req.on('data', (d: Buffer) => { hash.update(d); bytes += d.length; });
+    req.on('end', () => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ bytes, sha256: hash.digest('hex') }) + '\n');
+    });
     return;
   }
   const m = /^\/bytes\/(\d+)$/.exec(url.pathname);
