@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import type { Node } from 'yaml';
 import type { ClusterMemberSpec, ClusterSpec, DeviceSpec } from '../model/spec.js';
-import { type Reader, hostPort, isIpv4 } from './reader.js';
+import { type Reader, addressesOf, hostPort } from './reader.js';
 
 /** where Debian (and most others) put BIRD 2; the first one found is the default */
 const BIRD_PATHS = ['/usr/sbin/bird', '/usr/local/sbin/bird', '/usr/bin/bird'];
@@ -35,9 +35,7 @@ function password(r: Reader, m: ReturnType<Reader['map']>, path: string): string
 function addresses(r: Reader, node: Node | undefined, path: string): string[] {
   const out: string[] = [];
   r.seq(node, path).forEach((n, i) => {
-    const v = String((n as { value?: unknown }).value ?? '');
-    if (!isIpv4(v)) r.problem(n, `${path}[${i}]`, `expected an IPv4 address, got ${JSON.stringify(v)}`);
-    else out.push(v);
+    out.push(...addressesOf(r, n, `${path}[${i}]`, String((n as { value?: unknown }).value ?? '')));
   });
   return out;
 }
@@ -112,16 +110,24 @@ export function clusterSection(r: Reader, node: Node, devices: DeviceSpec[], poo
   const lipOwner = new Map<string, string>();
   for (const x of members) {
     for (const a of x.localAddresses) {
-      if (lipOwner.has(a)) r.problem(r.get(m, 'members'), `${path}.members`, `local address ${a} belongs to ${lipOwner.get(a)} and ${x.name}`);
+      const before = lipOwner.get(a);
+      if (before === x.name) r.problem(r.get(m, 'members'), `${path}.members`, `local address ${a} is listed twice for ${x.name}`);
+      else if (before) r.problem(r.get(m, 'members'), `${path}.members`, `local address ${a} belongs to ${before} and ${x.name}`);
       lipOwner.set(a, x.name);
     }
   }
-  // a member allocates only from its own local addresses: its pool (director.fullnat) must be them
+  // a member allocates only from its own pool (director.fullnat), and the others hold its
+  // sessions and routes for the addresses listed for it here: the two must be the same set
   const own = members.find((x) => x.name === name);
   if (own) {
     for (const a of pool) {
       if (!own.localAddresses.includes(a)) {
         r.problem(r.get(m, 'members'), `${path}.members`, `director.fullnat local address ${a} is not listed for ${name}`);
+      }
+    }
+    for (const a of own.localAddresses) {
+      if (!pool.includes(a)) {
+        r.problem(r.get(m, 'members'), `${path}.members`, `${a} is listed for ${name} but not in its director.fullnat.local_addresses`);
       }
     }
   }

@@ -5,14 +5,13 @@ import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml';
 import { WlvsError } from '../errors.js';
 import { DEFAULT_FNAT_QUARANTINE_S, DEFAULT_TIMEOUTS_S } from '../dataplane/memory-map.js';
-import { ipv4ToNumber, numberToIpv4 } from '../model/address.js';
 import type { ForwardingMode, SchedulerName } from '../model/spec.js';
 import type {
   DeviceSpec, DirectorSpec, FullnatSpec, HaSpec, HealthSpec, LipSpec, RealServerSpec, RouteSpec, ServiceSpec, VrrpSpec,
 } from '../model/spec.js';
 import { forwardingModes, haAddresses, serviceKey, usesFullnat } from '../model/spec.js';
 import { clusterSection } from './cluster.js';
-import { type Issue, Reader, hostPort, isCidr, isIpv4 } from './reader.js';
+import { type Issue, Reader, addressesOf, hostPort, isCidr, isIpv4 } from './reader.js';
 
 const SCHEDULER_NAMES: readonly SchedulerName[] = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'dh', 'mh'];
 const FORWARDING_NAMES: readonly ForwardingMode[] = ['nat', 'dr', 'tun', 'fullnat'];
@@ -182,9 +181,6 @@ function portRange(r: Reader, node: Node | undefined, text: string | undefined, 
   return [lo, hi];
 }
 
-/** the most addresses one prefix in director.fullnat.local_addresses may stand for */
-const MAX_PREFIX_ADDRESSES = 256;
-
 /**
  * fullnat reads director.fullnat: the director's one LIP pool (addresses, `{ address, ports }`
  * or a prefix such as 10.99.3.16/28 for every address in it) and the quarantine.
@@ -204,21 +200,7 @@ function fullnat(r: Reader, node: Node | undefined): FullnatSpec {
     const p = `${path}.local_addresses[${i}]`;
     const scalar = (n as { value?: unknown }).value;
     if (typeof scalar === 'string') {
-      const prefix = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(scalar);
-      if (prefix && isCidr(scalar)) {
-        const bits = Number(prefix[2]);
-        const count = 2 ** (32 - bits);
-        if (count > MAX_PREFIX_ADDRESSES) {
-          r.problem(n, p, `${scalar} stands for ${count} addresses, at most ${MAX_PREFIX_ADDRESSES} (/24) per entry`);
-          return;
-        }
-        const base = ipv4ToNumber(prefix[1]) & (bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0);
-        for (let k = 0; k < count; k++) add(n, i, numberToIpv4((base + k) >>> 0), 1024, 65535);
-      } else if (!isIpv4(scalar)) {
-        r.problem(n, p, `expected an IPv4 address or prefix, got ${JSON.stringify(scalar)}`);
-      } else {
-        add(n, i, scalar, 1024, 65535);
-      }
+      for (const a of addressesOf(r, n, p, scalar)) add(n, i, a, 1024, 65535);
       return;
     }
     const lm = r.map(n, p, ['address', 'ports']);
@@ -232,8 +214,9 @@ function fullnat(r: Reader, node: Node | undefined): FullnatSpec {
 /**
  * checkPool refuses what would make the pool collide with the director's other addresses: a LIP
  * that is a VIP, a device address, a failover address or a real server (replies to it would go
- * astray), a pool without a fullnat service, or a fullnat service without a pool. Another
- * director's pool is not visible here: each director must be given its own (docs/config.md).
+ * astray), a pool without a fullnat service, or a fullnat service without a pool. A cluster's
+ * other members' local addresses are checked the same way; outside a cluster another director's
+ * pool is not visible here: each director must be given its own (docs/config.md).
  */
 function checkPool(r: Reader, root: YAMLMap, dm: YAMLMap | null, spec: DirectorSpec): void {
   const node = r.get(r.map(r.get(dm, 'fullnat'), 'director.fullnat', ['local_addresses', 'quarantine']), 'local_addresses');
@@ -248,6 +231,15 @@ function checkPool(r: Reader, root: YAMLMap, dm: YAMLMap | null, spec: DirectorS
   for (const l of spec.fullnat.localAddresses) {
     const clash = others.get(l.address);
     if (clash) r.problem(node, 'director.fullnat.local_addresses', `${l.address} is also ${clash}`);
+  }
+  // the other members' pools are routed here and announced as backups: the same holds for them
+  const cluster = r.get(dm, 'cluster');
+  for (const x of spec.cluster?.members ?? []) {
+    if (x.name === spec.cluster!.name) continue;
+    for (const a of x.localAddresses) {
+      const clash = others.get(a);
+      if (clash) r.problem(cluster, 'director.cluster.members', `local address ${a} of ${x.name} is also ${clash}`);
+    }
   }
   const services = r.seq(r.get(root, 'services'), 'services');
   const fnat = spec.services.findIndex((s) => usesFullnat(s));

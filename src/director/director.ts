@@ -250,6 +250,11 @@ export class Director {
     const tso = offload && !tunMode;
     const l2 = spec.devices[0].kind === 'tap';
     const maxMtu = Math.max(...spec.devices.map((d) => d.mtu));
+    // the LIP table's entries (one per pool entry, an address may have several ranges) plus the
+    // other members' addresses (TableApplier's LIP layout)
+    const poolAddresses = new Set(spec.fullnat.localAddresses.map((l) => l.address));
+    const lipCount = spec.fullnat.localAddresses.length + new Set((spec.cluster?.members ?? [])
+      .flatMap((m) => m.localAddresses).filter((a) => !poolAddresses.has(a))).size;
     const caps: Partial<Capacities> = {
       slotCount: spec.batch,
       maxFrame: tso ? 65535 + 14 : Math.max(2048, maxMtu + (l2 ? 14 : 0)),
@@ -259,12 +264,14 @@ export class Director {
       destinations: Math.max(1024, spec.services.reduce((n, s) => n + s.realServers.length, 0) * 2),
       schedSize: 65537,
       sessions: spec.sessions,
-      // every fullnat service lists the director's whole pool
-      lips: Math.max(64, spec.fullnat.localAddresses.length),
+      // every fullnat service lists the director's whole pool; a cluster member's LIP table also
+      // holds the other members' addresses (for their synced sessions), in no pool list
+      lips: Math.max(64, lipCount),
       poolEntries: Math.max(256,
         spec.fullnat.localAddresses.length * (spec.services.filter(usesFullnat).length * 2 + 2)),
       events: 1 << 16,
-      localAddresses: 256,
+      // owned addresses: devices, VIPs, failover addresses and every LIP of the table
+      localAddresses: 256 + lipCount,
       // TOA and the PROXY protocol keep per-session state; without them no byte is spent on it
       connExt: spec.services.some((s) => s.toa || s.proxyProtocol !== null),
       proxyMarks: spec.services.some((s) => s.proxyProtocol !== null),
