@@ -16,7 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
-  CLUSTER_VIP, type ClusterLab, buildClusterLab, carriers, downloads, startClusterServers,
+  CLUSTER_VIP, type Carrier, type ClusterLab, buildClusterLab, carriers, downloads, startClusterServers,
 } from '../../src/lab/cluster.js';
 
 const { values } = parseArgs({
@@ -65,9 +65,11 @@ async function withdrawal(cl: ClusterLab, address: string, act: () => void): Pro
     mon.stdout!.on('data', (d: Buffer) => {
       const now = performance.now();
       buf += d.toString();
-      // a route line for the VIP that no longer names the director (multipath lines follow it)
+      // a route line for the VIP that no longer names the director (multipath lines follow it,
+      // indented). ip monitor flushes after each message, so a chunk that ends a line ends its
+      // route: waiting for the next route's first line would time the next change instead
       const routes = buf.split(/\n(?=\S)/);
-      buf = routes.pop() ?? '';
+      buf = buf.endsWith('\n') ? '' : routes.pop() ?? '';
       for (const r of routes) {
         if (t0 && r.includes(CLUSTER_VIP) && (!r.includes(address) || r.startsWith('Deleted'))) resolve(now - t0);
       }
@@ -105,9 +107,10 @@ async function measure(mode: 'tun' | 'fullnat'): Promise<Figures> {
   const cl = await buildClusterLab({ tag: 'wb', forwarding: mode });
   try {
     await startClusterServers(cl, { iperf: true });
-    // wrk closes first: the client's TIME_WAIT ports must be reusable
+    // wrk closes first: the client's TIME_WAIT ports must be reusable; its ports stay below the
+    // downloads' fixed ones (50000 and up), which a TIME_WAIT of the same 4-tuple would refuse
     await cl.lab.sysctl(cl.client.role, 'net.ipv4.tcp_tw_reuse', 1);
-    await cl.lab.sysctl(cl.client.role, 'net.ipv4.ip_local_port_range', '1024 65000');
+    await cl.lab.sysctl(cl.client.role, 'net.ipv4.ip_local_port_range', '1024 49999');
     for (const d of cl.directors) await cl.startDirector(d.name);
     await cl.waitNexthops(cl.directors.map((d) => d.address), CLUSTER_VIP, 20_000);
     for (let r = 0; r < ROUNDS; r++) {
@@ -126,7 +129,8 @@ async function measure(mode: 'tun' | 'fullnat'): Promise<Figures> {
       const ports = Array.from({ length: 12 }, (_, i) => 50000 + r * 100 + mode.length * 1000 + i);
       const run = downloads(cl, ports, 16 << 20, '3M');
       await sleep(1500);
-      const before = await carriers(cl, CIP);
+      // wrk left thousands of TIME_WAIT sessions of the same client behind
+      const before = await carriers(cl, CIP, 'web', 'ESTABLISHED');
       const owner = (p: number) => {
         const cs = before.get(p) ?? [];
         // Full-NAT: every member holds every session; the owner is the one whose local address it uses
@@ -138,12 +142,19 @@ async function measure(mode: 'tun' | 'fullnat'): Promise<Figures> {
       const ms = await withdrawal(cl, victim.address, () => victim.child!.kill('SIGKILL'));
       f.withdrawKill.push(ms);
       const results = await run;
+      victim.child = null;
       const carried = ports.filter((p) => owner(p) === victim.name);
       f.broken.carried += carried.length;
       f.broken.total += ports.length;
-      f.broken.broken += results.filter((x) => !x.intact).length;
+      const broken = results.filter((x) => !x.intact);
+      f.broken.broken += broken.length;
+      const after = broken.length ? await carriers(cl, CIP) : new Map<number, Carrier[]>();
+      for (const x of broken) {
+        console.error(`  ${mode}: port ${x.port} before the kill: ${JSON.stringify(before.get(x.port) ?? [])}, after: ${JSON.stringify(after.get(x.port) ?? [])}`);
+        console.error(`  ${mode}: download from port ${x.port} broken (HTTP ${x.status}, ${x.sha256 === x.expected ? 'checksum ok' : 'checksum differs'}), ` +
+          `carried by ${owner(x.port) ?? 'no director'}, ${victim.name} killed`);
+      }
       await sleep(500);
-      victim.child = null;
       await cl.startDirector(victim.name);
       await cl.waitNexthops(cl.directors.map((d) => d.address), CLUSTER_VIP, 15_000);
       await sleep(1000);

@@ -222,6 +222,32 @@ export function createMetrics(cp: ControlPlane): Registry {
     name: 'wlvs_cluster_bird_restarts_total', help: 'times BIRD exited and was started again', registers: [reg],
     collect() { this.reset(); const c = cp.cluster(); if (c) this.inc(c.birdRestarts); },
   });
+  new Gauge({
+    name: 'wlvs_cluster_member_up', help: 'another cluster member heard on the session-sync link lately: 1, else 0',
+    labelNames: ['member'], registers: [reg],
+    collect() {
+      this.reset();
+      for (const m of cp.cluster()?.members ?? []) this.set({ member: m.name }, m.up ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'wlvs_cluster_sync_sessions_total', help: 'session records sent to and received from each member, imported and refused',
+    labelNames: ['member', 'outcome'], registers: [reg],
+    collect() {
+      this.reset();
+      for (const m of cp.cluster()?.members ?? []) {
+        for (const outcome of ['sent', 'received', 'imported', 'refused'] as const) this.inc({ member: m.name, outcome }, m[outcome]);
+      }
+    },
+  });
+  new Counter({
+    name: 'wlvs_cluster_sync_dropped_total', help: 'cluster sync datagrams dropped: foreign, malformed, unauthenticated, replayed, stale',
+    labelNames: ['reason'], registers: [reg],
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(cp.cluster()?.syncDropped ?? {})) this.inc({ reason }, n);
+    },
+  });
   new Counter({ name: 'wlvs_busy_poll_batches_total', help: 'batches read while busy polling (director.busy_poll_us)', registers: [reg],
     collect() { this.reset(); this.inc(cp.portStats().busyPollBatches); } });
   new Counter({ name: 'wlvs_device_tx_drops_total', help: 'frames the kernel refused (queue full)', registers: [reg],

@@ -115,6 +115,10 @@ export interface ClusterStatus {
   /** times the watchdog withdrew everything; times BIRD exited and was restarted */
   stalls: number;
   birdRestarts: number;
+  /** the other members as session sync sees them (empty without director.cluster.sync) */
+  members: { name: string; up: boolean; sent: number; received: number; imported: number; refused: number }[];
+  /** sync datagrams dropped, by reason; null without session sync */
+  syncDropped: Record<string, number> | null;
   /** the /cluster view: BGP sessions, announcements, drain, members and their sync */
   view: Record<string, unknown>;
 }

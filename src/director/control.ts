@@ -115,7 +115,10 @@ export function controlPlane(sup: Supervisor): ControlPlane {
       if (!c) return null;
       return {
         state: c.state, neighbors: c.speaker.neighbors.map((n) => ({ address: n.address, up: n.up })),
-        announced: c.speaker.announced(), stalls: c.speaker.stats.stalls, birdRestarts: c.speaker.stats.birdExits, view: c.view(),
+        announced: c.speaker.announced(), stalls: c.speaker.stats.stalls, birdRestarts: c.speaker.stats.birdExits,
+        members: (c.sync?.members() ?? []).map((m) => ({ name: m.name, up: m.up, ...m.stats })),
+        syncDropped: c.sync ? { ...c.sync.stats.dropped } : null,
+        view: c.view(),
       };
     },
     drainDirector: (deadlineS) => member().drain(deadlineS),

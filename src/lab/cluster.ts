@@ -316,14 +316,17 @@ export async function downloads(cl: ClusterLab, ports: number[], size: number, r
 /** One session a director holds for a client port. */
 export interface Carrier { director: string; rip: string; state: string; lip: string | null }
 
-/** carriers maps each client port of `client` to the sessions the running directors hold for it */
-export async function carriers(cl: ClusterLab, client: string, service = 'web'): Promise<Map<number, Carrier[]>> {
+/**
+ * carriers maps each client port of `client` to the sessions the running directors hold for it;
+ * `state` (ESTABLISHED, ...) keeps a page of at most 10000 free of older connections' sessions
+ */
+export async function carriers(cl: ClusterLab, client: string, service = 'web', state?: string): Promise<Map<number, Carrier[]>> {
   const out = new Map<number, Carrier[]>();
   for (const d of cl.directors) {
     if (!d.child) continue;
     type Row = { client_port: number; state: string; rip: string; lip: string | null };
     const page = await cl.api<{ items: Row[] }>(d.name,
-      `/api/v1/sessions?client=${client}&service=${service}&limit=10000`);
+      `/api/v1/sessions?client=${client}&service=${service}&limit=10000${state ? `&state=${state}` : ''}`);
     for (const s of page.items) {
       const c = { director: d.name, rip: s.rip, state: s.state, lip: s.lip };
       out.set(s.client_port, [...(out.get(s.client_port) ?? []), c]);

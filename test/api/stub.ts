@@ -129,6 +129,8 @@ export function stub(): Stub {
       state: 'active', neighbors: [{ address: '10.99.2.254', up: true }, { address: '10.99.2.253', up: false }],
       announced: [{ prefix: '10.99.100.1', kind: 'vip' }, { prefix: '10.99.3.1', kind: 'lip' }, { prefix: '10.99.3.2', kind: 'backup' }],
       stalls: 2, birdRestarts: 1, view: { member: 'd1', state: 'active' },
+      members: [{ name: 'd2', up: true, sent: 5, received: 6, imported: 4, refused: 2 }, { name: 'd3', up: false, sent: 0, received: 0, imported: 0, refused: 0 }],
+      syncDropped: { foreign: 0, malformed: 0, unauthenticated: 3, replayed: 1, stale: 0 },
     }),
     drainDirector: (deadline) => {
       s.drains.push(deadline);
