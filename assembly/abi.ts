@@ -22,7 +22,7 @@
 // └───────────────────────────────────────────────────────────────────┘
 
 // @ts-ignore: decorator
-@inline export const ABI_VERSION: u32 = 4;
+@inline export const ABI_VERSION: u32 = 5;
 // @ts-ignore: decorator
 @inline export const MAGIC: u32 = 0x53564c57; // "WLVS" little-endian
 // @ts-ignore: decorator
@@ -480,6 +480,11 @@
 @inline export const SVCF_PROXY_V1: u8 = 32;
 // @ts-ignore: decorator
 @inline export const SVCF_PROXY_V2: u8 = 64;
+// TCP segments other than SYN may create a session when the scheduler (mh) sends every
+// director of a cluster to the same server and the mode (dr, tun) needs no state the server
+// shares with one director: a flow ECMP moved from another director continues (as Katran does)
+// @ts-ignore: decorator
+@inline export const SVCF_MIDFLOW: u8 = 128;
 
 // ── schedulers (ipvsadm names) ───────────────────────────────────────────────────────────────
 // @ts-ignore: decorator
@@ -748,7 +753,7 @@
 // │ +0 u8 type │ +1 u8 proto │ +2 u8 state │ +3 u8 fwd │ +4 cip │ +8 vip │
 // │ +12 u16 cport │ +14 u16 vport │ +16 rip │ +20 u16 rport │ +22 lport │
 // │ +24 lip │ +28 u16 service │ +30 u16 rs │ +32 client MAC[6] │ +38 u8 client device │
-// │ +39 u8 0 │ +40 u16 LIP index │ +42..47 0                              │
+// │ +39 u8 owner │ +40 u16 LIP index │ +42..47 0                          │
 // └──────────────────────────────────────────────────────────────────────┘
 // The same record is the session-sync unit: importConn() reads one from memory the host wrote.
 // @ts-ignore: decorator
@@ -785,6 +790,10 @@
 @inline export const EVT_CDEV: u32 = 38;
 // @ts-ignore: decorator
 @inline export const EVT_LIPIDX: u32 = 40;
+// the core writes 0; on a cluster's sync link the host writes the owning member's number + 1
+// (the member whose local address the session uses, or that created it); the core ignores it
+// @ts-ignore: decorator
+@inline export const EVT_OWNER: u32 = 39;
 // @ts-ignore: decorator
 @inline export const EVT_SIZE: u32 = 48;
 // @ts-ignore: decorator

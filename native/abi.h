@@ -3,7 +3,7 @@
 #ifndef WLVS_ABI_H
 #define WLVS_ABI_H
 
-#define WLVS_ABI_VERSION 4u
+#define WLVS_ABI_VERSION 5u
 #define WLVS_MAGIC 0x53564c57u
 #define WLVS_HEADER_BASE 65536u
 #define WLVS_HEADER_SIZE 1024u
@@ -169,6 +169,7 @@
 #define WLVS_SVCF_TOA 16u
 #define WLVS_SVCF_PROXY_V1 32u
 #define WLVS_SVCF_PROXY_V2 64u
+#define WLVS_SVCF_MIDFLOW 128u
 #define WLVS_SCHED_RR 0u
 #define WLVS_SCHED_WRR 1u
 #define WLVS_SCHED_LC 2u
@@ -281,6 +282,7 @@
 #define WLVS_EVT_CMAC 32u
 #define WLVS_EVT_CDEV 38u
 #define WLVS_EVT_LIPIDX 40u
+#define WLVS_EVT_OWNER 39u
 #define WLVS_EVT_SIZE 48u
 #define WLVS_EVT_CREATED 1u
 #define WLVS_EVT_EXPIRED 2u

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { WlvsError, isErrorCode } from '../errors.js';
 import type { Rates, ServiceStatus } from '../api/views.js';
+import { type ClusterStatus, formatCluster } from './cluster.js';
 
 const FORWARD_NAMES: Record<string, string> = { nat: 'Masq', dr: 'Route', tun: 'Tunnel', fullnat: 'FullNat' };
 
@@ -50,11 +51,13 @@ function human(n: number): string {
 /** formatStatus prints services and real servers like `ipvsadm -Ln` (or --stats / --rate). */
 export function formatStatus(status: {
   services: ServiceStatus[]; sessions?: { count: number; capacity: number }; ha?: { state: string; priority: number } | null;
+  cluster?: ClusterStatus | null;
 }, opts: { stats?: boolean; rate?: boolean } = {}): string {
   const lines: string[] = [];
   const size = status.sessions ? ` (sessions=${status.sessions.count}/${status.sessions.capacity})` : '';
   const ha = status.ha ? ` ${status.ha.state.toUpperCase()} (priority ${status.ha.priority})` : '';
   lines.push(`wlvs${size}${ha}`);
+  if (status.cluster) lines.push(...formatCluster(status.cluster));
   if (opts.stats || opts.rate) {
     const cols = opts.stats ? ['Conns', 'InPkts', 'OutPkts', 'InBytes', 'OutBytes'] : ['CPS', 'InPPS', 'OutPPS', 'InBPS', 'OutBPS'];
     lines.push(`${pad('Prot LocalAddress:Port', 34)}${cols.map((c) => rpad(c, 9)).join('')}`);
@@ -100,7 +103,7 @@ function formatConns(items: ConnRow[]): string {
   return lines.join('\n');
 }
 
-function token(file: string | undefined): string | null {
+export function token(file: string | undefined): string | null {
   const f = file ?? process.env.WLVS_TOKEN_FILE;
   if (!f) return null;
   try {

@@ -16,7 +16,11 @@ export async function labCommand(argv: string[]): Promise<void> {
     const { labFailover } = await import('./lab-failover.js');
     return labFailover();
   }
-  if (argv[0] !== 'demo') throw new WlvsError('WLVS_ERR_USAGE', 'usage: wlvs lab demo | wlvs lab failover');
+  if (argv[0] === 'cluster') {
+    const { labCluster } = await import('./lab-cluster.js');
+    return labCluster();
+  }
+  if (argv[0] !== 'demo') throw new WlvsError('WLVS_ERR_USAGE', 'usage: wlvs lab demo | wlvs lab failover | wlvs lab cluster');
   // steps (lines starting with a letter) carry the elapsed time; details and tables print as they are
   const progress = new Progress(null, (l) => console.log(l));
   const say = (s: string) => (/^[a-z]/i.test(s) ? progress.step(s) : console.log(s));

@@ -4,6 +4,7 @@
 import { stringify } from 'yaml';
 import { DEFAULT_FNAT_QUARANTINE_S, DEFAULT_TIMEOUTS_S } from '../dataplane/memory-map.js';
 import type { DirectorSpec, HealthSpec, ServiceSpec } from '../model/spec.js';
+import { clusterObject } from './cluster.js';
 import { DEFAULT_HEALTH } from './load.js';
 
 function healthObject(h: HealthSpec | null, base: HealthSpec): Record<string, unknown> | undefined {
@@ -48,6 +49,7 @@ function serviceObject(s: ServiceSpec, defaultHealth: HealthSpec = DEFAULT_HEALT
   const hc = healthObject(s.health, svcBase);
   if (hc) o.health_check = hc;
   if (s.onFailure !== 'quiesce') o.on_failure = s.onFailure;
+  if (s.acceptMidFlow) o.accept_mid_flow = true;
   o.real_servers = s.realServers.map((r) => {
     const ro: Record<string, unknown> = { address: r.address, port: r.port, weight: r.weight };
     if (r.forwarding) ro.forwarding = r.forwarding;
@@ -110,6 +112,7 @@ export function configObject(spec: DirectorSpec): Record<string, unknown> {
       sync_sessions: h.syncSessions,
     };
   }
+  if (spec.cluster) director.cluster = clusterObject(spec.cluster);
   if (spec.logLevel !== 'info') director.log = { level: spec.logLevel };
   return { director, services: spec.services.map((s) => serviceObject(s)) };
 }

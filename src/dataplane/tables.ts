@@ -22,6 +22,8 @@ export const SCHEDULERS: Record<SchedulerName, number> = {
   rr: abi.SCHED_RR, wrr: abi.SCHED_WRR, lc: abi.SCHED_LC, wlc: abi.SCHED_WLC, sed: abi.SCHED_SED,
   nq: abi.SCHED_NQ, sh: abi.SCHED_SH, dh: abi.SCHED_DH, mh: abi.SCHED_MH,
 };
+/** schedulers whose lookup table is filled from the destination list (the order matters) */
+const HASHING = new Set<number>([abi.SCHED_SH, abi.SCHED_DH, abi.SCHED_MH]);
 
 export interface DeviceEntry {
   mac: string;
@@ -47,6 +49,8 @@ export interface ServiceEntry {
   hashPort: boolean;
   /** sh/mh: fall back to another server when the hashed one is unavailable */
   fallback: boolean;
+  /** TCP segments other than SYN may create a session (SVCF_MIDFLOW; dr and tun only) */
+  midFlow?: boolean;
   /** real-server index of the sorry server, or null */
   sorry: number | null;
   /** outer source of TUN mode; null = the output device's address */
@@ -234,6 +238,7 @@ export class Tables {
       if (s.persistence > 0) flags |= abi.SVCF_PERSIST;
       if (s.hashPort) flags |= abi.SVCF_HASH_PORT;
       if (s.fallback) flags |= abi.SVCF_FALLBACK;
+      if (s.midFlow) flags |= abi.SVCF_MIDFLOW;
       const lacks = this.layout.connx.size === 0 || (s.proxyProtocol && this.layout.proxyMarks.size === 0);
       if ((s.toa || s.proxyProtocol) && lacks) {
         throw new WlvsError('WLVS_ERR_RESTART_NEEDED', 'TOA and the PROXY protocol need per-session records this director '
@@ -382,13 +387,25 @@ export class Tables {
       let next = 0;
       for (let s = 0; s < this.layout.caps.services; s++) {
         const at = this.layout.services.base + s * abi.SVC_SIZE;
-        const list = lists.get(s) ?? [];
+        let list = lists.get(s) ?? [];
+        // the hashing schedulers fill their tables in list order: sorted by the servers' identity
+        // (RIP, RPORT), every director of a cluster builds the same table from the same servers,
+        // whatever order they were configured or added in (and whatever indices they got)
+        if (HASHING.has(this.#bytes[at + abi.SVC_SCHED])) {
+          list = [...list].sort((a, b) => this.#identity(a) - this.#identity(b));
+        }
         this.#view.setUint32(at + abi.SVC_DEST_FIRST, next, true);
         this.#view.setUint16(at + abi.SVC_DEST_COUNT, list.length, true);
         for (const rs of list) this.#view.setUint16(this.layout.destinations.base + 2 * next++, rs, true);
       }
       for (const s of lists.keys()) this.rebuildService(s);
     });
+  }
+
+  /** #identity orders real server i by address, then port (both wire order, so numeric order) */
+  #identity(i: number): number {
+    const at = this.#rsAt(i);
+    return this.#view.getUint32(at + abi.RS_RIP, false) * 65536 + this.#view.getUint16(at + abi.RS_RPORT, false);
   }
 
   /** rebuildService recomputes scheduler state (after weights or destinations change). */

@@ -197,7 +197,8 @@ export class TableApplier {
       this.#tables.setService(st.index, {
         vip: st.spec.vip, port: st.spec.port, protocol: st.spec.protocol, scheduler: st.spec.scheduler,
         forwarding: st.spec.forwarding, persistence: st.spec.persistence, persistencePrefix: st.spec.persistencePrefix,
-        hashPort: st.spec.hashPort, fallback: st.spec.fallback, sorry: st.sorry?.index ?? null,
+        hashPort: st.spec.hashPort, fallback: st.spec.fallback, midFlow: st.spec.acceptMidFlow,
+        sorry: st.sorry?.index ?? null,
         tunnelSource: st.spec.tunnelSource, proxyProtocol: st.spec.proxyProtocol, toa: st.spec.toa,
       });
       dests.set(st.index, list);
@@ -216,7 +217,7 @@ export class TableApplier {
     this.#tables.setTimeouts(spec.timeouts);
     this.#tables.setQuarantine(spec.fullnat.quarantine);
     // events feed session sync only: without a peer the core writes none
-    let opts = spec.ha?.syncSessions ? abi.OPT_EVENTS : 0;
+    let opts = spec.ha?.syncSessions || spec.cluster?.sync ? abi.OPT_EVENTS : 0;
     if (spec.unknownPackets === 'host') opts |= abi.OPT_UNKNOWN_HOST;
     if (spec.unknownPackets === 'pass') opts |= abi.OPT_UNKNOWN_PASS;
     if (spec.sloppyTcp) opts |= abi.OPT_SLOPPY_TCP;
@@ -242,6 +243,15 @@ export class TableApplier {
   #layoutLips(spec: DirectorSpec): Map<string, number> {
     const wanted = new Map<string, LipSpec>();
     for (const l of spec.fullnat.localAddresses) wanted.set(lipKey(l), l);
+    // a cluster's other members' local addresses: never allocated from (no pool lists them), but
+    // in the table so their synced sessions import and the servers' replies to them are ours
+    const have = new Set([...wanted.values()].map((l) => l.address));
+    for (const mem of spec.cluster?.members ?? []) {
+      for (const address of mem.localAddresses) {
+        const l = { address, portMin: 1024, portMax: 65535 };
+        if (!have.has(address)) wanted.set(lipKey(l), l);
+      }
+    }
     // keep existing positions, fill holes with new ones once no tuple names the hole's index
     const next: (LipEntry | null)[] = this.#lips.map((l) => (l && wanted.has(lipKey(l)) ? l : null));
     for (const [key, l] of wanted) {

@@ -21,6 +21,8 @@ import { parseCidr } from '../model/address.js';
 import { RouteTable } from '../net/routes.js';
 import { type ApplyReport, TableApplier } from './apply.js';
 import { HaController } from '../ha/controller.js';
+import { ClusterController } from '../cluster/controller.js';
+import { ClusterSync } from '../cluster/sync.js';
 import { HostStack } from './host-stack.js';
 import { KernelRoutes } from './kernel-routes.js';
 import { type DirectorSpec, type HaSpec, haAddresses, usesFullnat } from '../model/spec.js';
@@ -96,6 +98,11 @@ export function planLayout(spec: DirectorSpec): { layout: Layout; offload: boole
   const tso = offload && !tunMode;
   const l2 = spec.devices[0].kind === 'tap';
   const maxMtu = Math.max(...spec.devices.map((d) => d.mtu));
+  // the LIP table's entries (one per pool entry, an address may have several ranges) plus the
+  // other members' addresses (TableApplier's LIP layout)
+  const poolAddresses = new Set(spec.fullnat.localAddresses.map((l) => l.address));
+  const lipCount = spec.fullnat.localAddresses.length + new Set((spec.cluster?.members ?? [])
+    .flatMap((m) => m.localAddresses).filter((a) => !poolAddresses.has(a))).size;
   const caps: Partial<Capacities> = {
     slotCount: spec.batch,
     maxFrame: tso ? 65535 + 14 : Math.max(2048, maxMtu + (l2 ? 14 : 0)),
@@ -105,12 +112,14 @@ export function planLayout(spec: DirectorSpec): { layout: Layout; offload: boole
     destinations: Math.max(1024, spec.services.reduce((n, s) => n + s.realServers.length, 0) * 2),
     schedSize: 65537,
     sessions: spec.sessions,
-    // every fullnat service lists the director's whole pool
-    lips: Math.max(64, spec.fullnat.localAddresses.length),
+    // every fullnat service lists the director's whole pool; a cluster member's LIP table also
+    // holds the other members' addresses (for their synced sessions), in no pool list
+    lips: Math.max(64, lipCount),
     poolEntries: Math.max(256,
       spec.fullnat.localAddresses.length * (spec.services.filter(usesFullnat).length * 2 + 2)),
     events: 1 << 16,
-    localAddresses: 256,
+    // owned addresses: devices, VIPs, failover addresses and every LIP of the table
+    localAddresses: 256 + lipCount,
     // TOA and the PROXY protocol keep per-session state; without them no byte is spent on it
     connExt: spec.services.some((s) => s.toa || s.proxyProtocol !== null),
     proxyMarks: spec.services.some((s) => s.proxyProtocol !== null),
@@ -132,6 +141,8 @@ export class Director {
   readonly hostStack: HostStack;
   /** failover and session sync with a peer director (director.ha), or null */
   readonly ha: HaController | null;
+  /** announcements to the router by BGP (director.cluster), or null */
+  readonly cluster: ClusterController | null;
   readonly startedAt = Date.now();
   #log: Logger;
   #spec: DirectorSpec;
@@ -192,6 +203,20 @@ export class Director {
       this.neighbours, (dev, frame) => this.#port.send(dev, frame));
     this.#kernel = devices.some((d) => !d.l2) ? p.kernelRoutes ?? new KernelRoutes() : null;
     this.ha = spec.ha ? this.#haController(spec.ha) : null;
+    this.cluster = spec.cluster ? new ClusterController(spec.cluster, {
+      log,
+      vips: () => this.#spec.services.map((s) => s.vip),
+      servingVips: () => this.#servingVips(),
+      ownLips: () => this.#ownLips(),
+      forwarded: () => Number(this.tables.stat(abi.STAT_FORWARDED)),
+      sessions: () => this.tables.sessionCount(),
+      dataPathAlive: () => !this.#stopped && this.#portRunning,
+    }, spec.cluster.sync ? new ClusterSync(spec.cluster, {
+      log,
+      onEvent: (fn) => this.onEvent(fn),
+      importSynced: (record, e) => this.#importSynced(record, e),
+      exportSessions: (start, max) => this.tables.exportSessions(start, max, this.now()),
+    }) : null) : null;
   }
 
   /** #haController ties failover to this director: VRRP on its device, the addresses, sessions */
@@ -220,6 +245,26 @@ export class Director {
       if (device === dev) c.onVrrpFrame(frame);
     };
     return c;
+  }
+
+  #portRunning = false;
+
+  /** the VIPs with a service that can take a new connection: a usable real server or a sorry server */
+  #servingVips(): Set<string> {
+    const out = new Set<string>();
+    for (const v of this.applier.view()) {
+      const usable = v.realServers.some((r) => r.index !== null && (r.sorry || (r.weight > 0 && r.resolved)));
+      if (usable) out.add(v.service.vip);
+    }
+    return out;
+  }
+
+  /** the Full-NAT addresses this director allocates from (its member entry, else its services') */
+  #ownLips(): string[] {
+    const c = this.#spec.cluster;
+    const me = c?.members.find((m) => m.name === c.name);
+    if (me) return me.localAddresses;
+    return this.#spec.fullnat.localAddresses.map((l) => l.address);
   }
 
   /** #importSynced maps a peer's session record to this director's indices and imports it */
@@ -304,15 +349,21 @@ export class Director {
       for (const w of this.#kernel.warnings) this.#log.warn({ event: 'kernel' }, w);
     }
     await this.#port.start();
+    this.#portRunning = true;
     await this.#awaitNeighbours(3000);
     this.#every(250, () => this.neighbours.tick());
     this.#every(1000, () => this.#port.exclusive(() => this.applier.reap()));
     if (this.#spec.fullnat.localAddresses.length) this.#every(FULLNAT_LOG_MS, () => this.#logFullnat());
     // events exist for session sync only: drained often, so a takeover loses few
-    if (this.ha?.spec.syncSessions) this.#every(20, () => this.drainEvents());
+    if (this.ha?.spec.syncSessions || this.#spec.cluster?.sync) this.#every(20, () => this.drainEvents());
     // a backup announces only its own addresses; it announces the rest when it becomes master
     if (this.ha) await this.ha.start();
     if (!this.ha?.master) this.#announceRepeatedly();
+    // BIRD starts announcing nothing; the routes follow once the data path forwards
+    if (this.cluster) {
+      await this.cluster.start();
+      this.cluster.ready();
+    }
     this.#log.info({ event: 'applied', ...report }, 'configuration applied');
   }
 
@@ -450,9 +501,10 @@ export class Director {
     if (JSON.stringify(spec.devices) !== JSON.stringify(this.#spec.devices) ||
       JSON.stringify(spec.routes) !== JSON.stringify(this.#spec.routes) || spec.sessions !== this.#spec.sessions ||
       spec.batch !== this.#spec.batch || spec.busyPollUs !== this.#spec.busyPollUs || !spec.ha !== !this.#spec.ha ||
-      (spec.ha && this.ha && !this.ha.canUpdate(spec.ha))) {
-      throw new WlvsError('WLVS_ERR_CONFIG_INVALID',
-        'devices, routes, sessions, batch, busy_poll_us and ha (but its priority, preempt and preempt_delay) cannot change without a restart');
+      (spec.ha && this.ha && !this.ha.canUpdate(spec.ha)) ||
+      JSON.stringify(spec.cluster) !== JSON.stringify(this.#spec.cluster)) {
+      throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'devices, routes, sessions, batch, busy_poll_us, cluster and ha ' +
+        '(but its priority, preempt and preempt_delay) cannot change without a restart');
     }
     const previous = this.#spec;
     try {
@@ -489,6 +541,10 @@ export class Director {
   /** stop halts the data path, closes the devices and removes the kernel routes it added. */
   async stop(): Promise<void> {
     if (this.#stopped) return;
+    // withdraw the routes first, and forward while the router moves the flows away
+    if (this.cluster) {
+      try { await this.cluster.stop(); } catch (err) { this.#log.warn({ err }, 'stopping BIRD'); }
+    }
     this.#stopped = true;
     if (this.ha) await this.ha.stop();
     for (const t of this.#timers) clearTimeout(t);

@@ -1,5 +1,5 @@
-// The two lab demos an operator runs first: `wlvs lab demo` (the quick start) and
-// `wlvs lab failover`, run as a user would, each building and removing its own lab.
+// The lab demos an operator runs first: `wlvs lab demo` (the quick start), `wlvs lab failover`
+// and `wlvs lab cluster`, run as a user would, each building and removing its own lab.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -23,5 +23,14 @@ describe('lab demos', { timeout: 300_000 }, () => {
     assert.match(stdout, /director a: master \(priority 150\); director b: backup \(priority 100\)/);
     assert.match(stdout, /b is master \d+ ms later/);
     assert.match(stdout, /download finished: 25165824 bytes, SHA-256 matches/);
+  });
+
+  it('wlvs lab cluster keeps every download alive across a director\'s death', async () => {
+    const { stdout } = await run(['lab', 'cluster']);
+    assert.match(stdout, /every BGP session up/);
+    assert.match(stdout, /nexthop via 10\.99\.2\.21 .*\n.*nexthop via 10\.99\.2\.22 .*\n.*nexthop via 10\.99\.2\.23/);
+    assert.match(stdout, /the router dropped 10\.99\.2\.2\d \d+ ms after the kill/);
+    assert.match(stdout, /9\/9 downloads complete and intact; [1-9] of them moved off d\d mid-transfer/);
+    assert.match(stdout, /continued on d\d/);
   });
 });
