@@ -12,7 +12,8 @@
 // Hit batches pick flows uniformly at random from the whole table, 1024 batches (262144 frames)
 // at 1M sessions, so on the 1M table nearly every lookup misses the cache, as real traffic
 // would. New-session batches carry SYNs of flows never seen before; the table starts with N
-// sessions and grows by at most 256 × iterations during the run (capacity 2N). Events are off for both implementations (the TS baseline has no
+// sessions and grows by at most 256 × iterations during the run (capacity 2N). Events are off for both implementations
+// (the TS baseline has no
 // event ring). The machine's speed drifts, so the two implementations run in alternating rounds
 // (7, or 3 with --quick, after one discarded warm-up round) and each figure is the median of its
 // rounds' medians.
@@ -111,7 +112,8 @@ function bindCore(module: WebAssembly.Module, layout: Layout): { memory: WebAsse
     const plain = new WebAssembly.Memory({ initial: pages, maximum: pages });
     writeHeader(plain, layout);
     const abort = () => { throw new Error('WASM core aborted'); };
-    return { memory: plain, core: new WebAssembly.Instance(module, { env: { memory: plain, abort } }).exports as unknown as CoreExports };
+    return { memory: plain, core: new WebAssembly.Instance(module, { env: { memory: plain,
+      abort } }).exports as unknown as CoreExports };
   }
 }
 
@@ -217,7 +219,8 @@ async function main(): Promise<void> {
         const mpps = Math.round(median(x.mpps) * 10) / 10;
         const spread = `${Math.min(...x.mpps).toFixed(1)}–${Math.max(...x.mpps).toFixed(1)}`;
         results.push({ case: kind, sessions, impl: x.name, mpps });
-        if (json || impls.length < 2 || compare) console.log(JSON.stringify({ case: kind, sessions, impl: x.name, mpps, rounds: spread }));
+        if (json || impls.length < 2 || compare) console.log(JSON.stringify({ case: kind, sessions, impl: x.name, mpps,
+          rounds: spread }));
       }
     }
   }
@@ -225,7 +228,8 @@ async function main(): Promise<void> {
     console.log(`case         sessions   wasm Mpps   ts Mpps   wasm/ts   (median of ${ROUNDS} alternating rounds)`);
     for (const kind of kinds) {
       for (const sessions of sizes) {
-        const get = (impl: string) => results.find((r) => r.case === kind && r.sessions === sessions && r.impl === impl)!.mpps;
+        const get = (impl: string) =>
+          results.find((r) => r.case === kind && r.sessions === sessions && r.impl === impl)!.mpps;
         console.log(`${kind.padEnd(12)} ${String(sessions).padStart(8)}   ${String(get('wasm')).padStart(9)}   ${String(get('ts')).padStart(7)}   ${(get('wasm') / get('ts')).toFixed(2)}×`);
       }
     }

@@ -42,7 +42,8 @@ async function connRate(cl: ClusterLab): Promise<number> {
 async function throughput(cl: ClusterLab): Promise<number> {
   const out = await cl.lab.exec(cl.client.role, 'iperf3', ['-c', CLUSTER_VIP, '-p', '5201', '-t', String(T), '-P', '4', '-J'],
     (T + 30) * 1000);
-  return (JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second / 1e9;
+  const report = JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } };
+  return report.end.sum_received.bits_per_second / 1e9;
 }
 
 /** directors(cl, n): only the first n directors announce the VIP (the others drained) */

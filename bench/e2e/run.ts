@@ -37,7 +37,8 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
     targets: { type: 'string', default: 'direct,wlvs,wlvs-busy,nftables,haproxy,nginx' },
     runtime: { type: 'string', default: 'node' },
-    // perf record (software clock, call graphs) of the balancer process during each metric: DIR/TARGET-METRIC.{data,txt}
+    // perf record (software clock, call graphs) of the balancer process during each metric:
+    // DIR/TARGET-METRIC.{data,txt}
     perf: { type: 'string' },
     metrics: { type: 'string', default: 'tcp_1,tcp_4,udp_pps,conn_rate,rtt' },
   },
@@ -405,7 +406,8 @@ function startPerf(pid: number, base: string): () => Promise<void> {
 async function iperf(topo: Topology, t: Target, streams: number): Promise<number> {
   const out = await topo.lab.exec(topo.client.role, 'iperf3', ['-c', t.address, '-p', '5201', '-t', String(T), '-P', String(streams), '-J'],
     (T + 30) * 1000);
-  return (JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second / 1e9;
+  const report = JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } };
+  return report.end.sum_received.bits_per_second / 1e9;
 }
 
 async function main(): Promise<void> {
@@ -436,9 +438,11 @@ async function main(): Promise<void> {
           }
           if (perf) await perf();
           const c1 = pid ? cpuTicks(pid) : null;
-          const share = (a: number, b: number) => Math.round(((b - a) / TICKS) / ((performance.now() - t0) / 1000) * 100);
+          const share = (a: number,
+            b: number) => Math.round(((b - a) / TICKS) / ((performance.now() - t0) / 1000) * 100);
           const cpu = c0 && c1 ? { user: share(c0[0], c1[0]), sys: share(c0[1], c1[1]) } : undefined;
-          const row: Row = { target: t.name, metric: m, value: value === null ? null : Math.round(value * 100) / 100, unit: METRICS[m].unit, note, cpu };
+          const row: Row = { target: t.name, metric: m, value: value === null ? null : Math.round(value * 100) / 100,
+            unit: METRICS[m].unit, note, cpu };
           results.push(row);
           if (values.json) console.log(JSON.stringify(row));
           else console.error(`  ${m}: ${row.value ?? 'n/a'} ${row.unit}${note ? ` (${note})` : ''}${cpu ? ` [cpu user ${cpu.user}% sys ${cpu.sys}%]` : ''}`);

@@ -75,7 +75,8 @@ export function configObject(spec: DirectorSpec): Record<string, unknown> {
       return o;
     }),
   };
-  if (spec.routes.length) director.routes = spec.routes.map((r) => (r.via ? { to: r.to, via: r.via, device: r.device } : { to: r.to, device: r.device }));
+  if (spec.routes.length) director.routes = spec.routes.map((r) => (r.via ? { to: r.to, via: r.via,
+    device: r.device } : { to: r.to, device: r.device }));
   director.sessions = spec.sessions;
   if (spec.batch !== 256) director.batch = spec.batch;
   if (spec.busyPollUs) director.busy_poll_us = spec.busyPollUs;
@@ -92,7 +93,8 @@ export function configObject(spec: DirectorSpec): Record<string, unknown> {
     };
   }
   if (spec.sloppyTcp) director.sloppy_tcp = true;
-  if (spec.admin) director.admin = spec.admin.tokenFile ? { listen: spec.admin.listen, token_file: spec.admin.tokenFile } : { listen: spec.admin.listen };
+  if (spec.admin) director.admin = spec.admin.tokenFile ? { listen: spec.admin.listen,
+    token_file: spec.admin.tokenFile } : { listen: spec.admin.listen };
   if (spec.ha) {
     const h = spec.ha;
     const v = h.vrrp;

@@ -10,7 +10,7 @@ import type { Layout } from './memory-map.js';
 import { TIMEOUT_SLOTS } from './memory-map.js';
 import type { CoreExports } from './abi.js';
 import { WlvsError } from '../errors.js';
-import { formatMac, ipv4ToNumber, numberToIpv4, parseMac, prefixToMask } from '../model/address.js';
+import { ipv4ToNumber, numberToIpv4, parseMac, prefixToMask } from '../model/address.js';
 import type { ForwardingMode, Protocol, SchedulerName } from '../model/spec.js';
 
 

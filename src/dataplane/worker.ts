@@ -42,8 +42,10 @@ export const BATCH_STATS_LENGTH = BS_TIME + BUCKETS;
 /** readBatchStats decodes a batch-stats block (BatchLoop's, possibly from another thread). */
 export function readBatchStats(b: Float64Array<ArrayBufferLike>): BatchStats {
   return {
-    batches: b[BS_BATCHES], frames: b[BS_FRAMES], hostFrames: b[BS_HOST], processNs: b[BS_PROCESS_NS], maxProcessNs: b[BS_MAX_NS],
-    sizeBuckets: Array.from(b.subarray(BS_SIZE, BS_SIZE + BUCKETS)), timeBuckets: Array.from(b.subarray(BS_TIME, BS_TIME + BUCKETS)),
+    batches: b[BS_BATCHES], frames: b[BS_FRAMES], hostFrames: b[BS_HOST], processNs: b[BS_PROCESS_NS],
+      maxProcessNs: b[BS_MAX_NS],
+    sizeBuckets: Array.from(b.subarray(BS_SIZE, BS_SIZE + BUCKETS)), timeBuckets: Array.from(b.subarray(BS_TIME,
+      BS_TIME + BUCKETS)),
   };
 }
 
@@ -69,7 +71,8 @@ export class BatchLoop {
    * loop counts (BATCH_STATS_LENGTH doubles, e.g. over a SharedArrayBuffer another thread reads).
    */
   constructor(memory: WebAssembly.Memory, layout: Layout, core: CoreExports, framing: DeviceFraming[],
-    onHost: HostHandler, now: () => number, stats: Float64Array<ArrayBufferLike> = new Float64Array(BATCH_STATS_LENGTH)) {
+    onHost: HostHandler, now: () => number,
+      stats: Float64Array<ArrayBufferLike> = new Float64Array(BATCH_STATS_LENGTH)) {
     this.#layout = layout;
     this.#view = new DataView(memory.buffer);
     this.#bytes = new Uint8Array(memory.buffer);

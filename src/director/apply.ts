@@ -7,7 +7,8 @@ import * as abi from '../dataplane/abi.js';
 import { type LipEntry, type RealServerEntry, Tables } from '../dataplane/tables.js';
 import { WlvsError } from '../errors.js';
 import {
-  type DirectorSpec, type ForwardingMode, type LipSpec, type RealServerSpec, type ServiceSpec, realServerKey, serviceKey,
+  type DirectorSpec, type ForwardingMode, type LipSpec, type RealServerSpec, type ServiceSpec, realServerKey,
+    serviceKey,
   usesFullnat,
 } from '../model/spec.js';
 
@@ -140,7 +141,8 @@ export class TableApplier {
       st.sorry = null;
     }
     if (s.sorry && !st.sorry) {
-      st.sorry = this.#newRs({ address: s.sorry.address, port: s.sorry.port, weight: 1, forwarding: null, upperThreshold: 0, health: null }, true);
+      st.sorry = this.#newRs({ address: s.sorry.address, port: s.sorry.port, weight: 1, forwarding: null,
+        upperThreshold: 0, health: null }, true);
     }
   }
 
@@ -348,7 +350,8 @@ export class TableApplier {
     const proto = protocol === abi.IPPROTO_TCP ? 'tcp' : protocol === abi.IPPROTO_UDP ? 'udp' : null;
     if (!proto) return null;
     // a port-0 service covers every port, as in the data path
-    const st = this.#services.get(serviceKey({ vip, port: vport, protocol: proto })) ?? this.#services.get(serviceKey({ vip, port: 0, protocol: proto }));
+    const st = this.#services.get(serviceKey({ vip, port: vport,
+      protocol: proto })) ?? this.#services.get(serviceKey({ vip, port: 0, protocol: proto }));
     if (!st) return null;
     // a real server configured without a port (0) takes the VIP's
     const matches = (r: RsState) => r.spec.address === rip && (r.spec.port || vport) === rport;

@@ -192,7 +192,8 @@ export class Director {
         const hop = this.#routes.lookup(address);
         if (!hop) return null;
         const l2 = this.#devices[hop.device].l2;
-        return { device: hop.device, neighbour: hop.address, mac: l2 ? this.neighbours.lookup(hop.device, hop.address) : ZERO_MAC };
+        const mac = l2 ? this.neighbours.lookup(hop.device, hop.address) : ZERO_MAC;
+        return { device: hop.device, neighbour: hop.address, mac };
       },
     });
     this.neighbours.onResolved((dev, address, mac) => {
@@ -303,7 +304,8 @@ export class Director {
     const core = instantiateCore(module, memory);
     const routes = new RouteTable();
     spec.devices.forEach((d, i) => d.addresses.forEach((a) => routes.addConnected(a, i)));
-    for (const v of spec.ha?.virtualAddresses ?? []) routes.addConnected(v.address, spec.devices.findIndex((d) => d.name === v.device));
+    for (const v of spec.ha?.virtualAddresses ?? []) routes.addConnected(v.address,
+      spec.devices.findIndex((d) => d.name === v.device));
     for (const r of spec.routes) {
       const i = spec.devices.findIndex((d) => d.name === r.device);
       if (i < 0) throw new WlvsError('WLVS_ERR_CONFIG_INVALID', `route to ${r.to}: no device ${r.device}`);
@@ -436,7 +438,10 @@ export class Director {
     return Math.floor(this.#clock() - this.#t0) >>> 0;
   }
 
-  /** #dataPathFailed: nothing is forwarded any more; crash as a trap on the main thread would, so a supervisor restarts us */
+  /**
+   * #dataPathFailed: nothing is forwarded any more; crash as a trap on the main thread would, so
+   * a supervisor restarts us
+   */
   #dataPathFailed(err: Error): void {
     this.#log.fatal({ event: 'data_path_failed', err }, 'the data path stopped');
     setImmediate(() => { throw err; });
@@ -470,7 +475,8 @@ export class Director {
   }
 
   deviceInfo(): { name: string; kind: string; mac: string; address: string | null; vnet: boolean }[] {
-    return this.#devices.map((d) => ({ name: d.open.name, kind: d.open.kind, mac: d.mac, address: d.address, vnet: d.open.vnet }));
+    return this.#devices.map((d) => ({ name: d.open.name, kind: d.open.kind, mac: d.mac, address: d.address,
+      vnet: d.open.vnet }));
   }
 
   portStats(): PortStats {

@@ -31,7 +31,8 @@ export function createControlBlock(): Int32Array {
  * `abandon()` says waiting is pointless; true when reached. Both runtimes allow Atomics.wait on
  * the main thread; the slices are short so a dead peer is noticed.
  */
-export function waitFor(ctl: Int32Array, index: number, want: number, deadline: number, abandon: () => boolean = () => false): boolean {
+export function waitFor(ctl: Int32Array, index: number, want: number, deadline: number,
+  abandon: () => boolean = () => false): boolean {
   for (;;) {
     const v = Atomics.load(ctl, index);
     if (v === want) return true;

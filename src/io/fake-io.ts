@@ -78,7 +78,8 @@ export class FakePort implements BatchPort {
   async start(): Promise<void> {
     if (this.#loop) throw new WlvsError('WLVS_ERR_ENGINE', 'the port is started already');
     const o = this.#options;
-    const loop = new BatchLoop(this.#memory, o.layout, instantiateCore(o.core, this.#memory), this.devices.map(framingOf),
+    const loop = new BatchLoop(this.#memory, o.layout, instantiateCore(o.core, this.#memory),
+      this.devices.map(framingOf),
       o.onHost, o.now);
     this.#loop = loop;
     // the expiry step an idle worker runs; injected batches run it too (the clock may be a test's)

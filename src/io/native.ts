@@ -106,7 +106,8 @@ export class NativePort {
   readonly #h: Handle;
 
   constructor(memory: WebAssembly.Memory, layout: PortLayout, stats: BigUint64Array, wakerFd?: number) {
-    this.#h = native().createPort(new Uint8Array(memory.buffer), { ...layout, ...(wakerFd === undefined ? {} : { wakerFd }) }, stats);
+    this.#h = native().createPort(new Uint8Array(memory.buffer), { ...layout,
+      ...(wakerFd === undefined ? {} : { wakerFd }) }, stats);
   }
 
   addDevice(fd: number, vnet: boolean): number {

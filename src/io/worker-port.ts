@@ -103,7 +103,8 @@ export class WorkerPort implements BatchPort {
     const g = ++this.#generation;
     Atomics.store(ctl, CTL_REQUEST, g);
     native().wake(this.#waker);
-    const parked = waitFor(ctl, CTL_ACK, g, performance.now() + PAUSE_TIMEOUT_MS, () => Atomics.load(ctl, CTL_STATE) !== STATE_RUNNING);
+    const parked = waitFor(ctl, CTL_ACK, g, performance.now() + PAUSE_TIMEOUT_MS, () => Atomics.load(ctl,
+      CTL_STATE) !== STATE_RUNNING);
     try {
       // a worker that ended meanwhile runs no batch either
       if (!parked && Atomics.load(ctl, CTL_STATE) === STATE_RUNNING) {
@@ -141,7 +142,8 @@ export class WorkerPort implements BatchPort {
   }
 
   stats(): PortStats {
-    const s = Object.fromEntries(this.#statNames.map((name, i) => [name, Number(this.#portStats[i])])) as unknown as PortStats;
+    const s = Object.fromEntries(this.#statNames.map((name, i) => [name,
+      Number(this.#portStats[i])])) as unknown as PortStats;
     return { ...s, txDrops: s.txDrops + this.#hostDrops, hostSent: this.#hostSent };
   }
 

@@ -45,7 +45,8 @@ export function rsGatewayFor(forwarding: ForwardingMode, device: 'tap' | 'tun'):
 export function labConfig(topo: Topology, device: 'tap' | 'tun', o: LabServiceOptions, tokenFile: string): Record<string, unknown> {
   const tap = device === 'tap';
   const vip = tap ? LAB_VIP_TAP : LAB_VIP_TUN;
-  const realServers = (port: number) => topo.realServers.map((r, i) => ({ address: r.address, port, weight: o.weights?.[i] ?? 1 }));
+  const realServers = (port: number) => topo.realServers.map((r, i) => ({ address: r.address, port,
+    weight: o.weights?.[i] ?? 1 }));
   const lips = tap ? LAB_LIPS_TAP : LAB_LIPS_TUN;
   const common = (name: string, port: number, protocol: string) => ({
     name, vip, port, protocol, scheduler: o.scheduler ?? 'rr', forwarding: o.forwarding,
@@ -162,7 +163,10 @@ export interface RunningDirector {
 
 /** startDirector writes the configuration and runs `wlvs run` in the director namespace. */
 export async function startDirector(topo: Topology, config: (tokenFile: string) => Record<string, unknown>,
-  opts: { corePath?: string; adminPort?: number; bin?: string; runArgs?: string[]; runtime?: Runtime; env?: Record<string, string> } = {},
+  opts: {
+    corePath?: string; adminPort?: number; bin?: string; runArgs?: string[];
+    runtime?: Runtime; env?: Record<string, string>;
+  } = {},
 ): Promise<RunningDirector> {
   const dir = mkdtempSync(join(tmpdir(), `${topo.lab.id}-`));
   const tokenFile = join(dir, 'token');
@@ -195,7 +199,8 @@ export async function startRealServer(topo: Topology, rs: Topology['realServers'
  * on every real server; returns the server program of each, by role.
  */
 export async function startRealServers(topo: Topology,
-  o: { forwarding: ForwardingMode; vip: string; ports?: number[]; iperf?: boolean }): Promise<Map<string, ChildProcess>> {
+  o: { forwarding: ForwardingMode; vip: string; ports?: number[]; iperf?: boolean }): Promise<Map<string,
+    ChildProcess>> {
   const waits: Promise<string>[] = [];
   const servers = new Map<string, ChildProcess>();
   for (const rs of topo.realServers) {

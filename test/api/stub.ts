@@ -55,7 +55,8 @@ export interface Stub {
 
 export function stub(): Stub {
   const s: Stub = {
-    edits: [], queries: [], reloads: [], swaps: [], drains: [], resumes: 0, failNext: (e) => { failure = e; }, cp: undefined as never,
+    edits: [], queries: [], reloads: [], swaps: [], drains: [], resumes: 0, failNext: (e) => { failure = e; },
+      cp: undefined as never,
     services: [],
   };
   let failure: unknown = null;

@@ -64,7 +64,8 @@ function fakeCore(opts: {
   }
   m.addMemoryImport('0', 'env', 'memory');
   if (opts.importFn) m.addFunctionImport('imported', opts.importFn[0], opts.importFn[1], binaryen.none, binaryen.none);
-  const returns: Record<string, number> = { abiVersion: opts.abiVersion ?? abi.ABI_VERSION, staticEnd: opts.staticEnd ?? 1024 };
+  const returns: Record<string, number> = { abiVersion: opts.abiVersion ?? abi.ABI_VERSION,
+    staticEnd: opts.staticEnd ?? 1024 };
   for (const name of abi.CORE_EXPORTS) {
     if (opts.omit?.includes(name)) continue;
     m.addFunction(name, binaryen.none, binaryen.i32, [], m.i32.const(returns[name] ?? 0));
@@ -107,7 +108,8 @@ test('a module importing anything but the memory (and abort) is refused', () => 
 
 // ── no allocator on the per-packet path ─────────────────────────────────────────────────────
 /** callGraph reads `(func $name ...)` bodies of a .wat and the functions each one calls */
-function callGraph(wat: string): { calls: Map<string, Set<string>>; exports: Map<string, string>; indirect: Set<string> } {
+function callGraph(wat: string): { calls: Map<string, Set<string>>; exports: Map<string,
+  string>; indirect: Set<string> } {
   const calls = new Map<string, Set<string>>();
   const exports = new Map<string, string>();
   const indirect = new Set<string>();

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { buildTopology, type Topology } from '../../src/lab/topology.js';
 import {
-  LAB_TOKEN, LAB_VIP_TAP, type RunningDirector, labConfig, rsGatewayFor, startDirector, startRealServer, startRealServers,
+  LAB_TOKEN, LAB_VIP_TAP, type RunningDirector, labConfig, rsGatewayFor, startDirector, startRealServer,
+    startRealServers,
 } from '../../src/lab/lab-director.js';
 import { ctrDigest } from '../../src/lab/data-stream.js';
 import { coreModulePath } from '../../src/dataplane/module.js';

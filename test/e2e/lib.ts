@@ -36,6 +36,7 @@ export async function download(topo: Topology, url: string): Promise<{ sha256: s
 }
 
 /** api reads the director's admin API from inside its namespace */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the API's JSON is checked by the tests' assertions
 export async function api<T = any>(topo: Topology, dir: RunningDirector, path: string): Promise<T> {
   const out = await topo.lab.exec(topo.director.role, 'curl', ['-s', '--max-time', '5', `${dir.adminUrl}${path}`]);
   return JSON.parse(out) as T;
@@ -43,6 +44,7 @@ export async function api<T = any>(topo: Topology, dir: RunningDirector, path: s
 
 /** apiWrite changes something through the admin API; `token` false sends none */
 export async function apiWrite(topo: Topology, dir: RunningDirector, method: string, path: string, body?: unknown,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as api()
   token: string | false = ''): Promise<{ status: number; body: any }> {
   const args = ['-s', '--max-time', '10', '-w', '\n%{http_code}', '-X', method,
     '-H', 'content-type: application/json', `${dir.adminUrl}${path}`];

@@ -91,7 +91,8 @@ for (const { device, forwarding, busyPollUs } of SCENARIOS.filter((s) => !only |
 
     it('iperf3 runs through the VIP (control and data on one server)', async () => {
       const out = await topo.lab.exec(topo.client.role, 'iperf3', ['-c', vip, '-t', '2', '-J'], 30_000);
-      const bps = (JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second;
+      const report = JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } };
+      const bps = report.end.sum_received.bits_per_second;
       assert.ok(bps > 1e6, `${bps} bit/s`);
     });
 

@@ -38,7 +38,8 @@ function templates(): Uint8Array[] {
     tcpPacket({ src: RIPS[1], dst: LIPS[0] }, { sport: 8080, dport: 1024, flags: 'A' }),
     icmpPacket({ src: CIP, dst: VIP }, { type: 8, code: 0 }),
     icmpPacket({ src: '10.0.1.254', dst: VIP }, { type: 3, code: 4, payload: tcpPacket({ src: VIP, dst: CIP }, { sport: 80, dport: 1000 }).subarray(0, 28) }),
-    icmpPacket({ src: RIPS[0], dst: LIPS[1] }, { type: 11, code: 0, payload: tcpPacket({ src: LIPS[1], dst: RIPS[0] }, { sport: 1025, dport: 8080 }).subarray(0, 40) }),
+    icmpPacket({ src: RIPS[0], dst: LIPS[1] }, { type: 11, code: 0, payload: tcpPacket({ src: LIPS[1], dst: RIPS[0] },
+      { sport: 1025, dport: 8080 }).subarray(0, 40) }),
     ipv4Packet({ src: CIP, dst: VIP }, 4, tcpPacket({ src: CIP, dst: VIP }, { sport: 1, dport: 80 })),
     tcpPacket({ src: CIP, dst: VIP, mf: true }, { sport: 1003, dport: 80, flags: 'S' }),
     // mid-flow segments of a flow another director started (mh + dr, SVCF_MIDFLOW)
@@ -101,7 +102,8 @@ function hostOwnedState(h: CoreHarness): Record<string, string> {
 for (const flavour of FLAVOURS) {
   describe(`core fuzz (${flavour})`, () => {
     it(`${FRAMES[flavour]} random and mutated frames: no trap, no stray write, a verdict each, drops counted`, () => {
-      const h = new CoreHarness(flavour, { sessions: 4096, slotCount: 128, maxFrame: 2048, connExt: true, proxyMarks: true })
+      const h = new CoreHarness(flavour, { sessions: 4096, slotCount: 128, maxFrame: 2048, connExt: true,
+        proxyMarks: true })
         .standard({ mtu: 1400 });
       h.service(0, { forwarding: 'nat', proxyProtocol: 'v1' }, [realServerEntry(0), realServerEntry(1)]);
       h.service(1, { forwarding: 'fullnat', port: 443, persistence: 60, toa: true, proxyProtocol: 'v2' }, [realServerEntry(2)], 2);
@@ -109,7 +111,8 @@ for (const flavour of FLAVOURS) {
       h.service(3, { forwarding: 'dr', port: 0 }, [realServerEntry(0, { port: 0, service: 3 })], 4);
       h.service(4, { forwarding: 'dr', port: 8000, scheduler: 'mh', midFlow: true },
         [realServerEntry(5, { port: 0 }), realServerEntry(6, { port: 0 })], 5);
-      h.tables.setLips([{ address: LIPS[0], portMin: 1024, portMax: 1200 }, { address: LIPS[1], portMin: 1024, portMax: 1100 }]);
+      h.tables.setLips([{ address: LIPS[0], portMin: 1024, portMax: 1200 }, { address: LIPS[1], portMin: 1024,
+        portMax: 1100 }]);
       const { layout } = h;
       const frozen = [layout.devices, layout.local, layout.svcIndex, layout.destinations, layout.pools, layout.sched];
       const frozenHash = frozen.map((r) => hashRegion(h, r.base, r.size));

@@ -50,7 +50,8 @@ class Wire {
             const target = bytesToIp(f, 38);
             const mac = macs.get(target);
             const asker = Array.from(f.subarray(22, 28), (b) => b.toString(16).padStart(2, '0')).join(':');
-            if (f[21] === 1 && mac && bytesToIp(f, 28) !== target) this.send(dev, arpReply(mac, target, asker, bytesToIp(f, 28)));
+            if (f[21] === 1 && mac && bytesToIp(f, 28) !== target) this.send(dev, arpReply(mac, target, asker,
+              bytesToIp(f, 28)));
             continue;
           }
           this.frames[dev].push(f);
@@ -146,7 +147,8 @@ describe('the data-path worker over socket pairs', { timeout: 60_000 }, () => {
     const flows = [42000, 42001, 42002, 42003];
     for (const p of flows) wire.send(0, syn(p));
     await until(() => toServers().filter((d) => flows.includes(d.ip!.tcp!.sport)).length === flows.length, 'the SYNs');
-    const serverOf = new Map(toServers().filter((d) => flows.includes(d.ip!.tcp!.sport)).map((d) => [d.ip!.tcp!.sport, d.ip!.dst]));
+    const serverOf = new Map(toServers().filter((d) => flows.includes(d.ip!.tcp!.sport)).map((d) => [d.ip!.tcp!.sport,
+      d.ip!.dst]));
     const start = wire.frames[1].length;
     const N = 600;
     for (let i = 0; i < N; i++) {

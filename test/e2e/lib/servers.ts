@@ -11,7 +11,8 @@ export const RS_UDP = new URL('../servers/rs-udp.js', import.meta.url).pathname;
 
 export interface ServerOptions { name: string; port?: number; addr?: string }
 
-function start(ns: InNamespace, role: string, program: string, o: ServerOptions, defaultPort: number): Promise<ChildProcess> {
+function start(ns: InNamespace, role: string, program: string, o: ServerOptions,
+  defaultPort: number): Promise<ChildProcess> {
   const child = ns.spawn(role, executable('node'), [program, '--name', o.name, '--port', String(o.port ?? defaultPort),
     '--addr', o.addr ?? '0.0.0.0']);
   return waitForLine(child, /^ready /, 10_000).then(() => child);
