@@ -22,7 +22,7 @@
 // └───────────────────────────────────────────────────────────────────┘
 
 // @ts-ignore: decorator
-@inline export const ABI_VERSION: u32 = 5;
+@inline export const ABI_VERSION: u32 = 6;
 // @ts-ignore: decorator
 @inline export const MAGIC: u32 = 0x53564c57; // "WLVS" little-endian
 // @ts-ignore: decorator
@@ -164,47 +164,48 @@
 // @ts-ignore: decorator
 @inline export const HDR_TIMEOUTS: u32 = 256;
 
-// ── IPv6 and fragments: fields taken from the END of the header (issue 10) ────────────────
+// ── IPv6 and fragments: header 860..919 (issue 10; the lead's reservation 856..916, below the
+// SYN proxy's 920..1023) ─────────────────────────────────────────────────────────────────────
 // IPv6 extension regions, each indexed like the table it extends (0 = region absent):
 // session records (CONN6_SIZE each, present only when the configuration has IPv6 services),
 // services (SVC6_SIZE), real servers (RS6_SIZE), Full-NAT local addresses (LIP6_SIZE)
 // @ts-ignore: decorator
-@inline export const HDR_CONN6_BASE: u32 = 1020;
+@inline export const HDR_CONN6_BASE: u32 = 916;
 // @ts-ignore: decorator
-@inline export const HDR_SVC6_BASE: u32 = 1016;
+@inline export const HDR_SVC6_BASE: u32 = 912;
 // @ts-ignore: decorator
-@inline export const HDR_RS6_BASE: u32 = 1012;
+@inline export const HDR_RS6_BASE: u32 = 908;
 // @ts-ignore: decorator
-@inline export const HDR_LIP6_BASE: u32 = 1008;
+@inline export const HDR_LIP6_BASE: u32 = 904;
 // owned IPv6 addresses: open addressing, LOCAL6_SIZE entries, mask = entries - 1
 // @ts-ignore: decorator
-@inline export const HDR_LOCAL6_BASE: u32 = 1004;
+@inline export const HDR_LOCAL6_BASE: u32 = 900;
 // @ts-ignore: decorator
-@inline export const HDR_LOCAL6_MASK: u32 = 1000;
+@inline export const HDR_LOCAL6_MASK: u32 = 896;
 // fragment decisions (FRAG_SIZE entries, mask = entries - 1) and how long one is kept (ms)
 // @ts-ignore: decorator
-@inline export const HDR_FRAG_BASE: u32 = 996;
+@inline export const HDR_FRAG_BASE: u32 = 892;
 // @ts-ignore: decorator
-@inline export const HDR_FRAG_MASK: u32 = 992;
+@inline export const HDR_FRAG_MASK: u32 = 888;
 // @ts-ignore: decorator
-@inline export const HDR_FRAG_TIMEOUT: u32 = 988;
+@inline export const HDR_FRAG_TIMEOUT: u32 = 884;
 // fragments waiting for their first fragment: HDR_HOLD_COUNT entries of HDR_HOLD_SIZE bytes,
 // each HOLD_HDR bytes of bookkeeping, then HDR_HEADROOM bytes, then the frame
 // @ts-ignore: decorator
-@inline export const HDR_HOLD_BASE: u32 = 984;
+@inline export const HDR_HOLD_BASE: u32 = 880;
 // @ts-ignore: decorator
-@inline export const HDR_HOLD_COUNT: u32 = 980;
+@inline export const HDR_HOLD_COUNT: u32 = 876;
 // @ts-ignore: decorator
-@inline export const HDR_HOLD_SIZE: u32 = 976;
+@inline export const HDR_HOLD_SIZE: u32 = 872;
 // how long a fragment may wait (ms)
 // @ts-ignore: decorator
-@inline export const HDR_HOLD_TIMEOUT: u32 = 972;
+@inline export const HDR_HOLD_TIMEOUT: u32 = 868;
 // entries in state HOLD_WAITING (written by the core only)
 // @ts-ignore: decorator
-@inline export const HDR_HOLD_WAITING: u32 = 968;
+@inline export const HDR_HOLD_WAITING: u32 = 864;
 // entries in state HOLD_READY: the host sends them after the batch and frees them
 // @ts-ignore: decorator
-@inline export const HDR_HOLD_READY: u32 = 964;
+@inline export const HDR_HOLD_READY: u32 = 860;
 
 // ── per-batch flags (HDR_BATCH_FLAGS) ────────────────────────────────────────────────────────
 // frames start with an Ethernet header (TAP); otherwise they are bare IPv4 packets (TUN)
@@ -373,16 +374,16 @@
 @inline export const STAT_BATCHES: u32 = 10;
 // @ts-ignore: decorator
 @inline export const STAT_PASSED: u32 = 11;
-// fragments (from 25 down, below the Full-NAT ones): first fragments whose decision was
+// fragments (16..19, the lead's reservation for issue 10): first fragments whose decision was
 // remembered, later fragments forwarded by it, fragments held for their first, held ones released
 // @ts-ignore: decorator
-@inline export const STAT_FRAG_RELEASED: u32 = 22;
+@inline export const STAT_FRAG_RELEASED: u32 = 16;
 // @ts-ignore: decorator
-@inline export const STAT_FRAG_HELD: u32 = 23;
+@inline export const STAT_FRAG_HELD: u32 = 17;
 // @ts-ignore: decorator
-@inline export const STAT_FRAG_HITS: u32 = 24;
+@inline export const STAT_FRAG_HITS: u32 = 18;
 // @ts-ignore: decorator
-@inline export const STAT_FRAG_FIRST: u32 = 25;
+@inline export const STAT_FRAG_FIRST: u32 = 19;
 // Full-NAT (from the top of the free range down): a client that reused its tuple kept its
 // LIP:lport; a tuple stayed held (quarantine) after its connection ended early; a probe for a
 // free tuple met one that was busy or quarantined
@@ -499,7 +500,7 @@
 // │ +16 u32 rr cursor │ +20 i32 wrr cw │ +24 u32 wrr max │ +28 u32 wrr gcd   │
 // │ +32 u32 persistence timeout ms │ +36 u32 persistence netmask (wire)     │
 // │ +40 u32 poolFirst │ +44 u16 poolCount │ +46 u16 pool cursor             │
-// │ +48 u16 sorry RS + 1 (0 none) │ +50 u16 pad │ +52 u32 tunnel src (wire)  │
+// │ +48 u16 sorry RS + 1 (0 none) │ +50 u8 flags2 │ +51 pad │ +52 u32 tun src │
 // └──────────────────────────────────────────────────────────────────────────┘
 // @ts-ignore: decorator
 @inline export const SVC_VIP: u32 = 0;
@@ -537,6 +538,9 @@
 @inline export const SVC_POOL_CURSOR: u32 = 46;
 // @ts-ignore: decorator
 @inline export const SVC_SORRY: u32 = 48;
+// a second flag byte (SVCF2_*): SVC_FLAGS has no free bit left
+// @ts-ignore: decorator
+@inline export const SVC_FLAGS2: u32 = 50;
 // @ts-ignore: decorator
 @inline export const SVC_TUN_SRC: u32 = 52;
 // @ts-ignore: decorator
@@ -552,9 +556,6 @@
 // sh / mh: when the hashed server is unavailable, try the next one (sh-fallback / mh-fallback)
 // @ts-ignore: decorator
 @inline export const SVCF_FALLBACK: u8 = 8;
-// the VIP is IPv6: SVC_VIP holds its fold (FOLD6), the SVC6 record the address itself
-// @ts-ignore: decorator
-@inline export const SVCF_V6: u8 = 128;
 
 // ── IPv6 extension of a service (SVC6_SIZE = 48 B, index = service index) ────────────────────
 // +0 vip6[16] │ +16 tunnel src6[16] (:: = the device's) │ +32 persistence mask6[16]
@@ -575,6 +576,15 @@
 @inline export const SVCF_PROXY_V1: u8 = 32;
 // @ts-ignore: decorator
 @inline export const SVCF_PROXY_V2: u8 = 64;
+// TCP segments other than SYN may create a session when the scheduler (mh) sends every
+// director of a cluster to the same server and the mode (dr, tun) needs no state the server
+// shares with one director: a flow ECMP moved from another director continues (as Katran does)
+// @ts-ignore: decorator
+@inline export const SVCF_MIDFLOW: u8 = 128;
+// SVC_FLAGS2 (values 1 and 2 are the SYN proxy's, issue 9; 8 is connection logging's, issue 14):
+// the VIP is IPv6: SVC_VIP holds its fold (FOLD6), the SVC6 record the address itself
+// @ts-ignore: decorator
+@inline export const SVCF2_V6: u8 = 4;
 
 // ── schedulers (ipvsadm names) ───────────────────────────────────────────────────────────────
 // @ts-ignore: decorator
@@ -872,12 +882,13 @@
 @inline export const TO_COUNT: u32 = 16;
 
 // ── events ───────────────────────────────────────────────────────────────────────────────────
-// ╒═════════════════════ event (EVT_SIZE = 48 B) ═════════════════════╕
+// ╒═════════════════════ event (EVT_SIZE = 128 B) ════════════════════╕
 // │ +0 u8 type │ +1 u8 proto │ +2 u8 state │ +3 u8 fwd │ +4 cip │ +8 vip │
 // │ +12 u16 cport │ +14 u16 vport │ +16 rip │ +20 u16 rport │ +22 lport │
 // │ +24 lip │ +28 u16 service │ +30 u16 rs │ +32 client MAC[6] │ +38 u8 client device │
-// │ +39 u8 0 │ +40 u16 LIP index │ +42..47 0                              │
+// │ +39 u8 owner │ +40 u16 LIP index │ +42..47 0                          │
 // │ +48 cip6[16] │ +64 vip6[16] │ +80 rip6[16] │ +96 lip6[16] (PROTO_V6)  │
+// │ +112..127 reserved (SYN proxy's sync deltas, issue 9): 0             │
 // └──────────────────────────────────────────────────────────────────────┘
 // proto carries PROTO_V6 for a session whose client side is IPv6; the IPv6 part is 0 otherwise.
 // The same record is the session-sync unit: importConn() reads one from memory the host wrote.
@@ -915,6 +926,10 @@
 @inline export const EVT_CDEV: u32 = 38;
 // @ts-ignore: decorator
 @inline export const EVT_LIPIDX: u32 = 40;
+// the core writes 0; on a cluster's sync link the host writes the owning member's number + 1
+// (the member whose local address the session uses, or that created it); the core ignores it
+// @ts-ignore: decorator
+@inline export const EVT_OWNER: u32 = 39;
 // @ts-ignore: decorator
 @inline export const EVT_CIP6: u32 = 48;
 // @ts-ignore: decorator
@@ -924,7 +939,7 @@
 // @ts-ignore: decorator
 @inline export const EVT_LIP6: u32 = 96;
 // @ts-ignore: decorator
-@inline export const EVT_SIZE: u32 = 112;
+@inline export const EVT_SIZE: u32 = 128;
 // @ts-ignore: decorator
 @inline export const EVT_CREATED: u8 = 1;
 // @ts-ignore: decorator

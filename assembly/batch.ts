@@ -19,8 +19,9 @@ import {
   RS_WEIGHT, SCR_CLASS, SCR_DST, SCR_HASH, SCR_ICMP, SCR_L3, SCR_L4, SCR_PROTO, SCR_SIZE, SCR_SPORT,
   SCR_SRC, SCR_TCPFLAGS, STAT_CONN_CREATED, STAT_FORWARDED, STAT_FRAG_NEEDED_SENT,
   STAT_HOST, STAT_ICMP_RELAYED, STAT_PASSED, STAT_RX_BYTES, STAT_RX_PACKETS, SVCF_PERSIST,
-  SVC_FLAGS, SVC_FWD, SVC_PERSIST_MASK, SVC_PERSIST_TIMEOUT, SVC_SORRY, SVC_TUN_SRC, SVC_VPORT,
-  TCP_S_CLOSE, TCP_S_FIN_WAIT, TCP_S_NONE, TCP_S_TIME_WAIT, TO_UDP, VERDICT_DROP, VERDICT_FORWARD, VERDICT_HELD, VERDICT_HOST,
+  SVCF_MIDFLOW, SVC_FLAGS, SVC_FWD, SVC_PERSIST_MASK, SVC_PERSIST_TIMEOUT, SVC_SORRY, SVC_TUN_SRC, SVC_VPORT,
+  TCP_S_CLOSE, TCP_S_ESTABLISHED, TCP_S_FIN_WAIT, TCP_S_NONE, TCP_S_TIME_WAIT, TO_UDP, VERDICT_DROP, VERDICT_FORWARD,
+  VERDICT_HELD, VERDICT_HOST,
   VNET_FLAGS, VNET_F_NEEDS_CSUM, VNET_HDR_LEN, STAT_BATCHES,
 } from './abi';
 import {
@@ -49,7 +50,7 @@ import { drIn } from './xmit/dr';
 import { fnatIn, fnatOut } from './xmit/fnat';
 import { natIn, natOut } from './xmit/nat';
 import { setMacs } from './xmit/rewrite';
-import { ETH_SRC, IP_TOT_LEN, TCP_FLAGS, TH_ACK, TH_RST, TH_SYN } from './wire';
+import { ETH_SRC, IP_TOT_LEN, TCP_FLAGS, TH_ACK, TH_FIN, TH_RST, TH_SYN } from './wire';
 import { TUN_FAILED_BELOW, TUN_FRAG_NEEDED, tunIn } from './xmit/tun';
 
 /** newConn results at or above this are failures: FAILED | DROP_* reason */
@@ -201,8 +202,11 @@ export function retirePrevious(prev: u32, rs: u32, hintLip: u32, now: u32): void
 function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, now: u32, prev: u32): u32 {
   const s = serviceAddress(svcIdx);
   const proto = <u32>load<u8>(scr + SCR_PROTO);
-  // IPVS schedules TCP only on a SYN: a stray segment must not pin a server
-  if (strayTcp(scr, proto)) return FAILED | DROP_NO_SESSION;
+  // IPVS schedules TCP only on a SYN: a stray segment must not pin a server. A mid-flow service
+  // takes the segment anyway (checked against the mode below): its scheduler's choice is the
+  // same on every director, so it pins nothing another director would not have pinned
+  const midFlow = strayTcp(scr, proto);
+  if (midFlow && (load<u8>(s + SVC_FLAGS) & SVCF_MIDFLOW) == 0) return FAILED | DROP_NO_SESSION;
   const hintLip = reuseLip(prev);
   const hintPort = hintLip != NO_LIP ? <u32>load<u16>(connAddress(prev) + CONN_LPORT) : 0;
   const cip = load<u32>(scr + SCR_SRC);
@@ -240,6 +244,9 @@ function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, no
   let fwd = <u32>load<u8>(r + RS_FWD);
   if (fwd == FWD_INHERIT) fwd = <u32>load<u8>(s + SVC_FWD);
   if (fwd == FWD_DR && !l2) return FAILED | DROP_UNSUPPORTED;
+  // NAT and Full-NAT replies come back through the director that rewrote the connection: a
+  // connection the server knows by another director's translation cannot be rebuilt here
+  if (midFlow && fwd != FWD_DR && fwd != FWD_TUN) return FAILED | DROP_NO_SESSION;
   if (l2 && (load<u8>(r + RS_FLAGS) & RSF_READY) == 0) return FAILED | DROP_NO_NEIGH;
   const rportRaw = <u32>load<u16>(r + RS_RPORT);
   const rport = rportRaw != 0 ? rportRaw : vport;
@@ -286,6 +293,9 @@ function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, no
   indexInsert(load<u32>(scr + SCR_HASH), rec, false);
   if (flags & CONNF_OUT) indexInsert(keyHashOut(c, flags), rec, true);
   connCreated(c, rec, persist && !sorry ? tmpl : NO_CONN, r, svcIdx, rs);
+  // a flow met in the middle is established (the first segment seen is not its first): its
+  // session gets the established timeout, not the 10 s of CLOSE that NONE + ACK would give
+  if (midFlow && (load<u8>(scr + SCR_TCPFLAGS) & (TH_FIN | TH_RST)) == 0) applyTcpState(c, r, TCP_S_ESTABLISHED);
   // EVT_CREATED is emitted by handle() after the first packet set the session's state
   return rec;
 }

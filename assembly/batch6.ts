@@ -11,7 +11,7 @@ import {
   HDR_CONN6_BASE, IDX_DIR_OUT, IPPROTO_TCP, LIP6_ADDR, NO_RS, PROTO_V6, RS6_RIP, RS6_TUN_SRC, RSF_READY,
   RSF_V6, RS_DEV, RS_FLAGS, RS_FWD, RS_RIP, RS_RPORT, SCR_DST, SCR_FRAG6, SCR_HASH, SCR_ICMP, SCR_L3,
   SCR_L4, SCR_PROTO, SCR_SPORT, SCR_SRC, SCR_TCPFLAGS, STAT_FRAG_NEEDED_SENT, STAT_ICMP_RELAYED, SVC6_PERSIST_MASK,
-  SVC6_TUN_SRC, SVCF_PERSIST, SVC_FLAGS, SVC_FWD, SVC_PERSIST_TIMEOUT, SVC_VPORT, TCP_S_NONE, TO_UDP, VERDICT_DROP,
+  SVC6_TUN_SRC, SVCF_MIDFLOW, SVCF_PERSIST, SVC_FLAGS, SVC_FWD, SVC_PERSIST_TIMEOUT, SVC_VPORT, TCP_S_ESTABLISHED, TCP_S_NONE, TO_UDP, VERDICT_DROP,
   VERDICT_FORWARD, VNET_FLAGS, VNET_F_NEEDS_CSUM, VNET_HDR_LEN,
 } from './abi';
 import {
@@ -40,7 +40,7 @@ import {
 } from './session6';
 import { count, countTraffic } from './stats';
 import { DIR_INPUT, DIR_INPUT_ONLY, DIR_OUTPUT, applyTcpState, nextTcpState } from './tcp_state';
-import { IP6_HLEN, IP6_PLEN, IP_HLEN, IP_TOT_LEN } from './wire';
+import { IP6_HLEN, IP6_PLEN, IP_HLEN, IP_TOT_LEN, TH_FIN, TH_RST } from './wire';
 import { drIn } from './xmit/dr';
 import { fnatIn6, fnatOut6 } from './xmit/fnat6';
 import { natIn6, natOut6 } from './xmit/nat6';
@@ -91,7 +91,9 @@ function newConn6(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, n
   const s = serviceAddress(svcIdx);
   const proto = <u32>load<u8>(scr + SCR_PROTO);
   const p6 = proto | PROTO_V6;
-  if (strayTcp(scr, proto)) return FAILED | DROP_NO_SESSION;
+  // a stray TCP segment creates a session only for a mid-flow service in DR or TUN (newConn)
+  const midFlow = strayTcp(scr, proto);
+  if (midFlow && (load<u8>(s + SVC_FLAGS) & SVCF_MIDFLOW) == 0) return FAILED | DROP_NO_SESSION;
   const hintLip = reuseLip(prev);
   const hintPort = hintLip != NO_LIP ? <u32>load<u16>(connAddress(prev) + CONN_LPORT) : 0;
   const cip = <usize>load<u32>(scr + SCR_SRC);
@@ -130,6 +132,7 @@ function newConn6(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, n
   const rsV6 = (load<u8>(r + RS_FLAGS) & RSF_V6) != 0;
   // an IPv4 server behind an IPv6 VIP needs its client translated to an IPv4 LIP: Full-NAT only
   if ((fwd == FWD_DR && !l2) || (!rsV6 && fwd != FWD_FNAT)) return FAILED | DROP_UNSUPPORTED;
+  if (midFlow && fwd != FWD_DR && fwd != FWD_TUN) return FAILED | DROP_NO_SESSION;
   if (l2 && (load<u8>(r + RS_FLAGS) & RSF_READY) == 0) return FAILED | DROP_NO_NEIGH;
   const rportRaw = <u32>load<u16>(r + RS_RPORT);
   const rport = rportRaw != 0 ? rportRaw : vport;
@@ -181,6 +184,7 @@ function newConn6(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, n
   indexInsert(load<u32>(scr + SCR_HASH), rec, false);
   if (flags & CONNF_OUT) indexInsert(keyHash6(c, rec, true), rec, true);
   connCreated(c, rec, persist && !sorry ? tmpl : NO_CONN, r, svcIdx, rs);
+  if (midFlow && (load<u8>(scr + SCR_TCPFLAGS) & (TH_FIN | TH_RST)) == 0) applyTcpState(c, r, TCP_S_ESTABLISHED);
   return rec;
 }
 

@@ -3,7 +3,7 @@
 // them through addLocal / indexService, so the hashes and probing live here only.
 import {
   HDR_LOCAL_BASE, HDR_LOCAL_MASK, HDR_SVC6_BASE, HDR_SVC_BASE, HDR_SVCIDX_BASE, HDR_SVCIDX_MASK, LOCAL_ADDR,
-  LOCAL_KIND, LOCAL_SIZE, PROTO_V6, SVC6_SIZE, SVC6_VIP, SVCF_V6, SVCIDX_PROTO, SVCIDX_SIZE, SVCIDX_SVC, SVCIDX_VIP,
+  LOCAL_KIND, LOCAL_SIZE, PROTO_V6, SVC6_SIZE, SVC6_VIP, SVCF2_V6, SVC_FLAGS2, SVCIDX_PROTO, SVCIDX_SIZE, SVCIDX_SVC, SVCIDX_VIP,
   SVCIDX_VPORT, SVC_FLAGS, SVC_PROTO, SVC_SIZE, SVC_VIP, SVC_VPORT,
 } from './abi';
 import { fold6, hdr } from './mem';
@@ -68,7 +68,7 @@ export function indexService(svc: u32): u32 {
   let vip = load<u32>(s + SVC_VIP);
   const port = <u32>load<u16>(s + SVC_VPORT);
   let proto = <u32>load<u8>(s + SVC_PROTO);
-  if (load<u8>(s + SVC_FLAGS) & SVCF_V6) {
+  if (load<u8>(s + SVC_FLAGS2) & SVCF2_V6) {
     // IPv6 services live in the same index, apart by protocol byte (service6.ts)
     vip = fold6(<usize>(hdr(HDR_SVC6_BASE) + svc * SVC6_SIZE + SVC6_VIP));
     proto |= PROTO_V6;

@@ -13,7 +13,7 @@ import {
   HDR_LIP_CAP, HDR_RS_CAP, HDR_SVC_CAP, IPPROTO_TCP, IPPROTO_UDP, LIP_USED,
   RSF_REMOVED, RSF_USED, RS_ACTIVE, RS_FLAGS, RS_INACTIVE, RS_SVC, SVCF_USED,
   SVC_FLAGS, SYNC_BAD, SYNC_CONFLICT, SYNC_CREATED, SYNC_TABLE_FULL, SYNC_UPDATED, TCP_S_COUNT,
-  TCP_S_ESTABLISHED, TO_UDP, PROTO_V6, SVCF_V6,
+  TCP_S_ESTABLISHED, TO_UDP, PROTO_V6, SVCF2_V6, SVC_FLAGS2,
 } from './abi';
 import { writeEvent } from './events';
 import { holdTuple, lipAddress, tupleFree } from './fnat_pool';
@@ -44,7 +44,7 @@ export function importConn(e: usize, now: u32): u32 {
   if (<u32>load<u8>(e + EVT_CDEV) >= hdr(HDR_DEV_COUNT)) return SYNC_BAD;
   // an IPv6 client side: the record's CONN6 part travels in the event's IPv6 part (sync6.ts)
   const v6 = (rawProto & PROTO_V6) != 0;
-  if (v6 != ((load<u8>(serviceAddress(svcIdx) + SVC_FLAGS) & SVCF_V6) != 0)) return SYNC_BAD;
+  if (v6 != ((load<u8>(serviceAddress(svcIdx) + SVC_FLAGS2) & SVCF2_V6) != 0)) return SYNC_BAD;
   if (v6) return importConn6(e, svcIdx, rs, proto, fwd, state, now);
   if (load<u8>(e + EVT_TYPE) == EVT_TEMPLATE_CREATED) return importTemplate(e, svcIdx, rs, proto, now);
 

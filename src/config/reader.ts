@@ -3,7 +3,7 @@
 // expected an integer 0..65535, got "heavy"". All problems are collected, not just the first;
 // unknown keys are problems too (a typo must not pass silently).
 import { type Document, isAlias, isMap, isScalar, isSeq, type LineCounter, type Node, type YAMLMap } from 'yaml';
-import { canonicalIp, isCidr as isCidrAny, isIpv4 as isIpv4Text, isIpv6 } from '../model/address.js';
+import { canonicalIp, ipv4ToNumber, isCidr as isCidrAny, isIpv4 as isIpv4Text, isIpv6, numberToIpv4 } from '../model/address.js';
 
 export interface Issue { line: number; col: number; path: string; message: string }
 
@@ -159,3 +159,44 @@ export const isIpv4 = isIpv4Text;
 
 /** isCidr: an address of either family with an optional prefix (/0..32, /0..128) */
 export const isCidr = isCidrAny;
+
+/** the most addresses one prefix in a list of local addresses may stand for */
+const MAX_PREFIX_ADDRESSES = 256;
+
+/**
+ * addressesOf reads one entry of a list of local addresses (director.fullnat, a cluster member):
+ * an IPv4 or IPv6 address, or an IPv4 prefix such as 10.99.3.16/28 for every address in it; [] and a problem
+ * when it is neither or stands for more than MAX_PREFIX_ADDRESSES.
+ */
+export function addressesOf(r: Reader, node: Node, path: string, text: string): string[] {
+  const prefix = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(text);
+  if (prefix && isCidr(text)) {
+    const bits = Number(prefix[2]);
+    const count = 2 ** (32 - bits);
+    if (count > MAX_PREFIX_ADDRESSES) {
+      r.problem(node, path, `${text} stands for ${count} addresses, at most ${MAX_PREFIX_ADDRESSES} (/24) per entry`);
+      return [];
+    }
+    const base = ipv4ToNumber(prefix[1]) & (bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0);
+    return Array.from({ length: count }, (_, k) => numberToIpv4((base + k) >>> 0));
+  }
+  if (isIpv4(text)) return [text];
+  if (isIpv6(text)) return [canonicalIp(text)];
+  r.problem(node, path, text.includes(':')
+    ? `expected an address or an IPv4 prefix, got ${JSON.stringify(text)} (list IPv6 local addresses one by one)`
+    : `expected an IPv4 address or prefix (or an IPv6 address), got ${JSON.stringify(text)}`);
+  return [];
+}
+
+/** hostPort reads an `IPv4:port` value at `key`; null when it is absent (or wrong: a problem is recorded). */
+export function hostPort(r: Reader, m: YAMLMap | null, key: string,
+  path: string): { host: string; port: number } | null {
+  const text = r.str(m, key, path);
+  if (text === undefined) return null;
+  const mm = /^(\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(text);
+  if (!mm || !isIpv4(mm[1]) || Number(mm[2]) < 1 || Number(mm[2]) > 65535) {
+    r.problem(r.get(m, key), `${path}.${key}`, `expected IPv4:port like 10.99.3.1:8848, got ${JSON.stringify(text)}`);
+    return null;
+  }
+  return { host: mm[1], port: Number(mm[2]) };
+}

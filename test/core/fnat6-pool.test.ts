@@ -16,7 +16,8 @@ const HOLE = { address: '0.0.0.0', portMin: 1, portMax: 0 };
 const in6 = (sport: number, flags: string, src = CIP6) =>
   ethernet(DEV0_MAC, CLIENT_MAC, tcp6Packet({ src, dst: VIP6 }, { sport, dport: 80, flags }), 0x86dd);
 const from6 = (rs: number, lip: string, lport: number, flags: string) =>
-  ethernet(DEV1_MAC, RS_MACS[rs], tcp6Packet({ src: RIPS6[rs], dst: lip }, { sport: 8080, dport: lport, flags }), 0x86dd);
+  ethernet(DEV1_MAC, RS_MACS[rs], tcp6Packet({ src: RIPS6[rs], dst: lip }, { sport: 8080, dport: lport, flags }),
+    0x86dd);
 
 interface Tuple { lip: string; lport: number; rip: string }
 function tuple6(r: { verdict: number; reason: number; out: Uint8Array }): Tuple {

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as abi from '../../src/dataplane/abi.js';
 import { type EventView, eventView } from '../../src/dataplane/tables.js';
+import { decode, encodeSessions } from '../../src/ha/protocol.js';
 import {
   CIP6, CLIENT_MAC, CoreHarness, DEV0_MAC, DEV1_MAC, FLAVOURS, LIPS, LIPS6, RIPS, RIPS6, RS_MACS, VIP6, realServerEntry,
   realServerEntry6,
@@ -87,6 +88,31 @@ for (const flavour of FLAVOURS) {
         const other = tcp6Packet({ src: `2001:db8:1::${(0x50 + k).toString(16)}`, dst: VIP6 }, { sport: 100 + k, dport: 80, flags: 'S' });
         assert.equal(decodeFrame6(backup.one(fromClient6(other), 3).out, true).ip6!.dst, first.dst);
       }
+    });
+
+    it('over the sync link: the record travels whole (128 B, reserved tail zero) and imports on a second core', () => {
+      const master = director(flavour, 'fullnat');
+      master.one(fromClient6(tcp6Packet({ src: CIP6, dst: VIP6 }, { sport: 40100, dport: 80, flags: 'S' })), 1);
+      const ack = tcp6Packet({ src: CIP6, dst: VIP6 }, { sport: 40100, dport: 80, flags: 'A' });
+      const toServer = decodeFrame6(master.one(fromClient6(ack), 2).out, true).ip6!;
+      const [created] = events(master);
+      assert.equal(created.raw.length, abi.EVT_SIZE);
+      assert.equal(abi.EVT_SIZE, 128);
+      assert.ok(created.raw.subarray(abi.EVT_LIP6 + 16).every((b) => b === 0), 'bytes 112..127 are reserved, zero');
+      // the datagram a director sends (ha/protocol.ts), decoded as its peer does
+      const [datagram] = encodeSessions(1, 100, [created.raw]);
+      const msg = decode(datagram);
+      assert.ok(!('error' in msg), JSON.stringify(msg));
+      assert.deepEqual(msg.records[0], created.raw);
+      // and a bulk export of the master's table (what a restarted peer asks for) says the same
+      const bulk = master.tables.exportSessions(0, 16, 3).records.map(eventView);
+      assert.deepEqual(bulk.map((e) => [e.client, e.vip, e.rip, e.lip, e.lport]),
+        [[created.client, created.vip, created.rip, created.lip, created.lport]]);
+      const backup = director(flavour, 'fullnat');
+      assert.equal(backup.tables.importSession(msg.records[0], 10), abi.SYNC_CREATED);
+      const again = decodeFrame6(backup.one(fromClient6(ack), 11).out, true).ip6!;
+      assert.deepEqual([again.src, again.dst, again.tcp!.sport], [toServer.src, toServer.dst, toServer.tcp!.sport],
+        'the backup rewrites the connection to the same LIP:lport and server');
     });
 
     it('a record of the wrong family for its service is refused', () => {

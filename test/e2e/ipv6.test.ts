@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildTopology, type Topology } from '../../src/lab/topology.js';
 import { LAB_TOKEN, type RunningDirector, startDirector, startRealServers } from '../../src/lab/lab-director.js';
-import { streamDigest } from '../../src/lab/data-stream.js';
+import { ctrDigest } from '../../src/lab/data-stream.js';
 import { api, tally } from './lib.js';
 
 const only = process.env.WLVS_E2E_ONLY?.split(',');
@@ -37,7 +37,7 @@ async function curl(topo: Topology, target: string, args: string[] = []): Promis
 
 async function download(topo: Topology, target: string, bytes: number): Promise<string> {
   const out = await topo.lab.exec(topo.client.role, 'sh', ['-c', `curl -g -s --max-time 60 ${target} | sha256sum`], 90_000);
-  assert.equal(out.split(' ')[0], streamDigest(bytes), `${target}: digest`);
+  assert.equal(out.split(' ')[0], ctrDigest(bytes), `${target}: digest`);
   return out;
 }
 

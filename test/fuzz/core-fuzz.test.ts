@@ -74,6 +74,10 @@ function templates(): Uint8Array[] {
       99),
     ...fragment6(udp6Packet({ src: CIP6, dst: VIP6 }, { sport: 3005, dport: 8000, payload: new Uint8Array(900) }),
       400, 98),
+    // mid-flow segments of a flow another director started (mh + dr, SVCF_MIDFLOW)
+    tcpPacket({ src: CIP, dst: VIP }, { sport: 1004, dport: 8000, flags: 'A', payload: new Uint8Array(100) }),
+    tcpPacket({ src: CIP, dst: VIP }, { sport: 1005, dport: 8000, flags: 'FA' }),
+    tcp6Packet({ src: CIP6, dst: VIP6 }, { sport: 3006, dport: 8001, flags: 'A', payload: new Uint8Array(100) }),
     // the segments after a SYN that carry TOA and the PROXY header (seq = the SYN's + 1)
     tcpPacket({ src: CIP, dst: VIP }, { sport: 1002, dport: 443, flags: 'A', seq: 1001, options: [1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2] }),
     tcpPacket({ src: CIP, dst: VIP }, { sport: 1002, dport: 443, flags: 'PA', seq: 1001, payload: new Uint8Array(1400) }),
@@ -134,7 +138,8 @@ function hostOwnedState(h: CoreHarness): Record<string, string> {
 for (const flavour of FLAVOURS) {
   describe(`core fuzz (${flavour})`, () => {
     it(`${FRAMES[flavour]} random and mutated frames: no trap, no stray write, a verdict each, drops counted`, () => {
-      const h = new CoreHarness(flavour, { sessions: 4096, slotCount: 128, maxFrame: 2048, connExt: true, proxyMarks: true })
+      const h = new CoreHarness(flavour, { sessions: 4096, slotCount: 128, services: 16, maxFrame: 2048, connExt: true,
+        proxyMarks: true })
         .standard({ mtu: 1400 });
       h.service(0, { forwarding: 'nat', proxyProtocol: 'v1' }, [realServerEntry(0), realServerEntry(1)]);
       h.service(1, { forwarding: 'fullnat', port: 443, persistence: 60, toa: true, proxyProtocol: 'v2' }, [realServerEntry(2)], 2);
@@ -144,6 +149,10 @@ for (const flavour of FLAVOURS) {
       h.service(5, { vip: VIP6, forwarding: 'fullnat', port: 443, persistence: 60, persistencePrefix: 64 }, [realServerEntry6(1)], 7);
       h.service(6, { vip: VIP6, forwarding: 'tun', protocol: 'udp', port: 53 }, [realServerEntry6(2, { port: 0 })], 8);
       h.service(7, { vip: VIP6, forwarding: 'fullnat', port: 8000 }, [realServerEntry(3)], 9);
+      h.service(8, { forwarding: 'dr', port: 8000, scheduler: 'mh', midFlow: true },
+        [realServerEntry(5, { port: 0 }), realServerEntry(6, { port: 0 })], 10);
+      h.service(9, { vip: VIP6, forwarding: 'dr', port: 8001, scheduler: 'mh', midFlow: true },
+        [realServerEntry6(3, { port: 0 }), realServerEntry6(4, { port: 0 })], 12);
       h.tables.setLips([{ address: LIPS[0], portMin: 1024, portMax: 1200 }, { address: LIPS[1], portMin: 1024,
         portMax: 1100 },
         { address: LIPS6[0], portMin: 1024, portMax: 1200 }, { address: LIPS6[1], portMin: 1024, portMax: 1100 }]);
@@ -253,7 +262,7 @@ for (const flavour of FLAVOURS) {
       h.core.sweep(1 << 20, now + 10_000_000);
       h.core.sweep(1 << 20, now + 20_000_000);
       assert.equal(h.tables.sessionCount(), 0);
-      for (let rs = 0; rs < 10; rs++) assert.ok(h.tables.rsIdle(rs), `rs ${rs} counters back to 0`);
+      for (let rs = 0; rs < 14; rs++) assert.ok(h.tables.rsIdle(rs), `rs ${rs} counters back to 0`);
       for (let l = 0; l < 4; l++) assert.equal(h.tables.lipUsage(l).used, 0, `LIP ${l} ports back`);
     });
   });
