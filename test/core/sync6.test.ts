@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import * as abi from '../../src/dataplane/abi.js';
 import { type EventView, eventView } from '../../src/dataplane/tables.js';
 import { decode, encodeSessions } from '../../src/ha/protocol.js';
+import { parseConfig } from '../../src/config/load.js';
+import { TableApplier } from '../../src/director/apply.js';
 import {
   CIP6, CLIENT_MAC, CoreHarness, DEV0_MAC, DEV1_MAC, FLAVOURS, LIPS, LIPS6, RIPS, RIPS6, RS_MACS, VIP6, realServerEntry,
   realServerEntry6,
@@ -113,6 +115,45 @@ for (const flavour of FLAVOURS) {
       const again = decodeFrame6(backup.one(fromClient6(ack), 11).out, true).ip6!;
       assert.deepEqual([again.src, again.dst, again.tcp!.sport], [toServer.src, toServer.dst, toServer.tcp!.sport],
         'the backup rewrites the connection to the same LIP:lport and server');
+    });
+
+    it('between directors laid out differently: indices found from the record\'s IPv6 addresses', () => {
+      // the same IPv6 Full-NAT service, but the backup also has other services and servers first:
+      // service, server and LIP indices differ, and the director maps them as #importSynced does
+      const yaml = (extra: boolean) => `director:
+  devices: [ { name: wlvs0, kind: tap, addresses: [10.0.2.1/24, "${'2001:db8:2::1'}/64"] } ]
+  fullnat: { local_addresses: [${extra ? '"2001:db8:2::209", ' : ''}"${LIPS6[0]}"] }
+services:
+${extra ? `  - { name: first, vip: "2001:db8:1::200", port: 80, forwarding: fullnat, health_check: { type: none },
+      real_servers: [ { address: "${RIPS6[5]}" }, { address: "${RIPS6[6]}" } ] }
+` : ''}  - { name: web6, vip: "${VIP6}", port: 80, forwarding: fullnat, health_check: { type: none },
+      real_servers: [ { address: "${RIPS6[0]}", port: 8080 }, { address: "${RIPS6[1]}", port: 8080 } ] }
+`;
+      const side = (extra: boolean) => {
+        const h = new CoreHarness(flavour).standard();
+        const applier = new TableApplier(h.tables, { route: () => ({ device: 1, mac: RS_MACS[0], neighbour: '::' }) });
+        applier.apply(parseConfig(yaml(extra)));
+        // events feed session sync: a director with a peer has them on (the applier follows ha)
+        h.tables.setOptions(abi.OPT_EVENTS);
+        return { h, applier };
+      };
+      const a = side(false);
+      const b = side(true);
+      const r = a.h.one(fromClient6(tcp6Packet({ src: CIP6, dst: VIP6 }, { sport: 40200, dport: 80, flags: 'S' })), 1);
+      assert.equal(r.verdict, abi.VERDICT_FORWARD, `reason ${r.reason}`);
+      const [e] = events(a.h);
+      assert.equal(e.lip, LIPS6[0]);
+      const idx = b.applier.syncIndices(e.vip, e.vport, e.protocol, e.rip, e.rport, e.lip)!;
+      assert.ok(idx, 'the backup knows the service, server and LIP by their addresses');
+      assert.notDeepEqual([idx.service, idx.realServer, idx.lip], [e.service, e.realServer, 0], 'other indices there');
+      const rec = e.raw.slice();
+      const v = new DataView(rec.buffer);
+      v.setUint16(abi.EVT_SVC, idx.service, true);
+      v.setUint16(abi.EVT_RS, idx.realServer, true);
+      v.setUint16(abi.EVT_LIPIDX, idx.lip, true);
+      assert.equal(b.h.tables.importSession(rec, 2), abi.SYNC_CREATED);
+      const [s] = b.h.sessions(2);
+      assert.deepEqual([s.client, s.vip, s.rip, s.lip, s.lport], [CIP6, VIP6, e.rip, LIPS6[0], e.lport]);
     });
 
     it('a record of the wrong family for its service is refused', () => {
