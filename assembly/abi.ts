@@ -22,7 +22,7 @@
 // └───────────────────────────────────────────────────────────────────┘
 
 // @ts-ignore: decorator
-@inline export const ABI_VERSION: u32 = 2;
+@inline export const ABI_VERSION: u32 = 3;
 // @ts-ignore: decorator
 @inline export const MAGIC: u32 = 0x53564c57; // "WLVS" little-endian
 // @ts-ignore: decorator
@@ -153,6 +153,47 @@
 // @ts-ignore: decorator
 @inline export const HDR_TIMEOUTS: u32 = 256;
 
+// ── SYN-flood defence (assembly/embryonic.ts, assembly/synproxy.ts), the header's last 104 bytes ─
+// extra frames the core built in this batch (a SYN proxy's ACK to the real server), in the emit
+// region: HDR_EMIT_CAP slots of EMIT_SLOT_SIZE; the core zeroes the count at the start of every
+// batch and the host sends slots [0, count) after process() returns
+// @ts-ignore: decorator
+@inline export const HDR_EMIT_BASE: u32 = 920;
+// @ts-ignore: decorator
+@inline export const HDR_EMIT_CAP: u32 = 924;
+// @ts-ignore: decorator
+@inline export const HDR_EMIT_COUNT: u32 = 928;
+// our side of a proxied handshake: MSS (bits 0..15) and window scale (bits 16..19) we announce
+// @ts-ignore: decorator
+@inline export const HDR_SYNPROXY_OPTS: u32 = 932;
+// auto-mode services answer SYNs with cookies while the session table holds this many records
+// or more (0 = never by fill)
+// @ts-ignore: decorator
+@inline export const HDR_SYNPROXY_FILL: u32 = 936;
+// embryonic sessions (TCP SYN_RECV: the client's SYN seen, its handshake ACK not yet) and their
+// budget; at the budget a new one first evicts an old one (clock hand HDR_EVICT_CURSOR)
+// @ts-ignore: decorator
+@inline export const HDR_EMBRYONIC: u32 = 940;
+// @ts-ignore: decorator
+@inline export const HDR_EMBRYONIC_MAX: u32 = 944;
+// @ts-ignore: decorator
+@inline export const HDR_EVICT_CURSOR: u32 = 948;
+// SYN_RECV timeout (ms) while embryonic sessions fill half their budget or more (0 = no change),
+// as IPVS secure_tcp shortens timeouts under memory pressure
+// @ts-ignore: decorator
+@inline export const HDR_SYN_RECV_PRESSURE: u32 = 952;
+// SYN-cookie period counter, advanced by the host every period as Linux advances its minute
+// counter; the top 8 bits of a cookie carry it
+// @ts-ignore: decorator
+@inline export const HDR_COOKIE_COUNT: u32 = 956;
+// SipHash keys: period c uses the 32 bytes at HDR_COOKIE_KEYS + (c & 1) * COOKIE_KEYS_SIZE (the
+// first 16 for the hash without the counter, the second for the one with it, as Linux's two
+// syncookie secrets), so the previous period's cookies stay valid while the host writes the next
+// @ts-ignore: decorator
+@inline export const HDR_COOKIE_KEYS: u32 = 960;
+// @ts-ignore: decorator
+@inline export const COOKIE_KEYS_SIZE: u32 = 32;
+
 // ── per-batch flags (HDR_BATCH_FLAGS) ────────────────────────────────────────────────────────
 // frames start with an Ethernet header (TAP); otherwise they are bare IPv4 packets (TUN)
 // @ts-ignore: decorator
@@ -200,6 +241,22 @@
 @inline export const DESC_OUT_DEV: u32 = 11;
 // @ts-ignore: decorator
 @inline export const DESC_SIZE: u32 = 16;
+
+// ── emit slots (HDR_EMIT_BASE): frames the core builds beside the batch's own ────────────────
+// ╒════════════ emit slot (EMIT_SLOT_SIZE = 128 B) ════════════╕
+// │ +0 u16 length │ +2 u8 output device │ +3 u8 0 │ +4 frame │
+// └────────────────────────────────────────────────────────────┘
+// Frames here carry complete checksums (no virtio header); the host writes them with its own
+// send path, so they cost a system call each: only for the rare packets one input frame cannot
+// carry (the SYN proxy's ACK to the real server, one per proxied connection).
+// @ts-ignore: decorator
+@inline export const EMIT_LEN: u32 = 0;
+// @ts-ignore: decorator
+@inline export const EMIT_DEV: u32 = 2;
+// @ts-ignore: decorator
+@inline export const EMIT_FRAME: u32 = 4;
+// @ts-ignore: decorator
+@inline export const EMIT_SLOT_SIZE: u32 = 128;
 
 // ── verdicts ─────────────────────────────────────────────────────────────────────────────────
 // @ts-ignore: decorator
@@ -269,8 +326,17 @@
 // a 5-tuple that would collide with an existing session's reverse key
 // @ts-ignore: decorator
 @inline export const DROP_CONFLICT: u8 = 17;
+// a sessionless ACK to a SYN-proxy service whose acknowledgement is not a valid SYN cookie
 // @ts-ignore: decorator
-@inline export const DROP_COUNT: u8 = 18;
+@inline export const DROP_BAD_COOKIE: u8 = 18;
+// a SYN that would create an embryonic session over the budget, and none could be evicted
+// @ts-ignore: decorator
+@inline export const DROP_EMBRYONIC_LIMIT: u8 = 19;
+// a client segment of a proxied connection before the real server answered its SYN
+// @ts-ignore: decorator
+@inline export const DROP_SYNPROXY_PENDING: u8 = 20;
+// @ts-ignore: decorator
+@inline export const DROP_COUNT: u8 = 21;
 
 // ── global counters (u64 index in the HDR_STATS_BASE array) ──────────────────────────────────
 // @ts-ignore: decorator
@@ -297,6 +363,21 @@
 @inline export const STAT_BATCHES: u32 = 10;
 // @ts-ignore: decorator
 @inline export const STAT_PASSED: u32 = 11;
+// SYN-flood defence, from the end of the free range: SYNs that found no session (new
+// connection attempts), SYN-ACKs with a cookie sent, handshake ACKs whose cookie verified or did
+// not, embryonic sessions evicted, and proxy ACKs to a real server not sent for want of an emit slot
+// @ts-ignore: decorator
+@inline export const STAT_EMIT_FULL: u32 = 26;
+// @ts-ignore: decorator
+@inline export const STAT_EMBRYONIC_EVICTED: u32 = 27;
+// @ts-ignore: decorator
+@inline export const STAT_COOKIES_FAILED: u32 = 28;
+// @ts-ignore: decorator
+@inline export const STAT_COOKIES_OK: u32 = 29;
+// @ts-ignore: decorator
+@inline export const STAT_COOKIES_SENT: u32 = 30;
+// @ts-ignore: decorator
+@inline export const STAT_SYN_RECEIVED: u32 = 31;
 // @ts-ignore: decorator
 @inline export const STAT_DROP_BASE: u32 = 32;
 // @ts-ignore: decorator
@@ -313,6 +394,9 @@
 @inline export const ST_INBYTES: u32 = 24;
 // @ts-ignore: decorator
 @inline export const ST_OUTBYTES: u32 = 32;
+// SYNs to the service that found no session: the rate the SYN-proxy auto mode watches
+// @ts-ignore: decorator
+@inline export const ST_SYNS: u32 = 56;
 // @ts-ignore: decorator
 @inline export const STATS_SIZE: u32 = 64;
 
@@ -428,6 +512,14 @@
 // sh / mh: when the hashed server is unavailable, try the next one (sh-fallback / mh-fallback)
 // @ts-ignore: decorator
 @inline export const SVCF_FALLBACK: u8 = 8;
+// SYN proxy configured (auto or on): sessionless ACKs are checked as SYN cookies (a cookie sent
+// before protection switched off stays valid), and SYNs get cookies while the core sees pressure
+// (embryonic budget reached, table fill at HDR_SYNPROXY_FILL)
+// @ts-ignore: decorator
+@inline export const SVCF_SYNPROXY: u8 = 0x80;
+// the host switched the SYN proxy on (forced, or auto above the configured SYN rate)
+// @ts-ignore: decorator
+@inline export const SVCF_SYNPROXY_ON: u8 = 0x40;
 
 // ── schedulers (ipvsadm names) ───────────────────────────────────────────────────────────────
 // @ts-ignore: decorator

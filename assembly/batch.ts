@@ -21,8 +21,11 @@ import {
   STAT_HOST, STAT_ICMP_RELAYED, STAT_PASSED, STAT_RX_BYTES, STAT_RX_PACKETS, SVCF_PERSIST,
   SVC_FLAGS, SVC_FWD, SVC_PERSIST_MASK, SVC_PERSIST_TIMEOUT, SVC_SORRY, SVC_TUN_SRC, SVC_VPORT,
   TCP_S_CLOSE, TCP_S_FIN_WAIT, TCP_S_NONE, TCP_S_TIME_WAIT, TO_UDP, VERDICT_DROP, VERDICT_FORWARD, VERDICT_HOST,
-  VNET_FLAGS, VNET_F_NEEDS_CSUM, VNET_HDR_LEN, STAT_BATCHES,
+  VNET_FLAGS, VNET_F_NEEDS_CSUM, VNET_HDR_LEN, STAT_BATCHES, DROP_EMBRYONIC_LIMIT, HDR_CONN_COUNT, HDR_EMIT_COUNT,
+  HDR_SYNPROXY_FILL, SVCF_SYNPROXY, SVCF_SYNPROXY_ON, TCP_S_SYN_RECV,
 } from './abi';
+import { embryonicFull, evictEmbryonic, synRecvTimeout } from './embryonic';
+import { answerSyn } from './synproxy';
 import { emitEvent } from './events';
 import { NO_PORT, allocPort, lipAddress } from './fnat_pool';
 import { flowHash } from './flow';
@@ -37,7 +40,7 @@ import {
   NO_CONN, allocConn, connAddress, connGone, detachTemplate, expireConn, freeConn, indexInsert,
   lookupConn, newTemplate, recOf, rsAddress, setTuple, timeoutMs,
 } from './session';
-import { count, countConn, countDrop, countTraffic } from './stats';
+import { count, countConn, countDrop, countSyn, countTraffic } from './stats';
 import { DIR_INPUT, DIR_INPUT_ONLY, DIR_OUTPUT, applyTcpState, nextTcpState } from './tcp_state';
 import { drIn } from './xmit/dr';
 import { fnatIn, fnatOut } from './xmit/fnat';
@@ -59,6 +62,20 @@ import { TUN_FAILED_BELOW, TUN_FRAG_NEEDED, tunIn } from './xmit/tun';
 @inline function settle(desc: usize, verdict: u8, reason: u8): void {
   store<u8>(desc + DESC_VERDICT, verdict);
   store<u8>(desc + DESC_REASON, reason);
+}
+
+/**
+ * synproxyActive: SYNs to service `s` are answered with cookies now, because the host switched
+ * the proxy on (forced, or auto above the SYN rate) or, in auto mode, the core sees pressure: the
+ * embryonic budget is used up or the table is as full as HDR_SYNPROXY_FILL says.
+ */
+// @ts-ignore: decorator
+@inline function synproxyActive(s: usize): bool {
+  const f = load<u8>(s + SVC_FLAGS);
+  if ((f & SVCF_SYNPROXY) == 0) return false;
+  if (f & SVCF_SYNPROXY_ON) return true;
+  const fill = hdr(HDR_SYNPROXY_FILL);
+  return embryonicFull() || (fill != 0 && hdr(HDR_CONN_COUNT) >= fill);
 }
 
 /** usable: may take new connections through a persistence template (weight 0 = quiesced: no) */
@@ -157,11 +174,20 @@ function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, no
   const rport = rportRaw != 0 ? rportRaw : vport;
   const rip = load<u32>(r);
 
-  const rec = allocConn();
+  // defence before insertion (DESIGN.md): a session that starts embryonic (a TCP SYN) takes the
+  // place of an old embryonic one at the budget, and a full table makes room by evicting one;
+  // established sessions are never touched
+  if (proto == IPPROTO_TCP && (load<u8>(scr + SCR_TCPFLAGS) & (TH_SYN | TH_ACK)) == TH_SYN && embryonicFull() &&
+    !evictEmbryonic(now)) {
+    return FAILED | DROP_EMBRYONIC_LIMIT;
+  }
+  let rec = allocConn();
+  if (rec == NO_CONN && evictEmbryonic(now)) rec = allocConn();
   if (rec == NO_CONN) return FAILED | DROP_TABLE_FULL;
   if (persist && !sorry) {
     if (tmpl == NO_CONN) {
-      const t = newTemplate(thash, tcip, vip, tport, proto, rip, rport, rs, svcIdx);
+      let t = newTemplate(thash, tcip, vip, tport, proto, rip, rport, rs, svcIdx);
+      if (t == NO_CONN && evictEmbryonic(now)) t = newTemplate(thash, tcip, vip, tport, proto, rip, rport, rs, svcIdx);
       if (t == NO_CONN) {
         freeConn(rec);
         return FAILED | DROP_TABLE_FULL;
@@ -255,7 +281,7 @@ function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: b
       // a new session's first state travels in its EVT_CREATED
       if (state != TCP_S_NONE) emitEvent(EVT_STATE_CHANGED, c);
     }
-    store<u32>(c + CONN_EXPIRES, now + timeoutMs(next));
+    store<u32>(c + CONN_EXPIRES, now + (next == TCP_S_SYN_RECV ? synRecvTimeout() : timeoutMs(next)));
   } else {
     store<u32>(c + CONN_EXPIRES, now + timeoutMs(TO_UDP));
   }
@@ -360,6 +386,18 @@ function handle(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, inDev: u
       settle(desc, VERDICT_DROP, DROP_NO_SERVICE);
       return;
     }
+    if (proto == IPPROTO_TCP) {
+      const tf = load<u8>(scr + SCR_TCPFLAGS);
+      const s = serviceAddress(svc);
+      if ((tf & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN) {
+        countSyn(svc);
+        // a SYN under protection costs one frame and no session
+        if (synproxyActive(s)) {
+          answerSyn(desc, scr, l2, vnet, inDev, now);
+          return;
+        }
+      }
+    }
     rec = newConn(scr, svc, <usize>load<u32>(desc + DESC_OFF), l2, inDev, now);
     if (rec >= FAILED) {
       settle(desc, VERDICT_DROP, <u8>(rec & 0xff));
@@ -390,6 +428,7 @@ export function processBatch(count_: u32, now: u32): u32 {
   const devMac = devAddress(inDev) + DEV_MAC;
   const descBase = <usize>hdr(HDR_DESC_BASE);
   const scrBase = <usize>hdr(HDR_SCRATCH_BASE);
+  setHdr(HDR_EMIT_COUNT, 0);
 
   let rxBytes: u64 = 0;
   for (let i: u32 = 0; i < n; i++) {

@@ -14,8 +14,9 @@ import {
   EVT_TEMPLATE_EXPIRED, HDR_CONN_BASE, HDR_CONN_CAP, HDR_CONN_COUNT, HDR_CONN_FREE, HDR_CONN_HIGH,
   HDR_IDX_BASE, HDR_IDX_MASK, HDR_RS_BASE, HDR_SVC_BASE, HDR_SWEEP_CURSOR, HDR_TIMEOUTS, IDX_DIR_OUT, IDX_REC_MASK,
   IDX_TAG_SHIFT, RSF_REMOVED, RS_ACTIVE, RS_FLAGS, RS_INACTIVE, RS_PERSIST, RS_SIZE, STAT_CONN_EXPIRED,
-  SVCF_USED, SVC_FLAGS, SVC_PERSIST_TIMEOUT, SVC_SIZE,
+  SVCF_USED, SVC_FLAGS, SVC_PERSIST_TIMEOUT, SVC_SIZE, TCP_S_NONE, TCP_S_SYN_RECV,
 } from './abi';
+import { embryonicChange, isEmbryonic } from './embryonic';
 import { emitEvent } from './events';
 import { releasePort } from './fnat_pool';
 import { flowHash } from './flow';
@@ -230,6 +231,7 @@ export function expireConn(rec: u32): void {
     freeConn(rec);
     return;
   }
+  if (isEmbryonic(c)) embryonicChange(TCP_S_SYN_RECV, TCP_S_NONE);
   indexRemove(rec, false);
   if (flags & CONNF_OUT) indexRemove(rec, true);
   if (flags & CONNF_POOL) releasePort(<u32>load<u16>(c + CONN_LIPIDX), <u32>load<u16>(c + CONN_LPORT));

@@ -13,8 +13,9 @@ import {
   HDR_LIP_CAP, HDR_PORTMAP_BASE, HDR_RS_CAP, HDR_SVC_CAP, IPPROTO_TCP, IPPROTO_UDP, LIP_USED,
   PORTMAP_SIZE, RSF_REMOVED, RSF_USED, RS_ACTIVE, RS_FLAGS, RS_INACTIVE, RS_SVC, SVCF_USED,
   SVC_FLAGS, SYNC_BAD, SYNC_CONFLICT, SYNC_CREATED, SYNC_TABLE_FULL, SYNC_UPDATED, TCP_S_COUNT,
-  TCP_S_ESTABLISHED, TO_UDP,
+  TCP_S_ESTABLISHED, TCP_S_NONE, TO_UDP,
 } from './abi';
+import { embryonicChange } from './embryonic';
 import { writeEvent } from './events';
 import { lipAddress } from './fnat_pool';
 import { flowHash } from './flow';
@@ -98,6 +99,7 @@ export function importConn(e: usize, now: u32): u32 {
   store<u8>(c + CONN_CDEV, load<u8>(e + EVT_CDEV));
   copy6(c + CONN_CMAC, e + EVT_CMAC);
   store<u8>(c + CONN_STATE, <u8>state);
+  if (proto == IPPROTO_TCP) embryonicChange(TCP_S_NONE, state);
   if (proto == IPPROTO_TCP && state == TCP_S_ESTABLISHED) {
     flags |= CONNF_ACTIVE;
     store<u32>(r + RS_ACTIVE, load<u32>(r + RS_ACTIVE) + 1);

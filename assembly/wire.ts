@@ -93,6 +93,45 @@
 @inline export const TH_PSH: u8 = 0x08;
 // @ts-ignore: decorator
 @inline export const TH_ACK: u8 = 0x10;
+// @ts-ignore: decorator
+@inline export const TH_URG: u8 = 0x20;
+/** ECN-Echo and Congestion Window Reduced (RFC 3168 §6.1.1: a SYN with both asks for ECN) */
+// @ts-ignore: decorator
+@inline export const TH_ECE: u8 = 0x40;
+// @ts-ignore: decorator
+@inline export const TH_CWR: u8 = 0x80;
+/** the largest TCP header: 15 words (RFC 9293 §3.1), 40 bytes of options */
+// @ts-ignore: decorator
+@inline export const TCP_HLEN_MAX: u32 = 60;
+// TCP option kinds and lengths (RFC 9293 §3.2, RFC 7323, RFC 2018)
+// @ts-ignore: decorator
+@inline export const TCPOPT_EOL: u8 = 0;
+// @ts-ignore: decorator
+@inline export const TCPOPT_NOP: u8 = 1;
+// @ts-ignore: decorator
+@inline export const TCPOPT_MSS: u8 = 2;
+// @ts-ignore: decorator
+@inline export const TCPOPT_WSCALE: u8 = 3;
+// @ts-ignore: decorator
+@inline export const TCPOPT_SACK_PERM: u8 = 4;
+// @ts-ignore: decorator
+@inline export const TCPOPT_SACK: u8 = 5;
+// @ts-ignore: decorator
+@inline export const TCPOPT_TIMESTAMP: u8 = 8;
+// @ts-ignore: decorator
+@inline export const TCPOLEN_MSS: u32 = 4;
+// @ts-ignore: decorator
+@inline export const TCPOLEN_WSCALE: u32 = 3;
+// @ts-ignore: decorator
+@inline export const TCPOLEN_SACK_PERM: u32 = 2;
+// @ts-ignore: decorator
+@inline export const TCPOLEN_TIMESTAMP: u32 = 10;
+/** the largest window shift RFC 7323 §2.3 allows */
+// @ts-ignore: decorator
+@inline export const TCP_MAX_WSCALE: u32 = 14;
+/** the MSS a host assumes when the SYN carries none (RFC 9293 §3.7.1) */
+// @ts-ignore: decorator
+@inline export const TCP_DEFAULT_MSS: u32 = 536;
 
 // ── UDP ──────────────────────────────────────────────────────────────────────────────────────
 // @ts-ignore: decorator

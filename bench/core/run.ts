@@ -78,7 +78,7 @@ function makeWorld(implName: string, sessions: number, module: WebAssembly.Modul
   tables.setLocalAddresses([{ address: VIP, kind: 'vip' }, { address: '10.0.2.1', kind: 'dip' }]);
   tables.setService(0, {
     vip: VIP, port: 80, protocol: 'tcp', scheduler: 'rr', forwarding: 'nat', persistence: 0, persistencePrefix: 32,
-    hashPort: false, fallback: false, sorry: null, tunnelSource: null,
+    hashPort: false, fallback: false, sorry: null, tunnelSource: null, synProxy: 'off',
   });
   // the real servers are the VIP itself at the director's MAC: NAT'ed frames stay valid hits
   for (let i = 0; i < 4; i++) {

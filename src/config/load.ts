@@ -5,15 +5,40 @@ import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml';
 import { WlvsError } from '../errors.js';
 import { DEFAULT_TIMEOUTS_S } from '../dataplane/memory-map.js';
-import type { ForwardingMode, SchedulerName } from '../model/spec.js';
+import type { ForwardingMode, SchedulerName, SynProxyMode } from '../model/spec.js';
 import type {
-  DeviceSpec, DirectorSpec, HaSpec, HealthSpec, LipSpec, RealServerSpec, RouteSpec, ServiceSpec,
+  DeviceSpec, DirectorSpec, HaSpec, HealthSpec, LipSpec, RealServerSpec, RouteSpec, ServiceSpec, SynFloodSpec,
 } from '../model/spec.js';
 import { serviceKey } from '../model/spec.js';
 import { type Issue, Reader, isCidr, isIpv4 } from './reader.js';
 
 export const SCHEDULER_NAMES: readonly SchedulerName[] = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'dh', 'mh'];
 export const FORWARDING_NAMES: readonly ForwardingMode[] = ['nat', 'dr', 'tun', 'fullnat'];
+export const SYN_PROXY_MODES: readonly SynProxyMode[] = ['off', 'auto', 'on'];
+
+export const DEFAULT_SYN_FLOOD: SynFloodSpec = {
+  embryonicShare: 0.25, pressureTimeout: 5, synRate: 20000, tableFill: 0.5, hold: 10, mss: null, wscale: 7, secretPeriod: 60,
+};
+
+function synFlood(r: Reader, node: Node | undefined): SynFloodSpec {
+  const path = 'director.syn_flood';
+  const m = r.map(node, path, ['embryonic_share', 'pressure_timeout', 'syn_rate', 'table_fill', 'hold', 'mss', 'wscale',
+    'secret_period']);
+  const d = DEFAULT_SYN_FLOOD;
+  const share = r.num(m, 'embryonic_share', path, 0, 1, d.embryonicShare);
+  if (share === 0) r.problem(r.get(m, 'embryonic_share'), `${path}.embryonic_share`, 'must be above 0 (1 = no budget)');
+  const hasMss = r.get(m, 'mss') !== undefined;
+  return {
+    embryonicShare: share,
+    pressureTimeout: r.num(m, 'pressure_timeout', path, 0, 3600, d.pressureTimeout),
+    synRate: r.int(m, 'syn_rate', path, 0, 1e9, d.synRate),
+    tableFill: r.num(m, 'table_fill', path, 0, 1, d.tableFill),
+    hold: r.num(m, 'hold', path, 0, 3600, d.hold),
+    mss: hasMss ? r.int(m, 'mss', path, 536, 9000, 1460) : null,
+    wscale: r.int(m, 'wscale', path, 0, 14, d.wscale),
+    secretPeriod: r.int(m, 'secret_period', path, 1, 86400, d.secretPeriod),
+  };
+}
 const SCHED_FLAGS = ['sh-port', 'sh-fallback', 'mh-port', 'mh-fallback'];
 /** ipvsadm --set names and what they set */
 const TIMEOUT_ALIASES: Record<string, string[]> = { tcp: ['established'], tcpfin: ['fin_wait', 'time_wait'], udp: ['udp'] };
@@ -140,7 +165,8 @@ function portRange(r: Reader, node: Node | undefined, text: string | undefined, 
 
 function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec): ServiceSpec {
   const m = r.map(node, path, ['name', 'vip', 'port', 'protocol', 'scheduler', 'sched_flags', 'forwarding', 'persistence',
-    'persistence_netmask', 'local_addresses', 'sorry_server', 'tunnel_source', 'health_check', 'on_failure', 'real_servers']);
+    'persistence_netmask', 'local_addresses', 'sorry_server', 'tunnel_source', 'health_check', 'on_failure', 'syn_proxy',
+    'real_servers']);
   const vip = r.ipv4(r.get(m, 'vip'), r.need(m, 'vip', path) || undefined, `${path}.vip`);
   const port = r.int(m, 'port', path, 0, 65535, 0);
   const protocol = r.oneOf(m, 'protocol', path, ['tcp', 'udp'] as const, 'tcp');
@@ -211,9 +237,21 @@ function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec)
     tunnelSource: tunnel !== undefined ? r.ipv4(r.get(m, 'tunnel_source'), tunnel, `${path}.tunnel_source`) : null,
     health: svcHealth,
     onFailure: r.oneOf(m, 'on_failure', path, ['quiesce', 'remove'] as const, 'quiesce'),
+    synProxy: 'off',
     realServers,
   };
   const modes = new Set([forwarding, ...realServers.map((x) => x.forwarding ?? forwarding)]);
+  // the proxy needs the return path (it answers for the server and translates sequence numbers):
+  // on by default, in auto mode, wherever every real server is reached by NAT or Full-NAT
+  const proxyable = protocol === 'tcp' && [...modes].every((x) => x === 'nat' || x === 'fullnat');
+  const spNode = r.get(m, 'syn_proxy');
+  const spRaw = spNode === undefined ? undefined : (spNode as { value?: unknown }).value;
+  s.synProxy = typeof spRaw === 'boolean' ? (spRaw ? 'on' : 'off')
+    : r.oneOf(m, 'syn_proxy', path, SYN_PROXY_MODES, proxyable ? 'auto' : 'off');
+  if (s.synProxy !== 'off' && !proxyable) {
+    r.problem(spNode, `${path}.syn_proxy`, protocol !== 'tcp' ? 'the SYN proxy is for TCP services'
+      : 'the SYN proxy needs the return path: every real server must use nat or fullnat (dr and tun get the embryonic budget only)');
+  }
   if (modes.has('fullnat') && lips.length === 0) r.problem(node, `${path}.local_addresses`, 'fullnat needs at least one local address');
   if (lips.length && !modes.has('fullnat')) r.problem(r.get(m, 'local_addresses'), `${path}.local_addresses`, 'local addresses are used only by fullnat');
   if (port === 0 && (modes.has('nat') || modes.has('fullnat')) && realServers.some((x) => x.port !== 0)) {
@@ -241,7 +279,7 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
   const root = r.map(doc.contents as Node, '', ['director', 'services']) as YAMLMap | null;
   if (!root) throw invalid(fileName, r.issues.length ? r.issues : [{ line: 1, col: 1, path: '', message: 'the file is empty' }]);
   const dm = r.map(r.get(root, 'director'), 'director', ['devices', 'routes', 'sessions', 'batch', 'busy_poll_us', 'timeouts',
-    'unknown_packets', 'sloppy_tcp', 'admin', 'ha', 'log', 'health_check']);
+    'unknown_packets', 'sloppy_tcp', 'admin', 'ha', 'log', 'health_check', 'syn_flood']);
   if (!dm) r.problem(root, 'director', 'is required');
   const devices = r.seq(r.get(dm, 'devices'), 'director.devices').map((n, i) => device(r, n, `director.devices[${i}]`));
   if (dm && devices.length === 0) r.problem(dm, 'director.devices', 'at least one device is required');
@@ -304,6 +342,7 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
     admin,
     ha: dm && r.get(dm, 'ha') ? ha(r, r.get(dm, 'ha')!, names, devices.every((d) => d.kind === 'tap')) : null,
     logLevel: r.oneOf(lm, 'level', 'director.log', ['trace', 'debug', 'info', 'warn', 'error'] as const, 'info'),
+    synFlood: synFlood(r, r.get(dm, 'syn_flood')),
     services,
   };
   if (r.issues.length) throw invalid(fileName, r.issues);

@@ -4,7 +4,7 @@
 import { stringify } from 'yaml';
 import { DEFAULT_TIMEOUTS_S } from '../dataplane/memory-map.js';
 import type { DirectorSpec, HealthSpec, ServiceSpec } from '../model/spec.js';
-import { DEFAULT_HEALTH } from './load.js';
+import { DEFAULT_HEALTH, DEFAULT_SYN_FLOOD } from './load.js';
 
 function healthObject(h: HealthSpec | null, base: HealthSpec): Record<string, unknown> | undefined {
   if (!h) return undefined;
@@ -50,6 +50,8 @@ export function serviceObject(s: ServiceSpec, defaultHealth: HealthSpec = DEFAUL
   const hc = healthObject(s.health, svcBase);
   if (hc) o.health_check = hc;
   if (s.onFailure !== 'quiesce') o.on_failure = s.onFailure;
+  // written always: its default depends on the modes, which an edit may change
+  o.syn_proxy = s.synProxy;
   o.real_servers = s.realServers.map((r) => {
     const ro: Record<string, unknown> = { address: r.address, port: r.port, weight: r.weight };
     if (r.forwarding) ro.forwarding = r.forwarding;
@@ -93,6 +95,18 @@ export function configObject(spec: DirectorSpec): Record<string, unknown> {
     };
   }
   if (spec.logLevel !== 'info') director.log = { level: spec.logLevel };
+  const sf: Record<string, unknown> = {};
+  const f = spec.synFlood;
+  const d = DEFAULT_SYN_FLOOD;
+  if (f.embryonicShare !== d.embryonicShare) sf.embryonic_share = f.embryonicShare;
+  if (f.pressureTimeout !== d.pressureTimeout) sf.pressure_timeout = f.pressureTimeout;
+  if (f.synRate !== d.synRate) sf.syn_rate = f.synRate;
+  if (f.tableFill !== d.tableFill) sf.table_fill = f.tableFill;
+  if (f.hold !== d.hold) sf.hold = f.hold;
+  if (f.mss !== null) sf.mss = f.mss;
+  if (f.wscale !== d.wscale) sf.wscale = f.wscale;
+  if (f.secretPeriod !== d.secretPeriod) sf.secret_period = f.secretPeriod;
+  if (Object.keys(sf).length) director.syn_flood = sf;
   return { director, services: spec.services.map((s) => serviceObject(s)) };
 }
 

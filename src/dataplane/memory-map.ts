@@ -26,6 +26,8 @@ export interface Capacities {
   events: number;
   /** owned addresses (VIPs, DIPs, LIPs) */
   localAddresses: number;
+  /** slots for frames the core builds beside a batch's own (the SYN proxy's ACKs to real servers) */
+  emitSlots: number;
 }
 
 export const DEFAULT_CAPACITIES: Capacities = {
@@ -41,6 +43,7 @@ export const DEFAULT_CAPACITIES: Capacities = {
   poolEntries: 256,
   events: 1 << 14,
   localAddresses: 256,
+  emitSlots: 64,
 };
 
 /** A region's absolute byte offset and size. */
@@ -75,6 +78,7 @@ export interface Layout {
   svcStats: Region;
   rsStats: Region;
   events: Region;
+  emit: Region;
   /** total bytes, a multiple of 64 KiB */
   memoryBytes: number;
 }
@@ -115,6 +119,7 @@ export function computeLayout(partial: Partial<Capacities> = {}): Layout {
   check('poolEntries', 1, 1 << 20);
   check('events', 16, 1 << 24);
   check('localAddresses', 1, 1 << 16);
+  check('emitSlots', 1, 4096);
 
   const headroom = abi.MIN_HEADROOM;
   // the frame itself starts at a 64-byte boundary inside its slot: keeps IP headers aligned
@@ -146,6 +151,7 @@ export function computeLayout(partial: Partial<Capacities> = {}): Layout {
   const svcStats = take(caps.services * abi.STATS_SIZE);
   const rsStats = take(caps.realServers * abi.STATS_SIZE);
   const events = take(eventCap * abi.EVT_SIZE);
+  const emit = take(caps.emitSlots * abi.EMIT_SLOT_SIZE);
   const slots = take(caps.slotCount * slotSize);
   const index = take(idxSlots * 4);
   const conns = take(connCap * abi.CONN_SIZE);
@@ -158,9 +164,13 @@ export function computeLayout(partial: Partial<Capacities> = {}): Layout {
   return {
     caps, slotSize, headroom, connCap, idxSlots, localSlots, svcIdxSlots, eventCap,
     slots, descriptors, scratch, devices, local, services, svcIndex, realServers, destinations,
-    sched, conns, index, lips, portmaps, pools, stats, svcStats, rsStats, events, memoryBytes,
+    sched, conns, index, lips, portmaps, pools, stats, svcStats, rsStats, events, emit, memoryBytes,
   };
 }
+
+/** what the SYN proxy announces to clients unless configured: Ethernet's MSS, Linux's usual shift */
+export const SYNPROXY_DEFAULT_MSS = 1460;
+export const SYNPROXY_DEFAULT_WSCALE = 7;
 
 /** Default timeouts in seconds, IPVS's (ip_vs_proto_tcp.c, ip_vs_proto_udp.c). */
 export const DEFAULT_TIMEOUTS_S: Record<string, number> = {
@@ -235,6 +245,16 @@ export function writeHeader(memory: WebAssembly.Memory, layout: Layout): void {
   h(abi.HDR_EVT_HEAD, 0);
   h(abi.HDR_EVT_TAIL, 0);
   h(abi.HDR_MEM_END, layout.memoryBytes);
+  h(abi.HDR_EMIT_BASE, layout.emit.base);
+  h(abi.HDR_EMIT_CAP, layout.caps.emitSlots);
+  h(abi.HDR_EMIT_COUNT, 0);
+  // no SYN-flood defence until the host configures it: no embryonic budget, no fill trigger
+  h(abi.HDR_EMBRYONIC, 0);
+  h(abi.HDR_EMBRYONIC_MAX, layout.connCap);
+  h(abi.HDR_EVICT_CURSOR, 0);
+  h(abi.HDR_SYN_RECV_PRESSURE, 0);
+  h(abi.HDR_SYNPROXY_FILL, 0);
+  h(abi.HDR_SYNPROXY_OPTS, SYNPROXY_DEFAULT_MSS | (SYNPROXY_DEFAULT_WSCALE << 16));
   for (const [name, seconds] of Object.entries(DEFAULT_TIMEOUTS_S)) {
     h(abi.HDR_TIMEOUTS + TIMEOUT_SLOTS[name] * 4, seconds * 1000);
   }

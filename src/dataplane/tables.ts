@@ -8,7 +8,7 @@ import { TIMEOUT_SLOTS } from './memory-map.js';
 import type { CoreExports } from './abi.js';
 import { WlvsError } from '../errors.js';
 import { formatMac, ipv4ToNumber, numberToIpv4, parseMac, prefixToMask } from '../model/address.js';
-import type { ForwardingMode, Protocol, SchedulerName } from '../model/spec.js';
+import type { ForwardingMode, Protocol, SchedulerName, SynProxyMode } from '../model/spec.js';
 
 
 export const PROTOCOLS: Record<Protocol, number> = { tcp: abi.IPPROTO_TCP, udp: abi.IPPROTO_UDP };
@@ -48,6 +48,8 @@ export interface ServiceEntry {
   sorry: number | null;
   /** outer source of TUN mode; null = the output device's address */
   tunnelSource: string | null;
+  /** SYN proxy: off, auto (on under pressure or above a SYN rate), on (forced) */
+  synProxy: SynProxyMode;
 }
 
 export interface RealServerEntry {
@@ -70,6 +72,19 @@ export interface RealServerEntry {
 export interface LocalAddressEntry { address: string; kind: 'vip' | 'dip' | 'lip' }
 
 export interface LipEntry { address: string; portMin: number; portMax: number }
+
+/** The data path's SYN-flood settings (see docs/config.md director.syn_flood). */
+export interface SynFloodEntry {
+  /** embryonic sessions allowed before a new one evicts an old one */
+  embryonicMax: number;
+  /** SYN_RECV timeout in seconds while the budget is half used (0 = the normal one) */
+  synRecvPressureS: number;
+  /** auto-mode SYN proxies switch on at this many records in the table (0 = never by fill) */
+  proxyFillRecords: number;
+  /** MSS and window shift the SYN proxy announces to clients */
+  mss: number;
+  wscale: number;
+}
 
 export interface Counters { conns: bigint; inPackets: bigint; outPackets: bigint; inBytes: bigint; outBytes: bigint }
 
@@ -137,6 +152,47 @@ export class Tables {
     return this.header(abi.HDR_TIMEOUTS + TIMEOUT_SLOTS[name] * 4);
   }
 
+  // ── SYN-flood defence ───────────────────────────────────────────────────────────────────
+  /** setSynFlood writes the embryonic budget, the pressure timeout and the SYN proxy's own options. */
+  setSynFlood(f: SynFloodEntry): void {
+    this.setHeader(abi.HDR_EMBRYONIC_MAX, f.embryonicMax);
+    this.setHeader(abi.HDR_SYN_RECV_PRESSURE, Math.round(f.synRecvPressureS * 1000));
+    this.setHeader(abi.HDR_SYNPROXY_FILL, f.proxyFillRecords);
+    this.setHeader(abi.HDR_SYNPROXY_OPTS, (f.mss & 0xffff) | ((f.wscale & 0xf) << 16));
+  }
+
+  /**
+   * setCookieKeys makes `count` the current SYN-cookie period and writes its two 16-byte keys;
+   * the previous period's keys (the other slot) are left as they are, so its cookies stay valid.
+   */
+  setCookieKeys(count: number, keys: Uint8Array): void {
+    if (keys.length !== abi.COOKIE_KEYS_SIZE) throw new RangeError(`cookie keys must be ${abi.COOKIE_KEYS_SIZE} bytes`);
+    this.#bytes.set(keys, abi.HEADER_BASE + abi.HDR_COOKIE_KEYS + (count & 1) * abi.COOKIE_KEYS_SIZE);
+    this.setHeader(abi.HDR_COOKIE_COUNT, count);
+  }
+
+  /** setSynProxyOn switches the SYN proxy of service i on or off for SYNs (auto mode's host trigger). */
+  setSynProxyOn(i: number, on: boolean): void {
+    const at = this.#svcAt(i) + abi.SVC_FLAGS;
+    if (on) this.#bytes[at] |= abi.SVCF_SYNPROXY_ON;
+    else this.#bytes[at] &= ~abi.SVCF_SYNPROXY_ON;
+  }
+
+  synProxyOn(i: number): boolean {
+    return (this.#bytes[this.#svcAt(i) + abi.SVC_FLAGS] & abi.SVCF_SYNPROXY_ON) !== 0;
+  }
+
+  /** serviceSyns: SYNs to service i that found no session, since it was created */
+  serviceSyns(i: number): bigint {
+    this.#svcAt(i);
+    return this.#view.getBigUint64(this.layout.svcStats.base + i * abi.STATS_SIZE + abi.ST_SYNS, true);
+  }
+
+  /** embryonic: TCP sessions in SYN_RECV now, and their budget */
+  embryonic(): { count: number; max: number } {
+    return { count: this.header(abi.HDR_EMBRYONIC), max: this.header(abi.HDR_EMBRYONIC_MAX) };
+  }
+
   // ── devices ─────────────────────────────────────────────────────────────────────────────
   setDevices(devices: DeviceEntry[]): void {
     if (devices.length > this.layout.caps.devices) {
@@ -193,6 +249,11 @@ export class Tables {
     if (s.persistence > 0) flags |= abi.SVCF_PERSIST;
     if (s.hashPort) flags |= abi.SVCF_HASH_PORT;
     if (s.fallback) flags |= abi.SVCF_FALLBACK;
+    if (s.synProxy !== 'off') flags |= abi.SVCF_SYNPROXY;
+    // forced on, or kept as the host's auto trigger left it
+    if (s.synProxy === 'on' || (s.synProxy === 'auto' && wasUsed && (this.#bytes[at + abi.SVC_FLAGS] & abi.SVCF_SYNPROXY_ON))) {
+      flags |= abi.SVCF_SYNPROXY_ON;
+    }
     v.setUint8(at + abi.SVC_FLAGS, flags);
     v.setUint8(at + abi.SVC_SCHED, SCHEDULERS[s.scheduler]);
     v.setUint8(at + abi.SVC_FWD, FORWARDING[s.forwarding]);

@@ -195,7 +195,7 @@ export class TableApplier {
         vip: st.spec.vip, port: st.spec.port, protocol: st.spec.protocol, scheduler: st.spec.scheduler,
         forwarding: st.spec.forwarding, persistence: st.spec.persistence, persistencePrefix: st.spec.persistencePrefix,
         hashPort: st.spec.hashPort, fallback: st.spec.fallback, sorry: st.sorry?.index ?? null,
-        tunnelSource: st.spec.tunnelSource,
+        tunnelSource: st.spec.tunnelSource, synProxy: st.spec.synProxy,
       });
       dests.set(st.index, list);
       pools.set(st.index, st.spec.localAddresses.map((l) => lipIndex.get(lipKey(l))!));

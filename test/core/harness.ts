@@ -54,7 +54,7 @@ export const LIPS = ['10.0.2.201', '10.0.2.202'];
 export function serviceEntry(s: Partial<ServiceEntry> = {}): ServiceEntry {
   return {
     vip: VIP, port: 80, protocol: 'tcp', scheduler: 'rr', forwarding: 'nat', persistence: 0,
-    persistencePrefix: 32, hashPort: false, fallback: false, sorry: null, tunnelSource: null, ...s,
+    persistencePrefix: 32, hashPort: false, fallback: false, sorry: null, tunnelSource: null, synProxy: 'off', ...s,
   };
 }
 
