@@ -22,7 +22,7 @@
 // └───────────────────────────────────────────────────────────────────┘
 
 // @ts-ignore: decorator
-@inline export const ABI_VERSION: u32 = 3;
+@inline export const ABI_VERSION: u32 = 4;
 // @ts-ignore: decorator
 @inline export const MAGIC: u32 = 0x53564c57; // "WLVS" little-endian
 // @ts-ignore: decorator
@@ -149,6 +149,11 @@
 // written by pass 2 of every batch so its bucket-touching loads are not optimised away
 // @ts-ignore: decorator
 @inline export const HDR_SINK: u32 = 184;
+// per-session extension records (CONNX_SIZE each, indexed like the session records), or 0 when
+// the configuration needs none: sequence/timestamp translation (seqadj.ts) and the state of
+// features that rewrite a stream (SYN proxy, PROXY protocol)
+// @ts-ignore: decorator
+@inline export const HDR_CONNX_BASE: u32 = 188;
 // timeouts: u32 milliseconds × TO_COUNT, indexed by TO_* (TCP states by their number)
 // @ts-ignore: decorator
 @inline export const HDR_TIMEOUTS: u32 = 256;
@@ -690,6 +695,33 @@
 @inline export const CONNF_FWD_SHIFT: u8 = 5;
 // @ts-ignore: decorator
 @inline export const CONNF_FWD_MASK: u8 = 0x60;
+// ╒══════════════ session extension (CONNX_SIZE = 16 B, record i at HDR_CONNX_BASE + 16 i) ══════════════╕
+// │ +0 u32 seq delta in: added to the seq of client -> RS segments, taken from the ack (and SACK  │
+// │        edges) of RS -> client ones (bytes the director inserted into the client's stream)     │
+// │ +4 u32 seq delta out: added to the seq of RS -> client segments, taken from the ack/SACK of  │
+// │        client -> RS ones (the client saw another ISN than the server's: SYN proxy)           │
+// │ +8 u32 timestamp delta: added to TSval of RS -> client, taken from TSecr of client -> RS     │
+// │ +12 u16 flags (CONNXF_*) │ +14 u16 owned by the feature that set the flags                    │
+// └───────────────────────────────────────────────────────────────────────────────────────────────┘
+// Deltas are modulo 2^32, little-endian native values (not wire order). Zeroed with the record.
+// @ts-ignore: decorator
+@inline export const CONNX_SEQ_IN: u32 = 0;
+// @ts-ignore: decorator
+@inline export const CONNX_SEQ_OUT: u32 = 4;
+// @ts-ignore: decorator
+@inline export const CONNX_TS: u32 = 8;
+// @ts-ignore: decorator
+@inline export const CONNX_FLAGS: u32 = 12;
+// @ts-ignore: decorator
+@inline export const CONNX_AUX: u32 = 14;
+// @ts-ignore: decorator
+@inline export const CONNX_SIZE: u32 = 16;
+/** the sequence deltas apply to every segment of the session */
+// @ts-ignore: decorator
+@inline export const CONNXF_SEQ: u16 = 1;
+/** the timestamp delta applies (TSval out, TSecr in) */
+// @ts-ignore: decorator
+@inline export const CONNXF_TS: u16 = 2;
 // records per index slot group: the index has IDX_PER_CONN slots per record
 // @ts-ignore: decorator
 @inline export const IDX_PER_CONN: u32 = 4;

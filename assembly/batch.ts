@@ -1,8 +1,8 @@
-// batch.ts — one process() call per batch, in three passes (DESIGN.md §2):
+// batch.ts — one process() call per batch, in three passes (docs/design.md, contract 2):
 //   1. parse and hash every frame (parse.ts) into its scratch record;
 //   2. touch each frame's index bucket, so the cache misses of the whole batch overlap;
 //   3. look up, create sessions on a miss, rewrite, count, and write each verdict.
-// No prefetch in WASM: pass 2 stands in for it (2× at 1M sessions, MEASUREMENTS.md).
+// No prefetch in WASM: pass 2 stands in for it (2× at 1M sessions, docs/design.md).
 import {
   CONNF_ACTIVE, CONNF_FWD_MASK, CONNF_FWD_SHIFT, CONNF_OUT, CONNF_POOL, CONNF_TEMPLATE, CONNF_USED,
   CONN_CDEV, CONN_CIP, CONN_CMAC, CONN_CPORT, CONN_EXPIRES, CONN_FLAGS, CONN_LINK, CONN_LIP,
@@ -35,6 +35,7 @@ import {
   CLASS_DONE, CLASS_ICMP_ERR, CLASS_IN, CLASS_LIP, CLASS_UNKNOWN, parseFrame,
 } from './parse';
 import { schedule } from './sched/index';
+import { seqAdjust } from './seqadj';
 import { NO_SERVICE, lookupService, serviceAddress } from './service';
 import {
   NO_CONN, allocConn, connAddress, connGone, detachTemplate, expireConn, freeConn, indexInsert,
@@ -341,6 +342,7 @@ function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: b
       outLen += 20;
     }
   }
+  if (proto == IPPROTO_TCP && !icmp) seqAdjust(rec, l4, out, partial);
   countTraffic(<u32>load<u16>(c + CONN_SVC), rs, out, tot);
   store<u32>(desc + DESC_OFF, <u32>frame);
   store<u32>(desc + DESC_LEN, outLen);

@@ -1,5 +1,5 @@
 // index.ts — the module's exports, and nothing else. Every export takes and returns u32 (a u64
-// would cross the boundary as a BigInt: 5.5 ns a call instead of 1.6, MEASUREMENTS.md).
+// would cross the boundary as a BigInt: 5.5 ns a call instead of 1.6, docs/design.md).
 import { ABI_VERSION } from './abi';
 import { processBatch } from './batch';
 import { sweepSessions } from './session';

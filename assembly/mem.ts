@@ -1,5 +1,5 @@
 // mem.ts — raw memory helpers for the data path. Bounds-checked containers ran at 0.58–0.71× of
-// raw load/store here (MEASUREMENTS.md), so tables are plain memory reached through these.
+// raw load/store here (docs/design.md), so tables are plain memory reached through these.
 // Nothing here allocates.
 import { HEADER_BASE } from './abi';
 

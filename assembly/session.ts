@@ -21,6 +21,7 @@ import { emitEvent } from './events';
 import { releasePort } from './fnat_pool';
 import { flowHash } from './flow';
 import { hdr, setHdr, timeReached } from './mem';
+import { clearConnx } from './seqadj';
 import { count } from './stats';
 
 // @ts-ignore: decorator
@@ -151,6 +152,7 @@ export function allocConn(): u32 {
   }
   const c = connAddress(rec);
   memory.fill(c, 0, CONN_SIZE);
+  clearConnx(rec);
   setHdr(HDR_CONN_COUNT, hdr(HDR_CONN_COUNT) + 1);
   return rec;
 }

@@ -83,6 +83,21 @@
 @inline export const TCP_URG: u32 = 18;
 // @ts-ignore: decorator
 @inline export const TCP_HLEN: u32 = 20;
+// TCP options (RFC 9293 §3.1, RFC 2018 SACK, RFC 7323 timestamps)
+// @ts-ignore: decorator
+@inline export const TCPOPT_EOL: u8 = 0;
+// @ts-ignore: decorator
+@inline export const TCPOPT_NOP: u8 = 1;
+// @ts-ignore: decorator
+@inline export const TCPOPT_MSS: u8 = 2;
+// @ts-ignore: decorator
+@inline export const TCPOPT_WSCALE: u8 = 3;
+// @ts-ignore: decorator
+@inline export const TCPOPT_SACK_PERM: u8 = 4;
+// @ts-ignore: decorator
+@inline export const TCPOPT_SACK: u8 = 5;
+// @ts-ignore: decorator
+@inline export const TCPOPT_TIMESTAMP: u8 = 8;
 // @ts-ignore: decorator
 @inline export const TH_FIN: u8 = 0x01;
 // @ts-ignore: decorator
@@ -103,21 +118,7 @@
 /** the largest TCP header: 15 words (RFC 9293 §3.1), 40 bytes of options */
 // @ts-ignore: decorator
 @inline export const TCP_HLEN_MAX: u32 = 60;
-// TCP option kinds and lengths (RFC 9293 §3.2, RFC 7323, RFC 2018)
-// @ts-ignore: decorator
-@inline export const TCPOPT_EOL: u8 = 0;
-// @ts-ignore: decorator
-@inline export const TCPOPT_NOP: u8 = 1;
-// @ts-ignore: decorator
-@inline export const TCPOPT_MSS: u8 = 2;
-// @ts-ignore: decorator
-@inline export const TCPOPT_WSCALE: u8 = 3;
-// @ts-ignore: decorator
-@inline export const TCPOPT_SACK_PERM: u8 = 4;
-// @ts-ignore: decorator
-@inline export const TCPOPT_SACK: u8 = 5;
-// @ts-ignore: decorator
-@inline export const TCPOPT_TIMESTAMP: u8 = 8;
+// TCP option lengths (RFC 9293 §3.2, RFC 7323, RFC 2018)
 // @ts-ignore: decorator
 @inline export const TCPOLEN_MSS: u32 = 4;
 // @ts-ignore: decorator

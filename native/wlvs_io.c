@@ -2,7 +2,7 @@
 // batches straight into the frame slots of the WASM memory and written back in batches.
 //
 // Why native: per-packet fs.read/fs.write through libuv's thread pool measured 74k pps and hung
-// at exit (MEASUREMENTS.md); a non-blocking fd watched with uv_poll and drained with read() until
+// at exit (docs/design.md); a non-blocking fd watched with uv_poll and drained with read() until
 // EAGAIN costs one JS call per batch instead of one per packet.
 //
 // The descriptor layout and verdicts come from abi.h, generated from assembly/abi.ts (the one

@@ -82,7 +82,7 @@ idxLines.forEach((raw, i) => {
   const [, name, params, ret] = m;
   const args = params.trim() === '' ? [] : params.split(',').map((p) => {
     const pm = /^\s*([a-z][A-Za-z0-9]*): u32\s*$/.exec(p);
-    // a u64 would cross the boundary as a BigInt (5.5 ns a call instead of 1.6, MEASUREMENTS.md)
+    // a u64 would cross the boundary as a BigInt (5.5 ns a call instead of 1.6, docs/design.md)
     if (!pm) fail(`assembly/index.ts:${i + 1}: ${name}: parameter "${p.trim()}" must be u32`);
     return pm[1];
   });

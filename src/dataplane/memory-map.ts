@@ -28,6 +28,11 @@ export interface Capacities {
   localAddresses: number;
   /** slots for frames the core builds beside a batch's own (the SYN proxy's ACKs to real servers) */
   emitSlots: number;
+  /**
+   * a session extension record (abi CONNX_*) per session: needed by features that translate
+   * sequence numbers or timestamps (SYN proxy, PROXY protocol); +CONNX_SIZE bytes a connection
+   */
+  connExt: boolean;
 }
 
 export const DEFAULT_CAPACITIES: Capacities = {
@@ -44,6 +49,7 @@ export const DEFAULT_CAPACITIES: Capacities = {
   events: 1 << 14,
   localAddresses: 256,
   emitSlots: 64,
+  connExt: false,
 };
 
 /** A region's absolute byte offset and size. */
@@ -79,6 +85,8 @@ export interface Layout {
   rsStats: Region;
   events: Region;
   emit: Region;
+  /** session extension records; size 0 when caps.connExt is false */
+  connx: Region;
   /** total bytes, a multiple of 64 KiB */
   memoryBytes: number;
 }
@@ -101,7 +109,7 @@ function align(n: number, a: number): number {
  */
 export function computeLayout(partial: Partial<Capacities> = {}): Layout {
   const caps: Capacities = { ...DEFAULT_CAPACITIES, ...partial };
-  const check = (name: keyof Capacities, min: number, max: number): void => {
+  const check = (name: Exclude<keyof Capacities, 'connExt'>, min: number, max: number): void => {
     const v = caps[name];
     if (!Number.isInteger(v) || v < min || v > max) {
       throw new RangeError(`capacity ${name}=${v} outside [${min}, ${max}]`);
@@ -155,6 +163,7 @@ export function computeLayout(partial: Partial<Capacities> = {}): Layout {
   const slots = take(caps.slotCount * slotSize);
   const index = take(idxSlots * 4);
   const conns = take(connCap * abi.CONN_SIZE);
+  const connx = take(caps.connExt ? connCap * abi.CONNX_SIZE : 0);
   const portmaps = take(caps.lips * abi.PORTMAP_SIZE);
   const sched = take(caps.services * caps.schedSize * 2);
   const memoryBytes = align(cursor, PAGE);
@@ -164,7 +173,7 @@ export function computeLayout(partial: Partial<Capacities> = {}): Layout {
   return {
     caps, slotSize, headroom, connCap, idxSlots, localSlots, svcIdxSlots, eventCap,
     slots, descriptors, scratch, devices, local, services, svcIndex, realServers, destinations,
-    sched, conns, index, lips, portmaps, pools, stats, svcStats, rsStats, events, emit, memoryBytes,
+    sched, conns, index, lips, portmaps, pools, stats, svcStats, rsStats, events, emit, connx, memoryBytes,
   };
 }
 
@@ -255,6 +264,7 @@ export function writeHeader(memory: WebAssembly.Memory, layout: Layout): void {
   h(abi.HDR_SYN_RECV_PRESSURE, 0);
   h(abi.HDR_SYNPROXY_FILL, 0);
   h(abi.HDR_SYNPROXY_OPTS, SYNPROXY_DEFAULT_MSS | (SYNPROXY_DEFAULT_WSCALE << 16));
+  h(abi.HDR_CONNX_BASE, layout.connx.size > 0 ? layout.connx.base : 0);
   for (const [name, seconds] of Object.entries(DEFAULT_TIMEOUTS_S)) {
     h(abi.HDR_TIMEOUTS + TIMEOUT_SLOTS[name] * 4, seconds * 1000);
   }

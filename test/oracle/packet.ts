@@ -58,25 +58,33 @@ export interface IpSpec {
   proto?: number;
 }
 
-export interface TcpSpec { sport: number; dport: number; flags?: string; seq?: number; ack?: number; window?: number; payload?: Uint8Array }
+export interface TcpSpec {
+  sport: number; dport: number; flags?: string; seq?: number; ack?: number; window?: number; payload?: Uint8Array;
+  /** option bytes, a multiple of 4 long (pad with EOL 0 / NOP 1 yourself, as the wire has them) */
+  options?: number[];
+}
 export interface UdpSpec { sport: number; dport: number; payload?: Uint8Array; noChecksum?: boolean }
 export interface IcmpSpec { type: number; code: number; rest?: number; payload?: Uint8Array }
 
-/** tcpSegment builds a TCP segment (20-byte header) with its checksum over the pseudo-header. */
+/** tcpSegment builds a TCP segment (20-byte header plus options) with its checksum over the pseudo-header. */
 export function tcpSegment(ip: IpSpec, t: TcpSpec): Uint8Array {
   const payload = t.payload ?? new Uint8Array(0);
-  const seg = new Uint8Array(20 + payload.length);
+  const opts = t.options ?? [];
+  if (opts.length % 4 !== 0 || opts.length > 40) throw new Error(`TCP options must be a multiple of 4 bytes, at most 40 (${opts.length})`);
+  const hlen = 20 + opts.length;
+  const seg = new Uint8Array(hlen + payload.length);
   const dv = new DataView(seg.buffer);
   dv.setUint16(0, t.sport);
   dv.setUint16(2, t.dport);
   dv.setUint32(4, t.seq ?? 1000);
   dv.setUint32(8, t.ack ?? 0);
-  seg[12] = 5 << 4;
+  seg[12] = (hlen / 4) << 4;
+  seg.set(opts, 20);
   let flags = 0;
   for (const f of (t.flags ?? 'A') as string) flags |= TCP_FLAG_BITS[f as TcpFlag];
   seg[13] = flags;
   dv.setUint16(14, t.window ?? 65535);
-  seg.set(payload, 20);
+  seg.set(payload, hlen);
   const sum = pseudoHeaderSum(Uint8Array.from(ipToBytes(ip.src)), Uint8Array.from(ipToBytes(ip.dst)), 6, seg.length);
   dv.setUint16(16, checksum(seg, sum));
   return seg;
@@ -174,6 +182,10 @@ export interface DecodedL4 {
   sport: number;
   dport: number;
   flags?: number;
+  /** TCP: sequence and acknowledgement numbers, and the option bytes */
+  seq?: number;
+  ack?: number;
+  options?: Uint8Array;
   checksum: number;
   /** the checksum verifies over the pseudo-header (UDP zero = "none" counts as valid) */
   checksumOk: boolean;
@@ -238,6 +250,9 @@ export function decodeIp(p: Uint8Array, quoted = false): DecodedIp {
   if (p[9] === 6 && l4.length >= 8) {
     d.tcp = {
       proto: 6, sport: l4dv.getUint16(0), dport: l4dv.getUint16(2), flags: l4.length > 13 ? l4[13] : undefined,
+      seq: l4dv.getUint32(4),
+      ack: l4.length >= 12 ? l4dv.getUint32(8) : undefined,
+      options: l4.length >= 20 ? l4.subarray(20, Math.min(l4.length, (l4[12] >> 4) * 4)) : undefined,
       checksum: l4.length >= 18 ? l4dv.getUint16(16) : -1,
       checksumOk: !quoted && l4.length >= 20 && onesSum(l4, ps) === 0xffff,
       payload: l4.length >= 20 ? l4.subarray((l4[12] >> 4) * 4) : new Uint8Array(0),
@@ -262,6 +277,26 @@ export function decodeFrame(f: Uint8Array, l2: boolean): DecodedFrame {
   if (!l2) return { ip: decodeIp(f) };
   const out: DecodedFrame = { dstMac: bytesToMac(f, 0), srcMac: bytesToMac(f, 6), etherType: (f[12] << 8) | f[13] };
   if (out.etherType === 0x0800) out.ip = decodeIp(f.subarray(14));
+  return out;
+}
+
+export interface TcpOption { kind: number; at: number; data: Uint8Array }
+
+/** tcpOptions lists the options of decoded TCP option bytes (`at`: offset from the option start). */
+export function tcpOptions(opts: Uint8Array): TcpOption[] {
+  const out: TcpOption[] = [];
+  for (let i = 0; i < opts.length;) {
+    const kind = opts[i];
+    if (kind === 0) break;
+    if (kind === 1) {
+      i++;
+      continue;
+    }
+    const len = opts[i + 1];
+    if (len < 2 || i + len > opts.length) throw new Error(`bad TCP option at ${i}`);
+    out.push({ kind, at: i, data: opts.subarray(i + 2, i + len) });
+    i += len;
+  }
   return out;
 }
 

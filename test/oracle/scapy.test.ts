@@ -15,6 +15,7 @@ pkts = {
   "udp_odd": IP(src="192.168.7.1", dst="10.9.8.7", id=7, ttl=3)/UDP(sport=65535, dport=1)/Raw(b"abc"),
   "opts": IP(src="10.0.1.10", dst="10.0.1.100", id=0x1234, ttl=64, options=[IPOption_NOP(), IPOption_NOP(), IPOption_NOP(), IPOption_NOP()])/TCP(sport=1, dport=2, seq=1000, flags="A", window=65535),
   "icmp": IP(src="10.0.1.254", dst="10.0.1.100", id=0x1234, ttl=64)/ICMP(type=3, code=4, nexthopmtu=1400)/Raw(bytes(range(28))),
+  "tcpopts": IP(src="10.0.1.10", dst="10.0.1.100", id=0x1234, ttl=64)/TCP(sport=80, dport=40000, seq=7, ack=9, flags="A", window=65535, options=[("NOP", None), ("SAck", (5000, 6000)), ("NOP", None), ("NOP", None), ("Timestamp", (111, 222))]),
   "eth": Ether(dst="02:00:00:00:d0:00", src="02:00:00:00:0c:01")/IP(src="1.2.3.4", dst="5.6.7.8", id=0x1234, ttl=64)/TCP(sport=9, dport=10, seq=1000, flags="PA", window=65535)/Raw(b"x"*101),
 }
 print(json.dumps({k: raw(v).hex() for k, v in pkts.items()}))
@@ -30,6 +31,8 @@ describe('oracle vs scapy', () => {
     assert.equal(hex(udpPacket({ src: '192.168.7.1', dst: '10.9.8.7', id: 7, ttl: 3 }, { sport: 65535, dport: 1, payload: Buffer.from('abc') })), ref.udp_odd);
     assert.equal(hex(tcpPacket({ src: '10.0.1.10', dst: '10.0.1.100', options: [1, 1, 1, 1] }, { sport: 1, dport: 2, flags: 'A', seq: 1000 })), ref.opts);
     assert.equal(hex(icmpPacket({ src: '10.0.1.254', dst: '10.0.1.100' }, { type: 3, code: 4, rest: 1400, payload: Uint8Array.from({ length: 28 }, (_, i) => i) })), ref.icmp);
+    const sackTs = [1, 5, 10, 0, 0, 0x13, 0x88, 0, 0, 0x17, 0x70, 1, 1, 8, 10, 0, 0, 0, 111, 0, 0, 0, 222, 0];
+    assert.equal(hex(tcpPacket({ src: '10.0.1.10', dst: '10.0.1.100' }, { sport: 80, dport: 40000, flags: 'A', seq: 7, ack: 9, options: sackTs })), ref.tcpopts);
     assert.equal(hex(ethernet('02:00:00:00:d0:00', '02:00:00:00:0c:01', tcpPacket({ src: '1.2.3.4', dst: '5.6.7.8' }, { sport: 9, dport: 10, flags: 'PA', seq: 1000, payload: new Uint8Array(101).fill(0x78) }))), ref.eth);
   });
 });
