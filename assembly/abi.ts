@@ -722,6 +722,21 @@
 /** the timestamp delta applies (TSval out, TSecr in) */
 // @ts-ignore: decorator
 @inline export const CONNXF_TS: u16 = 2;
+// SYN proxy (synproxy.ts), flags from the top: the session was opened by the SYN proxy; its real
+// server has not answered the SYN yet (SEQ_OUT then holds our cookie ISN, TS our timestamp value,
+// AUX the client's window scale bits 0..3, ours 4..7 and its window, coded, 8..15); the client
+// negotiated window scaling / timestamps with us; windows are rescaled per segment (AUX then
+// holds the shift the server did not agree to 0..3, ours 4..7, the server's 8..11)
+// @ts-ignore: decorator
+@inline export const CONNXF_SYNPROXY: u16 = 0x8000;
+// @ts-ignore: decorator
+@inline export const CONNXF_PROXY_PENDING: u16 = 0x4000;
+// @ts-ignore: decorator
+@inline export const CONNXF_PROXY_WSCALE: u16 = 0x2000;
+// @ts-ignore: decorator
+@inline export const CONNXF_PROXY_TS: u16 = 0x1000;
+// @ts-ignore: decorator
+@inline export const CONNXF_PROXY_WINDOW: u16 = 0x0800;
 // records per index slot group: the index has IDX_PER_CONN slots per record
 // @ts-ignore: decorator
 @inline export const IDX_PER_CONN: u32 = 4;

@@ -22,10 +22,14 @@ import {
   SVC_FLAGS, SVC_FWD, SVC_PERSIST_MASK, SVC_PERSIST_TIMEOUT, SVC_SORRY, SVC_TUN_SRC, SVC_VPORT,
   TCP_S_CLOSE, TCP_S_FIN_WAIT, TCP_S_NONE, TCP_S_TIME_WAIT, TO_UDP, VERDICT_DROP, VERDICT_FORWARD, VERDICT_HOST,
   VNET_FLAGS, VNET_F_NEEDS_CSUM, VNET_HDR_LEN, STAT_BATCHES, DROP_EMBRYONIC_LIMIT, HDR_CONN_COUNT, HDR_EMIT_COUNT,
-  HDR_SYNPROXY_FILL, SVCF_SYNPROXY, SVCF_SYNPROXY_ON, TCP_S_SYN_RECV,
+  HDR_SYNPROXY_FILL, SVCF_SYNPROXY, SVCF_SYNPROXY_ON, TCP_S_SYN_RECV, DROP_BAD_COOKIE, DROP_SYNPROXY_PENDING,
+  TCP_S_ESTABLISHED, TCP_S_SYN_SENT,
 } from './abi';
 import { embryonicFull, evictEmbryonic, synRecvTimeout } from './embryonic';
-import { answerSyn } from './synproxy';
+import {
+  answerSyn, checkCookieAck, openServer, proxyPending, proxyWindow, resetClient, serverAnswered, serverRefused,
+} from './synproxy';
+import { COOKIE_BAD } from './syncookie';
 import { emitEvent } from './events';
 import { NO_PORT, allocPort, lipAddress } from './fnat_pool';
 import { flowHash } from './flow';
@@ -35,7 +39,7 @@ import {
   CLASS_DONE, CLASS_ICMP_ERR, CLASS_IN, CLASS_LIP, CLASS_UNKNOWN, parseFrame,
 } from './parse';
 import { schedule } from './sched/index';
-import { seqAdjust } from './seqadj';
+import { connxAddress, seqAdjust } from './seqadj';
 import { NO_SERVICE, lookupService, serviceAddress } from './service';
 import {
   NO_CONN, allocConn, connAddress, connGone, detachTemplate, expireConn, freeConn, indexInsert,
@@ -47,8 +51,12 @@ import { drIn } from './xmit/dr';
 import { fnatIn, fnatOut } from './xmit/fnat';
 import { natIn, natOut } from './xmit/nat';
 import { setMacs } from './xmit/rewrite';
-import { ETH_SRC, IP_TOT_LEN, TH_ACK, TH_RST, TH_SYN } from './wire';
+import { ETH_SRC, IP_TOT_LEN, TH_ACK, TH_FIN, TH_RST, TH_SYN } from './wire';
 import { TUN_FAILED_BELOW, TUN_FRAG_NEEDED, tunIn } from './xmit/tun';
+
+/** forward()'s `forced` when the segment's flags decide the next TCP state */
+// @ts-ignore: decorator
+@inline const STATE_FROM_SEGMENT: u32 = 0xff;
 
 /** newConn results at or above this are failures: FAILED | DROP_* reason */
 // @ts-ignore: decorator
@@ -126,10 +134,11 @@ function findTemplate(hash: u32, tcip: u32, vip: u32, tport: u32, proto: u32, no
  * (slot scratch `scr`) and creates its session: persistence template, Full-NAT port, index keys, counters, event.
  * Returns the record index, or FAILED | DROP_* reason.
  */
-function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, now: u32): u32 {
+function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, now: u32, proxied: bool = false): u32 {
   const s = serviceAddress(svcIdx);
   const proto = <u32>load<u8>(scr + SCR_PROTO);
-  if (proto == IPPROTO_TCP && (hdr(HDR_OPTIONS) & OPT_SLOPPY_TCP) == 0) {
+  // a proxied connection starts on the client's verified ACK, and never as an embryonic session
+  if (proto == IPPROTO_TCP && !proxied && (hdr(HDR_OPTIONS) & OPT_SLOPPY_TCP) == 0) {
     // IPVS schedules TCP only on a SYN: a stray segment must not pin a server
     const tf = load<u8>(scr + SCR_TCPFLAGS);
     if ((tf & TH_SYN) == 0 || (tf & TH_RST) != 0) return FAILED | DROP_NO_SESSION;
@@ -178,7 +187,7 @@ function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, no
   // defence before insertion (DESIGN.md): a session that starts embryonic (a TCP SYN) takes the
   // place of an old embryonic one at the budget, and a full table makes room by evicting one;
   // established sessions are never touched
-  if (proto == IPPROTO_TCP && (load<u8>(scr + SCR_TCPFLAGS) & (TH_SYN | TH_ACK)) == TH_SYN && embryonicFull() &&
+  if (proto == IPPROTO_TCP && !proxied && (load<u8>(scr + SCR_TCPFLAGS) & (TH_SYN | TH_ACK)) == TH_SYN && embryonicFull() &&
     !evictEmbryonic(now)) {
     return FAILED | DROP_EMBRYONIC_LIMIT;
   }
@@ -254,7 +263,8 @@ function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, no
  * forward moves one packet of session `rec` in direction `out`: state and timer, the mode's
  * rewrite, Ethernet addresses and output device, counters and the verdict.
  */
-function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: bool, inDev: u32, now: u32): void {
+function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: bool, inDev: u32, now: u32,
+  forced: u32 = STATE_FROM_SEGMENT): void {
   const c = connAddress(rec);
   const flags = load<u8>(c + CONN_FLAGS);
   const fwd = <u32>((flags & CONNF_FWD_MASK) >> CONNF_FWD_SHIFT);
@@ -276,7 +286,8 @@ function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: b
   } else if (proto == IPPROTO_TCP) {
     const dir = fwd == FWD_DR || fwd == FWD_TUN ? DIR_INPUT_ONLY : (out ? DIR_OUTPUT : DIR_INPUT);
     const state = <u32>load<u8>(c + CONN_STATE);
-    const next = nextTcpState(state, dir, <u32>load<u8>(scr + SCR_TCPFLAGS));
+    // the SYN proxy sets the states of its own handshake
+    const next = forced != STATE_FROM_SEGMENT ? forced : nextTcpState(state, dir, <u32>load<u8>(scr + SCR_TCPFLAGS));
     if (next != state) {
       applyTcpState(c, r, next);
       // a new session's first state travels in its EVT_CREATED
@@ -342,7 +353,10 @@ function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: b
       outLen += 20;
     }
   }
-  if (proto == IPPROTO_TCP && !icmp) seqAdjust(rec, l4, out, partial);
+  if (proto == IPPROTO_TCP && !icmp) {
+    seqAdjust(rec, l4, out, partial);
+    proxyWindow(rec, l4, out, partial);
+  }
   countTraffic(<u32>load<u16>(c + CONN_SVC), rs, out, tot);
   store<u32>(desc + DESC_OFF, <u32>frame);
   store<u32>(desc + DESC_LEN, outLen);
@@ -382,6 +396,10 @@ function handle(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, inDev: u
   if (v != 0) {
     rec = recOf(v);
     out = (v & IDX_DIR_OUT) != 0;
+    if (proto == IPPROTO_TCP && load<u8>(scr + SCR_ICMP) == 0 && proxyPending(rec)) {
+      proxyHandshake(desc, scr, rec, out, l2, vnet, inDev, now);
+      return;
+    }
   } else if (cls == CLASS_IN) {
     const svc = lookupService(load<u32>(scr + SCR_DST), load<u32>(scr + SCR_SPORT) >>> 16, proto);
     if (svc == NO_SERVICE) {
@@ -398,6 +416,11 @@ function handle(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, inDev: u
           answerSyn(desc, scr, l2, vnet, inDev, now);
           return;
         }
+      } else if ((load<u8>(s + SVC_FLAGS) & SVCF_SYNPROXY) != 0 && (tf & (TH_SYN | TH_ACK | TH_RST | TH_FIN)) == TH_ACK) {
+        // the third segment of a handshake we answered, if it returns a cookie: checked even
+        // when protection is off now, as a cookie sent a moment ago stays valid
+        proxyOpen(desc, scr, svc, l2, vnet, inDev, now);
+        return;
       }
     }
     rec = newConn(scr, svc, <usize>load<u32>(desc + DESC_OFF), l2, inDev, now);
@@ -417,6 +440,57 @@ function handle(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, inDev: u
   }
   forward(desc, scr, rec, out, l2, vnet, inDev, now);
   if (v == 0) emitEvent(EVT_CREATED, connAddress(rec));
+}
+
+/**
+ * proxyOpen handles a sessionless ACK to a SYN-proxy service: a valid cookie schedules a real
+ * server and turns the ACK into the SYN that opens the connection to it (state SYN_SENT); a
+ * valid cookie that finds no server is answered with a RST; anything else is dropped.
+ */
+function proxyOpen(desc: usize, scr: usize, svc: u32, l2: bool, vnet: bool, inDev: u32, now: u32): void {
+  const info = checkCookieAck(scr);
+  if (info == COOKIE_BAD) {
+    settle(desc, VERDICT_DROP, DROP_BAD_COOKIE);
+    return;
+  }
+  const frame = <usize>load<u32>(desc + DESC_OFF);
+  const rec = newConn(scr, svc, frame, l2, inDev, now, true);
+  if (rec >= FAILED || connxAddress(rec) == 0) {
+    // no extension record means a core started without one: never the case when the host
+    // configured a SYN proxy, but refuse rather than run a proxied session untranslated
+    if (rec < FAILED) expireConn(rec);
+    resetClient(desc, scr, l2, vnet, inDev);
+    countDrop(rec < FAILED ? DROP_UNSUPPORTED : rec & 0xff);
+    return;
+  }
+  openServer(desc, scr, rec, info, l2, vnet);
+  forward(desc, scr, rec, false, l2, vnet, inDev, now, TCP_S_SYN_SENT);
+  emitEvent(EVT_CREATED, connAddress(rec));
+}
+
+/**
+ * proxyHandshake handles a segment of a proxied session whose real server has not answered yet:
+ * its SYN-ACK completes the handshake (synproxy.ts serverAnswered), a RST from either side is
+ * passed on and closes the session, anything else waits (the client's window is still closed).
+ */
+function proxyHandshake(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: bool, inDev: u32, now: u32): void {
+  const c = connAddress(rec);
+  const tf = load<u8>(scr + SCR_TCPFLAGS);
+  if (out && serverAnswered(desc, scr, rec, l2, vnet)) {
+    const r = rsAddress(<u32>load<u16>(c + CONN_RS));
+    applyTcpState(c, r, TCP_S_ESTABLISHED);
+    store<u32>(c + CONN_EXPIRES, now + timeoutMs(TCP_S_ESTABLISHED));
+    emitEvent(EVT_STATE_CHANGED, c);
+    countTraffic(<u32>load<u16>(c + CONN_SVC), <u32>load<u16>(c + CONN_RS), true,
+      bswap16(<u32>load<u16>(<usize>load<u32>(scr + SCR_L3) + IP_TOT_LEN)));
+    return;
+  }
+  if (tf & TH_RST) {
+    if (out) serverRefused(rec, <usize>load<u32>(scr + SCR_L4));
+    forward(desc, scr, rec, out, l2, vnet, inDev, now, TCP_S_CLOSE);
+    return;
+  }
+  settle(desc, VERDICT_DROP, DROP_SYNPROXY_PENDING);
 }
 
 /** processBatch runs the three passes over slots [0, count) and tallies the verdicts. */

@@ -23,6 +23,8 @@ export interface BatchStats {
   /** total nanoseconds spent in process() */
   processNs: number;
   maxProcessNs: number;
+  /** frames the core built in emit slots and the loop sent */
+  emitted: number;
 }
 
 /** BatchLoop turns (device, count) callbacks from the native port into process() calls. */
@@ -34,14 +36,18 @@ export class BatchLoop {
   #framing: DeviceFraming[];
   #onHost: HostHandler;
   #clock: () => number;
-  readonly stats: BatchStats = { batches: 0, frames: 0, hostFrames: 0, sizeBuckets: new Array(14).fill(0), timeBuckets: new Array(14).fill(0), processNs: 0, maxProcessNs: 0 };
+  readonly stats: BatchStats = { batches: 0, frames: 0, hostFrames: 0, sizeBuckets: new Array(14).fill(0), timeBuckets: new Array(14).fill(0), processNs: 0, maxProcessNs: 0, emitted: 0 };
+
+  #send: HostHandler | null;
 
   /**
    * `clock` returns the data path's time in milliseconds (it wraps as a u32; timeouts compare
-   * wrap-safely). `framing[d]` says how frames of device d are framed.
+   * wrap-safely). `framing[d]` says how frames of device d are framed. `send` writes the frames
+   * the core built in its emit slots (complete checksums, no virtio header) to a device.
    */
   constructor(memory: WebAssembly.Memory, layout: Layout, core: CoreExports, framing: DeviceFraming[],
-    onHost: HostHandler, clock: () => number) {
+    onHost: HostHandler, clock: () => number, send: HostHandler | null = null) {
+    this.#send = send;
     this.#layout = layout;
     this.#view = new DataView(memory.buffer);
     this.#bytes = new Uint8Array(memory.buffer);
@@ -60,6 +66,16 @@ export class BatchLoop {
     return this.#core;
   }
 
+  #sendEmitted(n: number): void {
+    const base = this.#layout.emit.base;
+    for (let i = 0; i < n && i < this.#layout.caps.emitSlots; i++) {
+      const at = base + i * abi.EMIT_SLOT_SIZE;
+      const len = this.#view.getUint16(at + abi.EMIT_LEN, true);
+      this.stats.emitted++;
+      this.#send!(this.#bytes[at + abi.EMIT_DEV], this.#bytes.subarray(at + abi.EMIT_FRAME, at + abi.EMIT_FRAME + len));
+    }
+  }
+
   /** onBatch is the native port's callback: frames are in slots [0, count) of `device`. */
   onBatch = (device: number, count: number): void => {
     const f = this.#framing[device];
@@ -76,6 +92,9 @@ export class BatchLoop {
     if (ns > st.maxProcessNs) st.maxProcessNs = ns;
     st.sizeBuckets[Math.min(13, Math.ceil(Math.log2(count)))]++;
     st.timeBuckets[Math.min(13, Math.max(0, Math.ceil(Math.log2(ns / 1000))))]++;
+    // extra frames (one per SYN-proxied connection): one header load a batch otherwise
+    const emitted = this.#view.getUint32(h + abi.HDR_EMIT_COUNT, true);
+    if (emitted !== 0 && this.#send) this.#sendEmitted(emitted);
     const host = r >>> abi.PROCESS_HOST_SHIFT;
     if (host === 0) return;
     st.hostFrames += host;

@@ -115,7 +115,7 @@ export class Director {
     this.hostStack = new HostStack(devices.map((d) => ({ l2: d.l2, mac: d.mac })), () => this.ownedAddresses(),
       this.neighbours, (dev, frame) => this.#port.send(dev, frame));
     this.loop = new BatchLoop(memory, layout, core, devices.map((d) => ({ l2: d.l2, vnet: d.open.vnet })),
-      this.hostStack.handle, () => this.now());
+      this.hostStack.handle, () => this.now(), (dev, frame) => this.#port.send(dev, frame));
     this.#kernel = devices.some((d) => !d.l2) ? new KernelRoutes() : null;
     this.ha = spec.ha ? new HaController(spec.ha, {
       log,
