@@ -10,9 +10,11 @@ import { frameAddress } from '../../src/dataplane/memory-map.js';
 import {
   CIP, CLIENT_MAC, CoreHarness, DEV0_MAC, DEV1_MAC, FLAVOURS, LIPS, RIPS, RS_MACS, VIP, realServerEntry,
 } from '../core/harness.js';
-import { arpRequest, ethernet, icmpPacket, ipv4Packet, tcpPacket, udpPacket } from '../oracle/packet.js';
+import { allChecksumsOk, arpRequest, decodeFrame, ethernet, icmpPacket, ipv4Packet, tcpPacket, udpPacket } from '../oracle/packet.js';
 
 const GUARD = 0xa5;
+/** Ethernet + IPv4 + the largest TCP header: what a SYN proxy answer may reach from a frame's start */
+const PROXY_GROWTH = 14 + 20 + 60;
 const FRAMES: Record<string, number> = { release: 1_000_000, debug: 150_000 };
 
 /** xorshift32: deterministic per seed, so a failure can be replayed */
@@ -40,6 +42,12 @@ function templates(): Uint8Array[] {
     icmpPacket({ src: RIPS[0], dst: LIPS[1] }, { type: 11, code: 0, payload: tcpPacket({ src: LIPS[1], dst: RIPS[0] }, { sport: 1025, dport: 8080 }).subarray(0, 40) }),
     ipv4Packet({ src: CIP, dst: VIP }, 4, tcpPacket({ src: CIP, dst: VIP }, { sport: 1, dport: 80 })),
     tcpPacket({ src: CIP, dst: VIP, mf: true }, { sport: 1003, dport: 80, flags: 'S' }),
+    // SYN-proxy services: SYNs with every option, handshake ACKs (bad cookies), server replies
+    tcpPacket({ src: CIP, dst: VIP }, { sport: 1004, dport: 8000, flags: 'S', options: [2, 4, 5, 180, 4, 2, 8, 10, 0, 0, 0, 9, 0, 0, 0, 0, 1, 3, 3, 7] }),
+    tcpPacket({ src: CIP, dst: VIP }, { sport: 1005, dport: 8001, flags: 'S', options: [2, 4, 5, 180, 1, 3, 3, 14] }),
+    tcpPacket({ src: CIP, dst: VIP }, { sport: 1004, dport: 8000, flags: 'A', seq: 1, ack: 77, options: [1, 1, 8, 10, 0, 0, 0, 9, 0, 0, 0, 7] }),
+    tcpPacket({ src: CIP, dst: VIP }, { sport: 1005, dport: 8001, flags: 'A', seq: 1, ack: 99 }),
+    tcpPacket({ src: RIPS[4], dst: CIP }, { sport: 8080, dport: 1004, flags: 'SA', options: [2, 4, 5, 180, 1, 3, 3, 9] }),
   ];
   const out: Uint8Array[] = [];
   for (const p of l3) {
@@ -58,11 +66,15 @@ function hashRegion(h: CoreHarness, base: number, size: number): string {
 for (const flavour of FLAVOURS) {
   describe(`core fuzz (${flavour})`, () => {
     it(`${FRAMES[flavour]} random and mutated frames: no trap, no stray write, a verdict each, drops counted`, () => {
-      const h = new CoreHarness(flavour, { sessions: 4096, slotCount: 128, maxFrame: 2048 }).standard({ mtu: 1400 });
+      const h = new CoreHarness(flavour, { sessions: 4096, slotCount: 128, maxFrame: 2048, connExt: true }).standard({ mtu: 1400 });
       h.service(0, { forwarding: 'nat' }, [realServerEntry(0), realServerEntry(1)]);
       h.service(1, { forwarding: 'fullnat', port: 443, persistence: 60 }, [realServerEntry(2)], 2);
       h.service(2, { forwarding: 'tun', protocol: 'udp', port: 53 }, [realServerEntry(3, { port: 0 })], 3);
       h.service(3, { forwarding: 'dr', port: 0 }, [realServerEntry(0, { port: 0, service: 3 })], 4);
+      h.service(4, { forwarding: 'nat', port: 8000, synProxy: 'on' }, [realServerEntry(4)], 5);
+      h.service(5, { forwarding: 'fullnat', port: 8001, synProxy: 'auto' }, [realServerEntry(5)], 6);
+      h.tables.setCookieKeys(1, new Uint8Array(abi.COOKIE_KEYS_SIZE).fill(3));
+      h.tables.setSynFlood({ embryonicMax: 300, synRecvPressureS: 2, proxyFillRecords: 3000, mss: 1460, wscale: 7 });
       h.tables.setLips([{ address: LIPS[0], portMin: 1024, portMax: 1200 }, { address: LIPS[1], portMin: 1024, portMax: 1100 }]);
       const { layout } = h;
       const frozen = [layout.devices, layout.local, layout.svcIndex, layout.destinations, layout.pools, layout.sched];
@@ -136,7 +148,10 @@ for (const flavour of FLAVOURS) {
             assert.ok(off - (vnet ? abi.VNET_HDR_LEN : 0) >= slot && off + len <= slot + layout.slotSize,
               `frame ${total + i}: output [${off}, +${len}) outside its slot`);
           }
-          for (let p = end; p < slot + layout.slotSize; p++) {
+          // the SYN proxy builds its handshake segments in place: they may grow a short frame to
+          // the largest handshake segment, never further
+          const limit = Math.max(end, frameAddress(layout, i) + PROXY_GROWTH);
+          for (let p = limit; p < slot + layout.slotSize; p++) {
             if (h.bytes[p] !== GUARD) assert.fail(`frame ${total + i}: byte ${p - end} after the frame was written`);
           }
         }
@@ -154,7 +169,82 @@ for (const flavour of FLAVOURS) {
       h.core.sweep(1 << 20, now + 10_000_000);
       h.core.sweep(1 << 20, now + 20_000_000);
       assert.equal(h.tables.sessionCount(), 0);
-      for (let rs = 0; rs < 5; rs++) assert.ok(h.tables.rsIdle(rs), `rs ${rs} counters back to 0`);
+      for (let rs = 0; rs < 7; rs++) assert.ok(h.tables.rsIdle(rs), `rs ${rs} counters back to 0`);
+      assert.equal(h.tables.embryonic().count, 0, 'the embryonic count back to 0');
+      assert.ok(h.tables.stat(abi.STAT_COOKIES_SENT) > 100n && h.tables.stat(abi.STAT_COOKIES_FAILED) > 100n);
+      assert.equal(h.tables.lipUsage(0).used + h.tables.lipUsage(1).used, 0);
+    });
+  });
+}
+
+const PROXY_FRAMES: Record<string, number> = { release: 200_000, debug: 40_000 };
+
+for (const flavour of FLAVOURS) {
+  describe(`SYN proxy fuzz (${flavour})`, () => {
+    it(`${PROXY_FRAMES[flavour]} mutated segments of proxied sessions, pending and established: no trap, checksummed emits`, () => {
+      const h = new CoreHarness(flavour, { sessions: 1024, slotCount: 64, connExt: true }).standard();
+      h.service(0, { forwarding: 'nat', synProxy: 'on' }, [realServerEntry(0)]);
+      h.service(1, { forwarding: 'fullnat', port: 81, synProxy: 'on' }, [realServerEntry(1)], 1);
+      h.tables.setCookieKeys(5, new Uint8Array(abi.COOKIE_KEYS_SIZE).fill(9));
+      const rand = rng(0xc00c1e + (flavour === 'debug' ? 1 : 0));
+      const be = (v: number) => [(v >>> 24) & 255, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
+      // open 40 sessions through the proxy; the server answers half of them
+      const tuples: { sport: number; dport: number; rsSrc: string; rsDst: string; rsPort: number; rip: string }[] = [];
+      for (let k = 0; k < 40; k++) {
+        const dport = k % 2 ? 81 : 80;
+        const opts = [2, 4, 5, 180, 4, 2, 8, 10, ...be(k), 0, 0, 0, 0, 1, 3, 3, k % 15];
+        const sa = decodeFrame(h.one(ethernet(DEV0_MAC, CLIENT_MAC, tcpPacket({ src: CIP, dst: VIP }, { sport: 3000 + k, dport, flags: 'S', seq: k * 1000, options: opts })), 1).out, true).ip!;
+        const ts = [1, 1, 8, 10, ...be(k + 1), ...sa.tcp!.options!.subarray(8, 12)];
+        const syn = decodeFrame(h.one(ethernet(DEV0_MAC, CLIENT_MAC, tcpPacket({ src: CIP, dst: VIP }, {
+          sport: 3000 + k, dport, flags: 'A', seq: k * 1000 + 1, ack: (sa.tcp!.seq! + 1) >>> 0, options: ts,
+        })), 2).out, true).ip!;
+        assert.equal(syn.tcp!.flags, 2, `session ${k} opened`);
+        const rip = syn.dst;
+        tuples.push({ sport: 3000 + k, dport, rsSrc: rip, rsDst: syn.src, rsPort: syn.tcp!.sport, rip });
+        if (k < 20) {
+          const r = h.one(ethernet(DEV1_MAC, RS_MACS[k % 2], tcpPacket({ src: rip, dst: syn.src }, {
+            sport: 8080, dport: syn.tcp!.sport, flags: 'SA', seq: 0xfffffff0 - k, ack: k * 1000 + 1,
+            options: [2, 4, 5, 180, 1, 1, 8, 10, ...be(7), ...be(k + 1), 1, 3, 3, 2],
+          })), 3, { dev: 1 });
+          assert.equal(r.verdict, abi.VERDICT_FORWARD);
+        }
+      }
+      const n = h.layout.caps.slotCount;
+      let total = 0;
+      let now = 4;
+      const verdicts = [0, 0, 0];
+      while (total < PROXY_FRAMES[flavour]) {
+        const frames: Uint8Array[] = [];
+        for (let i = 0; i < n; i++) {
+          const t = tuples[rand() % tuples.length];
+          const flags = ['A', 'PA', 'SA', 'R', 'RA', 'FA', 'S', ''][rand() % 8];
+          const opts = Array.from({ length: (rand() % 11) * 4 }, () => (rand() % 3 === 0 ? rand() & 0xff : [1, 5, 8, 10, 2, 4, 3][rand() % 7]));
+          const payload = new Uint8Array(rand() % 3 === 0 ? rand() % 300 : 0);
+          const fromRs = (rand() & 1) === 1;
+          const pkt = fromRs
+            ? ethernet(DEV1_MAC, RS_MACS[0], tcpPacket({ src: t.rsSrc, dst: t.rsDst }, { sport: 8080, dport: t.rsPort, flags, seq: rand(), ack: rand(), window: rand() & 0xffff, options: opts, payload }))
+            : ethernet(DEV0_MAC, CLIENT_MAC, tcpPacket({ src: CIP, dst: VIP }, { sport: t.sport, dport: t.dport, flags, seq: rand(), ack: rand(), window: rand() & 0xffff, options: opts, payload }));
+          const flips = rand() % 3;
+          for (let k = 0; k < flips; k++) pkt[14 + 20 + (rand() % (pkt.length - 34))] = rand() & 0xff;
+          frames.push(pkt);
+        }
+        now += 1 + (rand() % 500);
+        const results = h.run(frames, now, { dev: rand() & 1 });
+        for (const r of results) verdicts[r.verdict]++;
+        assert.ok(h.emitted.length <= h.layout.caps.emitSlots);
+        for (const e of h.emitted) {
+          const ip = decodeFrame(e.out, true).ip!;
+          assert.ok(allChecksumsOk(ip), 'an emitted ACK carries valid checksums');
+          assert.equal(ip.tcp!.flags, 0x10);
+        }
+        total += n;
+      }
+      const byReason = Object.values(h.tables.drops()).reduce((a, b) => a + b, 0n);
+      assert.equal(byReason, h.tables.stat(abi.STAT_DROPPED), 'drops by reason add up');
+      assert.ok(verdicts[1] > 1000, `forwarded ${verdicts[1]}`);
+      h.core.sweep(1 << 20, now + 10_000_000);
+      assert.equal(h.tables.sessionCount(), 0);
+      assert.ok(h.tables.rsIdle(0) && h.tables.rsIdle(1));
       assert.equal(h.tables.lipUsage(0).used + h.tables.lipUsage(1).used, 0);
     });
   });
