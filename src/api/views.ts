@@ -93,6 +93,7 @@ export function totals(sup: Supervisor): Record<string, unknown> {
     devices: dir.deviceInfo(),
     sessions: { count: t.sessionCount(), capacity: dir.layout.connCap },
     ha: dir.ha ? dir.ha.view() : null,
+    syn_flood: dir.synGuard.view(),
     packets: {
       received: Number(t.stat(abi.STAT_RX_PACKETS)), forwarded: Number(t.stat(abi.STAT_FORWARDED)),
       host: Number(t.stat(abi.STAT_HOST)), dropped: Number(t.stat(abi.STAT_DROPPED)),

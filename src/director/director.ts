@@ -19,6 +19,7 @@ import { type ApplyReport, TableApplier } from './apply.js';
 import { HaController } from '../ha/controller.js';
 import { HostStack } from './host-stack.js';
 import { KernelRoutes } from './kernel-routes.js';
+import { SynGuard } from './syn-guard.js';
 import type { DirectorSpec } from '../model/spec.js';
 
 const ZERO_MAC = '00:00:00:00:00:00';
@@ -55,6 +56,16 @@ export function checkSpec(spec: DirectorSpec): void {
   }
 }
 
+/** needsConnExt: the spec has a service whose SYN proxy may run (auto or on) */
+export function needsConnExt(spec: DirectorSpec): boolean {
+  return spec.services.some((s) => s.synProxy !== 'off');
+}
+
+/** the MSS the SYN proxy announces unless configured: what the smallest device MTU carries */
+function proxyMss(spec: DirectorSpec): number {
+  return Math.min(...spec.devices.map((d) => d.mtu)) - 40;
+}
+
 /** Director runs the data path for one spec; create it with Director.start(). */
 export class Director {
   readonly layout: Layout;
@@ -66,6 +77,8 @@ export class Director {
   readonly hostStack: HostStack;
   /** failover and session sync with a peer director (director.ha), or null */
   readonly ha: HaController | null;
+  /** embryonic budget, SYN-cookie keys, auto-mode SYN proxies, protection state */
+  readonly synGuard: SynGuard;
   readonly startedAt = Date.now();
   #log: Logger;
   #spec: DirectorSpec;
@@ -107,6 +120,10 @@ export class Director {
         const l2 = this.#devices[hop.device].l2;
         return { device: hop.device, neighbour: hop.address, mac: l2 ? this.neighbours.lookup(hop.device, hop.address) : ZERO_MAC };
       },
+    });
+    this.synGuard = new SynGuard({
+      tables: this.tables, log: log.child({ component: 'syn-flood' }),
+      services: () => this.applier.view().map((v) => ({ service: v.service, index: v.index })),
     });
     this.neighbours.onResolved((dev, address, mac) => {
       this.#log.info({ event: 'neighbour', device: devices[dev].open.name, address, mac }, 'next hop resolved');
@@ -176,6 +193,8 @@ export class Director {
       poolEntries: 256,
       events: 1 << 16,
       localAddresses: 256,
+      // the SYN proxy keeps its sequence deltas in extension records: +16 B a session
+      connExt: needsConnExt(spec),
     };
     const layout = computeLayout(caps);
     const memory = createMemory(layout);
@@ -216,6 +235,7 @@ export class Director {
 
   async #begin(): Promise<void> {
     const report = this.applier.apply(this.#spec);
+    this.synGuard.apply(this.#spec.synFlood, proxyMss(this.#spec));
     this.#wantNeighbours();
     if (this.#kernel) {
       await this.#kernel.sync(this.#spec, this.#devices.find((d) => !d.l2)!.open.name);
@@ -226,6 +246,14 @@ export class Director {
     this.#every(50, () => this.#sweep());
     this.#every(250, () => this.neighbours.tick());
     this.#every(1000, () => this.applier.reap());
+    // auto-mode SYN proxies follow the SYN rate within 100 ms; the data path reacts to pressure at once
+    this.#every(100, () => this.synGuard.tick(performance.now()));
+    let rotated = performance.now();
+    this.#every(1000, () => {
+      if (performance.now() - rotated < this.#spec.synFlood.secretPeriod * 1000) return;
+      rotated = performance.now();
+      this.synGuard.rotate();
+    });
     // events exist for session sync only: drained often, so a takeover loses few
     if (this.ha?.spec.syncSessions) this.#every(20, () => this.drainEvents());
     // a backup announces only its own addresses; it announces the rest when it becomes master
@@ -328,10 +356,15 @@ export class Director {
       spec.batch !== this.#spec.batch || spec.busyPollUs !== this.#spec.busyPollUs || JSON.stringify(spec.ha) !== JSON.stringify(this.#spec.ha)) {
       throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'devices, routes, sessions, batch, busy_poll_us and ha cannot change without a restart');
     }
+    if (needsConnExt(spec) && !this.layout.caps.connExt) {
+      throw new WlvsError('WLVS_ERR_CONFIG_INVALID',
+        'a SYN proxy (syn_proxy: auto or on) needs session extension records this director was started without: restart needed');
+    }
     const previous = this.#spec;
     try {
       this.#spec = spec;
       const report = this.applier.apply(spec);
+      this.synGuard.apply(spec.synFlood, proxyMss(spec));
       this.#wantNeighbours();
       if (this.#kernel) await this.#kernel.sync(spec, this.#devices.find((d) => !d.l2)!.open.name);
       this.hostStack.announce(this.ownedAddresses());
@@ -339,6 +372,7 @@ export class Director {
     } catch (err) {
       this.#spec = previous;
       this.applier.apply(previous);
+      this.synGuard.apply(previous.synFlood, proxyMss(previous));
       throw err;
     }
   }
