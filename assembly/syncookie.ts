@@ -11,6 +11,10 @@
 // period (HDR_COOKIE_KEYS), where Linux draws its secrets once per boot; and the hash over the
 // counter-free words uses the period's key too, so validation tries the current and the previous
 // period (at most four SipHash calls, only for sessionless ACKs to a SYN-proxy service).
+// A third: `data` goes in doubled (its lowest bit always 0). The sums are additive, so in Linux an
+// acknowledgement or an ISN off by one passes as a neighbouring MSS; a server never has to care,
+// but the proxy must tell the handshake's ACK (seq = ISN + 1) from a window probe (seq = ISN)
+// when the ACK was lost, and with an even `data` only the right reading verifies.
 // Addresses and ports are the raw wire-order words the packet holds, as in Linux.
 import { COOKIE_KEYS_SIZE, HDR_COOKIE_COUNT, HDR_COOKIE_KEYS, HEADER_BASE } from './abi';
 import { hdr } from './mem';
@@ -75,13 +79,13 @@ export function mssIndex(mss: u32): u32 {
 
 /**
  * cookieMake returns the SYN-ACK sequence number for the client's SYN (saddr:sport -> daddr:dport,
- * ISN `sseq`) carrying `data` (< 2^24), in the current period.
+ * ISN `sseq`) carrying `data` (< 2^23), in the current period.
  */
 export function cookieMake(saddr: u32, daddr: u32, ports: u32, sseq: u32, data: u32): u32 {
   const count = hdr(HDR_COOKIE_COUNT);
   const key = keyAt(count);
   return cookieHash(key, saddr, daddr, ports, 0) + sseq + (count << COOKIEBITS) +
-    ((cookieHash(key + 16, saddr, daddr, ports, count) + data) & COOKIEMASK);
+    ((cookieHash(key + 16, saddr, daddr, ports, count) + (data << 1)) & COOKIEMASK);
 }
 
 /**
@@ -98,7 +102,7 @@ export function cookieCheck(cookie: u32, saddr: u32, daddr: u32, ports: u32, sse
     // the top 8 bits must name this period, as Linux's check_tcp_syn_cookie requires
     if ((rest >>> COOKIEBITS) != (count & 0xff)) continue;
     const data = (rest - cookieHash(key + 16, saddr, daddr, ports, count)) & COOKIEMASK;
-    if (data < limit) return data;
+    if ((data & 1) == 0 && (data >> 1) < limit) return data >> 1;
   }
   return COOKIE_BAD;
 }

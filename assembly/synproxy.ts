@@ -140,12 +140,14 @@ export function answerSyn(desc: usize, scr: usize, l2: bool, vnet: bool, inDev: 
 // ── step 2: the client's ACK ─────────────────────────────────────────────────────────────────
 // ╒════════════ handshake info from a verified cookie (u32) ═════════════╕
 // │ 0..1 MSS index │ 2 SACK-permitted │ 3..6 window shift (15: none)     │
-// │ 8 timestamps                                                         │
+// │ 8 timestamps │ 9 the ACK was a window probe (its seq is the ISN)     │
 // └──────────────────────────────────────────────────────────────────────┘
 // @ts-ignore: decorator
 @inline const INFO_SACK: u32 = 4;
 // @ts-ignore: decorator
 @inline const INFO_TS: u32 = 0x100;
+// @ts-ignore: decorator
+@inline const INFO_PROBE: u32 = 0x200;
 
 /**
  * checkCookieAck verifies the sessionless pure ACK in slot `scr` as the third segment of a
@@ -159,9 +161,21 @@ export function checkCookieAck(scr: usize): u32 {
   const tsOpt = optTs(l4, sum);
   const ts = tsOpt != 0;
   const cookie = bswap<u32>(load<u32>(l4 + TCP_ACK)) - 1;
-  const sseq = bswap<u32>(load<u32>(l4 + TCP_SEQ)) - 1;
-  const data = cookieCheck(cookie, load<u32>(ip + IP_SRC), load<u32>(ip + IP_DST), load<u32>(l4), sseq,
-    ts ? DATA_LIMIT_TS : DATA_LIMIT_NO_TS);
+  const seq = bswap<u32>(load<u32>(l4 + TCP_SEQ));
+  const saddr = load<u32>(ip + IP_SRC);
+  const daddr = load<u32>(ip + IP_DST);
+  const limit = ts ? DATA_LIMIT_TS : DATA_LIMIT_NO_TS;
+  let data = cookieCheck(cookie, saddr, daddr, load<u32>(l4), seq - 1, limit);
+  let probe: u32 = 0;
+  // the client's third segment was lost: it believes the connection open and, facing our zero
+  // window, sends window probes, which carry the sequence number before its next one: its ISN
+  // (Linux tcp_xmit_probe_skb sends snd_una - 1). Accept them, or the client would probe forever.
+  const l3len = bswap16(<u32>load<u16>(ip + IP_TOT_LEN));
+  const payload = <u32>(ip + l3len - l4) - ((<u32>load<u8>(l4 + TCP_DOFF) >> 4) << 2);
+  if (data == COOKIE_BAD && payload == 0) {
+    data = cookieCheck(cookie, saddr, daddr, load<u32>(l4), seq, limit);
+    probe = INFO_PROBE;
+  }
   let info = COOKIE_BAD;
   if (data != COOKIE_BAD) {
     if (ts) {
@@ -171,6 +185,7 @@ export function checkCookieAck(scr: usize): u32 {
     } else {
       info = data;
     }
+    info |= probe;
     // RFC 7323 §2.3: no shift above 14 was ever put there; anything else is a forgery
     const ws = (info >> 3) & 0xf;
     if (ws != WSCALE_NONE && ws > TCP_MAX_WSCALE) info = COOKIE_BAD;
@@ -232,7 +247,7 @@ export function openServer(desc: usize, scr: usize, rec: u32, info: u32, l2: boo
   const optLen = writeOptions(nl4 + TCP_HLEN, mssOfIndex(info & 3), (info & INFO_SACK) != 0, tsOpt != 0, clientTsval, 0,
     wsOk ? <i32>ws : -1);
   writeIp(ip, cip, vip, TCP_HLEN + optLen);
-  writeTcp(nl4, cip, vip, ports, seq - 1, 0, TH_SYN, synWindow, optLen);
+  writeTcp(nl4, cip, vip, ports, (info & INFO_PROBE) != 0 ? seq : seq - 1, 0, TH_SYN, synWindow, optLen);
   if (vnet) memory.fill(frame - VNET_HDR_LEN, 0, VNET_HDR_LEN);
   store<u32>(desc + DESC_LEN, (l2 ? ETH_HLEN : 0) + IP_HLEN + TCP_HLEN + optLen);
   store<u32>(scr + SCR_L4, <u32>nl4);

@@ -25,6 +25,22 @@ export async function sinkSpoofedReplies(topo: Topology): Promise<void> {
   await topo.lab.ip(topo.director.role, 'route', 'replace', 'blackhole', 'default');
 }
 
+/**
+ * sinkAtDevice drops frames that wlvs writes into its client-side TAP for addresses outside the
+ * lab (10.99.0.0/16) right where they enter the kernel (a stateless nftables netdev ingress
+ * chain: no conntrack), instead of letting the namespace's router forward them to the blackhole
+ * route. On a real network those answers leave through a NIC; here the router's forwarding would
+ * run inside wlvs's write() on the same two CPUs as everything else, and the benchmark would
+ * measure the lab's router, not the director. Call it after wlvs created the device.
+ */
+export async function sinkAtDevice(topo: Topology, device: string): Promise<void> {
+  const dir = topo.lab.tempDir('sink');
+  const f = join(dir, 'sink.nft');
+  writeFileSync(f, `table netdev wlvssink {\n  chain in {\n    type filter hook ingress device ${device} priority 0;\n` +
+    `    ip daddr != 10.99.0.0/16 counter drop\n  }\n}\n`);
+  await topo.lab.exec(topo.director.role, 'nft', ['-f', f]);
+}
+
 export interface FloodOptions {
   vip: string;
   port: number;

@@ -166,22 +166,24 @@ for (const flavour of FLAVOURS) {
       const cookie = sa.tcp!.seq!;
       const ack = (c: number, t: Partial<TcpSpec> = {}) => h.one(fromClient({ flags: 'A', seq: 5001, ack: u32(c + 1), ...t }), 2);
       for (const [what, r] of [
-        // (a cookie plus a small number can pass, with other options, as in Linux: the low bits are
-        // additive; a forger must know the cookie first)
+        // (the sums are additive, so ack - seq is what counts: off by an odd number never verifies,
+        // which keeps a window probe apart from the ACK; a forger must know the cookie first)
+        ['off by one', ack(u32(cookie + 1), { payload: new Uint8Array(1) })],
         ['another hash', ack(u32(cookie ^ 0x800000))],
         ['a later period', ack(u32(cookie + 0x1000000))],
         ['another client port', ack(cookie, { sport: 40009 })],
-        ['another ISN', ack(cookie, { seq: 5001 + 0x10000 })],
+        ['another ISN', ack(cookie, { seq: 5002 + 0x10000 })],
+        ['an ISN off by one, with data', ack(cookie, { seq: 5002, payload: new Uint8Array(1) })],
         ['from another address', h.one(fromClient({ flags: 'A', seq: 5001, ack: u32(cookie + 1) }, '10.0.1.11'), 2)],
       ] as const) {
         assert.equal(r.verdict, abi.VERDICT_DROP, what);
         assert.equal(r.reason, abi.DROP_BAD_COOKIE, what);
       }
-      assert.equal(h.tables.stat(abi.STAT_COOKIES_FAILED), 5n);
+      assert.equal(h.tables.stat(abi.STAT_COOKIES_FAILED), 7n);
       // the model agrees that these are bad and that the real one is good
       const model = oracle([
         { op: 'check', count: 20, cookie, saddr: CIP, daddr: VIP, sport: 40000, dport: 80, seq: 5000, limit: 128 },
-        { op: 'check', count: 20, cookie: u32(cookie ^ 0x800000), saddr: CIP, daddr: VIP, sport: 40000, dport: 80, seq: 5000, limit: 128 },
+        { op: 'check', count: 20, cookie: u32(cookie + 1), saddr: CIP, daddr: VIP, sport: 40000, dport: 80, seq: 5000, limit: 128 },
         { op: 'check', count: 21, cookie, saddr: CIP, daddr: VIP, sport: 40000, dport: 80, seq: 5000, limit: 128 },
         { op: 'check', count: 22, cookie, saddr: CIP, daddr: VIP, sport: 40000, dport: 80, seq: 5000, limit: 128 },
       ]);
@@ -197,6 +199,19 @@ for (const flavour of FLAVOURS) {
       setKeys(h2, 21);
       setKeys(h2, 22);
       assert.equal(h2.one(fromClient({ flags: 'A', seq: 5001, ack: u32(c2 + 1) }), 2).reason, abi.DROP_BAD_COOKIE);
+    });
+
+    it('a window probe after a lost third segment opens the connection too (its seq is the ISN)', () => {
+      const h = proxy(flavour);
+      const sa = fwd(h.one(fromClient({ flags: 'S', seq: 0xffffffff, options: synOptions({ mss: 1460, ws: 7 }) }), 1));
+      // the ACK (seq ISN + 1) never arrived; the probe has seq ISN, no payload
+      const syn = fwd(h.one(fromClient({ flags: 'A', seq: 0xffffffff, ack: u32(sa.tcp!.seq! + 1), window: 64 }), 300));
+      assert.deepEqual([syn.tcp!.flags, syn.tcp!.seq, decodeOptions(syn).ws], [0x02, 0xffffffff, 7]);
+      // a probe-like segment with data is no probe: refused
+      const h2 = proxy(flavour);
+      const sa2 = fwd(h2.one(fromClient({ flags: 'S', seq: 50 }), 1));
+      const r = h2.one(fromClient({ flags: 'PA', seq: 50, ack: u32(sa2.tcp!.seq! + 1), payload: new Uint8Array(1) }), 2);
+      assert.equal(r.reason, abi.DROP_BAD_COOKIE);
     });
 
     it('a valid cookie with no real server to take it gets a RST, not a hang', () => {

@@ -84,12 +84,16 @@ for (const [device, forwarding] of [['tap', 'nat'], ['tap', 'fullnat'], ['tun', 
 }
 
 /**
- * A bounded flood: 8 s of spoofed SYNs at a fixed rate (far above what an 8192-session table
- * holds for a SYN_RECV timeout) while the legitimate client loops; then 3 s more of client alone.
+ * A bounded flood: 8 s of spoofed SYNs at a fixed rate (the 8192-session table would be full
+ * within a second without the defence, for the 60 s SYN_RECV timeout) while the legitimate client
+ * loops; then 4 s of client alone. With the proxy off the flood reaches the real servers (their
+ * kernels answer with their own SYN cookies), so it runs at a quarter of the rate on this 2-core
+ * machine: what is tested there is the table, not the servers.
  */
 const FLOOD_S = 8;
-const FLOOD_PPS = 40_000;
+const PPS = { auto: 40_000, off: 10_000 };
 for (const mode of ['auto', 'off'] as const) {
+  const FLOOD_PPS = PPS[mode];
   if (!wanted(`flood/${mode}`)) continue;
   describe(`SYN flood against an 8192-session table, syn_proxy ${mode}`, { timeout: 180_000 }, () => {
     let topo: Topology;
@@ -112,7 +116,7 @@ for (const mode of ['auto', 'off'] as const) {
 
     it('the legitimate client keeps getting in: >= 99 % during the flood, all of it after', async () => {
       const mac = await neighbourMac(topo, vip);
-      const loop = startHttpLoop(topo, `http://${vip}/`, (FLOOD_S + 5) * 1000, { timeoutMs: 4000 });
+      const loop = startHttpLoop(topo, `http://${vip}/`, (FLOOD_S + 5) * 1000, { timeoutMs: 5000 });
       await sleep(1000);
       const t0 = Date.now();
       const flood = startSynFlood(topo, { vip, port: 80, mac, seconds: FLOOD_S, pps: FLOOD_PPS });
@@ -123,7 +127,9 @@ for (const mode of ['auto', 'off'] as const) {
       const afterwards = successRate(results, t1 + 500, Infinity);
       const metrics = await topo.lab.exec(topo.director.role, 'curl', ['-s', `${dir.adminUrl}/metrics`]);
       const syns = metric(metrics, /^wlvs_syn_received_total (\d+)/m);
+      const port = (await api(topo, dir, '/api/v1/status')).port;
       const info = `during ${during.n} (${(during.rate * 100).toFixed(2)} %), after ${afterwards.n}; SYNs ${syns}; ` +
+        `device tx drops ${port.txDrops}; ` +
         `failures ${JSON.stringify(during.failed.concat(afterwards.failed).slice(0, 5))}`;
       assert.ok(syns > FLOOD_PPS * FLOOD_S * 0.5, `the flood arrived: ${info}`);
       assert.ok(during.n >= 20 && afterwards.n >= 5, info);

@@ -10,8 +10,9 @@ H is SipHash-2-4 of four little-endian u32 words (Linux siphash_4u32), truncated
 addresses and ports are the raw big-endian fields as a little-endian machine loads them. The
 timestamp value of the SYN-ACK carries window scale | SACK << 4 | ECN << 5 in its low 6 bits
 (cookie_init_timestamp). wlvs's two documented departures are modelled too: the key pair of
-period c is keys[c & 1], and a client without timestamps gets its window scale and SACK into
-`data` (mssind | sack << 2 | wscale << 3).
+period c is keys[c & 1]; a client without timestamps gets its window scale and SACK into
+`data` (mssind | sack << 2 | wscale << 3); and `data` enters the cookie doubled, so that a value
+off by one never verifies (the proxy must tell a window probe's ISN from the handshake ACK's).
 
 SipHash itself is checked against the reference vectors (veorq/SipHash vectors.h: key 00..0f,
 message 00..(n-1)) before anything is answered.
@@ -94,7 +95,7 @@ def make(keys, c) -> int:
     k0, k1 = keys[count & 1]
     h0 = cookie_hash(k0, {**c, 'hcount': 0})
     h1 = cookie_hash(k1, {**c, 'hcount': count})
-    return (h0 + c['seq'] + (count << 24) + ((h1 + c['data']) & 0xffffff)) & 0xffffffff
+    return (h0 + c['seq'] + (count << 24) + ((h1 + 2 * c['data']) & 0xffffff)) & 0xffffffff
 
 
 def check(keys, c) -> int:
@@ -105,8 +106,8 @@ def check(keys, c) -> int:
         if rest >> 24 != count & 0xff:
             continue
         data = (rest - cookie_hash(k1, {**c, 'hcount': count})) & 0xffffff
-        if data < c['limit']:
-            return data
+        if data % 2 == 0 and data // 2 < c['limit']:
+            return data // 2
     return -1
 
 
