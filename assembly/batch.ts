@@ -27,7 +27,7 @@ import {
 } from './abi';
 import { embryonicFull, evictEmbryonic, synRecvTimeout } from './embryonic';
 import {
-  answerSyn, checkCookieAck, openServer, proxyPending, proxyWindow, resetClient, serverAnswered, serverRefused,
+  answerSyn, checkCookieAck, openServer, proxyPending, proxyWindow, quoteAdjust, resetClient, serverAnswered, serverRefused,
 } from './synproxy';
 import { COOKIE_BAD } from './syncookie';
 import { emitEvent } from './events';
@@ -281,7 +281,10 @@ function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: b
   const partial = vnet && (load<u8>(frame - VNET_HDR_LEN + VNET_FLAGS) & VNET_F_NEEDS_CSUM) != 0;
 
   if (icmp) {
-    if (fwd == FWD_NAT || fwd == FWD_FNAT) relayIcmpError(ip, c, out, fwd);
+    if (fwd == FWD_NAT || fwd == FWD_FNAT) {
+      quoteAdjust(rec, ip, out);
+      relayIcmpError(ip, c, out, fwd);
+    }
     count(STAT_ICMP_RELAYED, 1);
   } else if (proto == IPPROTO_TCP) {
     const dir = fwd == FWD_DR || fwd == FWD_TUN ? DIR_INPUT_ONLY : (out ? DIR_OUTPUT : DIR_INPUT);

@@ -41,7 +41,7 @@ import { count } from './stats';
 import { setMacs } from './xmit/rewrite';
 import {
   ETH_DST, ETH_P_IP_RAW, ETH_SRC, ETH_TYPE, IP_CSUM, IP_DF_RAW, IP_DST, IP_FRAG, IP_HLEN, IP_ID, IP_PROTO, IP_SRC,
-  IP_TOS, IP_TOT_LEN, IP_TTL, IP_VIHL, IP_VIHL_PLAIN, TCP_ACK, TCP_CSUM, TCP_DEFAULT_MSS, TCP_DOFF, TCP_FLAGS,
+  IP_TOS, IP_TOT_LEN, IP_TTL, IP_VIHL, IP_VIHL_PLAIN, ICMP_HLEN, TCP_ACK, TCP_CSUM, TCP_DEFAULT_MSS, TCP_DOFF, TCP_FLAGS,
   TCP_HLEN, TCP_MAX_WSCALE, TCP_SEQ, TCP_URG, TCP_WINDOW, TH_ACK, TH_CWR, TH_ECE, TH_RST, TH_SYN,
 } from './wire';
 
@@ -427,4 +427,31 @@ function rewindow(x: usize, l4: usize, out: bool, partial: bool): void {
   const next = (word & 0xffff) | (bswap16(nw) << 16);
   store<u32>(l4 + TCP_DOFF, next);
   if (!partial) store<u16>(l4 + TCP_CSUM, <u16>csumApply(<u32>load<u16>(l4 + TCP_CSUM), csumDelta32(word, next)));
+}
+
+/**
+ * quoteAdjust moves the sequence number of the TCP segment an ICMP error quotes back into the
+ * space of the side the error goes to (RFC 5927 §4.1: stacks check it against their send window
+ * and ignore errors that quote a number they never sent), before relayIcmpError rewrites the
+ * quote's addresses. `out` as in relayIcmpError: true when the error came from the real
+ * server's side about a segment we forwarded to it. Any session with sequence deltas (the SYN
+ * proxy, an inserted PROXY header) needs it; the quote's TCP checksum follows when quoted.
+ */
+export function quoteAdjust(rec: u32, ip: usize, out: bool): void {
+  const x = connxAddress(rec);
+  if (x == 0 || (<u32>load<u16>(x + CONNX_FLAGS) & CONNXF_SEQ) == 0) return;
+  const ihl = (<u32>load<u8>(ip) & 15) << 2;
+  const end = ip + bswap16(<u32>load<u16>(ip + IP_TOT_LEN));
+  const e = ip + ihl + ICMP_HLEN;
+  if (load<u8>(e + IP_PROTO) != IPPROTO_TCP) return;
+  const l4 = e + ((<u32>load<u8>(e) & 15) << 2);
+  // parse.ts guaranteed the quote's first 8 bytes of L4: the ports and the sequence number
+  const delta = 0 - load<u32>(x + (out ? CONNX_SEQ_IN : CONNX_SEQ_OUT));
+  if (delta == 0) return;
+  const from = load<u32>(l4 + TCP_SEQ);
+  const to = bswap<u32>(bswap<u32>(from) + delta);
+  store<u32>(l4 + TCP_SEQ, to);
+  if (l4 + TCP_CSUM + 2 <= end) {
+    store<u16>(l4 + TCP_CSUM, <u16>csumApply(<u32>load<u16>(l4 + TCP_CSUM), csumDelta32(from, to)));
+  }
 }

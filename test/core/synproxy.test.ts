@@ -11,7 +11,7 @@ import {
   CIP, CLIENT_MAC, CoreHarness, DEV0_MAC, DEV1_MAC, FLAVOURS, LIPS, RIPS, RS_MACS, VIP, realServerEntry,
 } from './harness.js';
 import {
-  allChecksumsOk, decodeFrame, ethernet, tcpOptions, tcpPacket, type DecodedIp, type TcpSpec,
+  allChecksumsOk, decodeFrame, ethernet, icmpPacket, tcpOptions, tcpPacket, type DecodedIp, type TcpSpec,
 } from '../oracle/packet.js';
 
 const ORACLE = new URL('../../../test/oracle/syncookie.py', import.meta.url).pathname;
@@ -340,6 +340,23 @@ for (const flavour of FLAVOURS) {
           sport: 8080, dport: s.sport, flags: 'A', seq: 2, ack: u32(s.isn + 1), window: 1,
         })), 5011, { dev: 1 }));
         assert.equal(windowOf(b), 1, 'a 1-byte window is rounded up, never to zero');
+      });
+
+      it('an ICMP error about a segment the client got quotes the server\'s own sequence number on its way there', () => {
+        const serverIsn = 0xfffffff0;
+        const s = handshake({ mss: 1460, ws: 7 }, { isn: serverIsn, ws: 7 });
+        // what the client received from the VIP, as a router on its path quotes it (frag needed)
+        const seg = tcpPacket({ src: VIP, dst: CIP }, { sport: 80, dport: 40000, flags: 'A', seq: u32(s.cookie + 1 + 5000), ack: 1 });
+        const err = ethernet(DEV0_MAC, CLIENT_MAC, icmpPacket({ src: '10.0.1.254', dst: VIP }, { type: 3, code: 4, rest: 1400, payload: seg.subarray(0, 40) }));
+        const r = s.h.one(err, 5020);
+        assert.equal(r.verdict, abi.VERDICT_FORWARD);
+        const ip = decodeFrame(r.out, true).ip!;
+        assert.equal(ip.dst, RIPS[0]);
+        assert.ok(ip.icmp!.checksumOk);
+        const q = ip.icmp!.quoted!;
+        assert.equal(q.dst, s.src);
+        const qseq = new DataView(q.bytes.buffer, q.bytes.byteOffset + q.ihl + 4, 4).getUint32(0);
+        assert.equal(qseq, u32(serverIsn + 1 + 5000));
       });
 
       it('the real server refusing (RST) reaches the client at the sequence number it expects', () => {
