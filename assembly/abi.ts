@@ -410,6 +410,10 @@
 // │ +0 mac[6] │ +6 u16 mtu │ +8 u32 flags    │
 // │ +12 u32 addr (wire order): source of      │
 // │     generated ICMP and default TUN outer  │
+// │ +16 vmac[6]: a second MAC the device      │
+// │     accepts frames for (VRRP virtual MAC  │
+// │     00:00:5e:00:01:VRID while master);    │
+// │     all zero = none                       │
 // └────────────────────────────────────────────┘
 // @ts-ignore: decorator
 @inline export const DEV_MAC: u32 = 0;
@@ -419,6 +423,8 @@
 @inline export const DEV_FLAGS: u32 = 8;
 // @ts-ignore: decorator
 @inline export const DEV_ADDR: u32 = 12;
+// @ts-ignore: decorator
+@inline export const DEV_VMAC: u32 = 16;
 // @ts-ignore: decorator
 @inline export const DEV_SIZE: u32 = 32;
 // @ts-ignore: decorator
@@ -941,3 +947,5 @@
 @inline export const IPPROTO_TCP: u8 = 6;
 // @ts-ignore: decorator
 @inline export const IPPROTO_UDP: u8 = 17;
+// @ts-ignore: decorator
+@inline export const IPPROTO_VRRP: u8 = 112;

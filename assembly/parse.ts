@@ -3,8 +3,8 @@
 // passes need into the slot's scratch record. It never writes into the frame. A frame that is
 // settled here (malformed, for the host, not ours) gets its verdict now and class CLASS_DONE.
 import {
-  DESC_LEN, DESC_OFF, DESC_REASON, DESC_VERDICT, DROP_FRAGMENT, DROP_IP_CSUM, DROP_MALFORMED,
-  DROP_NOT_MINE, DROP_UNSUPPORTED, ETH_HLEN, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP,
+  DESC_LEN, DESC_OFF, DESC_REASON, DESC_VERDICT, DEV_MAC, DEV_VMAC, DROP_FRAGMENT, DROP_IP_CSUM, DROP_MALFORMED,
+  DROP_NOT_MINE, DROP_UNSUPPORTED, ETH_HLEN, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_VRRP,
   LOCAL_DIP, LOCAL_LIP, LOCAL_VIP, SCR_DST, SCR_HASH, SCR_ICMP, SCR_L3, SCR_L4, SCR_PROTO,
   SCR_SRC, SCR_SPORT, SCR_TCPFLAGS, VERDICT_DROP, VERDICT_HOST,
 } from './abi';
@@ -12,7 +12,7 @@ import { ipHeaderValid } from './csum';
 import {
   ETH_P_ARP_RAW, ETH_P_IP_RAW, ETH_TYPE, ICMP_DEST_UNREACH, ICMP_HLEN, ICMP_PARAMETER_PROB, ICMP_QUOTE_L4, ICMP_SOURCE_QUENCH,
   ICMP_TIME_EXCEEDED, IP_DST, IP_FRAG, IP_HLEN, IP_MF_OFFSET, IP_OFFSET_MASK, IP_PROTO, IP_SRC, IP_TOT_LEN, TCP_DOFF,
-  TCP_FLAGS, TCP_HLEN, UDP_HLEN, UDP_LEN,
+  TCP_FLAGS, TCP_HLEN, UDP_HLEN, UDP_LEN, VRRP_GROUP_ADDR, VRRP_GROUP_MAC_HI, VRRP_GROUP_MAC_LO,
 } from './wire';
 import { flowHash } from './flow';
 import { bswap16 } from './mem';
@@ -52,6 +52,20 @@ import { NO_SERVICE, localKind, lookupService } from './service';
   return load<u32>(a) == load<u32>(b) && load<u16>(a + 4) == load<u16>(b + 4);
 }
 
+/** the device's own MAC, or its VRRP virtual MAC when the host set one (zero = none) */
+// @ts-ignore: decorator
+@inline function forDevice(mac: usize, devMac: usize): bool {
+  if (sameMac(mac, devMac)) return true;
+  const vmac = devMac - DEV_MAC + DEV_VMAC;
+  return (load<u32>(vmac) | <u32>load<u16>(vmac + 4)) != 0 && sameMac(mac, vmac);
+}
+
+/** 01:00:5e:00:00:12, the Ethernet group of 224.0.0.18 (RFC 1112 §6.4) */
+// @ts-ignore: decorator
+@inline function isVrrpGroupMac(mac: usize): bool {
+  return <u32>load<u16>(mac) == VRRP_GROUP_MAC_HI && load<u32>(mac + 2) == VRRP_GROUP_MAC_LO;
+}
+
 /**
  * parseFrame fills the scratch record `scr` of the frame described by `desc` and returns its
  * class. `devMac` is the input device's MAC (L2 only).
@@ -62,15 +76,18 @@ export function parseFrame(desc: usize, scr: usize, l2: bool, devMac: usize): u8
   store<u8>(desc + DESC_REASON, 0);
   let ip = off;
   let rem = len;
+  // sent to VRRP's Ethernet group: only VRRP advertisements to 224.0.0.18 are wanted from it
+  let vrrpGroup = false;
   if (l2) {
     if (len < ETH_HLEN) return settle(desc, VERDICT_DROP, DROP_MALFORMED);
     const type = <u32>load<u16>(off + ETH_TYPE);
     if (type == ETH_P_ARP_RAW) {
-      if (isBroadcast(off) || sameMac(off, devMac)) return settle(desc, VERDICT_HOST, 0);
+      if (isBroadcast(off) || forDevice(off, devMac)) return settle(desc, VERDICT_HOST, 0);
       return settle(desc, VERDICT_DROP, DROP_NOT_MINE);
     }
+    vrrpGroup = type == ETH_P_IP_RAW && isVrrpGroupMac(off);
     // flooded frames for other hosts on the segment, VLANs, IPv6: not the director's
-    if (type != ETH_P_IP_RAW || !sameMac(off, devMac)) return settle(desc, VERDICT_DROP, DROP_NOT_MINE);
+    if (type != ETH_P_IP_RAW || !(vrrpGroup || forDevice(off, devMac))) return settle(desc, VERDICT_DROP, DROP_NOT_MINE);
     ip = off + ETH_HLEN;
     rem = len - ETH_HLEN;
   }
@@ -88,6 +105,11 @@ export function parseFrame(desc: usize, scr: usize, l2: bool, devMac: usize): u8
   const proto = <u32>load<u8>(ip + IP_PROTO);
   let src = load<u32>(ip + IP_SRC);
   let dst = load<u32>(ip + IP_DST);
+  // VRRP (RFC 5798 §5.1.1.2): the host's election checks TTL, checksum and the rest; never a
+  // session, never forwarded or reflected by the unknown-packet policy
+  if (vrrpGroup) {
+    return proto == IPPROTO_VRRP && dst == VRRP_GROUP_ADDR ? settle(desc, VERDICT_HOST, 0) : settle(desc, VERDICT_DROP, DROP_NOT_MINE);
+  }
   const l4 = ip + ihl;
   const l4len = tot - ihl;
   const kind = localKind(dst);

@@ -16,6 +16,14 @@
 /** EtherType 0x0806 (ARP) as a raw little-endian u16 load */
 // @ts-ignore: decorator
 @inline export const ETH_P_ARP_RAW: u16 = 0x0608;
+/**
+ * 01:00:5e:00:00:12, the Ethernet group of VRRP's 224.0.0.18 (RFC 1112 §6.4): its first two
+ * bytes as a raw little-endian u16 load, the other four as a raw u32 load
+ */
+// @ts-ignore: decorator
+@inline export const VRRP_GROUP_MAC_HI: u32 = 0x0001;
+// @ts-ignore: decorator
+@inline export const VRRP_GROUP_MAC_LO: u32 = 0x1200005e;
 
 // ── IPv4 ─────────────────────────────────────────────────────────────────────────────────────
 // ╒══════════════════ IPv4 header (20 B without options) ═══════════════════╕
@@ -60,6 +68,10 @@
 /** the fragment offset alone, swapped */
 // @ts-ignore: decorator
 @inline export const IP_OFFSET_MASK: u32 = 0x1fff;
+
+/** VRRP's IPv4 group 224.0.0.18 (RFC 5798 §5.1.1.2) as a raw little-endian u32 load */
+// @ts-ignore: decorator
+@inline export const VRRP_GROUP_ADDR: u32 = 0x120000e0;
 
 // ── TCP ──────────────────────────────────────────────────────────────────────────────────────
 // @ts-ignore: decorator

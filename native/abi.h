@@ -143,6 +143,7 @@
 #define WLVS_DEV_MTU 6u
 #define WLVS_DEV_FLAGS 8u
 #define WLVS_DEV_ADDR 12u
+#define WLVS_DEV_VMAC 16u
 #define WLVS_DEV_SIZE 32u
 #define WLVS_DEVF_L2 1u
 #define WLVS_DEVF_VNET 2u
@@ -343,5 +344,6 @@
 #define WLVS_IPPROTO_IPIP 4u
 #define WLVS_IPPROTO_TCP 6u
 #define WLVS_IPPROTO_UDP 17u
+#define WLVS_IPPROTO_VRRP 112u
 
 #endif

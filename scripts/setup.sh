@@ -6,9 +6,10 @@ cd "$(dirname "$0")/.."
 
 # iproute2/ethtool/iputils-ping: namespaces and links; curl, iperf3: end-to-end traffic;
 # python3-scapy: independent packet builder for the oracle; nftables, haproxy, nginx-light, wrk,
-# libnginx-mod-stream, sockperf, netsniff-ng: the benchmark peers and load generators
+# libnginx-mod-stream, sockperf, netsniff-ng: the benchmark peers and load generators;
+# keepalived: the VRRP peer of the interoperability tests (run VRRP-only in a namespace)
 PACKAGES=(iproute2 iputils-ping ethtool curl iperf3 procps python3-scapy
-  nftables haproxy nginx-light libnginx-mod-stream wrk sockperf netsniff-ng)
+  nftables haproxy nginx-light libnginx-mod-stream wrk sockperf netsniff-ng keepalived)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

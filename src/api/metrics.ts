@@ -1,8 +1,7 @@
 // metrics.ts — Prometheus metrics (prom-client), read from the data path's counters at scrape
 // time: nothing is counted twice and the data path pays nothing for being watched.
 import { Counter, Gauge, Registry, type Metric } from 'prom-client';
-import type { Supervisor } from '../director/supervisor.js';
-import * as abi from '../dataplane/abi.js';
+import type { ControlPlane, Counters, RealServerState } from '../director/control-plane.js';
 
 const SIZE_BOUNDS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192];
 const TIME_BOUNDS_US = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192];
@@ -30,16 +29,15 @@ function histogramMetric(name: string, help: string, read: () => { buckets: numb
 }
 
 /** createMetrics registers every wlvs metric on a fresh registry. */
-export function createMetrics(sup: Supervisor): Registry {
+export function createMetrics(cp: ControlPlane): Registry {
   const reg = new Registry();
-  const dir = () => sup.director;
-  const perService = (name: string, help: string, pick: (c: ReturnType<typeof dir>['tables']['serviceCounters'] extends (i: number) => infer R ? R : never) => Array<[Record<string, string>, bigint]>) =>
+  const perService = (name: string, help: string, pick: (c: Counters) => Array<[Record<string, string>, bigint]>) =>
     new Counter({
       name, help, labelNames: ['service', 'direction'], registers: [reg],
       collect() {
         this.reset();
-        for (const v of dir().applier.view()) {
-          for (const [labels, value] of pick(dir().tables.serviceCounters(v.index))) this.inc({ service: v.service.name, ...labels }, Number(value));
+        for (const v of cp.services()) {
+          for (const [labels, value] of pick(v.counters)) this.inc({ service: v.spec.name, ...labels }, Number(value));
         }
       },
     });
@@ -48,27 +46,26 @@ export function createMetrics(sup: Supervisor): Registry {
   perService('wlvs_service_bytes_total', 'IP bytes through the service', (c) => [[{ direction: 'in' }, c.inBytes], [{ direction: 'out' }, c.outBytes]]);
 
   const rsLabels = ['service', 'real_server'];
-  const eachRs = (fn: (labels: Record<string, string>, index: number, healthy: boolean, weight: number) => void) => {
-    for (const v of dir().applier.view()) {
+  /** every real server that holds a table slot, with its labels */
+  const eachRs = (fn: (labels: Record<string, string>, r: RealServerState & { counters: Counters }) => void) => {
+    for (const v of cp.services()) {
       for (const r of v.realServers) {
-        if (r.index === null) continue;
-        const key = `${v.service.name}/${r.address}:${r.port}`;
-        fn({ service: v.service.name, real_server: `${r.address}:${r.port}` }, r.index, sup.health.state(key) !== 'down', r.weight);
+        if (r.counters === null) continue;
+        fn({ service: v.spec.name, real_server: `${r.address}:${r.port}` }, r as RealServerState & { counters: Counters });
       }
     }
   };
   new Counter({
     name: 'wlvs_real_server_connections_total', help: 'connections scheduled to the real server', labelNames: rsLabels, registers: [reg],
-    collect() { this.reset(); eachRs((l, i) => this.inc(l, Number(dir().tables.rsCounters(i).conns))); },
+    collect() { this.reset(); eachRs((l, r) => this.inc(l, Number(r.counters.conns))); },
   });
   new Counter({
     name: 'wlvs_real_server_packets_total', help: 'packets to (in) and from (out) the real server', labelNames: [...rsLabels, 'direction'], registers: [reg],
     collect() {
       this.reset();
-      eachRs((l, i) => {
-        const c = dir().tables.rsCounters(i);
-        this.inc({ ...l, direction: 'in' }, Number(c.inPackets));
-        this.inc({ ...l, direction: 'out' }, Number(c.outPackets));
+      eachRs((l, r) => {
+        this.inc({ ...l, direction: 'in' }, Number(r.counters.inPackets));
+        this.inc({ ...l, direction: 'out' }, Number(r.counters.outPackets));
       });
     },
   });
@@ -76,101 +73,129 @@ export function createMetrics(sup: Supervisor): Registry {
     name: 'wlvs_real_server_bytes_total', help: 'IP bytes to (in) and from (out) the real server', labelNames: [...rsLabels, 'direction'], registers: [reg],
     collect() {
       this.reset();
-      eachRs((l, i) => {
-        const c = dir().tables.rsCounters(i);
-        this.inc({ ...l, direction: 'in' }, Number(c.inBytes));
-        this.inc({ ...l, direction: 'out' }, Number(c.outBytes));
+      eachRs((l, r) => {
+        this.inc({ ...l, direction: 'in' }, Number(r.counters.inBytes));
+        this.inc({ ...l, direction: 'out' }, Number(r.counters.outBytes));
       });
     },
   });
-  const rsGauge = (name: string, help: string, value: (i: number, healthy: boolean, weight: number) => number) => new Gauge({
+  const rsGauge = (name: string, help: string, value: (r: RealServerState) => number) => new Gauge({
     name, help, labelNames: rsLabels, registers: [reg],
-    collect() { this.reset(); eachRs((l, i, h, w) => this.set(l, value(i, h, w))); },
+    collect() { this.reset(); eachRs((l, r) => this.set(l, value(r))); },
   });
-  rsGauge('wlvs_real_server_active_connections', 'established connections (ipvsadm ActiveConn)', (i) => dir().tables.rsConnections(i).active);
-  rsGauge('wlvs_real_server_inactive_connections', 'other connections (ipvsadm InActConn)', (i) => dir().tables.rsConnections(i).inactive);
-  rsGauge('wlvs_real_server_persistent_templates', 'persistence templates pointing at the server', (i) => dir().tables.rsConnections(i).persistent);
-  rsGauge('wlvs_real_server_weight', 'effective weight (0 = quiesced)', (_i, _h, w) => w);
-  rsGauge('wlvs_real_server_up', 'health state: 1 up, 0 down', (_i, h) => (h ? 1 : 0));
+  rsGauge('wlvs_real_server_active_connections', 'established connections (ipvsadm ActiveConn)', (r) => r.connections.active);
+  rsGauge('wlvs_real_server_inactive_connections', 'other connections (ipvsadm InActConn)', (r) => r.connections.inactive);
+  rsGauge('wlvs_real_server_persistent_templates', 'persistence templates pointing at the server', (r) => r.connections.persistent);
+  rsGauge('wlvs_real_server_weight', 'effective weight (0 = quiesced)', (r) => r.weight);
+  rsGauge('wlvs_real_server_up', 'health state: 1 up, 0 down', (r) => (r.health !== 'down' ? 1 : 0));
   new Counter({
     name: 'wlvs_drops_total', help: 'packets dropped by the data path, by reason', labelNames: ['reason'], registers: [reg],
     collect() {
       this.reset();
-      for (const [reason, v] of Object.entries(dir().tables.drops())) this.inc({ reason }, Number(v));
+      for (const [reason, v] of Object.entries(cp.totals().drops)) this.inc({ reason }, Number(v));
     },
   });
   new Counter({
     name: 'wlvs_packets_total', help: 'frames by outcome', labelNames: ['outcome'], registers: [reg],
     collect() {
       this.reset();
-      const t = dir().tables;
-      this.inc({ outcome: 'received' }, Number(t.stat(abi.STAT_RX_PACKETS)));
-      this.inc({ outcome: 'forwarded' }, Number(t.stat(abi.STAT_FORWARDED)));
-      this.inc({ outcome: 'host' }, Number(t.stat(abi.STAT_HOST)));
-      this.inc({ outcome: 'dropped' }, Number(t.stat(abi.STAT_DROPPED)));
+      const t = cp.totals();
+      this.inc({ outcome: 'received' }, Number(t.received));
+      this.inc({ outcome: 'forwarded' }, Number(t.forwarded));
+      this.inc({ outcome: 'host' }, Number(t.host));
+      this.inc({ outcome: 'dropped' }, Number(t.dropped));
     },
   });
   new Gauge({ name: 'wlvs_sessions', help: 'session records in use (connections and templates)', registers: [reg],
-    collect() { this.set(dir().tables.sessionCount()); } });
+    collect() { this.set(cp.sessionTable().count); } });
   new Gauge({ name: 'wlvs_sessions_capacity', help: 'session table capacity', registers: [reg],
-    collect() { this.set(dir().layout.connCap); } });
+    collect() { this.set(cp.sessionTable().capacity); } });
   new Gauge({ name: 'wlvs_session_table_use_ratio', help: 'sessions / capacity', registers: [reg],
-    collect() { this.set(dir().tables.sessionCount() / dir().layout.connCap); } });
+    collect() {
+      const t = cp.sessionTable();
+      this.set(t.count / t.capacity);
+    } });
   new Counter({ name: 'wlvs_device_frames_total', help: 'frames read from and written to the devices', labelNames: ['direction'], registers: [reg],
     collect() {
       this.reset();
-      const p = dir().portStats();
+      const p = cp.portStats();
       this.inc({ direction: 'rx' }, p.rxFrames);
       this.inc({ direction: 'tx' }, p.txFrames);
     } });
   new Gauge({ name: 'wlvs_ha_master', help: '1 while this director holds the master role (director.ha), 0 as backup', registers: [reg],
-    collect() { this.reset(); if (dir().ha) this.set(dir().ha!.master ? 1 : 0); } });
+    collect() {
+      this.reset();
+      const h = cp.ha();
+      if (h) this.set(h.master ? 1 : 0);
+    } });
   new Counter({ name: 'wlvs_ha_sync_sessions_total', help: 'session records sent to and received from the peer director, and imported or refused', labelNames: ['outcome'], registers: [reg],
     collect() {
       this.reset();
-      const h = dir().ha;
+      const h = cp.ha();
       if (!h) return;
       this.inc({ outcome: 'sent' }, h.stats.sessionsSent);
       this.inc({ outcome: 'received' }, h.stats.sessionsReceived);
       this.inc({ outcome: 'imported' }, h.stats.sessionsImported);
       this.inc({ outcome: 'refused' }, h.stats.sessionsRefused);
     } });
+  new Counter({ name: 'wlvs_ha_vrrp_adverts_total', help: 'VRRP advertisements sent, and received that passed every check', labelNames: ['direction'], registers: [reg],
+    collect() {
+      this.reset();
+      const v = cp.ha()?.vrrp;
+      if (!v) return;
+      this.inc({ direction: 'sent' }, v.sent);
+      this.inc({ direction: 'received' }, v.received);
+    } });
+  new Counter({ name: 'wlvs_ha_vrrp_dropped_total', help: 'VRRP advertisements ignored, by reason (ttl, vrid, checksum, addresses, unauthenticated, ...)', labelNames: ['reason'], registers: [reg],
+    collect() {
+      this.reset();
+      const v = cp.ha()?.vrrp;
+      if (!v) return;
+      for (const [reason, n] of Object.entries(v.dropped)) this.inc({ reason }, n);
+    } });
+  new Counter({ name: 'wlvs_ha_sync_dropped_total', help: 'session-sync datagrams dropped: foreign, malformed, unauthenticated, replayed, stale', labelNames: ['reason'], registers: [reg],
+    collect() {
+      this.reset();
+      const h = cp.ha();
+      if (!h) return;
+      for (const [reason, n] of Object.entries(h.stats.syncDropped)) this.inc({ reason }, n);
+    } });
   new Counter({ name: 'wlvs_busy_poll_batches_total', help: 'batches read while busy polling (director.busy_poll_us)', registers: [reg],
-    collect() { this.reset(); this.inc(dir().portStats().busyPollBatches); } });
+    collect() { this.reset(); this.inc(cp.portStats().busyPollBatches); } });
   new Counter({ name: 'wlvs_device_tx_drops_total', help: 'frames the kernel refused (queue full)', registers: [reg],
-    collect() { this.reset(); this.inc(dir().portStats().txDrops); } });
+    collect() { this.reset(); this.inc(cp.portStats().txDrops); } });
   // SYN-flood defence (src/director/syn-guard.ts)
   new Counter({ name: 'wlvs_syn_received_total', help: 'SYNs to a VIP that found no session (new connection attempts and floods)', registers: [reg],
-    collect() { this.reset(); this.inc(dir().synGuard.view().syns); } });
+    collect() { this.reset(); this.inc(cp.synFlood().syns); } });
   new Counter({ name: 'wlvs_syn_cookies_total', help: 'SYN cookies sent in SYN-ACKs, and handshake ACKs whose cookie was valid or invalid', labelNames: ['outcome'], registers: [reg],
     collect() {
       this.reset();
-      const c = dir().synGuard.view().cookies;
+      const c = cp.synFlood().cookies;
       this.inc({ outcome: 'sent' }, c.sent);
       this.inc({ outcome: 'valid' }, c.valid);
       this.inc({ outcome: 'invalid' }, c.invalid);
     } });
   new Gauge({ name: 'wlvs_embryonic_sessions', help: 'TCP sessions in SYN_RECV (the client\'s handshake ACK not seen yet)', registers: [reg],
-    collect() { this.set(dir().synGuard.view().embryonic.count); } });
+    collect() { this.set(cp.synFlood().embryonic.count); } });
   new Gauge({ name: 'wlvs_embryonic_sessions_max', help: 'embryonic sessions allowed before new ones evict old ones', registers: [reg],
-    collect() { this.set(dir().synGuard.view().embryonic.max); } });
+    collect() { this.set(cp.synFlood().embryonic.max); } });
   new Counter({ name: 'wlvs_embryonic_evicted_total', help: 'embryonic sessions evicted to make room (never established ones)', registers: [reg],
-    collect() { this.reset(); this.inc(dir().synGuard.view().evicted); } });
+    collect() { this.reset(); this.inc(cp.synFlood().evicted); } });
   new Gauge({ name: 'wlvs_syn_proxy_state', help: 'SYN protection of a service: 1 for its current state (off, auto, auto-on, forced)', labelNames: ['service', 'state'], registers: [reg],
     collect() {
       this.reset();
-      for (const p of dir().synGuard.view().services) {
+      for (const p of cp.synFlood().services) {
         for (const st of ['off', 'auto', 'auto-on', 'forced']) this.set({ service: p.service, state: st }, p.state === st ? 1 : 0);
       }
     } });
   new Gauge({ name: 'wlvs_service_syn_rate', help: 'SYNs per second to the service that found no session (what auto mode watches)', labelNames: ['service'], registers: [reg],
-    collect() { this.reset(); for (const p of dir().synGuard.view().services) this.set({ service: p.service }, p.synRate); } });
+    collect() { this.reset(); for (const p of cp.synFlood().services) this.set({ service: p.service }, p.synRate); } });
   reg.registerMetric(histogramMetric('wlvs_batch_size', 'frames per batch', () => {
-    const s = dir().loop.stats;
+    const s = cp.batchStats();
     return { buckets: s.sizeBuckets, sum: s.frames, count: s.batches };
   }, SIZE_BOUNDS));
   reg.registerMetric(histogramMetric('wlvs_batch_process_seconds', 'time in process() per batch', () => {
-    const s = dir().loop.stats;
+    const s = cp.batchStats();
     return { buckets: s.timeBuckets, sum: s.processNs / 1e9, count: s.batches };
   }, TIME_BOUNDS_US, 1e-6));
   return reg;

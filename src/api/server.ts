@@ -5,13 +5,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { readFileSync } from 'node:fs';
 import { timingSafeEqual } from 'node:crypto';
 import type { Registry } from 'prom-client';
-import { WlvsError } from '../errors.js';
+import { WlvsError, asWlvsError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Supervisor } from '../director/supervisor.js';
-import {
-  addRealServer, addService, deleteRealServer, deleteService, drainRealServer, editRealServer, editService,
-} from '../director/edits.js';
-import { configObject, toYaml } from '../config/to-yaml.js';
+import type { ControlPlane } from '../director/control-plane.js';
 import { createMetrics } from './metrics.js';
 import { RateSampler, sampleRates, services, sessions, totals } from './views.js';
 
@@ -23,8 +19,9 @@ const STATUS: Record<string, number> = {
   WLVS_ERR_UNAUTHORIZED: 401, WLVS_ERR_CAPACITY: 507, WLVS_ERR_USAGE: 400,
 };
 
+/** AdminServer serves the admin API and /metrics of one ControlPlane. */
 export class AdminServer {
-  #sup: Supervisor;
+  #cp: ControlPlane;
   #log: Logger;
   #server: Server | null = null;
   #token: Buffer | null = null;
@@ -34,53 +31,58 @@ export class AdminServer {
   #sampleTimer: NodeJS.Timeout | null = null;
   address: string | null = null;
 
-  constructor(sup: Supervisor, log: Logger) {
-    this.#sup = sup;
+  constructor(cp: ControlPlane, log: Logger) {
+    this.#cp = cp;
     this.#log = log;
-    this.#metrics = createMetrics(sup);
+    this.#metrics = createMetrics(cp);
     const r = (method: string, path: string, write: boolean, handler: Handler) =>
       this.#routes.push({ method, re: new RegExp(`^${path.replace(/:\w+/g, '([^/]+)')}$`), write, handler });
-    r('GET', '/api/v1/status', false, () => ({ ...totals(sup), services: services(sup, this.#sampler) }));
-    r('GET', '/api/v1/services', false, () => services(sup, this.#sampler));
+    r('GET', '/api/v1/status', false, () => ({ ...totals(cp), services: services(cp, this.#sampler) }));
+    r('GET', '/api/v1/services', false, () => services(cp, this.#sampler));
     r('GET', '/api/v1/services/:name', false, (_q, [name]) => {
-      const s = services(sup, this.#sampler).find((x) => x.name === name);
+      const s = services(cp, this.#sampler).find((x) => x.name === name);
       if (!s) throw new WlvsError('WLVS_ERR_NOT_FOUND', `no service named ${JSON.stringify(name)}`);
       return s;
     });
     r('GET', '/api/v1/sessions', false, (_q, _p, _b, url) => {
       const q = url.searchParams;
       const limit = Math.min(Math.max(Number(q.get('limit') ?? 100), 1), 10_000);
-      return sessions(sup, {
+      return sessions(cp, {
         service: q.get('service') ?? undefined, realServer: q.get('real_server') ?? undefined, client: q.get('client') ?? undefined,
         state: q.get('state') ?? undefined, protocol: q.get('protocol') ?? undefined,
       }, Number(q.get('cursor') ?? 0), limit);
     });
     r('GET', '/api/v1/config', false, (_q, _p, _b, url) => (url.searchParams.get('format') === 'yaml'
-      ? { yaml: toYaml(sup.director.spec) } : configObject(sup.director.spec)));
-    r('POST', '/api/v1/reload', true, () => sup.reload('api'));
+      ? { yaml: cp.configYaml() } : cp.configObject()));
+    r('POST', '/api/v1/reload', true, () => cp.reload('api'));
     r('POST', '/api/v1/core', true, (_q, _p, body) => {
       const path = obj(body).path;
       if (typeof path !== 'string') throw new WlvsError('WLVS_ERR_USAGE', 'body must be {"path": "/path/to/core.wasm"}');
-      sup.director.hotSwap(path);
-      return { swapped: path, sessions: sup.director.tables.sessionCount() };
+      return { swapped: path, sessions: cp.hotSwap(path).sessions };
     });
-    r('POST', '/api/v1/services', true, (_q, _p, body) => sup.edit((s) => addService(s, obj(body)), 'api: add service'));
-    r('PUT', '/api/v1/services/:name', true, (_q, [name], body) => sup.edit((s) => editService(s, name, obj(body)), `api: edit ${name}`));
-    r('DELETE', '/api/v1/services/:name', true, (_q, [name]) => sup.edit((s) => deleteService(s, name), `api: delete ${name}`));
+    r('POST', '/api/v1/services', true, (_q, _p, body) => cp.edit({ op: 'add-service', service: obj(body) }, 'api: add service'));
+    r('PUT', '/api/v1/services/:name', true, (_q, [name], body) =>
+      cp.edit({ op: 'edit-service', name, patch: obj(body) }, `api: edit ${name}`));
+    r('DELETE', '/api/v1/services/:name', true, (_q, [name]) => cp.edit({ op: 'delete-service', name }, `api: delete ${name}`));
     r('POST', '/api/v1/services/:name/real-servers', true, (_q, [name], body) =>
-      sup.edit((s) => addRealServer(s, name, obj(body)), `api: add real server to ${name}`));
+      cp.edit({ op: 'add-real-server', service: name, realServer: obj(body) }, `api: add real server to ${name}`));
     r('PUT', '/api/v1/services/:name/real-servers/:rs', true, (_q, [name, rs], body) =>
-      sup.edit((s) => editRealServer(s, name, rs, obj(body)), `api: edit ${name}/${rs}`));
+      cp.edit({ op: 'edit-real-server', service: name, key: rs, patch: obj(body) }, `api: edit ${name}/${rs}`));
     r('DELETE', '/api/v1/services/:name/real-servers/:rs', true, (_q, [name, rs]) =>
-      sup.edit((s) => deleteRealServer(s, name, rs), `api: delete ${name}/${rs}`));
+      cp.edit({ op: 'delete-real-server', service: name, key: rs }, `api: delete ${name}/${rs}`));
     r('POST', '/api/v1/services/:name/real-servers/:rs/drain', true, (_q, [name, rs]) =>
-      sup.edit((s) => drainRealServer(s, name, rs), `api: drain ${name}/${rs}`));
+      cp.edit({ op: 'drain-real-server', service: name, key: rs }, `api: drain ${name}/${rs}`));
   }
 
   /** listen binds `host:port`; the token file, if any, is read once here. */
   async listen(hostPort: string, tokenFile: string | null): Promise<void> {
     if (tokenFile) {
-      const t = readFileSync(tokenFile, 'utf8').trim();
+      let t: string;
+      try {
+        t = readFileSync(tokenFile, 'utf8').trim();
+      } catch (err) {
+        throw new WlvsError('WLVS_ERR_CONFIG_READ', `cannot read token file ${tokenFile}: ${(err as Error).message}`);
+      }
       if (t.length < 8) throw new WlvsError('WLVS_ERR_CONFIG_INVALID', `token in ${tokenFile} is shorter than 8 characters`);
       this.#token = Buffer.from(t);
     }
@@ -89,14 +91,15 @@ export class AdminServer {
     const port = Number(hostPort.slice(i + 1));
     this.#server = createServer((req, res) => void this.#handle(req, res));
     await new Promise<void>((resolve, reject) => {
-      this.#server!.once('error', reject);
+      this.#server!.once('error', (err) => reject(new WlvsError('WLVS_ERR_ADMIN_LISTEN',
+        `the admin API cannot listen on ${hostPort}: ${err.message}`)));
       this.#server!.listen(port, host, () => resolve());
     });
     const a = this.#server.address();
     this.address = a && typeof a === 'object' ? `${a.address}:${a.port}` : hostPort;
-    this.#sampleTimer = setInterval(() => sampleRates(this.#sup, this.#sampler), 2000);
+    this.#sampleTimer = setInterval(() => sampleRates(this.#cp, this.#sampler), 2000);
     this.#sampleTimer.unref();
-    sampleRates(this.#sup, this.#sampler);
+    sampleRates(this.#cp, this.#sampler);
   }
 
   async close(): Promise<void> {
@@ -137,10 +140,10 @@ export class AdminServer {
       }
       send(res, 404, { error: { code: 'WLVS_ERR_NOT_FOUND', message: `no route ${req.method} ${url.pathname}` } });
     } catch (err) {
-      const code = WlvsError.is(err) ? err.code : 'WLVS_ERR_INTERNAL';
-      const status = STATUS[code] ?? 500;
+      const e = asWlvsError(err);
+      const status = STATUS[e.code] ?? 500;
       if (status === 500) this.#log.error({ err }, 'admin API error');
-      send(res, status, { error: { code, message: (err as Error).message, details: WlvsError.is(err) ? err.details : undefined } });
+      send(res, status, { error: { code: e.code, message: e.message, details: e.details } });
     }
   }
 }

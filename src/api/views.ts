@@ -1,9 +1,6 @@
 // views.ts — what the admin API and the CLI show: service and real-server tables with counters
 // and rates (ipvsadm -Ln --stats / --rate), sessions (ipvsadm -Lnc), and director totals.
-import * as abi from '../dataplane/abi.js';
-import type { Counters } from '../dataplane/tables.js';
-
-import type { Supervisor } from '../director/supervisor.js';
+import type { ControlPlane, Counters, SessionQuery } from '../director/control-plane.js';
 
 export interface Rates { cps: number; inpps: number; outpps: number; inbps: number; outbps: number }
 
@@ -47,23 +44,21 @@ export class RateSampler {
   }
 }
 
-export function services(sup: Supervisor, sampler: RateSampler): ServiceStatus[] {
-  const dir = sup.director;
-  const t = dir.tables;
-  return dir.applier.view().map(({ service: s, index, realServers }) => {
+export function services(cp: ControlPlane, sampler: RateSampler): ServiceStatus[] {
+  return cp.services().map(({ spec: s, counters, realServers }) => {
     const key = s.name;
-    const stats = num(t.serviceCounters(index));
     return {
       name: s.name, protocol: s.protocol, vip: s.vip, port: s.port, scheduler: s.scheduler, forwarding: s.forwarding,
-      persistence: s.persistence, persistence_netmask: s.persistencePrefix, stats, rates: sampler.rates(key),
+      persistence: s.persistence, persistence_netmask: s.persistencePrefix, stats: num(counters),
+      rates: sampler.rates(key),
       real_servers: realServers.map((r) => {
-        const conns = r.index === null ? { active: 0, inactive: 0, persistent: 0 } : t.rsConnections(r.index);
         const rkey = `${key}/${r.address}:${r.port}`;
         return {
-          address: r.address, port: r.port, forwarding: r.forwarding, weight: r.weight, configured_weight: r.configuredWeight,
-          health: r.sorry ? 'sorry' : sup.health.state(rkey) ?? 'unchecked', resolved: r.resolved, sorry: r.sorry,
-          active: conns.active, inactive: conns.inactive, persistent: conns.persistent,
-          stats: r.index === null ? { conns: 0, inpkts: 0, outpkts: 0, inbytes: 0, outbytes: 0 } : num(t.rsCounters(r.index)),
+          address: r.address, port: r.port, forwarding: r.forwarding, weight: r.weight,
+          configured_weight: r.configuredWeight,
+          health: r.sorry ? 'sorry' : r.health, resolved: r.resolved, sorry: r.sorry,
+          active: r.connections.active, inactive: r.connections.inactive, persistent: r.connections.persistent,
+          stats: r.counters === null ? { conns: 0, inpkts: 0, outpkts: 0, inbytes: 0, outbytes: 0 } : num(r.counters),
           rates: sampler.rates(rkey),
         };
       }),
@@ -72,70 +67,48 @@ export function services(sup: Supervisor, sampler: RateSampler): ServiceStatus[]
 }
 
 /** sampleRates records the current counters of every service and real server */
-export function sampleRates(sup: Supervisor, sampler: RateSampler): void {
+export function sampleRates(cp: ControlPlane, sampler: RateSampler): void {
   const now = performance.now();
-  const t = sup.director.tables;
-  for (const { service: s, index, realServers } of sup.director.applier.view()) {
-    sampler.sample(s.name, num(t.serviceCounters(index)), now);
+  for (const { spec: s, counters, realServers } of cp.services()) {
+    sampler.sample(s.name, num(counters), now);
     for (const r of realServers) {
-      if (r.index !== null) sampler.sample(`${s.name}/${r.address}:${r.port}`, num(t.rsCounters(r.index)), now);
+      if (r.counters !== null) sampler.sample(`${s.name}/${r.address}:${r.port}`, num(r.counters), now);
     }
   }
 }
 
-export function totals(sup: Supervisor): Record<string, unknown> {
-  const dir = sup.director;
-  const t = dir.tables;
+export function totals(cp: ControlPlane): Record<string, unknown> {
+  const t = cp.totals();
   const drops: Record<string, number> = {};
-  for (const [k, v] of Object.entries(t.drops())) if (v > 0n) drops[k] = Number(v);
+  for (const [k, v] of Object.entries(t.drops)) if (v > 0n) drops[k] = Number(v);
   return {
-    uptime_s: Math.round((Date.now() - dir.startedAt) / 1000),
-    devices: dir.deviceInfo(),
-    sessions: { count: t.sessionCount(), capacity: dir.layout.connCap },
-    ha: dir.ha ? dir.ha.view() : null,
-    syn_flood: dir.synGuard.view(),
+    uptime_s: Math.round(cp.uptimeSeconds()),
+    devices: cp.devices(),
+    sessions: cp.sessionTable(),
+    ha: cp.ha()?.view ?? null,
+    syn_flood: cp.synFlood(),
     packets: {
-      received: Number(t.stat(abi.STAT_RX_PACKETS)), forwarded: Number(t.stat(abi.STAT_FORWARDED)),
-      host: Number(t.stat(abi.STAT_HOST)), dropped: Number(t.stat(abi.STAT_DROPPED)),
-      icmp_relayed: Number(t.stat(abi.STAT_ICMP_RELAYED)), frag_needed_sent: Number(t.stat(abi.STAT_FRAG_NEEDED_SENT)),
+      received: Number(t.received), forwarded: Number(t.forwarded), host: Number(t.host), dropped: Number(t.dropped),
+      icmp_relayed: Number(t.icmpRelayed), frag_needed_sent: Number(t.fragNeededSent),
     },
-    connections: { created: Number(t.stat(abi.STAT_CONN_CREATED)), expired: Number(t.stat(abi.STAT_CONN_EXPIRED)) },
+    connections: { created: Number(t.connectionsCreated), expired: Number(t.connectionsExpired) },
     drops,
-    port: dir.portStats(),
-    batches: dir.loop.stats,
-    host_stack: dir.hostStack.stats,
-    runtime_edits: sup.runtimeEdits,
+    port: cp.portStats(),
+    batches: cp.batchStats(),
+    host_stack: cp.hostStackStats(),
+    runtime_edits: cp.runtimeEdits(),
   };
 }
 
-export interface SessionFilter { service?: string; realServer?: string; client?: string; state?: string; protocol?: string }
-
-export function sessions(sup: Supervisor, filter: SessionFilter, cursor: number, limit: number) {
-  const dir = sup.director;
-  const names = new Map(dir.applier.view().map((v) => [v.index, v.service.name]));
-  const svcIndex = filter.service !== undefined ? dir.applier.serviceIndex(filter.service) : null;
-  const now = dir.now();
-  const page = dir.tables.sessions(now, cursor, limit, (s) => {
-    if (filter.service !== undefined && s.service !== svcIndex) return false;
-    if (filter.realServer && `${s.rip}:${s.rport}` !== filter.realServer && s.rip !== filter.realServer) return false;
-    if (filter.client && s.client !== filter.client) return false;
-    if (filter.protocol && (s.protocol === abi.IPPROTO_TCP ? 'tcp' : 'udp') !== filter.protocol) return false;
-    if (filter.state && stateName(s.protocol, s.state, s.template) !== filter.state.toUpperCase()) return false;
-    return true;
-  });
+export function sessions(cp: ControlPlane, filter: SessionQuery, cursor: number, limit: number) {
+  const page = cp.sessions(filter, cursor, limit);
   return {
     items: page.items.map((s) => ({
-      protocol: s.protocol === abi.IPPROTO_TCP ? 'tcp' : s.protocol === abi.IPPROTO_UDP ? 'udp' : String(s.protocol),
-      state: stateName(s.protocol, s.state, s.template), template: s.template,
+      protocol: s.protocol, state: s.state, template: s.template,
       client: s.client, client_port: s.clientPort, vip: s.vip, vport: s.vport, rip: s.rip, rport: s.rport,
-      lip: s.lip, lport: s.lip ? s.lport : null, service: names.get(s.service) ?? null,
-      expires_in_s: Math.max(0, Math.round(s.expiresIn / 1000)),
+      lip: s.lip, lport: s.lport, service: s.service,
+      expires_in_s: Math.max(0, Math.round(s.expiresInMs / 1000)),
     })),
     next: page.next,
   };
-}
-
-function stateName(proto: number, state: number, template: boolean): string {
-  if (template) return 'NONE';
-  return proto === abi.IPPROTO_TCP ? abi.TCP_STATE_NAMES[state] ?? String(state) : 'UDP';
 }

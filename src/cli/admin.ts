@@ -3,9 +3,9 @@
 // add/edit/del of services and real servers, drain, reload. Each takes --json.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { WlvsError } from '../errors.js';
+import { WlvsError, isErrorCode } from '../errors.js';
 import type { Rates, ServiceStatus } from '../api/views.js';
-import type { SynFloodView } from '../director/syn-guard.js';
+import type { SynFloodView } from '../director/control-plane.js';
 
 const FORWARD_NAMES: Record<string, string> = { nat: 'Masq', dr: 'Route', tun: 'Tunnel', fullnat: 'FullNat' };
 
@@ -25,8 +25,10 @@ export async function fetchJson(url: string, opts: { method?: string; body?: unk
   }
   const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
   if (!res.ok) {
-    const code = (json.error?.code ?? 'WLVS_ERR_INTERNAL') as ConstructorParameters<typeof WlvsError>[0];
-    throw new WlvsError(code, json.error?.message ?? `HTTP ${res.status}`);
+    // a code this build does not know (another version answering) still reaches the user, in the message
+    const code = json.error?.code;
+    const message = json.error?.message ?? `HTTP ${res.status}`;
+    throw isErrorCode(code) ? new WlvsError(code, message) : new WlvsError('WLVS_ERR_INTERNAL', code ? `${code}: ${message}` : message);
   }
   return json;
 }
@@ -96,7 +98,7 @@ interface ConnRow {
 }
 
 /** formatConns prints sessions like `ipvsadm -Lnc` (plus the local address of Full-NAT). */
-export function formatConns(items: ConnRow[]): string {
+function formatConns(items: ConnRow[]): string {
   const lines = ['wlvs connection entries', `pro expire ${pad('state', 12)}${pad('source', 22)}${pad('virtual', 22)}${pad('destination', 22)}local`];
   for (const c of items) {
     const m = Math.floor(c.expires_in_s / 60);

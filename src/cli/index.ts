@@ -1,6 +1,6 @@
 // index.ts — the wlvs command line: parses the subcommand and hands over. Each subcommand lives
 // in its own file; this one only dispatches and turns errors into messages and exit codes.
-import { WlvsError } from '../errors.js';
+import { WlvsError, asWlvsError } from '../errors.js';
 
 const USAGE = `usage: wlvs <command> [options]
 
@@ -53,8 +53,8 @@ export async function main(argv: string[]): Promise<void> {
         throw new WlvsError('WLVS_ERR_USAGE', `unknown command ${JSON.stringify(cmd)}\n${USAGE}`);
     }
   } catch (err) {
-    const code = WlvsError.is(err) ? err.code : 'WLVS_ERR_INTERNAL';
-    console.error(`wlvs: ${(err as Error).message}`);
-    process.exitCode = code === 'WLVS_ERR_USAGE' ? 2 : 1;
+    const e = asWlvsError(err);
+    console.error(`wlvs: ${e.message}`);
+    process.exitCode = e.code === 'WLVS_ERR_USAGE' ? 2 : 1;
   }
 }

@@ -1,11 +1,12 @@
 // lab-failover.ts — `wlvs lab failover`: two directors, a master and a backup, in a namespace
-// lab. A download runs through the VIP, the master is killed (SIGKILL), and the demo shows the
-// backup taking over and the download finishing intact on the same connection, thanks to
-// session sync. Everything is torn down at the end, also on failure.
+// lab, electing each other by VRRP on the client segment and syncing sessions over a link
+// authenticated with a shared key. A download runs through the VIP, the master is killed
+// (SIGKILL), and the demo shows the backup taking over and the download finishing intact on the
+// same connection, thanks to session sync. Everything is torn down at the end, also on failure.
 import { WlvsError } from '../errors.js';
 import { streamDigest } from '../lab/data-stream.js';
 import {
-  LAB_HA_ADMIN, LAB_HA_GATEWAY, LAB_VIP_TAP, labHaConfig, startDirector, startRealServers,
+  LAB_HA_ADMIN, LAB_HA_GATEWAY, LAB_HA_VRID, LAB_VIP_TAP, labHaConfig, labHaKey, startDirector, startRealServers,
 } from '../lab/lab-director.js';
 import { buildTopology } from '../lab/topology.js';
 
@@ -17,15 +18,17 @@ export async function labFailover(): Promise<void> {
   const topo = await buildTopology({ rsGateway: LAB_HA_GATEWAY, tag: 'wf' });
   try {
     await startRealServers(topo, { forwarding: 'nat', vip: LAB_VIP_TAP });
-    const a = await startDirector(topo, (t) => labHaConfig(topo, 'a', t), { adminPort: LAB_HA_ADMIN.a });
-    const b = await startDirector(topo, (t) => labHaConfig(topo, 'b', t), { adminPort: LAB_HA_ADMIN.b });
+    const keyFile = labHaKey(topo);
+    const a = await startDirector(topo, (t) => labHaConfig(topo, 'a', t, { keyFile }), { adminPort: LAB_HA_ADMIN.a });
+    const b = await startDirector(topo, (t) => labHaConfig(topo, 'b', t, { keyFile }), { adminPort: LAB_HA_ADMIN.b });
     const status = async (url: string) => JSON.parse(await topo.lab.exec('dir', 'curl', ['-s', '--max-time', '2', `${url}/api/v1/status`])) as {
       ha: { state: string; priority: number; stats: Record<string, number> }; sessions: { count: number };
     };
     await new Promise((r) => setTimeout(r, 1000));
     const [sa, sb] = [await status(a.adminUrl), await status(b.adminUrl)];
     say(`  director a: ${sa.ha.state} (priority ${sa.ha.priority}); director b: ${sb.ha.state} (priority ${sb.ha.priority})`);
-    say(`  VIP ${LAB_VIP_TAP} and the servers' gateway ${LAB_HA_GATEWAY} are answered by the master only; adverts every 0.3 s`);
+    say(`  VIP ${LAB_VIP_TAP} and the servers' gateway ${LAB_HA_GATEWAY} are answered by the master only;`);
+    say(`  VRRP v3 adverts (VRID ${LAB_HA_VRID}, HMAC-authenticated) every 0.3 s to 224.0.0.18 on the client segment`);
     say(`\n  downloading ${SIZE >> 20} MiB through the VIP at 8 MB/s ...`);
     const file = `${topo.lab.tempDir('dl')}/body`;
     const download = topo.lab.exec('cl', 'sh', ['-c',

@@ -7,14 +7,14 @@ import { WlvsError } from '../errors.js';
 import { DEFAULT_TIMEOUTS_S } from '../dataplane/memory-map.js';
 import type { ForwardingMode, SchedulerName, SynProxyMode } from '../model/spec.js';
 import type {
-  DeviceSpec, DirectorSpec, HaSpec, HealthSpec, LipSpec, RealServerSpec, RouteSpec, ServiceSpec, SynFloodSpec,
+  DeviceSpec, DirectorSpec, HaSpec, HealthSpec, LipSpec, RealServerSpec, RouteSpec, ServiceSpec, SynFloodSpec, VrrpSpec,
 } from '../model/spec.js';
-import { serviceKey } from '../model/spec.js';
+import { haAddresses, serviceKey } from '../model/spec.js';
 import { type Issue, Reader, isCidr, isIpv4 } from './reader.js';
 
-export const SCHEDULER_NAMES: readonly SchedulerName[] = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'dh', 'mh'];
-export const FORWARDING_NAMES: readonly ForwardingMode[] = ['nat', 'dr', 'tun', 'fullnat'];
-export const SYN_PROXY_MODES: readonly SynProxyMode[] = ['off', 'auto', 'on'];
+const SCHEDULER_NAMES: readonly SchedulerName[] = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'dh', 'mh'];
+const FORWARDING_NAMES: readonly ForwardingMode[] = ['nat', 'dr', 'tun', 'fullnat'];
+const SYN_PROXY_MODES: readonly SynProxyMode[] = ['off', 'auto', 'on'];
 
 export const DEFAULT_SYN_FLOOD: SynFloodSpec = {
   embryonicShare: 0.25, pressureTimeout: 5, synRate: 20000, tableFill: 0.5, hold: 10, mss: null, wscale: 7, secretPeriod: 60,
@@ -112,20 +112,50 @@ function device(r: Reader, node: Node, path: string): DeviceSpec {
   };
 }
 
-function hostPort(r: Reader, m: YAMLMap | null, key: string, path: string): { host: string; port: number } {
-  const text = r.need(m, key, path);
-  const mm = /^(\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(text ?? '');
-  if (text && (!mm || !isIpv4(mm[1]) || Number(mm[2]) < 1 || Number(mm[2]) > 65535)) {
+function hostPort(r: Reader, m: YAMLMap | null, key: string, path: string): { host: string; port: number } | null {
+  const text = r.str(m, key, path);
+  if (text === undefined) return null;
+  const mm = /^(\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(text);
+  if (!mm || !isIpv4(mm[1]) || Number(mm[2]) < 1 || Number(mm[2]) > 65535) {
     r.problem(r.get(m, key), `${path}.${key}`, `expected IPv4:port like 10.99.3.1:8848, got ${JSON.stringify(text)}`);
+    return null;
   }
-  return mm ? { host: mm[1], port: Number(mm[2]) } : { host: '0.0.0.0', port: 0 };
+  return { host: mm[1], port: Number(mm[2]) };
 }
 
-function ha(r: Reader, node: Node, deviceNames: Set<string>, tap: boolean): HaSpec {
+function vrrp(r: Reader, node: Node | undefined, path: string, devices: DeviceSpec[], hasKey: boolean): VrrpSpec {
+  const m = r.map(node, path, ['version', 'device', 'checksum', 'unicast_peers', 'virtual_mac', 'authentication', 'password']);
+  const version = r.int(m, 'version', path, 2, 3, 3) as 2 | 3;
+  const device = r.str(m, 'device', path) ?? devices[0]?.name ?? '';
+  const dev = devices.find((d) => d.name === device);
+  if (!dev && devices.length) r.problem(r.get(m, 'device'), `${path}.device`, `no device named ${JSON.stringify(device)}`);
+  if (dev && dev.addresses.length === 0) {
+    r.problem(r.get(m, 'device') ?? node, `${path}.device`, `device ${device} needs an address: it is the source of VRRP advertisements`);
+  }
+  const unicastPeers = r.seq(r.get(m, 'unicast_peers'), `${path}.unicast_peers`).map((n, i) => {
+    const v = String((n as { value?: unknown }).value ?? '');
+    return r.ipv4(n, v, `${path}.unicast_peers[${i}]`);
+  }).filter(Boolean);
+  const checksum = r.oneOf(m, 'checksum', path, ['pseudo-header', 'no-pseudo-header'] as const, 'pseudo-header');
+  if (version === 2 && r.get(m, 'checksum')) r.problem(r.get(m, 'checksum'), `${path}.checksum`, 'version 2 has one checksum (no pseudo-header): only for version 3');
+  const auth = r.oneOf(m, 'authentication', path, ['none', 'pass', 'hmac'] as const, hasKey ? 'hmac' : 'none');
+  const password = r.str(m, 'password', path) ?? null;
+  if (auth === 'pass') {
+    if (version !== 2) r.problem(r.get(m, 'authentication'), `${path}.authentication`, 'pass is VRRP version 2 authentication (RFC 3768); version 3 has none');
+    if (!password || Buffer.byteLength(password) > 8) r.problem(r.get(m, 'password') ?? node, `${path}.password`, 'pass needs a password of 1 to 8 bytes (keepalived\'s auth_pass)');
+  } else if (password !== null) {
+    r.problem(r.get(m, 'password'), `${path}.password`, 'a password is used only with authentication: pass');
+  }
+  if (auth === 'hmac' && !hasKey) r.problem(r.get(m, 'authentication'), `${path}.authentication`, 'hmac needs director.ha.auth_key_file');
+  return { version, device, checksum, unicastPeers, virtualMac: r.bool(m, 'virtual_mac', path, false), auth, password };
+}
+
+function ha(r: Reader, node: Node, devices: DeviceSpec[]): HaSpec {
   const path = 'director.ha';
-  const m = r.map(node, path, ['group', 'priority', 'state', 'preempt', 'advert_interval', 'listen', 'peer',
-    'virtual_addresses', 'sync_sessions']);
-  if (!tap) r.problem(node, path, 'failover moves addresses by gratuitous ARP and needs tap devices');
+  const m = r.map(node, path, ['group', 'priority', 'state', 'preempt', 'preempt_delay', 'advert_interval', 'vrrp',
+    'auth_key_file', 'listen', 'peer', 'virtual_addresses', 'sync_sessions']);
+  if (!devices.every((d) => d.kind === 'tap')) r.problem(node, path, 'failover moves addresses by gratuitous ARP and needs tap devices');
+  const deviceNames = new Set(devices.map((d) => d.name));
   const virtualAddresses = r.seq(r.get(m, 'virtual_addresses'), `${path}.virtual_addresses`).map((n, i) => {
     const p = `${path}.virtual_addresses[${i}]`;
     const v = r.map(n, p, ['address', 'device']);
@@ -135,19 +165,42 @@ function ha(r: Reader, node: Node, deviceNames: Set<string>, tap: boolean): HaSp
     if (device && !deviceNames.has(device)) r.problem(r.get(v, 'device'), `${p}.device`, `no device named ${JSON.stringify(device)}`);
     return { address: address?.includes('/') ? address : `${address}/32`, device };
   });
+  const authKeyFile = r.str(m, 'auth_key_file', path) ?? null;
+  const v = vrrp(r, r.get(m, 'vrrp'), `${path}.vrrp`, devices, authKeyFile !== null);
   const listen = hostPort(r, m, 'listen', path);
   const peer = hostPort(r, m, 'peer', path);
-  if (listen.host === peer.host && listen.port === peer.port && listen.port !== 0) {
+  if ((r.get(m, 'listen') === undefined) !== (r.get(m, 'peer') === undefined)) {
+    r.problem(node, path, 'the session-sync link needs both listen and peer (or neither, e.g. with a keepalived peer)');
+  }
+  if (listen && peer && listen.host === peer.host && listen.port === peer.port) {
     r.problem(r.get(m, 'peer'), `${path}.peer`, 'must differ from listen');
   }
+  const link = r.get(m, 'peer') !== undefined;
+  if (link && !authKeyFile) {
+    r.problem(r.get(m, 'peer'), `${path}.auth_key_file`, 'is required with a sync link (listen, peer): its datagrams carry an HMAC-SHA-256 ' +
+      'under this key, the same file on both directors (e.g. head -c 32 /dev/urandom > /etc/wlvs/ha.key; chmod 600)');
+  }
+  const syncSessions = r.bool(m, 'sync_sessions', path, link);
+  if (syncSessions && !link) r.problem(r.get(m, 'sync_sessions'), `${path}.sync_sessions`, 'session sync needs listen and peer (a wlvs peer)');
+  // RFC 5798 §5.2.7: 12 bits of centiseconds; RFC 3768 §5.3.7: 8 bits of seconds
+  const intervalS = r.num(m, 'advert_interval', path, v.version === 3 ? 0.01 : 1, v.version === 3 ? 40.95 : 255, 1);
+  const intervalMs = Math.round(intervalS * 1000);
+  const unit = v.version === 3 ? 10 : 1000;
+  if (Math.abs(intervalS * 1000 - Math.round(intervalMs / unit) * unit) > 1e-6) {
+    r.problem(r.get(m, 'advert_interval'), `${path}.advert_interval`,
+      v.version === 3 ? 'VRRP version 3 carries the interval in centiseconds: use a multiple of 0.01 s' : 'VRRP version 2 carries the interval in whole seconds');
+  }
+  const priority = r.int(m, 'priority', path, 1, 255, 100);
+  const preempt = r.bool(m, 'preempt', path, true);
+  if (priority === 255 && !preempt) r.problem(r.get(m, 'preempt'), `${path}.preempt`, 'the address owner (priority 255) always preempts (RFC 5798 §6.1)');
   return {
     group: r.int(m, 'group', path, 1, 255, 1),
-    priority: r.int(m, 'priority', path, 1, 254, 100),
+    priority,
     initialState: r.oneOf(m, 'state', path, ['backup', 'master'] as const, 'backup'),
-    preempt: r.bool(m, 'preempt', path, true),
-    advertIntervalMs: Math.round(r.num(m, 'advert_interval', path, 0.05, 10, 1) * 1000),
-    listen, peer, virtualAddresses,
-    syncSessions: r.bool(m, 'sync_sessions', path, true),
+    preempt,
+    preemptDelayMs: Math.round(r.num(m, 'preempt_delay', path, 0, 1000, 0) * 1000),
+    advertIntervalMs: Math.round(intervalMs / unit) * unit,
+    vrrp: v, authKeyFile, listen, peer, virtualAddresses, syncSessions,
   };
 }
 
@@ -340,11 +393,14 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
     unknownPackets: r.oneOf(dm, 'unknown_packets', 'director', ['drop', 'host', 'pass'] as const, 'drop'),
     sloppyTcp: r.bool(dm, 'sloppy_tcp', 'director', false),
     admin,
-    ha: dm && r.get(dm, 'ha') ? ha(r, r.get(dm, 'ha')!, names, devices.every((d) => d.kind === 'tap')) : null,
+    ha: dm && r.get(dm, 'ha') ? ha(r, r.get(dm, 'ha')!, devices) : null,
     logLevel: r.oneOf(lm, 'level', 'director.log', ['trace', 'debug', 'info', 'warn', 'error'] as const, 'info'),
     synFlood: synFlood(r, r.get(dm, 'syn_flood')),
     services,
   };
+  if (spec.ha && haAddresses(spec).length > 255) {
+    r.problem(r.get(dm, 'ha'), 'director.ha', `${haAddresses(spec).length} addresses move with the master role; a VRRP advertisement carries at most 255`);
+  }
   if (r.issues.length) throw invalid(fileName, r.issues);
   return spec;
 }

@@ -29,7 +29,7 @@ function healthObject(h: HealthSpec | null, base: HealthSpec): Record<string, un
 }
 
 /** serviceObject: one service in configuration shape */
-export function serviceObject(s: ServiceSpec, defaultHealth: HealthSpec = DEFAULT_HEALTH): Record<string, unknown> {
+function serviceObject(s: ServiceSpec, defaultHealth: HealthSpec = DEFAULT_HEALTH): Record<string, unknown> {
   const flags: string[] = [];
   if (s.hashPort) flags.push(s.scheduler === 'mh' ? 'mh-port' : 'sh-port');
   if (s.fallback) flags.push(s.scheduler === 'mh' ? 'mh-fallback' : 'sh-fallback');
@@ -87,9 +87,19 @@ export function configObject(spec: DirectorSpec): Record<string, unknown> {
   if (spec.admin) director.admin = spec.admin.tokenFile ? { listen: spec.admin.listen, token_file: spec.admin.tokenFile } : { listen: spec.admin.listen };
   if (spec.ha) {
     const h = spec.ha;
+    const v = h.vrrp;
+    const vrrp: Record<string, unknown> = { version: v.version, device: v.device };
+    if (v.version === 3 && v.checksum !== 'pseudo-header') vrrp.checksum = v.checksum;
+    if (v.unicastPeers.length) vrrp.unicast_peers = v.unicastPeers;
+    if (v.virtualMac) vrrp.virtual_mac = true;
+    vrrp.authentication = v.auth;
+    if (v.password !== null) vrrp.password = v.password;
     director.ha = {
-      group: h.group, priority: h.priority, state: h.initialState, preempt: h.preempt, advert_interval: h.advertIntervalMs / 1000,
-      listen: `${h.listen.host}:${h.listen.port}`, peer: `${h.peer.host}:${h.peer.port}`,
+      group: h.group, priority: h.priority, state: h.initialState, preempt: h.preempt,
+      ...(h.preemptDelayMs ? { preempt_delay: h.preemptDelayMs / 1000 } : {}),
+      advert_interval: h.advertIntervalMs / 1000, vrrp,
+      ...(h.authKeyFile ? { auth_key_file: h.authKeyFile } : {}),
+      ...(h.listen && h.peer ? { listen: `${h.listen.host}:${h.listen.port}`, peer: `${h.peer.host}:${h.peer.port}` } : {}),
       ...(h.virtualAddresses.length ? { virtual_addresses: h.virtualAddresses } : {}),
       sync_sessions: h.syncSessions,
     };

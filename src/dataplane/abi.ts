@@ -141,6 +141,7 @@ export const DEV_MAC = 0;
 export const DEV_MTU = 6;
 export const DEV_FLAGS = 8;
 export const DEV_ADDR = 12;
+export const DEV_VMAC = 16;
 export const DEV_SIZE = 32;
 export const DEVF_L2 = 1;
 export const DEVF_VNET = 2;
@@ -341,6 +342,7 @@ export const IPPROTO_ICMP = 1;
 export const IPPROTO_IPIP = 4;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
+export const IPPROTO_VRRP = 112;
 
 /** metric label of each drop reason, indexed by DROP_* value */
 export const DROP_REASON_NAMES: readonly string[] = ["none","malformed","ip_checksum","fragment","not_mine","no_service","no_real_server","table_full","pool_exhausted","no_session","not_ours","real_server_gone","no_neighbour","too_big","unsupported","gso","icmp_unrelated","conflict","bad_cookie","embryonic_limit","synproxy_pending"];

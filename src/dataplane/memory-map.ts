@@ -35,7 +35,7 @@ export interface Capacities {
   connExt: boolean;
 }
 
-export const DEFAULT_CAPACITIES: Capacities = {
+const DEFAULT_CAPACITIES: Capacities = {
   slotCount: 256,
   maxFrame: 2048,
   devices: 4,
@@ -93,7 +93,7 @@ export interface Layout {
 
 const PAGE = 65536;
 
-export function nextPow2(n: number): number {
+function nextPow2(n: number): number {
   let p = 1;
   while (p < n) p *= 2;
   return p;

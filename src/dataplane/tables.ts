@@ -204,8 +204,19 @@ export class Tables {
       this.#view.setUint16(at + abi.DEV_MTU, d.mtu, true);
       this.#view.setUint32(at + abi.DEV_FLAGS, (d.l2 ? abi.DEVF_L2 : 0) | (d.vnet ? abi.DEVF_VNET : 0), true);
       this.#view.setUint32(at + abi.DEV_ADDR, ipv4ToNumber(d.address), false);
+      this.#bytes.fill(0, at + abi.DEV_VMAC, at + abi.DEV_VMAC + 6);
     });
     this.setHeader(abi.HDR_DEV_COUNT, devices.length);
+  }
+
+  /**
+   * setVirtualMac makes device `device` accept frames for `mac` besides its own (VRRP's virtual
+   * MAC while this director is master), or for nothing else when `mac` is null.
+   */
+  setVirtualMac(device: number, mac: string | null): void {
+    const at = this.layout.devices.base + device * abi.DEV_SIZE + abi.DEV_VMAC;
+    if (mac) this.#bytes.set(parseMac(mac), at);
+    else this.#bytes.fill(0, at, at + 6);
   }
 
   // ── owned addresses ─────────────────────────────────────────────────────────────────────

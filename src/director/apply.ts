@@ -6,7 +6,7 @@
 import * as abi from '../dataplane/abi.js';
 import { type LipEntry, type RealServerEntry, Tables } from '../dataplane/tables.js';
 import { WlvsError } from '../errors.js';
-import { type DirectorSpec, type LipSpec, type RealServerSpec, type ServiceSpec, realServerKey, serviceKey } from '../model/spec.js';
+import { type DirectorSpec, type ForwardingMode, type LipSpec, type RealServerSpec, type ServiceSpec, realServerKey, serviceKey } from '../model/spec.js';
 
 /** Where a real server is reached: output device and next-hop MAC (null = not resolved yet). */
 export interface NextHop { device: number; mac: string | null; neighbour: string }
@@ -50,7 +50,7 @@ export interface RealServerView {
   configuredWeight: number;
   weight: number;
   healthy: boolean;
-  forwarding: string;
+  forwarding: ForwardingMode;
   neighbour: string;
   resolved: boolean;
   sorry: boolean;

@@ -1,7 +1,9 @@
 // director.ts — one running director: the shared memory and the WASM core, the devices and the
-// native port that feeds batches to the core, the host stack (ARP, echo), neighbour resolution,
+// batched port that feeds batches to the core, the host stack (ARP, echo), neighbour resolution,
 // the kernel routes a TUN device needs, and the timers (session sweep, neighbour refresh, index
 // reaping, event drain). It starts from a DirectorSpec and applies new specs between batches.
+// Device I/O (io/port.ts), kernel routes and the clock are injected: the native addon, `ip` and
+// performance.now() by default; tests run the same director over io/fake-io.ts without root.
 import * as abi from '../dataplane/abi.js';
 import { type Capacities, computeLayout, createMemory, type Layout, writeHeader } from '../dataplane/memory-map.js';
 import type { CoreExports } from '../dataplane/abi.js';
@@ -9,8 +11,8 @@ import { compileCore, coreModulePath, instantiateCore } from '../dataplane/modul
 import { type EventView, Tables } from '../dataplane/tables.js';
 import { BatchLoop } from '../dataplane/worker.js';
 import { WlvsError } from '../errors.js';
-import { type OpenDevice, closeDevice, directorMac, openDevice } from '../io/device.js';
-import { Port, type PortStats } from '../io/native.js';
+import { directorMac, nativeIo } from '../io/device.js';
+import type { BatchPort, DeviceIo, OpenDevice, PortStats } from '../io/port.js';
 import type { Logger } from '../log.js';
 import { Neighbours } from '../net/neighbours.js';
 import { parseCidr } from '../model/address.js';
@@ -20,7 +22,7 @@ import { HaController } from '../ha/controller.js';
 import { HostStack } from './host-stack.js';
 import { KernelRoutes } from './kernel-routes.js';
 import { SynGuard } from './syn-guard.js';
-import type { DirectorSpec } from '../model/spec.js';
+import { type DirectorSpec, type HaSpec, haAddresses } from '../model/spec.js';
 
 const ZERO_MAC = '00:00:00:00:00:00';
 
@@ -29,6 +31,25 @@ export interface DirectorOptions {
   log: Logger;
   /** a WASM core other than the built release one (tests, hot-swap) */
   corePath?: string;
+  /** device I/O: the native addon unless given (tests: io/fake-io.ts) */
+  io?: DeviceIo;
+  /** kernel routes and rules for a TUN device: over `ip` unless given (tests: a recording KernelSystem) */
+  kernelRoutes?: KernelRoutes;
+  /** milliseconds, monotonic: performance.now unless given (tests step a fake clock) */
+  clock?: () => number;
+}
+
+/** What Director's constructor needs besides the spec; Director.start builds it. */
+interface Parts {
+  log: Logger;
+  layout: Layout;
+  memory: WebAssembly.Memory;
+  core: CoreExports;
+  io: DeviceIo;
+  devices: DeviceState[];
+  routes: RouteTable;
+  kernelRoutes: KernelRoutes | undefined;
+  clock: () => number;
 }
 
 interface DeviceState {
@@ -40,7 +61,7 @@ interface DeviceState {
 }
 
 /** checkSpec rejects what the director cannot run, before anything is created. */
-export function checkSpec(spec: DirectorSpec): void {
+function checkSpec(spec: DirectorSpec): void {
   if (spec.devices.length === 0) throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'at least one device is needed');
   const kinds = new Set(spec.devices.map((d) => d.kind));
   if (kinds.size > 1) throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'all devices must be of one kind (all tap or all tun)');
@@ -83,35 +104,40 @@ export class Director {
   #log: Logger;
   #spec: DirectorSpec;
   #devices: DeviceState[];
-  #port: Port;
+  #io: DeviceIo;
+  #port: BatchPort;
   #routes: RouteTable;
   #kernel: KernelRoutes | null;
   #timers: NodeJS.Timeout[] = [];
-  #t0 = performance.now();
+  #clock: () => number;
+  #t0: number;
   #eventListeners: ((raw: Uint8Array) => void)[] = [];
   #stopped = false;
 
-  private constructor(spec: DirectorSpec, log: Logger, layout: Layout, memory: WebAssembly.Memory, core: CoreExports,
-    devices: DeviceState[], routes: RouteTable) {
+  private constructor(spec: DirectorSpec, p: Parts) {
+    const { log, layout, memory, core, devices } = p;
     this.#spec = spec;
     this.#log = log;
     this.layout = layout;
     this.memory = memory;
     this.#devices = devices;
-    this.#routes = routes;
+    this.#io = p.io;
+    this.#routes = p.routes;
+    this.#clock = p.clock;
+    this.#t0 = p.clock();
     this.tables = new Tables(memory, layout, core);
     this.tables.setDevices(devices.map((d) => ({
       mac: d.mac, mtu: d.mtu, l2: d.l2, vnet: d.open.vnet, address: d.address ?? '0.0.0.0',
     })));
-    this.#port = new Port(memory, {
+    this.#port = p.io.createPort(memory, {
       descBase: layout.descriptors.base, slotBase: layout.slots.base, slotSize: layout.slotSize,
       headroom: layout.headroom, slotCount: layout.caps.slotCount, busyPollUs: spec.busyPollUs,
     });
-    for (const d of devices) this.#port.addDevice(d.open.fd, d.open.vnet);
+    for (const d of devices) this.#port.addDevice(d.open);
     this.neighbours = new Neighbours({
       send: (dev, frame) => this.#port.send(dev, frame),
       identity: (dev) => ({ mac: devices[dev].mac, address: devices[dev].address ?? '0.0.0.0' }),
-      now: () => performance.now(),
+      now: () => this.#clock(),
     });
     this.applier = new TableApplier(this.tables, {
       route: (address) => {
@@ -133,16 +159,36 @@ export class Director {
       this.neighbours, (dev, frame) => this.#port.send(dev, frame));
     this.loop = new BatchLoop(memory, layout, core, devices.map((d) => ({ l2: d.l2, vnet: d.open.vnet })),
       this.hostStack.handle, () => this.now(), (dev, frame) => this.#port.send(dev, frame));
-    this.#kernel = devices.some((d) => !d.l2) ? new KernelRoutes() : null;
-    this.ha = spec.ha ? new HaController(spec.ha, {
-      log,
+    this.#kernel = devices.some((d) => !d.l2) ? p.kernelRoutes ?? new KernelRoutes() : null;
+    this.ha = spec.ha ? this.#haController(spec.ha) : null;
+  }
+
+  /** #haController ties failover to this director: VRRP on its device, the addresses, sessions */
+  #haController(ha: HaSpec): HaController {
+    const dev = this.#devices.findIndex((d) => d.open.name === ha.vrrp.device);
+    const d = this.#devices[dev];
+    const c = new HaController(ha, {
+      log: this.#log,
       onEvent: (fn) => this.onEvent(fn),
       importSynced: (record, e) => this.#importSynced(record, e),
       roleChanged: (master) => {
+        // RFC 5798 §7.3: the master takes frames for the virtual MAC and answers ARP with it
+        const vmac = master ? c.virtualMac : null;
+        this.tables.setVirtualMac(dev, vmac);
+        this.hostStack.setVirtualMac(dev, vmac, () => haAddresses(this.#spec));
         if (master) this.#announceRepeatedly();
       },
       exportSessions: (start, max) => this.tables.exportSessions(start, max, this.now()),
-    }) : null;
+      vrrpSelf: () => ({ mac: d.mac, address: d.address ?? '0.0.0.0' }),
+      movingAddresses: () => haAddresses(this.#spec),
+      peerMac: (address) => this.neighbours.lookup(dev, address),
+      sendVrrp: (frame) => this.#port.send(dev, frame),
+    });
+    for (const p of ha.vrrp.unicastPeers) this.neighbours.want(dev, p);
+    this.hostStack.onVrrp = (device, frame) => {
+      if (device === dev) c.onVrrpFrame(frame);
+    };
+    return c;
   }
 
   /** #importSynced maps a peer's session record to this director's indices and imports it */
@@ -196,24 +242,15 @@ export class Director {
       // the SYN proxy keeps its sequence deltas in extension records: +16 B a session
       connExt: needsConnExt(spec),
     };
-    const layout = computeLayout(caps);
+    let layout: Layout;
+    try {
+      layout = computeLayout(caps);
+    } catch (err) {
+      throw new WlvsError('WLVS_ERR_CAPACITY', `the configured capacities do not fit: ${(err as Error).message}`);
+    }
     const memory = createMemory(layout);
     writeHeader(memory, layout);
     const core = instantiateCore(compileCore(opts.corePath ?? coreModulePath('release')), memory);
-    const devices: DeviceState[] = [];
-    try {
-      for (const d of spec.devices) {
-        const open = await openDevice({ name: d.name, kind: d.kind, mtu: d.mtu, bridge: d.bridge, vnet: offload, tso });
-        const address = d.addresses.length ? parseCidr(d.addresses[0]).address : null;
-        devices.push({
-          open, l2: d.kind === 'tap', mac: d.kind === 'tap' ? d.mac ?? directorMac(d.name, d.addresses.join(',')) : ZERO_MAC,
-          address, mtu: d.mtu,
-        });
-      }
-    } catch (err) {
-      for (const d of devices) closeDevice(d.open);
-      throw err;
-    }
     const routes = new RouteTable();
     spec.devices.forEach((d, i) => d.addresses.forEach((a) => routes.addConnected(a, i)));
     for (const v of spec.ha?.virtualAddresses ?? []) routes.addConnected(v.address, spec.devices.findIndex((d) => d.name === v.device));
@@ -223,7 +260,28 @@ export class Director {
       const { address, prefix } = parseCidr(r.to);
       routes.add({ network: address, prefix, device: i, via: r.via });
     }
-    const dir = new Director(spec, log, layout, memory, core, devices, routes);
+    const io = opts.io ?? nativeIo;
+    const devices: DeviceState[] = [];
+    let dir: Director;
+    try {
+      for (const d of spec.devices) {
+        const open = await io.openDevice({
+          name: d.name, kind: d.kind, mtu: d.mtu, bridge: d.bridge, vnet: offload, tso,
+        });
+        const address = d.addresses.length ? parseCidr(d.addresses[0]).address : null;
+        devices.push({
+          open, l2: d.kind === 'tap', mac: d.kind === 'tap' ? d.mac ?? directorMac(d.name, d.addresses.join(',')) : ZERO_MAC,
+          address, mtu: d.mtu,
+        });
+      }
+      dir = new Director(spec, {
+        log, layout, memory, core, io, devices, routes, kernelRoutes: opts.kernelRoutes,
+        clock: opts.clock ?? (() => performance.now()),
+      });
+    } catch (err) {
+      for (const d of devices) io.closeDevice(d.open);
+      throw err;
+    }
     try {
       await dir.#begin();
     } catch (err) {
@@ -243,7 +301,7 @@ export class Director {
     }
     this.#port.start(this.loop.onBatch);
     await this.#awaitNeighbours(3000);
-    this.#every(50, () => this.#sweep());
+    this.#every(50, () => this.sweep());
     this.#every(250, () => this.neighbours.tick());
     this.#every(1000, () => this.applier.reap());
     // auto-mode SYN proxies follow the SYN rate within 100 ms; the data path reacts to pressure at once
@@ -270,6 +328,7 @@ export class Director {
     const deadline = performance.now() + ms;
     const pending = () => this.applier.neighbours()
       .filter((n) => this.#devices[n.device].l2 && !this.neighbours.lookup(n.device, n.address));
+    // real time, not the injected clock: this waits for ARP answers to arrive
     while (pending().length && performance.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -293,14 +352,14 @@ export class Director {
 
   /** the data path's clock: milliseconds since start, as the core compares them (u32, wrap-safe) */
   now(): number {
-    return Math.floor(performance.now() - this.#t0) >>> 0;
+    return Math.floor(this.#clock() - this.#t0) >>> 0;
   }
 
-  #sweep(): void {
+  /** sweep expires sessions whose time has come, up to `budget` records; returns how many. */
+  sweep(budget?: number): number {
     const high = this.tables.header(abi.HDR_CONN_HIGH);
     // the whole table every ~10 s at this pace; lookups expire stale sessions they meet anyway
-    const budget = Math.max(256, Math.ceil(high / 200));
-    this.loop.core.sweep(budget, this.now());
+    return this.loop.core.sweep(budget ?? Math.max(256, Math.ceil(high / 200)), this.now());
   }
 
   /** drainEvents empties the event ring into the listeners */
@@ -332,10 +391,6 @@ export class Director {
     return this.#spec;
   }
 
-  get deviceNames(): string[] {
-    return this.#devices.map((d) => d.open.name);
-  }
-
   deviceInfo(): { name: string; kind: string; mac: string; address: string | null; vnet: boolean }[] {
     return this.#devices.map((d) => ({ name: d.open.name, kind: d.open.kind, mac: d.mac, address: d.address, vnet: d.open.vnet }));
   }
@@ -353,8 +408,10 @@ export class Director {
     checkSpec(spec);
     if (JSON.stringify(spec.devices) !== JSON.stringify(this.#spec.devices) ||
       JSON.stringify(spec.routes) !== JSON.stringify(this.#spec.routes) || spec.sessions !== this.#spec.sessions ||
-      spec.batch !== this.#spec.batch || spec.busyPollUs !== this.#spec.busyPollUs || JSON.stringify(spec.ha) !== JSON.stringify(this.#spec.ha)) {
-      throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'devices, routes, sessions, batch, busy_poll_us and ha cannot change without a restart');
+      spec.batch !== this.#spec.batch || spec.busyPollUs !== this.#spec.busyPollUs || !spec.ha !== !this.#spec.ha ||
+      (spec.ha && this.ha && !this.ha.canUpdate(spec.ha))) {
+      throw new WlvsError('WLVS_ERR_CONFIG_INVALID',
+        'devices, routes, sessions, batch, busy_poll_us and ha (but its priority, preempt and preempt_delay) cannot change without a restart');
     }
     if (needsConnExt(spec) && !this.layout.caps.connExt) {
       throw new WlvsError('WLVS_ERR_CONFIG_INVALID',
@@ -368,6 +425,7 @@ export class Director {
       this.#wantNeighbours();
       if (this.#kernel) await this.#kernel.sync(spec, this.#devices.find((d) => !d.l2)!.open.name);
       this.hostStack.announce(this.ownedAddresses());
+      if (spec.ha) this.ha?.update(spec.ha);
       return report;
     } catch (err) {
       this.#spec = previous;
@@ -393,7 +451,7 @@ export class Director {
     for (const t of this.#timers) clearTimeout(t);
     this.#port.stop();
     for (const d of this.#devices) {
-      try { closeDevice(d.open); } catch (err) { this.#log.warn({ err }, 'closing device'); }
+      try { this.#io.closeDevice(d.open); } catch (err) { this.#log.warn({ err }, 'closing device'); }
     }
     if (this.#kernel) {
       for (const e of await this.#kernel.clear()) this.#log.warn({ event: 'kernel', err: e.message }, 'cleanup');

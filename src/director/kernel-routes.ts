@@ -2,12 +2,29 @@
 // device: the VIPs and LIPs, and for NAT the real servers' replies (a policy rule per RIP and
 // source port, since those replies are addressed to clients, not to us). Everything added here
 // is remembered and removed again on stop. Run only in the director's own network namespace.
+// Every command and /proc read goes through a KernelSystem, so a test can record them instead.
 import { readFile } from 'node:fs/promises';
 import { run, runQuiet } from '../sys/run.js';
 import type { DirectorSpec } from '../model/spec.js';
 
+/** What KernelRoutes does to the system: commands (ip, sysctl) and reads of /proc. */
+export interface KernelSystem {
+  /** run a command; rejects (WLVS_ERR_COMMAND) on failure */
+  run(cmd: string, args: string[]): Promise<unknown>;
+  /** run a command on a cleanup path: the failure is returned, never thrown */
+  runQuiet(cmd: string, args: string[]): Promise<Error | null>;
+  /** a /proc/sys file's contents, or `fallback` when unreadable */
+  read(path: string, fallback: string): Promise<string>;
+}
+
+const HOST_SYSTEM: KernelSystem = {
+  run: (cmd, args) => run(cmd, args),
+  runQuiet,
+  read: (path, fallback) => readFile(path, 'utf8').catch(() => fallback),
+};
+
 /** the routing table and rule priority wlvs uses for steering NAT replies */
-export const WLVS_TABLE = 30572;
+const WLVS_TABLE = 30572;
 
 interface Undo { cmd: string; args: string[] }
 
@@ -15,7 +32,12 @@ interface Undo { cmd: string; args: string[] }
 export class KernelRoutes {
   #undo: Undo[] = [];
   #installed = new Set<string>();
+  #sys: KernelSystem;
   readonly warnings: string[] = [];
+
+  constructor(sys: KernelSystem = HOST_SYSTEM) {
+    this.#sys = sys;
+  }
 
   /** sync makes the kernel routes and rules match `spec` for TUN device `dev`. */
   async sync(spec: DirectorSpec, dev: string): Promise<void> {
@@ -46,7 +68,7 @@ export class KernelRoutes {
     });
     for (const [key, cmd] of want) {
       if (this.#installed.has(key)) continue;
-      await run('ip', cmd.add);
+      await this.#sys.run('ip', cmd.add);
       this.#installed.add(key);
       this.#undo.push({ cmd: 'ip', args: cmd.del });
     }
@@ -54,7 +76,7 @@ export class KernelRoutes {
       if (want.has(key)) continue;
       const i = this.#undo.findIndex((u) => key === keyOf(u));
       if (i >= 0) {
-        await runQuiet(this.#undo[i].cmd, this.#undo[i].args);
+        await this.#sys.runQuiet(this.#undo[i].cmd, this.#undo[i].args);
         this.#undo.splice(i, 1);
       }
       this.#installed.delete(key);
@@ -64,10 +86,10 @@ export class KernelRoutes {
 
   async #checkSysctls(dev: string): Promise<void> {
     // packets the director writes into the TUN come "from" it with the clients' addresses
-    await runQuiet('sysctl', ['-qw', `net.ipv4.conf.${dev}.rp_filter=0`]);
-    const all = (await readFile('/proc/sys/net/ipv4/conf/all/rp_filter', 'utf8').catch(() => '0')).trim();
+    await this.#sys.runQuiet('sysctl', ['-qw', `net.ipv4.conf.${dev}.rp_filter=0`]);
+    const all = (await this.#sys.read('/proc/sys/net/ipv4/conf/all/rp_filter', '0')).trim();
     if (all !== '0') this.warnings.push(`net.ipv4.conf.all.rp_filter=${all}: forwarded packets may be dropped; set it to 0`);
-    const fwd = (await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8').catch(() => '0')).trim();
+    const fwd = (await this.#sys.read('/proc/sys/net/ipv4/ip_forward', '0')).trim();
     if (fwd !== '1') this.warnings.push('net.ipv4.ip_forward=0: the kernel will not forward what wlvs writes to the TUN device');
   }
 
@@ -75,7 +97,7 @@ export class KernelRoutes {
   async clear(): Promise<Error[]> {
     const errors: Error[] = [];
     for (const u of this.#undo.reverse()) {
-      const e = await runQuiet(u.cmd, u.args);
+      const e = await this.#sys.runQuiet(u.cmd, u.args);
       if (e) errors.push(e);
     }
     this.#undo = [];

@@ -1,18 +1,18 @@
 // supervisor.ts — the control plane around a running director: health checks that quiesce or
-// remove failed real servers and bring them back, configuration reloads (file or runtime
-// edits) applied between batches, and the admin API with its metrics.
+// remove failed real servers and bring them back, and configuration reloads (file or runtime
+// edits) applied between batches. The admin API is wired to it in cli/run.ts, through
+// control.ts: nothing here knows the API.
 import { loadConfig } from '../config/load.js';
 import { realServerKey, type DirectorSpec } from '../model/spec.js';
 import type { Director } from './director.js';
-import { HealthRunner, type Transition } from '../health/runner.js';
+import { HealthRunner, type RunnerOptions, type Transition } from '../health/runner.js';
 import type { Target } from '../health/checker.js';
 import type { Logger } from '../log.js';
 import type { ApplyReport } from './apply.js';
 import { WlvsError } from '../errors.js';
-import { AdminServer } from '../api/server.js';
 
 /** healthTargets lists one check target per real server (sorry servers are not checked). */
-export function healthTargets(spec: DirectorSpec): Target[] {
+function healthTargets(spec: DirectorSpec): Target[] {
   const out: Target[] = [];
   for (const s of spec.services) {
     for (const r of s.realServers) {
@@ -24,37 +24,31 @@ export function healthTargets(spec: DirectorSpec): Target[] {
   return out;
 }
 
+/** Supervisor runs the health checks of a director and applies reloads and runtime edits to it. */
 export class Supervisor {
   readonly health: HealthRunner;
   #dir: Director;
   #log: Logger;
   #configPath: string | null;
-  #api: AdminServer | null = null;
   /** runtime edits since the last file load: a file reload replaces them, as with ipvsadm */
   runtimeEdits = 0;
 
-  constructor(dir: Director, log: Logger, configPath: string | null) {
+  /** `health` chooses the checkers (tests give scripted ones); `configPath` null: no file to reload. */
+  constructor(dir: Director, log: Logger, configPath: string | null, health: RunnerOptions = {}) {
     this.#dir = dir;
     this.#log = log;
     this.#configPath = configPath;
-    this.health = new HealthRunner((t) => this.#onTransition(t));
+    this.health = new HealthRunner((t) => this.#onTransition(t), health);
   }
 
   get director(): Director {
     return this.#dir;
   }
 
-  get adminAddress(): string | null {
-    return this.#api?.address ?? null;
-  }
-
-  async start(): Promise<void> {
+  /** start begins checking every real server; all begin "up". */
+  start(): void {
     // servers present at start begin "up", as keepalived's: a restart must not drop all traffic
     this.health.setTargets(healthTargets(this.#dir.spec), 'up');
-    if (this.#dir.spec.admin) {
-      this.#api = new AdminServer(this, this.#log.child({ component: 'api' }));
-      await this.#api.listen(this.#dir.spec.admin.listen, this.#dir.spec.admin.tokenFile);
-    }
   }
 
   #onTransition(t: Transition): void {
@@ -108,8 +102,7 @@ export class Supervisor {
     return report;
   }
 
-  async stop(): Promise<void> {
+  stop(): void {
     this.health.stop();
-    await this.#api?.close();
   }
 }

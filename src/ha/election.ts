@@ -1,17 +1,35 @@
-// election.ts — who of two directors holds the VIPs, decided as VRRP (RFC 5798 §6.4) decides it:
-// the master advertises every interval; a backup that hears nothing for three intervals plus a
-// skew (shorter for a higher priority) takes over; a higher priority preempts a lower one (if
-// preempt is on); equal priorities are broken by the higher address; a master that stops
-// cleanly advertises priority 0 so its backup takes over after the skew alone.
+// election.ts — the VRRP state machine of one virtual router, RFC 5798 §6.4 (version 3) and
+// RFC 3768 §6.4 (version 2): who holds the addresses, and when that changes. It knows nothing
+// of packets: vrrp.ts hands it advertisements that passed every check, and it asks for
+// advertisements to be sent. Timers are injected, so every transition is tested with a fake
+// clock (test/ha/election.test.ts).
+//
+//   Initialize ── priority 255 (address owner) ───────────────────────────────► Master
+//       └──────── otherwise: wait Master_Down_Interval (or, as keepalived's `state MASTER`,
+//                 one interval) ─────────────────────────────────────────────► Backup
+//   Backup ── Master_Down_Timer fires ──────────────────────────────────────► Master
+//   Master ── advert with a higher priority (or equal and a higher address) ─► Backup
+//   Master ── stop: advertise priority 0 (the backup takes over after its skew) ► stopped
+import { ipv4ToNumber } from '../model/address.js';
 
 export type HaState = 'backup' | 'master' | 'stopped';
 
 export interface ElectionOptions {
+  /** 1..255; 255 is the address owner (RFC 5798 §5.2.4) */
   priority: number;
   preempt: boolean;
+  /** keepalived's preempt_delay: a lower-priority master is left in place this long after it is first heard */
+  preemptDelayMs?: number;
+  /** Advertisement_Interval, as configured */
   advertIntervalMs: number;
+  /** 3 (RFC 5798) or 2 (RFC 3768): they compute the skew differently */
+  version?: 2 | 3;
+  /**
+   * 'master': take the role unless another master speaks within one interval (keepalived's
+   * `state MASTER`); 'backup': wait Master_Down_Interval first. Priority 255 is master at once.
+   */
   initialState: 'master' | 'backup';
-  /** this director's address, for breaking ties */
+  /** this router's primary address: breaks a tie of priorities (RFC 5798 §6.4.3) */
   self: string;
 }
 
@@ -22,10 +40,21 @@ export interface ElectionHooks {
   changed(state: HaState, why: string, previous: HaState): void;
 }
 
+/** An advertisement that passed every check of vrrp.ts. */
+export interface HeardAdvert {
+  priority: number;
+  /** the Max Advertise Interval it carries (version 3; version 2 carries the configured one) */
+  intervalMs: number;
+  /** its IP source: the sender's primary address */
+  from: string;
+}
+
 /** Timers are injected so the state machine can be tested without waiting. */
 export interface Timers {
   set(fn: () => void, ms: number): unknown;
   clear(handle: unknown): void;
+  /** milliseconds, for the preemption delay (default Date.now) */
+  now?(): number;
 }
 
 const realTimers: Timers = {
@@ -35,86 +64,159 @@ const realTimers: Timers = {
     return t;
   },
   clear: (h) => clearTimeout(h as NodeJS.Timeout),
+  now: () => Date.now(),
 };
 
-/** addressOrder compares dotted quads numerically */
-function addressOrder(a: string, b: string): number {
-  const n = (s: string) => s.split('.').reduce((acc, x) => acc * 256 + Number(x), 0);
-  return n(a) - n(b);
-}
-
 export class Election {
-  #o: ElectionOptions;
+  #o: Required<ElectionOptions>;
   #hooks: ElectionHooks;
   #timers: Timers;
   #state: HaState = 'stopped';
   #timer: unknown = null;
+  /** Master_Adver_Interval: the master's, as learnt from its adverts (RFC 5798 §6.1) */
+  #masterIntervalMs: number;
+  /** when a lower-priority master was first heard while preempt_delay holds us back */
+  #preemptFrom: number | null = null;
+  /** the master we last accepted an advertisement from, and its priority */
+  masterAddress: string | null = null;
+  masterPriority = 0;
   /** when the state last changed (ms since epoch) and how many times */
   since = 0;
   transitions = 0;
 
   constructor(o: ElectionOptions, hooks: ElectionHooks, timers: Timers = realTimers) {
-    this.#o = o;
+    this.#o = { preemptDelayMs: 0, version: 3, ...o };
     this.#hooks = hooks;
     this.#timers = timers;
+    this.#masterIntervalMs = o.advertIntervalMs;
   }
 
   get state(): HaState {
     return this.#state;
   }
 
-  /** skew: (256 - priority) / 256 of an interval, so a higher priority wins a race */
-  get skewMs(): number {
-    return Math.round(((256 - this.#o.priority) * this.#o.advertIntervalMs) / 256);
+  get priority(): number {
+    return this.#o.priority;
   }
 
+  get masterIntervalMs(): number {
+    return this.#masterIntervalMs;
+  }
+
+  /**
+   * Skew_Time: version 3, ((256 - Priority) * Master_Adver_Interval) / 256 (RFC 5798 §6.1);
+   * version 2, (256 - Priority) / 256 seconds (RFC 3768 §6.1).
+   */
+  get skewMs(): number {
+    return this.#skew(256 - this.#o.priority);
+  }
+
+  /** Master_Down_Interval = 3 * Master_Adver_Interval + Skew_Time */
   get masterDownMs(): number {
-    return 3 * this.#o.advertIntervalMs + this.skewMs;
+    return 3 * this.#masterIntervalMs + this.skewMs;
+  }
+
+  #skew(n: number): number {
+    const unit = this.#o.version === 3 ? this.#masterIntervalMs : 1000;
+    return Math.round((n * unit) / 256);
   }
 
   start(): void {
-    if (this.#o.initialState === 'master') this.#becomeMaster('configured as master');
+    this.#masterIntervalMs = this.#o.advertIntervalMs;
+    if (this.#o.priority === 255) this.#becomeMaster('address owner (priority 255)');
+    else if (this.#o.initialState === 'master') this.#becomeBackup('starting as master unless one speaks', this.#masterIntervalMs + this.#skew(1));
     else this.#becomeBackup('starting', this.masterDownMs);
   }
 
-  /** onAdvert takes an advertisement heard from the peer */
-  onAdvert(priority: number, from: string): void {
+  /** onAdvert takes an advertisement that passed every check (RFC 5798 §6.4.2, §6.4.3). */
+  onAdvert(a: HeardAdvert): void {
     if (this.#state === 'stopped') return;
     if (this.#state === 'backup') {
-      if (priority === 0) {
-        // the master resigned: take over after the skew, not three intervals
+      if (a.priority === 0) {
+        // the master resigned: take over after the skew, not the whole Master_Down_Interval
         this.#arm(this.skewMs);
-      } else if (!this.#o.preempt || priority >= this.#o.priority) {
+        return;
+      }
+      if (!this.#o.preempt || a.priority >= this.#o.priority || this.#delayingPreemption()) {
+        if (a.priority >= this.#o.priority) this.#preemptFrom = null;
+        this.#accept(a);
         this.#arm(this.masterDownMs);
       }
-      // a lower priority master with preempt on: ignore it, the timer makes us master
+      // else a lower priority with preemption: discarded, the Master_Down_Timer makes us master
       return;
     }
-    if (priority === 0) {
-      // the peer resigned while we are master: assert ourselves at once
+    if (a.priority === 0) {
+      // the other one resigned while we are master: assert ourselves at once
+      this.#advertiseAndRearm();
+      return;
+    }
+    const wins = a.priority > this.#o.priority ||
+      (a.priority === this.#o.priority && ipv4ToNumber(a.from) > ipv4ToNumber(this.#o.self));
+    if (wins) {
+      this.#accept(a);
+      this.#becomeBackup(`${a.from} advertises priority ${a.priority}`, this.masterDownMs);
+    } else {
+      // RFC 5798 discards it; keepalived answers with an advertisement ("forcing new election")
+      // so a lower-priority router that became master by mistake hears us at once
       this.#hooks.advertise(this.#o.priority);
-      return;
     }
-    const peerWins = priority > this.#o.priority || (priority === this.#o.priority && addressOrder(from, this.#o.self) > 0);
-    if (peerWins) this.#becomeBackup(`peer ${from} advertises priority ${priority}`, this.masterDownMs);
-    else this.#hooks.advertise(this.#o.priority);
   }
 
-  /** stop resigns (a master advertises priority 0) and stops every timer */
+  /**
+   * setPriority changes this router's priority (a reload): a master advertises the new one at
+   * once, so a backup with a higher one preempts it after its Master_Down_Interval.
+   */
+  setPriority(priority: number): void {
+    if (priority === this.#o.priority) return;
+    this.#o.priority = priority;
+    if (this.#state === 'master') this.#advertiseAndRearm();
+  }
+
+  /** setPreempt changes preemption (a reload); it applies from the next advertisement. */
+  setPreempt(preempt: boolean, delayMs: number): void {
+    this.#o.preempt = preempt;
+    this.#o.preemptDelayMs = delayMs;
+    this.#preemptFrom = null;
+  }
+
+  /** stop resigns (a master advertises priority 0, RFC 5798 §6.4.3) and stops every timer */
   stop(): void {
     if (this.#state === 'master') this.#hooks.advertise(0);
     this.#clear();
-    this.#state = 'stopped';
+    this.#set('stopped', 'stopping');
+  }
+
+  #delayingPreemption(): boolean {
+    if (!this.#o.preemptDelayMs) return false;
+    const now = this.#timers.now?.() ?? Date.now();
+    this.#preemptFrom ??= now;
+    return now - this.#preemptFrom < this.#o.preemptDelayMs;
+  }
+
+  #accept(a: HeardAdvert): void {
+    this.masterAddress = a.from;
+    this.masterPriority = a.priority;
+    // version 3 backups adopt the master's interval (RFC 5798 §6.4.2); version 2 checked it equals ours
+    if (this.#o.version === 3 && a.intervalMs > 0) this.#masterIntervalMs = a.intervalMs;
   }
 
   #becomeMaster(why: string): void {
+    this.#masterIntervalMs = this.#o.advertIntervalMs;
+    this.masterAddress = this.#o.self;
+    this.masterPriority = this.#o.priority;
+    this.#preemptFrom = null;
+    // advertise first: a demoted master drops the addresses before our gratuitous ARP (keepalived does the same)
+    this.#advertiseAndRearm();
     this.#set('master', why);
+  }
+
+  #advertiseAndRearm(): void {
     this.#hooks.advertise(this.#o.priority);
+    this.#clear();
     const tick = () => {
       this.#hooks.advertise(this.#o.priority);
       this.#timer = this.#timers.set(tick, this.#o.advertIntervalMs);
     };
-    this.#clear();
     this.#timer = this.#timers.set(tick, this.#o.advertIntervalMs);
   }
 
@@ -125,7 +227,7 @@ export class Election {
 
   #arm(ms: number): void {
     this.#clear();
-    this.#timer = this.#timers.set(() => this.#becomeMaster('no advertisement from the master'), ms);
+    this.#timer = this.#timers.set(() => this.#becomeMaster('no advertisement from a master'), ms);
   }
 
   #clear(): void {

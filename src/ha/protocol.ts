@@ -1,17 +1,19 @@
-// protocol.ts — the datagrams two directors exchange on their sync link:
+// protocol.ts — the datagrams two wlvs directors exchange on their session-sync link (UDP):
 //   +0 "WLVS" │ +4 u8 version │ +5 u8 type │ +6 u8 group │ +7 u8 priority │ +8 u16 count │ +10 u16 0
-// type 1 = advertisement (count 0); type 2 = sessions: `count` event records of EVT_SIZE bytes
-// follow, exactly as the sending core wrote them (assembly/abi.ts), at most SESSIONS_PER_DATAGRAM;
-// type 3 = a backup asks for the whole session table (count 0).
+// type 2 = sessions: `count` event records of EVT_SIZE bytes follow, exactly as the sending core
+// wrote them (assembly/abi.ts), at most SESSIONS_PER_DATAGRAM; type 3 = a backup asks for the
+// whole session table (count 0). Every datagram ends with auth.ts's trailer (TRAILER_SIZE bytes:
+// incarnation, sequence, time, HMAC-SHA-256-128); the election is VRRP's (vrrp.ts), not this
+// link's. Version 1 (unauthenticated, with its own adverts) is not spoken any more.
 import * as abi from '../dataplane/abi.js';
+import { TRAILER_SIZE } from './auth.js';
 
-export const VERSION = 1;
-export const TYPE_ADVERT = 1;
+export const VERSION = 2;
 export const TYPE_SESSIONS = 2;
 export const TYPE_SYNC_REQUEST = 3;
 export const HEADER = 12;
-/** records per datagram: the datagram stays under a 1500-byte MTU */
-export const SESSIONS_PER_DATAGRAM = Math.floor((1400 - HEADER) / abi.EVT_SIZE);
+/** records per datagram: header, records and trailer stay under a 1500-byte MTU */
+export const SESSIONS_PER_DATAGRAM = Math.floor((1400 - HEADER - TRAILER_SIZE) / abi.EVT_SIZE);
 const MAGIC = 0x53564c57; // "WLVS" read little-endian
 
 export interface Message {
@@ -33,15 +35,11 @@ function header(type: number, group: number, priority: number, count: number): B
   return b;
 }
 
-export function encodeAdvert(group: number, priority: number): Buffer {
-  return header(TYPE_ADVERT, group, priority, 0);
-}
-
 export function encodeSyncRequest(group: number, priority: number): Buffer {
   return header(TYPE_SYNC_REQUEST, group, priority, 0);
 }
 
-/** encodeSessions packs records into as many datagrams as they need */
+/** encodeSessions packs records into as many datagrams (without trailer) as they need */
 export function encodeSessions(group: number, priority: number, records: Uint8Array[]): Buffer[] {
   const out: Buffer[] = [];
   for (let i = 0; i < records.length; i += SESSIONS_PER_DATAGRAM) {
@@ -53,7 +51,7 @@ export function encodeSessions(group: number, priority: number, records: Uint8Ar
   return out;
 }
 
-/** decode returns the message, or a reason it is not one of ours */
+/** decode returns the message (its trailer already checked and cut off), or why it is not one */
 export function decode(b: Uint8Array): Message | { error: string } {
   if (b.length < HEADER) return { error: 'short datagram' };
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -61,8 +59,8 @@ export function decode(b: Uint8Array): Message | { error: string } {
   if (b[4] !== VERSION) return { error: `protocol version ${b[4]}` };
   const type = b[5];
   const count = v.getUint16(8, true);
-  if (type === TYPE_ADVERT || type === TYPE_SYNC_REQUEST) {
-    if (count !== 0 || b.length !== HEADER) return { error: 'malformed advertisement' };
+  if (type === TYPE_SYNC_REQUEST) {
+    if (count !== 0 || b.length !== HEADER) return { error: 'malformed sync request' };
     return { type, group: b[6], priority: b[7], records: [] };
   }
   if (type !== TYPE_SESSIONS) return { error: `unknown type ${type}` };
@@ -71,6 +69,9 @@ export function decode(b: Uint8Array): Message | { error: string } {
   }
   const records: Uint8Array[] = [];
   // copies into plain Uint8Arrays: the importer writes into them, the datagram buffer is reused
-  for (let k = 0; k < count; k++) records.push(new Uint8Array(b.subarray(HEADER + k * abi.EVT_SIZE, HEADER + (k + 1) * abi.EVT_SIZE)));
+  for (let k = 0; k < count; k++) {
+    const at = HEADER + k * abi.EVT_SIZE;
+    records.push(new Uint8Array(b.subarray(at, at + abi.EVT_SIZE)));
+  }
   return { type, group: b[6], priority: b[7], records };
 }

@@ -17,7 +17,7 @@ const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'dh', 'mh'];
 interface Svc { obj: Record<string, unknown>; rs: Record<string, unknown>[]; modes: string[] }
 
 /** placeholderDirector: the importers cannot know the devices; the operator fills them in */
-export const PLACEHOLDER_DIRECTOR = {
+const PLACEHOLDER_DIRECTOR = {
   devices: [{ name: 'wlvs0', kind: 'tap', addresses: [] as string[] }],
 };
 
@@ -47,8 +47,10 @@ export function finish(services: Svc[], untranslated: string[], ha?: Record<stri
     parseConfig(yaml, 'imported');
   } catch (err) {
     const msg = (err as Error).message;
-    // fullnat without local addresses is expected here; anything else is an importer bug
-    if (!/local_addresses|local address/.test(msg)) throw new WlvsError('WLVS_ERR_IMPORT', `translation does not validate: ${msg}`);
+    // fullnat without local addresses and devices without addresses (the placeholders the
+    // operator fills in) are expected here; anything else is an importer bug
+    const expected = /local_addresses|local address|needs an address/;
+    if (msg.split('\n').slice(1).some((l) => !expected.test(l))) throw new WlvsError('WLVS_ERR_IMPORT', `translation does not validate: ${msg}`);
   }
   return { config, yaml, untranslated };
 }

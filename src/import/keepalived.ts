@@ -1,8 +1,10 @@
 // keepalived.ts — translates the virtual_server blocks of a keepalived.conf into a wlvs
 // configuration: schedulers, forwarding, persistence, sorry server, real servers with weights
-// and their TCP_CHECK / HTTP_GET / SSL_GET / MISC_CHECK, and a unicast vrrp_instance into
-// director.ha. global_defs, multicast VRRP, fwmark services, groups and anything without a wlvs
-// equivalent are listed with their line numbers.
+// and their TCP_CHECK / HTTP_GET / SSL_GET / MISC_CHECK; and a vrrp_instance (multicast or
+// unicast) into director.ha with its VRRP version, checksum variant, authentication, interval,
+// preemption, virtual MAC and addresses, so the wlvs director can pair with the keepalived one
+// it replaces. fwmark services, groups and anything without a wlvs equivalent are listed with
+// their line numbers.
 import { finish, type Translation } from './ipvsadm.js';
 
 interface Token { text: string; line: number }
@@ -52,43 +54,84 @@ const get = (s: Stmt[] | null, key: string) => s?.find((x) => x.key === key);
 const KINDS: Record<string, string> = { NAT: 'nat', DR: 'dr', TUN: 'tun', FNAT: 'fullnat' };
 const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'dh', 'mh'];
 
-/** SYNC_PORT: keepalived has no sync port of its own; wlvs's is chosen here */
-const SYNC_PORT = 8848;
+/** global_defs settings that shape every vrrp_instance */
+interface VrrpDefaults { version: number; checksumAsV2: boolean }
+
+function vrrpDefaults(tops: Stmt[], note: (s: Stmt, why: string) => void): VrrpDefaults {
+  const g = tops.find((t) => t.key === 'global_defs')?.children ?? null;
+  for (const k of ['vrrp_mcast_group4', 'vrrp_mcast_group6']) {
+    const st = get(g, k);
+    if (st) note(st, 'wlvs sends VRRP to 224.0.0.18 only');
+  }
+  // keepalived speaks version 2 unless told otherwise (keepalived.conf(5), vrrp_version)
+  return { version: Number(get(g, 'vrrp_version')?.args[0] ?? 2), checksumAsV2: isOn(get(g, 'v3_checksum_as_v2')) };
+}
+
+/** a keepalived boolean keyword: present with no argument, or with true/on/yes */
+function isOn(s: Stmt | undefined): boolean {
+  return !!s && (s.args.length === 0 || /^(true|on|yes|1)$/i.test(s.args[0]));
+}
 
 /**
- * vrrp turns a unicast vrrp_instance into director.ha; null (with a note) when it cannot: wlvs
- * speaks to one peer over unicast, so a multicast instance needs its peer filled in by hand.
+ * vrrp turns a vrrp_instance into director.ha: the same VRID, priority, interval, version,
+ * checksum and authentication, so the wlvs director and the keepalived one elect each other.
+ * There is no session sync with keepalived (its lvs_sync_daemon speaks IPVS's protocol).
  */
-function vrrp(top: Stmt, vips: Set<string>, note: (s: Stmt, why: string) => void): Record<string, unknown> | null {
+function vrrp(top: Stmt, vips: Set<string>, defaults: VrrpDefaults,
+  note: (s: Stmt, why: string) => void): Record<string, unknown> {
   const body = top.children ?? [];
-  const src = get(body, 'unicast_src_ip')?.args[0];
+  const version = Number(get(body, 'version')?.args[0] ?? defaults.version);
+  const v: Record<string, unknown> = { version: version === 3 ? 3 : 2, device: PLACEHOLDER_DEVICE };
+  const iface = get(body, 'interface');
+  if (iface) note(iface, `VRRP runs on wlvs device ${PLACEHOLDER_DEVICE}: name the device on the segment of ${iface.args[0]}`);
+  const cs = get(body, 'v3_checksum_as_v2');
+  if (version === 3 && (cs ? isOn(cs) : defaults.checksumAsV2)) v.checksum = 'no-pseudo-header';
   const peers = (get(body, 'unicast_peer')?.children ?? []).map((p) => p.key);
-  if (!src || peers.length === 0) {
-    note(top, 'multicast VRRP: add director.ha with listen and peer addresses by hand');
-    return null;
+  if (peers.length) v.unicast_peers = peers;
+  if (isOn(get(body, 'use_vmac'))) v.virtual_mac = true;
+  const auth = get(body, 'authentication');
+  if (auth) {
+    const type = get(auth.children, 'auth_type')?.args[0]?.toUpperCase();
+    const pass = get(auth.children, 'auth_pass')?.args[0];
+    if (version === 3) note(auth, 'VRRP version 3 has no authentication (keepalived ignores it too)');
+    else if (type === 'PASS' && pass) {
+      v.authentication = 'pass';
+      // keepalived uses the first 8 bytes of auth_pass
+      v.password = Buffer.from(pass).subarray(0, 8).toString();
+      if (Buffer.byteLength(pass) > 8) note(auth, 'auth_pass is cut to its first 8 bytes, as keepalived does');
+    } else note(auth, `auth_type ${type ?? '?'} is not supported (IPsec AH, removed by RFC 3768): none is used`);
   }
-  if (peers.length > 1) note(get(body, 'unicast_peer')!, 'wlvs pairs two directors: only the first unicast_peer is used');
   const prio = Number(get(body, 'priority')?.args[0] ?? 100);
-  if (prio > 254) note(get(body, 'priority')!, 'priority 255 (address owner) becomes 254');
+  let interval = Number(get(body, 'advert_int')?.args[0] ?? 1);
+  // keepalived rounds to what the version can carry: whole seconds (v2), centiseconds (v3)
+  const rounded = version === 3 ? Math.max(0.01, Math.round(interval * 100) / 100) : Math.max(1, Math.round(interval));
+  if (rounded !== interval) note(get(body, 'advert_int')!, `advert_int becomes ${rounded} s, as keepalived rounds it for version ${version}`);
+  interval = rounded;
   const ha: Record<string, unknown> = {
     group: Number(get(body, 'virtual_router_id')?.args[0] ?? 1),
-    priority: Math.min(254, Math.max(1, prio)),
+    priority: Math.min(255, Math.max(1, prio)),
     state: get(body, 'state')?.args[0]?.toLowerCase() === 'master' ? 'master' : 'backup',
-    preempt: !get(body, 'nopreempt'),
-    advert_interval: Number(get(body, 'advert_int')?.args[0] ?? 1),
-    listen: `${src}:${SYNC_PORT}`,
-    peer: `${peers[0]}:${SYNC_PORT}`,
+    preempt: !get(body, 'nopreempt') || prio === 255,
+    advert_interval: interval,
+    vrrp: v,
   };
+  const pd = get(body, 'preempt_delay');
+  if (pd) ha.preempt_delay = Number(pd.args[0] ?? 0);
   // VIPs of virtual servers move with the role anyway; the rest become virtual addresses
   const extra = (get(body, 'virtual_ipaddress')?.children ?? []).filter((a) => !vips.has(a.key.split('/')[0]));
   if (extra.length) {
     ha.virtual_addresses = extra.map((a) => ({ address: a.key.includes('/') ? a.key : `${a.key}/32`, device: PLACEHOLDER_DEVICE }));
     note(get(body, 'virtual_ipaddress')!, `virtual addresses are put on device ${PLACEHOLDER_DEVICE}: name the wlvs device that carries each`);
   }
-  for (const k of ['track_script', 'track_interface', 'notify_master', 'notify_backup', 'notify', 'authentication']) {
-    const s = get(body, k);
-    if (s) note(s, 'no wlvs equivalent');
+  const src = get(body, 'unicast_src_ip');
+  if (src) note(src, `wlvs sends VRRP from the first address of its device: give ${PLACEHOLDER_DEVICE} the address ${src.args[0]}`);
+  const excluded = get(body, 'virtual_ipaddress_excluded');
+  if (excluded) note(excluded, 'wlvs advertises every address that moves with the role: the keepalived peer must list them in virtual_ipaddress');
+  for (const k of ['track_script', 'track_interface', 'notify_master', 'notify_backup', 'notify_fault', 'notify', 'garp_master_delay', 'dont_track_primary']) {
+    const st = get(body, k);
+    if (st) note(st, 'no wlvs equivalent');
   }
+  note(top, 'no session sync with keepalived; between two wlvs directors add director.ha listen, peer and auth_key_file');
   return ha;
 }
 
@@ -101,11 +144,17 @@ export function translate(text: string): Translation {
   const note = (s: Stmt, why: string) => untranslated.push(`line ${s.line}: ${[s.key, ...s.args].join(' ')} (${why})`);
   const tops = parse(tokenize(text));
   const vips = new Set(tops.filter((t) => t.key === 'virtual_server').map((t) => t.args[0]));
+  const defaults = vrrpDefaults(tops, note);
   let ha: Record<string, unknown> | null = null;
   for (const top of tops) {
     if (top.key === 'vrrp_instance') {
-      if (ha) note(top, 'wlvs runs one failover pair per director: only the first vrrp_instance is translated');
-      else ha = vrrp(top, vips, note);
+      if (ha) note(top, 'wlvs runs one VRRP instance per director: only the first vrrp_instance is translated');
+      else ha = vrrp(top, vips, defaults, note);
+      continue;
+    }
+    if (top.key === 'global_defs') {
+      const rest = (top.children ?? []).filter((c) => !['vrrp_version', 'v3_checksum_as_v2', 'vrrp_mcast_group4', 'vrrp_mcast_group6'].includes(c.key));
+      for (const c of rest) note(c, 'global_defs: no wlvs equivalent');
       continue;
     }
     if (top.key !== 'virtual_server') {

@@ -1,31 +1,15 @@
-// device.ts — opens the director's TUN and TAP devices and sets them up in the current network
-// namespace (up, MTU, optional bridge). Devices are not persistent: closing the fd removes them,
-// so a killed director leaves nothing behind.
+// device.ts — opens the director's TUN and TAP devices through the native addon and sets them
+// up in the current network namespace (up, MTU, optional bridge). Devices are not persistent:
+// closing the fd removes them, so a killed director leaves nothing behind. `nativeIo` is the
+// DeviceIo (port.ts) the director uses unless a test gives it another.
 import { createHash } from 'node:crypto';
 import { WlvsError } from '../errors.js';
 import { run } from '../sys/run.js';
-import { TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6, TUN_F_TSO_ECN, native } from './native.js';
-
-export interface DeviceOptions {
-  name: string;
-  kind: 'tap' | 'tun';
-  mtu: number;
-  bridge: string | null;
-  /** IFF_VNET_HDR: the kernel hands over partial checksums */
-  vnet: boolean;
-  /** with vnet: also accept TSO super-packets (up to 64 KiB) */
-  tso: boolean;
-}
-
-export interface OpenDevice {
-  name: string;
-  kind: 'tap' | 'tun';
-  fd: number;
-  vnet: boolean;
-}
+import { NativePort, TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6, TUN_F_TSO_ECN, native } from './native.js';
+import type { DeviceIo, DeviceOptions, OpenDevice } from './port.js';
 
 /** openDevice creates the device, brings it up with its MTU and bridge; returns its fd. */
-export async function openDevice(o: DeviceOptions): Promise<OpenDevice> {
+async function openDevice(o: DeviceOptions): Promise<OpenDevice> {
   let offload = 0;
   if (o.vnet) offload = TUN_F_CSUM | (o.tso ? TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN : 0);
   let opened: { fd: number; name: string };
@@ -45,10 +29,13 @@ export async function openDevice(o: DeviceOptions): Promise<OpenDevice> {
   return { name: opened.name, kind: o.kind, fd: opened.fd, vnet: o.vnet };
 }
 
-/** closeDevice closes the fd, which removes the (non-persistent) device. */
-export function closeDevice(d: OpenDevice): void {
-  native().closeFd(d.fd);
-}
+/** nativeIo: real TUN/TAP devices and the addon's batched port. */
+export const nativeIo: DeviceIo = {
+  openDevice,
+  // closing the fd removes the (non-persistent) device
+  closeDevice: (d) => native().closeFd(d.fd),
+  createPort: (memory, layout) => new NativePort(memory, layout),
+};
 
 /**
  * directorMac derives a stable, locally administered unicast MAC for the director on a TAP

@@ -1,7 +1,10 @@
 // native.ts — the typed face of native/wlvs_io.c. Loading fails with a clear message when the
-// addon was not built (npm install builds it with node-gyp).
+// addon was not built (npm install builds it with node-gyp). The addon throws plain Errors whose
+// `code` is a WLVS_ERR_* string; every call goes through a wrapper that turns them into
+// WlvsErrors with that registered code (WLVS_ERR_NATIVE for anything else) and names the call.
 import { createRequire } from 'node:module';
-import { WlvsError } from '../errors.js';
+import { WlvsError, isErrorCode } from '../errors.js';
+import type { BatchHandler, BatchPort, OpenDevice, PortLayout, PortStats } from './port.js';
 
 /** TUNSETOFFLOAD bits (linux/if_tun.h) */
 export const TUN_F_CSUM = 0x01;
@@ -10,19 +13,6 @@ export const TUN_F_TSO6 = 0x04;
 export const TUN_F_TSO_ECN = 0x08;
 
 export interface TunOptions { tap: boolean; vnet: boolean; offload: number; multiQueue: boolean }
-
-export interface PortLayout {
-  descBase: number; slotBase: number; slotSize: number; headroom: number; slotCount: number;
-  /** keep polling every device this long after a wakeup (0: off, at most 1000) */
-  busyPollUs?: number;
-}
-
-export interface PortStats {
-  wakeups: number; batches: number; rxFrames: number; txFrames: number; txDrops: number; rxErrors: number;
-  txErrors: number; badDescriptors: number; maxBatch: number; hostSent: number;
-  /** batches found while busy polling, each one a wakeup saved */
-  busyPollBatches: number;
-}
 
 export interface DecapStats { packets: number; bytes: number; malformed: number; writeErrors: number }
 
@@ -46,13 +36,38 @@ interface Binding {
 
 let binding: Binding | null = null;
 
+/** nativeError turns what the addon threw in `call` into a WlvsError with a registered code. */
+function nativeError(call: string, err: unknown): WlvsError {
+  if (WlvsError.is(err)) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  const message = err instanceof Error ? err.message : String(err);
+  return new WlvsError(isErrorCode(code) ? code : 'WLVS_ERR_NATIVE', `native ${call}: ${message}`, { call });
+}
+
+function wrapped(raw: Binding): Binding {
+  const out: Record<string, unknown> = {};
+  // the addon's functions are not enumerable (napi_default): list own names, not entries
+  for (const name of Object.getOwnPropertyNames(raw)) {
+    const fn = (raw as unknown as Record<string, unknown>)[name];
+    if (typeof fn !== 'function') continue;
+    out[name] = (...args: unknown[]) => {
+      try {
+        return fn(...args);
+      } catch (err) {
+        throw nativeError(name, err);
+      }
+    };
+  }
+  return out as unknown as Binding;
+}
+
 /** native returns the loaded addon, loading it on first use. */
 export function native(): Binding {
   if (binding) return binding;
   const require = createRequire(import.meta.url);
   const path = new URL('../../../native/build/Release/wlvs_io.node', import.meta.url).pathname;
   try {
-    binding = require(path) as Binding;
+    binding = wrapped(require(path) as Binding);
   } catch (err) {
     throw new WlvsError('WLVS_ERR_NATIVE_MISSING',
       `native I/O addon not loadable from ${path} (${(err as Error).message}); run npm install to build it`);
@@ -61,10 +76,11 @@ export function native(): Binding {
 }
 
 /**
- * Port moves batches of frames between devices and the slots of one WebAssembly memory. The
- * memory must never grow: the addon keeps a pointer into it.
+ * NativePort is the addon's BatchPort: non-blocking fds watched with uv_poll, read() straight
+ * into the slots of one WebAssembly memory. The memory must never grow: the addon keeps a
+ * pointer into it.
  */
-export class Port {
+export class NativePort implements BatchPort {
   #h: Handle;
   #started = false;
 
@@ -72,18 +88,15 @@ export class Port {
     this.#h = native().createPort(memory.buffer, layout);
   }
 
-  /** addDevice registers an open, non-blocking TUN/TAP fd; returns its device index. */
-  addDevice(fd: number, vnet: boolean): number {
-    return native().portAddDevice(this.#h, fd, vnet);
+  addDevice(device: OpenDevice): number {
+    return native().portAddDevice(this.#h, device.fd, device.vnet);
   }
 
-  /** start polls every device; onBatch(device, count) runs for each batch read. */
-  start(onBatch: (device: number, count: number) => void): void {
+  start(onBatch: BatchHandler): void {
     native().portStart(this.#h, onBatch);
     this.#started = true;
   }
 
-  /** send writes one frame the host built (ARP, ICMP) to a device; false if it was dropped. */
   send(device: number, frame: Uint8Array): boolean {
     return native().portSend(this.#h, device, frame) > 0;
   }

@@ -34,12 +34,12 @@ export function liveCount(): number {
 }
 
 /** cleanupAll removes every lab of this process; it resolves when all are gone, errors are swallowed. */
-export async function cleanupAll(): Promise<void> {
+async function cleanupAll(): Promise<void> {
   await Promise.all([...live].map((item) => item.destroy().catch(() => item.destroySync())));
 }
 
 /** cleanupAllSync is cleanupAll() for places where nothing asynchronous runs any more. */
-export function cleanupAllSync(): void {
+function cleanupAllSync(): void {
   for (const item of [...live]) {
     try { item.destroySync(); } catch { /* keep going: the others must still go */ }
   }

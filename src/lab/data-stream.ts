@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 const BLOCK = 32;
 
 /** block k of the stream */
-export function streamBlock(k: number): Buffer {
+function streamBlock(k: number): Buffer {
   return createHash('sha256').update(`wlvs-stream-${k}`).digest();
 }
 

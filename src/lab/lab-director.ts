@@ -2,6 +2,7 @@
 // lab configuration, `wlvs run` in the director namespace (waiting for its "ready" line), the
 // HTTP/UDP servers and the real-server preparation (DR: VIP on lo; TUN: decapsulation).
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ export const LAB_VIP_TAP = `${CLIENT_NET}.100`;
 export const LAB_VIP_TUN = '10.99.100.1';
 export const LAB_LIPS_TAP = [`${SERVER_NET}.201`, `${SERVER_NET}.202`];
 export const LAB_LIPS_TUN = ['10.99.3.201', '10.99.3.202'];
-export const ADMIN_PORT = 9180;
+const ADMIN_PORT = 9180;
 export const LAB_TOKEN = 'lab-token-0123456789';
 
 export interface LabServiceOptions {
@@ -82,15 +83,44 @@ export function labConfig(topo: Topology, device: 'tap' | 'tun', o: LabServiceOp
 export const LAB_HA_GATEWAY = `${SERVER_NET}.1`;
 /** admin API ports of the two directors of the failover lab (one namespace, two processes) */
 export const LAB_HA_ADMIN = { a: 9181, b: 9182 } as const;
+/** the failover lab's VRRP virtual router id */
+export const LAB_HA_VRID = 51;
+/** the sync link's ports: both directors listen on the director namespace's address on the client segment */
+export const LAB_HA_SYNC = { host: `${CLIENT_NET}.254`, a: 18848, b: 18849 } as const;
+
+/** labHaKey writes the failover lab's shared HMAC key (32 random bytes, mode 600) and returns its path. */
+export function labHaKey(topo: Topology): string {
+  const file = join(topo.lab.tempDir('ha-key'), 'ha.key');
+  writeFileSync(file, randomBytes(32), { mode: 0o600 });
+  return file;
+}
+
+export interface LabHaOptions {
+  syncSessions?: boolean;
+  /** the shared key (labHaKey); without it there is no sync link and adverts are not authenticated */
+  keyFile?: string;
+  priority?: number;
+  state?: 'master' | 'backup';
+  /** director.ha.vrrp */
+  vrrp?: Record<string, unknown>;
+  advertInterval?: number;
+  preempt?: boolean;
+}
 
 /**
  * labHaConfig: director `a` (priority 150, starts master) or `b` (100, backup) of the failover
- * lab, NAT over TAP, both on the same two bridges with their own addresses (.2 and .3), a sync
- * link on loopback, and the servers' gateway as a virtual address.
+ * lab, NAT over TAP, both on the same two bridges with their own addresses (.2 and .3), VRRP
+ * on the client segment, a session-sync link with the shared key, and the servers' gateway as
+ * a virtual address.
  */
-export function labHaConfig(topo: Topology, me: 'a' | 'b', tokenFile: string, o: { syncSessions?: boolean } = {}): Record<string, unknown> {
+export function labHaConfig(topo: Topology, me: 'a' | 'b', tokenFile: string, o: LabHaOptions = {}): Record<string, unknown> {
   const own = me === 'a' ? 2 : 3;
-  const port = (x: 'a' | 'b') => (x === 'a' ? 18848 : 18849);
+  const link = o.keyFile ? {
+    auth_key_file: o.keyFile,
+    listen: `${LAB_HA_SYNC.host}:${LAB_HA_SYNC[me]}`,
+    peer: `${LAB_HA_SYNC.host}:${LAB_HA_SYNC[me === 'a' ? 'b' : 'a']}`,
+    sync_sessions: o.syncSessions ?? true,
+  } : {};
   return {
     director: {
       devices: [
@@ -100,13 +130,14 @@ export function labHaConfig(topo: Topology, me: 'a' | 'b', tokenFile: string, o:
       sessions: 65536,
       admin: { listen: `127.0.0.1:${LAB_HA_ADMIN[me]}`, token_file: tokenFile },
       ha: {
-        priority: me === 'a' ? 150 : 100,
-        state: me === 'a' ? 'master' : 'backup',
-        advert_interval: 0.3,
-        listen: `127.0.0.1:${port(me)}`,
-        peer: `127.0.0.1:${port(me === 'a' ? 'b' : 'a')}`,
+        group: LAB_HA_VRID,
+        priority: o.priority ?? (me === 'a' ? 150 : 100),
+        state: o.state ?? (me === 'a' ? 'master' : 'backup'),
+        ...(o.preempt === undefined ? {} : { preempt: o.preempt }),
+        advert_interval: o.advertInterval ?? 0.3,
+        vrrp: { device: `wlvs-ext-${me}`, ...o.vrrp },
+        ...link,
         virtual_addresses: [{ address: `${LAB_HA_GATEWAY}/24`, device: `wlvs-int-${me}` }],
-        sync_sessions: o.syncSessions ?? true,
       },
     },
     services: [{

@@ -16,7 +16,7 @@ import { command, type CommandOptions, type CommandResult } from './command.js';
 export { waitForLine } from './wait-line.js';
 
 /** the longest interface name Linux accepts (IFNAMSIZ - 1) */
-export const IFNAME_MAX = 15;
+const IFNAME_MAX = 15;
 
 // setpriv makes the kernel kill a child when this process dies, even by SIGKILL, when no
 // exit hook can run

@@ -82,19 +82,48 @@ export interface ServiceSpec {
   realServers: RealServerSpec[];
 }
 
-/** A pair of directors in the manner of keepalived's VRRP instance plus IPVS's sync daemon. */
+/**
+ * How a VRRP version 3 checksum over IPv4 is computed: with the IPv4 pseudo-header (keepalived's
+ * default, FRR, Wireshark) or over the VRRP message alone (keepalived's `v3_checksum_as_v2`).
+ */
+export type VrrpChecksum = 'pseudo-header' | 'no-pseudo-header';
+
+/** How VRRP advertisements are authenticated: nothing, a version 2 text password, or wlvs's HMAC trailer. */
+export type VrrpAuth = 'none' | 'pass' | 'hmac';
+
+/** The VRRP side of director.ha: how advertisements look on the wire and where they go. */
+export interface VrrpSpec {
+  version: 2 | 3;
+  /** the device adverts go out on and are heard on; its first address is their source */
+  device: string;
+  checksum: VrrpChecksum;
+  /** empty: multicast to 224.0.0.18; else unicast to each */
+  unicastPeers: string[];
+  /** 00:00:5E:00:01:VRID on the VRRP device while master (RFC 5798 §7.3) */
+  virtualMac: boolean;
+  auth: VrrpAuth;
+  /** version 2 simple password (auth 'pass'), at most 8 bytes as keepalived */
+  password: string | null;
+}
+
+/** A failover pair (or more) in the manner of keepalived's VRRP instance plus IPVS's sync daemon. */
 export interface HaSpec {
-  /** which pair this is (VRRP's virtual_router_id): adverts of another group are ignored */
+  /** VRRP's virtual router id (keepalived's virtual_router_id) */
   group: number;
-  /** 1..254, the higher one is master */
+  /** 1..255, the higher one is master; 255 is the address owner */
   priority: number;
   initialState: 'master' | 'backup';
   /** a higher-priority director takes over from a lower one that is master */
   preempt: boolean;
+  /** keepalived's preempt_delay: a lower-priority master keeps the role this long after it is first heard */
+  preemptDelayMs: number;
   advertIntervalMs: number;
-  /** UDP address:port this director sends from and listens on, and its peer's */
-  listen: { host: string; port: number };
-  peer: { host: string; port: number };
+  vrrp: VrrpSpec;
+  /** HMAC-SHA-256 key of the sync link and of `auth: hmac` adverts */
+  authKeyFile: string | null;
+  /** UDP address:port of the session-sync link, this director's and its peer's (a wlvs peer only) */
+  listen: { host: string; port: number } | null;
+  peer: { host: string; port: number } | null;
   /** addresses that move with the master role besides VIPs and LIPs (e.g. the servers' gateway) */
   virtualAddresses: { address: string; device: string }[];
   /** send session creations and TCP state changes to the peer; import the peer's */
@@ -141,3 +170,17 @@ export interface DirectorSpec {
 
 export const serviceKey = (s: { vip: string; port: number; protocol: string }): string => `${s.protocol}:${s.vip}:${s.port}`;
 export const realServerKey = (r: { address: string; port: number }): string => `${r.address}:${r.port}`;
+
+/**
+ * haAddresses lists the addresses that move with the master role, in the order VRRP
+ * advertisements carry them: the services' VIPs (in service order), their local addresses,
+ * then director.ha.virtual_addresses; each once. A keepalived peer's virtual_ipaddress must
+ * hold the same set (keepalived checks the count and that each of its own is present).
+ */
+export function haAddresses(spec: DirectorSpec): string[] {
+  const out = new Set<string>();
+  for (const s of spec.services) out.add(s.vip);
+  for (const s of spec.services) for (const l of s.localAddresses) out.add(l.address);
+  for (const v of spec.ha?.virtualAddresses ?? []) out.add(v.address.split('/')[0]);
+  return [...out];
+}

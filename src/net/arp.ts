@@ -3,7 +3,7 @@
 // gratuitous ARP (RFC 5227 §3) when it takes them over.
 import { formatMac, ipv4ToNumber, numberToIpv4, parseMac } from '../model/address.js';
 
-export const ETH_P_ARP = 0x0806;
+const ETH_P_ARP = 0x0806;
 export const ARP_REQUEST = 1;
 export const ARP_REPLY = 2;
 const BROADCAST = 'ff:ff:ff:ff:ff:ff';
@@ -32,7 +32,7 @@ export function parseArp(frame: Uint8Array): ArpPacket | null {
 }
 
 /** arpFrame builds an ARP frame; Ethernet destination defaults to the target MAC. */
-export function arpFrame(op: number, senderMac: string, senderIp: string, targetMac: string, targetIp: string,
+function arpFrame(op: number, senderMac: string, senderIp: string, targetMac: string, targetIp: string,
   ethDst = targetMac): Uint8Array {
   const f = new Uint8Array(42);
   const dv = new DataView(f.buffer);

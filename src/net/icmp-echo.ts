@@ -1,13 +1,7 @@
 // icmp-echo.ts — answers ICMP echo requests (RFC 792) to the addresses the director owns, so
 // `ping VIP` works as on a kernel-run director. Rare frames: plain TypeScript is fine here.
 
-function checksum(b: Uint8Array): number {
-  let sum = 0;
-  for (let i = 0; i + 1 < b.length; i += 2) sum += (b[i] << 8) | b[i + 1];
-  if (b.length & 1) sum += b[b.length - 1] << 8;
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
-}
+import { checksum } from './checksum.js';
 
 /**
  * echoReply turns an echo request frame (Ethernet when `l2`, bare IPv4 otherwise) into its

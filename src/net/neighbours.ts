@@ -63,10 +63,6 @@ export class Neighbours {
     this.#ask(e);
   }
 
-  forget(device: number, address: string): void {
-    this.#entries.delete(`${device}/${address}`);
-  }
-
   lookup(device: number, address: string): string | null {
     return this.#entries.get(`${device}/${address}`)?.mac ?? null;
   }

@@ -14,7 +14,7 @@ export interface Route {
 
 export interface NextHop { device: number; address: string }
 
-export function inSubnet(ip: string, network: string, prefix: number): boolean {
+function inSubnet(ip: string, network: string, prefix: number): boolean {
   const m = prefixToMask(prefix);
   return ((ipv4ToNumber(ip) & m) >>> 0) === ((ipv4ToNumber(network) & m) >>> 0);
 }

@@ -106,3 +106,52 @@ describe('config', () => {
     assert.equal(s.services[1].realServers[0].health!.path, '/ok');
   });
 });
+
+describe('config: director.ha', () => {
+  const withHa = (ha: string) => BASE.replace('services:', `  ha:\n${ha.split('\n').map((l) => `    ${l}`).join('\n')}\nservices:`);
+
+  it('defaults: VRRP version 3 on the first device, multicast, pseudo-header checksum, no sync link', () => {
+    const h = parseConfig(withHa('priority: 150'), 'x').ha!;
+    assert.deepEqual(h.vrrp, {
+      version: 3, device: 'wlvs0', checksum: 'pseudo-header', unicastPeers: [], virtualMac: false, auth: 'none', password: null,
+    });
+    assert.deepEqual([h.group, h.priority, h.initialState, h.preempt, h.preemptDelayMs, h.advertIntervalMs], [1, 150, 'backup', true, 0, 1000]);
+    assert.deepEqual([h.listen, h.peer, h.syncSessions, h.authKeyFile], [null, null, false, null]);
+  });
+
+  it('a wlvs pair: sync link, key, HMAC adverts by default; a keepalived pair: v2 with a password, unicast', () => {
+    const w = parseConfig(withHa('auth_key_file: /etc/wlvs/ha.key\nlisten: 10.99.3.2:8848\npeer: 10.99.3.3:8848\nadvert_interval: 0.3'), 'x').ha!;
+    assert.deepEqual([w.vrrp.auth, w.syncSessions, w.listen, w.advertIntervalMs], ['hmac', true, { host: '10.99.3.2', port: 8848 }, 300]);
+    const k = parseConfig(withHa('group: 51\npriority: 255\nadvert_interval: 2\npreempt_delay: 5\n' +
+      'vrrp: { version: 2, authentication: pass, password: s3cret, unicast_peers: [10.99.2.4], virtual_mac: true }'), 'x').ha!;
+    const got = [k.vrrp.version, k.vrrp.auth, k.vrrp.password, k.vrrp.unicastPeers, k.vrrp.virtualMac, k.priority, k.preemptDelayMs];
+    assert.deepEqual(got,
+      [2, 'pass', 's3cret', ['10.99.2.4'], true, 255, 5000]);
+    assert.deepEqual(parseConfig(toYaml(parseConfig(withHa('auth_key_file: /k\nlisten: 10.99.3.2:8848\npeer: 10.99.3.3:8848\n' +
+      'vrrp: { checksum: no-pseudo-header, unicast_peers: [10.99.2.4] }'), 'x')), 'y').ha!.vrrp.checksum, 'no-pseudo-header', 'round trip');
+  });
+
+  const refused: [string, string, RegExp][] = [
+    ['a sync link without a key (a configuration from before authentication)', 'listen: 10.99.3.2:8848\npeer: 10.99.3.3:8848',
+      /auth_key_file: is required with a sync link .*HMAC-SHA-256/],
+    ['listen without peer', 'listen: 10.99.3.2:8848', /needs both listen and peer/],
+    ['sync_sessions without a link', 'sync_sessions: true', /session sync needs listen and peer/],
+    ['hmac without a key', 'vrrp: { authentication: hmac }', /hmac needs director.ha.auth_key_file/],
+    ['a password with version 3', 'vrrp: { authentication: pass, password: x }', /pass is VRRP version 2 authentication/],
+    ['a password longer than keepalived\'s 8 bytes', 'vrrp: { version: 2, authentication: pass, password: 123456789 }', /1 to 8 bytes/],
+    ['a v3 interval finer than centiseconds', 'advert_interval: 0.305', /multiple of 0.01 s/],
+    ['a v2 interval in fractions of a second', 'advert_interval: 1.5\nvrrp: { version: 2 }', /whole seconds/],
+    ['a v2 checksum choice', 'vrrp: { version: 2, checksum: no-pseudo-header }', /only for version 3/],
+    ['the address owner without preemption', 'priority: 255\npreempt: false', /always preempts/],
+    ['an unknown VRRP device', 'vrrp: { device: eth9 }', /no device named "eth9"/],
+    ['a priority above 255', 'priority: 256', /expected an integer 1\.\.255/],
+  ];
+  for (const [what, ha, re] of refused) {
+    it(`refuses ${what}`, () => assert.match(errorOf(withHa(ha)).message, re));
+  }
+
+  it('refuses a VRRP device without an address (the advertisements\' source)', () => {
+    const text = BASE.replace('bridge: br0 }', 'bridge: br0 }\n    - { name: bare, kind: tap }').replace('services:', '  ha: { vrrp: { device: bare } }\nservices:');
+    assert.match(errorOf(text).message, /device bare needs an address/);
+  });
+});

@@ -40,9 +40,23 @@ for (const flavour of FLAVOURS) {
       const h = new CoreHarness(flavour).standard();
       h.service(0, { forwarding: 'dr' }, [realServerEntry(0, { port: 0 })]);
       h.one(fromClient(tcpPacket({ src: CIP, dst: VIP }, { sport: 1, dport: 80, flags: 'S' })), 1);
+      const state = h.sessions()[0].state;
+      // replies that reach the director anyway: from the VIP (as a DR server sends them) and from
+      // the RIP (a server without the VIP); neither is part of the session, and neither is counted
+      const replies = [VIP, RIPS[0]].map((src) => ethernet(DEV1_MAC, RS_MACS[0],
+        tcpPacket({ src, dst: CIP }, { sport: 80, dport: 1, flags: 'SA' })));
+      const dropped = h.tables.stat(abi.STAT_DROPPED);
+      for (const r of h.run(replies, 2, { dev: 1 })) {
+        assert.equal(r.verdict, abi.VERDICT_DROP);
+        assert.equal(r.reason, abi.DROP_NOT_OURS);
+      }
+      assert.equal(h.tables.stat(abi.STAT_DROPPED), dropped + 2n);
       const c = h.tables.rsCounters(0);
       assert.equal(c.inPackets, 1n);
       assert.equal(c.outPackets, 0n);
+      assert.equal(h.tables.serviceCounters(0).outPackets, 0n);
+      assert.equal(h.sessions().length, 1);
+      assert.equal(h.sessions()[0].state, state, 'the replies moved no state');
     });
   });
 

@@ -19,8 +19,12 @@ function corrupt(f: Uint8Array, at: number, value: number): Uint8Array {
 
 for (const flavour of FLAVOURS) {
   describe(`parsing (${flavour})`, () => {
-    const h = new CoreHarness(flavour).standard();
-    h.service(0, { forwarding: 'nat' }, [realServerEntry(0)]);
+    // every test gets its own core and tables: no test sees what another one left behind
+    const fresh = () => {
+      const h = new CoreHarness(flavour).standard();
+      h.service(0, { forwarding: 'nat' }, [realServerEntry(0)]);
+      return h;
+    };
     const good = fromClient(syn());
 
     const cases: [string, Uint8Array, number][] = [
@@ -54,6 +58,7 @@ for (const flavour of FLAVOURS) {
     ];
     for (const [name, frame, reason] of cases) {
       it(`drops ${name} (reason ${reason}, counted)`, () => {
+        const h = fresh();
         const before = h.drops(reason);
         const r = h.one(frame, 1);
         assert.equal(r.verdict, abi.VERDICT_DROP);
@@ -63,6 +68,7 @@ for (const flavour of FLAVOURS) {
     }
 
     it('accepts IP options and padded frames, and strips the padding', () => {
+      const h = fresh();
       const p = tcpPacket({ src: CIP, dst: VIP, options: [1, 1, 1, 0] }, { sport: 3, dport: 80, flags: 'S' });
       const padded = new Uint8Array(p.length + 14 + 6);
       padded.set(fromClient(p));
@@ -73,12 +79,14 @@ for (const flavour of FLAVOURS) {
     });
 
     it('hands ARP and anything for a DIP to the host', () => {
+      const h = fresh();
       assert.equal(h.one(arpRequest(CLIENT_MAC, CIP, VIP), 1).verdict, abi.VERDICT_HOST);
       const toDip = ethernet(DEV1_MAC, RS_MACS[0], tcpPacket({ src: RIPS[0], dst: DIP }, { sport: 1, dport: 22 }));
       assert.equal(h.one(toDip, 1, { dev: 1 }).verdict, abi.VERDICT_HOST);
     });
 
     it('applies the unknown-packet policy: host or pass', () => {
+      const h = fresh();
       const stray = fromClient(tcpPacket({ src: CIP, dst: '198.51.100.1' }, { sport: 1, dport: 2 }));
       h.tables.setOptions(abi.OPT_UNKNOWN_HOST);
       assert.equal(h.one(stray, 1).verdict, abi.VERDICT_HOST);
@@ -87,10 +95,49 @@ for (const flavour of FLAVOURS) {
       assert.equal(r.verdict, abi.VERDICT_FORWARD);
       assert.equal(r.outDev, 0);
       assert.deepEqual(r.out, stray);
-      h.tables.setOptions(abi.OPT_EVENTS);
+    });
+
+    // VRRP (RFC 5798 §5.1.1.2) reaches the host's election: the group's Ethernet address
+    // 01:00:5e:00:00:12 is accepted for VRRP to 224.0.0.18 only, never for anything else
+    const VRRP_MAC = '01:00:5e:00:00:12';
+    const advert = (dst = '224.0.0.18', proto = 112) =>
+      ethernet(VRRP_MAC, CLIENT_MAC, ipv4Packet({ src: '10.0.1.3', dst, ttl: 255 }, proto, new Uint8Array(12)));
+    it('hands VRRP advertisements to the group to the host', () => {
+      const h = fresh();
+      assert.equal(h.one(advert(), 1).verdict, abi.VERDICT_HOST);
+      // unicast VRRP to a DIP, as keepalived's unicast_peer sends it
+      const unicast = ethernet(DEV0_MAC, CLIENT_MAC, ipv4Packet({ src: '10.0.1.3', dst: '10.0.1.1', ttl: 255 }, 112, new Uint8Array(12)));
+      assert.equal(h.one(unicast, 1).verdict, abi.VERDICT_HOST);
+    });
+    it('drops what else comes to the VRRP group MAC, whatever the unknown-packet policy', () => {
+      const h = fresh();
+      h.tables.setOptions(abi.OPT_UNKNOWN_PASS);
+      for (const f of [advert('224.0.0.5'), advert('224.0.0.18', 17), advert('10.0.1.100', 112)]) {
+        const before = h.drops(abi.DROP_NOT_MINE);
+        const r = h.one(f, 1);
+        assert.deepEqual([r.verdict, r.reason], [abi.VERDICT_DROP, abi.DROP_NOT_MINE]);
+        assert.equal(h.drops(abi.DROP_NOT_MINE), before + 1n);
+      }
+    });
+    it('accepts frames for the device\'s VRRP virtual MAC only while the host sets it', () => {
+      const h = fresh();
+      const vmac = '00:00:5e:00:01:33';
+      const f = ethernet(vmac, CLIENT_MAC, syn(4242));
+      assert.equal(h.one(f, 1).reason, abi.DROP_NOT_MINE);
+      const unicastArp = arpRequest(CLIENT_MAC, CIP, VIP).map((b, i) => (i < 6 ? [0, 0, 0x5e, 0, 1, 0x33][i] : b));
+      assert.equal(h.one(unicastArp, 1).reason,
+        abi.DROP_NOT_MINE, 'unicast ARP to the virtual MAC');
+      h.tables.setVirtualMac(0, vmac);
+      assert.equal(h.one(f, 1).verdict, abi.VERDICT_FORWARD);
+      // the device's own MAC still works, and another device does not take the virtual MAC
+      assert.equal(h.one(fromClient(syn(4243)), 1).verdict, abi.VERDICT_FORWARD);
+      assert.equal(h.one(ethernet(vmac, RS_MACS[0], syn(4244)), 1, { dev: 1 }).reason, abi.DROP_NOT_MINE);
+      h.tables.setVirtualMac(0, null);
+      assert.equal(h.one(ethernet(vmac, CLIENT_MAC, syn(4245)), 1).reason, abi.DROP_NOT_MINE);
     });
 
     it('a mixed batch gets one verdict per frame', () => {
+      const h = fresh();
       const frames = [good, cases[0][1], fromClient(syn(7)), arpRequest(CLIENT_MAC, CIP, VIP), cases[7][1]];
       const rs = h.run(frames, 2);
       assert.deepEqual(rs.map((r) => r.verdict), [1, 0, 1, 2, 0]);

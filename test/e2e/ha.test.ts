@@ -1,13 +1,16 @@
 // Failover end to end: two directors on the same two segments (NAT over TAP), a master and a
-// backup that share the VIP and the real servers' gateway through the election and keep each
-// other's sessions through session sync. The backup is restarted in the middle of a download
-// (it asks for the whole table), then the master is killed (SIGKILL, no resignation); the backup
-// takes the addresses over by gratuitous ARP and the download completes on the same connection.
+// backup that share the VIP and the real servers' gateway through VRRP on the client segment
+// (authenticated with the shared key) and keep each other's sessions through the authenticated
+// sync link. Forged sync datagrams and adverts from the segment are dropped and counted. The
+// backup is restarted in the middle of a download (it asks for the whole table), then the
+// master is killed (SIGKILL, no resignation); the backup takes the addresses over by gratuitous
+// ARP and the download completes on the same connection.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildTopology, type Topology } from '../../src/lab/topology.js';
 import {
-  LAB_HA_ADMIN, LAB_HA_GATEWAY, LAB_VIP_TAP, type RunningDirector, labHaConfig, startDirector, startRealServers,
+  LAB_HA_ADMIN, LAB_HA_GATEWAY, LAB_HA_SYNC, LAB_HA_VRID, LAB_VIP_TAP, type RunningDirector, labHaConfig, labHaKey,
+  startDirector, startRealServers,
 } from '../../src/lab/lab-director.js';
 import { streamDigest } from '../../src/lab/data-stream.js';
 import { api, get, sleep } from './lib.js';
@@ -20,12 +23,14 @@ describe('failover between two directors', { timeout: 180_000 }, () => {
   let topo: Topology;
   let a: RunningDirector;
   let b: RunningDirector;
+  let keyFile: string;
 
   before(async () => {
     topo = await buildTopology({ rsGateway: LAB_HA_GATEWAY, tag: 'wh' });
+    keyFile = labHaKey(topo);
     await startRealServers(topo, { forwarding: 'nat', vip: VIP });
-    a = await startDirector(topo, (t) => labHaConfig(topo, 'a', t), { adminPort: LAB_HA_ADMIN.a });
-    b = await startDirector(topo, (t) => labHaConfig(topo, 'b', t), { adminPort: LAB_HA_ADMIN.b });
+    a = await startDirector(topo, (t) => labHaConfig(topo, 'a', t, { keyFile }), { adminPort: LAB_HA_ADMIN.a });
+    b = await startDirector(topo, (t) => labHaConfig(topo, 'b', t, { keyFile }), { adminPort: LAB_HA_ADMIN.b });
     await sleep(1000);
   });
   after(async () => {
@@ -45,6 +50,38 @@ describe('failover between two directors', { timeout: 180_000 }, () => {
     assert.match(neigh, new RegExp(macA), `client resolves the VIP to the master: ${neigh}`);
   });
 
+  it('forged sync datagrams and VRRP adverts from the segment are dropped and counted', async () => {
+    // datagrams that arrive on br-ext with the director namespace's own address as source are
+    // martians to its kernel unless accept_local: the spoofer needs it to reach the socket at all
+    for (const c of ['all', topo.director.extBridge]) await topo.lab.sysctl(topo.director.role, `net.ipv4.conf.${c}.accept_local`, 1);
+    const before = await api(topo, a, '/api/v1/status');
+    // from the client namespace: a session datagram claiming to come from director b's sync
+    // port (the address check alone would let it in), the same from the client's own address,
+    // and a VRRP advert for the VRID with priority 254 and no HMAC
+    const script = String.raw`
+from scapy.all import IP, UDP, Raw, Ether, sendp, send, conf
+from scapy.layers.vrrp import VRRPv3
+import struct
+conf.verb = 0
+rec = bytes(48)
+body = b"WLVS" + bytes([2, 2, ${LAB_HA_VRID}, 200]) + struct.pack("<HH", 1, 0) + rec + bytes(36)
+send(IP(src="${LAB_HA_SYNC.host}", dst="${LAB_HA_SYNC.host}")/UDP(sport=${LAB_HA_SYNC.b}, dport=${LAB_HA_SYNC.a})/Raw(body))
+send(IP(dst="${LAB_HA_SYNC.host}")/UDP(sport=${LAB_HA_SYNC.b}, dport=${LAB_HA_SYNC.a})/Raw(body))
+sendp(Ether(dst="01:00:5e:00:00:12")/IP(src="10.99.1.66", dst="224.0.0.18", ttl=255, proto=112)/VRRPv3(vrid=${LAB_HA_VRID}, priority=254, adv=30, addrlist=["${VIP}", "${LAB_HA_GATEWAY}"]), iface="eth0")
+`;
+    await topo.lab.exec(topo.client.role, '/usr/bin/python3', ['-c', script]);
+    await sleep(500);
+    const after = await api(topo, a, '/api/v1/status');
+    const d = (k: string) => after.ha.stats.syncDropped[k] - before.ha.stats.syncDropped[k];
+    assert.deepEqual([d('unauthenticated'), d('foreign')], [1, 1], JSON.stringify(after.ha.stats.syncDropped));
+    assert.equal(after.ha.stats.sessionsReceived, before.ha.stats.sessionsReceived, 'nothing was imported');
+    assert.ok(after.ha.vrrp.stats.dropped.unauthenticated > before.ha.vrrp.stats.dropped.unauthenticated);
+    assert.equal(after.ha.state, 'master', 'the forged priority 254 did not demote the master');
+    const metrics = await topo.lab.exec(topo.director.role, 'curl', ['-s', `${a.adminUrl}/metrics`]);
+    assert.match(metrics, /^wlvs_ha_sync_dropped_total\{reason="unauthenticated"\} 1$/m);
+    assert.match(metrics, /^wlvs_ha_vrrp_dropped_total\{reason="unauthenticated"\} [1-9]/m);
+  });
+
   it('the backup learns the master\'s sessions', async () => {
     await get(topo, `http://${VIP}/`);
     await sleep(300);
@@ -61,7 +98,7 @@ describe('failover between two directors', { timeout: 180_000 }, () => {
     const download = topo.lab.exec(topo.client.role, 'sh', ['-c',
       `curl -s --max-time 90 --limit-rate 5M http://${VIP}/bytes/${SIZE} | sha256sum`], 120_000);
     await sleep(500);
-    b = await startDirector(topo, (t) => labHaConfig(topo, 'b', t), { adminPort: LAB_HA_ADMIN.b });
+    b = await startDirector(topo, (t) => labHaConfig(topo, 'b', t, { keyFile }), { adminPort: LAB_HA_ADMIN.b });
     await sleep(1000);
     const fresh = await api(topo, b, '/api/v1/status');
     assert.equal(fresh.ha.state, 'backup');

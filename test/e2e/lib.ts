@@ -5,9 +5,10 @@ import type { RunningDirector } from '../../src/lab/lab-director.js';
 
 export interface HttpAnswer { server: string; client: string; clientPort: number }
 
-/** get asks the VIP over a fresh TCP connection (curl) and parses the server's JSON */
-export async function get(topo: Topology, url: string): Promise<HttpAnswer> {
-  const out = await topo.lab.exec(topo.client.role, 'curl', ['-s', '--max-time', '5', url]);
+/** get asks the VIP over a fresh TCP connection (curl, from `source` if given) and parses the server's JSON */
+export async function get(topo: Topology, url: string, source?: string): Promise<HttpAnswer> {
+  const from = source ? ['--interface', source] : [];
+  const out = await topo.lab.exec(topo.client.role, 'curl', ['-s', '--max-time', '5', ...from, url]);
   try {
     return JSON.parse(out) as HttpAnswer;
   } catch {

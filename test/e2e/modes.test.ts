@@ -25,6 +25,8 @@ const SCENARIOS: { device: 'tap' | 'tun'; forwarding: ForwardingMode; busyPollUs
 ];
 
 const DOWNLOAD = 64 << 20;
+// client addresses 10.99.1.10.. for the source-hashing test (the others use the first)
+const CLIENTS = 8;
 
 // WLVS_E2E_ONLY=tap/nat (comma-separated) runs a subset while developing
 const only = process.env.WLVS_E2E_ONLY?.split(',');
@@ -44,7 +46,7 @@ for (const { device, forwarding, busyPollUs } of SCENARIOS.filter((s) => !only |
     };
 
     before(async () => {
-      topo = await buildTopology({ rsGateway: rsGatewayFor(forwarding, device), rsTxOff: true, tag: 'we' });
+      topo = await buildTopology({ rsGateway: rsGatewayFor(forwarding, device), rsTxOff: true, tag: 'we', clientAddresses: CLIENTS });
       await startRealServers(topo, { forwarding, vip, ports: [80, 81], iperf: true });
       dir = await startDirector(topo, (token) => config(token));
     });
@@ -64,10 +66,21 @@ for (const { device, forwarding, busyPollUs } of SCENARIOS.filter((s) => !only |
       else assert.equal(a.client, topo.client.address);
     });
 
-    it('source hashing keeps one client on one server', async () => {
-      const seen = new Set<string>();
-      for (let i = 0; i < 8; i++) seen.add((await get(topo, `http://${vip}:81/`)).server);
-      assert.equal(seen.size, 1, [...seen].join(','));
+    it('source hashing keeps each client on one server and spreads the clients over the servers', async () => {
+      const bySource = new Map<string, string[]>();
+      for (const source of topo.client.addresses) {
+        const seen: string[] = [];
+        for (let i = 0; i < 3; i++) {
+          const a = await get(topo, `http://${vip}:81/`, source);
+          if (forwarding !== 'fullnat') assert.equal(a.client, source, 'the request left from that address');
+          seen.push(a.server);
+        }
+        bySource.set(source, seen);
+      }
+      const picture = JSON.stringify(Object.fromEntries(bySource));
+      for (const seen of bySource.values()) assert.equal(new Set(seen).size, 1, `one server per client: ${picture}`);
+      const servers = new Set([...bySource.values()].map((s) => s[0]));
+      assert.ok(servers.size >= 2, `${CLIENTS} clients on ${servers.size} server(s): ${picture}`);
     });
 
     it('a 64 MiB download arrives intact and from one server', async () => {

@@ -44,7 +44,7 @@ describe('import ipvsadm -S -n', () => {
 
 describe('import keepalived.conf', () => {
   const r = keepalived(fixture('keepalived.conf'));
-  const spec = parseConfig(r.yaml, 'imported');
+  const spec = parseConfig(r.yaml.replace('addresses: []', 'addresses: [10.0.0.2/24]'), 'imported');
 
   it('translates virtual servers: algorithm, kind, persistence, sorry server', () => {
     const web = spec.services.find((s) => s.port === 80)!;
@@ -70,7 +70,10 @@ describe('import keepalived.conf', () => {
     assert.deepEqual([d.health!.type, d.health!.command, d.health!.timeout], ['exec', '/usr/local/bin/check.sh 192.168.1.22', 4]);
   });
 
-  it('turns a unicast vrrp_instance into director.ha', () => {
+  /** what the operator does with the translation: gives the placeholder device its address */
+  const filled = (yaml: string, address = '10.1.0.3/24') => parseConfig(yaml.replace('addresses: []', `addresses: [${address}]`), 'imported');
+
+  it('turns a unicast vrrp_instance into director.ha: VRID, priority, interval, preemption, peers, addresses', () => {
     const conf = `vrrp_instance VI_1 {
     state BACKUP
     interface eth0
@@ -95,19 +98,78 @@ virtual_server 10.0.0.1 80 {
 }
 `;
     const t = keepalived(conf);
-    const ha = parseConfig(t.yaml, 'imported').ha!;
+    const ha = filled(t.yaml).ha!;
     assert.deepEqual([ha.group, ha.priority, ha.initialState, ha.preempt, ha.advertIntervalMs], [51, 90, 'backup', false, 2000]);
-    assert.deepEqual([ha.listen, ha.peer], [{ host: '10.1.0.3', port: 8848 }, { host: '10.1.0.2', port: 8848 }]);
+    // keepalived's default is version 2, without authentication
+    assert.deepEqual([ha.vrrp.version, ha.vrrp.unicastPeers, ha.vrrp.auth, ha.vrrp.device], [2, ['10.1.0.2'], 'none', 'wlvs0']);
+    assert.deepEqual([ha.listen, ha.peer, ha.syncSessions], [null, null, false]);
     // the VIP moves with the role anyway; the gateway becomes a virtual address
     assert.deepEqual(ha.virtualAddresses.map((v) => v.address), ['192.168.1.1/24']);
-    assert.match(t.untranslated.join('\n'), /notify_master .*no wlvs equivalent/);
+    const notes = t.untranslated.join('\n');
+    assert.match(notes, /notify_master .*no wlvs equivalent/);
+    assert.match(notes, /unicast_src_ip 10\.1\.0\.3 .*give wlvs0 the address 10\.1\.0\.3/);
+    assert.match(notes, /no session sync with keepalived/);
   });
 
-  it('lists VRRP, global_defs, fwmark and digests as untranslated', () => {
+  it('translates a multicast instance with version 3, the checksum variant, a fractional interval and a virtual MAC', () => {
+    const conf = `global_defs {
+    vrrp_version 3
+    v3_checksum_as_v2
+}
+vrrp_instance VI_2 {
+    state MASTER
+    interface eth0
+    virtual_router_id 7
+    priority 255
+    advert_int 0.25
+    preempt_delay 30
+    use_vmac
+    virtual_ipaddress {
+        10.0.0.9/24
+    }
+}
+`;
+    const t = keepalived(conf);
+    const ha = filled(t.yaml).ha!;
+    assert.deepEqual([ha.vrrp.version, ha.vrrp.checksum, ha.vrrp.unicastPeers, ha.vrrp.virtualMac], [3, 'no-pseudo-header', [], true]);
+    assert.deepEqual([ha.group, ha.priority, ha.initialState, ha.preempt, ha.preemptDelayMs, ha.advertIntervalMs], [7, 255, 'master', true, 30000, 250]);
+    assert.deepEqual(ha.virtualAddresses.map((v) => v.address), ['10.0.0.9/24']);
+  });
+
+  it('maps version 2 authentication: PASS with its password (8 bytes at most); AH is refused with a note', () => {
+    const inst = (auth: string, extra = '') => `vrrp_instance V {
+    interface eth0
+    virtual_router_id 5
+    advert_int 1.4
+    ${extra}
+    authentication {
+${auth}
+    }
+    virtual_ipaddress {
+        10.0.0.1
+    }
+}
+`;
+    const pass = keepalived(inst('        auth_type PASS\n        auth_pass 0123456789'));
+    const h = filled(pass.yaml).ha!;
+    assert.deepEqual([h.vrrp.version, h.vrrp.auth, h.vrrp.password, h.advertIntervalMs], [2, 'pass', '01234567', 1000]);
+    assert.match(pass.untranslated.join('\n'), /cut to its first 8 bytes/);
+    assert.match(pass.untranslated.join('\n'), /advert_int becomes 1 s/);
+    const ah = keepalived(inst('        auth_type AH\n        auth_pass secret'));
+    assert.equal(filled(ah.yaml).ha!.vrrp.auth, 'none');
+    assert.match(ah.untranslated.join('\n'), /auth_type AH is not supported/);
+    const v3 = keepalived(inst('        auth_type PASS\n        auth_pass secret', 'version 3'));
+    assert.equal(filled(v3.yaml).ha!.vrrp.auth, 'none');
+    assert.match(v3.untranslated.join('\n'), /version 3 has no authentication/);
+  });
+
+  it('translates the sample\'s multicast instance; lists global_defs, fwmark and digests as untranslated', () => {
     const text = r.untranslated.join('\n');
-    assert.match(text, /line 2: global_defs/);
-    assert.match(text, /line 6: vrrp_instance VI_1 \(multicast VRRP: add director.ha/);
+    assert.match(text, /line 3: router_id LVS_DEVEL \(global_defs: no wlvs equivalent\)/);
+    assert.match(text, /line 8: interface eth0 \(VRRP runs on wlvs device wlvs0/);
     assert.match(text, /digest/);
     assert.match(text, /fwmark/);
+    const ha = filled(r.yaml, '10.0.0.2/24').ha!;
+    assert.deepEqual([ha.group, ha.priority, ha.initialState, ha.vrrp.version, ha.vrrp.unicastPeers], [51, 100, 'master', 2, []]);
   });
 });

@@ -162,18 +162,28 @@ export function ethernet(dst: string, src: string, payload: Uint8Array, type = 0
   return f;
 }
 
-export function arpRequest(srcMac: string, srcIp: string, targetIp: string): Uint8Array {
+function arp(op: number, srcMac: string, srcIp: string, targetMac: string, targetIp: string): Uint8Array {
   const a = new Uint8Array(28);
   const dv = new DataView(a.buffer);
   dv.setUint16(0, 1);
   dv.setUint16(2, 0x0800);
   a[4] = 6;
   a[5] = 4;
-  dv.setUint16(6, 1);
+  dv.setUint16(6, op);
   a.set(macToBytes(srcMac), 8);
   a.set(ipToBytes(srcIp), 14);
+  a.set(macToBytes(targetMac), 18);
   a.set(ipToBytes(targetIp), 24);
-  return ethernet('ff:ff:ff:ff:ff:ff', srcMac, a, 0x0806);
+  return a;
+}
+
+export function arpRequest(srcMac: string, srcIp: string, targetIp: string): Uint8Array {
+  return ethernet('ff:ff:ff:ff:ff:ff', srcMac, arp(1, srcMac, srcIp, '00:00:00:00:00:00', targetIp), 0x0806);
+}
+
+/** arpReply: `srcMac` has `srcIp`, told to the asker (RFC 826) */
+export function arpReply(srcMac: string, srcIp: string, dstMac: string, dstIp: string): Uint8Array {
+  return ethernet(dstMac, srcMac, arp(2, srcMac, srcIp, dstMac, dstIp), 0x0806);
 }
 
 // ── decoding ────────────────────────────────────────────────────────────────────────────────

@@ -4,17 +4,19 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { ethernet, icmpPacket, tcpPacket, udpPacket } from './packet.js';
+import { arpReply, arpRequest, ethernet, icmpPacket, tcpPacket, udpPacket } from './packet.js';
 
 const SCRIPT = String.raw`
 import sys, json
-from scapy.all import Ether, IP, TCP, UDP, ICMP, Raw, IPOption_NOP, raw
+from scapy.all import ARP, Ether, IP, TCP, UDP, ICMP, Raw, IPOption_NOP, raw
 pkts = {
   "tcp": IP(src="10.0.1.10", dst="10.0.1.100", id=0x1234, ttl=64, flags="DF")/TCP(sport=40000, dport=80, seq=1000, ack=0, flags="S", window=65535)/Raw(b"\x01\x02\x03"),
   "udp": IP(src="10.0.1.10", dst="10.0.1.100", id=0x1234, ttl=64)/UDP(sport=1111, dport=53)/Raw(b"hello"),
   "udp_odd": IP(src="192.168.7.1", dst="10.9.8.7", id=7, ttl=3)/UDP(sport=65535, dport=1)/Raw(b"abc"),
   "opts": IP(src="10.0.1.10", dst="10.0.1.100", id=0x1234, ttl=64, options=[IPOption_NOP(), IPOption_NOP(), IPOption_NOP(), IPOption_NOP()])/TCP(sport=1, dport=2, seq=1000, flags="A", window=65535),
   "icmp": IP(src="10.0.1.254", dst="10.0.1.100", id=0x1234, ttl=64)/ICMP(type=3, code=4, nexthopmtu=1400)/Raw(bytes(range(28))),
+  "arp_who_has": Ether(dst="ff:ff:ff:ff:ff:ff", src="02:00:00:00:d0:01")/ARP(op=1, hwsrc="02:00:00:00:d0:01", psrc="10.0.2.1", hwdst="00:00:00:00:00:00", pdst="10.0.2.11"),
+  "arp_is_at": Ether(dst="02:00:00:00:d0:01", src="02:00:00:00:a0:0b")/ARP(op=2, hwsrc="02:00:00:00:a0:0b", psrc="10.0.2.11", hwdst="02:00:00:00:d0:01", pdst="10.0.2.1"),
   "tcpopts": IP(src="10.0.1.10", dst="10.0.1.100", id=0x1234, ttl=64)/TCP(sport=80, dport=40000, seq=7, ack=9, flags="A", window=65535, options=[("NOP", None), ("SAck", (5000, 6000)), ("NOP", None), ("NOP", None), ("Timestamp", (111, 222))]),
   "eth": Ether(dst="02:00:00:00:d0:00", src="02:00:00:00:0c:01")/IP(src="1.2.3.4", dst="5.6.7.8", id=0x1234, ttl=64)/TCP(sport=9, dport=10, seq=1000, flags="PA", window=65535)/Raw(b"x"*101),
 }
@@ -31,6 +33,8 @@ describe('oracle vs scapy', () => {
     assert.equal(hex(udpPacket({ src: '192.168.7.1', dst: '10.9.8.7', id: 7, ttl: 3 }, { sport: 65535, dport: 1, payload: Buffer.from('abc') })), ref.udp_odd);
     assert.equal(hex(tcpPacket({ src: '10.0.1.10', dst: '10.0.1.100', options: [1, 1, 1, 1] }, { sport: 1, dport: 2, flags: 'A', seq: 1000 })), ref.opts);
     assert.equal(hex(icmpPacket({ src: '10.0.1.254', dst: '10.0.1.100' }, { type: 3, code: 4, rest: 1400, payload: Uint8Array.from({ length: 28 }, (_, i) => i) })), ref.icmp);
+    assert.equal(hex(arpRequest('02:00:00:00:d0:01', '10.0.2.1', '10.0.2.11')), ref.arp_who_has);
+    assert.equal(hex(arpReply('02:00:00:00:a0:0b', '10.0.2.11', '02:00:00:00:d0:01', '10.0.2.1')), ref.arp_is_at);
     const sackTs = [1, 5, 10, 0, 0, 0x13, 0x88, 0, 0, 0x17, 0x70, 1, 1, 8, 10, 0, 0, 0, 111, 0, 0, 0, 222, 0];
     assert.equal(hex(tcpPacket({ src: '10.0.1.10', dst: '10.0.1.100' }, { sport: 80, dport: 40000, flags: 'A', seq: 7, ack: 9, options: sackTs })), ref.tcpopts);
     assert.equal(hex(ethernet('02:00:00:00:d0:00', '02:00:00:00:0c:01', tcpPacket({ src: '1.2.3.4', dst: '5.6.7.8' }, { sport: 9, dport: 10, flags: 'PA', seq: 1000, payload: new Uint8Array(101).fill(0x78) }))), ref.eth);

@@ -1,0 +1,133 @@
+// control-plane.ts — the one interface between a running director and what watches and steers it
+// from outside: the admin API, its JSON views and the Prometheus metrics. They see services and
+// real servers with their counters and health, totals, sessions, device and batch figures and
+// the failover role, and they may reload, edit at runtime and hot-swap — nothing else. The
+// director's internals (Director, Tables, TableApplier, the batch loop) can move freely as long
+// as control.ts still implements this. Types only: src/api/ imports this file and model/, never
+// the director itself (test/contract/layers.test.ts checks it).
+import type { ForwardingMode, ServiceSpec } from '../model/spec.js';
+import type { Counters } from '../dataplane/tables.js';
+import type { BatchStats } from '../dataplane/worker.js';
+import type { PortStats } from '../io/port.js';
+import type { HaStats } from '../ha/controller.js';
+import type { VrrpStats } from '../ha/vrrp.js';
+import type { ApplyReport } from './apply.js';
+import type { HostStackStats } from './host-stack.js';
+import type { SynFloodView } from './syn-guard.js';
+
+export type { ApplyReport, BatchStats, Counters, HaStats, HostStackStats, PortStats, SynFloodView, VrrpStats };
+
+/** A real server (or a service's sorry server) as the control plane sees it. */
+export interface RealServerState {
+  address: string;
+  port: number;
+  /** its own mode, or the service's */
+  forwarding: ForwardingMode;
+  /** what the data path uses now: 0 while quiesced, drained or without a table slot */
+  weight: number;
+  configuredWeight: number;
+  /** the health checker's verdict; 'unchecked' when no check runs for it */
+  health: 'up' | 'down' | 'unchecked';
+  /** its next hop's MAC is known (always true on TUN devices) */
+  resolved: boolean;
+  sorry: boolean;
+  /** null while it holds no table slot (taken out on failure with on_failure: remove) */
+  counters: Counters | null;
+  connections: { active: number; inactive: number; persistent: number };
+}
+
+export interface ServiceState {
+  spec: ServiceSpec;
+  counters: Counters;
+  /** configured real servers in their order, then the sorry server if any */
+  realServers: RealServerState[];
+}
+
+/** Counters of the whole data path. */
+export interface DataPathTotals {
+  received: bigint;
+  forwarded: bigint;
+  host: bigint;
+  dropped: bigint;
+  icmpRelayed: bigint;
+  fragNeededSent: bigint;
+  connectionsCreated: bigint;
+  connectionsExpired: bigint;
+  /** dropped frames by reason name (every reason, zeros included) */
+  drops: Record<string, bigint>;
+}
+
+export interface SessionQuery {
+  service?: string;
+  /** ADDRESS or ADDRESS:PORT */
+  realServer?: string;
+  client?: string;
+  /** IPVS state name (ESTABLISHED, ...), UDP, or NONE for templates; any case */
+  state?: string;
+  protocol?: string;
+}
+
+/** One session (or persistence template), as ipvsadm -Lnc shows it. */
+export interface SessionRow {
+  protocol: string;
+  state: string;
+  template: boolean;
+  client: string; clientPort: number;
+  vip: string; vport: number;
+  rip: string; rport: number;
+  lip: string | null; lport: number | null;
+  /** the service's name, null when the service is gone */
+  service: string | null;
+  expiresInMs: number;
+}
+
+export interface DeviceInfo { name: string; kind: string; mac: string; address: string | null; vnet: boolean }
+
+export interface HaStatus {
+  master: boolean;
+  stats: HaStats;
+  /** the VRRP instance's advertisement counters, null until it runs */
+  vrrp: VrrpStats | null;
+  /** the /status view: state, priority, peer, timers */
+  view: Record<string, unknown>;
+}
+
+type Fields = Record<string, unknown>;
+
+/** A runtime change, as ipvsadm -A/-E/-D/-a/-e/-d allow; fields are configuration keys. */
+export type RuntimeEdit =
+  | { op: 'add-service'; service: Fields }
+  | { op: 'edit-service'; name: string; patch: Fields }
+  | { op: 'delete-service'; name: string }
+  | { op: 'add-real-server'; service: string; realServer: Fields }
+  | { op: 'edit-real-server'; service: string; key: string; patch: Fields }
+  | { op: 'delete-real-server'; service: string; key: string }
+  | { op: 'drain-real-server'; service: string; key: string };
+
+/** ControlPlane is everything the admin API and the metrics may read and change. */
+export interface ControlPlane {
+  services(): ServiceState[];
+  totals(): DataPathTotals;
+  /** sessions matching `q` from table position `cursor`, at most `limit`; `next` continues */
+  sessions(q: SessionQuery, cursor: number, limit: number): { items: SessionRow[]; next: number | null };
+  sessionTable(): { count: number; capacity: number };
+  devices(): DeviceInfo[];
+  portStats(): PortStats;
+  batchStats(): BatchStats;
+  hostStackStats(): HostStackStats;
+  /** null without director.ha */
+  ha(): HaStatus | null;
+  /** the SYN-flood defence: embryonic sessions, cookies, evictions, each service's protection state */
+  synFlood(): SynFloodView;
+  uptimeSeconds(): number;
+  /** runtime edits since the configuration file was last loaded */
+  runtimeEdits(): number;
+  /** the running configuration, in the file's shape */
+  configObject(): Fields;
+  configYaml(): string;
+  /** re-read the configuration file; an invalid one changes nothing and throws */
+  reload(reason: string): Promise<ApplyReport>;
+  edit(change: RuntimeEdit, reason: string): Promise<ApplyReport>;
+  /** replace the WASM core between two batches; returns the sessions kept */
+  hotSwap(path: string): { sessions: number };
+}

@@ -1,0 +1,109 @@
+// control.ts — the ControlPlane (control-plane.ts) of a supervised director: reads the tables
+// and counters through the director and the supervisor's health verdicts, and sends changes
+// through the supervisor (reload, runtime edits) or the director (hot-swap). The only file that
+// knows both the control plane's shapes and the director's internals.
+import * as abi from '../dataplane/abi.js';
+import { configObject, toYaml } from '../config/to-yaml.js';
+import type { DirectorSpec } from '../model/spec.js';
+import type { ControlPlane, RealServerState, RuntimeEdit, SessionRow } from './control-plane.js';
+import {
+  addRealServer, addService, deleteRealServer, deleteService, drainRealServer, editRealServer, editService,
+} from './edits.js';
+import type { Supervisor } from './supervisor.js';
+
+const NO_CONNECTIONS = { active: 0, inactive: 0, persistent: 0 };
+
+function applyEdit(spec: DirectorSpec, e: RuntimeEdit): DirectorSpec {
+  switch (e.op) {
+    case 'add-service': return addService(spec, e.service);
+    case 'edit-service': return editService(spec, e.name, e.patch);
+    case 'delete-service': return deleteService(spec, e.name);
+    case 'add-real-server': return addRealServer(spec, e.service, e.realServer);
+    case 'edit-real-server': return editRealServer(spec, e.service, e.key, e.patch);
+    case 'delete-real-server': return deleteRealServer(spec, e.service, e.key);
+    case 'drain-real-server': return drainRealServer(spec, e.service, e.key);
+  }
+}
+
+function protocolName(p: number): string {
+  return p === abi.IPPROTO_TCP ? 'tcp' : p === abi.IPPROTO_UDP ? 'udp' : String(p);
+}
+
+function stateName(proto: number, state: number, template: boolean): string {
+  if (template) return 'NONE';
+  return proto === abi.IPPROTO_TCP ? abi.TCP_STATE_NAMES[state] ?? String(state) : 'UDP';
+}
+
+/** controlPlane exposes a supervisor and its director as a ControlPlane. */
+export function controlPlane(sup: Supervisor): ControlPlane {
+  const dir = () => sup.director;
+  return {
+    services() {
+      const t = dir().tables;
+      return dir().applier.view().map(({ service, index, realServers }) => ({
+        spec: service,
+        counters: t.serviceCounters(index),
+        realServers: realServers.map((r): RealServerState => ({
+          address: r.address, port: r.port, forwarding: r.forwarding, weight: r.weight,
+          configuredWeight: r.configuredWeight, health: sup.health.state(`${service.name}/${r.address}:${r.port}`) ?? 'unchecked',
+          resolved: r.resolved, sorry: r.sorry,
+          counters: r.index === null ? null : t.rsCounters(r.index),
+          connections: r.index === null ? NO_CONNECTIONS : t.rsConnections(r.index),
+        })),
+      }));
+    },
+
+    totals() {
+      const t = dir().tables;
+      return {
+        received: t.stat(abi.STAT_RX_PACKETS), forwarded: t.stat(abi.STAT_FORWARDED), host: t.stat(abi.STAT_HOST),
+        dropped: t.stat(abi.STAT_DROPPED), icmpRelayed: t.stat(abi.STAT_ICMP_RELAYED),
+        fragNeededSent: t.stat(abi.STAT_FRAG_NEEDED_SENT), connectionsCreated: t.stat(abi.STAT_CONN_CREATED),
+        connectionsExpired: t.stat(abi.STAT_CONN_EXPIRED), drops: t.drops(),
+      };
+    },
+
+    sessions(q, cursor, limit) {
+      const d = dir();
+      const names = new Map(d.applier.view().map((v) => [v.index, v.service.name]));
+      const svcIndex = q.service !== undefined ? d.applier.serviceIndex(q.service) : null;
+      const page = d.tables.sessions(d.now(), cursor, limit, (s) => {
+        if (q.service !== undefined && s.service !== svcIndex) return false;
+        if (q.realServer && `${s.rip}:${s.rport}` !== q.realServer && s.rip !== q.realServer) return false;
+        if (q.client && s.client !== q.client) return false;
+        if (q.protocol && (s.protocol === abi.IPPROTO_TCP ? 'tcp' : 'udp') !== q.protocol) return false;
+        if (q.state && stateName(s.protocol, s.state, s.template) !== q.state.toUpperCase()) return false;
+        return true;
+      });
+      return {
+        items: page.items.map((s): SessionRow => ({
+          protocol: protocolName(s.protocol), state: stateName(s.protocol, s.state, s.template), template: s.template,
+          client: s.client, clientPort: s.clientPort, vip: s.vip, vport: s.vport, rip: s.rip, rport: s.rport,
+          lip: s.lip, lport: s.lip ? s.lport : null, service: names.get(s.service) ?? null, expiresInMs: s.expiresIn,
+        })),
+        next: page.next,
+      };
+    },
+
+    sessionTable: () => ({ count: dir().tables.sessionCount(), capacity: dir().layout.connCap }),
+    devices: () => dir().deviceInfo(),
+    portStats: () => dir().portStats(),
+    batchStats: () => dir().loop.stats,
+    hostStackStats: () => dir().hostStack.stats,
+    ha() {
+      const h = dir().ha;
+      return h ? { master: h.master, stats: h.stats, vrrp: h.vrrpStats, view: h.view() } : null;
+    },
+    synFlood: () => dir().synGuard.view(),
+    uptimeSeconds: () => (Date.now() - dir().startedAt) / 1000,
+    runtimeEdits: () => sup.runtimeEdits,
+    configObject: () => configObject(dir().spec),
+    configYaml: () => toYaml(dir().spec),
+    reload: (reason) => sup.reload(reason),
+    edit: (change, reason) => sup.edit((spec) => applyEdit(spec, change), reason),
+    hotSwap(path) {
+      dir().hotSwap(path);
+      return { sessions: dir().tables.sessionCount() };
+    },
+  };
+}
