@@ -10,7 +10,8 @@
 // AFTER seconds without the flood. Per phase: the client's success rate and the transfer's rate.
 // Then, without a flood, the SYN proxy's cost on new connections per second: wrk -c32 with
 // `Connection: close` against nginx on the real servers, proxy off and forced on, alternating.
-//   npm run bench:synflood -- [--flood 12] [--before 5] [--after 8] [--rounds 3] [--json] [--defences none,budget,proxy]
+//   npm run bench:synflood -- [--flood 12] [--before 5] [--after 8] [--rounds 3] [--pps 0] [--json]
+//     [--defences none,budget,proxy] [--sink tc|route]
 // Run it under the machine lock: flock /tmp/wlvs-heavy.lock npm run bench:synflood
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -66,7 +67,8 @@ const value = (text: string, re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
 
 interface FloodRow {
   defence: Defence;
-  generator_pps: number; syns_seen: number; cookies_sent: number; evicted: number; table_full: number; embryonic_max_seen: number;
+  generator_pps: number; syns_seen: number; cookies_sent: number; evicted: number; table_full: number;
+  embryonic_max_seen: number;
   legit: Record<'before' | 'during' | 'after', { ok: number; n: number; p50_ms: number; p99_ms: number }>;
   transfer_gbps: Record<'before' | 'during' | 'after', number>; transfer_completed: boolean; transfer_retransmits: number;
   protection_log: string[];
@@ -126,7 +128,8 @@ async function floodRun(topo: Topology, defence: Defence): Promise<FloodRow> {
       const base = tIperf;
       if (process.env.WLVS_BENCH_DEBUG) console.error(j.intervals.map((i) => (i.sum.bits_per_second / 1e9).toFixed(2)).join(' '));
       const mean = (a: number, b: number) => {
-        const xs = j.intervals.filter((i) => base + i.sum.start * 1000 >= a && base + (i.sum.start + 1) * 1000 <= b).map((i) => i.sum.bits_per_second);
+        const xs = j.intervals.filter((i) => base + i.sum.start * 1000 >= a && base + (i.sum.start + 1) * 1000 <= b)
+          .map((i) => i.sum.bits_per_second);
         return xs.length ? Number((xs.reduce((x, y) => x + y, 0) / xs.length / 1e9).toFixed(2)) : 0;
       };
       transfer = { before: mean(t0, tf0), during: mean(tf0 + 1000, tf1), after: mean(tf1 + 1000, Infinity) };
@@ -193,7 +196,10 @@ async function main(): Promise<void> {
       for (const p of (k % 2 ? ['on', 'off'] : ['off', 'on']) as ('off' | 'on')[]) rates[p].push(await connRate(topo, p));
     }
     const med = (xs: number[]) => pct(xs, 0.5);
-    const cost = { proxy_off: med(rates.off), proxy_on: med(rates.on), ratio: Number((med(rates.on) / med(rates.off)).toFixed(3)), rounds: rates };
+    const cost = {
+      proxy_off: med(rates.off), proxy_on: med(rates.on), rounds: rates,
+      ratio: Number((med(rates.on) / med(rates.off)).toFixed(3)),
+    };
     if (values.json) {
       console.log(JSON.stringify({ bench: 'synproxy_conn_rate', ...cost }));
       return;

@@ -17,7 +17,8 @@ const FORWARDING_NAMES: readonly ForwardingMode[] = ['nat', 'dr', 'tun', 'fullna
 const SYN_PROXY_MODES: readonly SynProxyMode[] = ['off', 'auto', 'on'];
 
 export const DEFAULT_SYN_FLOOD: SynFloodSpec = {
-  embryonicShare: 0.25, pressureTimeout: 5, synRate: 20000, tableFill: 0.5, hold: 10, mss: null, wscale: 7, secretPeriod: 60,
+  embryonicShare: 0.25, pressureTimeout: 5, synRate: 20000, tableFill: 0.5, hold: 10, mss: null, wscale: 7,
+  secretPeriod: 60,
 };
 
 function synFlood(r: Reader, node: Node | undefined): SynFloodSpec {

@@ -36,7 +36,10 @@ export class BatchLoop {
   #framing: DeviceFraming[];
   #onHost: HostHandler;
   #clock: () => number;
-  readonly stats: BatchStats = { batches: 0, frames: 0, hostFrames: 0, sizeBuckets: new Array(14).fill(0), timeBuckets: new Array(14).fill(0), processNs: 0, maxProcessNs: 0, emitted: 0 };
+  readonly stats: BatchStats = {
+    batches: 0, frames: 0, hostFrames: 0, sizeBuckets: new Array(14).fill(0), timeBuckets: new Array(14).fill(0),
+    processNs: 0, maxProcessNs: 0, emitted: 0,
+  };
 
   #send: HostHandler | null;
 

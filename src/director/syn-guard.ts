@@ -149,7 +149,9 @@ export class SynGuard {
     return {
       embryonic: t.embryonic(),
       syns: num(abi.STAT_SYN_RECEIVED),
-      cookies: { sent: num(abi.STAT_COOKIES_SENT), valid: num(abi.STAT_COOKIES_OK), invalid: num(abi.STAT_COOKIES_FAILED) },
+      cookies: {
+        sent: num(abi.STAT_COOKIES_SENT), valid: num(abi.STAT_COOKIES_OK), invalid: num(abi.STAT_COOKIES_FAILED),
+      },
       evicted: num(abi.STAT_EMBRYONIC_EVICTED),
       emitFull: num(abi.STAT_EMIT_FULL),
       cookiePeriod: this.#count,

@@ -69,7 +69,8 @@ export function startSynFlood(topo: Topology, o: FloodOptions): ChildProcess {
 export interface LoopResult { t: number; ok: boolean; ms: number; err?: string }
 
 /** startHttpLoop runs the legitimate client for `ms`; collect its lines with loopResults. */
-export function startHttpLoop(topo: Topology, url: string, ms: number, o: { timeoutMs?: number; concurrency?: number } = {}):
+export function startHttpLoop(topo: Topology, url: string, ms: number,
+  o: { timeoutMs?: number; concurrency?: number } = {}):
   { child: ChildProcess; done: Promise<LoopResult[]> } {
   const child = topo.spawn(topo.client.role, process.execPath, [HTTP_LOOP, '--url', url, '--duration', String(ms),
     '--timeout', String(o.timeoutMs ?? 3000), '--concurrency', String(o.concurrency ?? 1)]);

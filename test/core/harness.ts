@@ -158,7 +158,8 @@ export class CoreHarness {
     for (let i = 0; i < this.tables.header(abi.HDR_EMIT_COUNT); i++) {
       const at = this.layout.emit.base + i * abi.EMIT_SLOT_SIZE;
       const len = this.view.getUint16(at + abi.EMIT_LEN, true);
-      this.emitted.push({ dev: this.bytes[at + abi.EMIT_DEV], out: this.bytes.slice(at + abi.EMIT_FRAME, at + abi.EMIT_FRAME + len) });
+      const frame = this.bytes.slice(at + abi.EMIT_FRAME, at + abi.EMIT_FRAME + len);
+      this.emitted.push({ dev: this.bytes[at + abi.EMIT_DEV], out: frame });
     }
     const fwd = results.filter((r) => r.verdict === abi.VERDICT_FORWARD).length;
     const host = results.filter((r) => r.verdict === abi.VERDICT_HOST).length;

@@ -108,7 +108,8 @@ for (const flavour of FLAVOURS) {
         assert.equal(ip.tcp!.ack, u32(c.isn + 1));
         assert.equal(windowOf(ip), 0, 'the client sends nothing until the real server answered');
         const ws = c.opts.ws ?? 15;
-        const data = c.opts.ts ? mssIndex(c.opts.mss ?? 536) : mssIndex(c.opts.mss ?? 536) | (c.opts.sack ? 4 : 0) | (ws << 3);
+        const mi = mssIndex(c.opts.mss ?? 536);
+        const data = c.opts.ts ? mi : mi | (c.opts.sack ? 4 : 0) | (ws << 3);
         cases.push({ op: 'make', count: 7, saddr: CIP, daddr: VIP, sport: c.sport, dport: 80, seq: c.isn, data });
         if (c.opts.ts) cases.push({ op: 'ts', now, options: ws | (c.opts.sack ? 16 : 0) });
         return ip;
@@ -143,7 +144,8 @@ for (const flavour of FLAVOURS) {
         const ack = h.one(fromClient({ sport: c.sport, flags: 'A', seq: u32(c.isn + 1), ack: u32(sa.tcp!.seq! + 1), window: 502, options: tsOpts }), 1002);
         assert.equal(ack.outDev, 1);
         const syn = fwd(ack);
-        assert.deepEqual([syn.src, syn.dst, syn.tcp!.sport, syn.tcp!.dport, syn.tcp!.flags], [CIP, RIPS[0], c.sport, 8080, 0x02]);
+        assert.deepEqual([syn.src, syn.dst, syn.tcp!.sport, syn.tcp!.dport, syn.tcp!.flags],
+          [CIP, RIPS[0], c.sport, 8080, 0x02]);
         assert.equal(syn.tcp!.seq, c.isn, `${c.name}: the client's ISN`);
         const o = decodeOptions(syn);
         assert.equal(o.mss, MSSTAB[mssIndex(c.opts.mss ?? 536)], `${c.name}: MSS rounded down to Linux's table`);
@@ -249,7 +251,8 @@ for (const flavour of FLAVOURS) {
   for (const forwarding of ['nat', 'fullnat'] as const) {
     describe(`proxied connection, ${forwarding} (${flavour})`, () => {
       /** a full handshake: client options `c`, the server's ISN and options; returns the pieces */
-      function handshake(c: SynOpts, server: { isn: number; ts?: number; ws?: number; sack?: boolean; window?: number }) {
+      interface Server { isn: number; ts?: number; ws?: number; sack?: boolean; window?: number }
+      function handshake(c: SynOpts, server: Server) {
         const h = proxy(flavour, forwarding);
         const isn = 0xfffffff8; // the client's stream wraps 2^32 after 8 bytes
         const sa = fwd(h.one(fromClient({ flags: 'S', seq: isn, options: synOptions(c) }), 5000));
@@ -261,7 +264,9 @@ for (const flavour of FLAVOURS) {
         const src = syn.src; // CIP (NAT) or a LIP (Full-NAT)
         const sport = syn.tcp!.sport;
         if (forwarding === 'fullnat') assert.ok(LIPS.includes(src));
-        const sOpts = synOptions({ mss: 1400, sack: server.sack, ts: server.ts !== undefined ? [server.ts, decodeOptions(syn).ts![0]] : undefined, ws: server.ws });
+        const sTs: [number, number] | undefined =
+          server.ts !== undefined ? [server.ts, decodeOptions(syn).ts![0]] : undefined;
+        const sOpts = synOptions({ mss: 1400, sack: server.sack, ts: sTs, ws: server.ws });
         const synack = ethernet(DEV1_MAC, RS_MACS[0], tcpPacket({ src: RIPS[0], dst: src }, {
           sport: 8080, dport: sport, flags: 'SA', seq: server.isn, ack: u32(isn + 1), window: server.window ?? 29200, options: sOpts,
         }));
@@ -270,7 +275,8 @@ for (const flavour of FLAVOURS) {
       }
 
       it('the server\'s SYN-ACK opens the client\'s window and an ACK completes the server\'s handshake', () => {
-        const s = handshake({ mss: 1460, sack: true, ts: [1000, 0], ws: 7 }, { isn: 0xfffffffe, ts: 0x7fff0000, ws: 9, sack: true, window: 65535 });
+        const s = handshake({ mss: 1460, sack: true, ts: [1000, 0], ws: 7 },
+          { isn: 0xfffffffe, ts: 0x7fff0000, ws: 9, sack: true, window: 65535 });
         assert.equal(s.r.outDev, 0);
         assert.equal(decodeFrame(s.r.out, true).dstMac, CLIENT_MAC);
         const up = fwd(s.r);
@@ -285,7 +291,8 @@ for (const flavour of FLAVOURS) {
         assert.deepEqual([e.dstMac, e.srcMac], [RS_MACS[0], DEV1_MAC]);
         const ack = e.ip!;
         assert.ok(allChecksumsOk(ack));
-        assert.deepEqual([ack.src, ack.dst, ack.tcp!.sport, ack.tcp!.dport, ack.tcp!.flags], [s.src, RIPS[0], s.sport, 8080, 0x10]);
+        assert.deepEqual([ack.src, ack.dst, ack.tcp!.sport, ack.tcp!.dport, ack.tcp!.flags],
+          [s.src, RIPS[0], s.sport, 8080, 0x10]);
         assert.deepEqual([ack.tcp!.seq, ack.tcp!.ack], [u32(s.isn + 1), u32(0xfffffffe + 1)]);
         assert.deepEqual(decodeOptions(ack).ts, [s.tsClient, 0x7fff0000]);
         assert.equal(windowOf(ack), coded(1000), 'the client\'s window, kept to 4 bits of mantissa');
@@ -296,13 +303,16 @@ for (const flavour of FLAVOURS) {
 
       it('translates seq, ack, SACK, timestamps and windows for the rest of the connection, across 2^32', () => {
         const serverIsn = 0xfffffffe;
-        const s = handshake({ mss: 1460, sack: true, ts: [1000, 0], ws: 7 }, { isn: serverIsn, ts: 0x7fff0000, ws: 9, sack: true });
+        const s = handshake({ mss: 1460, sack: true, ts: [1000, 0], ws: 7 },
+          { isn: serverIsn, ts: 0x7fff0000, ws: 9, sack: true });
         const delta = u32(s.cookie - serverIsn);
         // client -> server: data with a SACK block about the server's stream, seq past 2^32
-        const sack = (l: number, r: number, tsv: number, tse: number) => [1, 1, 5, 10, ...be32(l), ...be32(r), 1, 1, 8, 10, ...be32(tsv), ...be32(tse)];
+        const sack = (l: number, r: number, tsv: number, tse: number) =>
+          [1, 1, 5, 10, ...be32(l), ...be32(r), 1, 1, 8, 10, ...be32(tsv), ...be32(tse)];
         const cIn = s.h.one(fromClient({
           flags: 'PA', seq: u32(s.isn + 1), ack: u32(s.cookie + 1 + 3000), window: 300,
-          options: sack(u32(s.cookie + 4001), u32(s.cookie + 5001), s.tsClient + 2, s.ourTs! + 40), payload: new Uint8Array(20).fill(7),
+          options: sack(u32(s.cookie + 4001), u32(s.cookie + 5001), s.tsClient + 2, s.ourTs! + 40),
+          payload: new Uint8Array(20).fill(7),
         }), 5010);
         const d = fwd(cIn);
         assert.equal(d.dst, RIPS[0]);

@@ -41,7 +41,8 @@ function setup(mode: ServiceSpec['synProxy']) {
   const spec = parseConfig(BASE, 'lab.yaml');
   const svc = { ...spec.services[0], synProxy: mode };
   const { log, lines } = fakeLog();
-  const guard = new SynGuard({ tables: h.tables, log, services: () => [{ service: svc, index: 0 }], random: counter() });
+  const services = () => [{ service: svc, index: 0 }];
+  const guard = new SynGuard({ tables: h.tables, log, services, random: counter() });
   guard.apply({ ...spec.synFlood, synRate: 100, hold: 2, tableFill: 0.5 }, 1460);
   return { h, guard, lines, syn: (sport: number) => ethernet(DEV0_MAC, CLIENT_MAC, tcpPacket({ src: CIP, dst: VIP }, { sport, dport: 80, flags: 'S' })) };
 }
@@ -116,7 +117,8 @@ describe('SYN flood configuration', () => {
     const s = parseConfig(BASE, 'lab.yaml');
     assert.deepEqual(s.services.map((x) => x.synProxy), ['auto', 'off', 'off']);
     assert.deepEqual(s.synFlood, {
-      embryonicShare: 0.25, pressureTimeout: 5, synRate: 20000, tableFill: 0.5, hold: 10, mss: null, wscale: 7, secretPeriod: 60,
+      embryonicShare: 0.25, pressureTimeout: 5, synRate: 20000, tableFill: 0.5, hold: 10, mss: null, wscale: 7,
+      secretPeriod: 60,
     });
   });
 

@@ -103,7 +103,8 @@ function hostOwnedState(h: CoreHarness): Record<string, string> {
 for (const flavour of FLAVOURS) {
   describe(`core fuzz (${flavour})`, () => {
     it(`${FRAMES[flavour]} random and mutated frames: no trap, no stray write, a verdict each, drops counted`, () => {
-      const h = new CoreHarness(flavour, { sessions: 4096, slotCount: 128, maxFrame: 2048, connExt: true }).standard({ mtu: 1400 });
+      const caps = { sessions: 4096, slotCount: 128, maxFrame: 2048, connExt: true };
+      const h = new CoreHarness(flavour, caps).standard({ mtu: 1400 });
       h.service(0, { forwarding: 'nat' }, [realServerEntry(0), realServerEntry(1)]);
       h.service(1, { forwarding: 'fullnat', port: 443, persistence: 60 }, [realServerEntry(2)], 2);
       h.service(2, { forwarding: 'tun', protocol: 'udp', port: 53 }, [realServerEntry(3, { port: 0 })], 3);
@@ -255,12 +256,16 @@ for (const flavour of FLAVOURS) {
         for (let i = 0; i < n; i++) {
           const t = tuples[rand() % tuples.length];
           const flags = ['A', 'PA', 'SA', 'R', 'RA', 'FA', 'S', ''][rand() % 8];
-          const opts = Array.from({ length: (rand() % 11) * 4 }, () => (rand() % 3 === 0 ? rand() & 0xff : [1, 5, 8, 10, 2, 4, 3][rand() % 7]));
+          const kinds = [1, 5, 8, 10, 2, 4, 3];
+          const opt = () => (rand() % 3 === 0 ? rand() & 0xff : kinds[rand() % 7]);
+          const opts = Array.from({ length: (rand() % 11) * 4 }, opt);
           const payload = new Uint8Array(rand() % 3 === 0 ? rand() % 300 : 0);
           const fromRs = (rand() & 1) === 1;
+          const rest = { flags, seq: rand(), ack: rand(), window: rand() & 0xffff, options: opts, payload };
           const pkt = fromRs
-            ? ethernet(DEV1_MAC, RS_MACS[0], tcpPacket({ src: t.rsSrc, dst: t.rsDst }, { sport: 8080, dport: t.rsPort, flags, seq: rand(), ack: rand(), window: rand() & 0xffff, options: opts, payload }))
-            : ethernet(DEV0_MAC, CLIENT_MAC, tcpPacket({ src: CIP, dst: VIP }, { sport: t.sport, dport: t.dport, flags, seq: rand(), ack: rand(), window: rand() & 0xffff, options: opts, payload }));
+            ? ethernet(DEV1_MAC, RS_MACS[0],
+              tcpPacket({ src: t.rsSrc, dst: t.rsDst }, { sport: 8080, dport: t.rsPort, ...rest }))
+            : ethernet(DEV0_MAC, CLIENT_MAC, tcpPacket({ src: CIP, dst: VIP }, { sport: t.sport, dport: t.dport, ...rest }));
           const flips = rand() % 3;
           for (let k = 0; k < flips; k++) pkt[14 + 20 + (rand() % (pkt.length - 34))] = rand() & 0xff;
           frames.push(pkt);
