@@ -83,7 +83,8 @@ export function startHttpLoop(topo: Topology, url: string, ms: number,
 }
 
 /** successRate: share of requests that started in [from, to) and succeeded, and how many there were */
-export function successRate(results: LoopResult[], from: number, to: number): { rate: number; n: number; failed: LoopResult[] } {
+export function successRate(results: LoopResult[], from: number, to: number):
+  { rate: number; n: number; failed: LoopResult[] } {
   const sel = results.filter((r) => r.t >= from && r.t < to);
   const failed = sel.filter((r) => !r.ok);
   return { rate: sel.length ? (sel.length - failed.length) / sel.length : 0, n: sel.length, failed };

@@ -135,7 +135,10 @@ describe('SYN flood configuration', () => {
     const text = BASE.replace('director:\n', 'director:\n  syn_flood: { embryonic_share: 0.5, syn_rate: 500, hold: 3, mss: 1400, wscale: 9, secret_period: 30, pressure_timeout: 0, table_fill: 0 }\n')
       .replace('name: web,', 'name: web, syn_proxy: on,');
     const s = parseConfig(text, 'x');
-    assert.deepEqual(s.synFlood, { embryonicShare: 0.5, pressureTimeout: 0, synRate: 500, tableFill: 0, hold: 3, mss: 1400, wscale: 9, secretPeriod: 30 });
+    assert.deepEqual(s.synFlood, {
+      embryonicShare: 0.5, pressureTimeout: 0, synRate: 500, tableFill: 0, hold: 3, mss: 1400, wscale: 9,
+      secretPeriod: 30,
+    });
     assert.equal(s.services[0].synProxy, 'on');
     assert.deepEqual(parseConfig(toYaml(s), 'y'), s);
     assert.deepEqual(parseConfig(toYaml(parseConfig(BASE, 'z')), 'y'), parseConfig(BASE, 'z'));

@@ -265,7 +265,8 @@ for (const flavour of FLAVOURS) {
           const pkt = fromRs
             ? ethernet(DEV1_MAC, RS_MACS[0],
               tcpPacket({ src: t.rsSrc, dst: t.rsDst }, { sport: 8080, dport: t.rsPort, ...rest }))
-            : ethernet(DEV0_MAC, CLIENT_MAC, tcpPacket({ src: CIP, dst: VIP }, { sport: t.sport, dport: t.dport, ...rest }));
+            : ethernet(DEV0_MAC, CLIENT_MAC,
+              tcpPacket({ src: CIP, dst: VIP }, { sport: t.sport, dport: t.dport, ...rest }));
           const flips = rand() % 3;
           for (let k = 0; k < flips; k++) pkt[14 + 20 + (rand() % (pkt.length - 34))] = rand() & 0xff;
           frames.push(pkt);
