@@ -1,9 +1,10 @@
 // synflood.ts — the SYN-flood benchmark of issue 9, in network namespaces (the standard lab:
 // client, director, three real servers, NAT over TAP, a 65,536-session table).
 //
-// For each defence (none: the table as it was, embryonic sessions up to the whole table and no
-// proxy; budget: embryonic sessions limited to a quarter of the table, evicted oldest first, no
-// proxy; proxy: the budget plus the SYN proxy in auto mode, the default) a fresh director runs
+// For each defence (nobudget: embryonic sessions may take the whole table, only a full table
+// evicts one, no proxy; budget: embryonic sessions limited to a quarter of the table, evicted
+// oldest first, no proxy: what DR and TUN services get; proxy: the budget plus the SYN proxy in
+// auto mode, the default for NAT and Full-NAT) a fresh director runs
 // one timeline: a long iperf3 transfer and a legitimate client opening one HTTP connection per
 // request run throughout; after BEFORE seconds trafgen sends spoofed-source SYNs (random
 // address, port and ISN) as fast as it can from the client namespace for FLOOD seconds; then
@@ -11,7 +12,7 @@
 // Then, without a flood, the SYN proxy's cost on new connections per second: wrk -c32 with
 // `Connection: close` against nginx on the real servers, proxy off and forced on, alternating.
 //   npm run bench:synflood -- [--flood 12] [--before 5] [--after 8] [--rounds 3] [--pps 0] [--json]
-//     [--defences none,budget,proxy] [--sink tc|route]
+//     [--defences nobudget,budget,proxy] [--sink tc|route]
 // Run it under the machine lock: flock /tmp/wlvs-heavy.lock npm run bench:synflood
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,7 +33,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     pps: { type: 'string', default: '0' },
     'wrk-seconds': { type: 'string', default: '8' },
-    defences: { type: 'string', default: 'none,budget,proxy' },
+    defences: { type: 'string', default: 'nobudget,budget,proxy' },
     /** where answers to spoofed sources die: tc (at wlvs's device) or route (the namespace's blackhole) */
     sink: { type: 'string', default: 'tc' },
     json: { type: 'boolean', default: false },
@@ -44,13 +45,13 @@ const AFTER = Number(values.after);
 const VIP = LAB_VIP_TAP;
 const WRK_PORT = 8081;
 
-type Defence = 'none' | 'budget' | 'proxy';
+type Defence = 'nobudget' | 'budget' | 'proxy';
 
 /** config: the lab's NAT-over-TAP configuration with a 65,536-session table and the defence */
 function config(topo: Topology, token: string, defence: Defence, wrkProxy: 'off' | 'on' = 'off'): Record<string, unknown> {
   const c = labConfig(topo, 'tap', { forwarding: 'nat' }, token) as { director: Record<string, unknown>; services: Record<string, unknown>[] };
   c.director.sessions = 65536;
-  if (defence === 'none') c.director.syn_flood = { embryonic_share: 1 };
+  if (defence === 'nobudget') c.director.syn_flood = { embryonic_share: 1 };
   for (const s of c.services) if (s.protocol === 'tcp') s.syn_proxy = defence === 'proxy' ? 'auto' : 'off';
   c.services.push({
     name: 'wrk', vip: VIP, port: WRK_PORT, protocol: 'tcp', scheduler: 'rr', forwarding: 'nat', health_check: { type: 'none' },
@@ -205,9 +206,9 @@ async function main(): Promise<void> {
       return;
     }
     console.log(`SYN flood: ${FLOOD} s of spoofed SYNs, 65,536-session table, NAT over TAP (before ${BEFORE} s, after ${AFTER} s)`);
-    console.log('defence  generator  SYNs seen  legit ok before/during/after (n during)  p99 ms during  transfer Gbps before/during/after  completed  table_full  evicted  cookies');
+    console.log('defence   generator  SYNs seen  legit ok before/during/after (n during)  p99 ms during  transfer Gbps before/during/after  completed  table_full  evicted  cookies');
     for (const r of rows) {
-      console.log(`${r.defence.padEnd(8)} ${String(r.generator_pps).padStart(9)}  ${String(r.syns_seen).padStart(9)}  ` +
+      console.log(`${r.defence.padEnd(9)} ${String(r.generator_pps).padStart(9)}  ${String(r.syns_seen).padStart(9)}  ` +
         `${r.legit.before.ok}/${r.legit.during.ok}/${r.legit.after.ok} % (${r.legit.during.n})`.padEnd(42) +
         `${String(r.legit.during.p99_ms).padStart(13)}  ${`${r.transfer_gbps.before}/${r.transfer_gbps.during}/${r.transfer_gbps.after}`.padEnd(35)}` +
         `${String(r.transfer_completed).padEnd(11)}${String(r.table_full).padEnd(12)}${String(r.evicted).padEnd(9)}${r.cookies_sent}`);

@@ -115,7 +115,7 @@ for (const mode of ['auto', 'off'] as const) {
       await topo?.lab.destroy();
     });
 
-    it('the legitimate client keeps getting in: >= 99 % during the flood, all of it after', async () => {
+    it('the legitimate client keeps getting in: >= 99 % during the flood, all of it after', async (t) => {
       const mac = await neighbourMac(topo, vip);
       const loop = startHttpLoop(topo, `http://${vip}/`, (FLOOD_S + 5) * 1000, { timeoutMs: 5000 });
       await sleep(1000);
@@ -132,6 +132,7 @@ for (const mode of ['auto', 'off'] as const) {
       const info = `during ${during.n} (${(during.rate * 100).toFixed(2)} %), after ${afterwards.n}; SYNs ${syns}; ` +
         `device tx drops ${port.txDrops}; ` +
         `failures ${JSON.stringify(during.failed.concat(afterwards.failed).slice(0, 5))}`;
+      t.diagnostic(info);
       assert.ok(syns > FLOOD_PPS * FLOOD_S * 0.5, `the flood arrived: ${info}`);
       assert.ok(during.n >= 20 && afterwards.n >= 5, info);
       assert.ok(during.rate >= 0.99, info);
