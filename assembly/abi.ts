@@ -22,7 +22,7 @@
 // └───────────────────────────────────────────────────────────────────┘
 
 // @ts-ignore: decorator
-@inline export const ABI_VERSION: u32 = 4;
+@inline export const ABI_VERSION: u32 = 5;
 // @ts-ignore: decorator
 @inline export const MAGIC: u32 = 0x53564c57; // "WLVS" little-endian
 // @ts-ignore: decorator
@@ -113,14 +113,16 @@
 @inline export const HDR_CONN_HIGH: u32 = 124;
 // @ts-ignore: decorator
 @inline export const HDR_SWEEP_CURSOR: u32 = 128;
-// Full-NAT local addresses (LIP_SIZE each), their port bitmaps (PORTMAP_SIZE each) and the pool
-// lists (u16 LIP indices; a service owns [SVC_POOL_FIRST, +SVC_POOL_COUNT))
+// Full-NAT local addresses (LIP_SIZE each) and the pool lists (u16 LIP indices; a service owns
+// [SVC_POOL_FIRST, +SVC_POOL_COUNT))
 // @ts-ignore: decorator
 @inline export const HDR_LIP_BASE: u32 = 132;
 // @ts-ignore: decorator
 @inline export const HDR_LIP_CAP: u32 = 136;
+// Full-NAT quarantine, ms: a LIP:lport -> RIP:rport tuple is handed to another client only this
+// long after its last packet (the real server's TIME_WAIT must be over: Linux 60 s)
 // @ts-ignore: decorator
-@inline export const HDR_PORTMAP_BASE: u32 = 140;
+@inline export const HDR_FNAT_QUARANTINE: u32 = 140;
 // @ts-ignore: decorator
 @inline export const HDR_POOL_BASE: u32 = 144;
 // @ts-ignore: decorator
@@ -154,6 +156,10 @@
 // features that rewrite a stream (SYN proxy, PROXY protocol)
 // @ts-ignore: decorator
 @inline export const HDR_CONNX_BASE: u32 = 188;
+// PROXY protocol: per session record a u32, the client's ISN + 1 (where the header goes in its
+// stream), or 0 when no service sends the PROXY protocol (clientaddr.ts)
+// @ts-ignore: decorator
+@inline export const HDR_PROXY_BASE: u32 = 252;
 // timeouts: u32 milliseconds × TO_COUNT, indexed by TO_* (TCP states by their number)
 // @ts-ignore: decorator
 @inline export const HDR_TIMEOUTS: u32 = 256;
@@ -248,12 +254,13 @@
 @inline export const DESC_SIZE: u32 = 16;
 
 // ── emit slots (HDR_EMIT_BASE): frames the core builds beside the batch's own ────────────────
-// ╒════════════ emit slot (EMIT_SLOT_SIZE = 128 B) ════════════╕
+// ╒════════════ emit slot (EMIT_SLOT_SIZE = 192 B) ════════════╕
 // │ +0 u16 length │ +2 u8 output device │ +3 u8 0 │ +4 frame │
 // └────────────────────────────────────────────────────────────┘
 // Frames here carry complete checksums (no virtio header); the host writes them with its own
 // send path, so they cost a system call each: only for the rare packets one input frame cannot
-// carry (the SYN proxy's ACK to the real server, one per proxied connection).
+// carry (the SYN proxy's ACK to the real server, one per proxied connection). The largest is 130
+// bytes: Ethernet, IPv4, TCP with timestamps and TOA, and a 56-byte PROXY v1 header.
 // @ts-ignore: decorator
 @inline export const EMIT_LEN: u32 = 0;
 // @ts-ignore: decorator
@@ -261,7 +268,7 @@
 // @ts-ignore: decorator
 @inline export const EMIT_FRAME: u32 = 4;
 // @ts-ignore: decorator
-@inline export const EMIT_SLOT_SIZE: u32 = 128;
+@inline export const EMIT_SLOT_SIZE: u32 = 192;
 
 // ── verdicts ─────────────────────────────────────────────────────────────────────────────────
 // @ts-ignore: decorator
@@ -300,7 +307,8 @@
 // session table full: new flows dropped, established ones untouched
 // @ts-ignore: decorator
 @inline export const DROP_TABLE_FULL: u8 = 7;
-// no free LIP:lport in the service's Full-NAT pool
+// Full-NAT: every LIP:lport of the pool is held toward the chosen real server (by connections or
+// in quarantine), or the service has no pool
 // @ts-ignore: decorator
 @inline export const DROP_POOL_EXHAUSTED: u8 = 8;
 // TCP segment without SYN to a VIP and no session (IPVS schedules only on SYN)
@@ -331,17 +339,25 @@
 // a 5-tuple that would collide with an existing session's reverse key
 // @ts-ignore: decorator
 @inline export const DROP_CONFLICT: u8 = 17;
+// Full-NAT: the pool has room toward the chosen real server, but FNAT_PROBES tries per LIP met
+// only busy or quarantined tuples (DROP_POOL_EXHAUSTED: the server's share is full)
+// @ts-ignore: decorator
+@inline export const DROP_FNAT_BUSY: u8 = 18; // label: fnat_tuple_busy
+// the client segment that must carry the PROXY header would not fit its slot or 64 KiB with it
+// (a large GSO super-packet): dropped, the client retransmits one segment
+// @ts-ignore: decorator
+@inline export const DROP_PROXY_NO_ROOM: u8 = 19;
 // a sessionless ACK to a SYN-proxy service whose acknowledgement is not a valid SYN cookie
 // @ts-ignore: decorator
-@inline export const DROP_BAD_COOKIE: u8 = 18;
+@inline export const DROP_BAD_COOKIE: u8 = 20;
 // a SYN that would create an embryonic session over the budget, and none could be evicted
 // @ts-ignore: decorator
-@inline export const DROP_EMBRYONIC_LIMIT: u8 = 19;
+@inline export const DROP_EMBRYONIC_LIMIT: u8 = 21;
 // a client segment of a proxied connection before the real server answered its SYN
 // @ts-ignore: decorator
-@inline export const DROP_SYNPROXY_PENDING: u8 = 20;
+@inline export const DROP_SYNPROXY_PENDING: u8 = 22;
 // @ts-ignore: decorator
-@inline export const DROP_COUNT: u8 = 21;
+@inline export const DROP_COUNT: u8 = 23;
 
 // ── global counters (u64 index in the HDR_STATS_BASE array) ──────────────────────────────────
 // @ts-ignore: decorator
@@ -368,21 +384,38 @@
 @inline export const STAT_BATCHES: u32 = 10;
 // @ts-ignore: decorator
 @inline export const STAT_PASSED: u32 = 11;
-// SYN-flood defence, from the end of the free range: SYNs that found no session (new
+// SYN-flood defence, below the Full-NAT and client-address counters: SYNs that found no session (new
 // connection attempts), SYN-ACKs with a cookie sent, handshake ACKs whose cookie verified or did
 // not, embryonic sessions evicted, and proxy ACKs to a real server not sent for want of an emit slot
 // @ts-ignore: decorator
-@inline export const STAT_EMIT_FULL: u32 = 26;
+@inline export const STAT_EMIT_FULL: u32 = 20;
 // @ts-ignore: decorator
-@inline export const STAT_EMBRYONIC_EVICTED: u32 = 27;
+@inline export const STAT_EMBRYONIC_EVICTED: u32 = 21;
 // @ts-ignore: decorator
-@inline export const STAT_COOKIES_FAILED: u32 = 28;
+@inline export const STAT_COOKIES_FAILED: u32 = 22;
 // @ts-ignore: decorator
-@inline export const STAT_COOKIES_OK: u32 = 29;
+@inline export const STAT_COOKIES_OK: u32 = 23;
 // @ts-ignore: decorator
-@inline export const STAT_COOKIES_SENT: u32 = 30;
+@inline export const STAT_COOKIES_SENT: u32 = 24;
 // @ts-ignore: decorator
-@inline export const STAT_SYN_RECEIVED: u32 = 31;
+@inline export const STAT_SYN_RECEIVED: u32 = 25;
+// Full-NAT (from the top of the free range down): a client that reused its tuple kept its
+// LIP:lport; a tuple stayed held (quarantine) after its connection ended early; a probe for a
+// free tuple met one that was busy or quarantined
+// @ts-ignore: decorator
+@inline export const STAT_FNAT_REUSED: u32 = 31;
+// @ts-ignore: decorator
+@inline export const STAT_FNAT_QUARANTINED: u32 = 30;
+// @ts-ignore: decorator
+@inline export const STAT_FNAT_PROBE_BUSY: u32 = 29;
+// the client's address toward the server: PROXY headers put into client segments (a resent
+// first segment counts again), TOA options added, segments that had no option room for TOA
+// @ts-ignore: decorator
+@inline export const STAT_PROXY_SENT: u32 = 28;
+// @ts-ignore: decorator
+@inline export const STAT_TOA_ADDED: u32 = 27;
+// @ts-ignore: decorator
+@inline export const STAT_TOA_NO_ROOM: u32 = 26;
 // @ts-ignore: decorator
 @inline export const STAT_DROP_BASE: u32 = 32;
 // @ts-ignore: decorator
@@ -470,7 +503,7 @@
 // │ +16 u32 rr cursor │ +20 i32 wrr cw │ +24 u32 wrr max │ +28 u32 wrr gcd   │
 // │ +32 u32 persistence timeout ms │ +36 u32 persistence netmask (wire)     │
 // │ +40 u32 poolFirst │ +44 u16 poolCount │ +46 u16 pool cursor             │
-// │ +48 u16 sorry RS + 1 (0 none) │ +50 u16 pad │ +52 u32 tunnel src (wire)  │
+// │ +48 u16 sorry RS + 1 (0 none) │ +50 u8 flags2 │ +51 pad │ +52 u32 tun src │
 // └──────────────────────────────────────────────────────────────────────────┘
 // @ts-ignore: decorator
 @inline export const SVC_VIP: u32 = 0;
@@ -508,6 +541,9 @@
 @inline export const SVC_POOL_CURSOR: u32 = 46;
 // @ts-ignore: decorator
 @inline export const SVC_SORRY: u32 = 48;
+// a second flag byte (SVCF2_*): SVC_FLAGS has no free bit left
+// @ts-ignore: decorator
+@inline export const SVC_FLAGS2: u32 = 50;
 // @ts-ignore: decorator
 @inline export const SVC_TUN_SRC: u32 = 52;
 // @ts-ignore: decorator
@@ -523,14 +559,23 @@
 // sh / mh: when the hashed server is unavailable, try the next one (sh-fallback / mh-fallback)
 // @ts-ignore: decorator
 @inline export const SVCF_FALLBACK: u8 = 8;
-// SYN proxy configured (auto or on): sessionless ACKs are checked as SYN cookies (a cookie sent
-// before protection switched off stays valid), and SYNs get cookies while the core sees pressure
-// (embryonic budget reached, table fill at HDR_SYNPROXY_FILL)
+// TCP: the client's address as TCP option 254 (TOA, as Alibaba LVS and DPVS) in the client's
+// segments until the server answers (Full-NAT: the server sees a LIP otherwise)
 // @ts-ignore: decorator
-@inline export const SVCF_SYNPROXY: u8 = 0x80;
+@inline export const SVCF_TOA: u8 = 16;
+// TCP: a PROXY protocol header (v1 text or v2 binary) ahead of the client's stream
+// @ts-ignore: decorator
+@inline export const SVCF_PROXY_V1: u8 = 32;
+// @ts-ignore: decorator
+@inline export const SVCF_PROXY_V2: u8 = 64;
+// SVC_FLAGS2: SYN proxy configured (auto or on): sessionless ACKs are checked as SYN cookies (a
+// cookie sent before protection switched off stays valid), and SYNs get cookies while the core
+// sees pressure (embryonic budget reached, table fill at HDR_SYNPROXY_FILL)
+// @ts-ignore: decorator
+@inline export const SVCF2_SYNPROXY: u8 = 1;
 // the host switched the SYN proxy on (forced, or auto above the configured SYN rate)
 // @ts-ignore: decorator
-@inline export const SVCF_SYNPROXY_ON: u8 = 0x40;
+@inline export const SVCF2_SYNPROXY_ON: u8 = 2;
 
 // ── schedulers (ipvsadm names) ───────────────────────────────────────────────────────────────
 // @ts-ignore: decorator
@@ -579,9 +624,9 @@
 // │ +8 u32 weight │ +12 u32 active │ +16 u32 inactive │ +20 u32 persist    │
 // │ +24 mac[6] │ +30 u8 out device │ +31 pad │ +32 u32 service index      │
 // │ +36 u32 upper threshold (0 = none) │ +40 u32 tunnel src (wire, 0 = svc)│
-// │ +48 12 B scheduler scratch (rebuildService only)                        │
+// │ +44 u32 Full-NAT tuples held toward it │ +48 12 B scheduler scratch     │
 // └────────────────────────────────────────────────────────────────────────┘
-// active/inactive/persist are written by the core only; everything else by the host.
+// active/inactive/persist/fnat held are written by the core only; everything else by the host.
 // @ts-ignore: decorator
 @inline export const RS_RIP: u32 = 0;
 // @ts-ignore: decorator
@@ -608,6 +653,10 @@
 @inline export const RS_UPPER: u32 = 36;
 // @ts-ignore: decorator
 @inline export const RS_TUN_SRC: u32 = 40;
+// LIP:lport tuples toward this server held by its Full-NAT sessions and their quarantine: the
+// host frees the slot only when this is 0 too (a held tuple names the server by index)
+// @ts-ignore: decorator
+@inline export const RS_FNAT_HELD: u32 = 44;
 // 12 bytes the scheduler may use while rebuilding its service (Maglev offset, skip, next);
 // a real server belongs to one service, so no two rebuilds share them
 // @ts-ignore: decorator
@@ -693,7 +742,10 @@
 // holds a LIP:lport of its service's pool
 // @ts-ignore: decorator
 @inline export const CONNF_POOL: u8 = 16;
-// a template taken out of the index (its server went away) that still controls connections
+// the record's in key is out of the index but the record lives on: a template whose server went
+// away that still controls connections, or a Full-NAT connection that has ended but whose
+// LIP:lport -> RIP:rport tuple is held in quarantine (only its out key is indexed; it carries no
+// traffic and counts in no connection counter)
 // @ts-ignore: decorator
 @inline export const CONNF_DETACHED: u8 = 0x80;
 // forwarding mode in bits 5..6
@@ -710,6 +762,8 @@
 // │ +12 u16 flags (CONNXF_*) │ +14 u16 owned by the feature that set the flags                    │
 // └───────────────────────────────────────────────────────────────────────────────────────────────┘
 // Deltas are modulo 2^32, little-endian native values (not wire order). Zeroed with the record.
+// One session may carry both stream editors: the SYN proxy owns SEQ_OUT, TS and AUX, the PROXY
+// protocol owns SEQ_IN (the header's length), and each keeps the other's flags when it writes.
 // @ts-ignore: decorator
 @inline export const CONNX_SEQ_IN: u32 = 0;
 // @ts-ignore: decorator
@@ -728,6 +782,13 @@
 /** the timestamp delta applies (TSval out, TSecr in) */
 // @ts-ignore: decorator
 @inline export const CONNXF_TS: u16 = 2;
+/** PROXY protocol: the header went (or goes) ahead of the client's first byte and the server
+ * has not acknowledged it yet; a client segment starting there carries it again (clientaddr.ts) */
+// @ts-ignore: decorator
+@inline export const CONNXF_PROXY: u16 = 4;
+/** TOA: the client's segments carry option 254 until the server's first segment after its SYN-ACK */
+// @ts-ignore: decorator
+@inline export const CONNXF_TOA: u16 = 8;
 // SYN proxy (synproxy.ts), flags from the top: the session was opened by the SYN proxy; its real
 // server has not answered the SYN yet (SEQ_OUT then holds our cookie ISN, TS our timestamp value,
 // AUX the client's window scale bits 0..3, ours 4..7 and its window, coded, 8..15); the client
@@ -736,13 +797,13 @@
 // @ts-ignore: decorator
 @inline export const CONNXF_SYNPROXY: u16 = 0x8000;
 // @ts-ignore: decorator
-@inline export const CONNXF_PROXY_PENDING: u16 = 0x4000;
+@inline export const CONNXF_SYNPROXY_PENDING: u16 = 0x4000;
 // @ts-ignore: decorator
-@inline export const CONNXF_PROXY_WSCALE: u16 = 0x2000;
+@inline export const CONNXF_SYNPROXY_WSCALE: u16 = 0x2000;
 // @ts-ignore: decorator
-@inline export const CONNXF_PROXY_TS: u16 = 0x1000;
+@inline export const CONNXF_SYNPROXY_TS: u16 = 0x1000;
 // @ts-ignore: decorator
-@inline export const CONNXF_PROXY_WINDOW: u16 = 0x0800;
+@inline export const CONNXF_SYNPROXY_WINDOW: u16 = 0x0800;
 // records per index slot group: the index has IDX_PER_CONN slots per record
 // @ts-ignore: decorator
 @inline export const IDX_PER_CONN: u32 = 4;
@@ -867,8 +928,10 @@
 @inline export const SYNC_CONFLICT: u32 = 5;
 
 // ── Full-NAT local addresses ─────────────────────────────────────────────────────────────────
-// +0 u32 lip (wire) │ +4 u16 port min │ +6 u16 port max │ +8 u32 cursor │ +12 u32 ports in use
-// port bitmap: PORTMAP_SIZE bytes per LIP, bit p set = port p in use
+// +0 u32 lip (wire) │ +4 u16 port min │ +6 u16 port max │ +8 u32 cursor (next port to try)
+// +12 u32 tuples held (sessions and quarantine, toward every real server)
+// A port is unique per (LIP, RIP, rport), not per LIP: the session index's out key is the record
+// of what is in use (as the kernel's nf_nat_used_tuple), so no per-LIP bitmap exists.
 // @ts-ignore: decorator
 @inline export const LIP_ADDR: u32 = 0;
 // @ts-ignore: decorator
@@ -881,8 +944,9 @@
 @inline export const LIP_USED: u32 = 12;
 // @ts-ignore: decorator
 @inline export const LIP_SIZE: u32 = 16;
+// tuples tried per LIP before the next LIP of the pool (Linux nf_nat tries up to 128)
 // @ts-ignore: decorator
-@inline export const PORTMAP_SIZE: u32 = 8192;
+@inline export const FNAT_PROBES: u32 = 64;
 
 // ── per-slot scratch written by pass 1 and read by passes 2 and 3 ────────────────────────────
 // +0 u32 hash │ +4 u32 l3 address │ +8 u32 l4 address │ +12 u8 class │ +13 u8 proto

@@ -4,15 +4,15 @@
 //   3. look up, create sessions on a miss, rewrite, count, and write each verdict.
 // No prefetch in WASM: pass 2 stands in for it (2× at 1M sessions, docs/design.md).
 import {
-  CONNF_ACTIVE, CONNF_FWD_MASK, CONNF_FWD_SHIFT, CONNF_OUT, CONNF_POOL, CONNF_TEMPLATE, CONNF_USED,
+  CONNF_ACTIVE, CONNF_DETACHED, CONNF_FWD_MASK, CONNF_FWD_SHIFT, CONNF_OUT, CONNF_POOL, CONNF_TEMPLATE, CONNF_USED,
   CONN_CDEV, CONN_CIP, CONN_CMAC, CONN_CPORT, CONN_EXPIRES, CONN_FLAGS, CONN_LINK, CONN_LIP,
   CONN_LIPIDX, CONN_LPORT, CONN_PROTO, CONN_RIP, CONN_RPORT, CONN_RS, CONN_STATE, CONN_SVC, CONN_TMPL_CONTROLS, CONN_VIP,
   CONN_VPORT, BATCH_L2, BATCH_VNET, DESC_LEN, DESC_OFF, DESC_OUT_DEV, DESC_REASON, DESC_SIZE,
   DESC_VERDICT, DEV_ADDR, DEV_MAC, DEV_MTU, DEV_SIZE, DROP_CONFLICT, DROP_ICMP_UNRELATED,
   DROP_NOT_OURS, DROP_NO_NEIGH, DROP_NO_RS, DROP_NO_SERVICE, DROP_NO_SESSION, DROP_POOL_EXHAUSTED, DROP_TABLE_FULL,
   DROP_UNSUPPORTED, ETH_HLEN, EVT_CREATED, EVT_STATE_CHANGED, EVT_TEMPLATE_CREATED, FWD_DR, FWD_FNAT, FWD_INHERIT,
-  FWD_NAT, FWD_TUN, HDR_BATCH_DEV, HDR_BATCH_FLAGS, HDR_DESC_BASE, HDR_DEV_BASE, HDR_IDX_BASE,
-  HDR_CONN_BASE, HDR_IDX_MASK, HDR_OPTIONS, HDR_SCRATCH_BASE, HDR_SINK, HDR_SLOT_COUNT, IDX_DIR_OUT,
+  FWD_NAT, FWD_TUN, HDR_BATCH_DEV, HDR_FNAT_QUARANTINE, HDR_BATCH_FLAGS, HDR_DESC_BASE, HDR_DEV_BASE, HDR_IDX_BASE,
+  HDR_CONN_BASE, HDR_CONNX_BASE, HDR_IDX_MASK, HDR_OPTIONS, HDR_SCRATCH_BASE, HDR_SINK, HDR_SLOT_BASE, HDR_SLOT_COUNT, HDR_SLOT_SIZE, IDX_DIR_OUT,
   IDX_TAG_SHIFT, CONN_SIZE, IPPROTO_TCP, LIP_ADDR,
   NO_RS, OPT_SLOPPY_TCP, OPT_UNKNOWN_HOST, OPT_UNKNOWN_PASS, PROCESS_HOST_SHIFT, RSF_READY,
   RSF_REMOVED, RSF_USED, RS_DEV, RS_FLAGS, RS_FWD, RS_INACTIVE, RS_PERSIST, RS_RPORT, RS_TUN_SRC,
@@ -22,16 +22,20 @@ import {
   SVC_FLAGS, SVC_FWD, SVC_PERSIST_MASK, SVC_PERSIST_TIMEOUT, SVC_SORRY, SVC_TUN_SRC, SVC_VPORT,
   TCP_S_CLOSE, TCP_S_FIN_WAIT, TCP_S_NONE, TCP_S_TIME_WAIT, TO_UDP, VERDICT_DROP, VERDICT_FORWARD, VERDICT_HOST,
   VNET_FLAGS, VNET_F_NEEDS_CSUM, VNET_HDR_LEN, STAT_BATCHES, DROP_EMBRYONIC_LIMIT, HDR_CONN_COUNT, HDR_EMIT_COUNT,
-  HDR_SYNPROXY_FILL, SVCF_SYNPROXY, SVCF_SYNPROXY_ON, TCP_S_SYN_RECV, DROP_BAD_COOKIE, DROP_SYNPROXY_PENDING,
+  HDR_SYNPROXY_FILL, SVCF2_SYNPROXY, SVCF2_SYNPROXY_ON, SVC_FLAGS2, TCP_S_SYN_RECV, DROP_BAD_COOKIE, DROP_SYNPROXY_PENDING,
   TCP_S_ESTABLISHED, TCP_S_SYN_SENT,
 } from './abi';
 import { embryonicFull, evictEmbryonic, synRecvTimeout } from './embryonic';
 import {
-  answerSyn, checkCookieAck, openServer, proxyPending, proxyWindow, quoteAdjust, resetClient, serverAnswered, serverRefused,
+  answerSyn, checkCookieAck, openServer, proxyWindow, synproxyPending, quoteAdjust, resetClient, serverAnswered, serverRefused,
 } from './synproxy';
 import { COOKIE_BAD } from './syncookie';
+import {
+  CLIENTADDR_FAILED, clampAckOut, clampMss, clientAddrFlags, clientAddrIn, clientAddrOut, clientAddrRoom, clientAddrStart,
+  proxyPending,
+} from './clientaddr';
 import { emitEvent } from './events';
-import { NO_PORT, allocPort, lipAddress } from './fnat_pool';
+import { NO_LIP, chooseTuple, tupleHint } from './fnat_pool';
 import { flowHash } from './flow';
 import { fragNeeded, fragNeededLength, relayIcmpError } from './icmp';
 import { bswap16, copy6, hdr, setHdr, timeReached } from './mem';
@@ -43,7 +47,7 @@ import { connxAddress, seqAdjust } from './seqadj';
 import { NO_SERVICE, lookupService, serviceAddress } from './service';
 import {
   NO_CONN, allocConn, connAddress, connGone, detachTemplate, expireConn, freeConn, indexInsert,
-  lookupConn, newTemplate, recOf, rsAddress, setTuple, timeoutMs,
+  lookupConn, newTemplate, quarantineConn, recOf, rsAddress, setTuple, tcpTimeout, timeoutMs,
 } from './session';
 import { count, countConn, countDrop, countSyn, countTraffic } from './stats';
 import { DIR_INPUT, DIR_INPUT_ONLY, DIR_OUTPUT, applyTcpState, nextTcpState } from './tcp_state';
@@ -51,7 +55,7 @@ import { drIn } from './xmit/dr';
 import { fnatIn, fnatOut } from './xmit/fnat';
 import { natIn, natOut } from './xmit/nat';
 import { setMacs } from './xmit/rewrite';
-import { ETH_SRC, IP_TOT_LEN, TH_ACK, TH_FIN, TH_RST, TH_SYN } from './wire';
+import { ETH_SRC, IP_TOT_LEN, TCP_FLAGS, TH_ACK, TH_FIN, TH_RST, TH_SYN } from './wire';
 import { TUN_FAILED_BELOW, TUN_FRAG_NEEDED, tunIn } from './xmit/tun';
 
 /** forward()'s `forced` when the segment's flags decide the next TCP state */
@@ -80,11 +84,18 @@ import { TUN_FAILED_BELOW, TUN_FRAG_NEEDED, tunIn } from './xmit/tun';
  */
 // @ts-ignore: decorator
 @inline function synproxyActive(s: usize): bool {
-  const f = load<u8>(s + SVC_FLAGS);
-  if ((f & SVCF_SYNPROXY) == 0) return false;
-  if (f & SVCF_SYNPROXY_ON) return true;
+  const f = load<u8>(s + SVC_FLAGS2);
+  if ((f & SVCF2_SYNPROXY) == 0) return false;
+  if (f & SVCF2_SYNPROXY_ON) return true;
   const fill = hdr(HDR_SYNPROXY_FILL);
   return embryonicFull() || (fill != 0 && hdr(HDR_CONN_COUNT) >= fill);
+}
+
+/** slotEnd: the end of the slot of descriptor `desc`, as far as its frame may grow */
+// @ts-ignore: decorator
+@inline function slotEnd(desc: usize): usize {
+  const i = <u32>(desc - <usize>hdr(HDR_DESC_BASE)) / DESC_SIZE;
+  return <usize>(hdr(HDR_SLOT_BASE) + (i + 1) * hdr(HDR_SLOT_SIZE));
 }
 
 /** usable: may take new connections through a persistence template (weight 0 = quiesced: no) */
@@ -130,11 +141,30 @@ function findTemplate(hash: u32, tcip: u32, vip: u32, tport: u32, proto: u32, no
 }
 
 /**
+ * retirePrevious ends the session a client's new SYN reuses (IPVS conn_reuse_mode), once the new
+ * connection's server `rs` is known. A Full-NAT session toward another server keeps its tuple in
+ * quarantine (that server may hold it in TIME_WAIT); toward the same server, or in any other
+ * mode, it simply expires, and its LIP:lport is free for the new connection to take again.
+ */
+function retirePrevious(prev: u32, rs: u32, hintLip: u32, now: u32): void {
+  if (prev == NO_CONN) return;
+  const c = connAddress(prev);
+  // toward the same server the new connection takes the tuple back at once (tupleHint says it
+  // can): it must not be free for anybody else in between
+  const keep = (load<u8>(c + CONN_FLAGS) & CONNF_POOL) != 0 && (rs != <u32>load<u16>(c + CONN_RS) || hintLip == NO_LIP);
+  if (keep && hdr(HDR_FNAT_QUARANTINE) != 0) quarantineConn(prev, now + hdr(HDR_FNAT_QUARANTINE));
+  else expireConn(prev);
+}
+
+/**
  * newConn schedules a real server of service `svcIdx` for the first packet of a connection
- * (slot scratch `scr`) and creates its session: persistence template, Full-NAT port, index keys, counters, event.
+ * (slot scratch `scr`) and creates its session: persistence template, Full-NAT tuple, index keys,
+ * counters, event. `prev` is the closing session the client reuses its tuple from (or NO_CONN):
+ * it is retired here in every outcome, and a Full-NAT connection tries its LIP:lport first.
  * Returns the record index, or FAILED | DROP_* reason.
  */
-function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, now: u32, proxied: bool = false): u32 {
+function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, now: u32, prev: u32,
+  proxied: bool = false): u32 {
   const s = serviceAddress(svcIdx);
   const proto = <u32>load<u8>(scr + SCR_PROTO);
   // a proxied connection starts on the client's verified ACK, and never as an embryonic session
@@ -142,6 +172,15 @@ function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, no
     // IPVS schedules TCP only on a SYN: a stray segment must not pin a server
     const tf = load<u8>(scr + SCR_TCPFLAGS);
     if ((tf & TH_SYN) == 0 || (tf & TH_RST) != 0) return FAILED | DROP_NO_SESSION;
+  }
+  let hintLip = NO_LIP;
+  let hintPort: u32 = 0;
+  if (prev != NO_CONN) {
+    const pc = connAddress(prev);
+    if (load<u8>(pc + CONN_FLAGS) & CONNF_POOL) {
+      hintLip = tupleHint(pc);
+      hintPort = <u32>load<u16>(pc + CONN_LPORT);
+    }
   }
   const cip = load<u32>(scr + SCR_SRC);
   const vip = load<u32>(scr + SCR_DST);
@@ -168,13 +207,16 @@ function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, no
     rs = schedule(s, cip, <u16>cport, vip);
     if (rs == NO_RS) {
       const sorryRs = <u32>load<u16>(s + SVC_SORRY);
-      if (sorryRs == 0) return FAILED | DROP_NO_RS;
       const sr = rsAddress(sorryRs - 1);
-      if ((load<u8>(sr + RS_FLAGS) & (RSF_USED | RSF_REMOVED)) != RSF_USED) return FAILED | DROP_NO_RS;
+      if (sorryRs == 0 || (load<u8>(sr + RS_FLAGS) & (RSF_USED | RSF_REMOVED)) != RSF_USED) {
+        if (prev != NO_CONN) expireConn(prev);
+        return FAILED | DROP_NO_RS;
+      }
       rs = sorryRs - 1;
       sorry = true;
     }
   }
+  retirePrevious(prev, rs, hintLip, now);
   const r = rsAddress(rs);
   let fwd = <u32>load<u8>(r + RS_FWD);
   if (fwd == FWD_INHERIT) fwd = <u32>load<u8>(s + SVC_FWD);
@@ -211,15 +253,11 @@ function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, no
   const c = connAddress(rec);
   let flags: u8 = CONNF_USED | <u8>(fwd << CONNF_FWD_SHIFT);
   if (fwd == FWD_FNAT) {
-    const p = allocPort(s);
-    if (p == NO_PORT) {
+    const failed = chooseTuple(s, c, rs, rip, rport, proto, cip, vip, ports, hintLip, hintPort, now);
+    if (failed != 0) {
       freeConn(rec);
-      return FAILED | DROP_POOL_EXHAUSTED;
+      return FAILED | failed;
     }
-    const lip = p >> 16;
-    store<u32>(c + CONN_LIP, load<u32>(lipAddress(lip) + LIP_ADDR));
-    store<u16>(c + CONN_LPORT, <u16>bswap16(p & 0xffff));
-    store<u16>(c + CONN_LIPIDX, <u16>lip);
     flags |= CONNF_POOL | CONNF_OUT;
   } else if (fwd == FWD_NAT) {
     // the reply key RS -> client must be unique; a clash would misroute the older session
@@ -280,6 +318,8 @@ function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: b
   let outLen = l2len + tot;
   const partial = vnet && (load<u8>(frame - VNET_HDR_LEN + VNET_FLAGS) & VNET_F_NEEDS_CSUM) != 0;
 
+  // the client's first SYN: TOA and the PROXY protocol are armed on it
+  let firstSyn = false;
   if (icmp) {
     if (fwd == FWD_NAT || fwd == FWD_FNAT) {
       quoteAdjust(rec, ip, out);
@@ -289,14 +329,16 @@ function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: b
   } else if (proto == IPPROTO_TCP) {
     const dir = fwd == FWD_DR || fwd == FWD_TUN ? DIR_INPUT_ONLY : (out ? DIR_OUTPUT : DIR_INPUT);
     const state = <u32>load<u8>(c + CONN_STATE);
+    const tf = <u32>load<u8>(scr + SCR_TCPFLAGS);
     // the SYN proxy sets the states of its own handshake
-    const next = forced != STATE_FROM_SEGMENT ? forced : nextTcpState(state, dir, <u32>load<u8>(scr + SCR_TCPFLAGS));
+    const next = forced != STATE_FROM_SEGMENT ? forced : nextTcpState(state, dir, tf);
+    firstSyn = state == TCP_S_NONE && !out && (tf & (TH_SYN | TH_ACK)) == TH_SYN;
     if (next != state) {
       applyTcpState(c, r, next);
       // a new session's first state travels in its EVT_CREATED
       if (state != TCP_S_NONE) emitEvent(EVT_STATE_CHANGED, c);
     }
-    store<u32>(c + CONN_EXPIRES, now + (next == TCP_S_SYN_RECV ? synRecvTimeout() : timeoutMs(next)));
+    store<u32>(c + CONN_EXPIRES, now + (next == TCP_S_SYN_RECV ? synRecvTimeout(fwd == FWD_FNAT) : tcpTimeout(next, fwd == FWD_FNAT)));
   } else {
     store<u32>(c + CONN_EXPIRES, now + timeoutMs(TO_UDP));
   }
@@ -356,15 +398,50 @@ function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: b
       outLen += 20;
     }
   }
-  if (proto == IPPROTO_TCP && !icmp) {
-    seqAdjust(rec, l4, out, partial);
-    proxyWindow(rec, l4, out, partial);
+  // only sessions of a director with extension records translate or grow their stream
+  if (proto == IPPROTO_TCP && !icmp && hdr(HDR_CONNX_BASE) != 0) {
+    const grown = stream(desc, rec, c, ip, l4, out, firstSyn, partial, ip + tot, vnet ? frame - VNET_HDR_LEN : 0);
+    if (grown >= CLIENTADDR_FAILED) {
+      settle(desc, VERDICT_DROP, <u8>(grown & 0xff));
+      return;
+    }
+    outLen += grown;
   }
   countTraffic(<u32>load<u16>(c + CONN_SVC), rs, out, tot);
   store<u32>(desc + DESC_OFF, <u32>frame);
   store<u32>(desc + DESC_LEN, outLen);
   store<u8>(desc + DESC_OUT_DEV, <u8>outDev);
   settle(desc, VERDICT_FORWARD, 0);
+}
+
+/**
+ * stream runs the edits of a TCP segment's byte stream, after the mode's rewrite: seqadj's
+ * translation, the SYN proxy's window rescaling, and TOA, the PROXY header and the MSS room they
+ * need (clientaddr.ts). Returns the bytes the packet grew by, or CLIENTADDR_FAILED | DROP_*.
+ */
+function stream(desc: usize, rec: u32, c: usize, ip: usize, l4: usize, out: bool, firstSyn: bool, partial: bool, end: usize,
+  vnetHdr: usize): u32 {
+  const tf = load<u8>(l4 + TCP_FLAGS);
+  if (out) {
+    if ((tf & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK)) {
+      const want = clientAddrFlags(<u32>load<u16>(c + CONN_SVC));
+      if (want != 0) clampMss(l4, clientAddrRoom(c, want), partial);
+    }
+    clientAddrOut(rec, l4);
+    seqAdjust(rec, l4, out, partial);
+    clampAckOut(rec, l4, partial);
+    proxyWindow(rec, l4, out, partial);
+    return 0;
+  }
+  const syn = (tf & (TH_SYN | TH_ACK)) == TH_SYN;
+  // the PROXY header comes after the client's SYN: a SYN (resent or not) keeps its seq
+  if (!syn || !proxyPending(rec)) seqAdjust(rec, l4, out, partial);
+  proxyWindow(rec, l4, out, partial);
+  if (firstSyn) {
+    const want = clientAddrFlags(<u32>load<u16>(c + CONN_SVC));
+    if (want != 0) clientAddrStart(rec, c, l4, want);
+  }
+  return clientAddrIn(rec, c, ip, l4, end, slotEnd(desc), vnetHdr);
 }
 
 /** a new SYN on a closing session reuses the tuple: IPVS conn_reuse_mode expires the old one */
@@ -384,13 +461,19 @@ function handle(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, inDev: u
   const proto = <u32>load<u8>(scr + SCR_PROTO);
   let v = lookupConn(load<u32>(scr + SCR_HASH), load<u32>(scr + SCR_SRC), load<u32>(scr + SCR_DST),
     load<u32>(scr + SCR_SPORT), proto, false);
+  let prev = NO_CONN;
   if (v != 0) {
     const c = connAddress(recOf(v));
-    // the sweep may not have reached it yet: a stale session never carries traffic
-    const stale = timeReached(load<u32>(c + CONN_EXPIRES), now) || connGone(c) ||
-      (cls == CLASS_IN && proto == IPPROTO_TCP && reusable(c, load<u8>(scr + SCR_TCPFLAGS)));
-    if (stale) {
+    if (load<u8>(c + CONN_FLAGS) & CONNF_DETACHED) {
+      // a quarantined Full-NAT tuple: its connection is over, nothing may pass through it
+      v = 0;
+    } else if (timeReached(load<u32>(c + CONN_EXPIRES), now) || connGone(c)) {
+      // the sweep may not have reached it yet: a stale session never carries traffic
       expireConn(recOf(v));
+      v = 0;
+    } else if (cls == CLASS_IN && proto == IPPROTO_TCP && reusable(c, load<u8>(scr + SCR_TCPFLAGS))) {
+      // newConn retires it once the new connection's server is known
+      prev = recOf(v);
       v = 0;
     }
   }
@@ -399,13 +482,14 @@ function handle(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, inDev: u
   if (v != 0) {
     rec = recOf(v);
     out = (v & IDX_DIR_OUT) != 0;
-    if (proto == IPPROTO_TCP && load<u8>(scr + SCR_ICMP) == 0 && proxyPending(rec)) {
+    if (proto == IPPROTO_TCP && load<u8>(scr + SCR_ICMP) == 0 && synproxyPending(rec)) {
       proxyHandshake(desc, scr, rec, out, l2, vnet, inDev, now);
       return;
     }
   } else if (cls == CLASS_IN) {
     const svc = lookupService(load<u32>(scr + SCR_DST), load<u32>(scr + SCR_SPORT) >>> 16, proto);
     if (svc == NO_SERVICE) {
+      if (prev != NO_CONN) expireConn(prev);
       settle(desc, VERDICT_DROP, DROP_NO_SERVICE);
       return;
     }
@@ -416,17 +500,20 @@ function handle(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, inDev: u
         countSyn(svc);
         // a SYN under protection costs one frame and no session
         if (synproxyActive(s)) {
-          answerSyn(desc, scr, l2, vnet, inDev, now);
+          // the closing session the SYN would reuse ends now: the cookie's ACK must find no
+          // session (a Full-NAT tuple is kept in quarantine, its next server is not known yet)
+          if (prev != NO_CONN) retirePrevious(prev, NO_RS, NO_LIP, now);
+          answerSyn(desc, scr, svc, l2, vnet, inDev, now);
           return;
         }
-      } else if ((load<u8>(s + SVC_FLAGS) & SVCF_SYNPROXY) != 0 && (tf & (TH_SYN | TH_ACK | TH_RST | TH_FIN)) == TH_ACK) {
+      } else if ((load<u8>(s + SVC_FLAGS2) & SVCF2_SYNPROXY) != 0 && (tf & (TH_SYN | TH_ACK | TH_RST | TH_FIN)) == TH_ACK) {
         // the third segment of a handshake we answered, if it returns a cookie: checked even
         // when protection is off now, as a cookie sent a moment ago stays valid
         proxyOpen(desc, scr, svc, l2, vnet, inDev, now);
         return;
       }
     }
-    rec = newConn(scr, svc, <usize>load<u32>(desc + DESC_OFF), l2, inDev, now);
+    rec = newConn(scr, svc, <usize>load<u32>(desc + DESC_OFF), l2, inDev, now, prev);
     if (rec >= FAILED) {
       settle(desc, VERDICT_DROP, <u8>(rec & 0xff));
       return;
@@ -457,7 +544,7 @@ function proxyOpen(desc: usize, scr: usize, svc: u32, l2: bool, vnet: bool, inDe
     return;
   }
   const frame = <usize>load<u32>(desc + DESC_OFF);
-  const rec = newConn(scr, svc, frame, l2, inDev, now, true);
+  const rec = newConn(scr, svc, frame, l2, inDev, now, NO_CONN, true);
   if (rec >= FAILED || connxAddress(rec) == 0) {
     // no extension record means a core started without one: never the case when the host
     // configured a SYN proxy, but refuse rather than run a proxied session untranslated

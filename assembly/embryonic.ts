@@ -1,6 +1,6 @@
 // embryonic.ts — the budget of embryonic sessions (TCP SYN_RECV: a client's SYN was seen, its
 // handshake ACK not yet), which is all a spoofed-source SYN flood can create. They are counted
-// at every state change (tcp_state.ts applyTcpState) and expiry (session.ts expireConn); at the
+// at every state change (tcp_state.ts applyTcpState) and end (session.ts endConn); at the
 // budget a new one evicts an old one first, and a full table evicts one to make room for any new
 // session. Established sessions are never evicted.
 //
@@ -12,11 +12,11 @@
 // until its ACK, one round trip later. The hand looks at EVICT_SCAN records at most per call, so
 // one SYN never walks the table; records whose timer ran out are reclaimed on the way.
 import {
-  CONNF_TEMPLATE, CONNF_USED, CONN_EXPIRES, CONN_FLAGS, CONN_PROTO, CONN_STATE, HDR_CONN_HIGH, HDR_EMBRYONIC,
+  CONNF_DETACHED, CONNF_TEMPLATE, CONNF_USED, CONN_EXPIRES, CONN_FLAGS, CONN_PROTO, CONN_STATE, HDR_CONN_HIGH, HDR_EMBRYONIC,
   HDR_EMBRYONIC_MAX, HDR_EVICT_CURSOR, HDR_SYN_RECV_PRESSURE, IPPROTO_TCP, STAT_EMBRYONIC_EVICTED, TCP_S_SYN_RECV,
 } from './abi';
 import { hdr, setHdr, timeReached } from './mem';
-import { connAddress, expireConn, timeoutMs } from './session';
+import { connAddress, expireConn, tcpTimeout } from './session';
 import { count } from './stats';
 
 /** records the hand looks at per eviction: with a budget of a quarter of the table it finds one in ~4 */
@@ -36,10 +36,10 @@ import { count } from './stats';
   }
 }
 
-/** isEmbryonic: record `c` is a TCP connection in SYN_RECV */
+/** isEmbryonic: record `c` is a TCP connection in SYN_RECV (not a quarantined Full-NAT tuple: its connection is over) */
 // @ts-ignore: decorator
 @inline export function isEmbryonic(c: usize): bool {
-  return (load<u8>(c + CONN_FLAGS) & (CONNF_USED | CONNF_TEMPLATE)) == CONNF_USED &&
+  return (load<u8>(c + CONN_FLAGS) & (CONNF_USED | CONNF_TEMPLATE | CONNF_DETACHED)) == CONNF_USED &&
     load<u8>(c + CONN_PROTO) == IPPROTO_TCP && load<u8>(c + CONN_STATE) == TCP_S_SYN_RECV;
 }
 
@@ -85,10 +85,15 @@ export function evictEmbryonic(now: u32): bool {
 /**
  * synRecvTimeout: the timer of a session in SYN_RECV; shorter while the embryonic budget is at
  * least half used (IPVS secure_tcp), so a flood's leftovers leave the table soon after it ends.
+ * The short timer also overrides Full-NAT's hold of the LIP:lport tuple (session.ts tcpTimeout):
+ * that hold outlasts a server's TIME_WAIT, which a connection that never got established cannot
+ * have, and under a flood the pool needs its tuples back. At worst a server still holds a request
+ * for the tuple and answers the next client's SYN with an ACK, which that client resets and
+ * retries (RFC 9293 §3.10.7.3): a second of delay, not a failure.
  */
 // @ts-ignore: decorator
-@inline export function synRecvTimeout(): u32 {
+@inline export function synRecvTimeout(fnat: bool): u32 {
   const short = hdr(HDR_SYN_RECV_PRESSURE);
   if (short != 0 && hdr(HDR_EMBRYONIC) * 2 >= hdr(HDR_EMBRYONIC_MAX)) return short;
-  return timeoutMs(TCP_S_SYN_RECV);
+  return tcpTimeout(TCP_S_SYN_RECV, fnat);
 }

@@ -1,90 +1,145 @@
-// fnat_pool.ts — Full-NAT LIP:lport allocation over bitmaps the host lays out (one PORTMAP_SIZE
-// bitmap per LIP, bit p = port p in use). A port is unique per LIP across all real servers, so
-// the out key (RS -> LIP:lport) of a session is unique by construction. Released when the
-// session expires. Allocation scans 32 ports per load from a per-LIP cursor, so a nearly full
-// pool costs a few hundred loads at worst, and only on the new-session path.
+// fnat_pool.ts — Full-NAT LIP:lport choice. A tuple LIP:lport -> RIP:rport is unique per real
+// server address and port, not per LIP (as the kernel's NAT, nf_nat_used_tuple): the session
+// index's out key (RIP:rport -> LIP:lport) is the one record of what is in use, so the pool's
+// capacity is (ports per LIP) x LIPs x servers, and no bitmap has to agree with the table.
+//
+// Why tuples are held past their connection: a real server that closed first keeps the tuple in
+// TIME_WAIT (Linux: 60 s). A SYN from ANOTHER client on that tuple carries an unrelated sequence
+// number and timestamp clock, so the server answers it with an ACK instead of a SYN-ACK
+// (tcp_timewait_state_process), the client resets and retries a second later: under short
+// connections the rate collapsed from 25k/s to 300/s with nothing counted (issue 8). So:
+//   - a client that reuses its own tuple keeps its LIP:lport (the server sees the same 4-tuple
+//     again, with this client's monotonic ISN and timestamps, and accepts the SYN, as it does
+//     behind the kernel's NAT);
+//   - a tuple is handed to another client only HDR_FNAT_QUARANTINE ms after its last packet: a
+//     Full-NAT TCP session lives at least that long after each packet (batch.ts), and one that
+//     ends early because its client moved on (reuse towards another server) leaves its record
+//     behind, detached, holding the out key until then (session.ts detachConn).
+// Never allocates; the probe budget bounds the work of one new connection.
 import {
-  HDR_LIP_BASE, HDR_POOL_BASE, HDR_PORTMAP_BASE, LIP_CURSOR, LIP_PORT_MAX, LIP_PORT_MIN, LIP_SIZE,
-  LIP_USED, PORTMAP_SIZE, SVC_POOL_COUNT, SVC_POOL_CURSOR, SVC_POOL_FIRST,
+  CONNF_DETACHED, CONN_CIP, CONN_CPORT, CONN_EXPIRES, CONN_FLAGS, CONN_LIP, CONN_LIPIDX, CONN_LPORT, CONN_RS,
+  CONN_VIP, DROP_FNAT_BUSY, DROP_POOL_EXHAUSTED, FNAT_PROBES, HDR_LIP_BASE, HDR_LIP_CAP, HDR_POOL_BASE, LIP_ADDR,
+  LIP_CURSOR, LIP_PORT_MAX, LIP_PORT_MIN, LIP_SIZE, LIP_USED, RS_FNAT_HELD, STAT_FNAT_PROBE_BUSY, STAT_FNAT_REUSED,
+  SVC_POOL_COUNT, SVC_POOL_CURSOR, SVC_POOL_FIRST,
 } from './abi';
-import { hdr } from './mem';
+import { flowHash } from './flow';
+import { bswap16, hdr, timeReached } from './mem';
+import { connAddress, connGone, expireConn, lookupConn, recOf, rsAddress } from './session';
+import { count } from './stats';
 
+/** no LIP hint: the connection is new, not a client reusing its tuple */
 // @ts-ignore: decorator
-@inline export const NO_PORT: u32 = 0xffffffff;
+@inline export const NO_LIP: u32 = 0xffffffff;
 
 // @ts-ignore: decorator
 @inline export function lipAddress(lip: u32): usize {
   return <usize>(hdr(HDR_LIP_BASE) + lip * LIP_SIZE);
 }
 
-function allocFromLip(lip: u32): u32 {
-  const l = lipAddress(lip);
-  let min = <u32>load<u16>(l + LIP_PORT_MIN);
-  const max = <u32>load<u16>(l + LIP_PORT_MAX);
-  if (min == 0) min = 1;
-  if (max < min) return 0;
-  const size = max - min + 1;
-  if (load<u32>(l + LIP_USED) >= size) return 0;
-  const map = <usize>(hdr(HDR_PORTMAP_BASE) + lip * PORTMAP_SIZE);
-  let p = load<u32>(l + LIP_CURSOR);
-  if (p < min || p > max) p = min;
-  let remaining: i32 = <i32>size + 32;
-  while (remaining > 0) {
-    const word = p >> 5;
-    const wordEnd = (word << 5) + 31;
-    let free = ~load<u32>(map + (word << 2)) & (<u32>0xffffffff << (p & 31));
-    if (wordEnd > max) free &= <u32>0xffffffff >>> (wordEnd - max);
-    if (free != 0) {
-      const port = (word << 5) + ctz<u32>(free);
-      store<u32>(map + (word << 2), load<u32>(map + (word << 2)) | (<u32>1 << (port & 31)));
-      store<u32>(l + LIP_USED, load<u32>(l + LIP_USED) + 1);
-      store<u32>(l + LIP_CURSOR, port + 1 > max ? min : port + 1);
-      return port;
-    }
-    const last = wordEnd < max ? wordEnd : max;
-    remaining -= <i32>(last - p + 1);
-    p = last + 1 > max ? min : last + 1;
+/**
+ * tupleFree: no session holds the out key rip:rport -> lip:lport (`ports` = rport | lport << 16,
+ * raw). A record found there that is stale (its time has come, or its server is gone) is ended
+ * now; a quarantined tuple of this same client tuple is released to it, since whatever TIME_WAIT
+ * the server keeps on it belongs to this client. Anything else is busy.
+ */
+export function tupleFree(rip: u32, lip: u32, ports: u32, proto: u32, cip: u32, vip: u32, cports: u32, now: u32): bool {
+  const v = lookupConn(flowHash(rip, lip, ports, proto), rip, lip, ports, proto, false);
+  if (v == 0) return true;
+  const rec = recOf(v);
+  const o = connAddress(rec);
+  const mine = (load<u8>(o + CONN_FLAGS) & CONNF_DETACHED) != 0 && load<u32>(o + CONN_CIP) == cip &&
+    load<u32>(o + CONN_VIP) == vip && load<u32>(o + CONN_CPORT) == cports;
+  if (mine || timeReached(load<u32>(o + CONN_EXPIRES), now) || connGone(o)) {
+    expireConn(rec);
+    return true;
   }
-  return 0;
+  count(STAT_FNAT_PROBE_BUSY, 1);
+  return false;
 }
 
 /**
- * allocPort takes a free LIP:lport from the service's pool, trying its LIPs round robin.
- * Returns lipIndex << 16 | port, or NO_PORT when every LIP of the pool is exhausted.
+ * tupleHint: the LIP index of the session record `c` for its client's next connection, or
+ * NO_LIP when its LIP has left the configuration (or changed its range) since it was taken.
  */
-export function allocPort(svc: usize): u32 {
+export function tupleHint(c: usize): u32 {
+  const lip = <u32>load<u16>(c + CONN_LIPIDX);
+  if (lip >= hdr(HDR_LIP_CAP)) return NO_LIP;
+  const l = lipAddress(lip);
+  const p = bswap16(<u32>load<u16>(c + CONN_LPORT));
+  const valid = load<u32>(l + LIP_ADDR) == load<u32>(c + CONN_LIP) &&
+    p >= <u32>load<u16>(l + LIP_PORT_MIN) && p <= <u32>load<u16>(l + LIP_PORT_MAX);
+  return valid ? lip : NO_LIP;
+}
+
+/** holdTuple writes LIP:lport into the new session record `c` and counts the hold. */
+export function holdTuple(c: usize, lip: u32, lportWire: u32, r: usize): void {
+  store<u32>(c + CONN_LIP, load<u32>(lipAddress(lip) + LIP_ADDR));
+  store<u16>(c + CONN_LPORT, <u16>lportWire);
+  store<u16>(c + CONN_LIPIDX, <u16>lip);
+  // multi-core: these counters and the cursors are shared; workers would need atomics or their
+  // own LIP ranges (DPVS gives each lcore its own ports)
+  store<u32>(lipAddress(lip) + LIP_USED, load<u32>(lipAddress(lip) + LIP_USED) + 1);
+  store<u32>(r + RS_FNAT_HELD, load<u32>(r + RS_FNAT_HELD) + 1);
+}
+
+/** releaseTuple undoes holdTuple when the record holding the tuple (`c`) goes away. */
+export function releaseTuple(c: usize): void {
+  const l = lipAddress(<u32>load<u16>(c + CONN_LIPIDX));
+  const r = rsAddress(<u32>load<u16>(c + CONN_RS));
+  store<u32>(l + LIP_USED, load<u32>(l + LIP_USED) - 1);
+  store<u32>(r + RS_FNAT_HELD, load<u32>(r + RS_FNAT_HELD) - 1);
+}
+
+/**
+ * chooseTuple finds a LIP:lport for the new Full-NAT session `c` of client tuple (cip, vip,
+ * cports = cport | vport << 16) toward real server `rs` (rip, rportRaw wire order) of service
+ * `svc`, and holds it. First the client's previous LIP:lport (hintLip, hintPortWire) when it
+ * reuses its tuple, then the pool's LIPs round robin, FNAT_PROBES ports each from the LIP's
+ * cursor, so ports are handed out in least-recently-tried order. Returns 0, or the drop reason:
+ * DROP_POOL_EXHAUSTED when the server's held tuples fill the pool, else DROP_FNAT_BUSY.
+ */
+export function chooseTuple(svc: usize, c: usize, rs: u32, rip: u32, rportRaw: u32, proto: u32, cip: u32, vip: u32,
+  cports: u32, hintLip: u32, hintPortWire: u32, now: u32): u32 {
+  const r = rsAddress(rs);
+  if (hintLip != NO_LIP && tupleFree(rip, load<u32>(lipAddress(hintLip) + LIP_ADDR), rportRaw | (hintPortWire << 16), proto,
+    cip, vip, cports, now)) {
+    holdTuple(c, hintLip, hintPortWire, r);
+    count(STAT_FNAT_REUSED, 1);
+    return 0;
+  }
   const n = <u32>load<u16>(svc + SVC_POOL_COUNT);
-  if (n == 0) return NO_PORT;
   const first = load<u32>(svc + SVC_POOL_FIRST);
+  const list = <usize>hdr(HDR_POOL_BASE);
   let k = <u32>load<u16>(svc + SVC_POOL_CURSOR);
   if (k >= n) k = 0;
-  const list = <usize>hdr(HDR_POOL_BASE);
+  let capacity: u32 = 0;
   for (let tries: u32 = 0; tries < n; tries++) {
     const lip = <u32>load<u16>(list + ((first + k) << 1));
     k = k + 1 == n ? 0 : k + 1;
-    const port = allocFromLip(lip);
-    if (port != 0) {
-      store<u16>(svc + SVC_POOL_CURSOR, <u16>k);
-      return (lip << 16) | port;
+    const l = lipAddress(lip);
+    const lipAddr = load<u32>(l + LIP_ADDR);
+    let min = <u32>load<u16>(l + LIP_PORT_MIN);
+    const max = <u32>load<u16>(l + LIP_PORT_MAX);
+    if (min == 0) min = 1;
+    if (lipAddr == 0 || max < min) continue;
+    const size = max - min + 1;
+    capacity += size;
+    let p = load<u32>(l + LIP_CURSOR);
+    if (p < min || p > max) p = min;
+    const budget = size < FNAT_PROBES ? size : FNAT_PROBES;
+    for (let j: u32 = 0; j < budget; j++) {
+      const pw = bswap16(p);
+      const next = p == max ? min : p + 1;
+      if (tupleFree(rip, lipAddr, rportRaw | (pw << 16), proto, cip, vip, cports, now)) {
+        store<u32>(l + LIP_CURSOR, next);
+        store<u16>(svc + SVC_POOL_CURSOR, <u16>k);
+        holdTuple(c, lip, pw, r);
+        return 0;
+      }
+      p = next;
     }
+    // the next search on this LIP starts past the busy run
+    store<u32>(l + LIP_CURSOR, p);
   }
-  return NO_PORT;
-}
-
-/** releasePort frees a port taken by allocPort (port as a value, not wire order). */
-export function releasePortValue(lip: u32, port: u32): void {
-  const l = lipAddress(lip);
-  const map = <usize>(hdr(HDR_PORTMAP_BASE) + lip * PORTMAP_SIZE);
-  const w = map + ((port >> 5) << 2);
-  const bit = <u32>1 << (port & 31);
-  if (load<u32>(w) & bit) {
-    store<u32>(w, load<u32>(w) & ~bit);
-    store<u32>(l + LIP_USED, load<u32>(l + LIP_USED) - 1);
-  }
-}
-
-/** releasePort frees the port of a session record (CONN_LPORT is wire order). */
-// @ts-ignore: decorator
-@inline export function releasePort(lip: u32, lportWire: u32): void {
-  releasePortValue(lip, ((lportWire & 0xff) << 8) | (lportWire >> 8));
+  return load<u32>(r + RS_FNAT_HELD) >= capacity ? DROP_POOL_EXHAUSTED : DROP_FNAT_BUSY;
 }

@@ -12,13 +12,13 @@ import {
   CONN_EXPIRES, CONN_FLAGS, CONN_LINK, CONN_LIP, CONN_LIPIDX, CONN_TMPL_CONTROLS, CONN_LPORT, CONN_PROTO, CONN_RIP,
   CONN_RPORT, CONN_RS, CONN_SIZE, CONN_STATE, CONN_SVC, CONN_VIP, CONN_VPORT, EVT_EXPIRED,
   EVT_TEMPLATE_EXPIRED, HDR_CONN_BASE, HDR_CONN_CAP, HDR_CONN_COUNT, HDR_CONN_FREE, HDR_CONN_HIGH,
-  HDR_IDX_BASE, HDR_IDX_MASK, HDR_RS_BASE, HDR_SVC_BASE, HDR_SWEEP_CURSOR, HDR_TIMEOUTS, IDX_DIR_OUT, IDX_REC_MASK,
-  IDX_TAG_SHIFT, RSF_REMOVED, RS_ACTIVE, RS_FLAGS, RS_INACTIVE, RS_PERSIST, RS_SIZE, STAT_CONN_EXPIRED,
-  SVCF_USED, SVC_FLAGS, SVC_PERSIST_TIMEOUT, SVC_SIZE, TCP_S_NONE, TCP_S_SYN_RECV,
+  HDR_FNAT_QUARANTINE, HDR_IDX_BASE, HDR_IDX_MASK, HDR_RS_BASE, HDR_SVC_BASE, HDR_SWEEP_CURSOR, HDR_TIMEOUTS, IDX_DIR_OUT,
+  IDX_REC_MASK, IDX_TAG_SHIFT, RSF_REMOVED, RS_ACTIVE, RS_FLAGS, RS_INACTIVE, RS_PERSIST, RS_SIZE, STAT_CONN_EXPIRED,
+  STAT_FNAT_QUARANTINED, SVCF_USED, SVC_FLAGS, SVC_PERSIST_TIMEOUT, SVC_SIZE, TCP_S_NONE, TCP_S_SYN_RECV,
 } from './abi';
 import { embryonicChange, isEmbryonic } from './embryonic';
 import { emitEvent } from './events';
-import { releasePort } from './fnat_pool';
+import { releaseTuple } from './fnat_pool';
 import { flowHash } from './flow';
 import { hdr, setHdr, timeReached } from './mem';
 import { clearConnx } from './seqadj';
@@ -202,6 +202,19 @@ export function freeConn(rec: u32): void {
   return hdr(HDR_TIMEOUTS + (slot << 2));
 }
 
+/**
+ * tcpTimeout: how long a TCP session in `state` lives after a packet. A Full-NAT session holds
+ * its LIP:lport tuple at least HDR_FNAT_QUARANTINE, until the server's TIME_WAIT on it is surely
+ * over, whatever the state's own timeout says (fnat_pool.ts).
+ */
+// @ts-ignore: decorator
+@inline export function tcpTimeout(state: u32, fnat: bool): u32 {
+  const t = timeoutMs(state);
+  if (!fnat) return t;
+  const q = hdr(HDR_FNAT_QUARANTINE);
+  return t < q ? q : t;
+}
+
 /** templateTimeout: the persistence timeout of the template's service. */
 function templateTimeout(c: usize): u32 {
   const svc = <usize>(hdr(HDR_SVC_BASE) + <u32>load<u16>(c + CONN_SVC) * SVC_SIZE);
@@ -219,34 +232,60 @@ export function detachTemplate(rec: u32): void {
 }
 
 /**
- * expireConn removes a record: its index keys, its Full-NAT port, its share of the RS counters
- * and of its template's control count; then it emits the event and frees the record.
+ * endConn finishes connection `rec` for everyone who counts connections: its in key, its share
+ * of the RS counters and of its template's control count, STAT_CONN_EXPIRED and EVT_EXPIRED.
+ * What it held on the way out (out key, Full-NAT tuple) is the caller's to keep or release.
  */
-export function expireConn(rec: u32): void {
-  const c = connAddress(rec);
-  const flags = load<u8>(c + CONN_FLAGS);
+function endConn(rec: u32, c: usize, flags: u8): void {
   const r = rsAddress(<u32>load<u16>(c + CONN_RS));
-  if (flags & CONNF_TEMPLATE) {
-    if ((flags & CONNF_DETACHED) == 0) indexRemove(rec, false);
-    store<u32>(r + RS_PERSIST, load<u32>(r + RS_PERSIST) - 1);
-    emitEvent(EVT_TEMPLATE_EXPIRED, c);
-    freeConn(rec);
-    return;
-  }
   if (isEmbryonic(c)) embryonicChange(TCP_S_SYN_RECV, TCP_S_NONE);
   indexRemove(rec, false);
-  if (flags & CONNF_OUT) indexRemove(rec, true);
-  if (flags & CONNF_POOL) releasePort(<u32>load<u16>(c + CONN_LIPIDX), <u32>load<u16>(c + CONN_LPORT));
   if (flags & CONNF_ACTIVE) store<u32>(r + RS_ACTIVE, load<u32>(r + RS_ACTIVE) - 1);
   else store<u32>(r + RS_INACTIVE, load<u32>(r + RS_INACTIVE) - 1);
   const link = load<u32>(c + CONN_LINK);
   if (link != 0) {
     const t = connAddress(link - 1);
     store<u32>(t + CONN_TMPL_CONTROLS, load<u32>(t + CONN_TMPL_CONTROLS) - 1);
+    store<u32>(c + CONN_LINK, 0);
   }
   count(STAT_CONN_EXPIRED, 1);
   emitEvent(EVT_EXPIRED, c);
+}
+
+/**
+ * expireConn removes a record: its index keys, its Full-NAT tuple, its share of the RS counters
+ * and of its template's control count; then it emits the event and frees the record. A
+ * quarantined tuple (a detached connection) has only its out key and its hold left to give back.
+ */
+export function expireConn(rec: u32): void {
+  const c = connAddress(rec);
+  const flags = load<u8>(c + CONN_FLAGS);
+  if (flags & CONNF_TEMPLATE) {
+    const r = rsAddress(<u32>load<u16>(c + CONN_RS));
+    if ((flags & CONNF_DETACHED) == 0) indexRemove(rec, false);
+    store<u32>(r + RS_PERSIST, load<u32>(r + RS_PERSIST) - 1);
+    emitEvent(EVT_TEMPLATE_EXPIRED, c);
+    freeConn(rec);
+    return;
+  }
+  if ((flags & CONNF_DETACHED) == 0) endConn(rec, c, flags);
+  if (flags & CONNF_OUT) indexRemove(rec, true);
+  if (flags & CONNF_POOL) releaseTuple(c);
   freeConn(rec);
+}
+
+/**
+ * quarantineConn ends Full-NAT connection `rec` but keeps its record, detached, holding the out
+ * key RIP:rport -> LIP:lport until `until`: the real server may keep that tuple in TIME_WAIT, and
+ * only the same client tuple may have it before then (fnat_pool.ts).
+ */
+export function quarantineConn(rec: u32, until: u32): void {
+  const c = connAddress(rec);
+  const flags = load<u8>(c + CONN_FLAGS);
+  endConn(rec, c, flags);
+  store<u8>(c + CONN_FLAGS, (flags & ~CONNF_ACTIVE) | CONNF_DETACHED);
+  store<u32>(c + CONN_EXPIRES, until);
+  count(STAT_FNAT_QUARANTINED, 1);
 }
 
 /** connGone: the session can no longer carry traffic (its RS or service was removed). */

@@ -10,34 +10,22 @@ import {
   EVT_CMAC, EVT_CPORT, EVT_FWD, EVT_LIP, EVT_LIPIDX, EVT_LPORT, EVT_PROTO, EVT_RIP, EVT_RPORT,
   EVT_CREATED, EVT_TEMPLATE_CREATED, EVT_TYPE, CONN_LINK, RS_PERSIST, SVCF_PERSIST, SVC_PERSIST_MASK,
   SVC_PERSIST_TIMEOUT, SVC_VPORT, EVT_RS, EVT_STATE, EVT_SVC, EVT_VIP, EVT_VPORT, CONNF_DETACHED, HDR_CONN_HIGH, FWD_DR, FWD_FNAT, FWD_NAT, FWD_TUN, HDR_DEV_COUNT,
-  HDR_LIP_CAP, HDR_PORTMAP_BASE, HDR_RS_CAP, HDR_SVC_CAP, IPPROTO_TCP, IPPROTO_UDP, LIP_USED,
-  PORTMAP_SIZE, RSF_REMOVED, RSF_USED, RS_ACTIVE, RS_FLAGS, RS_INACTIVE, RS_SVC, SVCF_USED,
+  HDR_LIP_CAP, HDR_RS_CAP, HDR_SVC_CAP, IPPROTO_TCP, IPPROTO_UDP, LIP_USED,
+  RSF_REMOVED, RSF_USED, RS_ACTIVE, RS_FLAGS, RS_INACTIVE, RS_SVC, SVCF_USED,
   SVC_FLAGS, SYNC_BAD, SYNC_CONFLICT, SYNC_CREATED, SYNC_TABLE_FULL, SYNC_UPDATED, TCP_S_COUNT,
   TCP_S_ESTABLISHED, TCP_S_NONE, TO_UDP,
 } from './abi';
 import { embryonicChange } from './embryonic';
 import { writeEvent } from './events';
-import { lipAddress } from './fnat_pool';
+import { holdTuple, lipAddress, tupleFree } from './fnat_pool';
 import { flowHash } from './flow';
 import { bswap16, copy6, hdr, timeReached } from './mem';
 import { serviceAddress } from './service';
 import {
   NO_CONN, allocConn, connAddress, freeConn, indexInsert, keyHash, lookupConn, newTemplate, recOf, rsAddress, setTuple,
-  timeoutMs,
+  tcpTimeout, timeoutMs,
 } from './session';
 import { applyTcpState } from './tcp_state';
-
-/** claimPort marks a Full-NAT port (a value, not wire order) as used; false if it already was */
-function claimPort(lip: u32, port: u32): bool {
-  const map = <usize>(hdr(HDR_PORTMAP_BASE) + lip * PORTMAP_SIZE);
-  const w = map + ((port >> 5) << 2);
-  const bit = <u32>1 << (port & 31);
-  if (load<u32>(w) & bit) return false;
-  store<u32>(w, load<u32>(w) | bit);
-  const l = lipAddress(lip);
-  store<u32>(l + LIP_USED, load<u32>(l + LIP_USED) + 1);
-  return true;
-}
 
 /** importConn creates or updates the session described by the event record at `e`. */
 export function importConn(e: usize, now: u32): u32 {
@@ -58,7 +46,7 @@ export function importConn(e: usize, now: u32): u32 {
   const cip = load<u32>(e + EVT_CIP);
   const vip = load<u32>(e + EVT_VIP);
   const ports = <u32>load<u16>(e + EVT_CPORT) | (<u32>load<u16>(e + EVT_VPORT) << 16);
-  const timeout = timeoutMs(proto == IPPROTO_TCP ? state : TO_UDP);
+  const timeout = proto == IPPROTO_TCP ? tcpTimeout(state, fwd == FWD_FNAT) : timeoutMs(TO_UDP);
   const v = lookupConn(flowHash(cip, vip, ports, proto), cip, vip, ports, proto, false);
   if (v != 0) {
     // known already (an earlier sync, or traffic seen here): follow the master's state and timer
@@ -86,14 +74,13 @@ export function importConn(e: usize, now: u32): u32 {
   if (rec == NO_CONN) return SYNC_TABLE_FULL;
   const c = connAddress(rec);
   if (fwd == FWD_FNAT) {
+    // the tuple toward this server must be free here too (or a quarantined one of this client)
     const lport = <u32>load<u16>(e + EVT_LPORT);
-    if (!claimPort(lipIdx, bswap16(lport))) {
+    if (!tupleFree(rip, load<u32>(e + EVT_LIP), rport | (lport << 16), proto, cip, vip, ports, now)) {
       freeConn(rec);
       return SYNC_CONFLICT;
     }
-    store<u32>(c + CONN_LIP, load<u32>(e + EVT_LIP));
-    store<u16>(c + CONN_LPORT, <u16>lport);
-    store<u16>(c + CONN_LIPIDX, <u16>lipIdx);
+    holdTuple(c, lipIdx, lport, r);
   }
   setTuple(c, cip, vip, ports, rip, rport, rs, svcIdx, proto);
   store<u8>(c + CONN_CDEV, load<u8>(e + EVT_CDEV));

@@ -18,13 +18,15 @@
 // offload flags. The handshake's own frames are never larger than the frames they replace by
 // more than the 40 bytes of options, and every slot has that much room after a minimal frame.
 import {
-  CONNF_POOL, CONNXF_PROXY_PENDING, CONNXF_PROXY_TS, CONNXF_PROXY_WINDOW, CONNXF_PROXY_WSCALE, CONNXF_SEQ,
+  CONNF_POOL, CONNXF_SYNPROXY_PENDING, CONNXF_SYNPROXY_TS, CONNXF_SYNPROXY_WINDOW, CONNXF_SYNPROXY_WSCALE, CONNXF_SEQ,
   CONNXF_SYNPROXY, CONNXF_TS, CONNX_AUX, CONNX_FLAGS, CONNX_SEQ_IN, CONNX_SEQ_OUT, CONNX_TS, CONN_CDEV, CONN_CIP,
-  CONN_CMAC, CONN_CPORT, CONN_FLAGS, CONN_LIP, CONN_LPORT, CONN_RIP, CONN_RPORT, CONN_RS, CONN_VIP, CONN_VPORT,
+  CONN_CMAC, CONN_CPORT, CONN_FLAGS, CONN_LIP, CONN_LPORT, CONN_RIP, CONN_RPORT, CONN_RS, CONN_SVC, CONN_VIP, CONN_VPORT,
   DESC_LEN, DESC_OFF, DESC_OUT_DEV, DESC_REASON, DESC_VERDICT, DEV_MAC, DEV_SIZE, ETH_HLEN, HDR_DEV_BASE,
   HDR_SYNPROXY_OPTS, IPPROTO_TCP, RS_DEV, RS_MAC, SCR_L3, SCR_L4, SCR_TCPFLAGS, STAT_COOKIES_FAILED, STAT_COOKIES_OK,
-  STAT_COOKIES_SENT, STAT_EMIT_FULL, VERDICT_FORWARD, VNET_HDR_LEN,
+  STAT_COOKIES_SENT, STAT_EMIT_FULL, STAT_PROXY_SENT, STAT_TOA_ADDED, SVCF_PROXY_V2, VERDICT_FORWARD, VNET_HDR_LEN,
+  CONNXF_PROXY, CONNXF_TOA,
 } from './abi';
+import { clientAddrFlags, clientAddrRoomOf, lowerMss, proxyHeaderLength, writeProxy, writeToa } from './clientaddr';
 import { csumApply, csumDelta32, ipHeaderChecksum, tcpChecksum } from './csum';
 import { emitCommit, emitReserve } from './emit';
 import { bswap16, copy6, hdr } from './mem';
@@ -42,7 +44,7 @@ import { setMacs } from './xmit/rewrite';
 import {
   ETH_DST, ETH_P_IP_RAW, ETH_SRC, ETH_TYPE, IP_CSUM, IP_DF_RAW, IP_DST, IP_FRAG, IP_HLEN, IP_ID, IP_PROTO, IP_SRC,
   IP_TOS, IP_TOT_LEN, IP_TTL, IP_VIHL, IP_VIHL_PLAIN, ICMP_HLEN, TCP_ACK, TCP_CSUM, TCP_DEFAULT_MSS, TCP_DOFF, TCP_FLAGS,
-  TCP_HLEN, TCP_MAX_WSCALE, TCP_SEQ, TCP_URG, TCP_WINDOW, TH_ACK, TH_CWR, TH_ECE, TH_RST, TH_SYN,
+  TCP_HLEN, TCP_MAX_WSCALE, TCP_SEQ, TCP_URG, TCP_WINDOW, TH_ACK, TH_CWR, TH_ECE, TH_RST, TH_SYN, TCPOLEN_TOA,
 } from './wire';
 
 /** TTL of the segments the director answers itself (Linux's default) */
@@ -76,9 +78,11 @@ export function writeIp(ip: usize, src: u32, dst: u32, l4len: u32): void {
 
 /**
  * writeTcp writes a TCP header at `l4` (ports raw: sport | dport << 16, as loaded) with `optLen`
- * bytes of options already in place after it, and its checksum over the pseudo-header src -> dst.
+ * bytes of options and `payload` bytes of data already in place after it, and its checksum over
+ * the pseudo-header src -> dst.
  */
-export function writeTcp(l4: usize, src: u32, dst: u32, ports: u32, seq: u32, ack: u32, flags: u8, window: u32, optLen: u32): void {
+export function writeTcp(l4: usize, src: u32, dst: u32, ports: u32, seq: u32, ack: u32, flags: u8, window: u32, optLen: u32,
+  payload: u32 = 0): void {
   store<u32>(l4, ports);
   store<u32>(l4 + TCP_SEQ, bswap<u32>(seq));
   store<u32>(l4 + TCP_ACK, bswap<u32>(ack));
@@ -87,15 +91,17 @@ export function writeTcp(l4: usize, src: u32, dst: u32, ports: u32, seq: u32, ac
   store<u16>(l4 + TCP_WINDOW, <u16>bswap16(window));
   store<u16>(l4 + TCP_CSUM, 0);
   store<u16>(l4 + TCP_URG, 0);
-  store<u16>(l4 + TCP_CSUM, <u16>tcpChecksum(src, dst, l4, TCP_HLEN + optLen));
+  store<u16>(l4 + TCP_CSUM, <u16>tcpChecksum(src, dst, l4, TCP_HLEN + optLen + payload));
 }
 
 /**
- * answerSyn turns the client's SYN in slot `desc` into our SYN-ACK with a cookie and sends it
- * back out of the device it came from. No session is created. MSS, SACK-permitted and window
- * scale of the SYN go into the cookie (no timestamps) or our timestamp value (timestamps).
+ * answerSyn turns the client's SYN in slot `desc` to service `svc` into our SYN-ACK with a
+ * cookie and sends it back out of the device it came from. No session is created. MSS,
+ * SACK-permitted and window scale of the SYN go into the cookie (no timestamps) or our timestamp
+ * value (timestamps). The MSS we announce leaves room for what TOA and the PROXY header add to
+ * the client's segments (clientaddr.ts does the same to a server's SYN-ACK when it sees one).
  */
-export function answerSyn(desc: usize, scr: usize, l2: bool, vnet: bool, inDev: u32, now: u32): void {
+export function answerSyn(desc: usize, scr: usize, svc: u32, l2: bool, vnet: bool, inDev: u32, now: u32): void {
   const frame = <usize>load<u32>(desc + DESC_OFF);
   const ip = <usize>load<u32>(scr + SCR_L3);
   const l4 = <usize>load<u32>(scr + SCR_L4);
@@ -120,11 +126,13 @@ export function answerSyn(desc: usize, scr: usize, l2: bool, vnet: bool, inDev: 
   const cookie = cookieMake(cip, vip, ports, isn, data);
   const tsval = ts ? tsEncode(now, wscode | (sack ? TS_OPT_SACK : 0) | (ecn ? TS_OPT_ECN : 0)) : 0;
   const ours = hdr(HDR_SYNPROXY_OPTS);
+  const caf = clientAddrFlags(svc);
+  const ourMss = caf != 0 ? lowerMss(ours & 0xffff, clientAddrRoomOf(cip, vip, ports & 0xffff, ports >>> 16, caf)) : ours & 0xffff;
 
   // the SYN was addressed to our MAC: answer from it to where the SYN came from
   if (l2) swapMacs(frame);
   const nl4 = ip + IP_HLEN;
-  const optLen = writeOptions(nl4 + TCP_HLEN, ours & 0xffff, sack, ts, tsval, clientTsval,
+  const optLen = writeOptions(nl4 + TCP_HLEN, ourMss, sack, ts, tsval, clientTsval,
     wsOk ? <i32>((ours >>> 16) & 0xf) : -1);
   writeIp(ip, vip, cip, TCP_HLEN + optLen);
   // ECN is not offered (no ECE): the director cannot know yet whether the real server agrees
@@ -236,8 +244,8 @@ export function openServer(desc: usize, scr: usize, rec: u32, info: u32, l2: boo
   store<u32>(x + CONNX_SEQ_IN, 0);
   store<u32>(x + CONNX_SEQ_OUT, cookie);
   store<u32>(x + CONNX_TS, ourTsval);
-  store<u16>(x + CONNX_FLAGS, CONNXF_SYNPROXY | CONNXF_PROXY_PENDING | (wsOk ? CONNXF_PROXY_WSCALE : 0) |
-    (tsOpt != 0 ? CONNXF_PROXY_TS : 0));
+  store<u16>(x + CONNX_FLAGS, CONNXF_SYNPROXY | CONNXF_SYNPROXY_PENDING | (wsOk ? CONNXF_SYNPROXY_WSCALE : 0) |
+    (tsOpt != 0 ? CONNXF_SYNPROXY_TS : 0));
   store<u16>(x + CONNX_AUX, <u16>((wsOk ? ws : 0) | (wsOk ? ours << 4 : 0) | (windowCode(window) << 8)));
 
   // the window of a SYN is never scaled (RFC 7323 §2.2); the ACK's was, by the client's shift
@@ -278,11 +286,11 @@ export function resetClient(desc: usize, scr: usize, l2: bool, vnet: bool, inDev
 }
 
 // ── step 3: the real server's SYN-ACK ────────────────────────────────────────────────────────
-/** proxyPending: session `rec` waits for its real server's SYN-ACK */
+/** synproxyPending: session `rec` waits for its real server's SYN-ACK */
 // @ts-ignore: decorator
-@inline export function proxyPending(rec: u32): bool {
+@inline export function synproxyPending(rec: u32): bool {
   const x = connxAddress(rec);
-  return x != 0 && (<u32>load<u16>(x + CONNX_FLAGS) & CONNXF_PROXY_PENDING) != 0;
+  return x != 0 && (<u32>load<u16>(x + CONNX_FLAGS) & CONNXF_SYNPROXY_PENDING) != 0;
 }
 
 // @ts-ignore: decorator
@@ -321,8 +329,8 @@ export function serverAnswered(desc: usize, scr: usize, rec: u32, l2: bool, vnet
   const aux = <u32>load<u16>(x + CONNX_AUX);
   const cookie = load<u32>(x + CONNX_SEQ_OUT);
   const ourTsval = load<u32>(x + CONNX_TS);
-  const clientWs = (flags & CONNXF_PROXY_WSCALE) != 0;
-  const ts = (flags & CONNXF_PROXY_TS) != 0 && tsOpt != 0;
+  const clientWs = (flags & CONNXF_SYNPROXY_WSCALE) != 0;
+  const ts = (flags & CONNXF_SYNPROXY_TS) != 0 && tsOpt != 0;
   const serverTsval = ts ? bswap<u32>(load<u32>(tsOpt + 2)) : 0;
   const clientTsval = ts ? bswap<u32>(load<u32>(tsOpt + 6)) : 0;
   const wsClient = aux & 0xf;
@@ -334,9 +342,10 @@ export function serverAnswered(desc: usize, scr: usize, rec: u32, l2: bool, vnet
   const clientWindow = windowOfCode(aux >> 8);
   const delta = cookie - serverIsn;
 
-  let newFlags = CONNXF_SYNPROXY | CONNXF_SEQ | (flags & (CONNXF_PROXY_WSCALE | CONNXF_PROXY_TS));
+  // TOA and the PROXY header (clientaddr.ts) stay armed: they start with the ACK below
+  let newFlags = CONNXF_SYNPROXY | CONNXF_SEQ | (flags & (CONNXF_SYNPROXY_WSCALE | CONNXF_SYNPROXY_TS | CONNXF_TOA | CONNXF_PROXY));
   if (ts) newFlags |= CONNXF_TS;
-  if (wsServer != wsOurs || inShift != 0) newFlags |= CONNXF_PROXY_WINDOW;
+  if (wsServer != wsOurs || inShift != 0) newFlags |= CONNXF_SYNPROXY_WINDOW;
   store<u32>(x + CONNX_SEQ_OUT, delta);
   store<u32>(x + CONNX_TS, ts ? ourTsval - serverTsval : 0);
   store<u16>(x + CONNX_FLAGS, <u16>newFlags);
@@ -353,7 +362,11 @@ export function serverAnswered(desc: usize, scr: usize, rec: u32, l2: bool, vnet
   const optLen: u32 = ts ? 12 : 0;
   const l2len: u32 = l2 ? ETH_HLEN : 0;
 
-  // the ACK that completes the real server's handshake: (C|L)IP -> RIP, as forward() would send it
+  // the ACK that completes the real server's handshake: (C|L)IP -> RIP, as forward() would send it.
+  // It is the segment TOA must be in (the server's TOA module reads the option from the one that
+  // completes the handshake), and it carries the PROXY header at the client's first byte, so a
+  // server that speaks first (SMTP, FTP) hears who the client is without waiting for its data;
+  // should it be lost, the client's first segment carries both again (clientaddr.ts).
   const e = emitReserve();
   if (e != 0) {
     const rsDev = <u32>load<u8>(r + RS_DEV);
@@ -364,11 +377,23 @@ export function serverAnswered(desc: usize, scr: usize, rec: u32, l2: bool, vnet
     }
     const src = fnat ? load<u32>(c + CONN_LIP) : cip;
     const sport = fnat ? <u32>load<u16>(c + CONN_LPORT) : cport;
-    if (ts) writeTimestamps(eip + IP_HLEN + TCP_HLEN, clientTsval, serverTsval);
-    writeIp(eip, src, rip, TCP_HLEN + optLen);
+    const eopts = eip + IP_HLEN + TCP_HLEN;
+    let eoptLen = optLen;
+    if (ts) writeTimestamps(eopts, clientTsval, serverTsval);
+    if (flags & CONNXF_TOA) {
+      writeToa(eopts + eoptLen, c);
+      eoptLen += TCPOLEN_TOA;
+      count(STAT_TOA_ADDED, 1);
+    }
+    const h = proxyHeaderLength(rec);
+    if (h != 0) {
+      writeProxy(eopts + eoptLen, c, (clientAddrFlags(<u32>load<u16>(c + CONN_SVC)) & SVCF_PROXY_V2) != 0);
+      count(STAT_PROXY_SENT, 1);
+    }
+    writeIp(eip, src, rip, TCP_HLEN + eoptLen + h);
     writeTcp(eip + IP_HLEN, src, rip, sport | (rport << 16), ack, serverIsn + 1, TH_ACK,
-      inShift != 0 ? rescale(clientWindow, inShift, 0) : clientWindow, optLen);
-    emitCommit(e, l2len + IP_HLEN + TCP_HLEN + optLen, rsDev);
+      inShift != 0 ? rescale(clientWindow, inShift, 0) : clientWindow, eoptLen, h);
+    emitCommit(e, l2len + IP_HLEN + TCP_HLEN + eoptLen + h, rsDev);
   } else {
     // the client's first segment completes it instead (it carries the same ACK)
     count(STAT_EMIT_FULL, 1);
@@ -399,7 +424,7 @@ export function serverRefused(rec: u32, l4: usize): void {
   const cookie = load<u32>(x + CONNX_SEQ_OUT);
   store<u32>(x + CONNX_SEQ_OUT, cookie + 1 - bswap<u32>(load<u32>(l4 + TCP_SEQ)));
   store<u32>(x + CONNX_TS, 0);
-  store<u16>(x + CONNX_FLAGS, CONNXF_SYNPROXY | CONNXF_SEQ);
+  store<u16>(x + CONNX_FLAGS, CONNXF_SYNPROXY | CONNXF_SEQ | (load<u16>(x + CONNX_FLAGS) & (CONNXF_TOA | CONNXF_PROXY)));
 }
 
 // ── after the handshake ──────────────────────────────────────────────────────────────────────
@@ -413,7 +438,7 @@ export function serverRefused(rec: u32, l4: usize): void {
 // @ts-ignore: decorator
 @inline export function proxyWindow(rec: u32, l4: usize, out: bool, partial: bool): void {
   const x = connxAddress(rec);
-  if (x != 0 && (<u32>load<u16>(x + CONNX_FLAGS) & CONNXF_PROXY_WINDOW) != 0) rewindow(x, l4, out, partial);
+  if (x != 0 && (<u32>load<u16>(x + CONNX_FLAGS) & CONNXF_SYNPROXY_WINDOW) != 0) rewindow(x, l4, out, partial);
 }
 
 function rewindow(x: usize, l4: usize, out: bool, partial: bool): void {

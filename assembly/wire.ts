@@ -110,6 +110,19 @@
 @inline export const TCPOPT_SACK: u8 = 5;
 // @ts-ignore: decorator
 @inline export const TCPOPT_TIMESTAMP: u8 = 8;
+/** TOA, "TCP option address" (Alibaba LVS, DPVS kmod/toa): kind 254, length 8, port, IPv4 */
+// @ts-ignore: decorator
+@inline export const TCPOPT_TOA: u8 = 254;
+// @ts-ignore: decorator
+@inline export const TCPOLEN_TOA: u32 = 8;
+// @ts-ignore: decorator
+@inline export const TCPOLEN_MSS: u32 = 4;
+/** the largest TCP header (data offset 15 words) */
+// @ts-ignore: decorator
+@inline export const TCP_MAX_HLEN: u32 = 60;
+/** RFC 9293 §3.7.1: the MSS a host assumes when the SYN carries none */
+// @ts-ignore: decorator
+@inline export const TCP_DEFAULT_MSS: u32 = 536;
 // @ts-ignore: decorator
 @inline export const TH_FIN: u8 = 0x01;
 // @ts-ignore: decorator
@@ -127,12 +140,7 @@
 @inline export const TH_ECE: u8 = 0x40;
 // @ts-ignore: decorator
 @inline export const TH_CWR: u8 = 0x80;
-/** the largest TCP header: 15 words (RFC 9293 §3.1), 40 bytes of options */
-// @ts-ignore: decorator
-@inline export const TCP_HLEN_MAX: u32 = 60;
-// TCP option lengths (RFC 9293 §3.2, RFC 7323, RFC 2018)
-// @ts-ignore: decorator
-@inline export const TCPOLEN_MSS: u32 = 4;
+// TCP option lengths (RFC 9293 §3.2, RFC 7323, RFC 2018; TCPOLEN_MSS above)
 // @ts-ignore: decorator
 @inline export const TCPOLEN_WSCALE: u32 = 3;
 // @ts-ignore: decorator
@@ -142,9 +150,6 @@
 /** the largest window shift RFC 7323 §2.3 allows */
 // @ts-ignore: decorator
 @inline export const TCP_MAX_WSCALE: u32 = 14;
-/** the MSS a host assumes when the SYN carries none (RFC 9293 §3.7.1) */
-// @ts-ignore: decorator
-@inline export const TCP_DEFAULT_MSS: u32 = 536;
 
 // ── UDP ──────────────────────────────────────────────────────────────────────────────────────
 // @ts-ignore: decorator

@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   WLVS_ERR_USAGE: 'the command line or a request is not understood',
   WLVS_ERR_DEMO: 'a lab demo did not show what it should',
   WLVS_ERR_INTERNAL: 'an unexpected failure inside wlvs',
+  WLVS_ERR_RESTART_NEEDED: 'the change needs memory the running director was laid out without: restart it',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

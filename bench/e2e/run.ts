@@ -7,6 +7,8 @@
 //   nginx     nginx stream proxy, TCP and UDP (round robin; hash $remote_addr for iperf3)
 //   wlvs      this project (NAT over TAP, offloads on)
 //   wlvs-busy the same with director.busy_poll_us: 200
+//   wlvs-fnat Full-NAT over TAP (two LIPs); wlvs-tun, wlvs-tun-fnat: NAT and Full-NAT over a TUN
+//             device (not in the default list: `--targets wlvs,wlvs-fnat --metrics conn_rate`)
 // Metrics: TCP throughput with 1 and 4 streams (iperf3), small-packet UDP pps (trafgen, 106-byte
 // frames over 16 flows, counted by a stateless nft counter at the real servers), new TCP
 // connections per second (wrk, Connection: close, against nginx), and round-trip time
@@ -19,7 +21,8 @@ import { parseArgs } from 'node:util';
 import type { ChildProcess } from 'node:child_process';
 import { buildTopology, CLIENT_NET, SERVER_NET, type Topology } from '../../src/lab/topology.js';
 import { waitForLine } from '../../src/lab/netns.js';
-import { startDirector } from '../../src/lab/lab-director.js';
+import { LAB_LIPS_TAP, LAB_LIPS_TUN, LAB_VIP_TUN, startDirector } from '../../src/lab/lab-director.js';
+import { startNginx } from '../../src/lab/nginx.js';
 
 const { values } = parseArgs({
   options: {
@@ -212,25 +215,40 @@ ${up('udp9', UDP_PORT, false)}
 };
 
 let wlvsChild: ChildProcess | null = null;
-/** wlvsTarget: this project, NAT over TAP with offloads, optionally busy polling */
-function wlvsTarget(name: string, busyPollUs: number): Target {
+interface WlvsVariant { busyPollUs?: number; forwarding?: 'nat' | 'fullnat'; device?: 'tap' | 'tun' }
+/**
+ * wlvsTarget: this project with offloads on; NAT over TAP unless told otherwise. Full-NAT uses two
+ * LIPs with their whole port range, as an operator would; over TUN the VIP lies outside the
+ * client's subnet (the kernel routes it into the device) and the servers reply through the
+ * director's kernel, as in the topology of issue 8.
+ */
+function wlvsTarget(name: string, v: WlvsVariant = {}): Target {
+  const tun = v.device === 'tun';
+  const fwd = v.forwarding ?? 'nat';
   return {
-    name, address: VIP, udp: true,
+    name, address: tun ? LAB_VIP_TUN : VIP, udp: true,
     pid: () => wlvsChild?.pid,
     async setup(topo) {
-      await rsGateway(topo, WLVS_GW);
+      // NAT over TAP: wlvs's DIP is the servers' gateway; otherwise the director's kernel is
+      await rsGateway(topo, fwd === 'nat' && !tun ? WLVS_GW : KERNEL_GW);
       const rs = (port: number) => RS.map((address) => ({ address, port }));
       const svc = (svcName: string, port: number, protocol: string, scheduler: string) => ({
-        name: svcName, vip: VIP, port, protocol, scheduler, forwarding: 'nat', health_check: { type: 'none' }, real_servers: rs(port),
+        name: svcName, vip: tun ? LAB_VIP_TUN : VIP, port, protocol, scheduler, forwarding: fwd, health_check: { type: 'none' },
+        real_servers: rs(port),
       });
       const running = await startDirector(topo, (token) => ({
         director: {
-          devices: [
-            { name: 'wlvs-ext', kind: 'tap', addresses: [`${CLIENT_NET}.1/24`], bridge: 'br-ext' },
-            { name: 'wlvs-int', kind: 'tap', addresses: [`${SERVER_NET}.1/24`], bridge: 'br-int' },
-          ],
+          devices: tun
+            // the kernel drops packets from its own addresses as martians: wlvs's source is .253
+            ? [{ name: 'wlvs0', kind: 'tun', addresses: [`${SERVER_NET}.253/24`] }]
+            : [
+              { name: 'wlvs-ext', kind: 'tap', addresses: [`${CLIENT_NET}.1/24`], bridge: 'br-ext' },
+              { name: 'wlvs-int', kind: 'tap', addresses: [`${SERVER_NET}.1/24`], bridge: 'br-int' },
+            ],
+          ...(tun ? {} : { routes: [{ to: '0.0.0.0/0', via: `${CLIENT_NET}.254`, device: 'wlvs-ext' }] }),
           sessions: 262144,
-          busy_poll_us: busyPollUs,
+          busy_poll_us: v.busyPollUs ?? 0,
+          ...(fwd === 'fullnat' ? { fullnat: { local_addresses: tun ? LAB_LIPS_TUN : LAB_LIPS_TAP } } : {}),
           admin: { listen: '127.0.0.1:9180', token_file: token },
         },
         services: [svc('web', 80, 'tcp', 'rr'), svc('iperf', 5201, 'tcp', 'sh'), svc('rtt', RTT_PORT, 'tcp', 'sh'),
@@ -245,28 +263,20 @@ function wlvsTarget(name: string, busyPollUs: number): Target {
   };
 }
 
-const TARGETS: Record<string, Target> = { direct, nftables, haproxy, nginx: nginxStream, wlvs: wlvsTarget('wlvs', 0), 'wlvs-busy': wlvsTarget('wlvs-busy', 200) };
+const TARGETS: Record<string, Target> = {
+  direct, nftables, haproxy, nginx: nginxStream, wlvs: wlvsTarget('wlvs'), 'wlvs-busy': wlvsTarget('wlvs-busy', { busyPollUs: 200 }),
+  'wlvs-fnat': wlvsTarget('wlvs-fnat', { forwarding: 'fullnat' }),
+  'wlvs-tun': wlvsTarget('wlvs-tun', { device: 'tun' }),
+  'wlvs-tun-fnat': wlvsTarget('wlvs-tun-fnat', { device: 'tun', forwarding: 'fullnat' }),
+};
 
 /** startServers runs iperf3, nginx, sockperf and a UDP counter on every real server */
 async function startServers(topo: Topology): Promise<void> {
   // wrk closes first through a proxy (the proxy relays the server's FIN a little later), so the
   // client's TIME_WAIT sockets would exhaust its ports within seconds; a load generator reuses them
   await topo.lab.sysctl(topo.client.role, 'net.ipv4.tcp_tw_reuse', 1);
-  const nginxConf = join(work, 'nginx.conf');
-  writeFileSync(nginxConf, `worker_processes 1;
-pid ${work}/nginx-%ROLE%.pid;
-error_log stderr warn;
-daemon off;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  server { listen 80 reuseport backlog=4096; location / { return 200 "ok\\n"; } }
-}
-`);
+  await startNginx(topo);
   for (const r of topo.realServers) {
-    const conf = join(work, `nginx-${r.role}.conf`);
-    writeFileSync(conf, (await import('node:fs')).readFileSync(nginxConf, 'utf8').replace('%ROLE%', r.role));
-    topo.lab.spawn(r.role, 'nginx', ['-c', conf, '-p', work]);
     const ip = topo.lab.spawn(r.role, 'iperf3', ['-s', '-p', '5201', '--forceflush']);
     await waitForLine(ip, /Server listening/);
     topo.lab.spawn(r.role, 'taskset', ['-c', '1', 'sockperf', 'server', '--tcp', '-i', '0.0.0.0', '-p', String(RTT_PORT)]);

@@ -1,7 +1,7 @@
 // metrics.ts — Prometheus metrics (prom-client), read from the data path's counters at scrape
 // time: nothing is counted twice and the data path pays nothing for being watched.
 import { Counter, Gauge, Registry, type Metric } from 'prom-client';
-import type { ControlPlane, Counters, RealServerState } from '../director/control-plane.js';
+import type { ControlPlane, Counters, FullnatStatus, RealServerState } from '../director/control-plane.js';
 
 const SIZE_BOUNDS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192];
 const TIME_BOUNDS_US = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192];
@@ -104,6 +104,30 @@ export function createMetrics(cp: ControlPlane): Registry {
       this.inc({ outcome: 'forwarded' }, Number(t.forwarded));
       this.inc({ outcome: 'host' }, Number(t.host));
       this.inc({ outcome: 'dropped' }, Number(t.dropped));
+    },
+  });
+  /** a counter of Full-NAT figures by event label */
+  type Pick = (f: FullnatStatus) => bigint;
+  const fullnatEvents = (name: string, help: string, events: Record<string, Pick>) => new Counter({
+    name, help, labelNames: ['event'], registers: [reg],
+    collect() {
+      this.reset();
+      const f = cp.fullnat();
+      for (const [event, pick] of Object.entries(events)) this.inc({ event }, Number(pick(f)));
+    },
+  });
+  fullnatEvents('wlvs_fullnat_tuples_total', 'Full-NAT tuples: reused (a client reusing its port kept its LIP:lport), ' +
+    'quarantined (held after its connection ended, until the server\'s TIME_WAIT is over), probe_busy (a probe for a ' +
+    'free tuple met a busy one)', { reused: (f) => f.reused, quarantined: (f) => f.quarantined, probe_busy: (f) => f.probeBusy });
+  fullnatEvents('wlvs_client_address_total', 'the client\'s address toward the servers: proxy_sent (PROXY headers put ' +
+    'into client segments, resends included), toa_added (TOA options added), toa_no_room (segments that had no option ' +
+    'room for TOA)', { proxy_sent: (f) => f.proxySent, toa_added: (f) => f.toaAdded, toa_no_room: (f) => f.toaNoRoom });
+  new Gauge({
+    name: 'wlvs_fullnat_lip_tuples', labelNames: ['lip'], registers: [reg],
+    help: 'LIP:lport tuples held on each local address (connections and quarantine, toward every real server)',
+    collect() {
+      this.reset();
+      for (const l of cp.fullnat().lips) this.set({ lip: l.address }, l.held);
     },
   });
   new Gauge({ name: 'wlvs_sessions', help: 'session records in use (connections and templates)', registers: [reg],

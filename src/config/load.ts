@@ -4,12 +4,14 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml';
 import { WlvsError } from '../errors.js';
-import { DEFAULT_TIMEOUTS_S } from '../dataplane/memory-map.js';
+import { DEFAULT_FNAT_QUARANTINE_S, DEFAULT_TIMEOUTS_S } from '../dataplane/memory-map.js';
+import { ipv4ToNumber, numberToIpv4 } from '../model/address.js';
 import type { ForwardingMode, SchedulerName, SynProxyMode } from '../model/spec.js';
 import type {
-  DeviceSpec, DirectorSpec, HaSpec, HealthSpec, LipSpec, RealServerSpec, RouteSpec, ServiceSpec, SynFloodSpec, VrrpSpec,
+  DeviceSpec, DirectorSpec, FullnatSpec, HaSpec, HealthSpec, LipSpec, RealServerSpec, RouteSpec, ServiceSpec, SynFloodSpec,
+  VrrpSpec,
 } from '../model/spec.js';
-import { haAddresses, serviceKey } from '../model/spec.js';
+import { forwardingModes, haAddresses, serviceKey, usesFullnat } from '../model/spec.js';
 import { type Issue, Reader, isCidr, isIpv4 } from './reader.js';
 
 const SCHEDULER_NAMES: readonly SchedulerName[] = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'dh', 'mh'];
@@ -217,10 +219,87 @@ function portRange(r: Reader, node: Node | undefined, text: string | undefined, 
   return [lo, hi];
 }
 
+/** the most addresses one prefix in director.fullnat.local_addresses may stand for */
+const MAX_PREFIX_ADDRESSES = 256;
+
+/**
+ * fullnat reads director.fullnat: the director's one LIP pool (addresses, `{ address, ports }`
+ * or a prefix such as 10.99.3.16/28 for every address in it) and the quarantine.
+ */
+function fullnat(r: Reader, node: Node | undefined): FullnatSpec {
+  const path = 'director.fullnat';
+  const m = r.map(node, path, ['local_addresses', 'quarantine']);
+  const lips: LipSpec[] = [];
+  const seen = new Map<string, number>();
+  const add = (n: Node, i: number, address: string, portMin: number, portMax: number) => {
+    const before = seen.get(address);
+    if (before !== undefined) r.problem(n, `${path}.local_addresses[${i}]`, `${address} is already in the pool (local_addresses[${before}])`);
+    else seen.set(address, i);
+    lips.push({ address, portMin, portMax });
+  };
+  r.seq(r.get(m, 'local_addresses'), `${path}.local_addresses`).forEach((n, i) => {
+    const p = `${path}.local_addresses[${i}]`;
+    const scalar = (n as { value?: unknown }).value;
+    if (typeof scalar === 'string') {
+      const prefix = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(scalar);
+      if (prefix && isCidr(scalar)) {
+        const bits = Number(prefix[2]);
+        const count = 2 ** (32 - bits);
+        if (count > MAX_PREFIX_ADDRESSES) {
+          r.problem(n, p, `${scalar} stands for ${count} addresses, at most ${MAX_PREFIX_ADDRESSES} (/24) per entry`);
+          return;
+        }
+        const base = ipv4ToNumber(prefix[1]) & (bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0);
+        for (let k = 0; k < count; k++) add(n, i, numberToIpv4((base + k) >>> 0), 1024, 65535);
+      } else if (!isIpv4(scalar)) {
+        r.problem(n, p, `expected an IPv4 address or prefix, got ${JSON.stringify(scalar)}`);
+      } else {
+        add(n, i, scalar, 1024, 65535);
+      }
+      return;
+    }
+    const lm = r.map(n, p, ['address', 'ports']);
+    const address = r.ipv4(r.get(lm, 'address'), r.need(lm, 'address', p) || undefined, `${p}.address`);
+    const [portMin, portMax] = portRange(r, r.get(lm, 'ports'), r.str(lm, 'ports', p), `${p}.ports`);
+    if (address) add(n, i, address, portMin, portMax);
+  });
+  return { localAddresses: lips, quarantine: r.int(m, 'quarantine', path, 0, 3600, DEFAULT_FNAT_QUARANTINE_S) };
+}
+
+/**
+ * checkPool refuses what would make the pool collide with the director's other addresses: a LIP
+ * that is a VIP, a device address, a failover address or a real server (replies to it would go
+ * astray), a pool without a fullnat service, or a fullnat service without a pool. Another
+ * director's pool is not visible here: each director must be given its own (docs/config.md).
+ */
+function checkPool(r: Reader, root: YAMLMap, dm: YAMLMap | null, spec: DirectorSpec): void {
+  const node = r.get(r.map(r.get(dm, 'fullnat'), 'director.fullnat', ['local_addresses', 'quarantine']), 'local_addresses');
+  const others = new Map<string, string>();
+  spec.devices.forEach((d, i) => d.addresses.forEach((a) => others.set(a.split('/')[0], `director.devices[${i}] address`)));
+  for (const v of spec.ha?.virtualAddresses ?? []) others.set(v.address.split('/')[0], 'a director.ha virtual address');
+  spec.services.forEach((s, i) => {
+    others.set(s.vip, `the VIP of services[${i}]`);
+    for (const x of s.realServers) others.set(x.address, `a real server of services[${i}]`);
+    if (s.sorry) others.set(s.sorry.address, `the sorry server of services[${i}]`);
+  });
+  for (const l of spec.fullnat.localAddresses) {
+    const clash = others.get(l.address);
+    if (clash) r.problem(node, 'director.fullnat.local_addresses', `${l.address} is also ${clash}`);
+  }
+  const services = r.seq(r.get(root, 'services'), 'services');
+  const fnat = spec.services.findIndex((s) => usesFullnat(s));
+  if (fnat >= 0 && spec.fullnat.localAddresses.length === 0) {
+    r.problem(services[fnat], 'director.fullnat.local_addresses', `services[${fnat}] uses fullnat: the director needs at least one local address`);
+  }
+  if (fnat < 0 && spec.fullnat.localAddresses.length > 0) {
+    r.problem(node, 'director.fullnat.local_addresses', 'local addresses are used only by fullnat services, and none uses it');
+  }
+}
+
 function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec): ServiceSpec {
   const m = r.map(node, path, ['name', 'vip', 'port', 'protocol', 'scheduler', 'sched_flags', 'forwarding', 'persistence',
-    'persistence_netmask', 'local_addresses', 'sorry_server', 'tunnel_source', 'health_check', 'on_failure', 'syn_proxy',
-    'real_servers']);
+    'persistence_netmask', 'local_addresses', 'proxy_protocol', 'toa', 'sorry_server', 'tunnel_source', 'health_check',
+    'on_failure', 'syn_proxy', 'real_servers']);
   const vip = r.ipv4(r.get(m, 'vip'), r.need(m, 'vip', path) || undefined, `${path}.vip`);
   const port = r.int(m, 'port', path, 0, 65535, 0);
   const protocol = r.oneOf(m, 'protocol', path, ['tcp', 'udp'] as const, 'tcp');
@@ -240,20 +319,10 @@ function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec)
     else if (typeof v === 'string' && isIpv4(v) && maskPrefix(v) >= 0) prefix = maskPrefix(v);
     else r.problem(nm, `${path}.persistence_netmask`, `expected a netmask like 255.255.255.0 or a prefix length 0..32, got ${JSON.stringify(v)}`);
   }
-  const lips: LipSpec[] = [];
-  r.seq(r.get(m, 'local_addresses'), `${path}.local_addresses`).forEach((n, i) => {
-    const p = `${path}.local_addresses[${i}]`;
-    const scalar = (n as { value?: unknown }).value;
-    if (typeof scalar === 'string') {
-      if (!isIpv4(scalar)) r.problem(n, p, `expected an IPv4 address, got ${JSON.stringify(scalar)}`);
-      else lips.push({ address: scalar, portMin: 1024, portMax: 65535 });
-      return;
-    }
-    const lm = r.map(n, p, ['address', 'ports']);
-    const address = r.ipv4(r.get(lm, 'address'), r.need(lm, 'address', p) || undefined, `${p}.address`);
-    const [portMin, portMax] = portRange(r, r.get(lm, 'ports'), r.str(lm, 'ports', p), `${p}.ports`);
-    if (address) lips.push({ address, portMin, portMax });
-  });
+  if (r.get(m, 'local_addresses') !== undefined) {
+    r.problem(r.get(m, 'local_addresses'), `${path}.local_addresses`,
+      'the Full-NAT pool is one per director: list the addresses under director.fullnat.local_addresses');
+  }
   let sorry: ServiceSpec['sorry'] = null;
   const sn = r.get(m, 'sorry_server');
   if (sn !== undefined) {
@@ -287,14 +356,28 @@ function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec)
     hashPort: flags.includes('sh-port') || flags.includes('mh-port'),
     fallback: flags.includes('sh-fallback') || flags.includes('mh-fallback'),
     persistence: r.int(m, 'persistence', path, 0, 86400 * 31, 0),
-    persistencePrefix: prefix, localAddresses: lips, sorry,
+    persistencePrefix: prefix,
+    proxyProtocol: r.get(m, 'proxy_protocol') !== undefined
+      ? r.oneOf(m, 'proxy_protocol', path, ['v1', 'v2'] as const, 'v2') : null,
+    toa: r.bool(m, 'toa', path, false),
+    sorry,
     tunnelSource: tunnel !== undefined ? r.ipv4(r.get(m, 'tunnel_source'), tunnel, `${path}.tunnel_source`) : null,
     health: svcHealth,
     onFailure: r.oneOf(m, 'on_failure', path, ['quiesce', 'remove'] as const, 'quiesce'),
     synProxy: 'off',
     realServers,
   };
-  const modes = new Set([forwarding, ...realServers.map((x) => x.forwarding ?? forwarding)]);
+  const modes = forwardingModes(s);
+  if ((s.proxyProtocol || s.toa) && protocol !== 'tcp') {
+    r.problem(r.get(m, s.toa ? 'toa' : 'proxy_protocol'), `${path}.${s.toa ? 'toa' : 'proxy_protocol'}`, 'is for TCP services only');
+  }
+  if (s.proxyProtocol && (modes.has('dr') || modes.has('tun'))) {
+    r.problem(r.get(m, 'proxy_protocol'), `${path}.proxy_protocol`,
+      'needs nat or fullnat: the director must see the replies to translate their acknowledgements (dr and tun bypass it)');
+  }
+  if (s.toa && [...modes].some((x) => x !== 'fullnat')) {
+    r.problem(r.get(m, 'toa'), `${path}.toa`, 'is for fullnat only: in the other modes the server sees the client\'s address');
+  }
   // the proxy needs the return path (it answers for the server and translates sequence numbers):
   // on by default, in auto mode, wherever every real server is reached by NAT or Full-NAT
   const proxyable = protocol === 'tcp' && [...modes].every((x) => x === 'nat' || x === 'fullnat');
@@ -306,8 +389,6 @@ function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec)
     r.problem(spNode, `${path}.syn_proxy`, protocol !== 'tcp' ? 'the SYN proxy is for TCP services'
       : 'the SYN proxy needs the return path: every real server must use nat or fullnat (dr and tun get the embryonic budget only)');
   }
-  if (modes.has('fullnat') && lips.length === 0) r.problem(node, `${path}.local_addresses`, 'fullnat needs at least one local address');
-  if (lips.length && !modes.has('fullnat')) r.problem(r.get(m, 'local_addresses'), `${path}.local_addresses`, 'local addresses are used only by fullnat');
   if (port === 0 && (modes.has('nat') || modes.has('fullnat')) && realServers.some((x) => x.port !== 0)) {
     r.problem(node, `${path}.port`, 'a port-0 (all ports) service keeps the client\'s port: its real servers need port 0');
   }
@@ -333,7 +414,7 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
   const root = r.map(doc.contents as Node, '', ['director', 'services']) as YAMLMap | null;
   if (!root) throw invalid(fileName, r.issues.length ? r.issues : [{ line: 1, col: 1, path: '', message: 'the file is empty' }]);
   const dm = r.map(r.get(root, 'director'), 'director', ['devices', 'routes', 'sessions', 'batch', 'busy_poll_us', 'timeouts',
-    'unknown_packets', 'sloppy_tcp', 'admin', 'ha', 'log', 'health_check', 'syn_flood']);
+    'unknown_packets', 'fullnat', 'sloppy_tcp', 'admin', 'ha', 'log', 'health_check', 'syn_flood']);
   if (!dm) r.problem(root, 'director', 'is required');
   const devices = r.seq(r.get(dm, 'devices'), 'director.devices').map((n, i) => device(r, n, `director.devices[${i}]`));
   if (dm && devices.length === 0) r.problem(dm, 'director.devices', 'at least one device is required');
@@ -392,6 +473,7 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
     busyPollUs: r.int(dm, 'busy_poll_us', 'director', 0, 1000, 0),
     timeouts,
     unknownPackets: r.oneOf(dm, 'unknown_packets', 'director', ['drop', 'host', 'pass'] as const, 'drop'),
+    fullnat: fullnat(r, r.get(dm, 'fullnat')),
     sloppyTcp: r.bool(dm, 'sloppy_tcp', 'director', false),
     admin,
     ha: dm && r.get(dm, 'ha') ? ha(r, r.get(dm, 'ha')!, devices) : null,
@@ -399,6 +481,7 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
     synFlood: synFlood(r, r.get(dm, 'syn_flood')),
     services,
   };
+  checkPool(r, root, dm, spec);
   if (spec.ha && haAddresses(spec).length > 255) {
     r.problem(r.get(dm, 'ha'), 'director.ha', `${haAddresses(spec).length} addresses move with the master role; a VRRP advertisement carries at most 255`);
   }

@@ -2,7 +2,7 @@
 // case, defaults left out where they are defaults), for `GET /api/v1/config`, runtime edits
 // and the importers. parseConfig(toYaml(spec)) gives back an equal spec.
 import { stringify } from 'yaml';
-import { DEFAULT_TIMEOUTS_S } from '../dataplane/memory-map.js';
+import { DEFAULT_FNAT_QUARANTINE_S, DEFAULT_TIMEOUTS_S } from '../dataplane/memory-map.js';
 import type { DirectorSpec, HealthSpec, ServiceSpec } from '../model/spec.js';
 import { DEFAULT_HEALTH, DEFAULT_SYN_FLOOD } from './load.js';
 
@@ -41,10 +41,8 @@ function serviceObject(s: ServiceSpec, defaultHealth: HealthSpec = DEFAULT_HEALT
   o.forwarding = s.forwarding;
   if (s.persistence) o.persistence = s.persistence;
   if (s.persistence && s.persistencePrefix !== 32) o.persistence_netmask = s.persistencePrefix;
-  if (s.localAddresses.length) {
-    o.local_addresses = s.localAddresses.map((l) => (l.portMin === 1024 && l.portMax === 65535 ? l.address
-      : { address: l.address, ports: `${l.portMin}-${l.portMax}` }));
-  }
+  if (s.proxyProtocol) o.proxy_protocol = s.proxyProtocol;
+  if (s.toa) o.toa = true;
   if (s.sorry) o.sorry_server = { address: s.sorry.address, port: s.sorry.port };
   if (s.tunnelSource) o.tunnel_source = s.tunnelSource;
   const hc = healthObject(s.health, svcBase);
@@ -83,6 +81,16 @@ export function configObject(spec: DirectorSpec): Record<string, unknown> {
   if (spec.busyPollUs) director.busy_poll_us = spec.busyPollUs;
   if (Object.keys(timeouts).length) director.timeouts = timeouts;
   if (spec.unknownPackets !== 'drop') director.unknown_packets = spec.unknownPackets;
+  const f = spec.fullnat;
+  if (f.localAddresses.length || f.quarantine !== DEFAULT_FNAT_QUARANTINE_S) {
+    director.fullnat = {
+      ...(f.localAddresses.length ? {
+        local_addresses: f.localAddresses.map((l) => (l.portMin === 1024 && l.portMax === 65535 ? l.address
+          : { address: l.address, ports: `${l.portMin}-${l.portMax}` })),
+      } : {}),
+      ...(f.quarantine !== DEFAULT_FNAT_QUARANTINE_S ? { quarantine: f.quarantine } : {}),
+    };
+  }
   if (spec.sloppyTcp) director.sloppy_tcp = true;
   if (spec.admin) director.admin = spec.admin.tokenFile ? { listen: spec.admin.listen, token_file: spec.admin.tokenFile } : { listen: spec.admin.listen };
   if (spec.ha) {
@@ -106,16 +114,16 @@ export function configObject(spec: DirectorSpec): Record<string, unknown> {
   }
   if (spec.logLevel !== 'info') director.log = { level: spec.logLevel };
   const sf: Record<string, unknown> = {};
-  const f = spec.synFlood;
+  const sfs = spec.synFlood;
   const d = DEFAULT_SYN_FLOOD;
-  if (f.embryonicShare !== d.embryonicShare) sf.embryonic_share = f.embryonicShare;
-  if (f.pressureTimeout !== d.pressureTimeout) sf.pressure_timeout = f.pressureTimeout;
-  if (f.synRate !== d.synRate) sf.syn_rate = f.synRate;
-  if (f.tableFill !== d.tableFill) sf.table_fill = f.tableFill;
-  if (f.hold !== d.hold) sf.hold = f.hold;
-  if (f.mss !== null) sf.mss = f.mss;
-  if (f.wscale !== d.wscale) sf.wscale = f.wscale;
-  if (f.secretPeriod !== d.secretPeriod) sf.secret_period = f.secretPeriod;
+  if (sfs.embryonicShare !== d.embryonicShare) sf.embryonic_share = sfs.embryonicShare;
+  if (sfs.pressureTimeout !== d.pressureTimeout) sf.pressure_timeout = sfs.pressureTimeout;
+  if (sfs.synRate !== d.synRate) sf.syn_rate = sfs.synRate;
+  if (sfs.tableFill !== d.tableFill) sf.table_fill = sfs.tableFill;
+  if (sfs.hold !== d.hold) sf.hold = sfs.hold;
+  if (sfs.mss !== null) sf.mss = sfs.mss;
+  if (sfs.wscale !== d.wscale) sf.wscale = sfs.wscale;
+  if (sfs.secretPeriod !== d.secretPeriod) sf.secret_period = sfs.secretPeriod;
   if (Object.keys(sf).length) director.syn_flood = sf;
   return { director, services: spec.services.map((s) => serviceObject(s)) };
 }

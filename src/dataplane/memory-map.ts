@@ -33,6 +33,8 @@ export interface Capacities {
    * sequence numbers or timestamps (SYN proxy, PROXY protocol); +CONNX_SIZE bytes a connection
    */
   connExt: boolean;
+  /** a u32 per session for the PROXY protocol (where the client's stream starts): +4 bytes a connection */
+  proxyMarks: boolean;
 }
 
 const DEFAULT_CAPACITIES: Capacities = {
@@ -50,6 +52,7 @@ const DEFAULT_CAPACITIES: Capacities = {
   localAddresses: 256,
   emitSlots: 64,
   connExt: false,
+  proxyMarks: false,
 };
 
 /** A region's absolute byte offset and size. */
@@ -78,7 +81,6 @@ export interface Layout {
   conns: Region;
   index: Region;
   lips: Region;
-  portmaps: Region;
   pools: Region;
   stats: Region;
   svcStats: Region;
@@ -87,6 +89,8 @@ export interface Layout {
   emit: Region;
   /** session extension records; size 0 when caps.connExt is false */
   connx: Region;
+  /** PROXY protocol marks; size 0 when caps.proxyMarks is false */
+  proxyMarks: Region;
   /** total bytes, a multiple of 64 KiB */
   memoryBytes: number;
 }
@@ -109,7 +113,7 @@ function align(n: number, a: number): number {
  */
 export function computeLayout(partial: Partial<Capacities> = {}): Layout {
   const caps: Capacities = { ...DEFAULT_CAPACITIES, ...partial };
-  const check = (name: Exclude<keyof Capacities, 'connExt'>, min: number, max: number): void => {
+  const check = (name: Exclude<keyof Capacities, 'connExt' | 'proxyMarks'>, min: number, max: number): void => {
     const v = caps[name];
     if (!Number.isInteger(v) || v < min || v > max) {
       throw new RangeError(`capacity ${name}=${v} outside [${min}, ${max}]`);
@@ -164,7 +168,7 @@ export function computeLayout(partial: Partial<Capacities> = {}): Layout {
   const index = take(idxSlots * 4);
   const conns = take(connCap * abi.CONN_SIZE);
   const connx = take(caps.connExt ? connCap * abi.CONNX_SIZE : 0);
-  const portmaps = take(caps.lips * abi.PORTMAP_SIZE);
+  const proxyMarks = take(caps.proxyMarks ? connCap * 4 : 0);
   const sched = take(caps.services * caps.schedSize * 2);
   const memoryBytes = align(cursor, PAGE);
   if (memoryBytes > 4 * 1024 * 1024 * 1024 - PAGE) {
@@ -173,9 +177,13 @@ export function computeLayout(partial: Partial<Capacities> = {}): Layout {
   return {
     caps, slotSize, headroom, connCap, idxSlots, localSlots, svcIdxSlots, eventCap,
     slots, descriptors, scratch, devices, local, services, svcIndex, realServers, destinations,
-    sched, conns, index, lips, portmaps, pools, stats, svcStats, rsStats, events, emit, connx, memoryBytes,
+    sched, conns, index, lips, pools, stats, svcStats, rsStats, events, emit, connx, proxyMarks, memoryBytes,
   };
 }
+
+/** Full-NAT quarantine in seconds: a tuple goes to another client only this long after its last
+ * packet; Linux servers keep TIME_WAIT 60 s (TCP_TIMEWAIT_LEN), Windows 120 s by default */
+export const DEFAULT_FNAT_QUARANTINE_S = 60;
 
 /** what the SYN proxy announces to clients unless configured: Ethernet's MSS, Linux's usual shift */
 export const SYNPROXY_DEFAULT_MSS = 1460;
@@ -243,7 +251,7 @@ export function writeHeader(memory: WebAssembly.Memory, layout: Layout): void {
   h(abi.HDR_SWEEP_CURSOR, 0);
   h(abi.HDR_LIP_BASE, layout.lips.base);
   h(abi.HDR_LIP_CAP, layout.caps.lips);
-  h(abi.HDR_PORTMAP_BASE, layout.portmaps.base);
+  h(abi.HDR_FNAT_QUARANTINE, DEFAULT_FNAT_QUARANTINE_S * 1000);
   h(abi.HDR_POOL_BASE, layout.pools.base);
   h(abi.HDR_POOL_CAP, layout.caps.poolEntries);
   h(abi.HDR_STATS_BASE, layout.stats.base);
@@ -265,6 +273,7 @@ export function writeHeader(memory: WebAssembly.Memory, layout: Layout): void {
   h(abi.HDR_SYNPROXY_FILL, 0);
   h(abi.HDR_SYNPROXY_OPTS, SYNPROXY_DEFAULT_MSS | (SYNPROXY_DEFAULT_WSCALE << 16));
   h(abi.HDR_CONNX_BASE, layout.connx.size > 0 ? layout.connx.base : 0);
+  h(abi.HDR_PROXY_BASE, layout.proxyMarks.size > 0 ? layout.proxyMarks.base : 0);
   for (const [name, seconds] of Object.entries(DEFAULT_TIMEOUTS_S)) {
     h(abi.HDR_TIMEOUTS + TIMEOUT_SLOTS[name] * 4, seconds * 1000);
   }

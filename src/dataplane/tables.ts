@@ -48,8 +48,12 @@ export interface ServiceEntry {
   sorry: number | null;
   /** outer source of TUN mode; null = the output device's address */
   tunnelSource: string | null;
-  /** SYN proxy: off, auto (on under pressure or above a SYN rate), on (forced) */
-  synProxy: SynProxyMode;
+  /** SYN proxy: off (the default), auto (on under pressure or above a SYN rate), on (forced); needs caps.connExt */
+  synProxy?: SynProxyMode;
+  /** TCP: PROXY protocol header ahead of the client's stream (needs caps.connExt and caps.proxyMarks) */
+  proxyProtocol?: 'v1' | 'v2' | null;
+  /** TCP: TOA option in the client's first segments (needs caps.connExt) */
+  toa?: boolean;
 }
 
 export interface RealServerEntry {
@@ -148,6 +152,11 @@ export class Tables {
     }
   }
 
+  /** setQuarantine: seconds a Full-NAT tuple is held after its last packet (fnat_pool.ts) */
+  setQuarantine(seconds: number): void {
+    this.setHeader(abi.HDR_FNAT_QUARANTINE, Math.round(seconds * 1000));
+  }
+
   timeoutMs(name: string): number {
     return this.header(abi.HDR_TIMEOUTS + TIMEOUT_SLOTS[name] * 4);
   }
@@ -173,13 +182,13 @@ export class Tables {
 
   /** setSynProxyOn switches the SYN proxy of service i on or off for SYNs (auto mode's host trigger). */
   setSynProxyOn(i: number, on: boolean): void {
-    const at = this.#svcAt(i) + abi.SVC_FLAGS;
-    if (on) this.#bytes[at] |= abi.SVCF_SYNPROXY_ON;
-    else this.#bytes[at] &= ~abi.SVCF_SYNPROXY_ON;
+    const at = this.#svcAt(i) + abi.SVC_FLAGS2;
+    if (on) this.#bytes[at] |= abi.SVCF2_SYNPROXY_ON;
+    else this.#bytes[at] &= ~abi.SVCF2_SYNPROXY_ON;
   }
 
   synProxyOn(i: number): boolean {
-    return (this.#bytes[this.#svcAt(i) + abi.SVC_FLAGS] & abi.SVCF_SYNPROXY_ON) !== 0;
+    return (this.#bytes[this.#svcAt(i) + abi.SVC_FLAGS2] & abi.SVCF2_SYNPROXY_ON) !== 0;
   }
 
   /** serviceSyns: SYNs to service i that found no session, since it was created */
@@ -260,12 +269,23 @@ export class Tables {
     if (s.persistence > 0) flags |= abi.SVCF_PERSIST;
     if (s.hashPort) flags |= abi.SVCF_HASH_PORT;
     if (s.fallback) flags |= abi.SVCF_FALLBACK;
-    if (s.synProxy !== 'off') flags |= abi.SVCF_SYNPROXY;
-    // forced on, or kept as the host's auto trigger left it
-    if (s.synProxy === 'on' || (s.synProxy === 'auto' && wasUsed && (this.#bytes[at + abi.SVC_FLAGS] & abi.SVCF_SYNPROXY_ON))) {
-      flags |= abi.SVCF_SYNPROXY_ON;
+    const synProxy = s.synProxy ?? 'off';
+    const lacks = this.layout.connx.size === 0 || (s.proxyProtocol && this.layout.proxyMarks.size === 0);
+    if ((s.toa || s.proxyProtocol || synProxy !== 'off') && lacks) {
+      throw new WlvsError('WLVS_ERR_RESTART_NEEDED', 'TOA, the PROXY protocol and the SYN proxy need per-session records this director '
+        + 'was started without: restart it with the new configuration');
     }
+    if (s.toa) flags |= abi.SVCF_TOA;
+    if (s.proxyProtocol === 'v1') flags |= abi.SVCF_PROXY_V1;
+    if (s.proxyProtocol === 'v2') flags |= abi.SVCF_PROXY_V2;
     v.setUint8(at + abi.SVC_FLAGS, flags);
+    let flags2 = 0;
+    if (synProxy !== 'off') flags2 |= abi.SVCF2_SYNPROXY;
+    // forced on, or kept as the host's auto trigger left it
+    if (synProxy === 'on' || (synProxy === 'auto' && wasUsed && (this.#bytes[at + abi.SVC_FLAGS2] & abi.SVCF2_SYNPROXY_ON))) {
+      flags2 |= abi.SVCF2_SYNPROXY_ON;
+    }
+    v.setUint8(at + abi.SVC_FLAGS2, flags2);
     v.setUint8(at + abi.SVC_SCHED, SCHEDULERS[s.scheduler]);
     v.setUint8(at + abi.SVC_FWD, FORWARDING[s.forwarding]);
     v.setUint32(at + abi.SVC_PERSIST_TIMEOUT, Math.round(s.persistence * 1000), true);
@@ -359,7 +379,7 @@ export class Tables {
   /** rsIdle is true when no session or template refers to real server i any more. */
   rsIdle(i: number): boolean {
     const c = this.rsConnections(i);
-    return c.active + c.inactive + c.persistent === 0;
+    return c.active + c.inactive + c.persistent + c.fullnatHeld === 0;
   }
 
   freeRealServer(i: number): void {
@@ -367,12 +387,13 @@ export class Tables {
     this.#bytes.fill(0, at, at + abi.RS_SIZE);
   }
 
-  rsConnections(i: number): { active: number; inactive: number; persistent: number } {
+  rsConnections(i: number): { active: number; inactive: number; persistent: number; fullnatHeld: number } {
     const at = this.#rsAt(i);
     return {
       active: this.#view.getUint32(at + abi.RS_ACTIVE, true),
       inactive: this.#view.getUint32(at + abi.RS_INACTIVE, true),
       persistent: this.#view.getUint32(at + abi.RS_PERSIST, true),
+      fullnatHeld: this.#view.getUint32(at + abi.RS_FNAT_HELD, true),
     };
   }
 
@@ -404,8 +425,9 @@ export class Tables {
 
   // ── Full-NAT ────────────────────────────────────────────────────────────────────────────
   /**
-   * setLips writes the LIP table. A LIP keeps its bitmap (ports in use) when its address and
-   * range are unchanged at the same index, so live sessions keep their ports.
+   * setLips writes the LIP table. A LIP keeps its cursor when its address and range are
+   * unchanged at the same index; the count of tuples held is never reset, since sessions name
+   * their LIP by index and give their tuple back to it when they end.
    */
   setLips(lips: LipEntry[]): void {
     if (lips.length > this.layout.caps.lips) {
@@ -418,9 +440,6 @@ export class Tables {
         this.#view.getUint16(at + abi.LIP_PORT_MIN, true) === l.portMin &&
         this.#view.getUint16(at + abi.LIP_PORT_MAX, true) === l.portMax;
       if (same) return;
-      this.#bytes.fill(0, at, at + abi.LIP_SIZE);
-      const map = this.layout.portmaps.base + i * abi.PORTMAP_SIZE;
-      this.#bytes.fill(0, map, map + abi.PORTMAP_SIZE);
       this.#view.setUint32(at + abi.LIP_ADDR, addr, false);
       this.#view.setUint16(at + abi.LIP_PORT_MIN, l.portMin, true);
       this.#view.setUint16(at + abi.LIP_PORT_MAX, l.portMax, true);
@@ -428,6 +447,7 @@ export class Tables {
     });
   }
 
+  /** lipUsage: tuples held on LIP i (toward every real server) and its port range's size */
   lipUsage(i: number): { used: number; size: number } {
     const at = this.layout.lips.base + i * abi.LIP_SIZE;
     return {
@@ -511,7 +531,7 @@ export class Tables {
   }
 
   /**
-   * sessions walks live records from `start` and returns up to `limit` that pass `filter`,
+   * sessions walks live records (connections and templates) from `start` and returns up to `limit` that pass `filter`,
    * with the position to continue from (null at the end). Costs O(records walked).
    */
   sessions(now: number, start = 0, limit = 100, filter?: (s: SessionView) => boolean):
@@ -521,7 +541,10 @@ export class Tables {
     let i = start;
     for (; i < high && items.length < limit; i++) {
       const at = this.layout.conns.base + i * abi.CONN_SIZE;
-      if ((this.#bytes[at + abi.CONN_FLAGS] & abi.CONNF_USED) === 0) continue;
+      const flags = this.#bytes[at + abi.CONN_FLAGS];
+      if ((flags & abi.CONNF_USED) === 0) continue;
+      // a Full-NAT tuple held in quarantine is no connection any more
+      if ((flags & (abi.CONNF_DETACHED | abi.CONNF_TEMPLATE)) === abi.CONNF_DETACHED) continue;
       const s = this.#session(at, now);
       if (!filter || filter(s)) items.push(s);
     }

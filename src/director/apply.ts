@@ -6,7 +6,10 @@
 import * as abi from '../dataplane/abi.js';
 import { type LipEntry, type RealServerEntry, Tables } from '../dataplane/tables.js';
 import { WlvsError } from '../errors.js';
-import { type DirectorSpec, type ForwardingMode, type LipSpec, type RealServerSpec, type ServiceSpec, realServerKey, serviceKey } from '../model/spec.js';
+import {
+  type DirectorSpec, type ForwardingMode, type LipSpec, type RealServerSpec, type ServiceSpec, realServerKey, serviceKey,
+  usesFullnat,
+} from '../model/spec.js';
 
 /** Where a real server is reached: output device and next-hop MAC (null = not resolved yet). */
 export interface NextHop { device: number; mac: string | null; neighbour: string }
@@ -195,10 +198,10 @@ export class TableApplier {
         vip: st.spec.vip, port: st.spec.port, protocol: st.spec.protocol, scheduler: st.spec.scheduler,
         forwarding: st.spec.forwarding, persistence: st.spec.persistence, persistencePrefix: st.spec.persistencePrefix,
         hashPort: st.spec.hashPort, fallback: st.spec.fallback, sorry: st.sorry?.index ?? null,
-        tunnelSource: st.spec.tunnelSource, synProxy: st.spec.synProxy,
+        tunnelSource: st.spec.tunnelSource, proxyProtocol: st.spec.proxyProtocol, toa: st.spec.toa, synProxy: st.spec.synProxy,
       });
       dests.set(st.index, list);
-      pools.set(st.index, st.spec.localAddresses.map((l) => lipIndex.get(lipKey(l))!));
+      if (usesFullnat(st.spec)) pools.set(st.index, spec.fullnat.localAddresses.map((l) => lipIndex.get(lipKey(l))!));
     }
     this.#tables.rebuildServiceIndex();
     this.#tables.setPools(pools);
@@ -211,6 +214,7 @@ export class TableApplier {
     for (const l of this.#lips) if (l) local.push({ address: l.address, kind: 'lip' });
     this.#tables.setLocalAddresses(local);
     this.#tables.setTimeouts(spec.timeouts);
+    this.#tables.setQuarantine(spec.fullnat.quarantine);
     // events feed session sync only: without a peer the core writes none
     let opts = spec.ha?.syncSessions ? abi.OPT_EVENTS : 0;
     if (spec.unknownPackets === 'host') opts |= abi.OPT_UNKNOWN_HOST;
@@ -237,12 +241,12 @@ export class TableApplier {
   /** the LIP table: one entry per distinct (address, range); kept stable so ports survive reloads */
   #layoutLips(spec: DirectorSpec): Map<string, number> {
     const wanted = new Map<string, LipSpec>();
-    for (const s of spec.services) for (const l of s.localAddresses) wanted.set(lipKey(l), l);
-    // keep existing positions, fill holes with new ones
+    for (const l of spec.fullnat.localAddresses) wanted.set(lipKey(l), l);
+    // keep existing positions, fill holes with new ones once no tuple names the hole's index
     const next: (LipEntry | null)[] = this.#lips.map((l) => (l && wanted.has(lipKey(l)) ? l : null));
     for (const [key, l] of wanted) {
       if (next.some((e) => e && lipKey(e) === key)) continue;
-      const hole = next.indexOf(null);
+      const hole = next.findIndex((e, i) => e === null && this.#tables.lipUsage(i).used === 0);
       const e = { address: l.address, portMin: l.portMin, portMax: l.portMax };
       if (hole >= 0) next[hole] = e;
       else next.push(e);
@@ -318,6 +322,11 @@ export class TableApplier {
 
   get drainingCount(): number {
     return this.#draining.size;
+  }
+
+  /** lips lists the LIP table's live entries with their index (holes left out). */
+  lips(): { index: number; address: string; portMin: number; portMax: number }[] {
+    return this.#lips.flatMap((l, index) => (l ? [{ index, ...l }] : []));
   }
 
   /**

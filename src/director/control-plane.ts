@@ -57,6 +57,21 @@ export interface DataPathTotals {
   drops: Record<string, bigint>;
 }
 
+/** Full-NAT's pool and the client's address toward the servers (counters since start). */
+export interface FullnatStatus {
+  /** a client reusing its port kept its LIP:lport */
+  reused: bigint;
+  /** tuples held after their connection ended, until the server's TIME_WAIT is over */
+  quarantined: bigint;
+  /** probes for a free tuple that met a busy one */
+  probeBusy: bigint;
+  proxySent: bigint;
+  toaAdded: bigint;
+  toaNoRoom: bigint;
+  /** the director's LIPs: tuples held on each (toward every server) and its port range's size */
+  lips: { address: string; held: number; ports: number }[];
+}
+
 export interface SessionQuery {
   service?: string;
   /** ADDRESS or ADDRESS:PORT */
@@ -111,6 +126,7 @@ export interface ControlPlane {
   /** sessions matching `q` from table position `cursor`, at most `limit`; `next` continues */
   sessions(q: SessionQuery, cursor: number, limit: number): { items: SessionRow[]; next: number | null };
   sessionTable(): { count: number; capacity: number };
+  fullnat(): FullnatStatus;
   devices(): DeviceInfo[];
   portStats(): PortStats;
   batchStats(): BatchStats;

@@ -86,6 +86,16 @@ export function controlPlane(sup: Supervisor): ControlPlane {
     },
 
     sessionTable: () => ({ count: dir().tables.sessionCount(), capacity: dir().layout.connCap }),
+    fullnat() {
+      const t = dir().tables;
+      return {
+        reused: t.stat(abi.STAT_FNAT_REUSED), quarantined: t.stat(abi.STAT_FNAT_QUARANTINED),
+        probeBusy: t.stat(abi.STAT_FNAT_PROBE_BUSY), proxySent: t.stat(abi.STAT_PROXY_SENT),
+        toaAdded: t.stat(abi.STAT_TOA_ADDED), toaNoRoom: t.stat(abi.STAT_TOA_NO_ROOM),
+        lips: dir().applier.lips()
+          .map((l) => ({ address: l.address, held: t.lipUsage(l.index).used, ports: l.portMax - l.portMin + 1 })),
+      };
+    },
     devices: () => dir().deviceInfo(),
     portStats: () => dir().portStats(),
     batchStats: () => dir().loop.stats,

@@ -22,7 +22,7 @@ import { HaController } from '../ha/controller.js';
 import { HostStack } from './host-stack.js';
 import { KernelRoutes } from './kernel-routes.js';
 import { SynGuard } from './syn-guard.js';
-import { type DirectorSpec, type HaSpec, haAddresses } from '../model/spec.js';
+import { type DirectorSpec, type HaSpec, haAddresses, usesFullnat } from '../model/spec.js';
 
 const ZERO_MAC = '00:00:00:00:00:00';
 
@@ -60,6 +60,9 @@ interface DeviceState {
   mtu: number;
 }
 
+/** how often the Full-NAT pool's drops are looked at for the log (a rate limit, not a delay) */
+const FULLNAT_LOG_MS = 10_000;
+
 /** checkSpec rejects what the director cannot run, before anything is created. */
 function checkSpec(spec: DirectorSpec): void {
   if (spec.devices.length === 0) throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'at least one device is needed');
@@ -71,15 +74,15 @@ function checkSpec(spec: DirectorSpec): void {
     if (tun && modes.has('dr')) {
       throw new WlvsError('WLVS_ERR_CONFIG_INVALID', `service ${s.name}: DR rewrites MACs and needs a tap device`);
     }
-    if (modes.has('fullnat') && s.localAddresses.length === 0) {
-      throw new WlvsError('WLVS_ERR_CONFIG_INVALID', `service ${s.name}: fullnat needs local_addresses`);
+    if (modes.has('fullnat') && spec.fullnat.localAddresses.length === 0) {
+      throw new WlvsError('WLVS_ERR_CONFIG_INVALID', `service ${s.name}: fullnat needs director.fullnat.local_addresses`);
     }
   }
 }
 
-/** needsConnExt: the spec has a service whose SYN proxy may run (auto or on) */
+/** needsConnExt: the spec has a service that edits its stream: a SYN proxy that may run (auto or on), TOA, PROXY protocol */
 export function needsConnExt(spec: DirectorSpec): boolean {
-  return spec.services.some((s) => s.synProxy !== 'off');
+  return spec.services.some((s) => s.synProxy !== 'off' || s.toa || s.proxyProtocol !== null);
 }
 
 /** the MSS the SYN proxy announces unless configured: what the smallest device MTU carries */
@@ -235,12 +238,16 @@ export class Director {
       destinations: Math.max(1024, spec.services.reduce((n, s) => n + s.realServers.length, 0) * 2),
       schedSize: 65537,
       sessions: spec.sessions,
-      lips: 64,
-      poolEntries: 256,
+      // every fullnat service lists the director's whole pool
+      lips: Math.max(64, spec.fullnat.localAddresses.length),
+      poolEntries: Math.max(256,
+        spec.fullnat.localAddresses.length * (spec.services.filter(usesFullnat).length * 2 + 2)),
       events: 1 << 16,
       localAddresses: 256,
-      // the SYN proxy keeps its sequence deltas in extension records: +16 B a session
+      // the SYN proxy, TOA and the PROXY protocol keep per-session state (+16 B a session, +4 B
+      // more for PROXY marks); without them no byte is spent on it
       connExt: needsConnExt(spec),
+      proxyMarks: spec.services.some((s) => s.proxyProtocol !== null),
     };
     let layout: Layout;
     try {
@@ -304,6 +311,7 @@ export class Director {
     this.#every(50, () => this.sweep());
     this.#every(250, () => this.neighbours.tick());
     this.#every(1000, () => this.applier.reap());
+    if (this.#spec.fullnat.localAddresses.length) this.#every(FULLNAT_LOG_MS, () => this.#logFullnat());
     // auto-mode SYN proxies follow the SYN rate within 100 ms; the data path reacts to pressure at once
     this.#every(100, () => this.synGuard.tick(performance.now()));
     let rotated = performance.now();
@@ -336,6 +344,40 @@ export class Director {
       this.#log.warn({ event: 'neighbour_unresolved', address: n.address, device: this.#devices[n.device].open.name },
         'next hop not resolved yet; its real servers get no traffic until it answers ARP');
     }
+  }
+
+  /** counter values at the last Full-NAT log line */
+  #fullnatSeen = { exhausted: 0n, busy: 0n, reused: 0n, quarantined: 0n, at: 0 };
+
+  /**
+   * logFullnat says, at most every FULLNAT_LOG_MS, that Full-NAT connections failed for want of a
+   * tuple (warn), and at most once a minute how many clients reused their tuple and how many
+   * tuples went into quarantine (info): counted in the metrics, never silent in the log either.
+   */
+  #logFullnat(): void {
+    const t = this.tables;
+    const now = {
+      exhausted: t.stat(abi.STAT_DROP_BASE + abi.DROP_POOL_EXHAUSTED),
+      busy: t.stat(abi.STAT_DROP_BASE + abi.DROP_FNAT_BUSY),
+      reused: t.stat(abi.STAT_FNAT_REUSED), quarantined: t.stat(abi.STAT_FNAT_QUARANTINED),
+    };
+    const seen = this.#fullnatSeen;
+    const d = {
+      exhausted: Number(now.exhausted - seen.exhausted), busy: Number(now.busy - seen.busy),
+      reused: Number(now.reused - seen.reused), quarantined: Number(now.quarantined - seen.quarantined),
+    };
+    const lips = this.applier.lips()
+      .map((l) => ({ lip: l.address, held: t.lipUsage(l.index).used, ports: l.portMax - l.portMin + 1 }));
+    const ms = performance.now();
+    if (d.exhausted || d.busy) {
+      this.#log.warn({ event: 'fullnat_pool', ...d, lips },
+        'Full-NAT connections dropped for want of a LIP:lport tuple (add local addresses or lower director.fullnat.quarantine)');
+    } else if ((d.reused || d.quarantined) && ms - seen.at >= 60_000) {
+      this.#log.info({ event: 'fullnat_pool', ...d, lips }, 'Full-NAT tuples reused by their clients and held in quarantine');
+    } else {
+      return;
+    }
+    this.#fullnatSeen = { ...now, at: ms };
   }
 
   #every(ms: number, fn: () => void): void {
@@ -380,10 +422,8 @@ export class Director {
     for (const d of this.#spec.devices) for (const a of d.addresses) out.add(a.split('/')[0]);
     if (this.ha && !this.ha.master) return out;
     for (const v of this.#spec.ha?.virtualAddresses ?? []) out.add(v.address.split('/')[0]);
-    for (const s of this.#spec.services) {
-      out.add(s.vip);
-      for (const l of s.localAddresses) out.add(l.address);
-    }
+    for (const s of this.#spec.services) out.add(s.vip);
+    for (const l of this.#spec.fullnat.localAddresses) out.add(l.address);
     return out;
   }
 
@@ -413,9 +453,9 @@ export class Director {
       throw new WlvsError('WLVS_ERR_CONFIG_INVALID',
         'devices, routes, sessions, batch, busy_poll_us and ha (but its priority, preempt and preempt_delay) cannot change without a restart');
     }
-    if (needsConnExt(spec) && !this.layout.caps.connExt) {
-      throw new WlvsError('WLVS_ERR_CONFIG_INVALID',
-        'a SYN proxy (syn_proxy: auto or on) needs session extension records this director was started without: restart needed');
+    if (spec.services.some((s) => s.synProxy !== 'off') && !this.layout.caps.connExt) {
+      throw new WlvsError('WLVS_ERR_RESTART_NEEDED',
+        'a SYN proxy (syn_proxy: auto or on) needs session extension records this director was started without: restart it');
     }
     const previous = this.#spec;
     try {

@@ -5,7 +5,7 @@
 // Every command and /proc read goes through a KernelSystem, so a test can record them instead.
 import { readFile } from 'node:fs/promises';
 import { run, runQuiet } from '../sys/run.js';
-import type { DirectorSpec } from '../model/spec.js';
+import { type DirectorSpec, usesFullnat } from '../model/spec.js';
 
 /** What KernelRoutes does to the system: commands (ip, sysctl) and reads of /proc. */
 export interface KernelSystem {
@@ -46,9 +46,10 @@ export class KernelRoutes {
       add: ['route', 'replace', `${dst}/32`, 'dev', dev],
       del: ['route', 'del', `${dst}/32`, 'dev', dev],
     });
+    // each VIP, then the LIPs of the director's pool (if any service uses it)
+    for (const s of spec.services) route(s.vip);
+    if (spec.services.some(usesFullnat)) for (const l of spec.fullnat.localAddresses) route(l.address);
     for (const s of spec.services) {
-      route(s.vip);
-      for (const l of s.localAddresses) route(l.address);
       if (s.forwarding !== 'nat' && !s.realServers.some((r) => r.forwarding === 'nat')) continue;
       for (const r of s.realServers) {
         if ((r.forwarding ?? s.forwarding) !== 'nat') continue;

@@ -38,7 +38,7 @@ export function finish(services: Svc[], untranslated: string[], ha?: Record<stri
     };
   });
   if (out.some((s) => s.forwarding === 'fullnat' || (s.real_servers as { forwarding?: string }[]).some((r) => r.forwarding === 'fullnat'))) {
-    untranslated.push('fullnat services need local_addresses: add them');
+    untranslated.push('fullnat services need the director\'s local addresses: add director.fullnat.local_addresses');
   }
   untranslated.push('director.devices: fill in the devices wlvs should run on (a tap device is assumed)');
   const config = { director: ha ? { ...PLACEHOLDER_DIRECTOR, ha } : PLACEHOLDER_DIRECTOR, services: out };

@@ -49,7 +49,6 @@ export function labConfig(topo: Topology, device: 'tap' | 'tun', o: LabServiceOp
   const common = (name: string, port: number, protocol: string) => ({
     name, vip, port, protocol, scheduler: o.scheduler ?? 'rr', forwarding: o.forwarding,
     ...(o.persistence ? { persistence: o.persistence } : {}),
-    ...(o.forwarding === 'fullnat' ? { local_addresses: lips } : {}),
     health_check: o.health ?? { type: 'none' },
     real_servers: realServers(port),
   });
@@ -66,6 +65,8 @@ export function labConfig(topo: Topology, device: 'tap' | 'tun', o: LabServiceOp
       ...(tap ? { routes: [{ to: '0.0.0.0/0', via: `${CLIENT_NET}.254`, device: 'wlvs-ext' }] } : {}),
       sessions: 65536,
       ...(o.busyPollUs ? { busy_poll_us: o.busyPollUs } : {}),
+      ...(o.forwarding === 'fullnat' || o.extraServices?.some((s) => s.forwarding === 'fullnat')
+        ? { fullnat: { local_addresses: lips } } : {}),
       admin: { listen: `127.0.0.1:${ADMIN_PORT}`, token_file: tokenFile },
     },
     services: [

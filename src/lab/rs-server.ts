@@ -5,7 +5,9 @@
 //   GET /              {"server":"rs1","client":"10.99.1.10","clientPort":41234}
 //   GET /bytes/N       N bytes of a stream anyone can regenerate (see lab/data-stream.ts)
 //   GET /health        200 ok
+//   POST /digest       {"bytes":N,"sha256":"..."} of the request body (uploads through the director)
 //   UDP datagram       "rs1|<client address>|<payload>"
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import { createSocket } from 'node:dgram';
 import { parseArgs } from 'node:util';
@@ -27,6 +29,16 @@ const handler = (req: import('node:http').IncomingMessage, res: import('node:htt
   const url = new URL(req.url ?? '/', 'http://x');
   if (url.pathname === '/health') {
     res.end('ok\n');
+    return;
+  }
+  if (url.pathname === '/digest' && req.method === 'POST') {
+    const hash = createHash('sha256');
+    let bytes = 0;
+    req.on('data', (d: Buffer) => { hash.update(d); bytes += d.length; });
+    req.on('end', () => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ bytes, sha256: hash.digest('hex') }) + '\n');
+    });
     return;
   }
   const m = /^\/bytes\/(\d+)$/.exec(url.pathname);

@@ -61,6 +61,17 @@ export interface RealServerSpec {
 
 export interface LipSpec { address: string; portMin: number; portMax: number }
 
+/**
+ * Full-NAT: the director's one pool of local addresses, shared by every fullnat service (two
+ * directors in front of the same servers must have disjoint pools), and how long a tuple is held
+ * before another client may have it.
+ */
+export interface FullnatSpec {
+  localAddresses: LipSpec[];
+  /** seconds after a tuple's last packet before it goes to another client (server TIME_WAIT) */
+  quarantine: number;
+}
+
 export interface ServiceSpec {
   name: string;
   vip: string;
@@ -72,7 +83,10 @@ export interface ServiceSpec {
   forwarding: ForwardingMode;
   persistence: number;
   persistencePrefix: number;
-  localAddresses: LipSpec[];
+  /** TCP: a PROXY protocol header (v1 text, v2 binary) ahead of the client's stream */
+  proxyProtocol: 'v1' | 'v2' | null;
+  /** TCP Full-NAT: the client's address and port as TCP option 254 (servers with the TOA module) */
+  toa: boolean;
   sorry: { address: string; port: number } | null;
   tunnelSource: string | null;
   health: HealthSpec | null;
@@ -159,6 +173,7 @@ export interface DirectorSpec {
   /** seconds by IPVS state name (established, fin_wait, udp, ...) */
   timeouts: Record<string, number>;
   unknownPackets: 'drop' | 'host' | 'pass';
+  fullnat: FullnatSpec;
   /** create TCP sessions on any segment (backup director taking over) */
   sloppyTcp: boolean;
   admin: { listen: string; tokenFile: string | null } | null;
@@ -171,16 +186,23 @@ export interface DirectorSpec {
 export const serviceKey = (s: { vip: string; port: number; protocol: string }): string => `${s.protocol}:${s.vip}:${s.port}`;
 export const realServerKey = (r: { address: string; port: number }): string => `${r.address}:${r.port}`;
 
+/** forwardingModes: every mode a service uses (its own and its real servers' overrides). */
+export const forwardingModes = (s: Pick<ServiceSpec, 'forwarding' | 'realServers'>): Set<ForwardingMode> =>
+  new Set([s.forwarding, ...s.realServers.map((r) => r.forwarding ?? s.forwarding)]);
+
+/** usesFullnat: some connection of the service may take a tuple of the director's LIP pool. */
+export const usesFullnat = (s: Pick<ServiceSpec, 'forwarding' | 'realServers'>): boolean => forwardingModes(s).has('fullnat');
+
 /**
  * haAddresses lists the addresses that move with the master role, in the order VRRP
- * advertisements carry them: the services' VIPs (in service order), their local addresses,
+ * advertisements carry them: the services' VIPs (in service order), the director's LIP pool,
  * then director.ha.virtual_addresses; each once. A keepalived peer's virtual_ipaddress must
  * hold the same set (keepalived checks the count and that each of its own is present).
  */
 export function haAddresses(spec: DirectorSpec): string[] {
   const out = new Set<string>();
   for (const s of spec.services) out.add(s.vip);
-  for (const s of spec.services) for (const l of s.localAddresses) out.add(l.address);
+  for (const l of spec.fullnat.localAddresses) out.add(l.address);
   for (const v of spec.ha?.virtualAddresses ?? []) out.add(v.address.split('/')[0]);
   return [...out];
 }

@@ -95,6 +95,10 @@ export function stub(): Stub {
       return { items: [SESSION, { ...SESSION, clientPort: 40001, expiresInMs: -500, state: 'TIME_WAIT' }], next: 17 };
     },
     sessionTable: () => ({ count: 3, capacity: 1024 }),
+    fullnat: () => ({
+      reused: 5n, quarantined: 2n, probeBusy: 1n, proxySent: 4n, toaAdded: 3n, toaNoRoom: 0n,
+      lips: [{ address: '10.0.2.201', held: 6, ports: 64512 }],
+    }),
     devices: () => [{ name: 'ext0', kind: 'tap', mac: '02:00:00:00:d0:00', address: '10.0.1.1', vnet: false }],
     portStats: () => ({
       wakeups: 9, batches: 10, rxFrames: 100, txFrames: 90, txDrops: 1, rxErrors: 0, txErrors: 0, badDescriptors: 0,

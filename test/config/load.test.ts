@@ -18,6 +18,9 @@ services:
       - { address: 10.99.2.12, port: 8080, weight: 3 }
 `;
 
+const FNAT = BASE.replace('services:', '  fullnat:\n    local_addresses: [10.99.3.1, 10.99.3.2]\nservices:')
+  .replace('port: 80\n', 'port: 80\n    forwarding: fullnat\n');
+
 function errorOf(text: string): WlvsError {
   try {
     parseConfig(text, 'lab.yaml');
@@ -75,20 +78,49 @@ describe('config', () => {
 
   const semantic: [string, string, RegExp][] = [
     ['a duplicate service', BASE + `  - name: web2\n    vip: 10.99.100.1\n    port: 80\n`, /same VIP, port and protocol/],
-    ['fullnat without local addresses', BASE.replace('port: 80\n', 'port: 80\n    forwarding: fullnat\n'), /fullnat needs at least one local address/],
+    ['fullnat without local addresses', BASE.replace('port: 80\n', 'port: 80\n    forwarding: fullnat\n'), /uses fullnat: the director needs at least one local address/],
+    ['a LIP pool per service', BASE.replace('port: 80\n', 'port: 80\n    forwarding: fullnat\n    local_addresses: [10.99.2.201]\n'), /one per director: list the addresses under director\.fullnat\.local_addresses/],
+    ['a LIP listed twice', FNAT.replace('[10.99.3.1, 10.99.3.2]', '[10.99.3.1, 10.99.3.0/30]'), /local_addresses\[1\]: 10\.99\.3\.1 is already in the pool \(local_addresses\[0\]\)/],
+    ['a LIP that is a real server', FNAT.replace('[10.99.3.1, 10.99.3.2]', '[10.99.3.1, 10.99.2.12]'), /10\.99\.2\.12 is also a real server of services\[0\]/],
+    ['a LIP that is a VIP', FNAT.replace('[10.99.3.1, 10.99.3.2]', '[10.99.100.1]'), /10\.99\.100\.1 is also the VIP of services\[0\]/],
+    ['a LIP that is the director\'s own address', FNAT.replace('[10.99.3.1, 10.99.3.2]', '[10.99.2.1]'), /10\.99\.2\.1 is also director\.devices\[0\] address/],
+    ['a LIP prefix larger than /24', FNAT.replace('[10.99.3.1, 10.99.3.2]', '[10.99.0.0/16]'), /stands for 65536 addresses, at most 256/],
+    ['a pool no service uses', FNAT.replace('    forwarding: fullnat\n', ''), /used only by fullnat services, and none uses it/],
+    ['TOA outside fullnat', BASE.replace('port: 80\n', 'port: 80\n    toa: true\n'), /toa: is for fullnat only/],
+    ['the PROXY protocol over dr', BASE.replace('port: 80\n', 'port: 80\n    forwarding: dr\n    proxy_protocol: v2\n'), /proxy_protocol: needs nat or fullnat/],
+    ['the PROXY protocol over UDP', BASE.replace('port: 80\n', 'port: 80\n    protocol: udp\n    proxy_protocol: v1\n'), /proxy_protocol: is for TCP services only/],
+    ['an unknown PROXY protocol version', BASE.replace('port: 80\n', 'port: 80\n    proxy_protocol: v3\n'), /expected one of v1, v2/],
+    ['a quarantine beyond an hour', FNAT.replace('local_addresses:', 'quarantine: 7200\n    local_addresses:'), /quarantine: expected an integer 0\.\.3600/],
     ['DR on a TUN device', BASE.replace('kind: tap', 'kind: tun').replace('port: 80\n', 'port: 80\n    forwarding: dr\n'), /needs tap devices/],
     ['a real server twice', BASE.replace('- { address: 10.99.2.12, port: 8080, weight: 3 }', '- { address: 10.99.2.11 }'), /listed twice/],
     ['mixed device kinds', BASE.replace("bridge: br0 }", "bridge: br0 }\n    - { name: t1, kind: tun }"), /all tap or all tun/],
     ['a timeout not under the interval', BASE.replace('port: 80\n', 'port: 80\n    health_check: { interval: 1, timeout: 2 }\n'), /must be shorter than interval/],
     ['an unknown scheduler', BASE.replace('port: 80\n', 'port: 80\n    scheduler: fastest\n'), /expected one of rr, wrr/],
     ['a bad persistence netmask', BASE.replace('port: 80\n', 'port: 80\n    persistence: 60\n    persistence_netmask: 255.0.255.0\n'), /netmask/],
-    ['a bad LIP port range', BASE.replace('port: 80\n', 'port: 80\n    forwarding: fullnat\n    local_addresses: [{ address: 10.99.2.201, ports: 9-3 }]\n'), /port range/],
+    ['a bad LIP port range', FNAT.replace('[10.99.3.1, 10.99.3.2]', '[{ address: 10.99.2.201, ports: 9-3 }]'), /port range/],
     ['no devices', 'director: {}\nservices: []\n', /at least one device/],
     ['busy polling beyond a millisecond', BASE.replace('services:', '  busy_poll_us: 5000\nservices:'), /busy_poll_us: expected an integer 0\.\.1000/],
   ];
   for (const [what, text, re] of semantic) {
     it(`refuses ${what}`, () => assert.match(errorOf(text).message, re));
   }
+
+  it('reads the director\'s one LIP pool: addresses, ranges, prefixes, quarantine', () => {
+    const s = parseConfig(FNAT.replace('[10.99.3.1, 10.99.3.2]', '[10.99.3.1, { address: 10.99.3.2, ports: 2000-2999 }, 10.99.3.8/30]')
+      .replace('local_addresses:', 'quarantine: 120\n    local_addresses:'), 'lab.yaml');
+    assert.deepEqual(s.fullnat.localAddresses, [
+      { address: '10.99.3.1', portMin: 1024, portMax: 65535 }, { address: '10.99.3.2', portMin: 2000, portMax: 2999 },
+      ...[8, 9, 10, 11].map((k) => ({ address: `10.99.3.${k}`, portMin: 1024, portMax: 65535 })),
+    ]);
+    assert.equal(s.fullnat.quarantine, 120);
+    const pp = parseConfig(FNAT.replace('    forwarding: fullnat\n', '    forwarding: fullnat\n    proxy_protocol: v1\n    toa: true\n'), 'pp');
+    assert.equal(pp.services[0].proxyProtocol, 'v1');
+    assert.equal(pp.services[0].toa, true);
+    assert.deepEqual(parseConfig(toYaml(pp), 'again'), pp);
+    assert.equal(parseConfig(BASE, 'lab.yaml').services[0].proxyProtocol, null);
+    assert.equal(parseConfig(BASE, 'lab.yaml').fullnat.quarantine, 60);
+    assert.deepEqual(parseConfig(toYaml(s), 'again'), s);
+  });
 
   it('round-trips through YAML', () => {
     const text = BASE.replace('services:', '  busy_poll_us: 50\nservices:').replace('port: 80\n', 'port: 80\n    scheduler: mh\n    sched_flags: [mh-port]\n    persistence: 60\n    persistence_netmask: 255.255.255.0\n' +

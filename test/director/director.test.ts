@@ -86,7 +86,7 @@ describe('director on fake devices', () => {
   });
 
   it('Full-NAT over TUN: the source becomes a LIP, the reply to it goes back to the client; the kernel routes VIP and LIPs in', async () => {
-    const f = await startDirector(TUN_DIRECTOR + web('fullnat', `local_addresses: [${LIPS[0]}]`));
+    const f = await startDirector(`${TUN_DIRECTOR}  fullnat: { local_addresses: [${LIPS[0]}] }\n${web('fullnat')}`);
     try {
       const [out] = f.send(0, [tcpPacket({ src: CIP, dst: VIP }, { sport: 40002, dport: 80, flags: 'S' })]);
       assert.equal(out.device, 0);

@@ -49,6 +49,14 @@ function templates(): Uint8Array[] {
     tcpPacket({ src: CIP, dst: VIP }, { sport: 1004, dport: 8000, flags: 'A', seq: 1, ack: 77, options: [1, 1, 8, 10, 0, 0, 0, 9, 0, 0, 0, 7] }),
     tcpPacket({ src: CIP, dst: VIP }, { sport: 1005, dport: 8001, flags: 'A', seq: 1, ack: 99 }),
     tcpPacket({ src: RIPS[4], dst: CIP }, { sport: 8080, dport: 1004, flags: 'SA', options: [2, 4, 5, 180, 1, 3, 3, 9] }),
+    tcpPacket({ src: CIP, dst: VIP }, { sport: 1006, dport: 8002, flags: 'S', options: [2, 4, 5, 180, 4, 2, 8, 10, 0, 0, 0, 9, 0, 0, 0, 0] }),
+    tcpPacket({ src: CIP, dst: VIP }, { sport: 1006, dport: 8002, flags: 'PA', seq: 1, ack: 55, payload: new Uint8Array(1300) }),
+    tcpPacket({ src: RIPS[6], dst: LIPS[0] }, { sport: 8080, dport: 1024, flags: 'SA', options: [2, 4, 5, 180, 8, 10, 0, 0, 0, 3, 0, 0, 0, 9, 1, 1] }),
+    // the segments after a SYN that carry TOA and the PROXY header (seq = the SYN's + 1)
+    tcpPacket({ src: CIP, dst: VIP }, { sport: 1002, dport: 443, flags: 'A', seq: 1001, options: [1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2] }),
+    tcpPacket({ src: CIP, dst: VIP }, { sport: 1002, dport: 443, flags: 'PA', seq: 1001, payload: new Uint8Array(1400) }),
+    tcpPacket({ src: CIP, dst: VIP }, { sport: 1000, dport: 80, flags: 'PA', seq: 1001, payload: new Uint8Array(9) }),
+    tcpPacket({ src: RIPS[0], dst: CIP }, { sport: 8080, dport: 1000, flags: 'SA', ack: 1001, options: [2, 4, 5, 0xb4] }),
   ];
   const out: Uint8Array[] = [];
   for (const p of l3) {
@@ -76,7 +84,7 @@ const CORE_HEADER: Fields = [[abi.HDR_CONN_COUNT, 4], [abi.HDR_CONN_FREE, 4], [a
 const CORE_SERVICE: Fields = [[abi.SVC_RR_CURSOR, 4], [abi.SVC_WRR_CW, 4], [abi.SVC_WRR_MAX, 4], [abi.SVC_WRR_GCD, 4],
   [abi.SVC_POOL_CURSOR, 2]];
 // connection counts, and the schedulers' scratch (Maglev's permutation state)
-const CORE_RS: Fields = [[abi.RS_ACTIVE, 4], [abi.RS_INACTIVE, 4], [abi.RS_PERSIST, 4],
+const CORE_RS: Fields = [[abi.RS_ACTIVE, 4], [abi.RS_INACTIVE, 4], [abi.RS_PERSIST, 4], [abi.RS_FNAT_HELD, 4],
   [abi.RS_SCHED_SCRATCH, abi.RS_SIZE - abi.RS_SCHED_SCRATCH]];
 const CORE_LIP: Fields = [[abi.LIP_CURSOR, 4], [abi.LIP_USED, 4]];
 
@@ -103,13 +111,15 @@ function hostOwnedState(h: CoreHarness): Record<string, string> {
 for (const flavour of FLAVOURS) {
   describe(`core fuzz (${flavour})`, () => {
     it(`${FRAMES[flavour]} random and mutated frames: no trap, no stray write, a verdict each, drops counted`, () => {
-      const caps = { sessions: 4096, slotCount: 128, maxFrame: 2048, connExt: true };
-      const h = new CoreHarness(flavour, caps).standard({ mtu: 1400 });
-      h.service(0, { forwarding: 'nat' }, [realServerEntry(0), realServerEntry(1)]);
-      h.service(1, { forwarding: 'fullnat', port: 443, persistence: 60 }, [realServerEntry(2)], 2);
+      const h = new CoreHarness(flavour, { sessions: 4096, slotCount: 128, maxFrame: 2048, connExt: true, proxyMarks: true })
+        .standard({ mtu: 1400 });
+      h.service(0, { forwarding: 'nat', proxyProtocol: 'v1' }, [realServerEntry(0), realServerEntry(1)]);
+      h.service(1, { forwarding: 'fullnat', port: 443, persistence: 60, toa: true, proxyProtocol: 'v2' }, [realServerEntry(2)], 2);
       h.service(2, { forwarding: 'tun', protocol: 'udp', port: 53 }, [realServerEntry(3, { port: 0 })], 3);
       h.service(3, { forwarding: 'dr', port: 0 }, [realServerEntry(0, { port: 0, service: 3 })], 4);
+      // a SYN proxy alone, and one whose connections also carry TOA and the PROXY header
       h.service(4, { forwarding: 'nat', port: 8000, synProxy: 'on' }, [realServerEntry(4)], 5);
+      h.service(6, { forwarding: 'fullnat', port: 8002, synProxy: 'on', toa: true, proxyProtocol: 'v1' }, [realServerEntry(6)], 7);
       h.service(5, { forwarding: 'fullnat', port: 8001, synProxy: 'auto' }, [realServerEntry(5)], 6);
       h.tables.setCookieKeys(1, new Uint8Array(abi.COOKIE_KEYS_SIZE).fill(3));
       h.tables.setSynFlood({ embryonicMax: 300, synRecvPressureS: 2, proxyFillRecords: 3000, mss: 1460, wscale: 7 });
@@ -179,12 +189,14 @@ for (const flavour of FLAVOURS) {
           assert.ok(v <= abi.VERDICT_HOST, `frame ${total + i}: verdict ${v}`);
           verdicts[v]++;
           const slot = layout.slots.base + i * layout.slotSize;
-          const end = frameAddress(layout, i) + lens[i];
+          let end = frameAddress(layout, i) + lens[i];
           if (v === abi.VERDICT_FORWARD) {
             const off = h.view.getUint32(d + abi.DESC_OFF, true);
             const len = h.view.getUint32(d + abi.DESC_LEN, true);
             assert.ok(off - (vnet ? abi.VNET_HDR_LEN : 0) >= slot && off + len <= slot + layout.slotSize,
               `frame ${total + i}: output [${off}, +${len}) outside its slot`);
+            // TOA and the PROXY header grow a frame in place, inside its slot
+            end = Math.max(end, off + len);
           }
           // the SYN proxy builds its handshake segments in place: they may grow a short frame to
           // the largest handshake segment, never further
@@ -203,6 +215,9 @@ for (const flavour of FLAVOURS) {
       assert.equal(byReason, h.tables.stat(abi.STAT_DROPPED), 'drops by reason add up');
       assert.equal(h.tables.stat(abi.STAT_RX_PACKETS), BigInt(total));
       assert.ok(verdicts[1] > 1000 && verdicts[2] > 100, `forwarded ${verdicts[1]}, host ${verdicts[2]}`);
+      // the paths that grow frames ran
+      const grown = [abi.STAT_TOA_ADDED, abi.STAT_PROXY_SENT].map((x) => h.tables.stat(x));
+      assert.ok(grown.every((x) => x > 0n), `TOA added ${grown[0]}, PROXY headers sent ${grown[1]}`);
       // the session table is still consistent: sweeping everything away leaves no residue
       h.core.sweep(1 << 20, now + 10_000_000);
       h.core.sweep(1 << 20, now + 20_000_000);
