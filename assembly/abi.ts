@@ -568,6 +568,11 @@
 @inline export const SVCF_PROXY_V1: u8 = 32;
 // @ts-ignore: decorator
 @inline export const SVCF_PROXY_V2: u8 = 64;
+// TCP segments other than SYN may create a session when the scheduler (mh) sends every
+// director of a cluster to the same server and the mode (dr, tun) needs no state the server
+// shares with one director: a flow ECMP moved from another director continues (as Katran does)
+// @ts-ignore: decorator
+@inline export const SVCF_MIDFLOW: u8 = 128;
 // SVC_FLAGS2: SYN proxy configured (auto or on): sessionless ACKs are checked as SYN cookies (a
 // cookie sent before protection switched off stays valid), and SYNs get cookies while the core
 // sees pressure (embryonic budget reached, table fill at HDR_SYNPROXY_FILL)
@@ -861,7 +866,7 @@
 // │ +0 u8 type │ +1 u8 proto │ +2 u8 state │ +3 u8 fwd │ +4 cip │ +8 vip │
 // │ +12 u16 cport │ +14 u16 vport │ +16 rip │ +20 u16 rport │ +22 lport │
 // │ +24 lip │ +28 u16 service │ +30 u16 rs │ +32 client MAC[6] │ +38 u8 client device │
-// │ +39 u8 0 │ +40 u16 LIP index │ +42..47 0                              │
+// │ +39 u8 owner │ +40 u16 LIP index │ +42..47 0                          │
 // └──────────────────────────────────────────────────────────────────────┘
 // The same record is the session-sync unit: importConn() reads one from memory the host wrote.
 // @ts-ignore: decorator
@@ -898,6 +903,10 @@
 @inline export const EVT_CDEV: u32 = 38;
 // @ts-ignore: decorator
 @inline export const EVT_LIPIDX: u32 = 40;
+// the core writes 0; on a cluster's sync link the host writes the owning member's number + 1
+// (the member whose local address the session uses, or that created it); the core ignores it
+// @ts-ignore: decorator
+@inline export const EVT_OWNER: u32 = 39;
 // @ts-ignore: decorator
 @inline export const EVT_SIZE: u32 = 48;
 // @ts-ignore: decorator

@@ -19,11 +19,11 @@ import {
   RS_WEIGHT, SCR_CLASS, SCR_DST, SCR_HASH, SCR_ICMP, SCR_L3, SCR_L4, SCR_PROTO, SCR_SIZE, SCR_SPORT,
   SCR_SRC, SCR_TCPFLAGS, STAT_CONN_CREATED, STAT_FORWARDED, STAT_FRAG_NEEDED_SENT,
   STAT_HOST, STAT_ICMP_RELAYED, STAT_PASSED, STAT_RX_BYTES, STAT_RX_PACKETS, SVCF_PERSIST,
-  SVC_FLAGS, SVC_FWD, SVC_PERSIST_MASK, SVC_PERSIST_TIMEOUT, SVC_SORRY, SVC_TUN_SRC, SVC_VPORT,
-  TCP_S_CLOSE, TCP_S_FIN_WAIT, TCP_S_NONE, TCP_S_TIME_WAIT, TO_UDP, VERDICT_DROP, VERDICT_FORWARD, VERDICT_HOST,
-  VNET_FLAGS, VNET_F_NEEDS_CSUM, VNET_HDR_LEN, STAT_BATCHES, DROP_EMBRYONIC_LIMIT, HDR_CONN_COUNT, HDR_EMIT_COUNT,
-  HDR_SYNPROXY_FILL, SVCF2_SYNPROXY, SVCF2_SYNPROXY_ON, SVC_FLAGS2, TCP_S_SYN_RECV, DROP_BAD_COOKIE, DROP_SYNPROXY_PENDING,
-  TCP_S_ESTABLISHED, TCP_S_SYN_SENT,
+  SVCF_MIDFLOW, SVC_FLAGS, SVC_FWD, SVC_PERSIST_MASK, SVC_PERSIST_TIMEOUT, SVC_SORRY, SVC_TUN_SRC, SVC_VPORT,
+  TCP_S_CLOSE, TCP_S_ESTABLISHED, TCP_S_FIN_WAIT, TCP_S_NONE, TCP_S_TIME_WAIT, TO_UDP, VERDICT_DROP, VERDICT_FORWARD,
+  VERDICT_HOST, VNET_FLAGS, VNET_F_NEEDS_CSUM, VNET_HDR_LEN, STAT_BATCHES, DROP_EMBRYONIC_LIMIT, HDR_CONN_COUNT,
+  HDR_EMIT_COUNT, HDR_SYNPROXY_FILL, SVCF2_SYNPROXY, SVCF2_SYNPROXY_ON, SVC_FLAGS2, TCP_S_SYN_RECV, DROP_BAD_COOKIE,
+  DROP_SYNPROXY_PENDING, TCP_S_SYN_SENT,
 } from './abi';
 import { embryonicFull, evictEmbryonic, synRecvTimeout } from './embryonic';
 import {
@@ -167,12 +167,14 @@ function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, no
   proxied: bool = false): u32 {
   const s = serviceAddress(svcIdx);
   const proto = <u32>load<u8>(scr + SCR_PROTO);
-  // a proxied connection starts on the client's verified ACK, and never as an embryonic session
-  if (proto == IPPROTO_TCP && !proxied && (hdr(HDR_OPTIONS) & OPT_SLOPPY_TCP) == 0) {
-    // IPVS schedules TCP only on a SYN: a stray segment must not pin a server
-    const tf = load<u8>(scr + SCR_TCPFLAGS);
-    if ((tf & TH_SYN) == 0 || (tf & TH_RST) != 0) return FAILED | DROP_NO_SESSION;
-  }
+  const tf = load<u8>(scr + SCR_TCPFLAGS);
+  // IPVS schedules TCP only on a SYN: a stray segment must not pin a server. A mid-flow service
+  // takes the segment anyway (checked against the mode below): its scheduler's choice is the
+  // same on every director, so it pins nothing another director would not have pinned. A
+  // proxied connection starts on the client's verified ACK, and never as an embryonic session
+  const midFlow = proto == IPPROTO_TCP && !proxied && ((tf & TH_SYN) == 0 || (tf & TH_RST) != 0) &&
+    (hdr(HDR_OPTIONS) & OPT_SLOPPY_TCP) == 0;
+  if (midFlow && (load<u8>(s + SVC_FLAGS) & SVCF_MIDFLOW) == 0) return FAILED | DROP_NO_SESSION;
   let hintLip = NO_LIP;
   let hintPort: u32 = 0;
   if (prev != NO_CONN) {
@@ -221,6 +223,9 @@ function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, no
   let fwd = <u32>load<u8>(r + RS_FWD);
   if (fwd == FWD_INHERIT) fwd = <u32>load<u8>(s + SVC_FWD);
   if (fwd == FWD_DR && !l2) return FAILED | DROP_UNSUPPORTED;
+  // NAT and Full-NAT replies come back through the director that rewrote the connection: a
+  // connection the server knows by another director's translation cannot be rebuilt here
+  if (midFlow && fwd != FWD_DR && fwd != FWD_TUN) return FAILED | DROP_NO_SESSION;
   if (l2 && (load<u8>(r + RS_FLAGS) & RSF_READY) == 0) return FAILED | DROP_NO_NEIGH;
   const rportRaw = <u32>load<u16>(r + RS_RPORT);
   const rport = rportRaw != 0 ? rportRaw : vport;
@@ -229,7 +234,7 @@ function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, no
   // defence before insertion (DESIGN.md): a session that starts embryonic (a TCP SYN) takes the
   // place of an old embryonic one at the budget, and a full table makes room by evicting one;
   // established sessions are never touched
-  if (proto == IPPROTO_TCP && !proxied && (load<u8>(scr + SCR_TCPFLAGS) & (TH_SYN | TH_ACK)) == TH_SYN && embryonicFull() &&
+  if (proto == IPPROTO_TCP && !proxied && (tf & (TH_SYN | TH_ACK)) == TH_SYN && embryonicFull() &&
     !evictEmbryonic(now)) {
     return FAILED | DROP_EMBRYONIC_LIMIT;
   }
@@ -281,6 +286,9 @@ function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, no
     store<u32>(tc + CONN_TMPL_CONTROLS, load<u32>(tc + CONN_TMPL_CONTROLS) + 1);
   }
   store<u32>(r + RS_INACTIVE, load<u32>(r + RS_INACTIVE) + 1);
+  // a flow met in the middle is established (the first segment seen is not its first): its
+  // session gets the established timeout, not the 10 s of CLOSE that NONE + ACK would give
+  if (midFlow && (tf & (TH_FIN | TH_RST)) == 0) applyTcpState(c, r, TCP_S_ESTABLISHED);
   countConn(svcIdx, rs);
   count(STAT_CONN_CREATED, 1);
   // EVT_CREATED is emitted by handle() after the first packet set the session's state

@@ -7,9 +7,12 @@ cd "$(dirname "$0")/.."
 # iproute2/ethtool/iputils-ping: namespaces and links; curl, iperf3: end-to-end traffic;
 # python3-scapy: independent packet builder for the oracle; nftables, haproxy, nginx-light, wrk,
 # libnginx-mod-stream, sockperf, netsniff-ng: the benchmark peers and load generators;
-# keepalived: the VRRP peer of the interoperability tests (run VRRP-only in a namespace)
+# keepalived: the VRRP peer of the interoperability tests (run VRRP-only in a namespace);
+# chromium: the dashboard's browser test (headless, driven by puppeteer-core, never downloaded);
+# systemd: systemd-analyze verifies packaging/wlvs.service;
+# bird2: the BGP speaker of a cluster member (director.cluster) and of the lab's router
 PACKAGES=(iproute2 iputils-ping ethtool curl iperf3 procps python3-scapy
-  nftables haproxy nginx-light libnginx-mod-stream wrk sockperf netsniff-ng keepalived)
+  nftables haproxy nginx-light libnginx-mod-stream wrk sockperf netsniff-ng keepalived chromium systemd bird2)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,50 +1,43 @@
 // views.ts — what the admin API and the CLI show: service and real-server tables with counters
 // and rates (ipvsadm -Ln --stats / --rate), sessions (ipvsadm -Lnc), and director totals.
-import type { ControlPlane, Counters, SessionQuery } from '../director/control-plane.js';
+import type { ControlPlane, SessionQuery } from '../director/control-plane.js';
+import { type CounterSet, type Rates, ZERO_RATES, numbers as num, ratesBetween } from './history.js';
 
-export interface Rates { cps: number; inpps: number; outpps: number; inbps: number; outbps: number }
+export type { Rates };
 
 export interface RealServerStatus {
   address: string; port: number; forwarding: string; weight: number; configured_weight: number;
   health: string; resolved: boolean; sorry: boolean;
   active: number; inactive: number; persistent: number;
-  stats: Record<string, number>; rates: Rates;
+  stats: CounterSet; rates: Rates;
 }
 
 export interface ServiceStatus {
   name: string; protocol: string; vip: string; port: number; scheduler: string; forwarding: string;
-  persistence: number; persistence_netmask: number; stats: Record<string, number>; rates: Rates;
+  persistence: number; persistence_netmask: number; stats: CounterSet; rates: Rates;
   real_servers: RealServerStatus[];
 }
 
-const num = (c: Counters): Record<string, number> => ({
-  conns: Number(c.conns), inpkts: Number(c.inPackets), outpkts: Number(c.outPackets),
-  inbytes: Number(c.inBytes), outbytes: Number(c.outBytes),
-});
-
 /** RateSampler keeps the counters of the previous sample to turn totals into per-second rates. */
 export class RateSampler {
-  #prev = new Map<string, { t: number; c: Record<string, number> }>();
+  #prev = new Map<string, { t: number; c: CounterSet }>();
   #rates = new Map<string, Rates>();
 
-  sample(key: string, c: Record<string, number>, now: number): void {
+  sample(key: string, c: CounterSet, now: number): void {
     const p = this.#prev.get(key);
-    if (p && now > p.t) {
-      const dt = (now - p.t) / 1000;
-      this.#rates.set(key, {
-        cps: (c.conns - p.c.conns) / dt, inpps: (c.inpkts - p.c.inpkts) / dt, outpps: (c.outpkts - p.c.outpkts) / dt,
-        inbps: (c.inbytes - p.c.inbytes) / dt, outbps: (c.outbytes - p.c.outbytes) / dt,
-      });
-    }
+    if (p && now > p.t) this.#rates.set(key, ratesBetween(p.c, c, (now - p.t) / 1000));
     this.#prev.set(key, { t: now, c });
   }
 
   rates(key: string): Rates {
-    return this.#rates.get(key) ?? { cps: 0, inpps: 0, outpps: 0, inbps: 0, outbps: 0 };
+    return this.#rates.get(key) ?? ZERO_RATES;
   }
 }
 
-export function services(cp: ControlPlane, sampler: RateSampler): ServiceStatus[] {
+/** where the views read rates from: a RateSampler, or the dashboard's History */
+export interface RateSource { rates(key: string): Rates }
+
+export function services(cp: ControlPlane, sampler: RateSource): ServiceStatus[] {
   return cp.services().map(({ spec: s, counters, realServers }) => {
     const key = s.name;
     return {
@@ -87,6 +80,7 @@ export function totals(cp: ControlPlane): Record<string, unknown> {
     sessions: cp.sessionTable(),
     ha: cp.ha()?.view ?? null,
     syn_flood: cp.synFlood(),
+    cluster: cp.cluster()?.view ?? null,
     packets: {
       received: Number(t.received), forwarded: Number(t.forwarded), host: Number(t.host), dropped: Number(t.dropped),
       icmp_relayed: Number(t.icmpRelayed), frag_needed_sent: Number(t.fragNeededSent),

@@ -3,8 +3,9 @@
 // authenticated with a shared key. A download runs through the VIP, the master is killed
 // (SIGKILL), and the demo shows the backup taking over and the download finishing intact on the
 // same connection, thanks to session sync. Everything is torn down at the end, also on failure.
+import { Progress } from '../lab/progress.js';
 import { WlvsError } from '../errors.js';
-import { streamDigest } from '../lab/data-stream.js';
+import { ctrDigest } from '../lab/data-stream.js';
 import {
   LAB_HA_ADMIN, LAB_HA_GATEWAY, LAB_HA_VRID, LAB_VIP_TAP, labHaConfig, labHaKey, startDirector, startRealServers,
 } from '../lab/lab-director.js';
@@ -13,11 +14,15 @@ import { buildTopology } from '../lab/topology.js';
 const SIZE = 24 << 20;
 
 export async function labFailover(): Promise<void> {
-  const say = (s: string) => console.log(s);
+  // steps (lines starting with a letter) carry the elapsed time; details and tables print as they are
+  const progress = new Progress(null, (l) => console.log(l));
+  const say = (s: string) => (/^[a-z]/i.test(s) ? progress.step(s) : console.log(s));
   say('wlvs failover demo: building the lab (client, one director namespace with two wlvs, rs1..rs3)');
   const topo = await buildTopology({ rsGateway: LAB_HA_GATEWAY, tag: 'wf' });
   try {
+    say('starting the real servers');
     await startRealServers(topo, { forwarding: 'nat', vip: LAB_VIP_TAP });
+    say('starting directors a (priority 150) and b (priority 100)');
     const keyFile = labHaKey(topo);
     const a = await startDirector(topo, (t) => labHaConfig(topo, 'a', t, { keyFile }), { adminPort: LAB_HA_ADMIN.a });
     const b = await startDirector(topo, (t) => labHaConfig(topo, 'b', t, { keyFile }), { adminPort: LAB_HA_ADMIN.b });
@@ -50,7 +55,7 @@ export async function labFailover(): Promise<void> {
     say(`  b is master ${Math.round(took)} ms later and announces the addresses by gratuitous ARP`);
     const out = (await download).trim();
     const sum = /([0-9a-f]{64})/.exec(out)?.[1];
-    const ok = sum === streamDigest(SIZE);
+    const ok = sum === ctrDigest(SIZE);
     say(`  download finished: ${/^(\d+)/.exec(out)?.[1] ?? '?'} bytes, SHA-256 ${ok ? 'matches' : 'DOES NOT match'} the servers' stream`);
     const fin = await status(b.adminUrl);
     say(`  b imported ${fin.ha.stats.sessionsImported} session records from a before it died`);

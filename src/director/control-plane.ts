@@ -34,6 +34,8 @@ export interface RealServerState {
   /** null while it holds no table slot (taken out on failure with on_failure: remove) */
   counters: Counters | null;
   connections: { active: number; inactive: number; persistent: number };
+  /** the health checker's last transition (wall-clock ms, new state, the probe's message); null before any */
+  lastChange: { at: number; to: 'up' | 'down'; reason: string } | null;
 }
 
 export interface ServiceState {
@@ -107,6 +109,23 @@ export interface HaStatus {
   view: Record<string, unknown>;
 }
 
+/** A cluster member's routing state (director.cluster). */
+export interface ClusterStatus {
+  state: 'starting' | 'active' | 'draining' | 'drained' | 'stopping';
+  neighbors: { address: string; up: boolean }[];
+  /** what BIRD announces for this member now */
+  announced: { prefix: string; kind: 'vip' | 'lip' | 'backup' }[];
+  /** times the watchdog withdrew everything; times BIRD exited and was restarted */
+  stalls: number;
+  birdRestarts: number;
+  /** the other members as session sync sees them (empty without director.cluster.sync) */
+  members: { name: string; up: boolean; sent: number; received: number; imported: number; refused: number }[];
+  /** sync datagrams dropped, by reason; null without session sync */
+  syncDropped: Record<string, number> | null;
+  /** the /cluster view: BGP sessions, announcements, drain, members and their sync */
+  view: Record<string, unknown>;
+}
+
 type Fields = Record<string, unknown>;
 
 /** A runtime change, as ipvsadm -A/-E/-D/-a/-e/-d allow; fields are configuration keys. */
@@ -135,6 +154,12 @@ export interface ControlPlane {
   ha(): HaStatus | null;
   /** the SYN-flood defence: embryonic sessions, cookies, evictions, each service's protection state */
   synFlood(): SynFloodView;
+  /** null without director.cluster */
+  cluster(): ClusterStatus | null;
+  /** a cluster member withdraws its routes and forwards what still arrives until it ends (the new view) */
+  drainDirector(deadlineS?: number): Fields;
+  /** a drained or draining member announces again (the new view) */
+  resumeDirector(): Fields;
   uptimeSeconds(): number;
   /** runtime edits since the configuration file was last loaded */
   runtimeEdits(): number;

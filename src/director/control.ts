@@ -10,6 +10,7 @@ import {
   addRealServer, addService, deleteRealServer, deleteService, drainRealServer, editRealServer, editService,
 } from './edits.js';
 import type { Supervisor } from './supervisor.js';
+import { WlvsError } from '../errors.js';
 
 const NO_CONNECTIONS = { active: 0, inactive: 0, persistent: 0 };
 
@@ -37,19 +38,28 @@ function stateName(proto: number, state: number, template: boolean): string {
 /** controlPlane exposes a supervisor and its director as a ControlPlane. */
 export function controlPlane(sup: Supervisor): ControlPlane {
   const dir = () => sup.director;
+  const member = () => {
+    const c = dir().cluster;
+    if (!c) throw new WlvsError('WLVS_ERR_NOT_FOUND', 'this director is not a cluster member (no director.cluster)');
+    return c;
+  };
   return {
     services() {
       const t = dir().tables;
       return dir().applier.view().map(({ service, index, realServers }) => ({
         spec: service,
         counters: t.serviceCounters(index),
-        realServers: realServers.map((r): RealServerState => ({
-          address: r.address, port: r.port, forwarding: r.forwarding, weight: r.weight,
-          configuredWeight: r.configuredWeight, health: sup.health.state(`${service.name}/${r.address}:${r.port}`) ?? 'unchecked',
-          resolved: r.resolved, sorry: r.sorry,
-          counters: r.index === null ? null : t.rsCounters(r.index),
-          connections: r.index === null ? NO_CONNECTIONS : t.rsConnections(r.index),
-        })),
+        realServers: realServers.map((r): RealServerState => {
+          const h = sup.health.status(`${service.name}/${r.address}:${r.port}`);
+          return {
+            address: r.address, port: r.port, forwarding: r.forwarding, weight: r.weight,
+            configuredWeight: r.configuredWeight, health: h?.state ?? 'unchecked',
+            resolved: r.resolved, sorry: r.sorry,
+            counters: r.index === null ? null : t.rsCounters(r.index),
+            connections: r.index === null ? NO_CONNECTIONS : t.rsConnections(r.index),
+            lastChange: h?.changedAt ? { at: h.changedAt, to: h.state, reason: h.reason ?? '' } : null,
+          };
+        }),
       }));
     },
 
@@ -98,13 +108,26 @@ export function controlPlane(sup: Supervisor): ControlPlane {
     },
     devices: () => dir().deviceInfo(),
     portStats: () => dir().portStats(),
-    batchStats: () => dir().loop.stats,
+    batchStats: () => dir().batchStats(),
     hostStackStats: () => dir().hostStack.stats,
     ha() {
       const h = dir().ha;
       return h ? { master: h.master, stats: h.stats, vrrp: h.vrrpStats, view: h.view() } : null;
     },
     synFlood: () => dir().synGuard.view(),
+    cluster() {
+      const c = dir().cluster;
+      if (!c) return null;
+      return {
+        state: c.state, neighbors: c.speaker.neighbors.map((n) => ({ address: n.address, up: n.up })),
+        announced: c.speaker.announced(), stalls: c.speaker.stats.stalls, birdRestarts: c.speaker.stats.birdExits,
+        members: (c.sync?.members() ?? []).map((m) => ({ name: m.name, up: m.up, ...m.stats })),
+        syncDropped: c.sync ? { ...c.sync.stats.dropped } : null,
+        view: c.view(),
+      };
+    },
+    drainDirector: (deadlineS) => member().drain(deadlineS),
+    resumeDirector: () => member().resume(),
     uptimeSeconds: () => (Date.now() - dir().startedAt) / 1000,
     runtimeEdits: () => sup.runtimeEdits,
     configObject: () => configObject(dir().spec),

@@ -1,15 +1,17 @@
-// director.ts — one running director: the shared memory and the WASM core, the devices and the
-// batched port that feeds batches to the core, the host stack (ARP, echo), neighbour resolution,
-// the kernel routes a TUN device needs, and the timers (session sweep, neighbour refresh, index
-// reaping, event drain). It starts from a DirectorSpec and applies new specs between batches.
-// Device I/O (io/port.ts), kernel routes and the clock are injected: the native addon, `ip` and
-// performance.now() by default; tests run the same director over io/fake-io.ts without root.
+// director.ts — one running director: the shared memory and the control plane's instance of the
+// WASM core, the devices and the batched port that runs the data path on them (a worker thread
+// with its own instance, io/port.ts), the host stack (ARP, echo), neighbour resolution, the
+// kernel routes a TUN device needs, and the timers (neighbour refresh, index reaping, event
+// drain; the port sweeps sessions itself). It starts from a DirectorSpec and applies new specs
+// between batches: every table change runs inside the port's exclusive(). Device I/O, kernel
+// routes and the clock are injected: the native engine, `ip` and performance.now() by default;
+// tests run the same director over io/fake-io.ts without root.
 import * as abi from '../dataplane/abi.js';
 import { type Capacities, computeLayout, createMemory, type Layout, writeHeader } from '../dataplane/memory-map.js';
 import type { CoreExports } from '../dataplane/abi.js';
 import { compileCore, coreModulePath, instantiateCore } from '../dataplane/module.js';
 import { type EventView, Tables } from '../dataplane/tables.js';
-import { BatchLoop } from '../dataplane/worker.js';
+import type { BatchStats } from '../dataplane/worker.js';
 import { WlvsError } from '../errors.js';
 import { directorMac, nativeIo } from '../io/device.js';
 import type { BatchPort, DeviceIo, OpenDevice, PortStats } from '../io/port.js';
@@ -19,6 +21,8 @@ import { parseCidr } from '../model/address.js';
 import { RouteTable } from '../net/routes.js';
 import { type ApplyReport, TableApplier } from './apply.js';
 import { HaController } from '../ha/controller.js';
+import { ClusterController } from '../cluster/controller.js';
+import { ClusterSync } from '../cluster/sync.js';
 import { HostStack } from './host-stack.js';
 import { KernelRoutes } from './kernel-routes.js';
 import { SynGuard } from './syn-guard.js';
@@ -44,12 +48,16 @@ interface Parts {
   log: Logger;
   layout: Layout;
   memory: WebAssembly.Memory;
+  /** the compiled core: the port runs its own instance, the control plane `core` */
+  module: WebAssembly.Module;
   core: CoreExports;
   io: DeviceIo;
   devices: DeviceState[];
   routes: RouteTable;
   kernelRoutes: KernelRoutes | undefined;
   clock: () => number;
+  /** the clock is performance.now (not a test's): a port on another thread can follow it */
+  realClock: boolean;
 }
 
 interface DeviceState {
@@ -63,8 +71,8 @@ interface DeviceState {
 /** how often the Full-NAT pool's drops are looked at for the log (a rate limit, not a delay) */
 const FULLNAT_LOG_MS = 10_000;
 
-/** checkSpec rejects what the director cannot run, before anything is created. */
-function checkSpec(spec: DirectorSpec): void {
+/** checkSpec rejects what the director cannot run, before anything is created (also `wlvs check`). */
+export function checkSpec(spec: DirectorSpec): void {
   if (spec.devices.length === 0) throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'at least one device is needed');
   const kinds = new Set(spec.devices.map((d) => d.kind));
   if (kinds.size > 1) throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'all devices must be of one kind (all tap or all tun)');
@@ -80,7 +88,10 @@ function checkSpec(spec: DirectorSpec): void {
   }
 }
 
-/** needsConnExt: the spec has a service that edits its stream: a SYN proxy that may run (auto or on), TOA, PROXY protocol */
+/**
+ * needsConnExt: the spec has a service that edits its stream: a SYN proxy that may run (auto or
+ * on), TOA, PROXY protocol
+ */
 export function needsConnExt(spec: DirectorSpec): boolean {
   return spec.services.some((s) => s.synProxy !== 'off' || s.toa || s.proxyProtocol !== null);
 }
@@ -90,19 +101,65 @@ function proxyMss(spec: DirectorSpec): number {
   return Math.min(...spec.devices.map((d) => d.mtu)) - 40;
 }
 
+/**
+ * planLayout computes the memory layout a spec needs (and whether the devices get offloads),
+ * or throws WLVS_ERR_CAPACITY; `wlvs check` runs it too, without opening anything.
+ */
+export function planLayout(spec: DirectorSpec): { layout: Layout; offload: boolean; tso: boolean } {
+  const tunMode = spec.services.some((s) => s.forwarding === 'tun' || s.realServers.some((r) => r.forwarding === 'tun'));
+  const offload = spec.devices.every((d) => d.offload);
+  // TSO super-packets cannot be carried inside IP-in-IP (no virtio GSO type for it)
+  const tso = offload && !tunMode;
+  const l2 = spec.devices[0].kind === 'tap';
+  const maxMtu = Math.max(...spec.devices.map((d) => d.mtu));
+  // the LIP table's entries (one per pool entry, an address may have several ranges) plus the
+  // other members' addresses (TableApplier's LIP layout)
+  const poolAddresses = new Set(spec.fullnat.localAddresses.map((l) => l.address));
+  const lipCount = spec.fullnat.localAddresses.length + new Set((spec.cluster?.members ?? [])
+    .flatMap((m) => m.localAddresses).filter((a) => !poolAddresses.has(a))).size;
+  const caps: Partial<Capacities> = {
+    slotCount: spec.batch,
+    maxFrame: tso ? 65535 + 14 : Math.max(2048, maxMtu + (l2 ? 14 : 0)),
+    devices: spec.devices.length,
+    services: Math.max(64, spec.services.length * 2),
+    realServers: Math.max(1024, spec.services.reduce((n, s) => n + s.realServers.length + 1, 0) * 2),
+    destinations: Math.max(1024, spec.services.reduce((n, s) => n + s.realServers.length, 0) * 2),
+    schedSize: 65537,
+    sessions: spec.sessions,
+    // every fullnat service lists the director's whole pool; a cluster member's LIP table also
+    // holds the other members' addresses (for their synced sessions), in no pool list
+    lips: Math.max(64, lipCount),
+    poolEntries: Math.max(256,
+      spec.fullnat.localAddresses.length * (spec.services.filter(usesFullnat).length * 2 + 2)),
+    events: 1 << 16,
+    // owned addresses: devices, VIPs, failover addresses and every LIP of the table
+    localAddresses: 256 + lipCount,
+    // the SYN proxy, TOA and the PROXY protocol keep per-session state (+16 B a session, +4 B
+    // more for PROXY marks); without them no byte is spent on it
+    connExt: needsConnExt(spec),
+    proxyMarks: spec.services.some((s) => s.proxyProtocol !== null),
+  };
+  try {
+    return { layout: computeLayout(caps), offload, tso };
+  } catch (err) {
+    throw new WlvsError('WLVS_ERR_CAPACITY', `the configured capacities do not fit: ${(err as Error).message}`);
+  }
+}
+
 /** Director runs the data path for one spec; create it with Director.start(). */
 export class Director {
   readonly layout: Layout;
   readonly memory: WebAssembly.Memory;
   readonly tables: Tables;
   readonly applier: TableApplier;
-  readonly loop: BatchLoop;
   readonly neighbours: Neighbours;
   readonly hostStack: HostStack;
   /** failover and session sync with a peer director (director.ha), or null */
   readonly ha: HaController | null;
   /** embryonic budget, SYN-cookie keys, auto-mode SYN proxies, protection state */
   readonly synGuard: SynGuard;
+  /** announcements to the router by BGP (director.cluster), or null */
+  readonly cluster: ClusterController | null;
   readonly startedAt = Date.now();
   #log: Logger;
   #spec: DirectorSpec;
@@ -133,9 +190,14 @@ export class Director {
       mac: d.mac, mtu: d.mtu, l2: d.l2, vnet: d.open.vnet, address: d.address ?? '0.0.0.0',
     })));
     this.#port = p.io.createPort(memory, {
-      descBase: layout.descriptors.base, slotBase: layout.slots.base, slotSize: layout.slotSize,
-      headroom: layout.headroom, slotCount: layout.caps.slotCount, busyPollUs: spec.busyPollUs,
+      layout, busyPollUs: spec.busyPollUs, core: p.module, now: () => this.now(),
+      clockOrigin: p.realClock ? performance.timeOrigin + this.#t0 : null,
+      onHost: (dev, frames) => {
+        for (const f of frames) this.hostStack.handle(dev, f);
+      },
+      onError: (err) => this.#dataPathFailed(err),
     });
+    this.tables.setExclusive((fn) => this.#port.exclusive(fn));
     for (const d of devices) this.#port.addDevice(d.open);
     this.neighbours = new Neighbours({
       send: (dev, frame) => this.#port.send(dev, frame),
@@ -147,7 +209,8 @@ export class Director {
         const hop = this.#routes.lookup(address);
         if (!hop) return null;
         const l2 = this.#devices[hop.device].l2;
-        return { device: hop.device, neighbour: hop.address, mac: l2 ? this.neighbours.lookup(hop.device, hop.address) : ZERO_MAC };
+        const mac = l2 ? this.neighbours.lookup(hop.device, hop.address) : ZERO_MAC;
+        return { device: hop.device, neighbour: hop.address, mac };
       },
     });
     this.synGuard = new SynGuard({
@@ -156,14 +219,26 @@ export class Director {
     });
     this.neighbours.onResolved((dev, address, mac) => {
       this.#log.info({ event: 'neighbour', device: devices[dev].open.name, address, mac }, 'next hop resolved');
-      this.applier.onNeighbour(dev, address, mac);
+      this.#port.exclusive(() => this.applier.onNeighbour(dev, address, mac));
     });
     this.hostStack = new HostStack(devices.map((d) => ({ l2: d.l2, mac: d.mac })), () => this.ownedAddresses(),
       this.neighbours, (dev, frame) => this.#port.send(dev, frame));
-    this.loop = new BatchLoop(memory, layout, core, devices.map((d) => ({ l2: d.l2, vnet: d.open.vnet })),
-      this.hostStack.handle, () => this.now(), (dev, frame) => this.#port.send(dev, frame));
     this.#kernel = devices.some((d) => !d.l2) ? p.kernelRoutes ?? new KernelRoutes() : null;
     this.ha = spec.ha ? this.#haController(spec.ha) : null;
+    this.cluster = spec.cluster ? new ClusterController(spec.cluster, {
+      log,
+      vips: () => this.#spec.services.map((s) => s.vip),
+      servingVips: () => this.#servingVips(),
+      ownLips: () => this.#ownLips(),
+      forwarded: () => Number(this.tables.stat(abi.STAT_FORWARDED)),
+      sessions: () => this.tables.sessionCount(),
+      dataPathAlive: () => !this.#stopped && this.#portRunning,
+    }, spec.cluster.sync ? new ClusterSync(spec.cluster, {
+      log,
+      onEvent: (fn) => this.onEvent(fn),
+      importSynced: (record, e) => this.#importSynced(record, e),
+      exportSessions: (start, max) => this.tables.exportSessions(start, max, this.now()),
+    }) : null) : null;
   }
 
   /** #haController ties failover to this director: VRRP on its device, the addresses, sessions */
@@ -192,6 +267,26 @@ export class Director {
       if (device === dev) c.onVrrpFrame(frame);
     };
     return c;
+  }
+
+  #portRunning = false;
+
+  /** the VIPs with a service that can take a new connection: a usable real server or a sorry server */
+  #servingVips(): Set<string> {
+    const out = new Set<string>();
+    for (const v of this.applier.view()) {
+      const usable = v.realServers.some((r) => r.index !== null && (r.sorry || (r.weight > 0 && r.resolved)));
+      if (usable) out.add(v.service.vip);
+    }
+    return out;
+  }
+
+  /** the Full-NAT addresses this director allocates from (its member entry, else its services') */
+  #ownLips(): string[] {
+    const c = this.#spec.cluster;
+    const me = c?.members.find((m) => m.name === c.name);
+    if (me) return me.localAddresses;
+    return this.#spec.fullnat.localAddresses.map((l) => l.address);
   }
 
   /** #importSynced maps a peer's session record to this director's indices and imports it */
@@ -223,44 +318,15 @@ export class Director {
   static async start(opts: DirectorOptions): Promise<Director> {
     const { spec, log } = opts;
     checkSpec(spec);
-    const tunMode = spec.services.some((s) => s.forwarding === 'tun' || s.realServers.some((r) => r.forwarding === 'tun'));
-    const offload = spec.devices.every((d) => d.offload);
-    // TSO super-packets cannot be carried inside IP-in-IP (no virtio GSO type for it)
-    const tso = offload && !tunMode;
-    const l2 = spec.devices[0].kind === 'tap';
-    const maxMtu = Math.max(...spec.devices.map((d) => d.mtu));
-    const caps: Partial<Capacities> = {
-      slotCount: spec.batch,
-      maxFrame: tso ? 65535 + 14 : Math.max(2048, maxMtu + (l2 ? 14 : 0)),
-      devices: spec.devices.length,
-      services: Math.max(64, spec.services.length * 2),
-      realServers: Math.max(1024, spec.services.reduce((n, s) => n + s.realServers.length + 1, 0) * 2),
-      destinations: Math.max(1024, spec.services.reduce((n, s) => n + s.realServers.length, 0) * 2),
-      schedSize: 65537,
-      sessions: spec.sessions,
-      // every fullnat service lists the director's whole pool
-      lips: Math.max(64, spec.fullnat.localAddresses.length),
-      poolEntries: Math.max(256,
-        spec.fullnat.localAddresses.length * (spec.services.filter(usesFullnat).length * 2 + 2)),
-      events: 1 << 16,
-      localAddresses: 256,
-      // the SYN proxy, TOA and the PROXY protocol keep per-session state (+16 B a session, +4 B
-      // more for PROXY marks); without them no byte is spent on it
-      connExt: needsConnExt(spec),
-      proxyMarks: spec.services.some((s) => s.proxyProtocol !== null),
-    };
-    let layout: Layout;
-    try {
-      layout = computeLayout(caps);
-    } catch (err) {
-      throw new WlvsError('WLVS_ERR_CAPACITY', `the configured capacities do not fit: ${(err as Error).message}`);
-    }
+    const { layout, offload, tso } = planLayout(spec);
     const memory = createMemory(layout);
     writeHeader(memory, layout);
-    const core = instantiateCore(compileCore(opts.corePath ?? coreModulePath('release')), memory);
+    const module = compileCore(opts.corePath ?? coreModulePath('release'));
+    const core = instantiateCore(module, memory);
     const routes = new RouteTable();
     spec.devices.forEach((d, i) => d.addresses.forEach((a) => routes.addConnected(a, i)));
-    for (const v of spec.ha?.virtualAddresses ?? []) routes.addConnected(v.address, spec.devices.findIndex((d) => d.name === v.device));
+    for (const v of spec.ha?.virtualAddresses ?? []) routes.addConnected(v.address,
+      spec.devices.findIndex((d) => d.name === v.device));
     for (const r of spec.routes) {
       const i = spec.devices.findIndex((d) => d.name === r.device);
       if (i < 0) throw new WlvsError('WLVS_ERR_CONFIG_INVALID', `route to ${r.to}: no device ${r.device}`);
@@ -282,8 +348,8 @@ export class Director {
         });
       }
       dir = new Director(spec, {
-        log, layout, memory, core, io, devices, routes, kernelRoutes: opts.kernelRoutes,
-        clock: opts.clock ?? (() => performance.now()),
+        log, layout, memory, module, core, io, devices, routes, kernelRoutes: opts.kernelRoutes,
+        clock: opts.clock ?? (() => performance.now()), realClock: !opts.clock,
       });
     } catch (err) {
       for (const d of devices) io.closeDevice(d.open);
@@ -306,11 +372,11 @@ export class Director {
       await this.#kernel.sync(this.#spec, this.#devices.find((d) => !d.l2)!.open.name);
       for (const w of this.#kernel.warnings) this.#log.warn({ event: 'kernel' }, w);
     }
-    this.#port.start(this.loop.onBatch);
+    await this.#port.start();
+    this.#portRunning = true;
     await this.#awaitNeighbours(3000);
-    this.#every(50, () => this.sweep());
     this.#every(250, () => this.neighbours.tick());
-    this.#every(1000, () => this.applier.reap());
+    this.#every(1000, () => this.#port.exclusive(() => this.applier.reap()));
     if (this.#spec.fullnat.localAddresses.length) this.#every(FULLNAT_LOG_MS, () => this.#logFullnat());
     // auto-mode SYN proxies follow the SYN rate within 100 ms; the data path reacts to pressure at once
     this.#every(100, () => this.synGuard.tick(performance.now()));
@@ -321,10 +387,15 @@ export class Director {
       this.synGuard.rotate();
     });
     // events exist for session sync only: drained often, so a takeover loses few
-    if (this.ha?.spec.syncSessions) this.#every(20, () => this.drainEvents());
+    if (this.ha?.spec.syncSessions || this.#spec.cluster?.sync) this.#every(20, () => this.drainEvents());
     // a backup announces only its own addresses; it announces the rest when it becomes master
     if (this.ha) await this.ha.start();
     if (!this.ha?.master) this.#announceRepeatedly();
+    // BIRD starts announcing nothing; the routes follow once the data path forwards
+    if (this.cluster) {
+      await this.cluster.start();
+      this.cluster.ready();
+    }
     this.#log.info({ event: 'applied', ...report }, 'configuration applied');
   }
 
@@ -397,11 +468,13 @@ export class Director {
     return Math.floor(this.#clock() - this.#t0) >>> 0;
   }
 
-  /** sweep expires sessions whose time has come, up to `budget` records; returns how many. */
-  sweep(budget?: number): number {
-    const high = this.tables.header(abi.HDR_CONN_HIGH);
-    // the whole table every ~10 s at this pace; lookups expire stale sessions they meet anyway
-    return this.loop.core.sweep(budget ?? Math.max(256, Math.ceil(high / 200)), this.now());
+  /**
+   * #dataPathFailed: nothing is forwarded any more; crash as a trap on the main thread would, so
+   * a supervisor restarts us
+   */
+  #dataPathFailed(err: Error): void {
+    this.#log.fatal({ event: 'data_path_failed', err }, 'the data path stopped');
+    setImmediate(() => { throw err; });
   }
 
   /** drainEvents empties the event ring into the listeners */
@@ -432,11 +505,26 @@ export class Director {
   }
 
   deviceInfo(): { name: string; kind: string; mac: string; address: string | null; vnet: boolean }[] {
-    return this.#devices.map((d) => ({ name: d.open.name, kind: d.open.kind, mac: d.mac, address: d.address, vnet: d.open.vnet }));
+    return this.#devices.map((d) => ({ name: d.open.name, kind: d.open.kind, mac: d.mac, address: d.address,
+      vnet: d.open.vnet }));
   }
 
   portStats(): PortStats {
     return this.#port.stats();
+  }
+
+  /**
+   * exclusive runs `fn` while no batch runs (the port's barrier) and returns its result: for a
+   * change or a reading that must not interleave with process(). WLVS_ERR_ENGINE when the data
+   * path does not pause.
+   */
+  exclusive<T>(fn: () => T): T {
+    return this.#port.exclusive(fn);
+  }
+
+  /** batchStats: batch sizes and processing time, as the port counted them */
+  batchStats(): BatchStats {
+    return this.#port.batchStats();
   }
 
   /**
@@ -449,9 +537,10 @@ export class Director {
     if (JSON.stringify(spec.devices) !== JSON.stringify(this.#spec.devices) ||
       JSON.stringify(spec.routes) !== JSON.stringify(this.#spec.routes) || spec.sessions !== this.#spec.sessions ||
       spec.batch !== this.#spec.batch || spec.busyPollUs !== this.#spec.busyPollUs || !spec.ha !== !this.#spec.ha ||
-      (spec.ha && this.ha && !this.ha.canUpdate(spec.ha))) {
-      throw new WlvsError('WLVS_ERR_CONFIG_INVALID',
-        'devices, routes, sessions, batch, busy_poll_us and ha (but its priority, preempt and preempt_delay) cannot change without a restart');
+      (spec.ha && this.ha && !this.ha.canUpdate(spec.ha)) ||
+      JSON.stringify(spec.cluster) !== JSON.stringify(this.#spec.cluster)) {
+      throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'devices, routes, sessions, batch, busy_poll_us, cluster and ha ' +
+        '(but its priority, preempt and preempt_delay) cannot change without a restart');
     }
     if (spec.services.some((s) => s.synProxy !== 'off') && !this.layout.caps.connExt) {
       throw new WlvsError('WLVS_ERR_RESTART_NEEDED',
@@ -460,8 +549,12 @@ export class Director {
     const previous = this.#spec;
     try {
       this.#spec = spec;
-      const report = this.applier.apply(spec);
-      this.synGuard.apply(spec.synFlood, proxyMss(spec));
+      // one pause for the whole change: no batch sees half of it
+      const report = this.#port.exclusive(() => {
+        const r = this.applier.apply(spec);
+        this.synGuard.apply(spec.synFlood, proxyMss(spec));
+        return r;
+      });
       this.#wantNeighbours();
       if (this.#kernel) await this.#kernel.sync(spec, this.#devices.find((d) => !d.l2)!.open.name);
       this.hostStack.announce(this.ownedAddresses());
@@ -469,27 +562,41 @@ export class Director {
       return report;
     } catch (err) {
       this.#spec = previous;
-      this.applier.apply(previous);
-      this.synGuard.apply(previous.synFlood, proxyMss(previous));
+      this.#port.exclusive(() => {
+        this.applier.apply(previous);
+        this.synGuard.apply(previous.synFlood, proxyMss(previous));
+      });
       throw err;
     }
   }
 
-  /** hotSwap moves the data path to another build of the core between two batches. */
+  /**
+   * hotSwap moves the data path to another build of the core between two batches: the control
+   * plane's instance is replaced while no batch runs (instantiating writes the module's data
+   * segment), and the port takes the module before its next batch. Sessions stay where they are.
+   */
   hotSwap(path: string): void {
-    const core = instantiateCore(compileCore(path), this.memory);
-    this.loop.setCore(core);
-    this.tables.setCore(core);
+    const module = compileCore(path);
+    this.#port.exclusive(() => {
+      const core = instantiateCore(module, this.memory);
+      this.tables.setCore(core);
+      this.#port.setCore(module);
+    });
     this.#log.info({ event: 'hot_swap', path }, 'WASM core replaced');
   }
 
   /** stop halts the data path, closes the devices and removes the kernel routes it added. */
   async stop(): Promise<void> {
     if (this.#stopped) return;
+    // withdraw the routes first, and forward while the router moves the flows away
+    if (this.cluster) {
+      try { await this.cluster.stop(); } catch (err) { this.#log.warn({ err }, 'stopping BIRD'); }
+    }
     this.#stopped = true;
     if (this.ha) await this.ha.stop();
     for (const t of this.#timers) clearTimeout(t);
-    this.#port.stop();
+    // the worker must be done with the fds before they close
+    await this.#port.stop();
     for (const d of this.#devices) {
       try { this.#io.closeDevice(d.open); } catch (err) { this.#log.warn({ err }, 'closing device'); }
     }

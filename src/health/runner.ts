@@ -17,6 +17,9 @@ export interface TargetStatus {
   failRun: number;
   checks: number;
   last: Result | null;
+  /** wall-clock ms of the last transition and the result that caused it; null until one happens */
+  changedAt: number | null;
+  reason: string | null;
 }
 
 export interface RunnerOptions {
@@ -57,7 +60,9 @@ export class HealthRunner {
       const e = this.#entries.get(t.id);
       if (e && JSON.stringify(e.target) === JSON.stringify(t)) continue;
       if (e) this.#cancel(e);
-      const status: TargetStatus = e?.status ?? { state: t.check.type === 'none' ? 'up' : initial, okRun: 0, failRun: 0, checks: 0, last: null };
+      const status: TargetStatus = e?.status ?? {
+        state: t.check.type === 'none' ? 'up' : initial, okRun: 0, failRun: 0, checks: 0, last: null, changedAt: null, reason: null,
+      };
       const entry: Entry = { target: t, status, timer: null, running: false, gen: (e?.gen ?? 0) + 1 };
       this.#entries.set(t.id, entry);
       if (t.check.type !== 'none') this.#schedule(entry, this.#random() * t.check.interval * 1000);
@@ -138,6 +143,8 @@ export class HealthRunner {
   #transition(e: Entry, to: HealthState, result: Result): void {
     const from = e.status.state;
     e.status.state = to;
+    e.status.changedAt = Date.now();
+    e.status.reason = result.message;
     this.#onTransition({ target: e.target, from, to, result });
   }
 }

@@ -14,7 +14,7 @@ export interface Translation {
 const FWD: Record<string, string> = { '-g': 'dr', '--gatewaying': 'dr', '-i': 'tun', '--ipip': 'tun', '-m': 'nat', '--masquerading': 'nat' };
 const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'dh', 'mh'];
 
-interface Svc { obj: Record<string, unknown>; rs: Record<string, unknown>[]; modes: string[] }
+export interface Svc { obj: Record<string, unknown>; rs: Record<string, unknown>[]; modes: string[] }
 
 /** placeholderDirector: the importers cannot know the devices; the operator fills them in */
 const PLACEHOLDER_DIRECTOR = {
@@ -26,8 +26,9 @@ function splitAddr(s: string): { address: string; port: number } | null {
   return m ? { address: m[1], port: Number(m[2]) } : null;
 }
 
-/** finish picks each service's forwarding mode (the most common of its servers) and validates */
-export function finish(services: Svc[], untranslated: string[], ha?: Record<string, unknown>): Translation {
+/** finish picks each service's forwarding mode (the most common of its servers), adds director keys and validates */
+export function finish(services: Svc[], untranslated: string[], ha?: Record<string, unknown>,
+  director: Record<string, unknown> = {}): Translation {
   const out = services.map((s) => {
     const counts = new Map<string, number>();
     for (const m of s.modes) counts.set(m, (counts.get(m) ?? 0) + 1);
@@ -41,7 +42,7 @@ export function finish(services: Svc[], untranslated: string[], ha?: Record<stri
     untranslated.push('fullnat services need the director\'s local addresses: add director.fullnat.local_addresses');
   }
   untranslated.push('director.devices: fill in the devices wlvs should run on (a tap device is assumed)');
-  const config = { director: ha ? { ...PLACEHOLDER_DIRECTOR, ha } : PLACEHOLDER_DIRECTOR, services: out };
+  const config = { director: { ...PLACEHOLDER_DIRECTOR, ...director, ...(ha ? { ha } : {}) }, services: out };
   const yaml = stringify(config, { lineWidth: 0 });
   try {
     parseConfig(yaml, 'imported');

@@ -82,6 +82,28 @@ export function startHttpLoop(topo: Topology, url: string, ms: number,
   return { child, done };
 }
 
+/**
+ * startCurlLoop is the legitimate client as curl: one curl process per request, one after
+ * another, for `ms`; every request is a new connection. Same results as startHttpLoop.
+ */
+export function startCurlLoop(topo: Topology, url: string, ms: number, o: { timeoutS?: number } = {}):
+  { child: ChildProcess; done: Promise<LoopResult[]> } {
+  const script = 'end=$(( $(date +%s%3N) + ' + Math.round(ms) + ' )); ' +
+    'while [ "$(date +%s%3N)" -lt "$end" ]; do t=$(date +%s%3N); ' +
+    `c=$(curl -s -o /dev/null -w '%{http_code}' --max-time ${o.timeoutS ?? 3} '${url}') || c="curl-exit-$?"; ` +
+    'echo "$t $c $(( $(date +%s%3N) - t ))"; done';
+  const child = topo.spawn(topo.client.role, 'timeout', [String(Math.ceil(ms / 1000) + 10), 'sh', '-c', script]);
+  let buf = '';
+  child.stdout?.on('data', (d: Buffer) => { buf += d.toString(); });
+  const done = new Promise<LoopResult[]>((resolve) => child.once('exit', () => {
+    resolve(buf.split('\n').filter(Boolean).map((l) => {
+      const [t, code, took] = l.split(' ');
+      return { t: Number(t), ok: code === '200', ms: Number(took), ...(code === '200' ? {} : { err: code }) };
+    }));
+  }));
+  return { child, done };
+}
+
 /** successRate: share of requests that started in [from, to) and succeeded, and how many there were */
 export function successRate(results: LoopResult[], from: number, to: number):
   { rate: number; n: number; failed: LoopResult[] } {

@@ -6,7 +6,7 @@ import type {
 } from '../../src/director/control-plane.js';
 import { DROP_REASONS } from '../../src/ha/vrrp.js';
 
-const counters = (conns: number): Counters => ({
+export const counters = (conns: number): Counters => ({
   conns: BigInt(conns), inPackets: BigInt(conns * 10), outPackets: BigInt(conns * 8), inBytes: BigInt(conns * 1000),
   outBytes: BigInt(conns * 800),
 });
@@ -44,13 +44,20 @@ export interface Stub {
   queries: { q: SessionQuery; cursor: number; limit: number }[];
   reloads: string[];
   swaps: string[];
+  /** the services the control plane reports: tests change their counters to move the figures */
+  services: ServiceState[];
+  /** drain-director deadlines asked (undefined: the configured one), and resumes */
+  drains: (number | undefined)[];
+  resumes: number;
   /** make the next change (reload, edit, hot-swap) throw this */
   failNext(err: unknown): void;
 }
 
 export function stub(): Stub {
   const s: Stub = {
-    edits: [], queries: [], reloads: [], swaps: [], failNext: (e) => { failure = e; }, cp: undefined as never,
+    edits: [], queries: [], reloads: [], swaps: [], drains: [], resumes: 0, failNext: (e) => { failure = e; },
+      cp: undefined as never,
+    services: [],
   };
   let failure: unknown = null;
   const change = <T>(v: T): T => {
@@ -67,25 +74,28 @@ export function stub(): Stub {
     realServers: [
       {
         address: '10.0.2.11', port: 8080, forwarding: 'nat', weight: 2, configuredWeight: 2, health: 'up', resolved: true,
-        sorry: false, counters: counters(5), connections: { active: 2, inactive: 3, persistent: 1 },
+        sorry: false, counters: counters(5), connections: { active: 2, inactive: 3, persistent: 1 }, lastChange: null,
       },
       {
         address: '10.0.2.12', port: 8080, forwarding: 'nat', weight: 0, configuredWeight: 1, health: 'down', resolved: false,
         sorry: false, counters: counters(2), connections: { active: 0, inactive: 1, persistent: 0 },
+        lastChange: { at: Date.UTC(2026, 11, 1, 12, 0, 0), to: 'down', reason: 'connect ECONNREFUSED 10.0.2.12:8080' },
       },
       // taken out on failure (on_failure: remove): no table slot, no counters
       {
         address: '10.0.2.14', port: 8080, forwarding: 'nat', weight: 0, configuredWeight: 1, health: 'down', resolved: true,
         sorry: false, counters: null, connections: { active: 0, inactive: 0, persistent: 0 },
+        lastChange: { at: Date.UTC(2026, 11, 1, 12, 0, 5), to: 'down', reason: 'timeout' },
       },
       {
         address: '10.0.2.15', port: 8080, forwarding: 'nat', weight: 1, configuredWeight: 1, health: 'unchecked', resolved: true,
-        sorry: true, counters: counters(1), connections: { active: 1, inactive: 0, persistent: 0 },
+        sorry: true, counters: counters(1), connections: { active: 1, inactive: 0, persistent: 0 }, lastChange: null,
       },
     ],
   }];
+  s.services = services;
   s.cp = {
-    services: () => services,
+    services: () => s.services,
     totals: () => ({
       received: 100n, forwarded: 90n, host: 4n, dropped: 6n, icmpRelayed: 1n, fragNeededSent: 0n,
       connectionsCreated: 7n, connectionsExpired: 3n, drops: { malformed: 2n, no_service: 4n, table_full: 0n },
@@ -126,6 +136,21 @@ export function stub(): Stub {
       embryonic: { count: 3, max: 256 }, syns: 40, cookies: { sent: 30, valid: 9, invalid: 2 }, evicted: 5, emitFull: 0,
       cookiePeriod: 77, services: [{ service: 'web', mode: 'auto', state: 'auto-on', reason: 'rate', synRate: 4100 }],
     }),
+    cluster: () => ({
+      state: 'active', neighbors: [{ address: '10.99.2.254', up: true }, { address: '10.99.2.253', up: false }],
+      announced: [{ prefix: '10.99.100.1', kind: 'vip' }, { prefix: '10.99.3.1', kind: 'lip' }, { prefix: '10.99.3.2', kind: 'backup' }],
+      stalls: 2, birdRestarts: 1, view: { member: 'd1', state: 'active' },
+      members: [{ name: 'd2', up: true, sent: 5, received: 6, imported: 4, refused: 2 }, { name: 'd3', up: false, sent: 0, received: 0, imported: 0, refused: 0 }],
+      syncDropped: { foreign: 0, malformed: 0, unauthenticated: 3, replayed: 1, stale: 0 },
+    }),
+    drainDirector: (deadline) => {
+      s.drains.push(deadline);
+      return change({ member: 'd1', state: 'draining' });
+    },
+    resumeDirector: () => {
+      s.resumes++;
+      return change({ member: 'd1', state: 'active' });
+    },
     uptimeSeconds: () => 12.4,
     runtimeEdits: () => 2,
     configObject: () => ({ director: { sessions: 1024 }, services: [] }),

@@ -11,7 +11,7 @@ import {
   CIP, CLIENT_MAC, CoreHarness, DEV0_MAC, DEV1_MAC, FLAVOURS, LIPS, RIPS, RS_MACS, VIP, realServerEntry,
 } from './harness.js';
 import {
-  allChecksumsOk, decodeFrame, ethernet, icmpPacket, tcpOptions, tcpPacket, type DecodedIp, type TcpSpec,
+  allChecksumsOk, decodeFrame, ethernet, icmpPacket, ipToBytes, tcpOptions, tcpPacket, type DecodedIp, type TcpSpec,
 } from '../oracle/packet.js';
 
 const ORACLE = new URL('../../../test/oracle/syncookie.py', import.meta.url).pathname;
@@ -385,4 +385,94 @@ for (const flavour of FLAVOURS) {
       });
     });
   }
+
+  describe(`SYN proxy with PROXY v1 and TOA on Full-NAT (${flavour})`, () => {
+    it('the ACK to the server carries TOA and the header; both streams translated, the client\'s by the header too', () => {
+      const h = new CoreHarness(flavour, { connExt: true, proxyMarks: true }).standard();
+      h.service(0, { forwarding: 'fullnat', synProxy: 'on', toa: true, proxyProtocol: 'v1' }, [realServerEntry(0)]);
+      setKeys(h, 6);
+      setKeys(h, 7);
+      const plain = proxy(flavour, 'fullnat');
+      const isn = 0xfffffffa; // the client's stream wraps 2^32 inside the header
+      const serverIsn = 0x7ffffff0;
+      const c = { mss: 1460, sack: true, ts: [1000, 0] as [number, number], ws: 7 };
+      const header = Buffer.from(`PROXY TCP4 ${CIP} ${VIP} 40000 80\r\n`, 'latin1');
+      const hl = header.length;
+      // 1. the SYN-ACK: a cookie, and an MSS that leaves room for TOA and the header
+      const sa = fwd(h.one(fromClient({ flags: 'S', seq: isn, options: synOptions(c) }), 100));
+      const saPlain = fwd(plain.one(fromClient({ flags: 'S', seq: isn, options: synOptions(c) }), 100));
+      assert.equal(decodeOptions(sa).mss, decodeOptions(saPlain).mss! - 8 - hl, 'MSS lowered by TOA (8) and the header');
+      assert.equal(h.sessions().length, 0, 'no session for a SYN');
+      const cookie = sa.tcp!.seq!;
+      const ourTs = decodeOptions(sa).ts![0];
+      // 2. the client's ACK returns the cookie: the director's SYN to the server, no TOA, no payload
+      const syn = fwd(h.one(fromClient({
+        flags: 'A', seq: u32(isn + 1), ack: u32(cookie + 1), window: 1000, options: [1, 1, 8, 10, ...be32(1001), ...be32(ourTs)],
+      }), 101));
+      assert.equal(syn.tcp!.flags, 0x02);
+      assert.ok(LIPS.includes(syn.src));
+      assert.equal(syn.tcp!.seq, isn, 'the client\'s ISN');
+      assert.equal(syn.tcp!.payload.length, 0);
+      assert.equal(tcpOptions(syn.tcp!.options!).find((x) => x.kind === 254), undefined, 'no TOA on the SYN');
+      const lport = syn.tcp!.sport;
+      const srvTs = 0x10000000;
+      // 3. the server's SYN-ACK: the client gets the window-opening ACK, the server the completing ACK
+      const r = h.one(ethernet(DEV1_MAC, RS_MACS[0], tcpPacket({ src: RIPS[0], dst: syn.src }, {
+        sport: 8080, dport: lport, flags: 'SA', seq: serverIsn, ack: u32(isn + 1), window: 29200,
+        options: synOptions({ mss: 1460, sack: true, ts: [srvTs, decodeOptions(syn).ts![0]], ws: 7 }),
+      })), 102, { dev: 1 });
+      const up = fwd(r);
+      assert.deepEqual([up.src, up.dst, up.tcp!.flags, up.tcp!.seq, up.tcp!.ack],
+        [VIP, CIP, 0x10, u32(cookie + 1), u32(isn + 1)]);
+      assert.equal(h.emitted.length, 1);
+      const ack = decodeFrame(h.emitted[0].out, true).ip!;
+      assert.ok(allChecksumsOk(ack), 'the emitted ACK\'s checksums, recomputed by the oracle');
+      assert.deepEqual([ack.src, ack.dst, ack.tcp!.sport, ack.tcp!.dport, ack.tcp!.flags],
+        [syn.src, RIPS[0], lport, 8080, 0x10]);
+      assert.deepEqual([ack.tcp!.seq, ack.tcp!.ack], [u32(isn + 1), u32(serverIsn + 1)]);
+      const toa = tcpOptions(ack.tcp!.options!).find((x) => x.kind === 254);
+      assert.ok(toa, 'TOA on the ACK that completes the server\'s handshake');
+      assert.deepEqual([...toa.data], [40000 >> 8, 40000 & 0xff, ...ipToBytes(CIP)]);
+      assert.deepEqual(decodeOptions(ack).ts, [1001, srvTs]);
+      assert.equal(Buffer.from(ack.tcp!.payload).toString('latin1'), header.toString('latin1'), 'the PROXY header');
+      // 4. the client's first data: the server has not acknowledged the header, so it goes again
+      const req = Buffer.from('GET / HTTP/1.0\r\n\r\n');
+      const d1 = fwd(h.one(fromClient({
+        flags: 'PA', seq: u32(isn + 1), ack: u32(cookie + 1), options: [1, 1, 8, 10, ...be32(1002), ...be32(ourTs)], payload: req,
+      }), 103));
+      assert.equal(d1.tcp!.seq, u32(isn + 1));
+      assert.equal(d1.tcp!.ack, u32(serverIsn + 1), 'the server\'s stream in its own numbers');
+      assert.equal(Buffer.from(d1.tcp!.payload).toString('latin1'), header.toString('latin1') + req.toString('latin1'));
+      // 5. the server acknowledges header and request and answers: the client sees its own bytes
+      //    acknowledged and the server's stream at the cookie's numbers
+      const delta = u32(cookie - serverIsn);
+      const back = fwd(h.one(ethernet(DEV1_MAC, RS_MACS[0], tcpPacket({ src: RIPS[0], dst: syn.src }, {
+        sport: 8080, dport: lport, flags: 'PA', seq: u32(serverIsn + 1), ack: u32(isn + 1 + hl + req.length), window: 500,
+        options: [1, 1, 8, 10, ...be32(srvTs + 5), ...be32(1002)], payload: Buffer.from('HTTP/1.0 200 OK\r\n\r\n'),
+      })), 104, { dev: 1 }));
+      assert.deepEqual([back.src, back.dst, back.tcp!.sport, back.tcp!.dport], [VIP, CIP, 80, 40000]);
+      assert.equal(back.tcp!.seq, u32(serverIsn + 1 + delta));
+      assert.equal(back.tcp!.ack, u32(isn + 1 + req.length), 'the header is not the client\'s: acknowledged without it');
+      assert.deepEqual(decodeOptions(back).ts, [u32(ourTs + 5), 1002]);
+      // 6. later client bytes move by the header's length, with a SACK block in the server's numbers
+      const cookieSide = u32(cookie + 1 + 19);
+      const d2 = fwd(h.one(fromClient({
+        flags: 'PA', seq: u32(isn + 1 + req.length), ack: cookieSide,
+        options: [1, 1, 5, 10, ...be32(u32(cookie + 100)), ...be32(u32(cookie + 200)),
+          1, 1, 8, 10, ...be32(1003), ...be32(ourTs + 5)],
+        payload: Buffer.from('more'),
+      }), 105));
+      assert.equal(d2.tcp!.seq, u32(isn + 1 + hl + req.length));
+      assert.equal(d2.tcp!.ack, u32(serverIsn + 1 + 19));
+      const sk = tcpOptions(d2.tcp!.options!).find((x) => x.kind === 5)!;
+      const skv = new DataView(sk.data.buffer, sk.data.byteOffset);
+      assert.deepEqual([skv.getUint32(0), skv.getUint32(4)], [u32(serverIsn + 100), u32(serverIsn + 200)]);
+      assert.equal(tcpOptions(d2.tcp!.options!).find((x) => x.kind === 254), undefined, 'the server answered: no more TOA');
+      assert.equal(Buffer.from(d2.tcp!.payload).toString('latin1'), 'more', 'the header only once acknowledged');
+      assert.equal(h.tables.stat(abi.STAT_PROXY_SENT), 2n);
+      assert.ok(h.tables.stat(abi.STAT_TOA_ADDED) >= 1n);
+      assert.equal(h.tables.stat(abi.STAT_COOKIES_OK), 1n);
+      assert.equal(abi.TCP_STATE_NAMES[h.sessions()[0].state], 'ESTABLISHED');
+    });
+  });
 }

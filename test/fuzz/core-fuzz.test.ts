@@ -40,7 +40,8 @@ function templates(): Uint8Array[] {
     tcpPacket({ src: RIPS[1], dst: LIPS[0] }, { sport: 8080, dport: 1024, flags: 'A' }),
     icmpPacket({ src: CIP, dst: VIP }, { type: 8, code: 0 }),
     icmpPacket({ src: '10.0.1.254', dst: VIP }, { type: 3, code: 4, payload: tcpPacket({ src: VIP, dst: CIP }, { sport: 80, dport: 1000 }).subarray(0, 28) }),
-    icmpPacket({ src: RIPS[0], dst: LIPS[1] }, { type: 11, code: 0, payload: tcpPacket({ src: LIPS[1], dst: RIPS[0] }, { sport: 1025, dport: 8080 }).subarray(0, 40) }),
+    icmpPacket({ src: RIPS[0], dst: LIPS[1] }, { type: 11, code: 0, payload: tcpPacket({ src: LIPS[1], dst: RIPS[0] },
+      { sport: 1025, dport: 8080 }).subarray(0, 40) }),
     ipv4Packet({ src: CIP, dst: VIP }, 4, tcpPacket({ src: CIP, dst: VIP }, { sport: 1, dport: 80 })),
     tcpPacket({ src: CIP, dst: VIP, mf: true }, { sport: 1003, dport: 80, flags: 'S' }),
     // SYN-proxy services: SYNs with every option, handshake ACKs (bad cookies), server replies
@@ -52,6 +53,9 @@ function templates(): Uint8Array[] {
     tcpPacket({ src: CIP, dst: VIP }, { sport: 1006, dport: 8002, flags: 'S', options: [2, 4, 5, 180, 4, 2, 8, 10, 0, 0, 0, 9, 0, 0, 0, 0] }),
     tcpPacket({ src: CIP, dst: VIP }, { sport: 1006, dport: 8002, flags: 'PA', seq: 1, ack: 55, payload: new Uint8Array(1300) }),
     tcpPacket({ src: RIPS[6], dst: LIPS[0] }, { sport: 8080, dport: 1024, flags: 'SA', options: [2, 4, 5, 180, 8, 10, 0, 0, 0, 3, 0, 0, 0, 9, 1, 1] }),
+    // mid-flow segments of a flow another director started (mh + dr, SVCF_MIDFLOW)
+    tcpPacket({ src: CIP, dst: VIP }, { sport: 1004, dport: 8003, flags: 'A', payload: new Uint8Array(100) }),
+    tcpPacket({ src: CIP, dst: VIP }, { sport: 1005, dport: 8003, flags: 'FA' }),
     // the segments after a SYN that carry TOA and the PROXY header (seq = the SYN's + 1)
     tcpPacket({ src: CIP, dst: VIP }, { sport: 1002, dport: 443, flags: 'A', seq: 1001, options: [1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2] }),
     tcpPacket({ src: CIP, dst: VIP }, { sport: 1002, dport: 443, flags: 'PA', seq: 1001, payload: new Uint8Array(1400) }),
@@ -111,7 +115,8 @@ function hostOwnedState(h: CoreHarness): Record<string, string> {
 for (const flavour of FLAVOURS) {
   describe(`core fuzz (${flavour})`, () => {
     it(`${FRAMES[flavour]} random and mutated frames: no trap, no stray write, a verdict each, drops counted`, () => {
-      const h = new CoreHarness(flavour, { sessions: 4096, slotCount: 128, maxFrame: 2048, connExt: true, proxyMarks: true })
+      const h = new CoreHarness(flavour, { sessions: 4096, slotCount: 128, maxFrame: 2048, connExt: true,
+        proxyMarks: true })
         .standard({ mtu: 1400 });
       h.service(0, { forwarding: 'nat', proxyProtocol: 'v1' }, [realServerEntry(0), realServerEntry(1)]);
       h.service(1, { forwarding: 'fullnat', port: 443, persistence: 60, toa: true, proxyProtocol: 'v2' }, [realServerEntry(2)], 2);
@@ -123,7 +128,10 @@ for (const flavour of FLAVOURS) {
       h.service(5, { forwarding: 'fullnat', port: 8001, synProxy: 'auto' }, [realServerEntry(5)], 6);
       h.tables.setCookieKeys(1, new Uint8Array(abi.COOKIE_KEYS_SIZE).fill(3));
       h.tables.setSynFlood({ embryonicMax: 300, synRecvPressureS: 2, proxyFillRecords: 3000, mss: 1460, wscale: 7 });
-      h.tables.setLips([{ address: LIPS[0], portMin: 1024, portMax: 1200 }, { address: LIPS[1], portMin: 1024, portMax: 1100 }]);
+      h.tables.setLips([{ address: LIPS[0], portMin: 1024, portMax: 1200 }, { address: LIPS[1], portMin: 1024,
+        portMax: 1100 }]);
+      h.service(7, { forwarding: 'dr', port: 8003, scheduler: 'mh', midFlow: true },
+        [realServerEntry(5, { port: 0 }), realServerEntry(6, { port: 0 })], 8);
       const { layout } = h;
       const frozen = [layout.devices, layout.local, layout.svcIndex, layout.destinations, layout.pools, layout.sched];
       const frozenHash = frozen.map((r) => hashRegion(h, r.base, r.size));
@@ -222,7 +230,7 @@ for (const flavour of FLAVOURS) {
       h.core.sweep(1 << 20, now + 10_000_000);
       h.core.sweep(1 << 20, now + 20_000_000);
       assert.equal(h.tables.sessionCount(), 0);
-      for (let rs = 0; rs < 7; rs++) assert.ok(h.tables.rsIdle(rs), `rs ${rs} counters back to 0`);
+      for (let rs = 0; rs < 10; rs++) assert.ok(h.tables.rsIdle(rs), `rs ${rs} counters back to 0`);
       assert.equal(h.tables.embryonic().count, 0, 'the embryonic count back to 0');
       assert.ok(h.tables.stat(abi.STAT_COOKIES_SENT) > 100n && h.tables.stat(abi.STAT_COOKIES_FAILED) > 100n);
       assert.equal(h.tables.lipUsage(0).used + h.tables.lipUsage(1).used, 0);

@@ -173,3 +173,55 @@ ${auth}
     assert.deepEqual([ha.group, ha.priority, ha.initialState, ha.vrrp.version, ha.vrrp.unicastPeers], [51, 100, 'master', 2, []]);
   });
 });
+
+describe('import keepalived.conf: lvs_timeouts, lvs_sync_daemon, virtual_server_group', () => {
+  const r = keepalived(fixture('keepalived-lvs.conf'));
+
+  it('produces the expected YAML for the sample', () => {
+    assert.equal(r.yaml, fixture('keepalived-lvs.yaml'));
+  });
+
+  it('keeps the timeouts, the sync link and one service per group member', () => {
+    const spec = parseConfig(r.yaml.replace('addresses: []', 'addresses: [10.1.0.2/24]'), 'imported');
+    const t = spec.timeouts;
+    assert.deepEqual([t.established, t.fin_wait, t.time_wait, t.udp], [7200, 60, 60, 120]);
+    const ha = spec.ha!;
+    assert.deepEqual([ha.listen, ha.peer, ha.syncSessions, ha.authKeyFile], [
+      { host: '10.1.0.2', port: 8849 }, { host: '10.1.0.3', port: 8849 }, true, '/etc/wlvs/ha.key']);
+    assert.deepEqual(spec.services.map((s) => `${s.protocol}:${s.vip}:${s.port}/${s.scheduler}/${s.realServers.length}`), [
+      'tcp:10.0.0.10:80/rr/2', 'tcp:10.0.0.11:8080/rr/2', 'tcp:10.0.0.12:8080/rr/2', 'udp:10.0.0.10:53/sh/1']);
+  });
+
+  it('says exactly what is left out, once each', () => {
+    assert.deepEqual(r.untranslated, [
+      'line 12: interface eth1 (VRRP runs on wlvs device wlvs0: name the device on the segment of eth1)',
+      'line 16: unicast_src_ip 10.1.0.2 (wlvs sends VRRP from the first address of its device: give wlvs0 the address 10.1.0.2)',
+      'line 6: lvs_sync_daemon eth1 VI_1 id 7 port 8849 (the sync link is authenticated: create /etc/wlvs/ha.key (head -c 32 /dev/urandom; chmod 600), the same file on both directors)',
+      'line 6: lvs_sync_daemon eth1 VI_1 id 7 port 8849 (id 7 is left out: a sync id tells multicast sync groups apart; the wlvs link joins two peers only)',
+      'line 4: router_id LB_A (global_defs: no wlvs equivalent)',
+      'line 30: fwmark 3 (fwmark members have no wlvs equivalent; use a port-0 service on the VIP)',
+      'director.devices: fill in the devices wlvs should run on (a tap device is assumed)',
+    ]);
+  });
+
+  it('takes lvs_timeouts at the top level too; 0 leaves a timeout unchanged as ipvsadm --set does', () => {
+    const t = keepalived('lvs_timeouts tcp 0 tcpfin 30 udp 60\nvirtual_server 10.0.0.1 80 {\n real_server 10.0.1.1 80 {\n }\n}\n');
+    assert.deepEqual((t.config.director as { timeouts: unknown }).timeouts, { tcpfin: 30, udp: 60 });
+    assert.ok(!t.untranslated.some((u) => /lvs_timeouts|not a virtual_server/.test(u)), t.untranslated.join('\n'));
+  });
+
+  it('a multicast pair gets placeholder addresses to replace; the old lvs_sync_daemon_interface works too; no instance: noted', () => {
+    const conf = (sync: string, inVrrp = '') => `global_defs {\n ${sync}\n}\nvrrp_instance VI_9 {\n interface eth0\n virtual_router_id 9\n ${inVrrp}\n virtual_ipaddress {\n  10.0.0.1\n }\n}\n`;
+    const m = keepalived(conf('lvs_sync_daemon eth0 VI_9'));
+    const ha = (m.config.director as { ha: Record<string, unknown> }).ha;
+    assert.deepEqual([ha.listen, ha.peer, ha.sync_sessions], ['192.0.2.1:8848', '192.0.2.2:8848', true]);
+    assert.match(m.untranslated.join('\n'), /replace listen 192\.0\.2\.1 by this director's address and peer 192\.0\.2\.2/);
+    assert.ok(!m.untranslated.some((u) => /no session sync with keepalived/.test(u)));
+    const old = keepalived(conf('router_id X', 'lvs_sync_daemon_interface eth0'));
+    assert.equal((old.config.director as { ha: Record<string, unknown> }).ha.sync_sessions, true);
+    const other = keepalived(conf('lvs_sync_daemon eth0 VI_OTHER'));
+    assert.match(other.untranslated.join('\n'), /names vrrp_instance VI_OTHER, not the translated VI_9/);
+    const none = keepalived('global_defs {\n lvs_sync_daemon eth0 VI_1\n}\n');
+    assert.match(none.untranslated.join('\n'), /a sync link needs director\.ha: no vrrp_instance/);
+  });
+});
