@@ -206,6 +206,46 @@
 // entries in state HOLD_READY: the host sends them after the batch and frees them
 // @ts-ignore: decorator
 @inline export const HDR_HOLD_READY: u32 = 860;
+// ── SYN-flood defence (assembly/embryonic.ts, assembly/synproxy.ts), the header's last 104 bytes ─
+// extra frames the core built in this batch (a SYN proxy's ACK to the real server), in the emit
+// region: HDR_EMIT_CAP slots of EMIT_SLOT_SIZE; the core zeroes the count at the start of every
+// batch and the host sends slots [0, count) after process() returns
+// @ts-ignore: decorator
+@inline export const HDR_EMIT_BASE: u32 = 920;
+// @ts-ignore: decorator
+@inline export const HDR_EMIT_CAP: u32 = 924;
+// @ts-ignore: decorator
+@inline export const HDR_EMIT_COUNT: u32 = 928;
+// our side of a proxied handshake: MSS (bits 0..15) and window scale (bits 16..19) we announce
+// @ts-ignore: decorator
+@inline export const HDR_SYNPROXY_OPTS: u32 = 932;
+// auto-mode services answer SYNs with cookies while the session table holds this many records
+// or more (0 = never by fill)
+// @ts-ignore: decorator
+@inline export const HDR_SYNPROXY_FILL: u32 = 936;
+// embryonic sessions (TCP SYN_RECV: the client's SYN seen, its handshake ACK not yet) and their
+// budget; at the budget a new one first evicts an old one (clock hand HDR_EVICT_CURSOR)
+// @ts-ignore: decorator
+@inline export const HDR_EMBRYONIC: u32 = 940;
+// @ts-ignore: decorator
+@inline export const HDR_EMBRYONIC_MAX: u32 = 944;
+// @ts-ignore: decorator
+@inline export const HDR_EVICT_CURSOR: u32 = 948;
+// SYN_RECV timeout (ms) while embryonic sessions fill half their budget or more (0 = no change),
+// as IPVS secure_tcp shortens timeouts under memory pressure
+// @ts-ignore: decorator
+@inline export const HDR_SYN_RECV_PRESSURE: u32 = 952;
+// SYN-cookie period counter, advanced by the host every period as Linux advances its minute
+// counter; the top 8 bits of a cookie carry it
+// @ts-ignore: decorator
+@inline export const HDR_COOKIE_COUNT: u32 = 956;
+// SipHash keys: period c uses the 32 bytes at HDR_COOKIE_KEYS + (c & 1) * COOKIE_KEYS_SIZE (the
+// first 16 for the hash without the counter, the second for the one with it, as Linux's two
+// syncookie secrets), so the previous period's cookies stay valid while the host writes the next
+// @ts-ignore: decorator
+@inline export const HDR_COOKIE_KEYS: u32 = 960;
+// @ts-ignore: decorator
+@inline export const COOKIE_KEYS_SIZE: u32 = 32;
 
 // ── per-batch flags (HDR_BATCH_FLAGS) ────────────────────────────────────────────────────────
 // frames start with an Ethernet header (TAP); otherwise they are bare IPv4 packets (TUN)
@@ -254,6 +294,23 @@
 @inline export const DESC_OUT_DEV: u32 = 11;
 // @ts-ignore: decorator
 @inline export const DESC_SIZE: u32 = 16;
+
+// ── emit slots (HDR_EMIT_BASE): frames the core builds beside the batch's own ────────────────
+// ╒════════════ emit slot (EMIT_SLOT_SIZE = 192 B) ════════════╕
+// │ +0 u16 length │ +2 u8 output device │ +3 u8 0 │ +4 frame │
+// └────────────────────────────────────────────────────────────┘
+// Frames here carry complete checksums (no virtio header); the host writes them with its own
+// send path, so they cost a system call each: only for the rare packets one input frame cannot
+// carry (the SYN proxy's ACK to the real server, one per proxied connection). The largest is 130
+// bytes: Ethernet, IPv4, TCP with timestamps and TOA, and a 56-byte PROXY v1 header.
+// @ts-ignore: decorator
+@inline export const EMIT_LEN: u32 = 0;
+// @ts-ignore: decorator
+@inline export const EMIT_DEV: u32 = 2;
+// @ts-ignore: decorator
+@inline export const EMIT_FRAME: u32 = 4;
+// @ts-ignore: decorator
+@inline export const EMIT_SLOT_SIZE: u32 = 192;
 
 // ── verdicts ─────────────────────────────────────────────────────────────────────────────────
 // @ts-ignore: decorator
@@ -337,17 +394,27 @@
 // (a large GSO super-packet): dropped, the client retransmits one segment
 // @ts-ignore: decorator
 @inline export const DROP_PROXY_NO_ROOM: u8 = 19;
-// IPv6: the extension-header chain hides the transport header (too long, cut short, ESP, no next header)
+// a sessionless ACK to a SYN-proxy service whose acknowledgement is not a valid SYN cookie
 // @ts-ignore: decorator
-@inline export const DROP_NO_TRANSPORT: u8 = 20; // label: no_transport_header
+@inline export const DROP_BAD_COOKIE: u8 = 20;
+// a SYN that would create an embryonic session over the budget, and none could be evicted
+// @ts-ignore: decorator
+@inline export const DROP_EMBRYONIC_LIMIT: u8 = 21;
+// a client segment of a proxied connection before the real server answered its SYN
+// @ts-ignore: decorator
+@inline export const DROP_SYNPROXY_PENDING: u8 = 22;
+// IPv6 and fragments (23..25, after the SYN proxy's): the extension-header chain hides the
+// transport header (too long, cut short, ESP, no next header)
+// @ts-ignore: decorator
+@inline export const DROP_NO_TRANSPORT: u8 = 23; // label: no_transport_header
 // a fragment waited for its first fragment longer than the fragment timeout
 // @ts-ignore: decorator
-@inline export const DROP_FRAG_TIMEOUT: u8 = 21; // label: fragment_timeout
+@inline export const DROP_FRAG_TIMEOUT: u8 = 24; // label: fragment_timeout
 // a fragment came before its first fragment and the hold buffer had no room
 // @ts-ignore: decorator
-@inline export const DROP_FRAG_OVERFLOW: u8 = 22; // label: fragment_buffer_full
+@inline export const DROP_FRAG_OVERFLOW: u8 = 25; // label: fragment_buffer_full
 // @ts-ignore: decorator
-@inline export const DROP_COUNT: u8 = 23;
+@inline export const DROP_COUNT: u8 = 26;
 
 // ── global counters (u64 index in the HDR_STATS_BASE array) ──────────────────────────────────
 // @ts-ignore: decorator
@@ -384,6 +451,21 @@
 @inline export const STAT_FRAG_HITS: u32 = 18;
 // @ts-ignore: decorator
 @inline export const STAT_FRAG_FIRST: u32 = 19;
+// SYN-flood defence, below the Full-NAT and client-address counters: SYNs that found no session (new
+// connection attempts), SYN-ACKs with a cookie sent, handshake ACKs whose cookie verified or did
+// not, embryonic sessions evicted, and proxy ACKs to a real server not sent for want of an emit slot
+// @ts-ignore: decorator
+@inline export const STAT_EMIT_FULL: u32 = 20;
+// @ts-ignore: decorator
+@inline export const STAT_EMBRYONIC_EVICTED: u32 = 21;
+// @ts-ignore: decorator
+@inline export const STAT_COOKIES_FAILED: u32 = 22;
+// @ts-ignore: decorator
+@inline export const STAT_COOKIES_OK: u32 = 23;
+// @ts-ignore: decorator
+@inline export const STAT_COOKIES_SENT: u32 = 24;
+// @ts-ignore: decorator
+@inline export const STAT_SYN_RECEIVED: u32 = 25;
 // Full-NAT (from the top of the free range down): a client that reused its tuple kept its
 // LIP:lport; a tuple stayed held (quarantine) after its connection ended early; a probe for a
 // free tuple met one that was busy or quarantined
@@ -417,6 +499,9 @@
 @inline export const ST_INBYTES: u32 = 24;
 // @ts-ignore: decorator
 @inline export const ST_OUTBYTES: u32 = 32;
+// SYNs to the service that found no session: the rate the SYN-proxy auto mode watches
+// @ts-ignore: decorator
+@inline export const ST_SYNS: u32 = 56;
 // @ts-ignore: decorator
 @inline export const STATS_SIZE: u32 = 64;
 
@@ -585,6 +670,14 @@
 // the VIP is IPv6: SVC_VIP holds its fold (FOLD6), the SVC6 record the address itself
 // @ts-ignore: decorator
 @inline export const SVCF2_V6: u8 = 4;
+// SVC_FLAGS2: SYN proxy configured (auto or on): sessionless ACKs are checked as SYN cookies (a
+// cookie sent before protection switched off stays valid), and SYNs get cookies while the core
+// sees pressure (embryonic budget reached, table fill at HDR_SYNPROXY_FILL)
+// @ts-ignore: decorator
+@inline export const SVCF2_SYNPROXY: u8 = 1;
+// the host switched the SYN proxy on (forced, or auto above the configured SYN rate)
+// @ts-ignore: decorator
+@inline export const SVCF2_SYNPROXY_ON: u8 = 2;
 
 // ── schedulers (ipvsadm names) ───────────────────────────────────────────────────────────────
 // @ts-ignore: decorator
@@ -787,6 +880,8 @@
 // │ +12 u16 flags (CONNXF_*) │ +14 u16 owned by the feature that set the flags                    │
 // └───────────────────────────────────────────────────────────────────────────────────────────────┘
 // Deltas are modulo 2^32, little-endian native values (not wire order). Zeroed with the record.
+// One session may carry both stream editors: the SYN proxy owns SEQ_OUT, TS and AUX, the PROXY
+// protocol owns SEQ_IN (the header's length), and each keeps the other's flags when it writes.
 // @ts-ignore: decorator
 @inline export const CONNX_SEQ_IN: u32 = 0;
 // @ts-ignore: decorator
@@ -812,6 +907,21 @@
 /** TOA: the client's segments carry option 254 until the server's first segment after its SYN-ACK */
 // @ts-ignore: decorator
 @inline export const CONNXF_TOA: u16 = 8;
+// SYN proxy (synproxy.ts), flags from the top: the session was opened by the SYN proxy; its real
+// server has not answered the SYN yet (SEQ_OUT then holds our cookie ISN, TS our timestamp value,
+// AUX the client's window scale bits 0..3, ours 4..7 and its window, coded, 8..15); the client
+// negotiated window scaling / timestamps with us; windows are rescaled per segment (AUX then
+// holds the shift the server did not agree to 0..3, ours 4..7, the server's 8..11)
+// @ts-ignore: decorator
+@inline export const CONNXF_SYNPROXY: u16 = 0x8000;
+// @ts-ignore: decorator
+@inline export const CONNXF_SYNPROXY_PENDING: u16 = 0x4000;
+// @ts-ignore: decorator
+@inline export const CONNXF_SYNPROXY_WSCALE: u16 = 0x2000;
+// @ts-ignore: decorator
+@inline export const CONNXF_SYNPROXY_TS: u16 = 0x1000;
+// @ts-ignore: decorator
+@inline export const CONNXF_SYNPROXY_WINDOW: u16 = 0x0800;
 // records per index slot group: the index has IDX_PER_CONN slots per record
 // @ts-ignore: decorator
 @inline export const IDX_PER_CONN: u32 = 4;

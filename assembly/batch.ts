@@ -21,9 +21,15 @@ import {
   STAT_HOST, STAT_ICMP_RELAYED, STAT_PASSED, STAT_RX_BYTES, STAT_RX_PACKETS, SVCF_PERSIST,
   SVCF_MIDFLOW, SVC_FLAGS, SVC_FWD, SVC_PERSIST_MASK, SVC_PERSIST_TIMEOUT, SVC_SORRY, SVC_TUN_SRC, SVC_VPORT,
   TCP_S_CLOSE, TCP_S_ESTABLISHED, TCP_S_FIN_WAIT, TCP_S_NONE, TCP_S_TIME_WAIT, TO_UDP, VERDICT_DROP, VERDICT_FORWARD,
-  VERDICT_HELD, VERDICT_HOST,
-  VNET_FLAGS, VNET_F_NEEDS_CSUM, VNET_HDR_LEN, STAT_BATCHES,
+  VERDICT_HELD, VERDICT_HOST, VNET_FLAGS, VNET_F_NEEDS_CSUM, VNET_HDR_LEN, STAT_BATCHES, DROP_EMBRYONIC_LIMIT,
+  HDR_CONN_COUNT, HDR_EMIT_COUNT, HDR_SYNPROXY_FILL, SVCF2_SYNPROXY, SVCF2_SYNPROXY_ON, SVC_FLAGS2, TCP_S_SYN_RECV,
+  DROP_BAD_COOKIE, DROP_SYNPROXY_PENDING, TCP_S_SYN_SENT,
 } from './abi';
+import { embryonicFull, evictEmbryonic, synRecvTimeout } from './embryonic';
+import {
+  answerSyn, checkCookieAck, openServer, proxyWindow, synproxyPending, quoteAdjust, resetClient, serverAnswered, serverRefused,
+} from './synproxy';
+import { COOKIE_BAD } from './syncookie';
 import {
   CLIENTADDR_FAILED, clampAckOut, clampMss, clientAddrFlags, clientAddrIn, clientAddrOut, clientAddrRoom, clientAddrStart,
   proxyPending,
@@ -38,13 +44,13 @@ import {
 } from './parse';
 import { handleExt, nat64Reply } from './batch6';
 import { schedule } from './sched/index';
-import { seqAdjust } from './seqadj';
+import { connxAddress, seqAdjust } from './seqadj';
 import { NO_SERVICE, lookupService, serviceAddress } from './service';
 import {
   NO_CONN, allocConn, connAddress, connGone, detachTemplate, expireConn, freeConn, indexInsert,
   lookupConn, newTemplate, quarantineConn, recOf, rsAddress, setTuple, tcpTimeout, timeoutMs,
 } from './session';
-import { count, countConn, countDrop, countTraffic } from './stats';
+import { count, countConn, countDrop, countSyn, countTraffic } from './stats';
 import { DIR_INPUT, DIR_INPUT_ONLY, DIR_OUTPUT, applyTcpState, nextTcpState } from './tcp_state';
 import { drIn } from './xmit/dr';
 import { fnatIn, fnatOut } from './xmit/fnat';
@@ -52,6 +58,10 @@ import { natIn, natOut } from './xmit/nat';
 import { setMacs } from './xmit/rewrite';
 import { ETH_SRC, IP_TOT_LEN, TCP_FLAGS, TH_ACK, TH_FIN, TH_RST, TH_SYN } from './wire';
 import { TUN_FAILED_BELOW, TUN_FRAG_NEEDED, tunIn } from './xmit/tun';
+
+/** forward()'s `forced` when the segment's flags decide the next TCP state */
+// @ts-ignore: decorator
+@inline const STATE_FROM_SEGMENT: u32 = 0xff;
 
 /** newConn results at or above this are failures: FAILED | DROP_* reason */
 // @ts-ignore: decorator
@@ -66,6 +76,20 @@ import { TUN_FAILED_BELOW, TUN_FRAG_NEEDED, tunIn } from './xmit/tun';
 @inline export function settle(desc: usize, verdict: u8, reason: u8): void {
   store<u8>(desc + DESC_VERDICT, verdict);
   store<u8>(desc + DESC_REASON, reason);
+}
+
+/**
+ * synproxyActive: SYNs to service `s` are answered with cookies now, because the host switched
+ * the proxy on (forced, or auto above the SYN rate) or, in auto mode, the core sees pressure: the
+ * embryonic budget is used up or the table is as full as HDR_SYNPROXY_FILL says.
+ */
+// @ts-ignore: decorator
+@inline function synproxyActive(s: usize): bool {
+  const f = load<u8>(s + SVC_FLAGS2);
+  if ((f & SVCF2_SYNPROXY) == 0) return false;
+  if (f & SVCF2_SYNPROXY_ON) return true;
+  const fill = hdr(HDR_SYNPROXY_FILL);
+  return embryonicFull() || (fill != 0 && hdr(HDR_CONN_COUNT) >= fill);
 }
 
 /** slotEnd: the end of the slot of descriptor `desc`, as far as its frame may grow */
@@ -199,13 +223,16 @@ export function retirePrevious(prev: u32, rs: u32, hintLip: u32, now: u32): void
  * it is retired here in every outcome, and a Full-NAT connection tries its LIP:lport first.
  * Returns the record index, or FAILED | DROP_* reason.
  */
-function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, now: u32, prev: u32): u32 {
+function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, now: u32, prev: u32,
+  proxied: bool = false): u32 {
   const s = serviceAddress(svcIdx);
   const proto = <u32>load<u8>(scr + SCR_PROTO);
   // IPVS schedules TCP only on a SYN: a stray segment must not pin a server. A mid-flow service
   // takes the segment anyway (checked against the mode below): its scheduler's choice is the
-  // same on every director, so it pins nothing another director would not have pinned
-  const midFlow = strayTcp(scr, proto);
+  // same on every director, so it pins nothing another director would not have pinned. A
+  // proxied connection starts on the client's verified ACK, and never as an embryonic session
+  const tf = load<u8>(scr + SCR_TCPFLAGS);
+  const midFlow = !proxied && strayTcp(scr, proto);
   if (midFlow && (load<u8>(s + SVC_FLAGS) & SVCF_MIDFLOW) == 0) return FAILED | DROP_NO_SESSION;
   const hintLip = reuseLip(prev);
   const hintPort = hintLip != NO_LIP ? <u32>load<u16>(connAddress(prev) + CONN_LPORT) : 0;
@@ -252,11 +279,20 @@ function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, no
   const rport = rportRaw != 0 ? rportRaw : vport;
   const rip = load<u32>(r);
 
-  const rec = allocConn();
+  // defence before insertion (DESIGN.md): a session that starts embryonic (a TCP SYN) takes the
+  // place of an old embryonic one at the budget, and a full table makes room by evicting one;
+  // established sessions are never touched
+  if (proto == IPPROTO_TCP && !proxied && (tf & (TH_SYN | TH_ACK)) == TH_SYN && embryonicFull() &&
+    !evictEmbryonic(now)) {
+    return FAILED | DROP_EMBRYONIC_LIMIT;
+  }
+  let rec = allocConn();
+  if (rec == NO_CONN && evictEmbryonic(now)) rec = allocConn();
   if (rec == NO_CONN) return FAILED | DROP_TABLE_FULL;
   if (persist && !sorry) {
     if (tmpl == NO_CONN) {
-      const t = newTemplate(thash, tcip, vip, tport, proto, rip, rport, rs, svcIdx);
+      let t = newTemplate(thash, tcip, vip, tport, proto, rip, rport, rs, svcIdx);
+      if (t == NO_CONN && evictEmbryonic(now)) t = newTemplate(thash, tcip, vip, tport, proto, rip, rport, rs, svcIdx);
       if (t == NO_CONN) {
         freeConn(rec);
         return FAILED | DROP_TABLE_FULL;
@@ -314,7 +350,8 @@ function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, no
  * forward moves one packet of session `rec` in direction `out`: state and timer, the mode's
  * rewrite, Ethernet addresses and output device, counters and the verdict.
  */
-function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: bool, inDev: u32, now: u32): void {
+function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: bool, inDev: u32, now: u32,
+  forced: u32 = STATE_FROM_SEGMENT): void {
   const c = connAddress(rec);
   const flags = load<u8>(c + CONN_FLAGS);
   const fwd = <u32>((flags & CONNF_FWD_MASK) >> CONNF_FWD_SHIFT);
@@ -333,20 +370,24 @@ function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: b
   // the client's first SYN: TOA and the PROXY protocol are armed on it
   let firstSyn = false;
   if (icmp) {
-    if (fwd == FWD_NAT || fwd == FWD_FNAT) relayIcmpError(ip, c, out, fwd);
+    if (fwd == FWD_NAT || fwd == FWD_FNAT) {
+      quoteAdjust(rec, ip, out);
+      relayIcmpError(ip, c, out, fwd);
+    }
     count(STAT_ICMP_RELAYED, 1);
   } else if (proto == IPPROTO_TCP) {
     const dir = fwd == FWD_DR || fwd == FWD_TUN ? DIR_INPUT_ONLY : (out ? DIR_OUTPUT : DIR_INPUT);
     const state = <u32>load<u8>(c + CONN_STATE);
     const tf = <u32>load<u8>(scr + SCR_TCPFLAGS);
-    const next = nextTcpState(state, dir, tf);
+    // the SYN proxy sets the states of its own handshake
+    const next = forced != STATE_FROM_SEGMENT ? forced : nextTcpState(state, dir, tf);
     firstSyn = state == TCP_S_NONE && !out && (tf & (TH_SYN | TH_ACK)) == TH_SYN;
     if (next != state) {
       applyTcpState(c, r, next);
       // a new session's first state travels in its EVT_CREATED
       if (state != TCP_S_NONE) emitEvent(EVT_STATE_CHANGED, c);
     }
-    store<u32>(c + CONN_EXPIRES, now + tcpTimeout(next, fwd == FWD_FNAT));
+    store<u32>(c + CONN_EXPIRES, now + (next == TCP_S_SYN_RECV ? synRecvTimeout(fwd == FWD_FNAT) : tcpTimeout(next, fwd == FWD_FNAT)));
   } else {
     store<u32>(c + CONN_EXPIRES, now + timeoutMs(TO_UDP));
   }
@@ -424,8 +465,8 @@ function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: b
 
 /**
  * stream runs the edits of a TCP segment's byte stream, after the mode's rewrite: seqadj's
- * translation, and TOA, the PROXY header and the MSS room they need (clientaddr.ts). Returns the
- * bytes the packet grew by, or CLIENTADDR_FAILED | DROP_*.
+ * translation, the SYN proxy's window rescaling, and TOA, the PROXY header and the MSS room they
+ * need (clientaddr.ts). Returns the bytes the packet grew by, or CLIENTADDR_FAILED | DROP_*.
  */
 function stream(desc: usize, rec: u32, c: usize, ip: usize, l4: usize, out: bool, firstSyn: bool, partial: bool, end: usize,
   vnetHdr: usize): u32 {
@@ -438,11 +479,13 @@ function stream(desc: usize, rec: u32, c: usize, ip: usize, l4: usize, out: bool
     clientAddrOut(rec, l4);
     seqAdjust(rec, l4, out, partial);
     clampAckOut(rec, l4, partial);
+    proxyWindow(rec, l4, out, partial);
     return 0;
   }
   const syn = (tf & (TH_SYN | TH_ACK)) == TH_SYN;
   // the PROXY header comes after the client's SYN: a SYN (resent or not) keeps its seq
   if (!syn || !proxyPending(rec)) seqAdjust(rec, l4, out, partial);
+  proxyWindow(rec, l4, out, partial);
   if (firstSyn) {
     const want = clientAddrFlags(<u32>load<u16>(c + CONN_SVC));
     if (want != 0) clientAddrStart(rec, c, l4, want);
@@ -493,12 +536,36 @@ export function handle(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, i
   if (v != 0) {
     rec = recOf(v);
     out = (v & IDX_DIR_OUT) != 0;
+    if (proto == IPPROTO_TCP && load<u8>(scr + SCR_ICMP) == 0 && synproxyPending(rec)) {
+      proxyHandshake(desc, scr, rec, out, l2, vnet, inDev, now);
+      return;
+    }
   } else if (cls == CLASS_IN) {
     const svc = lookupService(load<u32>(scr + SCR_DST), load<u32>(scr + SCR_SPORT) >>> 16, proto);
     if (svc == NO_SERVICE) {
       if (prev != NO_CONN) expireConn(prev);
       settle(desc, VERDICT_DROP, DROP_NO_SERVICE);
       return;
+    }
+    if (proto == IPPROTO_TCP) {
+      const tf = load<u8>(scr + SCR_TCPFLAGS);
+      const s = serviceAddress(svc);
+      if ((tf & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN) {
+        countSyn(svc);
+        // a SYN under protection costs one frame and no session
+        if (synproxyActive(s)) {
+          // the closing session the SYN would reuse ends now: the cookie's ACK must find no
+          // session (a Full-NAT tuple is kept in quarantine, its next server is not known yet)
+          if (prev != NO_CONN) retirePrevious(prev, NO_RS, NO_LIP, now);
+          answerSyn(desc, scr, svc, l2, vnet, inDev, now);
+          return;
+        }
+      } else if ((load<u8>(s + SVC_FLAGS2) & SVCF2_SYNPROXY) != 0 && (tf & (TH_SYN | TH_ACK | TH_RST | TH_FIN)) == TH_ACK) {
+        // the third segment of a handshake we answered, if it returns a cookie: checked even
+        // when protection is off now, as a cookie sent a moment ago stays valid
+        proxyOpen(desc, scr, svc, l2, vnet, inDev, now);
+        return;
+      }
     }
     rec = newConn(scr, svc, <usize>load<u32>(desc + DESC_OFF), l2, inDev, now, prev);
     if (rec >= FAILED) {
@@ -521,6 +588,57 @@ export function handle(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, i
   if (v == 0) emitEvent(EVT_CREATED, connAddress(rec));
 }
 
+/**
+ * proxyOpen handles a sessionless ACK to a SYN-proxy service: a valid cookie schedules a real
+ * server and turns the ACK into the SYN that opens the connection to it (state SYN_SENT); a
+ * valid cookie that finds no server is answered with a RST; anything else is dropped.
+ */
+function proxyOpen(desc: usize, scr: usize, svc: u32, l2: bool, vnet: bool, inDev: u32, now: u32): void {
+  const info = checkCookieAck(scr);
+  if (info == COOKIE_BAD) {
+    settle(desc, VERDICT_DROP, DROP_BAD_COOKIE);
+    return;
+  }
+  const frame = <usize>load<u32>(desc + DESC_OFF);
+  const rec = newConn(scr, svc, frame, l2, inDev, now, NO_CONN, true);
+  if (rec >= FAILED || connxAddress(rec) == 0) {
+    // no extension record means a core started without one: never the case when the host
+    // configured a SYN proxy, but refuse rather than run a proxied session untranslated
+    if (rec < FAILED) expireConn(rec);
+    resetClient(desc, scr, l2, vnet, inDev);
+    countDrop(rec < FAILED ? DROP_UNSUPPORTED : rec & 0xff);
+    return;
+  }
+  openServer(desc, scr, rec, info, l2, vnet);
+  forward(desc, scr, rec, false, l2, vnet, inDev, now, TCP_S_SYN_SENT);
+  emitEvent(EVT_CREATED, connAddress(rec));
+}
+
+/**
+ * proxyHandshake handles a segment of a proxied session whose real server has not answered yet:
+ * its SYN-ACK completes the handshake (synproxy.ts serverAnswered), a RST from either side is
+ * passed on and closes the session, anything else waits (the client's window is still closed).
+ */
+function proxyHandshake(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: bool, inDev: u32, now: u32): void {
+  const c = connAddress(rec);
+  const tf = load<u8>(scr + SCR_TCPFLAGS);
+  if (out && serverAnswered(desc, scr, rec, l2, vnet)) {
+    const r = rsAddress(<u32>load<u16>(c + CONN_RS));
+    applyTcpState(c, r, TCP_S_ESTABLISHED);
+    store<u32>(c + CONN_EXPIRES, now + timeoutMs(TCP_S_ESTABLISHED));
+    emitEvent(EVT_STATE_CHANGED, c);
+    countTraffic(<u32>load<u16>(c + CONN_SVC), <u32>load<u16>(c + CONN_RS), true,
+      bswap16(<u32>load<u16>(<usize>load<u32>(scr + SCR_L3) + IP_TOT_LEN)));
+    return;
+  }
+  if (tf & TH_RST) {
+    if (out) serverRefused(rec, <usize>load<u32>(scr + SCR_L4));
+    forward(desc, scr, rec, out, l2, vnet, inDev, now, TCP_S_CLOSE);
+    return;
+  }
+  settle(desc, VERDICT_DROP, DROP_SYNPROXY_PENDING);
+}
+
 /** processBatch runs the three passes over slots [0, count) and tallies the verdicts. */
 export function processBatch(count_: u32, now: u32): u32 {
   const slots = hdr(HDR_SLOT_COUNT);
@@ -532,6 +650,7 @@ export function processBatch(count_: u32, now: u32): u32 {
   const devMac = devAddress(inDev) + DEV_MAC;
   const descBase = <usize>hdr(HDR_DESC_BASE);
   const scrBase = <usize>hdr(HDR_SCRATCH_BASE);
+  setHdr(HDR_EMIT_COUNT, 0);
 
   let rxBytes: u64 = 0;
   for (let i: u32 = 0; i < n; i++) {

@@ -6,12 +6,12 @@ import {
   CONNF_DETACHED, CONNF_FWD_MASK, CONNF_FWD_SHIFT, CONNF_OUT, CONNF_POOL, CONNF_USED, CONN_CDEV, CONN_CMAC,
   CONN_EXPIRES, CONN_FLAGS, CONN_LIPIDX, CONN_LPORT, CONN_PROTO, CONN_RS, CONN_STATE, CONN_SVC, DESC_LEN, DESC_OFF, DESC_OUT_DEV,
   DESC_VERDICT, DEV_ADDR6, DEV_MAC, DEV_MTU, DROP_CONFLICT, DROP_FRAGMENT, DROP_ICMP_UNRELATED, DROP_NO_NEIGH,
-  DROP_NO_RS, DROP_NO_SERVICE, DROP_NO_SESSION, DROP_TABLE_FULL, DROP_UNSUPPORTED, ETH_HLEN,
+  DROP_EMBRYONIC_LIMIT, DROP_NO_RS, DROP_NO_SERVICE, DROP_NO_SESSION, DROP_TABLE_FULL, DROP_UNSUPPORTED, ETH_HLEN,
   EVT_CREATED, EVT_STATE_CHANGED, EVT_TEMPLATE_CREATED, FWD_DR, FWD_FNAT, FWD_INHERIT, FWD_NAT, FWD_TUN,
   HDR_CONN6_BASE, IDX_DIR_OUT, IPPROTO_TCP, LIP6_ADDR, NO_RS, PROTO_V6, RS6_RIP, RS6_TUN_SRC, RSF_READY,
   RSF_V6, RS_DEV, RS_FLAGS, RS_FWD, RS_RIP, RS_RPORT, SCR_DST, SCR_FRAG6, SCR_HASH, SCR_ICMP, SCR_L3,
   SCR_L4, SCR_PROTO, SCR_SPORT, SCR_SRC, SCR_TCPFLAGS, STAT_FRAG_NEEDED_SENT, STAT_ICMP_RELAYED, SVC6_PERSIST_MASK,
-  SVC6_TUN_SRC, SVCF_MIDFLOW, SVCF_PERSIST, SVC_FLAGS, SVC_FWD, SVC_PERSIST_TIMEOUT, SVC_VPORT, TCP_S_ESTABLISHED, TCP_S_NONE, TO_UDP, VERDICT_DROP,
+  SVC6_TUN_SRC, SVCF_MIDFLOW, SVCF_PERSIST, SVC_FLAGS, SVC_FWD, SVC_PERSIST_TIMEOUT, SVC_VPORT, TCP_S_ESTABLISHED, TCP_S_NONE, TCP_S_SYN_RECV, TO_UDP, VERDICT_DROP,
   VERDICT_FORWARD, VNET_FLAGS, VNET_F_NEEDS_CSUM, VNET_HDR_LEN,
 } from './abi';
 import {
@@ -40,7 +40,8 @@ import {
 } from './session6';
 import { count, countTraffic } from './stats';
 import { DIR_INPUT, DIR_INPUT_ONLY, DIR_OUTPUT, applyTcpState, nextTcpState } from './tcp_state';
-import { IP6_HLEN, IP6_PLEN, IP_HLEN, IP_TOT_LEN, TH_FIN, TH_RST } from './wire';
+import { IP6_HLEN, IP6_PLEN, IP_HLEN, IP_TOT_LEN, TH_ACK, TH_FIN, TH_RST, TH_SYN } from './wire';
+import { embryonicFull, evictEmbryonic, synRecvTimeout } from './embryonic';
 import { drIn } from './xmit/dr';
 import { fnatIn6, fnatOut6 } from './xmit/fnat6';
 import { natIn6, natOut6 } from './xmit/nat6';
@@ -138,7 +139,13 @@ function newConn6(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, n
   const rport = rportRaw != 0 ? rportRaw : vport;
   const rip6 = rs6Address(rs) + RS6_RIP;
 
-  const rec = allocConn();
+  // the embryonic budget, as newConn applies it (defence before insertion; no SYN proxy for IPv6)
+  const tf = load<u8>(scr + SCR_TCPFLAGS);
+  if (proto == IPPROTO_TCP && (tf & (TH_SYN | TH_ACK)) == TH_SYN && embryonicFull() && !evictEmbryonic(now)) {
+    return FAILED | DROP_EMBRYONIC_LIMIT;
+  }
+  let rec = allocConn();
+  if (rec == NO_CONN && evictEmbryonic(now)) rec = allocConn();
   if (rec == NO_CONN) return FAILED | DROP_TABLE_FULL;
   if (persist && !sorry) {
     if (tmpl == NO_CONN) {
@@ -197,7 +204,8 @@ function tcpStep(c: usize, r: usize, scr: usize, dir: u32, now: u32): void {
     if (state != TCP_S_NONE) emitEvent(EVT_STATE_CHANGED, c);
   }
   const fnat = (load<u8>(c + CONN_FLAGS) & CONNF_FWD_MASK) == <u8>(FWD_FNAT << CONNF_FWD_SHIFT);
-  store<u32>(c + CONN_EXPIRES, now + tcpTimeout(next, fnat));
+  // SYN_RECV under embryonic pressure gets the shorter timeout, as batch.ts's forward gives it
+  store<u32>(c + CONN_EXPIRES, now + (next == TCP_S_SYN_RECV ? synRecvTimeout(fnat) : tcpTimeout(next, fnat)));
 }
 
 /**

@@ -127,3 +127,14 @@ export function ipHeaderChecksum(ip: usize, ihl: u32): u32 {
 @inline export function csumAdd32(v: u32): u32 {
   return (v & 0xffff) + (v >>> 16);
 }
+
+/**
+ * tcpChecksum computes the checksum of a TCP segment of `len` bytes at `l4` from scratch, with the
+ * pseudo-header of addresses `src`, `dst` (wire order) (RFC 9293 §3.1); the field must be 0 first.
+ * For segments the director builds itself: a handshake's 40 bytes, no payload.
+ */
+export function tcpChecksum(src: u32, dst: u32, l4: usize, len: u32): u32 {
+  // the pseudo-header's last word (zero, protocol 6, length) as a little-endian load of its bytes
+  const tail = (<u64>6 << 8) | (<u64>(((len & 0xff) << 8) | ((len >> 8) & 0xff)) << 16);
+  return csumFinish(csumSum(l4, len, <u64>src + <u64>dst + tail));
+}

@@ -13,8 +13,9 @@ import {
   HDR_LIP_CAP, HDR_RS_CAP, HDR_SVC_CAP, IPPROTO_TCP, IPPROTO_UDP, LIP_USED,
   RSF_REMOVED, RSF_USED, RS_ACTIVE, RS_FLAGS, RS_INACTIVE, RS_SVC, SVCF_USED,
   SVC_FLAGS, SYNC_BAD, SYNC_CONFLICT, SYNC_CREATED, SYNC_TABLE_FULL, SYNC_UPDATED, TCP_S_COUNT,
-  TCP_S_ESTABLISHED, TO_UDP, PROTO_V6, SVCF2_V6, SVC_FLAGS2,
+  TCP_S_ESTABLISHED, TCP_S_NONE, TO_UDP, PROTO_V6, SVCF2_V6, SVC_FLAGS2,
 } from './abi';
+import { embryonicChange } from './embryonic';
 import { writeEvent } from './events';
 import { holdTuple, lipAddress, tupleFree } from './fnat_pool';
 import { flowHash } from './flow';
@@ -115,6 +116,7 @@ export function settleImported(c: usize, rec: u32, e: usize, r: usize, proto: u3
   store<u8>(c + CONN_CDEV, load<u8>(e + EVT_CDEV));
   copy6(c + CONN_CMAC, e + EVT_CMAC);
   store<u8>(c + CONN_STATE, <u8>state);
+  if (proto == IPPROTO_TCP) embryonicChange(TCP_S_NONE, state);
   if (proto == IPPROTO_TCP && state == TCP_S_ESTABLISHED) {
     flags |= CONNF_ACTIVE;
     store<u32>(r + RS_ACTIVE, load<u32>(r + RS_ACTIVE) + 1);

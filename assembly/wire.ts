@@ -221,6 +221,23 @@
 @inline export const TH_PSH: u8 = 0x08;
 // @ts-ignore: decorator
 @inline export const TH_ACK: u8 = 0x10;
+// @ts-ignore: decorator
+@inline export const TH_URG: u8 = 0x20;
+/** ECN-Echo and Congestion Window Reduced (RFC 3168 §6.1.1: a SYN with both asks for ECN) */
+// @ts-ignore: decorator
+@inline export const TH_ECE: u8 = 0x40;
+// @ts-ignore: decorator
+@inline export const TH_CWR: u8 = 0x80;
+// TCP option lengths (RFC 9293 §3.2, RFC 7323, RFC 2018; TCPOLEN_MSS above)
+// @ts-ignore: decorator
+@inline export const TCPOLEN_WSCALE: u32 = 3;
+// @ts-ignore: decorator
+@inline export const TCPOLEN_SACK_PERM: u32 = 2;
+// @ts-ignore: decorator
+@inline export const TCPOLEN_TIMESTAMP: u32 = 10;
+/** the largest window shift RFC 7323 §2.3 allows */
+// @ts-ignore: decorator
+@inline export const TCP_MAX_WSCALE: u32 = 14;
 
 // ── UDP ──────────────────────────────────────────────────────────────────────────────────────
 // @ts-ignore: decorator

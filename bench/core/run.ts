@@ -83,7 +83,7 @@ function makeWorld(implName: string, sessions: number, module: WebAssembly.Modul
     ...(v6 ? [{ address: VIP6, kind: 'vip' as const }] : [])]);
   tables.setService(0, {
     vip: v6 ? VIP6 : VIP, port: 80, protocol: 'tcp', scheduler: 'rr', forwarding: 'nat', persistence: 0, persistencePrefix: 32,
-    hashPort: false, fallback: false, sorry: null, tunnelSource: null,
+    hashPort: false, fallback: false, sorry: null, tunnelSource: null, synProxy: 'off',
   });
   // the real servers are the VIP itself at the director's MAC: NAT'ed frames stay valid hits
   for (let i = 0; i < 4; i++) {

@@ -269,6 +269,32 @@ export function createMetrics(cp: ControlPlane): Registry {
     collect() { this.reset(); this.inc(cp.portStats().busyPollBatches); } });
   new Counter({ name: 'wlvs_device_tx_drops_total', help: 'frames the kernel refused (queue full)', registers: [reg],
     collect() { this.reset(); this.inc(cp.portStats().txDrops); } });
+  // SYN-flood defence (src/director/syn-guard.ts)
+  new Counter({ name: 'wlvs_syn_received_total', help: 'SYNs to a VIP that found no session (new connection attempts and floods)', registers: [reg],
+    collect() { this.reset(); this.inc(cp.synFlood().syns); } });
+  new Counter({ name: 'wlvs_syn_cookies_total', help: 'SYN cookies sent in SYN-ACKs, and handshake ACKs whose cookie was valid or invalid', labelNames: ['outcome'], registers: [reg],
+    collect() {
+      this.reset();
+      const c = cp.synFlood().cookies;
+      this.inc({ outcome: 'sent' }, c.sent);
+      this.inc({ outcome: 'valid' }, c.valid);
+      this.inc({ outcome: 'invalid' }, c.invalid);
+    } });
+  new Gauge({ name: 'wlvs_embryonic_sessions', help: 'TCP sessions in SYN_RECV (the client\'s handshake ACK not seen yet)', registers: [reg],
+    collect() { this.set(cp.synFlood().embryonic.count); } });
+  new Gauge({ name: 'wlvs_embryonic_sessions_max', help: 'embryonic sessions allowed before new ones evict old ones', registers: [reg],
+    collect() { this.set(cp.synFlood().embryonic.max); } });
+  new Counter({ name: 'wlvs_embryonic_evicted_total', help: 'embryonic sessions evicted to make room (never established ones)', registers: [reg],
+    collect() { this.reset(); this.inc(cp.synFlood().evicted); } });
+  new Gauge({ name: 'wlvs_syn_proxy_state', help: 'SYN protection of a service: 1 for its current state (off, auto, auto-on, forced)', labelNames: ['service', 'state'], registers: [reg],
+    collect() {
+      this.reset();
+      for (const p of cp.synFlood().services) {
+        for (const st of ['off', 'auto', 'auto-on', 'forced']) this.set({ service: p.service, state: st }, p.state === st ? 1 : 0);
+      }
+    } });
+  new Gauge({ name: 'wlvs_service_syn_rate', help: 'SYNs per second to the service that found no session (what auto mode watches)', labelNames: ['service'], registers: [reg],
+    collect() { this.reset(); for (const p of cp.synFlood().services) this.set({ service: p.service }, p.synRate); } });
   reg.registerMetric(histogramMetric('wlvs_batch_size', 'frames per batch', () => {
     const s = cp.batchStats();
     return { buckets: s.sizeBuckets, sum: s.frames, count: s.batches };

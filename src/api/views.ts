@@ -80,6 +80,7 @@ export function totals(cp: ControlPlane): Record<string, unknown> {
     devices: cp.devices(),
     sessions: cp.sessionTable(),
     ha: cp.ha()?.view ?? null,
+    syn_flood: cp.synFlood(),
     cluster: cp.cluster()?.view ?? null,
     packets: {
       received: Number(t.received), forwarded: Number(t.forwarded), host: Number(t.host), dropped: Number(t.dropped),

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { WlvsError, isErrorCode } from '../errors.js';
 import type { Rates, ServiceStatus } from '../api/views.js';
 import { hostPort, splitHostPort } from '../model/address.js';
+import type { SynFloodView } from '../director/control-plane.js';
 import { type ClusterStatus, formatCluster } from './cluster.js';
 
 const FORWARD_NAMES: Record<string, string> = { nat: 'Masq', dr: 'Route', tun: 'Tunnel', fullnat: 'FullNat' };
@@ -55,12 +56,19 @@ export function formatStatus(status: {
   services: ServiceStatus[]; sessions?: { count: number; capacity: number };
   ha?: { state: string; priority: number } | null;
   cluster?: ClusterStatus | null;
+  syn_flood?: SynFloodView;
 }, opts: { stats?: boolean; rate?: boolean } = {}): string {
   const lines: string[] = [];
   const size = status.sessions ? ` (sessions=${status.sessions.count}/${status.sessions.capacity})` : '';
   const ha = status.ha ? ` ${status.ha.state.toUpperCase()} (priority ${status.ha.priority})` : '';
   lines.push(`wlvs${size}${ha}`);
   if (status.cluster) lines.push(...formatCluster(status.cluster));
+  const sf = status.syn_flood;
+  if (sf) {
+    lines.push(`SYN flood: embryonic ${sf.embryonic.count}/${sf.embryonic.max}, evicted ${sf.evicted}, SYNs ${sf.syns}, ` +
+      `cookies sent ${sf.cookies.sent} valid ${sf.cookies.valid} invalid ${sf.cookies.invalid}`);
+  }
+  const protection = new Map((sf?.services ?? []).map((p) => [p.service, p]));
   if (opts.stats || opts.rate) {
     const cols = opts.stats ? ['Conns', 'InPkts', 'OutPkts', 'InBytes', 'OutBytes'] : ['CPS', 'InPPS', 'OutPPS', 'InBPS', 'OutBPS'];
     lines.push(`${pad('Prot LocalAddress:Port', 34)}${cols.map((c) => rpad(c, 9)).join('')}`);
@@ -78,7 +86,9 @@ export function formatStatus(status: {
   lines.push(`  -> ${pad('RemoteAddress:Port', 30)}${pad('Forward', 8)}${pad('Weight', 7)}${pad('ActiveConn', 11)}${pad('InActConn', 10)}Health`);
   for (const s of status.services) {
     const flags = s.persistence ? ` persistent ${s.persistence}${s.persistence_netmask !== 32 ? ` mask ${s.persistence_netmask}` : ''}` : '';
-    lines.push(`${s.protocol.toUpperCase()}  ${hostPort(s.vip, s.port)} ${s.scheduler}${flags}  (${s.name})`);
+    const p = protection.get(s.name);
+    const syn = p && p.mode !== 'off' ? `  syn-proxy ${p.state}${p.reason ? ` (${p.reason}, ${p.synRate} SYN/s)` : ''}` : '';
+    lines.push(`${s.protocol.toUpperCase()}  ${hostPort(s.vip, s.port)} ${s.scheduler}${flags}  (${s.name})${syn}`);
     for (const r of s.real_servers) {
       const health = r.sorry ? 'sorry' : r.resolved ? r.health : `${r.health}, unresolved`;
       lines.push(`  -> ${pad(hostPort(r.address, r.port), 30)}${pad(FORWARD_NAMES[r.forwarding] ?? r.forwarding, 8)}` +

@@ -5,9 +5,10 @@ import { readFileSync } from 'node:fs';
 import { LineCounter, isMap, parseDocument, type Node, type YAMLMap } from 'yaml';
 import { WlvsError } from '../errors.js';
 import { DEFAULT_FNAT_QUARANTINE_S, DEFAULT_TIMEOUTS_S } from '../dataplane/memory-map.js';
-import type { ForwardingMode, SchedulerName } from '../model/spec.js';
+import type { ForwardingMode, SchedulerName, SynProxyMode } from '../model/spec.js';
 import type {
-  DeviceSpec, DirectorSpec, FullnatSpec, HaSpec, HealthSpec, LipSpec, RealServerSpec, RouteSpec, ServiceSpec, VrrpSpec,
+  DeviceSpec, DirectorSpec, FullnatSpec, HaSpec, HealthSpec, LipSpec, RealServerSpec, RouteSpec, ServiceSpec,
+  SynFloodSpec, VrrpSpec,
 } from '../model/spec.js';
 import { forwardingModes, haAddresses, serverFamily, serviceKey, usesFullnat } from '../model/spec.js';
 import { familyOf, hostPort as joinHostPort, parseCidr } from '../model/address.js';
@@ -22,6 +23,32 @@ const canonicalCidr = (v: string): string => {
 
 const SCHEDULER_NAMES: readonly SchedulerName[] = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'dh', 'mh'];
 const FORWARDING_NAMES: readonly ForwardingMode[] = ['nat', 'dr', 'tun', 'fullnat'];
+const SYN_PROXY_MODES: readonly SynProxyMode[] = ['off', 'auto', 'on'];
+
+export const DEFAULT_SYN_FLOOD: SynFloodSpec = {
+  embryonicShare: 0.25, pressureTimeout: 5, synRate: 20000, tableFill: 0.5, hold: 10, mss: null, wscale: 7,
+  secretPeriod: 60,
+};
+
+function synFlood(r: Reader, node: Node | undefined): SynFloodSpec {
+  const path = 'director.syn_flood';
+  const m = r.map(node, path, ['embryonic_share', 'pressure_timeout', 'syn_rate', 'table_fill', 'hold', 'mss', 'wscale',
+    'secret_period']);
+  const d = DEFAULT_SYN_FLOOD;
+  const share = r.num(m, 'embryonic_share', path, 0, 1, d.embryonicShare);
+  if (share === 0) r.problem(r.get(m, 'embryonic_share'), `${path}.embryonic_share`, 'must be above 0 (1 = no budget)');
+  const hasMss = r.get(m, 'mss') !== undefined;
+  return {
+    embryonicShare: share,
+    pressureTimeout: r.num(m, 'pressure_timeout', path, 0, 3600, d.pressureTimeout),
+    synRate: r.int(m, 'syn_rate', path, 0, 1e9, d.synRate),
+    tableFill: r.num(m, 'table_fill', path, 0, 1, d.tableFill),
+    hold: r.num(m, 'hold', path, 0, 3600, d.hold),
+    mss: hasMss ? r.int(m, 'mss', path, 536, 9000, 1460) : null,
+    wscale: r.int(m, 'wscale', path, 0, 14, d.wscale),
+    secretPeriod: r.int(m, 'secret_period', path, 1, 86400, d.secretPeriod),
+  };
+}
 const SCHED_FLAGS = ['sh-port', 'sh-fallback', 'mh-port', 'mh-fallback'];
 /** ipvsadm --set names and what they set */
 const TIMEOUT_ALIASES: Record<string, string[]> = { tcp: ['established'], tcpfin: ['fin_wait', 'time_wait'], udp: ['udp'] };
@@ -277,7 +304,7 @@ function checkPool(r: Reader, root: YAMLMap, dm: YAMLMap | null, spec: DirectorS
 function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec): ServiceSpec {
   const m = r.map(node, path, ['name', 'vip', 'port', 'protocol', 'scheduler', 'sched_flags', 'forwarding', 'persistence',
     'persistence_netmask', 'local_addresses', 'proxy_protocol', 'toa', 'sorry_server', 'tunnel_source', 'health_check',
-    'on_failure', 'real_servers', 'accept_mid_flow']);
+    'on_failure', 'syn_proxy', 'real_servers', 'accept_mid_flow']);
   const vip = r.ip(r.get(m, 'vip'), r.need(m, 'vip', path) || undefined, `${path}.vip`);
   const v6 = vip.includes(':');
   const port = r.int(m, 'port', path, 0, 65535, 0);
@@ -346,6 +373,7 @@ function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec)
     tunnelSource: tunnel !== undefined ? r.ip(r.get(m, 'tunnel_source'), tunnel, `${path}.tunnel_source`) || null : null,
     health: svcHealth,
     onFailure: r.oneOf(m, 'on_failure', path, ['quiesce', 'remove'] as const, 'quiesce'),
+    synProxy: 'off',
     realServers,
   };
   const modes = forwardingModes(s);
@@ -358,6 +386,20 @@ function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec)
   }
   if (s.toa && [...modes].some((x) => x !== 'fullnat')) {
     r.problem(r.get(m, 'toa'), `${path}.toa`, 'is for fullnat only: in the other modes the server sees the client\'s address');
+  }
+  // the proxy needs the return path (it answers for the server and translates sequence numbers):
+  // on by default, in auto mode, wherever every real server is reached by NAT or Full-NAT
+  // IPv6: not (yet) in synproxy.ts: its cookies and segments are IPv4's; an IPv6 service keeps the
+  // embryonic budget, and auto mode skips it
+  const proxyable = protocol === 'tcp' && !v6 && [...modes].every((x) => x === 'nat' || x === 'fullnat');
+  const spNode = r.get(m, 'syn_proxy');
+  const spRaw = spNode === undefined ? undefined : (spNode as { value?: unknown }).value;
+  s.synProxy = typeof spRaw === 'boolean' ? (spRaw ? 'on' : 'off')
+    : r.oneOf(m, 'syn_proxy', path, SYN_PROXY_MODES, proxyable ? 'auto' : 'off');
+  if (s.synProxy !== 'off' && !proxyable) {
+    r.problem(spNode, `${path}.syn_proxy`, protocol !== 'tcp' ? 'the SYN proxy is for TCP services'
+      : v6 ? 'the SYN proxy does not handle IPv6 VIPs yet (an IPv6 service gets the embryonic budget only)'
+        : 'the SYN proxy needs the return path: every real server must use nat or fullnat (dr and tun get the embryonic budget only)');
   }
   if (s.acceptMidFlow && scheduler !== 'mh') {
     r.problem(r.get(m, 'accept_mid_flow'), `${path}.accept_mid_flow`,
@@ -429,7 +471,8 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
   const root = r.map(doc.contents as Node, '', ['director', 'services']) as YAMLMap | null;
   if (!root) throw invalid(fileName, r.issues.length ? r.issues : [{ line: 1, col: 1, path: '', message: 'the file is empty' }]);
   const dm = r.map(r.get(root, 'director'), 'director', ['devices', 'routes', 'sessions', 'batch', 'busy_poll_us', 'timeouts',
-    'unknown_packets', 'fullnat', 'sloppy_tcp', 'admin', 'ha', 'cluster', 'log', 'health_check', 'fragments']);
+    'unknown_packets', 'fullnat', 'sloppy_tcp', 'admin', 'ha', 'cluster', 'log', 'health_check', 'fragments',
+    'syn_flood']);
   if (!dm) r.problem(root, 'director', 'is required');
   const devices = r.seq(r.get(dm, 'devices'), 'director.devices').map((n, i) => device(r, n, `director.devices[${i}]`));
   if (dm && devices.length === 0) r.problem(dm, 'director.devices', 'at least one device is required');
@@ -507,6 +550,7 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
     cluster: dm && r.get(dm, 'cluster') ? clusterSection(r, r.get(dm, 'cluster')!, devices,
       fullnatSpec.localAddresses.map((l) => l.address)) : null,
     logLevel: r.oneOf(lm, 'level', 'director.log', ['trace', 'debug', 'info', 'warn', 'error'] as const, 'info'),
+    synFlood: synFlood(r, r.get(dm, 'syn_flood')),
     services,
   };
   checkPool(r, root, dm, spec);

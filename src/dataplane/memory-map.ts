@@ -32,6 +32,8 @@ export interface Capacities {
   fragments: number;
   /** fragments that may wait for their first fragment at once */
   holdFrames: number;
+  /** slots for frames the core builds beside a batch's own (the SYN proxy's ACKs to real servers) */
+  emitSlots: number;
   /**
    * a session extension record (abi CONNX_*) per session: needed by features that translate
    * sequence numbers or timestamps (SYN proxy, PROXY protocol); +CONNX_SIZE bytes a connection
@@ -57,6 +59,7 @@ const DEFAULT_CAPACITIES: Capacities = {
   ipv6: false,
   fragments: 4096,
   holdFrames: 64,
+  emitSlots: 64,
   connExt: false,
   proxyMarks: false,
 };
@@ -107,6 +110,7 @@ export interface Layout {
   hold: Region;
   /** size 0 (base 0 in the header) unless caps.ipv6 */
   conns6: Region;
+  emit: Region;
   /** session extension records; size 0 when caps.connExt is false */
   connx: Region;
   /** PROXY protocol marks; size 0 when caps.proxyMarks is false */
@@ -153,6 +157,7 @@ export function computeLayout(partial: Partial<Capacities> = {}): Layout {
   check('localAddresses', 1, 1 << 16);
   check('fragments', 0, 1 << 20);
   check('holdFrames', 0, 4096);
+  check('emitSlots', 1, 4096);
 
   const headroom = abi.MIN_HEADROOM;
   // the frame itself starts at a 64-byte boundary inside its slot: keeps IP headers aligned
@@ -193,6 +198,7 @@ export function computeLayout(partial: Partial<Capacities> = {}): Layout {
   const local6 = take(localSlots * abi.LOCAL6_SIZE);
   const frags = take(fragSlots * abi.FRAG_SIZE);
   const hold = take(caps.holdFrames * holdSize);
+  const emit = take(caps.emitSlots * abi.EMIT_SLOT_SIZE);
   const slots = take(caps.slotCount * slotSize);
   const index = take(idxSlots * 4);
   const conns = take(connCap * abi.CONN_SIZE);
@@ -207,7 +213,7 @@ export function computeLayout(partial: Partial<Capacities> = {}): Layout {
   return {
     caps, slotSize, headroom, connCap, idxSlots, localSlots, svcIdxSlots, eventCap, fragSlots, holdSize,
     slots, descriptors, scratch, devices, local, services, svcIndex, realServers, destinations,
-    sched, conns, index, lips, pools, stats, svcStats, rsStats, events, svc6, rs6, lip6, local6, frags, hold,
+    sched, conns, index, lips, pools, stats, svcStats, rsStats, events, emit, svc6, rs6, lip6, local6, frags, hold,
     conns6, connx, proxyMarks, memoryBytes,
   };
 }
@@ -215,6 +221,10 @@ export function computeLayout(partial: Partial<Capacities> = {}): Layout {
 /** Full-NAT quarantine in seconds: a tuple goes to another client only this long after its last
  * packet; Linux servers keep TIME_WAIT 60 s (TCP_TIMEWAIT_LEN), Windows 120 s by default */
 export const DEFAULT_FNAT_QUARANTINE_S = 60;
+
+/** what the SYN proxy announces to clients unless configured: Ethernet's MSS, Linux's usual shift */
+export const SYNPROXY_DEFAULT_MSS = 1460;
+export const SYNPROXY_DEFAULT_WSCALE = 7;
 
 /** Default timeouts in seconds, IPVS's (ip_vs_proto_tcp.c, ip_vs_proto_udp.c). */
 export const DEFAULT_TIMEOUTS_S: Record<string, number> = {
@@ -307,6 +317,16 @@ export function writeHeader(memory: WebAssembly.Memory, layout: Layout): void {
   h(abi.HDR_HOLD_TIMEOUT, DEFAULT_HOLD_TIMEOUT_MS);
   h(abi.HDR_HOLD_WAITING, 0);
   h(abi.HDR_HOLD_READY, 0);
+  h(abi.HDR_EMIT_BASE, layout.emit.base);
+  h(abi.HDR_EMIT_CAP, layout.caps.emitSlots);
+  h(abi.HDR_EMIT_COUNT, 0);
+  // no SYN-flood defence until the host configures it: no embryonic budget, no fill trigger
+  h(abi.HDR_EMBRYONIC, 0);
+  h(abi.HDR_EMBRYONIC_MAX, layout.connCap);
+  h(abi.HDR_EVICT_CURSOR, 0);
+  h(abi.HDR_SYN_RECV_PRESSURE, 0);
+  h(abi.HDR_SYNPROXY_FILL, 0);
+  h(abi.HDR_SYNPROXY_OPTS, SYNPROXY_DEFAULT_MSS | (SYNPROXY_DEFAULT_WSCALE << 16));
   h(abi.HDR_CONNX_BASE, layout.connx.size > 0 ? layout.connx.base : 0);
   h(abi.HDR_PROXY_BASE, layout.proxyMarks.size > 0 ? layout.proxyMarks.base : 0);
   for (const [name, seconds] of Object.entries(DEFAULT_TIMEOUTS_S)) {

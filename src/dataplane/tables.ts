@@ -14,7 +14,7 @@ import { WlvsError } from '../errors.js';
 import {
   familyOf, fold6, formatIpv6, ipBytes, ipv4ToNumber, numberToIpv4, parseMac, prefixMask6, prefixToMask,
 } from '../model/address.js';
-import type { ForwardingMode, Protocol, SchedulerName } from '../model/spec.js';
+import type { ForwardingMode, Protocol, SchedulerName, SynProxyMode } from '../model/spec.js';
 
 
 export const PROTOCOLS: Record<Protocol, number> = { tcp: abi.IPPROTO_TCP, udp: abi.IPPROTO_UDP };
@@ -60,6 +60,8 @@ export interface ServiceEntry {
   sorry: number | null;
   /** outer source of TUN mode; null = the output device's address */
   tunnelSource: string | null;
+  /** SYN proxy: off (the default), auto (on under pressure or above a SYN rate), on (forced); needs caps.connExt */
+  synProxy?: SynProxyMode;
   /** TCP: PROXY protocol header ahead of the client's stream (needs caps.connExt and caps.proxyMarks) */
   proxyProtocol?: 'v1' | 'v2' | null;
   /** TCP: TOA option in the client's first segments (needs caps.connExt) */
@@ -86,6 +88,19 @@ export interface RealServerEntry {
 export interface LocalAddressEntry { address: string; kind: 'vip' | 'dip' | 'lip' }
 
 export interface LipEntry { address: string; portMin: number; portMax: number }
+
+/** The data path's SYN-flood settings (see docs/config.md director.syn_flood). */
+export interface SynFloodEntry {
+  /** embryonic sessions allowed before a new one evicts an old one */
+  embryonicMax: number;
+  /** SYN_RECV timeout in seconds while the budget is half used (0 = the normal one) */
+  synRecvPressureS: number;
+  /** auto-mode SYN proxies switch on at this many records in the table (0 = never by fill) */
+  proxyFillRecords: number;
+  /** MSS and window shift the SYN proxy announces to clients */
+  mss: number;
+  wscale: number;
+}
 
 export interface Counters { conns: bigint; inPackets: bigint; outPackets: bigint; inBytes: bigint; outBytes: bigint }
 
@@ -167,6 +182,53 @@ export class Tables {
 
   timeoutMs(name: string): number {
     return this.header(abi.HDR_TIMEOUTS + TIMEOUT_SLOTS[name] * 4);
+  }
+
+  // ── SYN-flood defence ───────────────────────────────────────────────────────────────────
+  /** setSynFlood writes the embryonic budget, the pressure timeout and the SYN proxy's own options. */
+  setSynFlood(f: SynFloodEntry): void {
+    this.setHeader(abi.HDR_EMBRYONIC_MAX, f.embryonicMax);
+    this.setHeader(abi.HDR_SYN_RECV_PRESSURE, Math.round(f.synRecvPressureS * 1000));
+    this.setHeader(abi.HDR_SYNPROXY_FILL, f.proxyFillRecords);
+    this.setHeader(abi.HDR_SYNPROXY_OPTS, (f.mss & 0xffff) | ((f.wscale & 0xf) << 16));
+  }
+
+  /**
+   * setCookieKeys makes `count` the current SYN-cookie period and writes its two 16-byte keys;
+   * the previous period's keys (the other slot) are left as they are, so its cookies stay valid.
+   */
+  setCookieKeys(count: number, keys: Uint8Array): void {
+    if (keys.length !== abi.COOKIE_KEYS_SIZE) throw new RangeError(`cookie keys must be ${abi.COOKIE_KEYS_SIZE} bytes`);
+    // inside the barrier: a batch must never see the new period with half of its keys
+    return this.#exclusive(() => {
+      this.#bytes.set(keys, abi.HEADER_BASE + abi.HDR_COOKIE_KEYS + (count & 1) * abi.COOKIE_KEYS_SIZE);
+      this.setHeader(abi.HDR_COOKIE_COUNT, count);
+    });
+  }
+
+  /** setSynProxyOn switches the SYN proxy of service i on or off for SYNs (auto mode's host trigger). */
+  setSynProxyOn(i: number, on: boolean): void {
+    // the data path only reads SVC_FLAGS2; the barrier orders the change with the batches around it
+    return this.#exclusive(() => {
+      const at = this.#svcAt(i) + abi.SVC_FLAGS2;
+      if (on) this.#bytes[at] |= abi.SVCF2_SYNPROXY_ON;
+      else this.#bytes[at] &= ~abi.SVCF2_SYNPROXY_ON;
+    });
+  }
+
+  synProxyOn(i: number): boolean {
+    return (this.#bytes[this.#svcAt(i) + abi.SVC_FLAGS2] & abi.SVCF2_SYNPROXY_ON) !== 0;
+  }
+
+  /** serviceSyns: SYNs to service i that found no session, since it was created */
+  serviceSyns(i: number): bigint {
+    this.#svcAt(i);
+    return this.#view.getBigUint64(this.layout.svcStats.base + i * abi.STATS_SIZE + abi.ST_SYNS, true);
+  }
+
+  /** embryonic: TCP sessions in SYN_RECV now, and their budget */
+  embryonic(): { count: number; max: number } {
+    return { count: this.header(abi.HDR_EMBRYONIC), max: this.header(abi.HDR_EMBRYONIC_MAX) };
   }
 
   // ── devices ─────────────────────────────────────────────────────────────────────────────
@@ -266,18 +328,26 @@ export class Tables {
       if (s.hashPort) flags |= abi.SVCF_HASH_PORT;
       if (s.fallback) flags |= abi.SVCF_FALLBACK;
       if (s.midFlow) flags |= abi.SVCF_MIDFLOW;
+      const synProxy = s.synProxy ?? 'off';
       const lacks = this.layout.connx.size === 0 || (s.proxyProtocol && this.layout.proxyMarks.size === 0);
-      if ((s.toa || s.proxyProtocol) && lacks) {
-        throw new WlvsError('WLVS_ERR_RESTART_NEEDED', 'TOA and the PROXY protocol need per-session records this director '
-          + 'was started without: restart it with the new configuration');
+      if ((s.toa || s.proxyProtocol || synProxy !== 'off') && lacks) {
+        throw new WlvsError('WLVS_ERR_RESTART_NEEDED', 'TOA, the PROXY protocol and the SYN proxy need per-session records '
+          + 'this director was started without: restart it with the new configuration');
       }
       if (s.toa) flags |= abi.SVCF_TOA;
       if (s.proxyProtocol === 'v1') flags |= abi.SVCF_PROXY_V1;
       if (s.proxyProtocol === 'v2') flags |= abi.SVCF_PROXY_V2;
       v.setUint8(at + abi.SVC_FLAGS, flags);
-      // the second flag byte: bits other branches own (SYN proxy, connection logs) are kept
-      const flags2 = v.getUint8(at + abi.SVC_FLAGS2) & ~abi.SVCF2_V6;
-      v.setUint8(at + abi.SVC_FLAGS2, flags2 | (v6 ? abi.SVCF2_V6 : 0));
+      // the second flag byte: the SYN proxy's bits and the address family (connection logs' bit
+      // is kept for its branch)
+      let flags2 = v6 ? abi.SVCF2_V6 : 0;
+      if (synProxy !== 'off') flags2 |= abi.SVCF2_SYNPROXY;
+      // forced on, or kept as the host's auto trigger left it
+      if (synProxy === 'on' || (synProxy === 'auto' && wasUsed &&
+        (this.#bytes[at + abi.SVC_FLAGS2] & abi.SVCF2_SYNPROXY_ON))) {
+        flags2 |= abi.SVCF2_SYNPROXY_ON;
+      }
+      v.setUint8(at + abi.SVC_FLAGS2, flags2);
       v.setUint8(at + abi.SVC_SCHED, SCHEDULERS[s.scheduler]);
       v.setUint8(at + abi.SVC_FWD, FORWARDING[s.forwarding]);
       v.setUint32(at + abi.SVC_PERSIST_TIMEOUT, Math.round(s.persistence * 1000), true);

@@ -204,6 +204,7 @@ export class TableApplier {
         hashPort: st.spec.hashPort, fallback: st.spec.fallback, midFlow: st.spec.acceptMidFlow,
         sorry: st.sorry?.index ?? null,
         tunnelSource: st.spec.tunnelSource, proxyProtocol: st.spec.proxyProtocol, toa: st.spec.toa,
+        synProxy: st.spec.synProxy,
       });
       dests.set(st.index, list);
       // a service's tuples come from the pool's LIPs of its servers' family (NAT64: IPv4 ones)

@@ -13,8 +13,9 @@ import type { HaStats } from '../ha/controller.js';
 import type { VrrpStats } from '../ha/vrrp.js';
 import type { ApplyReport } from './apply.js';
 import type { HostStackStats } from './host-stack.js';
+import type { SynFloodView } from './syn-guard.js';
 
-export type { ApplyReport, BatchStats, Counters, HaStats, HostStackStats, PortStats, VrrpStats };
+export type { ApplyReport, BatchStats, Counters, HaStats, HostStackStats, PortStats, SynFloodView, VrrpStats };
 
 /** A real server (or a service's sorry server) as the control plane sees it. */
 export interface RealServerState {
@@ -160,6 +161,8 @@ export interface ControlPlane {
   hostStackStats(): HostStackStats;
   /** null without director.ha */
   ha(): HaStatus | null;
+  /** the SYN-flood defence: embryonic sessions, cookies, evictions, each service's protection state */
+  synFlood(): SynFloodView;
   /** null without director.cluster */
   cluster(): ClusterStatus | null;
   /** a cluster member withdraws its routes and forwards what still arrives until it ends (the new view) */

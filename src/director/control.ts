@@ -132,6 +132,7 @@ export function controlPlane(sup: Supervisor): ControlPlane {
       const h = dir().ha;
       return h ? { master: h.master, stats: h.stats, vrrp: h.vrrpStats, view: h.view() } : null;
     },
+    synFlood: () => dir().synGuard.view(),
     cluster() {
       const c = dir().cluster;
       if (!c) return null;

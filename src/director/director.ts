@@ -26,6 +26,7 @@ import { ClusterController } from '../cluster/controller.js';
 import { ClusterSync } from '../cluster/sync.js';
 import { HostStack } from './host-stack.js';
 import { KernelRoutes } from './kernel-routes.js';
+import { SynGuard } from './syn-guard.js';
 import { type DirectorSpec, type HaSpec, haAddresses, needsIpv6Sessions, usesFullnat } from '../model/spec.js';
 
 const ZERO_MAC = '00:00:00:00:00:00';
@@ -94,6 +95,19 @@ export function checkSpec(spec: DirectorSpec): void {
 }
 
 /**
+ * needsConnExt: the spec has a service that edits its stream: a SYN proxy that may run (auto or
+ * on), TOA, PROXY protocol
+ */
+export function needsConnExt(spec: DirectorSpec): boolean {
+  return spec.services.some((s) => s.synProxy !== 'off' || s.toa || s.proxyProtocol !== null);
+}
+
+/** the MSS the SYN proxy announces unless configured: what the smallest device MTU carries */
+function proxyMss(spec: DirectorSpec): number {
+  return Math.min(...spec.devices.map((d) => d.mtu)) - 40;
+}
+
+/**
  * planLayout computes the memory layout a spec needs (and whether the devices get offloads),
  * or throws WLVS_ERR_CAPACITY; `wlvs check` runs it too, without opening anything.
  */
@@ -130,8 +144,9 @@ export function planLayout(spec: DirectorSpec): { layout: Layout; offload: boole
     ipv6: needsIpv6Sessions(spec),
     fragments: spec.fragments.cache,
     holdFrames: spec.fragments.buffer,
-    // TOA and the PROXY protocol keep per-session state; without them no byte is spent on it
-    connExt: spec.services.some((s) => s.toa || s.proxyProtocol !== null),
+    // the SYN proxy, TOA and the PROXY protocol keep per-session state (+16 B a session, +4 B
+    // more for PROXY marks); without them no byte is spent on it
+    connExt: needsConnExt(spec),
     proxyMarks: spec.services.some((s) => s.proxyProtocol !== null),
   };
   try {
@@ -151,6 +166,8 @@ export class Director {
   readonly hostStack: HostStack;
   /** failover and session sync with a peer director (director.ha), or null */
   readonly ha: HaController | null;
+  /** embryonic budget, SYN-cookie keys, auto-mode SYN proxies, protection state */
+  readonly synGuard: SynGuard;
   /** announcements to the router by BGP (director.cluster), or null */
   readonly cluster: ClusterController | null;
   readonly startedAt = Date.now();
@@ -206,6 +223,10 @@ export class Director {
         return { device: hop.device, neighbour: hop.address, mac };
       },
       linkLocal: () => this.#linkLocals(),
+    });
+    this.synGuard = new SynGuard({
+      tables: this.tables, log: log.child({ component: 'syn-flood' }),
+      services: () => this.applier.view().map((v) => ({ service: v.service, index: v.index })),
     });
     this.neighbours.onResolved((dev, address, mac) => {
       this.#log.info({ event: 'neighbour', device: devices[dev].open.name, address, mac }, 'next hop resolved');
@@ -360,6 +381,7 @@ export class Director {
 
   async #begin(): Promise<void> {
     const report = this.applier.apply(this.#spec);
+    this.synGuard.apply(this.#spec.synFlood, proxyMss(this.#spec));
     this.#wantNeighbours();
     if (this.#kernel) {
       await this.#kernel.sync(this.#spec, this.#devices.find((d) => !d.l2)!.open.name);
@@ -371,6 +393,14 @@ export class Director {
     this.#every(250, () => this.neighbours.tick());
     this.#every(1000, () => this.#port.exclusive(() => this.applier.reap()));
     if (this.#spec.fullnat.localAddresses.length) this.#every(FULLNAT_LOG_MS, () => this.#logFullnat());
+    // auto-mode SYN proxies follow the SYN rate within 100 ms; the data path reacts to pressure at once
+    this.#every(100, () => this.synGuard.tick(performance.now()));
+    let rotated = performance.now();
+    this.#every(1000, () => {
+      if (performance.now() - rotated < this.#spec.synFlood.secretPeriod * 1000) return;
+      rotated = performance.now();
+      this.synGuard.rotate();
+    });
     // events exist for session sync only: drained often, so a takeover loses few
     if (this.ha?.spec.syncSessions || this.#spec.cluster?.sync) this.#every(20, () => this.drainEvents());
     // a backup announces only its own addresses; it announces the rest when it becomes master
@@ -540,11 +570,19 @@ export class Director {
     if (needsIpv6Sessions(spec) && this.layout.conns6.size === 0) {
       throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'the first IPv6 service needs a restart: the running director has no IPv6 session records');
     }
+    if (spec.services.some((s) => s.synProxy !== 'off') && !this.layout.caps.connExt) {
+      throw new WlvsError('WLVS_ERR_RESTART_NEEDED',
+        'a SYN proxy (syn_proxy: auto or on) needs session extension records this director was started without: restart it');
+    }
     const previous = this.#spec;
     try {
       this.#spec = spec;
       // one pause for the whole change: no batch sees half of it
-      const report = this.#port.exclusive(() => this.applier.apply(spec));
+      const report = this.#port.exclusive(() => {
+        const r = this.applier.apply(spec);
+        this.synGuard.apply(spec.synFlood, proxyMss(spec));
+        return r;
+      });
       this.#wantNeighbours();
       if (this.#kernel) await this.#kernel.sync(spec, this.#devices.find((d) => !d.l2)!.open.name);
       this.hostStack.announce(this.ownedAddresses());
@@ -552,7 +590,10 @@ export class Director {
       return report;
     } catch (err) {
       this.#spec = previous;
-      this.#port.exclusive(() => this.applier.apply(previous));
+      this.#port.exclusive(() => {
+        this.applier.apply(previous);
+        this.synGuard.apply(previous.synFlood, proxyMss(previous));
+      });
       throw err;
     }
   }

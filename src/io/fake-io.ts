@@ -80,17 +80,7 @@ export class FakePort implements BatchPort {
     const o = this.#options;
     const loop = new BatchLoop(this.#memory, o.layout, instantiateCore(o.core, this.#memory),
       this.devices.map(framingOf),
-      o.onHost, o.now);
-    // released fragments are data-path output, written from the batch's thread (as the worker does)
-    loop.sendHeld = (device, frame) => {
-      if (device >= this.devices.length) {
-        this.#stats.badDescriptors++;
-        return;
-      }
-      this.#stats.txFrames++;
-      const vnet = this.#vnet ? new Uint8Array(abi.VNET_HDR_LEN) : null;
-      this.#write({ device, frame: frame.slice(), vnet, host: false });
-    };
+      o.onHost, o.now, undefined, (device, frame) => this.send(device, frame));
     this.#loop = loop;
     // the expiry step an idle worker runs; injected batches run it too (the clock may be a test's)
     this.#timer = setInterval(() => loop.sweepIfDue(), SWEEP_INTERVAL_MS);

@@ -46,12 +46,12 @@ function run(d: WorkerData): void {
   const port = new NativePort(d.memory, d.portLayout, d.portStats, d.wakerFd);
   for (const dev of d.devices) port.addDevice(dev.fd, dev.vnet);
   const loop = new BatchLoop(d.memory, d.layout, instantiateCore(d.core, d.memory), d.devices,
-    (device, frames) => post({ t: 'host', device, frames }, frames.map((f) => f.buffer as ArrayBuffer)), now, d.batchStats);
-  // fragments a batch released from the hold region: written from here, one write() a frame
-  loop.sendHeld = (device, frame) => {
-    const dev = d.devices[device];
-    if (dev) native().sendFrame(dev.fd, dev.vnet, frame);
-  };
+    (device, frames) => post({ t: 'host', device, frames }, frames.map((f) => f.buffer as ArrayBuffer)), now, d.batchStats,
+    // emitted frames (the SYN proxy's ACK to a server) leave from this thread, beside their batch
+    (device, frame) => {
+      const dev = d.devices[device];
+      if (dev) native().sendFrame(dev.fd, dev.vnet, frame);
+    });
   Atomics.store(ctl, CTL_STATE, STATE_RUNNING);
   post({ t: 'ready' });
   let served = 0;

@@ -4,6 +4,8 @@
 export type Protocol = 'tcp' | 'udp';
 export type ForwardingMode = 'nat' | 'dr' | 'tun' | 'fullnat';
 export type SchedulerName = 'rr' | 'wrr' | 'lc' | 'wlc' | 'sed' | 'nq' | 'sh' | 'dh' | 'mh';
+/** off; auto: cookies while the director sees a SYN flood; on: cookies for every new connection */
+export type SynProxyMode = 'off' | 'auto' | 'on';
 
 export interface DeviceSpec {
   name: string;
@@ -91,6 +93,8 @@ export interface ServiceSpec {
   tunnelSource: string | null;
   health: HealthSpec | null;
   onFailure: 'quiesce' | 'remove';
+  /** SYN cookies and the proxied handshake (NAT and Full-NAT TCP services only) */
+  synProxy: SynProxyMode;
   realServers: RealServerSpec[];
 }
 
@@ -140,6 +144,25 @@ export interface HaSpec {
   virtualAddresses: { address: string; device: string }[];
   /** send session creations and TCP state changes to the peer; import the peer's */
   syncSessions: boolean;
+}
+
+/** The SYN-flood defence of the whole table and the thresholds of auto-mode SYN proxies. */
+export interface SynFloodSpec {
+  /** share of the session table embryonic (SYN_RECV) sessions may hold, (0, 1] */
+  embryonicShare: number;
+  /** SYN_RECV timeout in seconds while half the embryonic budget is used (0: unchanged) */
+  pressureTimeout: number;
+  /** auto-mode SYN proxies switch on above this many SYNs per second to the service (0: never by rate) */
+  synRate: number;
+  /** ... or at this table fill (0: never by fill) */
+  tableFill: number;
+  /** seconds an auto-on proxy stays on after its trigger last fired */
+  hold: number;
+  /** MSS and window shift the proxy announces to clients (mss null: the smallest device MTU - 40) */
+  mss: number | null;
+  wscale: number;
+  /** seconds between SYN-cookie key rotations; a cookie is valid for up to two periods */
+  secretPeriod: number;
 }
 
 /** A BGP neighbour of this director's BIRD: the router that spreads the VIPs by ECMP. */
@@ -216,6 +239,7 @@ export interface DirectorSpec {
   ha: HaSpec | null;
   cluster: ClusterSpec | null;
   logLevel: string;
+  synFlood: SynFloodSpec;
   services: ServiceSpec[];
 }
 

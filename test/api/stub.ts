@@ -120,7 +120,7 @@ export function stub(): Stub {
     }),
     batchStats: () => ({
       batches: 10, frames: 100, hostFrames: 4, sizeBuckets: [2, 0, 0, 3, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-      timeBuckets: [0, 0, 4, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], processNs: 2_000_000, maxProcessNs: 300_000,
+      timeBuckets: [0, 0, 4, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], processNs: 2_000_000, maxProcessNs: 300_000, emitted: 0,
     }),
     hostStackStats: () => ({
       arpAnswered: 1, arpLearned: 2, ndAnswered: 0, ndLearned: 0, echoAnswered: 3, fragmentsReassembled: 0, vrrp: 0,
@@ -138,6 +138,10 @@ export function stub(): Stub {
         dropped: Object.fromEntries(DROP_REASONS.map((r) => [r, r === 'ttl' ? 4 : 0])) as VrrpStats['dropped'],
       },
       view: { state: 'master', priority: 150 },
+    }),
+    synFlood: () => ({
+      embryonic: { count: 3, max: 256 }, syns: 40, cookies: { sent: 30, valid: 9, invalid: 2 }, evicted: 5, emitFull: 0,
+      cookiePeriod: 77, services: [{ service: 'web', mode: 'auto', state: 'auto-on', reason: 'rate', synRate: 4100 }],
     }),
     cluster: () => ({
       state: 'active', neighbors: [{ address: '10.99.2.254', up: true }, { address: '10.99.2.253', up: false }],

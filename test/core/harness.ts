@@ -62,7 +62,7 @@ export const LIPS6 = ['2001:db8:2::201', '2001:db8:2::202'];
 export function serviceEntry(s: Partial<ServiceEntry> = {}): ServiceEntry {
   return {
     vip: VIP, port: 80, protocol: 'tcp', scheduler: 'rr', forwarding: 'nat', persistence: 0,
-    persistencePrefix: 32, hashPort: false, fallback: false, sorry: null, tunnelSource: null, ...s,
+    persistencePrefix: 32, hashPort: false, fallback: false, sorry: null, tunnelSource: null, synProxy: 'off', ...s,
   };
 }
 
@@ -173,11 +173,21 @@ export class CoreHarness {
     });
     const ret = this.core.process(frames.length, now >>> 0);
     const results = frames.map((_, i) => this.result(i, vnet));
+    this.emitted = [];
+    for (let i = 0; i < this.tables.header(abi.HDR_EMIT_COUNT); i++) {
+      const at = this.layout.emit.base + i * abi.EMIT_SLOT_SIZE;
+      const len = this.view.getUint16(at + abi.EMIT_LEN, true);
+      const frame = this.bytes.slice(at + abi.EMIT_FRAME, at + abi.EMIT_FRAME + len);
+      this.emitted.push({ dev: this.bytes[at + abi.EMIT_DEV], out: frame });
+    }
     const fwd = results.filter((r) => r.verdict === abi.VERDICT_FORWARD).length;
     const host = results.filter((r) => r.verdict === abi.VERDICT_HOST).length;
     if (ret !== (fwd | (host << abi.PROCESS_HOST_SHIFT))) throw new Error(`process() returned ${ret}, descriptors say ${fwd}/${host}`);
     return results;
   }
+
+  /** frames the last batch built in emit slots (the SYN proxy's ACKs to real servers) */
+  emitted: { dev: number; out: Uint8Array }[] = [];
 
   /** one frame in, one result out */
   one(frame: Uint8Array, now: number, opts: BatchOptions = {}): FrameResult {
