@@ -14,7 +14,7 @@
 //   npm run bench:synflood -- [--flood 12] [--before 5] [--after 8] [--rounds 3] [--pps 0] [--json]
 //     [--defences nobudget,budget,proxy] [--sink tc|route]
 // Run it under the machine lock: flock /tmp/wlvs-heavy.lock npm run bench:synflood
-import { writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildTopology, type Topology } from '../../src/lab/topology.js';
@@ -60,6 +60,28 @@ function config(topo: Topology, token: string, defence: Defence, wrkProxy: 'off'
   return c;
 }
 
+/** CPU seconds (user + system) used so far by the processes of group `pgid` (wlvs and its threads) */
+function groupCpuS(pgid: number): number {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // fields after the command: state(3) ppid(4) pgrp(5) ... utime(14) stime(15)
+      if (Number(f[2]) === pgid) ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return ticks / 100; // USER_HZ
+}
+
+/** busy CPU seconds of the whole machine so far (every core), from /proc/stat */
+function machineBusyS(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number);
+  return (f.reduce((a, b) => a + b, 0) - f[3] - f[4]) / 100;
+}
+
 async function metrics(topo: Topology, dir: RunningDirector): Promise<string> {
   return topo.lab.exec(topo.director.role, 'curl', ['-s', '--max-time', '5', `${dir.adminUrl}/metrics`]);
 }
@@ -70,6 +92,8 @@ interface FloodRow {
   defence: Defence;
   generator_pps: number; syns_seen: number; cookies_sent: number; evicted: number; table_full: number;
   embryonic_max_seen: number;
+  /** wlvs's CPU (cores) and the machine's busy cores during the flood */
+  wlvs_cpu_during: number; machine_busy_during: number;
   legit: Record<'before' | 'during' | 'after', { ok: number; n: number; p50_ms: number; p99_ms: number }>;
   transfer_gbps: Record<'before' | 'during' | 'after', number>; transfer_completed: boolean; transfer_retransmits: number;
   protection_log: string[];
@@ -99,12 +123,17 @@ async function floodRun(topo: Topology, defence: Defence): Promise<FloodRow> {
     }, 1000);
     await new Promise((r) => setTimeout(r, BEFORE * 1000));
     const tf0 = Date.now();
+    const pgid = dir.child.pid ?? 0;
+    const cpu0 = groupCpuS(pgid);
+    const busy0 = machineBusyS();
     const flood = startSynFlood(topo, { vip: VIP, port: 80, mac, seconds: FLOOD, cpus: 1, pps: Number(values.pps) });
     let floodOut = '';
     flood.stdout?.on('data', (d: Buffer) => { floodOut += d.toString(); });
     flood.stderr?.on('data', (d: Buffer) => { floodOut += d.toString(); });
     await new Promise((r) => flood.once('exit', r));
     const tf1 = Date.now();
+    const wlvsCpu = (groupCpuS(pgid) - cpu0) / ((tf1 - tf0) / 1000);
+    const machineBusy = (machineBusyS() - busy0) / ((tf1 - tf0) / 1000);
     const results = await loop.done;
     const ip = await iperf;
     clearInterval(sampler);
@@ -143,6 +172,7 @@ async function floodRun(topo: Topology, defence: Defence): Promise<FloodRow> {
       evicted: value(m, /^wlvs_embryonic_evicted_total (\d+)/m),
       table_full: value(m, /^wlvs_drops_total\{reason="table_full"\} (\d+)/m),
       embryonic_max_seen: embryonicMax,
+      wlvs_cpu_during: Number(wlvsCpu.toFixed(2)), machine_busy_during: Number(machineBusy.toFixed(2)),
       // the flood's first half second and the second after it are left out: a request that
       // straddles the edge belongs to neither phase
       legit: { before: phase(t0, tf0), during: phase(tf0 + 500, tf1), after: phase(tf1 + 1000, Infinity) },
@@ -206,12 +236,19 @@ async function main(): Promise<void> {
       return;
     }
     console.log(`SYN flood: ${FLOOD} s of spoofed SYNs, 65,536-session table, NAT over TAP (before ${BEFORE} s, after ${AFTER} s)`);
-    console.log('defence   generator  SYNs seen  legit ok before/during/after (n during)  p99 ms during  transfer Gbps before/during/after  completed  table_full  evicted  cookies');
+    console.log('defence   generator  SYNs seen  legit ok before/during/after (n during)  p99 ms during  ' +
+      'transfer Gbps before/during/after  completed  table_full  evicted  cookies  wlvs CPU / busy cores during');
     for (const r of rows) {
       console.log(`${r.defence.padEnd(9)} ${String(r.generator_pps).padStart(9)}  ${String(r.syns_seen).padStart(9)}  ` +
         `${r.legit.before.ok}/${r.legit.during.ok}/${r.legit.after.ok} % (${r.legit.during.n})`.padEnd(42) +
         `${String(r.legit.during.p99_ms).padStart(13)}  ${`${r.transfer_gbps.before}/${r.transfer_gbps.during}/${r.transfer_gbps.after}`.padEnd(35)}` +
-        `${String(r.transfer_completed).padEnd(11)}${String(r.table_full).padEnd(12)}${String(r.evicted).padEnd(9)}${r.cookies_sent}`);
+        `${String(r.transfer_completed).padEnd(11)}${String(r.table_full).padEnd(12)}${String(r.evicted).padEnd(9)}` +
+        `${String(r.cookies_sent).padEnd(9)}${r.wlvs_cpu_during} / ${r.machine_busy_during}`);
+    for (const r of rows) {
+      console.log(`${r.defence}: legit p50 ms before/during/after ${r.legit.before.p50_ms}/${r.legit.during.p50_ms}/` +
+        `${r.legit.after.p50_ms}, p99 ${r.legit.before.p99_ms}/${r.legit.during.p99_ms}/${r.legit.after.p99_ms}; ` +
+        `embryonic max seen ${r.embryonic_max_seen}; ${r.protection_log.join(' ')}`);
+    }
     }
     console.log(`new conn/s without a flood (wrk -c32, Connection: close, median of ${values.rounds}): proxy off ${cost.proxy_off.toFixed(0)}, ` +
       `forced on ${cost.proxy_on.toFixed(0)} (${((cost.ratio - 1) * 100).toFixed(1)} %)`);

@@ -84,14 +84,16 @@ export function startHttpLoop(topo: Topology, url: string, ms: number,
 
 /**
  * startCurlLoop is the legitimate client as curl: one curl process per request, one after
- * another, for `ms`; every request is a new connection. Same results as startHttpLoop.
+ * another on each of `lanes` shell loops, for `ms`; every request is a new connection. Same
+ * results as startHttpLoop.
  */
-export function startCurlLoop(topo: Topology, url: string, ms: number, o: { timeoutS?: number } = {}):
+export function startCurlLoop(topo: Topology, url: string, ms: number, o: { timeoutS?: number; lanes?: number } = {}):
   { child: ChildProcess; done: Promise<LoopResult[]> } {
-  const script = 'end=$(( $(date +%s%3N) + ' + Math.round(ms) + ' )); ' +
-    'while [ "$(date +%s%3N)" -lt "$end" ]; do t=$(date +%s%3N); ' +
+  const lane = 'while [ "$(date +%s%3N)" -lt "$end" ]; do t=$(date +%s%3N); ' +
     `c=$(curl -s -o /dev/null -w '%{http_code}' --max-time ${o.timeoutS ?? 3} '${url}') || c="curl-exit-$?"; ` +
     'echo "$t $c $(( $(date +%s%3N) - t ))"; done';
+  const script = `end=$(( $(date +%s%3N) + ${Math.round(ms)} )); ` +
+    `${Array.from({ length: Math.max(1, o.lanes ?? 1) }, () => `( ${lane} ) &`).join(' ')} wait`;
   const child = topo.spawn(topo.client.role, 'timeout', [String(Math.ceil(ms / 1000) + 10), 'sh', '-c', script]);
   let buf = '';
   child.stdout?.on('data', (d: Buffer) => { buf += d.toString(); });
