@@ -22,7 +22,7 @@
 // └───────────────────────────────────────────────────────────────────┘
 
 // @ts-ignore: decorator
-@inline export const ABI_VERSION: u32 = 4;
+@inline export const ABI_VERSION: u32 = 5;
 // @ts-ignore: decorator
 @inline export const MAGIC: u32 = 0x53564c57; // "WLVS" little-endian
 // @ts-ignore: decorator
@@ -156,6 +156,10 @@
 // features that rewrite a stream (SYN proxy, PROXY protocol)
 // @ts-ignore: decorator
 @inline export const HDR_CONNX_BASE: u32 = 188;
+// per-connection counters for connection logs (CONNSTATS_SIZE each, indexed like the session
+// records), or 0 when no service logs its connections (connstats.ts)
+// @ts-ignore: decorator
+@inline export const HDR_CONNSTATS_BASE: u32 = 248;
 // PROXY protocol: per session record a u32, the client's ISN + 1 (where the header goes in its
 // stream), or 0 when no service sends the PROXY protocol (clientaddr.ts)
 // @ts-ignore: decorator
@@ -480,6 +484,9 @@
 @inline export const SVCF_PROXY_V1: u8 = 32;
 // @ts-ignore: decorator
 @inline export const SVCF_PROXY_V2: u8 = 64;
+// one EVT_CONN_END (+ EVT_CONN_STATS) per connection when it ends (needs HDR_CONNSTATS_BASE)
+// @ts-ignore: decorator
+@inline export const SVCF_CONNLOG: u8 = 128;
 
 // ── schedulers (ipvsadm names) ───────────────────────────────────────────────────────────────
 // @ts-ignore: decorator
@@ -799,6 +806,52 @@
 // a TCP session changed state (what a backup director needs to keep its timers right)
 // @ts-ignore: decorator
 @inline export const EVT_STATE_CHANGED: u8 = 5;
+// a logged connection ended: the session's record with EVT_REASON (CEND_*) set, always followed
+// in the ring by its EVT_CONN_STATS record (both are written or neither)
+// @ts-ignore: decorator
+@inline export const EVT_CONN_END: u8 = 6;
+// +0 u8 type │ +8..+39 the connection's CONNSTATS record
+// @ts-ignore: decorator
+@inline export const EVT_CONN_STATS: u8 = 7;
+// EVT_CONN_END: how the connection ended (CEND_*)
+// @ts-ignore: decorator
+@inline export const EVT_REASON: u32 = 42;
+// EVT_CONN_STATS: where the copied CONNSTATS record starts
+// @ts-ignore: decorator
+@inline export const EVT_STATS: u32 = 8;
+// @ts-ignore: decorator
+@inline export const CEND_TIMEOUT: u8 = 0;
+// TCP FIN exchange (FIN_WAIT, TIME_WAIT, CLOSE_WAIT, LAST_ACK)
+// @ts-ignore: decorator
+@inline export const CEND_FIN: u8 = 1;
+// TCP RST (IPVS state CLOSE)
+// @ts-ignore: decorator
+@inline export const CEND_RST: u8 = 2;
+// its service or real server was removed, or the table was flushed
+// @ts-ignore: decorator
+@inline export const CEND_FLUSHED: u8 = 3;
+// a new connection of the same client tuple took its record (TCP port reuse)
+// @ts-ignore: decorator
+@inline export const CEND_EVICTED: u8 = 4;
+
+// ╒════════ connection counters (CONNSTATS_SIZE = 32 B, record i at HDR_CONNSTATS_BASE + 32 i) ════════╕
+// │ +0 u32 packets in │ +4 u32 packets out │ +8 u64 bytes in │ +16 u64 bytes out (IP length)       │
+// │ +24 u32 created, ms │ +28 u32 last packet, ms                                                   │
+// └────────────────────────────────────────────────────────────────────────────────────────────┘
+// @ts-ignore: decorator
+@inline export const CST_PKTS_IN: u32 = 0;
+// @ts-ignore: decorator
+@inline export const CST_PKTS_OUT: u32 = 4;
+// @ts-ignore: decorator
+@inline export const CST_BYTES_IN: u32 = 8;
+// @ts-ignore: decorator
+@inline export const CST_BYTES_OUT: u32 = 16;
+// @ts-ignore: decorator
+@inline export const CST_CREATED: u32 = 24;
+// @ts-ignore: decorator
+@inline export const CST_LAST: u32 = 28;
+// @ts-ignore: decorator
+@inline export const CONNSTATS_SIZE: u32 = 32;
 
 // importConn results
 // @ts-ignore: decorator

@@ -27,6 +27,7 @@ import {
   CLIENTADDR_FAILED, clampAckOut, clampMss, clientAddrFlags, clientAddrIn, clientAddrOut, clientAddrRoom, clientAddrStart,
   proxyPending,
 } from './clientaddr';
+import { connStatsCount, connStatsStart } from './connstats';
 import { emitEvent } from './events';
 import { NO_LIP, chooseTuple, tupleHint } from './fnat_pool';
 import { flowHash } from './flow';
@@ -280,6 +281,7 @@ function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: b
   const l2len: u32 = l2 ? ETH_HLEN : 0;
   let outLen = l2len + tot;
   const partial = vnet && (load<u8>(frame - VNET_HDR_LEN + VNET_FLAGS) & VNET_F_NEEDS_CSUM) != 0;
+  connStatsCount(rec, c, out, tot, now);
 
   // the client's first SYN: TOA and the PROXY protocol are armed on it
   let firstSyn = false;
@@ -461,6 +463,7 @@ function handle(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, inDev: u
     unknownPacket(desc, inDev);
     return;
   }
+  if (v == 0) connStatsStart(rec, connAddress(rec), now);
   forward(desc, scr, rec, out, l2, vnet, inDev, now);
   if (v == 0) emitEvent(EVT_CREATED, connAddress(rec));
 }

@@ -16,6 +16,7 @@ import {
   IDX_TAG_SHIFT, RSF_REMOVED, RS_ACTIVE, RS_FLAGS, RS_INACTIVE, RS_PERSIST, RS_SIZE, STAT_CONN_EXPIRED, STAT_FNAT_QUARANTINED,
   SVCF_USED, SVC_FLAGS, SVC_PERSIST_TIMEOUT, SVC_SIZE,
 } from './abi';
+import { connStatsEnd } from './connstats';
 import { emitEvent } from './events';
 import { releaseTuple } from './fnat_pool';
 import { flowHash } from './flow';
@@ -248,6 +249,7 @@ function endConn(rec: u32, c: usize, flags: u8): void {
   }
   count(STAT_CONN_EXPIRED, 1);
   emitEvent(EVT_EXPIRED, c);
+  connStatsEnd(rec, c, 0xff, connGone(c));
 }
 
 /**

@@ -106,6 +106,15 @@ export function createMetrics(cp: ControlPlane): Registry {
       this.inc({ outcome: 'dropped' }, Number(t.dropped));
     },
   });
+  new Counter({
+    name: 'wlvs_connection_log_lines_total', help: 'per-connection log lines written', registers: [reg],
+    collect() { this.reset(); const l = cp.connectionLog?.(); if (l) this.inc(l.lines); },
+  });
+  new Counter({
+    name: 'wlvs_connection_log_dropped_total', help: 'per-connection log lines not written: over director.connection_log.rate_limit',
+    registers: [reg],
+    collect() { this.reset(); const l = cp.connectionLog?.(); if (l) this.inc(l.dropped); },
+  });
   /** a counter of Full-NAT figures by event label */
   type Pick = (f: FullnatStatus) => bigint;
   const fullnatEvents = (name: string, help: string, events: Record<string, Pick>) => new Counter({

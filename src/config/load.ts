@@ -7,7 +7,7 @@ import { WlvsError } from '../errors.js';
 import { DEFAULT_FNAT_QUARANTINE_S, DEFAULT_TIMEOUTS_S } from '../dataplane/memory-map.js';
 import { ipv4ToNumber, numberToIpv4 } from '../model/address.js';
 import type { ForwardingMode, SchedulerName } from '../model/spec.js';
-import type {
+import type { ConnectionLogSpec,
   DeviceSpec, DirectorSpec, FullnatSpec, HaSpec, HealthSpec, LipSpec, RealServerSpec, RouteSpec, ServiceSpec, VrrpSpec,
 } from '../model/spec.js';
 import { forwardingModes, haAddresses, serviceKey, usesFullnat } from '../model/spec.js';
@@ -271,7 +271,7 @@ function checkPool(r: Reader, root: YAMLMap, dm: YAMLMap | null, spec: DirectorS
 
 function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec): ServiceSpec {
   const m = r.map(node, path, ['name', 'vip', 'port', 'protocol', 'scheduler', 'sched_flags', 'forwarding', 'persistence',
-    'persistence_netmask', 'local_addresses', 'proxy_protocol', 'toa', 'sorry_server', 'tunnel_source', 'health_check', 'on_failure', 'real_servers']);
+    'persistence_netmask', 'local_addresses', 'proxy_protocol', 'toa', 'connection_log', 'sorry_server', 'tunnel_source', 'health_check', 'on_failure', 'real_servers']);
   const vip = r.ipv4(r.get(m, 'vip'), r.need(m, 'vip', path) || undefined, `${path}.vip`);
   const port = r.int(m, 'port', path, 0, 65535, 0);
   const protocol = r.oneOf(m, 'protocol', path, ['tcp', 'udp'] as const, 'tcp');
@@ -332,6 +332,7 @@ function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec)
     proxyProtocol: r.get(m, 'proxy_protocol') !== undefined
       ? r.oneOf(m, 'proxy_protocol', path, ['v1', 'v2'] as const, 'v2') : null,
     toa: r.bool(m, 'toa', path, false),
+    connectionLog: r.bool(m, 'connection_log', path, false),
     sorry,
     tunnelSource: tunnel !== undefined ? r.ipv4(r.get(m, 'tunnel_source'), tunnel, `${path}.tunnel_source`) : null,
     health: svcHealth,
@@ -374,7 +375,8 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
   const root = r.map(doc.contents as Node, '', ['director', 'services']) as YAMLMap | null;
   if (!root) throw invalid(fileName, r.issues.length ? r.issues : [{ line: 1, col: 1, path: '', message: 'the file is empty' }]);
   const dm = r.map(r.get(root, 'director'), 'director', ['devices', 'routes', 'sessions', 'batch', 'busy_poll_us', 'timeouts',
-    'unknown_packets', 'fullnat', 'sloppy_tcp', 'admin', 'ha', 'log', 'health_check']);
+    'unknown_packets', 'fullnat', 'sloppy_tcp', 'admin', 'ha', 'log', 'health_check',
+    'connection_log']);
   if (!dm) r.problem(root, 'director', 'is required');
   const devices = r.seq(r.get(dm, 'devices'), 'director.devices').map((n, i) => device(r, n, `director.devices[${i}]`));
   if (dm && devices.length === 0) r.problem(dm, 'director.devices', 'at least one device is required');
@@ -438,6 +440,7 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
     admin,
     ha: dm && r.get(dm, 'ha') ? ha(r, r.get(dm, 'ha')!, devices) : null,
     logLevel: r.oneOf(lm, 'level', 'director.log', ['trace', 'debug', 'info', 'warn', 'error'] as const, 'info'),
+    connectionLog: connectionLog(r, dm),
     services,
   };
   checkPool(r, root, dm, spec);
@@ -446,6 +449,15 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
   }
   if (r.issues.length) throw invalid(fileName, r.issues);
   return spec;
+}
+
+/** connectionLog reads director.connection_log: { path: FILE | stdout, rate_limit: lines/s } */
+function connectionLog(r: Reader, dm: YAMLMap | null): ConnectionLogSpec {
+  const m = r.map(r.get(dm, 'connection_log'), 'director.connection_log', ['path', 'rate_limit']);
+  return {
+    path: r.str(m, 'path', 'director.connection_log', 'stdout')!,
+    rateLimit: r.int(m, 'rate_limit', 'director.connection_log', 1, 1_000_000, 1000),
+  };
 }
 
 function invalid(fileName: string, issues: Issue[]): WlvsError {

@@ -52,6 +52,8 @@ export interface ServiceEntry {
   proxyProtocol?: 'v1' | 'v2' | null;
   /** TCP: TOA option in the client's first segments (needs caps.connExt) */
   toa?: boolean;
+  /** one JSON line per connection when it ends (needs caps.connStats) */
+  connectionLog?: boolean;
 }
 
 export interface RealServerEntry {
@@ -218,6 +220,11 @@ export class Tables {
       throw new WlvsError('WLVS_ERR_RESTART_NEEDED', 'TOA and the PROXY protocol need per-session records this director '
         + 'was started without: restart it with the new configuration');
     }
+    if (s.connectionLog && this.layout.connStats.size === 0) {
+      throw new WlvsError('WLVS_ERR_RESTART_NEEDED', 'connection logs need per-session counters this director '
+        + 'was started without: restart it with the new configuration');
+    }
+    if (s.connectionLog) flags |= abi.SVCF_CONNLOG;
     if (s.toa) flags |= abi.SVCF_TOA;
     if (s.proxyProtocol === 'v1') flags |= abi.SVCF_PROXY_V1;
     if (s.proxyProtocol === 'v2') flags |= abi.SVCF_PROXY_V2;

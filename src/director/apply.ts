@@ -198,7 +198,7 @@ export class TableApplier {
         vip: st.spec.vip, port: st.spec.port, protocol: st.spec.protocol, scheduler: st.spec.scheduler,
         forwarding: st.spec.forwarding, persistence: st.spec.persistence, persistencePrefix: st.spec.persistencePrefix,
         hashPort: st.spec.hashPort, fallback: st.spec.fallback, sorry: st.sorry?.index ?? null,
-        tunnelSource: st.spec.tunnelSource, proxyProtocol: st.spec.proxyProtocol, toa: st.spec.toa,
+        tunnelSource: st.spec.tunnelSource, proxyProtocol: st.spec.proxyProtocol, toa: st.spec.toa, connectionLog: st.spec.connectionLog,
       });
       dests.set(st.index, list);
       if (usesFullnat(st.spec)) pools.set(st.index, spec.fullnat.localAddresses.map((l) => lipIndex.get(lipKey(l))!));

@@ -128,6 +128,8 @@ export interface ControlPlane {
   sessions(q: SessionQuery, cursor: number, limit: number): { items: SessionRow[]; next: number | null };
   sessionTable(): { count: number; capacity: number };
   fullnat(): FullnatStatus;
+  /** connection-log lines written and dropped by the rate limit; null when no service logs */
+  connectionLog?(): { lines: number; dropped: number } | null;
   devices(): DeviceInfo[];
   portStats(): PortStats;
   batchStats(): BatchStats;

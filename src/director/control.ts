@@ -89,6 +89,10 @@ export function controlPlane(sup: Supervisor): ControlPlane {
       };
     },
 
+    connectionLog() {
+      const l = dir().connectionLog;
+      return l ? { lines: l.lines, dropped: l.dropped } : null;
+    },
     sessionTable: () => ({ count: dir().tables.sessionCount(), capacity: dir().layout.connCap }),
     fullnat() {
       const t = dir().tables;

@@ -21,6 +21,7 @@ import { type ApplyReport, TableApplier } from './apply.js';
 import { HaController } from '../ha/controller.js';
 import { HostStack } from './host-stack.js';
 import { KernelRoutes } from './kernel-routes.js';
+import { ConnectionLog } from './connlog.js';
 import { type DirectorSpec, type HaSpec, haAddresses, usesFullnat } from '../model/spec.js';
 
 const ZERO_MAC = '00:00:00:00:00:00';
@@ -108,6 +109,7 @@ export function planLayout(spec: DirectorSpec): { layout: Layout; offload: boole
     // TOA and the PROXY protocol keep per-session state; without them no byte is spent on it
     connExt: spec.services.some((s) => s.toa || s.proxyProtocol !== null),
     proxyMarks: spec.services.some((s) => s.proxyProtocol !== null),
+    connStats: spec.services.some((s) => s.connectionLog),
   };
   try {
     return { layout: computeLayout(caps), offload, tso };
@@ -129,6 +131,8 @@ export class Director {
   readonly ha: HaController | null;
   readonly startedAt = Date.now();
   #log: Logger;
+  /** per-connection logs; null when no service asks for them */
+  connectionLog: ConnectionLog | null = null;
   #spec: DirectorSpec;
   #devices: DeviceState[];
   #io: DeviceIo;
@@ -301,7 +305,12 @@ export class Director {
     this.#every(1000, () => this.applier.reap());
     if (this.#spec.fullnat.localAddresses.length) this.#every(FULLNAT_LOG_MS, () => this.#logFullnat());
     // events exist for session sync only: drained often, so a takeover loses few
-    if (this.ha?.spec.syncSessions) this.#every(20, () => this.drainEvents());
+    if (this.#spec.services.some((s) => s.connectionLog)) {
+      this.connectionLog = new ConnectionLog(this.#spec.connectionLog ?? { path: 'stdout', rateLimit: 1000 });
+      this.onEvent((raw) => this.connectionLog!.onEvent(raw));
+    }
+    // connection logs: the ring holds 64 Ki records, two per ended connection
+    if (this.ha?.spec.syncSessions || this.connectionLog) this.#every(20, () => this.drainEvents());
     // a backup announces only its own addresses; it announces the rest when it becomes master
     if (this.ha) await this.ha.start();
     if (!this.ha?.master) this.#announceRepeatedly();
@@ -464,6 +473,10 @@ export class Director {
     if (this.ha) await this.ha.stop();
     for (const t of this.#timers) clearTimeout(t);
     this.#port.stop();
+    if (this.connectionLog) {
+      this.drainEvents();
+      this.connectionLog.close();
+    }
     for (const d of this.#devices) {
       try { this.#io.closeDevice(d.open); } catch (err) { this.#log.warn({ err }, 'closing device'); }
     }

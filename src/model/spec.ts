@@ -85,6 +85,8 @@ export interface ServiceSpec {
   proxyProtocol: 'v1' | 'v2' | null;
   /** TCP Full-NAT: the client's address and port as TCP option 254 (servers with the TOA module) */
   toa: boolean;
+  /** one JSON line per connection when it ends (director.connection_log says where) */
+  connectionLog: boolean;
   sorry: { address: string; port: number } | null;
   tunnelSource: string | null;
   health: HealthSpec | null;
@@ -156,8 +158,12 @@ export interface DirectorSpec {
   admin: { listen: string; tokenFile: string | null } | null;
   ha: HaSpec | null;
   logLevel: string;
+  /** where connection logs go and how many lines a second at most (services opt in) */
+  connectionLog?: ConnectionLogSpec;
   services: ServiceSpec[];
 }
+
+export interface ConnectionLogSpec { path: string; rateLimit: number }
 
 export const serviceKey = (s: { vip: string; port: number; protocol: string }): string => `${s.protocol}:${s.vip}:${s.port}`;
 export const realServerKey = (r: { address: string; port: number }): string => `${r.address}:${r.port}`;
