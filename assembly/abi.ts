@@ -22,7 +22,7 @@
 // └───────────────────────────────────────────────────────────────────┘
 
 // @ts-ignore: decorator
-@inline export const ABI_VERSION: u32 = 5;
+@inline export const ABI_VERSION: u32 = 7;
 // @ts-ignore: decorator
 @inline export const MAGIC: u32 = 0x53564c57; // "WLVS" little-endian
 // @ts-ignore: decorator
@@ -422,7 +422,7 @@
 // │ +16 u32 rr cursor │ +20 i32 wrr cw │ +24 u32 wrr max │ +28 u32 wrr gcd   │
 // │ +32 u32 persistence timeout ms │ +36 u32 persistence netmask (wire)     │
 // │ +40 u32 poolFirst │ +44 u16 poolCount │ +46 u16 pool cursor             │
-// │ +48 u16 sorry RS + 1 (0 none) │ +50 u16 pad │ +52 u32 tunnel src (wire)  │
+// │ +48 u16 sorry RS + 1 (0 none) │ +50 u8 flags2 │ +51 pad │ +52 u32 tun src │
 // └──────────────────────────────────────────────────────────────────────────┘
 // @ts-ignore: decorator
 @inline export const SVC_VIP: u32 = 0;
@@ -460,6 +460,9 @@
 @inline export const SVC_POOL_CURSOR: u32 = 46;
 // @ts-ignore: decorator
 @inline export const SVC_SORRY: u32 = 48;
+// a second flag byte (SVCF2_*): SVC_FLAGS has no free bit left
+// @ts-ignore: decorator
+@inline export const SVC_FLAGS2: u32 = 50;
 // @ts-ignore: decorator
 @inline export const SVC_TUN_SRC: u32 = 52;
 // @ts-ignore: decorator
@@ -484,9 +487,15 @@
 @inline export const SVCF_PROXY_V1: u8 = 32;
 // @ts-ignore: decorator
 @inline export const SVCF_PROXY_V2: u8 = 64;
-// one EVT_CONN_END (+ EVT_CONN_STATS) per connection when it ends (needs HDR_CONNSTATS_BASE)
+// TCP segments other than SYN may create a session when the scheduler (mh) sends every
+// director of a cluster to the same server and the mode (dr, tun) needs no state the server
+// shares with one director: a flow ECMP moved from another director continues (as Katran does)
 // @ts-ignore: decorator
-@inline export const SVCF_CONNLOG: u8 = 128;
+@inline export const SVCF_MIDFLOW: u8 = 128;
+// SVC_FLAGS2: one EVT_CONN_END + EVT_CONN_STATS pair per connection when it ends (needs
+// HDR_CONNSTATS_BASE; connstats.ts)
+// @ts-ignore: decorator
+@inline export const SVCF2_CONNLOG: u8 = 8;
 
 // ── schedulers (ipvsadm names) ───────────────────────────────────────────────────────────────
 // @ts-ignore: decorator
@@ -755,7 +764,7 @@
 // │ +0 u8 type │ +1 u8 proto │ +2 u8 state │ +3 u8 fwd │ +4 cip │ +8 vip │
 // │ +12 u16 cport │ +14 u16 vport │ +16 rip │ +20 u16 rport │ +22 lport │
 // │ +24 lip │ +28 u16 service │ +30 u16 rs │ +32 client MAC[6] │ +38 u8 client device │
-// │ +39 u8 0 │ +40 u16 LIP index │ +42..47 0                              │
+// │ +39 u8 owner │ +40 u16 LIP index │ +42 u8 CEND_* (EVT_CONN_END) │ 0 │
 // └──────────────────────────────────────────────────────────────────────┘
 // The same record is the session-sync unit: importConn() reads one from memory the host wrote.
 // @ts-ignore: decorator
@@ -792,6 +801,10 @@
 @inline export const EVT_CDEV: u32 = 38;
 // @ts-ignore: decorator
 @inline export const EVT_LIPIDX: u32 = 40;
+// the core writes 0; on a cluster's sync link the host writes the owning member's number + 1
+// (the member whose local address the session uses, or that created it); the core ignores it
+// @ts-ignore: decorator
+@inline export const EVT_OWNER: u32 = 39;
 // @ts-ignore: decorator
 @inline export const EVT_SIZE: u32 = 48;
 // @ts-ignore: decorator
@@ -807,10 +820,11 @@
 // @ts-ignore: decorator
 @inline export const EVT_STATE_CHANGED: u8 = 5;
 // a logged connection ended: the session's record with EVT_REASON (CEND_*) set, always followed
-// in the ring by its EVT_CONN_STATS record (both are written or neither)
+// in the ring by its EVT_CONN_STATS record; the core publishes both with one store of the head,
+// so a reader sees the pair or neither (a full ring drops both and counts STAT_EVENTS_LOST once)
 // @ts-ignore: decorator
 @inline export const EVT_CONN_END: u8 = 6;
-// +0 u8 type │ +8..+39 the connection's CONNSTATS record
+// +0 u8 type │ +8..+39 the connection's CONNSTATS record as it was when the connection ended
 // @ts-ignore: decorator
 @inline export const EVT_CONN_STATS: u8 = 7;
 // EVT_CONN_END: how the connection ended (CEND_*)
@@ -819,31 +833,37 @@
 // EVT_CONN_STATS: where the copied CONNSTATS record starts
 // @ts-ignore: decorator
 @inline export const EVT_STATS: u32 = 8;
+// expired by its idle timer with neither FIN nor RST seen (UDP always ends so)
 // @ts-ignore: decorator
 @inline export const CEND_TIMEOUT: u8 = 0;
-// TCP FIN exchange (FIN_WAIT, TIME_WAIT, CLOSE_WAIT, LAST_ACK)
+// a FIN was seen (either side) and no RST: the IPVS closing states ran out (RFC 9293 §3.6)
 // @ts-ignore: decorator
 @inline export const CEND_FIN: u8 = 1;
-// TCP RST (IPVS state CLOSE)
+// an RST was seen (either side)
 // @ts-ignore: decorator
 @inline export const CEND_RST: u8 = 2;
-// its service or real server was removed, or the table was flushed
+// its service or real server was removed: the session was flushed
 // @ts-ignore: decorator
 @inline export const CEND_FLUSHED: u8 = 3;
-// a new connection of the same client tuple took its record (TCP port reuse)
+// a new SYN of the same client tuple took the closing session's place (TCP port reuse)
 // @ts-ignore: decorator
 @inline export const CEND_EVICTED: u8 = 4;
 
-// ╒════════ connection counters (CONNSTATS_SIZE = 32 B, record i at HDR_CONNSTATS_BASE + 32 i) ════════╕
-// │ +0 u32 packets in │ +4 u32 packets out │ +8 u64 bytes in │ +16 u64 bytes out (IP length)       │
-// │ +24 u32 created, ms │ +28 u32 last packet, ms                                                   │
-// └────────────────────────────────────────────────────────────────────────────────────────────┘
+// ╒═══ connection counters (CONNSTATS_SIZE = 32 B, record i at HDR_CONNSTATS_BASE + 32 i) ═══╕
+// │ +0 u32 packets in │ +4 u32 packets out                                                  │
+// │ +8 u64 bytes in (low 56 bits; +15 u8 CSTF_* flags) │ +16 u64 bytes out                  │
+// │ +24 u32 created, ms (core clock) │ +28 u32 last packet, ms                              │
+// └──────────────────────────────────────────────────────────────────────────────────────────┘
+// Bytes are IP total lengths as the packets arrived (as the service and RS byte counters).
 // @ts-ignore: decorator
 @inline export const CST_PKTS_IN: u32 = 0;
 // @ts-ignore: decorator
 @inline export const CST_PKTS_OUT: u32 = 4;
 // @ts-ignore: decorator
 @inline export const CST_BYTES_IN: u32 = 8;
+// the top byte of the bytes-in word: 2^56 bytes (72 PB) never carry into it
+// @ts-ignore: decorator
+@inline export const CST_FLAGS: u32 = 15;
 // @ts-ignore: decorator
 @inline export const CST_BYTES_OUT: u32 = 16;
 // @ts-ignore: decorator
@@ -852,6 +872,17 @@
 @inline export const CST_LAST: u32 = 28;
 // @ts-ignore: decorator
 @inline export const CONNSTATS_SIZE: u32 = 32;
+// the record belongs to a connection whose service logged connections when it started: only
+// those are counted and logged (a reload that switches logs on or off changes new connections)
+// @ts-ignore: decorator
+@inline export const CSTF_LOGGED: u8 = 1;
+// @ts-ignore: decorator
+@inline export const CSTF_FIN: u8 = 2;
+// @ts-ignore: decorator
+@inline export const CSTF_RST: u8 = 4;
+// set just before a port reuse retires the record (CEND_EVICTED)
+// @ts-ignore: decorator
+@inline export const CSTF_EVICTED: u8 = 8;
 
 // importConn results
 // @ts-ignore: decorator

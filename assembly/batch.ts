@@ -19,15 +19,15 @@ import {
   RS_WEIGHT, SCR_CLASS, SCR_DST, SCR_HASH, SCR_ICMP, SCR_L3, SCR_L4, SCR_PROTO, SCR_SIZE, SCR_SPORT,
   SCR_SRC, SCR_TCPFLAGS, STAT_CONN_CREATED, STAT_FORWARDED, STAT_FRAG_NEEDED_SENT,
   STAT_HOST, STAT_ICMP_RELAYED, STAT_PASSED, STAT_RX_BYTES, STAT_RX_PACKETS, SVCF_PERSIST,
-  SVC_FLAGS, SVC_FWD, SVC_PERSIST_MASK, SVC_PERSIST_TIMEOUT, SVC_SORRY, SVC_TUN_SRC, SVC_VPORT,
-  TCP_S_CLOSE, TCP_S_FIN_WAIT, TCP_S_NONE, TCP_S_TIME_WAIT, TO_UDP, VERDICT_DROP, VERDICT_FORWARD, VERDICT_HOST,
+  SVCF_MIDFLOW, SVC_FLAGS, SVC_FWD, SVC_PERSIST_MASK, SVC_PERSIST_TIMEOUT, SVC_SORRY, SVC_TUN_SRC, SVC_VPORT,
+  TCP_S_CLOSE, TCP_S_ESTABLISHED, TCP_S_FIN_WAIT, TCP_S_NONE, TCP_S_TIME_WAIT, TO_UDP, VERDICT_DROP, VERDICT_FORWARD, VERDICT_HOST,
   VNET_FLAGS, VNET_F_NEEDS_CSUM, VNET_HDR_LEN, STAT_BATCHES,
 } from './abi';
 import {
   CLIENTADDR_FAILED, clampAckOut, clampMss, clientAddrFlags, clientAddrIn, clientAddrOut, clientAddrRoom, clientAddrStart,
   proxyPending,
 } from './clientaddr';
-import { connStatsCount, connStatsStart } from './connstats';
+import { connStatsCount, connStatsEvict, connStatsStart } from './connstats';
 import { emitEvent } from './events';
 import { NO_LIP, chooseTuple, tupleHint } from './fnat_pool';
 import { flowHash } from './flow';
@@ -49,7 +49,7 @@ import { drIn } from './xmit/dr';
 import { fnatIn, fnatOut } from './xmit/fnat';
 import { natIn, natOut } from './xmit/nat';
 import { setMacs } from './xmit/rewrite';
-import { ETH_SRC, IP_TOT_LEN, TCP_FLAGS, TH_ACK, TH_RST, TH_SYN } from './wire';
+import { ETH_SRC, IP_TOT_LEN, TCP_FLAGS, TH_ACK, TH_FIN, TH_RST, TH_SYN } from './wire';
 import { TUN_FAILED_BELOW, TUN_FRAG_NEEDED, tunIn } from './xmit/tun';
 
 /** newConn results at or above this are failures: FAILED | DROP_* reason */
@@ -142,11 +142,13 @@ function retirePrevious(prev: u32, rs: u32, hintLip: u32, now: u32): void {
 function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, now: u32, prev: u32): u32 {
   const s = serviceAddress(svcIdx);
   const proto = <u32>load<u8>(scr + SCR_PROTO);
-  if (proto == IPPROTO_TCP && (hdr(HDR_OPTIONS) & OPT_SLOPPY_TCP) == 0) {
-    // IPVS schedules TCP only on a SYN: a stray segment must not pin a server
-    const tf = load<u8>(scr + SCR_TCPFLAGS);
-    if ((tf & TH_SYN) == 0 || (tf & TH_RST) != 0) return FAILED | DROP_NO_SESSION;
-  }
+  const tf = load<u8>(scr + SCR_TCPFLAGS);
+  // IPVS schedules TCP only on a SYN: a stray segment must not pin a server. A mid-flow service
+  // takes the segment anyway (checked against the mode below): its scheduler's choice is the
+  // same on every director, so it pins nothing another director would not have pinned
+  const midFlow = proto == IPPROTO_TCP && ((tf & TH_SYN) == 0 || (tf & TH_RST) != 0) &&
+    (hdr(HDR_OPTIONS) & OPT_SLOPPY_TCP) == 0;
+  if (midFlow && (load<u8>(s + SVC_FLAGS) & SVCF_MIDFLOW) == 0) return FAILED | DROP_NO_SESSION;
   let hintLip = NO_LIP;
   let hintPort: u32 = 0;
   if (prev != NO_CONN) {
@@ -195,6 +197,9 @@ function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, no
   let fwd = <u32>load<u8>(r + RS_FWD);
   if (fwd == FWD_INHERIT) fwd = <u32>load<u8>(s + SVC_FWD);
   if (fwd == FWD_DR && !l2) return FAILED | DROP_UNSUPPORTED;
+  // NAT and Full-NAT replies come back through the director that rewrote the connection: a
+  // connection the server knows by another director's translation cannot be rebuilt here
+  if (midFlow && fwd != FWD_DR && fwd != FWD_TUN) return FAILED | DROP_NO_SESSION;
   if (l2 && (load<u8>(r + RS_FLAGS) & RSF_READY) == 0) return FAILED | DROP_NO_NEIGH;
   const rportRaw = <u32>load<u16>(r + RS_RPORT);
   const rport = rportRaw != 0 ? rportRaw : vport;
@@ -246,6 +251,9 @@ function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, no
     store<u32>(tc + CONN_TMPL_CONTROLS, load<u32>(tc + CONN_TMPL_CONTROLS) + 1);
   }
   store<u32>(r + RS_INACTIVE, load<u32>(r + RS_INACTIVE) + 1);
+  // a flow met in the middle is established (the first segment seen is not its first): its
+  // session gets the established timeout, not the 10 s of CLOSE that NONE + ACK would give
+  if (midFlow && (tf & (TH_FIN | TH_RST)) == 0) applyTcpState(c, r, TCP_S_ESTABLISHED);
   countConn(svcIdx, rs);
   count(STAT_CONN_CREATED, 1);
   // EVT_CREATED is emitted by handle() after the first packet set the session's state
@@ -281,7 +289,6 @@ function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: b
   const l2len: u32 = l2 ? ETH_HLEN : 0;
   let outLen = l2len + tot;
   const partial = vnet && (load<u8>(frame - VNET_HDR_LEN + VNET_FLAGS) & VNET_F_NEEDS_CSUM) != 0;
-  connStatsCount(rec, c, out, tot, now);
 
   // the client's first SYN: TOA and the PROXY protocol are armed on it
   let firstSyn = false;
@@ -369,6 +376,7 @@ function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: b
     outLen += grown;
   }
   countTraffic(<u32>load<u16>(c + CONN_SVC), rs, out, tot);
+  connStatsCount(rec, scr, proto == IPPROTO_TCP && !icmp, out, tot, now);
   store<u32>(desc + DESC_OFF, <u32>frame);
   store<u32>(desc + DESC_LEN, outLen);
   store<u8>(desc + DESC_OUT_DEV, <u8>outDev);
@@ -433,6 +441,7 @@ function handle(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, inDev: u
     } else if (cls == CLASS_IN && proto == IPPROTO_TCP && reusable(c, load<u8>(scr + SCR_TCPFLAGS))) {
       // newConn retires it once the new connection's server is known
       prev = recOf(v);
+      connStatsEvict(prev);
       v = 0;
     }
   }

@@ -1,15 +1,18 @@
 // events.ts — session created/expired/state-changed records for the host (session sync to a
 // backup director, logs). The core writes at head, the host reads at tail; a full ring drops the event and counts
 // STAT_EVENTS_LOST rather than overwrite what the host has not read.
+// The host drains the ring on another thread while process() runs (src/io: the data path runs in a
+// worker): a single-producer single-consumer ring, so head is published with an atomic store after
+// the record is written and tail is read atomically (the host stores it atomically after reading).
 import {
   CONN_CIP, CONN_CPORT, CONN_FLAGS, CONN_LIP, CONN_LPORT, CONN_PROTO, CONN_RIP,
   CONN_RPORT, CONN_RS, CONN_STATE, CONN_SVC, CONN_VIP, CONN_VPORT, CONNF_FWD_MASK, CONNF_FWD_SHIFT,
   EVT_CIP, EVT_CPORT, EVT_FWD, EVT_LIP, EVT_LPORT, EVT_PROTO, EVT_RIP, EVT_RPORT, EVT_RS, EVT_SIZE,
   EVT_STATE, EVT_SVC, EVT_TYPE, EVT_VIP, EVT_VPORT, EVT_CMAC, EVT_CDEV, EVT_LIPIDX, CONN_CMAC, CONN_CDEV,
-  CONN_LIPIDX, HDR_EVT_BASE, HDR_EVT_CAP, HDR_EVT_HEAD,
+  CONN_LIPIDX, HEADER_BASE, HDR_EVT_BASE, HDR_EVT_CAP, HDR_EVT_HEAD,
   HDR_EVT_TAIL, HDR_OPTIONS, OPT_EVENTS, STAT_EVENTS_LOST,
 } from './abi';
-import { copy6, hdr, setHdr } from './mem';
+import { copy6, hdr } from './mem';
 import { count } from './stats';
 
 /** emitEvent copies the session record `rec` into the ring as an event of `type`. */
@@ -17,12 +20,13 @@ export function emitEvent(type: u8, rec: usize): void {
   if ((hdr(HDR_OPTIONS) & OPT_EVENTS) == 0) return;
   const cap = hdr(HDR_EVT_CAP);
   const head = hdr(HDR_EVT_HEAD);
-  if (head - hdr(HDR_EVT_TAIL) >= cap) {
+  // multi-core: one producer per ring; N workers need a ring each (or a CAS on head)
+  if (head - atomic.load<u32>(<usize>(HEADER_BASE + HDR_EVT_TAIL)) >= cap) {
     count(STAT_EVENTS_LOST, 1);
     return;
   }
   writeEvent(<usize>(hdr(HDR_EVT_BASE) + (head & (cap - 1)) * EVT_SIZE), type, rec);
-  setHdr(HDR_EVT_HEAD, head + 1);
+  atomic.store<u32>(<usize>(HEADER_BASE + HDR_EVT_HEAD), head + 1);
 }
 
 /** writeEvent fills the event record at `e` from session record `rec` */

@@ -249,7 +249,7 @@ function endConn(rec: u32, c: usize, flags: u8): void {
   }
   count(STAT_CONN_EXPIRED, 1);
   emitEvent(EVT_EXPIRED, c);
-  connStatsEnd(rec, c, 0xff, connGone(c));
+  connStatsEnd(rec, c, connGone(c));
 }
 
 /**

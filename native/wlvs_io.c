@@ -2,19 +2,25 @@
 // batches straight into the frame slots of the WASM memory and written back in batches.
 //
 // Why native: per-packet fs.read/fs.write through libuv's thread pool measured 74k pps and hung
-// at exit (docs/design.md); a non-blocking fd watched with uv_poll and drained with read() until
-// EAGAIN costs one JS call per batch instead of one per packet.
+// at exit (docs/design.md); non-blocking fds drained with read() until EAGAIN cost one JS call
+// per batch instead of one per packet.
+//
+// Why no libuv: the port is driven from a data-path worker thread that blocks in epoll_wait
+// inside portRun() and calls the batch handler synchronously. Node and Deno run that the same
+// way; Deno's Node-API layer has no real libuv loop (its uv_poll shim reported one readiness and
+// never re-armed: measured, issue 15), and a worker thread has no business sharing a loop anyway.
 //
 // The descriptor layout and verdicts come from abi.h, generated from assembly/abi.ts (the one
 // source of the contract). With a virtio header (IFF_VNET_HDR) its WLVS_VNET_HDR_LEN bytes sit right
 // before the frame, in and out.
 #include <node_api.h>
-#include <uv.h>
+#include <uv.h>  // LEGACY uv_poll port only (A/B of issue 15)
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,13 +30,18 @@
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <stddef.h>
+#include <pthread.h>
+#include <poll.h>
 #include <sched.h>
+#include <stdatomic.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "abi.h"
 
-// a wakeup drains at most this many batches, then yields to timers and other devices
+// a readiness drains at most this many batches of one device, then serves the others
 #define BATCHES_PER_WAKEUP 8
 
 #define CHECK(call)                                                            \
@@ -162,23 +173,420 @@ static napi_value open_raw_socket(napi_env env, napi_callback_info cbinfo) {
   return out;
 }
 
-// ── Port: batched device I/O into WASM memory ─────────────────────────────────────────────────
-typedef struct port port_t;
+// ── Port: batched device I/O into WASM memory, driven by portRun() on one thread ─────────────
+//
+// createPort(memory: Uint8Array, layout, stats: BigUint64Array) takes a view of the (shared)
+// WASM memory: Node-API gives the data pointer of a SharedArrayBuffer through
+// napi_get_typedarray_info on a view, where napi_get_arraybuffer_info refuses one. The port's
+// counters live in `stats` (PORT_STAT_* order, names from portStatNames()), so another thread
+// reads them without asking the port's thread.
+
+enum {
+  PORT_STAT_WAKEUPS, PORT_STAT_BATCHES, PORT_STAT_RX_FRAMES, PORT_STAT_TX_FRAMES, PORT_STAT_TX_DROPS,
+  PORT_STAT_RX_ERRORS, PORT_STAT_TX_ERRORS, PORT_STAT_BAD_DESCRIPTORS, PORT_STAT_MAX_BATCH,
+  PORT_STAT_BUSY_POLL_BATCHES, PORT_STAT_COUNT
+};
+static const char* const PORT_STAT_NAMES[PORT_STAT_COUNT] = {
+  "wakeups", "batches", "rxFrames", "txFrames", "txDrops", "rxErrors", "txErrors", "badDescriptors", "maxBatch",
+  "busyPollBatches",
+};
+
+// epoll tags: a device index, or the waker
+#define TAG_WAKER 0xffffffffu
+
+typedef struct {
+  napi_ref memory_ref, stats_ref;
+  uint8_t* mem;
+  size_t mem_len;
+  volatile uint64_t* stats;  // shared with other threads, which only read it
+  uint32_t desc_base, slot_base, slot_size, headroom, slot_count;
+  uint32_t busy_poll_us;  // after a batch, keep reading every device this long (0: off)
+  int vnet;               // -1 until the first device fixes it
+  int ndev;
+  int fds[WLVS_MAX_DEVICES];
+  int epfd;
+  int waker;  // an eventfd another thread writes to make portRun() return (-1: none)
+  int running;  // inside portRun(): the port is not re-entrant
+} port_t;
+
+static uint64_t now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/** write every FORWARD frame of the batch to its output device */
+static void port_flush(port_t* p, uint32_t n) {
+  const size_t vlen = p->vnet == 1 ? WLVS_VNET_HDR_LEN : 0;
+  for (uint32_t i = 0; i < n; i++) {
+    uint8_t* desc = p->mem + p->desc_base + (size_t)i * WLVS_DESC_SIZE;
+    if (desc[WLVS_DESC_VERDICT] != WLVS_VERDICT_FORWARD) continue;
+    uint32_t off, len;
+    memcpy(&off, desc + WLVS_DESC_OFF, 4);
+    memcpy(&len, desc + WLVS_DESC_LEN, 4);
+    uint8_t out = desc[WLVS_DESC_OUT_DEV];
+    // the core is trusted code, but a descriptor pointing outside memory must never be written
+    if (out >= p->ndev || off < vlen || (uint64_t)off + len > p->mem_len || len == 0) {
+      p->stats[PORT_STAT_BAD_DESCRIPTORS]++;
+      continue;
+    }
+    ssize_t w;
+    do {
+      w = write(p->fds[out], p->mem + off - vlen, len + vlen);
+    } while (w < 0 && errno == EINTR);
+    if (w < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) p->stats[PORT_STAT_TX_DROPS]++;
+      else p->stats[PORT_STAT_TX_ERRORS]++;
+    } else {
+      p->stats[PORT_STAT_TX_FRAMES]++;
+    }
+  }
+}
+
+/** call onBatch(device, count) synchronously; -1 when it threw (the exception stays pending) */
+static int port_call_js(napi_env env, napi_value cb, int dev, uint32_t n) {
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return -1;
+  napi_value recv, argv[2], result;
+  napi_get_undefined(env, &recv);
+  argv[0] = make_u32(env, (uint32_t)dev);
+  argv[1] = make_u32(env, n);
+  napi_status st = napi_call_function(env, recv, cb, 2, argv, &result);
+  napi_close_handle_scope(env, scope);
+  return st == napi_ok ? 0 : -1;
+}
+
+/**
+ * drain_dev reads batches from device `dev` until it is empty (or BATCHES_PER_WAKEUP batches, so
+ * one busy device cannot starve the others), runs onBatch for each and writes the results.
+ * Returns the frames read, or -1 when onBatch threw.
+ */
+static int64_t drain_dev(napi_env env, napi_value cb, port_t* p, int dev) {
+  const size_t vlen = p->vnet == 1 ? WLVS_VNET_HDR_LEN : 0;
+  const int fd = p->fds[dev];
+  int64_t total = 0;
+  for (int b = 0; b < BATCHES_PER_WAKEUP; b++) {
+    uint32_t n = 0;
+    while (n < p->slot_count) {
+      uint32_t frame = p->slot_base + n * p->slot_size + p->headroom;
+      uint8_t* buf = p->mem + frame - vlen;
+      size_t max = p->slot_size - p->headroom + vlen;
+      ssize_t r = read(fd, buf, max);
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) p->stats[PORT_STAT_RX_ERRORS]++;
+        break;
+      }
+      if ((size_t)r <= vlen) {
+        p->stats[PORT_STAT_RX_ERRORS]++;
+        continue;
+      }
+      uint8_t* desc = p->mem + p->desc_base + (size_t)n * WLVS_DESC_SIZE;
+      uint32_t len = (uint32_t)((size_t)r - vlen);
+      memcpy(desc + WLVS_DESC_OFF, &frame, 4);
+      memcpy(desc + WLVS_DESC_LEN, &len, 4);
+      desc[WLVS_DESC_VERDICT] = WLVS_VERDICT_DROP;
+      desc[WLVS_DESC_REASON] = WLVS_DROP_NONE;
+      desc[WLVS_DESC_IN_DEV] = (uint8_t)dev;
+      desc[WLVS_DESC_OUT_DEV] = (uint8_t)dev;
+      n++;
+    }
+    if (n == 0) break;
+    total += n;
+    p->stats[PORT_STAT_BATCHES]++;
+    p->stats[PORT_STAT_RX_FRAMES] += n;
+    if (n > p->stats[PORT_STAT_MAX_BATCH]) p->stats[PORT_STAT_MAX_BATCH] = n;
+    if (port_call_js(env, cb, dev, n) != 0) return -1;
+    port_flush(p, n);
+    if (n < p->slot_count) break;  // the device is drained
+  }
+  return total;
+}
+
+/** take_wake consumes a pending wake-up; 1 if there was one */
+static int take_wake(port_t* p) {
+  uint64_t v;
+  return p->waker >= 0 && read(p->waker, &v, sizeof v) == (ssize_t)sizeof v;
+}
+
+static void port_finalize(napi_env env, void* data, void* hint) {
+  port_t* p = (port_t*)data;
+  (void)hint;
+  if (p->memory_ref) napi_delete_reference(env, p->memory_ref);
+  if (p->stats_ref) napi_delete_reference(env, p->stats_ref);
+  if (p->epfd >= 0) close(p->epfd);
+  free(p);
+}
+
+static port_t* get_port(napi_env env, napi_value v) {
+  void* data = NULL;
+  if (napi_get_value_external(env, v, &data) != napi_ok) return NULL;
+  return (port_t*)data;
+}
+
+static int get_view(napi_env env, napi_value v, napi_typedarray_type want, void** data, size_t* bytes) {
+  napi_typedarray_type type;
+  size_t length, offset;
+  napi_value ab;
+  if (napi_get_typedarray_info(env, v, &type, &length, data, &ab, &offset) != napi_ok || type != want) return 0;
+  *bytes = want == napi_biguint64_array ? length * 8 : length;
+  return 1;
+}
+
+// createPort(memory: Uint8Array, { descBase, slotBase, slotSize, headroom, slotCount, busyPollUs?, wakerFd? },
+//            stats: BigUint64Array) -> port
+static napi_value create_port(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
+  void* data = NULL;
+  void* stats = NULL;
+  size_t len = 0, stats_len = 0;
+  if (argc < 3 || !get_view(env, argv[0], napi_uint8_array, &data, &len) ||
+      !get_view(env, argv[2], napi_biguint64_array, &stats, &stats_len) || stats_len < PORT_STAT_COUNT * 8) {
+    napi_throw_type_error(env, "WLVS_ERR_NATIVE", "createPort takes a Uint8Array over the memory, a layout and a BigUint64Array for the counters");
+    return NULL;
+  }
+  port_t* p = calloc(1, sizeof *p);
+  if (!p) return throw_errno(env, "calloc", ENOMEM);
+  p->mem = data;
+  p->mem_len = len;
+  p->stats = stats;
+  p->vnet = -1;
+  p->epfd = -1;
+  p->waker = -1;
+  if (!get_u32_prop(env, argv[1], "descBase", &p->desc_base) || !get_u32_prop(env, argv[1], "slotBase", &p->slot_base) ||
+      !get_u32_prop(env, argv[1], "slotSize", &p->slot_size) || !get_u32_prop(env, argv[1], "headroom", &p->headroom) ||
+      !get_u32_prop(env, argv[1], "slotCount", &p->slot_count)) {
+    free(p);
+    napi_throw_type_error(env, "WLVS_ERR_NATIVE", "layout needs descBase, slotBase, slotSize, headroom, slotCount");
+    return NULL;
+  }
+  // optional: 0 when absent; capped so a quiet spin never outlives its purpose
+  if (!get_u32_prop(env, argv[1], "busyPollUs", &p->busy_poll_us)) p->busy_poll_us = 0;
+  if (p->busy_poll_us > 1000) p->busy_poll_us = 1000;
+  uint32_t waker;
+  if (get_u32_prop(env, argv[1], "wakerFd", &waker)) p->waker = (int)waker;
+  uint64_t slots_end = (uint64_t)p->slot_base + (uint64_t)p->slot_count * p->slot_size;
+  uint64_t desc_end = (uint64_t)p->desc_base + (uint64_t)p->slot_count * WLVS_DESC_SIZE;
+  if (p->slot_count == 0 || p->headroom < WLVS_VNET_HDR_LEN || p->headroom >= p->slot_size || slots_end > len || desc_end > len) {
+    free(p);
+    napi_throw_range_error(env, "WLVS_ERR_NATIVE", "layout does not fit the memory");
+    return NULL;
+  }
+  p->epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (p->epfd < 0) {
+    int e = errno;
+    free(p);
+    return throw_errno(env, "epoll_create1", e);
+  }
+  if (p->waker >= 0) {
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = TAG_WAKER};
+    if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->waker, &ev) < 0) {
+      int e = errno;
+      close(p->epfd);
+      free(p);
+      return throw_errno(env, "epoll_ctl(waker)", e);
+    }
+  }
+  for (int i = 0; i < PORT_STAT_COUNT; i++) p->stats[i] = 0;
+  napi_value ext;
+  CHECK(napi_create_external(env, p, port_finalize, NULL, &ext));
+  // the views keep the memory and the counters alive as long as the port
+  CHECK(napi_create_reference(env, argv[0], 1, &p->memory_ref));
+  CHECK(napi_create_reference(env, argv[2], 1, &p->stats_ref));
+  return ext;
+}
+
+// portAddDevice(port, fd, vnet) -> index
+static napi_value port_add_device(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
+  port_t* p = get_port(env, argv[0]);
+  int32_t fd;
+  bool vnet;
+  CHECK(napi_get_value_int32(env, argv[1], &fd));
+  CHECK(napi_get_value_bool(env, argv[2], &vnet));
+  if (!p) return throw_errno(env, "portAddDevice", EINVAL);
+  if ((uint32_t)p->ndev >= WLVS_MAX_DEVICES) return throw_errno(env, "portAddDevice", ENOSPC);
+  if (p->vnet != -1 && p->vnet != (int)vnet) {
+    napi_throw_error(env, "WLVS_ERR_DEVICE", "all devices of a port must share the virtio-header setting");
+    return NULL;
+  }
+  struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)p->ndev};
+  if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) return throw_errno(env, "epoll_ctl(device)", errno);
+  p->vnet = vnet;
+  p->fds[p->ndev] = fd;
+  return make_u32(env, (uint32_t)p->ndev++);
+}
+
+/**
+ * busy_poll keeps reading every device without sleeping until `busy_poll_us` have passed since
+ * the last batch found (as the kernel's SO_BUSY_POLL: a sleeping thread pays a wake-up per
+ * packet, tens of microseconds in a VM), or a wake-up comes, or `until` passes. Returns 1 on a
+ * wake-up, 0 otherwise, -1 when onBatch threw.
+ */
+static int busy_poll(napi_env env, napi_value cb, port_t* p, uint64_t until) {
+  uint64_t t = now_us();
+  uint64_t deadline = t + p->busy_poll_us;
+  while (t < deadline && t < until) {
+    for (int i = 0; i < p->ndev; i++) {
+      int64_t got = drain_dev(env, cb, p, i);
+      if (got < 0) return -1;
+      if (got > 0) {
+        p->stats[PORT_STAT_BUSY_POLL_BATCHES]++;
+        deadline = now_us() + p->busy_poll_us;
+      }
+    }
+    if (take_wake(p)) return 1;
+    sched_yield();  // let a task on this CPU (on a small machine, maybe the peer) run
+    t = now_us();
+  }
+  return 0;
+}
+
+// portRun(port, timeoutMs, onBatch) -> 1 when woken (wake(wakerFd)), 0 on timeout. Blocks in
+// epoll_wait on the devices and the waker; every batch read goes to onBatch(device, count)
+// synchronously (the batch contract of src/io/port.ts), then its FORWARD frames are written.
+// An exception thrown by onBatch ends the call and propagates.
+static napi_value port_run(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
+  port_t* p = get_port(env, argv[0]);
+  uint32_t timeout_ms;
+  CHECK(napi_get_value_uint32(env, argv[1], &timeout_ms));
+  napi_valuetype t;
+  CHECK(napi_typeof(env, argv[2], &t));
+  if (!p || t != napi_function) return throw_errno(env, "portRun", EINVAL);
+  if (p->running) {
+    napi_throw_error(env, "WLVS_ERR_NATIVE", "portRun is not re-entrant (called from inside onBatch)");
+    return NULL;
+  }
+  p->running = 1;
+  const napi_value cb = argv[2];
+  const uint64_t until = now_us() + (uint64_t)timeout_ms * 1000u;
+  struct epoll_event evs[WLVS_MAX_DEVICES + 1];
+  uint32_t woken = 0;
+  for (;;) {
+    uint64_t t = now_us();
+    if (t >= until) break;
+    int n = epoll_wait(p->epfd, evs, WLVS_MAX_DEVICES + 1, (int)((until - t + 999) / 1000));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      p->running = 0;
+      return throw_errno(env, "epoll_wait", errno);
+    }
+    int64_t got = 0;
+    for (int i = 0; i < n; i++) {
+      uint32_t tag = evs[i].data.u32;
+      if (tag == TAG_WAKER) {
+        woken |= take_wake(p);
+        continue;
+      }
+      int64_t r = drain_dev(env, cb, p, (int)tag);
+      if (r < 0) {
+        p->running = 0;
+        return NULL;
+      }
+      got += r;
+    }
+    if (got > 0) p->stats[PORT_STAT_WAKEUPS]++;
+    if (got > 0 && p->busy_poll_us && !woken) {
+      int r = busy_poll(env, cb, p, until);
+      if (r < 0) {
+        p->running = 0;
+        return NULL;
+      }
+      woken |= (uint32_t)r;
+    }
+    if (woken) break;
+  }
+  p->running = 0;
+  return make_u32(env, woken);
+}
+
+static napi_value port_stat_names(napi_env env, napi_callback_info cbinfo) {
+  (void)cbinfo;
+  napi_value out, s;
+  CHECK(napi_create_array_with_length(env, PORT_STAT_COUNT, &out));
+  for (uint32_t i = 0; i < PORT_STAT_COUNT; i++) {
+    CHECK(napi_create_string_utf8(env, PORT_STAT_NAMES[i], NAPI_AUTO_LENGTH, &s));
+    CHECK(napi_set_element(env, out, i, s));
+  }
+  return out;
+}
+
+// ── Wake-ups and host frames from any thread ─────────────────────────────────────────────────
+// createWaker() -> fd of an eventfd; wake(fd) makes the portRun() that watches it return.
+static napi_value create_waker(napi_env env, napi_callback_info cbinfo) {
+  (void)cbinfo;
+  int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (fd < 0) return throw_errno(env, "eventfd", errno);
+  napi_value out;
+  CHECK(napi_create_int32(env, fd, &out));
+  return out;
+}
+
+static napi_value wake(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd;
+  CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  uint64_t one = 1;
+  // EAGAIN: the counter is saturated, a wake-up is pending anyway
+  if (write(fd, &one, sizeof one) < 0 && errno != EAGAIN) return throw_errno(env, "wake", errno);
+  return NULL;
+}
+
+// sendFrame(fd, vnet, frame: Uint8Array) -> bytes written (0 when dropped). One write() is one
+// frame for a TUN/TAP fd, so it may run on another thread than the port reading the same fd.
+static napi_value send_frame(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
+  int32_t fd;
+  bool vnet;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  CHECK(napi_get_value_bool(env, argv[1], &vnet));
+  void* data;
+  size_t length;
+  if (!get_view(env, argv[2], napi_uint8_array, &data, &length)) return throw_errno(env, "sendFrame", EINVAL);
+  uint8_t vnet_hdr[WLVS_VNET_HDR_LEN] = {0};
+  struct iovec iov[2];
+  int n = 0;
+  if (vnet) {
+    iov[n].iov_base = vnet_hdr;
+    iov[n++].iov_len = WLVS_VNET_HDR_LEN;
+  }
+  iov[n].iov_base = data;
+  iov[n++].iov_len = length;
+  ssize_t w;
+  do {
+    w = writev(fd, iov, n);
+  } while (w < 0 && errno == EINTR);
+  return make_u32(env, w < 0 ? 0 : (uint32_t)w);
+}
+
+// ── LEGACY uv_poll port (main thread), kept only for the A/B of issue 15; removed after it ─────────────────────────────────────────────────
+typedef struct uvport uvport_t;
 
 typedef struct {
   uv_poll_t poll;
-  port_t* port;
+  uvport_t* port;
   int fd;
   int index;
   int polling;
-} port_dev_t;
+} uvport_dev_t;
 
 typedef struct {
   uint64_t wakeups, batches, rx_frames, tx_frames, tx_drops, rx_errors, tx_errors, bad_descriptors, max_batch,
       host_sent, busy_poll_batches;
-} port_stats_t;
+} uvport_stats_t;
 
-struct port {
+struct uvport {
   napi_env env;
   napi_ref buffer_ref;
   napi_ref callback_ref;
@@ -192,33 +600,33 @@ struct port {
   int open_handles;
   int finalized;
   int failed;  // the JS callback threw: stop calling it
-  port_dev_t devs[WLVS_MAX_DEVICES];
-  port_stats_t stats;
+  uvport_dev_t devs[WLVS_MAX_DEVICES];
+  uvport_stats_t stats;
 };
 
-static void port_free_if_done(port_t* p) {
+static void uvport_free_if_done(uvport_t* p) {
   if (!p->finalized || p->open_handles > 0) return;
   free(p);
 }
 
-static void on_dev_closed(uv_handle_t* h) {
-  port_dev_t* d = (port_dev_t*)h->data;
-  port_t* p = d->port;
+static void uv_on_dev_closed(uv_handle_t* h) {
+  uvport_dev_t* d = (uvport_dev_t*)h->data;
+  uvport_t* p = d->port;
   p->open_handles--;
-  port_free_if_done(p);
+  uvport_free_if_done(p);
 }
 
-static void port_stop_polls(port_t* p) {
+static void uvport_stop_polls(uvport_t* p) {
   for (int i = 0; i < p->ndev; i++) {
-    port_dev_t* d = &p->devs[i];
+    uvport_dev_t* d = &p->devs[i];
     if (!d->polling) continue;
     uv_poll_stop(&d->poll);
-    uv_close((uv_handle_t*)&d->poll, on_dev_closed);
+    uv_close((uv_handle_t*)&d->poll, uv_on_dev_closed);
     d->polling = 0;
   }
 }
 
-static void port_release_js(port_t* p, napi_env env) {
+static void uvport_release_js(uvport_t* p, napi_env env) {
   if (p->callback_ref) {
     napi_delete_reference(env, p->callback_ref);
     p->callback_ref = NULL;
@@ -230,7 +638,7 @@ static void port_release_js(port_t* p, napi_env env) {
 }
 
 /** write every FORWARD frame of the batch to its output device */
-static void port_flush(port_t* p, uint32_t n) {
+static void uvport_flush(uvport_t* p, uint32_t n) {
   const size_t vlen = p->vnet ? WLVS_VNET_HDR_LEN : 0;
   for (uint32_t i = 0; i < n; i++) {
     uint8_t* desc = p->mem + p->desc_base + (size_t)i * WLVS_DESC_SIZE;
@@ -258,7 +666,7 @@ static void port_flush(port_t* p, uint32_t n) {
 }
 
 /** call onBatch(device, count) the way Node expects a callback from the event loop */
-static int port_call_js(port_t* p, int dev, uint32_t n) {
+static int uvport_call_js(uvport_t* p, int dev, uint32_t n) {
   napi_env env = p->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return -1;
@@ -293,7 +701,7 @@ static int port_call_js(port_t* p, int dev, uint32_t n) {
  * one busy device cannot starve the others), runs onBatch for each and writes the results.
  * Returns the frames read, or -1 when the port must not be touched again in this callback.
  */
-static int64_t drain_dev(port_t* p, port_dev_t* d) {
+static int64_t uv_drain_dev(uvport_t* p, uvport_dev_t* d) {
   const size_t vlen = p->vnet ? WLVS_VNET_HDR_LEN : 0;
   int64_t total = 0;
   for (int b = 0; b < BATCHES_PER_WAKEUP; b++) {
@@ -327,38 +735,38 @@ static int64_t drain_dev(port_t* p, port_dev_t* d) {
     p->stats.batches++;
     p->stats.rx_frames += n;
     if (n > p->stats.max_batch) p->stats.max_batch = n;
-    if (port_call_js(p, d->index, n) != 0) {
+    if (uvport_call_js(p, d->index, n) != 0) {
       p->failed = 1;
       return -1;
     }
     if (!p->callback_ref) return -1;  // stopped from inside the callback
-    port_flush(p, n);
+    uvport_flush(p, n);
     if (n < p->slot_count) break;  // the device is drained
   }
   return total;
 }
 
-static uint64_t now_us(void) {
+static uint64_t uv_now_us(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static void on_readable(uv_poll_t* h, int status, int events) {
-  port_dev_t* d = (port_dev_t*)h->data;
-  port_t* p = d->port;
+static void uv_on_readable(uv_poll_t* h, int status, int events) {
+  uvport_dev_t* d = (uvport_dev_t*)h->data;
+  uvport_t* p = d->port;
   (void)events;
   if (status < 0 || p->failed || !p->callback_ref) return;
   p->stats.wakeups++;
-  if (drain_dev(p, d) < 0 || p->busy_poll_us == 0) return;
+  if (uv_drain_dev(p, d) < 0 || p->busy_poll_us == 0) return;
   // Busy polling (as the kernel's SO_BUSY_POLL): a sleeping process pays a wakeup per packet,
   // tens of microseconds in a VM, so a reply that comes soon is picked up without one. The
   // deadline is fixed from this wakeup, which bounds how long the event loop is held.
-  const uint64_t deadline = now_us() + p->busy_poll_us;
-  while (now_us() < deadline) {
+  const uint64_t deadline = uv_now_us() + p->busy_poll_us;
+  while (uv_now_us() < deadline) {
     for (int i = 0; i < p->ndev; i++) {
       if (!p->devs[i].polling) continue;
-      int64_t got = drain_dev(p, &p->devs[i]);
+      int64_t got = uv_drain_dev(p, &p->devs[i]);
       if (got < 0) return;
       if (got > 0) p->stats.busy_poll_batches++;
     }
@@ -366,34 +774,37 @@ static void on_readable(uv_poll_t* h, int status, int events) {
   }
 }
 
-static void port_finalize(napi_env env, void* data, void* hint) {
-  port_t* p = (port_t*)data;
+static void uvport_finalize(napi_env env, void* data, void* hint) {
+  uvport_t* p = (uvport_t*)data;
   (void)hint;
-  port_stop_polls(p);
-  port_release_js(p, env);
+  uvport_stop_polls(p);
+  uvport_release_js(p, env);
   if (p->buffer_ref) {
     napi_delete_reference(env, p->buffer_ref);
     p->buffer_ref = NULL;
   }
   p->finalized = 1;
-  port_free_if_done(p);
+  uvport_free_if_done(p);
 }
 
-static port_t* get_port(napi_env env, napi_value v) {
+static uvport_t* uv_get_port(napi_env env, napi_value v) {
   void* data = NULL;
   if (napi_get_value_external(env, v, &data) != napi_ok) return NULL;
-  return (port_t*)data;
+  return (uvport_t*)data;
 }
 
 // createPort(arrayBuffer, { descBase, slotBase, slotSize, headroom, slotCount, busyPollUs? }) -> port
-static napi_value create_port(napi_env env, napi_callback_info cbinfo) {
+static napi_value uv_create_port(napi_env env, napi_callback_info cbinfo) {
   size_t argc = 2;
   napi_value argv[2];
   CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
   void* data = NULL;
   size_t len = 0;
-  CHECK(napi_get_arraybuffer_info(env, argv[0], &data, &len));
-  port_t* p = calloc(1, sizeof *p);
+  napi_typedarray_type ta_type;
+  napi_value ta_buffer;
+  size_t ta_offset;
+  CHECK(napi_get_typedarray_info(env, argv[0], &ta_type, &len, &data, &ta_buffer, &ta_offset));
+  uvport_t* p = calloc(1, sizeof *p);
   if (!p) return throw_errno(env, "calloc", ENOMEM);
   p->env = env;
   p->mem = data;
@@ -418,16 +829,16 @@ static napi_value create_port(napi_env env, napi_callback_info cbinfo) {
   }
   CHECK(napi_create_reference(env, argv[0], 1, &p->buffer_ref));
   napi_value ext;
-  CHECK(napi_create_external(env, p, port_finalize, NULL, &ext));
+  CHECK(napi_create_external(env, p, uvport_finalize, NULL, &ext));
   return ext;
 }
 
 // portAddDevice(port, fd, vnet) -> index
-static napi_value port_add_device(napi_env env, napi_callback_info cbinfo) {
+static napi_value uvport_add_device(napi_env env, napi_callback_info cbinfo) {
   size_t argc = 3;
   napi_value argv[3];
   CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
-  port_t* p = get_port(env, argv[0]);
+  uvport_t* p = uv_get_port(env, argv[0]);
   int32_t fd;
   bool vnet;
   CHECK(napi_get_value_int32(env, argv[1], &fd));
@@ -439,7 +850,7 @@ static napi_value port_add_device(napi_env env, napi_callback_info cbinfo) {
     return NULL;
   }
   p->vnet = vnet;
-  port_dev_t* d = &p->devs[p->ndev];
+  uvport_dev_t* d = &p->devs[p->ndev];
   memset(d, 0, sizeof *d);
   d->port = p;
   d->fd = fd;
@@ -448,11 +859,11 @@ static napi_value port_add_device(napi_env env, napi_callback_info cbinfo) {
 }
 
 // portStart(port, onBatch)
-static napi_value port_start(napi_env env, napi_callback_info cbinfo) {
+static napi_value uvport_start(napi_env env, napi_callback_info cbinfo) {
   size_t argc = 2;
   napi_value argv[2];
   CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
-  port_t* p = get_port(env, argv[0]);
+  uvport_t* p = uv_get_port(env, argv[0]);
   if (!p || p->callback_ref) return throw_errno(env, "portStart", EINVAL);
   uv_loop_t* loop;
   CHECK(napi_get_uv_event_loop(env, &loop));
@@ -462,34 +873,34 @@ static napi_value port_start(napi_env env, napi_callback_info cbinfo) {
   CHECK(napi_create_string_utf8(env, "wlvs:port", NAPI_AUTO_LENGTH, &name));
   CHECK(napi_async_init(env, resource, name, &p->async_context));
   for (int i = 0; i < p->ndev; i++) {
-    port_dev_t* d = &p->devs[i];
+    uvport_dev_t* d = &p->devs[i];
     if (uv_poll_init(loop, &d->poll, d->fd) != 0) return throw_errno(env, "uv_poll_init", EINVAL);
     d->poll.data = d;
     p->open_handles++;
-    if (uv_poll_start(&d->poll, UV_READABLE, on_readable) != 0) return throw_errno(env, "uv_poll_start", EINVAL);
+    if (uv_poll_start(&d->poll, UV_READABLE, uv_on_readable) != 0) return throw_errno(env, "uv_poll_start", EINVAL);
     d->polling = 1;
   }
   return NULL;
 }
 
 // portStop(port): stops polling; safe to call twice and from inside onBatch
-static napi_value port_stop(napi_env env, napi_callback_info cbinfo) {
+static napi_value uvport_stop(napi_env env, napi_callback_info cbinfo) {
   size_t argc = 1;
   napi_value argv[1];
   CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
-  port_t* p = get_port(env, argv[0]);
+  uvport_t* p = uv_get_port(env, argv[0]);
   if (!p) return NULL;
-  port_stop_polls(p);
-  port_release_js(p, env);
+  uvport_stop_polls(p);
+  uvport_release_js(p, env);
   return NULL;
 }
 
 // portSend(port, device, frame: Uint8Array) -> bytes written (0 when dropped)
-static napi_value port_send(napi_env env, napi_callback_info cbinfo) {
+static napi_value uvport_send(napi_env env, napi_callback_info cbinfo) {
   size_t argc = 3;
   napi_value argv[3];
   CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
-  port_t* p = get_port(env, argv[0]);
+  uvport_t* p = uv_get_port(env, argv[0]);
   uint32_t dev;
   CHECK(napi_get_value_uint32(env, argv[1], &dev));
   napi_typedarray_type type;
@@ -519,11 +930,11 @@ static napi_value port_send(napi_env env, napi_callback_info cbinfo) {
   return make_u32(env, (uint32_t)w);
 }
 
-static napi_value port_stats(napi_env env, napi_callback_info cbinfo) {
+static napi_value uvport_stats(napi_env env, napi_callback_info cbinfo) {
   size_t argc = 1;
   napi_value argv[1];
   CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
-  port_t* p = get_port(env, argv[0]);
+  uvport_t* p = uv_get_port(env, argv[0]);
   if (!p) return throw_errno(env, "portStats", EINVAL);
   napi_value out;
   CHECK(napi_create_object(env, &out));
@@ -543,77 +954,235 @@ static napi_value port_stats(napi_env env, napi_callback_info cbinfo) {
   return out;
 }
 
-// ── Decapsulator: IP-in-IP from a raw socket to a TUN device (TUN-mode real servers) ─────────
+// ── Datagram pairs: a device without a kernel device behind it ─────────────────────────────
+// socketPair() -> [a, b], a non-blocking AF_UNIX SOCK_DGRAM pair: one read() is one datagram as
+// one read() of a TUN/TAP fd is one frame, so the port can run on `a` while a test (no root, no
+// namespace) plays the network on `b` with recvFrame/sendFrame.
+static napi_value socket_pair(napi_env env, napi_callback_info cbinfo) {
+  (void)cbinfo;
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0) return throw_errno(env, "socketpair", errno);
+  // room for a burst of full-size frames in each direction
+  int sz = 4 << 20;
+  for (int i = 0; i < 2; i++) {
+    setsockopt(sv[i], SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+    setsockopt(sv[i], SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+  }
+  napi_value out;
+  CHECK(napi_create_array_with_length(env, 2, &out));
+  CHECK(napi_set_element(env, out, 0, make_u32(env, (uint32_t)sv[0])));
+  CHECK(napi_set_element(env, out, 1, make_u32(env, (uint32_t)sv[1])));
+  return out;
+}
+
+// recvFrame(fd, buf: Uint8Array) -> bytes read, 0 when nothing is waiting
+static napi_value recv_frame(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
+  int32_t fd;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  void* data;
+  size_t len;
+  if (!get_view(env, argv[1], napi_uint8_array, &data, &len)) return throw_errno(env, "recvFrame", EINVAL);
+  ssize_t r;
+  do {
+    r = read(fd, data, len);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return make_u32(env, 0);
+    return throw_errno(env, "recvFrame", errno);
+  }
+  return make_u32(env, (uint32_t)r);
+}
+
+// ── UDP probe for health checks (UDP_CHECK) ─────────────────────────────────────────────────
+// udpProbe(address, port, payload: Uint8Array, timeoutMs) -> Promise<{ outcome, bytes }>, where
+// outcome is "reply", "refused" (ICMP port unreachable, ECONNREFUSED on the connected socket)
+// or "timeout". Native because Deno's node:dgram never reports ECONNREFUSED on a connected
+// socket (measured, issue 15); an async work item runs it off the JS thread in both runtimes.
 typedef struct {
-  uv_poll_t poll;
-  int raw_fd, tun_fd;
-  int polling, closed, finalized;
-  uint64_t packets, bytes, malformed, write_errors;
+  napi_async_work work;
+  napi_deferred deferred;
+  struct sockaddr_in to;
+  uint8_t payload[1472];
+  size_t payload_len;
+  uint32_t timeout_ms;
+  const char* outcome;
+  ssize_t bytes;
+  int err;
+} udp_probe_t;
+
+static void udp_probe_exec(napi_env env, void* data) {
+  udp_probe_t* u = (udp_probe_t*)data;
+  (void)env;
+  u->outcome = "timeout";
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    u->err = errno;
+    return;
+  }
+  if (connect(fd, (struct sockaddr*)&u->to, sizeof u->to) < 0 || send(fd, u->payload, u->payload_len, 0) < 0) {
+    u->err = errno;
+    if (errno == ECONNREFUSED) u->outcome = "refused", u->err = 0;
+    close(fd);
+    return;
+  }
+  uint8_t buf[2048];
+  uint64_t deadline = now_us() + (uint64_t)u->timeout_ms * 1000u;
+  for (;;) {
+    uint64_t t = now_us();
+    if (t >= deadline) break;
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    int n = poll(&pfd, 1, (int)((deadline - t + 999) / 1000));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    ssize_t r = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (r >= 0) {
+      u->outcome = "reply";
+      u->bytes = r;
+      break;
+    }
+    if (errno == ECONNREFUSED) {
+      u->outcome = "refused";
+      break;
+    }
+    if (errno != EAGAIN && errno != EINTR) {
+      u->err = errno;
+      break;
+    }
+  }
+  close(fd);
+}
+
+static void udp_probe_done(napi_env env, napi_status status, void* data) {
+  udp_probe_t* u = (udp_probe_t*)data;
+  napi_value out, v;
+  if (status != napi_ok || u->err) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "udpProbe: %s", strerror(u->err ? u->err : ECANCELED));
+    napi_value m, code;
+    napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m);
+    napi_create_string_utf8(env, "WLVS_ERR_NATIVE", NAPI_AUTO_LENGTH, &code);
+    napi_create_error(env, code, m, &out);
+    napi_reject_deferred(env, u->deferred, out);
+  } else {
+    napi_create_object(env, &out);
+    napi_create_string_utf8(env, u->outcome, NAPI_AUTO_LENGTH, &v);
+    napi_set_named_property(env, out, "outcome", v);
+    napi_set_named_property(env, out, "bytes", make_u32(env, (uint32_t)(u->bytes > 0 ? u->bytes : 0)));
+    napi_resolve_deferred(env, u->deferred, out);
+  }
+  napi_delete_async_work(env, u->work);
+  free(u);
+}
+
+static napi_value udp_probe(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
+  char addr[64] = {0};
+  size_t alen = 0;
+  uint32_t port, timeout_ms;
+  void* data;
+  size_t len;
+  CHECK(napi_get_value_string_utf8(env, argv[0], addr, sizeof addr, &alen));
+  CHECK(napi_get_value_uint32(env, argv[1], &port));
+  CHECK(napi_get_value_uint32(env, argv[3], &timeout_ms));
+  if (!get_view(env, argv[2], napi_uint8_array, &data, &len)) return throw_errno(env, "udpProbe", EINVAL);
+  udp_probe_t* u = calloc(1, sizeof *u);
+  if (!u) return throw_errno(env, "calloc", ENOMEM);
+  u->to.sin_family = AF_INET;
+  u->to.sin_port = htons((uint16_t)port);
+  if (port == 0 || port > 65535 || inet_pton(AF_INET, addr, &u->to.sin_addr) != 1 || len > sizeof u->payload) {
+    free(u);
+    napi_throw_range_error(env, "WLVS_ERR_NATIVE", "udpProbe: an IPv4 address, a port 1-65535 and at most 1472 bytes");
+    return NULL;
+  }
+  memcpy(u->payload, data, len);
+  u->payload_len = len;
+  u->timeout_ms = timeout_ms;
+  napi_value promise, name;
+  CHECK(napi_create_promise(env, &u->deferred, &promise));
+  CHECK(napi_create_string_utf8(env, "wlvs:udpProbe", NAPI_AUTO_LENGTH, &name));
+  CHECK(napi_create_async_work(env, NULL, name, udp_probe_exec, udp_probe_done, u, &u->work));
+  CHECK(napi_queue_async_work(env, u->work));
+  return promise;
+}
+
+// ── Decapsulator: IP-in-IP from a raw socket to a TUN device (TUN-mode real servers) ─────────
+// A thread of its own that blocks in poll(): it needs nothing from JavaScript but a stop.
+typedef struct {
+  pthread_t thread;
+  int raw_fd, tun_fd, stop_fd;
+  int joined;
+  _Atomic uint64_t packets, bytes, malformed, write_errors;
   uint8_t buf[65536];
 } decap_t;
 
-static void decap_free_if_done(decap_t* d) {
-  if (d->finalized && (d->closed || !d->polling)) free(d);
+static void decap_packet(decap_t* d, ssize_t r) {
+  // a raw IPv4 socket hands over the outer header: validate it and the inner header's start
+  if (r < 40 || (d->buf[0] >> 4) != 4 || d->buf[9] != IPPROTO_IPIP) {
+    d->malformed++;
+    return;
+  }
+  size_t ihl = (size_t)(d->buf[0] & 15) * 4;
+  size_t tot = ((size_t)d->buf[2] << 8) | d->buf[3];
+  if (ihl < 20 || tot > (size_t)r || tot < ihl + 20 || (d->buf[ihl] >> 4) != 4) {
+    d->malformed++;
+    return;
+  }
+  const uint8_t* inner = d->buf + ihl;
+  size_t inner_tot = ((size_t)inner[2] << 8) | inner[3];
+  if (inner_tot > tot - ihl || inner_tot < 20) {
+    d->malformed++;
+    return;
+  }
+  ssize_t w;
+  do {
+    w = write(d->tun_fd, inner, inner_tot);
+  } while (w < 0 && errno == EINTR);
+  if (w < 0) {
+    d->write_errors++;
+  } else {
+    d->packets++;
+    d->bytes += inner_tot;
+  }
 }
 
-static void on_decap_closed(uv_handle_t* h) {
-  decap_t* d = (decap_t*)h->data;
-  d->closed = 1;
-  d->polling = 0;
-  decap_free_if_done(d);
-}
-
-static void on_ipip(uv_poll_t* h, int status, int events) {
-  decap_t* d = (decap_t*)h->data;
-  (void)events;
-  if (status < 0) return;
-  for (int i = 0; i < 256; i++) {
-    ssize_t r = recv(d->raw_fd, d->buf, sizeof d->buf, 0);
-    if (r < 0) {
+static void* decap_main(void* arg) {
+  decap_t* d = (decap_t*)arg;
+  struct pollfd fds[2] = {{.fd = d->raw_fd, .events = POLLIN}, {.fd = d->stop_fd, .events = POLLIN}};
+  for (;;) {
+    if (poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
       break;
     }
-    // a raw IPv4 socket hands over the outer header: validate it and the inner header's start
-    if (r < 40 || (d->buf[0] >> 4) != 4 || d->buf[9] != IPPROTO_IPIP) {
-      d->malformed++;
-      continue;
-    }
-    size_t ihl = (size_t)(d->buf[0] & 15) * 4;
-    size_t tot = ((size_t)d->buf[2] << 8) | d->buf[3];
-    if (ihl < 20 || tot > (size_t)r || tot < ihl + 20 || (d->buf[ihl] >> 4) != 4) {
-      d->malformed++;
-      continue;
-    }
-    const uint8_t* inner = d->buf + ihl;
-    size_t inner_tot = ((size_t)inner[2] << 8) | inner[3];
-    if (inner_tot > tot - ihl || inner_tot < 20) {
-      d->malformed++;
-      continue;
-    }
-    ssize_t w;
-    do {
-      w = write(d->tun_fd, inner, inner_tot);
-    } while (w < 0 && errno == EINTR);
-    if (w < 0) {
-      d->write_errors++;
-    } else {
-      d->packets++;
-      d->bytes += inner_tot;
+    if (fds[1].revents) break;
+    for (int i = 0; i < 256; i++) {
+      ssize_t r = recv(d->raw_fd, d->buf, sizeof d->buf, MSG_DONTWAIT);
+      if (r < 0) break;
+      decap_packet(d, r);
     }
   }
+  return NULL;
+}
+
+static void decap_join(decap_t* d) {
+  if (d->joined) return;
+  uint64_t one = 1;
+  if (write(d->stop_fd, &one, sizeof one) < 0) { /* the thread then ends at process exit */ }
+  pthread_join(d->thread, NULL);
+  close(d->stop_fd);
+  d->joined = 1;
 }
 
 static void decap_finalize(napi_env env, void* data, void* hint) {
   decap_t* d = (decap_t*)data;
   (void)env;
   (void)hint;
-  d->finalized = 1;
-  if (d->polling && !d->closed) {
-    uv_poll_stop(&d->poll);
-    uv_close((uv_handle_t*)&d->poll, on_decap_closed);
-    return;
-  }
-  decap_free_if_done(d);
+  decap_join(d);
+  free(d);
 }
 
 static napi_value start_decap(napi_env env, napi_callback_info cbinfo) {
@@ -623,19 +1192,22 @@ static napi_value start_decap(napi_env env, napi_callback_info cbinfo) {
   int32_t raw_fd, tun_fd;
   CHECK(napi_get_value_int32(env, argv[0], &raw_fd));
   CHECK(napi_get_value_int32(env, argv[1], &tun_fd));
-  uv_loop_t* loop;
-  CHECK(napi_get_uv_event_loop(env, &loop));
   decap_t* d = calloc(1, sizeof *d);
   if (!d) return throw_errno(env, "calloc", ENOMEM);
   d->raw_fd = raw_fd;
   d->tun_fd = tun_fd;
-  if (uv_poll_init(loop, &d->poll, raw_fd) != 0) {
+  d->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (d->stop_fd < 0) {
+    int e = errno;
     free(d);
-    return throw_errno(env, "uv_poll_init", EINVAL);
+    return throw_errno(env, "eventfd", e);
   }
-  d->poll.data = d;
-  uv_poll_start(&d->poll, UV_READABLE, on_ipip);
-  d->polling = 1;
+  int e = pthread_create(&d->thread, NULL, decap_main, d);
+  if (e != 0) {
+    close(d->stop_fd);
+    free(d);
+    return throw_errno(env, "pthread_create", e);
+  }
   napi_value ext;
   CHECK(napi_create_external(env, d, decap_finalize, NULL, &ext));
   return ext;
@@ -647,12 +1219,7 @@ static napi_value decap_stop(napi_env env, napi_callback_info cbinfo) {
   void* data = NULL;
   CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
   CHECK(napi_get_value_external(env, argv[0], &data));
-  decap_t* d = (decap_t*)data;
-  if (d->polling && !d->closed) {
-    uv_poll_stop(&d->poll);
-    uv_close((uv_handle_t*)&d->poll, on_decap_closed);
-    d->polling = 0;
-  }
+  decap_join((decap_t*)data);
   return NULL;
 }
 
@@ -707,14 +1274,25 @@ static napi_value init(napi_env env, napi_value exports) {
       {"openRawSocket", NULL, open_raw_socket, NULL, NULL, NULL, napi_default, NULL},
       {"createPort", NULL, create_port, NULL, NULL, NULL, napi_default, NULL},
       {"portAddDevice", NULL, port_add_device, NULL, NULL, NULL, napi_default, NULL},
-      {"portStart", NULL, port_start, NULL, NULL, NULL, napi_default, NULL},
-      {"portStop", NULL, port_stop, NULL, NULL, NULL, napi_default, NULL},
-      {"portSend", NULL, port_send, NULL, NULL, NULL, napi_default, NULL},
-      {"portStats", NULL, port_stats, NULL, NULL, NULL, napi_default, NULL},
+      {"portRun", NULL, port_run, NULL, NULL, NULL, napi_default, NULL},
+      {"portStatNames", NULL, port_stat_names, NULL, NULL, NULL, napi_default, NULL},
+      {"createWaker", NULL, create_waker, NULL, NULL, NULL, napi_default, NULL},
+      {"wake", NULL, wake, NULL, NULL, NULL, napi_default, NULL},
+      {"sendFrame", NULL, send_frame, NULL, NULL, NULL, napi_default, NULL},
+      {"udpProbe", NULL, udp_probe, NULL, NULL, NULL, napi_default, NULL},
+      {"socketPair", NULL, socket_pair, NULL, NULL, NULL, napi_default, NULL},
+      {"recvFrame", NULL, recv_frame, NULL, NULL, NULL, napi_default, NULL},
       {"startDecap", NULL, start_decap, NULL, NULL, NULL, napi_default, NULL},
       {"decapStop", NULL, decap_stop, NULL, NULL, NULL, napi_default, NULL},
       {"decapStats", NULL, decap_stats, NULL, NULL, NULL, napi_default, NULL},
       {"sdNotify", NULL, sd_notify_send, NULL, NULL, NULL, napi_default, NULL},
+      // LEGACY uv_poll port on the main thread: only for the A/B of issue 15
+      {"uvCreatePort", NULL, uv_create_port, NULL, NULL, NULL, napi_default, NULL},
+      {"uvPortAddDevice", NULL, uvport_add_device, NULL, NULL, NULL, napi_default, NULL},
+      {"uvPortStart", NULL, uvport_start, NULL, NULL, NULL, napi_default, NULL},
+      {"uvPortStop", NULL, uvport_stop, NULL, NULL, NULL, napi_default, NULL},
+      {"uvPortSend", NULL, uvport_send, NULL, NULL, NULL, napi_default, NULL},
+      {"uvPortStats", NULL, uvport_stats, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

@@ -9,9 +9,10 @@ cd "$(dirname "$0")/.."
 # libnginx-mod-stream, sockperf, netsniff-ng: the benchmark peers and load generators;
 # keepalived: the VRRP peer of the interoperability tests (run VRRP-only in a namespace);
 # chromium: the dashboard's browser test (headless, driven by puppeteer-core, never downloaded);
-# systemd: systemd-analyze verifies packaging/wlvs.service
+# systemd: systemd-analyze verifies packaging/wlvs.service;
+# bird2: the BGP speaker of a cluster member (director.cluster) and of the lab's router
 PACKAGES=(iproute2 iputils-ping ethtool curl iperf3 procps python3-scapy
-  nftables haproxy nginx-light libnginx-mod-stream wrk sockperf netsniff-ng keepalived chromium systemd)
+  nftables haproxy nginx-light libnginx-mod-stream wrk sockperf netsniff-ng keepalived chromium systemd bird2)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

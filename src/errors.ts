@@ -19,8 +19,10 @@ export const ERROR_CODES = {
   WLVS_ERR_IMPORT: 'an ipvsadm or keepalived file cannot be imported',
   WLVS_ERR_USAGE: 'the command line or a request is not understood',
   WLVS_ERR_DEMO: 'a lab demo did not show what it should',
+  WLVS_ERR_BIRD: 'the BIRD routing daemon cannot be started, reached or refused a command',
   WLVS_ERR_INTERNAL: 'an unexpected failure inside wlvs',
   WLVS_ERR_RESTART_NEEDED: 'the change needs memory the running director was laid out without: restart it',
+  WLVS_ERR_ENGINE: 'the data-path worker failed, stopped or did not pause for a table change',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

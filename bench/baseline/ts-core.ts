@@ -188,7 +188,7 @@ export class TsCore {
     this.#u32[base + i] = ((hash & 0xfe000000) | (out ? abi.IDX_DIR_OUT : 0) | (rec + 1)) >>> 0;
   }
 
-  #newConn(w: number, desc: number, frame: number, now: number): number {
+  #newConn(w: number, desc: number, frame: number, _now: number): number {
     const s = this.#scratch;
     const svc = this.#l.services.base + s[w + 6] * abi.SVC_SIZE;
     const proto = s[w + 7] & 0xff;

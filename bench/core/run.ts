@@ -12,7 +12,8 @@
 // Hit batches pick flows uniformly at random from the whole table, 1024 batches (262144 frames)
 // at 1M sessions, so on the 1M table nearly every lookup misses the cache, as real traffic
 // would. New-session batches carry SYNs of flows never seen before; the table starts with N
-// sessions and grows by at most 256 × iterations during the run (capacity 2N). Events are off for both implementations (the TS baseline has no
+// sessions and grows by at most 256 × iterations during the run (capacity 2N). Events are off for both implementations
+// (the TS baseline has no
 // event ring). The machine's speed drifts, so the two implementations run in alternating rounds
 // (7, or 3 with --quick, after one discarded warm-up round) and each figure is the median of its
 // rounds' medians.
@@ -20,7 +21,7 @@
 // Results: bench/README.md, kept there so one table stays true.
 import { Bench } from 'tinybench';
 import * as abi from '../../src/dataplane/abi.js';
-import { computeLayout, writeHeader, type Layout } from '../../src/dataplane/memory-map.js';
+import { computeLayout, createMemory, writeHeader, type Layout } from '../../src/dataplane/memory-map.js';
 import type { CoreExports } from '../../src/dataplane/abi.js';
 import { compileCore, instantiateCore } from '../../src/dataplane/module.js';
 import { Tables } from '../../src/dataplane/tables.js';
@@ -65,10 +66,7 @@ function makeWorld(implName: string, sessions: number, module: WebAssembly.Modul
     slotCount: BATCH, maxFrame: 128, sessions: sessions * 2, services: 4, realServers: 16, destinations: 16,
     schedSize: 257, lips: 1, poolEntries: 1, events: 16, localAddresses: 8,
   });
-  const pages = layout.memoryBytes / 65536;
-  const memory = new WebAssembly.Memory({ initial: Math.ceil(pages), maximum: Math.ceil(pages) });
-  writeHeader(memory, layout);
-  const core: CoreExports = instantiateCore(module, memory);
+  const { memory, core } = bindCore(module, layout);
   const tables = new Tables(memory, layout, core);
   tables.setOptions(0);
   tables.setDevices([
@@ -96,6 +94,27 @@ function makeWorld(implName: string, sessions: number, module: WebAssembly.Modul
     ? { name: 'wasm', process: (n, now) => core.process(n, now) }
     : { name: 'ts', process: (n, now) => ts.processBatch(n, now) };
   return { layout, memory, bytes: new Uint8Array(memory.buffer), view: new DataView(memory.buffer), impl };
+}
+
+/**
+ * bindCore gives the module a fresh memory with its header written: shared, as the director's
+ * (createMemory); a build from before issue 15 imports an unshared one, and `--compare` against
+ * it gets that (the A/B then also measures what sharing the memory costs).
+ */
+function bindCore(module: WebAssembly.Module, layout: Layout): { memory: WebAssembly.Memory; core: CoreExports } {
+  const memory = createMemory(layout);
+  writeHeader(memory, layout);
+  try {
+    return { memory, core: instantiateCore(module, memory) };
+  } catch (err) {
+    if (!/shared/.test((err as Error).message)) throw err;
+    const pages = layout.memoryBytes / 65536;
+    const plain = new WebAssembly.Memory({ initial: pages, maximum: pages });
+    writeHeader(plain, layout);
+    const abort = () => { throw new Error('WASM core aborted'); };
+    return { memory: plain, core: new WebAssembly.Instance(module, { env: { memory: plain,
+      abort } }).exports as unknown as CoreExports };
+  }
 }
 
 /** flow i: a distinct client address and port */
@@ -200,7 +219,8 @@ async function main(): Promise<void> {
         const mpps = Math.round(median(x.mpps) * 10) / 10;
         const spread = `${Math.min(...x.mpps).toFixed(1)}–${Math.max(...x.mpps).toFixed(1)}`;
         results.push({ case: kind, sessions, impl: x.name, mpps });
-        if (json || impls.length < 2 || compare) console.log(JSON.stringify({ case: kind, sessions, impl: x.name, mpps, rounds: spread }));
+        if (json || impls.length < 2 || compare) console.log(JSON.stringify({ case: kind, sessions, impl: x.name, mpps,
+          rounds: spread }));
       }
     }
   }
@@ -208,7 +228,8 @@ async function main(): Promise<void> {
     console.log(`case         sessions   wasm Mpps   ts Mpps   wasm/ts   (median of ${ROUNDS} alternating rounds)`);
     for (const kind of kinds) {
       for (const sessions of sizes) {
-        const get = (impl: string) => results.find((r) => r.case === kind && r.sessions === sessions && r.impl === impl)!.mpps;
+        const get = (impl: string) =>
+          results.find((r) => r.case === kind && r.sessions === sessions && r.impl === impl)!.mpps;
         console.log(`${kind.padEnd(12)} ${String(sessions).padStart(8)}   ${String(get('wasm')).padStart(9)}   ${String(get('ts')).padStart(7)}   ${(get('wasm') / get('ts')).toFixed(2)}×`);
       }
     }

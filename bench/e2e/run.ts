@@ -9,21 +9,26 @@
 //   wlvs-busy the same with director.busy_poll_us: 200
 //   wlvs-fnat Full-NAT over TAP (two LIPs); wlvs-tun, wlvs-tun-fnat: NAT and Full-NAT over a TUN
 //             device (not in the default list: `--targets wlvs,wlvs-fnat --metrics conn_rate`)
+//   wlvs-uv, wlvs-uv-busy   LEGACY: the same on the engine before issue 15 (WLVS_ENGINE=uv), for its A/B only
+// A wlvs target runs the director on --runtime (node by default); NAME@node or NAME@deno in
+// --targets picks the runtime per target, so both can be measured side by side in one run.
 // Metrics: TCP throughput with 1 and 4 streams (iperf3), small-packet UDP pps (trafgen, 106-byte
 // frames over 16 flows, counted by a stateless nft counter at the real servers), new TCP
 // connections per second (wrk, Connection: close, against nginx), and round-trip time
 // (sockperf ping-pong over TCP, client and server pinned to CPUs).
-//   npm run bench:e2e -- [--quick] [--duration S] [--json] [--targets direct,wlvs,...]
+//   npm run bench:e2e -- [--quick] [--duration S] [--json] [--runtime node|deno] [--targets direct,wlvs,wlvs@deno,...]
+//     [--metrics tcp_1,...] [--perf DIR]   (perf: a perf profile of the balancer during each metric)
 import { Progress } from '../../src/lab/progress.js';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { buildTopology, CLIENT_NET, SERVER_NET, type Topology } from '../../src/lab/topology.js';
 import { waitForLine } from '../../src/lab/netns.js';
 import { LAB_LIPS_TAP, LAB_LIPS_TUN, LAB_VIP_TUN, startDirector } from '../../src/lab/lab-director.js';
 import { startNginx } from '../../src/lab/nginx.js';
+import { parseRuntime, type Runtime } from '../../src/sys/runtime.js';
 
 const { values } = parseArgs({
   options: {
@@ -31,6 +36,10 @@ const { values } = parseArgs({
     duration: { type: 'string' },
     json: { type: 'boolean', default: false },
     targets: { type: 'string', default: 'direct,wlvs,wlvs-busy,nftables,haproxy,nginx' },
+    runtime: { type: 'string', default: 'node' },
+    // perf record (software clock, call graphs) of the balancer process during each metric:
+    // DIR/TARGET-METRIC.{data,txt}
+    perf: { type: 'string' },
     metrics: { type: 'string', default: 'tcp_1,tcp_4,udp_pps,conn_rate,rtt' },
   },
 });
@@ -216,7 +225,11 @@ ${up('udp9', UDP_PORT, false)}
 };
 
 let wlvsChild: ChildProcess | null = null;
-interface WlvsVariant { busyPollUs?: number; forwarding?: 'nat' | 'fullnat'; device?: 'tap' | 'tun' }
+interface WlvsVariant {
+  busyPollUs?: number; forwarding?: 'nat' | 'fullnat'; device?: 'tap' | 'tun';
+  /** the runtime of the director; env: extra environment (WLVS_ENGINE for the legacy A/B) */
+  runtime?: Runtime; env?: Record<string, string>;
+}
 /**
  * wlvsTarget: this project with offloads on; NAT over TAP unless told otherwise. Full-NAT uses two
  * LIPs with their whole port range, as an operator would; over TUN the VIP lies outside the
@@ -254,7 +267,7 @@ function wlvsTarget(name: string, v: WlvsVariant = {}): Target {
         },
         services: [svc('web', 80, 'tcp', 'rr'), svc('iperf', 5201, 'tcp', 'sh'), svc('rtt', RTT_PORT, 'tcp', 'sh'),
           svc('udp', UDP_PORT, 'udp', 'rr')],
-      }));
+      }), { runtime: v.runtime, env: v.env });
       wlvsChild = running.child;
     },
     async teardown(topo) {
@@ -264,12 +277,30 @@ function wlvsTarget(name: string, v: WlvsVariant = {}): Target {
   };
 }
 
-const TARGETS: Record<string, Target> = {
-  direct, nftables, haproxy, nginx: nginxStream, wlvs: wlvsTarget('wlvs'), 'wlvs-busy': wlvsTarget('wlvs-busy', { busyPollUs: 200 }),
-  'wlvs-fnat': wlvsTarget('wlvs-fnat', { forwarding: 'fullnat' }),
-  'wlvs-tun': wlvsTarget('wlvs-tun', { device: 'tun' }),
-  'wlvs-tun-fnat': wlvsTarget('wlvs-tun-fnat', { device: 'tun', forwarding: 'fullnat' }),
+const WLVS_TARGETS: Record<string, Omit<WlvsVariant, 'runtime'>> = {
+  wlvs: {},
+  'wlvs-busy': { busyPollUs: 200 },
+  'wlvs-fnat': { forwarding: 'fullnat' },
+  'wlvs-tun': { device: 'tun' },
+  'wlvs-tun-fnat': { device: 'tun', forwarding: 'fullnat' },
+  // LEGACY engine (uv_poll on the main thread), kept only for the A/B of issue 15
+  'wlvs-uv': { env: { WLVS_ENGINE: 'uv' } },
+  'wlvs-uv-busy': { busyPollUs: 200, env: { WLVS_ENGINE: 'uv' } },
 };
+const OTHER_TARGETS: Record<string, Target> = { direct, nftables, haproxy, nginx: nginxStream };
+
+/** target resolves a --targets entry: NAME, or a wlvs NAME@RUNTIME */
+function target(entry: string): Target {
+  const [name, at] = entry.split('@');
+  const variant = WLVS_TARGETS[name];
+  if (variant) {
+    const runtime = parseRuntime(at ?? values.runtime!);
+    return wlvsTarget(at || runtime !== 'node' ? `${name}@${runtime}` : name, { ...variant, runtime });
+  }
+  const t = OTHER_TARGETS[name];
+  if (!t || at) throw new Error(`unknown target ${entry}`);
+  return t;
+}
 
 /** startServers runs iperf3, nginx, sockperf and a UDP counter on every real server */
 async function startServers(topo: Topology): Promise<void> {
@@ -355,18 +386,32 @@ const METRICS: Record<string, { unit: string; run: (topo: Topology, t: Target) =
   },
 };
 
+/**
+ * startPerf samples a process with perf (cpu-clock: this VM has no hardware counters) until the
+ * returned function is called, then writes perf's report by DSO and by symbol beside the data.
+ */
+function startPerf(pid: number, base: string): () => Promise<void> {
+  mkdirSync(dirname(base), { recursive: true });
+  const rec = spawn('perf', ['record', '-q', '-e', 'cpu-clock', '-F', '997', '-g', '-p', String(pid), '-o', `${base}.data`],
+    { stdio: 'ignore' });
+  return async () => {
+    rec.kill('SIGINT');
+    await new Promise((r) => rec.once('exit', r));
+    const report = (sort: string) => execFileSync('perf', ['report', '-i', `${base}.data`, '--no-children', '--stdio', '-g', 'none',
+      '--percent-limit', '0.5', '--sort', sort], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    writeFileSync(`${base}.txt`, `${report('dso')}\n${report('dso,sym')}`);
+  };
+}
+
 async function iperf(topo: Topology, t: Target, streams: number): Promise<number> {
   const out = await topo.lab.exec(topo.client.role, 'iperf3', ['-c', t.address, '-p', '5201', '-t', String(T), '-P', String(streams), '-J'],
     (T + 30) * 1000);
-  return (JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second / 1e9;
+  const report = JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } };
+  return report.end.sum_received.bits_per_second / 1e9;
 }
 
 async function main(): Promise<void> {
-  const wanted = values.targets!.split(',').map((n) => {
-    const t = TARGETS[n];
-    if (!t) throw new Error(`unknown target ${n}`);
-    return t;
-  });
+  const wanted = values.targets!.split(',').map(target);
   const metrics = values.metrics!.split(',');
   const progress = new Progress(wanted.length * (metrics.length + 1));
   for (const t of wanted) {
@@ -385,15 +430,19 @@ async function main(): Promise<void> {
           const pid = t.pid?.();
           const t0 = performance.now();
           const c0 = pid ? cpuTicks(pid) : null;
+          const perf = pid && values.perf ? startPerf(pid, `${values.perf}/${t.name.replace('@', '-')}-${m}`) : null;
           try {
             value = await METRICS[m].run(topo, t);
           } catch (err) {
             note = (err as Error).message.split('\n')[0].slice(0, 200);
           }
+          if (perf) await perf();
           const c1 = pid ? cpuTicks(pid) : null;
-          const share = (a: number, b: number) => Math.round(((b - a) / TICKS) / ((performance.now() - t0) / 1000) * 100);
+          const share = (a: number,
+            b: number) => Math.round(((b - a) / TICKS) / ((performance.now() - t0) / 1000) * 100);
           const cpu = c0 && c1 ? { user: share(c0[0], c1[0]), sys: share(c0[1], c1[1]) } : undefined;
-          const row: Row = { target: t.name, metric: m, value: value === null ? null : Math.round(value * 100) / 100, unit: METRICS[m].unit, note, cpu };
+          const row: Row = { target: t.name, metric: m, value: value === null ? null : Math.round(value * 100) / 100,
+            unit: METRICS[m].unit, note, cpu };
           results.push(row);
           if (values.json) console.log(JSON.stringify(row));
           else console.error(`  ${m}: ${row.value ?? 'n/a'} ${row.unit}${note ? ` (${note})` : ''}${cpu ? ` [cpu user ${cpu.user}% sys ${cpu.sys}%]` : ''}`);

@@ -107,13 +107,17 @@ export function createMetrics(cp: ControlPlane): Registry {
     },
   });
   new Counter({
-    name: 'wlvs_connection_log_lines_total', help: 'per-connection log lines written', registers: [reg],
-    collect() { this.reset(); const l = cp.connectionLog?.(); if (l) this.inc(l.lines); },
-  });
-  new Counter({
-    name: 'wlvs_connection_log_dropped_total', help: 'per-connection log lines not written: over director.connection_log.rate_limit',
-    registers: [reg],
-    collect() { this.reset(); const l = cp.connectionLog?.(); if (l) this.inc(l.dropped); },
+    name: 'wlvs_connection_log_lines_total',
+    help: 'per-connection log lines: written, suppressed (over director.connection_log.rate_limit), lost (writer behind)',
+    labelNames: ['outcome'], registers: [reg],
+    collect() {
+      this.reset();
+      const l = cp.connectionLog?.();
+      if (!l) return;
+      this.inc({ outcome: 'written' }, l.written);
+      this.inc({ outcome: 'suppressed' }, l.suppressed);
+      this.inc({ outcome: 'lost' }, l.lost);
+    },
   });
   /** a counter of Full-NAT figures by event label */
   type Pick = (f: FullnatStatus) => bigint;
@@ -193,6 +197,70 @@ export function createMetrics(cp: ControlPlane): Registry {
       if (!h) return;
       for (const [reason, n] of Object.entries(h.stats.syncDropped)) this.inc({ reason }, n);
     } });
+  new Gauge({
+    name: 'wlvs_cluster_bgp_session_up', help: 'BGP session with the router: 1 established, 0 not (director.cluster)',
+    labelNames: ['neighbor'], registers: [reg],
+    collect() {
+      this.reset();
+      for (const n of cp.cluster()?.neighbors ?? []) this.set({ neighbor: n.address }, n.up ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'wlvs_cluster_routes_announced', help: 'prefixes BIRD announces for this director, by kind (vip, lip, backup)',
+    labelNames: ['kind'], registers: [reg],
+    collect() {
+      this.reset();
+      const c = cp.cluster();
+      if (!c) return;
+      const by: Record<string, number> = { vip: 0, lip: 0, backup: 0 };
+      for (const a of c.announced) by[a.kind]++;
+      for (const [kind, n] of Object.entries(by)) this.set({ kind }, n);
+    },
+  });
+  new Gauge({
+    name: 'wlvs_cluster_state', help: '1 for the cluster member\'s state (starting, active, draining, drained, stopping)',
+    labelNames: ['state'], registers: [reg],
+    collect() {
+      this.reset();
+      const c = cp.cluster();
+      if (!c) return;
+      for (const st of ['starting', 'active', 'draining', 'drained', 'stopping']) this.set({ state: st }, c.state === st ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'wlvs_cluster_watchdog_stalls_total', help: 'times the watchdog withdrew every route: the data path stopped beating',
+    registers: [reg], collect() { this.reset(); const c = cp.cluster(); if (c) this.inc(c.stalls); },
+  });
+  new Counter({
+    name: 'wlvs_cluster_bird_restarts_total', help: 'times BIRD exited and was started again', registers: [reg],
+    collect() { this.reset(); const c = cp.cluster(); if (c) this.inc(c.birdRestarts); },
+  });
+  new Gauge({
+    name: 'wlvs_cluster_member_up', help: 'another cluster member heard on the session-sync link lately: 1, else 0',
+    labelNames: ['member'], registers: [reg],
+    collect() {
+      this.reset();
+      for (const m of cp.cluster()?.members ?? []) this.set({ member: m.name }, m.up ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'wlvs_cluster_sync_sessions_total', help: 'session records sent to and received from each member, imported and refused',
+    labelNames: ['member', 'outcome'], registers: [reg],
+    collect() {
+      this.reset();
+      for (const m of cp.cluster()?.members ?? []) {
+        for (const outcome of ['sent', 'received', 'imported', 'refused'] as const) this.inc({ member: m.name, outcome }, m[outcome]);
+      }
+    },
+  });
+  new Counter({
+    name: 'wlvs_cluster_sync_dropped_total', help: 'cluster sync datagrams dropped: foreign, malformed, unauthenticated, replayed, stale',
+    labelNames: ['reason'], registers: [reg],
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(cp.cluster()?.syncDropped ?? {})) this.inc({ reason }, n);
+    },
+  });
   new Counter({ name: 'wlvs_busy_poll_batches_total', help: 'batches read while busy polling (director.busy_poll_us)', registers: [reg],
     collect() { this.reset(); this.inc(cp.portStats().busyPollBatches); } });
   new Counter({ name: 'wlvs_device_tx_drops_total', help: 'frames the kernel refused (queue full)', registers: [reg],

@@ -69,6 +69,19 @@ export class AdminServer {
     r('GET', '/api/v1/dashboard', false, (_q, _p, _b, url) => dashboardData(cp, this.history, Number(url.searchParams.get('since') ?? 0)));
     r('GET', '/api/v1/config', false, (_q, _p, _b, url) => (url.searchParams.get('format') === 'yaml'
       ? { yaml: cp.configYaml() } : cp.configObject()));
+    r('GET', '/api/v1/cluster', false, () => {
+      const c = cp.cluster();
+      if (!c) throw new WlvsError('WLVS_ERR_NOT_FOUND', 'this director is not a cluster member (no director.cluster)');
+      return c.view;
+    });
+    r('POST', '/api/v1/cluster/drain', true, (_q, _p, body) => {
+      const d = obj(body).deadline;
+      if (d !== undefined && (typeof d !== 'number' || !(d > 0) || d > 86400)) {
+        throw new WlvsError('WLVS_ERR_USAGE', 'deadline must be a number of seconds, 0 < deadline <= 86400');
+      }
+      return cp.drainDirector(d as number | undefined);
+    });
+    r('POST', '/api/v1/cluster/resume', true, () => cp.resumeDirector());
     r('POST', '/api/v1/reload', true, () => cp.reload('api'));
     r('POST', '/api/v1/core', true, (_q, _p, body) => {
       const path = obj(body).path;

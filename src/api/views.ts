@@ -79,6 +79,7 @@ export function totals(cp: ControlPlane): Record<string, unknown> {
     devices: cp.devices(),
     sessions: cp.sessionTable(),
     ha: cp.ha()?.view ?? null,
+    cluster: cp.cluster()?.view ?? null,
     packets: {
       received: Number(t.received), forwarded: Number(t.forwarded), host: Number(t.host), dropped: Number(t.dropped),
       icmp_relayed: Number(t.icmpRelayed), frag_needed_sent: Number(t.fragNeededSent),

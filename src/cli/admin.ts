@@ -5,10 +5,12 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { WlvsError, isErrorCode } from '../errors.js';
 import type { Rates, ServiceStatus } from '../api/views.js';
+import { type ClusterStatus, formatCluster } from './cluster.js';
 
 const FORWARD_NAMES: Record<string, string> = { nat: 'Masq', dr: 'Route', tun: 'Tunnel', fullnat: 'FullNat' };
 
-export async function fetchJson(url: string, opts: { method?: string; body?: unknown; token?: string | null } = {}): Promise<unknown> {
+export async function fetchJson(url: string,
+  opts: { method?: string; body?: unknown; token?: string | null } = {}): Promise<unknown> {
   let res: Response;
   try {
     res = await fetch(url, {
@@ -49,12 +51,15 @@ function human(n: number): string {
 
 /** formatStatus prints services and real servers like `ipvsadm -Ln` (or --stats / --rate). */
 export function formatStatus(status: {
-  services: ServiceStatus[]; sessions?: { count: number; capacity: number }; ha?: { state: string; priority: number } | null;
+  services: ServiceStatus[]; sessions?: { count: number; capacity: number };
+  ha?: { state: string; priority: number } | null;
+  cluster?: ClusterStatus | null;
 }, opts: { stats?: boolean; rate?: boolean } = {}): string {
   const lines: string[] = [];
   const size = status.sessions ? ` (sessions=${status.sessions.count}/${status.sessions.capacity})` : '';
   const ha = status.ha ? ` ${status.ha.state.toUpperCase()} (priority ${status.ha.priority})` : '';
   lines.push(`wlvs${size}${ha}`);
+  if (status.cluster) lines.push(...formatCluster(status.cluster));
   if (opts.stats || opts.rate) {
     const cols = opts.stats ? ['Conns', 'InPkts', 'OutPkts', 'InBytes', 'OutBytes'] : ['CPS', 'InPPS', 'OutPPS', 'InBPS', 'OutBPS'];
     lines.push(`${pad('Prot LocalAddress:Port', 34)}${cols.map((c) => rpad(c, 9)).join('')}`);
@@ -100,7 +105,7 @@ function formatConns(items: ConnRow[]): string {
   return lines.join('\n');
 }
 
-function token(file: string | undefined): string | null {
+export function token(file: string | undefined): string | null {
   const f = file ?? process.env.WLVS_TOKEN_FILE;
   if (!f) return null;
   try {
@@ -137,13 +142,15 @@ export async function adminCommand(cmd: string, argv: string[]): Promise<void> {
   const tok = () => token(values['token-file']);
   const out = (json: unknown, text: () => string) => console.log(values.json ? JSON.stringify(json, null, 2) : text());
   const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
-  const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+  const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([,
+    v]) => v !== undefined));
   const svcFields = () => defined({
     name: values.name, vip: values.vip, port: num(values.port), protocol: values.protocol, scheduler: values.scheduler,
     forwarding: values.forwarding, persistence: num(values.persistence),
   });
   const rsFields = (rs: { address: string; port: number }) => defined({
-    address: rs.address, port: rs.port >= 0 ? rs.port : undefined, weight: num(values.weight), forwarding: values.forwarding,
+    address: rs.address, port: rs.port >= 0 ? rs.port : undefined, weight: num(values.weight),
+      forwarding: values.forwarding,
     upper_threshold: num(values['upper-threshold']),
   });
   const rsKey = (rs: { address: string; port: number }) => (rs.port >= 0 ? `${rs.address}:${rs.port}` : rs.address);
@@ -154,7 +161,8 @@ export async function adminCommand(cmd: string, argv: string[]): Promise<void> {
   switch (cmd) {
     case 'status': {
       const s = await fetchJson(`${api}/api/v1/status`);
-      return out(s, () => formatStatus(s as Parameters<typeof formatStatus>[0], { stats: values.stats, rate: values.rate }));
+      return out(s, () => formatStatus(s as Parameters<typeof formatStatus>[0], { stats: values.stats,
+        rate: values.rate }));
     }
     case 'conns': {
       const q = new URLSearchParams(defined({

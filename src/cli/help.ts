@@ -26,12 +26,20 @@ stop cleanly. Under systemd (NOTIFY_SOCKET set) it reports READY=1, RELOADING=1 
 Validates CONFIG as "wlvs run" would, without opening any device (like nginx -t, haproxy -c,
 keepalived -t): keys and values, device kinds and modes, capacities, the admin listener and
 token file, the failover key, the WASM core. Prints every problem; exit 0 valid, 1 invalid.`,
-  lab: `usage: wlvs lab demo | wlvs lab failover
+  lab: `usage: wlvs lab demo | wlvs lab failover | wlvs lab cluster
 
 demo       builds a namespace lab (client, director, three real servers), runs wlvs on a built-in
            NAT-over-TAP configuration, shows traffic and counters, tears everything down
 failover   two directors with VRRP and session sync: a download through the VIP survives the
-           master being killed`,
+           master being killed
+cluster    three directors with BIRD behind a BIRD router (ECMP): the busiest one is killed, the
+           downloads complete on the survivors`,
+  'drain-director': `usage: wlvs drain-director [--deadline SECONDS] [--wait] [--cancel] [admin options]
+
+Cluster member (director.cluster): withdraws this director's routes so ECMP sends new flows to the
+other members, keeps forwarding what still arrives until its sessions end or the deadline passes;
+--wait reports until the drain is over; --cancel announces the routes again.
+${ADMIN_OPTIONS}`,
   realserver: `usage: wlvs realserver --mode dr|tun --vip ADDR [--vip ADDR ...] [--user-space]
 
 Prepares this host (its network namespace) as a real server until SIGTERM/SIGINT, then undoes it:
@@ -92,6 +100,7 @@ export const USAGE = `usage: wlvs <command> [options]     (wlvs help COMMAND for
   check CONFIG               validate a configuration without opening devices (exit 0 valid, 1 not)
   lab demo                   build a namespace lab, run wlvs on a built-in config, show traffic, tear down
   lab failover               two directors in a lab: kill the master mid-download, watch the backup take over
+  lab cluster                three directors behind a BGP router (BIRD, ECMP): kill one, transfers continue
   realserver --mode dr|tun --vip ADDR
                              prepare this host as a real server (DR: VIP on lo; TUN: decapsulate)
   status [--stats|--rate] [--json]       services and real servers (like ipvsadm -Ln)
@@ -100,6 +109,8 @@ export const USAGE = `usage: wlvs <command> [options]     (wlvs help COMMAND for
   edit service|real-server ...           change at runtime
   del service|real-server ...            remove at runtime
   drain SERVICE ADDR:PORT                weight 0: no new connections, existing ones continue
+  drain-director [--deadline S] [--wait] [--cancel]
+                                         cluster member: withdraw its routes, forward what still arrives until it ends
   reload                                 re-read the configuration file (also SIGHUP)
   hot-swap CORE.wasm                     replace the WASM data path between two batches, sessions kept
   import ipvsadm|keepalived FILE         translate an ipvsadm -S -n dump or keepalived.conf to wlvs YAML

@@ -35,6 +35,10 @@ export async function main(argv: string[]): Promise<void> {
         const { adminCommand } = await import('./admin.js');
         return await adminCommand(cmd, rest);
       }
+      case 'drain-director': {
+        const { drainDirectorCommand } = await import('./cluster.js');
+        return await drainDirectorCommand(rest);
+      }
       case 'import': {
         const { importCommand } = await import('./import.js');
         return await importCommand(rest);

@@ -5,7 +5,7 @@
 // same connection, thanks to session sync. Everything is torn down at the end, also on failure.
 import { Progress } from '../lab/progress.js';
 import { WlvsError } from '../errors.js';
-import { streamDigest } from '../lab/data-stream.js';
+import { ctrDigest } from '../lab/data-stream.js';
 import {
   LAB_HA_ADMIN, LAB_HA_GATEWAY, LAB_HA_VRID, LAB_VIP_TAP, labHaConfig, labHaKey, startDirector, startRealServers,
 } from '../lab/lab-director.js';
@@ -55,7 +55,7 @@ export async function labFailover(): Promise<void> {
     say(`  b is master ${Math.round(took)} ms later and announces the addresses by gratuitous ARP`);
     const out = (await download).trim();
     const sum = /([0-9a-f]{64})/.exec(out)?.[1];
-    const ok = sum === streamDigest(SIZE);
+    const ok = sum === ctrDigest(SIZE);
     say(`  download finished: ${/^(\d+)/.exec(out)?.[1] ?? '?'} bytes, SHA-256 ${ok ? 'matches' : 'DOES NOT match'} the servers' stream`);
     const fin = await status(b.adminUrl);
     say(`  b imported ${fin.ha.stats.sessionsImported} session records from a before it died`);

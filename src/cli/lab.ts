@@ -6,14 +6,21 @@ import { Progress } from '../lab/progress.js';
 import { WlvsError } from '../errors.js';
 import { buildTopology } from '../lab/topology.js';
 import { LAB_VIP_TAP, labConfig, rsGatewayFor, startDirector, startRealServers } from '../lab/lab-director.js';
+import { scriptCommand } from '../sys/runtime.js';
 import { fetchJson, formatStatus } from './admin.js';
+
+const UDP_PROBE = new URL('../lab/udp-probe.js', import.meta.url).pathname;
 
 export async function labCommand(argv: string[]): Promise<void> {
   if (argv[0] === 'failover') {
     const { labFailover } = await import('./lab-failover.js');
     return labFailover();
   }
-  if (argv[0] !== 'demo') throw new WlvsError('WLVS_ERR_USAGE', 'usage: wlvs lab demo | wlvs lab failover');
+  if (argv[0] === 'cluster') {
+    const { labCluster } = await import('./lab-cluster.js');
+    return labCluster();
+  }
+  if (argv[0] !== 'demo') throw new WlvsError('WLVS_ERR_USAGE', 'usage: wlvs lab demo | wlvs lab failover | wlvs lab cluster');
   // steps (lines starting with a letter) carry the elapsed time; details and tables print as they are
   const progress = new Progress(null, (l) => console.log(l));
   const say = (s: string) => (/^[a-z]/i.test(s) ? progress.step(s) : console.log(s));
@@ -33,16 +40,11 @@ export async function labCommand(argv: string[]): Promise<void> {
       seen.set(j.server, (seen.get(j.server) ?? 0) + 1);
       say(`  GET http://${LAB_VIP_TAP}/ #${String(i).padStart(2)} -> ${j.server} (it saw the client as ${j.client})`);
     }
-    const udp = await topo.lab.exec('cl', process.execPath, ['-e', `
-      const s = require('dgram').createSocket('udp4');
-      s.on('message', (m) => { console.log(m.toString()); process.exit(0); });
-      s.send('hello', 5353, '${LAB_VIP_TAP}');
-      setTimeout(() => { console.log('no answer'); process.exit(1); }, 3000);`]);
+    const udp = await topo.lab.exec('cl', ...scriptCommand(UDP_PROBE, [LAB_VIP_TAP, '5353', 'hello']));
     say(`  UDP ${LAB_VIP_TAP}:5353 "hello" -> ${udp.trim()}`);
     say(`\n  answers per server: ${[...seen].map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
     say('reading the director\'s counters from its admin API');
-    const status = await topo.lab.exec('dir', process.execPath, ['-e', `
-      fetch('${dir.adminUrl}/api/v1/status').then((r) => r.text()).then((t) => console.log(t))`]);
+    const status = await topo.lab.exec('dir', 'curl', ['-s', '--max-time', '5', `${dir.adminUrl}/api/v1/status`]);
     say(formatStatus(JSON.parse(status), { stats: true }));
     const totals = JSON.parse(status) as { packets: Record<string, number>; sessions: { count: number } };
     say(`\n  director: ${totals.packets.received} frames in, ${totals.packets.forwarded} forwarded, ` +

@@ -5,13 +5,13 @@ import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml';
 import { WlvsError } from '../errors.js';
 import { DEFAULT_FNAT_QUARANTINE_S, DEFAULT_TIMEOUTS_S } from '../dataplane/memory-map.js';
-import { ipv4ToNumber, numberToIpv4 } from '../model/address.js';
 import type { ForwardingMode, SchedulerName } from '../model/spec.js';
 import type { ConnectionLogSpec,
   DeviceSpec, DirectorSpec, FullnatSpec, HaSpec, HealthSpec, LipSpec, RealServerSpec, RouteSpec, ServiceSpec, VrrpSpec,
 } from '../model/spec.js';
 import { forwardingModes, haAddresses, serviceKey, usesFullnat } from '../model/spec.js';
-import { type Issue, Reader, isCidr, isIpv4 } from './reader.js';
+import { clusterSection } from './cluster.js';
+import { type Issue, Reader, addressesOf, hostPort, isCidr, isIpv4 } from './reader.js';
 
 const SCHEDULER_NAMES: readonly SchedulerName[] = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'dh', 'mh'];
 const FORWARDING_NAMES: readonly ForwardingMode[] = ['nat', 'dr', 'tun', 'fullnat'];
@@ -86,17 +86,6 @@ function device(r: Reader, node: Node, path: string): DeviceSpec {
     bridge: r.str(m, 'bridge', path) ?? null,
     offload: r.bool(m, 'offload', path, true),
   };
-}
-
-function hostPort(r: Reader, m: YAMLMap | null, key: string, path: string): { host: string; port: number } | null {
-  const text = r.str(m, key, path);
-  if (text === undefined) return null;
-  const mm = /^(\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(text);
-  if (!mm || !isIpv4(mm[1]) || Number(mm[2]) < 1 || Number(mm[2]) > 65535) {
-    r.problem(r.get(m, key), `${path}.${key}`, `expected IPv4:port like 10.99.3.1:8848, got ${JSON.stringify(text)}`);
-    return null;
-  }
-  return { host: mm[1], port: Number(mm[2]) };
 }
 
 function vrrp(r: Reader, node: Node | undefined, path: string, devices: DeviceSpec[], hasKey: boolean): VrrpSpec {
@@ -192,9 +181,6 @@ function portRange(r: Reader, node: Node | undefined, text: string | undefined, 
   return [lo, hi];
 }
 
-/** the most addresses one prefix in director.fullnat.local_addresses may stand for */
-const MAX_PREFIX_ADDRESSES = 256;
-
 /**
  * fullnat reads director.fullnat: the director's one LIP pool (addresses, `{ address, ports }`
  * or a prefix such as 10.99.3.16/28 for every address in it) and the quarantine.
@@ -214,21 +200,7 @@ function fullnat(r: Reader, node: Node | undefined): FullnatSpec {
     const p = `${path}.local_addresses[${i}]`;
     const scalar = (n as { value?: unknown }).value;
     if (typeof scalar === 'string') {
-      const prefix = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(scalar);
-      if (prefix && isCidr(scalar)) {
-        const bits = Number(prefix[2]);
-        const count = 2 ** (32 - bits);
-        if (count > MAX_PREFIX_ADDRESSES) {
-          r.problem(n, p, `${scalar} stands for ${count} addresses, at most ${MAX_PREFIX_ADDRESSES} (/24) per entry`);
-          return;
-        }
-        const base = ipv4ToNumber(prefix[1]) & (bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0);
-        for (let k = 0; k < count; k++) add(n, i, numberToIpv4((base + k) >>> 0), 1024, 65535);
-      } else if (!isIpv4(scalar)) {
-        r.problem(n, p, `expected an IPv4 address or prefix, got ${JSON.stringify(scalar)}`);
-      } else {
-        add(n, i, scalar, 1024, 65535);
-      }
+      for (const a of addressesOf(r, n, p, scalar)) add(n, i, a, 1024, 65535);
       return;
     }
     const lm = r.map(n, p, ['address', 'ports']);
@@ -242,8 +214,9 @@ function fullnat(r: Reader, node: Node | undefined): FullnatSpec {
 /**
  * checkPool refuses what would make the pool collide with the director's other addresses: a LIP
  * that is a VIP, a device address, a failover address or a real server (replies to it would go
- * astray), a pool without a fullnat service, or a fullnat service without a pool. Another
- * director's pool is not visible here: each director must be given its own (docs/config.md).
+ * astray), a pool without a fullnat service, or a fullnat service without a pool. A cluster's
+ * other members' local addresses are checked the same way; outside a cluster another director's
+ * pool is not visible here: each director must be given its own (docs/config.md).
  */
 function checkPool(r: Reader, root: YAMLMap, dm: YAMLMap | null, spec: DirectorSpec): void {
   const node = r.get(r.map(r.get(dm, 'fullnat'), 'director.fullnat', ['local_addresses', 'quarantine']), 'local_addresses');
@@ -259,6 +232,15 @@ function checkPool(r: Reader, root: YAMLMap, dm: YAMLMap | null, spec: DirectorS
     const clash = others.get(l.address);
     if (clash) r.problem(node, 'director.fullnat.local_addresses', `${l.address} is also ${clash}`);
   }
+  // the other members' pools are routed here and announced as backups: the same holds for them
+  const cluster = r.get(dm, 'cluster');
+  for (const x of spec.cluster?.members ?? []) {
+    if (x.name === spec.cluster!.name) continue;
+    for (const a of x.localAddresses) {
+      const clash = others.get(a);
+      if (clash) r.problem(cluster, 'director.cluster.members', `local address ${a} of ${x.name} is also ${clash}`);
+    }
+  }
   const services = r.seq(r.get(root, 'services'), 'services');
   const fnat = spec.services.findIndex((s) => usesFullnat(s));
   if (fnat >= 0 && spec.fullnat.localAddresses.length === 0) {
@@ -271,7 +253,8 @@ function checkPool(r: Reader, root: YAMLMap, dm: YAMLMap | null, spec: DirectorS
 
 function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec): ServiceSpec {
   const m = r.map(node, path, ['name', 'vip', 'port', 'protocol', 'scheduler', 'sched_flags', 'forwarding', 'persistence',
-    'persistence_netmask', 'local_addresses', 'proxy_protocol', 'toa', 'connection_log', 'sorry_server', 'tunnel_source', 'health_check', 'on_failure', 'real_servers']);
+    'persistence_netmask', 'local_addresses', 'proxy_protocol', 'toa', 'connection_log', 'sorry_server', 'tunnel_source', 'health_check',
+    'on_failure', 'real_servers', 'accept_mid_flow']);
   const vip = r.ipv4(r.get(m, 'vip'), r.need(m, 'vip', path) || undefined, `${path}.vip`);
   const port = r.int(m, 'port', path, 0, 65535, 0);
   const protocol = r.oneOf(m, 'protocol', path, ['tcp', 'udp'] as const, 'tcp');
@@ -327,6 +310,7 @@ function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec)
     name, vip, port, protocol, scheduler, forwarding,
     hashPort: flags.includes('sh-port') || flags.includes('mh-port'),
     fallback: flags.includes('sh-fallback') || flags.includes('mh-fallback'),
+    acceptMidFlow: r.bool(m, 'accept_mid_flow', path, false),
     persistence: r.int(m, 'persistence', path, 0, 86400 * 31, 0),
     persistencePrefix: prefix,
     proxyProtocol: r.get(m, 'proxy_protocol') !== undefined
@@ -349,6 +333,14 @@ function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec)
   }
   if (s.toa && [...modes].some((x) => x !== 'fullnat')) {
     r.problem(r.get(m, 'toa'), `${path}.toa`, 'is for fullnat only: in the other modes the server sees the client\'s address');
+  }
+  if (s.acceptMidFlow && scheduler !== 'mh') {
+    r.problem(r.get(m, 'accept_mid_flow'), `${path}.accept_mid_flow`,
+      'needs scheduler mh: only Maglev sends a flow to the same server on every director');
+  }
+  if (s.acceptMidFlow && (modes.has('nat') || modes.has('fullnat'))) {
+    r.problem(r.get(m, 'accept_mid_flow'), `${path}.accept_mid_flow`,
+      'only dr and tun flows can continue on another director; nat and fullnat need session sync');
   }
   if (port === 0 && (modes.has('nat') || modes.has('fullnat')) && realServers.some((x) => x.port !== 0)) {
     r.problem(node, `${path}.port`, 'a port-0 (all ports) service keeps the client\'s port: its real servers need port 0');
@@ -375,7 +367,7 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
   const root = r.map(doc.contents as Node, '', ['director', 'services']) as YAMLMap | null;
   if (!root) throw invalid(fileName, r.issues.length ? r.issues : [{ line: 1, col: 1, path: '', message: 'the file is empty' }]);
   const dm = r.map(r.get(root, 'director'), 'director', ['devices', 'routes', 'sessions', 'batch', 'busy_poll_us', 'timeouts',
-    'unknown_packets', 'fullnat', 'sloppy_tcp', 'admin', 'ha', 'log', 'health_check',
+    'unknown_packets', 'fullnat', 'sloppy_tcp', 'admin', 'ha', 'cluster', 'log', 'health_check',
     'connection_log']);
   if (!dm) r.problem(root, 'director', 'is required');
   const devices = r.seq(r.get(dm, 'devices'), 'director.devices').map((n, i) => device(r, n, `director.devices[${i}]`));
@@ -428,6 +420,7 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
     }
   });
   const admin = am ? { listen: r.str(am, 'listen', 'director.admin', '127.0.0.1:9180')!, tokenFile: r.str(am, 'token_file', 'director.admin') ?? null } : null;
+  const fullnatSpec = fullnat(r, r.get(dm, 'fullnat'));
   const spec: DirectorSpec = {
     devices, routes,
     sessions: r.int(dm, 'sessions', 'director', 16, 1 << 23, 1 << 20),
@@ -435,15 +428,20 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
     busyPollUs: r.int(dm, 'busy_poll_us', 'director', 0, 1000, 0),
     timeouts,
     unknownPackets: r.oneOf(dm, 'unknown_packets', 'director', ['drop', 'host', 'pass'] as const, 'drop'),
-    fullnat: fullnat(r, r.get(dm, 'fullnat')),
+    fullnat: fullnatSpec,
     sloppyTcp: r.bool(dm, 'sloppy_tcp', 'director', false),
     admin,
     ha: dm && r.get(dm, 'ha') ? ha(r, r.get(dm, 'ha')!, devices) : null,
+    cluster: dm && r.get(dm, 'cluster') ? clusterSection(r, r.get(dm, 'cluster')!, devices,
+      fullnatSpec.localAddresses.map((l) => l.address)) : null,
     logLevel: r.oneOf(lm, 'level', 'director.log', ['trace', 'debug', 'info', 'warn', 'error'] as const, 'info'),
     connectionLog: connectionLog(r, dm),
     services,
   };
   checkPool(r, root, dm, spec);
+  if (spec.ha && spec.cluster) {
+    r.problem(r.get(dm, 'cluster'), 'director.cluster', 'a director is either one of a pair (ha) or a cluster member, not both');
+  }
   if (spec.ha && haAddresses(spec).length > 255) {
     r.problem(r.get(dm, 'ha'), 'director.ha', `${haAddresses(spec).length} addresses move with the master role; a VRRP advertisement carries at most 255`);
   }
@@ -454,8 +452,10 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
 /** connectionLog reads director.connection_log: { path: FILE | stdout, rate_limit: lines/s } */
 function connectionLog(r: Reader, dm: YAMLMap | null): ConnectionLogSpec {
   const m = r.map(r.get(dm, 'connection_log'), 'director.connection_log', ['path', 'rate_limit']);
+  const path = r.str(m, 'path', 'director.connection_log', 'stdout')!;
+  if (m && path === '') r.problem(m, 'director.connection_log.path', 'must be a file name or stdout');
   return {
-    path: r.str(m, 'path', 'director.connection_log', 'stdout')!,
+    path,
     rateLimit: r.int(m, 'rate_limit', 'director.connection_log', 1, 1_000_000, 1000),
   };
 }

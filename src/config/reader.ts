@@ -3,6 +3,7 @@
 // expected an integer 0..65535, got "heavy"". All problems are collected, not just the first;
 // unknown keys are problems too (a typo must not pass silently).
 import { type Document, isAlias, isMap, isScalar, isSeq, type LineCounter, type Node, type YAMLMap } from 'yaml';
+import { ipv4ToNumber, numberToIpv4 } from '../model/address.js';
 
 export interface Issue { line: number; col: number; path: string; message: string }
 
@@ -152,4 +153,42 @@ export function isIpv4(s: string): boolean {
 export function isCidr(s: string): boolean {
   const [a, p, extra] = s.split('/');
   return extra === undefined && isIpv4(a) && (p === undefined || (/^\d{1,2}$/.test(p) && Number(p) <= 32));
+}
+
+/** the most addresses one prefix in a list of local addresses may stand for */
+const MAX_PREFIX_ADDRESSES = 256;
+
+/**
+ * addressesOf reads one entry of a list of local addresses (director.fullnat, a cluster member):
+ * an IPv4 address, or a prefix such as 10.99.3.16/28 for every address in it; [] and a problem
+ * when it is neither or stands for more than MAX_PREFIX_ADDRESSES.
+ */
+export function addressesOf(r: Reader, node: Node, path: string, text: string): string[] {
+  const prefix = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(text);
+  if (prefix && isCidr(text)) {
+    const bits = Number(prefix[2]);
+    const count = 2 ** (32 - bits);
+    if (count > MAX_PREFIX_ADDRESSES) {
+      r.problem(node, path, `${text} stands for ${count} addresses, at most ${MAX_PREFIX_ADDRESSES} (/24) per entry`);
+      return [];
+    }
+    const base = ipv4ToNumber(prefix[1]) & (bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0);
+    return Array.from({ length: count }, (_, k) => numberToIpv4((base + k) >>> 0));
+  }
+  if (isIpv4(text)) return [text];
+  r.problem(node, path, `expected an IPv4 address or prefix, got ${JSON.stringify(text)}`);
+  return [];
+}
+
+/** hostPort reads an `IPv4:port` value at `key`; null when it is absent (or wrong: a problem is recorded). */
+export function hostPort(r: Reader, m: YAMLMap | null, key: string,
+  path: string): { host: string; port: number } | null {
+  const text = r.str(m, key, path);
+  if (text === undefined) return null;
+  const mm = /^(\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(text);
+  if (!mm || !isIpv4(mm[1]) || Number(mm[2]) < 1 || Number(mm[2]) > 65535) {
+    r.problem(r.get(m, key), `${path}.${key}`, `expected IPv4:port like 10.99.3.1:8848, got ${JSON.stringify(text)}`);
+    return null;
+  }
+  return { host: mm[1], port: Number(mm[2]) };
 }

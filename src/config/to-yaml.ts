@@ -4,6 +4,7 @@
 import { stringify } from 'yaml';
 import { DEFAULT_FNAT_QUARANTINE_S, DEFAULT_TIMEOUTS_S } from '../dataplane/memory-map.js';
 import type { DirectorSpec, HealthSpec, ServiceSpec } from '../model/spec.js';
+import { clusterObject } from './cluster.js';
 import { DEFAULT_HEALTH } from './load.js';
 
 function healthObject(h: HealthSpec | null, base: HealthSpec): Record<string, unknown> | undefined {
@@ -48,6 +49,7 @@ function serviceObject(s: ServiceSpec, defaultHealth: HealthSpec = DEFAULT_HEALT
   const hc = healthObject(s.health, svcBase);
   if (hc) o.health_check = hc;
   if (s.onFailure !== 'quiesce') o.on_failure = s.onFailure;
+  if (s.acceptMidFlow) o.accept_mid_flow = true;
   o.real_servers = s.realServers.map((r) => {
     const ro: Record<string, unknown> = { address: r.address, port: r.port, weight: r.weight };
     if (r.forwarding) ro.forwarding = r.forwarding;
@@ -73,7 +75,8 @@ export function configObject(spec: DirectorSpec): Record<string, unknown> {
       return o;
     }),
   };
-  if (spec.routes.length) director.routes = spec.routes.map((r) => (r.via ? { to: r.to, via: r.via, device: r.device } : { to: r.to, device: r.device }));
+  if (spec.routes.length) director.routes = spec.routes.map((r) => (r.via ? { to: r.to, via: r.via,
+    device: r.device } : { to: r.to, device: r.device }));
   director.sessions = spec.sessions;
   if (spec.batch !== 256) director.batch = spec.batch;
   if (spec.busyPollUs) director.busy_poll_us = spec.busyPollUs;
@@ -90,7 +93,8 @@ export function configObject(spec: DirectorSpec): Record<string, unknown> {
     };
   }
   if (spec.sloppyTcp) director.sloppy_tcp = true;
-  if (spec.admin) director.admin = spec.admin.tokenFile ? { listen: spec.admin.listen, token_file: spec.admin.tokenFile } : { listen: spec.admin.listen };
+  if (spec.admin) director.admin = spec.admin.tokenFile ? { listen: spec.admin.listen,
+    token_file: spec.admin.tokenFile } : { listen: spec.admin.listen };
   if (spec.ha) {
     const h = spec.ha;
     const v = h.vrrp;
@@ -110,6 +114,7 @@ export function configObject(spec: DirectorSpec): Record<string, unknown> {
       sync_sessions: h.syncSessions,
     };
   }
+  if (spec.cluster) director.cluster = clusterObject(spec.cluster);
   if (spec.logLevel !== 'info') director.log = { level: spec.logLevel };
   return { director, services: spec.services.map((s) => serviceObject(s)) };
 }

@@ -198,10 +198,13 @@ export const TIMEOUT_SLOTS: Record<string, number> = {
   listen: abi.TCP_S_LISTEN, synack: abi.TCP_S_SYNACK, udp: abi.TO_UDP, icmp: abi.TO_ICMP,
 };
 
-/** createMemory returns a memory of exactly layout.memoryBytes that can never grow. */
+/**
+ * createMemory returns a shared memory of exactly layout.memoryBytes that can never grow: the
+ * data-path worker and the control plane's thread both work on it (the core imports it shared).
+ */
 export function createMemory(layout: Layout): WebAssembly.Memory {
   const pages = layout.memoryBytes / PAGE;
-  return new WebAssembly.Memory({ initial: pages, maximum: pages });
+  return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
 }
 
 /**

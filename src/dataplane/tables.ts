@@ -1,13 +1,16 @@
 // tables.ts — the host's only writer of the data path's tables (devices, owned addresses,
 // services, real servers, destination lists, Full-NAT pools, timeouts) and its reader of
-// counters, sessions and events. Call its writers between batches only: process() never runs
-// concurrently with them because both run on the same thread.
+// counters, sessions and events. The data path runs on another thread (src/io/port.ts): every
+// writer, and every reader that needs a consistent record, runs inside `exclusive` (the port's
+// barrier: no batch runs meanwhile), so process() never sees half a change. Counters are read
+// without it (a metric may be one batch old). Events come through a single-producer ring with
+// atomic head and tail, drained without pausing the data path.
 import * as abi from './abi.js';
 import type { Layout } from './memory-map.js';
 import { TIMEOUT_SLOTS } from './memory-map.js';
 import type { CoreExports } from './abi.js';
 import { WlvsError } from '../errors.js';
-import { formatMac, ipv4ToNumber, numberToIpv4, parseMac, prefixToMask } from '../model/address.js';
+import { ipv4ToNumber, numberToIpv4, parseMac, prefixToMask } from '../model/address.js';
 import type { ForwardingMode, Protocol, SchedulerName } from '../model/spec.js';
 
 
@@ -19,6 +22,8 @@ export const SCHEDULERS: Record<SchedulerName, number> = {
   rr: abi.SCHED_RR, wrr: abi.SCHED_WRR, lc: abi.SCHED_LC, wlc: abi.SCHED_WLC, sed: abi.SCHED_SED,
   nq: abi.SCHED_NQ, sh: abi.SCHED_SH, dh: abi.SCHED_DH, mh: abi.SCHED_MH,
 };
+/** schedulers whose lookup table is filled from the destination list (the order matters) */
+const HASHING = new Set<number>([abi.SCHED_SH, abi.SCHED_DH, abi.SCHED_MH]);
 
 export interface DeviceEntry {
   mac: string;
@@ -44,6 +49,8 @@ export interface ServiceEntry {
   hashPort: boolean;
   /** sh/mh: fall back to another server when the hashed one is unavailable */
   fallback: boolean;
+  /** TCP segments other than SYN may create a session (SVCF_MIDFLOW; dr and tun only) */
+  midFlow?: boolean;
   /** real-server index of the sorry server, or null */
   sorry: number | null;
   /** outer source of TUN mode; null = the output device's address */
@@ -106,11 +113,20 @@ export class Tables {
   #bytes: Uint8Array;
   #core: CoreExports;
 
+  #exclusive: <T>(fn: () => T) => T = (fn) => fn();
+  #u32: Uint32Array;
+
   constructor(memory: WebAssembly.Memory, layout: Layout, core: CoreExports) {
     this.layout = layout;
     this.#view = new DataView(memory.buffer);
     this.#bytes = new Uint8Array(memory.buffer);
+    this.#u32 = new Uint32Array(memory.buffer);
     this.#core = core;
+  }
+
+  /** setExclusive: how writers keep the data path out (the port's exclusive); by default they just run */
+  setExclusive(exclusive: <T>(fn: () => T) => T): void {
+    this.#exclusive = exclusive;
   }
 
   /** replaces the core (hot-swap): the tables stay where they are */
@@ -123,7 +139,9 @@ export class Tables {
   }
 
   setHeader(field: number, value: number): void {
-    this.#view.setUint32(abi.HEADER_BASE + field, value >>> 0, true);
+    return this.#exclusive(() => {
+      this.#view.setUint32(abi.HEADER_BASE + field, value >>> 0, true);
+    });
   }
 
   setOptions(bits: number): void {
@@ -150,18 +168,20 @@ export class Tables {
 
   // ── devices ─────────────────────────────────────────────────────────────────────────────
   setDevices(devices: DeviceEntry[]): void {
-    if (devices.length > this.layout.caps.devices) {
-      throw new WlvsError('WLVS_ERR_CAPACITY', `${devices.length} devices, capacity ${this.layout.caps.devices}`);
-    }
-    devices.forEach((d, i) => {
-      const at = this.layout.devices.base + i * abi.DEV_SIZE;
-      this.#bytes.set(parseMac(d.mac), at + abi.DEV_MAC);
-      this.#view.setUint16(at + abi.DEV_MTU, d.mtu, true);
-      this.#view.setUint32(at + abi.DEV_FLAGS, (d.l2 ? abi.DEVF_L2 : 0) | (d.vnet ? abi.DEVF_VNET : 0), true);
-      this.#view.setUint32(at + abi.DEV_ADDR, ipv4ToNumber(d.address), false);
-      this.#bytes.fill(0, at + abi.DEV_VMAC, at + abi.DEV_VMAC + 6);
+    return this.#exclusive(() => {
+      if (devices.length > this.layout.caps.devices) {
+        throw new WlvsError('WLVS_ERR_CAPACITY', `${devices.length} devices, capacity ${this.layout.caps.devices}`);
+      }
+      devices.forEach((d, i) => {
+        const at = this.layout.devices.base + i * abi.DEV_SIZE;
+        this.#bytes.set(parseMac(d.mac), at + abi.DEV_MAC);
+        this.#view.setUint16(at + abi.DEV_MTU, d.mtu, true);
+        this.#view.setUint32(at + abi.DEV_FLAGS, (d.l2 ? abi.DEVF_L2 : 0) | (d.vnet ? abi.DEVF_VNET : 0), true);
+        this.#view.setUint32(at + abi.DEV_ADDR, ipv4ToNumber(d.address), false);
+        this.#bytes.fill(0, at + abi.DEV_VMAC, at + abi.DEV_VMAC + 6);
+      });
+      this.setHeader(abi.HDR_DEV_COUNT, devices.length);
     });
-    this.setHeader(abi.HDR_DEV_COUNT, devices.length);
   }
 
   /**
@@ -169,25 +189,29 @@ export class Tables {
    * MAC while this director is master), or for nothing else when `mac` is null.
    */
   setVirtualMac(device: number, mac: string | null): void {
-    const at = this.layout.devices.base + device * abi.DEV_SIZE + abi.DEV_VMAC;
-    if (mac) this.#bytes.set(parseMac(mac), at);
-    else this.#bytes.fill(0, at, at + 6);
+    return this.#exclusive(() => {
+      const at = this.layout.devices.base + device * abi.DEV_SIZE + abi.DEV_VMAC;
+      if (mac) this.#bytes.set(parseMac(mac), at);
+      else this.#bytes.fill(0, at, at + 6);
+    });
   }
 
   // ── owned addresses ─────────────────────────────────────────────────────────────────────
   /** setLocalAddresses rewrites the whole owned-address table (the core does the hashing). */
   setLocalAddresses(entries: LocalAddressEntry[]): void {
-    const distinct = new Set(entries.map((e) => e.address));
-    if (distinct.size > this.layout.caps.localAddresses) {
-      throw new WlvsError('WLVS_ERR_CAPACITY', `${distinct.size} owned addresses, capacity ${this.layout.caps.localAddresses}`);
-    }
-    const bit = { vip: abi.LOCAL_VIP, dip: abi.LOCAL_DIP, lip: abi.LOCAL_LIP };
-    this.#bytes.fill(0, this.layout.local.base, this.layout.local.base + this.layout.local.size);
-    for (const e of entries) {
-      if (this.#core.addLocalAddress(bswap32(ipv4ToNumber(e.address)), bit[e.kind]) !== 0) {
-        throw new WlvsError('WLVS_ERR_CAPACITY', `owned-address table full at ${e.address}`);
+    return this.#exclusive(() => {
+      const distinct = new Set(entries.map((e) => e.address));
+      if (distinct.size > this.layout.caps.localAddresses) {
+        throw new WlvsError('WLVS_ERR_CAPACITY', `${distinct.size} owned addresses, capacity ${this.layout.caps.localAddresses}`);
       }
-    }
+      const bit = { vip: abi.LOCAL_VIP, dip: abi.LOCAL_DIP, lip: abi.LOCAL_LIP };
+      this.#bytes.fill(0, this.layout.local.base, this.layout.local.base + this.layout.local.size);
+      for (const e of entries) {
+        if (this.#core.addLocalAddress(bswap32(ipv4ToNumber(e.address)), bit[e.kind]) !== 0) {
+          throw new WlvsError('WLVS_ERR_CAPACITY', `owned-address table full at ${e.address}`);
+        }
+      }
+    });
   }
 
   // ── services ────────────────────────────────────────────────────────────────────────────
@@ -204,47 +228,54 @@ export class Tables {
    * setDestinations() afterwards.
    */
   setService(i: number, s: ServiceEntry): void {
-    const at = this.#svcAt(i);
-    const v = this.#view;
-    const wasUsed = (this.#bytes[at + abi.SVC_FLAGS] & abi.SVCF_USED) !== 0;
-    if (!wasUsed) this.#bytes.fill(0, at, at + abi.SVC_SIZE);
-    v.setUint32(at + abi.SVC_VIP, ipv4ToNumber(s.vip), false);
-    v.setUint16(at + abi.SVC_VPORT, s.port, false);
-    v.setUint8(at + abi.SVC_PROTO, PROTOCOLS[s.protocol]);
-    let flags = abi.SVCF_USED;
-    if (s.persistence > 0) flags |= abi.SVCF_PERSIST;
-    if (s.hashPort) flags |= abi.SVCF_HASH_PORT;
-    if (s.fallback) flags |= abi.SVCF_FALLBACK;
-    const lacks = this.layout.connx.size === 0 || (s.proxyProtocol && this.layout.proxyMarks.size === 0);
-    if ((s.toa || s.proxyProtocol) && lacks) {
-      throw new WlvsError('WLVS_ERR_RESTART_NEEDED', 'TOA and the PROXY protocol need per-session records this director '
-        + 'was started without: restart it with the new configuration');
-    }
-    if (s.connectionLog && this.layout.connStats.size === 0) {
-      throw new WlvsError('WLVS_ERR_RESTART_NEEDED', 'connection logs need per-session counters this director '
-        + 'was started without: restart it with the new configuration');
-    }
-    if (s.connectionLog) flags |= abi.SVCF_CONNLOG;
-    if (s.toa) flags |= abi.SVCF_TOA;
-    if (s.proxyProtocol === 'v1') flags |= abi.SVCF_PROXY_V1;
-    if (s.proxyProtocol === 'v2') flags |= abi.SVCF_PROXY_V2;
-    v.setUint8(at + abi.SVC_FLAGS, flags);
-    v.setUint8(at + abi.SVC_SCHED, SCHEDULERS[s.scheduler]);
-    v.setUint8(at + abi.SVC_FWD, FORWARDING[s.forwarding]);
-    v.setUint32(at + abi.SVC_PERSIST_TIMEOUT, Math.round(s.persistence * 1000), true);
-    v.setUint32(at + abi.SVC_PERSIST_MASK, prefixToMask(s.persistencePrefix), false);
-    v.setUint16(at + abi.SVC_SORRY, s.sorry === null ? 0 : s.sorry + 1, true);
-    v.setUint32(at + abi.SVC_TUN_SRC, s.tunnelSource ? ipv4ToNumber(s.tunnelSource) : 0, false);
-    if (!wasUsed) {
-      v.setUint32(at + abi.SVC_DEST_FIRST, 0, true);
-      v.setUint16(at + abi.SVC_DEST_COUNT, 0, true);
-    }
+    return this.#exclusive(() => {
+      const at = this.#svcAt(i);
+      const v = this.#view;
+      const wasUsed = (this.#bytes[at + abi.SVC_FLAGS] & abi.SVCF_USED) !== 0;
+      if (!wasUsed) this.#bytes.fill(0, at, at + abi.SVC_SIZE);
+      v.setUint32(at + abi.SVC_VIP, ipv4ToNumber(s.vip), false);
+      v.setUint16(at + abi.SVC_VPORT, s.port, false);
+      v.setUint8(at + abi.SVC_PROTO, PROTOCOLS[s.protocol]);
+      let flags = abi.SVCF_USED;
+      if (s.persistence > 0) flags |= abi.SVCF_PERSIST;
+      if (s.hashPort) flags |= abi.SVCF_HASH_PORT;
+      if (s.fallback) flags |= abi.SVCF_FALLBACK;
+      if (s.midFlow) flags |= abi.SVCF_MIDFLOW;
+      const lacks = this.layout.connx.size === 0 || (s.proxyProtocol && this.layout.proxyMarks.size === 0);
+      if ((s.toa || s.proxyProtocol) && lacks) {
+        throw new WlvsError('WLVS_ERR_RESTART_NEEDED', 'TOA and the PROXY protocol need per-session records this director '
+          + 'was started without: restart it with the new configuration');
+      }
+      if (s.connectionLog && this.layout.connStats.size === 0) {
+        throw new WlvsError('WLVS_ERR_RESTART_NEEDED', 'connection logs need per-connection counters this director '
+          + 'was started without: restart it with the new configuration');
+      }
+      if (s.toa) flags |= abi.SVCF_TOA;
+      if (s.proxyProtocol === 'v1') flags |= abi.SVCF_PROXY_V1;
+      if (s.proxyProtocol === 'v2') flags |= abi.SVCF_PROXY_V2;
+      v.setUint8(at + abi.SVC_FLAGS, flags);
+      let flags2 = v.getUint8(at + abi.SVC_FLAGS2) & ~abi.SVCF2_CONNLOG;
+      if (s.connectionLog) flags2 |= abi.SVCF2_CONNLOG;
+      v.setUint8(at + abi.SVC_FLAGS2, flags2);
+      v.setUint8(at + abi.SVC_SCHED, SCHEDULERS[s.scheduler]);
+      v.setUint8(at + abi.SVC_FWD, FORWARDING[s.forwarding]);
+      v.setUint32(at + abi.SVC_PERSIST_TIMEOUT, Math.round(s.persistence * 1000), true);
+      v.setUint32(at + abi.SVC_PERSIST_MASK, prefixToMask(s.persistencePrefix), false);
+      v.setUint16(at + abi.SVC_SORRY, s.sorry === null ? 0 : s.sorry + 1, true);
+      v.setUint32(at + abi.SVC_TUN_SRC, s.tunnelSource ? ipv4ToNumber(s.tunnelSource) : 0, false);
+      if (!wasUsed) {
+        v.setUint32(at + abi.SVC_DEST_FIRST, 0, true);
+        v.setUint16(at + abi.SVC_DEST_COUNT, 0, true);
+      }
+    });
   }
 
   /** removeService clears service i; its sessions expire at their next packet or sweep. */
   removeService(i: number): void {
-    const at = this.#svcAt(i);
-    this.#bytes.fill(0, at, at + abi.SVC_SIZE);
+    return this.#exclusive(() => {
+      const at = this.#svcAt(i);
+      this.#bytes.fill(0, at, at + abi.SVC_SIZE);
+    });
   }
 
   serviceUsed(i: number): boolean {
@@ -253,12 +284,14 @@ export class Tables {
 
   /** rebuildServiceIndex re-derives the (vip, port, protocol) index from the service records. */
   rebuildServiceIndex(): void {
-    const { svcIndex } = this.layout;
-    this.#bytes.fill(0, svcIndex.base, svcIndex.base + svcIndex.size);
-    for (let s = 0; s < this.layout.caps.services; s++) {
-      if ((this.#bytes[this.layout.services.base + s * abi.SVC_SIZE + abi.SVC_FLAGS] & abi.SVCF_USED) === 0) continue;
-      if (this.#core.indexServiceRecord(s) !== 0) throw new WlvsError('WLVS_ERR_CAPACITY', `service index full at service ${s}`);
-    }
+    return this.#exclusive(() => {
+      const { svcIndex } = this.layout;
+      this.#bytes.fill(0, svcIndex.base, svcIndex.base + svcIndex.size);
+      for (let s = 0; s < this.layout.caps.services; s++) {
+        if ((this.#bytes[this.layout.services.base + s * abi.SVC_SIZE + abi.SVC_FLAGS] & abi.SVCF_USED) === 0) continue;
+        if (this.#core.indexServiceRecord(s) !== 0) throw new WlvsError('WLVS_ERR_CAPACITY', `service index full at service ${s}`);
+      }
+    });
   }
 
   // ── real servers ────────────────────────────────────────────────────────────────────────
@@ -271,32 +304,36 @@ export class Tables {
 
   /** setRealServer writes the host-owned fields of real server i (counters are the core's). */
   setRealServer(i: number, r: RealServerEntry): void {
-    const at = this.#rsAt(i);
-    const v = this.#view;
-    const wasUsed = (this.#bytes[at + abi.RS_FLAGS] & abi.RSF_USED) !== 0;
-    if (!wasUsed) {
-      this.#bytes.fill(0, at, at + abi.RS_SIZE);
-      const st = this.layout.rsStats.base + i * abi.STATS_SIZE;
-      this.#bytes.fill(0, st, st + abi.STATS_SIZE);
-    }
-    v.setUint32(at + abi.RS_RIP, ipv4ToNumber(r.address), false);
-    v.setUint16(at + abi.RS_RPORT, r.port, false);
-    v.setUint8(at + abi.RS_FWD, r.forwarding === null ? abi.FWD_INHERIT : FORWARDING[r.forwarding]);
-    v.setUint32(at + abi.RS_WEIGHT, r.weight, true);
-    v.setUint8(at + abi.RS_DEV, r.device);
-    v.setUint32(at + abi.RS_SVC, r.service, true);
-    v.setUint32(at + abi.RS_UPPER, r.upperThreshold, true);
-    v.setUint32(at + abi.RS_TUN_SRC, r.tunnelSource ? ipv4ToNumber(r.tunnelSource) : 0, false);
-    let flags = abi.RSF_USED;
-    if (r.mac) {
-      this.#bytes.set(parseMac(r.mac), at + abi.RS_MAC);
-      flags |= abi.RSF_READY;
-    }
-    v.setUint8(at + abi.RS_FLAGS, flags);
+    return this.#exclusive(() => {
+      const at = this.#rsAt(i);
+      const v = this.#view;
+      const wasUsed = (this.#bytes[at + abi.RS_FLAGS] & abi.RSF_USED) !== 0;
+      if (!wasUsed) {
+        this.#bytes.fill(0, at, at + abi.RS_SIZE);
+        const st = this.layout.rsStats.base + i * abi.STATS_SIZE;
+        this.#bytes.fill(0, st, st + abi.STATS_SIZE);
+      }
+      v.setUint32(at + abi.RS_RIP, ipv4ToNumber(r.address), false);
+      v.setUint16(at + abi.RS_RPORT, r.port, false);
+      v.setUint8(at + abi.RS_FWD, r.forwarding === null ? abi.FWD_INHERIT : FORWARDING[r.forwarding]);
+      v.setUint32(at + abi.RS_WEIGHT, r.weight, true);
+      v.setUint8(at + abi.RS_DEV, r.device);
+      v.setUint32(at + abi.RS_SVC, r.service, true);
+      v.setUint32(at + abi.RS_UPPER, r.upperThreshold, true);
+      v.setUint32(at + abi.RS_TUN_SRC, r.tunnelSource ? ipv4ToNumber(r.tunnelSource) : 0, false);
+      let flags = abi.RSF_USED;
+      if (r.mac) {
+        this.#bytes.set(parseMac(r.mac), at + abi.RS_MAC);
+        flags |= abi.RSF_READY;
+      }
+      v.setUint8(at + abi.RS_FLAGS, flags);
+    });
   }
 
   setWeight(i: number, weight: number): void {
-    this.#view.setUint32(this.#rsAt(i) + abi.RS_WEIGHT, weight >>> 0, true);
+    return this.#exclusive(() => {
+      this.#view.setUint32(this.#rsAt(i) + abi.RS_WEIGHT, weight >>> 0, true);
+    });
   }
 
   weight(i: number): number {
@@ -305,18 +342,22 @@ export class Tables {
 
   /** setNextHop records a resolved MAC (L2) and marks the real server ready. */
   setNextHop(i: number, mac: string | null): void {
-    const at = this.#rsAt(i);
-    if (mac) {
-      this.#bytes.set(parseMac(mac), at + abi.RS_MAC);
-      this.#bytes[at + abi.RS_FLAGS] |= abi.RSF_READY;
-    } else {
-      this.#bytes[at + abi.RS_FLAGS] &= ~abi.RSF_READY;
-    }
+    return this.#exclusive(() => {
+      const at = this.#rsAt(i);
+      if (mac) {
+        this.#bytes.set(parseMac(mac), at + abi.RS_MAC);
+        this.#bytes[at + abi.RS_FLAGS] |= abi.RSF_READY;
+      } else {
+        this.#bytes[at + abi.RS_FLAGS] &= ~abi.RSF_READY;
+      }
+    });
   }
 
   /** markRemoved stops new and existing traffic to real server i; free it once rsIdle(i). */
   markRemoved(i: number): void {
-    this.#bytes[this.#rsAt(i) + abi.RS_FLAGS] |= abi.RSF_REMOVED;
+    return this.#exclusive(() => {
+      this.#bytes[this.#rsAt(i) + abi.RS_FLAGS] |= abi.RSF_REMOVED;
+    });
   }
 
   /** rsIdle is true when no session or template refers to real server i any more. */
@@ -326,8 +367,10 @@ export class Tables {
   }
 
   freeRealServer(i: number): void {
-    const at = this.#rsAt(i);
-    this.#bytes.fill(0, at, at + abi.RS_SIZE);
+    return this.#exclusive(() => {
+      const at = this.#rsAt(i);
+      this.#bytes.fill(0, at, at + abi.RS_SIZE);
+    });
   }
 
   rsConnections(i: number): { active: number; inactive: number; persistent: number; fullnatHeld: number } {
@@ -345,25 +388,41 @@ export class Tables {
    * service order) and asks the core to rebuild the schedulers of the listed services.
    */
   setDestinations(lists: Map<number, number[]>): void {
-    const total = [...lists.values()].reduce((n, l) => n + l.length, 0);
-    if (total > this.layout.caps.destinations) {
-      throw new WlvsError('WLVS_ERR_CAPACITY', `${total} destinations, capacity ${this.layout.caps.destinations}`);
-    }
-    let next = 0;
-    for (let s = 0; s < this.layout.caps.services; s++) {
-      const at = this.layout.services.base + s * abi.SVC_SIZE;
-      const list = lists.get(s) ?? [];
-      this.#view.setUint32(at + abi.SVC_DEST_FIRST, next, true);
-      this.#view.setUint16(at + abi.SVC_DEST_COUNT, list.length, true);
-      for (const rs of list) this.#view.setUint16(this.layout.destinations.base + 2 * next++, rs, true);
-    }
-    for (const s of lists.keys()) this.rebuildService(s);
+    return this.#exclusive(() => {
+      const total = [...lists.values()].reduce((n, l) => n + l.length, 0);
+      if (total > this.layout.caps.destinations) {
+        throw new WlvsError('WLVS_ERR_CAPACITY', `${total} destinations, capacity ${this.layout.caps.destinations}`);
+      }
+      let next = 0;
+      for (let s = 0; s < this.layout.caps.services; s++) {
+        const at = this.layout.services.base + s * abi.SVC_SIZE;
+        let list = lists.get(s) ?? [];
+        // the hashing schedulers fill their tables in list order: sorted by the servers' identity
+        // (RIP, RPORT), every director of a cluster builds the same table from the same servers,
+        // whatever order they were configured or added in (and whatever indices they got)
+        if (HASHING.has(this.#bytes[at + abi.SVC_SCHED])) {
+          list = [...list].sort((a, b) => this.#identity(a) - this.#identity(b));
+        }
+        this.#view.setUint32(at + abi.SVC_DEST_FIRST, next, true);
+        this.#view.setUint16(at + abi.SVC_DEST_COUNT, list.length, true);
+        for (const rs of list) this.#view.setUint16(this.layout.destinations.base + 2 * next++, rs, true);
+      }
+      for (const s of lists.keys()) this.rebuildService(s);
+    });
+  }
+
+  /** #identity orders real server i by address, then port (both wire order, so numeric order) */
+  #identity(i: number): number {
+    const at = this.#rsAt(i);
+    return this.#view.getUint32(at + abi.RS_RIP, false) * 65536 + this.#view.getUint16(at + abi.RS_RPORT, false);
   }
 
   /** rebuildService recomputes scheduler state (after weights or destinations change). */
   rebuildService(i: number): void {
-    this.#svcAt(i);
-    this.#core.rebuildService(i);
+    return this.#exclusive(() => {
+      this.#svcAt(i);
+      this.#core.rebuildService(i);
+    });
   }
 
   // ── Full-NAT ────────────────────────────────────────────────────────────────────────────
@@ -373,20 +432,22 @@ export class Tables {
    * their LIP by index and give their tuple back to it when they end.
    */
   setLips(lips: LipEntry[]): void {
-    if (lips.length > this.layout.caps.lips) {
-      throw new WlvsError('WLVS_ERR_CAPACITY', `${lips.length} local addresses, capacity ${this.layout.caps.lips}`);
-    }
-    lips.forEach((l, i) => {
-      const at = this.layout.lips.base + i * abi.LIP_SIZE;
-      const addr = ipv4ToNumber(l.address);
-      const same = this.#view.getUint32(at + abi.LIP_ADDR, false) === addr &&
-        this.#view.getUint16(at + abi.LIP_PORT_MIN, true) === l.portMin &&
-        this.#view.getUint16(at + abi.LIP_PORT_MAX, true) === l.portMax;
-      if (same) return;
-      this.#view.setUint32(at + abi.LIP_ADDR, addr, false);
-      this.#view.setUint16(at + abi.LIP_PORT_MIN, l.portMin, true);
-      this.#view.setUint16(at + abi.LIP_PORT_MAX, l.portMax, true);
-      this.#view.setUint32(at + abi.LIP_CURSOR, l.portMin, true);
+    return this.#exclusive(() => {
+      if (lips.length > this.layout.caps.lips) {
+        throw new WlvsError('WLVS_ERR_CAPACITY', `${lips.length} local addresses, capacity ${this.layout.caps.lips}`);
+      }
+      lips.forEach((l, i) => {
+        const at = this.layout.lips.base + i * abi.LIP_SIZE;
+        const addr = ipv4ToNumber(l.address);
+        const same = this.#view.getUint32(at + abi.LIP_ADDR, false) === addr &&
+          this.#view.getUint16(at + abi.LIP_PORT_MIN, true) === l.portMin &&
+          this.#view.getUint16(at + abi.LIP_PORT_MAX, true) === l.portMax;
+        if (same) return;
+        this.#view.setUint32(at + abi.LIP_ADDR, addr, false);
+        this.#view.setUint16(at + abi.LIP_PORT_MIN, l.portMin, true);
+        this.#view.setUint16(at + abi.LIP_PORT_MAX, l.portMax, true);
+        this.#view.setUint32(at + abi.LIP_CURSOR, l.portMin, true);
+      });
     });
   }
 
@@ -401,18 +462,20 @@ export class Tables {
 
   /** setPools rewrites every service's LIP list at once (packed in service order). */
   setPools(pools: Map<number, number[]>): void {
-    const total = [...pools.values()].reduce((n, l) => n + l.length, 0);
-    if (total > this.layout.caps.poolEntries) {
-      throw new WlvsError('WLVS_ERR_CAPACITY', `${total} pool entries, capacity ${this.layout.caps.poolEntries}`);
-    }
-    let next = 0;
-    for (let s = 0; s < this.layout.caps.services; s++) {
-      const at = this.layout.services.base + s * abi.SVC_SIZE;
-      const list = pools.get(s) ?? [];
-      this.#view.setUint32(at + abi.SVC_POOL_FIRST, next, true);
-      this.#view.setUint16(at + abi.SVC_POOL_COUNT, list.length, true);
-      for (const lip of list) this.#view.setUint16(this.layout.pools.base + 2 * next++, lip, true);
-    }
+    return this.#exclusive(() => {
+      const total = [...pools.values()].reduce((n, l) => n + l.length, 0);
+      if (total > this.layout.caps.poolEntries) {
+        throw new WlvsError('WLVS_ERR_CAPACITY', `${total} pool entries, capacity ${this.layout.caps.poolEntries}`);
+      }
+      let next = 0;
+      for (let s = 0; s < this.layout.caps.services; s++) {
+        const at = this.layout.services.base + s * abi.SVC_SIZE;
+        const list = pools.get(s) ?? [];
+        this.#view.setUint32(at + abi.SVC_POOL_FIRST, next, true);
+        this.#view.setUint16(at + abi.SVC_POOL_COUNT, list.length, true);
+        for (const lip of list) this.#view.setUint16(this.layout.pools.base + 2 * next++, lip, true);
+      }
+    });
   }
 
   // ── counters ────────────────────────────────────────────────────────────────────────────
@@ -479,19 +542,21 @@ export class Tables {
    */
   sessions(now: number, start = 0, limit = 100, filter?: (s: SessionView) => boolean):
   { items: SessionView[]; next: number | null } {
-    const high = this.header(abi.HDR_CONN_HIGH);
-    const items: SessionView[] = [];
-    let i = start;
-    for (; i < high && items.length < limit; i++) {
-      const at = this.layout.conns.base + i * abi.CONN_SIZE;
-      const flags = this.#bytes[at + abi.CONN_FLAGS];
-      if ((flags & abi.CONNF_USED) === 0) continue;
-      // a Full-NAT tuple held in quarantine is no connection any more
-      if ((flags & (abi.CONNF_DETACHED | abi.CONNF_TEMPLATE)) === abi.CONNF_DETACHED) continue;
-      const s = this.#session(at, now);
-      if (!filter || filter(s)) items.push(s);
-    }
-    return { items, next: i < high ? i : null };
+    return this.#exclusive(() => {
+      const high = this.header(abi.HDR_CONN_HIGH);
+      const items: SessionView[] = [];
+      let i = start;
+      for (; i < high && items.length < limit; i++) {
+        const at = this.layout.conns.base + i * abi.CONN_SIZE;
+        const flags = this.#bytes[at + abi.CONN_FLAGS];
+        if ((flags & abi.CONNF_USED) === 0) continue;
+        // a Full-NAT tuple held in quarantine is no connection any more
+        if ((flags & (abi.CONNF_DETACHED | abi.CONNF_TEMPLATE)) === abi.CONNF_DETACHED) continue;
+        const s = this.#session(at, now);
+        if (!filter || filter(s)) items.push(s);
+      }
+      return { items, next: i < high ? i : null };
+    });
   }
 
   /**
@@ -500,8 +565,11 @@ export class Tables {
    */
   drainEvents(fn: (raw: Uint8Array) => void): number {
     const cap = this.layout.eventCap;
-    let tail = this.header(abi.HDR_EVT_TAIL);
-    const head = this.header(abi.HDR_EVT_HEAD);
+    const headAt = (abi.HEADER_BASE + abi.HDR_EVT_HEAD) / 4;
+    const tailAt = (abi.HEADER_BASE + abi.HDR_EVT_TAIL) / 4;
+    let tail = Atomics.load(this.#u32, tailAt);
+    // the core publishes a record by storing head after it (assembly/events.ts)
+    const head = Atomics.load(this.#u32, headAt);
     let n = 0;
     while (tail !== head) {
       const at = this.layout.events.base + (tail & (cap - 1)) * abi.EVT_SIZE;
@@ -509,7 +577,7 @@ export class Tables {
       tail = (tail + 1) >>> 0;
       n++;
     }
-    this.setHeader(abi.HDR_EVT_TAIL, tail);
+    Atomics.store(this.#u32, tailAt, tail);
     return n;
   }
 
@@ -522,22 +590,26 @@ export class Tables {
    * `next` is where to continue, or null at the end of the table. Between batches only.
    */
   exportSessions(start: number, max: number, now: number): { records: Uint8Array[]; next: number | null } {
-    const at = this.layout.slots.base + this.layout.headroom;
-    const high = this.header(abi.HDR_CONN_HIGH);
-    const records: Uint8Array[] = [];
-    let rec = start;
-    // bounded work per call: `max` records found or 16 × max slots looked at
-    for (let looked = 0; rec < high && records.length < max && looked < max * 16; rec++, looked++) {
-      if (this.#core.exportSession(rec, at, now >>> 0)) records.push(this.#bytes.slice(at, at + abi.EVT_SIZE));
-    }
-    return { records, next: rec < high ? rec : null };
+    return this.#exclusive(() => {
+      const at = this.layout.slots.base + this.layout.headroom;
+      const high = this.header(abi.HDR_CONN_HIGH);
+      const records: Uint8Array[] = [];
+      let rec = start;
+      // bounded work per call: `max` records found or 16 × max slots looked at
+      for (let looked = 0; rec < high && records.length < max && looked < max * 16; rec++, looked++) {
+        if (this.#core.exportSession(rec, at, now >>> 0)) records.push(this.#bytes.slice(at, at + abi.EVT_SIZE));
+      }
+      return { records, next: rec < high ? rec : null };
+    });
   }
 
   importSession(record: Uint8Array, now: number): number {
-    if (record.length !== abi.EVT_SIZE) return abi.SYNC_BAD;
-    const at = this.layout.slots.base + this.layout.headroom;
-    this.#bytes.set(record, at);
-    return this.#core.importSession(at, now >>> 0);
+    return this.#exclusive(() => {
+      if (record.length !== abi.EVT_SIZE) return abi.SYNC_BAD;
+      const at = this.layout.slots.base + this.layout.headroom;
+      this.#bytes.set(record, at);
+      return this.#core.importSession(at, now >>> 0);
+    });
   }
 }
 

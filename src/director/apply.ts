@@ -7,7 +7,8 @@ import * as abi from '../dataplane/abi.js';
 import { type LipEntry, type RealServerEntry, Tables } from '../dataplane/tables.js';
 import { WlvsError } from '../errors.js';
 import {
-  type DirectorSpec, type ForwardingMode, type LipSpec, type RealServerSpec, type ServiceSpec, realServerKey, serviceKey,
+  type DirectorSpec, type ForwardingMode, type LipSpec, type RealServerSpec, type ServiceSpec, realServerKey,
+    serviceKey,
   usesFullnat,
 } from '../model/spec.js';
 
@@ -140,7 +141,8 @@ export class TableApplier {
       st.sorry = null;
     }
     if (s.sorry && !st.sorry) {
-      st.sorry = this.#newRs({ address: s.sorry.address, port: s.sorry.port, weight: 1, forwarding: null, upperThreshold: 0, health: null }, true);
+      st.sorry = this.#newRs({ address: s.sorry.address, port: s.sorry.port, weight: 1, forwarding: null,
+        upperThreshold: 0, health: null }, true);
     }
   }
 
@@ -197,8 +199,10 @@ export class TableApplier {
       this.#tables.setService(st.index, {
         vip: st.spec.vip, port: st.spec.port, protocol: st.spec.protocol, scheduler: st.spec.scheduler,
         forwarding: st.spec.forwarding, persistence: st.spec.persistence, persistencePrefix: st.spec.persistencePrefix,
-        hashPort: st.spec.hashPort, fallback: st.spec.fallback, sorry: st.sorry?.index ?? null,
-        tunnelSource: st.spec.tunnelSource, proxyProtocol: st.spec.proxyProtocol, toa: st.spec.toa, connectionLog: st.spec.connectionLog,
+        hashPort: st.spec.hashPort, fallback: st.spec.fallback, midFlow: st.spec.acceptMidFlow,
+        sorry: st.sorry?.index ?? null,
+        tunnelSource: st.spec.tunnelSource, proxyProtocol: st.spec.proxyProtocol, toa: st.spec.toa,
+        connectionLog: st.spec.connectionLog,
       });
       dests.set(st.index, list);
       if (usesFullnat(st.spec)) pools.set(st.index, spec.fullnat.localAddresses.map((l) => lipIndex.get(lipKey(l))!));
@@ -216,7 +220,7 @@ export class TableApplier {
     this.#tables.setTimeouts(spec.timeouts);
     this.#tables.setQuarantine(spec.fullnat.quarantine);
     // events feed session sync only: without a peer the core writes none
-    let opts = spec.ha?.syncSessions ? abi.OPT_EVENTS : 0;
+    let opts = spec.ha?.syncSessions || spec.cluster?.sync ? abi.OPT_EVENTS : 0;
     if (spec.unknownPackets === 'host') opts |= abi.OPT_UNKNOWN_HOST;
     if (spec.unknownPackets === 'pass') opts |= abi.OPT_UNKNOWN_PASS;
     if (spec.sloppyTcp) opts |= abi.OPT_SLOPPY_TCP;
@@ -242,6 +246,15 @@ export class TableApplier {
   #layoutLips(spec: DirectorSpec): Map<string, number> {
     const wanted = new Map<string, LipSpec>();
     for (const l of spec.fullnat.localAddresses) wanted.set(lipKey(l), l);
+    // a cluster's other members' local addresses: never allocated from (no pool lists them), but
+    // in the table so their synced sessions import and the servers' replies to them are ours
+    const have = new Set([...wanted.values()].map((l) => l.address));
+    for (const mem of spec.cluster?.members ?? []) {
+      for (const address of mem.localAddresses) {
+        const l = { address, portMin: 1024, portMax: 65535 };
+        if (!have.has(address)) wanted.set(lipKey(l), l);
+      }
+    }
     // keep existing positions, fill holes with new ones once no tuple names the hole's index
     const next: (LipEntry | null)[] = this.#lips.map((l) => (l && wanted.has(lipKey(l)) ? l : null));
     for (const [key, l] of wanted) {
@@ -338,7 +351,8 @@ export class TableApplier {
     const proto = protocol === abi.IPPROTO_TCP ? 'tcp' : protocol === abi.IPPROTO_UDP ? 'udp' : null;
     if (!proto) return null;
     // a port-0 service covers every port, as in the data path
-    const st = this.#services.get(serviceKey({ vip, port: vport, protocol: proto })) ?? this.#services.get(serviceKey({ vip, port: 0, protocol: proto }));
+    const st = this.#services.get(serviceKey({ vip, port: vport,
+      protocol: proto })) ?? this.#services.get(serviceKey({ vip, port: 0, protocol: proto }));
     if (!st) return null;
     // a real server configured without a port (0) takes the VIP's
     const matches = (r: RsState) => r.spec.address === rip && (r.spec.port || vport) === rport;

@@ -13,6 +13,7 @@ import type { HaStats } from '../ha/controller.js';
 import type { VrrpStats } from '../ha/vrrp.js';
 import type { ApplyReport } from './apply.js';
 import type { HostStackStats } from './host-stack.js';
+import type { ConnectionLogStats } from './connlog.js';
 
 export type { ApplyReport, BatchStats, Counters, HaStats, HostStackStats, PortStats, VrrpStats };
 
@@ -108,6 +109,23 @@ export interface HaStatus {
   view: Record<string, unknown>;
 }
 
+/** A cluster member's routing state (director.cluster). */
+export interface ClusterStatus {
+  state: 'starting' | 'active' | 'draining' | 'drained' | 'stopping';
+  neighbors: { address: string; up: boolean }[];
+  /** what BIRD announces for this member now */
+  announced: { prefix: string; kind: 'vip' | 'lip' | 'backup' }[];
+  /** times the watchdog withdrew everything; times BIRD exited and was restarted */
+  stalls: number;
+  birdRestarts: number;
+  /** the other members as session sync sees them (empty without director.cluster.sync) */
+  members: { name: string; up: boolean; sent: number; received: number; imported: number; refused: number }[];
+  /** sync datagrams dropped, by reason; null without session sync */
+  syncDropped: Record<string, number> | null;
+  /** the /cluster view: BGP sessions, announcements, drain, members and their sync */
+  view: Record<string, unknown>;
+}
+
 type Fields = Record<string, unknown>;
 
 /** A runtime change, as ipvsadm -A/-E/-D/-a/-e/-d allow; fields are configuration keys. */
@@ -128,14 +146,20 @@ export interface ControlPlane {
   sessions(q: SessionQuery, cursor: number, limit: number): { items: SessionRow[]; next: number | null };
   sessionTable(): { count: number; capacity: number };
   fullnat(): FullnatStatus;
-  /** connection-log lines written and dropped by the rate limit; null when no service logs */
-  connectionLog?(): { lines: number; dropped: number } | null;
+  /** connection-log lines written, suppressed by the rate limit, lost by the writer; null when no service logs */
+  connectionLog?(): ConnectionLogStats | null;
   devices(): DeviceInfo[];
   portStats(): PortStats;
   batchStats(): BatchStats;
   hostStackStats(): HostStackStats;
   /** null without director.ha */
   ha(): HaStatus | null;
+  /** null without director.cluster */
+  cluster(): ClusterStatus | null;
+  /** a cluster member withdraws its routes and forwards what still arrives until it ends (the new view) */
+  drainDirector(deadlineS?: number): Fields;
+  /** a drained or draining member announces again (the new view) */
+  resumeDirector(): Fields;
   uptimeSeconds(): number;
   /** runtime edits since the configuration file was last loaded */
   runtimeEdits(): number;

@@ -10,6 +10,7 @@ import {
   addRealServer, addService, deleteRealServer, deleteService, drainRealServer, editRealServer, editService,
 } from './edits.js';
 import type { Supervisor } from './supervisor.js';
+import { WlvsError } from '../errors.js';
 
 const NO_CONNECTIONS = { active: 0, inactive: 0, persistent: 0 };
 
@@ -37,6 +38,11 @@ function stateName(proto: number, state: number, template: boolean): string {
 /** controlPlane exposes a supervisor and its director as a ControlPlane. */
 export function controlPlane(sup: Supervisor): ControlPlane {
   const dir = () => sup.director;
+  const member = () => {
+    const c = dir().cluster;
+    if (!c) throw new WlvsError('WLVS_ERR_NOT_FOUND', 'this director is not a cluster member (no director.cluster)');
+    return c;
+  };
   return {
     services() {
       const t = dir().tables;
@@ -91,7 +97,7 @@ export function controlPlane(sup: Supervisor): ControlPlane {
 
     connectionLog() {
       const l = dir().connectionLog;
-      return l ? { lines: l.lines, dropped: l.dropped } : null;
+      return l ? { ...l.stats } : null;
     },
     sessionTable: () => ({ count: dir().tables.sessionCount(), capacity: dir().layout.connCap }),
     fullnat() {
@@ -106,12 +112,25 @@ export function controlPlane(sup: Supervisor): ControlPlane {
     },
     devices: () => dir().deviceInfo(),
     portStats: () => dir().portStats(),
-    batchStats: () => dir().loop.stats,
+    batchStats: () => dir().batchStats(),
     hostStackStats: () => dir().hostStack.stats,
     ha() {
       const h = dir().ha;
       return h ? { master: h.master, stats: h.stats, vrrp: h.vrrpStats, view: h.view() } : null;
     },
+    cluster() {
+      const c = dir().cluster;
+      if (!c) return null;
+      return {
+        state: c.state, neighbors: c.speaker.neighbors.map((n) => ({ address: n.address, up: n.up })),
+        announced: c.speaker.announced(), stalls: c.speaker.stats.stalls, birdRestarts: c.speaker.stats.birdExits,
+        members: (c.sync?.members() ?? []).map((m) => ({ name: m.name, up: m.up, ...m.stats })),
+        syncDropped: c.sync ? { ...c.sync.stats.dropped } : null,
+        view: c.view(),
+      };
+    },
+    drainDirector: (deadlineS) => member().drain(deadlineS),
+    resumeDirector: () => member().resume(),
     uptimeSeconds: () => (Date.now() - dir().startedAt) / 1000,
     runtimeEdits: () => sup.runtimeEdits,
     configObject: () => configObject(dir().spec),

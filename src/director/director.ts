@@ -1,15 +1,17 @@
-// director.ts — one running director: the shared memory and the WASM core, the devices and the
-// batched port that feeds batches to the core, the host stack (ARP, echo), neighbour resolution,
-// the kernel routes a TUN device needs, and the timers (session sweep, neighbour refresh, index
-// reaping, event drain). It starts from a DirectorSpec and applies new specs between batches.
-// Device I/O (io/port.ts), kernel routes and the clock are injected: the native addon, `ip` and
-// performance.now() by default; tests run the same director over io/fake-io.ts without root.
+// director.ts — one running director: the shared memory and the control plane's instance of the
+// WASM core, the devices and the batched port that runs the data path on them (a worker thread
+// with its own instance, io/port.ts), the host stack (ARP, echo), neighbour resolution, the
+// kernel routes a TUN device needs, and the timers (neighbour refresh, index reaping, event
+// drain; the port sweeps sessions itself). It starts from a DirectorSpec and applies new specs
+// between batches: every table change runs inside the port's exclusive(). Device I/O, kernel
+// routes and the clock are injected: the native engine, `ip` and performance.now() by default;
+// tests run the same director over io/fake-io.ts without root.
 import * as abi from '../dataplane/abi.js';
 import { type Capacities, computeLayout, createMemory, type Layout, writeHeader } from '../dataplane/memory-map.js';
 import type { CoreExports } from '../dataplane/abi.js';
 import { compileCore, coreModulePath, instantiateCore } from '../dataplane/module.js';
 import { type EventView, Tables } from '../dataplane/tables.js';
-import { BatchLoop } from '../dataplane/worker.js';
+import type { BatchStats } from '../dataplane/worker.js';
 import { WlvsError } from '../errors.js';
 import { directorMac, nativeIo } from '../io/device.js';
 import type { BatchPort, DeviceIo, OpenDevice, PortStats } from '../io/port.js';
@@ -19,9 +21,11 @@ import { parseCidr } from '../model/address.js';
 import { RouteTable } from '../net/routes.js';
 import { type ApplyReport, TableApplier } from './apply.js';
 import { HaController } from '../ha/controller.js';
+import { ClusterController } from '../cluster/controller.js';
+import { ClusterSync } from '../cluster/sync.js';
 import { HostStack } from './host-stack.js';
 import { KernelRoutes } from './kernel-routes.js';
-import { ConnectionLog } from './connlog.js';
+import { ConnectionLog, DEFAULT_CONNECTION_LOG, checkLogPath } from './connlog.js';
 import { type DirectorSpec, type HaSpec, haAddresses, usesFullnat } from '../model/spec.js';
 
 const ZERO_MAC = '00:00:00:00:00:00';
@@ -44,12 +48,16 @@ interface Parts {
   log: Logger;
   layout: Layout;
   memory: WebAssembly.Memory;
+  /** the compiled core: the port runs its own instance, the control plane `core` */
+  module: WebAssembly.Module;
   core: CoreExports;
   io: DeviceIo;
   devices: DeviceState[];
   routes: RouteTable;
   kernelRoutes: KernelRoutes | undefined;
   clock: () => number;
+  /** the clock is performance.now (not a test's): a port on another thread can follow it */
+  realClock: boolean;
 }
 
 interface DeviceState {
@@ -91,6 +99,11 @@ export function planLayout(spec: DirectorSpec): { layout: Layout; offload: boole
   const tso = offload && !tunMode;
   const l2 = spec.devices[0].kind === 'tap';
   const maxMtu = Math.max(...spec.devices.map((d) => d.mtu));
+  // the LIP table's entries (one per pool entry, an address may have several ranges) plus the
+  // other members' addresses (TableApplier's LIP layout)
+  const poolAddresses = new Set(spec.fullnat.localAddresses.map((l) => l.address));
+  const lipCount = spec.fullnat.localAddresses.length + new Set((spec.cluster?.members ?? [])
+    .flatMap((m) => m.localAddresses).filter((a) => !poolAddresses.has(a))).size;
   const caps: Partial<Capacities> = {
     slotCount: spec.batch,
     maxFrame: tso ? 65535 + 14 : Math.max(2048, maxMtu + (l2 ? 14 : 0)),
@@ -100,12 +113,14 @@ export function planLayout(spec: DirectorSpec): { layout: Layout; offload: boole
     destinations: Math.max(1024, spec.services.reduce((n, s) => n + s.realServers.length, 0) * 2),
     schedSize: 65537,
     sessions: spec.sessions,
-    // every fullnat service lists the director's whole pool
-    lips: Math.max(64, spec.fullnat.localAddresses.length),
+    // every fullnat service lists the director's whole pool; a cluster member's LIP table also
+    // holds the other members' addresses (for their synced sessions), in no pool list
+    lips: Math.max(64, lipCount),
     poolEntries: Math.max(256,
       spec.fullnat.localAddresses.length * (spec.services.filter(usesFullnat).length * 2 + 2)),
     events: 1 << 16,
-    localAddresses: 256,
+    // owned addresses: devices, VIPs, failover addresses and every LIP of the table
+    localAddresses: 256 + lipCount,
     // TOA and the PROXY protocol keep per-session state; without them no byte is spent on it
     connExt: spec.services.some((s) => s.toa || s.proxyProtocol !== null),
     proxyMarks: spec.services.some((s) => s.proxyProtocol !== null),
@@ -124,11 +139,12 @@ export class Director {
   readonly memory: WebAssembly.Memory;
   readonly tables: Tables;
   readonly applier: TableApplier;
-  readonly loop: BatchLoop;
   readonly neighbours: Neighbours;
   readonly hostStack: HostStack;
   /** failover and session sync with a peer director (director.ha), or null */
   readonly ha: HaController | null;
+  /** announcements to the router by BGP (director.cluster), or null */
+  readonly cluster: ClusterController | null;
   readonly startedAt = Date.now();
   #log: Logger;
   /** per-connection logs; null when no service asks for them */
@@ -161,9 +177,14 @@ export class Director {
       mac: d.mac, mtu: d.mtu, l2: d.l2, vnet: d.open.vnet, address: d.address ?? '0.0.0.0',
     })));
     this.#port = p.io.createPort(memory, {
-      descBase: layout.descriptors.base, slotBase: layout.slots.base, slotSize: layout.slotSize,
-      headroom: layout.headroom, slotCount: layout.caps.slotCount, busyPollUs: spec.busyPollUs,
+      layout, busyPollUs: spec.busyPollUs, core: p.module, now: () => this.now(),
+      clockOrigin: p.realClock ? performance.timeOrigin + this.#t0 : null,
+      onHost: (dev, frames) => {
+        for (const f of frames) this.hostStack.handle(dev, f);
+      },
+      onError: (err) => this.#dataPathFailed(err),
     });
+    this.tables.setExclusive((fn) => this.#port.exclusive(fn));
     for (const d of devices) this.#port.addDevice(d.open);
     this.neighbours = new Neighbours({
       send: (dev, frame) => this.#port.send(dev, frame),
@@ -175,19 +196,32 @@ export class Director {
         const hop = this.#routes.lookup(address);
         if (!hop) return null;
         const l2 = this.#devices[hop.device].l2;
-        return { device: hop.device, neighbour: hop.address, mac: l2 ? this.neighbours.lookup(hop.device, hop.address) : ZERO_MAC };
+        const mac = l2 ? this.neighbours.lookup(hop.device, hop.address) : ZERO_MAC;
+        return { device: hop.device, neighbour: hop.address, mac };
       },
     });
     this.neighbours.onResolved((dev, address, mac) => {
       this.#log.info({ event: 'neighbour', device: devices[dev].open.name, address, mac }, 'next hop resolved');
-      this.applier.onNeighbour(dev, address, mac);
+      this.#port.exclusive(() => this.applier.onNeighbour(dev, address, mac));
     });
     this.hostStack = new HostStack(devices.map((d) => ({ l2: d.l2, mac: d.mac })), () => this.ownedAddresses(),
       this.neighbours, (dev, frame) => this.#port.send(dev, frame));
-    this.loop = new BatchLoop(memory, layout, core, devices.map((d) => ({ l2: d.l2, vnet: d.open.vnet })),
-      this.hostStack.handle, () => this.now());
     this.#kernel = devices.some((d) => !d.l2) ? p.kernelRoutes ?? new KernelRoutes() : null;
     this.ha = spec.ha ? this.#haController(spec.ha) : null;
+    this.cluster = spec.cluster ? new ClusterController(spec.cluster, {
+      log,
+      vips: () => this.#spec.services.map((s) => s.vip),
+      servingVips: () => this.#servingVips(),
+      ownLips: () => this.#ownLips(),
+      forwarded: () => Number(this.tables.stat(abi.STAT_FORWARDED)),
+      sessions: () => this.tables.sessionCount(),
+      dataPathAlive: () => !this.#stopped && this.#portRunning,
+    }, spec.cluster.sync ? new ClusterSync(spec.cluster, {
+      log,
+      onEvent: (fn) => this.onEvent(fn),
+      importSynced: (record, e) => this.#importSynced(record, e),
+      exportSessions: (start, max) => this.tables.exportSessions(start, max, this.now()),
+    }) : null) : null;
   }
 
   /** #haController ties failover to this director: VRRP on its device, the addresses, sessions */
@@ -216,6 +250,26 @@ export class Director {
       if (device === dev) c.onVrrpFrame(frame);
     };
     return c;
+  }
+
+  #portRunning = false;
+
+  /** the VIPs with a service that can take a new connection: a usable real server or a sorry server */
+  #servingVips(): Set<string> {
+    const out = new Set<string>();
+    for (const v of this.applier.view()) {
+      const usable = v.realServers.some((r) => r.index !== null && (r.sorry || (r.weight > 0 && r.resolved)));
+      if (usable) out.add(v.service.vip);
+    }
+    return out;
+  }
+
+  /** the Full-NAT addresses this director allocates from (its member entry, else its services') */
+  #ownLips(): string[] {
+    const c = this.#spec.cluster;
+    const me = c?.members.find((m) => m.name === c.name);
+    if (me) return me.localAddresses;
+    return this.#spec.fullnat.localAddresses.map((l) => l.address);
   }
 
   /** #importSynced maps a peer's session record to this director's indices and imports it */
@@ -250,10 +304,12 @@ export class Director {
     const { layout, offload, tso } = planLayout(spec);
     const memory = createMemory(layout);
     writeHeader(memory, layout);
-    const core = instantiateCore(compileCore(opts.corePath ?? coreModulePath('release')), memory);
+    const module = compileCore(opts.corePath ?? coreModulePath('release'));
+    const core = instantiateCore(module, memory);
     const routes = new RouteTable();
     spec.devices.forEach((d, i) => d.addresses.forEach((a) => routes.addConnected(a, i)));
-    for (const v of spec.ha?.virtualAddresses ?? []) routes.addConnected(v.address, spec.devices.findIndex((d) => d.name === v.device));
+    for (const v of spec.ha?.virtualAddresses ?? []) routes.addConnected(v.address,
+      spec.devices.findIndex((d) => d.name === v.device));
     for (const r of spec.routes) {
       const i = spec.devices.findIndex((d) => d.name === r.device);
       if (i < 0) throw new WlvsError('WLVS_ERR_CONFIG_INVALID', `route to ${r.to}: no device ${r.device}`);
@@ -261,6 +317,8 @@ export class Director {
       routes.add({ network: address, prefix, device: i, via: r.via });
     }
     const io = opts.io ?? nativeIo;
+    // before any device opens: a log file that cannot be opened fails the start cleanly
+    if (spec.services.some((s) => s.connectionLog)) checkLogPath((spec.connectionLog ?? DEFAULT_CONNECTION_LOG).path);
     const devices: DeviceState[] = [];
     let dir: Director;
     try {
@@ -275,8 +333,8 @@ export class Director {
         });
       }
       dir = new Director(spec, {
-        log, layout, memory, core, io, devices, routes, kernelRoutes: opts.kernelRoutes,
-        clock: opts.clock ?? (() => performance.now()),
+        log, layout, memory, module, core, io, devices, routes, kernelRoutes: opts.kernelRoutes,
+        clock: opts.clock ?? (() => performance.now()), realClock: !opts.clock,
       });
     } catch (err) {
       for (const d of devices) io.closeDevice(d.open);
@@ -292,28 +350,36 @@ export class Director {
   }
 
   async #begin(): Promise<void> {
+    if (this.#spec.services.some((s) => s.connectionLog)) {
+      this.connectionLog = new ConnectionLog(this.#spec.connectionLog,
+        { wallOf: (t) => this.#wallOf(t), now: Date.now });
+      this.connectionLog.services(this.#spec.services);
+      this.onEvent((raw) => this.connectionLog!.onEvent(raw));
+    }
     const report = this.applier.apply(this.#spec);
     this.#wantNeighbours();
     if (this.#kernel) {
       await this.#kernel.sync(this.#spec, this.#devices.find((d) => !d.l2)!.open.name);
       for (const w of this.#kernel.warnings) this.#log.warn({ event: 'kernel' }, w);
     }
-    this.#port.start(this.loop.onBatch);
+    await this.#port.start();
+    this.#portRunning = true;
     await this.#awaitNeighbours(3000);
-    this.#every(50, () => this.sweep());
     this.#every(250, () => this.neighbours.tick());
-    this.#every(1000, () => this.applier.reap());
+    this.#every(1000, () => this.#port.exclusive(() => this.applier.reap()));
     if (this.#spec.fullnat.localAddresses.length) this.#every(FULLNAT_LOG_MS, () => this.#logFullnat());
-    // events exist for session sync only: drained often, so a takeover loses few
-    if (this.#spec.services.some((s) => s.connectionLog)) {
-      this.connectionLog = new ConnectionLog(this.#spec.connectionLog ?? { path: 'stdout', rateLimit: 1000 });
-      this.onEvent((raw) => this.connectionLog!.onEvent(raw));
+    // events feed session sync (drained often, so a takeover loses few) and connection logs
+    if (this.ha?.spec.syncSessions || this.#spec.cluster?.sync || this.connectionLog) {
+      this.#every(20, () => this.drainEvents());
     }
-    // connection logs: the ring holds 64 Ki records, two per ended connection
-    if (this.ha?.spec.syncSessions || this.connectionLog) this.#every(20, () => this.drainEvents());
     // a backup announces only its own addresses; it announces the rest when it becomes master
     if (this.ha) await this.ha.start();
     if (!this.ha?.master) this.#announceRepeatedly();
+    // BIRD starts announcing nothing; the routes follow once the data path forwards
+    if (this.cluster) {
+      await this.cluster.start();
+      this.cluster.ready();
+    }
     this.#log.info({ event: 'applied', ...report }, 'configuration applied');
   }
 
@@ -386,11 +452,18 @@ export class Director {
     return Math.floor(this.#clock() - this.#t0) >>> 0;
   }
 
-  /** sweep expires sessions whose time has come, up to `budget` records; returns how many. */
-  sweep(budget?: number): number {
-    const high = this.tables.header(abi.HDR_CONN_HIGH);
-    // the whole table every ~10 s at this pace; lookups expire stale sessions they meet anyway
-    return this.loop.core.sweep(budget ?? Math.max(256, Math.ceil(high / 200)), this.now());
+  /** #wallOf turns a data-path time (now()'s clock, at most 49 days back) into epoch milliseconds */
+  #wallOf(t: number): number {
+    return Date.now() - ((this.now() - t) >>> 0);
+  }
+
+  /**
+   * #dataPathFailed: nothing is forwarded any more; crash as a trap on the main thread would, so
+   * a supervisor restarts us
+   */
+  #dataPathFailed(err: Error): void {
+    this.#log.fatal({ event: 'data_path_failed', err }, 'the data path stopped');
+    setImmediate(() => { throw err; });
   }
 
   /** drainEvents empties the event ring into the listeners */
@@ -421,11 +494,26 @@ export class Director {
   }
 
   deviceInfo(): { name: string; kind: string; mac: string; address: string | null; vnet: boolean }[] {
-    return this.#devices.map((d) => ({ name: d.open.name, kind: d.open.kind, mac: d.mac, address: d.address, vnet: d.open.vnet }));
+    return this.#devices.map((d) => ({ name: d.open.name, kind: d.open.kind, mac: d.mac, address: d.address,
+      vnet: d.open.vnet }));
   }
 
   portStats(): PortStats {
     return this.#port.stats();
+  }
+
+  /**
+   * exclusive runs `fn` while no batch runs (the port's barrier) and returns its result: for a
+   * change or a reading that must not interleave with process(). WLVS_ERR_ENGINE when the data
+   * path does not pause.
+   */
+  exclusive<T>(fn: () => T): T {
+    return this.#port.exclusive(fn);
+  }
+
+  /** batchStats: batch sizes and processing time, as the port counted them */
+  batchStats(): BatchStats {
+    return this.#port.batchStats();
   }
 
   /**
@@ -438,44 +526,62 @@ export class Director {
     if (JSON.stringify(spec.devices) !== JSON.stringify(this.#spec.devices) ||
       JSON.stringify(spec.routes) !== JSON.stringify(this.#spec.routes) || spec.sessions !== this.#spec.sessions ||
       spec.batch !== this.#spec.batch || spec.busyPollUs !== this.#spec.busyPollUs || !spec.ha !== !this.#spec.ha ||
-      (spec.ha && this.ha && !this.ha.canUpdate(spec.ha))) {
-      throw new WlvsError('WLVS_ERR_CONFIG_INVALID',
-        'devices, routes, sessions, batch, busy_poll_us and ha (but its priority, preempt and preempt_delay) cannot change without a restart');
+      (spec.ha && this.ha && !this.ha.canUpdate(spec.ha)) ||
+      JSON.stringify(spec.cluster) !== JSON.stringify(this.#spec.cluster)) {
+      throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'devices, routes, sessions, batch, busy_poll_us, cluster and ha ' +
+        '(but its priority, preempt and preempt_delay) cannot change without a restart');
     }
     const previous = this.#spec;
     try {
       this.#spec = spec;
-      const report = this.applier.apply(spec);
+      // one pause for the whole change: no batch sees half of it
+      const report = this.#port.exclusive(() => this.applier.apply(spec));
       this.#wantNeighbours();
       if (this.#kernel) await this.#kernel.sync(spec, this.#devices.find((d) => !d.l2)!.open.name);
       this.hostStack.announce(this.ownedAddresses());
       if (spec.ha) this.ha?.update(spec.ha);
+      if (this.connectionLog) {
+        this.connectionLog.services(spec.services);
+        this.connectionLog.update(spec.connectionLog);
+      }
       return report;
     } catch (err) {
       this.#spec = previous;
-      this.applier.apply(previous);
+      this.#port.exclusive(() => this.applier.apply(previous));
       throw err;
     }
   }
 
-  /** hotSwap moves the data path to another build of the core between two batches. */
+  /**
+   * hotSwap moves the data path to another build of the core between two batches: the control
+   * plane's instance is replaced while no batch runs (instantiating writes the module's data
+   * segment), and the port takes the module before its next batch. Sessions stay where they are.
+   */
   hotSwap(path: string): void {
-    const core = instantiateCore(compileCore(path), this.memory);
-    this.loop.setCore(core);
-    this.tables.setCore(core);
+    const module = compileCore(path);
+    this.#port.exclusive(() => {
+      const core = instantiateCore(module, this.memory);
+      this.tables.setCore(core);
+      this.#port.setCore(module);
+    });
     this.#log.info({ event: 'hot_swap', path }, 'WASM core replaced');
   }
 
   /** stop halts the data path, closes the devices and removes the kernel routes it added. */
   async stop(): Promise<void> {
     if (this.#stopped) return;
+    // withdraw the routes first, and forward while the router moves the flows away
+    if (this.cluster) {
+      try { await this.cluster.stop(); } catch (err) { this.#log.warn({ err }, 'stopping BIRD'); }
+    }
     this.#stopped = true;
     if (this.ha) await this.ha.stop();
     for (const t of this.#timers) clearTimeout(t);
-    this.#port.stop();
+    // the worker must be done with the fds before they close
+    await this.#port.stop();
     if (this.connectionLog) {
       this.drainEvents();
-      this.connectionLog.close();
+      await this.connectionLog.close();
     }
     for (const d of this.#devices) {
       try { this.#io.closeDevice(d.open); } catch (err) { this.#log.warn({ err }, 'closing device'); }

@@ -49,6 +49,8 @@ export class KernelRoutes {
     // each VIP, then the LIPs of the director's pool (if any service uses it)
     for (const s of spec.services) route(s.vip);
     if (spec.services.some(usesFullnat)) for (const l of spec.fullnat.localAddresses) route(l.address);
+    // the other members' local addresses too: their servers' replies may come here when they die
+    for (const m of spec.cluster?.members ?? []) for (const a of m.localAddresses) route(a);
     for (const s of spec.services) {
       if (s.forwarding !== 'nat' && !s.realServers.some((r) => r.forwarding === 'nat')) continue;
       for (const r of s.realServers) {

@@ -5,12 +5,19 @@
 // whole session table (count 0). Every datagram ends with auth.ts's trailer (TRAILER_SIZE bytes:
 // incarnation, sequence, time, HMAC-SHA-256-128); the election is VRRP's (vrrp.ts), not this
 // link's. Version 1 (unauthenticated, with its own adverts) is not spoken any more.
+// Between the members of a cluster (src/cluster/sync.ts) the same datagrams run from every
+// member to every other, with two more types (4 hello, 5 bulk done); the group byte is then
+// the cluster's and the priority byte the sender's member number.
 import * as abi from '../dataplane/abi.js';
 import { TRAILER_SIZE } from './auth.js';
 
 export const VERSION = 2;
 export const TYPE_SESSIONS = 2;
 export const TYPE_SYNC_REQUEST = 3;
+/** cluster members (src/cluster/sync.ts): "I am alive" every half second (count 0) */
+export const TYPE_HELLO = 4;
+/** cluster members: the bulk transfer a member asked for is complete (count 0) */
+export const TYPE_SYNC_DONE = 5;
 export const HEADER = 12;
 /** records per datagram: header, records and trailer stay under a 1500-byte MTU */
 export const SESSIONS_PER_DATAGRAM = Math.floor((1400 - HEADER - TRAILER_SIZE) / abi.EVT_SIZE);
@@ -39,6 +46,11 @@ export function encodeSyncRequest(group: number, priority: number): Buffer {
   return header(TYPE_SYNC_REQUEST, group, priority, 0);
 }
 
+/** encodeControl: a datagram without records (TYPE_SYNC_REQUEST, TYPE_HELLO, TYPE_SYNC_DONE) */
+export function encodeControl(type: number, group: number, priority: number): Buffer {
+  return header(type, group, priority, 0);
+}
+
 /** encodeSessions packs records into as many datagrams (without trailer) as they need */
 export function encodeSessions(group: number, priority: number, records: Uint8Array[]): Buffer[] {
   const out: Buffer[] = [];
@@ -59,8 +71,8 @@ export function decode(b: Uint8Array): Message | { error: string } {
   if (b[4] !== VERSION) return { error: `protocol version ${b[4]}` };
   const type = b[5];
   const count = v.getUint16(8, true);
-  if (type === TYPE_SYNC_REQUEST) {
-    if (count !== 0 || b.length !== HEADER) return { error: 'malformed sync request' };
+  if (type === TYPE_SYNC_REQUEST || type === TYPE_HELLO || type === TYPE_SYNC_DONE) {
+    if (count !== 0 || b.length !== HEADER) return { error: 'malformed control datagram' };
     return { type, group: b[6], priority: b[7], records: [] };
   }
   if (type !== TYPE_SESSIONS) return { error: `unknown type ${type}` };

@@ -4,7 +4,8 @@
 import { spawn } from 'node:child_process';
 import { type Checker, abortable, checkPort, timed } from './checker.js';
 
-export const execCheck: Checker = (t, signal) => timed(() => abortable(signal, (onAbort) => new Promise((resolve, reject) => {
+export const execCheck: Checker = (t, signal) => timed(() => abortable(signal, (onAbort) =>
+  new Promise((resolve, reject) => {
   const child = spawn('/bin/sh', ['-c', t.check.command ?? 'false'], {
     detached: true,
     stdio: 'ignore',

@@ -6,7 +6,8 @@ import { type Checker, abortable, checkPort, timed } from './checker.js';
 
 const BODY_CAP = 64 * 1024;
 
-export const httpCheck: Checker = (t, signal) => timed(() => abortable(signal, (onAbort) => new Promise((resolve, reject) => {
+export const httpCheck: Checker = (t, signal) => timed(() => abortable(signal, (onAbort) =>
+  new Promise((resolve, reject) => {
   const c = t.check;
   const req = (c.tls ? httpsRequest : httpRequest)({
     host: t.address, port: checkPort(t), path: c.path, method: 'GET', agent: false,

@@ -2,7 +2,8 @@
 import { connect } from 'node:net';
 import { type Checker, abortable, checkPort, timed } from './checker.js';
 
-export const tcpCheck: Checker = (t, signal) => timed(() => abortable(signal, (onAbort) => new Promise((resolve, reject) => {
+export const tcpCheck: Checker = (t, signal) => timed(() => abortable(signal, (onAbort) =>
+  new Promise((resolve, reject) => {
   const s = connect({ host: t.address, port: checkPort(t) });
   onAbort(() => s.destroy());
   s.once('connect', () => {

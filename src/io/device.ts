@@ -5,7 +5,9 @@
 import { createHash } from 'node:crypto';
 import { WlvsError } from '../errors.js';
 import { run } from '../sys/run.js';
-import { NativePort, TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6, TUN_F_TSO_ECN, native } from './native.js';
+import { TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6, TUN_F_TSO_ECN, native } from './native.js';
+import { UvPort } from './uv-port.js';
+import { WorkerPort } from './worker-port.js';
 import type { DeviceIo, DeviceOptions, OpenDevice } from './port.js';
 
 /** openDevice creates the device, brings it up with its MTU and bridge; returns its fd. */
@@ -29,12 +31,13 @@ async function openDevice(o: DeviceOptions): Promise<OpenDevice> {
   return { name: opened.name, kind: o.kind, fd: opened.fd, vnet: o.vnet };
 }
 
-/** nativeIo: real TUN/TAP devices and the addon's batched port. */
+/** nativeIo: real TUN/TAP devices and the data-path worker over the addon's port. */
 export const nativeIo: DeviceIo = {
   openDevice,
   // closing the fd removes the (non-persistent) device
   closeDevice: (d) => native().closeFd(d.fd),
-  createPort: (memory, layout) => new NativePort(memory, layout),
+  // LEGACY WLVS_ENGINE=uv: the main-thread uv_poll engine, for the A/B of issue 15 only
+  createPort: (memory, options) => (process.env.WLVS_ENGINE === 'uv' ? new UvPort(memory, options) : new WorkerPort(memory, options)),
 };
 
 /**

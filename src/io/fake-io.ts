@@ -1,12 +1,20 @@
 // fake-io.ts — a DeviceIo with no kernel behind it, for tests that run without root (no
 // namespaces, no /dev/net/tun). Devices are names; a test injects frames into a device with
 // FakePort.inject(), which fills the slots and descriptors as the native addon does, runs the
-// batch callback and returns what the port would have written (the FORWARD frames, and the
-// frames the host sent meanwhile). It keeps the batch contract of port.ts to the letter, so a
-// director driven by it runs exactly the code it runs over real devices. Never for production.
+// batch loop (its own instance of the core, as the data-path worker has) and returns what the
+// port would have written (the FORWARD frames, and the frames the host sent meanwhile). It keeps
+// the batch contract of port.ts to the letter, so a director driven by it runs exactly the code
+// it runs over real devices, on one thread: exclusive() just runs its function (nothing runs
+// concurrently), and HOST frames reach the host during the batch rather than a moment after.
+// Never for production.
 import * as abi from '../dataplane/abi.js';
+import { instantiateCore } from '../dataplane/module.js';
+import { BatchLoop, type BatchStats, readBatchStats, SWEEP_INTERVAL_MS } from '../dataplane/worker.js';
 import { WlvsError } from '../errors.js';
-import type { BatchHandler, BatchPort, DeviceIo, DeviceOptions, OpenDevice, PortLayout, PortStats } from './port.js';
+import {
+  type BatchPort, type DeviceIo, type DeviceOptions, type OpenDevice, type PortLayout, type PortOptions, type PortStats,
+  framingOf, portLayout,
+} from './port.js';
 
 /** One frame the port wrote to a device. */
 export interface WrittenFrame {
@@ -26,11 +34,14 @@ export class FakePort implements BatchPort {
   readonly devices: OpenDevice[] = [];
   /** everything written so far, in order */
   readonly written: WrittenFrame[] = [];
+  #memory: WebAssembly.Memory;
+  #options: PortOptions;
   #bytes: Uint8Array;
   #view: DataView;
   #layout: PortLayout;
   #vnet: boolean | null = null;
-  #onBatch: BatchHandler | null = null;
+  #loop: BatchLoop | null = null;
+  #timer: NodeJS.Timeout | null = null;
   #inBatch = false;
   #listeners: WriteListener[];
   #stats: PortStats = {
@@ -38,7 +49,8 @@ export class FakePort implements BatchPort {
     maxBatch: 0, hostSent: 0, busyPollBatches: 0,
   };
 
-  constructor(memory: WebAssembly.Memory, layout: PortLayout, listeners: WriteListener[] = []) {
+  constructor(memory: WebAssembly.Memory, options: PortOptions, listeners: WriteListener[] = []) {
+    const layout = portLayout(options);
     const len = memory.buffer.byteLength;
     // the same checks as the addon's createPort
     if (layout.slotCount === 0 || layout.headroom < abi.VNET_HDR_LEN || layout.headroom >= layout.slotSize ||
@@ -46,6 +58,8 @@ export class FakePort implements BatchPort {
       layout.descBase + layout.slotCount * abi.DESC_SIZE > len) {
       throw new WlvsError('WLVS_ERR_NATIVE', 'native createPort: layout does not fit the memory');
     }
+    this.#memory = memory;
+    this.#options = options;
     this.#bytes = new Uint8Array(memory.buffer);
     this.#view = new DataView(memory.buffer);
     this.#layout = layout;
@@ -61,17 +75,44 @@ export class FakePort implements BatchPort {
     return this.devices.push(device) - 1;
   }
 
-  start(onBatch: BatchHandler): void {
-    if (this.#onBatch) throw new WlvsError('WLVS_ERR_DEVICE', 'native portStart: already started');
-    this.#onBatch = onBatch;
+  async start(): Promise<void> {
+    if (this.#loop) throw new WlvsError('WLVS_ERR_ENGINE', 'the port is started already');
+    const o = this.#options;
+    const loop = new BatchLoop(this.#memory, o.layout, instantiateCore(o.core, this.#memory),
+      this.devices.map(framingOf),
+      o.onHost, o.now);
+    this.#loop = loop;
+    // the expiry step an idle worker runs; injected batches run it too (the clock may be a test's)
+    this.#timer = setInterval(() => loop.sweepIfDue(), SWEEP_INTERVAL_MS);
+    this.#timer.unref();
   }
 
   get started(): boolean {
-    return this.#onBatch !== null;
+    return this.#loop !== null;
   }
 
-  stop(): void {
-    this.#onBatch = null;
+  exclusive<T>(fn: () => T): T {
+    return fn();
+  }
+
+  setCore(core: WebAssembly.Module): void {
+    if (!this.#loop) throw new WlvsError('WLVS_ERR_ENGINE', 'the port is not started');
+    this.#loop.setCore(instantiateCore(core, this.#memory));
+  }
+
+  /** the core the port's batches run now */
+  get core(): BatchLoop['core'] | null {
+    return this.#loop?.core ?? null;
+  }
+
+  batchStats(): BatchStats {
+    return readBatchStats(this.#loop?.stats ?? new Float64Array(64));
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    this.#loop = null;
   }
 
   send(device: number, frame: Uint8Array): boolean {
@@ -96,7 +137,7 @@ export class FakePort implements BatchPort {
    * (setImmediate), as a real peer's answer arrives later.
    */
   inject(device: number, frames: Uint8Array[], vnetHeaders: Uint8Array[] = []): WrittenFrame[] {
-    if (!this.#onBatch) throw new Error('FakePort.inject: the port is not started');
+    if (!this.#loop) throw new Error('FakePort.inject: the port is not started');
     if (this.#inBatch) throw new Error('FakePort.inject: called from inside a batch; inject later');
     if (device < 0 || device >= this.devices.length) throw new Error(`FakePort.inject: no device ${device}`);
     const { slotBase, slotSize, headroom, slotCount, descBase } = this.#layout;
@@ -105,7 +146,7 @@ export class FakePort implements BatchPort {
     const firstWrite = this.written.length;
     this.#stats.wakeups++;
     let k = 0;
-    while (k < frames.length && this.#onBatch) {
+    while (k < frames.length && this.#loop) {
       let n = 0;
       for (; k < frames.length && n < slotCount; k++) {
         const f = frames[k];
@@ -132,13 +173,14 @@ export class FakePort implements BatchPort {
       this.#stats.maxBatch = Math.max(this.#stats.maxBatch, n);
       this.#inBatch = true;
       try {
-        this.#onBatch(device, n);
+        this.#loop.onBatch(device, n);
       } finally {
         this.#inBatch = false;
       }
-      // stopped from inside the callback: nothing is written, as in the addon
-      if (!this.#onBatch) break;
+      // stopped from inside the batch: nothing is written, as in the addon
+      if (!this.#loop) break;
       this.#flush(n, vlen);
+      this.#loop.sweepIfDue();
     }
     return this.written.slice(firstWrite);
   }
@@ -205,8 +247,8 @@ export class FakeIo implements DeviceIo {
     this.closed.push(d.name);
   }
 
-  createPort(memory: WebAssembly.Memory, layout: PortLayout): FakePort {
-    const p = new FakePort(memory, layout, this.#listeners);
+  createPort(memory: WebAssembly.Memory, options: PortOptions): FakePort {
+    const p = new FakePort(memory, options, this.#listeners);
     this.ports.push(p);
     return p;
   }

@@ -1,10 +1,12 @@
-// native.ts — the typed face of native/wlvs_io.c. Loading fails with a clear message when the
-// addon was not built (npm install builds it with node-gyp). The addon throws plain Errors whose
+// native.ts — the typed face of native/wlvs_io.c, loaded on each thread that uses it (the
+// director's for devices, wake-ups and host frames; the data-path worker's for its port).
+// Loading fails with a clear message when the addon was not built (npm install builds it with
+// node-gyp). The addon throws plain Errors whose
 // `code` is a WLVS_ERR_* string; every call goes through a wrapper that turns them into
 // WlvsErrors with that registered code (WLVS_ERR_NATIVE for anything else) and names the call.
 import { createRequire } from 'node:module';
 import { WlvsError, isErrorCode } from '../errors.js';
-import type { BatchHandler, BatchPort, OpenDevice, PortLayout, PortStats } from './port.js';
+import type { PortLayout, PortStats } from './port.js';
 
 /** TUNSETOFFLOAD bits (linux/if_tun.h) */
 export const TUN_F_CSUM = 0x01;
@@ -23,17 +25,33 @@ interface Binding {
   openTun(name: string, opts: TunOptions): { fd: number; name: string };
   closeFd(fd: number): void;
   openRawSocket(protocol: number): number;
-  createPort(memory: ArrayBuffer, layout: PortLayout): Handle;
+  createPort(memory: Uint8Array, layout: PortLayout & { wakerFd?: number }, stats: BigUint64Array): Handle;
   portAddDevice(port: Handle, fd: number, vnet: boolean): number;
-  portStart(port: Handle, onBatch: (device: number, count: number) => void): void;
-  portStop(port: Handle): void;
-  portSend(port: Handle, device: number, frame: Uint8Array): number;
-  portStats(port: Handle): PortStats;
+  /** blocks in epoll_wait; 1 when woken, 0 after timeoutMs */
+  portRun(port: Handle, timeoutMs: number, onBatch: (device: number, count: number) => void): number;
+  portStatNames(): string[];
+  createWaker(): number;
+  wake(fd: number): void;
+  sendFrame(fd: number, vnet: boolean, frame: Uint8Array): number;
+  /** a non-blocking datagram pair: a device without a kernel (tests play the network on one end) */
+  socketPair(): [number, number];
+  /** one frame from a non-blocking fd into buf; 0 when none is waiting */
+  recvFrame(fd: number, buf: Uint8Array): number;
+  /** one datagram from a connected socket, then wait up to timeoutMs for a reply or ECONNREFUSED */
+  udpProbe(address: string, port: number, payload: Uint8Array, timeoutMs: number):
+  Promise<{ outcome: 'reply' | 'refused' | 'timeout'; bytes: number }>;
   startDecap(rawFd: number, tunFd: number): Handle;
   decapStop(decap: Handle): void;
   decapStats(decap: Handle): DecapStats;
   /** sends one sd_notify(3) datagram to the unix socket at `path` ('@' = abstract); bytes sent */
   sdNotify(path: string, message: string): number;
+  // LEGACY uv_poll port on the main thread, kept only for the A/B of issue 15 (uv-port.ts)
+  uvCreatePort(memory: Uint8Array, layout: PortLayout): Handle;
+  uvPortAddDevice(port: Handle, fd: number, vnet: boolean): number;
+  uvPortStart(port: Handle, onBatch: (device: number, count: number) => void): void;
+  uvPortStop(port: Handle): void;
+  uvPortSend(port: Handle, device: number, frame: Uint8Array): number;
+  uvPortStats(port: Handle): Omit<PortStats, 'hostSent'> & { hostSent: number };
 }
 
 let binding: Binding | null = null;
@@ -52,7 +70,9 @@ function wrapped(raw: Binding): Binding {
   for (const name of Object.getOwnPropertyNames(raw)) {
     const fn = (raw as unknown as Record<string, unknown>)[name];
     if (typeof fn !== 'function') continue;
-    out[name] = (...args: unknown[]) => {
+    // portRun calls back into JS: what the batch handler throws (a WlvsError from a trapping
+    // debug core) must come out as it was thrown
+    out[name] = name === 'portRun' ? fn : (...args: unknown[]) => {
       try {
         return fn(...args);
       } catch (err) {
@@ -63,7 +83,7 @@ function wrapped(raw: Binding): Binding {
   return out as unknown as Binding;
 }
 
-/** native returns the loaded addon, loading it on first use. */
+/** native returns the loaded addon, loading it on first use (once per thread). */
 export function native(): Binding {
   if (binding) return binding;
   const require = createRequire(import.meta.url);
@@ -78,39 +98,25 @@ export function native(): Binding {
 }
 
 /**
- * NativePort is the addon's BatchPort: non-blocking fds watched with uv_poll, read() straight
- * into the slots of one WebAssembly memory. The memory must never grow: the addon keeps a
- * pointer into it.
+ * NativePort is the addon's port on the thread that runs it: non-blocking fds in one epoll set
+ * with a waker, read() straight into the slots of the (shared) memory, the counters in `stats`
+ * (portStatNames() order) where any thread may read them. The memory must never grow.
  */
-export class NativePort implements BatchPort {
-  #h: Handle;
-  #started = false;
+export class NativePort {
+  readonly #h: Handle;
 
-  constructor(memory: WebAssembly.Memory, layout: PortLayout) {
-    this.#h = native().createPort(memory.buffer, layout);
+  constructor(memory: WebAssembly.Memory, layout: PortLayout, stats: BigUint64Array, wakerFd?: number) {
+    this.#h = native().createPort(new Uint8Array(memory.buffer), { ...layout,
+      ...(wakerFd === undefined ? {} : { wakerFd }) }, stats);
   }
 
-  addDevice(device: OpenDevice): number {
-    return native().portAddDevice(this.#h, device.fd, device.vnet);
+  addDevice(fd: number, vnet: boolean): number {
+    return native().portAddDevice(this.#h, fd, vnet);
   }
 
-  start(onBatch: BatchHandler): void {
-    native().portStart(this.#h, onBatch);
-    this.#started = true;
-  }
-
-  send(device: number, frame: Uint8Array): boolean {
-    return native().portSend(this.#h, device, frame) > 0;
-  }
-
-  stats(): PortStats {
-    return native().portStats(this.#h);
-  }
-
-  /** stop ends polling so the loop can exit; the fds stay open (the caller closes them). */
-  stop(): void {
-    if (this.#started) native().portStop(this.#h);
-    this.#started = false;
+  /** run reads and hands batches to onBatch for up to timeoutMs; true when woken before. */
+  run(timeoutMs: number, onBatch: (device: number, count: number) => void): boolean {
+    return native().portRun(this.#h, Math.max(0, Math.ceil(timeoutMs)), onBatch) === 1;
   }
 }
 

@@ -1,19 +1,32 @@
 // port.ts — what the director needs from device I/O, and nothing more: open and close its
 // devices, and one batched port per memory that moves frames between the devices and the frame
-// slots. Two implementations: the native addon (device.ts `nativeIo`, over native/wlvs_io.c) and
-// a fake for tests without root (fake-io.ts). Another engine (worker threads, epoll) implements
-// this same interface; the director does not change.
+// slots and runs the WASM core on each batch. Two implementations: the native engine (device.ts
+// `nativeIo`: a data-path worker thread over native/wlvs_io.c, worker-port.ts) and a fake for
+// tests without root (fake-io.ts) that runs the same batch loop on the test's thread.
 //
 // The contract of a batch (docs: DESIGN "Batches, not packets"), which every implementation keeps:
 //  1. Frames of ONE device are read straight into slots 0..count-1 of the memory: slot i's frame
 //     starts at slotBase + i * slotSize + headroom; with a virtio header (vnet) its 10 bytes sit
 //     just before. Descriptor i (abi.DESC_*) gets off, len, verdict 0, inDev = outDev = device.
-//  2. onBatch(device, count) is called once, on the JS thread; it runs process() and may send()
-//     host frames. Nothing touches the slots while it runs.
-//  3. When it returns, every slot whose verdict is FORWARD is written to its descriptor's outDev
-//     (with the vnet header before it when the port is vnet); others are dropped. A descriptor
-//     pointing outside the memory, or at a device that does not exist, is counted, not written.
-//  4. The memory never grows: the port keeps views or pointers into it.
+//  2. The port's own instance of the core runs process() once on them (dataplane/worker.ts
+//     BatchLoop) and hands HOST frames (copies) to `onHost`; nothing else touches the slots.
+//  3. Then every slot whose verdict is FORWARD is written to its descriptor's outDev (with the
+//     vnet header before it when the port is vnet); others are dropped. A descriptor pointing
+//     outside the memory, or at a device that does not exist, is counted, not written.
+//  4. Between batches the port runs the core's expiry sweep (every SWEEP_INTERVAL_MS).
+//  5. The memory never grows: the port keeps views or pointers into it.
+//
+// The control plane's hand-over: the director writes tables (and runs its own instance of the
+// core on them: scheduler rebuilds, session import/export) only inside exclusive(fn), which
+// returns once no batch is running and keeps the next one from starting until fn returns. On the
+// native engine that is a pause/resume barrier through Atomics on a control block
+// (control-block.ts): one batch boundary of latency per change, and changes are rare
+// (configuration, health verdicts, neighbours, failover), so nothing is doubled or versioned in
+// the memory. Session events are the exception: the core publishes them through a
+// single-producer ring (assembly/events.ts) the director drains without pausing anything.
+
+import type { BatchStats, HostHandler } from '../dataplane/worker.js';
+import type { Layout } from '../dataplane/memory-map.js';
 
 /** Options for opening one TUN or TAP device. */
 export interface DeviceOptions {
@@ -38,31 +51,57 @@ export interface OpenDevice {
 /** Where the slots and descriptors lie in the memory (see memory-map.ts). */
 export interface PortLayout {
   descBase: number; slotBase: number; slotSize: number; headroom: number; slotCount: number;
-  /** keep polling every device this long after a wakeup (0: off, at most 1000) */
+  /** keep reading every device this long after a batch instead of sleeping (0: off, at most 1000) */
   busyPollUs?: number;
 }
 
 export interface PortStats {
+  /** sleeps that ended with frames to read */
   wakeups: number; batches: number; rxFrames: number; txFrames: number; txDrops: number; rxErrors: number;
   txErrors: number; badDescriptors: number; maxBatch: number; hostSent: number;
   /** batches found while busy polling, each one a wakeup saved */
   busyPollBatches: number;
 }
 
-/** Called once per batch: frames are in slots [0, count) of `device`. */
-export type BatchHandler = (device: number, count: number) => void;
+/** What a port runs and where its time comes from. */
+export interface PortOptions {
+  layout: Layout;
+  /** director.busy_poll_us */
+  busyPollUs: number;
+  /** the compiled core; the port instantiates its own copy over the memory */
+  core: WebAssembly.Module;
+  /** the data path's clock in milliseconds (u32, wrap-safe), for a port on this thread */
+  now: () => number;
+  /**
+   * the same clock for a port on another thread: `now` is performance.timeOrigin +
+   * performance.now() - clockOrigin there; null when `now` is a test's fake clock
+   */
+  clockOrigin: number | null;
+  /** HOST frames of a batch (copies): on the native engine they arrive a moment after the batch */
+  onHost: HostHandler;
+  /** the data path failed (a trap in a debug core, a dead worker): nothing more will be forwarded */
+  onError: (err: Error) => void;
+}
 
-/** BatchPort moves batches of frames between devices and the slots of one memory. */
+/** BatchPort moves batches of frames between devices and the slots of one memory and runs the core on them. */
 export interface BatchPort {
   /** addDevice registers an open device (all of a port's devices share the vnet setting); returns its index */
   addDevice(device: OpenDevice): number;
-  /** start begins reading; `onBatch` runs for each batch read (contract above) */
-  start(onBatch: BatchHandler): void;
+  /** start begins reading; it resolves once batches flow (the port's core is instantiated) */
+  start(): Promise<void>;
+  /**
+   * exclusive runs `fn` while no batch runs (contract above) and returns its result; nested
+   * calls run inside the outer one. WLVS_ERR_ENGINE when the data path does not pause.
+   */
+  exclusive<T>(fn: () => T): T;
+  /** setCore: from the next batch on the port runs `core` (call it inside exclusive) */
+  setCore(core: WebAssembly.Module): void;
   /** send writes one frame the host built (ARP, ICMP) to a device; false if it was dropped */
   send(device: number, frame: Uint8Array): boolean;
   stats(): PortStats;
-  /** stop ends reading (safe twice, and from inside onBatch); the devices stay open */
-  stop(): void;
+  batchStats(): BatchStats;
+  /** stop ends reading and waits until no batch runs (safe twice); the devices stay open */
+  stop(): Promise<void>;
 }
 
 /** DeviceIo opens devices and creates ports: the director's whole view of device I/O. */
@@ -71,5 +110,19 @@ export interface DeviceIo {
   openDevice(o: DeviceOptions): Promise<OpenDevice>;
   /** closeDevice closes it; the (non-persistent) device then disappears */
   closeDevice(d: OpenDevice): void;
-  createPort(memory: WebAssembly.Memory, layout: PortLayout): BatchPort;
+  createPort(memory: WebAssembly.Memory, options: PortOptions): BatchPort;
+}
+
+/** portLayout: the part of the memory layout a port reads into */
+export function portLayout(o: PortOptions): PortLayout {
+  const { layout } = o;
+  return {
+    descBase: layout.descriptors.base, slotBase: layout.slots.base, slotSize: layout.slotSize,
+    headroom: layout.headroom, slotCount: layout.caps.slotCount, busyPollUs: o.busyPollUs,
+  };
+}
+
+/** framingOf: how a device frames what the core reads */
+export function framingOf(d: OpenDevice): { l2: boolean; vnet: boolean } {
+  return { l2: d.kind === 'tap', vnet: d.vnet };
 }

@@ -3,46 +3,8 @@
 import { createCipheriv, createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 
-const BLOCK = 32;
-
-/** block k of the stream */
-function streamBlock(k: number): Buffer {
-  return createHash('sha256').update(`wlvs-stream-${k}`).digest();
-}
-
-/** dataStream yields the first `total` bytes of the stream, in 64 KiB chunks. */
-export function dataStream(total: number): Readable {
-  let sent = 0;
-  let k = 0;
-  return new Readable({
-    read() {
-      if (sent >= total) {
-        this.push(null);
-        return;
-      }
-      const n = Math.min(65536, total - sent);
-      const chunk = Buffer.allocUnsafe(Math.ceil(n / BLOCK) * BLOCK);
-      for (let off = 0; off < chunk.length; off += BLOCK) streamBlock(k++).copy(chunk, off);
-      sent += n;
-      this.push(chunk.subarray(0, n));
-    },
-  });
-}
-
-/** streamDigest: the SHA-256 of the first `total` bytes of the stream. */
-export function streamDigest(total: number): string {
-  const h = createHash('sha256');
-  let k = 0;
-  for (let left = total; left > 0; left -= BLOCK) {
-    const b = streamBlock(k++);
-    h.update(left >= BLOCK ? b : b.subarray(0, left));
-  }
-  return h.digest('hex');
-}
-
-// The counter-mode stream above costs one SHA-256 call per 32 bytes (≈ 100 ms per MiB here),
-// too slow for multi-GiB transfers. This one is the AES-128-CTR keystream over zeros: still a
-// counter mode anyone can regenerate, at memory speed.
+// AES-128-CTR keystream over zeros: a counter mode anyone can regenerate, at memory speed in
+// both runtimes (a SHA-256 per 32-byte block, as before, cost 0.1 s a MiB on Node and 1.3 s on Deno).
 const CTR_KEY = createHash('sha256').update('wlvs-ctr-stream').digest().subarray(0, 16);
 const CTR_IV = Buffer.alloc(16);
 const CTR_CHUNK = 1 << 16;

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { ForwardingMode, SchedulerName } from '../model/spec.js';
+import { type Runtime, scriptCommand } from '../sys/runtime.js';
 import { waitForLine } from './netns.js';
 import { CLIENT_NET, SERVER_NET, type Topology } from './topology.js';
 
@@ -44,7 +45,8 @@ export function rsGatewayFor(forwarding: ForwardingMode, device: 'tap' | 'tun'):
 export function labConfig(topo: Topology, device: 'tap' | 'tun', o: LabServiceOptions, tokenFile: string): Record<string, unknown> {
   const tap = device === 'tap';
   const vip = tap ? LAB_VIP_TAP : LAB_VIP_TUN;
-  const realServers = (port: number) => topo.realServers.map((r, i) => ({ address: r.address, port, weight: o.weights?.[i] ?? 1 }));
+  const realServers = (port: number) => topo.realServers.map((r, i) => ({ address: r.address, port,
+    weight: o.weights?.[i] ?? 1 }));
   const lips = tap ? LAB_LIPS_TAP : LAB_LIPS_TUN;
   const common = (name: string, port: number, protocol: string) => ({
     name, vip, port, protocol, scheduler: o.scheduler ?? 'rr', forwarding: o.forwarding,
@@ -161,15 +163,21 @@ export interface RunningDirector {
 
 /** startDirector writes the configuration and runs `wlvs run` in the director namespace. */
 export async function startDirector(topo: Topology, config: (tokenFile: string) => Record<string, unknown>,
-  opts: { corePath?: string; adminPort?: number; bin?: string; runArgs?: string[] } = {}): Promise<RunningDirector> {
+  opts: {
+    corePath?: string; adminPort?: number; bin?: string; runArgs?: string[];
+    runtime?: Runtime; env?: Record<string, string>;
+  } = {},
+): Promise<RunningDirector> {
   const dir = mkdtempSync(join(tmpdir(), `${topo.lab.id}-`));
   const tokenFile = join(dir, 'token');
   writeFileSync(tokenFile, `${LAB_TOKEN}\n`, { mode: 0o600 });
   const configPath = join(dir, 'wlvs.yaml');
   const writeConfig = (c: Record<string, unknown>) => writeFileSync(configPath, stringify(c));
   writeConfig(config(tokenFile));
-  const env = { ...process.env, ...(opts.corePath ? { WLVS_CORE: opts.corePath } : {}) };
-  const child = topo.lab.spawn(topo.director.role, process.execPath, [opts.bin ?? BIN, 'run', ...opts.runArgs ?? [], configPath], { env });
+  const env = { ...process.env, ...opts.env, ...(opts.corePath ? { WLVS_CORE: opts.corePath } : {}) };
+  // the runtime the lab runs on, unless told (WLVS_RUNTIME, bench:e2e --runtime)
+  const [exe, args] = scriptCommand(opts.bin ?? BIN, ['run', ...opts.runArgs ?? [], configPath], opts.runtime);
+  const child = topo.lab.spawn(topo.director.role, exe, args, { env });
   const output: string[] = [];
   child.stdout?.on('data', (d: Buffer) => output.push(...d.toString().split('\n').filter(Boolean)));
   child.stderr?.on('data', (d: Buffer) => output.push(...d.toString().split('\n').filter(Boolean)));
@@ -180,8 +188,8 @@ export async function startDirector(topo: Topology, config: (tokenFile: string) 
 
 /** startRealServer runs the HTTP/UDP server program on one real server; resolves when it listens. */
 export async function startRealServer(topo: Topology, rs: Topology['realServers'][number], ports: number[] = [80]): Promise<ChildProcess> {
-  const srv = topo.lab.spawn(rs.role, process.execPath, [RS_SERVER, '--name', rs.name, ...ports.flatMap((p) => ['--port', String(p)]),
-    '--udp-port', '5353']);
+  const srv = topo.lab.spawn(rs.role, ...scriptCommand(RS_SERVER, ['--name', rs.name, ...ports.flatMap((p) => ['--port', String(p)]),
+    '--udp-port', '5353']));
   await waitForLine(srv, /^ready/);
   return srv;
 }
@@ -191,16 +199,17 @@ export async function startRealServer(topo: Topology, rs: Topology['realServers'
  * on every real server; returns the server program of each, by role.
  */
 export async function startRealServers(topo: Topology,
-  o: { forwarding: ForwardingMode; vip: string; ports?: number[]; iperf?: boolean }): Promise<Map<string, ChildProcess>> {
+  o: { forwarding: ForwardingMode; vip: string; ports?: number[]; iperf?: boolean }): Promise<Map<string,
+    ChildProcess>> {
   const waits: Promise<string>[] = [];
   const servers = new Map<string, ChildProcess>();
   for (const rs of topo.realServers) {
     if (o.forwarding === 'dr' || o.forwarding === 'tun') {
-      const prep = topo.lab.spawn(rs.role, process.execPath, [BIN, 'realserver', '--mode', o.forwarding, '--vip', o.vip]);
+      const prep = topo.lab.spawn(rs.role, ...scriptCommand(BIN, ['realserver', '--mode', o.forwarding, '--vip', o.vip]));
       await waitForLine(prep, /"event":"ready"/);
     }
     const ports = (o.ports ?? [80]).flatMap((p) => ['--port', String(p)]);
-    const srv = topo.lab.spawn(rs.role, process.execPath, [RS_SERVER, '--name', rs.name, ...ports, '--udp-port', '5353']);
+    const srv = topo.lab.spawn(rs.role, ...scriptCommand(RS_SERVER, ['--name', rs.name, ...ports, '--udp-port', '5353']));
     servers.set(rs.role, srv);
     waits.push(waitForLine(srv, /^ready/));
     if (o.iperf) {

@@ -6,10 +6,11 @@
 // It must never run a command in the host namespace other than `ip netns add/del` and `ip -n`.
 import { type ChildProcess, execFileSync, spawn, type SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WlvsError } from '../errors.js';
+import { tiedToParent } from '../sys/pdeathsig.js';
 import { track, untrack } from './cleanup.js';
 import { command, type CommandOptions, type CommandResult } from './command.js';
 
@@ -18,9 +19,6 @@ export { waitForLine } from './wait-line.js';
 /** the longest interface name Linux accepts (IFNAMSIZ - 1) */
 const IFNAME_MAX = 15;
 
-// setpriv makes the kernel kill a child when this process dies, even by SIGKILL, when no
-// exit hook can run
-const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 const OUTPUT_KEEP = 16 << 10;
 
 interface Child {
@@ -112,9 +110,10 @@ export class Lab {
    */
   spawn(role: string, cmd: string, args: string[], opts: SpawnOptions = {}): ChildProcess {
     this.#alive();
-    const wrap = SETPRIV ? [SETPRIV, '--pdeathsig', 'KILL', '--'] : [];
+    // the kernel kills the child when this process dies, even by SIGKILL, when no exit hook can run
+    const [wrapped, wrappedArgs] = tiedToParent(cmd, args);
     const group = opts.detached !== false;
-    const child = spawn('ip', ['netns', 'exec', this.ns(role), ...wrap, cmd, ...args],
+    const child = spawn('ip', ['netns', 'exec', this.ns(role), wrapped, ...wrappedArgs],
       { stdio: ['ignore', 'pipe', 'pipe'], ...opts, detached: group });
     if (child.pid === undefined) {
       // spawn failed before a PID existed; the 'error' event carries why

@@ -4,6 +4,7 @@
 //   node rs-server.js --name rs1 --port 80 [--port 81 ...] [--udp-port 5353] [--addr 0.0.0.0]
 //   GET /              {"server":"rs1","client":"10.99.1.10","clientPort":41234}
 //   GET /bytes/N       N bytes of a stream anyone can regenerate (see lab/data-stream.ts)
+//   GET /ctr/N         N bytes of the faster AES-CTR stream, its SHA-256 in header x-sha256
 //   GET /health        200 ok
 //   POST /digest       {"bytes":N,"sha256":"..."} of the request body (uploads through the director)
 //   UDP datagram       "rs1|<client address>|<payload>"
@@ -11,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import { createSocket } from 'node:dgram';
 import { parseArgs } from 'node:util';
-import { dataStream } from './data-stream.js';
+import { ctrDigest, ctrStream } from './data-stream.js';
 
 const { values } = parseArgs({
   options: {
@@ -45,8 +46,15 @@ const handler = (req: import('node:http').IncomingMessage, res: import('node:htt
   if (m) {
     const total = Math.min(Number(m[1]), 1 << 30);
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': total, 'x-server': name });
-    const stream = dataStream(total);
+    const stream = ctrStream(total);
     stream.pipe(res);
+    return;
+  }
+  const ctr = /^\/ctr\/(\d+)$/.exec(url.pathname);
+  if (ctr) {
+    const total = Math.min(Number(ctr[1]), 1 << 30);
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': total, 'x-server': name, 'x-sha256': ctrDigest(total) });
+    ctrStream(total).pipe(res);
     return;
   }
   res.setHeader('content-type', 'application/json');

@@ -78,6 +78,8 @@ export interface ServiceSpec {
   scheduler: SchedulerName;
   hashPort: boolean;
   fallback: boolean;
+  /** TCP segments other than SYN create sessions (mh with dr/tun: a flow moved by ECMP continues) */
+  acceptMidFlow: boolean;
   forwarding: ForwardingMode;
   persistence: number;
   persistencePrefix: number;
@@ -142,6 +144,58 @@ export interface HaSpec {
   syncSessions: boolean;
 }
 
+/** A BGP neighbour of this director's BIRD: the router that spreads the VIPs by ECMP. */
+export interface BgpNeighborSpec {
+  address: string;
+  as: number;
+  /** TCP MD5 password (RFC 2385), or null */
+  password: string | null;
+}
+
+/** Another director of the cluster (or this one), as every member's configuration lists it. */
+export interface ClusterMemberSpec {
+  name: string;
+  /** its session-sync address, or null when it does not sync */
+  sync: { host: string; port: number } | null;
+  /** the Full-NAT local addresses it allocates from (announced by it, backed up by the others) */
+  localAddresses: string[];
+}
+
+/** Active/active directors behind ECMP: this director's BIRD announces what it serves. */
+export interface ClusterSpec {
+  /** this director's member name */
+  name: string;
+  bgp: {
+    localAs: number;
+    localAddress: string;
+    routerId: string;
+    neighbors: BgpNeighborSpec[];
+    /** seconds (RFC 4271 §4.2: 0 or at least 3) */
+    holdTime: number;
+    keepaliveTime: number;
+    /** BFD (RFC 5880) with the neighbours, or null */
+    bfd: { intervalMs: number; multiplier: number } | null;
+    /** extra copies of the local AS on the routes held for another member (less preferred) */
+    backupPrepend: number;
+  };
+  bird: {
+    binary: string;
+    /** where the generated configuration and the control socket live (null: a temp dir) */
+    stateDir: string | null;
+  };
+  /** heartbeats missing this long mean a stalled data path: the watchdog withdraws every route */
+  watchdogMs: number;
+  /** after withdrawing on stop, keep forwarding this long so the router moves the flows first */
+  withdrawGraceMs: number;
+  /** a drain ends after this long even if flows still arrive */
+  drainDeadlineS: number;
+  /** a drain ends when no frame was forwarded for this long */
+  drainQuietMs: number;
+  members: ClusterMemberSpec[];
+  /** session sync with the other members (their `sync` addresses), or null */
+  sync: { authKeyFile: string } | null;
+}
+
 export interface DirectorSpec {
   devices: DeviceSpec[];
   routes: RouteSpec[];
@@ -157,6 +211,7 @@ export interface DirectorSpec {
   sloppyTcp: boolean;
   admin: { listen: string; tokenFile: string | null } | null;
   ha: HaSpec | null;
+  cluster: ClusterSpec | null;
   logLevel: string;
   /** where connection logs go and how many lines a second at most (services opt in) */
   connectionLog?: ConnectionLogSpec;

@@ -49,7 +49,8 @@ export async function prepareDr(vip: string): Promise<Prepared> {
 }
 
 /** prepareTun holds the VIP on a tunnel device and decapsulates IP-in-IP into it. */
-export async function prepareTun(vip: string, opts: { device?: string; forceUserSpace?: boolean } = {}): Promise<Prepared> {
+export async function prepareTun(vip: string,
+  opts: { device?: string; forceUserSpace?: boolean } = {}): Promise<Prepared> {
   const restore = await setSysctls({ 'net.ipv4.conf.all.rp_filter': '0', 'net.ipv4.conf.default.rp_filter': '0' });
   if (!opts.forceUserSpace && (await runQuiet('ip', ['link', 'add', 'name', 'wlvs-ipip', 'type', 'ipip'])) === null) {
     await run('ip', ['link', 'set', 'wlvs-ipip', 'up']);

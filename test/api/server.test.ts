@@ -205,6 +205,23 @@ describe('admin API', () => {
     ]);
   });
 
+  it('GET /api/v1/cluster; drain and resume a cluster member with the token, the deadline checked', async () => {
+    assert.deepEqual((await srv.call('GET', '/api/v1/cluster')).body, { member: 'd1', state: 'active' });
+    assert.equal((await srv.call('POST', '/api/v1/cluster/drain', { body: { deadline: 30 } })).status, 401);
+    const d = await srv.call('POST', '/api/v1/cluster/drain', { body: { deadline: 30 }, token: TOKEN });
+    assert.equal(d.status, 200);
+    assert.equal(d.body.state, 'draining');
+    assert.equal((await srv.call('POST', '/api/v1/cluster/drain', { body: {}, token: TOKEN })).status, 200);
+    for (const bad of [0, -1, 'soon', 1e6]) {
+      assert.equal((await srv.call('POST', '/api/v1/cluster/drain', { body: { deadline: bad }, token: TOKEN })).status, 400, String(bad));
+    }
+    assert.deepEqual(s.drains, [30, undefined]);
+    assert.equal((await srv.call('POST', '/api/v1/cluster/resume', { token: TOKEN })).body.state, 'active');
+    assert.equal(s.resumes, 1);
+    s.failNext(new WlvsError('WLVS_ERR_NOT_FOUND', 'this director is not a cluster member'));
+    assert.equal((await srv.call('POST', '/api/v1/cluster/resume', { token: TOKEN })).status, 404);
+  });
+
   it('answers each error code with its HTTP status; anything unregistered is WLVS_ERR_INTERNAL, 500', async () => {
     const cases: [unknown, number, ErrorCode][] = [
       [new WlvsError('WLVS_ERR_NOT_FOUND', 'x'), 404, 'WLVS_ERR_NOT_FOUND'],
@@ -291,6 +308,23 @@ describe('admin API', () => {
       'wlvs_ha_vrrp_dropped_total{reason="checksum"} 0',
       'wlvs_ha_sync_dropped_total{reason="foreign"} 1',
       'wlvs_ha_sync_dropped_total{reason="unauthenticated"} 2',
+      'wlvs_cluster_bgp_session_up{neighbor="10.99.2.254"} 1',
+      'wlvs_cluster_bgp_session_up{neighbor="10.99.2.253"} 0',
+      'wlvs_cluster_routes_announced{kind="vip"} 1',
+      'wlvs_cluster_routes_announced{kind="lip"} 1',
+      'wlvs_cluster_routes_announced{kind="backup"} 1',
+      'wlvs_cluster_state{state="active"} 1',
+      'wlvs_cluster_state{state="draining"} 0',
+      'wlvs_cluster_watchdog_stalls_total 2',
+      'wlvs_cluster_bird_restarts_total 1',
+      'wlvs_cluster_member_up{member="d2"} 1',
+      'wlvs_cluster_member_up{member="d3"} 0',
+      'wlvs_cluster_sync_sessions_total{member="d2",outcome="sent"} 5',
+      'wlvs_cluster_sync_sessions_total{member="d2",outcome="imported"} 4',
+      'wlvs_cluster_sync_sessions_total{member="d2",outcome="refused"} 2',
+      'wlvs_cluster_sync_sessions_total{member="d3",outcome="received"} 0',
+      'wlvs_cluster_sync_dropped_total{reason="unauthenticated"} 3',
+      'wlvs_cluster_sync_dropped_total{reason="replayed"} 1',
       'wlvs_busy_poll_batches_total 5',
       'wlvs_device_tx_drops_total 1',
       'wlvs_batch_size_bucket{le="1"} 2',

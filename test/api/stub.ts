@@ -46,13 +46,17 @@ export interface Stub {
   swaps: string[];
   /** the services the control plane reports: tests change their counters to move the figures */
   services: ServiceState[];
+  /** drain-director deadlines asked (undefined: the configured one), and resumes */
+  drains: (number | undefined)[];
+  resumes: number;
   /** make the next change (reload, edit, hot-swap) throw this */
   failNext(err: unknown): void;
 }
 
 export function stub(): Stub {
   const s: Stub = {
-    edits: [], queries: [], reloads: [], swaps: [], failNext: (e) => { failure = e; }, cp: undefined as never,
+    edits: [], queries: [], reloads: [], swaps: [], drains: [], resumes: 0, failNext: (e) => { failure = e; },
+      cp: undefined as never,
     services: [],
   };
   let failure: unknown = null;
@@ -128,6 +132,21 @@ export function stub(): Stub {
       },
       view: { state: 'master', priority: 150 },
     }),
+    cluster: () => ({
+      state: 'active', neighbors: [{ address: '10.99.2.254', up: true }, { address: '10.99.2.253', up: false }],
+      announced: [{ prefix: '10.99.100.1', kind: 'vip' }, { prefix: '10.99.3.1', kind: 'lip' }, { prefix: '10.99.3.2', kind: 'backup' }],
+      stalls: 2, birdRestarts: 1, view: { member: 'd1', state: 'active' },
+      members: [{ name: 'd2', up: true, sent: 5, received: 6, imported: 4, refused: 2 }, { name: 'd3', up: false, sent: 0, received: 0, imported: 0, refused: 0 }],
+      syncDropped: { foreign: 0, malformed: 0, unauthenticated: 3, replayed: 1, stale: 0 },
+    }),
+    drainDirector: (deadline) => {
+      s.drains.push(deadline);
+      return change({ member: 'd1', state: 'draining' });
+    },
+    resumeDirector: () => {
+      s.resumes++;
+      return change({ member: 'd1', state: 'active' });
+    },
     uptimeSeconds: () => 12.4,
     runtimeEdits: () => 2,
     configObject: () => ({ director: { sessions: 1024 }, services: [] }),

@@ -54,7 +54,8 @@ describe('config', () => {
 
   it('maps ipvsadm --set names (tcp, tcpfin, udp) and IPVS state names', () => {
     const s = parseConfig(BASE.replace('services:', '  timeouts: { tcp: 100, tcpfin: 20, udp: 30, close: 5 }\nservices:'), 'x');
-    assert.deepEqual([s.timeouts.established, s.timeouts.fin_wait, s.timeouts.time_wait, s.timeouts.udp, s.timeouts.close], [100, 20, 20, 30, 5]);
+    assert.deepEqual([s.timeouts.established, s.timeouts.fin_wait, s.timeouts.time_wait, s.timeouts.udp,
+      s.timeouts.close], [100, 20, 20, 30, 5]);
   });
 
   it('names file, line, column and key path of each problem, all at once', () => {
@@ -156,7 +157,8 @@ describe('config: director.ha', () => {
     assert.deepEqual([w.vrrp.auth, w.syncSessions, w.listen, w.advertIntervalMs], ['hmac', true, { host: '10.99.3.2', port: 8848 }, 300]);
     const k = parseConfig(withHa('group: 51\npriority: 255\nadvert_interval: 2\npreempt_delay: 5\n' +
       'vrrp: { version: 2, authentication: pass, password: s3cret, unicast_peers: [10.99.2.4], virtual_mac: true }'), 'x').ha!;
-    const got = [k.vrrp.version, k.vrrp.auth, k.vrrp.password, k.vrrp.unicastPeers, k.vrrp.virtualMac, k.priority, k.preemptDelayMs];
+    const got = [k.vrrp.version, k.vrrp.auth, k.vrrp.password, k.vrrp.unicastPeers, k.vrrp.virtualMac, k.priority,
+      k.preemptDelayMs];
     assert.deepEqual(got,
       [2, 'pass', 's3cret', ['10.99.2.4'], true, 255, 5000]);
     assert.deepEqual(parseConfig(toYaml(parseConfig(withHa('auth_key_file: /k\nlisten: 10.99.3.2:8848\npeer: 10.99.3.3:8848\n' +

@@ -40,7 +40,8 @@ describe('error codes', () => {
 
   it('turns what the addon throws into WlvsErrors with its code and the call\'s name', () => {
     const layout = { descBase: 0, slotBase: 0, slotSize: 64, headroom: 16, slotCount: 4096 };
-    assert.throws(() => new NativePort(new WebAssembly.Memory({ initial: 1, maximum: 1 }), layout), (e: unknown) =>
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    assert.throws(() => new NativePort(memory, layout, new BigUint64Array(16)), (e: unknown) =>
       WlvsError.is(e) && e.code === 'WLVS_ERR_NATIVE' && e.message === 'native createPort: layout does not fit the memory');
     // checked before any device is opened: no root needed, nothing created
     assert.throws(() => native().openTun('', { tap: true, vnet: false, offload: 0, multiQueue: false }), (e: unknown) =>

@@ -1,13 +1,14 @@
 // The host's layers, bottom to top. A file may import from its own layer and the ones below,
 // never from above, so each layer can be changed and tested with only what is under it:
 //
-//   errors/log < model < sys < dataplane < io < net < health < config < import < ha < director
-//     < api < realserver < lab < cli
+//   errors/log < model < sys < dataplane < io < net < health < config < import < ha < cluster
+//     < director < api < realserver < lab < cli
 //
 // Why this order: model is data only; sys runs commands; dataplane knows the memory layout and
 // the core; io moves frames into that memory (its fake reads the descriptor layout); net is the
 // host's own ARP/ICMP; health probes; config turns YAML into the model (defaults from the
 // dataplane); import turns other tools' files into config; ha syncs sessions (dataplane records);
+// cluster drives the member's BIRD and syncs sessions among members (with ha's datagrams);
 // director runs all of these; api sees the director only through director/control-plane.ts;
 // realserver, lab and cli are programs on top. Siblings with no import between them (net,
 // health, config; realserver, lab) could swap places; the order only has to be one.
@@ -21,7 +22,7 @@ import { dirname, join, normalize, relative } from 'node:path';
 
 const LAYERS: string[][] = [
   ['errors.ts', 'log.ts', 'types'], ['model'], ['sys'], ['dataplane'], ['io'], ['net'], ['health'], ['config'],
-  ['import'], ['ha'], ['director'], ['api'], ['realserver'], ['lab'], ['cli'],
+  ['import'], ['ha'], ['cluster'], ['director'], ['api'], ['realserver'], ['lab'], ['cli'],
 ];
 const API_MAY_IMPORT = new Set(['api', 'model', 'errors.ts', 'log.ts', 'director/control-plane.ts']);
 

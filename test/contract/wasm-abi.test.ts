@@ -9,7 +9,7 @@ import * as abi from '../../src/dataplane/abi.js';
 import { compileCore, coreModulePath, instantiateCore } from '../../src/dataplane/module.js';
 import { WlvsError } from '../../src/errors.js';
 
-const memory = () => new WebAssembly.Memory({ initial: 4, maximum: 4 });
+const memory = () => new WebAssembly.Memory({ initial: 4, maximum: 4, shared: true });
 
 test('the release core imports the memory and nothing else', () => {
   const imports = WebAssembly.Module.imports(compileCore(coreModulePath('release')));
@@ -20,6 +20,20 @@ test('the debug core imports the memory and at most abort (turned into WLVS_ERR_
   const imports = WebAssembly.Module.imports(compileCore(coreModulePath('debug'))).map((i) => `${i.module}.${i.name}`);
   assert.ok(imports.includes('env.memory'));
   assert.deepEqual(imports.filter((i) => i !== 'env.memory' && i !== 'env.abort'), []);
+});
+
+test('both builds import the memory shared (threads), with room for any layout, and the loader insists on it', () => {
+  for (const file of ['core.wat', 'core.debug.wat']) {
+    const wat = readFileSync(new URL(`../../../build/${file}`, import.meta.url), 'utf8');
+    // the host's memory is as large as its layout: the module's maximum must not be smaller
+    assert.match(wat, /\(import "env" "memory" \(memory \$\S+ \d+ 65536 shared\)\)/, file);
+  }
+  const unshared = new WebAssembly.Memory({ initial: 4, maximum: 4 });
+  assert.throws(() => instantiateCore(compileCore(coreModulePath('release')), unshared), (err: unknown) =>
+    WlvsError.is(err) && err.code === 'WLVS_ERR_CORE_LOAD' && /shared memory/.test(err.message));
+  // a core built without the threads feature (as before issue 15) cannot link to a shared memory
+  assert.throws(() => instantiateCore(fakeCore({ unshared: true }), memory()), (err: unknown) =>
+    WlvsError.is(err) && err.code === 'WLVS_ERR_CORE_LOAD' && /does not link to the shared memory/.test(err.message));
 });
 
 test('both builds export every function the host expects, and it loads', () => {
@@ -38,12 +52,20 @@ test('both builds export every function the host expects, and it loads', () => {
  * abiVersion and staticEnd returning the given values, minus the exports in `omit`, plus any
  * extra imports.
  */
-function fakeCore(opts: { abiVersion?: number; staticEnd?: number; omit?: string[]; importFn?: [string, string] }): WebAssembly.Module {
+function fakeCore(opts: {
+  abiVersion?: number; staticEnd?: number; omit?: string[]; importFn?: [string, string]; unshared?: boolean;
+}): WebAssembly.Module {
   const m = new binaryen.Module();
-  m.setMemory(1, -1, null);
+  if (opts.unshared) {
+    m.setMemory(1, -1, null);
+  } else {
+    m.setFeatures(binaryen.Features.Atomics);
+    m.setMemory(1, 65536, null, [], true);
+  }
   m.addMemoryImport('0', 'env', 'memory');
   if (opts.importFn) m.addFunctionImport('imported', opts.importFn[0], opts.importFn[1], binaryen.none, binaryen.none);
-  const returns: Record<string, number> = { abiVersion: opts.abiVersion ?? abi.ABI_VERSION, staticEnd: opts.staticEnd ?? 1024 };
+  const returns: Record<string, number> = { abiVersion: opts.abiVersion ?? abi.ABI_VERSION,
+    staticEnd: opts.staticEnd ?? 1024 };
   for (const name of abi.CORE_EXPORTS) {
     if (opts.omit?.includes(name)) continue;
     m.addFunction(name, binaryen.none, binaryen.i32, [], m.i32.const(returns[name] ?? 0));
@@ -86,7 +108,8 @@ test('a module importing anything but the memory (and abort) is refused', () => 
 
 // ── no allocator on the per-packet path ─────────────────────────────────────────────────────
 /** callGraph reads `(func $name ...)` bodies of a .wat and the functions each one calls */
-function callGraph(wat: string): { calls: Map<string, Set<string>>; exports: Map<string, string>; indirect: Set<string> } {
+function callGraph(wat: string): { calls: Map<string, Set<string>>; exports: Map<string,
+  string>; indirect: Set<string> } {
   const calls = new Map<string, Set<string>>();
   const exports = new Map<string, string>();
   const indirect = new Set<string>();

@@ -24,7 +24,8 @@ for (const flavour of FLAVOURS) {
       it(`${mode}: an error from the RS side about the forwarded packet reaches the client, quote rewritten`, () => {
         const { h, fwd } = setup(flavour, mode);
         // the RS (or a router near it) complains about the packet it received: fwd.src -> fwd.dst
-        const err = icmpPacket({ src: RIPS[0], dst: fwd.src }, { type: 3, code: 4, rest: 1400, payload: fwd.bytes.subarray(0, fwd.ihl + 8) });
+        const err = icmpPacket({ src: RIPS[0], dst: fwd.src }, { type: 3, code: 4, rest: 1400,
+          payload: fwd.bytes.subarray(0, fwd.ihl + 8) });
         const r = h.one(ethernet(DEV1_MAC, RS_MACS[0], err), 2, { dev: 1 });
         assert.equal(r.verdict, abi.VERDICT_FORWARD, `reason ${r.reason}`);
         assert.equal(r.outDev, 0);
@@ -67,7 +68,8 @@ for (const flavour of FLAVOURS) {
     it('dr: an error about a reply the RS sent directly is forwarded to that RS unchanged', () => {
       const { h } = setup(flavour, 'dr');
       const reply = tcpPacket({ src: VIP, dst: CIP }, { sport: 80, dport: 43000, flags: 'SA' });
-      const err = icmpPacket({ src: ROUTER, dst: VIP }, { type: 3, code: 4, rest: 1280, payload: reply.subarray(0, 28) });
+      const err = icmpPacket({ src: ROUTER, dst: VIP }, { type: 3, code: 4, rest: 1280, payload: reply.subarray(0,
+        28) });
       const r = h.one(ethernet(DEV0_MAC, CLIENT_MAC, err), 3);
       assert.equal(r.verdict, abi.VERDICT_FORWARD);
       const f = decodeFrame(r.out, true);
@@ -92,7 +94,8 @@ for (const flavour of FLAVOURS) {
 
     it('drops a truncated quote as malformed', () => {
       const { h } = setup(flavour, 'nat');
-      const err = icmpPacket({ src: ROUTER, dst: VIP }, { type: 3, code: 1, payload: new Uint8Array([0x45, 0, 0, 20]) });
+      const err = icmpPacket({ src: ROUTER, dst: VIP }, { type: 3, code: 1, payload: new Uint8Array([0x45, 0, 0,
+        20]) });
       assert.equal(h.one(ethernet(DEV0_MAC, CLIENT_MAC, err), 3).reason, abi.DROP_MALFORMED);
     });
   });

@@ -7,7 +7,8 @@ import {
 } from './harness.js';
 import { allChecksumsOk, decodeFrame, ethernet, tcpPacket, udpPacket } from '../oracle/packet.js';
 
-const toDirector = (pkt: Uint8Array, dev = 0) => ethernet(dev === 0 ? DEV0_MAC : DEV1_MAC, dev === 0 ? CLIENT_MAC : RS_MACS[0], pkt);
+const toDirector = (pkt: Uint8Array, dev = 0) => ethernet(dev === 0 ? DEV0_MAC : DEV1_MAC,
+  dev === 0 ? CLIENT_MAC : RS_MACS[0], pkt);
 
 for (const flavour of FLAVOURS) {
   describe(`NAT (${flavour})`, () => {
@@ -45,7 +46,8 @@ for (const flavour of FLAVOURS) {
     it('keeps a zero UDP checksum zero and fixes a non-zero one', () => {
       const h = new CoreHarness(flavour).standard();
       h.service(0, { forwarding: 'nat', protocol: 'udp', port: 53 }, [realServerEntry(0, { port: 5353 })]);
-      const zero = udpPacket({ src: CIP, dst: VIP }, { sport: 1111, dport: 53, payload: new Uint8Array(10), noChecksum: true });
+      const zero = udpPacket({ src: CIP, dst: VIP }, { sport: 1111, dport: 53, payload: new Uint8Array(10),
+        noChecksum: true });
       const a = decodeFrame(h.one(toDirector(zero), 10).out, true);
       assert.equal(a.ip!.udp!.checksum, 0);
       assert.equal(a.ip!.udp!.dport, 5353);

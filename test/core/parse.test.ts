@@ -160,7 +160,8 @@ for (const flavour of FLAVOURS) {
       h.service(0, { port: 53, protocol: 'tcp' }, [realServerEntry(0)]);
       h.service(1, { port: 53, protocol: 'udp' }, [realServerEntry(1)], 1);
       const t = decodeFrame(h.one(fromClient(syn(9, 53)), 1).out, true).ip!.dst;
-      const u = decodeFrame(h.one(fromClient(udpPacket({ src: CIP, dst: VIP }, { sport: 9, dport: 53 })), 1).out, true).ip!.dst;
+      const u = decodeFrame(h.one(fromClient(udpPacket({ src: CIP, dst: VIP }, { sport: 9, dport: 53 })), 1).out,
+        true).ip!.dst;
       assert.equal(t, RIPS[0]);
       assert.equal(u, RIPS[1]);
     });

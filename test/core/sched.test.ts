@@ -19,7 +19,8 @@ function setup(flavour: 'release' | 'debug', scheduler: SchedulerName, weights: 
   return h;
 }
 
-function counts(h: CoreHarness, n: number, key: (i: number) => [number, number] = (i) => [clientIp(i), i & 0xffff]): number[] {
+function counts(h: CoreHarness, n: number, key: (i: number) => [number, number] = (i) => [clientIp(i),
+  i & 0xffff]): number[] {
   const c: number[] = [];
   for (let i = 0; i < n; i++) {
     const [cip, cport] = key(i);

@@ -18,7 +18,8 @@ function sackAndTs(t: DecodedL4): { left: number; right: number; tsval: number; 
   const sack = opts.find((o) => o.kind === 5)!;
   const ts = opts.find((o) => o.kind === 8)!;
   const dv = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
-  return { left: dv(sack.data).getUint32(0), right: dv(sack.data).getUint32(4), tsval: dv(ts.data).getUint32(0), tsecr: dv(ts.data).getUint32(4) };
+  return { left: dv(sack.data).getUint32(0), right: dv(sack.data).getUint32(4), tsval: dv(ts.data).getUint32(0),
+    tsecr: dv(ts.data).getUint32(4) };
 }
 
 function natSession(flavour: (typeof FLAVOURS)[number], connExt = true): CoreHarness {
@@ -29,7 +30,8 @@ function natSession(flavour: (typeof FLAVOURS)[number], connExt = true): CoreHar
   return h;
 }
 
-function setConnx(h: CoreHarness, rec: number, x: { seqIn?: number; seqOut?: number; ts?: number; flags: number }): void {
+function setConnx(h: CoreHarness, rec: number,
+  x: { seqIn?: number; seqOut?: number; ts?: number; flags: number }): void {
   const at = h.layout.connx.base + rec * abi.CONNX_SIZE;
   h.view.setUint32(at + abi.CONNX_SEQ_IN, u32(x.seqIn ?? 0), true);
   h.view.setUint32(at + abi.CONNX_SEQ_OUT, u32(x.seqOut ?? 0), true);
@@ -122,9 +124,11 @@ for (const flavour of FLAVOURS) {
       const pkt = tcpPacket({ src: CIP, dst: VIP }, { sport: 40000, dport: 80, flags: 'A', seq: 100, ack: 1 });
       const vnet = new Uint8Array(abi.VNET_HDR_LEN);
       vnet[abi.VNET_FLAGS] = abi.VNET_F_NEEDS_CSUM;
-      const withNat = decodeFrame(h.one(ethernet(DEV0_MAC, CLIENT_MAC, pkt), 7, { vnet: true, vnetHeaders: [vnet] }).out, true).ip!;
+      const withNat = decodeFrame(h.one(ethernet(DEV0_MAC, CLIENT_MAC, pkt), 7, { vnet: true,
+        vnetHeaders: [vnet] }).out, true).ip!;
       const h2 = natSession(flavour, false);
-      const plain = decodeFrame(h2.one(ethernet(DEV0_MAC, CLIENT_MAC, pkt), 7, { vnet: true, vnetHeaders: [vnet] }).out, true).ip!;
+      const plain = decodeFrame(h2.one(ethernet(DEV0_MAC, CLIENT_MAC, pkt), 7, { vnet: true,
+        vnetHeaders: [vnet] }).out, true).ip!;
       assert.equal(withNat.tcp!.seq, 100 + IN_DELTA);
       assert.equal(withNat.tcp!.checksum, plain.tcp!.checksum, 'the same partial sum as without translation');
     });

@@ -155,7 +155,8 @@ for (const flavour of FLAVOURS) {
         if (round % 500 === 499) {
           for (const [p, seen] of live) {
             if (now - seen >= 300 * S) continue;
-            const reply = ethernet(DEV1_MAC, RS_MACS[0], udpPacket({ src: RIPS[0], dst: CIP }, { sport: 8080, dport: p }));
+            const reply = ethernet(DEV1_MAC, RS_MACS[0], udpPacket({ src: RIPS[0], dst: CIP }, { sport: 8080,
+              dport: p }));
             assert.equal(h.one(reply, now, { dev: 1 }).verdict, abi.VERDICT_FORWARD, `reply to port ${p}`);
           }
         }

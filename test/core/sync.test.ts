@@ -99,7 +99,8 @@ for (const flavour of FLAVOURS) {
     it('UDP sessions sync too', () => {
       const master = director(flavour, 'nat');
       const backup = director(flavour, 'nat');
-      master.one(fromClient(udpPacket({ src: CIP, dst: VIP }, { sport: 5000, dport: 53, payload: new Uint8Array(4) })), 1);
+      master.one(fromClient(udpPacket({ src: CIP, dst: VIP }, { sport: 5000, dport: 53, payload: new Uint8Array(4) })),
+        1);
       const [created] = events(master);
       assert.equal(backup.tables.importSession(created.raw, 2), abi.SYNC_CREATED);
       const answer = udpPacket({ src: RIPS[2], dst: CIP }, { sport: 5353, dport: 5000, payload: new Uint8Array(9) });
@@ -142,7 +143,8 @@ for (const flavour of FLAVOURS) {
       const m = decodeFrame(master.one(fromClient(tcpPacket({ src: CIP, dst: VIP }, { sport: 43000, dport: 80, flags: 'S' })), 2).out, true).ip!;
       assert.equal(m.dst, RIPS[1]);
       const evs = events(master);
-      assert.deepEqual(evs.map((e) => e.type), [abi.EVT_TEMPLATE_CREATED, abi.EVT_CREATED, abi.EVT_TEMPLATE_CREATED, abi.EVT_CREATED]);
+      assert.deepEqual(evs.map((e) => e.type), [abi.EVT_TEMPLATE_CREATED, abi.EVT_CREATED, abi.EVT_TEMPLATE_CREATED,
+        abi.EVT_CREATED]);
       for (const e of evs.slice(2)) assert.equal(backup.tables.importSession(e.raw, 10), abi.SYNC_CREATED);
       const tmpl = backup.tables.sessions(10, 0, 10).items.find((x) => x.template)!;
       assert.equal(tmpl.rip, RIPS[1]);

@@ -59,7 +59,8 @@ for (const flavour of FLAVOURS) {
       assert.deepEqual(r.vnet, vnetHeader(34, 16), 'virtio header passes through');
 
       const reply = partialize(tcpPacket({ src: RIPS[0], dst: ip.src }, { sport: 8080, dport: ip.tcp!.sport, flags: 'SA', payload: new Uint8Array(100) }));
-      const o = h.one(ethernet(DEV1_MAC, RS_MACS[0], reply), 2, { dev: 1, vnet: true, vnetHeaders: [vnetHeader(34, 16)] });
+      const o = h.one(ethernet(DEV1_MAC, RS_MACS[0], reply), 2, { dev: 1, vnet: true, vnetHeaders: [vnetHeader(34,
+        16)] });
       const back = decodeFrame(o.out, true).ip!;
       assert.equal(back.src, VIP);
       assert.equal(back.dst, CIP);
@@ -70,7 +71,8 @@ for (const flavour of FLAVOURS) {
       const h = new CoreHarness(flavour).standard();
       h.service(0, { forwarding: 'tun' }, [realServerEntry(0, { port: 0 })]);
       const finished = tcpPacket({ src: CIP, dst: VIP }, { sport: 1, dport: 80, flags: 'S', payload: new Uint8Array(300).fill(3) });
-      const r = h.one(ethernet(DEV0_MAC, CLIENT_MAC, partialize(finished)), 1, { vnet: true, vnetHeaders: [vnetHeader(34, 16)] });
+      const r = h.one(ethernet(DEV0_MAC, CLIENT_MAC, partialize(finished)), 1, { vnet: true,
+        vnetHeaders: [vnetHeader(34, 16)] });
       assert.equal(r.verdict, abi.VERDICT_FORWARD, `reason ${r.reason}`);
       const outer = decodeFrame(r.out, true).ip!;
       assert.deepEqual(outer.inner!.bytes, finished, 'inner packet carries a finished checksum');

@@ -7,11 +7,13 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { buildTopology, type Topology } from '../../src/lab/topology.js';
 import {
-  LAB_TOKEN, LAB_VIP_TAP, type RunningDirector, labConfig, rsGatewayFor, startDirector, startRealServer, startRealServers,
+  LAB_TOKEN, LAB_VIP_TAP, type RunningDirector, labConfig, rsGatewayFor, startDirector, startRealServer,
+    startRealServers,
 } from '../../src/lab/lab-director.js';
-import { streamDigest } from '../../src/lab/data-stream.js';
+import { ctrDigest } from '../../src/lab/data-stream.js';
 import { coreModulePath } from '../../src/dataplane/module.js';
 import { api, apiWrite, get, sleep, tally } from './lib.js';
+import { scriptCommand } from '../../src/sys/runtime.js';
 
 const VIP = LAB_VIP_TAP;
 const HEALTH = { type: 'http', path: '/health', interval: 1, timeout: 0.8, rise: 2, fall: 2 };
@@ -83,7 +85,7 @@ describe('control plane end to end', { timeout: 300_000 }, () => {
     const r = await apiWrite(topo, dir, 'POST', '/api/v1/reload', undefined, LAB_TOKEN);
     assert.equal(r.status, 200);
     assert.ok(r.body.realServersChanged.includes('web/10.99.2.11:80'), JSON.stringify(r.body));
-    assert.equal((await download).split(' ')[0], streamDigest(size));
+    assert.equal((await download).split(' ')[0], ctrDigest(size));
     const seen: string[] = [];
     for (let i = 0; i < 10; i++) seen.push((await get(topo, `http://${VIP}/`)).server);
     assert.deepEqual(tally(seen), { rs1: 6, rs2: 2, rs3: 2 });
@@ -116,7 +118,7 @@ describe('control plane end to end', { timeout: 300_000 }, () => {
   });
 
   it('the CLI shows ipvsadm-like tables, sessions and Prometheus metrics', async () => {
-    const env = ['env', `WLVS_API=${dir.adminUrl}`, process.execPath, BIN];
+    const env = ['env', `WLVS_API=${dir.adminUrl}`, ...scriptCommand(BIN, []).flat()];
     const status = await topo.lab.exec(topo.director.role, env[0], [...env.slice(1), 'status']);
     assert.match(status, /TCP {2}10\.99\.1\.100:80 wrr/);
     assert.match(status, /-> 10\.99\.2\.13:80 +Masq +0 /);
@@ -143,7 +145,7 @@ describe('control plane end to end', { timeout: 300_000 }, () => {
     await sleep(500);
     const release = await apiWrite(topo, dir, 'POST', '/api/v1/core', { path: coreModulePath('release') }, LAB_TOKEN);
     assert.equal(release.status, 200);
-    assert.equal((await download).split(' ')[0], streamDigest(size));
+    assert.equal((await download).split(' ')[0], ctrDigest(size));
     const broken = await apiWrite(topo, dir, 'POST', '/api/v1/core', { path: '/nonexistent.wasm' }, LAB_TOKEN);
     assert.equal(broken.status, 500);
     assert.equal((await get(topo, `http://${VIP}/`)).client, topo.client.address, 'still serving');

@@ -12,8 +12,9 @@ import {
   LAB_HA_ADMIN, LAB_HA_GATEWAY, LAB_HA_SYNC, LAB_HA_VRID, LAB_VIP_TAP, type RunningDirector, labHaConfig, labHaKey,
   startDirector, startRealServers,
 } from '../../src/lab/lab-director.js';
-import { streamDigest } from '../../src/lab/data-stream.js';
+import { ctrDigest } from '../../src/lab/data-stream.js';
 import { api, get, sleep } from './lib.js';
+import { scriptCommand } from '../../src/sys/runtime.js';
 
 const VIP = LAB_VIP_TAP;
 const SIZE = 40 << 20;
@@ -121,7 +122,7 @@ sendp(Ether(dst="01:00:5e:00:00:12")/IP(src="10.99.1.66", dst="224.0.0.18", ttl=
     // three intervals of 0.3 s plus the skew (156/256 × 0.3 s), and polling
     assert.ok(tookOver < 2500, `took over after ${Math.round(tookOver)} ms`);
     const sum = (await download).split(' ')[0];
-    assert.equal(sum, streamDigest(SIZE), 'same bytes, same connection: the synced session carried it');
+    assert.equal(sum, ctrDigest(SIZE), 'same bytes, same connection: the synced session carried it');
     // a good part of the body went through the backup (TSO: packets of up to 64 KiB, so count
     // bytes): the download was still running when the master died
     const web = await api(topo, b, '/api/v1/services/web');
@@ -135,7 +136,7 @@ sendp(Ether(dst="01:00:5e:00:00:12")/IP(src="10.99.1.66", dst="224.0.0.18", ttl=
     const metrics = await topo.lab.exec(topo.director.role, 'curl', ['-s', `${b.adminUrl}/metrics`]);
     assert.match(metrics, /^wlvs_ha_master 1$/m);
     assert.match(metrics, /^wlvs_ha_sync_sessions_total\{outcome="imported"\} [1-9]/m);
-    const status = await topo.lab.exec(topo.director.role, 'env', [`WLVS_API=${b.adminUrl}`, process.execPath, BIN, 'status']);
+    const status = await topo.lab.exec(topo.director.role, 'env', [`WLVS_API=${b.adminUrl}`, ...scriptCommand(BIN, ['status']).flat()]);
     assert.match(status, /^wlvs \(sessions=\d+\/65536\) MASTER \(priority 100\)$/m);
   });
 });

@@ -2,6 +2,8 @@
 // namespace with real TCP/UDP stacks, and reads of the director's admin API from its namespace.
 import type { Topology } from '../../src/lab/topology.js';
 import type { RunningDirector } from '../../src/lab/lab-director.js';
+// the test's own clients run on Node whatever runs wlvs, as curl would
+import { executable } from '../../src/sys/runtime.js';
 
 export interface HttpAnswer { server: string; client: string; clientPort: number }
 
@@ -22,7 +24,7 @@ export async function udp(topo: Topology, address: string, port: number, payload
     `s.on('message',(m)=>{console.log(m.toString());process.exit(0)});` +
     `let n=0;const t=setInterval(()=>{if(n++===5){console.log('timeout');process.exit(3)}s.send(${JSON.stringify(payload)},${port},'${address}')},400);` +
     `s.send(${JSON.stringify(payload)},${port},'${address}')`;
-  return (await topo.lab.exec(topo.client.role, process.execPath, ['-e', script], 10_000)).trim();
+  return (await topo.lab.exec(topo.client.role, executable('node'), ['-e', script], 10_000)).trim();
 }
 
 /** download fetches `bytes` from /bytes/N and returns the SHA-256 the client computed */
@@ -34,6 +36,7 @@ export async function download(topo: Topology, url: string): Promise<{ sha256: s
 }
 
 /** api reads the director's admin API from inside its namespace */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the API's JSON is checked by the tests' assertions
 export async function api<T = any>(topo: Topology, dir: RunningDirector, path: string): Promise<T> {
   const out = await topo.lab.exec(topo.director.role, 'curl', ['-s', '--max-time', '5', `${dir.adminUrl}${path}`]);
   return JSON.parse(out) as T;
@@ -41,6 +44,7 @@ export async function api<T = any>(topo: Topology, dir: RunningDirector, path: s
 
 /** apiWrite changes something through the admin API; `token` false sends none */
 export async function apiWrite(topo: Topology, dir: RunningDirector, method: string, path: string, body?: unknown,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as api()
   token: string | false = ''): Promise<{ status: number; body: any }> {
   const args = ['-s', '--max-time', '10', '-w', '\n%{http_code}', '-X', method,
     '-H', 'content-type: application/json', `${dir.adminUrl}${path}`];

@@ -10,7 +10,7 @@ import {
   LAB_LIPS_TAP, LAB_LIPS_TUN, LAB_TOKEN, LAB_VIP_TAP, LAB_VIP_TUN, type RunningDirector, labConfig, rsGatewayFor,
   startDirector, startRealServers,
 } from '../../src/lab/lab-director.js';
-import { streamDigest } from '../../src/lab/data-stream.js';
+import { ctrDigest } from '../../src/lab/data-stream.js';
 import { api, apiWrite, download, get, sleep, tally, udp } from './lib.js';
 
 // one scenario also busy-polls (director.busy_poll_us), so that loop carries every test's traffic
@@ -85,13 +85,14 @@ for (const { device, forwarding, busyPollUs } of SCENARIOS.filter((s) => !only |
 
     it('a 64 MiB download arrives intact and from one server', async () => {
       const d = await download(topo, `http://${vip}/bytes/${DOWNLOAD}`);
-      assert.equal(d.sha256, streamDigest(DOWNLOAD));
+      assert.equal(d.sha256, ctrDigest(DOWNLOAD));
       assert.match(d.server, /^rs[123]$/);
     });
 
     it('iperf3 runs through the VIP (control and data on one server)', async () => {
       const out = await topo.lab.exec(topo.client.role, 'iperf3', ['-c', vip, '-t', '2', '-J'], 30_000);
-      const bps = (JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second;
+      const report = JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } };
+      const bps = report.end.sum_received.bits_per_second;
       assert.ok(bps > 1e6, `${bps} bit/s`);
     });
 

@@ -38,9 +38,13 @@ function templates(): Uint8Array[] {
     tcpPacket({ src: RIPS[1], dst: LIPS[0] }, { sport: 8080, dport: 1024, flags: 'A' }),
     icmpPacket({ src: CIP, dst: VIP }, { type: 8, code: 0 }),
     icmpPacket({ src: '10.0.1.254', dst: VIP }, { type: 3, code: 4, payload: tcpPacket({ src: VIP, dst: CIP }, { sport: 80, dport: 1000 }).subarray(0, 28) }),
-    icmpPacket({ src: RIPS[0], dst: LIPS[1] }, { type: 11, code: 0, payload: tcpPacket({ src: LIPS[1], dst: RIPS[0] }, { sport: 1025, dport: 8080 }).subarray(0, 40) }),
+    icmpPacket({ src: RIPS[0], dst: LIPS[1] }, { type: 11, code: 0, payload: tcpPacket({ src: LIPS[1], dst: RIPS[0] },
+      { sport: 1025, dport: 8080 }).subarray(0, 40) }),
     ipv4Packet({ src: CIP, dst: VIP }, 4, tcpPacket({ src: CIP, dst: VIP }, { sport: 1, dport: 80 })),
     tcpPacket({ src: CIP, dst: VIP, mf: true }, { sport: 1003, dport: 80, flags: 'S' }),
+    // mid-flow segments of a flow another director started (mh + dr, SVCF_MIDFLOW)
+    tcpPacket({ src: CIP, dst: VIP }, { sport: 1004, dport: 8000, flags: 'A', payload: new Uint8Array(100) }),
+    tcpPacket({ src: CIP, dst: VIP }, { sport: 1005, dport: 8000, flags: 'FA' }),
     // the segments after a SYN that carry TOA and the PROXY header (seq = the SYN's + 1)
     tcpPacket({ src: CIP, dst: VIP }, { sport: 1002, dport: 443, flags: 'A', seq: 1001, options: [1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2] }),
     tcpPacket({ src: CIP, dst: VIP }, { sport: 1002, dport: 443, flags: 'PA', seq: 1001, payload: new Uint8Array(1400) }),
@@ -65,8 +69,8 @@ function hashRegion(h: CoreHarness, base: number, size: number): string {
 type Fields = [number, number][];
 const CORE_HEADER: Fields = [[abi.HDR_CONN_COUNT, 4], [abi.HDR_CONN_FREE, 4], [abi.HDR_CONN_HIGH, 4],
   [abi.HDR_SWEEP_CURSOR, 4], [abi.HDR_EVT_HEAD, 4], [abi.HDR_SINK, 4],
-  // written by the test before each batch
-  [abi.HDR_BATCH_FLAGS, 4], [abi.HDR_BATCH_DEV, 4]];
+  // written by the test before each batch, and by its drains of the event ring
+  [abi.HDR_BATCH_FLAGS, 4], [abi.HDR_BATCH_DEV, 4], [abi.HDR_EVT_TAIL, 4]];
 // scheduler cursors and the wrr state rebuilt lazily
 const CORE_SERVICE: Fields = [[abi.SVC_RR_CURSOR, 4], [abi.SVC_WRR_CW, 4], [abi.SVC_WRR_MAX, 4], [abi.SVC_WRR_GCD, 4],
   [abi.SVC_POOL_CURSOR, 2]];
@@ -98,13 +102,17 @@ function hostOwnedState(h: CoreHarness): Record<string, string> {
 for (const flavour of FLAVOURS) {
   describe(`core fuzz (${flavour})`, () => {
     it(`${FRAMES[flavour]} random and mutated frames: no trap, no stray write, a verdict each, drops counted`, () => {
-      const h = new CoreHarness(flavour, { sessions: 4096, slotCount: 128, maxFrame: 2048, connExt: true, proxyMarks: true })
+      const h = new CoreHarness(flavour, { sessions: 4096, slotCount: 128, maxFrame: 2048, connExt: true,
+        proxyMarks: true, connStats: true })
         .standard({ mtu: 1400 });
-      h.service(0, { forwarding: 'nat', proxyProtocol: 'v1' }, [realServerEntry(0), realServerEntry(1)]);
-      h.service(1, { forwarding: 'fullnat', port: 443, persistence: 60, toa: true, proxyProtocol: 'v2' }, [realServerEntry(2)], 2);
-      h.service(2, { forwarding: 'tun', protocol: 'udp', port: 53 }, [realServerEntry(3, { port: 0 })], 3);
+      h.service(0, { forwarding: 'nat', proxyProtocol: 'v1', connectionLog: true }, [realServerEntry(0), realServerEntry(1)]);
+      h.service(1, { forwarding: 'fullnat', port: 443, persistence: 60, toa: true, proxyProtocol: 'v2', connectionLog: true }, [realServerEntry(2)], 2);
+      h.service(2, { forwarding: 'tun', protocol: 'udp', port: 53, connectionLog: true }, [realServerEntry(3, { port: 0 })], 3);
       h.service(3, { forwarding: 'dr', port: 0 }, [realServerEntry(0, { port: 0, service: 3 })], 4);
-      h.tables.setLips([{ address: LIPS[0], portMin: 1024, portMax: 1200 }, { address: LIPS[1], portMin: 1024, portMax: 1100 }]);
+      h.service(4, { forwarding: 'dr', port: 8000, scheduler: 'mh', midFlow: true },
+        [realServerEntry(5, { port: 0 }), realServerEntry(6, { port: 0 })], 5);
+      h.tables.setLips([{ address: LIPS[0], portMin: 1024, portMax: 1200 }, { address: LIPS[1], portMin: 1024,
+        portMax: 1100 }]);
       const { layout } = h;
       const frozen = [layout.devices, layout.local, layout.svcIndex, layout.destinations, layout.pools, layout.sched];
       const frozenHash = frozen.map((r) => hashRegion(h, r.base, r.size));
@@ -120,6 +128,7 @@ for (const flavour of FLAVOURS) {
       const lens = new Uint32Array(n);
       const verdicts = [0, 0, 0];
       const dropStats0 = h.tables.stat(abi.STAT_DROPPED);
+      let ended = 0;
       while (total < FRAMES[flavour]) {
         const l2 = (rand() & 1) === 0;
         const vnet = (rand() & 7) === 0;
@@ -164,6 +173,15 @@ for (const flavour of FLAVOURS) {
         now += 1 + (rand() % 2000);
         h.core.process(n, now);
         if ((total / n) % 16 === 0) h.core.sweep(512, now);
+        // connection-log records come in END + STATS pairs, never split (assembly/connstats.ts)
+        let pendingEnd = false;
+        h.tables.drainEvents((raw) => {
+          const type = raw[abi.EVT_TYPE];
+          assert.equal(type === abi.EVT_CONN_STATS, pendingEnd, `event ${type} after ${pendingEnd ? 'an END' : 'no END'}`);
+          if (type === abi.EVT_CONN_END) ended++;
+          pendingEnd = type === abi.EVT_CONN_END;
+        });
+        assert.ok(!pendingEnd, 'a drain ended between END and STATS');
         for (let i = 0; i < n; i++) {
           const d = layout.descriptors.base + i * abi.DESC_SIZE;
           const v = h.bytes[d + abi.DESC_VERDICT];
@@ -185,6 +203,7 @@ for (const flavour of FLAVOURS) {
         }
         total += n;
       }
+      assert.ok(ended > 0, 'logged connections ended during the fuzz');
       frozen.forEach((r, k) => assert.equal(hashRegion(h, r.base, r.size), frozenHash[k], `table ${k} changed`));
       assert.deepEqual(hostOwnedState(h), hostBefore, 'the host\'s fields of header, services, real servers and LIPs unchanged');
       const dropped = h.tables.stat(abi.STAT_DROPPED) - dropStats0;
@@ -200,7 +219,7 @@ for (const flavour of FLAVOURS) {
       h.core.sweep(1 << 20, now + 10_000_000);
       h.core.sweep(1 << 20, now + 20_000_000);
       assert.equal(h.tables.sessionCount(), 0);
-      for (let rs = 0; rs < 5; rs++) assert.ok(h.tables.rsIdle(rs), `rs ${rs} counters back to 0`);
+      for (let rs = 0; rs < 7; rs++) assert.ok(h.tables.rsIdle(rs), `rs ${rs} counters back to 0`);
       assert.equal(h.tables.lipUsage(0).used + h.tables.lipUsage(1).used, 0);
     });
   });

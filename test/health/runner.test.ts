@@ -25,7 +25,8 @@ function scripted(plan: Record<string, boolean[]>): Checker {
 describe('health runner', () => {
   it('goes down after `fall` failures and up after `rise` successes, reporting transitions only', async () => {
     const seen: Transition[] = [];
-    const r = new HealthRunner((t) => seen.push(t), { checkers: { tcp: scripted({ a: [true, false, false, true, false, false, false, true, true, true] }) }, random: () => 0 });
+    const r = new HealthRunner((t) => seen.push(t), { checkers: { tcp: scripted({ a: [true, false, false, true, false,
+      false, false, true, true, true] }) }, random: () => 0 });
     r.setTargets([target('a')], 'up');
     for (let i = 0; i < 10; i++) await r.runOnce('a');
     r.stop();

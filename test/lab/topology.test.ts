@@ -3,12 +3,16 @@
 // after SIGTERM and after an uncaught exception in the process that built it.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { type ChildProcessByStdio, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { buildTopology, ROUTER_INT, type Topology } from '../../src/lab/topology.js';
 import { Lab } from '../../src/lab/netns.js';
 import { liveCount } from '../../src/lab/cleanup.js';
 import { WlvsError } from '../../src/errors.js';
+import { currentRuntime, scriptCommand } from '../../src/sys/runtime.js';
 
 const TOPOLOGY = new URL('../../src/lab/topology.js', import.meta.url).pathname;
 
@@ -124,6 +128,20 @@ describe('lab topology', { timeout: 120_000 }, () => {
   });
 });
 
+/**
+ * spawnModule runs an ES module's text with the runtime running this test (Node or Deno): from
+ * a file, since `deno` has no --input-type (a file is what both take alike)
+ */
+function spawnModule(script: string, stdio: ['ignore', 'pipe', 'pipe' | 'inherit']): ChildProcessByStdio<null, Readable, Readable> {
+  const dir = mkdtempSync(join(tmpdir(), 'wlvs-lab-test-'));
+  const file = join(dir, 'builder.mjs');
+  writeFileSync(file, script);
+  const [exe, args] = scriptCommand(file, [], currentRuntime);
+  const proc = spawn(exe, args, { stdio }) as ChildProcessByStdio<null, Readable, Readable>;
+  proc.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return proc;
+}
+
 describe('lab cleanup on failure', { timeout: 120_000 }, () => {
   const prefix = `wlf${process.pid.toString(36)}`;
 
@@ -142,7 +160,7 @@ describe('lab cleanup on failure', { timeout: 120_000 }, () => {
         const child = topo.spawn('rs1', 'sleep', ['60']);
         console.log(JSON.stringify({ id: topo.lab.id, pid: child.pid }));
         ${how === 'SIGTERM' ? 'setInterval(() => {}, 1000);' : "setTimeout(() => { throw new Error('boom'); }, 100);"}`;
-      const proc = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const proc = spawnModule(script, ['ignore', 'pipe', 'pipe']);
       let stderr = '';
       proc.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
       const info = await new Promise<{ id: string; pid: number }>((resolve, reject) => {
@@ -151,7 +169,9 @@ describe('lab cleanup on failure', { timeout: 120_000 }, () => {
       });
       assert.ok(netnsList().some((n) => n.startsWith(info.id)));
       assert.ok(alive(info.pid));
-      if (how === 'SIGTERM') proc.kill('SIGTERM');
+      // process.kill, not proc.kill: Deno's child_process reports the signal proc.kill sent as
+      // the way the child ended, not the exit code the child's handler chose
+      if (how === 'SIGTERM') process.kill(proc.pid!, 'SIGTERM');
       const code = await new Promise<number | null>((resolve) => proc.once('exit', (c) => resolve(c)));
       assert.equal(code, how === 'SIGTERM' ? 143 : 1, stderr);
       if (how !== 'SIGTERM') assert.match(stderr, /boom/);
@@ -173,7 +193,7 @@ describe('lab cleanup on failure', { timeout: 120_000 }, () => {
         const c = lab.spawn('a', 'sleep', ['60']);
         console.log(c.pid);
         setInterval(() => {}, 1000);`;
-      const proc = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const proc = spawnModule(script, ['ignore', 'pipe', 'inherit']);
       const pid = await new Promise<number>((resolve) => proc.stdout.once('data', (d: Buffer) => resolve(Number(d.toString()))));
       assert.ok(alive(pid));
       proc.kill('SIGKILL');

@@ -1,6 +1,8 @@
 // http.ts — HTTP requests from inside a namespace, with real TCP stacks and hard timeouts:
 // curl for the plain "who answered" question, a Node client for bodies and digests.
 import type { InNamespace } from './in-namespace.js';
+// the test's own clients run on Node whatever runs wlvs, as curl would
+import { executable } from '../../../src/sys/runtime.js';
 
 /** RsAnswer is what rs-http says on `GET /`. */
 export interface RsAnswer { server: string; client: string; clientPort: number }
@@ -13,7 +15,8 @@ export interface RequestOptions {
 }
 
 /** curlJson fetches `url` with curl over a fresh connection and parses the JSON answer. */
-export async function curlJson<T = RsAnswer>(ns: InNamespace, role: string, url: string, opts: RequestOptions = {}): Promise<T> {
+export async function curlJson<T = RsAnswer>(ns: InNamespace, role: string, url: string,
+  opts: RequestOptions = {}): Promise<T> {
   const timeoutMs = opts.timeoutMs ?? 5000;
   const args = ['-sS', '--fail', '--max-time', String(timeoutMs / 1000), ...(opts.localAddress ? ['--interface', opts.localAddress] : []), url];
   const out = await ns.exec(role, 'curl', args, timeoutMs + 5000);
@@ -56,16 +59,18 @@ req.on('error', (e) => fail(e.message));
 `;
 
 /** httpGet fetches `url` with Node's client over a fresh connection; the body is hashed, not kept. */
-export async function httpGet(ns: InNamespace, role: string, url: string, opts: RequestOptions = {}): Promise<HttpResult> {
+export async function httpGet(ns: InNamespace, role: string, url: string,
+  opts: RequestOptions = {}): Promise<HttpResult> {
   const timeoutMs = opts.timeoutMs ?? 5000;
-  const out = await ns.exec(role, process.execPath, ['-e', CLIENT, url, String(timeoutMs), opts.localAddress ?? ''], timeoutMs + 5000);
+  const out = await ns.exec(role, executable('node'), ['-e', CLIENT, url, String(timeoutMs), opts.localAddress ?? ''], timeoutMs + 5000);
   const r = JSON.parse(out) as HttpResult & { error?: string };
   if (r.error) throw new Error(`GET ${url}: ${r.error}`);
   return r;
 }
 
 /** download fetches /bytes/N and checks the body against the server's x-sha256 header. */
-export async function download(ns: InNamespace, role: string, url: string, opts: RequestOptions = {}): Promise<HttpResult & { intact: boolean }> {
+export async function download(ns: InNamespace, role: string, url: string,
+  opts: RequestOptions = {}): Promise<HttpResult & { intact: boolean }> {
   const r = await httpGet(ns, role, url, { timeoutMs: 120_000, ...opts });
   return { ...r, intact: r.status === 200 && r.sha256 === r.headers['x-sha256'] };
 }

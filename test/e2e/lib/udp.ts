@@ -1,5 +1,7 @@
 // udp.ts — one UDP question from inside a namespace, retried a bounded number of times.
 import type { InNamespace } from './in-namespace.js';
+// the test's own clients run on Node whatever runs wlvs, as curl would
+import { executable } from '../../../src/sys/runtime.js';
 
 /** UdpAnswer is rs-udp's echo split into its parts. */
 export interface UdpAnswer { server: string; client: string; payload: string }
@@ -33,7 +35,7 @@ export async function udpRequest(ns: InNamespace, role: string, address: string,
   opts: UdpOptions = {}): Promise<string> {
   const timeoutMs = opts.timeoutMs ?? 1000;
   const tries = opts.tries ?? 3;
-  const out = await ns.exec(role, process.execPath, ['-e', CLIENT, address, String(port), payload, String(timeoutMs), String(tries),
+  const out = await ns.exec(role, executable('node'), ['-e', CLIENT, address, String(port), payload, String(timeoutMs), String(tries),
     opts.localAddress ?? '', String(opts.localPort ?? 0)], timeoutMs * (tries + 1) + 5000);
   const r = JSON.parse(out) as { answer?: string; error?: string };
   if (r.error !== undefined) throw new Error(`UDP ${address}:${port}: ${r.error}`);
