@@ -54,6 +54,8 @@ const sizes = argValue('--sessions')?.split(',').map(Number) ?? (quick ? [65536]
 const compare = argValue('--compare');
 const impls = argValue('--impl')?.split(',') ?? (compare ? ['wasm', 'other'] : ['wasm', 'ts']);
 type Kind = 'nat-hit' | 'new-session';
+// --connlog: the director laid out the connection counters and service 0 logs its connections
+const connLog = process.argv.includes('--connlog');
 const kinds = (argValue('--case')?.split(',') ?? ['nat-hit', 'new-session']) as Kind[];
 const ROUNDS = quick ? 3 : 7;
 const HIT_ITER = quick ? 200 : 600;
@@ -64,7 +66,7 @@ const HIT_BATCHES = 1024;
 function makeWorld(implName: string, sessions: number, module: WebAssembly.Module): World {
   const layout = computeLayout({
     slotCount: BATCH, maxFrame: 128, sessions: sessions * 2, services: 4, realServers: 16, destinations: 16,
-    schedSize: 257, lips: 1, poolEntries: 1, events: 16, localAddresses: 8,
+    schedSize: 257, lips: 1, poolEntries: 1, events: 16, localAddresses: 8, connStats: connLog,
   });
   const { memory, core } = bindCore(module, layout);
   const tables = new Tables(memory, layout, core);
@@ -76,7 +78,7 @@ function makeWorld(implName: string, sessions: number, module: WebAssembly.Modul
   tables.setLocalAddresses([{ address: VIP, kind: 'vip' }, { address: '10.0.2.1', kind: 'dip' }]);
   tables.setService(0, {
     vip: VIP, port: 80, protocol: 'tcp', scheduler: 'rr', forwarding: 'nat', persistence: 0, persistencePrefix: 32,
-    hashPort: false, fallback: false, sorry: null, tunnelSource: null,
+    hashPort: false, fallback: false, sorry: null, tunnelSource: null, connectionLog: connLog,
   });
   // the real servers are the VIP itself at the director's MAC: NAT'ed frames stay valid hits
   for (let i = 0; i < 4; i++) {

@@ -119,6 +119,12 @@ export function createMetrics(cp: ControlPlane): Registry {
       this.inc({ outcome: 'lost' }, l.lost);
     },
   });
+  new Counter({
+    name: 'wlvs_events_lost_total',
+    help: 'session events the data path could not put in the full event ring (sync records, connection-log pairs)',
+    registers: [reg],
+    collect() { this.reset(); this.inc(cp.eventsLost?.() ?? 0); },
+  });
   /** a counter of Full-NAT figures by event label */
   type Pick = (f: FullnatStatus) => bigint;
   const fullnatEvents = (name: string, help: string, events: Record<string, Pick>) => new Counter({

@@ -148,6 +148,8 @@ export interface ControlPlane {
   fullnat(): FullnatStatus;
   /** connection-log lines written, suppressed by the rate limit, lost by the writer; null when no service logs */
   connectionLog?(): ConnectionLogStats | null;
+  /** events the data path could not put in a full ring (session sync records, connection-log pairs) */
+  eventsLost?(): number;
   devices(): DeviceInfo[];
   portStats(): PortStats;
   batchStats(): BatchStats;

@@ -95,6 +95,7 @@ export function controlPlane(sup: Supervisor): ControlPlane {
       };
     },
 
+    eventsLost: () => Number(dir().tables.stat(abi.STAT_EVENTS_LOST)),
     connectionLog() {
       const l = dir().connectionLog;
       return l ? { ...l.stats } : null;

@@ -234,6 +234,7 @@ describe('connection logs of a running director', () => {
       const text = await createMetrics(controlPlane(sup)).metrics();
       assert.match(text, /wlvs_connection_log_lines_total\{outcome="written"\} 2/);
       assert.match(text, /wlvs_connection_log_lines_total\{outcome="suppressed"\} 1/);
+      assert.match(text, /^wlvs_events_lost_total 0$/m);
     } finally {
       sup.stop();
       await f.stop();
