@@ -55,8 +55,9 @@ export function connStatsStart(rec: u32, c: usize, now: u32): void {
   countLogged(statsAddress(base, rec), scr, tcp, out, len, now);
 }
 
-function countLogged(s: usize, scr: usize, tcp: bool, out: bool, len: u32, now: u32): void {
-  let flags = load<u8>(s + CST_FLAGS);
+// @ts-ignore: decorator
+@inline function countLogged(s: usize, scr: usize, tcp: bool, out: bool, len: u32, now: u32): void {
+  const flags = load<u8>(s + CST_FLAGS);
   if ((flags & CSTF_LOGGED) == 0) return;
   const p = s + (out ? CST_PKTS_OUT : CST_PKTS_IN);
   store<u32>(p, load<u32>(p) + 1);
@@ -64,11 +65,12 @@ function countLogged(s: usize, scr: usize, tcp: bool, out: bool, len: u32, now: 
   const b = s + (out ? CST_BYTES_OUT : CST_BYTES_IN);
   store<u64>(b, load<u64>(b) + <u64>len);
   store<u32>(s + CST_LAST, now);
+  // only the rare FIN or RST writes the flags byte
   if (tcp) {
     const tf = load<u8>(scr + SCR_TCPFLAGS);
-    if (tf & TH_RST) flags |= CSTF_RST;
-    if (tf & TH_FIN) flags |= CSTF_FIN;
-    store<u8>(s + CST_FLAGS, flags);
+    if (tf & (TH_FIN | TH_RST)) {
+      store<u8>(s + CST_FLAGS, flags | ((tf & TH_RST) ? CSTF_RST : 0) | ((tf & TH_FIN) ? CSTF_FIN : 0));
+    }
   }
 }
 
