@@ -100,12 +100,19 @@ function writeAddress(p: usize, a: u32): usize {
  * VPORT\r\n" (the addresses and ports the client used: proxy-protocol.txt §2.1), 32..56 bytes.
  */
 function proxyLength(c: usize, v2: bool): u32 {
-  if (v2) return V2_TCP4_LEN;
-  return 11 + addressTextLength(load<u32>(c + CONN_CIP)) + 1 + addressTextLength(load<u32>(c + CONN_VIP)) + 1 +
-    decimalLength(bswap16(<u32>load<u16>(c + CONN_CPORT))) + 1 + decimalLength(bswap16(<u32>load<u16>(c + CONN_VPORT))) + 2;
+  return proxyLengthOf(load<u32>(c + CONN_CIP), load<u32>(c + CONN_VIP), <u32>load<u16>(c + CONN_CPORT),
+    <u32>load<u16>(c + CONN_VPORT), v2);
 }
 
-function writeProxy(p: usize, c: usize, v2: bool): void {
+/** proxyLengthOf: proxyLength for addresses and ports (wire order) not yet in a session */
+function proxyLengthOf(cip: u32, vip: u32, cport: u32, vport: u32, v2: bool): u32 {
+  if (v2) return V2_TCP4_LEN;
+  return 11 + addressTextLength(cip) + 1 + addressTextLength(vip) + 1 + decimalLength(bswap16(cport)) + 1 +
+    decimalLength(bswap16(vport)) + 2;
+}
+
+/** writeProxy writes session `c`'s PROXY header (proxyLength bytes) at `p` */
+export function writeProxy(p: usize, c: usize, v2: bool): void {
   const cip = load<u32>(c + CONN_CIP);
   const vip = load<u32>(c + CONN_VIP);
   if (v2) {
@@ -169,6 +176,12 @@ export function clientAddrStart(rec: u32, c: usize, l4: usize, flags: u8): void 
   store<u16>(x + CONNX_FLAGS, <u16>f);
 }
 
+/** lowerMss: an MSS of `mss` less `room`; one that asks for tiny segments already leaves room (and must not become 0) */
+// @ts-ignore: decorator
+@inline export function lowerMss(mss: u32, room: u32): u32 {
+  return mss <= room + TCP_MIN_MSS ? mss : mss - room;
+}
+
 /**
  * clampMss lowers the MSS option of the server's SYN-ACK at `l4` by `room` bytes (RFC 9293
  * §3.7.1: the largest segment the server takes), so a client segment still fits once it grew.
@@ -190,9 +203,8 @@ export function clampMss(l4: usize, room: u32, partial: bool): void {
     if (len < 2 || p + len > end) return;
     if (kind == TCPOPT_MSS && len == TCPOLEN_MSS) {
       const from = bswap16(<u32>load<u16>(p + 2));
-      // a server that asks for tiny segments already leaves room (and must not get 0)
-      if (from <= room + TCP_MIN_MSS) return;
-      const to = from - room;
+      const to = lowerMss(from, room);
+      if (to == from) return;
       store<u16>(p + 2, <u16>bswap16(to));
       if (!partial) {
         // the field's bytes sit at an odd offset when the options before it are odd: swap
@@ -208,9 +220,34 @@ export function clampMss(l4: usize, room: u32, partial: bool): void {
 
 /** room: bytes a client segment of session `c` may grow by, for the SYN-ACK's MSS clamp */
 export function clientAddrRoom(c: usize, flags: u8): u32 {
+  return clientAddrRoomOf(load<u32>(c + CONN_CIP), load<u32>(c + CONN_VIP), <u32>load<u16>(c + CONN_CPORT),
+    <u32>load<u16>(c + CONN_VPORT), flags);
+}
+
+/**
+ * clientAddrRoomOf: clientAddrRoom before the session exists (the SYN proxy's own SYN-ACK, which
+ * announces the MSS the client's segments keep to). Addresses and ports in wire order.
+ */
+export function clientAddrRoomOf(cip: u32, vip: u32, cport: u32, vport: u32, flags: u8): u32 {
   let room: u32 = (flags & SVCF_TOA) != 0 ? TCPOLEN_TOA : 0;
-  if ((flags & (SVCF_PROXY_V1 | SVCF_PROXY_V2)) != 0) room += proxyLength(c, (flags & SVCF_PROXY_V2) != 0);
+  if ((flags & (SVCF_PROXY_V1 | SVCF_PROXY_V2)) != 0) room += proxyLengthOf(cip, vip, cport, vport, (flags & SVCF_PROXY_V2) != 0);
   return room;
+}
+
+/** writeToa writes the TOA option of session `c` (TCPOLEN_TOA bytes: kind, length, port, address) at `p` */
+// @ts-ignore: decorator
+@inline export function writeToa(p: usize, c: usize): void {
+  store<u8>(p, TCPOPT_TOA);
+  store<u8>(p + 1, <u8>TCPOLEN_TOA);
+  store<u16>(p + 2, load<u16>(c + CONN_CPORT));
+  store<u32>(p + 4, load<u32>(c + CONN_CIP));
+}
+
+/** proxyHeaderLength: the bytes of PROXY header session `rec` puts ahead of its client's stream (0: none) */
+// @ts-ignore: decorator
+@inline export function proxyHeaderLength(rec: u32): u32 {
+  const x = connxAddress(rec);
+  return x != 0 && (<u32>load<u16>(x + CONNX_FLAGS) & CONNXF_PROXY) != 0 ? load<u32>(x + CONNX_SEQ_IN) : 0;
 }
 
 /**
@@ -276,10 +313,7 @@ export function clientAddrIn(rec: u32, c: usize, ip: usize, l4: usize, end: usiz
       // the option goes after the others: the payload moves 8 bytes on
       const at = l4 + doff;
       memory.copy(at + TCPOLEN_TOA, at, dataEnd - at);
-      store<u8>(at, TCPOPT_TOA);
-      store<u8>(at + 1, <u8>TCPOLEN_TOA);
-      store<u16>(at + 2, load<u16>(c + CONN_CPORT));
-      store<u32>(at + 4, load<u32>(c + CONN_CIP));
+      writeToa(at, c);
       store<u8>(l4 + TCP_DOFF, <u8>(((doff + TCPOLEN_TOA) >> 2) << 4) | (load<u8>(l4 + TCP_DOFF) & 0x0f));
       dataEnd += TCPOLEN_TOA;
       grown += TCPOLEN_TOA;

@@ -2,7 +2,7 @@
 // per-service / per-real-server traffic. u64 in memory, never across the boundary.
 import {
   HDR_RS_STATS_BASE, HDR_STATS_BASE, HDR_SVC_STATS_BASE, STATS_SIZE, STAT_DROPPED, STAT_DROP_BASE,
-  ST_CONNS, ST_INBYTES, ST_INPKTS, ST_OUTBYTES, ST_OUTPKTS,
+  STAT_SYN_RECEIVED, ST_CONNS, ST_INBYTES, ST_INPKTS, ST_OUTBYTES, ST_OUTPKTS, ST_SYNS,
 } from './abi';
 import { add64, hdr } from './mem';
 
@@ -35,4 +35,11 @@ import { add64, hdr } from './mem';
   add64(s + by, bytes);
   add64(r + pk, 1);
   add64(r + by, bytes);
+}
+
+/** countSyn: a SYN to service `svc` that found no session (a new connection attempt, or a flood) */
+// @ts-ignore: decorator
+@inline export function countSyn(svc: u32): void {
+  add64(<usize>(hdr(HDR_SVC_STATS_BASE) + svc * STATS_SIZE + ST_SYNS), 1);
+  count(STAT_SYN_RECEIVED, 1);
 }

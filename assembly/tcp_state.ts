@@ -1,12 +1,13 @@
 // tcp_state.ts — the IPVS TCP state machine (ip_vs_proto_tcp.c semantics): next state from the
 // current state, the direction the segment travels and its most significant flag, plus the
 // active/inactive accounting of the real server (IPVS counts a connection active only while
-// ESTABLISHED). The per-state timeouts live in the header, overridable by the host.
+// ESTABLISHED) and of the embryonic budget (SYN_RECV). The per-state timeouts live in the header, overridable by the host.
 import {
   CONNF_ACTIVE, CONN_FLAGS, CONN_STATE, RS_ACTIVE, RS_INACTIVE, TCP_S_CLOSE, TCP_S_CLOSE_WAIT, TCP_S_ESTABLISHED,
   TCP_S_FIN_WAIT, TCP_S_LAST_ACK, TCP_S_LISTEN, TCP_S_NONE, TCP_S_SYNACK, TCP_S_SYN_RECV, TCP_S_SYN_SENT,
   TCP_S_TIME_WAIT,
 } from './abi';
+import { embryonicChange } from './embryonic';
 import { TH_ACK, TH_FIN, TH_RST, TH_SYN } from './wire';
 
 // @ts-ignore: decorator
@@ -87,6 +88,7 @@ const NEXT_STATE: usize = memory.data<u8>([
  */
 // @ts-ignore: decorator
 @inline export function applyTcpState(c: usize, r: usize, next: u32): void {
+  embryonicChange(<u32>load<u8>(c + CONN_STATE), next);
   store<u8>(c + CONN_STATE, <u8>next);
   const flags = load<u8>(c + CONN_FLAGS);
   const active = (flags & CONNF_ACTIVE) != 0;

@@ -2,6 +2,7 @@
 // time: nothing is counted twice and the data path pays nothing for being watched.
 import { Counter, Gauge, Registry, type Metric } from 'prom-client';
 import type { ControlPlane, Counters, FullnatStatus, RealServerState } from '../director/control-plane.js';
+import { realServerKey } from '../model/spec.js';
 
 const SIZE_BOUNDS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192];
 const TIME_BOUNDS_US = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192];
@@ -51,7 +52,7 @@ export function createMetrics(cp: ControlPlane): Registry {
     for (const v of cp.services()) {
       for (const r of v.realServers) {
         if (r.counters === null) continue;
-        fn({ service: v.spec.name, real_server: `${r.address}:${r.port}` }, r as RealServerState & { counters: Counters });
+        fn({ service: v.spec.name, real_server: realServerKey(r) }, r as RealServerState & { counters: Counters });
       }
     }
   };
@@ -181,6 +182,22 @@ export function createMetrics(cp: ControlPlane): Registry {
       this.inc({ outcome: 'imported' }, h.stats.sessionsImported);
       this.inc({ outcome: 'refused' }, h.stats.sessionsRefused);
     } });
+  new Counter({ name: 'wlvs_fragments_total', help: 'IP fragments: first fragments whose decision was kept, later ones forwarded by it, held for their first, released', labelNames: ['outcome'], registers: [reg],
+    collect() {
+      this.reset();
+      const f = cp.fragments();
+      this.inc({ outcome: 'first' }, f.first);
+      this.inc({ outcome: 'forwarded' }, f.forwarded);
+      this.inc({ outcome: 'held' }, f.held);
+      this.inc({ outcome: 'released' }, f.released);
+    } });
+  const fragGauge = (name: string, help: string, pick: (f: ReturnType<ControlPlane['fragments']>) => number) =>
+    new Gauge({ name, help, registers: [reg], collect() { this.set(pick(cp.fragments())); } });
+  fragGauge('wlvs_fragment_cache_entries', 'first-fragment decisions kept (not expired)', (f) => f.cache_entries);
+  fragGauge('wlvs_fragment_cache_capacity', 'first-fragment decisions the cache holds', (f) => f.cache_capacity);
+  fragGauge('wlvs_fragment_cache_timeout_seconds', 'how long a first fragment\'s decision is kept', (f) => f.cache_timeout_s);
+  fragGauge('wlvs_fragments_waiting', 'fragments waiting for their first fragment', (f) => f.waiting);
+  fragGauge('wlvs_fragment_buffer_capacity', 'fragments that may wait at once', (f) => f.buffer_capacity);
   new Counter({ name: 'wlvs_ha_vrrp_adverts_total', help: 'VRRP advertisements sent, and received that passed every check', labelNames: ['direction'], registers: [reg],
     collect() {
       this.reset();
@@ -271,6 +288,32 @@ export function createMetrics(cp: ControlPlane): Registry {
     collect() { this.reset(); this.inc(cp.portStats().busyPollBatches); } });
   new Counter({ name: 'wlvs_device_tx_drops_total', help: 'frames the kernel refused (queue full)', registers: [reg],
     collect() { this.reset(); this.inc(cp.portStats().txDrops); } });
+  // SYN-flood defence (src/director/syn-guard.ts)
+  new Counter({ name: 'wlvs_syn_received_total', help: 'SYNs to a VIP that found no session (new connection attempts and floods)', registers: [reg],
+    collect() { this.reset(); this.inc(cp.synFlood().syns); } });
+  new Counter({ name: 'wlvs_syn_cookies_total', help: 'SYN cookies sent in SYN-ACKs, and handshake ACKs whose cookie was valid or invalid', labelNames: ['outcome'], registers: [reg],
+    collect() {
+      this.reset();
+      const c = cp.synFlood().cookies;
+      this.inc({ outcome: 'sent' }, c.sent);
+      this.inc({ outcome: 'valid' }, c.valid);
+      this.inc({ outcome: 'invalid' }, c.invalid);
+    } });
+  new Gauge({ name: 'wlvs_embryonic_sessions', help: 'TCP sessions in SYN_RECV (the client\'s handshake ACK not seen yet)', registers: [reg],
+    collect() { this.set(cp.synFlood().embryonic.count); } });
+  new Gauge({ name: 'wlvs_embryonic_sessions_max', help: 'embryonic sessions allowed before new ones evict old ones', registers: [reg],
+    collect() { this.set(cp.synFlood().embryonic.max); } });
+  new Counter({ name: 'wlvs_embryonic_evicted_total', help: 'embryonic sessions evicted to make room (never established ones)', registers: [reg],
+    collect() { this.reset(); this.inc(cp.synFlood().evicted); } });
+  new Gauge({ name: 'wlvs_syn_proxy_state', help: 'SYN protection of a service: 1 for its current state (off, auto, auto-on, forced)', labelNames: ['service', 'state'], registers: [reg],
+    collect() {
+      this.reset();
+      for (const p of cp.synFlood().services) {
+        for (const st of ['off', 'auto', 'auto-on', 'forced']) this.set({ service: p.service, state: st }, p.state === st ? 1 : 0);
+      }
+    } });
+  new Gauge({ name: 'wlvs_service_syn_rate', help: 'SYNs per second to the service that found no session (what auto mode watches)', labelNames: ['service'], registers: [reg],
+    collect() { this.reset(); for (const p of cp.synFlood().services) this.set({ service: p.service }, p.synRate); } });
   reg.registerMetric(histogramMetric('wlvs_batch_size', 'frames per batch', () => {
     const s = cp.batchStats();
     return { buckets: s.sizeBuckets, sum: s.frames, count: s.batches };

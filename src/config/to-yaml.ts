@@ -5,7 +5,7 @@ import { stringify } from 'yaml';
 import { DEFAULT_FNAT_QUARANTINE_S, DEFAULT_TIMEOUTS_S } from '../dataplane/memory-map.js';
 import type { DirectorSpec, HealthSpec, ServiceSpec } from '../model/spec.js';
 import { clusterObject } from './cluster.js';
-import { DEFAULT_HEALTH } from './load.js';
+import { DEFAULT_HEALTH, DEFAULT_SYN_FLOOD } from './load.js';
 
 function healthObject(h: HealthSpec | null, base: HealthSpec): Record<string, unknown> | undefined {
   if (!h) return undefined;
@@ -41,7 +41,7 @@ function serviceObject(s: ServiceSpec, defaultHealth: HealthSpec = DEFAULT_HEALT
   if (flags.length) o.sched_flags = flags;
   o.forwarding = s.forwarding;
   if (s.persistence) o.persistence = s.persistence;
-  if (s.persistence && s.persistencePrefix !== 32) o.persistence_netmask = s.persistencePrefix;
+  if (s.persistence && s.persistencePrefix !== (s.vip.includes(':') ? 128 : 32)) o.persistence_netmask = s.persistencePrefix;
   if (s.proxyProtocol) o.proxy_protocol = s.proxyProtocol;
   if (s.toa) o.toa = true;
   if (s.sorry) o.sorry_server = { address: s.sorry.address, port: s.sorry.port };
@@ -50,6 +50,8 @@ function serviceObject(s: ServiceSpec, defaultHealth: HealthSpec = DEFAULT_HEALT
   if (hc) o.health_check = hc;
   if (s.onFailure !== 'quiesce') o.on_failure = s.onFailure;
   if (s.acceptMidFlow) o.accept_mid_flow = true;
+  // written always: its default depends on the modes, which an edit may change
+  o.syn_proxy = s.synProxy;
   o.real_servers = s.realServers.map((r) => {
     const ro: Record<string, unknown> = { address: r.address, port: r.port, weight: r.weight };
     if (r.forwarding) ro.forwarding = r.forwarding;
@@ -93,6 +95,8 @@ export function configObject(spec: DirectorSpec): Record<string, unknown> {
     };
   }
   if (spec.sloppyTcp) director.sloppy_tcp = true;
+  const fr = spec.fragments;
+  if (fr.cache !== 4096 || fr.buffer !== 64 || fr.timeout !== 2 || fr.wait !== 0.5) director.fragments = { ...fr };
   if (spec.admin) director.admin = spec.admin.tokenFile ? { listen: spec.admin.listen,
     token_file: spec.admin.tokenFile } : { listen: spec.admin.listen };
   if (spec.ha) {
@@ -116,6 +120,18 @@ export function configObject(spec: DirectorSpec): Record<string, unknown> {
   }
   if (spec.cluster) director.cluster = clusterObject(spec.cluster);
   if (spec.logLevel !== 'info') director.log = { level: spec.logLevel };
+  const sf: Record<string, unknown> = {};
+  const sfs = spec.synFlood;
+  const d = DEFAULT_SYN_FLOOD;
+  if (sfs.embryonicShare !== d.embryonicShare) sf.embryonic_share = sfs.embryonicShare;
+  if (sfs.pressureTimeout !== d.pressureTimeout) sf.pressure_timeout = sfs.pressureTimeout;
+  if (sfs.synRate !== d.synRate) sf.syn_rate = sfs.synRate;
+  if (sfs.tableFill !== d.tableFill) sf.table_fill = sfs.tableFill;
+  if (sfs.hold !== d.hold) sf.hold = sfs.hold;
+  if (sfs.mss !== null) sf.mss = sfs.mss;
+  if (sfs.wscale !== d.wscale) sf.wscale = sfs.wscale;
+  if (sfs.secretPeriod !== d.secretPeriod) sf.secret_period = sfs.secretPeriod;
+  if (Object.keys(sf).length) director.syn_flood = sf;
   return { director, services: spec.services.map((s) => serviceObject(s)) };
 }
 

@@ -11,6 +11,9 @@ import type { Layout } from './memory-map.js';
 /** What the host does with frames the core handed to it (ARP, ICMP echo, anything for a DIP): copies. */
 export type HostHandler = (device: number, frames: Uint8Array[]) => void;
 
+/** Writes one frame the core built or kept beside a batch (an emit slot, a released fragment) to a device at once. */
+export type EmitSender = (device: number, frame: Uint8Array) => void;
+
 export interface DeviceFraming { l2: boolean; vnet: boolean }
 
 /** Per-batch figures for metrics: sizes and processing time. */
@@ -25,6 +28,8 @@ export interface BatchStats {
   /** total nanoseconds spent in process() */
   processNs: number;
   maxProcessNs: number;
+  /** frames the core built in emit slots and the loop sent */
+  emitted: number;
 }
 
 const BUCKETS = 14;
@@ -36,17 +41,41 @@ const BS_PROCESS_NS = 3;
 const BS_MAX_NS = 4;
 const BS_SIZE = 5;
 const BS_TIME = BS_SIZE + BUCKETS;
+const BS_EMITTED = BS_TIME + BUCKETS;
 /** doubles in a batch-stats block */
-export const BATCH_STATS_LENGTH = BS_TIME + BUCKETS;
+export const BATCH_STATS_LENGTH = BS_EMITTED + 1;
 
 /** readBatchStats decodes a batch-stats block (BatchLoop's, possibly from another thread). */
 export function readBatchStats(b: Float64Array<ArrayBufferLike>): BatchStats {
   return {
     batches: b[BS_BATCHES], frames: b[BS_FRAMES], hostFrames: b[BS_HOST], processNs: b[BS_PROCESS_NS],
-      maxProcessNs: b[BS_MAX_NS],
+      maxProcessNs: b[BS_MAX_NS], emitted: b[BS_EMITTED] ?? 0,
     sizeBuckets: Array.from(b.subarray(BS_SIZE, BS_SIZE + BUCKETS)), timeBuckets: Array.from(b.subarray(BS_TIME,
       BS_TIME + BUCKETS)),
   };
+}
+
+/**
+ * drainHeld hands every fragment the core released from the hold region (state HOLD_READY) to
+ * `send` (device, a copy of the frame) and frees its entry; returns how many. Between batches
+ * only, on the thread that runs them (or inside the port's exclusive).
+ */
+export function drainHeld(bytes: Uint8Array, view: DataView, layout: Layout,
+  send: (device: number, frame: Uint8Array) => void): number {
+  const ready = abi.HEADER_BASE + abi.HDR_HOLD_READY;
+  if (view.getUint32(ready, true) === 0) return 0;
+  let n = 0;
+  for (let i = 0; i < layout.caps.holdFrames; i++) {
+    const e = layout.hold.base + i * layout.holdSize;
+    if (bytes[e + abi.HOLD_STATE] !== abi.HOLD_READY) continue;
+    const off = e + view.getUint32(e + abi.HOLD_FRAME, true);
+    const len = view.getUint32(e + abi.HOLD_LEN, true);
+    send(bytes[e + abi.HOLD_OUT_DEV], bytes.slice(off, off + len));
+    bytes[e + abi.HOLD_STATE] = abi.HOLD_FREE;
+    n++;
+  }
+  view.setUint32(ready, 0, true);
+  return n;
 }
 
 /** how often the loop runs an expiry step, in data-path milliseconds */
@@ -64,15 +93,19 @@ export class BatchLoop {
   #lastSweep: number;
   /** the batch-stats block (readBatchStats decodes it) */
   readonly stats: Float64Array<ArrayBufferLike>;
+  #send: EmitSender | null;
 
   /**
    * `now` returns the data path's time in milliseconds (it wraps as a u32; timeouts compare
    * wrap-safely). `framing[d]` says how frames of device d are framed. `stats` is where the
    * loop counts (BATCH_STATS_LENGTH doubles, e.g. over a SharedArrayBuffer another thread reads).
+   * `send` writes the frames the core built in its emit slots (complete checksums, no virtio
+   * header) to a device, from the thread that runs the batch: they must leave beside the batch.
    */
   constructor(memory: WebAssembly.Memory, layout: Layout, core: CoreExports, framing: DeviceFraming[],
     onHost: HostHandler, now: () => number,
-      stats: Float64Array<ArrayBufferLike> = new Float64Array(BATCH_STATS_LENGTH)) {
+      stats: Float64Array<ArrayBufferLike> = new Float64Array(BATCH_STATS_LENGTH), send: EmitSender | null = null) {
+    this.#send = send;
     this.#layout = layout;
     this.#view = new DataView(memory.buffer);
     this.#bytes = new Uint8Array(memory.buffer);
@@ -93,6 +126,16 @@ export class BatchLoop {
     return this.#core;
   }
 
+  #sendEmitted(n: number): void {
+    const base = this.#layout.emit.base;
+    for (let i = 0; i < n && i < this.#layout.caps.emitSlots; i++) {
+      const at = base + i * abi.EMIT_SLOT_SIZE;
+      const len = this.#view.getUint16(at + abi.EMIT_LEN, true);
+      this.stats[BS_EMITTED]++;
+      this.#send!(this.#bytes[at + abi.EMIT_DEV], this.#bytes.subarray(at + abi.EMIT_FRAME, at + abi.EMIT_FRAME + len));
+    }
+  }
+
   /** onBatch is the port's callback: frames are in slots [0, count) of `device`. */
   onBatch = (device: number, count: number): void => {
     const f = this.#framing[device];
@@ -109,6 +152,14 @@ export class BatchLoop {
     if (ns > st[BS_MAX_NS]) st[BS_MAX_NS] = ns;
     st[BS_SIZE + Math.min(BUCKETS - 1, Math.ceil(Math.log2(count)))]++;
     st[BS_TIME + Math.min(BUCKETS - 1, Math.max(0, Math.ceil(Math.log2(ns / 1000))))]++;
+    // extra frames (one per SYN-proxied connection): one header load a batch otherwise
+    const emitted = this.#view.getUint32(h + abi.HDR_EMIT_COUNT, true);
+    if (emitted !== 0 && this.#send) this.#sendEmitted(emitted);
+    // fragments the core released from the hold region leave the same way, after their first
+    // fragment's batch: the hold region is the batch thread's alone
+    if (this.#send && this.#view.getUint32(h + abi.HDR_HOLD_READY, true) !== 0) {
+      drainHeld(this.#bytes, this.#view, this.#layout, this.#send);
+    }
     const host = r >>> abi.PROCESS_HOST_SHIFT;
     if (host === 0) return;
     st[BS_HOST] += host;

@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import * as abi from '../dataplane/abi.js';
 import { eventView } from '../dataplane/tables.js';
 import { WlvsError } from '../errors.js';
+import { canonicalIp, formatIpv6, hostPort } from '../model/address.js';
 import { type ConnectionLogSpec, serviceKey } from '../model/spec.js';
 
 /** what director.connection_log is when the file leaves it out */
@@ -71,12 +72,13 @@ export function formatConnection(end: Uint8Array, stats: Uint8Array, ctx: Connec
   const rec: ConnectionRecord = {
     time: new Date(ctx.now()).toISOString(),
     event: 'connection',
-    service: ctx.serviceName(e.vip, e.vport, protocol) ?? `${e.vip}:${e.vport}/${protocol}`,
+    service: ctx.serviceName(e.vip, e.vport, protocol) ?? `${hostPort(e.vip, e.vport)}/${protocol}`,
     protocol,
     mode,
-    client: `${e.client}:${e.clientPort}`,
-    vip: `${e.vip}:${e.vport}`,
-    real_server: `${e.rip}:${e.rport}`,
+    // IPv6 (eventView reads the record's IPv6 block; a NAT64 server side stays IPv4) as [addr]:port
+    client: hostPort(e.client, e.clientPort),
+    vip: hostPort(e.vip, e.vport),
+    real_server: hostPort(e.rip, e.rport),
     start: new Date(ctx.wallOf(created)).toISOString(),
     // the core's clock is u32 milliseconds: the difference wraps with it
     duration_ms: (v.getUint32(s + abi.CST_LAST, true) - created) >>> 0,
@@ -86,7 +88,13 @@ export function formatConnection(end: Uint8Array, stats: Uint8Array, ctx: Connec
     bytes_out: Number(v.getBigUint64(s + abi.CST_BYTES_OUT, true)),
     end_reason: REASONS[end[abi.EVT_REASON]] ?? 'unknown',
   };
-  if (mode === 'fullnat' && e.lip) rec.local = `${e.lip}:${e.lport}`;
+  if (mode === 'fullnat') {
+    // an IPv6 record's v4 LIP field may be 0 with its lip6 set (eventView then gives null)
+    const v6 = (end[abi.EVT_PROTO] & abi.PROTO_V6) !== 0;
+    const lip = e.lip ?? (v6 && end.subarray(abi.EVT_LIP6, abi.EVT_LIP6 + 16).some((x) => x !== 0)
+      ? formatIpv6(end, abi.EVT_LIP6) : null);
+    if (lip) rec.local = hostPort(lip, e.lport);
+  }
   return rec;
 }
 
@@ -230,7 +238,8 @@ export class ConnectionLog {
 
   /** services remembers the names of the configured services (start and every reload). */
   services(list: readonly { name: string; vip: string; port: number; protocol: string }[]): void {
-    for (const s of list) this.#names.set(serviceKey(s), s.name);
+    // the canonical text form: eventView prints IPv6 addresses as RFC 5952
+    for (const s of list) this.#names.set(serviceKey({ ...s, vip: canonicalIp(s.vip) }), s.name);
   }
 
   /**

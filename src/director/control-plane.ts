@@ -14,8 +14,9 @@ import type { VrrpStats } from '../ha/vrrp.js';
 import type { ApplyReport } from './apply.js';
 import type { HostStackStats } from './host-stack.js';
 import type { ConnectionLogStats } from './connlog.js';
+import type { SynFloodView } from './syn-guard.js';
 
-export type { ApplyReport, BatchStats, Counters, HaStats, HostStackStats, PortStats, VrrpStats };
+export type { ApplyReport, BatchStats, Counters, HaStats, HostStackStats, PortStats, SynFloodView, VrrpStats };
 
 /** A real server (or a service's sorry server) as the control plane sees it. */
 export interface RealServerState {
@@ -98,7 +99,15 @@ export interface SessionRow {
   expiresInMs: number;
 }
 
-export interface DeviceInfo { name: string; kind: string; mac: string; address: string | null; vnet: boolean }
+export interface DeviceInfo {
+  name: string; kind: string; mac: string; address: string | null; address6: string | null; vnet: boolean;
+}
+
+/** IP fragments: the first-fragment decision cache, the hold buffer and their counters */
+export interface FragmentState {
+  cache_entries: number; cache_capacity: number; cache_timeout_s: number; waiting: number; buffer_capacity: number;
+  first: number; forwarded: number; held: number; released: number; timed_out: number; buffer_full: number;
+}
 
 export interface HaStatus {
   master: boolean;
@@ -145,6 +154,7 @@ export interface ControlPlane {
   /** sessions matching `q` from table position `cursor`, at most `limit`; `next` continues */
   sessions(q: SessionQuery, cursor: number, limit: number): { items: SessionRow[]; next: number | null };
   sessionTable(): { count: number; capacity: number };
+  fragments(): FragmentState;
   fullnat(): FullnatStatus;
   /** connection-log lines written, suppressed by the rate limit, lost by the writer; null when no service logs */
   connectionLog?(): ConnectionLogStats | null;
@@ -156,6 +166,8 @@ export interface ControlPlane {
   hostStackStats(): HostStackStats;
   /** null without director.ha */
   ha(): HaStatus | null;
+  /** the SYN-flood defence: embryonic sessions, cookies, evictions, each service's protection state */
+  synFlood(): SynFloodView;
   /** null without director.cluster */
   cluster(): ClusterStatus | null;
   /** a cluster member withdraws its routes and forwards what still arrives until it ends (the new view) */

@@ -80,7 +80,7 @@ export class FakePort implements BatchPort {
     const o = this.#options;
     const loop = new BatchLoop(this.#memory, o.layout, instantiateCore(o.core, this.#memory),
       this.devices.map(framingOf),
-      o.onHost, o.now);
+      o.onHost, o.now, undefined, (device, frame) => this.send(device, frame));
     this.#loop = loop;
     // the expiry step an idle worker runs; injected batches run it too (the clock may be a test's)
     this.#timer = setInterval(() => loop.sweepIfDue(), SWEEP_INTERVAL_MS);

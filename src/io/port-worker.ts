@@ -9,7 +9,7 @@ import type { Layout } from '../dataplane/memory-map.js';
 import { BatchLoop } from '../dataplane/worker.js';
 import { WlvsError } from '../errors.js';
 import { CTL_STATE, CTL_STOP, STATE_FAILED, STATE_RUNNING, STATE_STOPPED, parkIfAsked } from './control-block.js';
-import { NativePort } from './native.js';
+import { NativePort, native } from './native.js';
 import type { PortLayout } from './port.js';
 
 /** What worker-port.ts hands the worker. */
@@ -46,7 +46,12 @@ function run(d: WorkerData): void {
   const port = new NativePort(d.memory, d.portLayout, d.portStats, d.wakerFd);
   for (const dev of d.devices) port.addDevice(dev.fd, dev.vnet);
   const loop = new BatchLoop(d.memory, d.layout, instantiateCore(d.core, d.memory), d.devices,
-    (device, frames) => post({ t: 'host', device, frames }, frames.map((f) => f.buffer as ArrayBuffer)), now, d.batchStats);
+    (device, frames) => post({ t: 'host', device, frames }, frames.map((f) => f.buffer as ArrayBuffer)), now, d.batchStats,
+    // emitted frames (the SYN proxy's ACK to a server) leave from this thread, beside their batch
+    (device, frame) => {
+      const dev = d.devices[device];
+      if (dev) native().sendFrame(dev.fd, dev.vnet, frame);
+    });
   Atomics.store(ctl, CTL_STATE, STATE_RUNNING);
   post({ t: 'ready' });
   let served = 0;

@@ -30,7 +30,8 @@ export class UvPort implements BatchPort {
 
   async start(): Promise<void> {
     const loop = new BatchLoop(this.#memory, this.#o.layout, instantiateCore(this.#o.core, this.#memory),
-      this.#devices.map(framingOf), this.#o.onHost, this.#o.now);
+      this.#devices.map(framingOf), this.#o.onHost, this.#o.now, undefined,
+      (device, frame) => this.send(device, frame));
     this.#loop = loop;
     native().uvPortStart(this.#h, loop.onBatch);
     this.#timer = setInterval(() => loop.sweepIfDue(), 50);

@@ -4,6 +4,8 @@
 export type Protocol = 'tcp' | 'udp';
 export type ForwardingMode = 'nat' | 'dr' | 'tun' | 'fullnat';
 export type SchedulerName = 'rr' | 'wrr' | 'lc' | 'wlc' | 'sed' | 'nq' | 'sh' | 'dh' | 'mh';
+/** off; auto: cookies while the director sees a SYN flood; on: cookies for every new connection */
+export type SynProxyMode = 'off' | 'auto' | 'on';
 
 export interface DeviceSpec {
   name: string;
@@ -93,6 +95,8 @@ export interface ServiceSpec {
   tunnelSource: string | null;
   health: HealthSpec | null;
   onFailure: 'quiesce' | 'remove';
+  /** SYN cookies and the proxied handshake (NAT and Full-NAT TCP services only) */
+  synProxy: SynProxyMode;
   realServers: RealServerSpec[];
 }
 
@@ -142,6 +146,25 @@ export interface HaSpec {
   virtualAddresses: { address: string; device: string }[];
   /** send session creations and TCP state changes to the peer; import the peer's */
   syncSessions: boolean;
+}
+
+/** The SYN-flood defence of the whole table and the thresholds of auto-mode SYN proxies. */
+export interface SynFloodSpec {
+  /** share of the session table embryonic (SYN_RECV) sessions may hold, (0, 1] */
+  embryonicShare: number;
+  /** SYN_RECV timeout in seconds while half the embryonic budget is used (0: unchanged) */
+  pressureTimeout: number;
+  /** auto-mode SYN proxies switch on above this many SYNs per second to the service (0: never by rate) */
+  synRate: number;
+  /** ... or at this table fill (0: never by fill) */
+  tableFill: number;
+  /** seconds an auto-on proxy stays on after its trigger last fired */
+  hold: number;
+  /** MSS and window shift the proxy announces to clients (mss null: the smallest device MTU - 40) */
+  mss: number | null;
+  wscale: number;
+  /** seconds between SYN-cookie key rotations; a cookie is valid for up to two periods */
+  secretPeriod: number;
 }
 
 /** A BGP neighbour of this director's BIRD: the router that spreads the VIPs by ECMP. */
@@ -209,10 +232,16 @@ export interface DirectorSpec {
   fullnat: FullnatSpec;
   /** create TCP sessions on any segment (backup director taking over) */
   sloppyTcp: boolean;
+  /**
+   * IP fragments: first-fragment decisions kept (`cache`, for `timeout` s) and fragments that
+   * may wait for their first one (`buffer`, at most `wait` s each)
+   */
+  fragments: { cache: number; buffer: number; timeout: number; wait: number };
   admin: { listen: string; tokenFile: string | null } | null;
   ha: HaSpec | null;
   cluster: ClusterSpec | null;
   logLevel: string;
+  synFlood: SynFloodSpec;
   /** where connection logs go and how many lines a second at most (services opt in) */
   connectionLog?: ConnectionLogSpec;
   services: ServiceSpec[];
@@ -221,11 +250,20 @@ export interface DirectorSpec {
 export interface ConnectionLogSpec { path: string; rateLimit: number }
 
 export const serviceKey = (s: { vip: string; port: number; protocol: string }): string => `${s.protocol}:${s.vip}:${s.port}`;
-export const realServerKey = (r: { address: string; port: number }): string => `${r.address}:${r.port}`;
+/** realServerKey: ADDRESS:PORT as users write it, `[2001:db8::11]:80` for IPv6 (the API's key of a real server) */
+export const realServerKey = (r: { address: string; port: number }): string =>
+  r.address.includes(':') ? `[${r.address}]:${r.port}` : `${r.address}:${r.port}`;
+
+/** needsIpv6Sessions: the spec has a service whose clients are IPv6 (the director reserves CONN6 records) */
+export const needsIpv6Sessions = (spec: { services: { vip: string }[] }): boolean => spec.services.some((s) => s.vip.includes(':'));
 
 /** forwardingModes: every mode a service uses (its own and its real servers' overrides). */
 export const forwardingModes = (s: Pick<ServiceSpec, 'forwarding' | 'realServers'>): Set<ForwardingMode> =>
   new Set([s.forwarding, ...s.realServers.map((r) => r.forwarding ?? s.forwarding)]);
+
+/** serverFamily: the address family of a service's real servers (its VIP's while it has none) */
+export const serverFamily = (s: Pick<ServiceSpec, 'vip' | 'realServers'>): 4 | 6 =>
+  ((s.realServers.find((r) => r.address)?.address ?? s.vip).includes(':') ? 6 : 4);
 
 /** usesFullnat: some connection of the service may take a tuple of the director's LIP pool. */
 export const usesFullnat = (s: Pick<ServiceSpec, 'forwarding' | 'realServers'>): boolean => forwardingModes(s).has('fullnat');
@@ -241,5 +279,7 @@ export function haAddresses(spec: DirectorSpec): string[] {
   for (const s of spec.services) out.add(s.vip);
   for (const l of spec.fullnat.localAddresses) out.add(l.address);
   for (const v of spec.ha?.virtualAddresses ?? []) out.add(v.address.split('/')[0]);
-  return [...out];
+  // IPv6 addresses move with the role too (unsolicited neighbour advertisements), but an IPv4
+  // VRRP advertisement carries IPv4 addresses only (RFC 5798 §5.2.9)
+  return [...out].filter((a) => !a.includes(':'));
 }

@@ -2,15 +2,20 @@
 // packets and bytes each way equal what the test sent (IP total lengths of the oracle's
 // packets) in every mode, how the connection ended (fin, rst, timeout, flushed, evicted), and the
 // pair is never split, even when the ring is full (then it is counted as lost). The records
-// are decoded here with their own reader, not with the host's formatter.
+// are decoded here with their own reader; the IPv6 cases (NAT66, Full-NAT 6->6, NAT64) also
+// check the host's formatter prints their addresses as [addr]:port.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as abi from '../../src/dataplane/abi.js';
 import { type EventView, eventView } from '../../src/dataplane/tables.js';
+import { formatConnection } from '../../src/director/connlog.js';
 import {
-  CIP, CLIENT_MAC, CoreHarness, DEV0_MAC, DEV1_MAC, FLAVOURS, LIPS, RIPS, RS_MACS, VIP, realServerEntry, serviceEntry,
+  CIP, CIP6, CLIENT_MAC, CoreHarness, DEV0_MAC, DEV1_MAC, FLAVOURS, LIPS, LIPS6, RIPS, RIPS6, RS_MACS, VIP, VIP6,
+  realServerEntry, realServerEntry6, serviceEntry,
 } from './harness.js';
-import { allChecksumsOk, decodeFrame, ethernet, tcpPacket, udpPacket } from '../oracle/packet.js';
+import {
+  allChecksumsOk, decodeFrame, decodeFrame6, ethernet, tcp6Packet, tcpPacket, udpPacket,
+} from '../oracle/packet.js';
 
 const S = 1000;
 const REASON = ['timeout', 'fin', 'rst', 'flushed', 'evicted'];
@@ -318,6 +323,120 @@ for (const flavour of FLAVOURS) {
       h.one(fromClient(tcpPacket({ src: CIP, dst: VIP }, { sport: 42000, dport: 80, flags: 'S' })), 2 + 100 * S);
       h.core.sweep(1000, 2 + 200 * S);
       assert.equal(drain(h).ended.length, 1);
+    });
+  });
+}
+
+// IPv6 sessions share the session table and its record numbers (batch6.ts counts them in the same
+// CONNSTATS records); the host prints their addresses RFC 5952 style as [addr]:port
+for (const flavour of FLAVOURS) {
+  describe(`connection counters of IPv6 sessions (${flavour})`, () => {
+    const fromClient6 = (pkt: Uint8Array) => ethernet(DEV0_MAC, CLIENT_MAC, pkt, 0x86dd);
+    const fromRs6 = (pkt: Uint8Array) => ethernet(DEV1_MAC, RS_MACS[0], pkt, 0x86dd);
+    const ctx = { wallOf: (t: number) => 1_700_000_000_000 + t, now: () => 1_700_000_100_000, serviceName: () => 'web6' };
+
+    function run6(h: CoreHarness, rs: { src: string; v4: boolean }, cport: number) {
+      const tally = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0 };
+      const c = (flags: string, payload?: Uint8Array) =>
+        tcp6Packet({ src: CIP6, dst: VIP6 }, { sport: cport, dport: 80, flags, payload });
+      const send = (pkt: Uint8Array, now: number, out: boolean): Uint8Array => {
+        const r = out
+          ? h.one(rs.v4 ? ethernet(DEV1_MAC, RS_MACS[0], pkt) : fromRs6(pkt), now, { dev: 1 })
+          : h.one(fromClient6(pkt), now);
+        assert.equal(r.verdict, abi.VERDICT_FORWARD, `${out ? 'out' : 'in'} dropped: ${abi.DROP_REASON_NAMES[r.reason]}`);
+        if (out) {
+          tally.packetsOut++;
+          tally.bytesOut += pkt.length;
+        } else {
+          tally.packetsIn++;
+          tally.bytesIn += pkt.length;
+        }
+        return r.out;
+      };
+      const first = send(c('S'), 10, false);
+      // where the server sees the connection come from (the LIP in Full-NAT, the client otherwise)
+      const f = rs.v4 ? decodeFrame(first, true).ip! : decodeFrame6(first, true).ip6!;
+      const to = f.src;
+      const dport = f.tcp!.sport;
+      const s = (flags: string, payload?: Uint8Array) => rs.v4
+        ? tcpPacket({ src: rs.src, dst: to }, { sport: 8080, dport, flags, payload })
+        : tcp6Packet({ src: rs.src, dst: to }, { sport: 8080, dport, flags, payload });
+      send(s('SA'), 11, true);
+      send(c('A'), 12, false);
+      send(c('PA', body(400)), 13, false);
+      for (let k = 0; k < 3; k++) send(s('A', body(1200)), 14 + k, true);
+      send(c('FA'), 20, false);
+      send(s('FA'), 21, true);
+      send(c('A'), 22, false);
+      return { tally, lip: to, lport: dport };
+    }
+
+    for (const [name, fwd, rs] of [
+      ['NAT66', 'nat', { src: RIPS6[0], v4: false }],
+      ['Full-NAT 6->6', 'fullnat', { src: RIPS6[0], v4: false }],
+      ['NAT64 (the reply path of the IPv4 side)', 'fullnat', { src: RIPS[0], v4: true }],
+    ] as const) {
+      it(`${name}: counts both directions, ends with fin, the line prints IPv6 addresses`, () => {
+        const h = new CoreHarness(flavour, { connStats: true, events: 256 }).standard();
+        h.service(0, { vip: VIP6, persistencePrefix: 128, forwarding: fwd, connectionLog: true },
+          [rs.v4 ? realServerEntry(0) : realServerEntry6(0)]);
+        const { tally, lip, lport } = run6(h, rs, 45001);
+        h.core.sweep(1000, 22 + 1000 * S);
+        const raws: Uint8Array[] = [];
+        h.tables.drainEvents((r) => raws.push(r));
+        const i = raws.findIndex((r) => r[abi.EVT_TYPE] === abi.EVT_CONN_END);
+        assert.ok(i >= 0, 'an END record');
+        assert.equal(raws[i + 1]?.[abi.EVT_TYPE], abi.EVT_CONN_STATS);
+        const line = formatConnection(raws[i], raws[i + 1], ctx);
+        const counted = { packetsIn: line.packets_in, packetsOut: line.packets_out, bytesIn: line.bytes_in,
+          bytesOut: line.bytes_out };
+        assert.deepEqual(counted, tally);
+        assert.equal(line.end_reason, 'fin');
+        assert.equal(line.client, `[${CIP6}]:45001`);
+        assert.equal(line.vip, `[${VIP6}]:80`);
+        assert.equal(line.real_server, rs.v4 ? `${RIPS[0]}:8080` : `[${RIPS6[0]}]:8080`);
+        assert.equal(line.duration_ms, 12);
+        if (fwd === 'fullnat') {
+          assert.ok((rs.v4 ? LIPS : LIPS6).includes(lip), lip);
+          assert.equal(line.local, rs.v4 ? `${lip}:${lport}` : `[${lip}]:${lport}`);
+        } else {
+          assert.equal(line.local, undefined);
+        }
+      });
+    }
+  });
+}
+
+// a SYN-proxied connection's session is created by the cookie ACK (batch.ts proxyOpen), not by a
+// SYN: it must be armed there too, and the server's SYN-ACK (taken by the proxy) counted
+for (const flavour of FLAVOURS) {
+  describe(`connection counters of SYN-proxied connections (${flavour})`, () => {
+    it('counts from the cookie ACK on, the server\'s SYN-ACK included; a client RST ends it with rst', () => {
+      const h = new CoreHarness(flavour, { connStats: true, connExt: true, events: 256 }).standard();
+      h.service(0, { forwarding: 'nat', synProxy: 'on', connectionLog: true }, [realServerEntry(0)]);
+      h.tables.setCookieKeys(6, new Uint8Array(32).fill(7));
+      h.tables.setCookieKeys(7, new Uint8Array(32).fill(9));
+      const c = (t: { flags: string; seq: number; ack?: number }) =>
+        ethernet(DEV0_MAC, CLIENT_MAC, tcpPacket({ src: CIP, dst: VIP }, { sport: 40100, dport: 80, ...t }));
+      const sa = h.one(c({ flags: 'S', seq: 7000 }), 1000);
+      assert.equal(sa.verdict, abi.VERDICT_FORWARD, `SYN: ${abi.DROP_REASON_NAMES[sa.reason]}`);
+      const cookie = decodeFrame(sa.out, true).ip!.tcp!.seq!;
+      const open = h.one(c({ flags: 'A', seq: 7001, ack: (cookie + 1) >>> 0 }), 1001);
+      assert.equal(open.verdict, abi.VERDICT_FORWARD, `cookie ACK: ${abi.DROP_REASON_NAMES[open.reason]}`);
+      const syn = decodeFrame(open.out, true).ip!;
+      assert.equal(syn.tcp!.flags, 0x02, 'the ACK became the SYN to the server');
+      const answer = tcpPacket({ src: RIPS[0], dst: CIP }, { sport: 8080, dport: 40100, flags: 'SA', seq: 90000, ack: 7001 });
+      h.one(ethernet(DEV1_MAC, RS_MACS[0], answer), 1002, { dev: 1 });
+      const rst = h.one(c({ flags: 'R', seq: 7001 }), 1003);
+      assert.equal(rst.verdict, abi.VERDICT_FORWARD, `RST: ${abi.DROP_REASON_NAMES[rst.reason]}`);
+      h.core.sweep(1000, 1003 + 1000 * S);
+      const { ended } = drain(h);
+      assert.equal(ended.length, 1, 'the proxied connection is logged');
+      assert.equal(ended[0].reason, 'rst');
+      assert.equal(ended[0].packetsIn, 2, 'the cookie ACK and the RST');
+      assert.equal(ended[0].packetsOut, 1, 'the server\'s SYN-ACK');
+      assert.equal(ended[0].bytesOut, answer.length);
+      assert.equal(ended[0].created, 1001);
     });
   });
 }

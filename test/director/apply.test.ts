@@ -40,7 +40,9 @@ ${rs}
 /** a core with its tables, and an applier whose next hops are all resolved on device 1 */
 function setUp(): { h: CoreHarness; a: TableApplier } {
   // devices as in the fixture (ext0 = 0, int0 = 1); the applier writes everything else
-  const h = new CoreHarness('release').standard();
+  // laid out as the director lays out for these specs: TCP over NAT/Full-NAT defaults to
+  // syn_proxy auto, which needs the per-session extension records
+  const h = new CoreHarness('release', { connExt: true }).standard();
   const a = new TableApplier(h.tables, {
     route: (address) => ({ device: 1, neighbour: address, mac: RS_MACS[RIPS.indexOf(address)] }),
   });
