@@ -22,7 +22,7 @@
 // └───────────────────────────────────────────────────────────────────┘
 
 // @ts-ignore: decorator
-@inline export const ABI_VERSION: u32 = 6;
+@inline export const ABI_VERSION: u32 = 7;
 // @ts-ignore: decorator
 @inline export const MAGIC: u32 = 0x53564c57; // "WLVS" little-endian
 // @ts-ignore: decorator
@@ -156,6 +156,10 @@
 // features that rewrite a stream (SYN proxy, PROXY protocol)
 // @ts-ignore: decorator
 @inline export const HDR_CONNX_BASE: u32 = 188;
+// per-connection counters for connection logs (CONNSTATS_SIZE each, indexed like the session
+// records), or 0 when no service logs its connections (connstats.ts)
+// @ts-ignore: decorator
+@inline export const HDR_CONNSTATS_BASE: u32 = 248;
 // PROXY protocol: per session record a u32, the client's ISN + 1 (where the header goes in its
 // stream), or 0 when no service sends the PROXY protocol (clientaddr.ts)
 // @ts-ignore: decorator
@@ -678,6 +682,10 @@
 // the host switched the SYN proxy on (forced, or auto above the configured SYN rate)
 // @ts-ignore: decorator
 @inline export const SVCF2_SYNPROXY_ON: u8 = 2;
+// SVC_FLAGS2: one EVT_CONN_END + EVT_CONN_STATS pair per connection when it ends (needs
+// HDR_CONNSTATS_BASE; connstats.ts)
+// @ts-ignore: decorator
+@inline export const SVCF2_CONNLOG: u8 = 8;
 
 // ── schedulers (ipvsadm names) ───────────────────────────────────────────────────────────────
 // @ts-ignore: decorator
@@ -996,7 +1004,7 @@
 // │ +0 u8 type │ +1 u8 proto │ +2 u8 state │ +3 u8 fwd │ +4 cip │ +8 vip │
 // │ +12 u16 cport │ +14 u16 vport │ +16 rip │ +20 u16 rport │ +22 lport │
 // │ +24 lip │ +28 u16 service │ +30 u16 rs │ +32 client MAC[6] │ +38 u8 client device │
-// │ +39 u8 owner │ +40 u16 LIP index │ +42..47 0                          │
+// │ +39 u8 owner │ +40 u16 LIP index │ +42 u8 CEND_* (EVT_CONN_END) │ 0 │
 // │ +48 cip6[16] │ +64 vip6[16] │ +80 rip6[16] │ +96 lip6[16] (PROTO_V6)  │
 // │ +112..127 reserved (SYN proxy's sync deltas, issue 9): 0             │
 // └──────────────────────────────────────────────────────────────────────┘
@@ -1062,6 +1070,70 @@
 // a TCP session changed state (what a backup director needs to keep its timers right)
 // @ts-ignore: decorator
 @inline export const EVT_STATE_CHANGED: u8 = 5;
+// a logged connection ended: the session's record with EVT_REASON (CEND_*) set, always followed
+// in the ring by its EVT_CONN_STATS record; the core publishes both with one store of the head,
+// so a reader sees the pair or neither (a full ring drops both and counts STAT_EVENTS_LOST once)
+// @ts-ignore: decorator
+@inline export const EVT_CONN_END: u8 = 6;
+// +0 u8 type │ +8..+39 the connection's CONNSTATS record as it was when the connection ended
+// @ts-ignore: decorator
+@inline export const EVT_CONN_STATS: u8 = 7;
+// EVT_CONN_END: how the connection ended (CEND_*)
+// @ts-ignore: decorator
+@inline export const EVT_REASON: u32 = 42;
+// EVT_CONN_STATS: where the copied CONNSTATS record starts
+// @ts-ignore: decorator
+@inline export const EVT_STATS: u32 = 8;
+// expired by its idle timer with neither FIN nor RST seen (UDP always ends so)
+// @ts-ignore: decorator
+@inline export const CEND_TIMEOUT: u8 = 0;
+// a FIN was seen (either side) and no RST: the IPVS closing states ran out (RFC 9293 §3.6)
+// @ts-ignore: decorator
+@inline export const CEND_FIN: u8 = 1;
+// an RST was seen (either side)
+// @ts-ignore: decorator
+@inline export const CEND_RST: u8 = 2;
+// its service or real server was removed: the session was flushed
+// @ts-ignore: decorator
+@inline export const CEND_FLUSHED: u8 = 3;
+// a new SYN of the same client tuple took the closing session's place (TCP port reuse)
+// @ts-ignore: decorator
+@inline export const CEND_EVICTED: u8 = 4;
+
+// ╒═══ connection counters (CONNSTATS_SIZE = 32 B, record i at HDR_CONNSTATS_BASE + 32 i) ═══╕
+// │ +0 u32 packets in │ +4 u32 packets out                                                  │
+// │ +8 u64 bytes in (low 56 bits; +15 u8 CSTF_* flags) │ +16 u64 bytes out                  │
+// │ +24 u32 created, ms (core clock) │ +28 u32 last packet, ms                              │
+// └──────────────────────────────────────────────────────────────────────────────────────────┘
+// Bytes are IP total lengths as the packets arrived (as the service and RS byte counters).
+// @ts-ignore: decorator
+@inline export const CST_PKTS_IN: u32 = 0;
+// @ts-ignore: decorator
+@inline export const CST_PKTS_OUT: u32 = 4;
+// @ts-ignore: decorator
+@inline export const CST_BYTES_IN: u32 = 8;
+// the top byte of the bytes-in word: 2^56 bytes (72 PB) never carry into it
+// @ts-ignore: decorator
+@inline export const CST_FLAGS: u32 = 15;
+// @ts-ignore: decorator
+@inline export const CST_BYTES_OUT: u32 = 16;
+// @ts-ignore: decorator
+@inline export const CST_CREATED: u32 = 24;
+// @ts-ignore: decorator
+@inline export const CST_LAST: u32 = 28;
+// @ts-ignore: decorator
+@inline export const CONNSTATS_SIZE: u32 = 32;
+// the record belongs to a connection whose service logged connections when it started: only
+// those are counted and logged (a reload that switches logs on or off changes new connections)
+// @ts-ignore: decorator
+@inline export const CSTF_LOGGED: u8 = 1;
+// @ts-ignore: decorator
+@inline export const CSTF_FIN: u8 = 2;
+// @ts-ignore: decorator
+@inline export const CSTF_RST: u8 = 4;
+// set just before a port reuse retires the record (CEND_EVICTED)
+// @ts-ignore: decorator
+@inline export const CSTF_EVICTED: u8 = 8;
 
 // importConn results
 // @ts-ignore: decorator

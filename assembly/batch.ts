@@ -34,6 +34,7 @@ import {
   CLIENTADDR_FAILED, clampAckOut, clampMss, clientAddrFlags, clientAddrIn, clientAddrOut, clientAddrRoom, clientAddrStart,
   proxyPending,
 } from './clientaddr';
+import { connStatsCount, connStatsEvict, connStatsStart } from './connstats';
 import { emitEvent } from './events';
 import { NO_LIP, chooseTuple, tupleHint } from './fnat_pool';
 import { flowHash } from './flow';
@@ -457,6 +458,7 @@ function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: b
     outLen += grown;
   }
   countTraffic(<u32>load<u16>(c + CONN_SVC), rs, out, tot);
+  connStatsCount(rec, scr, proto == IPPROTO_TCP && !icmp, out, tot, now);
   store<u32>(desc + DESC_OFF, <u32>frame);
   store<u32>(desc + DESC_LEN, outLen);
   store<u8>(desc + DESC_OUT_DEV, <u8>outDev);
@@ -528,6 +530,7 @@ export function handle(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, i
     } else if (cls == CLASS_IN && proto == IPPROTO_TCP && reusable(c, load<u8>(scr + SCR_TCPFLAGS))) {
       // newConn retires it once the new connection's server is known
       prev = recOf(v);
+      connStatsEvict(prev);
       v = 0;
     }
   }
@@ -584,6 +587,7 @@ export function handle(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, i
     unknownPacket(desc, inDev);
     return;
   }
+  if (v == 0) connStatsStart(rec, connAddress(rec), now);
   forward(desc, scr, rec, out, l2, vnet, inDev, now);
   if (v == 0) emitEvent(EVT_CREATED, connAddress(rec));
 }
@@ -610,6 +614,7 @@ function proxyOpen(desc: usize, scr: usize, svc: u32, l2: bool, vnet: bool, inDe
     return;
   }
   openServer(desc, scr, rec, info, l2, vnet);
+  connStatsStart(rec, connAddress(rec), now);
   forward(desc, scr, rec, false, l2, vnet, inDev, now, TCP_S_SYN_SENT);
   emitEvent(EVT_CREATED, connAddress(rec));
 }
@@ -627,8 +632,9 @@ function proxyHandshake(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, 
     applyTcpState(c, r, TCP_S_ESTABLISHED);
     store<u32>(c + CONN_EXPIRES, now + timeoutMs(TCP_S_ESTABLISHED));
     emitEvent(EVT_STATE_CHANGED, c);
-    countTraffic(<u32>load<u16>(c + CONN_SVC), <u32>load<u16>(c + CONN_RS), true,
-      bswap16(<u32>load<u16>(<usize>load<u32>(scr + SCR_L3) + IP_TOT_LEN)));
+    const tot = bswap16(<u32>load<u16>(<usize>load<u32>(scr + SCR_L3) + IP_TOT_LEN));
+    countTraffic(<u32>load<u16>(c + CONN_SVC), <u32>load<u16>(c + CONN_RS), true, tot);
+    connStatsCount(rec, scr, true, true, tot, now);
     return;
   }
   if (tf & TH_RST) {

@@ -18,6 +18,7 @@ import {
   FAILED, SORRY_PICK, connCreated, devAddress, handle, liveTemplate, pickServer, retirePrevious, reuseLip, reusable,
   settle, strayTcp, unknownPacket,
 } from './batch';
+import { connStatsCount, connStatsEvict, connStatsStart } from './connstats';
 import { emitEvent } from './events';
 import { NO_LIP, chooseTuple } from './fnat_pool';
 import { flowHash6, flowHash6Masked } from './flow';
@@ -325,6 +326,7 @@ function forward6(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: 
   // the shared sequence translation (PROXY protocol, SYN proxy) knows no address family
   if (proto == IPPROTO_TCP && !icmp) seqAdjust(rec, l4, out, partial);
   countTraffic(<u32>load<u16>(c + CONN_SVC), rs, out, tot);
+  connStatsCount(rec, scr, proto == IPPROTO_TCP && !icmp, out, tot, now);
   store<u32>(desc + DESC_OFF, <u32>frame);
   store<u32>(desc + DESC_LEN, outLen);
   store<u8>(desc + DESC_OUT_DEV, <u8>outDev);
@@ -361,6 +363,7 @@ function handle6(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, inDev: 
       v = 0;
     } else if (cls == CLASS_IN && proto == IPPROTO_TCP && reusable(c, load<u8>(scr + SCR_TCPFLAGS))) {
       prev = recOf(v);
+      connStatsEvict(prev);
       v = 0;
     }
   }
@@ -391,6 +394,7 @@ function handle6(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, inDev: 
     unknownPacket(desc, inDev);
     return 0;
   }
+  if (v == 0) connStatsStart(rec, connAddress(rec), now);
   const sent = forward6(desc, scr, rec, out, l2, vnet, inDev, now);
   if (v == 0) emitEvent(EVT_CREATED, connAddress(rec));
   return sent ? (rec + 1) | (out ? IDX_DIR_OUT : 0) : 0;
@@ -445,6 +449,7 @@ export function nat64Reply(desc: usize, scr: usize, l2: bool, vnet: bool, inDev:
   const outDev = <u32>load<u8>(c + CONN_CDEV);
   if (l2) setMacs(nf, c + CONN_CMAC, devAddress(outDev) + DEV_MAC);
   countTraffic(<u32>load<u16>(c + CONN_SVC), <u32>load<u16>(c + CONN_RS), true, tot);
+  connStatsCount(rec, scr, proto == IPPROTO_TCP && load<u8>(scr + SCR_ICMP) == 0, true, tot, now);
   store<u32>(desc + DESC_OFF, <u32>nf);
   store<u8>(desc + DESC_OUT_DEV, <u8>outDev);
   settle(desc, VERDICT_FORWARD, 0);

@@ -32,6 +32,7 @@ import { CLASS_DONE, CLASS_FRAG, CLASS_V6 } from './parse';
 import { localKind, serviceAddress } from './service';
 import { conn6Address, rs6Address, rsIsV6 } from './session6';
 import { connAddress, recOf, rsAddress, timeoutMs } from './session';
+import { connStatsCount } from './connstats';
 import { count, countDrop, countTraffic } from './stats';
 import {
   FH_ID, IP6_DST, IP6_HLEN, IP6_PLEN, IP6_SRC, IP_CSUM, IP_DST, IP_HLEN, IP_ID, IP_PROTO, IP_SRC, IP_TOT_LEN,
@@ -293,6 +294,8 @@ function forwardFragment(frame: usize, ip: usize, l2: bool, v6: bool, slot: u32,
     }
   }
   countTraffic(<u32>load<u16>(c + CONN_SVC), rs, out, tot);
+  // a later fragment has no transport header: no FIN or RST to note (scratch unused)
+  connStatsCount(rec, 0, false, out, tot, now);
   store<u32>(lenOut, outLen);
   store<u8>(devOut, <u8>dev);
   return <u32>newFrame;

@@ -17,6 +17,7 @@ import {
   STAT_CONN_EXPIRED, STAT_FNAT_QUARANTINED, SVCF_USED, SVC_FLAGS, SVC_PERSIST_TIMEOUT, SVC_SIZE, TCP_S_NONE,
   TCP_S_SYN_RECV,
 } from './abi';
+import { connStatsEnd } from './connstats';
 import { embryonicChange, isEmbryonic } from './embryonic';
 import { emitEvent } from './events';
 import { releaseTuple } from './fnat_pool';
@@ -253,6 +254,7 @@ function endConn(rec: u32, c: usize, flags: u8): void {
   }
   count(STAT_CONN_EXPIRED, 1);
   emitEvent(EVT_EXPIRED, c);
+  connStatsEnd(rec, c, connGone(c));
 }
 
 /**

@@ -56,6 +56,8 @@ const sizes = argValue('--sessions')?.split(',').map(Number) ?? (quick ? [65536]
 const compare = argValue('--compare');
 const impls = argValue('--impl')?.split(',') ?? (compare ? ['wasm', 'other'] : ['wasm', 'ts']);
 type Kind = 'nat-hit' | 'new-session' | 'nat6-hit';
+// --connlog: the director laid out the connection counters and service 0 logs its connections
+const connLog = process.argv.includes('--connlog');
 const kinds = (argValue('--case')?.split(',') ?? ['nat-hit', 'new-session', 'nat6-hit']) as Kind[];
 const isHit = (k: Kind) => k !== 'new-session';
 const ROUNDS = quick ? 3 : 7;
@@ -70,7 +72,7 @@ function makeWorld(implName: string, sessions: number, module: WebAssembly.Modul
   const v6 = kind === 'nat6-hit';
   const layout = computeLayout({
     slotCount: BATCH, maxFrame: 128, sessions: sessions * 2, services: 4, realServers: 16, destinations: 16,
-    schedSize: 257, lips: 1, poolEntries: 1, events: 16, localAddresses: 8, ipv6: v6,
+    schedSize: 257, lips: 1, poolEntries: 1, events: 16, localAddresses: 8, ipv6: v6, connStats: connLog,
   });
   const { memory, core } = bindCore(module, layout);
   const tables = new Tables(memory, layout, core);
@@ -83,7 +85,7 @@ function makeWorld(implName: string, sessions: number, module: WebAssembly.Modul
     ...(v6 ? [{ address: VIP6, kind: 'vip' as const }] : [])]);
   tables.setService(0, {
     vip: v6 ? VIP6 : VIP, port: 80, protocol: 'tcp', scheduler: 'rr', forwarding: 'nat', persistence: 0, persistencePrefix: 32,
-    hashPort: false, fallback: false, sorry: null, tunnelSource: null, synProxy: 'off',
+    hashPort: false, fallback: false, sorry: null, tunnelSource: null, synProxy: 'off', connectionLog: connLog,
   });
   // the real servers are the VIP itself at the director's MAC: NAT'ed frames stay valid hits
   for (let i = 0; i < 4; i++) {

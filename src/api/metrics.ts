@@ -107,6 +107,25 @@ export function createMetrics(cp: ControlPlane): Registry {
       this.inc({ outcome: 'dropped' }, Number(t.dropped));
     },
   });
+  new Counter({
+    name: 'wlvs_connection_log_lines_total',
+    help: 'per-connection log lines: written, suppressed (over director.connection_log.rate_limit), lost (writer behind)',
+    labelNames: ['outcome'], registers: [reg],
+    collect() {
+      this.reset();
+      const l = cp.connectionLog?.();
+      if (!l) return;
+      this.inc({ outcome: 'written' }, l.written);
+      this.inc({ outcome: 'suppressed' }, l.suppressed);
+      this.inc({ outcome: 'lost' }, l.lost);
+    },
+  });
+  new Counter({
+    name: 'wlvs_events_lost_total',
+    help: 'session events the data path could not put in the full event ring (sync records, connection-log pairs)',
+    registers: [reg],
+    collect() { this.reset(); this.inc(cp.eventsLost?.() ?? 0); },
+  });
   /** a counter of Full-NAT figures by event label */
   type Pick = (f: FullnatStatus) => bigint;
   const fullnatEvents = (name: string, help: string, events: Record<string, Pick>) => new Counter({

@@ -7,8 +7,8 @@ import { WlvsError } from '../errors.js';
 import { DEFAULT_FNAT_QUARANTINE_S, DEFAULT_TIMEOUTS_S } from '../dataplane/memory-map.js';
 import type { ForwardingMode, SchedulerName, SynProxyMode } from '../model/spec.js';
 import type {
-  DeviceSpec, DirectorSpec, FullnatSpec, HaSpec, HealthSpec, LipSpec, RealServerSpec, RouteSpec, ServiceSpec,
-  SynFloodSpec, VrrpSpec,
+  ConnectionLogSpec, DeviceSpec, DirectorSpec, FullnatSpec, HaSpec, HealthSpec, LipSpec, RealServerSpec, RouteSpec,
+  ServiceSpec, SynFloodSpec, VrrpSpec,
 } from '../model/spec.js';
 import { forwardingModes, haAddresses, serverFamily, serviceKey, usesFullnat } from '../model/spec.js';
 import { familyOf, hostPort as joinHostPort, parseCidr } from '../model/address.js';
@@ -303,8 +303,8 @@ function checkPool(r: Reader, root: YAMLMap, dm: YAMLMap | null, spec: DirectorS
 
 function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec): ServiceSpec {
   const m = r.map(node, path, ['name', 'vip', 'port', 'protocol', 'scheduler', 'sched_flags', 'forwarding', 'persistence',
-    'persistence_netmask', 'local_addresses', 'proxy_protocol', 'toa', 'sorry_server', 'tunnel_source', 'health_check',
-    'on_failure', 'syn_proxy', 'real_servers', 'accept_mid_flow']);
+    'persistence_netmask', 'local_addresses', 'proxy_protocol', 'toa', 'connection_log', 'sorry_server', 'tunnel_source',
+    'health_check', 'on_failure', 'syn_proxy', 'real_servers', 'accept_mid_flow']);
   const vip = r.ip(r.get(m, 'vip'), r.need(m, 'vip', path) || undefined, `${path}.vip`);
   const v6 = vip.includes(':');
   const port = r.int(m, 'port', path, 0, 65535, 0);
@@ -369,6 +369,7 @@ function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec)
     proxyProtocol: r.get(m, 'proxy_protocol') !== undefined
       ? r.oneOf(m, 'proxy_protocol', path, ['v1', 'v2'] as const, 'v2') : null,
     toa: r.bool(m, 'toa', path, false),
+    connectionLog: r.bool(m, 'connection_log', path, false),
     sorry,
     tunnelSource: tunnel !== undefined ? r.ip(r.get(m, 'tunnel_source'), tunnel, `${path}.tunnel_source`) || null : null,
     health: svcHealth,
@@ -472,7 +473,7 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
   if (!root) throw invalid(fileName, r.issues.length ? r.issues : [{ line: 1, col: 1, path: '', message: 'the file is empty' }]);
   const dm = r.map(r.get(root, 'director'), 'director', ['devices', 'routes', 'sessions', 'batch', 'busy_poll_us', 'timeouts',
     'unknown_packets', 'fullnat', 'sloppy_tcp', 'admin', 'ha', 'cluster', 'log', 'health_check', 'fragments',
-    'syn_flood']);
+    'syn_flood', 'connection_log']);
   if (!dm) r.problem(root, 'director', 'is required');
   const devices = r.seq(r.get(dm, 'devices'), 'director.devices').map((n, i) => device(r, n, `director.devices[${i}]`));
   if (dm && devices.length === 0) r.problem(dm, 'director.devices', 'at least one device is required');
@@ -551,6 +552,7 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
       fullnatSpec.localAddresses.map((l) => l.address)) : null,
     logLevel: r.oneOf(lm, 'level', 'director.log', ['trace', 'debug', 'info', 'warn', 'error'] as const, 'info'),
     synFlood: synFlood(r, r.get(dm, 'syn_flood')),
+    connectionLog: connectionLog(r, dm),
     services,
   };
   checkPool(r, root, dm, spec);
@@ -563,6 +565,17 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
   }
   if (r.issues.length) throw invalid(fileName, r.issues);
   return spec;
+}
+
+/** connectionLog reads director.connection_log: { path: FILE | stdout, rate_limit: lines/s } */
+function connectionLog(r: Reader, dm: YAMLMap | null): ConnectionLogSpec {
+  const m = r.map(r.get(dm, 'connection_log'), 'director.connection_log', ['path', 'rate_limit']);
+  const path = r.str(m, 'path', 'director.connection_log', 'stdout')!;
+  if (m && path === '') r.problem(m, 'director.connection_log.path', 'must be a file name or stdout');
+  return {
+    path,
+    rateLimit: r.int(m, 'rate_limit', 'director.connection_log', 1, 1_000_000, 1000),
+  };
 }
 
 /**

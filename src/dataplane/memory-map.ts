@@ -41,6 +41,8 @@ export interface Capacities {
   connExt: boolean;
   /** a u32 per session for the PROXY protocol (where the client's stream starts): +4 bytes a connection */
   proxyMarks: boolean;
+  /** per-connection counters (abi CONNSTATS_*) for connection logs: +CONNSTATS_SIZE bytes a connection */
+  connStats?: boolean;
 }
 
 const DEFAULT_CAPACITIES: Capacities = {
@@ -113,6 +115,8 @@ export interface Layout {
   emit: Region;
   /** session extension records; size 0 when caps.connExt is false */
   connx: Region;
+  /** connection-log counters; size 0 when caps.connStats is false */
+  connStats: Region;
   /** PROXY protocol marks; size 0 when caps.proxyMarks is false */
   proxyMarks: Region;
   /** total bytes, a multiple of 64 KiB */
@@ -137,7 +141,7 @@ function align(n: number, a: number): number {
  */
 export function computeLayout(partial: Partial<Capacities> = {}): Layout {
   const caps: Capacities = { ...DEFAULT_CAPACITIES, ...partial };
-  const check = (name: Exclude<keyof Capacities, 'connExt' | 'ipv6' | 'proxyMarks'>, min: number, max: number): void => {
+  const check = (name: Exclude<keyof Capacities, 'connExt' | 'ipv6' | 'proxyMarks' | 'connStats'>, min: number, max: number): void => {
     const v = caps[name];
     if (!Number.isInteger(v) || v < min || v > max) {
       throw new RangeError(`capacity ${name}=${v} outside [${min}, ${max}]`);
@@ -205,6 +209,7 @@ export function computeLayout(partial: Partial<Capacities> = {}): Layout {
   const conns6 = caps.ipv6 ? take(connCap * abi.CONN6_SIZE) : { base: 0, size: 0 };
   const connx = take(caps.connExt ? connCap * abi.CONNX_SIZE : 0);
   const proxyMarks = take(caps.proxyMarks ? connCap * 4 : 0);
+  const connStats = take(caps.connStats ? connCap * abi.CONNSTATS_SIZE : 0);
   const sched = take(caps.services * caps.schedSize * 2);
   const memoryBytes = align(cursor, PAGE);
   if (memoryBytes > 4 * 1024 * 1024 * 1024 - PAGE) {
@@ -214,7 +219,7 @@ export function computeLayout(partial: Partial<Capacities> = {}): Layout {
     caps, slotSize, headroom, connCap, idxSlots, localSlots, svcIdxSlots, eventCap, fragSlots, holdSize,
     slots, descriptors, scratch, devices, local, services, svcIndex, realServers, destinations,
     sched, conns, index, lips, pools, stats, svcStats, rsStats, events, emit, svc6, rs6, lip6, local6, frags, hold,
-    conns6, connx, proxyMarks, memoryBytes,
+    conns6, connx, proxyMarks, connStats, memoryBytes,
   };
 }
 
@@ -329,6 +334,7 @@ export function writeHeader(memory: WebAssembly.Memory, layout: Layout): void {
   h(abi.HDR_SYNPROXY_OPTS, SYNPROXY_DEFAULT_MSS | (SYNPROXY_DEFAULT_WSCALE << 16));
   h(abi.HDR_CONNX_BASE, layout.connx.size > 0 ? layout.connx.base : 0);
   h(abi.HDR_PROXY_BASE, layout.proxyMarks.size > 0 ? layout.proxyMarks.base : 0);
+  h(abi.HDR_CONNSTATS_BASE, layout.connStats.size > 0 ? layout.connStats.base : 0);
   for (const [name, seconds] of Object.entries(DEFAULT_TIMEOUTS_S)) {
     h(abi.HDR_TIMEOUTS + TIMEOUT_SLOTS[name] * 4, seconds * 1000);
   }

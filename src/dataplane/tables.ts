@@ -66,6 +66,8 @@ export interface ServiceEntry {
   proxyProtocol?: 'v1' | 'v2' | null;
   /** TCP: TOA option in the client's first segments (needs caps.connExt) */
   toa?: boolean;
+  /** one JSON line per connection when it ends (needs caps.connStats) */
+  connectionLog?: boolean;
 }
 
 export interface RealServerEntry {
@@ -334,12 +336,16 @@ export class Tables {
         throw new WlvsError('WLVS_ERR_RESTART_NEEDED', 'TOA, the PROXY protocol and the SYN proxy need per-session records '
           + 'this director was started without: restart it with the new configuration');
       }
+      if (s.connectionLog && this.layout.connStats.size === 0) {
+        throw new WlvsError('WLVS_ERR_RESTART_NEEDED', 'connection logs need per-connection counters this director '
+          + 'was started without: restart it with the new configuration');
+      }
       if (s.toa) flags |= abi.SVCF_TOA;
       if (s.proxyProtocol === 'v1') flags |= abi.SVCF_PROXY_V1;
       if (s.proxyProtocol === 'v2') flags |= abi.SVCF_PROXY_V2;
       v.setUint8(at + abi.SVC_FLAGS, flags);
-      // the second flag byte: the SYN proxy's bits and the address family (connection logs' bit
-      // is kept for its branch)
+      // the second flag byte, built from all its owners at once: the address family, the SYN
+      // proxy's bits and connection logs
       let flags2 = v6 ? abi.SVCF2_V6 : 0;
       if (synProxy !== 'off') flags2 |= abi.SVCF2_SYNPROXY;
       // forced on, or kept as the host's auto trigger left it
@@ -347,6 +353,7 @@ export class Tables {
         (this.#bytes[at + abi.SVC_FLAGS2] & abi.SVCF2_SYNPROXY_ON))) {
         flags2 |= abi.SVCF2_SYNPROXY_ON;
       }
+      if (s.connectionLog) flags2 |= abi.SVCF2_CONNLOG;
       v.setUint8(at + abi.SVC_FLAGS2, flags2);
       v.setUint8(at + abi.SVC_SCHED, SCHEDULERS[s.scheduler]);
       v.setUint8(at + abi.SVC_FWD, FORWARDING[s.forwarding]);

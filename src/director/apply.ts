@@ -205,6 +205,7 @@ export class TableApplier {
         sorry: st.sorry?.index ?? null,
         tunnelSource: st.spec.tunnelSource, proxyProtocol: st.spec.proxyProtocol, toa: st.spec.toa,
         synProxy: st.spec.synProxy,
+        connectionLog: st.spec.connectionLog,
       });
       dests.set(st.index, list);
       // a service's tuples come from the pool's LIPs of its servers' family (NAT64: IPv4 ones)

@@ -13,6 +13,7 @@ import type { HaStats } from '../ha/controller.js';
 import type { VrrpStats } from '../ha/vrrp.js';
 import type { ApplyReport } from './apply.js';
 import type { HostStackStats } from './host-stack.js';
+import type { ConnectionLogStats } from './connlog.js';
 import type { SynFloodView } from './syn-guard.js';
 
 export type { ApplyReport, BatchStats, Counters, HaStats, HostStackStats, PortStats, SynFloodView, VrrpStats };
@@ -155,6 +156,10 @@ export interface ControlPlane {
   sessionTable(): { count: number; capacity: number };
   fragments(): FragmentState;
   fullnat(): FullnatStatus;
+  /** connection-log lines written, suppressed by the rate limit, lost by the writer; null when no service logs */
+  connectionLog?(): ConnectionLogStats | null;
+  /** events the data path could not put in a full ring (session sync records, connection-log pairs) */
+  eventsLost?(): number;
   devices(): DeviceInfo[];
   portStats(): PortStats;
   batchStats(): BatchStats;

@@ -100,6 +100,11 @@ export function controlPlane(sup: Supervisor): ControlPlane {
       };
     },
 
+    eventsLost: () => Number(dir().tables.stat(abi.STAT_EVENTS_LOST)),
+    connectionLog() {
+      const l = dir().connectionLog;
+      return l ? { ...l.stats } : null;
+    },
     sessionTable: () => ({ count: dir().tables.sessionCount(), capacity: dir().layout.connCap }),
     fragments() {
       const t = dir().tables;

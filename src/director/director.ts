@@ -26,6 +26,7 @@ import { ClusterController } from '../cluster/controller.js';
 import { ClusterSync } from '../cluster/sync.js';
 import { HostStack } from './host-stack.js';
 import { KernelRoutes } from './kernel-routes.js';
+import { ConnectionLog, DEFAULT_CONNECTION_LOG, checkLogPath } from './connlog.js';
 import { SynGuard } from './syn-guard.js';
 import { type DirectorSpec, type HaSpec, haAddresses, needsIpv6Sessions, usesFullnat } from '../model/spec.js';
 
@@ -148,6 +149,7 @@ export function planLayout(spec: DirectorSpec): { layout: Layout; offload: boole
     // more for PROXY marks); without them no byte is spent on it
     connExt: needsConnExt(spec),
     proxyMarks: spec.services.some((s) => s.proxyProtocol !== null),
+    connStats: spec.services.some((s) => s.connectionLog),
   };
   try {
     return { layout: computeLayout(caps), offload, tso };
@@ -172,6 +174,8 @@ export class Director {
   readonly cluster: ClusterController | null;
   readonly startedAt = Date.now();
   #log: Logger;
+  /** per-connection logs; null when no service asks for them */
+  connectionLog: ConnectionLog | null = null;
   #spec: DirectorSpec;
   #devices: DeviceState[];
   #io: DeviceIo;
@@ -346,6 +350,8 @@ export class Director {
       routes.add({ network: address, prefix, device: i, via: r.via });
     }
     const io = opts.io ?? nativeIo;
+    // before any device opens: a log file that cannot be opened fails the start cleanly
+    if (spec.services.some((s) => s.connectionLog)) checkLogPath((spec.connectionLog ?? DEFAULT_CONNECTION_LOG).path);
     const devices: DeviceState[] = [];
     let dir: Director;
     try {
@@ -380,6 +386,12 @@ export class Director {
   }
 
   async #begin(): Promise<void> {
+    if (this.#spec.services.some((s) => s.connectionLog)) {
+      this.connectionLog = new ConnectionLog(this.#spec.connectionLog,
+        { wallOf: (t) => this.#wallOf(t), now: Date.now });
+      this.connectionLog.services(this.#spec.services);
+      this.onEvent((raw) => this.connectionLog!.onEvent(raw));
+    }
     const report = this.applier.apply(this.#spec);
     this.synGuard.apply(this.#spec.synFlood, proxyMss(this.#spec));
     this.#wantNeighbours();
@@ -401,8 +413,10 @@ export class Director {
       rotated = performance.now();
       this.synGuard.rotate();
     });
-    // events exist for session sync only: drained often, so a takeover loses few
-    if (this.ha?.spec.syncSessions || this.#spec.cluster?.sync) this.#every(20, () => this.drainEvents());
+    // events feed session sync (drained often, so a takeover loses few) and connection logs
+    if (this.ha?.spec.syncSessions || this.#spec.cluster?.sync || this.connectionLog) {
+      this.#every(20, () => this.drainEvents());
+    }
     // a backup announces only its own addresses; it announces the rest when it becomes master
     if (this.ha) await this.ha.start();
     if (!this.ha?.master) this.#announceRepeatedly();
@@ -481,6 +495,11 @@ export class Director {
   /** the data path's clock: milliseconds since start, as the core compares them (u32, wrap-safe) */
   now(): number {
     return Math.floor(this.#clock() - this.#t0) >>> 0;
+  }
+
+  /** #wallOf turns a data-path time (now()'s clock, at most 49 days back) into epoch milliseconds */
+  #wallOf(t: number): number {
+    return Date.now() - ((this.now() - t) >>> 0);
   }
 
   /**
@@ -587,6 +606,10 @@ export class Director {
       if (this.#kernel) await this.#kernel.sync(spec, this.#devices.find((d) => !d.l2)!.open.name);
       this.hostStack.announce(this.ownedAddresses());
       if (spec.ha) this.ha?.update(spec.ha);
+      if (this.connectionLog) {
+        this.connectionLog.services(spec.services);
+        this.connectionLog.update(spec.connectionLog);
+      }
       return report;
     } catch (err) {
       this.#spec = previous;
@@ -625,6 +648,10 @@ export class Director {
     for (const t of this.#timers) clearTimeout(t);
     // the worker must be done with the fds before they close
     await this.#port.stop();
+    if (this.connectionLog) {
+      this.drainEvents();
+      await this.connectionLog.close();
+    }
     for (const d of this.#devices) {
       try { this.#io.closeDevice(d.open); } catch (err) { this.#log.warn({ err }, 'closing device'); }
     }

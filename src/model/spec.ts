@@ -89,6 +89,8 @@ export interface ServiceSpec {
   proxyProtocol: 'v1' | 'v2' | null;
   /** TCP Full-NAT: the client's address and port as TCP option 254 (servers with the TOA module) */
   toa: boolean;
+  /** one JSON line per connection when it ends (director.connection_log says where) */
+  connectionLog: boolean;
   sorry: { address: string; port: number } | null;
   tunnelSource: string | null;
   health: HealthSpec | null;
@@ -240,8 +242,12 @@ export interface DirectorSpec {
   cluster: ClusterSpec | null;
   logLevel: string;
   synFlood: SynFloodSpec;
+  /** where connection logs go and how many lines a second at most (services opt in) */
+  connectionLog?: ConnectionLogSpec;
   services: ServiceSpec[];
 }
+
+export interface ConnectionLogSpec { path: string; rateLimit: number }
 
 export const serviceKey = (s: { vip: string; port: number; protocol: string }): string => `${s.protocol}:${s.vip}:${s.port}`;
 /** realServerKey: ADDRESS:PORT as users write it, `[2001:db8::11]:80` for IPv6 (the API's key of a real server) */

@@ -119,8 +119,8 @@ const CORE_HEADER: Fields = [[abi.HDR_CONN_COUNT, 4], [abi.HDR_CONN_FREE, 4], [a
   [abi.HDR_HOLD_WAITING, 4], [abi.HDR_HOLD_READY, 4],
   // the SYN-flood defence's own state: the embryonic count, the eviction hand, this batch's emits
   [abi.HDR_EMBRYONIC, 4], [abi.HDR_EVICT_CURSOR, 4], [abi.HDR_EMIT_COUNT, 4],
-  // written by the test before each batch
-  [abi.HDR_BATCH_FLAGS, 4], [abi.HDR_BATCH_DEV, 4]];
+  // written by the test before each batch, and by its drains of the event ring
+  [abi.HDR_BATCH_FLAGS, 4], [abi.HDR_BATCH_DEV, 4], [abi.HDR_EVT_TAIL, 4]];
 // scheduler cursors and the wrr state rebuilt lazily
 const CORE_SERVICE: Fields = [[abi.SVC_RR_CURSOR, 4], [abi.SVC_WRR_CW, 4], [abi.SVC_WRR_MAX, 4], [abi.SVC_WRR_GCD, 4],
   [abi.SVC_POOL_CURSOR, 2]];
@@ -153,11 +153,11 @@ for (const flavour of FLAVOURS) {
   describe(`core fuzz (${flavour})`, () => {
     it(`${FRAMES[flavour]} random and mutated frames: no trap, no stray write, a verdict each, drops counted`, () => {
       const h = new CoreHarness(flavour, { sessions: 4096, slotCount: 128, services: 16, maxFrame: 2048, connExt: true,
-        proxyMarks: true })
+        proxyMarks: true, connStats: true })
         .standard({ mtu: 1400 });
-      h.service(0, { forwarding: 'nat', proxyProtocol: 'v1' }, [realServerEntry(0), realServerEntry(1)]);
-      h.service(1, { forwarding: 'fullnat', port: 443, persistence: 60, toa: true, proxyProtocol: 'v2' }, [realServerEntry(2)], 2);
-      h.service(2, { forwarding: 'tun', protocol: 'udp', port: 53 }, [realServerEntry(3, { port: 0 })], 3);
+      h.service(0, { forwarding: 'nat', proxyProtocol: 'v1', connectionLog: true }, [realServerEntry(0), realServerEntry(1)]);
+      h.service(1, { forwarding: 'fullnat', port: 443, persistence: 60, toa: true, proxyProtocol: 'v2', connectionLog: true }, [realServerEntry(2)], 2);
+      h.service(2, { forwarding: 'tun', protocol: 'udp', port: 53, connectionLog: true }, [realServerEntry(3, { port: 0 })], 3);
       h.service(3, { forwarding: 'dr', port: 0 }, [realServerEntry(0, { port: 0, service: 3 })], 4);
       // a SYN proxy alone, and one whose connections also carry TOA and the PROXY header
       h.service(4, { forwarding: 'nat', port: 8000, synProxy: 'on' }, [realServerEntry(4)], 5);
@@ -194,6 +194,7 @@ for (const flavour of FLAVOURS) {
       const lens = new Uint32Array(n);
       const verdicts = [0, 0, 0, 0];
       const dropStats0 = h.tables.stat(abi.STAT_DROPPED);
+      let ended = 0;
       while (total < FRAMES[flavour]) {
         const l2 = (rand() & 1) === 0;
         const vnet = (rand() & 7) === 0;
@@ -243,6 +244,15 @@ for (const flavour of FLAVOURS) {
         h.core.process(n, now);
         h.tables.drainHeld(() => undefined);
         if ((total / n) % 16 === 0) h.core.sweep(512, now);
+        // connection-log records come in END + STATS pairs, never split (assembly/connstats.ts)
+        let pendingEnd = false;
+        h.tables.drainEvents((raw) => {
+          const type = raw[abi.EVT_TYPE];
+          assert.equal(type === abi.EVT_CONN_STATS, pendingEnd, `event ${type} after ${pendingEnd ? 'an END' : 'no END'}`);
+          if (type === abi.EVT_CONN_END) ended++;
+          pendingEnd = type === abi.EVT_CONN_END;
+        });
+        assert.ok(!pendingEnd, 'a drain ended between END and STATS');
         for (let i = 0; i < n; i++) {
           const d = layout.descriptors.base + i * abi.DESC_SIZE;
           const v = h.bytes[d + abi.DESC_VERDICT];
@@ -267,6 +277,7 @@ for (const flavour of FLAVOURS) {
         }
         total += n;
       }
+      assert.ok(ended > 0, 'logged connections ended during the fuzz');
       frozen.forEach((r, k) => assert.equal(hashRegion(h, r.base, r.size), frozenHash[k], `table ${k} changed`));
       assert.deepEqual(hostOwnedState(h), hostBefore, 'the host\'s fields of header, services, real servers and LIPs unchanged');
       // held fragments leave released, or as a counted drop (timed out, or refused at release)
