@@ -22,7 +22,7 @@
 // └───────────────────────────────────────────────────────────────────┘
 
 // @ts-ignore: decorator
-@inline export const ABI_VERSION: u32 = 5;
+@inline export const ABI_VERSION: u32 = 6;
 // @ts-ignore: decorator
 @inline export const MAGIC: u32 = 0x53564c57; // "WLVS" little-endian
 // @ts-ignore: decorator
@@ -164,6 +164,48 @@
 // @ts-ignore: decorator
 @inline export const HDR_TIMEOUTS: u32 = 256;
 
+// ── IPv6 and fragments: header 860..919 (issue 10; the lead's reservation 856..916, below the
+// SYN proxy's 920..1023) ─────────────────────────────────────────────────────────────────────
+// IPv6 extension regions, each indexed like the table it extends (0 = region absent):
+// session records (CONN6_SIZE each, present only when the configuration has IPv6 services),
+// services (SVC6_SIZE), real servers (RS6_SIZE), Full-NAT local addresses (LIP6_SIZE)
+// @ts-ignore: decorator
+@inline export const HDR_CONN6_BASE: u32 = 916;
+// @ts-ignore: decorator
+@inline export const HDR_SVC6_BASE: u32 = 912;
+// @ts-ignore: decorator
+@inline export const HDR_RS6_BASE: u32 = 908;
+// @ts-ignore: decorator
+@inline export const HDR_LIP6_BASE: u32 = 904;
+// owned IPv6 addresses: open addressing, LOCAL6_SIZE entries, mask = entries - 1
+// @ts-ignore: decorator
+@inline export const HDR_LOCAL6_BASE: u32 = 900;
+// @ts-ignore: decorator
+@inline export const HDR_LOCAL6_MASK: u32 = 896;
+// fragment decisions (FRAG_SIZE entries, mask = entries - 1) and how long one is kept (ms)
+// @ts-ignore: decorator
+@inline export const HDR_FRAG_BASE: u32 = 892;
+// @ts-ignore: decorator
+@inline export const HDR_FRAG_MASK: u32 = 888;
+// @ts-ignore: decorator
+@inline export const HDR_FRAG_TIMEOUT: u32 = 884;
+// fragments waiting for their first fragment: HDR_HOLD_COUNT entries of HDR_HOLD_SIZE bytes,
+// each HOLD_HDR bytes of bookkeeping, then HDR_HEADROOM bytes, then the frame
+// @ts-ignore: decorator
+@inline export const HDR_HOLD_BASE: u32 = 880;
+// @ts-ignore: decorator
+@inline export const HDR_HOLD_COUNT: u32 = 876;
+// @ts-ignore: decorator
+@inline export const HDR_HOLD_SIZE: u32 = 872;
+// how long a fragment may wait (ms)
+// @ts-ignore: decorator
+@inline export const HDR_HOLD_TIMEOUT: u32 = 868;
+// entries in state HOLD_WAITING (written by the core only)
+// @ts-ignore: decorator
+@inline export const HDR_HOLD_WAITING: u32 = 864;
+// entries in state HOLD_READY: the host sends them after the batch and frees them
+// @ts-ignore: decorator
+@inline export const HDR_HOLD_READY: u32 = 860;
 // ── SYN-flood defence (assembly/embryonic.ts, assembly/synproxy.ts), the header's last 104 bytes ─
 // extra frames the core built in this batch (a SYN proxy's ACK to the real server), in the emit
 // region: HDR_EMIT_CAP slots of EMIT_SLOT_SIZE; the core zeroes the count at the start of every
@@ -278,6 +320,10 @@
 // the host answers it: ARP, ICMP echo to an owned address, anything to a DIP
 // @ts-ignore: decorator
 @inline export const VERDICT_HOST: u8 = 2;
+// the core kept a copy of the frame (a fragment waiting for its first fragment): nothing to
+// write now, and not a drop; it leaves later through the hold region or times out (counted)
+// @ts-ignore: decorator
+@inline export const VERDICT_HELD: u8 = 3;
 
 // process() returns forwarded | host << PROCESS_HOST_SHIFT
 // @ts-ignore: decorator
@@ -292,7 +338,8 @@
 // IPv4 header checksum does not verify
 // @ts-ignore: decorator
 @inline export const DROP_IP_CSUM: u8 = 2; // label: ip_checksum
-// IP fragments are not reassembled (as IPVS without defrag): counted, never forwarded
+// a fragment the director cannot carry: a first fragment too short for the ports, a mode that
+// cannot rewrite fragments (NAT64), or a fragment of a datagram whose first fragment was dropped
 // @ts-ignore: decorator
 @inline export const DROP_FRAGMENT: u8 = 3;
 // L2 frame for another MAC, or an EtherType the director does not handle (IPv6, ...)
@@ -356,8 +403,18 @@
 // a client segment of a proxied connection before the real server answered its SYN
 // @ts-ignore: decorator
 @inline export const DROP_SYNPROXY_PENDING: u8 = 22;
+// IPv6 and fragments (23..25, after the SYN proxy's): the extension-header chain hides the
+// transport header (too long, cut short, ESP, no next header)
 // @ts-ignore: decorator
-@inline export const DROP_COUNT: u8 = 23;
+@inline export const DROP_NO_TRANSPORT: u8 = 23; // label: no_transport_header
+// a fragment waited for its first fragment longer than the fragment timeout
+// @ts-ignore: decorator
+@inline export const DROP_FRAG_TIMEOUT: u8 = 24; // label: fragment_timeout
+// a fragment came before its first fragment and the hold buffer had no room
+// @ts-ignore: decorator
+@inline export const DROP_FRAG_OVERFLOW: u8 = 25; // label: fragment_buffer_full
+// @ts-ignore: decorator
+@inline export const DROP_COUNT: u8 = 26;
 
 // ── global counters (u64 index in the HDR_STATS_BASE array) ──────────────────────────────────
 // @ts-ignore: decorator
@@ -384,6 +441,16 @@
 @inline export const STAT_BATCHES: u32 = 10;
 // @ts-ignore: decorator
 @inline export const STAT_PASSED: u32 = 11;
+// fragments (16..19, the lead's reservation for issue 10): first fragments whose decision was
+// remembered, later fragments forwarded by it, fragments held for their first, held ones released
+// @ts-ignore: decorator
+@inline export const STAT_FRAG_RELEASED: u32 = 16;
+// @ts-ignore: decorator
+@inline export const STAT_FRAG_HELD: u32 = 17;
+// @ts-ignore: decorator
+@inline export const STAT_FRAG_HITS: u32 = 18;
+// @ts-ignore: decorator
+@inline export const STAT_FRAG_FIRST: u32 = 19;
 // SYN-flood defence, below the Full-NAT and client-address counters: SYNs that found no session (new
 // connection attempts), SYN-ACKs with a cookie sent, handshake ACKs whose cookie verified or did
 // not, embryonic sessions evicted, and proxy ACKs to a real server not sent for want of an emit slot
@@ -439,7 +506,7 @@
 @inline export const STATS_SIZE: u32 = 64;
 
 // ── devices ──────────────────────────────────────────────────────────────────────────────────
-// ╒════════ device (DEV_SIZE = 32 B) ═════════╕
+// ╒════════ device (DEV_SIZE = 48 B) ═════════╕
 // │ +0 mac[6] │ +6 u16 mtu │ +8 u32 flags    │
 // │ +12 u32 addr (wire order): source of      │
 // │     generated ICMP and default TUN outer  │
@@ -447,6 +514,8 @@
 // │     accepts frames for (VRRP virtual MAC  │
 // │     00:00:5e:00:01:VRID while master);    │
 // │     all zero = none                       │
+// │ +32 addr6[16]: source of generated ICMPv6 │
+// │     and default IPv6 TUN outer            │
 // └────────────────────────────────────────────┘
 // @ts-ignore: decorator
 @inline export const DEV_MAC: u32 = 0;
@@ -459,7 +528,9 @@
 // @ts-ignore: decorator
 @inline export const DEV_VMAC: u32 = 16;
 // @ts-ignore: decorator
-@inline export const DEV_SIZE: u32 = 32;
+@inline export const DEV_ADDR6: u32 = 32;
+// @ts-ignore: decorator
+@inline export const DEV_SIZE: u32 = 48;
 // @ts-ignore: decorator
 @inline export const DEVF_L2: u32 = 1;
 // @ts-ignore: decorator
@@ -482,9 +553,20 @@
 // @ts-ignore: decorator
 @inline export const LOCAL_LIP: u32 = 4;
 
+// ── owned IPv6 addresses ─────────────────────────────────────────────────────────────────────
+// +0 addr[16] (:: = empty slot), +16 u32 LOCAL_* bits
+// @ts-ignore: decorator
+@inline export const LOCAL6_ADDR: u32 = 0;
+// @ts-ignore: decorator
+@inline export const LOCAL6_KIND: u32 = 16;
+// @ts-ignore: decorator
+@inline export const LOCAL6_SIZE: u32 = 32;
+
 // ── service index entry ──────────────────────────────────────────────────────────────────────
 // +0 u32 vip (0 = empty), +4 u16 vport, +6 u8 proto, +7 u8 pad, +8 u32 service index
-// port-0 ("all ports") services are found with vport 0 after a miss on the real port
+// port-0 ("all ports") services are found with vport 0 after a miss on the real port.
+// An IPv6 service is indexed under the fold of its VIP (FOLD6) and proto | PROTO_V6, and its
+// full VIP is compared in its SVC6 record.
 // @ts-ignore: decorator
 @inline export const SVCIDX_VIP: u32 = 0;
 // @ts-ignore: decorator
@@ -559,6 +641,17 @@
 // sh / mh: when the hashed server is unavailable, try the next one (sh-fallback / mh-fallback)
 // @ts-ignore: decorator
 @inline export const SVCF_FALLBACK: u8 = 8;
+
+// ── IPv6 extension of a service (SVC6_SIZE = 48 B, index = service index) ────────────────────
+// +0 vip6[16] │ +16 tunnel src6[16] (:: = the device's) │ +32 persistence mask6[16]
+// @ts-ignore: decorator
+@inline export const SVC6_VIP: u32 = 0;
+// @ts-ignore: decorator
+@inline export const SVC6_TUN_SRC: u32 = 16;
+// @ts-ignore: decorator
+@inline export const SVC6_PERSIST_MASK: u32 = 32;
+// @ts-ignore: decorator
+@inline export const SVC6_SIZE: u32 = 48;
 // TCP: the client's address as TCP option 254 (TOA, as Alibaba LVS and DPVS) in the client's
 // segments until the server answers (Full-NAT: the server sees a LIP otherwise)
 // @ts-ignore: decorator
@@ -573,6 +666,10 @@
 // shares with one director: a flow ECMP moved from another director continues (as Katran does)
 // @ts-ignore: decorator
 @inline export const SVCF_MIDFLOW: u8 = 128;
+// SVC_FLAGS2 (values 1 and 2 are the SYN proxy's, issue 9; 8 is connection logging's, issue 14):
+// the VIP is IPv6: SVC_VIP holds its fold (FOLD6), the SVC6 record the address itself
+// @ts-ignore: decorator
+@inline export const SVCF2_V6: u8 = 4;
 // SVC_FLAGS2: SYN proxy configured (auto or on): sessionless ACKs are checked as SYN cookies (a
 // cookie sent before protection switched off stays valid), and SYNs get cookies while the core
 // sees pressure (embryonic budget reached, table fill at HDR_SYNPROXY_FILL)
@@ -677,6 +774,18 @@
 // next-hop MAC known (always set on L3 devices)
 // @ts-ignore: decorator
 @inline export const RSF_READY: u8 = 4;
+// the real server is IPv6: RS_RIP holds its fold (FOLD6), the RS6 record the address itself
+// @ts-ignore: decorator
+@inline export const RSF_V6: u8 = 8;
+
+// ── IPv6 extension of a real server (RS6_SIZE = 32 B, index = real-server index) ─────────────
+// +0 rip6[16] │ +16 tunnel src6[16] (:: = the service's)
+// @ts-ignore: decorator
+@inline export const RS6_RIP: u32 = 0;
+// @ts-ignore: decorator
+@inline export const RS6_TUN_SRC: u32 = 16;
+// @ts-ignore: decorator
+@inline export const RS6_SIZE: u32 = 32;
 
 // ── sessions ─────────────────────────────────────────────────────────────────────────────────
 // ╒═════════════════════ session record (CONN_SIZE = 48 B) ══════════════════════╕
@@ -758,6 +867,10 @@
 @inline export const CONNF_FWD_SHIFT: u8 = 5;
 // @ts-ignore: decorator
 @inline export const CONNF_FWD_MASK: u8 = 0x60;
+// CONN_PROTO carries this bit when the client side of the session is IPv6 (the CONN6 record
+// holds its addresses): IPv4 lookups compare the whole byte, so they never match such a record
+// @ts-ignore: decorator
+@inline export const PROTO_V6: u8 = 0x80;
 // ╒══════════════ session extension (CONNX_SIZE = 16 B, record i at HDR_CONNX_BASE + 16 i) ══════════════╕
 // │ +0 u32 seq delta in: added to the seq of client -> RS segments, taken from the ack (and SACK  │
 // │        edges) of RS -> client ones (bytes the director inserted into the client's stream)     │
@@ -825,6 +938,23 @@
 // @ts-ignore: decorator
 @inline export const MAX_CONN_CAP: u32 = 8388608;
 
+// ── IPv6 extension of a session record (CONN6_SIZE = 64 B, index = record index) ─────────────
+// +0 cip6[16] │ +16 vip6[16] │ +32 rip6[16] │ +48 lip6[16]
+// Used by records with PROTO_V6. NAT64 (an IPv6 VIP in front of IPv4 servers, Full-NAT 6->4)
+// keeps its IPv4 server and LIP in CONN_RIP / CONN_LIP of the record and only cip6/vip6 here.
+// With IPv6 configured every record has one: 48 + 64 + 16 = 128 B per connection of either
+// family; without, the region is absent (HDR_CONN6_BASE = 0) and IPv4 stays at 64 B.
+// @ts-ignore: decorator
+@inline export const CONN6_CIP: u32 = 0;
+// @ts-ignore: decorator
+@inline export const CONN6_VIP: u32 = 16;
+// @ts-ignore: decorator
+@inline export const CONN6_RIP: u32 = 32;
+// @ts-ignore: decorator
+@inline export const CONN6_LIP: u32 = 48;
+// @ts-ignore: decorator
+@inline export const CONN6_SIZE: u32 = 64;
+
 // ── TCP states (IPVS numbering) and timeout slots ────────────────────────────────────────────
 // @ts-ignore: decorator
 @inline export const TCP_S_NONE: u8 = 0;
@@ -862,12 +992,15 @@
 @inline export const TO_COUNT: u32 = 16;
 
 // ── events ───────────────────────────────────────────────────────────────────────────────────
-// ╒═════════════════════ event (EVT_SIZE = 48 B) ═════════════════════╕
+// ╒═════════════════════ event (EVT_SIZE = 128 B) ════════════════════╕
 // │ +0 u8 type │ +1 u8 proto │ +2 u8 state │ +3 u8 fwd │ +4 cip │ +8 vip │
 // │ +12 u16 cport │ +14 u16 vport │ +16 rip │ +20 u16 rport │ +22 lport │
 // │ +24 lip │ +28 u16 service │ +30 u16 rs │ +32 client MAC[6] │ +38 u8 client device │
 // │ +39 u8 owner │ +40 u16 LIP index │ +42..47 0                          │
+// │ +48 cip6[16] │ +64 vip6[16] │ +80 rip6[16] │ +96 lip6[16] (PROTO_V6)  │
+// │ +112..127 reserved (SYN proxy's sync deltas, issue 9): 0             │
 // └──────────────────────────────────────────────────────────────────────┘
+// proto carries PROTO_V6 for a session whose client side is IPv6; the IPv6 part is 0 otherwise.
 // The same record is the session-sync unit: importConn() reads one from memory the host wrote.
 // @ts-ignore: decorator
 @inline export const EVT_TYPE: u32 = 0;
@@ -908,7 +1041,15 @@
 // @ts-ignore: decorator
 @inline export const EVT_OWNER: u32 = 39;
 // @ts-ignore: decorator
-@inline export const EVT_SIZE: u32 = 48;
+@inline export const EVT_CIP6: u32 = 48;
+// @ts-ignore: decorator
+@inline export const EVT_VIP6: u32 = 64;
+// @ts-ignore: decorator
+@inline export const EVT_RIP6: u32 = 80;
+// @ts-ignore: decorator
+@inline export const EVT_LIP6: u32 = 96;
+// @ts-ignore: decorator
+@inline export const EVT_SIZE: u32 = 128;
 // @ts-ignore: decorator
 @inline export const EVT_CREATED: u8 = 1;
 // @ts-ignore: decorator
@@ -956,11 +1097,91 @@
 // tuples tried per LIP before the next LIP of the pool (Linux nf_nat tries up to 128)
 // @ts-ignore: decorator
 @inline export const FNAT_PROBES: u32 = 64;
+// IPv6 extension of a LIP (LIP6_SIZE = 16 B, index = LIP index): +0 lip6[16]; for an IPv6
+// LIP, LIP_ADDR holds its fold (FOLD6)
+// @ts-ignore: decorator
+@inline export const LIP6_ADDR: u32 = 0;
+// @ts-ignore: decorator
+@inline export const LIP6_SIZE: u32 = 16;
+
+// ── fragments ────────────────────────────────────────────────────────────────────────────────
+// ╒═════════════════ fragment decision (FRAG_SIZE = 48 B) ═════════════════╕
+// │ +0 src[16] │ +16 dst[16] (IPv4: the first 4 bytes, the rest 0)        │
+// │ +32 u32 ID │ +36 u8 proto │ +37 u8 flags (FRAGF_*) │ +38 u16 0        │
+// │ +40 u32 index slot value of the session (rec + 1, dir bit) │ +44 expires│
+// └────────────────────────────────────────────────────────────────────────┘
+// The first fragment's decision, looked up by (src, dst, ID, proto) for the later fragments.
+// A bounded cache: a lookup or an insert probes at most FRAG_PROBE entries.
+// @ts-ignore: decorator
+@inline export const FRAG_SRC: u32 = 0;
+// @ts-ignore: decorator
+@inline export const FRAG_DST: u32 = 16;
+// @ts-ignore: decorator
+@inline export const FRAG_ID: u32 = 32;
+// @ts-ignore: decorator
+@inline export const FRAG_PROTO: u32 = 36;
+// @ts-ignore: decorator
+@inline export const FRAG_FLAGS: u32 = 37;
+// @ts-ignore: decorator
+@inline export const FRAG_SLOT: u32 = 40;
+// @ts-ignore: decorator
+@inline export const FRAG_EXPIRES: u32 = 44;
+// @ts-ignore: decorator
+@inline export const FRAG_SIZE: u32 = 48;
+// @ts-ignore: decorator
+@inline export const FRAG_PROBE: u32 = 8;
+// @ts-ignore: decorator
+@inline export const FRAGF_USED: u8 = 1;
+// @ts-ignore: decorator
+@inline export const FRAGF_V6: u8 = 2;
+// ╒═══════════ held fragment (HOLD_HDR = 64 B, then headroom and the frame) ═══════════╕
+// │ +0 u8 state (HOLD_*) │ +1 u8 flags (HOLDF_*) │ +2 u8 out device │ +3 u8 in device  │
+// │ +4 u32 expires │ +8 u32 frame offset from the entry │ +12 u32 frame length        │
+// │ +16 src[16] │ +32 dst[16] │ +48 u32 ID │ +52 u8 proto │ +53..63 0                 │
+// └────────────────────────────────────────────────────────────────────────────────────┘
+// @ts-ignore: decorator
+@inline export const HOLD_STATE: u32 = 0;
+// @ts-ignore: decorator
+@inline export const HOLD_FLAGS: u32 = 1;
+// @ts-ignore: decorator
+@inline export const HOLD_OUT_DEV: u32 = 2;
+// @ts-ignore: decorator
+@inline export const HOLD_IN_DEV: u32 = 3;
+// @ts-ignore: decorator
+@inline export const HOLD_EXPIRES: u32 = 4;
+// @ts-ignore: decorator
+@inline export const HOLD_FRAME: u32 = 8;
+// @ts-ignore: decorator
+@inline export const HOLD_LEN: u32 = 12;
+// @ts-ignore: decorator
+@inline export const HOLD_SRC: u32 = 16;
+// @ts-ignore: decorator
+@inline export const HOLD_DST: u32 = 32;
+// @ts-ignore: decorator
+@inline export const HOLD_ID: u32 = 48;
+// @ts-ignore: decorator
+@inline export const HOLD_PROTO: u32 = 52;
+// @ts-ignore: decorator
+@inline export const HOLD_HDR: u32 = 64;
+// @ts-ignore: decorator
+@inline export const HOLD_FREE: u8 = 0;
+// @ts-ignore: decorator
+@inline export const HOLD_WAITING: u8 = 1;
+// @ts-ignore: decorator
+@inline export const HOLD_READY: u8 = 2;
+// the held frame starts with an Ethernet header
+// @ts-ignore: decorator
+@inline export const HOLDF_L2: u8 = 1;
+// @ts-ignore: decorator
+@inline export const HOLDF_V6: u8 = 2;
 
 // ── per-slot scratch written by pass 1 and read by passes 2 and 3 ────────────────────────────
 // +0 u32 hash │ +4 u32 l3 address │ +8 u32 l4 address │ +12 u8 class │ +13 u8 proto
 // +14 u8 tcp flags │ +15 u8 icmp │ +16 src │ +20 dst │ +24 u16 sport │ +26 u16 dport
-// +28 u32 spare
+// +28 u32 IPv6 only: the fragment header of a first fragment, the quoted transport header of
+// an ICMPv6 error, else 0
+// IPv6 frames (classes with CLASS_V6, parse6.ts): src and dst hold the ADDRESSES of the 16-byte
+// addresses (in the frame, or in the quoted packet of an ICMPv6 error), not the addresses.
 // @ts-ignore: decorator
 @inline export const SCR_HASH: u32 = 0;
 // @ts-ignore: decorator
@@ -983,6 +1204,8 @@
 @inline export const SCR_SPORT: u32 = 24;
 // @ts-ignore: decorator
 @inline export const SCR_DPORT: u32 = 26;
+// @ts-ignore: decorator
+@inline export const SCR_FRAG6: u32 = 28;
 // @ts-ignore: decorator
 @inline export const SCR_SIZE: u32 = 32;
 
@@ -1020,5 +1243,9 @@
 @inline export const IPPROTO_TCP: u8 = 6;
 // @ts-ignore: decorator
 @inline export const IPPROTO_UDP: u8 = 17;
+// @ts-ignore: decorator
+@inline export const IPPROTO_IPV6: u8 = 41;
+// @ts-ignore: decorator
+@inline export const IPPROTO_ICMPV6: u8 = 58;
 // @ts-ignore: decorator
 @inline export const IPPROTO_VRRP: u8 = 112;

@@ -10,7 +10,7 @@ import {
   CONN_VPORT, BATCH_L2, BATCH_VNET, DESC_LEN, DESC_OFF, DESC_OUT_DEV, DESC_REASON, DESC_SIZE,
   DESC_VERDICT, DEV_ADDR, DEV_MAC, DEV_MTU, DEV_SIZE, DROP_CONFLICT, DROP_ICMP_UNRELATED,
   DROP_NOT_OURS, DROP_NO_NEIGH, DROP_NO_RS, DROP_NO_SERVICE, DROP_NO_SESSION, DROP_POOL_EXHAUSTED, DROP_TABLE_FULL,
-  DROP_UNSUPPORTED, ETH_HLEN, EVT_CREATED, EVT_STATE_CHANGED, EVT_TEMPLATE_CREATED, FWD_DR, FWD_FNAT, FWD_INHERIT,
+  CONN6_SIZE, HDR_CONN6_BASE, DROP_UNSUPPORTED, ETH_HLEN, EVT_CREATED, EVT_STATE_CHANGED, EVT_TEMPLATE_CREATED, FWD_DR, FWD_FNAT, FWD_INHERIT,
   FWD_NAT, FWD_TUN, HDR_BATCH_DEV, HDR_FNAT_QUARANTINE, HDR_BATCH_FLAGS, HDR_DESC_BASE, HDR_DEV_BASE, HDR_IDX_BASE,
   HDR_CONN_BASE, HDR_CONNX_BASE, HDR_IDX_MASK, HDR_OPTIONS, HDR_SCRATCH_BASE, HDR_SINK, HDR_SLOT_BASE, HDR_SLOT_COUNT, HDR_SLOT_SIZE, IDX_DIR_OUT,
   IDX_TAG_SHIFT, CONN_SIZE, IPPROTO_TCP, LIP_ADDR,
@@ -21,9 +21,9 @@ import {
   STAT_HOST, STAT_ICMP_RELAYED, STAT_PASSED, STAT_RX_BYTES, STAT_RX_PACKETS, SVCF_PERSIST,
   SVCF_MIDFLOW, SVC_FLAGS, SVC_FWD, SVC_PERSIST_MASK, SVC_PERSIST_TIMEOUT, SVC_SORRY, SVC_TUN_SRC, SVC_VPORT,
   TCP_S_CLOSE, TCP_S_ESTABLISHED, TCP_S_FIN_WAIT, TCP_S_NONE, TCP_S_TIME_WAIT, TO_UDP, VERDICT_DROP, VERDICT_FORWARD,
-  VERDICT_HOST, VNET_FLAGS, VNET_F_NEEDS_CSUM, VNET_HDR_LEN, STAT_BATCHES, DROP_EMBRYONIC_LIMIT, HDR_CONN_COUNT,
-  HDR_EMIT_COUNT, HDR_SYNPROXY_FILL, SVCF2_SYNPROXY, SVCF2_SYNPROXY_ON, SVC_FLAGS2, TCP_S_SYN_RECV, DROP_BAD_COOKIE,
-  DROP_SYNPROXY_PENDING, TCP_S_SYN_SENT,
+  VERDICT_HELD, VERDICT_HOST, VNET_FLAGS, VNET_F_NEEDS_CSUM, VNET_HDR_LEN, STAT_BATCHES, DROP_EMBRYONIC_LIMIT,
+  HDR_CONN_COUNT, HDR_EMIT_COUNT, HDR_SYNPROXY_FILL, SVCF2_SYNPROXY, SVCF2_SYNPROXY_ON, SVC_FLAGS2, TCP_S_SYN_RECV,
+  DROP_BAD_COOKIE, DROP_SYNPROXY_PENDING, TCP_S_SYN_SENT,
 } from './abi';
 import { embryonicFull, evictEmbryonic, synRecvTimeout } from './embryonic';
 import {
@@ -40,8 +40,9 @@ import { flowHash } from './flow';
 import { fragNeeded, fragNeededLength, relayIcmpError } from './icmp';
 import { bswap16, copy6, hdr, setHdr, timeReached } from './mem';
 import {
-  CLASS_DONE, CLASS_ICMP_ERR, CLASS_IN, CLASS_LIP, CLASS_UNKNOWN, parseFrame,
+  CLASS_DONE, CLASS_FRAG, CLASS_ICMP_ERR, CLASS_IN, CLASS_LIP, CLASS_UNKNOWN, CLASS_V6, parseFrame,
 } from './parse';
+import { handleExt, nat64Reply } from './batch6';
 import { schedule } from './sched/index';
 import { connxAddress, seqAdjust } from './seqadj';
 import { NO_SERVICE, lookupService, serviceAddress } from './service';
@@ -64,15 +65,15 @@ import { TUN_FAILED_BELOW, TUN_FRAG_NEEDED, tunIn } from './xmit/tun';
 
 /** newConn results at or above this are failures: FAILED | DROP_* reason */
 // @ts-ignore: decorator
-@inline const FAILED: u32 = 0x80000000;
+@inline export const FAILED: u32 = 0x80000000;
 
 // @ts-ignore: decorator
-@inline function devAddress(dev: u32): usize {
+@inline export function devAddress(dev: u32): usize {
   return <usize>(hdr(HDR_DEV_BASE) + dev * DEV_SIZE);
 }
 
 // @ts-ignore: decorator
-@inline function settle(desc: usize, verdict: u8, reason: u8): void {
+@inline export function settle(desc: usize, verdict: u8, reason: u8): void {
   store<u8>(desc + DESC_VERDICT, verdict);
   store<u8>(desc + DESC_REASON, reason);
 }
@@ -100,7 +101,7 @@ import { TUN_FAILED_BELOW, TUN_FRAG_NEEDED, tunIn } from './xmit/tun';
 
 /** usable: may take new connections through a persistence template (weight 0 = quiesced: no) */
 // @ts-ignore: decorator
-@inline function usable(r: usize): bool {
+@inline export function usable(r: usize): bool {
   const f = load<u8>(r + RS_FLAGS);
   return (f & (RSF_USED | RSF_REMOVED | RSF_READY)) == (RSF_USED | RSF_READY) && load<u32>(r + RS_WEIGHT) > 0;
 }
@@ -109,7 +110,7 @@ import { TUN_FAILED_BELOW, TUN_FRAG_NEEDED, tunIn } from './xmit/tun';
  * unknownPacket applies the host's policy to a packet that is neither for a VIP nor part of a
  * session: drop (default), hand to the host, or pass back unchanged to its device.
  */
-function unknownPacket(desc: usize, inDev: u32): void {
+export function unknownPacket(desc: usize, inDev: u32): void {
   const opts = hdr(HDR_OPTIONS);
   if (opts & OPT_UNKNOWN_HOST) {
     settle(desc, VERDICT_HOST, 0);
@@ -124,11 +125,17 @@ function unknownPacket(desc: usize, inDev: u32): void {
 
 /**
  * findTemplate returns the live persistence template of (client network, service) or NO_CONN.
- * A template whose server may no longer take connections is retired: expired if nothing
- * depends on it, otherwise detached from the index until its connections are gone.
  */
 function findTemplate(hash: u32, tcip: u32, vip: u32, tport: u32, proto: u32, now: u32): u32 {
-  const v = lookupConn(hash, tcip, vip, tport, proto, true);
+  return liveTemplate(lookupConn(hash, tcip, vip, tport, proto, true), now);
+}
+
+/**
+ * liveTemplate checks the template an index slot value `v` (0 = none) points at: NO_CONN when
+ * there is none, or when its server may no longer take connections — then it is retired:
+ * expired if nothing depends on it, otherwise detached from the index until its connections go.
+ */
+export function liveTemplate(v: u32, now: u32): u32 {
   if (v == 0) return NO_CONN;
   const t = recOf(v);
   const tc = connAddress(t);
@@ -140,13 +147,66 @@ function findTemplate(hash: u32, tcip: u32, vip: u32, tport: u32, proto: u32, no
   return NO_CONN;
 }
 
+/** pickServer results with this bit set are the service's sorry server */
+// @ts-ignore: decorator
+@inline export const SORRY_PICK: u32 = 0x10000;
+
+/**
+ * pickServer runs the service's scheduler for a client (keys in wire order, as schedule takes
+ * them) and falls back to its sorry server: a real-server index, | SORRY_PICK for the sorry
+ * server, or NO_RS.
+ */
+export function pickServer(s: usize, cip: u32, cport: u32, vip: u32): u32 {
+  const rs = schedule(s, cip, <u16>cport, vip);
+  if (rs != NO_RS) return rs;
+  const sorryRs = <u32>load<u16>(s + SVC_SORRY);
+  if (sorryRs == 0) return NO_RS;
+  const sr = rsAddress(sorryRs - 1);
+  if ((load<u8>(sr + RS_FLAGS) & (RSF_USED | RSF_REMOVED)) != RSF_USED) return NO_RS;
+  return (sorryRs - 1) | SORRY_PICK;
+}
+
+/** strayTcp: a TCP segment that may not create a session (IPVS schedules only on a SYN) */
+// @ts-ignore: decorator
+@inline export function strayTcp(scr: usize, proto: u32): bool {
+  if (proto != IPPROTO_TCP || (hdr(HDR_OPTIONS) & OPT_SLOPPY_TCP) != 0) return false;
+  const tf = load<u8>(scr + SCR_TCPFLAGS);
+  return (tf & TH_SYN) == 0 || (tf & TH_RST) != 0;
+}
+
+/**
+ * reuseLip: the LIP index the closing session `prev` (a client's new SYN reuses it, or NO_CONN)
+ * holds, when it is a Full-NAT session whose tuple the new connection may try first
+ * (tupleHint); else NO_LIP. Its lport is then the hint's port.
+ */
+export function reuseLip(prev: u32): u32 {
+  if (prev == NO_CONN) return NO_LIP;
+  const pc = connAddress(prev);
+  return (load<u8>(pc + CONN_FLAGS) & CONNF_POOL) != 0 ? tupleHint(pc) : NO_LIP;
+}
+
+/**
+ * connCreated does what every new connection needs once it is indexed: the link to its
+ * persistence template (tmpl, or NO_CONN), the server's inactive count, the counters.
+ */
+export function connCreated(c: usize, rec: u32, tmpl: u32, r: usize, svcIdx: u32, rs: u32): void {
+  if (tmpl != NO_CONN) {
+    store<u32>(c + CONN_LINK, tmpl + 1);
+    const tc = connAddress(tmpl);
+    store<u32>(tc + CONN_TMPL_CONTROLS, load<u32>(tc + CONN_TMPL_CONTROLS) + 1);
+  }
+  store<u32>(r + RS_INACTIVE, load<u32>(r + RS_INACTIVE) + 1);
+  countConn(svcIdx, rs);
+  count(STAT_CONN_CREATED, 1);
+}
+
 /**
  * retirePrevious ends the session a client's new SYN reuses (IPVS conn_reuse_mode), once the new
  * connection's server `rs` is known. A Full-NAT session toward another server keeps its tuple in
  * quarantine (that server may hold it in TIME_WAIT); toward the same server, or in any other
  * mode, it simply expires, and its LIP:lport is free for the new connection to take again.
  */
-function retirePrevious(prev: u32, rs: u32, hintLip: u32, now: u32): void {
+export function retirePrevious(prev: u32, rs: u32, hintLip: u32, now: u32): void {
   if (prev == NO_CONN) return;
   const c = connAddress(prev);
   // toward the same server the new connection takes the tuple back at once (tupleHint says it
@@ -167,23 +227,15 @@ function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, no
   proxied: bool = false): u32 {
   const s = serviceAddress(svcIdx);
   const proto = <u32>load<u8>(scr + SCR_PROTO);
-  const tf = load<u8>(scr + SCR_TCPFLAGS);
   // IPVS schedules TCP only on a SYN: a stray segment must not pin a server. A mid-flow service
   // takes the segment anyway (checked against the mode below): its scheduler's choice is the
   // same on every director, so it pins nothing another director would not have pinned. A
   // proxied connection starts on the client's verified ACK, and never as an embryonic session
-  const midFlow = proto == IPPROTO_TCP && !proxied && ((tf & TH_SYN) == 0 || (tf & TH_RST) != 0) &&
-    (hdr(HDR_OPTIONS) & OPT_SLOPPY_TCP) == 0;
+  const tf = load<u8>(scr + SCR_TCPFLAGS);
+  const midFlow = !proxied && strayTcp(scr, proto);
   if (midFlow && (load<u8>(s + SVC_FLAGS) & SVCF_MIDFLOW) == 0) return FAILED | DROP_NO_SESSION;
-  let hintLip = NO_LIP;
-  let hintPort: u32 = 0;
-  if (prev != NO_CONN) {
-    const pc = connAddress(prev);
-    if (load<u8>(pc + CONN_FLAGS) & CONNF_POOL) {
-      hintLip = tupleHint(pc);
-      hintPort = <u32>load<u16>(pc + CONN_LPORT);
-    }
-  }
+  const hintLip = reuseLip(prev);
+  const hintPort = hintLip != NO_LIP ? <u32>load<u16>(connAddress(prev) + CONN_LPORT) : 0;
   const cip = load<u32>(scr + SCR_SRC);
   const vip = load<u32>(scr + SCR_DST);
   const ports = load<u32>(scr + SCR_SPORT);
@@ -206,17 +258,13 @@ function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, no
     if (tmpl != NO_CONN) rs = <u32>load<u16>(connAddress(tmpl) + CONN_RS);
   }
   if (rs == NO_RS) {
-    rs = schedule(s, cip, <u16>cport, vip);
-    if (rs == NO_RS) {
-      const sorryRs = <u32>load<u16>(s + SVC_SORRY);
-      const sr = rsAddress(sorryRs - 1);
-      if (sorryRs == 0 || (load<u8>(sr + RS_FLAGS) & (RSF_USED | RSF_REMOVED)) != RSF_USED) {
-        if (prev != NO_CONN) expireConn(prev);
-        return FAILED | DROP_NO_RS;
-      }
-      rs = sorryRs - 1;
-      sorry = true;
+    const pick = pickServer(s, cip, cport, vip);
+    if (pick == NO_RS) {
+      if (prev != NO_CONN) expireConn(prev);
+      return FAILED | DROP_NO_RS;
     }
+    rs = pick & 0xffff;
+    sorry = (pick & SORRY_PICK) != 0;
   }
   retirePrevious(prev, rs, hintLip, now);
   const r = rsAddress(rs);
@@ -258,7 +306,7 @@ function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, no
   const c = connAddress(rec);
   let flags: u8 = CONNF_USED | <u8>(fwd << CONNF_FWD_SHIFT);
   if (fwd == FWD_FNAT) {
-    const failed = chooseTuple(s, c, rs, rip, rport, proto, cip, vip, ports, hintLip, hintPort, now);
+    const failed = chooseTuple(s, c, rs, rip, 0, rport, proto, scr + SCR_SRC, false, ports, hintLip, hintPort, now);
     if (failed != 0) {
       freeConn(rec);
       return FAILED | failed;
@@ -280,17 +328,10 @@ function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, no
   store<u32>(c + CONN_EXPIRES, now);
   indexInsert(load<u32>(scr + SCR_HASH), rec, false);
   if (flags & CONNF_OUT) indexInsert(keyHashOut(c, flags), rec, true);
-  if (tmpl != NO_CONN && persist && !sorry) {
-    store<u32>(c + CONN_LINK, tmpl + 1);
-    const tc = connAddress(tmpl);
-    store<u32>(tc + CONN_TMPL_CONTROLS, load<u32>(tc + CONN_TMPL_CONTROLS) + 1);
-  }
-  store<u32>(r + RS_INACTIVE, load<u32>(r + RS_INACTIVE) + 1);
+  connCreated(c, rec, persist && !sorry ? tmpl : NO_CONN, r, svcIdx, rs);
   // a flow met in the middle is established (the first segment seen is not its first): its
   // session gets the established timeout, not the 10 s of CLOSE that NONE + ACK would give
-  if (midFlow && (tf & (TH_FIN | TH_RST)) == 0) applyTcpState(c, r, TCP_S_ESTABLISHED);
-  countConn(svcIdx, rs);
-  count(STAT_CONN_CREATED, 1);
+  if (midFlow && (load<u8>(scr + SCR_TCPFLAGS) & (TH_FIN | TH_RST)) == 0) applyTcpState(c, r, TCP_S_ESTABLISHED);
   // EVT_CREATED is emitted by handle() after the first packet set the session's state
   return rec;
 }
@@ -454,14 +495,19 @@ function stream(desc: usize, rec: u32, c: usize, ip: usize, l4: usize, out: bool
 
 /** a new SYN on a closing session reuses the tuple: IPVS conn_reuse_mode expires the old one */
 // @ts-ignore: decorator
-@inline function reusable(c: usize, tcpFlags: u8): bool {
+@inline export function reusable(c: usize, tcpFlags: u8): bool {
   if ((tcpFlags & (TH_SYN | TH_ACK | TH_RST)) != TH_SYN) return false;
   const st = load<u8>(c + CONN_STATE);
   return st == TCP_S_TIME_WAIT || st == TCP_S_CLOSE || st == TCP_S_FIN_WAIT;
 }
 
 /** pass 3 for one frame */
-function handle(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, inDev: u32, now: u32): void {
+export function handle(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, inDev: u32, now: u32): void {
+  if (cls >= CLASS_FRAG) {
+    // IPv6 and fragments (batch6.ts): one compare on the IPv4 path
+    handleExt(desc, scr, cls, l2, vnet, inDev, now);
+    return;
+  }
   if (cls == CLASS_UNKNOWN) {
     unknownPacket(desc, inDev);
     return;
@@ -527,10 +573,12 @@ function handle(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, inDev: u
       return;
     }
   } else if (cls == CLASS_ICMP_ERR) {
-    settle(desc, VERDICT_DROP, DROP_ICMP_UNRELATED);
+    // it may concern a NAT64 session (an IPv4 key in an IPv6 record): nat64Reply translates it
+    if (!nat64Reply(desc, scr, l2, vnet, inDev, now)) settle(desc, VERDICT_DROP, DROP_ICMP_UNRELATED);
     return;
   } else if (cls == CLASS_LIP) {
-    settle(desc, VERDICT_DROP, DROP_NO_SESSION);
+    // a NAT64 session's server side is IPv4: its out key is found here, in an IPv6 record
+    if (!nat64Reply(desc, scr, l2, vnet, inDev, now)) settle(desc, VERDICT_DROP, DROP_NO_SESSION);
     return;
   } else {
     unknownPacket(desc, inDev);
@@ -635,6 +683,8 @@ export function processBatch(count_: u32, now: u32): u32 {
       // a 48-byte record straddles two cache lines every other time: touch both ends
       const c = conns + recOf(v) * CONN_SIZE;
       sink ^= load<u32>(c) ^ load<u32>(c + CONN_SIZE - 4);
+      // an IPv6 session's addresses are in its CONN6 record (one cache line)
+      if (cls & CLASS_V6) sink ^= load<u32>(<usize>(hdr(HDR_CONN6_BASE) + recOf(v) * CONN6_SIZE));
     }
   }
   // keep the loads: an unused load would be optimised away
@@ -650,7 +700,7 @@ export function processBatch(count_: u32, now: u32): u32 {
     const verdict = load<u8>(desc + DESC_VERDICT);
     if (verdict == VERDICT_FORWARD) forwarded++;
     else if (verdict == VERDICT_HOST) host++;
-    else countDrop(<u32>load<u8>(desc + DESC_REASON));
+    else if (verdict != VERDICT_HELD) countDrop(<u32>load<u8>(desc + DESC_REASON));
   }
   count(STAT_RX_PACKETS, n);
   count(STAT_RX_BYTES, rxBytes);

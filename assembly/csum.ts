@@ -90,6 +90,44 @@ export function ipHeaderChecksum(ip: usize, ihl: u32): u32 {
   return csumFinish(csumSum(ip, ihl, 0));
 }
 
+/** csumDelta128 accumulates the change of a 16-byte field (an IPv6 address) from `from` to `to`. */
+// @ts-ignore: decorator
+@inline export function csumDelta128(from: usize, to: usize): u32 {
+  return csumDelta32(load<u32>(from), load<u32>(to)) + csumDelta32(load<u32>(from + 4), load<u32>(to + 4)) +
+    csumDelta32(load<u32>(from + 8), load<u32>(to + 8)) + csumDelta32(load<u32>(from + 12), load<u32>(to + 12));
+}
+
+/** csumAdd128: the one's-complement sum (not folded) of a 16-byte field, for pseudo-headers */
+// @ts-ignore: decorator
+@inline export function csumAdd128(p: usize): u32 {
+  const a = load<u32>(p);
+  const b = load<u32>(p + 4);
+  const c = load<u32>(p + 8);
+  const d = load<u32>(p + 12);
+  return (a & 0xffff) + (a >>> 16) + (b & 0xffff) + (b >>> 16) + (c & 0xffff) + (c >>> 16) + (d & 0xffff) + (d >>> 16);
+}
+
+/** csumNeg128: what removing a 16-byte field from a sum adds (the sum of its complemented words) */
+// @ts-ignore: decorator
+@inline export function csumNeg128(p: usize): u32 {
+  const a = ~load<u32>(p);
+  const b = ~load<u32>(p + 4);
+  const c = ~load<u32>(p + 8);
+  const d = ~load<u32>(p + 12);
+  return (a & 0xffff) + (a >>> 16) + (b & 0xffff) + (b >>> 16) + (c & 0xffff) + (c >>> 16) + (d & 0xffff) + (d >>> 16);
+}
+
+/** csumNeg32 / csumAdd32: the same for a 4-byte field (IPv4 address, ports) */
+// @ts-ignore: decorator
+@inline export function csumNeg32(v: u32): u32 {
+  return (~v & 0xffff) + (~v >>> 16);
+}
+
+// @ts-ignore: decorator
+@inline export function csumAdd32(v: u32): u32 {
+  return (v & 0xffff) + (v >>> 16);
+}
+
 /**
  * tcpChecksum computes the checksum of a TCP segment of `len` bytes at `l4` from scratch, with the
  * pseudo-header of addresses `src`, `dst` (wire order) (RFC 9293 §3.1); the field must be 0 first.

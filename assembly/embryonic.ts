@@ -13,7 +13,7 @@
 // one SYN never walks the table; records whose timer ran out are reclaimed on the way.
 import {
   CONNF_DETACHED, CONNF_TEMPLATE, CONNF_USED, CONN_EXPIRES, CONN_FLAGS, CONN_PROTO, CONN_STATE, HDR_CONN_HIGH, HDR_EMBRYONIC,
-  HDR_EMBRYONIC_MAX, HDR_EVICT_CURSOR, HDR_SYN_RECV_PRESSURE, IPPROTO_TCP, STAT_EMBRYONIC_EVICTED, TCP_S_SYN_RECV,
+  HDR_EMBRYONIC_MAX, HDR_EVICT_CURSOR, HDR_SYN_RECV_PRESSURE, IPPROTO_TCP, PROTO_V6, STAT_EMBRYONIC_EVICTED, TCP_S_SYN_RECV,
 } from './abi';
 import { hdr, setHdr, timeReached } from './mem';
 import { connAddress, expireConn, tcpTimeout } from './session';
@@ -40,7 +40,8 @@ import { count } from './stats';
 // @ts-ignore: decorator
 @inline export function isEmbryonic(c: usize): bool {
   return (load<u8>(c + CONN_FLAGS) & (CONNF_USED | CONNF_TEMPLATE | CONNF_DETACHED)) == CONNF_USED &&
-    load<u8>(c + CONN_PROTO) == IPPROTO_TCP && load<u8>(c + CONN_STATE) == TCP_S_SYN_RECV;
+    // an IPv6 session's protocol byte carries PROTO_V6 (batch6.ts): both families count
+    (load<u8>(c + CONN_PROTO) & ~PROTO_V6) == IPPROTO_TCP && load<u8>(c + CONN_STATE) == TCP_S_SYN_RECV;
 }
 
 /** embryonicFull: a new embryonic session must evict one first */

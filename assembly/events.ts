@@ -9,8 +9,8 @@ import {
   CONN_RPORT, CONN_RS, CONN_STATE, CONN_SVC, CONN_VIP, CONN_VPORT, CONNF_FWD_MASK, CONNF_FWD_SHIFT,
   EVT_CIP, EVT_CPORT, EVT_FWD, EVT_LIP, EVT_LPORT, EVT_PROTO, EVT_RIP, EVT_RPORT, EVT_RS, EVT_SIZE,
   EVT_STATE, EVT_SVC, EVT_TYPE, EVT_VIP, EVT_VPORT, EVT_CMAC, EVT_CDEV, EVT_LIPIDX, CONN_CMAC, CONN_CDEV,
-  CONN_LIPIDX, HEADER_BASE, HDR_EVT_BASE, HDR_EVT_CAP, HDR_EVT_HEAD,
-  HDR_EVT_TAIL, HDR_OPTIONS, OPT_EVENTS, STAT_EVENTS_LOST,
+  CONN_LIPIDX, CONN_SIZE, CONN6_SIZE, EVT_CIP6, HEADER_BASE, HDR_CONN_BASE, HDR_CONN6_BASE, HDR_EVT_BASE,
+  HDR_EVT_CAP, HDR_EVT_HEAD, HDR_EVT_TAIL, HDR_OPTIONS, OPT_EVENTS, PROTO_V6, STAT_EVENTS_LOST,
 } from './abi';
 import { copy6, hdr } from './mem';
 import { count } from './stats';
@@ -51,4 +51,13 @@ export function writeEvent(e: usize, type: u8, rec: usize): void {
   store<u16>(e + EVT_LIPIDX, load<u16>(rec + CONN_LIPIDX));
   store<u16>(e + EVT_LIPIDX + 2, 0);
   store<u32>(e + EVT_LIPIDX + 4, 0);
+  // the IPv6 part: the record's CONN6 extension (cip6, vip6, rip6, lip6 in the same order)
+  if (load<u8>(rec + CONN_PROTO) & PROTO_V6) {
+    const index = <u32>((rec - <usize>hdr(HDR_CONN_BASE)) / CONN_SIZE);
+    memory.copy(e + EVT_CIP6, <usize>(hdr(HDR_CONN6_BASE) + index * CONN6_SIZE), CONN6_SIZE);
+  } else {
+    memory.fill(e + EVT_CIP6, 0, CONN6_SIZE);
+  }
+  // the tail is reserved (the SYN proxy's sequence deltas, issue 9): a record never carries stale bytes
+  memory.fill(e + EVT_CIP6 + CONN6_SIZE, 0, EVT_SIZE - EVT_CIP6 - CONN6_SIZE);
 }

@@ -18,3 +18,30 @@
   h ^= h >>> 16;
   return h;
 }
+
+/**
+ * addrMix6 squeezes an IPv6 address (at `a`, optionally ANDed with the mask at `m`) into 32 bits
+ * for flowHash: rotating the words apart keeps the entropy of addresses that share a prefix.
+ */
+// @ts-ignore: decorator
+@inline function addrMix6(a: usize): u32 {
+  return load<u32>(a) ^ rotl<u32>(load<u32>(a + 4), 8) ^ rotl<u32>(load<u32>(a + 8), 16) ^ rotl<u32>(load<u32>(a + 12), 24);
+}
+
+// @ts-ignore: decorator
+@inline function addrMix6Masked(a: usize, m: usize): u32 {
+  return (load<u32>(a) & load<u32>(m)) ^ rotl<u32>(load<u32>(a + 4) & load<u32>(m + 4), 8) ^
+    rotl<u32>(load<u32>(a + 8) & load<u32>(m + 8), 16) ^ rotl<u32>(load<u32>(a + 12) & load<u32>(m + 12), 24);
+}
+
+/** flowHash6: flowHash of a tuple whose addresses are IPv6 (given by their addresses in memory) */
+// @ts-ignore: decorator
+@inline export function flowHash6(src: usize, dst: usize, ports: u32, proto: u32): u32 {
+  return flowHash(addrMix6(src), addrMix6(dst), ports, proto);
+}
+
+/** flowHash6Masked: flowHash6 of (src & mask) — a persistence template's client network */
+// @ts-ignore: decorator
+@inline export function flowHash6Masked(src: usize, mask: usize, dst: usize, ports: u32, proto: u32): u32 {
+  return flowHash(addrMix6Masked(src, mask), addrMix6(dst), ports, proto);
+}

@@ -15,16 +15,22 @@
 //     Full-NAT TCP session lives at least that long after each packet (batch.ts), and one that
 //     ends early because its client moved on (reuse towards another server) leaves its record
 //     behind, detached, holding the out key until then (session.ts detachConn).
+// IPv6: the same pool holds IPv6 LIPs (LIP_ADDR their fold, the address in the LIP6 extension);
+// the host gives a service only the LIPs of its real servers' family (apply.ts). A 6->6 tuple is an
+// IPv6 out key; a NAT64 one (IPv6 client, IPv4 server) an IPv4 out key in an IPv6 record, so an
+// IPv4 tuple is free only when neither kind of record holds it.
 // Never allocates; the probe budget bounds the work of one new connection.
 import {
-  CONNF_DETACHED, CONN_CIP, CONN_CPORT, CONN_EXPIRES, CONN_FLAGS, CONN_LIP, CONN_LIPIDX, CONN_LPORT, CONN_RS,
-  CONN_VIP, DROP_FNAT_BUSY, DROP_POOL_EXHAUSTED, FNAT_PROBES, HDR_LIP_BASE, HDR_LIP_CAP, HDR_POOL_BASE, LIP_ADDR,
-  LIP_CURSOR, LIP_PORT_MAX, LIP_PORT_MIN, LIP_SIZE, LIP_USED, RS_FNAT_HELD, STAT_FNAT_PROBE_BUSY, STAT_FNAT_REUSED,
-  SVC_POOL_COUNT, SVC_POOL_CURSOR, SVC_POOL_FIRST,
+  CONNF_DETACHED, CONN6_CIP, CONN6_VIP, CONN_CIP, CONN_CPORT, CONN_EXPIRES, CONN_FLAGS, CONN_LIP, CONN_LIPIDX,
+  CONN_LPORT, CONN_PROTO, CONN_RS, CONN_VIP, DROP_FNAT_BUSY, DROP_POOL_EXHAUSTED, FNAT_PROBES, HDR_CONN6_BASE,
+  HDR_LIP_BASE, HDR_LIP_CAP, HDR_POOL_BASE, LIP6_ADDR, LIP_ADDR, LIP_CURSOR, LIP_PORT_MAX, LIP_PORT_MIN, LIP_SIZE,
+  LIP_USED, PROTO_V6, RS_FNAT_HELD, STAT_FNAT_PROBE_BUSY, STAT_FNAT_REUSED, SVC_POOL_COUNT, SVC_POOL_CURSOR,
+  SVC_POOL_FIRST,
 } from './abi';
-import { flowHash } from './flow';
-import { bswap16, hdr, timeReached } from './mem';
+import { flowHash, flowHash6 } from './flow';
+import { bswap16, eq16, hdr, timeReached } from './mem';
 import { connAddress, connGone, expireConn, lookupConn, recOf, rsAddress } from './session';
+import { conn6Address, lip6Address, lookupConn6 } from './session6';
 import { count } from './stats';
 
 /** no LIP hint: the connection is new, not a client reusing its tuple */
@@ -37,19 +43,50 @@ import { count } from './stats';
 }
 
 /**
- * tupleFree: no session holds the out key rip:rport -> lip:lport (`ports` = rport | lport << 16,
- * raw). A record found there that is stale (its time has come, or its server is gone) is ended
- * now; a quarantined tuple of this same client tuple is released to it, since whatever TIME_WAIT
- * the server keeps on it belongs to this client. Anything else is busy.
+ * tupleHolder: the index slot value of the session holding the out key rip:rport -> lip:lport
+ * (`ports` = rport | lport << 16, raw) with LIP index `lip`, or 0. `rip6` != 0: an IPv6 server
+ * and the LIP's IPv6 address; else an IPv4 server, whose tuple an IPv4 session or a NAT64 one
+ * may hold (the second look only on a director laid out for IPv6).
  */
-export function tupleFree(rip: u32, lip: u32, ports: u32, proto: u32, cip: u32, vip: u32, cports: u32, now: u32): bool {
-  const v = lookupConn(flowHash(rip, lip, ports, proto), rip, lip, ports, proto, false);
+function tupleHolder(rip: u32, rip6: usize, lip: u32, ports: u32, proto: u32): u32 {
+  const p = proto & ~(<u32>PROTO_V6);
+  if (rip6 != 0) {
+    const lip6 = lip6Address(lip) + LIP6_ADDR;
+    const p6 = p | PROTO_V6;
+    return lookupConn6(flowHash6(rip6, lip6, ports, p6), rip6, lip6, ports, p6, false);
+  }
+  const lipAddr = load<u32>(lipAddress(lip) + LIP_ADDR);
+  const h = flowHash(rip, lipAddr, ports, p);
+  const v = lookupConn(h, rip, lipAddr, ports, p, false);
+  if (v != 0 || hdr(HDR_CONN6_BASE) == 0) return v;
+  return lookupConn(h, rip, lipAddr, ports, p | PROTO_V6, false);
+}
+
+/**
+ * quarantinedFor: record `rec` (at `o`) is a detached tuple of the client tuple at `cli` (client
+ * then VIP address, 4 bytes each, or 16 with `cliV6`) and `cports` = cport | vport << 16.
+ */
+function quarantinedFor(rec: u32, o: usize, cli: usize, cliV6: bool, cports: u32): bool {
+  if ((load<u8>(o + CONN_FLAGS) & CONNF_DETACHED) == 0 || load<u32>(o + CONN_CPORT) != cports) return false;
+  if (((load<u8>(o + CONN_PROTO) & PROTO_V6) != 0) != cliV6) return false;
+  if (!cliV6) return load<u32>(o + CONN_CIP) == load<u32>(cli) && load<u32>(o + CONN_VIP) == load<u32>(cli + 4);
+  const x = conn6Address(rec);
+  return eq16(x + CONN6_CIP, cli) && eq16(x + CONN6_VIP, cli + 16);
+}
+
+/**
+ * tupleFree: no session holds the out key rip:rport -> lip:lport (see tupleHolder for rip6). A
+ * record found there that is stale (its time has come, or its server is gone) is ended now; a
+ * quarantined tuple of this same client tuple (quarantinedFor) is released to it, since whatever
+ * TIME_WAIT the server keeps on it belongs to this client. Anything else is busy.
+ */
+export function tupleFree(rip: u32, rip6: usize, lip: u32, ports: u32, proto: u32, cli: usize, cliV6: bool, cports: u32,
+  now: u32): bool {
+  const v = tupleHolder(rip, rip6, lip, ports, proto);
   if (v == 0) return true;
   const rec = recOf(v);
   const o = connAddress(rec);
-  const mine = (load<u8>(o + CONN_FLAGS) & CONNF_DETACHED) != 0 && load<u32>(o + CONN_CIP) == cip &&
-    load<u32>(o + CONN_VIP) == vip && load<u32>(o + CONN_CPORT) == cports;
-  if (mine || timeReached(load<u32>(o + CONN_EXPIRES), now) || connGone(o)) {
+  if (quarantinedFor(rec, o, cli, cliV6, cports) || timeReached(load<u32>(o + CONN_EXPIRES), now) || connGone(o)) {
     expireConn(rec);
     return true;
   }
@@ -91,18 +128,17 @@ export function releaseTuple(c: usize): void {
 }
 
 /**
- * chooseTuple finds a LIP:lport for the new Full-NAT session `c` of client tuple (cip, vip,
- * cports = cport | vport << 16) toward real server `rs` (rip, rportRaw wire order) of service
- * `svc`, and holds it. First the client's previous LIP:lport (hintLip, hintPortWire) when it
+ * chooseTuple finds a LIP:lport for the new Full-NAT session `c` of client tuple (addresses at
+ * `cli`, IPv6 with `cliV6`; cports = cport | vport << 16) toward real server `rs` (rip, or the
+ * IPv6 address at rip6 when not 0; rportRaw wire order) of service `svc`, and holds it. First the client's previous LIP:lport (hintLip, hintPortWire) when it
  * reuses its tuple, then the pool's LIPs round robin, FNAT_PROBES ports each from the LIP's
  * cursor, so ports are handed out in least-recently-tried order. Returns 0, or the drop reason:
  * DROP_POOL_EXHAUSTED when the server's held tuples fill the pool, else DROP_FNAT_BUSY.
  */
-export function chooseTuple(svc: usize, c: usize, rs: u32, rip: u32, rportRaw: u32, proto: u32, cip: u32, vip: u32,
-  cports: u32, hintLip: u32, hintPortWire: u32, now: u32): u32 {
+export function chooseTuple(svc: usize, c: usize, rs: u32, rip: u32, rip6: usize, rportRaw: u32, proto: u32, cli: usize,
+  cliV6: bool, cports: u32, hintLip: u32, hintPortWire: u32, now: u32): u32 {
   const r = rsAddress(rs);
-  if (hintLip != NO_LIP && tupleFree(rip, load<u32>(lipAddress(hintLip) + LIP_ADDR), rportRaw | (hintPortWire << 16), proto,
-    cip, vip, cports, now)) {
+  if (hintLip != NO_LIP && tupleFree(rip, rip6, hintLip, rportRaw | (hintPortWire << 16), proto, cli, cliV6, cports, now)) {
     holdTuple(c, hintLip, hintPortWire, r);
     count(STAT_FNAT_REUSED, 1);
     return 0;
@@ -130,7 +166,7 @@ export function chooseTuple(svc: usize, c: usize, rs: u32, rip: u32, rportRaw: u
     for (let j: u32 = 0; j < budget; j++) {
       const pw = bswap16(p);
       const next = p == max ? min : p + 1;
-      if (tupleFree(rip, lipAddr, rportRaw | (pw << 16), proto, cip, vip, cports, now)) {
+      if (tupleFree(rip, rip6, lip, rportRaw | (pw << 16), proto, cli, cliV6, cports, now)) {
         store<u32>(l + LIP_CURSOR, next);
         store<u16>(svc + SVC_POOL_CURSOR, <u16>k);
         holdTuple(c, lip, pw, r);

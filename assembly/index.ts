@@ -4,7 +4,9 @@ import { ABI_VERSION } from './abi';
 import { processBatch } from './batch';
 import { sweepSessions } from './session';
 import { rebuildSched, schedule } from './sched/index';
+import { sweepHeld } from './frag';
 import { addLocal, indexService, serviceAddress } from './service';
+import { addLocal6 } from './service6';
 import { exportConn, importConn } from './sync';
 
 export function abiVersion(): u32 {
@@ -21,8 +23,9 @@ export function process(count: u32, now: u32): u32 {
   return processBatch(count, now);
 }
 
-/** sweep expires up to `budget` records whose timeout has passed; returns how many */
+/** sweep expires up to `budget` records whose timeout has passed (and held fragments past theirs); returns how many records */
 export function sweep(budget: u32, now: u32): u32 {
+  sweepHeld(now);
   return sweepSessions(budget, now);
 }
 
@@ -60,4 +63,9 @@ export function addLocalAddress(addr: u32, kind: u32): u32 {
 /** indexServiceRecord adds service `svc` to the (vip, vport, proto) index after the host cleared it; 0, or 1 if full */
 export function indexServiceRecord(svc: u32): u32 {
   return indexService(svc);
+}
+
+/** addLocalAddress6 records an owned IPv6 address (16 bytes the host wrote at `ptr`) of kind LOCAL_* bits; 0, or 1 if the table is full */
+export function addLocalAddress6(ptr: u32, kind: u32): u32 {
+  return addLocal6(<usize>ptr, kind);
 }

@@ -38,3 +38,33 @@ import { HEADER_BASE } from './abi';
 @inline export function timeReached(deadline: u32, now: u32): bool {
   return <i32>(now - deadline) >= 0;
 }
+
+/** copy16 copies an IPv6 address. */
+// @ts-ignore: decorator
+@inline export function copy16(dst: usize, src: usize): void {
+  store<u64>(dst, load<u64>(src));
+  store<u64>(dst + 8, load<u64>(src + 8));
+}
+
+/** eq16: two IPv6 addresses are equal */
+// @ts-ignore: decorator
+@inline export function eq16(a: usize, b: usize): bool {
+  return load<u64>(a) == load<u64>(b) && load<u64>(a + 8) == load<u64>(b + 8);
+}
+
+/** zero16: the address is :: */
+// @ts-ignore: decorator
+@inline export function zero16(a: usize): bool {
+  return (load<u64>(a) | load<u64>(a + 8)) == 0;
+}
+
+/**
+ * fold6 folds an IPv6 address into the u32 the 4-byte address slots hold (service index key,
+ * Maglev id, LIP table): the XOR of its four little-endian words, 1 if that is 0 (0 means empty).
+ * src/model/address.ts computes the same.
+ */
+// @ts-ignore: decorator
+@inline export function fold6(a: usize): u32 {
+  const x = load<u32>(a) ^ load<u32>(a + 4) ^ load<u32>(a + 8) ^ load<u32>(a + 12);
+  return x == 0 ? 1 : x;
+}

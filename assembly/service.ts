@@ -2,11 +2,11 @@
 // Both tables are small open-addressing arrays; the host clears them between batches and fills
 // them through addLocal / indexService, so the hashes and probing live here only.
 import {
-  HDR_LOCAL_BASE, HDR_LOCAL_MASK, HDR_SVC_BASE, HDR_SVCIDX_BASE, HDR_SVCIDX_MASK, LOCAL_ADDR,
-  LOCAL_KIND, LOCAL_SIZE, SVCIDX_PROTO, SVCIDX_SIZE, SVCIDX_SVC, SVCIDX_VIP, SVCIDX_VPORT, SVC_PROTO, SVC_SIZE,
-  SVC_VIP, SVC_VPORT,
+  HDR_LOCAL_BASE, HDR_LOCAL_MASK, HDR_SVC6_BASE, HDR_SVC_BASE, HDR_SVCIDX_BASE, HDR_SVCIDX_MASK, LOCAL_ADDR,
+  LOCAL_KIND, LOCAL_SIZE, PROTO_V6, SVC6_SIZE, SVC6_VIP, SVCF2_V6, SVC_FLAGS2, SVCIDX_PROTO, SVCIDX_SIZE, SVCIDX_SVC, SVCIDX_VIP,
+  SVCIDX_VPORT, SVC_FLAGS, SVC_PROTO, SVC_SIZE, SVC_VIP, SVC_VPORT,
 } from './abi';
-import { hdr } from './mem';
+import { fold6, hdr } from './mem';
 
 // @ts-ignore: decorator
 @inline export const NO_SERVICE: u32 = 0xffffffff;
@@ -17,7 +17,7 @@ import { hdr } from './mem';
 }
 
 // @ts-ignore: decorator
-@inline function serviceHash(vip: u32, port: u32, proto: u32): u32 {
+@inline export function serviceHash(vip: u32, port: u32, proto: u32): u32 {
   const x: u32 = vip ^ ((port | (proto << 16)) * 0x9e3779b1);
   return ((x ^ (x >>> 15)) * 0x2c1b3c6d) >>> 13;
 }
@@ -65,9 +65,14 @@ export function indexService(svc: u32): u32 {
   const s = serviceAddress(svc);
   const base = hdr(HDR_SVCIDX_BASE);
   const mask = hdr(HDR_SVCIDX_MASK);
-  const vip = load<u32>(s + SVC_VIP);
+  let vip = load<u32>(s + SVC_VIP);
   const port = <u32>load<u16>(s + SVC_VPORT);
-  const proto = <u32>load<u8>(s + SVC_PROTO);
+  let proto = <u32>load<u8>(s + SVC_PROTO);
+  if (load<u8>(s + SVC_FLAGS2) & SVCF2_V6) {
+    // IPv6 services live in the same index, apart by protocol byte (service6.ts)
+    vip = fold6(<usize>(hdr(HDR_SVC6_BASE) + svc * SVC6_SIZE + SVC6_VIP));
+    proto |= PROTO_V6;
+  }
   let i = serviceHash(vip, port, proto) & mask;
   for (let n: u32 = 0; n <= mask; n++) {
     const e = <usize>(base + i * SVCIDX_SIZE);

@@ -13,14 +13,16 @@ import {
   CONN_RPORT, CONN_RS, CONN_SIZE, CONN_STATE, CONN_SVC, CONN_VIP, CONN_VPORT, EVT_EXPIRED,
   EVT_TEMPLATE_EXPIRED, HDR_CONN_BASE, HDR_CONN_CAP, HDR_CONN_COUNT, HDR_CONN_FREE, HDR_CONN_HIGH,
   HDR_FNAT_QUARANTINE, HDR_IDX_BASE, HDR_IDX_MASK, HDR_RS_BASE, HDR_SVC_BASE, HDR_SWEEP_CURSOR, HDR_TIMEOUTS, IDX_DIR_OUT,
-  IDX_REC_MASK, IDX_TAG_SHIFT, RSF_REMOVED, RS_ACTIVE, RS_FLAGS, RS_INACTIVE, RS_PERSIST, RS_SIZE, STAT_CONN_EXPIRED,
-  STAT_FNAT_QUARANTINED, SVCF_USED, SVC_FLAGS, SVC_PERSIST_TIMEOUT, SVC_SIZE, TCP_S_NONE, TCP_S_SYN_RECV,
+  IDX_REC_MASK, IDX_TAG_SHIFT, PROTO_V6, RSF_REMOVED, RS_ACTIVE, RS_FLAGS, RS_INACTIVE, RS_PERSIST, RS_SIZE,
+  STAT_CONN_EXPIRED, STAT_FNAT_QUARANTINED, SVCF_USED, SVC_FLAGS, SVC_PERSIST_TIMEOUT, SVC_SIZE, TCP_S_NONE,
+  TCP_S_SYN_RECV,
 } from './abi';
 import { embryonicChange, isEmbryonic } from './embryonic';
 import { emitEvent } from './events';
 import { releaseTuple } from './fnat_pool';
 import { flowHash } from './flow';
 import { hdr, setHdr, timeReached } from './mem';
+import { keyHash6 } from './session6';
 import { clearConnx } from './seqadj';
 import { count } from './stats';
 
@@ -54,6 +56,7 @@ import { count } from './stats';
  */
 export function keyHash(c: usize, out: bool): u32 {
   const proto = <u32>load<u8>(c + CONN_PROTO);
+  if (proto & PROTO_V6) return keyHash6(c, <u32>((c - <usize>hdr(HDR_CONN_BASE)) / CONN_SIZE), out);
   if (!out) return flowHash(load<u32>(c + CONN_CIP), load<u32>(c + CONN_VIP), load<u32>(c + CONN_CPORT), proto);
   if (load<u8>(c + CONN_FLAGS) & CONNF_POOL) {
     return flowHash(load<u32>(c + CONN_RIP), load<u32>(c + CONN_LIP), load<u32>(c + CONN_RPORT), proto);

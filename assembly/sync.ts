@@ -13,7 +13,7 @@ import {
   HDR_LIP_CAP, HDR_RS_CAP, HDR_SVC_CAP, IPPROTO_TCP, IPPROTO_UDP, LIP_USED,
   RSF_REMOVED, RSF_USED, RS_ACTIVE, RS_FLAGS, RS_INACTIVE, RS_SVC, SVCF_USED,
   SVC_FLAGS, SYNC_BAD, SYNC_CONFLICT, SYNC_CREATED, SYNC_TABLE_FULL, SYNC_UPDATED, TCP_S_COUNT,
-  TCP_S_ESTABLISHED, TCP_S_NONE, TO_UDP,
+  TCP_S_ESTABLISHED, TCP_S_NONE, TO_UDP, PROTO_V6, SVCF2_V6, SVC_FLAGS2,
 } from './abi';
 import { embryonicChange } from './embryonic';
 import { writeEvent } from './events';
@@ -25,11 +25,13 @@ import {
   NO_CONN, allocConn, connAddress, freeConn, indexInsert, keyHash, lookupConn, newTemplate, recOf, rsAddress, setTuple,
   tcpTimeout, timeoutMs,
 } from './session';
+import { importConn6 } from './sync6';
 import { applyTcpState } from './tcp_state';
 
 /** importConn creates or updates the session described by the event record at `e`. */
 export function importConn(e: usize, now: u32): u32 {
-  const proto = <u32>load<u8>(e + EVT_PROTO);
+  const rawProto = <u32>load<u8>(e + EVT_PROTO);
+  const proto = rawProto & ~(<u32>PROTO_V6);
   const fwd = <u32>load<u8>(e + EVT_FWD);
   const svcIdx = <u32>load<u16>(e + EVT_SVC);
   const rs = <u32>load<u16>(e + EVT_RS);
@@ -41,6 +43,10 @@ export function importConn(e: usize, now: u32): u32 {
   const r = rsAddress(rs);
   if ((load<u8>(r + RS_FLAGS) & (RSF_USED | RSF_REMOVED)) != RSF_USED || load<u32>(r + RS_SVC) != svcIdx) return SYNC_BAD;
   if (<u32>load<u8>(e + EVT_CDEV) >= hdr(HDR_DEV_COUNT)) return SYNC_BAD;
+  // an IPv6 client side: the record's CONN6 part travels in the event's IPv6 part (sync6.ts)
+  const v6 = (rawProto & PROTO_V6) != 0;
+  if (v6 != ((load<u8>(serviceAddress(svcIdx) + SVC_FLAGS2) & SVCF2_V6) != 0)) return SYNC_BAD;
+  if (v6) return importConn6(e, svcIdx, rs, proto, fwd, state, now);
   if (load<u8>(e + EVT_TYPE) == EVT_TEMPLATE_CREATED) return importTemplate(e, svcIdx, rs, proto, now);
 
   const cip = load<u32>(e + EVT_CIP);
@@ -48,14 +54,7 @@ export function importConn(e: usize, now: u32): u32 {
   const ports = <u32>load<u16>(e + EVT_CPORT) | (<u32>load<u16>(e + EVT_VPORT) << 16);
   const timeout = proto == IPPROTO_TCP ? tcpTimeout(state, fwd == FWD_FNAT) : timeoutMs(TO_UDP);
   const v = lookupConn(flowHash(cip, vip, ports, proto), cip, vip, ports, proto, false);
-  if (v != 0) {
-    // known already (an earlier sync, or traffic seen here): follow the master's state and timer
-    const c = connAddress(recOf(v));
-    if (<u32>load<u16>(c + CONN_RS) != rs) return SYNC_CONFLICT;
-    if (proto == IPPROTO_TCP && <u32>load<u8>(c + CONN_STATE) != state) applyTcpState(c, r, state);
-    store<u32>(c + CONN_EXPIRES, now + timeout);
-    return SYNC_UPDATED;
-  }
+  if (v != 0) return refreshImported(v, r, rs, proto, state, now + timeout);
 
   const rip = load<u32>(e + EVT_RIP);
   const rport = <u32>load<u16>(e + EVT_RPORT);
@@ -73,16 +72,47 @@ export function importConn(e: usize, now: u32): u32 {
   const rec = allocConn();
   if (rec == NO_CONN) return SYNC_TABLE_FULL;
   const c = connAddress(rec);
-  if (fwd == FWD_FNAT) {
-    // the tuple toward this server must be free here too (or a quarantined one of this client)
-    const lport = <u32>load<u16>(e + EVT_LPORT);
-    if (!tupleFree(rip, load<u32>(e + EVT_LIP), rport | (lport << 16), proto, cip, vip, ports, now)) {
-      freeConn(rec);
-      return SYNC_CONFLICT;
-    }
-    holdTuple(c, lipIdx, lport, r);
+  if (fwd == FWD_FNAT && !claimSyncedTuple(c, e, lipIdx, r, rip, 0, rport, proto, e + EVT_CIP, false, ports, now)) {
+    freeConn(rec);
+    return SYNC_CONFLICT;
   }
   setTuple(c, cip, vip, ports, rip, rport, rs, svcIdx, proto);
+  settleImported(c, rec, e, r, proto, state, flags, now + timeout);
+  linkTemplate(rec, c, svcIdx, rs, proto, now);
+  return SYNC_CREATED;
+}
+
+/**
+ * refreshImported: the session at index slot value `v` is known already (an earlier sync, or
+ * traffic seen here): it follows the master's state and timer, unless it went to another server.
+ */
+export function refreshImported(v: u32, r: usize, rs: u32, proto: u32, state: u32, expires: u32): u32 {
+  const c = connAddress(recOf(v));
+  if (<u32>load<u16>(c + CONN_RS) != rs) return SYNC_CONFLICT;
+  if (proto == IPPROTO_TCP && <u32>load<u8>(c + CONN_STATE) != state) applyTcpState(c, r, state);
+  store<u32>(c + CONN_EXPIRES, expires);
+  return SYNC_UPDATED;
+}
+
+/**
+ * claimSyncedTuple takes the event's LIP:lport for session `c` toward server `r` (rip, or rip6
+ * when not 0): the tuple must be free here too, or a quarantined one of this client (tupleFree,
+ * client addresses at `cli`). False: another session holds it here.
+ */
+export function claimSyncedTuple(c: usize, e: usize, lipIdx: u32, r: usize, rip: u32, rip6: usize, rport: u32, proto: u32,
+  cli: usize, cliV6: bool, ports: u32, now: u32): bool {
+  const lport = <u32>load<u16>(e + EVT_LPORT);
+  if (!tupleFree(rip, rip6, lipIdx, rport | (lport << 16), proto, cli, cliV6, ports, now)) return false;
+  // an IPv6 LIP's LIP_ADDR is its fold, as the event's EVT_LIP and the record's CONN_LIP
+  holdTuple(c, lipIdx, lport, r);
+  return true;
+}
+
+/**
+ * settleImported finishes an imported connection whose tuple is written: client device and MAC,
+ * TCP state and the server's active/inactive count, flags, timer, and both index keys.
+ */
+export function settleImported(c: usize, rec: u32, e: usize, r: usize, proto: u32, state: u32, flags: u8, expires: u32): void {
   store<u8>(c + CONN_CDEV, load<u8>(e + EVT_CDEV));
   copy6(c + CONN_CMAC, e + EVT_CMAC);
   store<u8>(c + CONN_STATE, <u8>state);
@@ -94,11 +124,9 @@ export function importConn(e: usize, now: u32): u32 {
     store<u32>(r + RS_INACTIVE, load<u32>(r + RS_INACTIVE) + 1);
   }
   store<u8>(c + CONN_FLAGS, flags & ~CONNF_TEMPLATE);
-  store<u32>(c + CONN_EXPIRES, now + timeout);
+  store<u32>(c + CONN_EXPIRES, expires);
   indexInsert(keyHash(c, false), rec, false);
   if (flags & CONNF_OUT) indexInsert(keyHash(c, true), rec, true);
-  linkTemplate(rec, c, svcIdx, rs, proto, now);
-  return SYNC_CREATED;
 }
 
 /**

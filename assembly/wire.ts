@@ -1,5 +1,5 @@
 // wire.ts — byte offsets of the header fields the data path reads and writes (RFC 791 IPv4,
-// RFC 9293 TCP, RFC 768 UDP, RFC 792 ICMP, IEEE 802.3 Ethernet). These describe packets, not
+// RFC 8200 IPv6, RFC 9293 TCP, RFC 768 UDP, RFC 792 ICMP, RFC 4443 ICMPv6, IEEE 802.3 Ethernet). These describe packets, not
 // the host's memory, so they live here rather than in abi.ts. Multi-byte fields are big-endian
 // on the wire; the code loads them raw and swaps only values it compares as numbers.
 
@@ -16,6 +16,12 @@
 /** EtherType 0x0806 (ARP) as a raw little-endian u16 load */
 // @ts-ignore: decorator
 @inline export const ETH_P_ARP_RAW: u16 = 0x0608;
+/** EtherType 0x86DD (IPv6) as a raw little-endian u16 load */
+// @ts-ignore: decorator
+@inline export const ETH_P_IPV6_RAW: u16 = 0xdd86;
+/** the first two bytes of an IPv6 multicast MAC (33:33, RFC 2464 §7) as a raw u16 load */
+// @ts-ignore: decorator
+@inline export const ETH_MCAST6_RAW: u16 = 0x3333;
 /**
  * 01:00:5e:00:00:12, the Ethernet group of VRRP's 224.0.0.18 (RFC 1112 §6.4): its first two
  * bytes as a raw little-endian u16 load, the other four as a raw u32 load
@@ -72,6 +78,88 @@
 /** VRRP's IPv4 group 224.0.0.18 (RFC 5798 §5.1.1.2) as a raw little-endian u32 load */
 // @ts-ignore: decorator
 @inline export const VRRP_GROUP_ADDR: u32 = 0x120000e0;
+
+// ── IPv6 ─────────────────────────────────────────────────────────────────────────────────────
+// ╒══════════════════════ IPv6 header (40 B, RFC 8200 §3) ═══════════════════════╕
+// │ +0 version(4) traffic class(8) flow label(20) │ +4 u16 payload length       │
+// │ +6 u8 next header │ +7 u8 hop limit │ +8 source[16] │ +24 destination[16]   │
+// └───────────────────────────────────────────────────────────────────────────────┘
+// @ts-ignore: decorator
+@inline export const IP6_VTC: u32 = 0;
+// @ts-ignore: decorator
+@inline export const IP6_PLEN: u32 = 4;
+// @ts-ignore: decorator
+@inline export const IP6_NXT: u32 = 6;
+// @ts-ignore: decorator
+@inline export const IP6_HLIM: u32 = 7;
+// @ts-ignore: decorator
+@inline export const IP6_SRC: u32 = 8;
+// @ts-ignore: decorator
+@inline export const IP6_DST: u32 = 24;
+// @ts-ignore: decorator
+@inline export const IP6_HLEN: u32 = 40;
+/** the minimum link MTU of IPv6 (RFC 8200 §5): ICMPv6 errors never exceed it */
+// @ts-ignore: decorator
+@inline export const IP6_MIN_MTU: u32 = 1280;
+// extension headers the parser steps over (RFC 8200 §4), and the ones that end the walk
+// @ts-ignore: decorator
+@inline export const NH_HOPOPTS: u8 = 0;
+// @ts-ignore: decorator
+@inline export const NH_ROUTING: u8 = 43;
+// @ts-ignore: decorator
+@inline export const NH_FRAGMENT: u8 = 44;
+// @ts-ignore: decorator
+@inline export const NH_ESP: u8 = 50;
+// @ts-ignore: decorator
+@inline export const NH_AH: u8 = 51;
+// @ts-ignore: decorator
+@inline export const NH_NONE: u8 = 59;
+// @ts-ignore: decorator
+@inline export const NH_DSTOPTS: u8 = 60;
+/** an extension header's own next-header and length bytes */
+// @ts-ignore: decorator
+@inline export const EXT_NXT: u32 = 0;
+// @ts-ignore: decorator
+@inline export const EXT_LEN: u32 = 1;
+/** routing header: segments left (RFC 8200 §4.4) */
+// @ts-ignore: decorator
+@inline export const RH_SEGLEFT: u32 = 3;
+/** fragment header (8 B, RFC 8200 §4.5): +2 u16 offset<<3 | M, +4 u32 identification */
+// @ts-ignore: decorator
+@inline export const FH_OFFSET: u32 = 2;
+// @ts-ignore: decorator
+@inline export const FH_ID: u32 = 4;
+// @ts-ignore: decorator
+@inline export const FH_LEN: u32 = 8;
+/** offset (in 8-byte units, already shifted) and M, in the swapped value of FH_OFFSET */
+// @ts-ignore: decorator
+@inline export const FH_OFFSET_MASK: u32 = 0xfff8;
+// @ts-ignore: decorator
+@inline export const FH_MORE: u32 = 1;
+/** at most this many extension headers before the transport header (more: a counted drop) */
+// @ts-ignore: decorator
+@inline export const EXT_MAX: u32 = 8;
+
+// ── ICMPv6 (RFC 4443; neighbour discovery RFC 4861) ─────────────────────────────────────────
+// the header is ICMP's: type, code, checksum, a 32-bit word (the MTU of a Packet Too Big)
+// @ts-ignore: decorator
+@inline export const ICMP6_DEST_UNREACH: u8 = 1;
+// @ts-ignore: decorator
+@inline export const ICMP6_PACKET_TOO_BIG: u8 = 2;
+// @ts-ignore: decorator
+@inline export const ICMP6_TIME_EXCEEDED: u8 = 3;
+// @ts-ignore: decorator
+@inline export const ICMP6_PARAM_PROB: u8 = 4;
+/** types below this are errors (RFC 4443 §2.1) */
+// @ts-ignore: decorator
+@inline export const ICMP6_INFO_MIN: u8 = 128;
+// @ts-ignore: decorator
+@inline export const ICMP6_ECHO_REQUEST: u8 = 128;
+// @ts-ignore: decorator
+@inline export const ICMP6_ECHO_REPLY: u8 = 129;
+/** the MTU of a Packet Too Big (all 32 bits) */
+// @ts-ignore: decorator
+@inline export const ICMP6_MTU: u32 = 4;
 
 // ── TCP ──────────────────────────────────────────────────────────────────────────────────────
 // @ts-ignore: decorator

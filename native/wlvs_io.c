@@ -157,14 +157,17 @@ static napi_value close_fd(napi_env env, napi_callback_info cbinfo) {
   return NULL;
 }
 
+// openRawSocket(protocol[, family 4|6]): a raw socket receiving that IP protocol (AF_INET hands
+// over the IPv4 header, AF_INET6 only what follows the IPv6 header and its extension headers)
 static napi_value open_raw_socket(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 1;
-  napi_value argv[1];
-  int32_t proto;
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t proto, family = 4;
   CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
   CHECK(napi_get_value_int32(env, argv[0], &proto));
-  int fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
-  if (fd < 0) return throw_errno(env, "socket(AF_INET, SOCK_RAW)", errno);
+  if (argc > 1) CHECK(napi_get_value_int32(env, argv[1], &family));
+  int fd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+  if (fd < 0) return throw_errno(env, family == 6 ? "socket(AF_INET6, SOCK_RAW)" : "socket(AF_INET, SOCK_RAW)", errno);
   // large receive buffer: a burst must not be lost while JS runs
   int rcv = 4 << 20;
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
@@ -1004,7 +1007,8 @@ static napi_value recv_frame(napi_env env, napi_callback_info cbinfo) {
 typedef struct {
   napi_async_work work;
   napi_deferred deferred;
-  struct sockaddr_in to;
+  struct sockaddr_storage to;
+  socklen_t to_len;
   uint8_t payload[1472];
   size_t payload_len;
   uint32_t timeout_ms;
@@ -1017,12 +1021,12 @@ static void udp_probe_exec(napi_env env, void* data) {
   udp_probe_t* u = (udp_probe_t*)data;
   (void)env;
   u->outcome = "timeout";
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  int fd = socket(u->to.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     u->err = errno;
     return;
   }
-  if (connect(fd, (struct sockaddr*)&u->to, sizeof u->to) < 0 || send(fd, u->payload, u->payload_len, 0) < 0) {
+  if (connect(fd, (struct sockaddr*)&u->to, u->to_len) < 0 || send(fd, u->payload, u->payload_len, 0) < 0) {
     u->err = errno;
     if (errno == ECONNREFUSED) u->outcome = "refused", u->err = 0;
     close(fd);
@@ -1092,11 +1096,25 @@ static napi_value udp_probe(napi_env env, napi_callback_info cbinfo) {
   if (!get_view(env, argv[2], napi_uint8_array, &data, &len)) return throw_errno(env, "udpProbe", EINVAL);
   udp_probe_t* u = calloc(1, sizeof *u);
   if (!u) return throw_errno(env, "calloc", ENOMEM);
-  u->to.sin_family = AF_INET;
-  u->to.sin_port = htons((uint16_t)port);
-  if (port == 0 || port > 65535 || inet_pton(AF_INET, addr, &u->to.sin_addr) != 1 || len > sizeof u->payload) {
+  // an IPv4 or an IPv6 address (health checks of IPv6 real servers)
+  struct sockaddr_in* to4 = (struct sockaddr_in*)&u->to;
+  struct sockaddr_in6* to6 = (struct sockaddr_in6*)&u->to;
+  int parsed = 0;
+  if (inet_pton(AF_INET, addr, &to4->sin_addr) == 1) {
+    to4->sin_family = AF_INET;
+    to4->sin_port = htons((uint16_t)port);
+    u->to_len = sizeof *to4;
+    parsed = 1;
+  } else if (inet_pton(AF_INET6, addr, &to6->sin6_addr) == 1) {
+    to6->sin6_family = AF_INET6;
+    to6->sin6_port = htons((uint16_t)port);
+    u->to_len = sizeof *to6;
+    parsed = 1;
+  }
+  if (port == 0 || port > 65535 || !parsed || len > sizeof u->payload) {
     free(u);
-    napi_throw_range_error(env, "WLVS_ERR_NATIVE", "udpProbe: an IPv4 address, a port 1-65535 and at most 1472 bytes");
+    napi_throw_range_error(env, "WLVS_ERR_NATIVE",
+                           "udpProbe: an IPv4 or IPv6 address, a port 1-65535 and at most 1472 bytes");
     return NULL;
   }
   memcpy(u->payload, data, len);
@@ -1110,33 +1128,51 @@ static napi_value udp_probe(napi_env env, napi_callback_info cbinfo) {
   return promise;
 }
 
-// ── Decapsulator: IP-in-IP from a raw socket to a TUN device (TUN-mode real servers) ─────────
+// ── Decapsulator: IP-in-IP or IPv6-in-IPv6 from a raw socket to a TUN device (TUN-mode real
+// servers without the kernel's ipip / ip6tnl modules) ───────────────────────────────────────
 // A thread of its own that blocks in poll(): it needs nothing from JavaScript but a stop.
 typedef struct {
   pthread_t thread;
-  int raw_fd, tun_fd, stop_fd;
+  int raw_fd, tun_fd, stop_fd, v6;
   int joined;
   _Atomic uint64_t packets, bytes, malformed, write_errors;
   uint8_t buf[65536];
 } decap_t;
 
 static void decap_packet(decap_t* d, ssize_t r) {
-  // a raw IPv4 socket hands over the outer header: validate it and the inner header's start
-  if (r < 40 || (d->buf[0] >> 4) != 4 || d->buf[9] != IPPROTO_IPIP) {
-    d->malformed++;
-    return;
-  }
-  size_t ihl = (size_t)(d->buf[0] & 15) * 4;
-  size_t tot = ((size_t)d->buf[2] << 8) | d->buf[3];
-  if (ihl < 20 || tot > (size_t)r || tot < ihl + 20 || (d->buf[ihl] >> 4) != 4) {
-    d->malformed++;
-    return;
-  }
-  const uint8_t* inner = d->buf + ihl;
-  size_t inner_tot = ((size_t)inner[2] << 8) | inner[3];
-  if (inner_tot > tot - ihl || inner_tot < 20) {
-    d->malformed++;
-    return;
+  const uint8_t* inner;
+  size_t inner_tot;
+  if (d->v6) {
+    // a raw IPv6 socket for next header 41 hands over what follows the outer header and its
+    // extension headers (RFC 3542 §3): the inner IPv6 packet itself
+    inner = d->buf;
+    if (r < 40 || (inner[0] >> 4) != 6) {
+      d->malformed++;
+      return;
+    }
+    inner_tot = 40 + (((size_t)inner[4] << 8) | inner[5]);
+    if (inner_tot > (size_t)r) {
+      d->malformed++;
+      return;
+    }
+  } else {
+    // a raw IPv4 socket hands over the outer header: validate it and the inner header's start
+    if (r < 40 || (d->buf[0] >> 4) != 4 || d->buf[9] != IPPROTO_IPIP) {
+      d->malformed++;
+      return;
+    }
+    size_t ihl = (size_t)(d->buf[0] & 15) * 4;
+    size_t tot = ((size_t)d->buf[2] << 8) | d->buf[3];
+    if (ihl < 20 || tot > (size_t)r || tot < ihl + 20 || (d->buf[ihl] >> 4) != 4) {
+      d->malformed++;
+      return;
+    }
+    inner = d->buf + ihl;
+    inner_tot = ((size_t)inner[2] << 8) | inner[3];
+    if (inner_tot > tot - ihl || inner_tot < 20) {
+      d->malformed++;
+      return;
+    }
   }
   ssize_t w;
   do {
@@ -1185,17 +1221,20 @@ static void decap_finalize(napi_env env, void* data, void* hint) {
   free(d);
 }
 
+// startDecap(rawFd, tunFd[, family 4|6])
 static napi_value start_decap(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
-  int32_t raw_fd, tun_fd;
+  int32_t raw_fd, tun_fd, family = 4;
   CHECK(napi_get_value_int32(env, argv[0], &raw_fd));
   CHECK(napi_get_value_int32(env, argv[1], &tun_fd));
+  if (argc > 2) CHECK(napi_get_value_int32(env, argv[2], &family));
   decap_t* d = calloc(1, sizeof *d);
   if (!d) return throw_errno(env, "calloc", ENOMEM);
   d->raw_fd = raw_fd;
   d->tun_fd = tun_fd;
+  d->v6 = family == 6;
   d->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (d->stop_fd < 0) {
     int e = errno;

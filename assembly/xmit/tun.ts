@@ -25,7 +25,7 @@ import { setMacs } from './rewrite';
  * finishChecksum completes a NEEDS_CSUM packet in software, as a NIC would: once inside IP-in-IP
  * no later hop knows where the inner checksum lives (virtio has no IPIP offload here).
  */
-function finishChecksum(frame: usize, vnetHdr: usize, end: usize): void {
+export function finishChecksum(frame: usize, vnetHdr: usize, end: usize): void {
   const start = frame + <usize>load<u16>(vnetHdr + VNET_CSUM_START);
   const field = start + <usize>load<u16>(vnetHdr + VNET_CSUM_OFFSET);
   if (start >= end || field + 2 > end) return;

@@ -1,7 +1,8 @@
 // bench:core — Mpps of one core on one thread, WASM core vs the plain-TypeScript baseline
 // (bench/baseline/ts-core.ts), for the NAT hit path and the new-session path, with 64k and 1M
-// sessions in the table. `npm run bench:core -- --json` prints one JSON object per line;
-// --sessions 65536,1048576, --impl wasm,ts and --case nat-hit,new-session pick a subset.
+// sessions in the table, and the IPv6 (NAT66) hit path beside them (WASM only: the baseline has
+// no IPv6). `npm run bench:core -- --json` prints one JSON object per line; --sessions
+// 65536,1048576, --impl wasm,ts and --case nat-hit,new-session,nat6-hit pick a subset.
 //
 // Method: each iteration processes one batch of 256 frames with one process() call. A
 // beforeEach hook, outside the timed window, does what the device read does: it copies the
@@ -26,10 +27,11 @@ import type { CoreExports } from '../../src/dataplane/abi.js';
 import { compileCore, instantiateCore } from '../../src/dataplane/module.js';
 import { Tables } from '../../src/dataplane/tables.js';
 import { TsCore } from '../baseline/ts-core.js';
-import { ethernet, tcpPacket } from '../../test/oracle/packet.js';
+import { ethernet, tcp6Packet, tcpPacket } from '../../test/oracle/packet.js';
 
 const BATCH = 256;
 const VIP = '10.0.1.100';
+const VIP6 = '2001:db8:1::100';
 const DEV0_MAC = '02:00:00:00:d0:00';
 const CLIENT_MAC = '02:00:00:00:0c:01';
 
@@ -53,18 +55,22 @@ const sizes = argValue('--sessions')?.split(',').map(Number) ?? (quick ? [65536]
 // --compare other.wasm: A/B of two builds of the core instead of WASM against TypeScript
 const compare = argValue('--compare');
 const impls = argValue('--impl')?.split(',') ?? (compare ? ['wasm', 'other'] : ['wasm', 'ts']);
-type Kind = 'nat-hit' | 'new-session';
-const kinds = (argValue('--case')?.split(',') ?? ['nat-hit', 'new-session']) as Kind[];
+type Kind = 'nat-hit' | 'new-session' | 'nat6-hit';
+const kinds = (argValue('--case')?.split(',') ?? ['nat-hit', 'new-session', 'nat6-hit']) as Kind[];
+const isHit = (k: Kind) => k !== 'new-session';
 const ROUNDS = quick ? 3 : 7;
 const HIT_ITER = quick ? 200 : 600;
 const NEW_ITER = quick ? 40 : 24;
 const NEW_WARMUP = 4;
 const HIT_BATCHES = 1024;
 
-function makeWorld(implName: string, sessions: number, module: WebAssembly.Module): World {
+function makeWorld(implName: string, sessions: number, module: WebAssembly.Module, kind: Kind): World {
+  // the IPv6 case needs the records' IPv6 extension; the IPv4 cases run without it, as a director
+  // without IPv6 services does
+  const v6 = kind === 'nat6-hit';
   const layout = computeLayout({
     slotCount: BATCH, maxFrame: 128, sessions: sessions * 2, services: 4, realServers: 16, destinations: 16,
-    schedSize: 257, lips: 1, poolEntries: 1, events: 16, localAddresses: 8,
+    schedSize: 257, lips: 1, poolEntries: 1, events: 16, localAddresses: 8, ipv6: v6,
   });
   const { memory, core } = bindCore(module, layout);
   const tables = new Tables(memory, layout, core);
@@ -73,15 +79,16 @@ function makeWorld(implName: string, sessions: number, module: WebAssembly.Modul
     { mac: DEV0_MAC, mtu: 1500, l2: true, vnet: false, address: '10.0.1.1' },
     { mac: '02:00:00:00:d0:01', mtu: 1500, l2: true, vnet: false, address: '10.0.2.1' },
   ]);
-  tables.setLocalAddresses([{ address: VIP, kind: 'vip' }, { address: '10.0.2.1', kind: 'dip' }]);
+  tables.setLocalAddresses([{ address: VIP, kind: 'vip' }, { address: '10.0.2.1', kind: 'dip' },
+    ...(v6 ? [{ address: VIP6, kind: 'vip' as const }] : [])]);
   tables.setService(0, {
-    vip: VIP, port: 80, protocol: 'tcp', scheduler: 'rr', forwarding: 'nat', persistence: 0, persistencePrefix: 32,
+    vip: v6 ? VIP6 : VIP, port: 80, protocol: 'tcp', scheduler: 'rr', forwarding: 'nat', persistence: 0, persistencePrefix: 32,
     hashPort: false, fallback: false, sorry: null, tunnelSource: null, synProxy: 'off',
   });
   // the real servers are the VIP itself at the director's MAC: NAT'ed frames stay valid hits
   for (let i = 0; i < 4; i++) {
     tables.setRealServer(i, {
-      service: 0, address: VIP, port: 80, weight: 1, forwarding: null, device: 0, mac: DEV0_MAC,
+      service: 0, address: v6 ? VIP6 : VIP, port: 80, weight: 1, forwarding: null, device: 0, mac: DEV0_MAC,
       upperThreshold: 0, tunnelSource: null,
     });
   }
@@ -117,10 +124,14 @@ function bindCore(module: WebAssembly.Module, layout: Layout): { memory: WebAsse
   }
 }
 
-/** flow i: a distinct client address and port */
-function flow(i: number, flags: string): Uint8Array {
-  const src = `10.${64 + ((i >>> 16) & 63)}.${(i >>> 8) & 255}.${i & 255}`;
+/** flow i: a distinct client address and port (IPv6: in one /64, as clients of one network) */
+function flow(i: number, flags: string, v6 = false): Uint8Array {
   const sport = 1024 + ((i * 7919) % 60000);
+  if (v6) {
+    const src = `2001:db8:40::${(i >>> 16).toString(16)}:${(i & 0xffff).toString(16)}`;
+    return ethernet(DEV0_MAC, CLIENT_MAC, tcp6Packet({ src, dst: VIP6 }, { sport, dport: 80, flags }), 0x86dd);
+  }
+  const src = `10.${64 + ((i >>> 16) & 63)}.${(i >>> 8) & 255}.${i & 255}`;
   return ethernet(DEV0_MAC, CLIENT_MAC, tcpPacket({ src, dst: VIP }, { sport, dport: 80, flags }));
 }
 
@@ -143,9 +154,9 @@ function useBatch(w: World, frames: Batch): void {
 }
 
 /** populate creates `n` sessions through the implementation itself */
-function populate(w: World, n: number): void {
+function populate(w: World, n: number, v6: boolean): void {
   for (let base = 0; base < n; base += BATCH) {
-    const frames = Array.from({ length: Math.min(BATCH, n - base) }, (_, k) => flow(base + k, 'S'));
+    const frames = Array.from({ length: Math.min(BATCH, n - base) }, (_, k) => flow(base + k, 'S', v6));
     useBatch(w, frames);
     w.impl.process(frames.length, 1);
   }
@@ -157,18 +168,18 @@ function populate(w: World, n: number): void {
 interface Trial { w: World; batches: Batch[]; next: number; now: number; forwarded: number; runs: number }
 
 function prepare(implName: string, sessions: number, kind: Kind, module: WebAssembly.Module): Trial {
-  const w = makeWorld(implName, sessions, module);
-  populate(w, sessions);
+  const w = makeWorld(implName, sessions, module, kind);
+  populate(w, sessions, kind === 'nat6-hit');
   let rng = 0x2545f491;
   const rand = () => (rng = (Math.imul(rng, 1664525) + 1013904223) >>> 0);
   const batches: Batch[] = [];
   // new-session batches are used once each: enough for every round's warm-up and samples
   // hit batches cover up to 256k distinct flows (the whole 64k table), far more than the cache
   // holds, so replaying them never turns into a cache-resident working set
-  const nBatches = kind === 'nat-hit' ? Math.min(HIT_BATCHES, sessions / BATCH) : (ROUNDS + 1) * (NEW_ITER + NEW_WARMUP) + 4;
+  const nBatches = isHit(kind) ? Math.min(HIT_BATCHES, sessions / BATCH) : (ROUNDS + 1) * (NEW_ITER + NEW_WARMUP) + 4;
   for (let b = 0; b < nBatches; b++) {
     const frames = Array.from({ length: BATCH }, (_, k) =>
-      kind === 'nat-hit' ? flow(rand() % sessions, 'A') : flow(sessions + b * BATCH + k, 'S'));
+      isHit(kind) ? flow(rand() % sessions, 'A', kind === 'nat6-hit') : flow(sessions + b * BATCH + k, 'S'));
     batches.push(frames);
   }
   return { w, batches, next: 0, now: 2, forwarded: 0, runs: 0 };
@@ -178,8 +189,8 @@ function prepare(implName: string, sessions: number, kind: Kind, module: WebAsse
 async function round(t: Trial, name: string, kind: Kind): Promise<number> {
   const bench = new Bench({
     time: 0,
-    iterations: kind === 'nat-hit' ? HIT_ITER : NEW_ITER,
-    warmupIterations: kind === 'nat-hit' ? 100 : NEW_WARMUP,
+    iterations: isHit(kind) ? HIT_ITER : NEW_ITER,
+    warmupIterations: isHit(kind) ? 100 : NEW_WARMUP,
   });
   bench.add(name, () => {
     t.forwarded += t.w.impl.process(BATCH, t.now) & 0xffff;
@@ -205,7 +216,9 @@ async function main(): Promise<void> {
   const results: { case: string; sessions: number; impl: string; mpps: number }[] = [];
   for (const sessions of sizes) {
     for (const kind of kinds) {
-      const trials = impls.map((name) => ({ name, t: prepare(name, sessions, kind, name === 'other' ? compileCore(compare) : module), mpps: [] as number[] }));
+      // only this build of the core knows IPv6: the baseline and an older build sit it out
+      const names = kind === 'nat6-hit' ? impls.filter((n) => n === 'wasm') : impls;
+      const trials = names.map((name) => ({ name, t: prepare(name, sessions, kind, name === 'other' ? compileCore(compare) : module), mpps: [] as number[] }));
       // alternate the implementations round by round, so drift in the machine's speed hits both
       // round 0 is discarded: V8 may still be running the baseline tier of either implementation
       for (let r = 0; r <= ROUNDS; r++) {
@@ -219,14 +232,15 @@ async function main(): Promise<void> {
         const mpps = Math.round(median(x.mpps) * 10) / 10;
         const spread = `${Math.min(...x.mpps).toFixed(1)}–${Math.max(...x.mpps).toFixed(1)}`;
         results.push({ case: kind, sessions, impl: x.name, mpps });
-        if (json || impls.length < 2 || compare) console.log(JSON.stringify({ case: kind, sessions, impl: x.name, mpps,
-          rounds: spread }));
+        if (json || impls.length < 2 || compare || kind === 'nat6-hit') {
+          console.log(JSON.stringify({ case: kind, sessions, impl: x.name, mpps, rounds: spread }));
+        }
       }
     }
   }
   if (!json && impls.length === 2 && !compare) {
     console.log(`case         sessions   wasm Mpps   ts Mpps   wasm/ts   (median of ${ROUNDS} alternating rounds)`);
-    for (const kind of kinds) {
+    for (const kind of kinds.filter((k) => k !== 'nat6-hit')) {
       for (const sessions of sizes) {
         const get = (impl: string) =>
           results.find((r) => r.case === kind && r.sessions === sessions && r.impl === impl)!.mpps;

@@ -5,6 +5,7 @@
 // tables that refresh themselves) and with it (tables swapped in place, uPlot charts of the
 // History). Read-only; it sees the director only through the ControlPlane.
 import type { ControlPlane, RealServerState } from '../director/control-plane.js';
+import { realServerKey } from '../model/spec.js';
 import { type CounterSet, type History, type Rates, type Series, ZERO_RATES, numbers } from './history.js';
 
 export type ServerState = 'up' | 'down' | 'quiesced' | 'unresolved' | 'removed' | 'sorry' | 'standby';
@@ -64,7 +65,7 @@ export function dashboardData(cp: ControlPlane, history: History, since = 0): Da
       since: r.lastChange ? new Date(r.lastChange.at).toISOString() : null, reason: r.lastChange?.reason ?? null,
       weight: r.weight, configured_weight: r.configuredWeight,
       active: r.connections.active, inactive: r.connections.inactive, persistent: r.connections.persistent,
-      rates: r.counters ? history.rates(`${s.spec.name}/${r.address}:${r.port}`) : ZERO_RATES,
+      rates: r.counters ? history.rates(`${s.spec.name}/${realServerKey(r)}`) : ZERO_RATES,
       totals: r.counters ? numbers(r.counters) : { conns: 0, inpkts: 0, outpkts: 0, inbytes: 0, outbytes: 0 },
     }));
     const real = servers.filter((r) => r.state !== 'sorry');

@@ -3,6 +3,7 @@
 // `capacity` samples and answers rates between neighbours. The data path pays nothing: it reads
 // counters the core keeps anyway, once a second, like a Prometheus scrape.
 import type { ControlPlane, Counters } from '../director/control-plane.js';
+import { realServerKey } from '../model/spec.js';
 
 export interface CounterSet { conns: number; inpkts: number; outpkts: number; inbytes: number; outbytes: number }
 
@@ -87,7 +88,7 @@ export class History {
     const counters = new Map<string, CounterSet>();
     for (const s of this.#cp.services()) {
       counters.set(s.spec.name, numbers(s.counters));
-      for (const r of s.realServers) if (r.counters) counters.set(`${s.spec.name}/${r.address}:${r.port}`, numbers(r.counters));
+      for (const r of s.realServers) if (r.counters) counters.set(`${s.spec.name}/${realServerKey(r)}`, numbers(r.counters));
     }
     const t = this.#cp.totals();
     const drops: Record<string, number> = {};

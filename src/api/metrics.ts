@@ -2,6 +2,7 @@
 // time: nothing is counted twice and the data path pays nothing for being watched.
 import { Counter, Gauge, Registry, type Metric } from 'prom-client';
 import type { ControlPlane, Counters, FullnatStatus, RealServerState } from '../director/control-plane.js';
+import { realServerKey } from '../model/spec.js';
 
 const SIZE_BOUNDS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192];
 const TIME_BOUNDS_US = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192];
@@ -51,7 +52,7 @@ export function createMetrics(cp: ControlPlane): Registry {
     for (const v of cp.services()) {
       for (const r of v.realServers) {
         if (r.counters === null) continue;
-        fn({ service: v.spec.name, real_server: `${r.address}:${r.port}` }, r as RealServerState & { counters: Counters });
+        fn({ service: v.spec.name, real_server: realServerKey(r) }, r as RealServerState & { counters: Counters });
       }
     }
   };
@@ -162,6 +163,22 @@ export function createMetrics(cp: ControlPlane): Registry {
       this.inc({ outcome: 'imported' }, h.stats.sessionsImported);
       this.inc({ outcome: 'refused' }, h.stats.sessionsRefused);
     } });
+  new Counter({ name: 'wlvs_fragments_total', help: 'IP fragments: first fragments whose decision was kept, later ones forwarded by it, held for their first, released', labelNames: ['outcome'], registers: [reg],
+    collect() {
+      this.reset();
+      const f = cp.fragments();
+      this.inc({ outcome: 'first' }, f.first);
+      this.inc({ outcome: 'forwarded' }, f.forwarded);
+      this.inc({ outcome: 'held' }, f.held);
+      this.inc({ outcome: 'released' }, f.released);
+    } });
+  const fragGauge = (name: string, help: string, pick: (f: ReturnType<ControlPlane['fragments']>) => number) =>
+    new Gauge({ name, help, registers: [reg], collect() { this.set(pick(cp.fragments())); } });
+  fragGauge('wlvs_fragment_cache_entries', 'first-fragment decisions kept (not expired)', (f) => f.cache_entries);
+  fragGauge('wlvs_fragment_cache_capacity', 'first-fragment decisions the cache holds', (f) => f.cache_capacity);
+  fragGauge('wlvs_fragment_cache_timeout_seconds', 'how long a first fragment\'s decision is kept', (f) => f.cache_timeout_s);
+  fragGauge('wlvs_fragments_waiting', 'fragments waiting for their first fragment', (f) => f.waiting);
+  fragGauge('wlvs_fragment_buffer_capacity', 'fragments that may wait at once', (f) => f.buffer_capacity);
   new Counter({ name: 'wlvs_ha_vrrp_adverts_total', help: 'VRRP advertisements sent, and received that passed every check', labelNames: ['direction'], registers: [reg],
     collect() {
       this.reset();

@@ -1,6 +1,7 @@
 // views.ts — what the admin API and the CLI show: service and real-server tables with counters
 // and rates (ipvsadm -Ln --stats / --rate), sessions (ipvsadm -Lnc), and director totals.
 import type { ControlPlane, SessionQuery } from '../director/control-plane.js';
+import { realServerKey } from '../model/spec.js';
 import { type CounterSet, type Rates, ZERO_RATES, numbers as num, ratesBetween } from './history.js';
 
 export type { Rates };
@@ -45,7 +46,7 @@ export function services(cp: ControlPlane, sampler: RateSource): ServiceStatus[]
       persistence: s.persistence, persistence_netmask: s.persistencePrefix, stats: num(counters),
       rates: sampler.rates(key),
       real_servers: realServers.map((r) => {
-        const rkey = `${key}/${r.address}:${r.port}`;
+        const rkey = `${key}/${realServerKey(r)}`;
         return {
           address: r.address, port: r.port, forwarding: r.forwarding, weight: r.weight,
           configured_weight: r.configuredWeight,
@@ -65,7 +66,7 @@ export function sampleRates(cp: ControlPlane, sampler: RateSampler): void {
   for (const { spec: s, counters, realServers } of cp.services()) {
     sampler.sample(s.name, num(counters), now);
     for (const r of realServers) {
-      if (r.counters !== null) sampler.sample(`${s.name}/${r.address}:${r.port}`, num(r.counters), now);
+      if (r.counters !== null) sampler.sample(`${s.name}/${realServerKey(r)}`, num(r.counters), now);
     }
   }
 }
@@ -86,6 +87,7 @@ export function totals(cp: ControlPlane): Record<string, unknown> {
       icmp_relayed: Number(t.icmpRelayed), frag_needed_sent: Number(t.fragNeededSent),
     },
     connections: { created: Number(t.connectionsCreated), expired: Number(t.connectionsExpired) },
+    fragments: cp.fragments(),
     drops,
     port: cp.portStats(),
     batches: cp.batchStats(),

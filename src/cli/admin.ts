@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { WlvsError, isErrorCode } from '../errors.js';
 import type { Rates, ServiceStatus } from '../api/views.js';
+import { hostPort, splitHostPort } from '../model/address.js';
 import type { SynFloodView } from '../director/control-plane.js';
 import { type ClusterStatus, formatCluster } from './cluster.js';
 
@@ -76,8 +77,8 @@ export function formatStatus(status: {
       ? [s.stats.conns, s.stats.inpkts, s.stats.outpkts, s.stats.inbytes, s.stats.outbytes]
       : [s.rates.cps, s.rates.inpps, s.rates.outpps, s.rates.inbps, s.rates.outbps]).map((v) => rpad(human(v), 9)).join('');
     for (const s of status.services) {
-      lines.push(`${pad(`${s.protocol.toUpperCase()}  ${s.vip}:${s.port}`, 34)}${row(s)}`);
-      for (const r of s.real_servers) lines.push(`${pad(`  -> ${r.address}:${r.port}`, 34)}${row(r)}`);
+      lines.push(`${pad(`${s.protocol.toUpperCase()}  ${hostPort(s.vip, s.port)}`, 34)}${row(s)}`);
+      for (const r of s.real_servers) lines.push(`${pad(`  -> ${hostPort(r.address, r.port)}`, 34)}${row(r)}`);
     }
     return lines.join('\n');
   }
@@ -87,10 +88,10 @@ export function formatStatus(status: {
     const flags = s.persistence ? ` persistent ${s.persistence}${s.persistence_netmask !== 32 ? ` mask ${s.persistence_netmask}` : ''}` : '';
     const p = protection.get(s.name);
     const syn = p && p.mode !== 'off' ? `  syn-proxy ${p.state}${p.reason ? ` (${p.reason}, ${p.synRate} SYN/s)` : ''}` : '';
-    lines.push(`${s.protocol.toUpperCase()}  ${s.vip}:${s.port} ${s.scheduler}${flags}  (${s.name})${syn}`);
+    lines.push(`${s.protocol.toUpperCase()}  ${hostPort(s.vip, s.port)} ${s.scheduler}${flags}  (${s.name})${syn}`);
     for (const r of s.real_servers) {
       const health = r.sorry ? 'sorry' : r.resolved ? r.health : `${r.health}, unresolved`;
-      lines.push(`  -> ${pad(`${r.address}:${r.port}`, 30)}${pad(FORWARD_NAMES[r.forwarding] ?? r.forwarding, 8)}` +
+      lines.push(`  -> ${pad(hostPort(r.address, r.port), 30)}${pad(FORWARD_NAMES[r.forwarding] ?? r.forwarding, 8)}` +
         `${pad(r.weight, 7)}${pad(r.active, 11)}${pad(r.inactive, 10)}${health}`);
     }
   }
@@ -104,13 +105,13 @@ interface ConnRow {
 
 /** formatConns prints sessions like `ipvsadm -Lnc` (plus the local address of Full-NAT). */
 function formatConns(items: ConnRow[]): string {
-  const lines = ['wlvs connection entries', `pro expire ${pad('state', 12)}${pad('source', 22)}${pad('virtual', 22)}${pad('destination', 22)}local`];
+  const lines = ['wlvs connection entries', `pro expire ${pad('state', 12)}${pad('source', 22)} ${pad('virtual', 22)} ${pad('destination', 22)} local`];
   for (const c of items) {
     const m = Math.floor(c.expires_in_s / 60);
     const expire = `${String(m).padStart(2, '0')}:${String(c.expires_in_s % 60).padStart(2, '0')}`;
     lines.push(`${pad(c.protocol.toUpperCase(), 4)}${pad(expire, 7)}${pad(c.template ? 'TEMPLATE' : c.state, 12)}` +
-      `${pad(`${c.client}:${c.client_port}`, 22)}${pad(`${c.vip}:${c.vport}`, 22)}${pad(`${c.rip}:${c.rport}`, 22)}` +
-      `${c.lip ? `${c.lip}:${c.lport}` : ''}`);
+      `${pad(hostPort(c.client, c.client_port), 22)} ${pad(hostPort(c.vip, c.vport), 22)} ${pad(hostPort(c.rip, c.rport), 22)} ` +
+      `${c.lip ? hostPort(c.lip, c.lport ?? 0) : ''}`);
   }
   return lines.join('\n');
 }
@@ -126,9 +127,10 @@ export function token(file: string | undefined): string | null {
 }
 
 function parseRealServer(text: string | undefined): { address: string; port: number } {
-  const m = /^(\d+\.\d+\.\d+\.\d+)(?::(\d+))?$/.exec(text ?? '');
-  if (!m) throw new WlvsError('WLVS_ERR_USAGE', `expected ADDRESS[:PORT], got ${JSON.stringify(text)}`);
-  return { address: m[1], port: m[2] === undefined ? -1 : Number(m[2]) };
+  // 10.0.0.1, 10.0.0.1:80, 2001:db8::1, [2001:db8::1]:80 (as ipvsadm -Ln prints them)
+  const m = splitHostPort(text ?? '');
+  if (!m) throw new WlvsError('WLVS_ERR_USAGE', `expected ADDRESS[:PORT] or [IPV6]:PORT, got ${JSON.stringify(text)}`);
+  return { address: m.address, port: m.port ?? -1 };
 }
 
 const COMMON = {
@@ -163,7 +165,7 @@ export async function adminCommand(cmd: string, argv: string[]): Promise<void> {
       forwarding: values.forwarding,
     upper_threshold: num(values['upper-threshold']),
   });
-  const rsKey = (rs: { address: string; port: number }) => (rs.port >= 0 ? `${rs.address}:${rs.port}` : rs.address);
+  const rsKey = (rs: { address: string; port: number }) => (rs.port >= 0 ? hostPort(rs.address, rs.port) : rs.address);
   const change = async (method: string, path: string, body?: unknown) => {
     const r = await fetchJson(`${api}${path}`, { method, body, token: tok() });
     out(r, () => summary(r as Record<string, string[]>));

@@ -2,7 +2,7 @@
 // in, or throws WLVS_ERR_CONFIG_INVALID listing every problem with file, line, column and key.
 // The reference of every key is docs/config.md.
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml';
+import { LineCounter, isMap, parseDocument, type Node, type YAMLMap } from 'yaml';
 import { WlvsError } from '../errors.js';
 import { DEFAULT_FNAT_QUARANTINE_S, DEFAULT_TIMEOUTS_S } from '../dataplane/memory-map.js';
 import type { ForwardingMode, SchedulerName, SynProxyMode } from '../model/spec.js';
@@ -10,9 +10,16 @@ import type {
   DeviceSpec, DirectorSpec, FullnatSpec, HaSpec, HealthSpec, LipSpec, RealServerSpec, RouteSpec, ServiceSpec,
   SynFloodSpec, VrrpSpec,
 } from '../model/spec.js';
-import { forwardingModes, haAddresses, serviceKey, usesFullnat } from '../model/spec.js';
+import { forwardingModes, haAddresses, serverFamily, serviceKey, usesFullnat } from '../model/spec.js';
+import { familyOf, hostPort as joinHostPort, parseCidr } from '../model/address.js';
 import { clusterSection } from './cluster.js';
 import { type Issue, Reader, addressesOf, hostPort, isCidr, isIpv4 } from './reader.js';
+
+/** canonicalCidr: an address with prefix in the form wlvs keeps ("2001:db8::1/64"; /32 or /128 when none) */
+const canonicalCidr = (v: string): string => {
+  const c = parseCidr(v);
+  return `${c.address}/${c.prefix}`;
+};
 
 const SCHEDULER_NAMES: readonly SchedulerName[] = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'dh', 'mh'];
 const FORWARDING_NAMES: readonly ForwardingMode[] = ['nat', 'dr', 'tun', 'fullnat'];
@@ -99,8 +106,8 @@ function device(r: Reader, node: Node, path: string): DeviceSpec {
   const addresses: string[] = [];
   r.seq(r.get(m, 'addresses'), `${path}.addresses`).forEach((a, i) => {
     const v = String((a as { value?: unknown }).value ?? '');
-    if (!isCidr(v)) r.problem(a, `${path}.addresses[${i}]`, `expected an address with prefix like 10.0.0.1/24, got ${JSON.stringify(v)}`);
-    else addresses.push(v.includes('/') ? v : `${v}/32`);
+    if (!isCidr(v)) r.problem(a, `${path}.addresses[${i}]`, `expected an address with prefix like 10.0.0.1/24 or 2001:db8::1/64, got ${JSON.stringify(v)}`);
+    else addresses.push(canonicalCidr(v));
   });
   const mac = r.str(m, 'mac', path) ?? null;
   if (mac && !/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(mac)) r.problem(r.get(m, 'mac'), `${path}.mac`, 'expected a MAC like 02:00:00:00:00:01');
@@ -152,10 +159,11 @@ function ha(r: Reader, node: Node, devices: DeviceSpec[]): HaSpec {
     const p = `${path}.virtual_addresses[${i}]`;
     const v = r.map(n, p, ['address', 'device']);
     const address = r.need(v, 'address', p);
-    if (address && !isCidr(address)) r.problem(r.get(v, 'address'), `${p}.address`, `expected an address like 10.99.2.1/24, got ${JSON.stringify(address)}`);
+    const ok = !!address && isCidr(address);
+    if (address && !ok) r.problem(r.get(v, 'address'), `${p}.address`, `expected an address like 10.99.2.1/24, got ${JSON.stringify(address)}`);
     const device = r.need(v, 'device', p);
     if (device && !deviceNames.has(device)) r.problem(r.get(v, 'device'), `${p}.device`, `no device named ${JSON.stringify(device)}`);
-    return { address: address?.includes('/') ? address : `${address}/32`, device };
+    return { address: ok ? canonicalCidr(address) : `${address}/32`, device };
   });
   const authKeyFile = r.str(m, 'auth_key_file', path) ?? null;
   const v = vrrp(r, r.get(m, 'vrrp'), `${path}.vrrp`, devices, authKeyFile !== null);
@@ -209,8 +217,9 @@ function portRange(r: Reader, node: Node | undefined, text: string | undefined, 
 }
 
 /**
- * fullnat reads director.fullnat: the director's one LIP pool (addresses, `{ address, ports }`
- * or a prefix such as 10.99.3.16/28 for every address in it) and the quarantine.
+ * fullnat reads director.fullnat: the director's one LIP pool (addresses of either family,
+ * `{ address, ports }` or an IPv4 prefix such as 10.99.3.16/28 for every address in it) and the
+ * quarantine. A service takes the pool's addresses of its real servers' family (checkPool).
  */
 function fullnat(r: Reader, node: Node | undefined): FullnatSpec {
   const path = 'director.fullnat';
@@ -231,7 +240,7 @@ function fullnat(r: Reader, node: Node | undefined): FullnatSpec {
       return;
     }
     const lm = r.map(n, p, ['address', 'ports']);
-    const address = r.ipv4(r.get(lm, 'address'), r.need(lm, 'address', p) || undefined, `${p}.address`);
+    const address = r.ip(r.get(lm, 'address'), r.need(lm, 'address', p) || undefined, `${p}.address`);
     const [portMin, portMax] = portRange(r, r.get(lm, 'ports'), r.str(lm, 'ports', p), `${p}.ports`);
     if (address) add(n, i, address, portMin, portMax);
   });
@@ -276,13 +285,28 @@ function checkPool(r: Reader, root: YAMLMap, dm: YAMLMap | null, spec: DirectorS
   if (fnat < 0 && spec.fullnat.localAddresses.length > 0) {
     r.problem(node, 'director.fullnat.local_addresses', 'local addresses are used only by fullnat services, and none uses it');
   }
+  if (fnat < 0 || spec.fullnat.localAddresses.length === 0) return;
+  // the client is translated to a LIP of the servers' family (NAT64: IPv4 LIPs behind an IPv6 VIP)
+  for (const family of [4, 6] as const) {
+    const user = spec.services.findIndex((s) => usesFullnat(s) && s.vip && serverFamily(s) === family);
+    const have = spec.fullnat.localAddresses.some((l) => familyOf(l.address) === family);
+    if (user >= 0 && !have) {
+      r.problem(services[user], 'director.fullnat.local_addresses',
+        `services[${user}] uses fullnat toward IPv${family} real servers: the pool needs an IPv${family} local address`);
+    }
+    if (user < 0 && have) {
+      r.problem(node, 'director.fullnat.local_addresses',
+        `IPv${family} local addresses are used only by fullnat services with IPv${family} real servers, and none has them`);
+    }
+  }
 }
 
 function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec): ServiceSpec {
   const m = r.map(node, path, ['name', 'vip', 'port', 'protocol', 'scheduler', 'sched_flags', 'forwarding', 'persistence',
     'persistence_netmask', 'local_addresses', 'proxy_protocol', 'toa', 'sorry_server', 'tunnel_source', 'health_check',
     'on_failure', 'syn_proxy', 'real_servers', 'accept_mid_flow']);
-  const vip = r.ipv4(r.get(m, 'vip'), r.need(m, 'vip', path) || undefined, `${path}.vip`);
+  const vip = r.ip(r.get(m, 'vip'), r.need(m, 'vip', path) || undefined, `${path}.vip`);
+  const v6 = vip.includes(':');
   const port = r.int(m, 'port', path, 0, 65535, 0);
   const protocol = r.oneOf(m, 'protocol', path, ['tcp', 'udp'] as const, 'tcp');
   const scheduler = r.oneOf(m, 'scheduler', path, SCHEDULER_NAMES, 'wlc');
@@ -293,12 +317,14 @@ function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec)
     if (!SCHED_FLAGS.includes(v)) r.problem(f, `${path}.sched_flags[${i}]`, `expected one of ${SCHED_FLAGS.join(', ')}, got ${JSON.stringify(v)}`);
     flags.push(v);
   });
-  let prefix = 32;
+  // ipvsadm -M: a netmask for IPv4, a prefix length for IPv6
+  let prefix = v6 ? 128 : 32;
   const nm = r.get(m, 'persistence_netmask');
   if (nm !== undefined) {
     const v = (nm as { value?: unknown }).value;
-    if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 32) prefix = v;
-    else if (typeof v === 'string' && isIpv4(v) && maskPrefix(v) >= 0) prefix = maskPrefix(v);
+    if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= (v6 ? 128 : 32)) prefix = v;
+    else if (!v6 && typeof v === 'string' && isIpv4(v) && maskPrefix(v) >= 0) prefix = maskPrefix(v);
+    else if (v6) r.problem(nm, `${path}.persistence_netmask`, `expected a prefix length 0..128 for an IPv6 VIP, got ${JSON.stringify(v)}`);
     else r.problem(nm, `${path}.persistence_netmask`, `expected a netmask like 255.255.255.0 or a prefix length 0..32, got ${JSON.stringify(v)}`);
   }
   if (r.get(m, 'local_addresses') !== undefined) {
@@ -309,7 +335,7 @@ function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec)
   const sn = r.get(m, 'sorry_server');
   if (sn !== undefined) {
     const sm = r.map(sn, `${path}.sorry_server`, ['address', 'port']);
-    const address = r.ipv4(r.get(sm, 'address'), r.need(sm, 'address', `${path}.sorry_server`) || undefined, `${path}.sorry_server.address`);
+    const address = r.ip(r.get(sm, 'address'), r.need(sm, 'address', `${path}.sorry_server`) || undefined, `${path}.sorry_server.address`);
     sorry = { address, port: r.int(sm, 'port', `${path}.sorry_server`, 0, 65535, port) };
   }
   const tunnel = r.str(m, 'tunnel_source', path);
@@ -320,9 +346,9 @@ function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec)
   r.seq(r.get(m, 'real_servers'), `${path}.real_servers`).forEach((n, i) => {
     const p = `${path}.real_servers[${i}]`;
     const rm = r.map(n, p, ['address', 'port', 'weight', 'forwarding', 'upper_threshold', 'health_check']);
-    const address = r.ipv4(r.get(rm, 'address'), r.need(rm, 'address', p) || undefined, `${p}.address`);
+    const address = r.ip(r.get(rm, 'address'), r.need(rm, 'address', p) || undefined, `${p}.address`);
     const rsPort = r.int(rm, 'port', p, 0, 65535, port);
-    const key = `${address}:${rsPort}`;
+    const key = joinHostPort(address, rsPort);
     if (seen.has(key)) r.problem(n, p, `real server ${key} is listed twice`);
     seen.add(key);
     const fwd = r.get(rm, 'forwarding') !== undefined ? r.oneOf(rm, 'forwarding', p, FORWARDING_NAMES, forwarding) : null;
@@ -332,7 +358,7 @@ function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec)
       health: health(r, r.get(rm, 'health_check'), `${p}.health_check`, svcHealth),
     });
   });
-  const name = r.str(m, 'name', path) ?? `${protocol}/${vip}:${port}`;
+  const name = r.str(m, 'name', path) ?? `${protocol}/${joinHostPort(vip, port)}`;
   const s: ServiceSpec = {
     name, vip, port, protocol, scheduler, forwarding,
     hashPort: flags.includes('sh-port') || flags.includes('mh-port'),
@@ -344,7 +370,7 @@ function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec)
       ? r.oneOf(m, 'proxy_protocol', path, ['v1', 'v2'] as const, 'v2') : null,
     toa: r.bool(m, 'toa', path, false),
     sorry,
-    tunnelSource: tunnel !== undefined ? r.ipv4(r.get(m, 'tunnel_source'), tunnel, `${path}.tunnel_source`) : null,
+    tunnelSource: tunnel !== undefined ? r.ip(r.get(m, 'tunnel_source'), tunnel, `${path}.tunnel_source`) || null : null,
     health: svcHealth,
     onFailure: r.oneOf(m, 'on_failure', path, ['quiesce', 'remove'] as const, 'quiesce'),
     synProxy: 'off',
@@ -363,14 +389,17 @@ function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec)
   }
   // the proxy needs the return path (it answers for the server and translates sequence numbers):
   // on by default, in auto mode, wherever every real server is reached by NAT or Full-NAT
-  const proxyable = protocol === 'tcp' && [...modes].every((x) => x === 'nat' || x === 'fullnat');
+  // IPv6: not (yet) in synproxy.ts: its cookies and segments are IPv4's; an IPv6 service keeps the
+  // embryonic budget, and auto mode skips it
+  const proxyable = protocol === 'tcp' && !v6 && [...modes].every((x) => x === 'nat' || x === 'fullnat');
   const spNode = r.get(m, 'syn_proxy');
   const spRaw = spNode === undefined ? undefined : (spNode as { value?: unknown }).value;
   s.synProxy = typeof spRaw === 'boolean' ? (spRaw ? 'on' : 'off')
     : r.oneOf(m, 'syn_proxy', path, SYN_PROXY_MODES, proxyable ? 'auto' : 'off');
   if (s.synProxy !== 'off' && !proxyable) {
     r.problem(spNode, `${path}.syn_proxy`, protocol !== 'tcp' ? 'the SYN proxy is for TCP services'
-      : 'the SYN proxy needs the return path: every real server must use nat or fullnat (dr and tun get the embryonic budget only)');
+      : v6 ? 'the SYN proxy does not handle IPv6 VIPs yet (an IPv6 service gets the embryonic budget only)'
+        : 'the SYN proxy needs the return path: every real server must use nat or fullnat (dr and tun get the embryonic budget only)');
   }
   if (s.acceptMidFlow && scheduler !== 'mh') {
     r.problem(r.get(m, 'accept_mid_flow'), `${path}.accept_mid_flow`,
@@ -380,10 +409,47 @@ function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec)
     r.problem(r.get(m, 'accept_mid_flow'), `${path}.accept_mid_flow`,
       'only dr and tun flows can continue on another director; nat and fullnat need session sync');
   }
+  familyRules(r, m, node, path, s, modes);
   if (port === 0 && (modes.has('nat') || modes.has('fullnat')) && realServers.some((x) => x.port !== 0)) {
     r.problem(node, `${path}.port`, 'a port-0 (all ports) service keeps the client\'s port: its real servers need port 0');
   }
   return s;
+}
+
+/**
+ * familyRules: which address families a service may mix. The real servers share one family; an
+ * IPv4 VIP needs IPv4 servers; an IPv6 VIP in front of IPv4 servers (NAT64) is Full-NAT only;
+ * the sorry server is of the servers' family, the tunnel source of the VIP's; PROXY and TOA need
+ * IPv4 clients.
+ */
+function familyRules(r: Reader, m: YAMLMap | null, node: Node, path: string, s: ServiceSpec,
+  modes: Set<ForwardingMode>): void {
+  if (!s.vip) return;
+  const vipFamily = familyOf(s.vip);
+  const rsFamilies = new Set(s.realServers.filter((x) => x.address).map((x) => familyOf(x.address)));
+  if (rsFamilies.size > 1) {
+    r.problem(r.get(m, 'real_servers'), `${path}.real_servers`, 'real servers of one service must all be IPv4 or all IPv6');
+    return;
+  }
+  const rsFamily = serverFamily(s);
+  if (vipFamily === 4 && rsFamily === 6) {
+    r.problem(r.get(m, 'real_servers'), `${path}.real_servers`, 'an IPv4 VIP needs IPv4 real servers (IPv6 servers need an IPv6 VIP)');
+  }
+  if (vipFamily === 6 && rsFamily === 4 && [...modes].some((x) => x !== 'fullnat')) {
+    r.problem(node, `${path}.forwarding`, 'IPv4 real servers behind an IPv6 VIP need fullnat (NAT64: the client is translated to an IPv4 local address)');
+  }
+  // the core writes a PROXY header and TOA option from an IPv4 client address only
+  for (const [key, on] of [['proxy_protocol', s.proxyProtocol !== null], ['toa', s.toa]] as const) {
+    if (on && vipFamily === 6) {
+      r.problem(r.get(m, key), `${path}.${key}`, 'is not supported for an IPv6 VIP yet (its clients are IPv6): use an IPv4 VIP');
+    }
+  }
+  if (s.sorry?.address && familyOf(s.sorry.address) !== rsFamily) {
+    r.problem(r.get(m, 'sorry_server'), `${path}.sorry_server.address`, 'the sorry server must be of the real servers\' address family');
+  }
+  if (s.tunnelSource && familyOf(s.tunnelSource) !== vipFamily) {
+    r.problem(r.get(m, 'tunnel_source'), `${path}.tunnel_source`, 'the tunnel source must be of the VIP\'s address family');
+  }
 }
 
 function maskPrefix(mask: string): number {
@@ -405,7 +471,8 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
   const root = r.map(doc.contents as Node, '', ['director', 'services']) as YAMLMap | null;
   if (!root) throw invalid(fileName, r.issues.length ? r.issues : [{ line: 1, col: 1, path: '', message: 'the file is empty' }]);
   const dm = r.map(r.get(root, 'director'), 'director', ['devices', 'routes', 'sessions', 'batch', 'busy_poll_us', 'timeouts',
-    'unknown_packets', 'fullnat', 'sloppy_tcp', 'admin', 'ha', 'cluster', 'log', 'health_check', 'syn_flood']);
+    'unknown_packets', 'fullnat', 'sloppy_tcp', 'admin', 'ha', 'cluster', 'log', 'health_check', 'fragments',
+    'syn_flood']);
   if (!dm) r.problem(root, 'director', 'is required');
   const devices = r.seq(r.get(dm, 'devices'), 'director.devices').map((n, i) => device(r, n, `director.devices[${i}]`));
   if (dm && devices.length === 0) r.problem(dm, 'director.devices', 'at least one device is required');
@@ -422,11 +489,14 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
     const p = `director.routes[${i}]`;
     const m = r.map(n, p, ['to', 'via', 'device']);
     const to = r.need(m, 'to', p);
-    if (to && !isCidr(to)) r.problem(r.get(m, 'to'), `${p}.to`, `expected a network like 0.0.0.0/0, got ${JSON.stringify(to)}`);
+    const toOk = !!to && isCidr(to);
+    if (to && !toOk) r.problem(r.get(m, 'to'), `${p}.to`, `expected a network like 0.0.0.0/0 or ::/0, got ${JSON.stringify(to)}`);
     const via = r.str(m, 'via', p);
     const dev = r.need(m, 'device', p);
     if (dev && !names.has(dev)) r.problem(r.get(m, 'device'), `${p}.device`, `no device named ${JSON.stringify(dev)}`);
-    return { to, via: via !== undefined ? r.ipv4(r.get(m, 'via'), via, `${p}.via`) : null, device: dev };
+    const gw = via !== undefined ? r.ip(r.get(m, 'via'), via, `${p}.via`) : null;
+    if (gw && toOk && familyOf(gw) !== parseCidr(to).family) r.problem(r.get(m, 'via'), `${p}.via`, 'the gateway must be of the route\'s address family');
+    return { to: toOk ? canonicalCidr(to) : to, via: gw || null, device: dev };
   });
   const timeouts: Record<string, number> = { ...DEFAULT_TIMEOUTS_S };
   const tm = r.map(r.get(dm, 'timeouts'), 'director.timeouts', [...Object.keys(TIMEOUT_ALIASES), ...Object.keys(DEFAULT_TIMEOUTS_S)]);
@@ -439,6 +509,13 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
     }
   }
   const am = r.map(r.get(dm, 'admin'), 'director.admin', ['listen', 'token_file']);
+  const fm = r.map(r.get(dm, 'fragments'), 'director.fragments', ['cache', 'buffer', 'timeout', 'wait']);
+  const fragments = {
+    cache: r.int(fm, 'cache', 'director.fragments', 0, 1 << 20, 4096),
+    buffer: r.int(fm, 'buffer', 'director.fragments', 0, 4096, 64),
+    timeout: r.num(fm, 'timeout', 'director.fragments', 0.01, 60, 2),
+    wait: r.num(fm, 'wait', 'director.fragments', 0.001, 10, 0.5),
+  };
   const lm = r.map(r.get(dm, 'log'), 'director.log', ['level']);
   const defaultHealth = health(r, r.get(dm, 'health_check'), 'director.health_check', DEFAULT_HEALTH);
   const services = r.seq(r.get(root, 'services'), 'services').map((n, i) => service(r, n, `services[${i}]`, defaultHealth));
@@ -467,6 +544,7 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
     unknownPackets: r.oneOf(dm, 'unknown_packets', 'director', ['drop', 'host', 'pass'] as const, 'drop'),
     fullnat: fullnatSpec,
     sloppyTcp: r.bool(dm, 'sloppy_tcp', 'director', false),
+    fragments,
     admin,
     ha: dm && r.get(dm, 'ha') ? ha(r, r.get(dm, 'ha')!, devices) : null,
     cluster: dm && r.get(dm, 'cluster') ? clusterSection(r, r.get(dm, 'cluster')!, devices,
@@ -479,11 +557,34 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
   if (spec.ha && spec.cluster) {
     r.problem(r.get(dm, 'cluster'), 'director.cluster', 'a director is either one of a pair (ha) or a cluster member, not both');
   }
+  if (spec.cluster) clusterFamilies(r, root, r.get(dm, 'cluster'), spec);
   if (spec.ha && haAddresses(spec).length > 255) {
     r.problem(r.get(dm, 'ha'), 'director.ha', `${haAddresses(spec).length} addresses move with the master role; a VRRP advertisement carries at most 255`);
   }
   if (r.issues.length) throw invalid(fileName, r.issues);
   return spec;
+}
+
+/**
+ * clusterFamilies refuses IPv6 in a cluster: the members announce their VIPs and local addresses
+ * to the routers as IPv4 routes only (bird-config.ts: an ipv4 channel, /32 blackholes), so an
+ * IPv6 VIP or local address would never draw traffic. A failover pair (director.ha) serves IPv6.
+ */
+function clusterFamilies(r: Reader, root: YAMLMap, cluster: Node | undefined, spec: DirectorSpec): void {
+  const nodes = r.seq(r.get(root, 'services'), 'services');
+  spec.services.forEach((s, i) => {
+    if (!s.vip.includes(':')) return;
+    const m = isMap(nodes[i]) ? nodes[i] as YAMLMap : null;
+    r.problem(r.get(m, 'vip') ?? nodes[i], `services[${i}].vip`, 'an IPv6 VIP cannot be served by a cluster yet: ' +
+      'its members announce IPv4 routes only; serve it from a failover pair (director.ha) or a director outside the cluster');
+  });
+  for (const x of spec.cluster!.members) {
+    const v6 = x.localAddresses.filter((a) => a.includes(':'));
+    if (v6.length) {
+      r.problem(cluster, 'director.cluster.members', `local address ${v6[0]} of ${x.name} is IPv6: ` +
+        'a cluster announces IPv4 routes only');
+    }
+  }
 }
 
 function invalid(fileName: string, issues: Issue[]): WlvsError {

@@ -3,7 +3,7 @@
 // expected an integer 0..65535, got "heavy"". All problems are collected, not just the first;
 // unknown keys are problems too (a typo must not pass silently).
 import { type Document, isAlias, isMap, isScalar, isSeq, type LineCounter, type Node, type YAMLMap } from 'yaml';
-import { ipv4ToNumber, numberToIpv4 } from '../model/address.js';
+import { canonicalIp, ipv4ToNumber, isCidr as isCidrAny, isIpv4 as isIpv4Text, isIpv6, numberToIpv4 } from '../model/address.js';
 
 export interface Issue { line: number; col: number; path: string; message: string }
 
@@ -143,24 +143,29 @@ export class Reader {
     }
     return value;
   }
+
+  /** ip checks an address of either family, as users write it; returns it in canonical form or '' */
+  ip(node: Node | undefined, value: string | undefined, path: string): string {
+    if (value === undefined) return '';
+    if (!isIpv4(value) && !isIpv6(value)) {
+      this.problem(node, path, `expected an IPv4 or IPv6 address like 10.0.0.1 or 2001:db8::1, got ${show(value)}`);
+      return '';
+    }
+    return canonicalIp(value);
+  }
 }
 
-export function isIpv4(s: string): boolean {
-  const p = s.split('.');
-  return p.length === 4 && p.every((x) => /^\d{1,3}$/.test(x) && Number(x) <= 255);
-}
+export const isIpv4 = isIpv4Text;
 
-export function isCidr(s: string): boolean {
-  const [a, p, extra] = s.split('/');
-  return extra === undefined && isIpv4(a) && (p === undefined || (/^\d{1,2}$/.test(p) && Number(p) <= 32));
-}
+/** isCidr: an address of either family with an optional prefix (/0..32, /0..128) */
+export const isCidr = isCidrAny;
 
 /** the most addresses one prefix in a list of local addresses may stand for */
 const MAX_PREFIX_ADDRESSES = 256;
 
 /**
  * addressesOf reads one entry of a list of local addresses (director.fullnat, a cluster member):
- * an IPv4 address, or a prefix such as 10.99.3.16/28 for every address in it; [] and a problem
+ * an IPv4 or IPv6 address, or an IPv4 prefix such as 10.99.3.16/28 for every address in it; [] and a problem
  * when it is neither or stands for more than MAX_PREFIX_ADDRESSES.
  */
 export function addressesOf(r: Reader, node: Node, path: string, text: string): string[] {
@@ -176,7 +181,10 @@ export function addressesOf(r: Reader, node: Node, path: string, text: string): 
     return Array.from({ length: count }, (_, k) => numberToIpv4((base + k) >>> 0));
   }
   if (isIpv4(text)) return [text];
-  r.problem(node, path, `expected an IPv4 address or prefix, got ${JSON.stringify(text)}`);
+  if (isIpv6(text)) return [canonicalIp(text)];
+  r.problem(node, path, text.includes(':')
+    ? `expected an address or an IPv4 prefix, got ${JSON.stringify(text)} (list IPv6 local addresses one by one)`
+    : `expected an IPv4 address or prefix (or an IPv6 address), got ${JSON.stringify(text)}`);
   return [];
 }
 

@@ -41,7 +41,7 @@ function serviceObject(s: ServiceSpec, defaultHealth: HealthSpec = DEFAULT_HEALT
   if (flags.length) o.sched_flags = flags;
   o.forwarding = s.forwarding;
   if (s.persistence) o.persistence = s.persistence;
-  if (s.persistence && s.persistencePrefix !== 32) o.persistence_netmask = s.persistencePrefix;
+  if (s.persistence && s.persistencePrefix !== (s.vip.includes(':') ? 128 : 32)) o.persistence_netmask = s.persistencePrefix;
   if (s.proxyProtocol) o.proxy_protocol = s.proxyProtocol;
   if (s.toa) o.toa = true;
   if (s.sorry) o.sorry_server = { address: s.sorry.address, port: s.sorry.port };
@@ -95,6 +95,8 @@ export function configObject(spec: DirectorSpec): Record<string, unknown> {
     };
   }
   if (spec.sloppyTcp) director.sloppy_tcp = true;
+  const fr = spec.fragments;
+  if (fr.cache !== 4096 || fr.buffer !== 64 || fr.timeout !== 2 || fr.wait !== 0.5) director.fragments = { ...fr };
   if (spec.admin) director.admin = spec.admin.tokenFile ? { listen: spec.admin.listen,
     token_file: spec.admin.tokenFile } : { listen: spec.admin.listen };
   if (spec.ha) {

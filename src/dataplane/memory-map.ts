@@ -24,8 +24,14 @@ export interface Capacities {
   poolEntries: number;
   /** event ring capacity; rounded up to a power of two */
   events: number;
-  /** owned addresses (VIPs, DIPs, LIPs) */
+  /** owned addresses (VIPs, DIPs, LIPs), per family */
   localAddresses: number;
+  /** IPv6 sessions: every record gets its CONN6_SIZE extension (else the region is absent) */
+  ipv6: boolean;
+  /** first-fragment decisions remembered (rounded up to a power of two; 0 = no cache) */
+  fragments: number;
+  /** fragments that may wait for their first fragment at once */
+  holdFrames: number;
   /** slots for frames the core builds beside a batch's own (the SYN proxy's ACKs to real servers) */
   emitSlots: number;
   /**
@@ -50,10 +56,17 @@ const DEFAULT_CAPACITIES: Capacities = {
   poolEntries: 256,
   events: 1 << 14,
   localAddresses: 256,
+  ipv6: false,
+  fragments: 4096,
+  holdFrames: 64,
   emitSlots: 64,
   connExt: false,
   proxyMarks: false,
 };
+
+/** how long a first fragment's decision is kept, and how long a fragment may wait for it (ms) */
+export const DEFAULT_FRAGMENT_TIMEOUT_MS = 2000;
+export const DEFAULT_HOLD_TIMEOUT_MS = 500;
 
 /** A region's absolute byte offset and size. */
 export interface Region { base: number; size: number }
@@ -68,6 +81,9 @@ export interface Layout {
   localSlots: number;
   svcIdxSlots: number;
   eventCap: number;
+  fragSlots: number;
+  /** bytes per hold entry (HOLD_HDR, headroom, the largest frame it takes) */
+  holdSize: number;
   slots: Region;
   descriptors: Region;
   scratch: Region;
@@ -86,6 +102,14 @@ export interface Layout {
   svcStats: Region;
   rsStats: Region;
   events: Region;
+  svc6: Region;
+  rs6: Region;
+  lip6: Region;
+  local6: Region;
+  frags: Region;
+  hold: Region;
+  /** size 0 (base 0 in the header) unless caps.ipv6 */
+  conns6: Region;
   emit: Region;
   /** session extension records; size 0 when caps.connExt is false */
   connx: Region;
@@ -113,7 +137,7 @@ function align(n: number, a: number): number {
  */
 export function computeLayout(partial: Partial<Capacities> = {}): Layout {
   const caps: Capacities = { ...DEFAULT_CAPACITIES, ...partial };
-  const check = (name: Exclude<keyof Capacities, 'connExt' | 'proxyMarks'>, min: number, max: number): void => {
+  const check = (name: Exclude<keyof Capacities, 'connExt' | 'ipv6' | 'proxyMarks'>, min: number, max: number): void => {
     const v = caps[name];
     if (!Number.isInteger(v) || v < min || v > max) {
       throw new RangeError(`capacity ${name}=${v} outside [${min}, ${max}]`);
@@ -131,6 +155,8 @@ export function computeLayout(partial: Partial<Capacities> = {}): Layout {
   check('poolEntries', 1, 1 << 20);
   check('events', 16, 1 << 24);
   check('localAddresses', 1, 1 << 16);
+  check('fragments', 0, 1 << 20);
+  check('holdFrames', 0, 4096);
   check('emitSlots', 1, 4096);
 
   const headroom = abi.MIN_HEADROOM;
@@ -141,6 +167,9 @@ export function computeLayout(partial: Partial<Capacities> = {}): Layout {
   const localSlots = nextPow2(caps.localAddresses * 2);
   const svcIdxSlots = nextPow2(caps.services * 2);
   const eventCap = nextPow2(caps.events);
+  const fragSlots = caps.fragments === 0 ? 0 : nextPow2(caps.fragments);
+  // a held fragment is at most one MTU-sized frame: never a GSO super-packet
+  const holdSize = align(abi.HOLD_HDR + headroom + Math.min(caps.maxFrame, 9216 + abi.ETH_HLEN), 64);
 
   let cursor = abi.HEADER_BASE + abi.HEADER_SIZE;
   const take = (size: number): Region => {
@@ -163,10 +192,17 @@ export function computeLayout(partial: Partial<Capacities> = {}): Layout {
   const svcStats = take(caps.services * abi.STATS_SIZE);
   const rsStats = take(caps.realServers * abi.STATS_SIZE);
   const events = take(eventCap * abi.EVT_SIZE);
+  const svc6 = take(caps.services * abi.SVC6_SIZE);
+  const rs6 = take(caps.realServers * abi.RS6_SIZE);
+  const lip6 = take(caps.lips * abi.LIP6_SIZE);
+  const local6 = take(localSlots * abi.LOCAL6_SIZE);
+  const frags = take(fragSlots * abi.FRAG_SIZE);
+  const hold = take(caps.holdFrames * holdSize);
   const emit = take(caps.emitSlots * abi.EMIT_SLOT_SIZE);
   const slots = take(caps.slotCount * slotSize);
   const index = take(idxSlots * 4);
   const conns = take(connCap * abi.CONN_SIZE);
+  const conns6 = caps.ipv6 ? take(connCap * abi.CONN6_SIZE) : { base: 0, size: 0 };
   const connx = take(caps.connExt ? connCap * abi.CONNX_SIZE : 0);
   const proxyMarks = take(caps.proxyMarks ? connCap * 4 : 0);
   const sched = take(caps.services * caps.schedSize * 2);
@@ -175,9 +211,10 @@ export function computeLayout(partial: Partial<Capacities> = {}): Layout {
     throw new RangeError(`layout needs ${memoryBytes} bytes, more than a 32-bit WebAssembly memory`);
   }
   return {
-    caps, slotSize, headroom, connCap, idxSlots, localSlots, svcIdxSlots, eventCap,
+    caps, slotSize, headroom, connCap, idxSlots, localSlots, svcIdxSlots, eventCap, fragSlots, holdSize,
     slots, descriptors, scratch, devices, local, services, svcIndex, realServers, destinations,
-    sched, conns, index, lips, pools, stats, svcStats, rsStats, events, emit, connx, proxyMarks, memoryBytes,
+    sched, conns, index, lips, pools, stats, svcStats, rsStats, events, emit, svc6, rs6, lip6, local6, frags, hold,
+    conns6, connx, proxyMarks, memoryBytes,
   };
 }
 
@@ -265,6 +302,21 @@ export function writeHeader(memory: WebAssembly.Memory, layout: Layout): void {
   h(abi.HDR_EVT_HEAD, 0);
   h(abi.HDR_EVT_TAIL, 0);
   h(abi.HDR_MEM_END, layout.memoryBytes);
+  h(abi.HDR_CONN6_BASE, layout.conns6.base);
+  h(abi.HDR_SVC6_BASE, layout.svc6.base);
+  h(abi.HDR_RS6_BASE, layout.rs6.base);
+  h(abi.HDR_LIP6_BASE, layout.lip6.base);
+  h(abi.HDR_LOCAL6_BASE, layout.local6.base);
+  h(abi.HDR_LOCAL6_MASK, layout.localSlots - 1);
+  h(abi.HDR_FRAG_BASE, layout.fragSlots ? layout.frags.base : 0);
+  h(abi.HDR_FRAG_MASK, layout.fragSlots ? layout.fragSlots - 1 : 0);
+  h(abi.HDR_FRAG_TIMEOUT, DEFAULT_FRAGMENT_TIMEOUT_MS);
+  h(abi.HDR_HOLD_BASE, layout.caps.holdFrames ? layout.hold.base : 0);
+  h(abi.HDR_HOLD_COUNT, layout.caps.holdFrames);
+  h(abi.HDR_HOLD_SIZE, layout.holdSize);
+  h(abi.HDR_HOLD_TIMEOUT, DEFAULT_HOLD_TIMEOUT_MS);
+  h(abi.HDR_HOLD_WAITING, 0);
+  h(abi.HDR_HOLD_READY, 0);
   h(abi.HDR_EMIT_BASE, layout.emit.base);
   h(abi.HDR_EMIT_CAP, layout.caps.emitSlots);
   h(abi.HDR_EMIT_COUNT, 0);

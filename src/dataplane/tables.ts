@@ -9,8 +9,11 @@ import * as abi from './abi.js';
 import type { Layout } from './memory-map.js';
 import { TIMEOUT_SLOTS } from './memory-map.js';
 import type { CoreExports } from './abi.js';
+import { drainHeld } from './worker.js';
 import { WlvsError } from '../errors.js';
-import { ipv4ToNumber, numberToIpv4, parseMac, prefixToMask } from '../model/address.js';
+import {
+  familyOf, fold6, formatIpv6, ipBytes, ipv4ToNumber, numberToIpv4, parseMac, prefixMask6, prefixToMask,
+} from '../model/address.js';
 import type { ForwardingMode, Protocol, SchedulerName, SynProxyMode } from '../model/spec.js';
 
 
@@ -32,6 +35,8 @@ export interface DeviceEntry {
   vnet: boolean;
   /** source of generated ICMP errors and default outer source of TUN mode */
   address: string;
+  /** the same for IPv6 (Packet Too Big, IPv6-in-IPv6); null = none */
+  address6?: string | null;
 }
 
 export interface ServiceEntry {
@@ -43,7 +48,7 @@ export interface ServiceEntry {
   forwarding: ForwardingMode;
   /** seconds; 0 = no persistence */
   persistence: number;
-  /** netmask prefix applied to the client address for persistence (ipvsadm -M) */
+  /** netmask prefix applied to the client address for persistence (ipvsadm -M; 0..128 for IPv6) */
   persistencePrefix: number;
   /** sh/mh: hash the source port too */
   hashPort: boolean;
@@ -239,6 +244,7 @@ export class Tables {
         this.#view.setUint32(at + abi.DEV_FLAGS, (d.l2 ? abi.DEVF_L2 : 0) | (d.vnet ? abi.DEVF_VNET : 0), true);
         this.#view.setUint32(at + abi.DEV_ADDR, ipv4ToNumber(d.address), false);
         this.#bytes.fill(0, at + abi.DEV_VMAC, at + abi.DEV_VMAC + 6);
+        this.#bytes.set(d.address6 ? ipBytes(d.address6) : new Uint8Array(16), at + abi.DEV_ADDR6);
       });
       this.setHeader(abi.HDR_DEV_COUNT, devices.length);
     });
@@ -266,10 +272,19 @@ export class Tables {
       }
       const bit = { vip: abi.LOCAL_VIP, dip: abi.LOCAL_DIP, lip: abi.LOCAL_LIP };
       this.#bytes.fill(0, this.layout.local.base, this.layout.local.base + this.layout.local.size);
+      this.#bytes.fill(0, this.layout.local6.base, this.layout.local6.base + this.layout.local6.size);
+      // IPv6 addresses travel through slot 0, which holds nothing between batches (no batch runs
+      // inside exclusive)
+      const at = this.layout.slots.base + this.layout.headroom;
       for (const e of entries) {
-        if (this.#core.addLocalAddress(bswap32(ipv4ToNumber(e.address)), bit[e.kind]) !== 0) {
-          throw new WlvsError('WLVS_ERR_CAPACITY', `owned-address table full at ${e.address}`);
+        let full: number;
+        if (familyOf(e.address) === 6) {
+          this.#bytes.set(ipBytes(e.address), at);
+          full = this.#core.addLocalAddress6(at, bit[e.kind]);
+        } else {
+          full = this.#core.addLocalAddress(bswap32(ipv4ToNumber(e.address)), bit[e.kind]);
         }
+        if (full !== 0) throw new WlvsError('WLVS_ERR_CAPACITY', `owned-address table full at ${e.address}`);
       }
     });
   }
@@ -293,7 +308,19 @@ export class Tables {
       const v = this.#view;
       const wasUsed = (this.#bytes[at + abi.SVC_FLAGS] & abi.SVCF_USED) !== 0;
       if (!wasUsed) this.#bytes.fill(0, at, at + abi.SVC_SIZE);
-      v.setUint32(at + abi.SVC_VIP, ipv4ToNumber(s.vip), false);
+      const v6 = familyOf(s.vip) === 6;
+      const x = this.layout.svc6.base + i * abi.SVC6_SIZE;
+      this.#bytes.fill(0, x, x + abi.SVC6_SIZE);
+      if (v6) {
+        // the index keys IPv6 services by the fold of their VIP; the record keeps the address
+        const vip = ipBytes(s.vip);
+        this.#bytes.set(vip, x + abi.SVC6_VIP);
+        v.setUint32(at + abi.SVC_VIP, fold6(vip), true);
+        if (s.tunnelSource) this.#bytes.set(ipBytes(s.tunnelSource), x + abi.SVC6_TUN_SRC);
+        this.#bytes.set(prefixMask6(s.persistencePrefix), x + abi.SVC6_PERSIST_MASK);
+      } else {
+        v.setUint32(at + abi.SVC_VIP, ipv4ToNumber(s.vip), false);
+      }
       v.setUint16(at + abi.SVC_VPORT, s.port, false);
       v.setUint8(at + abi.SVC_PROTO, PROTOCOLS[s.protocol]);
       let flags = abi.SVCF_USED;
@@ -311,7 +338,9 @@ export class Tables {
       if (s.proxyProtocol === 'v1') flags |= abi.SVCF_PROXY_V1;
       if (s.proxyProtocol === 'v2') flags |= abi.SVCF_PROXY_V2;
       v.setUint8(at + abi.SVC_FLAGS, flags);
-      let flags2 = 0;
+      // the second flag byte: the SYN proxy's bits and the address family (connection logs' bit
+      // is kept for its branch)
+      let flags2 = v6 ? abi.SVCF2_V6 : 0;
       if (synProxy !== 'off') flags2 |= abi.SVCF2_SYNPROXY;
       // forced on, or kept as the host's auto trigger left it
       if (synProxy === 'on' || (synProxy === 'auto' && wasUsed &&
@@ -322,9 +351,9 @@ export class Tables {
       v.setUint8(at + abi.SVC_SCHED, SCHEDULERS[s.scheduler]);
       v.setUint8(at + abi.SVC_FWD, FORWARDING[s.forwarding]);
       v.setUint32(at + abi.SVC_PERSIST_TIMEOUT, Math.round(s.persistence * 1000), true);
-      v.setUint32(at + abi.SVC_PERSIST_MASK, prefixToMask(s.persistencePrefix), false);
+      v.setUint32(at + abi.SVC_PERSIST_MASK, v6 ? 0 : prefixToMask(s.persistencePrefix), false);
       v.setUint16(at + abi.SVC_SORRY, s.sorry === null ? 0 : s.sorry + 1, true);
-      v.setUint32(at + abi.SVC_TUN_SRC, s.tunnelSource ? ipv4ToNumber(s.tunnelSource) : 0, false);
+      v.setUint32(at + abi.SVC_TUN_SRC, s.tunnelSource && !v6 ? ipv4ToNumber(s.tunnelSource) : 0, false);
       if (!wasUsed) {
         v.setUint32(at + abi.SVC_DEST_FIRST, 0, true);
         v.setUint16(at + abi.SVC_DEST_COUNT, 0, true);
@@ -375,15 +404,26 @@ export class Tables {
         const st = this.layout.rsStats.base + i * abi.STATS_SIZE;
         this.#bytes.fill(0, st, st + abi.STATS_SIZE);
       }
-      v.setUint32(at + abi.RS_RIP, ipv4ToNumber(r.address), false);
+      const v6 = familyOf(r.address) === 6;
+      const x = this.layout.rs6.base + i * abi.RS6_SIZE;
+      this.#bytes.fill(0, x, x + abi.RS6_SIZE);
+      if (v6) {
+        // RS_RIP holds the fold: Maglev's per-server permutation and the hashes read it
+        const rip = ipBytes(r.address);
+        this.#bytes.set(rip, x + abi.RS6_RIP);
+        v.setUint32(at + abi.RS_RIP, fold6(rip), true);
+        if (r.tunnelSource) this.#bytes.set(ipBytes(r.tunnelSource), x + abi.RS6_TUN_SRC);
+      } else {
+        v.setUint32(at + abi.RS_RIP, ipv4ToNumber(r.address), false);
+      }
       v.setUint16(at + abi.RS_RPORT, r.port, false);
       v.setUint8(at + abi.RS_FWD, r.forwarding === null ? abi.FWD_INHERIT : FORWARDING[r.forwarding]);
       v.setUint32(at + abi.RS_WEIGHT, r.weight, true);
       v.setUint8(at + abi.RS_DEV, r.device);
       v.setUint32(at + abi.RS_SVC, r.service, true);
       v.setUint32(at + abi.RS_UPPER, r.upperThreshold, true);
-      v.setUint32(at + abi.RS_TUN_SRC, r.tunnelSource ? ipv4ToNumber(r.tunnelSource) : 0, false);
-      let flags = abi.RSF_USED;
+      v.setUint32(at + abi.RS_TUN_SRC, r.tunnelSource && !v6 ? ipv4ToNumber(r.tunnelSource) : 0, false);
+      let flags = abi.RSF_USED | (v6 ? abi.RSF_V6 : 0);
       if (r.mac) {
         this.#bytes.set(parseMac(r.mac), at + abi.RS_MAC);
         flags |= abi.RSF_READY;
@@ -463,7 +503,8 @@ export class Tables {
         // (RIP, RPORT), every director of a cluster builds the same table from the same servers,
         // whatever order they were configured or added in (and whatever indices they got)
         if (HASHING.has(this.#bytes[at + abi.SVC_SCHED])) {
-          list = [...list].sort((a, b) => this.#identity(a) - this.#identity(b));
+          const key = new Map(list.map((rs) => [rs, this.#identity(rs)]));
+          list = [...list].sort((a, b) => (key.get(a)! < key.get(b)! ? -1 : key.get(a)! > key.get(b)! ? 1 : 0));
         }
         this.#view.setUint32(at + abi.SVC_DEST_FIRST, next, true);
         this.#view.setUint16(at + abi.SVC_DEST_COUNT, list.length, true);
@@ -473,10 +514,21 @@ export class Tables {
     });
   }
 
-  /** #identity orders real server i by address, then port (both wire order, so numeric order) */
-  #identity(i: number): number {
+  /**
+   * #identity: real server i's sort key, its family, address and port in wire order as
+   * fixed-width hex (so string order is numeric order; IPv4 servers before IPv6 ones). An IPv6
+   * server is ordered by its whole address, not by the 32-bit fold RS_RIP holds: two addresses
+   * with the same fold would otherwise be ordered by index, which differs between directors.
+   */
+  #identity(i: number): string {
     const at = this.#rsAt(i);
-    return this.#view.getUint32(at + abi.RS_RIP, false) * 65536 + this.#view.getUint16(at + abi.RS_RPORT, false);
+    const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+    const port = this.#view.getUint16(at + abi.RS_RPORT, false).toString(16).padStart(4, '0');
+    if (this.#rsV6(i)) {
+      const x = this.layout.rs6.base + i * abi.RS6_SIZE + abi.RS6_RIP;
+      return `6${hex(this.#bytes.subarray(x, x + 16))}${port}`;
+    }
+    return `4${hex(this.#bytes.subarray(at + abi.RS_RIP, at + abi.RS_RIP + 4))}${port}`;
   }
 
   /** rebuildService recomputes scheduler state (after weights or destinations change). */
@@ -500,11 +552,17 @@ export class Tables {
       }
       lips.forEach((l, i) => {
         const at = this.layout.lips.base + i * abi.LIP_SIZE;
-        const addr = ipv4ToNumber(l.address);
+        const x = this.layout.lip6.base + i * abi.LIP6_SIZE;
+        const v6 = familyOf(l.address) === 6;
+        const bytes = ipBytes(l.address);
+        // an IPv6 LIP is kept as its fold in LIP_ADDR (what a session's CONN_LIP holds), and in full
+        const addr = v6 ? bswap32(fold6(bytes)) : ipv4ToNumber(l.address);
         const same = this.#view.getUint32(at + abi.LIP_ADDR, false) === addr &&
+          Buffer.compare(this.#bytes.subarray(x, x + abi.LIP6_SIZE), v6 ? bytes : new Uint8Array(16)) === 0 &&
           this.#view.getUint16(at + abi.LIP_PORT_MIN, true) === l.portMin &&
           this.#view.getUint16(at + abi.LIP_PORT_MAX, true) === l.portMax;
         if (same) return;
+        this.#bytes.set(v6 ? bytes : new Uint8Array(16), x);
         this.#view.setUint32(at + abi.LIP_ADDR, addr, false);
         this.#view.setUint16(at + abi.LIP_PORT_MIN, l.portMin, true);
         this.#view.setUint16(at + abi.LIP_PORT_MAX, l.portMax, true);
@@ -540,6 +598,36 @@ export class Tables {
     });
   }
 
+  // ── fragments ───────────────────────────────────────────────────────────────────────────
+  /** setFragmentTimeouts: how long a first fragment's decision is kept and a fragment may wait (seconds) */
+  setFragmentTimeouts(decisionS: number, holdS: number): void {
+    this.setHeader(abi.HDR_FRAG_TIMEOUT, Math.round(decisionS * 1000));
+    this.setHeader(abi.HDR_HOLD_TIMEOUT, Math.round(holdS * 1000));
+  }
+
+  /** fragmentState: decisions remembered (not yet expired at `now`), fragments waiting, capacities */
+  fragmentState(now: number): { decisions: number; capacity: number; waiting: number; holdCapacity: number } {
+    let decisions = 0;
+    const { frags, fragSlots } = this.layout;
+    for (let i = 0; i < fragSlots; i++) {
+      const e = frags.base + i * abi.FRAG_SIZE;
+      if ((this.#bytes[e + abi.FRAG_FLAGS] & abi.FRAGF_USED) === 0) continue;
+      if (((this.#view.getUint32(e + abi.FRAG_EXPIRES, true) - now) | 0) > 0) decisions++;
+    }
+    return {
+      decisions, capacity: fragSlots, waiting: this.header(abi.HDR_HOLD_WAITING),
+      holdCapacity: this.layout.caps.holdFrames,
+    };
+  }
+
+  /**
+   * drainHeld hands every fragment the core released from the hold region (state HOLD_READY) to
+   * `send` (device, a copy of the frame) and frees its entry. Between batches only.
+   */
+  drainHeld(send: (device: number, frame: Uint8Array) => void): number {
+    return this.#exclusive(() => drainHeld(this.#bytes, this.#view, this.layout, send));
+  }
+
   // ── counters ────────────────────────────────────────────────────────────────────────────
   stat(index: number): bigint {
     return this.#view.getBigUint64(this.layout.stats.base + index * 8, true);
@@ -569,6 +657,11 @@ export class Tables {
     return this.#counters(this.layout.rsStats.base + i * abi.STATS_SIZE);
   }
 
+  #rsV6(i: number): boolean {
+    if (i >= this.layout.caps.realServers) return false;
+    return (this.#bytes[this.layout.realServers.base + i * abi.RS_SIZE + abi.RS_FLAGS] & abi.RSF_V6) !== 0;
+  }
+
   sessionCount(): number {
     return this.header(abi.HDR_CONN_COUNT);
   }
@@ -579,18 +672,23 @@ export class Tables {
     const flags = this.#bytes[at + abi.CONN_FLAGS];
     const fwd = (flags & abi.CONNF_FWD_MASK) >> abi.CONNF_FWD_SHIFT;
     const lipWire = v.getUint32(at + abi.CONN_LIP, false);
+    const protoByte = this.#bytes[at + abi.CONN_PROTO];
+    const rec = (at - this.layout.conns.base) / abi.CONN_SIZE;
+    const a = addresses(this.#bytes, v, at, abi.CONN_CIP, abi.CONN_VIP, abi.CONN_RIP, abi.CONN_LIP,
+      (protoByte & abi.PROTO_V6) !== 0 ? this.layout.conns6.base + rec * abi.CONN6_SIZE : -1,
+      this.#rsV6(v.getUint16(at + abi.CONN_RS, true)));
     return {
-      protocol: this.#bytes[at + abi.CONN_PROTO],
+      protocol: protoByte & ~abi.PROTO_V6,
       state: this.#bytes[at + abi.CONN_STATE],
       template: (flags & abi.CONNF_TEMPLATE) !== 0,
       forwarding: fwd,
-      client: numberToIpv4(v.getUint32(at + abi.CONN_CIP, false)),
+      client: a.cip,
       clientPort: v.getUint16(at + abi.CONN_CPORT, false),
-      vip: numberToIpv4(v.getUint32(at + abi.CONN_VIP, false)),
+      vip: a.vip,
       vport: v.getUint16(at + abi.CONN_VPORT, false),
-      rip: numberToIpv4(v.getUint32(at + abi.CONN_RIP, false)),
+      rip: a.rip,
       rport: v.getUint16(at + abi.CONN_RPORT, false),
-      lip: (flags & abi.CONNF_POOL) !== 0 ? numberToIpv4(lipWire) : null,
+      lip: (flags & abi.CONNF_POOL) !== 0 ? (lipWire ? a.lip : null) : null,
       lport: v.getUint16(at + abi.CONN_LPORT, false),
       service: v.getUint16(at + abi.CONN_SVC, true),
       realServer: v.getUint16(at + abi.CONN_RS, true),
@@ -679,15 +777,34 @@ export class Tables {
 export function eventView(raw: Uint8Array): EventView {
   const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const lip = v.getUint32(abi.EVT_LIP, false);
+  const v6 = (raw[abi.EVT_PROTO] & abi.PROTO_V6) !== 0;
+  // a NAT64 session's server side is IPv4: its rip6 is ::
+  const rsV6 = v6 && raw.subarray(abi.EVT_RIP6, abi.EVT_RIP6 + 16).some((b) => b !== 0);
+  const a = addresses(raw, v, 0, abi.EVT_CIP, abi.EVT_VIP, abi.EVT_RIP, abi.EVT_LIP, v6 ? abi.EVT_CIP6 : -1, rsV6);
   return {
-    type: raw[abi.EVT_TYPE], protocol: raw[abi.EVT_PROTO], state: raw[abi.EVT_STATE], forwarding: raw[abi.EVT_FWD],
-    client: numberToIpv4(v.getUint32(abi.EVT_CIP, false)), clientPort: v.getUint16(abi.EVT_CPORT, false),
-    vip: numberToIpv4(v.getUint32(abi.EVT_VIP, false)), vport: v.getUint16(abi.EVT_VPORT, false),
-    rip: numberToIpv4(v.getUint32(abi.EVT_RIP, false)), rport: v.getUint16(abi.EVT_RPORT, false),
-    lip: lip ? numberToIpv4(lip) : null, lport: v.getUint16(abi.EVT_LPORT, false),
+    type: raw[abi.EVT_TYPE], protocol: raw[abi.EVT_PROTO] & ~abi.PROTO_V6, state: raw[abi.EVT_STATE],
+    forwarding: raw[abi.EVT_FWD],
+    client: a.cip, clientPort: v.getUint16(abi.EVT_CPORT, false),
+    vip: a.vip, vport: v.getUint16(abi.EVT_VPORT, false),
+    rip: a.rip, rport: v.getUint16(abi.EVT_RPORT, false),
+    lip: lip ? a.lip : null, lport: v.getUint16(abi.EVT_LPORT, false),
     service: v.getUint16(abi.EVT_SVC, true), realServer: v.getUint16(abi.EVT_RS, true),
     raw,
   };
+}
+
+/**
+ * addresses decodes the four addresses of a session or event record at `at`: IPv4 fields at the
+ * given offsets, or (at6 ≥ 0) the IPv6 block cip6, vip6, rip6, lip6 at `at6`, whose server side
+ * is IPv4 when !rsV6 (NAT64).
+ */
+function addresses(bytes: Uint8Array, v: DataView, at: number, cipAt: number, vipAt: number, ripAt: number,
+  lipAt: number,
+  at6: number, rsV6: boolean): { cip: string; vip: string; rip: string; lip: string } {
+  const v4 = (o: number) => numberToIpv4(v.getUint32(at + o, false));
+  if (at6 < 0) return { cip: v4(cipAt), vip: v4(vipAt), rip: v4(ripAt), lip: v4(lipAt) };
+  const v6 = (k: number) => formatIpv6(bytes, at6 + 16 * k);
+  return { cip: v6(0), vip: v6(1), rip: rsV6 ? v6(2) : v4(ripAt), lip: rsV6 ? v6(3) : v4(lipAt) };
 }
 
 /** bswap32 turns an address number into the u32 the core loads from wire bytes (little-endian). */

@@ -11,7 +11,7 @@ import type { Layout } from './memory-map.js';
 /** What the host does with frames the core handed to it (ARP, ICMP echo, anything for a DIP): copies. */
 export type HostHandler = (device: number, frames: Uint8Array[]) => void;
 
-/** Writes one frame of an emit slot to a device (a copy is not needed: it is written at once). */
+/** Writes one frame the core built or kept beside a batch (an emit slot, a released fragment) to a device at once. */
 export type EmitSender = (device: number, frame: Uint8Array) => void;
 
 export interface DeviceFraming { l2: boolean; vnet: boolean }
@@ -53,6 +53,29 @@ export function readBatchStats(b: Float64Array<ArrayBufferLike>): BatchStats {
     sizeBuckets: Array.from(b.subarray(BS_SIZE, BS_SIZE + BUCKETS)), timeBuckets: Array.from(b.subarray(BS_TIME,
       BS_TIME + BUCKETS)),
   };
+}
+
+/**
+ * drainHeld hands every fragment the core released from the hold region (state HOLD_READY) to
+ * `send` (device, a copy of the frame) and frees its entry; returns how many. Between batches
+ * only, on the thread that runs them (or inside the port's exclusive).
+ */
+export function drainHeld(bytes: Uint8Array, view: DataView, layout: Layout,
+  send: (device: number, frame: Uint8Array) => void): number {
+  const ready = abi.HEADER_BASE + abi.HDR_HOLD_READY;
+  if (view.getUint32(ready, true) === 0) return 0;
+  let n = 0;
+  for (let i = 0; i < layout.caps.holdFrames; i++) {
+    const e = layout.hold.base + i * layout.holdSize;
+    if (bytes[e + abi.HOLD_STATE] !== abi.HOLD_READY) continue;
+    const off = e + view.getUint32(e + abi.HOLD_FRAME, true);
+    const len = view.getUint32(e + abi.HOLD_LEN, true);
+    send(bytes[e + abi.HOLD_OUT_DEV], bytes.slice(off, off + len));
+    bytes[e + abi.HOLD_STATE] = abi.HOLD_FREE;
+    n++;
+  }
+  view.setUint32(ready, 0, true);
+  return n;
 }
 
 /** how often the loop runs an expiry step, in data-path milliseconds */
@@ -132,6 +155,11 @@ export class BatchLoop {
     // extra frames (one per SYN-proxied connection): one header load a batch otherwise
     const emitted = this.#view.getUint32(h + abi.HDR_EMIT_COUNT, true);
     if (emitted !== 0 && this.#send) this.#sendEmitted(emitted);
+    // fragments the core released from the hold region leave the same way, after their first
+    // fragment's batch: the hold region is the batch thread's alone
+    if (this.#send && this.#view.getUint32(h + abi.HDR_HOLD_READY, true) !== 0) {
+      drainHeld(this.#bytes, this.#view, this.#layout, this.#send);
+    }
     const host = r >>> abi.PROCESS_HOST_SHIFT;
     if (host === 0) return;
     st[BS_HOST] += host;

@@ -8,9 +8,9 @@ import { type LipEntry, type RealServerEntry, Tables } from '../dataplane/tables
 import { WlvsError } from '../errors.js';
 import {
   type DirectorSpec, type ForwardingMode, type LipSpec, type RealServerSpec, type ServiceSpec, realServerKey,
-    serviceKey,
-  usesFullnat,
+  serverFamily, serviceKey, usesFullnat,
 } from '../model/spec.js';
+import { familyOf } from '../model/address.js';
 
 /** Where a real server is reached: output device and next-hop MAC (null = not resolved yet). */
 export interface NextHop { device: number; mac: string | null; neighbour: string }
@@ -18,6 +18,8 @@ export interface NextHop { device: number; mac: string | null; neighbour: string
 export interface Resolver {
   /** route returns how `address` is reached, or null if no device leads there */
   route(address: string): NextHop | null;
+  /** addresses the director owns besides the spec's (its devices' IPv6 link-local addresses) */
+  linkLocal?(): string[];
 }
 
 interface RsState {
@@ -205,7 +207,12 @@ export class TableApplier {
         synProxy: st.spec.synProxy,
       });
       dests.set(st.index, list);
-      if (usesFullnat(st.spec)) pools.set(st.index, spec.fullnat.localAddresses.map((l) => lipIndex.get(lipKey(l))!));
+      // a service's tuples come from the pool's LIPs of its servers' family (NAT64: IPv4 ones)
+      if (usesFullnat(st.spec)) {
+        const family = serverFamily(st.spec);
+        pools.set(st.index, spec.fullnat.localAddresses.filter((l) => familyOf(l.address) === family)
+          .map((l) => lipIndex.get(lipKey(l))!));
+      }
     }
     this.#tables.rebuildServiceIndex();
     this.#tables.setPools(pools);
@@ -214,10 +221,12 @@ export class TableApplier {
     for (const d of spec.devices) for (const a of d.addresses) local.push({ address: a.split('/')[0], kind: 'dip' });
     // addresses that move with the master role are the director's own while it holds them
     for (const v of spec.ha?.virtualAddresses ?? []) local.push({ address: v.address.split('/')[0], kind: 'dip' });
+    for (const a of this.#resolver.linkLocal?.() ?? []) local.push({ address: a, kind: 'dip' });
     for (const st of this.#services.values()) local.push({ address: st.spec.vip, kind: 'vip' });
     for (const l of this.#lips) if (l) local.push({ address: l.address, kind: 'lip' });
     this.#tables.setLocalAddresses(local);
     this.#tables.setTimeouts(spec.timeouts);
+    this.#tables.setFragmentTimeouts(spec.fragments.timeout, spec.fragments.wait);
     this.#tables.setQuarantine(spec.fullnat.quarantine);
     // events feed session sync only: without a peer the core writes none
     let opts = spec.ha?.syncSessions || spec.cluster?.sync ? abi.OPT_EVENTS : 0;

@@ -98,7 +98,15 @@ export interface SessionRow {
   expiresInMs: number;
 }
 
-export interface DeviceInfo { name: string; kind: string; mac: string; address: string | null; vnet: boolean }
+export interface DeviceInfo {
+  name: string; kind: string; mac: string; address: string | null; address6: string | null; vnet: boolean;
+}
+
+/** IP fragments: the first-fragment decision cache, the hold buffer and their counters */
+export interface FragmentState {
+  cache_entries: number; cache_capacity: number; cache_timeout_s: number; waiting: number; buffer_capacity: number;
+  first: number; forwarded: number; held: number; released: number; timed_out: number; buffer_full: number;
+}
 
 export interface HaStatus {
   master: boolean;
@@ -145,6 +153,7 @@ export interface ControlPlane {
   /** sessions matching `q` from table position `cursor`, at most `limit`; `next` continues */
   sessions(q: SessionQuery, cursor: number, limit: number): { items: SessionRow[]; next: number | null };
   sessionTable(): { count: number; capacity: number };
+  fragments(): FragmentState;
   fullnat(): FullnatStatus;
   devices(): DeviceInfo[];
   portStats(): PortStats;

@@ -4,7 +4,8 @@
 // knows both the control plane's shapes and the director's internals.
 import * as abi from '../dataplane/abi.js';
 import { configObject, toYaml } from '../config/to-yaml.js';
-import type { DirectorSpec } from '../model/spec.js';
+import { splitHostPort } from '../model/address.js';
+import { type DirectorSpec, realServerKey } from '../model/spec.js';
 import type { ControlPlane, RealServerState, RuntimeEdit, SessionRow } from './control-plane.js';
 import {
   addRealServer, addService, deleteRealServer, deleteService, drainRealServer, editRealServer, editService,
@@ -50,7 +51,7 @@ export function controlPlane(sup: Supervisor): ControlPlane {
         spec: service,
         counters: t.serviceCounters(index),
         realServers: realServers.map((r): RealServerState => {
-          const h = sup.health.status(`${service.name}/${r.address}:${r.port}`);
+          const h = sup.health.status(`${service.name}/${realServerKey(r)}`);
           return {
             address: r.address, port: r.port, forwarding: r.forwarding, weight: r.weight,
             configuredWeight: r.configuredWeight, health: h?.state ?? 'unchecked',
@@ -77,10 +78,14 @@ export function controlPlane(sup: Supervisor): ControlPlane {
       const d = dir();
       const names = new Map(d.applier.view().map((v) => [v.index, v.service.name]));
       const svcIndex = q.service !== undefined ? d.applier.serviceIndex(q.service) : null;
+      // a server as users write it: 10.0.0.1, 10.0.0.1:80, 2001:db8::1, [2001:db8::1]:80
+      const want = q.realServer ? splitHostPort(q.realServer) : null;
+      const client = q.client ? splitHostPort(q.client)?.address ?? q.client : undefined;
       const page = d.tables.sessions(d.now(), cursor, limit, (s) => {
         if (q.service !== undefined && s.service !== svcIndex) return false;
-        if (q.realServer && `${s.rip}:${s.rport}` !== q.realServer && s.rip !== q.realServer) return false;
-        if (q.client && s.client !== q.client) return false;
+        if (q.realServer && (!want || s.rip !== want.address)) return false;
+        if (want && want.port !== null && s.rport !== want.port) return false;
+        if (client && s.client !== client) return false;
         if (q.protocol && (s.protocol === abi.IPPROTO_TCP ? 'tcp' : 'udp') !== q.protocol) return false;
         if (q.state && stateName(s.protocol, s.state, s.template) !== q.state.toUpperCase()) return false;
         return true;
@@ -96,6 +101,19 @@ export function controlPlane(sup: Supervisor): ControlPlane {
     },
 
     sessionTable: () => ({ count: dir().tables.sessionCount(), capacity: dir().layout.connCap }),
+    fragments() {
+      const t = dir().tables;
+      const st = t.fragmentState(dir().now());
+      return {
+        cache_entries: st.decisions, cache_capacity: st.capacity,
+        cache_timeout_s: t.header(abi.HDR_FRAG_TIMEOUT) / 1000,
+        waiting: st.waiting, buffer_capacity: st.holdCapacity,
+        first: Number(t.stat(abi.STAT_FRAG_FIRST)), forwarded: Number(t.stat(abi.STAT_FRAG_HITS)),
+        held: Number(t.stat(abi.STAT_FRAG_HELD)), released: Number(t.stat(abi.STAT_FRAG_RELEASED)),
+        timed_out: Number(t.stat(abi.STAT_DROP_BASE + abi.DROP_FRAG_TIMEOUT)),
+        buffer_full: Number(t.stat(abi.STAT_DROP_BASE + abi.DROP_FRAG_OVERFLOW)),
+      };
+    },
     fullnat() {
       const t = dir().tables;
       return {

@@ -17,16 +17,17 @@ import { directorMac, nativeIo } from '../io/device.js';
 import type { BatchPort, DeviceIo, OpenDevice, PortStats } from '../io/port.js';
 import type { Logger } from '../log.js';
 import { Neighbours } from '../net/neighbours.js';
-import { parseCidr } from '../model/address.js';
+import { linkLocalFromMac, parseCidr } from '../model/address.js';
 import { RouteTable } from '../net/routes.js';
 import { type ApplyReport, TableApplier } from './apply.js';
+import type { DeviceInfo } from './control-plane.js';
 import { HaController } from '../ha/controller.js';
 import { ClusterController } from '../cluster/controller.js';
 import { ClusterSync } from '../cluster/sync.js';
 import { HostStack } from './host-stack.js';
 import { KernelRoutes } from './kernel-routes.js';
 import { SynGuard } from './syn-guard.js';
-import { type DirectorSpec, type HaSpec, haAddresses, usesFullnat } from '../model/spec.js';
+import { type DirectorSpec, type HaSpec, haAddresses, needsIpv6Sessions, usesFullnat } from '../model/spec.js';
 
 const ZERO_MAC = '00:00:00:00:00:00';
 
@@ -65,9 +66,14 @@ interface DeviceState {
   l2: boolean;
   mac: string;
   address: string | null;
+  /** the device's first IPv6 address, else (TAP) its link-local one; null on a TUN without one */
+  address6: string | null;
   mtu: number;
 }
 
+/** nat64: some service puts IPv4 servers behind an IPv6 VIP (Full-NAT 6->4) */
+const hasNat64 = (spec: DirectorSpec): boolean => spec.services.some((s) => s.vip.includes(':') &&
+  s.realServers.some((r) => !r.address.includes(':')));
 /** how often the Full-NAT pool's drops are looked at for the log (a rate limit, not a delay) */
 const FULLNAT_LOG_MS = 10_000;
 
@@ -108,8 +114,9 @@ function proxyMss(spec: DirectorSpec): number {
 export function planLayout(spec: DirectorSpec): { layout: Layout; offload: boolean; tso: boolean } {
   const tunMode = spec.services.some((s) => s.forwarding === 'tun' || s.realServers.some((r) => r.forwarding === 'tun'));
   const offload = spec.devices.every((d) => d.offload);
-  // TSO super-packets cannot be carried inside IP-in-IP (no virtio GSO type for it)
-  const tso = offload && !tunMode;
+  // TSO super-packets cannot be carried inside IP-in-IP (no virtio GSO type for it), nor
+  // translated by NAT64 (their GSO type names the family)
+  const tso = offload && !tunMode && !hasNat64(spec);
   const l2 = spec.devices[0].kind === 'tap';
   const maxMtu = Math.max(...spec.devices.map((d) => d.mtu));
   // the LIP table's entries (one per pool entry, an address may have several ranges) plus the
@@ -134,6 +141,9 @@ export function planLayout(spec: DirectorSpec): { layout: Layout; offload: boole
     events: 1 << 16,
     // owned addresses: devices, VIPs, failover addresses and every LIP of the table
     localAddresses: 256 + lipCount,
+    ipv6: needsIpv6Sessions(spec),
+    fragments: spec.fragments.cache,
+    holdFrames: spec.fragments.buffer,
     // the SYN proxy, TOA and the PROXY protocol keep per-session state (+16 B a session, +4 B
     // more for PROXY marks); without them no byte is spent on it
     connExt: needsConnExt(spec),
@@ -187,7 +197,7 @@ export class Director {
     this.#t0 = p.clock();
     this.tables = new Tables(memory, layout, core);
     this.tables.setDevices(devices.map((d) => ({
-      mac: d.mac, mtu: d.mtu, l2: d.l2, vnet: d.open.vnet, address: d.address ?? '0.0.0.0',
+      mac: d.mac, mtu: d.mtu, l2: d.l2, vnet: d.open.vnet, address: d.address ?? '0.0.0.0', address6: d.address6,
     })));
     this.#port = p.io.createPort(memory, {
       layout, busyPollUs: spec.busyPollUs, core: p.module, now: () => this.now(),
@@ -201,7 +211,7 @@ export class Director {
     for (const d of devices) this.#port.addDevice(d.open);
     this.neighbours = new Neighbours({
       send: (dev, frame) => this.#port.send(dev, frame),
-      identity: (dev) => ({ mac: devices[dev].mac, address: devices[dev].address ?? '0.0.0.0' }),
+      identity: (dev) => ({ mac: devices[dev].mac, address: devices[dev].address ?? '0.0.0.0', address6: devices[dev].address6 }),
       now: () => this.#clock(),
     });
     this.applier = new TableApplier(this.tables, {
@@ -212,6 +222,7 @@ export class Director {
         const mac = l2 ? this.neighbours.lookup(hop.device, hop.address) : ZERO_MAC;
         return { device: hop.device, neighbour: hop.address, mac };
       },
+      linkLocal: () => this.#linkLocals(),
     });
     this.synGuard = new SynGuard({
       tables: this.tables, log: log.child({ component: 'syn-flood' }),
@@ -221,8 +232,9 @@ export class Director {
       this.#log.info({ event: 'neighbour', device: devices[dev].open.name, address, mac }, 'next hop resolved');
       this.#port.exclusive(() => this.applier.onNeighbour(dev, address, mac));
     });
-    this.hostStack = new HostStack(devices.map((d) => ({ l2: d.l2, mac: d.mac })), () => this.ownedAddresses(),
-      this.neighbours, (dev, frame) => this.#port.send(dev, frame));
+    this.hostStack = new HostStack(devices.map((d) => ({ l2: d.l2, mac: d.mac, mtu: d.mtu })),
+      () => this.ownedAddresses(),
+      this.neighbours, (dev, frame) => this.#port.send(dev, frame), () => this.#clock());
     this.#kernel = devices.some((d) => !d.l2) ? p.kernelRoutes ?? new KernelRoutes() : null;
     this.ha = spec.ha ? this.#haController(spec.ha) : null;
     this.cluster = spec.cluster ? new ClusterController(spec.cluster, {
@@ -341,10 +353,13 @@ export class Director {
         const open = await io.openDevice({
           name: d.name, kind: d.kind, mtu: d.mtu, bridge: d.bridge, vnet: offload, tso,
         });
-        const address = d.addresses.length ? parseCidr(d.addresses[0]).address : null;
+        const first = (family: 4 | 6) =>
+          d.addresses.map((a) => parseCidr(a)).find((c) => c.family === family)?.address ?? null;
+        const mac = d.kind === 'tap' ? d.mac ?? directorMac(d.name, d.addresses.join(',')) : ZERO_MAC;
         devices.push({
-          open, l2: d.kind === 'tap', mac: d.kind === 'tap' ? d.mac ?? directorMac(d.name, d.addresses.join(',')) : ZERO_MAC,
-          address, mtu: d.mtu,
+          open, l2: d.kind === 'tap', mac, address: first(4),
+          // neighbour discovery needs an IPv6 source: the link-local one when none is configured
+          address6: first(6) ?? (d.kind === 'tap' ? linkLocalFromMac(mac) : null), mtu: d.mtu,
         });
       }
       dir = new Director(spec, {
@@ -489,9 +504,14 @@ export class Director {
     this.#eventListeners.push(fn);
   }
 
-  /** ownedAddresses: every address the director answers ARP for (a backup: only its own) */
+  /** #linkLocals: the IPv6 link-local address of every TAP device (neighbour discovery talks from them) */
+  #linkLocals(): string[] {
+    return this.#devices.filter((d) => d.l2).map((d) => linkLocalFromMac(d.mac));
+  }
+
+  /** ownedAddresses: every address the director answers ARP and neighbour solicitations for (a backup: only its own) */
   ownedAddresses(): Set<string> {
-    const out = new Set<string>();
+    const out = new Set<string>(this.#linkLocals());
     for (const d of this.#spec.devices) for (const a of d.addresses) out.add(a.split('/')[0]);
     if (this.ha && !this.ha.master) return out;
     for (const v of this.#spec.ha?.virtualAddresses ?? []) out.add(v.address.split('/')[0]);
@@ -504,9 +524,10 @@ export class Director {
     return this.#spec;
   }
 
-  deviceInfo(): { name: string; kind: string; mac: string; address: string | null; vnet: boolean }[] {
-    return this.#devices.map((d) => ({ name: d.open.name, kind: d.open.kind, mac: d.mac, address: d.address,
-      vnet: d.open.vnet }));
+  deviceInfo(): DeviceInfo[] {
+    return this.#devices.map((d) => ({
+      name: d.open.name, kind: d.open.kind, mac: d.mac, address: d.address, address6: d.address6, vnet: d.open.vnet,
+    }));
   }
 
   portStats(): PortStats {
@@ -541,6 +562,13 @@ export class Director {
       JSON.stringify(spec.cluster) !== JSON.stringify(this.#spec.cluster)) {
       throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'devices, routes, sessions, batch, busy_poll_us, cluster and ha ' +
         '(but its priority, preempt and preempt_delay) cannot change without a restart');
+    }
+    if (spec.fragments.cache !== this.#spec.fragments.cache || spec.fragments.buffer !== this.#spec.fragments.buffer) {
+      throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'director.fragments cache and buffer sizes cannot change without a restart');
+    }
+    // IPv6 sessions need a region laid out at start (64 B per session record)
+    if (needsIpv6Sessions(spec) && this.layout.conns6.size === 0) {
+      throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'the first IPv6 service needs a restart: the running director has no IPv6 session records');
     }
     if (spec.services.some((s) => s.synProxy !== 'off') && !this.layout.caps.connExt) {
       throw new WlvsError('WLVS_ERR_RESTART_NEEDED',

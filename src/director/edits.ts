@@ -6,6 +6,7 @@ import { parseConfig } from '../config/load.js';
 import { configObject } from '../config/to-yaml.js';
 import { WlvsError } from '../errors.js';
 import { stringify } from 'yaml';
+import { splitHostPort } from '../model/address.js';
 import type { DirectorSpec } from '../model/spec.js';
 
 type Obj = Record<string, unknown>;
@@ -27,7 +28,9 @@ function findService(services: Obj[], name: string): Obj {
 
 function findRealServer(svc: Obj, key: string): Obj {
   const list = svc.real_servers as Obj[];
-  const r = list.find((x) => `${x.address}:${x.port}` === key || x.address === key);
+  // ADDRESS[:PORT] as users write it, IPv6 in brackets when a port follows
+  const k = splitHostPort(key);
+  const r = k && list.find((x) => x.address === k.address && (k.port === null || x.port === k.port));
   if (!r) throw new WlvsError('WLVS_ERR_NOT_FOUND', `service ${svc.name} has no real server ${key}`);
   return r;
 }

@@ -4,14 +4,16 @@
 // wrote them (assembly/abi.ts), at most SESSIONS_PER_DATAGRAM; type 3 = a backup asks for the
 // whole session table (count 0). Every datagram ends with auth.ts's trailer (TRAILER_SIZE bytes:
 // incarnation, sequence, time, HMAC-SHA-256-128); the election is VRRP's (vrrp.ts), not this
-// link's. Version 1 (unauthenticated, with its own adverts) is not spoken any more.
+// link's. Version 1 (unauthenticated, with its own adverts) is not spoken any more; version 2
+// carried 48-byte records (IPv4 only), version 3 carries EVT_SIZE = 128 (IPv6 addresses at 48..111):
+// a director of either older version is told apart by the version byte, not by a length error.
 // Between the members of a cluster (src/cluster/sync.ts) the same datagrams run from every
 // member to every other, with two more types (4 hello, 5 bulk done); the group byte is then
 // the cluster's and the priority byte the sender's member number.
 import * as abi from '../dataplane/abi.js';
 import { TRAILER_SIZE } from './auth.js';
 
-export const VERSION = 2;
+export const VERSION = 3;
 export const TYPE_SESSIONS = 2;
 export const TYPE_SYNC_REQUEST = 3;
 /** cluster members (src/cluster/sync.ts): "I am alive" every half second (count 0) */

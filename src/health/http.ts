@@ -11,7 +11,7 @@ export const httpCheck: Checker = (t, signal) => timed(() => abortable(signal, (
   const c = t.check;
   const req = (c.tls ? httpsRequest : httpRequest)({
     host: t.address, port: checkPort(t), path: c.path, method: 'GET', agent: false,
-    headers: { host: c.host ?? t.address, 'user-agent': 'wlvs-health', connection: 'close' },
+    headers: { host: c.host ?? (t.address.includes(':') ? `[${t.address}]` : t.address), 'user-agent': 'wlvs-health', connection: 'close' },
     rejectUnauthorized: c.verify,
   }, (res) => {
     const status = res.statusCode ?? 0;

@@ -1,6 +1,7 @@
 // ipvsadm.ts — translates an `ipvsadm -S -n` dump (the save format: one -A per service, one
 // -a per real server) into a wlvs configuration. What has no wlvs equivalent (fwmark services,
 // lower thresholds, unknown options) is listed with its line number, never silently dropped.
+import { splitHostPort } from '../model/address.js';
 import { stringify } from 'yaml';
 import { parseConfig } from '../config/load.js';
 import { WlvsError } from '../errors.js';
@@ -21,9 +22,10 @@ const PLACEHOLDER_DIRECTOR = {
   devices: [{ name: 'wlvs0', kind: 'tap', addresses: [] as string[] }],
 };
 
+/** splitAddr reads ipvsadm's ADDRESS:PORT, IPv6 in brackets: 10.0.0.1:80, [2001:db8::10]:80 */
 function splitAddr(s: string): { address: string; port: number } | null {
-  const m = /^(\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(s);
-  return m ? { address: m[1], port: Number(m[2]) } : null;
+  const m = splitHostPort(s);
+  return m && m.port !== null ? { address: m.address, port: m.port } : null;
 }
 
 /** finish picks each service's forwarding mode (the most common of its servers), adds director keys and validates */
@@ -92,7 +94,9 @@ export function translate(text: string): Translation {
         const v = tok[i + 1];
         o.persistence = v && /^\d+$/.test(v) ? Number(tok[++i]) : 300;
       } else if (t === '-M' || t === '--netmask') {
-        o.persistence_netmask = next();
+        // a netmask for IPv4, a prefix length for IPv6 (ipvsadm -S prints `-M 128`)
+        const v = next();
+        o.persistence_netmask = /^\d+$/.test(v) ? Number(v) : v;
       } else if (t === '-b' || t === '--sched-flags') {
         o.sched_flags = next().split(',').map((f) => f.replace(/^flag-1$/, 'sh-fallback').replace(/^flag-2$/, 'sh-port'));
       } else if (t === '-r' || t === '--real-server') {

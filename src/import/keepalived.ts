@@ -295,7 +295,8 @@ function virtualServer(vip: string, port: number, top: Stmt, prefix: string,
   const pt = get(body, 'persistence_timeout');
   if (pt) obj.persistence = Number(pt.args[0] ?? 360);
   const pg = get(body, 'persistence_granularity');
-  if (pg) obj.persistence_netmask = pg.args[0];
+  // a netmask for IPv4, a prefix length for IPv6
+  if (pg) obj.persistence_netmask = /^\d+$/.test(pg.args[0] ?? '') ? Number(pg.args[0]) : pg.args[0];
   const sorry = get(body, 'sorry_server');
   if (sorry) obj.sorry_server = { address: sorry.args[0], port: Number(sorry.args[1] ?? port) };
   const rs: Record<string, unknown>[] = [];

@@ -24,7 +24,8 @@ type Handle = { readonly [handle]: true };
 interface Binding {
   openTun(name: string, opts: TunOptions): { fd: number; name: string };
   closeFd(fd: number): void;
-  openRawSocket(protocol: number): number;
+  /** a raw socket for an IP protocol; family 6: AF_INET6 (what follows the IPv6 headers is read) */
+  openRawSocket(protocol: number, family?: 4 | 6): number;
   createPort(memory: Uint8Array, layout: PortLayout & { wakerFd?: number }, stats: BigUint64Array): Handle;
   portAddDevice(port: Handle, fd: number, vnet: boolean): number;
   /** blocks in epoll_wait; 1 when woken, 0 after timeoutMs */
@@ -40,7 +41,7 @@ interface Binding {
   /** one datagram from a connected socket, then wait up to timeoutMs for a reply or ECONNREFUSED */
   udpProbe(address: string, port: number, payload: Uint8Array, timeoutMs: number):
   Promise<{ outcome: 'reply' | 'refused' | 'timeout'; bytes: number }>;
-  startDecap(rawFd: number, tunFd: number): Handle;
+  startDecap(rawFd: number, tunFd: number, family?: 4 | 6): Handle;
   decapStop(decap: Handle): void;
   decapStats(decap: Handle): DecapStats;
   /** sends one sd_notify(3) datagram to the unix socket at `path` ('@' = abstract); bytes sent */
@@ -120,12 +121,15 @@ export class NativePort {
   }
 }
 
-/** Decapsulator strips IP-in-IP headers from a raw socket and writes the inner packets to a TUN. */
+/**
+ * Decapsulator strips IP-in-IP (family 4) or IPv6-in-IPv6 (family 6) headers from a raw socket
+ * and writes the inner packets to a TUN.
+ */
 export class Decapsulator {
   #h: Handle;
 
-  constructor(rawFd: number, tunFd: number) {
-    this.#h = native().startDecap(rawFd, tunFd);
+  constructor(rawFd: number, tunFd: number, family: 4 | 6 = 4) {
+    this.#h = native().startDecap(rawFd, tunFd, family);
   }
 
   stats(): DecapStats {

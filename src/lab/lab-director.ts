@@ -17,6 +17,10 @@ const RS_SERVER = new URL('./rs-server.js', import.meta.url).pathname;
 
 export const LAB_VIP_TAP = `${CLIENT_NET}.100`;
 export const LAB_VIP_TUN = '10.99.100.1';
+/** the IPv6 VIP the lab adds with the ipv6 option (TAP, beside the IPv4 services) */
+export const LAB_VIP6_TAP = '2001:db8:1::100';
+/** wlvs's IPv6 address on the servers' segment: their gateway for NAT66 */
+export const LAB_DIP6 = '2001:db8:2::1';
 export const LAB_LIPS_TAP = [`${SERVER_NET}.201`, `${SERVER_NET}.202`];
 export const LAB_LIPS_TUN = ['10.99.3.201', '10.99.3.202'];
 const ADMIN_PORT = 9180;
@@ -34,6 +38,8 @@ export interface LabServiceOptions {
   extraServices?: Record<string, unknown>[];
   /** director.busy_poll_us */
   busyPollUs?: number;
+  /** tap only: IPv6 on both devices and service "web6" (NAT66 on :80) beside the IPv4 ones */
+  ipv6?: boolean;
 }
 
 /** the gateway the real servers need for a mode: wlvs's own DIP for NAT over TAP */
@@ -54,17 +60,21 @@ export function labConfig(topo: Topology, device: 'tap' | 'tun', o: LabServiceOp
     health_check: o.health ?? { type: 'none' },
     real_servers: realServers(port),
   });
+  const v6 = tap && (o.ipv6 ?? false);
   const devices = tap
     ? [
-      { name: 'wlvs-ext', kind: 'tap', addresses: [`${CLIENT_NET}.1/24`], bridge: topo.director.extBridge },
-      { name: 'wlvs-int', kind: 'tap', addresses: [`${SERVER_NET}.1/24`], bridge: topo.director.intBridge },
+      { name: 'wlvs-ext', kind: 'tap', addresses: [`${CLIENT_NET}.1/24`, ...(v6 ? ['2001:db8:1::1/64'] : [])], bridge: topo.director.extBridge },
+      { name: 'wlvs-int', kind: 'tap', addresses: [`${SERVER_NET}.1/24`, ...(v6 ? [`${LAB_DIP6}/64`] : [])], bridge: topo.director.intBridge },
     ]
     // the kernel drops packets from its own addresses as martians: wlvs's source on the TUN is .253
     : [{ name: 'wlvs0', kind: 'tun', addresses: [`${SERVER_NET}.253/24`] }];
   return {
     director: {
       devices,
-      ...(tap ? { routes: [{ to: '0.0.0.0/0', via: `${CLIENT_NET}.254`, device: 'wlvs-ext' }] } : {}),
+      ...(tap ? {
+        routes: [{ to: '0.0.0.0/0', via: `${CLIENT_NET}.254`, device: 'wlvs-ext' },
+          ...(v6 ? [{ to: '::/0', via: '2001:db8:1::fe', device: 'wlvs-ext' }] : [])],
+      } : {}),
       sessions: 65536,
       ...(o.busyPollUs ? { busy_poll_us: o.busyPollUs } : {}),
       ...(o.forwarding === 'fullnat' || o.extraServices?.some((s) => s.forwarding === 'fullnat')
@@ -77,6 +87,10 @@ export function labConfig(topo: Topology, device: 'tap' | 'tun', o: LabServiceOp
       { ...common('iperf', 5201, 'tcp'), scheduler: 'sh' },
       common('echo', 5353, 'udp'),
       ...(o.sticky ? [{ ...common('sticky', 81, 'tcp'), scheduler: 'sh' }] : []),
+      ...(v6 ? [{
+        ...common('web6', 80, 'tcp'), vip: LAB_VIP6_TAP, forwarding: 'nat',
+        real_servers: topo.realServers.map((r, i) => ({ address: r.address6, port: 80, weight: o.weights?.[i] ?? 1 })),
+      }] : []),
       ...(o.extraServices ?? []),
     ],
   };
@@ -199,17 +213,24 @@ export async function startRealServer(topo: Topology, rs: Topology['realServers'
  * on every real server; returns the server program of each, by role.
  */
 export async function startRealServers(topo: Topology,
-  o: { forwarding: ForwardingMode; vip: string; ports?: number[]; iperf?: boolean }): Promise<Map<string,
-    ChildProcess>> {
+  o: { forwarding: ForwardingMode; vip: string; ports?: number[]; iperf?: boolean;
+    prepare?: { mode: 'dr' | 'tun'; vip: string }[]; addr?: string }): Promise<Map<string, ChildProcess>> {
   const waits: Promise<string>[] = [];
   const servers = new Map<string, ChildProcess>();
+  // the VIPs each real server must hold: the scenario's, and any further ones (one service per mode)
+  const prepare = [...(o.forwarding === 'dr' || o.forwarding === 'tun' ? [{ mode: o.forwarding, vip: o.vip }] : []),
+    ...(o.prepare ?? [])];
   for (const rs of topo.realServers) {
-    if (o.forwarding === 'dr' || o.forwarding === 'tun') {
-      const prep = topo.lab.spawn(rs.role, ...scriptCommand(BIN, ['realserver', '--mode', o.forwarding, '--vip', o.vip]));
+    for (const mode of ['dr', 'tun'] as const) {
+      const vips = prepare.filter((p) => p.mode === mode).flatMap((p) => ['--vip', p.vip]);
+      if (!vips.length) continue;
+      const prep = topo.lab.spawn(rs.role, ...scriptCommand(BIN, ['realserver', '--mode', mode, ...vips]));
       await waitForLine(prep, /"event":"ready"/);
     }
     const ports = (o.ports ?? [80]).flatMap((p) => ['--port', String(p)]);
-    const srv = topo.lab.spawn(rs.role, ...scriptCommand(RS_SERVER, ['--name', rs.name, ...ports, '--udp-port', '5353']));
+    // `--addr ::` takes both families (IPv4 clients are reported without their ::ffff: prefix)
+    const srv = topo.lab.spawn(rs.role, ...scriptCommand(RS_SERVER, ['--name', rs.name, ...ports, '--udp-port', '5353',
+      ...(o.addr ? ['--addr', o.addr] : [])]));
     servers.set(rs.role, srv);
     waits.push(waitForLine(srv, /^ready/));
     if (o.iperf) {

@@ -1,7 +1,7 @@
 // rs-server.ts — the program each lab real server runs: an HTTP server that says who it is and
 // who it sees as the client, serves deterministic bulk data for integrity checks, and a UDP
 // echo on the same port number.
-//   node rs-server.js --name rs1 --port 80 [--port 81 ...] [--udp-port 5353] [--addr 0.0.0.0]
+//   node rs-server.js --name rs1 --port 80 [--port 81 ...] [--udp-port 5353] [--addr 0.0.0.0 | ::]
 //   GET /              {"server":"rs1","client":"10.99.1.10","clientPort":41234}
 //   GET /bytes/N       N bytes of a stream anyone can regenerate (see lab/data-stream.ts)
 //   GET /ctr/N         N bytes of the faster AES-CTR stream, its SHA-256 in header x-sha256
@@ -25,6 +25,9 @@ const { values } = parseArgs({
 const name = values.name!;
 const ports = values.port!.map(Number);
 const udpPort = Number(values['udp-port'] ?? ports[0]);
+
+// with --addr :: the sockets take both families; an IPv4 client shows as ::ffff:a.b.c.d
+const plain = (a: string) => a.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
 
 const handler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
   const url = new URL(req.url ?? '/', 'http://x');
@@ -58,7 +61,7 @@ const handler = (req: import('node:http').IncomingMessage, res: import('node:htt
     return;
   }
   res.setHeader('content-type', 'application/json');
-  res.end(JSON.stringify({ server: name, client: req.socket.remoteAddress, clientPort: req.socket.remotePort }) + '\n');
+  res.end(JSON.stringify({ server: name, client: plain(req.socket.remoteAddress ?? ''), clientPort: req.socket.remotePort }) + '\n');
 };
 const servers = ports.map((port) => {
   const http = createServer(handler);
@@ -66,9 +69,9 @@ const servers = ports.map((port) => {
   return new Promise<import('node:http').Server>((resolve) => http.listen(port, values.addr, () => resolve(http)));
 });
 const listening = await Promise.all(servers);
-const udp = createSocket('udp4');
+const udp = createSocket(values.addr!.includes(':') ? 'udp6' : 'udp4');
 udp.on('message', (msg, rinfo) => {
-  udp.send(Buffer.from(`${name}|${rinfo.address}|${msg.toString()}`), rinfo.port, rinfo.address);
+  udp.send(Buffer.from(`${name}|${plain(rinfo.address)}|${msg.toString()}`), rinfo.port, rinfo.address);
 });
 udp.bind(udpPort, values.addr, () => console.log(`ready ${name} tcp:${ports.join(',')} udp:${udpPort}`));
 

@@ -230,6 +230,11 @@ export interface DirectorSpec {
   fullnat: FullnatSpec;
   /** create TCP sessions on any segment (backup director taking over) */
   sloppyTcp: boolean;
+  /**
+   * IP fragments: first-fragment decisions kept (`cache`, for `timeout` s) and fragments that
+   * may wait for their first one (`buffer`, at most `wait` s each)
+   */
+  fragments: { cache: number; buffer: number; timeout: number; wait: number };
   admin: { listen: string; tokenFile: string | null } | null;
   ha: HaSpec | null;
   cluster: ClusterSpec | null;
@@ -239,11 +244,20 @@ export interface DirectorSpec {
 }
 
 export const serviceKey = (s: { vip: string; port: number; protocol: string }): string => `${s.protocol}:${s.vip}:${s.port}`;
-export const realServerKey = (r: { address: string; port: number }): string => `${r.address}:${r.port}`;
+/** realServerKey: ADDRESS:PORT as users write it, `[2001:db8::11]:80` for IPv6 (the API's key of a real server) */
+export const realServerKey = (r: { address: string; port: number }): string =>
+  r.address.includes(':') ? `[${r.address}]:${r.port}` : `${r.address}:${r.port}`;
+
+/** needsIpv6Sessions: the spec has a service whose clients are IPv6 (the director reserves CONN6 records) */
+export const needsIpv6Sessions = (spec: { services: { vip: string }[] }): boolean => spec.services.some((s) => s.vip.includes(':'));
 
 /** forwardingModes: every mode a service uses (its own and its real servers' overrides). */
 export const forwardingModes = (s: Pick<ServiceSpec, 'forwarding' | 'realServers'>): Set<ForwardingMode> =>
   new Set([s.forwarding, ...s.realServers.map((r) => r.forwarding ?? s.forwarding)]);
+
+/** serverFamily: the address family of a service's real servers (its VIP's while it has none) */
+export const serverFamily = (s: Pick<ServiceSpec, 'vip' | 'realServers'>): 4 | 6 =>
+  ((s.realServers.find((r) => r.address)?.address ?? s.vip).includes(':') ? 6 : 4);
 
 /** usesFullnat: some connection of the service may take a tuple of the director's LIP pool. */
 export const usesFullnat = (s: Pick<ServiceSpec, 'forwarding' | 'realServers'>): boolean => forwardingModes(s).has('fullnat');
@@ -259,5 +273,7 @@ export function haAddresses(spec: DirectorSpec): string[] {
   for (const s of spec.services) out.add(s.vip);
   for (const l of spec.fullnat.localAddresses) out.add(l.address);
   for (const v of spec.ha?.virtualAddresses ?? []) out.add(v.address.split('/')[0]);
-  return [...out];
+  // IPv6 addresses move with the role too (unsolicited neighbour advertisements), but an IPv4
+  // VRRP advertisement carries IPv4 addresses only (RFC 5798 §5.2.9)
+  return [...out].filter((a) => !a.includes(':'));
 }

@@ -1,13 +1,15 @@
 // neighbours.ts — resolves the MACs of next hops (real servers, gateways) on L2 devices with
-// ARP, retrying, and keeps them fresh. It never forgets a MAC on its own: whether a server is
+// ARP (IPv4) or neighbour solicitations (IPv6, RFC 4861), retrying, and keeps them fresh. It
+// never forgets a MAC on its own: whether a server is
 // alive is the health checker's call; an ARP that goes unanswered only keeps being retried.
 import { ARP_REPLY, ARP_REQUEST, type ArpPacket, arpRequest } from './arp.js';
+import { neighbourSolicitation } from './ndp.js';
 
 export interface NeighbourIo {
   /** sends an Ethernet frame out of device `device` */
   send(device: number, frame: Uint8Array): void;
-  /** the director's MAC and source address for ARP on `device` */
-  identity(device: number): { mac: string; address: string };
+  /** the director's MAC and source addresses for ARP and neighbour solicitations on `device` */
+  identity(device: number): { mac: string; address: string; address6?: string | null };
   now(): number;
 }
 
@@ -70,10 +72,18 @@ export class Neighbours {
   /** learn takes any ARP seen on `device`: a reply or request from a wanted address resolves it. */
   learn(device: number, arp: ArpPacket): void {
     if (arp.op !== ARP_REPLY && arp.op !== ARP_REQUEST) return;
-    const e = this.#entries.get(`${device}/${arp.senderIp}`);
-    if (!e || arp.senderMac === '00:00:00:00:00:00') return;
-    const changed = e.mac !== arp.senderMac;
-    e.mac = arp.senderMac;
+    this.learnAddress(device, arp.senderIp, arp.senderMac);
+  }
+
+  /**
+   * learnAddress records that `address` is at `mac` on `device` if it is wanted: from ARP, or from
+   * a neighbour advertisement (its target) or solicitation (its source) carrying a link address.
+   */
+  learnAddress(device: number, address: string, mac: string): void {
+    const e = this.#entries.get(`${device}/${address}`);
+    if (!e || mac === '00:00:00:00:00:00') return;
+    const changed = e.mac !== mac;
+    e.mac = mac;
     e.tries = 0;
     e.nextAt = this.#io.now() + this.#refreshMs;
     if (changed) for (const fn of this.#listeners) fn(device, e.address, e.mac);
@@ -94,7 +104,12 @@ export class Neighbours {
 
   #ask(e: Entry): void {
     const me = this.#io.identity(e.device);
-    this.#io.send(e.device, arpRequest(me.mac, me.address, e.address));
+    if (e.address.includes(':')) {
+      // without an IPv6 address of our own on the device there is nothing to ask from
+      if (me.address6) this.#io.send(e.device, neighbourSolicitation(me.mac, me.address6, e.address));
+    } else {
+      this.#io.send(e.device, arpRequest(me.mac, me.address, e.address));
+    }
     e.tries++;
     const wait = e.mac ? this.#retryMs : e.tries < this.#fastTries ? this.#retryMs : this.#slowRetryMs;
     e.nextAt = this.#io.now() + wait;

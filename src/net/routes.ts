@@ -1,7 +1,7 @@
 // routes.ts — the director's own small routing table: which device and next hop reach an
 // address. Connected subnets come from the devices' addresses, the rest from configured routes.
 // Used by the control plane only (choosing RS_DEV and whom to ARP for), never per packet.
-import { ipv4ToNumber, parseCidr, prefixToMask } from '../model/address.js';
+import { inPrefix, parseCidr } from '../model/address.js';
 
 export interface Route {
   /** network address and prefix length */
@@ -14,9 +14,9 @@ export interface Route {
 
 export interface NextHop { device: number; address: string }
 
-function inSubnet(ip: string, network: string, prefix: number): boolean {
-  const m = prefixToMask(prefix);
-  return ((ipv4ToNumber(ip) & m) >>> 0) === ((ipv4ToNumber(network) & m) >>> 0);
+/** inSubnet: `ip` lies in network/prefix; addresses of another family never do */
+export function inSubnet(ip: string, network: string, prefix: number): boolean {
+  return inPrefix(ip, network, prefix);
 }
 
 /** RouteTable answers "how do I reach X" by longest prefix; connected routes win ties. */
@@ -29,7 +29,7 @@ export class RouteTable {
     this.#routes.sort((a, b) => b.prefix - a.prefix || Number(a.via !== null) - Number(b.via !== null));
   }
 
-  /** addConnected adds the on-link subnet of an interface address like "10.0.2.1/24". */
+  /** addConnected adds the on-link subnet of an interface address like "10.0.2.1/24" or "2001:db8::1/64". */
   addConnected(cidr: string, device: number): void {
     const { address, prefix } = parseCidr(cidr);
     this.add({ network: address, prefix, device, via: null });

@@ -105,11 +105,15 @@ export function stub(): Stub {
       return { items: [SESSION, { ...SESSION, clientPort: 40001, expiresInMs: -500, state: 'TIME_WAIT' }], next: 17 };
     },
     sessionTable: () => ({ count: 3, capacity: 1024 }),
+    fragments: () => ({
+      cache_entries: 2, cache_capacity: 4096, cache_timeout_s: 2, waiting: 1, buffer_capacity: 64,
+      first: 5, forwarded: 9, held: 2, released: 1, timed_out: 1, buffer_full: 0,
+    }),
     fullnat: () => ({
       reused: 5n, quarantined: 2n, probeBusy: 1n, proxySent: 4n, toaAdded: 3n, toaNoRoom: 0n,
       lips: [{ address: '10.0.2.201', held: 6, ports: 64512 }],
     }),
-    devices: () => [{ name: 'ext0', kind: 'tap', mac: '02:00:00:00:d0:00', address: '10.0.1.1', vnet: false }],
+    devices: () => [{ name: 'ext0', kind: 'tap', mac: '02:00:00:00:d0:00', address: '10.0.1.1', address6: null, vnet: false }],
     portStats: () => ({
       wakeups: 9, batches: 10, rxFrames: 100, txFrames: 90, txDrops: 1, rxErrors: 0, txErrors: 0, badDescriptors: 0,
       maxBatch: 32, hostSent: 4, busyPollBatches: 5,
@@ -118,7 +122,10 @@ export function stub(): Stub {
       batches: 10, frames: 100, hostFrames: 4, sizeBuckets: [2, 0, 0, 3, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0],
       timeBuckets: [0, 0, 4, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], processNs: 2_000_000, maxProcessNs: 300_000, emitted: 0,
     }),
-    hostStackStats: () => ({ arpAnswered: 1, arpLearned: 2, echoAnswered: 3, vrrp: 0, unhandled: 0 }),
+    hostStackStats: () => ({
+      arpAnswered: 1, arpLearned: 2, ndAnswered: 0, ndLearned: 0, echoAnswered: 3, fragmentsReassembled: 0, vrrp: 0,
+      unhandled: 0,
+    }),
     ha: () => ({
       master: true,
       stats: {

@@ -50,12 +50,28 @@ export const DIP = '10.0.2.1';
 export const CIP = '10.0.1.10';
 export const RIPS = Array.from({ length: 16 }, (_, i) => `10.0.2.${11 + i}`);
 export const LIPS = ['10.0.2.201', '10.0.2.202'];
+// IPv6 counterparts: the client segment 2001:db8:1::/64, the servers' 2001:db8:2::/64
+export const VIP6 = '2001:db8:1::100';
+export const CIP6 = '2001:db8:1::10';
+export const DIP6 = '2001:db8:2::1';
+export const DEV0_ADDR6 = '2001:db8:1::1';
+export const RIPS6 = Array.from({ length: 16 }, (_, i) => `2001:db8:2::${(0x11 + i).toString(16)}`);
+/** LIP table indices 2 and 3 (after the IPv4 LIPS) */
+export const LIPS6 = ['2001:db8:2::201', '2001:db8:2::202'];
 
 export function serviceEntry(s: Partial<ServiceEntry> = {}): ServiceEntry {
   return {
     vip: VIP, port: 80, protocol: 'tcp', scheduler: 'rr', forwarding: 'nat', persistence: 0,
     persistencePrefix: 32, hashPort: false, fallback: false, sorry: null, tunnelSource: null, synProxy: 'off', ...s,
   };
+}
+
+export function realServerEntry6(i: number, r: Partial<RealServerEntry> = {}): RealServerEntry {
+  return realServerEntry(i, { address: RIPS6[i], ...r });
+}
+
+export function serviceEntry6(s: Partial<ServiceEntry> = {}): ServiceEntry {
+  return serviceEntry({ vip: VIP6, persistencePrefix: 128, ...s });
 }
 
 export function realServerEntry(i: number, r: Partial<RealServerEntry> = {}): RealServerEntry {
@@ -77,7 +93,7 @@ export class CoreHarness {
   constructor(flavour: CoreFlavour = 'release', caps: Partial<Capacities> = {}) {
     this.layout = computeLayout({
       slotCount: 64, sessions: 1024, services: 8, realServers: 32, destinations: 64, schedSize: 257,
-      lips: 4, poolEntries: 16, events: 256, localAddresses: 16, ...caps,
+      lips: 4, poolEntries: 16, events: 256, localAddresses: 16, ipv6: true, fragments: 64, holdFrames: 4, ...caps,
     });
     this.memory = createMemory(this.layout);
     writeHeader(this.memory, this.layout);
@@ -90,22 +106,24 @@ export class CoreHarness {
   /** standard wires two L2 devices (0 = client side, 1 = server side), a VIP, DIP and LIPs. */
   standard(opts: { l3?: boolean; mtu?: number } = {}): this {
     const devs: DeviceEntry[] = [
-      { mac: DEV0_MAC, mtu: opts.mtu ?? 1500, l2: !opts.l3, vnet: false, address: '10.0.1.1' },
-      { mac: DEV1_MAC, mtu: opts.mtu ?? 1500, l2: !opts.l3, vnet: false, address: DIP },
+      { mac: DEV0_MAC, mtu: opts.mtu ?? 1500, l2: !opts.l3, vnet: false, address: '10.0.1.1', address6: DEV0_ADDR6 },
+      { mac: DEV1_MAC, mtu: opts.mtu ?? 1500, l2: !opts.l3, vnet: false, address: DIP, address6: DIP6 },
     ];
     this.tables.setDevices(devs);
     this.tables.setLocalAddresses([
       { address: VIP, kind: 'vip' }, { address: DIP, kind: 'dip' }, { address: '10.0.1.1', kind: 'dip' },
       ...LIPS.map((address) => ({ address, kind: 'lip' as const })),
+      { address: VIP6, kind: 'vip' }, { address: DIP6, kind: 'dip' }, { address: DEV0_ADDR6, kind: 'dip' },
+      ...LIPS6.map((address) => ({ address, kind: 'lip' as const })),
     ]);
-    const lips: LipEntry[] = LIPS.map((address) => ({ address, portMin: 1024, portMax: 65535 }));
+    const lips: LipEntry[] = [...LIPS, ...LIPS6].map((address) => ({ address, portMin: 1024, portMax: 65535 }));
     this.tables.setLips(lips);
     return this;
   }
 
   /** service installs service `index` with `rs` real servers (entries or counts) and rebuilds. */
   service(index: number, s: Partial<ServiceEntry>, rs: RealServerEntry[], rsBase = 0): number[] {
-    this.tables.setService(index, serviceEntry(s));
+    this.tables.setService(index, s.vip?.includes(':') ? serviceEntry6(s) : serviceEntry(s));
     const ids: number[] = [];
     rs.forEach((r, k) => {
       this.tables.setRealServer(rsBase + k, { ...r, service: index });
@@ -115,7 +133,8 @@ export class CoreHarness {
     this.#dests.set(index, ids);
     this.tables.setDestinations(this.#dests);
     if ((s.forwarding ?? 'nat') === 'fullnat') {
-      this.#pools.set(index, LIPS.map((_, k) => k));
+      // the LIPs of the servers' family: IPv4 (indices 0, 1) or IPv6 (2, 3)
+      this.#pools.set(index, rs.length && rs[0].address.includes(':') ? [2, 3] : [0, 1]);
       this.tables.setPools(this.#pools);
     }
     return ids;

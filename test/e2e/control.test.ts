@@ -97,7 +97,7 @@ describe('control plane end to end', { timeout: 300_000 }, () => {
     const r = await apiWrite(topo, dir, 'POST', '/api/v1/reload', undefined, LAB_TOKEN);
     assert.equal(r.status, 400);
     assert.equal(r.body.error.code, 'WLVS_ERR_CONFIG_INVALID');
-    assert.match(r.body.error.message, /wlvs\.yaml:\d+:\d+ services\[0\]\.vip: expected an IPv4 address/);
+    assert.match(r.body.error.message, /wlvs\.yaml:\d+:\d+ services\[0\]\.vip: expected an IPv4 or IPv6 address/);
     assert.deepEqual(await api(topo, dir, '/api/v1/config'), before);
     assert.equal((await get(topo, `http://${VIP}/`)).client, topo.client.address);
     dir.writeConfig(config(dir.tokenFile, [3, 1, 1]));

@@ -15,6 +15,8 @@ describe('lab demos', { timeout: 300_000 }, () => {
     const { stdout } = await run(['lab', 'demo']);
     assert.match(stdout, /answers per server: (?=.*rs1=3)(?=.*rs2=6)(?=.*rs3=3)/);
     assert.match(stdout, /UDP 10\.99\.1\.100:5353 "hello" -> rs\d/);
+    assert.match(stdout, /GET http:\/\/\[2001:db8:1::100\]\/ #4 -> rs\d \(it saw the client as 2001:db8:1::10\)/);
+    assert.match(stdout, /TCP {2}\[2001:db8:1::100\]:80/);
     assert.match(stdout, /tearing the lab down/);
   });
 

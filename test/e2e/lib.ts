@@ -20,7 +20,7 @@ export async function get(topo: Topology, url: string, source?: string): Promise
 
 /** udp sends one datagram from the client and returns the answer text */
 export async function udp(topo: Topology, address: string, port: number, payload: string): Promise<string> {
-  const script = `const s=require('dgram').createSocket('udp4');` +
+  const script = `const s=require('dgram').createSocket('${address.includes(':') ? 'udp6' : 'udp4'}');` +
     `s.on('message',(m)=>{console.log(m.toString());process.exit(0)});` +
     `let n=0;const t=setInterval(()=>{if(n++===5){console.log('timeout');process.exit(3)}s.send(${JSON.stringify(payload)},${port},'${address}')},400);` +
     `s.send(${JSON.stringify(payload)},${port},'${address}')`;

@@ -1,5 +1,6 @@
-// Fuzz: random and mutated frames (truncations, bad lengths, options, fragments, random
-// bytes, random virtio headers) through the core in batches. The core must never trap, never
+// Fuzz: random and mutated frames (truncations, bad lengths, options, fragments of both
+// families, IPv6 extension headers, ICMPv6, NAT64, random bytes, random virtio headers) through
+// the core in batches. The core must never trap, never
 // write outside a frame's slot (guard bytes after every frame), never change a table or field
 // the host owns (hashes of the tables it only reads, and of the header, service, real-server and
 // LIP records with the core's own fields blanked), give every frame a verdict, and count every drop.
@@ -9,9 +10,13 @@ import { createHash } from 'node:crypto';
 import * as abi from '../../src/dataplane/abi.js';
 import { frameAddress } from '../../src/dataplane/memory-map.js';
 import {
-  CIP, CLIENT_MAC, CoreHarness, DEV0_MAC, DEV1_MAC, FLAVOURS, LIPS, RIPS, RS_MACS, VIP, realServerEntry,
+  CIP, CIP6, CLIENT_MAC, CoreHarness, DEV0_MAC, DEV1_MAC, FLAVOURS, LIPS, LIPS6, RIPS, RIPS6, RS_MACS, VIP, VIP6,
+  realServerEntry, realServerEntry6,
 } from '../core/harness.js';
-import { allChecksumsOk, arpRequest, decodeFrame, ethernet, icmpPacket, ipv4Packet, tcpPacket, udpPacket } from '../oracle/packet.js';
+import {
+  allChecksumsOk, arpRequest, decodeFrame, ethernet, fragment4, fragment6, icmp6Packet, icmpPacket, ipv4Packet,
+  ipv6Packet, tcp6Packet, tcpPacket, udp6Packet, udpPacket,
+} from '../oracle/packet.js';
 
 const GUARD = 0xa5;
 /** Ethernet + IPv4 + the largest TCP header: what a SYN proxy answer may reach from a frame's start */
@@ -44,6 +49,35 @@ function templates(): Uint8Array[] {
       { sport: 1025, dport: 8080 }).subarray(0, 40) }),
     ipv4Packet({ src: CIP, dst: VIP }, 4, tcpPacket({ src: CIP, dst: VIP }, { sport: 1, dport: 80 })),
     tcpPacket({ src: CIP, dst: VIP, mf: true }, { sport: 1003, dport: 80, flags: 'S' }),
+    ...fragment4(udpPacket({ src: CIP, dst: VIP, id: 77 }, { sport: 2002, dport: 53, payload: new Uint8Array(900) }),
+      400),
+    ...fragment4(udpPacket({ src: RIPS[0], dst: CIP, id: 78 }, { sport: 8080, dport: 2002,
+      payload: new Uint8Array(900) }), 400),
+    // IPv6: every mode's service, extension headers, ICMPv6, NAT64 replies, fragments
+    tcp6Packet({ src: CIP6, dst: VIP6 }, { sport: 3000, dport: 80, flags: 'S' }),
+    tcp6Packet({ src: CIP6, dst: VIP6 }, { sport: 3001, dport: 443, flags: 'S' }, [{ type: 0 }, { type: 60, optLen: 14 }]),
+    udp6Packet({ src: CIP6, dst: VIP6 }, { sport: 3002, dport: 53, payload: new Uint8Array(1400) }, [{ type: 43,
+      segLeft: 0, addresses: [CIP6] }]),
+    tcp6Packet({ src: CIP6, dst: VIP6 }, { sport: 3003, dport: 8000, flags: 'S' }),
+    tcp6Packet({ src: RIPS6[0], dst: CIP6 }, { sport: 8080, dport: 3000, flags: 'SA' }),
+    tcp6Packet({ src: RIPS6[1], dst: LIPS6[0] }, { sport: 8080, dport: 1024, flags: 'A' }),
+    tcpPacket({ src: RIPS[3], dst: LIPS[0] }, { sport: 8080, dport: 1030, flags: 'A' }),
+    icmp6Packet({ src: CIP6, dst: VIP6 }, { type: 128, code: 0 }),
+    icmp6Packet({ src: CIP6, dst: 'ff02::1:ff00:100' }, { type: 135, code: 0, payload: new Uint8Array(16) }),
+    icmp6Packet({ src: '2001:db8:2::fe', dst: LIPS6[1] }, { type: 2, code: 0, rest: 1280,
+      payload: tcp6Packet({ src: LIPS6[1], dst: RIPS6[1] }, { sport: 1025, dport: 8080 }) }),
+    icmp6Packet({ src: '2001:db8:1::fe', dst: VIP6 }, { type: 1, code: 0, payload: tcp6Packet({ src: VIP6, dst: CIP6 }, { sport: 80, dport: 3000 }).subarray(0, 60) }),
+    // NAT64 errors both ways (translated, quote and all)
+    icmpPacket({ src: RIPS[3], dst: LIPS[0] }, { type: 3, code: 4, rest: 1300, payload: tcpPacket({ src: LIPS[0],
+      dst: RIPS[3] }, { sport: 1030, dport: 8080 }) }),
+    icmp6Packet({ src: '2001:db8:1::fe', dst: VIP6 }, { type: 2, code: 0, rest: 1400, payload: tcp6Packet({ src: VIP6, dst: CIP6 }, { sport: 8000, dport: 3003 }) }),
+    ipv6Packet({ src: CIP6, dst: VIP6 }, 41, tcp6Packet({ src: CIP6, dst: VIP6 }, { sport: 1, dport: 80 })),
+    ...fragment6(udp6Packet({ src: CIP6, dst: VIP6 }, { sport: 3004, dport: 53, payload: new Uint8Array(900) }), 400,
+      99),
+    ...fragment6(udp6Packet({ src: CIP6, dst: VIP6 }, { sport: 3005, dport: 8000, payload: new Uint8Array(900) }),
+      400, 98),
+    // mid-flow segments of an IPv6 flow another director started (mh + dr, SVCF_MIDFLOW)
+    tcp6Packet({ src: CIP6, dst: VIP6 }, { sport: 3006, dport: 8001, flags: 'A', payload: new Uint8Array(100) }),
     // SYN-proxy services: SYNs with every option, handshake ACKs (bad cookies), server replies
     tcpPacket({ src: CIP, dst: VIP }, { sport: 1004, dport: 8000, flags: 'S', options: [2, 4, 5, 180, 4, 2, 8, 10, 0, 0, 0, 9, 0, 0, 0, 0, 1, 3, 3, 7] }),
     tcpPacket({ src: CIP, dst: VIP }, { sport: 1005, dport: 8001, flags: 'S', options: [2, 4, 5, 180, 1, 3, 3, 14] }),
@@ -64,9 +98,10 @@ function templates(): Uint8Array[] {
   ];
   const out: Uint8Array[] = [];
   for (const p of l3) {
+    const type = p[0] >> 4 === 6 ? 0x86dd : 0x0800;
     out.push(p);
-    out.push(ethernet(DEV0_MAC, CLIENT_MAC, p));
-    out.push(ethernet(DEV1_MAC, RS_MACS[0], p));
+    out.push(ethernet(DEV0_MAC, CLIENT_MAC, p, type));
+    out.push(ethernet(DEV1_MAC, RS_MACS[0], p, type));
   }
   out.push(arpRequest(CLIENT_MAC, CIP, VIP));
   return out;
@@ -80,6 +115,8 @@ function hashRegion(h: CoreHarness, base: number, size: number): string {
 type Fields = [number, number][];
 const CORE_HEADER: Fields = [[abi.HDR_CONN_COUNT, 4], [abi.HDR_CONN_FREE, 4], [abi.HDR_CONN_HIGH, 4],
   [abi.HDR_SWEEP_CURSOR, 4], [abi.HDR_EVT_HEAD, 4], [abi.HDR_SINK, 4],
+  // the hold region's counts: the core's, but for HOLD_READY, which the host clears after a drain
+  [abi.HDR_HOLD_WAITING, 4], [abi.HDR_HOLD_READY, 4],
   // the SYN-flood defence's own state: the embryonic count, the eviction hand, this batch's emits
   [abi.HDR_EMBRYONIC, 4], [abi.HDR_EVICT_CURSOR, 4], [abi.HDR_EMIT_COUNT, 4],
   // written by the test before each batch
@@ -115,7 +152,7 @@ function hostOwnedState(h: CoreHarness): Record<string, string> {
 for (const flavour of FLAVOURS) {
   describe(`core fuzz (${flavour})`, () => {
     it(`${FRAMES[flavour]} random and mutated frames: no trap, no stray write, a verdict each, drops counted`, () => {
-      const h = new CoreHarness(flavour, { sessions: 4096, slotCount: 128, maxFrame: 2048, connExt: true,
+      const h = new CoreHarness(flavour, { sessions: 4096, slotCount: 128, services: 16, maxFrame: 2048, connExt: true,
         proxyMarks: true })
         .standard({ mtu: 1400 });
       h.service(0, { forwarding: 'nat', proxyProtocol: 'v1' }, [realServerEntry(0), realServerEntry(1)]);
@@ -129,11 +166,21 @@ for (const flavour of FLAVOURS) {
       h.tables.setCookieKeys(1, new Uint8Array(abi.COOKIE_KEYS_SIZE).fill(3));
       h.tables.setSynFlood({ embryonicMax: 300, synRecvPressureS: 2, proxyFillRecords: 3000, mss: 1460, wscale: 7 });
       h.tables.setLips([{ address: LIPS[0], portMin: 1024, portMax: 1200 }, { address: LIPS[1], portMin: 1024,
-        portMax: 1100 }]);
+        portMax: 1100 },
+        { address: LIPS6[0], portMin: 1024, portMax: 1200 }, { address: LIPS6[1], portMin: 1024, portMax: 1100 }]);
       h.service(7, { forwarding: 'dr', port: 8003, scheduler: 'mh', midFlow: true },
         [realServerEntry(5, { port: 0 }), realServerEntry(6, { port: 0 })], 8);
+      // IPv6: every mode, NAT64, and a mid-flow service
+      h.service(10, { vip: VIP6, forwarding: 'nat' }, [realServerEntry6(0), realServerEntry6(1)], 10);
+      h.service(11, { vip: VIP6, forwarding: 'fullnat', port: 443, persistence: 60, persistencePrefix: 64 },
+        [realServerEntry6(1)], 12);
+      h.service(12, { vip: VIP6, forwarding: 'tun', protocol: 'udp', port: 53 }, [realServerEntry6(2, { port: 0 })], 13);
+      h.service(13, { vip: VIP6, forwarding: 'fullnat', port: 8000 }, [realServerEntry(3)], 14);
+      h.service(14, { vip: VIP6, forwarding: 'dr', port: 8001, scheduler: 'mh', midFlow: true },
+        [realServerEntry6(3, { port: 0 }), realServerEntry6(4, { port: 0 })], 15);
       const { layout } = h;
-      const frozen = [layout.devices, layout.local, layout.svcIndex, layout.destinations, layout.pools, layout.sched];
+      const frozen = [layout.devices, layout.local, layout.svcIndex, layout.destinations, layout.pools, layout.sched,
+        layout.local6, layout.svc6, layout.rs6, layout.lip6];
       const frozenHash = frozen.map((r) => hashRegion(h, r.base, r.size));
       const hostBefore = hostOwnedState(h);
       const slotsEnd = layout.slots.base + layout.slots.size;
@@ -145,7 +192,7 @@ for (const flavour of FLAVOURS) {
       let total = 0;
       let now = 1;
       const lens = new Uint32Array(n);
-      const verdicts = [0, 0, 0];
+      const verdicts = [0, 0, 0, 0];
       const dropStats0 = h.tables.stat(abi.STAT_DROPPED);
       while (total < FRAMES[flavour]) {
         const l2 = (rand() & 1) === 0;
@@ -171,11 +218,15 @@ for (const flavour of FLAVOURS) {
             if (kind === 8) {
               // a hostile length field: IP total length, IHL, UDP length or TCP data offset
               const ip = at + (l2 ? 14 : 0);
-              const which = rand() % 4;
+              const which = rand() % 7;
               if (which === 0) { h.bytes[ip + 2] = rand() & 0xff; h.bytes[ip + 3] = rand() & 0xff; }
-              if (which === 1) h.bytes[ip] = 0x40 | (rand() & 15);
+              if (which === 1) h.bytes[ip] = (h.bytes[ip] & 0xf0) | (rand() & 15);
               if (which === 2) { h.bytes[ip + 24] = rand() & 0xff; h.bytes[ip + 25] = rand() & 0xff; }
               if (which === 3) h.bytes[ip + 32] = rand() & 0xff;
+              // IPv6: payload length, an extension header's length, a fragment offset
+              if (which === 4) { h.bytes[ip + 4] = rand() & 0xff; h.bytes[ip + 5] = rand() & 0xff; }
+              if (which === 5) h.bytes[ip + 41] = rand() & 0xff;
+              if (which === 6) { h.bytes[ip + 42] = rand() & 0xff; h.bytes[ip + 43] = rand() & 0xff; }
             }
           }
           len = Math.min(len, maxFrame);
@@ -190,11 +241,12 @@ for (const flavour of FLAVOURS) {
         }
         now += 1 + (rand() % 2000);
         h.core.process(n, now);
+        h.tables.drainHeld(() => undefined);
         if ((total / n) % 16 === 0) h.core.sweep(512, now);
         for (let i = 0; i < n; i++) {
           const d = layout.descriptors.base + i * abi.DESC_SIZE;
           const v = h.bytes[d + abi.DESC_VERDICT];
-          assert.ok(v <= abi.VERDICT_HOST, `frame ${total + i}: verdict ${v}`);
+          assert.ok(v <= abi.VERDICT_HELD, `frame ${total + i}: verdict ${v}`);
           verdicts[v]++;
           const slot = layout.slots.base + i * layout.slotSize;
           let end = frameAddress(layout, i) + lens[i];
@@ -217,8 +269,13 @@ for (const flavour of FLAVOURS) {
       }
       frozen.forEach((r, k) => assert.equal(hashRegion(h, r.base, r.size), frozenHash[k], `table ${k} changed`));
       assert.deepEqual(hostOwnedState(h), hostBefore, 'the host\'s fields of header, services, real servers and LIPs unchanged');
+      // held fragments leave released, or as a counted drop (timed out, or refused at release)
+      h.core.sweep(16, now + 60_000);
       const dropped = h.tables.stat(abi.STAT_DROPPED) - dropStats0;
-      assert.equal(dropped, BigInt(verdicts[0]), 'every drop counted');
+      const released = h.tables.stat(abi.STAT_FRAG_RELEASED);
+      assert.equal(h.tables.header(abi.HDR_HOLD_WAITING), 0);
+      assert.equal(dropped, BigInt(verdicts[0] + verdicts[3]) - released, 'every drop counted');
+      assert.ok(verdicts[3] > 0 && h.tables.stat(abi.STAT_FRAG_HITS) > 0n, `held ${verdicts[3]}`);
       const byReason = Object.values(h.tables.drops()).reduce((a, b) => a + b, 0n);
       assert.equal(byReason, h.tables.stat(abi.STAT_DROPPED), 'drops by reason add up');
       assert.equal(h.tables.stat(abi.STAT_RX_PACKETS), BigInt(total));
@@ -230,10 +287,10 @@ for (const flavour of FLAVOURS) {
       h.core.sweep(1 << 20, now + 10_000_000);
       h.core.sweep(1 << 20, now + 20_000_000);
       assert.equal(h.tables.sessionCount(), 0);
-      for (let rs = 0; rs < 10; rs++) assert.ok(h.tables.rsIdle(rs), `rs ${rs} counters back to 0`);
+      for (let rs = 0; rs < 17; rs++) assert.ok(h.tables.rsIdle(rs), `rs ${rs} counters back to 0`);
       assert.equal(h.tables.embryonic().count, 0, 'the embryonic count back to 0');
       assert.ok(h.tables.stat(abi.STAT_COOKIES_SENT) > 100n && h.tables.stat(abi.STAT_COOKIES_FAILED) > 100n);
-      assert.equal(h.tables.lipUsage(0).used + h.tables.lipUsage(1).used, 0);
+      for (let l = 0; l < 4; l++) assert.equal(h.tables.lipUsage(l).used, 0, `LIP ${l} ports back`);
     });
   });
 }

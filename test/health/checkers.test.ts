@@ -113,3 +113,29 @@ describe('health checkers', () => {
     assert.ok(performance.now() - t0 < 1500);
   });
 });
+
+describe('health checkers over IPv6', () => {
+  it('tcp, http (Host header in brackets) and udp probe a server at ::1', async () => {
+    let host = '';
+    const http = createServer((req, res) => { host = req.headers.host ?? ''; res.end('ok'); });
+    await new Promise<void>((r) => http.listen(0, '::1', r));
+    const udp = createSocket('udp6');
+    udp.on('message', (m, r) => udp.send(m, r.port, r.address));
+    await new Promise<void>((r) => udp.bind(0, '::1', r));
+    try {
+      const port = (http.address() as AddressInfo).port;
+      const v6 = (p: number, check: Partial<HealthSpec>): Target => ({ ...target(p, check), address: '::1' });
+      const t = await probe(v6(port, { type: 'tcp' }));
+      assert.ok(t.ok, t.message);
+      assert.match(t.message, /connected to \[::1\]:\d+/);
+      const h = await probe(v6(port, { type: 'http', path: '/' }));
+      assert.ok(h.ok, h.message);
+      assert.equal(host, '[::1]');
+      const u = await probe(v6(udp.address().port, { type: 'udp' }));
+      assert.ok(u.ok, u.message);
+    } finally {
+      http.close();
+      udp.close();
+    }
+  });
+});

@@ -33,6 +33,16 @@ describe('import ipvsadm -S -n', () => {
     ]);
   });
 
+  it('translates IPv6 services and servers written in brackets, and their prefix persistence', () => {
+    const v6 = spec.services.find((s) => s.vip === '2001:db8::10')!;
+    assert.equal(v6.port, 443);
+    assert.equal(v6.scheduler, 'mh');
+    assert.equal(v6.persistence, 600);
+    assert.equal(v6.persistencePrefix, 64);
+    assert.deepEqual(v6.realServers.map((x) => [x.address, x.port, x.weight]), [['2001:db8:2::11', 8443, 3], ['2001:db8:2::12', 8443, 1]]);
+    assert.equal(v6.forwarding, 'nat');
+  });
+
   it('lists what it could not translate, with line numbers', () => {
     const text = r.untranslated.join('\n');
     assert.match(text, /line 4: .*lower threshold/);
@@ -45,6 +55,13 @@ describe('import ipvsadm -S -n', () => {
 describe('import keepalived.conf', () => {
   const r = keepalived(fixture('keepalived.conf'));
   const spec = parseConfig(r.yaml.replace('addresses: []', 'addresses: [10.0.0.2/24]'), 'imported');
+
+  it('translates an IPv6 virtual_server with its prefix persistence', () => {
+    const v6 = spec.services.find((s) => s.vip === '2001:db8::20')!;
+    assert.equal(v6.forwarding, 'dr');
+    assert.equal(v6.persistencePrefix, 64);
+    assert.deepEqual(v6.realServers.map((x) => [x.address, x.port, x.weight]), [['2001:db8:2::21', 80, 2]]);
+  });
 
   it('translates virtual servers: algorithm, kind, persistence, sorry server', () => {
     const web = spec.services.find((s) => s.port === 80)!;

@@ -16,8 +16,10 @@ import { KernelRoutes } from '../../src/director/kernel-routes.js';
 import { nativeIo } from '../../src/io/device.js';
 import { native } from '../../src/io/native.js';
 import type { DeviceIo, OpenDevice } from '../../src/io/port.js';
-import { arpReply, bytesToIp, decodeFrame } from '../oracle/packet.js';
-import { CIP, CLIENT_MAC, RIPS, RS_MACS, TAP_DIRECTOR, fromClient, recordingKernel, recordingLog, webService } from '../director/fixture.js';
+import { arpReply, bytesToIp, decodeFrame, ethernet, fragment4, tcpPacket } from '../oracle/packet.js';
+import {
+  CIP, CLIENT_MAC, EXT_MAC, RIPS, RS_MACS, TAP_DIRECTOR, VIP, fromClient, recordingKernel, recordingLog, webService,
+} from '../director/fixture.js';
 
 /** PairIo opens each device as a socket pair: the director gets one end, the test keeps the other */
 class PairIo implements DeviceIo {
@@ -129,6 +131,24 @@ describe('the data-path worker over socket pairs', { timeout: 60_000 }, () => {
     assert.ok(st.rxFrames >= 1 && st.txFrames >= 1, JSON.stringify(st));
     assert.ok(st.hostSent >= 3, 'ARP requests went out from the main thread');
     assert.ok(dir.batchStats().batches >= 1);
+  });
+
+  it('a fragment held for its first is written by the worker right after it (IPv4, fragment IDs)', async () => {
+    const start = wire.frames[1].length;
+    const segment = tcpPacket({ src: CIP, dst: VIP, id: 999 }, { sport: 41500, dport: 80, flags: 'S', seq: 1,
+      payload: new Uint8Array(2400).fill(5) });
+    const [first, second, third] = fragment4(segment, 1000).map((p) => ethernet(EXT_MAC, CLIENT_MAC, p));
+    wire.send(0, third);
+    await until(() => dir.tables.stat(abi.STAT_FRAG_HELD) === 1n, 'the third fragment held');
+    assert.equal(wire.frames[1].length, start);
+    wire.send(0, first);
+    wire.send(0, second);
+    await until(() => wire.frames[1].length === start + 3, 'three fragments out');
+    const out = wire.frames[1].slice(start).map((f) => decodeFrame(f, true).ip!);
+    assert.equal(new Set(out.map((ip) => ip.dst)).size, 1, 'all to one server');
+    assert.ok(RIPS.includes(out[0].dst));
+    assert.ok(out.every((ip) => ip.id === 999 && ip.headerChecksumOk));
+    assert.equal(dir.tables.stat(abi.STAT_FRAG_RELEASED), 1n);
   });
 
   it('exclusive() holds the worker at a batch boundary: a frame sent meanwhile waits, then goes through', async () => {
