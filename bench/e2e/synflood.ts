@@ -244,11 +244,11 @@ async function main(): Promise<void> {
         `${String(r.legit.during.p99_ms).padStart(13)}  ${`${r.transfer_gbps.before}/${r.transfer_gbps.during}/${r.transfer_gbps.after}`.padEnd(35)}` +
         `${String(r.transfer_completed).padEnd(11)}${String(r.table_full).padEnd(12)}${String(r.evicted).padEnd(9)}` +
         `${String(r.cookies_sent).padEnd(9)}${r.wlvs_cpu_during} / ${r.machine_busy_during}`);
+    }
     for (const r of rows) {
       console.log(`${r.defence}: legit p50 ms before/during/after ${r.legit.before.p50_ms}/${r.legit.during.p50_ms}/` +
         `${r.legit.after.p50_ms}, p99 ${r.legit.before.p99_ms}/${r.legit.during.p99_ms}/${r.legit.after.p99_ms}; ` +
         `embryonic max seen ${r.embryonic_max_seen}; ${r.protection_log.join(' ')}`);
-    }
     }
     console.log(`new conn/s without a flood (wrk -c32, Connection: close, median of ${values.rounds}): proxy off ${cost.proxy_off.toFixed(0)}, ` +
       `forced on ${cost.proxy_on.toFixed(0)} (${((cost.ratio - 1) * 100).toFixed(1)} %)`);
