@@ -138,6 +138,7 @@ async function floodRun(topo: Topology, defence: Defence): Promise<FloodRow> {
     const ip = await iperf;
     clearInterval(sampler);
     const m = await metrics(topo, dir);
+    if (process.env.WLVS_BENCH_DEBUG) console.error(m.split('\n').filter((l) => /^wlvs_(drops|syn|embryonic|sessions)/.test(l)).join('\n'));
     const sent = Number(/(\d+) packets outgoing/.exec(floodOut)?.[1] ?? 0);
     const phase = (a: number, b: number) => {
       const r = successRate(results, a, b);
