@@ -579,23 +579,33 @@ function connectionLog(r: Reader, dm: YAMLMap | null): ConnectionLogSpec {
 }
 
 /**
- * clusterFamilies refuses IPv6 in a cluster: the members announce their VIPs and local addresses
- * to the routers as IPv4 routes only (bird-config.ts: an ipv4 channel, /32 blackholes), so an
- * IPv6 VIP or local address would never draw traffic. A failover pair (director.ha) serves IPv6.
+ * clusterFamilies: a member announces each VIP and local address over the BGP sessions of its
+ * family only (bird-config.ts: IPv4 neighbours carry /32s, IPv6 neighbours /128s), so an address
+ * of a family no neighbour speaks would never draw traffic: refused.
  */
 function clusterFamilies(r: Reader, root: YAMLMap, cluster: Node | undefined, spec: DirectorSpec): void {
+  const speaks = new Set(spec.cluster!.bgp.neighbors.filter((n) => n.address).map((n) => (n.address.includes(':') ? 6 : 4)));
+  const missing = (a: string): string | null => {
+    const f = a.includes(':') ? 6 : 4;
+    if (speaks.has(f)) return null;
+    return f === 6 ? 'no BGP neighbour is IPv6: add the router\'s IPv6 address to director.cluster.bgp.neighbors ' +
+      '(and bgp.local_address6) to announce IPv6 routes' : 'no BGP neighbour is IPv4: IPv4 routes are announced to IPv4 neighbours';
+  };
+  if (speaks.size === 0) return;
   const nodes = r.seq(r.get(root, 'services'), 'services');
   spec.services.forEach((s, i) => {
-    if (!s.vip.includes(':')) return;
+    const why = s.vip ? missing(s.vip) : null;
+    if (!why) return;
     const m = isMap(nodes[i]) ? nodes[i] as YAMLMap : null;
-    r.problem(r.get(m, 'vip') ?? nodes[i], `services[${i}].vip`, 'an IPv6 VIP cannot be served by a cluster yet: ' +
-      'its members announce IPv4 routes only; serve it from a failover pair (director.ha) or a director outside the cluster');
+    r.problem(r.get(m, 'vip') ?? nodes[i], `services[${i}].vip`, `${s.vip} cannot be announced: ${why}`);
   });
   for (const x of spec.cluster!.members) {
-    const v6 = x.localAddresses.filter((a) => a.includes(':'));
-    if (v6.length) {
-      r.problem(cluster, 'director.cluster.members', `local address ${v6[0]} of ${x.name} is IPv6: ` +
-        'a cluster announces IPv4 routes only');
+    for (const a of x.localAddresses) {
+      const why = missing(a);
+      if (why) {
+        r.problem(cluster, 'director.cluster.members', `local address ${a} of ${x.name} cannot be announced: ${why}`);
+        break;
+      }
     }
   }
 }
