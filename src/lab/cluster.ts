@@ -106,8 +106,8 @@ export interface ClusterLab {
  * `ipv6`, a second session per director over IPv6 carrying the ipv6 channel, and a kernel
  * protocol for the IPv6 table
  */
-export function routerBirdConfig(directors: { name: string; address: string; as: number; address6?: string }[], bfd: boolean,
-  ipv6 = false): string {
+export function routerBirdConfig(directors: { name: string; address: string; as: number; address6?: string }[],
+  bfd: boolean, ipv6 = false): string {
   const session = (name: string, local: string, channel: string) => [
     `template bgp ${name} {`,
     `  local ${local} as ${ROUTER_AS};`,
@@ -220,7 +220,8 @@ export async function buildClusterLab(opts: ClusterLabOptions = {}): Promise<Clu
     const keyFile = join(dir, 'sync.key');
     writeFileSync(keyFile, randomBytes(32), { mode: 0o600 });
     const members = directors.map((d) => ({
-      name: d.name, ...(fullnat ? { sync: `${d.address}:${SYNC_PORT}`, local_addresses: ipv6 ? [d.lip, d.lip6] : [d.lip] } : {}),
+      name: d.name,
+      ...(fullnat ? { sync: `${d.address}:${SYNC_PORT}`, local_addresses: ipv6 ? [d.lip, d.lip6] : [d.lip] } : {}),
     }));
     const config = (name: string): Record<string, unknown> => {
       const d = directors.find((x) => x.name === name)!;
@@ -243,7 +244,8 @@ export async function buildClusterLab(opts: ClusterLabOptions = {}): Promise<Clu
             bgp: {
               local_as: d.as, local_address: d.address,
               ...(ipv6 ? { local_address6: d.address6 } : {}),
-              neighbors: [{ address: ROUTER_ADDRESS, as: ROUTER_AS }, ...(ipv6 ? [{ address: ROUTER_ADDRESS6, as: ROUTER_AS }] : [])],
+              neighbors: [{ address: ROUTER_ADDRESS, as: ROUTER_AS },
+                ...(ipv6 ? [{ address: ROUTER_ADDRESS6, as: ROUTER_AS }] : [])],
               hold_time: 3, keepalive: 1, ...(bfd ? { bfd: { interval: 0.1, multiplier: 3 } } : {}),
             },
             watchdog: 0.5,
