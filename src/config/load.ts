@@ -420,8 +420,8 @@ function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec)
 /**
  * familyRules: which address families a service may mix. The real servers share one family; an
  * IPv4 VIP needs IPv4 servers; an IPv6 VIP in front of IPv4 servers (NAT64) is Full-NAT only;
- * the sorry server is of the servers' family, the tunnel source of the VIP's; PROXY and TOA need
- * IPv4 clients.
+ * the sorry server is of the servers' family, the tunnel source of the VIP's. (PROXY and TOA take
+ * either family of client: clientaddr.ts writes IPv6 clients as "TCP6", AF_INET6 and 20-byte TOA.)
  */
 function familyRules(r: Reader, m: YAMLMap | null, node: Node, path: string, s: ServiceSpec,
   modes: Set<ForwardingMode>): void {
@@ -438,12 +438,6 @@ function familyRules(r: Reader, m: YAMLMap | null, node: Node, path: string, s: 
   }
   if (vipFamily === 6 && rsFamily === 4 && [...modes].some((x) => x !== 'fullnat')) {
     r.problem(node, `${path}.forwarding`, 'IPv4 real servers behind an IPv6 VIP need fullnat (NAT64: the client is translated to an IPv4 local address)');
-  }
-  // the core writes a PROXY header and TOA option from an IPv4 client address only
-  for (const [key, on] of [['proxy_protocol', s.proxyProtocol !== null], ['toa', s.toa]] as const) {
-    if (on && vipFamily === 6) {
-      r.problem(r.get(m, key), `${path}.${key}`, 'is not supported for an IPv6 VIP yet (its clients are IPv6): use an IPv4 VIP');
-    }
   }
   if (s.sorry?.address && familyOf(s.sorry.address) !== rsFamily) {
     r.problem(r.get(m, 'sorry_server'), `${path}.sorry_server.address`, 'the sorry server must be of the real servers\' address family');

@@ -296,7 +296,7 @@ describe('cluster of two directors, IPv6 VIP (TUN 6in6, Maglev)', { timeout: 300
   const CIP6 = '2001:db8:1::10';
 
   before(async () => {
-    cl = await buildClusterLab({ tag: 'wc6', directors: 2, ipv6: true });
+    cl = await buildClusterLab({ tag: 'wcs', directors: 2, ipv6: true });
     await startClusterServers(cl);
     for (const d of cl.directors) await cl.startDirector(d.name);
     await cl.waitNexthops(addresses6(), CLUSTER_VIP6, 20_000);
