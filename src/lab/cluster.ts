@@ -339,7 +339,9 @@ export async function startClusterServers(cl: ClusterLab, o: { iperf?: boolean }
       const prep = cl.lab.spawn(rs.role, process.execPath, [BIN, 'realserver', '--mode', 'tun', '--vip', CLUSTER_VIP, ...v6]);
       await waitForLine(prep, /"event":"ready"/);
     }
-    const srv = cl.lab.spawn(rs.role, process.execPath, [RS_SERVER, '--name', rs.name, '--port', '80', '--udp-port', '5353']);
+    // dual stack: listen on :: (IPv4 clients then appear as ::ffff:a.b.c.d)
+    const addr = cl.client.addresses6.length ? ['--addr', '::'] : [];
+    const srv = cl.lab.spawn(rs.role, process.execPath, [RS_SERVER, '--name', rs.name, '--port', '80', '--udp-port', '5353', ...addr]);
     waits.push(waitForLine(srv, /^ready/));
     if (o.iperf) waits.push(waitForLine(cl.lab.spawn(rs.role, 'iperf3', ['-s', '-p', '5201', '--forceflush']), /Server listening/));
   }

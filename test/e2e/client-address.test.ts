@@ -176,7 +176,7 @@ if (!only || only.includes('tap/ipv6-client')) {
 
       before(async () => {
         topo = await buildTopology({ ipv6: true, rsGateway: '10.99.2.1', rsGateway6: '2001:db8:2::1', rsTxOff: true,
-          tag: 'wp6' });
+          tag: 'wps' });
         nginx = await startNginx(topo,
           { proxyProtocol: true, accessLog: true, files: { big }, plainPort: 81, digestPort: 8099, ipv6: true });
         await startDirector(topo, (token) => {
