@@ -470,13 +470,13 @@ function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: b
  * translation, the SYN proxy's window rescaling, and TOA, the PROXY header and the MSS room they
  * need (clientaddr.ts). Returns the bytes the packet grew by, or CLIENTADDR_FAILED | DROP_*.
  */
-function stream(desc: usize, rec: u32, c: usize, ip: usize, l4: usize, out: bool, firstSyn: bool, partial: bool, end: usize,
+export function stream(desc: usize, rec: u32, c: usize, ip: usize, l4: usize, out: bool, firstSyn: bool, partial: bool, end: usize,
   vnetHdr: usize): u32 {
   const tf = load<u8>(l4 + TCP_FLAGS);
   if (out) {
     if ((tf & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK)) {
       const want = clientAddrFlags(<u32>load<u16>(c + CONN_SVC));
-      if (want != 0) clampMss(l4, clientAddrRoom(c, want), partial);
+      if (want != 0) clampMss(l4, clientAddrRoom(rec, c, want), partial);
     }
     clientAddrOut(rec, l4);
     seqAdjust(rec, l4, out, partial);

@@ -8,7 +8,7 @@ import {
   DESC_VERDICT, DEV_ADDR6, DEV_MAC, DEV_MTU, DROP_CONFLICT, DROP_FRAGMENT, DROP_ICMP_UNRELATED, DROP_NO_NEIGH,
   DROP_EMBRYONIC_LIMIT, DROP_NO_RS, DROP_NO_SERVICE, DROP_NO_SESSION, DROP_TABLE_FULL, DROP_UNSUPPORTED, ETH_HLEN,
   EVT_CREATED, EVT_STATE_CHANGED, EVT_TEMPLATE_CREATED, FWD_DR, FWD_FNAT, FWD_INHERIT, FWD_NAT, FWD_TUN,
-  HDR_CONN6_BASE, IDX_DIR_OUT, IPPROTO_TCP, LIP6_ADDR, NO_RS, PROTO_V6, RS6_RIP, RS6_TUN_SRC, RSF_READY,
+  HDR_CONN6_BASE, HDR_CONNX_BASE, IDX_DIR_OUT, IPPROTO_TCP, LIP6_ADDR, NO_RS, PROTO_V6, RS6_RIP, RS6_TUN_SRC, RSF_READY,
   RSF_V6, RS_DEV, RS_FLAGS, RS_FWD, RS_RIP, RS_RPORT, SCR_DST, SCR_FRAG6, SCR_HASH, SCR_ICMP, SCR_L3,
   SCR_L4, SCR_PROTO, SCR_SPORT, SCR_SRC, SCR_TCPFLAGS, STAT_FRAG_NEEDED_SENT, STAT_ICMP_RELAYED, SVC6_PERSIST_MASK,
   SVC6_TUN_SRC, SVCF_MIDFLOW, SVCF_PERSIST, SVC_FLAGS, SVC_FWD, SVC_PERSIST_TIMEOUT, SVC_VPORT, TCP_S_ESTABLISHED, TCP_S_NONE, TCP_S_SYN_RECV, TO_UDP, VERDICT_DROP,
@@ -16,8 +16,9 @@ import {
 } from './abi';
 import {
   FAILED, SORRY_PICK, connCreated, devAddress, handle, liveTemplate, pickServer, retirePrevious, reuseLip, reusable,
-  settle, strayTcp, unknownPacket,
+  settle, strayTcp, stream, unknownPacket,
 } from './batch';
+import { CLIENTADDR_FAILED } from './clientaddr';
 import { connStatsCount, connStatsEvict, connStatsStart } from './connstats';
 import { emitEvent } from './events';
 import { NO_LIP, chooseTuple } from './fnat_pool';
@@ -29,7 +30,6 @@ import {
   CLASS_BASE_MASK, CLASS_FIRST_FRAG, CLASS_FRAG, CLASS_ICMP_ERR, CLASS_IN, CLASS_LIP, CLASS_UNKNOWN, CLASS_V6,
 } from './parse';
 
-import { seqAdjust } from './seqadj';
 import { NO_SERVICE, serviceAddress } from './service';
 import { lookupService6, svc6Address } from './service6';
 import {
@@ -232,8 +232,12 @@ function forward6(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: 
   const vnetHdr: usize = vnet ? frame - VNET_HDR_LEN : 0;
   const partial = vnet && (load<u8>(vnetHdr + VNET_FLAGS) & VNET_F_NEEDS_CSUM) != 0;
   const rsV6 = (load<u8>(r + RS_FLAGS) & RSF_V6) != 0;
+  // NAT64 towards the server: the IPv4 header that replaced the IPv6 one (0: still IPv6)
+  let ip4: usize = 0;
 
   let translated = false;
+  // the client's first SYN: TOA and the PROXY protocol are armed on it (as batch.ts)
+  let firstSyn = false;
   if (icmp) {
     if (fwd == FWD_FNAT && !rsV6) {
       // NAT64: the error and its quote become ICMPv4 towards the server (RFC 7915 §5.2)
@@ -252,6 +256,7 @@ function forward6(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: 
     }
     count(STAT_ICMP_RELAYED, 1);
   } else if (proto == IPPROTO_TCP) {
+    firstSyn = load<u8>(c + CONN_STATE) == TCP_S_NONE && !out && (load<u8>(scr + SCR_TCPFLAGS) & (TH_SYN | TH_ACK)) == TH_SYN;
     tcpStep(c, r, scr, fwd == FWD_DR || fwd == FWD_TUN ? DIR_INPUT_ONLY : (out ? DIR_OUTPUT : DIR_INPUT), now);
   } else {
     store<u32>(c + CONN_EXPIRES, now + timeoutMs(TO_UDP));
@@ -290,6 +295,8 @@ function forward6(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: 
         }
         frame = nat64In(frame, ip, l4, proto, l2, c, x, partial, vnetHdr);
         outLen = l2len + IP_HLEN + <u32>(ip + tot - l4);
+        // the transport header stayed where it was, with the IPv4 header right before it
+        ip4 = l4 - IP_HLEN;
       }
       if (l2) drIn(frame, r, dev + DEV_MAC);
     } else if (fwd == FWD_DR) {
@@ -323,8 +330,17 @@ function forward6(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: 
       outLen += IP6_HLEN;
     }
   }
-  // the shared sequence translation (PROXY protocol, SYN proxy) knows no address family
-  if (proto == IPPROTO_TCP && !icmp) seqAdjust(rec, l4, out, partial);
+  // the shared sequence translation and TOA / the PROXY header (clientaddr.ts) know no address
+  // family: they edit whichever IP header now carries the segment
+  if (proto == IPPROTO_TCP && !icmp && hdr(HDR_CONNX_BASE) != 0) {
+    const at = ip4 != 0 ? ip4 : ip;
+    const grown = stream(desc, rec, c, at, l4, out, firstSyn, partial, ip + tot, vnetHdr);
+    if (grown >= CLIENTADDR_FAILED) {
+      settle(desc, VERDICT_DROP, <u8>(grown & 0xff));
+      return false;
+    }
+    outLen += grown;
+  }
   countTraffic(<u32>load<u16>(c + CONN_SVC), rs, out, tot);
   connStatsCount(rec, scr, proto == IPPROTO_TCP && !icmp, out, tot, now);
   store<u32>(desc + DESC_OFF, <u32>frame);
@@ -442,8 +458,11 @@ export function nat64Reply(desc: usize, scr: usize, l2: bool, vnet: bool, inDev:
     const vnetHdr: usize = vnet ? frame - VNET_HDR_LEN : 0;
     const partial = vnet && (load<u8>(vnetHdr + VNET_FLAGS) & VNET_F_NEEDS_CSUM) != 0;
     nf = nat64Out(frame, ip, l2, c, conn6Address(rec), partial, vnetHdr);
-    // the transport header stays where it was: only the IP header in front of it changed
-    if (proto == IPPROTO_TCP) seqAdjust(rec, ip + ihl, true, partial);
+    // the transport header stays where it was: only the IP header in front of it changed (a
+    // server segment never grows: stream() only clamps, translates and notes acknowledgements)
+    if (proto == IPPROTO_TCP && hdr(HDR_CONNX_BASE) != 0) {
+      stream(desc, rec, c, ip + ihl - IP6_HLEN, ip + ihl, true, false, partial, ip + tot, vnetHdr);
+    }
     store<u32>(desc + DESC_LEN, (l2 ? ETH_HLEN : 0) + IP6_HLEN + tot - ihl);
   }
   const outDev = <u32>load<u8>(c + CONN_CDEV);

@@ -16,18 +16,23 @@
 // moves the payload towards the slot's end (the slot has a maximum frame of room); a segment that
 // would not fit (slot or 64 KiB) is dropped as DROP_PROXY_NO_ROOM and the client resends it.
 // Checksums of a grown segment are computed afresh (odd-length headers shift every word after).
+// IPv6 clients (CONN_PROTO has PROTO_V6: Full-NAT 6->6, NAT66, NAT64): the header carries the
+// client's and the VIP's IPv6 addresses from the CONN6 record ("TCP6" in v1, AF_INET6 with a
+// 36-byte address block in v2), TOA is the 20-byte variant (wire.ts TCPOLEN_TOA6), whatever the
+// family of the packet that carries them (NAT64: an IPv4 packet towards the server).
 import {
   CONNXF_PROXY, CONNXF_SEQ, CONNXF_TOA, CONNX_FLAGS, CONNX_SEQ_IN, CONN_CIP, CONN_CPORT, CONN_SVC, CONN_VIP,
-  CONN_VPORT, DROP_PROXY_NO_ROOM, HDR_PROXY_BASE, IPPROTO_TCP, STAT_PROXY_SENT, STAT_TOA_ADDED, STAT_TOA_NO_ROOM,
+  CONN_VPORT, CONN6_CIP, CONN6_VIP, CONN_PROTO, DROP_PROXY_NO_ROOM, HDR_PROXY_BASE, IPPROTO_TCP, PROTO_V6, STAT_PROXY_SENT, STAT_TOA_ADDED, STAT_TOA_NO_ROOM,
   SVCF_PROXY_V1, SVCF_PROXY_V2, SVCF_TOA, SVC_FLAGS, VNET_FLAGS, VNET_F_NEEDS_CSUM, VNET_HDR_LEN_FIELD,
 } from './abi';
 import { csumApply, csumFinish, csumFold16, csumSum, ipHeaderChecksum } from './csum';
 import { bswap16, hdr } from './mem';
 import { connxAddress } from './seqadj';
 import { serviceAddress } from './service';
+import { conn6Address } from './session6';
 import { count } from './stats';
 import {
-  IP_CSUM, IP_DST, IP_SRC, IP_TOT_LEN, TCPOLEN_MSS, TCPOLEN_TOA, TCPOPT_EOL, TCPOPT_MSS, TCPOPT_NOP, TCPOPT_TOA,
+  IP6_HLEN, IP6_PLEN, IP6_SRC, IP_CSUM, IP_DST, IP_SRC, IP_TOT_LEN, TCPOLEN_MSS, TCPOLEN_TOA, TCPOLEN_TOA6, TCPOPT_EOL, TCPOPT_MSS, TCPOPT_NOP, TCPOPT_TOA,
   TCP_ACK, TCP_CSUM, TCP_DOFF, TCP_FLAGS, TCP_HLEN, TCP_MAX_HLEN, TCP_SEQ, TH_ACK, TH_RST, TH_SYN,
 } from './wire';
 
@@ -40,6 +45,11 @@ const V2_SIGNATURE: usize = memory.data<u8>([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d,
 @inline const V2_VER_CMD_PROXY: u8 = 0x21;
 // @ts-ignore: decorator
 @inline const V2_FAM_TCP4: u8 = 0x11;
+/** v2 for TCP over IPv6: AF_INET6 | STREAM, length 36 (two 16-byte addresses, two ports) */
+// @ts-ignore: decorator
+@inline const V2_TCP6_LEN: u32 = 52;
+// @ts-ignore: decorator
+@inline const V2_FAM_TCP6: u8 = 0x21;
 /** clientAddrIn results at or above this are failures: CLIENTADDR_FAILED | DROP_* reason */
 // @ts-ignore: decorator
 @inline export const CLIENTADDR_FAILED: u32 = 0xffffff00;
@@ -95,11 +105,78 @@ function writeAddress(p: usize, a: u32): usize {
   return q;
 }
 
+/** clientV6: session `c`'s client is IPv6 (its addresses are in the CONN6 record) */
+// @ts-ignore: decorator
+@inline function clientV6(c: usize): bool {
+  return (load<u8>(c + CONN_PROTO) & PROTO_V6) != 0;
+}
+
+/**
+ * ip6Text writes the 16-byte address at `a` in RFC 5952 §4 text at `p` (when `write`) and
+ * returns its length: lowercase hex without leading zeros, the longest run of two or more zero
+ * groups (the first of equal runs) as "::". (§5's dotted form for IPv4-mapped addresses is left
+ * out: a parser reads either.)
+ */
+function ip6Text(p: usize, a: usize, write: bool): u32 {
+  let best: i32 = -1;
+  let bestLen: i32 = 1;
+  let run: i32 = 0;
+  for (let i: i32 = 0; i < 8; i++) {
+    if (load<u16>(a + (i << 1)) == 0) {
+      run++;
+      if (run > bestLen) {
+        bestLen = run;
+        best = i - run + 1;
+      }
+    } else {
+      run = 0;
+    }
+  }
+  let q = p;
+  for (let i: i32 = 0; i < 8; i++) {
+    if (i == best) {
+      if (write) {
+        store<u8>(q, 0x3a);
+        store<u8>(q + 1, 0x3a);
+      }
+      q += 2;
+      i += bestLen - 1;
+      continue;
+    }
+    if (i > 0 && i != best + bestLen) {
+      if (write) store<u8>(q, 0x3a);
+      q++;
+    }
+    const g = bswap16(<u32>load<u16>(a + (i << 1)));
+    const n: u32 = g >= 0x1000 ? 4 : g >= 0x100 ? 3 : g >= 0x10 ? 2 : 1;
+    if (write) {
+      for (let k: u32 = 0; k < n; k++) {
+        const d = (g >>> ((n - 1 - k) << 2)) & 15;
+        store<u8>(q + k, <u8>(d < 10 ? 0x30 + d : 0x57 + d));
+      }
+    }
+    q += n;
+  }
+  return <u32>(q - p);
+}
+
+/**
+ * proxyLength6: the header's size for IPv6 session `rec` (record `c`): v2 52 bytes; v1 "PROXY
+ * TCP6 CIP VIP CPORT VPORT\r\n", at most 104 of the 107 bytes proxy-protocol.txt §2.1 allows.
+ */
+function proxyLength6(rec: u32, c: usize, v2: bool): u32 {
+  if (v2) return V2_TCP6_LEN;
+  const x = conn6Address(rec);
+  return 11 + ip6Text(0, x + CONN6_CIP, false) + 1 + ip6Text(0, x + CONN6_VIP, false) + 1 +
+    decimalLength(bswap16(<u32>load<u16>(c + CONN_CPORT))) + 1 + decimalLength(bswap16(<u32>load<u16>(c + CONN_VPORT))) + 2;
+}
+
 /**
  * proxyLength: the header's size for session `c`: v2 28 bytes; v1 "PROXY TCP4 CIP VIP CPORT
  * VPORT\r\n" (the addresses and ports the client used: proxy-protocol.txt §2.1), 32..56 bytes.
  */
-function proxyLength(c: usize, v2: bool): u32 {
+function proxyLength(rec: u32, c: usize, v2: bool): u32 {
+  if (clientV6(c)) return proxyLength6(rec, c, v2);
   return proxyLengthOf(load<u32>(c + CONN_CIP), load<u32>(c + CONN_VIP), <u32>load<u16>(c + CONN_CPORT),
     <u32>load<u16>(c + CONN_VPORT), v2);
 }
@@ -111,8 +188,60 @@ function proxyLengthOf(cip: u32, vip: u32, cport: u32, vport: u32, v2: bool): u3
     decimalLength(bswap16(vport)) + 2;
 }
 
-/** writeProxy writes session `c`'s PROXY header (proxyLength bytes) at `p` */
-export function writeProxy(p: usize, c: usize, v2: bool): void {
+/** writeProxy6 writes IPv6 session `rec`'s PROXY header (proxyLength6 bytes) at `p` */
+function writeProxy6(p: usize, rec: u32, c: usize, v2: bool): void {
+  const x = conn6Address(rec);
+  if (v2) {
+    memory.copy(p, V2_SIGNATURE, 12);
+    store<u8>(p + 12, V2_VER_CMD_PROXY);
+    store<u8>(p + 13, V2_FAM_TCP6);
+    store<u16>(p + 14, <u16>bswap16(V2_TCP6_LEN - 16));
+    memory.copy(p + 16, x + CONN6_CIP, 16);
+    memory.copy(p + 32, x + CONN6_VIP, 16);
+    store<u16>(p + 48, load<u16>(c + CONN_CPORT));
+    store<u16>(p + 50, load<u16>(c + CONN_VPORT));
+    return;
+  }
+  writeProxyPrefix(p, 0x36);
+  let q = p + 11;
+  q += ip6Text(q, x + CONN6_CIP, true);
+  store<u8>(q++, 0x20);
+  q += ip6Text(q, x + CONN6_VIP, true);
+  writeProxyPorts(q, c);
+}
+
+/** writeProxyPrefix writes "PROXY TCP4 " (family '4') or "PROXY TCP6 " ('6') at p */
+function writeProxyPrefix(p: usize, family: u8): void {
+  store<u8>(p, 0x50);
+  store<u8>(p + 1, 0x52);
+  store<u8>(p + 2, 0x4f);
+  store<u8>(p + 3, 0x58);
+  store<u8>(p + 4, 0x59);
+  store<u8>(p + 5, 0x20);
+  store<u8>(p + 6, 0x54);
+  store<u8>(p + 7, 0x43);
+  store<u8>(p + 8, 0x50);
+  store<u8>(p + 9, family);
+  store<u8>(p + 10, 0x20);
+}
+
+/** writeProxyPorts writes " CPORT VPORT\r\n" of session `c` at q */
+function writeProxyPorts(at: usize, c: usize): void {
+  let q = at;
+  store<u8>(q++, 0x20);
+  q = writeDecimal(q, bswap16(<u32>load<u16>(c + CONN_CPORT)));
+  store<u8>(q++, 0x20);
+  q = writeDecimal(q, bswap16(<u32>load<u16>(c + CONN_VPORT)));
+  store<u8>(q, 0x0d);
+  store<u8>(q + 1, 0x0a);
+}
+
+/** writeProxy writes session `rec`'s (record `c`) PROXY header (proxyLength bytes) at `p` */
+export function writeProxy(p: usize, rec: u32, c: usize, v2: bool): void {
+  if (clientV6(c)) {
+    writeProxy6(p, rec, c, v2);
+    return;
+  }
   const cip = load<u32>(c + CONN_CIP);
   const vip = load<u32>(c + CONN_VIP);
   if (v2) {
@@ -127,27 +256,11 @@ export function writeProxy(p: usize, c: usize, v2: bool): void {
     store<u16>(p + 26, load<u16>(c + CONN_VPORT));
     return;
   }
-  // "PROXY TCP4 "
-  store<u8>(p, 0x50);
-  store<u8>(p + 1, 0x52);
-  store<u8>(p + 2, 0x4f);
-  store<u8>(p + 3, 0x58);
-  store<u8>(p + 4, 0x59);
-  store<u8>(p + 5, 0x20);
-  store<u8>(p + 6, 0x54);
-  store<u8>(p + 7, 0x43);
-  store<u8>(p + 8, 0x50);
-  store<u8>(p + 9, 0x34);
-  store<u8>(p + 10, 0x20);
+  writeProxyPrefix(p, 0x34);
   let q = writeAddress(p + 11, cip);
   store<u8>(q++, 0x20);
   q = writeAddress(q, vip);
-  store<u8>(q++, 0x20);
-  q = writeDecimal(q, bswap16(<u32>load<u16>(c + CONN_CPORT)));
-  store<u8>(q++, 0x20);
-  q = writeDecimal(q, bswap16(<u32>load<u16>(c + CONN_VPORT)));
-  store<u8>(q, 0x0d);
-  store<u8>(q + 1, 0x0a);
+  writeProxyPorts(q, c);
 }
 
 /** proxyPending: session `rec` still owes the server its PROXY header */
@@ -170,7 +283,7 @@ export function clientAddrStart(rec: u32, c: usize, l4: usize, flags: u8): void 
   const mark = proxyMark(rec);
   if ((flags & (SVCF_PROXY_V1 | SVCF_PROXY_V2)) != 0 && mark != 0) {
     store<u32>(mark, bswap<u32>(load<u32>(l4 + TCP_SEQ)) + 1);
-    store<u32>(x + CONNX_SEQ_IN, proxyLength(c, (flags & SVCF_PROXY_V2) != 0));
+    store<u32>(x + CONNX_SEQ_IN, proxyLength(rec, c, (flags & SVCF_PROXY_V2) != 0));
     f |= CONNXF_PROXY | CONNXF_SEQ;
   }
   store<u16>(x + CONNX_FLAGS, <u16>f);
@@ -218,8 +331,13 @@ export function clampMss(l4: usize, room: u32, partial: bool): void {
   }
 }
 
-/** room: bytes a client segment of session `c` may grow by, for the SYN-ACK's MSS clamp */
-export function clientAddrRoom(c: usize, flags: u8): u32 {
+/** room: bytes a client segment of session `rec` (record `c`) may grow by, for the SYN-ACK's MSS clamp */
+export function clientAddrRoom(rec: u32, c: usize, flags: u8): u32 {
+  if (clientV6(c)) {
+    let room: u32 = (flags & SVCF_TOA) != 0 ? TCPOLEN_TOA6 : 0;
+    if ((flags & (SVCF_PROXY_V1 | SVCF_PROXY_V2)) != 0) room += proxyLength6(rec, c, (flags & SVCF_PROXY_V2) != 0);
+    return room;
+  }
   return clientAddrRoomOf(load<u32>(c + CONN_CIP), load<u32>(c + CONN_VIP), <u32>load<u16>(c + CONN_CPORT),
     <u32>load<u16>(c + CONN_VPORT), flags);
 }
@@ -241,6 +359,14 @@ export function clientAddrRoomOf(cip: u32, vip: u32, cport: u32, vport: u32, fla
   store<u8>(p + 1, <u8>TCPOLEN_TOA);
   store<u16>(p + 2, load<u16>(c + CONN_CPORT));
   store<u32>(p + 4, load<u32>(c + CONN_CIP));
+}
+
+/** writeToa6 writes IPv6 session `rec`'s TOA option (TCPOLEN_TOA6 bytes: kind, length, port, address) at `p` */
+function writeToa6(p: usize, rec: u32, c: usize): void {
+  store<u8>(p, TCPOPT_TOA);
+  store<u8>(p + 1, <u8>TCPOLEN_TOA6);
+  store<u16>(p + 2, load<u16>(c + CONN_CPORT));
+  memory.copy(p + 4, conn6Address(rec) + CONN6_CIP, 16);
 }
 
 /** proxyHeaderLength: the bytes of PROXY header session `rec` puts ahead of its client's stream (0: none) */
@@ -292,7 +418,7 @@ export function clampAckOut(rec: u32, l4: usize, partial: bool): void {
 
 /**
  * clientAddrIn adds TOA and the PROXY header to a client segment of session `rec` (record `c`)
- * that seqadj has translated: IPv4 header at `ip`, TCP at `l4`, the frame's end at `end`, the
+ * that seqadj has translated: IP header (IPv4 or IPv6) at `ip`, TCP at `l4`, the frame's end at `end`, the
  * slot's at `slotEnd`; `vnetHdr` is its virtio header or 0. Returns the bytes the packet grew
  * by, or CLIENTADDR_FAILED | DROP_* when it must be dropped.
  */
@@ -307,18 +433,21 @@ export function clientAddrIn(rec: u32, c: usize, ip: usize, l4: usize, end: usiz
   let dataEnd = end;
   if ((f & CONNXF_TOA) != 0) {
     const doff = (<u32>load<u8>(l4 + TCP_DOFF) >> 4) << 2;
-    if (doff + TCPOLEN_TOA > TCP_MAX_HLEN || dataEnd + TCPOLEN_TOA > slotEnd) {
+    const v6 = clientV6(c);
+    const olen: u32 = v6 ? TCPOLEN_TOA6 : TCPOLEN_TOA;
+    if (doff + olen > TCP_MAX_HLEN || dataEnd + olen > slotEnd) {
       count(STAT_TOA_NO_ROOM, 1);
     } else {
-      // the option goes after the others: the payload moves 8 bytes on
+      // the option goes after the others: the payload moves 8 (IPv6 client: 20) bytes on
       const at = l4 + doff;
-      memory.copy(at + TCPOLEN_TOA, at, dataEnd - at);
-      writeToa(at, c);
-      store<u8>(l4 + TCP_DOFF, <u8>(((doff + TCPOLEN_TOA) >> 2) << 4) | (load<u8>(l4 + TCP_DOFF) & 0x0f));
-      dataEnd += TCPOLEN_TOA;
-      grown += TCPOLEN_TOA;
+      memory.copy(at + olen, at, dataEnd - at);
+      if (v6) writeToa6(at, rec, c);
+      else writeToa(at, c);
+      store<u8>(l4 + TCP_DOFF, <u8>(((doff + olen) >> 2) << 4) | (load<u8>(l4 + TCP_DOFF) & 0x0f));
+      dataEnd += olen;
+      grown += olen;
       if (vnetHdr != 0 && load<u16>(vnetHdr + VNET_HDR_LEN_FIELD) != 0) {
-        store<u16>(vnetHdr + VNET_HDR_LEN_FIELD, load<u16>(vnetHdr + VNET_HDR_LEN_FIELD) + <u16>TCPOLEN_TOA);
+        store<u16>(vnetHdr + VNET_HDR_LEN_FIELD, load<u16>(vnetHdr + VNET_HDR_LEN_FIELD) + <u16>olen);
       }
       count(STAT_TOA_ADDED, 1);
     }
@@ -333,7 +462,7 @@ export function clientAddrIn(rec: u32, c: usize, ip: usize, l4: usize, end: usiz
       const payload = l4 + ((<u32>load<u8>(l4 + TCP_DOFF) >> 4) << 2);
       memory.copy(payload + h, payload, dataEnd - payload);
       const svc = <u32>load<u16>(c + CONN_SVC);
-      writeProxy(payload, c, (load<u8>(serviceAddress(svc) + SVC_FLAGS) & SVCF_PROXY_V2) != 0);
+      writeProxy(payload, rec, c, (load<u8>(serviceAddress(svc) + SVC_FLAGS) & SVCF_PROXY_V2) != 0);
       store<u32>(l4 + TCP_SEQ, bswap<u32>(first));
       dataEnd += h;
       grown += h;
@@ -342,18 +471,25 @@ export function clientAddrIn(rec: u32, c: usize, ip: usize, l4: usize, end: usiz
   }
   if (grown == 0) return 0;
   const tot = <u32>(dataEnd - ip);
-  store<u16>(ip + IP_TOT_LEN, <u16>bswap16(tot));
-  store<u16>(ip + IP_CSUM, 0);
-  store<u16>(ip + IP_CSUM, <u16>ipHeaderChecksum(ip, <u32>(l4 - ip)));
-  tcpChecksum(ip, l4, <u32>(dataEnd - l4), vnetHdr != 0 && (load<u8>(vnetHdr + VNET_FLAGS) & VNET_F_NEEDS_CSUM) != 0);
+  const v6 = (load<u8>(ip) >> 4) == 6;
+  if (v6) {
+    // RFC 8200 §3: the payload length counts everything after the fixed header (extension headers too)
+    store<u16>(ip + IP6_PLEN, <u16>bswap16(tot - IP6_HLEN));
+  } else {
+    store<u16>(ip + IP_TOT_LEN, <u16>bswap16(tot));
+    store<u16>(ip + IP_CSUM, 0);
+    store<u16>(ip + IP_CSUM, <u16>ipHeaderChecksum(ip, <u32>(l4 - ip)));
+  }
+  tcpChecksum(ip, l4, <u32>(dataEnd - l4), vnetHdr != 0 && (load<u8>(vnetHdr + VNET_FLAGS) & VNET_F_NEEDS_CSUM) != 0, v6);
   return grown;
 }
 
 /** tcpChecksum computes the TCP checksum afresh, or the pseudo-header sum a NEEDS_CSUM packet carries. */
-function tcpChecksum(ip: usize, l4: usize, len: u32, partial: bool): void {
-  // pseudo-header (RFC 9293 §3.1): addresses, zero, protocol, TCP length
-  const ph = <u64>load<u32>(ip + IP_SRC) + <u64>load<u32>(ip + IP_DST) + <u64>(<u32>IPPROTO_TCP << 8) +
-    <u64>bswap16(len);
+function tcpChecksum(ip: usize, l4: usize, len: u32, partial: bool, v6: bool): void {
+  // pseudo-header (RFC 9293 §3.1; IPv6: RFC 8200 §8.1): addresses, zero, protocol, TCP length
+  // (the upper-layer length's high half is zero: a TCP segment here is below 64 KiB)
+  const addrs = v6 ? csumSum(ip + IP6_SRC, 32, 0) : <u64>load<u32>(ip + IP_SRC) + <u64>load<u32>(ip + IP_DST);
+  const ph = addrs + <u64>(<u32>IPPROTO_TCP << 8) + <u64>bswap16(len);
   store<u16>(l4 + TCP_CSUM, 0);
   if (partial) {
     store<u16>(l4 + TCP_CSUM, <u16>csumFold16(ph));

@@ -387,7 +387,7 @@ export function serverAnswered(desc: usize, scr: usize, rec: u32, l2: bool, vnet
     }
     const h = proxyHeaderLength(rec);
     if (h != 0) {
-      writeProxy(eopts + eoptLen, c, (clientAddrFlags(<u32>load<u16>(c + CONN_SVC)) & SVCF_PROXY_V2) != 0);
+      writeProxy(eopts + eoptLen, rec, c, (clientAddrFlags(<u32>load<u16>(c + CONN_SVC)) & SVCF_PROXY_V2) != 0);
       count(STAT_PROXY_SENT, 1);
     }
     writeIp(eip, src, rip, TCP_HLEN + eoptLen + h);

@@ -203,6 +203,13 @@
 @inline export const TCPOPT_TOA: u8 = 254;
 // @ts-ignore: decorator
 @inline export const TCPOLEN_TOA: u32 = 8;
+/**
+ * TOA for an IPv6 client (Full-NAT 6->6 and NAT64): the same kind 254, length 20: kind, length,
+ * port, 16-byte address, as DPVS's kmod/toa decodes it (toa.h TCPOLEN_IP6_TOA, struct
+ * toa_ip6_data; iqiyi/dpvs). Huawei's TOA module reads the same layout under kind 253.
+ */
+// @ts-ignore: decorator
+@inline export const TCPOLEN_TOA6: u32 = 20;
 // @ts-ignore: decorator
 @inline export const TCPOLEN_MSS: u32 = 4;
 /** the largest TCP header (data offset 15 words) */

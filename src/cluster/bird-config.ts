@@ -3,12 +3,19 @@
 // make BIRD announce its VIPs, so when wlvs is gone nothing announces them.
 //
 // Each prefix is one static protocol (`wlvs_vip_*`, `wlvs_lip_*`, `wlvs_bak_*`) holding one
-// blackhole /32: enabling the protocol announces the prefix, disabling it withdraws it, with no
+// blackhole host route (/32 on the ipv4 channel, /128 on the ipv6 one): enabling the protocol
+// announces the prefix, disabling it withdraws it, with no
 // reconfiguration (the speaker flips them over the control socket; the file carries the same
 // state so a reconfiguration or a restart of BIRD keeps it). Only routes of those protocols are
 // exported to the neighbours, with this director's address as next hop (eBGP, RFC 4271
 // §5.1.3); routes held for another member carry the local AS `backupPrepend` more times, so the
 // router prefers the owner's and uses them only when the owner is gone.
+//
+// IPv6: a neighbour with an IPv6 address gets a BGP session over IPv6 with an ipv6 channel, from
+// bgp.local_address6, beside the IPv4 session (the dual-session setup BIRD's documentation and
+// most operators use; the IPv6 routes' next hop is then simply the session's own address, with
+// no IPv4-mapped next hop or RFC 8950 extended next hop to configure on the router). Each
+// session carries its own family only: IPv4 prefixes go to IPv4 neighbours, IPv6 ones to IPv6.
 import type { ClusterSpec } from '../model/spec.js';
 
 export type AnnouncementKind = 'vip' | 'lip' | 'backup';
@@ -24,9 +31,15 @@ export interface Announcement {
 export const ANNOUNCE_PATTERN = 'wlvs_*';
 const KIND_TAG: Record<AnnouncementKind, string> = { vip: 'vip', lip: 'lip', backup: 'bak' };
 
-/** protocolName is the static protocol that announces `prefix` (an IPv4 address) as `kind`. */
+/** protocolName is the static protocol that announces `prefix` (an address of either family) as `kind`. */
 export function protocolName(kind: AnnouncementKind, prefix: string): string {
-  return `wlvs_${KIND_TAG[kind]}_${prefix.replace(/\./g, '_')}`;
+  // IPv4 names have four numbers, IPv6 ones (canonical, with `::` or eight groups) never do
+  return `wlvs_${KIND_TAG[kind]}_${prefix.replace(/[.:]/g, '_')}`;
+}
+
+/** hostPrefix is the host route of an address: `10.0.0.1/32`, `2001:db8::1/128`. */
+export function hostPrefix(address: string): string {
+  return address.includes(':') ? `${address}/128` : `${address}/32`;
 }
 
 /** neighborName is the BGP protocol of the i-th neighbour (not matched by ANNOUNCE_PATTERN). */
@@ -53,8 +66,8 @@ export function birdConfig(c: ClusterSpec, announcements: Announcement[]): strin
       `min tx interval ${b.bfd.intervalMs} ms; multiplier ${b.bfd.multiplier}; }; }`);
   }
   for (const a of announcements) {
-    out.push(`protocol static ${protocolName(a.kind, a.prefix)} { ${a.enabled ? '' : 'disabled; '}ipv4; ` +
-      `route ${a.prefix}/32 blackhole; }`);
+    out.push(`protocol static ${protocolName(a.kind, a.prefix)} { ${a.enabled ? '' : 'disabled; '}` +
+      `${a.prefix.includes(':') ? 'ipv6' : 'ipv4'}; route ${hostPrefix(a.prefix)} blackhole; }`);
   }
   const prepend = Array.from({ length: b.backupPrepend }, () => `bgp_path.prepend(${b.localAs});`).join(' ');
   out.push(
@@ -65,8 +78,9 @@ export function birdConfig(c: ClusterSpec, announcements: Announcement[]): strin
     '}',
   );
   b.neighbors.forEach((n, i) => {
+    const v6 = n.address.includes(':');
     const opts = [
-      `local ${b.localAddress} as ${b.localAs};`,
+      `local ${v6 ? b.localAddress6 : b.localAddress} as ${b.localAs};`,
       `neighbor ${n.address} as ${n.as};`,
       // listen on the local address only, not on every address of the host
       'strict bind yes;',
@@ -81,7 +95,7 @@ export function birdConfig(c: ClusterSpec, announcements: Announcement[]): strin
       'long lived graceful restart off;',
       ...(n.password ? [`password ${quote(n.password)};`] : []),
       ...(b.bfd ? ['bfd on;'] : []),
-      'ipv4 { import none; export filter wlvs_export; };',
+      `${v6 ? 'ipv6' : 'ipv4'} { import none; export filter wlvs_export; };`,
     ];
     out.push(`protocol bgp ${neighborName(i)} {`, ...opts.map((o) => `  ${o}`), '}');
   });

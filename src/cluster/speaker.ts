@@ -13,7 +13,7 @@ import type { Logger } from '../log.js';
 import type { ClusterSpec } from '../model/spec.js';
 import { tiedToParent } from '../sys/pdeathsig.js';
 import { BirdClient, parseProtocols } from './bird-cli.js';
-import { type Announcement, type AnnouncementKind, birdConfig, neighborName, protocolName } from './bird-config.js';
+import { type Announcement, type AnnouncementKind, birdConfig, hostPrefix, neighborName, protocolName } from './bird-config.js';
 
 const KEEPER = new URL('./keeper.js', import.meta.url).pathname;
 /** how often the sessions' state is read from BIRD */
@@ -311,8 +311,8 @@ export class BirdSpeaker {
   }
 
   #logAnnouncement(a: Announcement): void {
-    this.#log.info({ event: 'announce', prefix: `${a.prefix}/32`, kind: a.kind, announced: a.enabled },
-      `${a.enabled ? 'announcing' : 'withdrawing'} ${a.prefix}/32 (${a.kind})`);
+    this.#log.info({ event: 'announce', prefix: hostPrefix(a.prefix), kind: a.kind, announced: a.enabled },
+      `${a.enabled ? 'announcing' : 'withdrawing'} ${hostPrefix(a.prefix)} (${a.kind})`);
   }
 
   async #poll(): Promise<void> {
@@ -366,7 +366,7 @@ export class BirdSpeaker {
     return {
       bird: { pid: this.#birdPid, version: this.#version, config: this.#configPath, socket: this.#socketPath },
       neighbors: this.#neighbors.map((n) => ({ ...n })),
-      announced: this.announced().map((a) => ({ prefix: `${a.prefix}/32`, kind: a.kind })),
+      announced: this.announced().map((a) => ({ prefix: hostPrefix(a.prefix), kind: a.kind })),
       stalled: this.#stalled,
       stats: { ...this.stats },
     };

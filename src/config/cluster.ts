@@ -49,13 +49,20 @@ export function clusterSection(r: Reader, node: Node, devices: DeviceSpec[], poo
     r.problem(node, path, 'a cluster member needs a tun device: the kernel routes what the router sends for the VIPs into it');
   }
   const bp = `${path}.bgp`;
-  const bm = r.map(r.get(m, 'bgp'), bp, ['local_as', 'local_address', 'router_id', 'neighbors', 'hold_time', 'keepalive',
+  const bm = r.map(r.get(m, 'bgp'), bp, ['local_as', 'local_address', 'local_address6', 'router_id', 'neighbors', 'hold_time', 'keepalive',
     'bfd', 'backup_prepend']);
   if (!bm) r.problem(node, bp, 'is required');
   const localAsNode = r.get(bm, 'local_as');
   const localAs = localAsNode === undefined ? (r.problem(bm, `${bp}.local_as`, 'is required'), 0)
     : asNumber(r, localAsNode, `${bp}.local_as`, (localAsNode as { value?: unknown }).value);
   const localAddress = r.ipv4(r.get(bm, 'local_address'), r.need(bm, 'local_address', bp) || undefined, `${bp}.local_address`);
+  // an IPv6 neighbour gets an IPv6 session of its own (BIRD's usual dual-stack setup): its
+  // source and the IPv6 routes' next hop is this address
+  const local6Text = r.str(bm, 'local_address6', bp);
+  const localAddress6 = local6Text === undefined ? null : r.ip(r.get(bm, 'local_address6'), local6Text, `${bp}.local_address6`) || null;
+  if (localAddress6 !== null && !localAddress6.includes(':')) {
+    r.problem(r.get(bm, 'local_address6'), `${bp}.local_address6`, `expected an IPv6 address, got ${localAddress6}`);
+  }
   const routerIdText = r.str(bm, 'router_id', bp);
   const routerId = routerIdText !== undefined ? r.ipv4(r.get(bm, 'router_id'), routerIdText, `${bp}.router_id`) : localAddress;
   const neighbors = r.seq(r.get(bm, 'neighbors'), `${bp}.neighbors`).map((n, i) => {
@@ -63,11 +70,16 @@ export function clusterSection(r: Reader, node: Node, devices: DeviceSpec[], poo
     const nm = r.map(n, p, ['address', 'as', 'password']);
     const asNode = r.get(nm, 'as');
     return {
-      address: r.ipv4(r.get(nm, 'address'), r.need(nm, 'address', p) || undefined, `${p}.address`),
+      address: r.ip(r.get(nm, 'address'), r.need(nm, 'address', p) || undefined, `${p}.address`),
       as: asNode === undefined ? (r.problem(nm, `${p}.as`, 'is required'), 0) : asNumber(r, asNode, `${p}.as`, (asNode as { value?: unknown }).value),
       password: password(r, nm, p),
     };
   });
+  for (const n of neighbors) {
+    if (n.address.includes(':') && !localAddress6) {
+      r.problem(r.get(bm, 'neighbors'), `${bp}.neighbors`, `${n.address}: an IPv6 neighbour needs bgp.local_address6 (this host's IPv6 address on its link)`);
+    }
+  }
   if (bm && neighbors.length === 0) r.problem(bm, `${bp}.neighbors`, 'at least one neighbor (the router) is required');
   for (const n of neighbors) {
     if (n.as === localAs && n.as !== 0) r.problem(r.get(bm, 'neighbors'), `${bp}.neighbors`, `${n.address}: iBGP is not supported, use another AS`);
@@ -141,7 +153,7 @@ export function clusterSection(r: Reader, node: Node, devices: DeviceSpec[], poo
   return {
     name,
     bgp: {
-      localAs, localAddress, routerId, neighbors, holdTime, keepaliveTime, bfd,
+      localAs, localAddress, localAddress6, routerId, neighbors, holdTime, keepaliveTime, bfd,
       backupPrepend: r.int(bm, 'backup_prepend', bp, 1, 10, 3),
     },
     bird: { binary: r.str(im, 'binary', `${path}.bird`) ?? defaultBirdBinary(), stateDir: r.str(im, 'state_dir', `${path}.bird`) ?? null },
@@ -158,6 +170,7 @@ export function clusterSection(r: Reader, node: Node, devices: DeviceSpec[], poo
 export function clusterObject(c: ClusterSpec): Record<string, unknown> {
   const bgp: Record<string, unknown> = {
     local_as: c.bgp.localAs, local_address: c.bgp.localAddress,
+    ...(c.bgp.localAddress6 ? { local_address6: c.bgp.localAddress6 } : {}),
     neighbors: c.bgp.neighbors.map((n) => ({
       address: n.address, as: n.as, ...(n.password ? { password: n.password } : {}),
     })),

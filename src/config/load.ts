@@ -420,8 +420,8 @@ function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec)
 /**
  * familyRules: which address families a service may mix. The real servers share one family; an
  * IPv4 VIP needs IPv4 servers; an IPv6 VIP in front of IPv4 servers (NAT64) is Full-NAT only;
- * the sorry server is of the servers' family, the tunnel source of the VIP's; PROXY and TOA need
- * IPv4 clients.
+ * the sorry server is of the servers' family, the tunnel source of the VIP's. (PROXY and TOA take
+ * either family of client: clientaddr.ts writes IPv6 clients as "TCP6", AF_INET6 and 20-byte TOA.)
  */
 function familyRules(r: Reader, m: YAMLMap | null, node: Node, path: string, s: ServiceSpec,
   modes: Set<ForwardingMode>): void {
@@ -438,12 +438,6 @@ function familyRules(r: Reader, m: YAMLMap | null, node: Node, path: string, s: 
   }
   if (vipFamily === 6 && rsFamily === 4 && [...modes].some((x) => x !== 'fullnat')) {
     r.problem(node, `${path}.forwarding`, 'IPv4 real servers behind an IPv6 VIP need fullnat (NAT64: the client is translated to an IPv4 local address)');
-  }
-  // the core writes a PROXY header and TOA option from an IPv4 client address only
-  for (const [key, on] of [['proxy_protocol', s.proxyProtocol !== null], ['toa', s.toa]] as const) {
-    if (on && vipFamily === 6) {
-      r.problem(r.get(m, key), `${path}.${key}`, 'is not supported for an IPv6 VIP yet (its clients are IPv6): use an IPv4 VIP');
-    }
   }
   if (s.sorry?.address && familyOf(s.sorry.address) !== rsFamily) {
     r.problem(r.get(m, 'sorry_server'), `${path}.sorry_server.address`, 'the sorry server must be of the real servers\' address family');
@@ -579,23 +573,33 @@ function connectionLog(r: Reader, dm: YAMLMap | null): ConnectionLogSpec {
 }
 
 /**
- * clusterFamilies refuses IPv6 in a cluster: the members announce their VIPs and local addresses
- * to the routers as IPv4 routes only (bird-config.ts: an ipv4 channel, /32 blackholes), so an
- * IPv6 VIP or local address would never draw traffic. A failover pair (director.ha) serves IPv6.
+ * clusterFamilies: a member announces each VIP and local address over the BGP sessions of its
+ * family only (bird-config.ts: IPv4 neighbours carry /32s, IPv6 neighbours /128s), so an address
+ * of a family no neighbour speaks would never draw traffic: refused.
  */
 function clusterFamilies(r: Reader, root: YAMLMap, cluster: Node | undefined, spec: DirectorSpec): void {
+  const speaks = new Set(spec.cluster!.bgp.neighbors.filter((n) => n.address).map((n) => (n.address.includes(':') ? 6 : 4)));
+  const missing = (a: string): string | null => {
+    const f = a.includes(':') ? 6 : 4;
+    if (speaks.has(f)) return null;
+    return f === 6 ? 'no BGP neighbour is IPv6: add the router\'s IPv6 address to director.cluster.bgp.neighbors ' +
+      '(and bgp.local_address6) to announce IPv6 routes' : 'no BGP neighbour is IPv4: IPv4 routes are announced to IPv4 neighbours';
+  };
+  if (speaks.size === 0) return;
   const nodes = r.seq(r.get(root, 'services'), 'services');
   spec.services.forEach((s, i) => {
-    if (!s.vip.includes(':')) return;
+    const why = s.vip ? missing(s.vip) : null;
+    if (!why) return;
     const m = isMap(nodes[i]) ? nodes[i] as YAMLMap : null;
-    r.problem(r.get(m, 'vip') ?? nodes[i], `services[${i}].vip`, 'an IPv6 VIP cannot be served by a cluster yet: ' +
-      'its members announce IPv4 routes only; serve it from a failover pair (director.ha) or a director outside the cluster');
+    r.problem(r.get(m, 'vip') ?? nodes[i], `services[${i}].vip`, `${s.vip} cannot be announced: ${why}`);
   });
   for (const x of spec.cluster!.members) {
-    const v6 = x.localAddresses.filter((a) => a.includes(':'));
-    if (v6.length) {
-      r.problem(cluster, 'director.cluster.members', `local address ${v6[0]} of ${x.name} is IPv6: ` +
-        'a cluster announces IPv4 routes only');
+    for (const a of x.localAddresses) {
+      const why = missing(a);
+      if (why) {
+        r.problem(cluster, 'director.cluster.members', `local address ${a} of ${x.name} cannot be announced: ${why}`);
+        break;
+      }
     }
   }
 }

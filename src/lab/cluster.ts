@@ -11,6 +11,11 @@
 // answers the client directly through the router. Full-NAT: director k rewrites the source to its
 // local address 10.99.3.k, which it announces (the others announce it less preferred); the
 // servers answer it through the router. Nothing here touches the host namespace.
+//
+// With `ipv6: true` every link is dual stack (2001:db8:1::/64 for the client, 2001:db8:2::/64 for
+// the directors and servers), each director has a second BGP session to the router over IPv6
+// (2001:db8:2::fe) announcing the IPv6 VIP 2001:db8:100::1 (and with Full-NAT its IPv6 local
+// address 2001:db8:3::k), and the router installs IPv6 multipath routes too.
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,6 +33,10 @@ export const CLUSTER_CLIENT_NET = '10.99.1';
 export const CLUSTER_NET = '10.99.2';
 export const ROUTER_ADDRESS = `${CLUSTER_NET}.254`;
 export const ROUTER_AS = 65000;
+export const CLUSTER_VIP6 = '2001:db8:100::1';
+export const CLUSTER_CLIENT_NET6 = '2001:db8:1::';
+export const CLUSTER_NET6 = '2001:db8:2::';
+export const ROUTER_ADDRESS6 = `${CLUSTER_NET6}fe`;
 export const CLUSTER_ADMIN = 'http://127.0.0.1:9180';
 export const CLUSTER_TOKEN = 'lab-token-0123456789';
 /** the members' session-sync port (Full-NAT) */
@@ -43,6 +52,8 @@ export interface ClusterLabOptions {
   clientAddresses?: number;
   /** BFD between the router and the directors (default on) */
   bfd?: boolean;
+  /** dual stack: IPv6 addresses everywhere, an IPv6 BGP session per director, a service on CLUSTER_VIP6 */
+  ipv6?: boolean;
   tag?: string;
 }
 
@@ -55,6 +66,10 @@ export interface ClusterDirector {
   dip: string;
   /** Full-NAT local address */
   lip: string;
+  /** IPv6 (ipv6 labs): the kernel's address, wlvs's own, the Full-NAT local address */
+  address6: string;
+  dip6: string;
+  lip6: string;
   child: ChildProcess | null;
   output: string[];
 }
@@ -62,10 +77,10 @@ export interface ClusterDirector {
 export interface ClusterLab {
   lab: Lab;
   forwarding: ClusterForwarding;
-  client: { role: string; addresses: string[] };
+  client: { role: string; addresses: string[]; addresses6: string[] };
   router: { role: string; bird: ChildProcess; socket: string };
   directors: ClusterDirector[];
-  realServers: { role: string; name: string; address: string }[];
+  realServers: { role: string; name: string; address: string; address6: string }[];
   /** wlvs configuration of director `name` */
   config(name: string): Record<string, unknown>;
   /** startDirector runs wlvs in its namespace and waits for its "ready" line */
@@ -86,25 +101,40 @@ export interface ClusterLab {
   destroy(): Promise<void>;
 }
 
-/** the router's BIRD: one eBGP session per director, kernel multipath routes (merge paths) */
-export function routerBirdConfig(directors: { name: string; address: string; as: number }[], bfd: boolean): string {
-  return [
-    `router id ${ROUTER_ADDRESS};`,
-    'log stderr all;',
-    'protocol device { scan time 10; }',
-    'protocol kernel { ipv4 { import none; export all; }; merge paths on; }',
-    ...(bfd ? ['protocol bfd { interface "*" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; }; }'] : []),
-    'template bgp director {',
-    `  local ${ROUTER_ADDRESS} as ${ROUTER_AS};`,
+/**
+ * the router's BIRD: one eBGP session per director, kernel multipath routes (merge paths); with
+ * `ipv6`, a second session per director over IPv6 carrying the ipv6 channel, and a kernel
+ * protocol for the IPv6 table
+ */
+export function routerBirdConfig(directors: { name: string; address: string; as: number; address6?: string }[],
+  bfd: boolean, ipv6 = false): string {
+  const session = (name: string, local: string, channel: string) => [
+    `template bgp ${name} {`,
+    `  local ${local} as ${ROUTER_AS};`,
     '  strict bind yes;',
     '  hold time 3; keepalive time 1;',
     '  connect delay time 1; connect retry time 1; error wait time 1, 10;',
     '  graceful restart off; long lived graceful restart off;',
     ...(bfd ? ['  bfd on;'] : []),
-    // only host routes from the directors' ranges: VIPs and local addresses
-    '  ipv4 { import where net ~ [ 10.99.100.0/24{32,32}, 10.99.3.0/24{32,32} ]; export none; };',
+    channel,
     '}',
+  ];
+  return [
+    `router id ${ROUTER_ADDRESS};`,
+    'log stderr all;',
+    'protocol device { scan time 10; }',
+    'protocol kernel { ipv4 { import none; export all; }; merge paths on; }',
+    ...(ipv6 ? ['protocol kernel { ipv6 { import none; export all; }; merge paths on; }'] : []),
+    ...(bfd ? ['protocol bfd { interface "*" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; }; }'] : []),
+    // only host routes from the directors' ranges: VIPs and local addresses
+    ...session('director', ROUTER_ADDRESS, '  ipv4 { import where net ~ [ 10.99.100.0/24{32,32}, 10.99.3.0/24{32,32} ]; export none; };'),
     ...directors.map((d) => `protocol bgp ${d.name} from director { neighbor ${d.address} as ${d.as}; }`),
+    // only host routes from the directors' IPv6 ranges: the VIP and local addresses
+    ...(ipv6 ? [
+      ...session('director6', ROUTER_ADDRESS6,
+        '  ipv6 { import where net ~ [ 2001:db8:100::/64{128,128}, 2001:db8:3::/64{128,128} ]; export none; };'),
+      ...directors.map((d) => `protocol bgp ${d.name}v6 from director6 { neighbor ${d.address6} as ${d.as}; }`),
+    ] : []),
     '',
   ].join('\n');
 }
@@ -115,6 +145,11 @@ export async function buildClusterLab(opts: ClusterLabOptions = {}): Promise<Clu
   const m = opts.realServers ?? 3;
   const forwarding = opts.forwarding ?? 'tun';
   const bfd = opts.bfd ?? true;
+  const ipv6 = opts.ipv6 ?? false;
+  // IPv6 addresses without duplicate address detection: BIRD binds them at once (strict bind)
+  const addr6 = async (role: string, cidr: string, dev: string) => {
+    if (ipv6) await lab.ip(role, '-6', 'addr', 'add', cidr, 'dev', dev, 'nodad');
+  };
   const lab = new Lab(opts.tag ?? 'wc');
   try {
     for (const role of ['router', 'client', ...Array.from({ length: n }, (_, i) => `d${i + 1}`),
@@ -126,29 +161,46 @@ export async function buildClusterLab(opts: ClusterLabOptions = {}): Promise<Clu
     // an L4 hash: the flows of one client spread over the directors (inside the router only)
     await lab.sysctl('router', 'net.ipv4.fib_multipath_hash_policy', 1);
     for (const k of ['all', 'default']) await lab.sysctl('router', `net.ipv4.conf.${k}.rp_filter`, 0);
+    await addr6('router', `${ROUTER_ADDRESS6}/64`, 'br-srv');
+    if (ipv6) {
+      await lab.sysctl('router', 'net.ipv6.conf.all.forwarding', 1);
+      await lab.sysctl('router', 'net.ipv6.fib_multipath_hash_policy', 1);
+    }
 
     const clientAddresses = Array.from({ length: opts.clientAddresses ?? 1 }, (_, i) => `${CLUSTER_CLIENT_NET}.${10 + i}`);
     await lab.veth('client', 'eth0', 'router', 'cl0');
     await lab.ip('router', 'addr', 'add', `${CLUSTER_CLIENT_NET}.254/24`, 'dev', 'cl0');
     for (const a of clientAddresses) await lab.ip('client', 'addr', 'add', `${a}/24`, 'dev', 'eth0');
     await lab.ip('client', 'route', 'add', 'default', 'via', `${CLUSTER_CLIENT_NET}.254`);
+    const clientAddresses6 = ipv6 ? clientAddresses.map((_, i) => `${CLUSTER_CLIENT_NET6}${(0x10 + i).toString(16)}`) : [];
+    if (ipv6) {
+      await addr6('router', `${CLUSTER_CLIENT_NET6}fe/64`, 'cl0');
+      for (const a of clientAddresses6) await addr6('client', `${a}/64`, 'eth0');
+      await lab.ip('client', '-6', 'route', 'add', 'default', 'via', `${CLUSTER_CLIENT_NET6}fe`);
+    }
 
-    const attach = async (role: string, address: string) => {
+    const attach = async (role: string, address: string, address6: string) => {
       await lab.veth(role, 'eth0', 'router', role);
       await lab.ip('router', 'link', 'set', role, 'master', 'br-srv');
       await lab.ip(role, 'addr', 'add', `${address}/24`, 'dev', 'eth0');
       await lab.ip(role, 'route', 'add', 'default', 'via', ROUTER_ADDRESS);
+      await addr6(role, `${address6}/64`, 'eth0');
+      if (ipv6) await lab.ip(role, '-6', 'route', 'add', 'default', 'via', ROUTER_ADDRESS6);
       for (const k of ['all', 'default', 'eth0']) await lab.sysctl(role, `net.ipv4.conf.${k}.rp_filter`, 0);
     };
-    const realServers = Array.from({ length: m }, (_, i) => ({ role: `rs${i + 1}`, name: `rs${i + 1}`, address: `${CLUSTER_NET}.${11 + i}` }));
-    for (const rs of realServers) await attach(rs.role, rs.address);
+    const realServers = Array.from({ length: m }, (_, i) => ({
+      role: `rs${i + 1}`, name: `rs${i + 1}`, address: `${CLUSTER_NET}.${11 + i}`, address6: `${CLUSTER_NET6}${11 + i}`,
+    }));
+    for (const rs of realServers) await attach(rs.role, rs.address, rs.address6);
     const directors: ClusterDirector[] = Array.from({ length: n }, (_, i) => ({
       name: `d${i + 1}`, role: `d${i + 1}`, address: `${CLUSTER_NET}.${21 + i}`, as: 65001 + i, dip: `${CLUSTER_NET}.${231 + i}`,
-      lip: `10.99.3.${i + 1}`, child: null, output: [],
+      lip: `10.99.3.${i + 1}`, address6: `${CLUSTER_NET6}${21 + i}`, dip6: `${CLUSTER_NET6}${231 + i}`,
+      lip6: `2001:db8:3::${i + 1}`, child: null, output: [],
     }));
     for (const d of directors) {
-      await attach(d.role, d.address);
+      await attach(d.role, d.address, d.address6);
       await lab.sysctl(d.role, 'net.ipv4.ip_forward', 1);
+      if (ipv6) await lab.sysctl(d.role, 'net.ipv6.conf.all.forwarding', 1);
       // pitfall: TIME_WAIT sockets on VIP:port would swallow forwarded packets
       await lab.sysctl(d.role, 'net.ipv4.tcp_early_demux', 0);
       for (const k of ['all', 'default', 'eth0']) await lab.sysctl(d.role, `net.ipv4.conf.${k}.send_redirects`, 0);
@@ -159,7 +211,7 @@ export async function buildClusterLab(opts: ClusterLabOptions = {}): Promise<Clu
     writeFileSync(tokenFile, `${CLUSTER_TOKEN}\n`, { mode: 0o600 });
     const routerConf = join(dir, 'router-bird.conf');
     const routerSocket = join(dir, 'router-bird.ctl');
-    writeFileSync(routerConf, routerBirdConfig(directors, bfd));
+    writeFileSync(routerConf, routerBirdConfig(directors, bfd, ipv6));
     const bird = lab.spawn('router', defaultBirdBinary(), ['-f', '-c', routerConf, '-s', routerSocket]);
     await waitForLine(bird, /Started/, 10_000);
 
@@ -168,28 +220,32 @@ export async function buildClusterLab(opts: ClusterLabOptions = {}): Promise<Clu
     const keyFile = join(dir, 'sync.key');
     writeFileSync(keyFile, randomBytes(32), { mode: 0o600 });
     const members = directors.map((d) => ({
-      name: d.name, ...(fullnat ? { sync: `${d.address}:${SYNC_PORT}`, local_addresses: [d.lip] } : {}),
+      name: d.name,
+      ...(fullnat ? { sync: `${d.address}:${SYNC_PORT}`, local_addresses: ipv6 ? [d.lip, d.lip6] : [d.lip] } : {}),
     }));
     const config = (name: string): Record<string, unknown> => {
       const d = directors.find((x) => x.name === name)!;
-      const service = (svc: string, port: number, extra: Record<string, unknown>) => ({
-        name: svc, vip: CLUSTER_VIP, port, protocol: 'tcp', scheduler: 'mh', forwarding,
+      const service = (svc: string, port: number, extra: Record<string, unknown>, v6 = false) => ({
+        name: svc, vip: v6 ? CLUSTER_VIP6 : CLUSTER_VIP, port, protocol: 'tcp', scheduler: 'mh', forwarding,
         ...(forwarding === 'tun' ? { accept_mid_flow: true } : {}),
         health_check: { type: 'none' },
-        real_servers: realServers.map((r) => ({ address: r.address, port })),
+        real_servers: realServers.map((r) => ({ address: v6 ? r.address6 : r.address, port })),
         ...extra,
       });
       return {
         director: {
           // wlvs's own address, not the kernel's: the kernel drops packets from its own addresses
-          devices: [{ name: 'wlvs0', kind: 'tun', addresses: [`${d.dip}/24`] }],
+          devices: [{ name: 'wlvs0', kind: 'tun', addresses: [`${d.dip}/24`, ...(ipv6 ? [`${d.dip6}/64`] : [])] }],
           sessions: 65536,
-          ...(fullnat ? { fullnat: { local_addresses: [d.lip] } } : {}),
+          ...(fullnat ? { fullnat: { local_addresses: ipv6 ? [d.lip, d.lip6] : [d.lip] } } : {}),
           admin: { listen: CLUSTER_ADMIN.replace('http://', ''), token_file: tokenFile },
           cluster: {
             name: d.name,
             bgp: {
-              local_as: d.as, local_address: d.address, neighbors: [{ address: ROUTER_ADDRESS, as: ROUTER_AS }],
+              local_as: d.as, local_address: d.address,
+              ...(ipv6 ? { local_address6: d.address6 } : {}),
+              neighbors: [{ address: ROUTER_ADDRESS, as: ROUTER_AS },
+                ...(ipv6 ? [{ address: ROUTER_ADDRESS6, as: ROUTER_AS }] : [])],
               hold_time: 3, keepalive: 1, ...(bfd ? { bfd: { interval: 0.1, multiplier: 3 } } : {}),
             },
             watchdog: 0.5,
@@ -204,6 +260,7 @@ export async function buildClusterLab(opts: ClusterLabOptions = {}): Promise<Clu
           service('web', 80, { sched_flags: ['mh-port'] }),
           // iperf3's control and data connections must meet on one server: the client's address only
           service('iperf', 5201, {}),
+          ...(ipv6 ? [service('web6', 80, { sched_flags: ['mh-port'] }, true)] : []),
         ],
       };
     };
@@ -216,13 +273,17 @@ export async function buildClusterLab(opts: ClusterLabOptions = {}): Promise<Clu
       return JSON.parse(await exec(name, 'curl', args));
     };
     const nexthops = async (prefix = CLUSTER_VIP) => {
+      if (prefix.includes(':')) {
+        const out = await lab.exec('router', 'ip', ['-6', 'route', 'show', `${prefix}/128`]);
+        return [...out.matchAll(/via ([0-9a-f:]+)/g)].map((x) => x[1]).sort();
+      }
       const out = await lab.exec('router', 'ip', ['route', 'show', `${prefix}/32`]);
       return [...out.matchAll(/via (\d+\.\d+\.\d+\.\d+)/g)].map((x) => x[1]).sort();
     };
 
     const cl: ClusterLab = {
       lab, forwarding,
-      client: { role: 'client', addresses: clientAddresses },
+      client: { role: 'client', addresses: clientAddresses, addresses6: clientAddresses6 },
       router: { role: 'router', bird, socket: routerSocket },
       directors, realServers, config, tokenFile, api, apiWrite, nexthops,
       startDirector: async (name) => {
@@ -274,10 +335,13 @@ export async function startClusterServers(cl: ClusterLab, o: { iperf?: boolean }
   const waits: Promise<string>[] = [];
   for (const rs of cl.realServers) {
     if (cl.forwarding === 'tun') {
-      const prep = cl.lab.spawn(rs.role, process.execPath, [BIN, 'realserver', '--mode', 'tun', '--vip', CLUSTER_VIP]);
+      const v6 = cl.client.addresses6.length ? ['--vip', CLUSTER_VIP6] : [];
+      const prep = cl.lab.spawn(rs.role, process.execPath, [BIN, 'realserver', '--mode', 'tun', '--vip', CLUSTER_VIP, ...v6]);
       await waitForLine(prep, /"event":"ready"/);
     }
-    const srv = cl.lab.spawn(rs.role, process.execPath, [RS_SERVER, '--name', rs.name, '--port', '80', '--udp-port', '5353']);
+    // dual stack: listen on :: (IPv4 clients then appear as ::ffff:a.b.c.d)
+    const addr = cl.client.addresses6.length ? ['--addr', '::'] : [];
+    const srv = cl.lab.spawn(rs.role, process.execPath, [RS_SERVER, '--name', rs.name, '--port', '80', '--udp-port', '5353', ...addr]);
     waits.push(waitForLine(srv, /^ready/));
     if (o.iperf) waits.push(waitForLine(cl.lab.spawn(rs.role, 'iperf3', ['-s', '-p', '5201', '--forceflush']), /Server listening/));
   }
@@ -300,10 +364,11 @@ export interface DownloadResult {
  * (so its 5-tuple is known in advance) at `rate` bytes a second, and checks every body.
  */
 export async function downloads(cl: ClusterLab, ports: number[], size: number, rate: string,
-  timeoutS = 90): Promise<DownloadResult[]> {
+  timeoutS = 90, vip = CLUSTER_VIP): Promise<DownloadResult[]> {
   const dir = cl.lab.tempDir('dl');
+  const url = vip.includes(':') ? `-6 http://[${vip}]` : `http://${vip}`;
   const script = `for p in ${ports.join(' ')}; do (
-      sum=$({ curl -s --max-time ${timeoutS} --local-port $p --limit-rate ${rate} -D ${dir}/h$p http://${CLUSTER_VIP}/ctr/${size}; echo $? >${dir}/rc$p; } | sha256sum | cut -d' ' -f1)
+      sum=$({ curl -s --max-time ${timeoutS} --local-port $p --limit-rate ${rate} -D ${dir}/h$p ${url}/ctr/${size}; echo $? >${dir}/rc$p; } | sha256sum | cut -d' ' -f1)
       rc=$(cat ${dir}/rc$p)
       exp=$(grep -i '^x-sha256:' ${dir}/h$p | tr -d '\\r' | cut -d' ' -f2)
       code=$(head -1 ${dir}/h$p 2>/dev/null | cut -d' ' -f2)

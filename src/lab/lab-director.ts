@@ -98,6 +98,9 @@ export function labConfig(topo: Topology, device: 'tap' | 'tun', o: LabServiceOp
 
 /** the real servers' gateway in the failover lab: a virtual address that moves with the master */
 export const LAB_HA_GATEWAY = `${SERVER_NET}.1`;
+/** with `ipv6`: the servers' IPv6 gateway (a virtual address of the pair) and the IPv6 VIP */
+export const LAB_HA_GATEWAY6 = '2001:db8:2::1';
+export const LAB_HA_VIP6 = '2001:db8:1::100';
 /** admin API ports of the two directors of the failover lab (one namespace, two processes) */
 export const LAB_HA_ADMIN = { a: 9181, b: 9182 } as const;
 /** the failover lab's VRRP virtual router id */
@@ -122,6 +125,8 @@ export interface LabHaOptions {
   vrrp?: Record<string, unknown>;
   advertInterval?: number;
   preempt?: boolean;
+  /** dual stack (a topology built with ipv6): IPv6 device addresses, LAB_HA_GATEWAY6, `web6` on LAB_HA_VIP6 */
+  ipv6?: boolean;
 }
 
 /**
@@ -141,8 +146,10 @@ export function labHaConfig(topo: Topology, me: 'a' | 'b', tokenFile: string, o:
   return {
     director: {
       devices: [
-        { name: `wlvs-ext-${me}`, kind: 'tap', addresses: [`${CLIENT_NET}.${own}/24`], bridge: topo.director.extBridge },
-        { name: `wlvs-int-${me}`, kind: 'tap', addresses: [`${SERVER_NET}.${own}/24`], bridge: topo.director.intBridge },
+        { name: `wlvs-ext-${me}`, kind: 'tap', addresses: [`${CLIENT_NET}.${own}/24`, ...(o.ipv6 ? [`2001:db8:1::${own}/64`] : [])],
+          bridge: topo.director.extBridge },
+        { name: `wlvs-int-${me}`, kind: 'tap', addresses: [`${SERVER_NET}.${own}/24`, ...(o.ipv6 ? [`2001:db8:2::${own}/64`] : [])],
+          bridge: topo.director.intBridge },
       ],
       sessions: 65536,
       admin: { listen: `127.0.0.1:${LAB_HA_ADMIN[me]}`, token_file: tokenFile },
@@ -154,13 +161,17 @@ export function labHaConfig(topo: Topology, me: 'a' | 'b', tokenFile: string, o:
         advert_interval: o.advertInterval ?? 0.3,
         vrrp: { device: `wlvs-ext-${me}`, ...o.vrrp },
         ...link,
-        virtual_addresses: [{ address: `${LAB_HA_GATEWAY}/24`, device: `wlvs-int-${me}` }],
+        virtual_addresses: [{ address: `${LAB_HA_GATEWAY}/24`, device: `wlvs-int-${me}` },
+          ...(o.ipv6 ? [{ address: `${LAB_HA_GATEWAY6}/64`, device: `wlvs-int-${me}` }] : [])],
       },
     },
     services: [{
       name: 'web', vip: LAB_VIP_TAP, port: 80, protocol: 'tcp', scheduler: 'rr', forwarding: 'nat', health_check: { type: 'none' },
       real_servers: topo.realServers.map((r) => ({ address: r.address, port: 80 })),
-    }],
+    }, ...(o.ipv6 ? [{
+      name: 'web6', vip: LAB_HA_VIP6, port: 80, protocol: 'tcp', scheduler: 'rr', forwarding: 'nat', health_check: { type: 'none' },
+      real_servers: topo.realServers.map((r) => ({ address: r.address6!, port: 80 })),
+    }] : [])],
   };
 }
 

@@ -23,6 +23,8 @@ export interface NginxOptions {
   plainPort?: number;
   /** POST /digest goes to the lab's rs-server on this local port, which answers the body's sha256 */
   digestPort?: number;
+  /** listen on IPv6 too ([::]:80 and the plain port), for the servers' IPv6 addresses */
+  ipv6?: boolean;
 }
 
 export interface NginxServers {
@@ -48,6 +50,9 @@ export async function startNginx(topo: Topology, o: NginxOptions = {}): Promise<
     const log = join(work, `access-${r.role}.log`);
     if (o.accessLog) logs.set(r.role, log);
     const conf = join(work, `nginx-${r.role}.conf`);
+    const listens = [`listen 80 reuseport backlog=4096${o.proxyProtocol ? ' proxy_protocol' : ''};`,
+      ...(o.ipv6 ? [`listen [::]:80 reuseport backlog=4096${o.proxyProtocol ? ' proxy_protocol' : ''};`] : []),
+      ...(o.plainPort ? [`listen ${o.plainPort};`, ...(o.ipv6 ? [`listen [::]:${o.plainPort};`] : [])] : [])];
     writeFileSync(conf, `worker_processes 1;
 # the lab's temp dir is private to root
 user root;
@@ -60,7 +65,7 @@ http {
   client_max_body_size 256m;
   ${o.accessLog ? `access_log ${log} wlvs;` : 'access_log off;'}
   server {
-    listen 80 reuseport backlog=4096${o.proxyProtocol ? ' proxy_protocol' : ''};${o.plainPort ? `\n    listen ${o.plainPort};` : ''}
+    ${listens.join('\n    ')}
     root ${root};
     location = / { return 200 "ok\\n"; }
     location /files/ { }${o.digestPort ? `\n    location = /digest { proxy_pass http://127.0.0.1:${o.digestPort}; }` : ''}

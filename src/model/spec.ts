@@ -190,7 +190,10 @@ export interface ClusterSpec {
   name: string;
   bgp: {
     localAs: number;
+    /** this host's IPv4 address: the source of IPv4 sessions and the IPv4 routes' next hop */
     localAddress: string;
+    /** this host's IPv6 address for IPv6 neighbours (their session's source, the next hop of IPv6 routes), or null */
+    localAddress6: string | null;
     routerId: string;
     neighbors: BgpNeighborSpec[];
     /** seconds (RFC 4271 §4.2: 0 or at least 3) */

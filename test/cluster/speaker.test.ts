@@ -27,7 +27,7 @@ function spec(o: Partial<ClusterSpec> = {}): ClusterSpec {
   return {
     name: 'd1',
     bgp: {
-      localAs: 65001, localAddress: '127.0.0.1', routerId: '10.255.0.1', neighbors: [{ address: '127.0.0.2', as: 65000, password: null }],
+      localAs: 65001, localAddress: '127.0.0.1', localAddress6: null, routerId: '10.255.0.1', neighbors: [{ address: '127.0.0.2', as: 65000, password: null }],
       holdTime: 3, keepaliveTime: 1, bfd: null, backupPrepend: 3,
     },
     bird: { binary: BIRD, stateDir: dir },
@@ -101,6 +101,28 @@ describe('BIRD control protocol', () => {
     assert.match(text, /password "se-cret";/);
     assert.match(text, /bfd on;/);
     assert.match(text, /graceful restart off;/);
+  });
+
+  it('IPv6: /128 blackholes on the ipv6 channel, an IPv6 session from local_address6 beside the IPv4 one', () => {
+    const c = spec();
+    c.bgp.localAddress6 = '::1';
+    c.bgp.neighbors.push({ address: '::2', as: 65000, password: null });
+    const text = birdConfig(c, [
+      { prefix: '10.99.100.1', kind: 'vip', enabled: true }, { prefix: '2001:db8:100::1', kind: 'vip', enabled: true },
+      { prefix: '2001:db8:3::2', kind: 'backup', enabled: false },
+    ]);
+    const file = join(c.bird.stateDir!, 'check6.conf');
+    writeFileSync(file, text);
+    execFileSync(BIRD, ['-p', '-c', file]);
+    assert.equal(protocolName('vip', '2001:db8:100::1'), 'wlvs_vip_2001_db8_100__1');
+    assert.match(text, /protocol static wlvs_vip_2001_db8_100__1 \{ ipv6; route 2001:db8:100::1\/128 blackhole; \}/);
+    assert.match(text, /protocol static wlvs_bak_2001_db8_3__2 \{ disabled; ipv6; route 2001:db8:3::2\/128 blackhole; \}/);
+    const sessions = text.split('protocol bgp ').slice(1);
+    assert.equal(sessions.length, 2);
+    assert.match(sessions[0], /local 127\.0\.0\.1 as 65001;[^]*neighbor 127\.0\.0\.2 as 65000;[^]*ipv4 \{ import none; export filter wlvs_export; \};/);
+    assert.doesNotMatch(sessions[0], /ipv6/);
+    assert.match(sessions[1], /local ::1 as 65001;[^]*neighbor ::2 as 65000;[^]*ipv6 \{ import none; export filter wlvs_export; \};/);
+    assert.doesNotMatch(sessions[1], /ipv4/);
   });
 });
 

@@ -23,7 +23,7 @@ const members = ['a', 'b', 'c'].map((name, i) => ({
 function spec(name: string): ClusterSpec {
   return {
     name,
-    bgp: { localAs: 65001, localAddress: '127.0.0.1', routerId: '127.0.0.1', neighbors: [], holdTime: 3, keepaliveTime: 1, bfd: null, backupPrepend: 3 },
+    bgp: { localAs: 65001, localAddress: '127.0.0.1', localAddress6: null, routerId: '127.0.0.1', neighbors: [], holdTime: 3, keepaliveTime: 1, bfd: null, backupPrepend: 3 },
     bird: { binary: 'bird', stateDir: null }, watchdogMs: 500, withdrawGraceMs: 0, drainDeadlineS: 1, drainQuietMs: 1000,
     members, sync: { authKeyFile: '/nonexistent' },
   };

@@ -61,7 +61,6 @@ services:
   - { vip: "2001:db8:1::102", port: 80, forwarding: fullnat, real_servers: [ { address: "2001:db8:2::12" } ] }
   - { vip: "2001:db8:1::103", port: 80, persistence: 60, persistence_netmask: 255.255.255.0, real_servers: [] }
   - { vip: "2001:db8::1::2", port: 80 }
-  - { vip: "2001:db8:1::104", port: 80, forwarding: nat, proxy_protocol: v2, real_servers: [ { address: "2001:db8:2::14" } ] }
 `);
     assert.match(msg, /lab\.yaml:\d+:\d+ services\[0\]\.real_servers: an IPv4 VIP needs IPv4 real servers/);
     assert.match(msg, /services\[1\]\.forwarding: IPv4 real servers behind an IPv6 VIP need fullnat/);
@@ -70,15 +69,20 @@ services:
     assert.match(msg, /director\.fullnat\.local_addresses: IPv4 local addresses are used only by fullnat services with IPv4 real servers/);
     assert.match(msg, /services\[4\]\.persistence_netmask: expected a prefix length 0\.\.128/);
     assert.match(msg, /services\[5\]\.vip: expected an IPv4 or IPv6 address/);
-    assert.match(msg, /services\[6\]\.proxy_protocol: is not supported for an IPv6 VIP yet/);
   });
 
-  it('refuses TOA for an IPv6 VIP and IPv6 prefixes in the pool', () => {
+  it('takes PROXY and TOA for IPv6 VIPs (Full-NAT 6->6, NAT66, NAT64); refuses IPv6 prefixes in the pool', () => {
+    const spec = parseConfig(`${head}  fullnat: { local_addresses: ["2001:db8:2::201", 10.99.2.201] }
+services:
+  - { vip: "2001:db8:1::100", port: 80, forwarding: fullnat, toa: true, proxy_protocol: v1, real_servers: [ { address: "2001:db8:2::11" } ] }
+  - { vip: "2001:db8:1::104", port: 80, forwarding: nat, proxy_protocol: v2, real_servers: [ { address: "2001:db8:2::14" } ] }
+  - { vip: "2001:db8:1::64", port: 80, forwarding: fullnat, toa: true, proxy_protocol: v2, real_servers: [ { address: 10.99.2.11 } ] }
+`);
+    assert.deepEqual(spec.services.map((s) => [s.proxyProtocol, s.toa]), [['v1', true], ['v2', false], ['v2', true]]);
     const msg = errorOf(`${head}  fullnat: { local_addresses: ["2001:db8:2::200/124"] }
 services:
   - { vip: "2001:db8:1::100", port: 80, forwarding: fullnat, toa: true, real_servers: [ { address: "2001:db8:2::11" } ] }
 `);
-    assert.match(msg, /services\[0\]\.toa: is not supported for an IPv6 VIP yet/);
     assert.match(msg, /director\.fullnat\.local_addresses\[0\]: expected an address or an IPv4 prefix/);
   });
 

@@ -2,7 +2,8 @@
 // table of an IPv6 service is a function of its servers' whole addresses (not of the 32-bit
 // folds the core hashes, which two addresses may share, nor of their order or indices); a
 // moved IPv6 flow continues in the middle on another director (mh + dr); and director.cluster
-// refuses IPv6 VIPs and local addresses, which its IPv4-only announcements would never draw.
+// takes IPv6 VIPs and local addresses when a neighbour speaks IPv6 (they are announced over the
+// IPv6 sessions only), refusing them otherwise: they would never draw traffic.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { stringify } from 'yaml';
@@ -122,12 +123,15 @@ for (const flavour of FLAVOURS) {
 }
 
 describe('cluster and IPv6: configuration', () => {
-  const member = (vip: string, lip = '10.99.3.1') => `director:
+  const BGP4 = '{ local_as: 65001, local_address: 10.99.2.21, neighbors: [ { address: 10.99.2.254, as: 65000 } ] }';
+  const BGP6 = '{ local_as: 65001, local_address: 10.99.2.21, local_address6: "2001:db8:2::21", ' +
+    'neighbors: [ { address: 10.99.2.254, as: 65000 }, { address: "2001:db8:2::fe", as: 65000 } ] }';
+  const member = (vip: string, lip = '10.99.3.1', bgp = BGP4) => `director:
   devices: [ { name: wlvs0, kind: tun, addresses: [10.99.2.231/24, "2001:db8:2::e7/64"] } ]
   fullnat: { local_addresses: ["${lip}"] }
   cluster:
     name: d1
-    bgp: { local_as: 65001, local_address: 10.99.2.21, neighbors: [ { address: 10.99.2.254, as: 65000 } ] }
+    bgp: ${bgp}
     members:
       - { name: d1, sync: 10.99.2.21:8849, local_addresses: ["${lip}"] }
       - { name: d2, sync: 10.99.2.22:8849, local_addresses: [10.99.3.2] }
@@ -146,11 +150,29 @@ services:
     assert.fail('expected an error');
   };
 
-  it('an IPv4 member is accepted; an IPv6 VIP or local address is refused with its place', () => {
+  it('IPv4-only neighbours: an IPv4 member is accepted; an IPv6 VIP or local address is refused with its place', () => {
     assert.equal(parseConfig(member('10.99.100.1'), 'd1.yaml').cluster!.name, 'd1');
     assert.match(errorOf(member('2001:db8:1::100')),
-      /d1\.yaml:\d+:\d+ services\[0\]\.vip: an IPv6 VIP cannot be served by a cluster yet/);
+      /d1\.yaml:\d+:\d+ services\[0\]\.vip: 2001:db8:1::100 cannot be announced: no BGP neighbour is IPv6/);
     assert.match(errorOf(member('10.99.100.1', '2001:db8:3::1')),
-      /director\.cluster\.members: local address 2001:db8:3::1 of d1 is IPv6: a cluster announces IPv4 routes only/);
+      /director\.cluster\.members: local address 2001:db8:3::1 of d1 cannot be announced: no BGP neighbour is IPv6/);
+  });
+
+  it('an IPv6 neighbour: IPv6 VIPs (NAT64 too) and local addresses are accepted; it needs bgp.local_address6', () => {
+    const text = (vip: string, lip = '10.99.3.1') => member(vip, lip, BGP6);
+    const c = parseConfig(text('2001:db8:1::100'), 'd1.yaml');
+    assert.equal(c.cluster!.bgp.localAddress6, '2001:db8:2::21');
+    assert.deepEqual(c.cluster!.bgp.neighbors.map((n) => n.address), ['10.99.2.254', '2001:db8:2::fe']);
+    assert.equal(c.services[0].vip, '2001:db8:1::100');
+    assert.equal(parseConfig(text('10.99.100.1'), 'd1.yaml').cluster!.name, 'd1');
+    // Full-NAT 6->6: IPv6 local addresses, announced as /128s
+    assert.deepEqual(parseConfig(text('2001:db8:1::100', '2001:db8:3::1')
+      .replace('local_addresses: [10.99.3.2]', 'local_addresses: ["2001:db8:3::2"]')
+      .replace('address: 10.99.2.11 }', 'address: "2001:db8:2::11" }'), 'd1.yaml').cluster!.members
+      .map((m) => m.localAddresses), [['2001:db8:3::1'], ['2001:db8:3::2']]);
+    assert.match(errorOf(member('2001:db8:1::100', '10.99.3.1', BGP6.replace('local_address6: "2001:db8:2::21", ', ''))),
+      /2001:db8:2::fe: an IPv6 neighbour needs bgp\.local_address6/);
+    assert.match(errorOf(text('10.99.100.1').replace('local_address6: "2001:db8:2::21"', 'local_address6: 10.99.2.21')),
+      /local_address6: expected an IPv6 address/);
   });
 });

@@ -56,6 +56,21 @@ v = [o[1] for o in p[TCP].options if o[0] == 254][0]
 print(p[TCP].sprintf("%flags%"), int.from_bytes(v[0:2], "big"), ".".join(str(b) for b in v[2:6]), p["IP"].src)
 `;
 
+/** sniffToa starts `script` on every real server, watching `port`; resolves once all listen */
+async function sniffToa(topo: Topology, script: string, port: number): Promise<{ result: Promise<string> }[]> {
+  const sniffers = topo.realServers.map((r) => {
+    const p = topo.lab.spawn(r.role, '/usr/bin/python3', ['-c', script, String(port)]);
+    let out = '';
+    p.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+    return {
+      listening: waitForLine(p, /^listening/, 30_000),
+      result: new Promise<string>((res) => p.once('exit', () => res(out.replace('listening', '').trim()))),
+    };
+  });
+  await Promise.all(sniffers.map((s) => s.listening));
+  return sniffers;
+}
+
 for (const sc of SCENARIOS.filter((s) => !only || only.includes(`${s.device}/${s.forwarding}`))) {
   describe(`client address at the server: ${sc.forwarding} over ${sc.device}, PROXY ${sc.proxy}${sc.toa ? ', TOA' : ''}`,
     { timeout: 240_000 }, () => {
@@ -123,16 +138,7 @@ for (const sc of SCENARIOS.filter((s) => !only || only.includes(`${s.device}/${s
 
       if (sc.toa) {
         it('TOA: the handshake\'s last ACK reaches the server with the client\'s port and address (scapy)', async () => {
-          const sniffers = topo.realServers.map((r) => {
-            const p = topo.lab.spawn(r.role, '/usr/bin/python3', ['-c', TOA_SNIFFER, '81']);
-            let out = '';
-            p.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-            return {
-              listening: waitForLine(p, /^listening/, 30_000),
-              result: new Promise<string>((res) => p.once('exit', () => res(out.replace('listening', '').trim()))),
-            };
-          });
-          await Promise.all(sniffers.map((s) => s.listening));
+          const sniffers = await sniffToa(topo, TOA_SNIFFER, 81);
           const sport = 45678;
           const out = await topo.lab.exec(topo.client.role, 'curl', ['-sS', '--max-time', '5', '--local-port', String(sport),
             `http://${vip}:81/`]);
@@ -144,6 +150,123 @@ for (const sc of SCENARIOS.filter((s) => !only || only.includes(`${s.device}/${s
           assert.equal(Number(port), sport);
           assert.equal(addr, topo.client.address);
           assert.ok(lips.includes(src), `from a LIP: ${src}`);
+        });
+      }
+    });
+}
+
+// IPv6 clients: Full-NAT 6->6 (PROXY v2 and TOA) and NAT64 (an IPv6 VIP in front of the IPv4
+// servers, PROXY v1 and TOA): nginx reads the IPv6 client from the header; the TOA sniffer reads
+// the 20-byte option (kind 254: port and the 16-byte address, DPVS kmod/toa's IPv6 layout).
+const VIP6 = '2001:db8:1::100';
+const LIPS6 = ['2001:db8:2::201', '2001:db8:2::202'];
+const LIP4 = '10.99.2.201';
+const TOA6_SNIFFER = TOA_SNIFFER
+  .replace('".".join(str(b) for b in v[2:6])', 'ipaddress.IPv6Address(bytes(v[2:18])), len(v) + 2')
+  .replace('p["IP"].src', '(p["IPv6"].src if "IPv6" in p else p["IP"].src)')
+  .replace('import sys', 'import sys, ipaddress');
+
+if (!only || only.includes('tap/ipv6-client')) {
+  describe('client address at the server: IPv6 clients, Full-NAT 6->6 (PROXY v2, TOA) and NAT64 (PROXY v1, TOA)',
+    { timeout: 240_000 }, () => {
+      let topo: Topology;
+      let nginx: NginxServers;
+      const big = content(BIG);
+      const url = (port: number, path = '/') => `http://[${VIP6}]:${port}${path}`;
+
+      before(async () => {
+        topo = await buildTopology({ ipv6: true, rsGateway: '10.99.2.1', rsGateway6: '2001:db8:2::1', rsTxOff: true,
+          tag: 'wps' });
+        nginx = await startNginx(topo,
+          { proxyProtocol: true, accessLog: true, files: { big }, plainPort: 81, digestPort: 8099, ipv6: true });
+        await startDirector(topo, (token) => {
+          const svc = (name: string, port: number, family: 4 | 6, rsPort: number, extra: Record<string, unknown>) => ({
+            name, vip: VIP6, port, protocol: 'tcp', scheduler: 'rr', forwarding: 'fullnat', health_check: { type: 'none' },
+            real_servers: topo.realServers.map((r) => ({
+              address: family === 6 ? r.address6! : r.address, port: rsPort,
+            })),
+            ...extra,
+          });
+          return {
+            director: {
+              devices: [
+                { name: 'wlvs-ext', kind: 'tap', addresses: ['10.99.1.1/24', '2001:db8:1::1/64'], bridge: topo.director.extBridge },
+                { name: 'wlvs-int', kind: 'tap', addresses: ['10.99.2.1/24', '2001:db8:2::1/64'], bridge: topo.director.intBridge },
+              ],
+              routes: [
+                { to: '0.0.0.0/0', via: '10.99.1.254', device: 'wlvs-ext' },
+                { to: '::/0', via: '2001:db8:1::fe', device: 'wlvs-ext' },
+              ],
+              sessions: 65536,
+              fullnat: { local_addresses: [...LIPS6, LIP4] },
+              admin: { listen: '127.0.0.1:9180', token_file: token },
+            },
+            services: [
+              svc('web6', 80, 6, 80, { proxy_protocol: 'v2' }),
+              svc('toa6', 81, 6, 81, { toa: true }),
+              svc('nat64', 82, 4, 80, { proxy_protocol: 'v1' }),
+              svc('toa64', 83, 4, 81, { toa: true }),
+            ],
+          };
+        });
+      });
+      after(async () => {
+        await topo?.lab.destroy();
+      });
+
+      it('nginx reads the IPv6 client from the PROXY header: v2 over IPv6 (Full-NAT 6->6), v1 "TCP6" over IPv4 (NAT64)', async () => {
+        const client = topo.client.address6!;
+        for (const port of [80, 82]) {
+          for (let i = 0; i < 4; i++) {
+            const out = await topo.lab.exec(topo.client.role, 'curl', ['-g', '-6', '-sS', '--max-time', '5', url(port)]);
+            assert.equal(out, 'ok\n');
+          }
+        }
+        // the servers' logs are read one after another: tell the two services apart by the peer
+        const lines = nginx.accessLines().filter((l) => l.includes('"GET / '));
+        assert.equal(lines.length, 8, lines.join('\n'));
+        for (const l of lines) assert.equal(l.split(' ')[0], client, l);
+        const peers = lines.map((l) => l.split(' ')[2]);
+        assert.equal(peers.filter((x) => LIPS6.includes(x)).length, 4, `Full-NAT 6->6 from IPv6 LIPs: ${peers.join(' ')}`);
+        assert.equal(peers.filter((x) => x === LIP4).length, 4, `NAT64 from the IPv4 LIP: ${peers.join(' ')}`);
+      });
+
+      it('a 32 MiB download and a 16 MiB upload arrive byte for byte through both (sequence numbers moved the whole way)', async () => {
+        const digest = createHash('sha256').update(big).digest('hex');
+        const file = `/tmp/${topo.lab.id}-upload6`;
+        writeFileSync(file, big.subarray(0, UPLOAD));
+        try {
+          for (const port of [80, 82]) {
+            const out = await topo.lab.exec(topo.client.role, 'sh', ['-c',
+              `curl -g -6 -sS --fail --max-time 60 ${url(port, '/files/big')} | sha256sum`], 90_000);
+            assert.equal(out.split(' ')[0], digest, `download through port ${port}`);
+            const up = await topo.lab.exec(topo.client.role, 'curl', ['-g', '-6', '-sS', '--fail', '--max-time', '60',
+              '-H', 'Expect:', '--data-binary', `@${file}`, url(port, '/digest')], 90_000);
+            const got = JSON.parse(up) as { bytes: number; sha256: string };
+            assert.equal(got.bytes, UPLOAD, `upload through port ${port}`);
+            assert.equal(got.sha256, createHash('sha256').update(big.subarray(0, UPLOAD)).digest('hex'));
+          }
+        } finally {
+          rmSync(file, { force: true });
+        }
+      });
+
+      for (const [port, v6] of [[81, true], [83, false]] as const) {
+        it(`TOA (${v6 ? 'Full-NAT 6->6' : 'NAT64'}): the handshake's last ACK carries the 20-byte option ` +
+          'with the IPv6 client (scapy)', async () => {
+          const sniffers = await sniffToa(topo, TOA6_SNIFFER, 81);
+          const sport = 45679 + port;
+          const out = await topo.lab.exec(topo.client.role, 'curl',
+            ['-g', '-6', '-sS', '--max-time', '5', '--local-port', String(sport), url(port)]);
+          assert.equal(out, 'ok\n');
+          const seen = (await Promise.all(sniffers.map((s) => s.result))).filter((s) => s !== 'none');
+          assert.equal(seen.length, 1, seen.join(' | '));
+          const [flags, sp, addr, len, src] = seen[0].split(' ');
+          assert.equal(flags, 'A', 'the first segment with TOA is the ACK that completes the handshake');
+          assert.equal(Number(sp), sport);
+          assert.equal(addr, topo.client.address6);
+          assert.equal(Number(len), 20);
+          assert.ok((v6 ? LIPS6 : [LIP4]).includes(src), `from a LIP: ${src}`);
         });
       }
     });

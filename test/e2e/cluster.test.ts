@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  CLUSTER_VIP, type ClusterLab, buildClusterLab, carriers, downloads, ecmpChoices, startClusterServers,
+  CLUSTER_VIP, CLUSTER_VIP6, type ClusterLab, buildClusterLab, carriers, downloads, ecmpChoices, startClusterServers,
 } from '../../src/lab/cluster.js';
 import { sleep } from './lib.js';
 
@@ -287,5 +287,95 @@ describe('cluster of three directors (Full-NAT, session sync)', { timeout: 420_0
     for (const r of await run) assert.ok(r.intact, `download from port ${r.port} across the drain: ${JSON.stringify(r)}`);
     await cl.apiWrite(target.name, 'POST', '/api/v1/cluster/resume');
     await cl.waitNexthops(addresses(), CLUSTER_VIP, 5000);
+  });
+});
+
+describe('cluster of two directors, IPv6 VIP (TUN 6in6, Maglev)', { timeout: 300_000, skip: only && !only.includes('cluster/ipv6') }, () => {
+  let cl: ClusterLab;
+  const addresses6 = () => cl.directors.filter((d) => d.child).map((d) => d.address6);
+  const CIP6 = '2001:db8:1::10';
+
+  before(async () => {
+    cl = await buildClusterLab({ tag: 'wcs', directors: 2, ipv6: true });
+    await startClusterServers(cl);
+    for (const d of cl.directors) await cl.startDirector(d.name);
+    await cl.waitNexthops(addresses6(), CLUSTER_VIP6, 20_000);
+    await cl.waitNexthops(cl.directors.map((d) => d.address), CLUSTER_VIP, 10_000);
+  });
+  after(async () => {
+    if (process.env.WLVS_E2E_LOG) {
+      (await import('node:fs')).writeFileSync(process.env.WLVS_E2E_LOG, cl?.directors.map((d) => d.output.join('\n')).join('\n') ?? '');
+    }
+    await cl?.destroy();
+  });
+
+  it('each director has an IPv6 BGP session beside the IPv4 one and announces the IPv6 VIP as a /128', async () => {
+    for (const d of cl.directors) {
+      const s = await cl.api(d.name, '/api/v1/status');
+      assert.equal(s.cluster.state, 'active');
+      assert.deepEqual(s.cluster.neighbors.map((n: { address: string; up: boolean }) => [n.address, n.up]),
+        [['10.99.2.254', true], ['2001:db8:2::fe', true]], JSON.stringify(s.cluster.neighbors));
+      assert.deepEqual(s.cluster.announced.map((a: { prefix: string }) => a.prefix).sort(),
+        [`${CLUSTER_VIP}/32`, `${CLUSTER_VIP6}/128`]);
+    }
+    // the router learned the /128 over the IPv6 sessions only, and merged the two paths
+    const routes = await cl.lab.run(cl.router.role, 'birdc', ['-s', cl.router.socket, 'show', 'route', `${CLUSTER_VIP6}/128`, 'all']);
+    assert.match(routes.stdout, /d1v6/);
+    assert.match(routes.stdout, /d2v6/);
+    assert.deepEqual(await cl.nexthops(CLUSTER_VIP6), addresses6().sort());
+  });
+
+  it('curl -6: flows spread over both directors and the three servers', async () => {
+    const ps = ports(30000, 30);
+    for (const p of ps) {
+      const out = JSON.parse(await cl.lab.exec(cl.client.role, 'curl', ['-6', '-s', '--max-time', '3', '--local-port', String(p),
+        `http://[${CLUSTER_VIP6}]/`]));
+      assert.equal(out.client, CIP6, 'TUN keeps the client address');
+    }
+    const who = await carriers(cl, CIP6, 'web6');
+    const byDirector = tally(ps.map((p) => (who.get(p) ?? []).map((c) => c.director).join('+') || 'none'));
+    assert.equal(byDirector.none, undefined, JSON.stringify(byDirector));
+    assert.deepEqual(Object.keys(byDirector).sort(), ['d1', 'd2'], `both paths, one director per flow: ${JSON.stringify(byDirector)}`);
+    const servers = tally(ps.map((p) => who.get(p)![0].rip));
+    assert.equal(Object.keys(servers).length, 3, JSON.stringify(servers));
+  });
+
+  it('SIGKILL of a director mid-transfer: the router drops its IPv6 next hop, downloads continue, new connections succeed', async () => {
+    const ps = ports(31000, 8);
+    const run = downloads(cl, ps, SIZE, RATE, 90, CLUSTER_VIP6);
+    await sleep(1500);
+    const before = await carriers(cl, CIP6, 'web6');
+    const load = tally(ps.map((p) => before.get(p)?.[0]?.director ?? 'none'));
+    assert.equal(load.none, undefined, JSON.stringify(load));
+    const victim = cl.directors.find((d) => d.name === Object.entries(load).sort((a, b) => b[1] - a[1])[0][0])!;
+    const t0 = performance.now();
+    await cl.killDirector(victim.name, 'SIGKILL');
+    await cl.waitNexthops(addresses6(), CLUSTER_VIP6, 5000);
+    const tookMs = performance.now() - t0;
+    // new IPv6 connections after the withdrawal: all on the survivor
+    const [ok, bad] = (await cl.lab.exec(cl.client.role, 'bash', ['-c',
+      `ok=0; bad=0; for i in $(seq 1 40); do if curl -6 -s -f --max-time 3 -o /dev/null http://[${CLUSTER_VIP6}]/; then ok=$((ok+1)); else bad=$((bad+1)); fi; done; echo "$ok $bad"`],
+    120_000)).trim().split(' ').map(Number);
+    assert.equal(bad, 0, `${bad} of ${ok + bad} new IPv6 connections failed after the withdrawal`);
+    const results = await run;
+    assert.equal(results.length, ps.length);
+    for (const r of results) assert.ok(r.intact, `download from port ${r.port} (carried by ${JSON.stringify(before.get(r.port))}): ${JSON.stringify(r)}`);
+    const moved = ps.filter((p) => before.get(p)![0].director === victim.name);
+    const afterKill = await carriers(cl, CIP6, 'web6');
+    for (const p of moved) {
+      const now = afterKill.get(p) ?? [];
+      assert.ok(now.length >= 1, `port ${p} continued on the survivor`);
+      for (const c of now) assert.equal(c.rip, before.get(p)![0].rip, `port ${p}: ${c.director} picked the same server`);
+    }
+    assert.ok(moved.length >= 1);
+    assert.ok(tookMs < 1000, `route withdrawn ${Math.round(tookMs)} ms after SIGKILL`);
+    console.log(`# IPv6 SIGKILL ${victim.name}: ${moved.length}/${ps.length} downloads moved to the survivor, all intact; ` +
+      `withdrawn in ${Math.round(tookMs)} ms; ${ok} new connections after`);
+  });
+
+  it('the director comes back and announces the IPv6 VIP again', async () => {
+    const victim = cl.directors.find((d) => !d.child)!;
+    await cl.startDirector(victim.name);
+    await cl.waitNexthops(cl.directors.map((d) => d.address6), CLUSTER_VIP6, 15_000);
   });
 });

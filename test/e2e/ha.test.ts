@@ -4,13 +4,15 @@
 // sync link. Forged sync datagrams and adverts from the segment are dropped and counted. The
 // backup is restarted in the middle of a download (it asks for the whole table), then the
 // master is killed (SIGKILL, no resignation); the backup takes the addresses over by gratuitous
-// ARP and the download completes on the same connection.
+// ARP and the download completes on the same connection. Dual stack: an IPv6 download (NAT66
+// through LAB_HA_VIP6, the servers' IPv6 gateway a virtual address moved by unsolicited
+// neighbour advertisements) runs beside it and survives the takeover the same way.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildTopology, type Topology } from '../../src/lab/topology.js';
 import {
-  LAB_HA_ADMIN, LAB_HA_GATEWAY, LAB_HA_SYNC, LAB_HA_VRID, LAB_VIP_TAP, type RunningDirector, labHaConfig, labHaKey,
-  startDirector, startRealServers,
+  LAB_HA_ADMIN, LAB_HA_GATEWAY, LAB_HA_GATEWAY6, LAB_HA_SYNC, LAB_HA_VIP6, LAB_HA_VRID, LAB_VIP_TAP,
+  type RunningDirector, labHaConfig, labHaKey, startDirector, startRealServers,
 } from '../../src/lab/lab-director.js';
 import { ctrDigest } from '../../src/lab/data-stream.js';
 import { api, get, sleep } from './lib.js';
@@ -27,11 +29,11 @@ describe('failover between two directors', { timeout: 180_000 }, () => {
   let keyFile: string;
 
   before(async () => {
-    topo = await buildTopology({ rsGateway: LAB_HA_GATEWAY, tag: 'wh' });
+    topo = await buildTopology({ rsGateway: LAB_HA_GATEWAY, ipv6: true, rsGateway6: LAB_HA_GATEWAY6, tag: 'wh' });
     keyFile = labHaKey(topo);
-    await startRealServers(topo, { forwarding: 'nat', vip: VIP });
-    a = await startDirector(topo, (t) => labHaConfig(topo, 'a', t, { keyFile }), { adminPort: LAB_HA_ADMIN.a });
-    b = await startDirector(topo, (t) => labHaConfig(topo, 'b', t, { keyFile }), { adminPort: LAB_HA_ADMIN.b });
+    await startRealServers(topo, { forwarding: 'nat', vip: VIP, addr: '::' });
+    a = await startDirector(topo, (t) => labHaConfig(topo, 'a', t, { keyFile, ipv6: true }), { adminPort: LAB_HA_ADMIN.a });
+    b = await startDirector(topo, (t) => labHaConfig(topo, 'b', t, { keyFile, ipv6: true }), { adminPort: LAB_HA_ADMIN.b });
     await sleep(1000);
   });
   after(async () => {
@@ -98,13 +100,15 @@ sendp(Ether(dst="01:00:5e:00:00:12")/IP(src="10.99.1.66", dst="224.0.0.18", ttl=
     await topo.lab.stop(b.child);
     const download = topo.lab.exec(topo.client.role, 'sh', ['-c',
       `curl -s --max-time 90 --limit-rate 5M http://${VIP}/bytes/${SIZE} | sha256sum`], 120_000);
+    const download6 = topo.lab.exec(topo.client.role, 'sh', ['-c',
+      `curl -g -6 -s --max-time 90 --limit-rate 5M http://[${LAB_HA_VIP6}]/bytes/${SIZE} | sha256sum`], 120_000);
     await sleep(500);
-    b = await startDirector(topo, (t) => labHaConfig(topo, 'b', t, { keyFile }), { adminPort: LAB_HA_ADMIN.b });
+    b = await startDirector(topo, (t) => labHaConfig(topo, 'b', t, { keyFile, ipv6: true }), { adminPort: LAB_HA_ADMIN.b });
     await sleep(1000);
     const fresh = await api(topo, b, '/api/v1/status');
     assert.equal(fresh.ha.state, 'backup');
     assert.ok(fresh.ha.stats.syncRequestsSent >= 1, JSON.stringify(fresh.ha.stats));
-    assert.ok(fresh.sessions.count >= 1, 'the download\'s session arrived by bulk sync');
+    assert.ok(fresh.sessions.count >= 2, 'both downloads\' sessions arrived by bulk sync');
     const before = await api(topo, a, '/api/v1/status');
     assert.ok(before.ha.stats.bulkSyncsSent >= 1);
     a.child.kill('SIGKILL');
@@ -123,10 +127,13 @@ sendp(Ether(dst="01:00:5e:00:00:12")/IP(src="10.99.1.66", dst="224.0.0.18", ttl=
     assert.ok(tookOver < 2500, `took over after ${Math.round(tookOver)} ms`);
     const sum = (await download).split(' ')[0];
     assert.equal(sum, ctrDigest(SIZE), 'same bytes, same connection: the synced session carried it');
+    assert.equal((await download6).split(' ')[0], ctrDigest(SIZE), 'the IPv6 download too: its synced session carried it');
     // a good part of the body went through the backup (TSO: packets of up to 64 KiB, so count
     // bytes): the download was still running when the master died
     const web = await api(topo, b, '/api/v1/services/web');
     assert.ok(web.stats.outbytes > SIZE / 8, `the backup forwarded ${web.stats.outbytes} bytes to the client`);
+    const web6 = await api(topo, b, '/api/v1/services/web6');
+    assert.ok(web6.stats.outbytes > SIZE / 8, `the backup forwarded ${web6.stats.outbytes} IPv6 bytes to the client`);
   });
 
   it('new connections go through the new master', async () => {

@@ -170,12 +170,13 @@ for (const flavour of FLAVOURS) {
         { address: LIPS6[0], portMin: 1024, portMax: 1200 }, { address: LIPS6[1], portMin: 1024, portMax: 1100 }]);
       h.service(7, { forwarding: 'dr', port: 8003, scheduler: 'mh', midFlow: true },
         [realServerEntry(5, { port: 0 }), realServerEntry(6, { port: 0 })], 8);
-      // IPv6: every mode, NAT64, and a mid-flow service
-      h.service(10, { vip: VIP6, forwarding: 'nat' }, [realServerEntry6(0), realServerEntry6(1)], 10);
-      h.service(11, { vip: VIP6, forwarding: 'fullnat', port: 443, persistence: 60, persistencePrefix: 64 },
-        [realServerEntry6(1)], 12);
+      // IPv6: every mode, NAT64, and a mid-flow service; PROXY and TOA for IPv6 clients (NAT66,
+      // Full-NAT 6->6, NAT64)
+      h.service(10, { vip: VIP6, forwarding: 'nat', proxyProtocol: 'v1' }, [realServerEntry6(0), realServerEntry6(1)], 10);
+      h.service(11, { vip: VIP6, forwarding: 'fullnat', port: 443, persistence: 60, persistencePrefix: 64, toa: true,
+        proxyProtocol: 'v2' }, [realServerEntry6(1)], 12);
       h.service(12, { vip: VIP6, forwarding: 'tun', protocol: 'udp', port: 53 }, [realServerEntry6(2, { port: 0 })], 13);
-      h.service(13, { vip: VIP6, forwarding: 'fullnat', port: 8000 }, [realServerEntry(3)], 14);
+      h.service(13, { vip: VIP6, forwarding: 'fullnat', port: 8000, toa: true, proxyProtocol: 'v1' }, [realServerEntry(3)], 14);
       h.service(14, { vip: VIP6, forwarding: 'dr', port: 8001, scheduler: 'mh', midFlow: true },
         [realServerEntry6(3, { port: 0 }), realServerEntry6(4, { port: 0 })], 15);
       const { layout } = h;

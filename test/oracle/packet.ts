@@ -568,6 +568,9 @@ export function decodeIp6(p: Uint8Array, quoted = false): DecodedIp6 {
   if (nh === 6 && l4.length >= 8) {
     d.tcp = {
       proto: 6, sport: l4dv.getUint16(0), dport: l4dv.getUint16(2), flags: l4.length > 13 ? l4[13] : undefined,
+      seq: l4dv.getUint32(4),
+      ack: l4.length >= 12 ? l4dv.getUint32(8) : undefined,
+      options: l4.length >= 20 ? l4.subarray(20, Math.min(l4.length, (l4[12] >> 4) * 4)) : undefined,
       checksum: l4.length >= 18 ? l4dv.getUint16(16) : -1,
       checksumOk: !quoted && l4.length >= 20 && onesSum(l4, ps) === 0xffff,
       payload: l4.length >= 20 ? l4.subarray((l4[12] >> 4) * 4) : new Uint8Array(0),
