@@ -122,7 +122,12 @@ export interface LabHaOptions {
   vrrp?: Record<string, unknown>;
   advertInterval?: number;
   preempt?: boolean;
+  /** a second service on port 8080 to the same servers' port 80 with the SYN proxy forced on */
+  synProxied?: boolean;
 }
+
+/** the port of labHaConfig's SYN-proxied service (synProxied) */
+export const LAB_HA_PROXIED_PORT = 8080;
 
 /**
  * labHaConfig: director `a` (priority 150, starts master) or `b` (100, backup) of the failover
@@ -160,7 +165,11 @@ export function labHaConfig(topo: Topology, me: 'a' | 'b', tokenFile: string, o:
     services: [{
       name: 'web', vip: LAB_VIP_TAP, port: 80, protocol: 'tcp', scheduler: 'rr', forwarding: 'nat', health_check: { type: 'none' },
       real_servers: topo.realServers.map((r) => ({ address: r.address, port: 80 })),
-    }],
+    }, ...o.synProxied ? [{
+      name: 'proxied', vip: LAB_VIP_TAP, port: LAB_HA_PROXIED_PORT, protocol: 'tcp', scheduler: 'rr', forwarding: 'nat',
+      syn_proxy: 'on', health_check: { type: 'none' },
+      real_servers: topo.realServers.map((r) => ({ address: r.address, port: 80 })),
+    }] : []],
   };
 }
 

@@ -4,13 +4,17 @@
 // sync link. Forged sync datagrams and adverts from the segment are dropped and counted. The
 // backup is restarted in the middle of a download (it asks for the whole table), then the
 // master is killed (SIGKILL, no resignation); the backup takes the addresses over by gratuitous
-// ARP and the download completes on the same connection.
+// ARP and the download completes on the same connection. A second service has the SYN proxy
+// forced on: its downloads (one the restarted backup learns by bulk transfer, one it learns from
+// the event stream) complete through the backup too, which means it carries on the master's
+// sequence, timestamp and window translation (sync protocol v4). The real servers run with
+// `tx off`, so their kernels check every checksum the directors rewrote.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildTopology, type Topology } from '../../src/lab/topology.js';
 import {
-  LAB_HA_ADMIN, LAB_HA_GATEWAY, LAB_HA_SYNC, LAB_HA_VRID, LAB_VIP_TAP, type RunningDirector, labHaConfig, labHaKey,
-  startDirector, startRealServers,
+  LAB_HA_ADMIN, LAB_HA_GATEWAY, LAB_HA_PROXIED_PORT, LAB_HA_SYNC, LAB_HA_VRID, LAB_VIP_TAP, type RunningDirector,
+  labHaConfig, labHaKey, startDirector, startRealServers,
 } from '../../src/lab/lab-director.js';
 import { ctrDigest } from '../../src/lab/data-stream.js';
 import { api, get, sleep } from './lib.js';
@@ -27,11 +31,11 @@ describe('failover between two directors', { timeout: 180_000 }, () => {
   let keyFile: string;
 
   before(async () => {
-    topo = await buildTopology({ rsGateway: LAB_HA_GATEWAY, tag: 'wh' });
+    topo = await buildTopology({ rsGateway: LAB_HA_GATEWAY, rsTxOff: true, tag: 'wh' });
     keyFile = labHaKey(topo);
     await startRealServers(topo, { forwarding: 'nat', vip: VIP });
-    a = await startDirector(topo, (t) => labHaConfig(topo, 'a', t, { keyFile }), { adminPort: LAB_HA_ADMIN.a });
-    b = await startDirector(topo, (t) => labHaConfig(topo, 'b', t, { keyFile }), { adminPort: LAB_HA_ADMIN.b });
+    a = await startDirector(topo, (t) => labHaConfig(topo, 'a', t, { keyFile, synProxied: true }), { adminPort: LAB_HA_ADMIN.a });
+    b = await startDirector(topo, (t) => labHaConfig(topo, 'b', t, { keyFile, synProxied: true }), { adminPort: LAB_HA_ADMIN.b });
     await sleep(1000);
   });
   after(async () => {
@@ -83,28 +87,40 @@ sendp(Ether(dst="01:00:5e:00:00:12")/IP(src="10.99.1.66", dst="224.0.0.18", ttl=
     assert.match(metrics, /^wlvs_ha_vrrp_dropped_total\{reason="unauthenticated"\} [1-9]/m);
   });
 
-  it('the backup learns the master\'s sessions', async () => {
+  it('the backup learns the master\'s sessions, SYN-proxied ones with their translation', async () => {
     await get(topo, `http://${VIP}/`);
+    for (let i = 0; i < 3; i++) await get(topo, `http://${VIP}:${LAB_HA_PROXIED_PORT}/`);
     await sleep(300);
     const sb = await api(topo, b, '/api/v1/status');
-    assert.ok(sb.ha.stats.sessionsImported >= 4, JSON.stringify(sb.ha.stats));
+    // each proxied connection arrives twice: created (handshake pending) and established (deltas set)
+    assert.ok(sb.ha.stats.sessionsImported >= 4 + 6, JSON.stringify(sb.ha.stats));
     assert.equal(sb.ha.stats.sessionsRefused, 0);
+    assert.equal(sb.ha.stats.sessionsUnrestorable, 0);
     assert.ok(sb.sessions.count > 0);
+    const sa = await api(topo, a, '/api/v1/status');
+    assert.equal(sa.syn_flood.services.find((s: { service: string }) => s.service === 'proxied').state, 'forced');
   });
 
   it('killing the master mid-download: the backup takes over and the download completes intact', async () => {
     // the backup is restarted after the download began: it learns the connection by the bulk
     // transfer it asks for, not from the creation it missed
     await topo.lab.stop(b.child);
-    const download = topo.lab.exec(topo.client.role, 'sh', ['-c',
-      `curl -s --max-time 90 --limit-rate 5M http://${VIP}/bytes/${SIZE} | sha256sum`], 120_000);
+    const fetch = (port: number) => topo.lab.exec(topo.client.role, 'sh', ['-c',
+      `curl -s --max-time 90 --limit-rate 5M http://${VIP}:${port}/bytes/${SIZE} | sha256sum`], 120_000);
+    const download = fetch(80);
+    // through the SYN proxy: the restarted backup learns this one by its bulk transfer
+    const proxiedBulk = fetch(LAB_HA_PROXIED_PORT);
     await sleep(500);
-    b = await startDirector(topo, (t) => labHaConfig(topo, 'b', t, { keyFile }), { adminPort: LAB_HA_ADMIN.b });
+    b = await startDirector(topo, (t) => labHaConfig(topo, 'b', t, { keyFile, synProxied: true }), { adminPort: LAB_HA_ADMIN.b });
+    await sleep(1000);
+    // and this one from the master's events (created, then established with the deltas)
+    const proxiedStream = fetch(LAB_HA_PROXIED_PORT);
     await sleep(1000);
     const fresh = await api(topo, b, '/api/v1/status');
     assert.equal(fresh.ha.state, 'backup');
     assert.ok(fresh.ha.stats.syncRequestsSent >= 1, JSON.stringify(fresh.ha.stats));
-    assert.ok(fresh.sessions.count >= 1, 'the download\'s session arrived by bulk sync');
+    assert.ok(fresh.sessions.count >= 3, 'the downloads\' sessions arrived by bulk sync and events');
+    assert.equal(fresh.ha.stats.sessionsRefused, 0, JSON.stringify(fresh.ha.stats));
     const before = await api(topo, a, '/api/v1/status');
     assert.ok(before.ha.stats.bulkSyncsSent >= 1);
     a.child.kill('SIGKILL');
@@ -123,10 +139,14 @@ sendp(Ether(dst="01:00:5e:00:00:12")/IP(src="10.99.1.66", dst="224.0.0.18", ttl=
     assert.ok(tookOver < 2500, `took over after ${Math.round(tookOver)} ms`);
     const sum = (await download).split(' ')[0];
     assert.equal(sum, ctrDigest(SIZE), 'same bytes, same connection: the synced session carried it');
+    assert.equal((await proxiedBulk).split(' ')[0], ctrDigest(SIZE), 'SYN-proxied, learnt by bulk sync: translated by the backup');
+    assert.equal((await proxiedStream).split(' ')[0], ctrDigest(SIZE), 'SYN-proxied, learnt from events: translated by the backup');
     // a good part of the body went through the backup (TSO: packets of up to 64 KiB, so count
     // bytes): the download was still running when the master died
     const web = await api(topo, b, '/api/v1/services/web');
     assert.ok(web.stats.outbytes > SIZE / 8, `the backup forwarded ${web.stats.outbytes} bytes to the client`);
+    const proxied = await api(topo, b, '/api/v1/services/proxied');
+    assert.ok(proxied.stats.outbytes > SIZE / 4, `the backup forwarded ${proxied.stats.outbytes} proxied bytes to the client`);
   });
 
   it('new connections go through the new master', async () => {
