@@ -1153,7 +1153,7 @@
 @inline export const CSTF_FIN: u8 = 2;
 // @ts-ignore: decorator
 @inline export const CSTF_RST: u8 = 4;
-// set just before a port reuse retires the record (CEND_EVICTED)
+// set just before a port reuse or the embryonic budget retires the record (CEND_EVICTED)
 // @ts-ignore: decorator
 @inline export const CSTF_EVICTED: u8 = 8;
 

@@ -74,7 +74,7 @@ export function connStatsStart(rec: u32, c: usize, now: u32): void {
   }
 }
 
-/** connStatsEvict marks session `rec` as retired by a port reuse, before it is expired. */
+/** connStatsEvict marks session `rec` as retired early (a port reuse, the embryonic budget), before it is expired. */
 export function connStatsEvict(rec: u32): void {
   const base = hdr(HDR_CONNSTATS_BASE);
   if (base == 0) return;

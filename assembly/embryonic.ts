@@ -15,6 +15,7 @@ import {
   CONNF_DETACHED, CONNF_TEMPLATE, CONNF_USED, CONN_EXPIRES, CONN_FLAGS, CONN_PROTO, CONN_STATE, HDR_CONN_HIGH, HDR_EMBRYONIC,
   HDR_EMBRYONIC_MAX, HDR_EVICT_CURSOR, HDR_SYN_RECV_PRESSURE, IPPROTO_TCP, PROTO_V6, STAT_EMBRYONIC_EVICTED, TCP_S_SYN_RECV,
 } from './abi';
+import { connStatsEvict } from './connstats';
 import { hdr, setHdr, timeReached } from './mem';
 import { connAddress, expireConn, tcpTimeout } from './session';
 import { count } from './stats';
@@ -66,6 +67,8 @@ export function evictEmbryonic(now: u32): bool {
     if ((flags & CONNF_USED) != 0) {
       if (isEmbryonic(c)) {
         setHdr(HDR_EVICT_CURSOR, cur + 1);
+        // its connection log line says evicted, not timeout: the operator must see a flood's victims
+        connStatsEvict(cur);
         expireConn(cur);
         count(STAT_EMBRYONIC_EVICTED, 1);
         return true;

@@ -9,7 +9,6 @@
 //   wlvs-busy the same with director.busy_poll_us: 200
 //   wlvs-fnat Full-NAT over TAP (two LIPs); wlvs-tun, wlvs-tun-fnat: NAT and Full-NAT over a TUN
 //             device (not in the default list: `--targets wlvs,wlvs-fnat --metrics conn_rate`)
-//   wlvs-uv, wlvs-uv-busy   LEGACY: the same on the engine before issue 15 (WLVS_ENGINE=uv), for its A/B only
 // A wlvs target runs the director on --runtime (node by default); NAME@node or NAME@deno in
 // --targets picks the runtime per target, so both can be measured side by side in one run.
 // Metrics: TCP throughput with 1 and 4 streams (iperf3), small-packet UDP pps (trafgen, 106-byte
@@ -227,7 +226,7 @@ ${up('udp9', UDP_PORT, false)}
 let wlvsChild: ChildProcess | null = null;
 interface WlvsVariant {
   busyPollUs?: number; forwarding?: 'nat' | 'fullnat'; device?: 'tap' | 'tun';
-  /** the runtime of the director; env: extra environment (WLVS_ENGINE for the legacy A/B) */
+  /** the runtime of the director; env: extra environment of the director process */
   runtime?: Runtime; env?: Record<string, string>;
 }
 /**
@@ -283,9 +282,6 @@ const WLVS_TARGETS: Record<string, Omit<WlvsVariant, 'runtime'>> = {
   'wlvs-fnat': { forwarding: 'fullnat' },
   'wlvs-tun': { device: 'tun' },
   'wlvs-tun-fnat': { device: 'tun', forwarding: 'fullnat' },
-  // LEGACY engine (uv_poll on the main thread), kept only for the A/B of issue 15
-  'wlvs-uv': { env: { WLVS_ENGINE: 'uv' } },
-  'wlvs-uv-busy': { busyPollUs: 200, env: { WLVS_ENGINE: 'uv' } },
 };
 const OTHER_TARGETS: Record<string, Target> = { direct, nftables, haproxy, nginx: nginxStream };
 

@@ -86,7 +86,7 @@ export class AdminServer {
     r('POST', '/api/v1/core', true, (_q, _p, body) => {
       const path = obj(body).path;
       if (typeof path !== 'string') throw new WlvsError('WLVS_ERR_USAGE', 'body must be {"path": "/path/to/core.wasm"}');
-      return { swapped: path, sessions: cp.hotSwap(path).sessions };
+      return { swapped: path, ...cp.hotSwap(path) };
     });
     r('POST', '/api/v1/services', true, (_q, _p, body) => cp.edit({ op: 'add-service', service: obj(body) }, 'api: add service'));
     r('PUT', '/api/v1/services/:name', true, (_q, [name], body) =>

@@ -183,6 +183,6 @@ export interface ControlPlane {
   /** re-read the configuration file; an invalid one changes nothing and throws */
   reload(reason: string): Promise<ApplyReport>;
   edit(change: RuntimeEdit, reason: string): Promise<ApplyReport>;
-  /** replace the WASM core between two batches; returns the sessions kept */
-  hotSwap(path: string): { sessions: number };
+  /** replace the WASM core between two batches; the sessions before and after, counted while no batch runs */
+  hotSwap(path: string): { sessionsBefore: number; sessions: number };
 }

@@ -157,9 +157,6 @@ export function controlPlane(sup: Supervisor): ControlPlane {
     configYaml: () => toYaml(dir().spec),
     reload: (reason) => sup.reload(reason),
     edit: (change, reason) => sup.edit((spec) => applyEdit(spec, change), reason),
-    hotSwap(path) {
-      dir().hotSwap(path);
-      return { sessions: dir().tables.sessionCount() };
-    },
+    hotSwap: (path) => dir().hotSwap(path),
   };
 }

@@ -637,16 +637,22 @@ export class Director {
   /**
    * hotSwap moves the data path to another build of the core between two batches: the control
    * plane's instance is replaced while no batch runs (instantiating writes the module's data
-   * segment), and the port takes the module before its next batch. Sessions stay where they are.
+   * segment), and the port takes the module before its next batch. Sessions stay where they are;
+   * both counts are taken while no batch runs, so a session that expires just before or after
+   * the swap cannot make them differ.
    */
-  hotSwap(path: string): void {
+  hotSwap(path: string): { sessionsBefore: number; sessions: number } {
     const module = compileCore(path);
+    let sessionsBefore = 0, sessions = 0;
     this.#port.exclusive(() => {
+      sessionsBefore = this.tables.sessionCount();
       const core = instantiateCore(module, this.memory);
       this.tables.setCore(core);
       this.#port.setCore(module);
+      sessions = this.tables.sessionCount();
     });
-    this.#log.info({ event: 'hot_swap', path }, 'WASM core replaced');
+    this.#log.info({ event: 'hot_swap', path, sessionsBefore, sessions }, 'WASM core replaced');
+    return { sessionsBefore, sessions };
   }
 
   /** stop halts the data path, closes the devices and removes the kernel routes it added. */

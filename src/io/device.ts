@@ -6,7 +6,6 @@ import { createHash } from 'node:crypto';
 import { WlvsError } from '../errors.js';
 import { run } from '../sys/run.js';
 import { TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6, TUN_F_TSO_ECN, native } from './native.js';
-import { UvPort } from './uv-port.js';
 import { WorkerPort } from './worker-port.js';
 import type { DeviceIo, DeviceOptions, OpenDevice } from './port.js';
 
@@ -36,8 +35,7 @@ export const nativeIo: DeviceIo = {
   openDevice,
   // closing the fd removes the (non-persistent) device
   closeDevice: (d) => native().closeFd(d.fd),
-  // LEGACY WLVS_ENGINE=uv: the main-thread uv_poll engine, for the A/B of issue 15 only
-  createPort: (memory, options) => (process.env.WLVS_ENGINE === 'uv' ? new UvPort(memory, options) : new WorkerPort(memory, options)),
+  createPort: (memory, options) => new WorkerPort(memory, options),
 };
 
 /**

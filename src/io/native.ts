@@ -6,7 +6,7 @@
 // WlvsErrors with that registered code (WLVS_ERR_NATIVE for anything else) and names the call.
 import { createRequire } from 'node:module';
 import { WlvsError, isErrorCode } from '../errors.js';
-import type { PortLayout, PortStats } from './port.js';
+import type { PortLayout } from './port.js';
 
 /** TUNSETOFFLOAD bits (linux/if_tun.h) */
 export const TUN_F_CSUM = 0x01;
@@ -46,13 +46,6 @@ interface Binding {
   decapStats(decap: Handle): DecapStats;
   /** sends one sd_notify(3) datagram to the unix socket at `path` ('@' = abstract); bytes sent */
   sdNotify(path: string, message: string): number;
-  // LEGACY uv_poll port on the main thread, kept only for the A/B of issue 15 (uv-port.ts)
-  uvCreatePort(memory: Uint8Array, layout: PortLayout): Handle;
-  uvPortAddDevice(port: Handle, fd: number, vnet: boolean): number;
-  uvPortStart(port: Handle, onBatch: (device: number, count: number) => void): void;
-  uvPortStop(port: Handle): void;
-  uvPortSend(port: Handle, device: number, frame: Uint8Array): number;
-  uvPortStats(port: Handle): Omit<PortStats, 'hostSent'> & { hostSent: number };
 }
 
 let binding: Binding | null = null;

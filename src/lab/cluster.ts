@@ -290,6 +290,8 @@ export interface DownloadResult {
   sha256: string;
   expected: string;
   status: number;
+  /** curl's exit code (28: timed out, 7: no connection, 45: local port in use) */
+  curlExit: number;
   intact: boolean;
 }
 
@@ -301,15 +303,19 @@ export async function downloads(cl: ClusterLab, ports: number[], size: number, r
   timeoutS = 90): Promise<DownloadResult[]> {
   const dir = cl.lab.tempDir('dl');
   const script = `for p in ${ports.join(' ')}; do (
-      sum=$(curl -s --max-time ${timeoutS} --local-port $p --limit-rate ${rate} -D ${dir}/h$p http://${CLUSTER_VIP}/ctr/${size} | sha256sum | cut -d' ' -f1)
+      sum=$({ curl -s --max-time ${timeoutS} --local-port $p --limit-rate ${rate} -D ${dir}/h$p http://${CLUSTER_VIP}/ctr/${size}; echo $? >${dir}/rc$p; } | sha256sum | cut -d' ' -f1)
+      rc=$(cat ${dir}/rc$p)
       exp=$(grep -i '^x-sha256:' ${dir}/h$p | tr -d '\\r' | cut -d' ' -f2)
       code=$(head -1 ${dir}/h$p 2>/dev/null | cut -d' ' -f2)
-      echo "$p $sum \${exp:-none} \${code:-0}" ) &
+      echo "$p $sum \${exp:-none} \${code:-0} $rc" ) &
     done; wait`;
   const out = await cl.lab.exec(cl.client.role, 'bash', ['-c', script], (timeoutS + 30) * 1000);
   return out.trim().split('\n').filter(Boolean).map((line) => {
-    const [port, sha256, expected, status] = line.split(' ');
-    return { port: Number(port), sha256, expected, status: Number(status), intact: status === '200' && sha256 === expected };
+    const [port, sha256, expected, status, curlExit] = line.split(' ');
+    return {
+      port: Number(port), sha256, expected, status: Number(status), curlExit: Number(curlExit),
+      intact: status === '200' && sha256 === expected,
+    };
   }).sort((a, b) => a.port - b.port);
 }
 

@@ -170,7 +170,7 @@ describe('admin API', () => {
 
   it('POST /api/v1/core hot-swaps the core and says how many sessions were kept', async () => {
     const ok = await srv.call('POST', '/api/v1/core', { token: TOKEN, body: { path: '/x/core.wasm' } });
-    assert.deepEqual([ok.status, ok.body], [200, { swapped: '/x/core.wasm', sessions: 3 }]);
+    assert.deepEqual([ok.status, ok.body], [200, { swapped: '/x/core.wasm', sessionsBefore: 3, sessions: 3 }]);
     const noPath = await srv.call('POST', '/api/v1/core', { token: TOKEN, body: { file: 'x' } });
     assert.deepEqual([noPath.status, noPath.body.error.code], [400, 'WLVS_ERR_USAGE']);
     s.failNext(new WlvsError('WLVS_ERR_CORE_LOAD', 'cannot load WASM core /nonexistent.wasm: ENOENT'));

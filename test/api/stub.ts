@@ -173,7 +173,7 @@ export function stub(): Stub {
     },
     hotSwap: (path) => {
       s.swaps.push(path);
-      return change({ sessions: 3 });
+      return change({ sessionsBefore: 3, sessions: 3 });
     },
   };
   return s;

@@ -275,6 +275,21 @@ for (const flavour of FLAVOURS) {
       assert.equal(ended[0].created, last + 5);
     });
 
+    it('an embryonic session evicted at the budget (a SYN flood) ends with evicted, not timeout', () => {
+      const h = setup(flavour, { forwarding: 'nat' });
+      h.tables.setSynFlood({ embryonicMax: 2, synRecvPressureS: 0, proxyFillRecords: 0, mss: 1460, wscale: 7 });
+      const t = new Traffic(h);
+      t.in(tcpPacket({ src: CIP, dst: VIP }, { sport: 40100, dport: 80, flags: 'S' }), 1);
+      new Traffic(h).in(tcpPacket({ src: CIP, dst: VIP }, { sport: 40101, dport: 80, flags: 'S' }), 2);
+      assert.equal(drain(h).ended.length, 0);
+      new Traffic(h).in(tcpPacket({ src: CIP, dst: VIP }, { sport: 40102, dport: 80, flags: 'S' }), 3);
+      const { ended } = drain(h);
+      assert.equal(ended.length, 1, 'the third SYN evicted the oldest');
+      assert.equal(ended[0].end.clientPort, 40100);
+      assert.equal(ended[0].reason, 'evicted');
+      assertCounts(ended[0], t);
+    });
+
     it('a service without connection_log writes no record; a reload switching logs on counts new connections only', () => {
       const h = setup(flavour, { forwarding: 'nat', connectionLog: false });
       const t = new Traffic(h);
