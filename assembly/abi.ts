@@ -22,7 +22,7 @@
 // └───────────────────────────────────────────────────────────────────┘
 
 // @ts-ignore: decorator
-@inline export const ABI_VERSION: u32 = 7;
+@inline export const ABI_VERSION: u32 = 8;
 // @ts-ignore: decorator
 @inline export const MAGIC: u32 = 0x53564c57; // "WLVS" little-endian
 // @ts-ignore: decorator
@@ -1005,11 +1005,17 @@
 // │ +12 u16 cport │ +14 u16 vport │ +16 rip │ +20 u16 rport │ +22 lport │
 // │ +24 lip │ +28 u16 service │ +30 u16 rs │ +32 client MAC[6] │ +38 u8 client device │
 // │ +39 u8 owner │ +40 u16 LIP index │ +42 u8 CEND_* (EVT_CONN_END) │ 0 │
+// │ +44 u32 PROXY mark (the client's ISN + 1 while CONNXF_PROXY, else 0) │
 // │ +48 cip6[16] │ +64 vip6[16] │ +80 rip6[16] │ +96 lip6[16] (PROTO_V6)  │
-// │ +112..127 reserved (SYN proxy's sync deltas, issue 9): 0             │
+// │ +112 the session extension record (CONNX_SIZE bytes, as in memory):  │
+// │      +112 seq delta in │ +116 seq delta out │ +120 timestamp delta   │
+// │      +124 u16 CONNXF_* flags │ +126 u16 aux; all 0 without one       │
 // └──────────────────────────────────────────────────────────────────────┘
 // proto carries PROTO_V6 for a session whose client side is IPv6; the IPv6 part is 0 otherwise.
 // The same record is the session-sync unit: importConn() reads one from memory the host wrote.
+// The extension record and the PROXY mark travel so that a backup translates a SYN-proxied or
+// PROXY-protocol connection exactly as its master did (sync protocol v4); the core publishes a
+// proxied session again (EVT_STATE_CHANGED) once its real server's SYN-ACK set the deltas.
 // @ts-ignore: decorator
 @inline export const EVT_TYPE: u32 = 0;
 // @ts-ignore: decorator
@@ -1056,6 +1062,22 @@
 @inline export const EVT_RIP6: u32 = 80;
 // @ts-ignore: decorator
 @inline export const EVT_LIP6: u32 = 96;
+// PROXY protocol: where the header goes in the client's stream (clientaddr.ts proxyMark), u32
+// @ts-ignore: decorator
+@inline export const EVT_PROXY_MARK: u32 = 44;
+// the session's extension record (seqadj.ts), copied whole: the named fields are its CONNX_*
+// @ts-ignore: decorator
+@inline export const EVT_CONNX: u32 = 112;
+// @ts-ignore: decorator
+@inline export const EVT_SEQ_DELTA_IN: u32 = EVT_CONNX + CONNX_SEQ_IN;
+// @ts-ignore: decorator
+@inline export const EVT_SEQ_DELTA_OUT: u32 = EVT_CONNX + CONNX_SEQ_OUT;
+// @ts-ignore: decorator
+@inline export const EVT_TS_DELTA: u32 = EVT_CONNX + CONNX_TS;
+// @ts-ignore: decorator
+@inline export const EVT_CONNX_FLAGS: u32 = EVT_CONNX + CONNX_FLAGS;
+// @ts-ignore: decorator
+@inline export const EVT_CONNX_AUX: u32 = EVT_CONNX + CONNX_AUX;
 // @ts-ignore: decorator
 @inline export const EVT_SIZE: u32 = 128;
 // @ts-ignore: decorator
@@ -1148,6 +1170,13 @@
 /** its reply key or Full-NAT port is taken by another session */
 // @ts-ignore: decorator
 @inline export const SYNC_CONFLICT: u32 = 5;
+/**
+ * the record carries sequence or timestamp translation (SYN proxy, PROXY protocol) and this
+ * director has no extension records (or no PROXY marks) to keep it: not installed, since the
+ * connection would break on its first translated segment
+ */
+// @ts-ignore: decorator
+@inline export const SYNC_NO_CONNX: u32 = 6;
 
 // ── Full-NAT local addresses ─────────────────────────────────────────────────────────────────
 // +0 u32 lip (wire) │ +4 u16 port min │ +6 u16 port max │ +8 u32 cursor (next port to try)

@@ -66,7 +66,7 @@ const V2_SIGNATURE: usize = memory.data<u8>([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d,
 
 /** proxyMark: where session `rec` keeps its client's ISN + 1, or 0 without a PROXY region */
 // @ts-ignore: decorator
-@inline function proxyMark(rec: u32): usize {
+@inline export function proxyMark(rec: u32): usize {
   const base = hdr(HDR_PROXY_BASE);
   return base == 0 ? 0 : <usize>(base + (rec << 2));
 }
@@ -182,7 +182,7 @@ function proxyLength(rec: u32, c: usize, v2: bool): u32 {
 }
 
 /** proxyLengthOf: proxyLength for addresses and ports (wire order) not yet in a session */
-function proxyLengthOf(cip: u32, vip: u32, cport: u32, vport: u32, v2: bool): u32 {
+export function proxyLengthOf(cip: u32, vip: u32, cport: u32, vport: u32, v2: bool): u32 {
   if (v2) return V2_TCP4_LEN;
   return 11 + addressTextLength(cip) + 1 + addressTextLength(vip) + 1 + decimalLength(bswap16(cport)) + 1 +
     decimalLength(bswap16(vport)) + 2;

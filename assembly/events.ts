@@ -10,9 +10,12 @@ import {
   EVT_CIP, EVT_CPORT, EVT_FWD, EVT_LIP, EVT_LPORT, EVT_PROTO, EVT_RIP, EVT_RPORT, EVT_RS, EVT_SIZE,
   EVT_STATE, EVT_SVC, EVT_TYPE, EVT_VIP, EVT_VPORT, EVT_CMAC, EVT_CDEV, EVT_LIPIDX, CONN_CMAC, CONN_CDEV,
   CONN_LIPIDX, CONN_SIZE, CONN6_SIZE, EVT_CIP6, HEADER_BASE, HDR_CONN_BASE, HDR_CONN6_BASE, HDR_EVT_BASE,
-  HDR_EVT_CAP, HDR_EVT_HEAD, HDR_EVT_TAIL, HDR_OPTIONS, OPT_EVENTS, PROTO_V6, STAT_EVENTS_LOST,
+  HDR_EVT_CAP, HDR_EVT_HEAD, HDR_EVT_TAIL, HDR_OPTIONS, OPT_EVENTS, PROTO_V6, STAT_EVENTS_LOST, CONNXF_PROXY,
+  CONNX_FLAGS, CONNX_SIZE, EVT_CONNX, EVT_PROXY_MARK,
 } from './abi';
+import { proxyMark } from './clientaddr';
 import { copy6, hdr } from './mem';
+import { connxAddress } from './seqadj';
 import { count } from './stats';
 
 /** emitEvent copies the session record `rec` into the ring as an event of `type`. */
@@ -50,14 +53,23 @@ export function writeEvent(e: usize, type: u8, rec: usize): void {
   store<u8>(e + EVT_CDEV + 1, 0);
   store<u16>(e + EVT_LIPIDX, load<u16>(rec + CONN_LIPIDX));
   store<u16>(e + EVT_LIPIDX + 2, 0);
-  store<u32>(e + EVT_LIPIDX + 4, 0);
+  const index = <u32>((rec - <usize>hdr(HDR_CONN_BASE)) / CONN_SIZE);
   // the IPv6 part: the record's CONN6 extension (cip6, vip6, rip6, lip6 in the same order)
   if (load<u8>(rec + CONN_PROTO) & PROTO_V6) {
-    const index = <u32>((rec - <usize>hdr(HDR_CONN_BASE)) / CONN_SIZE);
     memory.copy(e + EVT_CIP6, <usize>(hdr(HDR_CONN6_BASE) + index * CONN6_SIZE), CONN6_SIZE);
   } else {
     memory.fill(e + EVT_CIP6, 0, CONN6_SIZE);
   }
-  // the tail is reserved (the SYN proxy's sequence deltas, issue 9): a record never carries stale bytes
-  memory.fill(e + EVT_CIP6 + CONN6_SIZE, 0, EVT_SIZE - EVT_CIP6 - CONN6_SIZE);
+  // the stream editors' state (seqadj.ts): a backup that installs this record must translate the
+  // connection's next segment exactly as this director would (sync.ts restoreConnx)
+  const x = connxAddress(index);
+  let mark: u32 = 0;
+  if (x != 0) {
+    memory.copy(e + EVT_CONNX, x, CONNX_SIZE);
+    const m = proxyMark(index);
+    if (m != 0 && (load<u16>(x + CONNX_FLAGS) & CONNXF_PROXY) != 0) mark = load<u32>(m);
+  } else {
+    memory.fill(e + EVT_CONNX, 0, CONNX_SIZE);
+  }
+  store<u32>(e + EVT_PROXY_MARK, mark);
 }

@@ -13,8 +13,11 @@ import {
   HDR_LIP_CAP, HDR_RS_CAP, HDR_SVC_CAP, IPPROTO_TCP, IPPROTO_UDP, LIP_USED,
   RSF_REMOVED, RSF_USED, RS_ACTIVE, RS_FLAGS, RS_INACTIVE, RS_SVC, SVCF_USED,
   SVC_FLAGS, SYNC_BAD, SYNC_CONFLICT, SYNC_CREATED, SYNC_TABLE_FULL, SYNC_UPDATED, TCP_S_COUNT,
-  TCP_S_ESTABLISHED, TCP_S_NONE, TO_UDP, PROTO_V6, SVCF2_V6, SVC_FLAGS2,
+  TCP_S_ESTABLISHED, TCP_S_NONE, TO_UDP, PROTO_V6, SVCF2_V6, SVC_FLAGS2, CONNXF_PROXY, CONNXF_TOA, CONNX_FLAGS,
+  CONNX_SIZE, EVT_CONNX, EVT_CONNX_FLAGS, EVT_PROXY_MARK, EVT_SEQ_DELTA_IN, HDR_CONNX_BASE, HDR_PROXY_BASE, SVCF_PROXY_V1,
+  SVCF_PROXY_V2, SYNC_NO_CONNX,
 } from './abi';
+import { clientAddrFlags, proxyLengthOf, proxyMark } from './clientaddr';
 import { embryonicChange } from './embryonic';
 import { writeEvent } from './events';
 import { holdTuple, lipAddress, tupleFree } from './fnat_pool';
@@ -25,6 +28,7 @@ import {
   NO_CONN, allocConn, connAddress, freeConn, indexInsert, keyHash, lookupConn, newTemplate, recOf, rsAddress, setTuple,
   tcpTimeout, timeoutMs,
 } from './session';
+import { connxAddress } from './seqadj';
 import { importConn6 } from './sync6';
 import { applyTcpState } from './tcp_state';
 
@@ -46,15 +50,20 @@ export function importConn(e: usize, now: u32): u32 {
   // an IPv6 client side: the record's CONN6 part travels in the event's IPv6 part (sync6.ts)
   const v6 = (rawProto & PROTO_V6) != 0;
   if (v6 != ((load<u8>(serviceAddress(svcIdx) + SVC_FLAGS2) & SVCF2_V6) != 0)) return SYNC_BAD;
+  const template = load<u8>(e + EVT_TYPE) == EVT_TEMPLATE_CREATED;
+  if (!template) {
+    const x = connxCheck(e, svcIdx, v6);
+    if (x != 0) return x;
+  }
   if (v6) return importConn6(e, svcIdx, rs, proto, fwd, state, now);
-  if (load<u8>(e + EVT_TYPE) == EVT_TEMPLATE_CREATED) return importTemplate(e, svcIdx, rs, proto, now);
+  if (template) return importTemplate(e, svcIdx, rs, proto, now);
 
   const cip = load<u32>(e + EVT_CIP);
   const vip = load<u32>(e + EVT_VIP);
   const ports = <u32>load<u16>(e + EVT_CPORT) | (<u32>load<u16>(e + EVT_VPORT) << 16);
   const timeout = proto == IPPROTO_TCP ? tcpTimeout(state, fwd == FWD_FNAT) : timeoutMs(TO_UDP);
   const v = lookupConn(flowHash(cip, vip, ports, proto), cip, vip, ports, proto, false);
-  if (v != 0) return refreshImported(v, r, rs, proto, state, now + timeout);
+  if (v != 0) return refreshImported(v, e, r, rs, proto, state, now + timeout);
 
   const rip = load<u32>(e + EVT_RIP);
   const rport = <u32>load<u16>(e + EVT_RPORT);
@@ -78,20 +87,61 @@ export function importConn(e: usize, now: u32): u32 {
   }
   setTuple(c, cip, vip, ports, rip, rport, rs, svcIdx, proto);
   settleImported(c, rec, e, r, proto, state, flags, now + timeout);
+  restoreConnx(rec, e);
   linkTemplate(rec, c, svcIdx, rs, proto, now);
   return SYNC_CREATED;
 }
 
 /**
  * refreshImported: the session at index slot value `v` is known already (an earlier sync, or
- * traffic seen here): it follows the master's state and timer, unless it went to another server.
+ * traffic seen here): it follows the master's state, timer and stream translation (the SYN
+ * proxy's deltas arrive with the state change its server's SYN-ACK caused), unless it went to
+ * another server.
  */
-export function refreshImported(v: u32, r: usize, rs: u32, proto: u32, state: u32, expires: u32): u32 {
-  const c = connAddress(recOf(v));
+export function refreshImported(v: u32, e: usize, r: usize, rs: u32, proto: u32, state: u32, expires: u32): u32 {
+  const rec = recOf(v);
+  const c = connAddress(rec);
   if (<u32>load<u16>(c + CONN_RS) != rs) return SYNC_CONFLICT;
   if (proto == IPPROTO_TCP && <u32>load<u8>(c + CONN_STATE) != state) applyTcpState(c, r, state);
   store<u32>(c + CONN_EXPIRES, expires);
+  restoreConnx(rec, e);
   return SYNC_UPDATED;
+}
+
+/**
+ * connxCheck: 0 when this director can keep the stream translation the event at `e` carries for
+ * service `svc`, else why not. A session whose segments are translated (SYN proxy, PROXY header)
+ * needs extension records, and one whose header the server has not acknowledged yet needs the
+ * PROXY marks too; without them it would be forwarded with the wrong sequence numbers, which
+ * breaks it as surely as no session (SYNC_NO_CONNX). TOA alone only matters during the
+ * handshake. A pending header's length (the delta in) is what clientaddr.ts will copy and
+ * checksum: it must be the header this session's service sends (SYNC_BAD otherwise). For an
+ * IPv6 client that check is not written yet, so an IPv6 session synced in the one round trip
+ * before the server acknowledged its header is refused (SYNC_BAD); once acknowledged it syncs.
+ */
+export function connxCheck(e: usize, svc: u32, v6: bool): u32 {
+  const f = <u32>load<u16>(e + EVT_CONNX_FLAGS);
+  if ((f & ~(<u32>CONNXF_TOA)) == 0) return 0;
+  if (hdr(HDR_CONNX_BASE) == 0) return SYNC_NO_CONNX;
+  if ((f & CONNXF_PROXY) == 0) return 0;
+  if (hdr(HDR_PROXY_BASE) == 0) return SYNC_NO_CONNX;
+  const pf = clientAddrFlags(svc) & (SVCF_PROXY_V1 | SVCF_PROXY_V2);
+  if (v6 || pf == 0) return SYNC_BAD;
+  const h = proxyLengthOf(load<u32>(e + EVT_CIP), load<u32>(e + EVT_VIP), <u32>load<u16>(e + EVT_CPORT),
+    <u32>load<u16>(e + EVT_VPORT), (pf & SVCF_PROXY_V2) != 0);
+  return load<u32>(e + EVT_SEQ_DELTA_IN) == h ? 0 : SYNC_BAD;
+}
+
+/**
+ * restoreConnx gives record `rec` the extension record (and PROXY mark) the event at `e` carries,
+ * exactly as the sending director had them (events.ts writeEvent), or zeroes when it had none.
+ */
+export function restoreConnx(rec: u32, e: usize): void {
+  const x = connxAddress(rec);
+  if (x == 0) return;
+  memory.copy(x, e + EVT_CONNX, CONNX_SIZE);
+  const mark = proxyMark(rec);
+  if (mark != 0 && (load<u16>(x + CONNX_FLAGS) & CONNXF_PROXY) != 0) store<u32>(mark, load<u32>(e + EVT_PROXY_MARK));
 }
 
 /**

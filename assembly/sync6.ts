@@ -16,7 +16,7 @@ import { serviceAddress } from './service';
 import { svc6Address } from './service6';
 import { NO_CONN, allocConn, connAddress, freeConn, recOf, rsAddress, setTuple, tcpTimeout, timeoutMs } from './session';
 import { lip6Address, lookupConn6, lookupTemplate6, newTemplate6, rs6Address, setAddresses6 } from './session6';
-import { claimSyncedTuple, refreshImported, settleImported } from './sync';
+import { claimSyncedTuple, refreshImported, restoreConnx, settleImported } from './sync';
 
 /** importConn6 creates or updates the IPv6 session (or template) described by the event at `e`. */
 export function importConn6(e: usize, svcIdx: u32, rs: u32, proto: u32, fwd: u32, state: u32, now: u32): u32 {
@@ -54,7 +54,7 @@ export function importConn6(e: usize, svcIdx: u32, rs: u32, proto: u32, fwd: u32
   const ports = <u32>load<u16>(e + EVT_CPORT) | (<u32>load<u16>(e + EVT_VPORT) << 16);
   const timeout = proto == IPPROTO_TCP ? tcpTimeout(state, fwd == FWD_FNAT) : timeoutMs(TO_UDP);
   const v = lookupConn6(flowHash6(cip, vip, ports, p6), cip, vip, ports, p6, false);
-  if (v != 0) return refreshImported(v, r, rs, proto, state, now + timeout);
+  if (v != 0) return refreshImported(v, e, r, rs, proto, state, now + timeout);
   const rport = <u32>load<u16>(e + EVT_RPORT);
   let flags: u8 = CONNF_USED | <u8>(fwd << CONNF_FWD_SHIFT);
   let lipIdx: u32 = 0;
@@ -82,6 +82,7 @@ export function importConn6(e: usize, svcIdx: u32, rs: u32, proto: u32, fwd: u32
   // the IPv6 part first: the index keys settleImported inserts are computed from it
   setAddresses6(rec, cip, vip, rsV6 ? e + EVT_RIP6 : 0, rsV6 && fwd == FWD_FNAT ? e + EVT_LIP6 : 0);
   settleImported(c, rec, e, r, proto, state, flags, now + timeout);
+  restoreConnx(rec, e);
   // a persistent service's connection joins its client's template, as newConn6 does
   if (load<u8>(s + SVC_FLAGS) & SVCF_PERSIST) {
     const mask = svc6Address(svcIdx) + SVC6_PERSIST_MASK;

@@ -172,7 +172,7 @@ export function createMetrics(cp: ControlPlane): Registry {
       const h = cp.ha();
       if (h) this.set(h.master ? 1 : 0);
     } });
-  new Counter({ name: 'wlvs_ha_sync_sessions_total', help: 'session records sent to and received from the peer director, and imported or refused', labelNames: ['outcome'], registers: [reg],
+  new Counter({ name: 'wlvs_ha_sync_sessions_total', help: 'session records sent to and received from the peer director, and imported or refused (unrestorable: refused proxied sessions this director has no extension records for)', labelNames: ['outcome'], registers: [reg],
     collect() {
       this.reset();
       const h = cp.ha();
@@ -181,6 +181,7 @@ export function createMetrics(cp: ControlPlane): Registry {
       this.inc({ outcome: 'received' }, h.stats.sessionsReceived);
       this.inc({ outcome: 'imported' }, h.stats.sessionsImported);
       this.inc({ outcome: 'refused' }, h.stats.sessionsRefused);
+      this.inc({ outcome: 'unrestorable' }, h.stats.sessionsUnrestorable);
     } });
   new Counter({ name: 'wlvs_fragments_total', help: 'IP fragments: first fragments whose decision was kept, later ones forwarded by it, held for their first, released', labelNames: ['outcome'], registers: [reg],
     collect() {

@@ -315,8 +315,21 @@ export class Director {
     v.setUint16(abi.EVT_SVC, idx.service, true);
     v.setUint16(abi.EVT_RS, idx.realServer, true);
     v.setUint16(abi.EVT_LIPIDX, idx.lip, true);
-    return this.tables.importSession(record, this.now());
+    const result = this.tables.importSession(record, this.now());
+    if (result === abi.SYNC_NO_CONNX) {
+      // one line every 2^k such sessions: a peer with another configuration cannot flood the log
+      const n = ++this.#unrestorable;
+      if ((n & (n - 1)) === 0) {
+        this.#log.warn({ event: 'sync_unrestorable', client: `${e.client}:${e.clientPort}`, vip: `${e.vip}:${e.vport}`, count: n },
+          'a synced SYN-proxy or PROXY-protocol session was not installed: this director has no session extension ' +
+          'records (give it the same services as its peer, or restart it with them)');
+      }
+    }
+    return result;
   }
+
+  /** synced sessions refused for lack of extension records (SYNC_NO_CONNX), for the log's pacing */
+  #unrestorable = 0;
 
   /** gratuitous ARP now, after 1 s and after 3 s, as keepalived repeats its announcements */
   #announceRepeatedly(): void {

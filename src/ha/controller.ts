@@ -42,7 +42,10 @@ export type SyncDropReason = 'foreign' | 'malformed' | Exclude<OpenResult, 'ok'>
 
 export interface HaStats {
   advertsSent: number; advertsReceived: number; sessionsSent: number; sessionsReceived: number;
-  sessionsImported: number; sessionsRefused: number; sendErrors: number;
+  sessionsImported: number; sessionsRefused: number;
+  /** of the refused: proxied sessions this director has no extension records for (SYNC_NO_CONNX) */
+  sessionsUnrestorable: number;
+  sendErrors: number;
   bulkSyncsSent: number; syncRequestsSent: number;
   /** sync datagrams dropped, in total and by reason */
   datagramsRejected: number;
@@ -59,7 +62,8 @@ export class HaController {
   #spec: HaSpec;
   readonly stats: HaStats = {
     advertsSent: 0, advertsReceived: 0, sessionsSent: 0, sessionsReceived: 0, sessionsImported: 0,
-    sessionsRefused: 0, sendErrors: 0, bulkSyncsSent: 0, syncRequestsSent: 0, datagramsRejected: 0,
+    sessionsRefused: 0, sessionsUnrestorable: 0, sendErrors: 0, bulkSyncsSent: 0, syncRequestsSent: 0,
+    datagramsRejected: 0,
     syncDropped: { foreign: 0, malformed: 0, unauthenticated: 0, replayed: 0, stale: 0 },
   };
   readonly election: Election;
@@ -302,8 +306,12 @@ export class HaController {
     if (!this.#spec.syncSessions) return;
     for (const r of m.records) {
       const result = this.#host.importSynced(r, eventView(r));
-      if (result === abi.SYNC_CREATED || result === abi.SYNC_UPDATED) this.stats.sessionsImported++;
-      else this.stats.sessionsRefused++;
+      if (result === abi.SYNC_CREATED || result === abi.SYNC_UPDATED) {
+        this.stats.sessionsImported++;
+        continue;
+      }
+      this.stats.sessionsRefused++;
+      if (result === abi.SYNC_NO_CONNX) this.stats.sessionsUnrestorable++;
     }
   }
 }

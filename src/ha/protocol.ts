@@ -5,15 +5,18 @@
 // whole session table (count 0). Every datagram ends with auth.ts's trailer (TRAILER_SIZE bytes:
 // incarnation, sequence, time, HMAC-SHA-256-128); the election is VRRP's (vrrp.ts), not this
 // link's. Version 1 (unauthenticated, with its own adverts) is not spoken any more; version 2
-// carried 48-byte records (IPv4 only), version 3 carries EVT_SIZE = 128 (IPv6 addresses at 48..111):
-// a director of either older version is told apart by the version byte, not by a length error.
+// carried 48-byte records (IPv4 only), version 3 EVT_SIZE = 128 (IPv6 addresses at 48..111);
+// version 4 has the same size, with the session's stream translation (SYN-proxy and PROXY-header
+// sequence deltas, timestamp delta, flags) at 112..127 and the PROXY mark at 44. A v3 record
+// would install a proxied session untranslated, so a director of any older version is refused
+// by the version byte (counted as malformed, logged with the version it speaks).
 // Between the members of a cluster (src/cluster/sync.ts) the same datagrams run from every
 // member to every other, with two more types (4 hello, 5 bulk done); the group byte is then
 // the cluster's and the priority byte the sender's member number.
 import * as abi from '../dataplane/abi.js';
 import { TRAILER_SIZE } from './auth.js';
 
-export const VERSION = 3;
+export const VERSION = 4;
 export const TYPE_SESSIONS = 2;
 export const TYPE_SYNC_REQUEST = 3;
 /** cluster members (src/cluster/sync.ts): "I am alive" every half second (count 0) */
@@ -70,7 +73,9 @@ export function decode(b: Uint8Array): Message | { error: string } {
   if (b.length < HEADER) return { error: 'short datagram' };
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
   if (v.getUint32(0, true) !== MAGIC) return { error: 'not a wlvs datagram' };
-  if (b[4] !== VERSION) return { error: `protocol version ${b[4]}` };
+  if (b[4] !== VERSION) {
+    return { error: `protocol version ${b[4]}, this director speaks ${VERSION}: run the same wlvs release on both` };
+  }
   const type = b[5];
   const count = v.getUint16(8, true);
   if (type === TYPE_SYNC_REQUEST || type === TYPE_HELLO || type === TYPE_SYNC_DONE) {

@@ -127,7 +127,12 @@ export interface LabHaOptions {
   preempt?: boolean;
   /** dual stack (a topology built with ipv6): IPv6 device addresses, LAB_HA_GATEWAY6, `web6` on LAB_HA_VIP6 */
   ipv6?: boolean;
+  /** a second service on port 8080 to the same servers' port 80 with the SYN proxy forced on */
+  synProxied?: boolean;
 }
+
+/** the port of labHaConfig's SYN-proxied service (synProxied) */
+export const LAB_HA_PROXIED_PORT = 8080;
 
 /**
  * labHaConfig: director `a` (priority 150, starts master) or `b` (100, backup) of the failover
@@ -171,6 +176,10 @@ export function labHaConfig(topo: Topology, me: 'a' | 'b', tokenFile: string, o:
     }, ...(o.ipv6 ? [{
       name: 'web6', vip: LAB_HA_VIP6, port: 80, protocol: 'tcp', scheduler: 'rr', forwarding: 'nat', health_check: { type: 'none' },
       real_servers: topo.realServers.map((r) => ({ address: r.address6!, port: 80 })),
+    }] : []), ...(o.synProxied ? [{
+      name: 'proxied', vip: LAB_VIP_TAP, port: LAB_HA_PROXIED_PORT, protocol: 'tcp', scheduler: 'rr', forwarding: 'nat',
+      syn_proxy: 'on', health_check: { type: 'none' },
+      real_servers: topo.realServers.map((r) => ({ address: r.address, port: 80 })),
     }] : [])],
   };
 }

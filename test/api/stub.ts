@@ -130,7 +130,8 @@ export function stub(): Stub {
       master: true,
       stats: {
         advertsSent: 1, advertsReceived: 2, sessionsSent: 11, sessionsReceived: 12, sessionsImported: 13,
-        sessionsRefused: 14, datagramsRejected: 3, sendErrors: 0, bulkSyncsSent: 0, syncRequestsSent: 0,
+        sessionsRefused: 14, sessionsUnrestorable: 0, datagramsRejected: 3, sendErrors: 0, bulkSyncsSent: 0,
+        syncRequestsSent: 0,
         syncDropped: { foreign: 1, malformed: 0, unauthenticated: 2, replayed: 0, stale: 0 },
       },
       vrrp: {

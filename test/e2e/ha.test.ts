@@ -6,13 +6,17 @@
 // master is killed (SIGKILL, no resignation); the backup takes the addresses over by gratuitous
 // ARP and the download completes on the same connection. Dual stack: an IPv6 download (NAT66
 // through LAB_HA_VIP6, the servers' IPv6 gateway a virtual address moved by unsolicited
-// neighbour advertisements) runs beside it and survives the takeover the same way.
+// neighbour advertisements) runs beside it and survives the takeover the same way. A third
+// service has the SYN proxy forced on: its downloads (one the restarted backup learns by bulk
+// transfer, one it learns from the event stream) complete through the backup too, which means it
+// carries on the master's sequence, timestamp and window translation (sync protocol v4). The
+// real servers run with `tx off`, so their kernels check every checksum the directors rewrote.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildTopology, type Topology } from '../../src/lab/topology.js';
 import {
-  LAB_HA_ADMIN, LAB_HA_GATEWAY, LAB_HA_GATEWAY6, LAB_HA_SYNC, LAB_HA_VIP6, LAB_HA_VRID, LAB_VIP_TAP,
-  type RunningDirector, labHaConfig, labHaKey, startDirector, startRealServers,
+  LAB_HA_ADMIN, LAB_HA_GATEWAY, LAB_HA_GATEWAY6, LAB_HA_PROXIED_PORT, LAB_HA_SYNC, LAB_HA_VIP6, LAB_HA_VRID,
+  LAB_VIP_TAP, type RunningDirector, labHaConfig, labHaKey, startDirector, startRealServers,
 } from '../../src/lab/lab-director.js';
 import { ctrDigest } from '../../src/lab/data-stream.js';
 import { api, get, sleep } from './lib.js';
@@ -29,11 +33,11 @@ describe('failover between two directors', { timeout: 180_000 }, () => {
   let keyFile: string;
 
   before(async () => {
-    topo = await buildTopology({ rsGateway: LAB_HA_GATEWAY, ipv6: true, rsGateway6: LAB_HA_GATEWAY6, tag: 'wh' });
+    topo = await buildTopology({ rsGateway: LAB_HA_GATEWAY, ipv6: true, rsGateway6: LAB_HA_GATEWAY6, rsTxOff: true, tag: 'wh' });
     keyFile = labHaKey(topo);
     await startRealServers(topo, { forwarding: 'nat', vip: VIP, addr: '::' });
-    a = await startDirector(topo, (t) => labHaConfig(topo, 'a', t, { keyFile, ipv6: true }), { adminPort: LAB_HA_ADMIN.a });
-    b = await startDirector(topo, (t) => labHaConfig(topo, 'b', t, { keyFile, ipv6: true }), { adminPort: LAB_HA_ADMIN.b });
+    a = await startDirector(topo, (t) => labHaConfig(topo, 'a', t, { keyFile, ipv6: true, synProxied: true }), { adminPort: LAB_HA_ADMIN.a });
+    b = await startDirector(topo, (t) => labHaConfig(topo, 'b', t, { keyFile, ipv6: true, synProxied: true }), { adminPort: LAB_HA_ADMIN.b });
     await sleep(1000);
   });
   after(async () => {
@@ -85,30 +89,42 @@ sendp(Ether(dst="01:00:5e:00:00:12")/IP(src="10.99.1.66", dst="224.0.0.18", ttl=
     assert.match(metrics, /^wlvs_ha_vrrp_dropped_total\{reason="unauthenticated"\} [1-9]/m);
   });
 
-  it('the backup learns the master\'s sessions', async () => {
+  it('the backup learns the master\'s sessions, SYN-proxied ones with their translation', async () => {
     await get(topo, `http://${VIP}/`);
+    for (let i = 0; i < 3; i++) await get(topo, `http://${VIP}:${LAB_HA_PROXIED_PORT}/`);
     await sleep(300);
     const sb = await api(topo, b, '/api/v1/status');
-    assert.ok(sb.ha.stats.sessionsImported >= 4, JSON.stringify(sb.ha.stats));
+    // each proxied connection arrives twice: created (handshake pending) and established (deltas set)
+    assert.ok(sb.ha.stats.sessionsImported >= 4 + 6, JSON.stringify(sb.ha.stats));
     assert.equal(sb.ha.stats.sessionsRefused, 0);
+    assert.equal(sb.ha.stats.sessionsUnrestorable, 0);
     assert.ok(sb.sessions.count > 0);
+    const sa = await api(topo, a, '/api/v1/status');
+    assert.equal(sa.syn_flood.services.find((s: { service: string }) => s.service === 'proxied').state, 'forced');
   });
 
   it('killing the master mid-download: the backup takes over and the download completes intact', async () => {
     // the backup is restarted after the download began: it learns the connection by the bulk
     // transfer it asks for, not from the creation it missed
     await topo.lab.stop(b.child);
-    const download = topo.lab.exec(topo.client.role, 'sh', ['-c',
-      `curl -s --max-time 90 --limit-rate 5M http://${VIP}/bytes/${SIZE} | sha256sum`], 120_000);
+    const fetch = (port: number) => topo.lab.exec(topo.client.role, 'sh', ['-c',
+      `curl -s --max-time 90 --limit-rate 5M http://${VIP}:${port}/bytes/${SIZE} | sha256sum`], 120_000);
+    const download = fetch(80);
     const download6 = topo.lab.exec(topo.client.role, 'sh', ['-c',
       `curl -g -6 -s --max-time 90 --limit-rate 5M http://[${LAB_HA_VIP6}]/bytes/${SIZE} | sha256sum`], 120_000);
+    // through the SYN proxy: the restarted backup learns this one by its bulk transfer
+    const proxiedBulk = fetch(LAB_HA_PROXIED_PORT);
     await sleep(500);
-    b = await startDirector(topo, (t) => labHaConfig(topo, 'b', t, { keyFile, ipv6: true }), { adminPort: LAB_HA_ADMIN.b });
+    b = await startDirector(topo, (t) => labHaConfig(topo, 'b', t, { keyFile, ipv6: true, synProxied: true }), { adminPort: LAB_HA_ADMIN.b });
+    await sleep(1000);
+    // and this one from the master's events (created, then established with the deltas)
+    const proxiedStream = fetch(LAB_HA_PROXIED_PORT);
     await sleep(1000);
     const fresh = await api(topo, b, '/api/v1/status');
     assert.equal(fresh.ha.state, 'backup');
     assert.ok(fresh.ha.stats.syncRequestsSent >= 1, JSON.stringify(fresh.ha.stats));
-    assert.ok(fresh.sessions.count >= 2, 'both downloads\' sessions arrived by bulk sync');
+    assert.ok(fresh.sessions.count >= 3, 'the downloads\' sessions arrived by bulk sync and events');
+    assert.equal(fresh.ha.stats.sessionsRefused, 0, JSON.stringify(fresh.ha.stats));
     const before = await api(topo, a, '/api/v1/status');
     assert.ok(before.ha.stats.bulkSyncsSent >= 1);
     a.child.kill('SIGKILL');
@@ -128,12 +144,16 @@ sendp(Ether(dst="01:00:5e:00:00:12")/IP(src="10.99.1.66", dst="224.0.0.18", ttl=
     const sum = (await download).split(' ')[0];
     assert.equal(sum, ctrDigest(SIZE), 'same bytes, same connection: the synced session carried it');
     assert.equal((await download6).split(' ')[0], ctrDigest(SIZE), 'the IPv6 download too: its synced session carried it');
+    assert.equal((await proxiedBulk).split(' ')[0], ctrDigest(SIZE), 'SYN-proxied, learnt by bulk sync: translated by the backup');
+    assert.equal((await proxiedStream).split(' ')[0], ctrDigest(SIZE), 'SYN-proxied, learnt from events: translated by the backup');
     // a good part of the body went through the backup (TSO: packets of up to 64 KiB, so count
     // bytes): the download was still running when the master died
     const web = await api(topo, b, '/api/v1/services/web');
     assert.ok(web.stats.outbytes > SIZE / 8, `the backup forwarded ${web.stats.outbytes} bytes to the client`);
     const web6 = await api(topo, b, '/api/v1/services/web6');
     assert.ok(web6.stats.outbytes > SIZE / 8, `the backup forwarded ${web6.stats.outbytes} IPv6 bytes to the client`);
+    const proxied = await api(topo, b, '/api/v1/services/proxied');
+    assert.ok(proxied.stats.outbytes > SIZE / 4, `the backup forwarded ${proxied.stats.outbytes} proxied bytes to the client`);
   });
 
   it('new connections go through the new master', async () => {

@@ -309,78 +309,109 @@ for (const flavour of FLAVOURS) {
 
 const PROXY_FRAMES: Record<string, number> = { release: 200_000, debug: 40_000 };
 
+/**
+ * proxyFuzz opens proxied sessions and throws mutated segments at them. `synced`: the sessions
+ * are opened on a master core and imported into a second one from its events (a quarter of the
+ * records with random extension bytes, as a peer might send), and the second core is fuzzed.
+ */
+function proxyFuzz(flavour: (typeof FLAVOURS)[number], synced: boolean): void {
+  const director = () => {
+    const d = new CoreHarness(flavour, { sessions: 1024, slotCount: 64, connExt: true }).standard();
+    d.service(0, { forwarding: 'nat', synProxy: 'on' }, [realServerEntry(0)]);
+    d.service(1, { forwarding: 'fullnat', port: 81, synProxy: 'on' }, [realServerEntry(1)], 1);
+    d.tables.setCookieKeys(5, new Uint8Array(abi.COOKIE_KEYS_SIZE).fill(9));
+    return d;
+  };
+  const master = director();
+  if (synced) master.tables.setOptions(abi.OPT_EVENTS);
+  let h = master;
+  const rand = rng(0xc00c1e + (flavour === 'debug' ? 1 : 0));
+  const be = (v: number) => [(v >>> 24) & 255, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
+  // open 40 sessions through the proxy; the server answers half of them
+  const tuples: { sport: number; dport: number; rsSrc: string; rsDst: string; rsPort: number; rip: string }[] = [];
+  for (let k = 0; k < 40; k++) {
+    const dport = k % 2 ? 81 : 80;
+    const opts = [2, 4, 5, 180, 4, 2, 8, 10, ...be(k), 0, 0, 0, 0, 1, 3, 3, k % 15];
+    const sa = decodeFrame(h.one(ethernet(DEV0_MAC, CLIENT_MAC, tcpPacket({ src: CIP, dst: VIP }, { sport: 3000 + k, dport, flags: 'S', seq: k * 1000, options: opts })), 1).out, true).ip!;
+    const ts = [1, 1, 8, 10, ...be(k + 1), ...sa.tcp!.options!.subarray(8, 12)];
+    const syn = decodeFrame(h.one(ethernet(DEV0_MAC, CLIENT_MAC, tcpPacket({ src: CIP, dst: VIP }, {
+      sport: 3000 + k, dport, flags: 'A', seq: k * 1000 + 1, ack: (sa.tcp!.seq! + 1) >>> 0, options: ts,
+    })), 2).out, true).ip!;
+    assert.equal(syn.tcp!.flags, 2, `session ${k} opened`);
+    const rip = syn.dst;
+    tuples.push({ sport: 3000 + k, dport, rsSrc: rip, rsDst: syn.src, rsPort: syn.tcp!.sport, rip });
+    if (k < 20) {
+      const r = h.one(ethernet(DEV1_MAC, RS_MACS[k % 2], tcpPacket({ src: rip, dst: syn.src }, {
+        sport: 8080, dport: syn.tcp!.sport, flags: 'SA', seq: 0xfffffff0 - k, ack: k * 1000 + 1,
+        options: [2, 4, 5, 180, 1, 1, 8, 10, ...be(7), ...be(k + 1), 1, 3, 3, 2],
+      })), 3, { dev: 1 });
+      assert.equal(r.verdict, abi.VERDICT_FORWARD);
+    }
+  }
+  if (synced) {
+    h = director();
+    const records: Uint8Array[] = [];
+    master.tables.drainEvents((raw) => records.push(raw));
+    assert.equal(records.length, 60, 'each session created, half of them established');
+    for (const r of records) {
+      if (rand() % 4 === 0) {
+        for (let j = abi.EVT_CONNX; j < abi.EVT_SIZE; j++) r[j] = rand() & 0xff;
+        for (let j = 0; j < 4; j++) r[abi.EVT_PROXY_MARK + j] = rand() & 0xff;
+      }
+      const res = h.tables.importSession(r, 3);
+      assert.ok(res >= abi.SYNC_CREATED && res <= abi.SYNC_NO_CONNX, `import result ${res}`);
+    }
+    assert.ok(h.tables.sessionCount() >= 30, `${h.tables.sessionCount()} sessions imported`);
+  }
+  const n = h.layout.caps.slotCount;
+  let total = 0;
+  let now = 4;
+  const verdicts = [0, 0, 0];
+  while (total < PROXY_FRAMES[flavour] / (synced ? 2 : 1)) {
+    const frames: Uint8Array[] = [];
+    for (let i = 0; i < n; i++) {
+      const t = tuples[rand() % tuples.length];
+      const flags = ['A', 'PA', 'SA', 'R', 'RA', 'FA', 'S', ''][rand() % 8];
+      const kinds = [1, 5, 8, 10, 2, 4, 3];
+      const opt = () => (rand() % 3 === 0 ? rand() & 0xff : kinds[rand() % 7]);
+      const opts = Array.from({ length: (rand() % 11) * 4 }, opt);
+      const payload = new Uint8Array(rand() % 3 === 0 ? rand() % 300 : 0);
+      const fromRs = (rand() & 1) === 1;
+      const rest = { flags, seq: rand(), ack: rand(), window: rand() & 0xffff, options: opts, payload };
+      const pkt = fromRs
+        ? ethernet(DEV1_MAC, RS_MACS[0],
+          tcpPacket({ src: t.rsSrc, dst: t.rsDst }, { sport: 8080, dport: t.rsPort, ...rest }))
+        : ethernet(DEV0_MAC, CLIENT_MAC,
+          tcpPacket({ src: CIP, dst: VIP }, { sport: t.sport, dport: t.dport, ...rest }));
+      const flips = rand() % 3;
+      for (let k = 0; k < flips; k++) pkt[14 + 20 + (rand() % (pkt.length - 34))] = rand() & 0xff;
+      frames.push(pkt);
+    }
+    now += 1 + (rand() % 500);
+    const results = h.run(frames, now, { dev: rand() & 1 });
+    for (const r of results) verdicts[r.verdict]++;
+    assert.ok(h.emitted.length <= h.layout.caps.emitSlots);
+    for (const e of h.emitted) {
+      const ip = decodeFrame(e.out, true).ip!;
+      assert.ok(allChecksumsOk(ip), 'an emitted ACK carries valid checksums');
+      assert.equal(ip.tcp!.flags, 0x10);
+    }
+    total += n;
+  }
+  const byReason = Object.values(h.tables.drops()).reduce((a, b) => a + b, 0n);
+  assert.equal(byReason, h.tables.stat(abi.STAT_DROPPED), 'drops by reason add up');
+  assert.ok(verdicts[1] > 1000, `forwarded ${verdicts[1]}`);
+  h.core.sweep(1 << 20, now + 10_000_000);
+  assert.equal(h.tables.sessionCount(), 0);
+  assert.ok(h.tables.rsIdle(0) && h.tables.rsIdle(1));
+  assert.equal(h.tables.lipUsage(0).used + h.tables.lipUsage(1).used, 0);
+}
+
 for (const flavour of FLAVOURS) {
   describe(`SYN proxy fuzz (${flavour})`, () => {
-    it(`${PROXY_FRAMES[flavour]} mutated segments of proxied sessions, pending and established: no trap, checksummed emits`, () => {
-      const h = new CoreHarness(flavour, { sessions: 1024, slotCount: 64, connExt: true }).standard();
-      h.service(0, { forwarding: 'nat', synProxy: 'on' }, [realServerEntry(0)]);
-      h.service(1, { forwarding: 'fullnat', port: 81, synProxy: 'on' }, [realServerEntry(1)], 1);
-      h.tables.setCookieKeys(5, new Uint8Array(abi.COOKIE_KEYS_SIZE).fill(9));
-      const rand = rng(0xc00c1e + (flavour === 'debug' ? 1 : 0));
-      const be = (v: number) => [(v >>> 24) & 255, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
-      // open 40 sessions through the proxy; the server answers half of them
-      const tuples: { sport: number; dport: number; rsSrc: string; rsDst: string; rsPort: number; rip: string }[] = [];
-      for (let k = 0; k < 40; k++) {
-        const dport = k % 2 ? 81 : 80;
-        const opts = [2, 4, 5, 180, 4, 2, 8, 10, ...be(k), 0, 0, 0, 0, 1, 3, 3, k % 15];
-        const sa = decodeFrame(h.one(ethernet(DEV0_MAC, CLIENT_MAC, tcpPacket({ src: CIP, dst: VIP }, { sport: 3000 + k, dport, flags: 'S', seq: k * 1000, options: opts })), 1).out, true).ip!;
-        const ts = [1, 1, 8, 10, ...be(k + 1), ...sa.tcp!.options!.subarray(8, 12)];
-        const syn = decodeFrame(h.one(ethernet(DEV0_MAC, CLIENT_MAC, tcpPacket({ src: CIP, dst: VIP }, {
-          sport: 3000 + k, dport, flags: 'A', seq: k * 1000 + 1, ack: (sa.tcp!.seq! + 1) >>> 0, options: ts,
-        })), 2).out, true).ip!;
-        assert.equal(syn.tcp!.flags, 2, `session ${k} opened`);
-        const rip = syn.dst;
-        tuples.push({ sport: 3000 + k, dport, rsSrc: rip, rsDst: syn.src, rsPort: syn.tcp!.sport, rip });
-        if (k < 20) {
-          const r = h.one(ethernet(DEV1_MAC, RS_MACS[k % 2], tcpPacket({ src: rip, dst: syn.src }, {
-            sport: 8080, dport: syn.tcp!.sport, flags: 'SA', seq: 0xfffffff0 - k, ack: k * 1000 + 1,
-            options: [2, 4, 5, 180, 1, 1, 8, 10, ...be(7), ...be(k + 1), 1, 3, 3, 2],
-          })), 3, { dev: 1 });
-          assert.equal(r.verdict, abi.VERDICT_FORWARD);
-        }
-      }
-      const n = h.layout.caps.slotCount;
-      let total = 0;
-      let now = 4;
-      const verdicts = [0, 0, 0];
-      while (total < PROXY_FRAMES[flavour]) {
-        const frames: Uint8Array[] = [];
-        for (let i = 0; i < n; i++) {
-          const t = tuples[rand() % tuples.length];
-          const flags = ['A', 'PA', 'SA', 'R', 'RA', 'FA', 'S', ''][rand() % 8];
-          const kinds = [1, 5, 8, 10, 2, 4, 3];
-          const opt = () => (rand() % 3 === 0 ? rand() & 0xff : kinds[rand() % 7]);
-          const opts = Array.from({ length: (rand() % 11) * 4 }, opt);
-          const payload = new Uint8Array(rand() % 3 === 0 ? rand() % 300 : 0);
-          const fromRs = (rand() & 1) === 1;
-          const rest = { flags, seq: rand(), ack: rand(), window: rand() & 0xffff, options: opts, payload };
-          const pkt = fromRs
-            ? ethernet(DEV1_MAC, RS_MACS[0],
-              tcpPacket({ src: t.rsSrc, dst: t.rsDst }, { sport: 8080, dport: t.rsPort, ...rest }))
-            : ethernet(DEV0_MAC, CLIENT_MAC,
-              tcpPacket({ src: CIP, dst: VIP }, { sport: t.sport, dport: t.dport, ...rest }));
-          const flips = rand() % 3;
-          for (let k = 0; k < flips; k++) pkt[14 + 20 + (rand() % (pkt.length - 34))] = rand() & 0xff;
-          frames.push(pkt);
-        }
-        now += 1 + (rand() % 500);
-        const results = h.run(frames, now, { dev: rand() & 1 });
-        for (const r of results) verdicts[r.verdict]++;
-        assert.ok(h.emitted.length <= h.layout.caps.emitSlots);
-        for (const e of h.emitted) {
-          const ip = decodeFrame(e.out, true).ip!;
-          assert.ok(allChecksumsOk(ip), 'an emitted ACK carries valid checksums');
-          assert.equal(ip.tcp!.flags, 0x10);
-        }
-        total += n;
-      }
-      const byReason = Object.values(h.tables.drops()).reduce((a, b) => a + b, 0n);
-      assert.equal(byReason, h.tables.stat(abi.STAT_DROPPED), 'drops by reason add up');
-      assert.ok(verdicts[1] > 1000, `forwarded ${verdicts[1]}`);
-      h.core.sweep(1 << 20, now + 10_000_000);
-      assert.equal(h.tables.sessionCount(), 0);
-      assert.ok(h.tables.rsIdle(0) && h.tables.rsIdle(1));
-      assert.equal(h.tables.lipUsage(0).used + h.tables.lipUsage(1).used, 0);
-    });
+    it(`${PROXY_FRAMES[flavour]} mutated segments of proxied sessions, pending and established: no trap, checksummed emits`,
+      () => proxyFuzz(flavour, false));
+    it(`${PROXY_FRAMES[flavour] / 2} of proxied sessions a backup imported, some with random extension bytes: the same`,
+      () => proxyFuzz(flavour, true));
   });
 }

@@ -32,4 +32,11 @@ describe('sync datagrams', () => {
     ];
     for (const c of cases) assert.ok('error' in decode(c), `accepted ${Buffer.from(c).toString('hex').slice(0, 40)}`);
   });
+
+  it('refuses a version 3 peer (records without the SYN-proxy deltas) and says which version it speaks', () => {
+    const v3 = Buffer.from(encodeSessions(1, 100, [new Uint8Array(abi.EVT_SIZE)])[0]).fill(3, 4, 5);
+    const m = decode(v3);
+    assert.ok('error' in m);
+    assert.match(m.error, /protocol version 3, this director speaks 4/);
+  });
 });
