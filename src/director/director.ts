@@ -369,12 +369,13 @@ export class Director {
     let dir: Director;
     try {
       for (const d of spec.devices) {
+        const mac = d.kind === 'tap' ? d.mac ?? directorMac(d.name, d.addresses.join(',')) : ZERO_MAC;
         const open = await io.openDevice({
           name: d.name, kind: d.kind, mtu: d.mtu, bridge: d.bridge, vnet: offload, tso,
+          ...(d.kind === 'tap' ? { directorMac: mac } : {}),
         });
         const first = (family: 4 | 6) =>
           d.addresses.map((a) => parseCidr(a)).find((c) => c.family === family)?.address ?? null;
-        const mac = d.kind === 'tap' ? d.mac ?? directorMac(d.name, d.addresses.join(',')) : ZERO_MAC;
         devices.push({
           open, l2: d.kind === 'tap', mac, address: first(4),
           // neighbour discovery needs an IPv6 source: the link-local one when none is configured

@@ -20,7 +20,9 @@ async function openDevice(o: DeviceOptions): Promise<OpenDevice> {
     throw new WlvsError('WLVS_ERR_DEVICE', `cannot create ${o.kind} device ${o.name}: ${(err as Error).message}`);
   }
   try {
-    await run('ip', ['link', 'set', 'dev', opened.name, 'mtu', String(o.mtu)]);
+    // the TAP's MAC is set before it joins a bridge, which would otherwise adopt the kernel's random one
+    const address = o.kind === 'tap' ? ['address', tapDeviceMac(o.directorMac ?? directorMac(o.name))] : [];
+    await run('ip', ['link', 'set', 'dev', opened.name, 'mtu', String(o.mtu), ...address]);
     if (o.bridge) await run('ip', ['link', 'set', 'dev', opened.name, 'master', o.bridge]);
     await run('ip', ['link', 'set', 'dev', opened.name, 'up']);
   } catch (err) {
@@ -46,5 +48,21 @@ export const nativeIo: DeviceIo = {
 export function directorMac(deviceName: string, salt = ''): string {
   const h = createHash('sha256').update(`wlvs/${deviceName}/${salt}`).digest();
   const b = [0x02, h[0], h[1], h[2], h[3], h[4]];
+  return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+/**
+ * tapDeviceMac is the kernel TAP device's own MAC: fe:ff: and the director MAC's last four bytes.
+ * A Linux bridge whose MAC was never set takes the lowest of its ports' MACs, so a TAP with a
+ * random MAC joining it changes the bridge's MAC one time in N+1 (N ports); every host on the
+ * segment then keeps sending to the bridge's old MAC (its gateway, when the bridge holds the
+ * kernel's address), which the bridge no longer takes as its own, until their ARP entries time
+ * out: seconds of lost replies. fe:ff:... is above any port's MAC but a few, as libvirt does for
+ * its guests' TAPs. It must differ from the director MAC (see directorMac).
+ */
+export function tapDeviceMac(director: string): string {
+  const d = director.split(':').map((x) => parseInt(x, 16));
+  const b = [0xfe, 0xff, d[2], d[3], d[4], d[5]];
+  if (b.every((x, i) => x === d[i])) b[5] ^= 1;
   return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
 }

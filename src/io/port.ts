@@ -38,6 +38,8 @@ export interface DeviceOptions {
   vnet: boolean;
   /** with vnet: also accept TSO super-packets (up to 64 KiB) */
   tso: boolean;
+  /** TAP: the MAC wlvs answers with on the segment; the device's own MAC is derived from it (tapDeviceMac) */
+  directorMac?: string;
 }
 
 /** An open device; `fd` means something only to the implementation that opened it. */

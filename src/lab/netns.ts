@@ -113,8 +113,11 @@ export class Lab {
     // the kernel kills the child when this process dies, even by SIGKILL, when no exit hook can run
     const [wrapped, wrappedArgs] = tiedToParent(cmd, args);
     const group = opts.detached !== false;
+    // every `deno run` otherwise asks DNS for dl.deno.land (its update check) from inside the
+    // namespace: stray traffic through the lab's routers that nothing in the lab asked for
+    const env = { DENO_NO_UPDATE_CHECK: '1', ...opts.env ?? process.env };
     const child = spawn('ip', ['netns', 'exec', this.ns(role), wrapped, ...wrappedArgs],
-      { stdio: ['ignore', 'pipe', 'pipe'], ...opts, detached: group });
+      { stdio: ['ignore', 'pipe', 'pipe'], ...opts, env, detached: group });
     if (child.pid === undefined) {
       // spawn failed before a PID existed; the 'error' event carries why
       child.once('error', () => undefined);

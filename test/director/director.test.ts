@@ -50,6 +50,8 @@ describe('director on fake devices', () => {
     const f = await startDirector(TAP_DIRECTOR.replaceAll('offload: false', 'offload: true') + web('nat'));
     try {
       assert.deepEqual(f.io.requested.map((d) => [d.name, d.vnet, d.tso]), [['ext0', true, true], ['int0', true, true]]);
+      // each TAP opens with the MAC the director answers with, its own device MAC derived from it
+      assert.deepEqual(f.io.requested.map((d) => d.directorMac), f.dir.deviceInfo().map((d) => d.mac));
       const [out] = f.io.port.inject(0, [fromClient({ sport: 40010, dport: 80, flags: 'S' })], [new Uint8Array(10)]);
       assert.equal(out.vnet?.length, 10);
       const d = decoded(out);

@@ -5,7 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ForwardingMode } from '../../src/model/spec.js';
-import { buildTopology, type Topology } from '../../src/lab/topology.js';
+import { ROUTER_INT, buildTopology, type Topology } from '../../src/lab/topology.js';
 import {
   LAB_LIPS_TAP, LAB_LIPS_TUN, LAB_TOKEN, LAB_VIP_TAP, LAB_VIP_TUN, type RunningDirector, labConfig, rsGatewayFor,
   startDirector, startRealServers,
@@ -45,14 +45,34 @@ for (const { device, forwarding, busyPollUs } of SCENARIOS.filter((s) => !only |
       return c as unknown as Record<string, unknown>;
     };
 
+    // the bridges' MACs before wlvs's TAPs joined them, and after
+    const bridgeMacs: { before?: string[]; after?: string[] } = {};
+    const readBridgeMacs = () => Promise.all(['ext', 'int'].map(async (side) => {
+      const [link] = JSON.parse(await topo.exec(topo.director.role, 'ip', ['-j', 'link', 'show', 'dev', topo.bridge(side as 'ext' | 'int')])) as { address: string }[];
+      return link.address;
+    }));
+
     before(async () => {
       topo = await buildTopology({ rsGateway: rsGatewayFor(forwarding, device), rsTxOff: true, tag: 'we', clientAddresses: CLIENTS });
       await startRealServers(topo, { forwarding, vip, ports: [80, 81], iperf: true });
+      // servers that were up before the director have resolved their gateway (the director
+      // namespace's kernel) already; their replies must still reach it once wlvs is on the bridge
+      if (topo.rsGateway === ROUTER_INT) {
+        for (const rs of topo.realServers) await topo.exec(rs.role, 'ping', ['-c', '1', '-W', '2', ROUTER_INT], 10_000);
+      }
+      bridgeMacs.before = await readBridgeMacs();
       dir = await startDirector(topo, (token) => config(token));
+      bridgeMacs.after = await readBridgeMacs();
     });
     after(async () => {
       await topo?.lab.destroy();
     });
+
+    if (device === 'tap') {
+      it('wlvs joining the bridges leaves their MACs (the gateways the hosts know) as they were', () => {
+        assert.deepEqual(bridgeMacs.after, bridgeMacs.before);
+      });
+    }
 
     it('spreads new connections as wrr 1:2:1 says, reaching all three servers', async () => {
       const seen: string[] = [];
