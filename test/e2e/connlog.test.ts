@@ -13,8 +13,7 @@ import { join } from 'node:path';
 import type { ForwardingMode } from '../../src/model/spec.js';
 import { buildTopology, type Topology } from '../../src/lab/topology.js';
 import {
-  LAB_DIP6, LAB_LIPS_TAP, LAB_VIP6_TAP, LAB_VIP_TAP, type RunningDirector, labConfig, rsGatewayFor, startDirector,
-  startRealServers,
+  LAB_DIP6, LAB_LIPS_TAP, LAB_VIP6_TAP, LAB_VIP_TAP, type RunningDirector, labConfig, rsGatewayFor, startDirector, startRealServers,
 } from '../../src/lab/lab-director.js';
 import { ctrDigest } from '../../src/lab/data-stream.js';
 import type { ConnectionRecord } from '../../src/director/connlog.js';
