@@ -20,6 +20,23 @@ const RATE = '3M';
 const tally = (xs: string[]) => xs.reduce<Record<string, number>>((o, x) => ({ ...o, [x]: (o[x] ?? 0) + 1 }), {});
 const ports = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
 
+/**
+ * eventually runs `check` until it passes or `ms` have gone by, then throws its last failure: a
+ * member's BGP sessions and the router's best paths settle a little after the routes the start
+ * waited for (the backup routes, the second address family's session)
+ */
+async function eventually(check: () => Promise<void>, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > end) throw err;
+      await sleep(250);
+    }
+  }
+}
+
 describe('cluster of three directors (TUN, Maglev)', { timeout: 420_000, skip: only && !only.includes('cluster/tun') }, () => {
   let cl: ClusterLab;
   const addresses = () => cl.directors.filter((d) => d.child).map((d) => d.address);
@@ -196,7 +213,7 @@ describe('cluster of three directors (Full-NAT, session sync)', { timeout: 420_0
   });
 
   it('each member announces the VIP and its local address, and backs up the others\' less preferred', async () => {
-    for (const d of cl.directors) {
+    for (const d of cl.directors) await eventually(async () => {
       const s = await cl.api(d.name, '/api/v1/cluster');
       const kinds = tally(s.announced.map((a: { kind: string }) => a.kind));
       assert.deepEqual(kinds, { vip: 1, lip: 1, backup: 2 }, JSON.stringify(s.announced));
@@ -206,7 +223,7 @@ describe('cluster of three directors (Full-NAT, session sync)', { timeout: 420_0
       assert.deepEqual(await cl.nexthops(d.lip), [d.address]);
       const routes = await cl.lab.run(cl.router.role, 'birdc', ['-s', cl.router.socket, 'show', 'route', `${d.lip}/32`, 'all']);
       assert.equal((routes.stdout.match(/BGP\.as_path:/g) ?? []).length, 3, routes.stdout);
-    }
+    });
   });
 
   it('every member holds every connection; the servers see each connection from its owner\'s local address', async () => {
@@ -310,19 +327,21 @@ describe('cluster of two directors, IPv6 VIP (TUN 6in6, Maglev)', { timeout: 300
   });
 
   it('each director has an IPv6 BGP session beside the IPv4 one and announces the IPv6 VIP as a /128', async () => {
-    for (const d of cl.directors) {
+    for (const d of cl.directors) await eventually(async () => {
       const s = await cl.api(d.name, '/api/v1/status');
       assert.equal(s.cluster.state, 'active');
       assert.deepEqual(s.cluster.neighbors.map((n: { address: string; up: boolean }) => [n.address, n.up]),
         [['10.99.2.254', true], ['2001:db8:2::fe', true]], JSON.stringify(s.cluster.neighbors));
       assert.deepEqual(s.cluster.announced.map((a: { prefix: string }) => a.prefix).sort(),
         [`${CLUSTER_VIP}/32`, `${CLUSTER_VIP6}/128`]);
-    }
+    });
     // the router learned the /128 over the IPv6 sessions only, and merged the two paths
-    const routes = await cl.lab.run(cl.router.role, 'birdc', ['-s', cl.router.socket, 'show', 'route', `${CLUSTER_VIP6}/128`, 'all']);
-    assert.match(routes.stdout, /d1v6/);
-    assert.match(routes.stdout, /d2v6/);
-    assert.deepEqual(await cl.nexthops(CLUSTER_VIP6), addresses6().sort());
+    await eventually(async () => {
+      const routes = await cl.lab.run(cl.router.role, 'birdc', ['-s', cl.router.socket, 'show', 'route', `${CLUSTER_VIP6}/128`, 'all']);
+      assert.match(routes.stdout, /d1v6/);
+      assert.match(routes.stdout, /d2v6/);
+      assert.deepEqual(await cl.nexthops(CLUSTER_VIP6), addresses6().sort());
+    });
   });
 
   it('curl -6: flows spread over both directors and the three servers', async () => {
