@@ -65,7 +65,9 @@ for (const forwarding of (['nat', 'fullnat'] as ForwardingMode[]).filter((f) => 
       const deadline = Date.now() + 15_000;
       while (lines().length < SIZES.length && Date.now() < deadline) await sleep(200);
       await sleep(1500);
-      const got = lines();
+      // lines are written as the sweep ends the sessions, not in the order the downloads ended:
+      // match them to the downloads by size (bytes out grow with the SIZES, which ascend)
+      const got = lines().sort((x, y) => x.bytes_out - y.bytes_out);
       assert.equal(got.length, SIZES.length, JSON.stringify(got));
       const rsAddress = (name: string) => topo.realServers[Number(name.slice(2)) - 1].address;
       got.forEach((l, i) => {
