@@ -261,3 +261,27 @@ export async function startRealServers(topo: Topology,
   await Promise.all(waits);
   return servers;
 }
+
+/** the IPv6 local addresses of the dual-stack lab director (Full-NAT 6->6); NAT64 takes LAB_LIPS_TAP[0] */
+export const LAB_LIPS6_TAP = ['2001:db8:2::201', '2001:db8:2::202'];
+
+/**
+ * labDualStackDirector: the `director` section of a TAP lab director with both families on
+ * both segments, default routes of both families through the router, and one Full-NAT pool of
+ * both (6->6 takes the IPv6 LIPs, NAT64 the IPv4 one).
+ */
+export function labDualStackDirector(topo: Topology, tokenFile: string): Record<string, unknown> {
+  return {
+    devices: [
+      { name: 'wlvs-ext', kind: 'tap', addresses: [`${CLIENT_NET}.1/24`, '2001:db8:1::1/64'], bridge: topo.director.extBridge },
+      { name: 'wlvs-int', kind: 'tap', addresses: [`${SERVER_NET}.1/24`, `${LAB_DIP6}/64`], bridge: topo.director.intBridge },
+    ],
+    routes: [
+      { to: '0.0.0.0/0', via: `${CLIENT_NET}.254`, device: 'wlvs-ext' },
+      { to: '::/0', via: '2001:db8:1::fe', device: 'wlvs-ext' },
+    ],
+    sessions: 65536,
+    fullnat: { local_addresses: [...LAB_LIPS6_TAP, LAB_LIPS_TAP[0]] },
+    admin: { listen: `127.0.0.1:${ADMIN_PORT}`, token_file: tokenFile },
+  };
+}

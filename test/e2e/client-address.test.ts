@@ -13,7 +13,8 @@ import { createHash } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { buildTopology, type Topology } from '../../src/lab/topology.js';
 import {
-  LAB_LIPS_TAP, LAB_LIPS_TUN, LAB_VIP_TAP, LAB_VIP_TUN, labConfig, rsGatewayFor, startDirector,
+  LAB_LIPS6_TAP, LAB_LIPS_TAP, LAB_LIPS_TUN, LAB_VIP_TAP, LAB_VIP_TUN, labConfig, labDualStackDirector, rsGatewayFor,
+  startDirector,
 } from '../../src/lab/lab-director.js';
 import { type NginxServers, startNginx } from '../../src/lab/nginx.js';
 import type { ForwardingMode } from '../../src/model/spec.js';
@@ -159,8 +160,8 @@ for (const sc of SCENARIOS.filter((s) => !only || only.includes(`${s.device}/${s
 // servers, PROXY v1 and TOA): nginx reads the IPv6 client from the header; the TOA sniffer reads
 // the 20-byte option (kind 254: port and the 16-byte address, DPVS kmod/toa's IPv6 layout).
 const VIP6 = '2001:db8:1::100';
-const LIPS6 = ['2001:db8:2::201', '2001:db8:2::202'];
-const LIP4 = '10.99.2.201';
+const LIPS6 = LAB_LIPS6_TAP;
+const LIP4 = LAB_LIPS_TAP[0];
 const TOA6_SNIFFER = TOA_SNIFFER
   .replace('".".join(str(b) for b in v[2:6])', 'ipaddress.IPv6Address(bytes(v[2:18])), len(v) + 2')
   .replace('p["IP"].src', '(p["IPv6"].src if "IPv6" in p else p["IP"].src)')
@@ -188,19 +189,7 @@ if (!only || only.includes('tap/ipv6-client')) {
             ...extra,
           });
           return {
-            director: {
-              devices: [
-                { name: 'wlvs-ext', kind: 'tap', addresses: ['10.99.1.1/24', '2001:db8:1::1/64'], bridge: topo.director.extBridge },
-                { name: 'wlvs-int', kind: 'tap', addresses: ['10.99.2.1/24', '2001:db8:2::1/64'], bridge: topo.director.intBridge },
-              ],
-              routes: [
-                { to: '0.0.0.0/0', via: '10.99.1.254', device: 'wlvs-ext' },
-                { to: '::/0', via: '2001:db8:1::fe', device: 'wlvs-ext' },
-              ],
-              sessions: 65536,
-              fullnat: { local_addresses: [...LIPS6, LIP4] },
-              admin: { listen: '127.0.0.1:9180', token_file: token },
-            },
+            director: labDualStackDirector(topo, token),
             services: [
               svc('web6', 80, 6, 80, { proxy_protocol: 'v2' }),
               svc('toa6', 81, 6, 81, { toa: true }),

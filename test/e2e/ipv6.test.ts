@@ -8,7 +8,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildTopology, type Topology } from '../../src/lab/topology.js';
-import { LAB_TOKEN, type RunningDirector, startDirector, startRealServers } from '../../src/lab/lab-director.js';
+import {
+  LAB_LIPS6_TAP, LAB_LIPS_TAP, LAB_TOKEN, type RunningDirector, labDualStackDirector, startDirector, startRealServers,
+} from '../../src/lab/lab-director.js';
 import { ctrDigest } from '../../src/lab/data-stream.js';
 import { api, tally } from './lib.js';
 
@@ -19,8 +21,8 @@ const VIP4 = '10.99.1.100';
 const VIP6 = '2001:db8:1::100';
 const VIP6_DR = '2001:db8:1::101';
 const VIP6_TUN = '2001:db8:1::102';
-const LIPS6 = ['2001:db8:2::201', '2001:db8:2::202'];
-const LIP4 = '10.99.2.201';
+const LIPS6 = LAB_LIPS6_TAP;
+const LIP4 = LAB_LIPS_TAP[0];
 const url = (vip: string, port: number, path = '/') => `http://${vip.includes(':') ? `[${vip}]` : vip}:${port}${path}`;
 
 interface Answer { server: string; client: string }
@@ -61,20 +63,7 @@ function tapConfig(topo: Topology, tokenFile: string): Record<string, unknown> {
     name, vip, port, protocol: 'tcp', scheduler: 'rr', forwarding: 'nat', health_check: { type: 'none' }, real_servers: rs, ...extra,
   });
   return {
-    director: {
-      devices: [
-        { name: 'wlvs-ext', kind: 'tap', addresses: ['10.99.1.1/24', '2001:db8:1::1/64'], bridge: topo.director.extBridge },
-        { name: 'wlvs-int', kind: 'tap', addresses: ['10.99.2.1/24', '2001:db8:2::1/64'], bridge: topo.director.intBridge },
-      ],
-      routes: [
-        { to: '0.0.0.0/0', via: '10.99.1.254', device: 'wlvs-ext' },
-        { to: '::/0', via: '2001:db8:1::fe', device: 'wlvs-ext' },
-      ],
-      sessions: 65536,
-      // one pool of both families: Full-NAT 6->6 takes the IPv6 LIPs, NAT64 the IPv4 one
-      fullnat: { local_addresses: [...LIPS6, LIP4] },
-      admin: { listen: '127.0.0.1:9180', token_file: tokenFile },
-    },
+    director: labDualStackDirector(topo, tokenFile),
     services: [
       // one service on both families: the same servers by their IPv4 and their IPv6 addresses
       svc('web4', VIP4, 80, { scheduler: 'wrr' }, rsList(topo, 4, 80)),

@@ -427,31 +427,29 @@ function finalDst(ip: Ip6Spec, ext: ExtHeader[]): string {
   return rh && rh.segLeft > 0 && rh.addresses?.length ? rh.addresses[rh.addresses.length - 1] : ip.dst;
 }
 
-export function tcp6Segment(ip: Ip6Spec, t: TcpSpec, ext: ExtHeader[] = []): Uint8Array {
-  const seg = tcpSegment({ src: '0.0.0.0', dst: '0.0.0.0' }, t);
-  seg[16] = 0;
-  seg[17] = 0;
-  new DataView(seg.buffer).setUint16(16, checksum(seg, pseudo6Sum(ip6ToBytes(ip.src), ip6ToBytes(finalDst(ip, ext)),
-    6, seg.length)));
+/**
+ * withChecksum6 writes the transport checksum of `seg` (its field at `at`) over the IPv6
+ * pseudo-header of `proto`; UDP sends a computed 0 as 0xffff (RFC 8200 §8.1)
+ */
+function withChecksum6(seg: Uint8Array, ip: Ip6Spec, ext: ExtHeader[], proto: number, at: number): Uint8Array {
+  seg[at] = 0;
+  seg[at + 1] = 0;
+  const c = checksum(seg, pseudo6Sum(ip6ToBytes(ip.src), ip6ToBytes(finalDst(ip, ext)), proto, seg.length));
+  new DataView(seg.buffer).setUint16(at, proto === 17 && c === 0 ? 0xffff : c);
   return seg;
+}
+
+export function tcp6Segment(ip: Ip6Spec, t: TcpSpec, ext: ExtHeader[] = []): Uint8Array {
+  return withChecksum6(tcpSegment({ src: '0.0.0.0', dst: '0.0.0.0' }, t), ip, ext, 6, 16);
 }
 
 export function udp6Datagram(ip: Ip6Spec, u: UdpSpec, ext: ExtHeader[] = []): Uint8Array {
   const seg = udpDatagram({ src: '0.0.0.0', dst: '0.0.0.0' }, { ...u, noChecksum: true });
-  if (!u.noChecksum) {
-    const c = checksum(seg, pseudo6Sum(ip6ToBytes(ip.src), ip6ToBytes(finalDst(ip, ext)), 17, seg.length));
-    new DataView(seg.buffer).setUint16(6, c === 0 ? 0xffff : c);
-  }
-  return seg;
+  return u.noChecksum ? seg : withChecksum6(seg, ip, ext, 17, 6);
 }
 
 export function icmp6Message(ip: Ip6Spec, m: IcmpSpec, ext: ExtHeader[] = []): Uint8Array {
-  const msg = icmpMessage(m);
-  msg[2] = 0;
-  msg[3] = 0;
-  new DataView(msg.buffer).setUint16(2, checksum(msg, pseudo6Sum(ip6ToBytes(ip.src), ip6ToBytes(finalDst(ip, ext)),
-    58, msg.length)));
-  return msg;
+  return withChecksum6(icmpMessage(m), ip, ext, 58, 2);
 }
 
 export function tcp6Packet(ip: Ip6Spec, t: TcpSpec, ext: ExtHeader[] = []): Uint8Array {
