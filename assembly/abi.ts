@@ -164,11 +164,10 @@
 @inline export const HDR_LANE_BASE: u32 = 192;
 // @ts-ignore: decorator
 @inline export const HDR_LANE_COUNT: u32 = 196;
-// striped spinlocks for the session miss path (session.ts): LOCK_STRIPES u32 words, 0 = free
+// the session-table lock (0 = free, else holder lane + 1): with more than one lane, process()
+// and sweep() hold it for their whole call (index.ts); with one lane it is never touched
 // @ts-ignore: decorator
-@inline export const HDR_LOCK_BASE: u32 = 200;
-// @ts-ignore: decorator
-@inline export const LOCK_STRIPES: u32 = 64;
+@inline export const HDR_TABLE_LOCK: u32 = 200;
 // @ts-ignore: decorator
 @inline export const MAX_LANES: u32 = 16;
 // lane-scoped fields (read at the current lane's header): HDR_BATCH_FLAGS, HDR_BATCH_DEV,

@@ -8,7 +8,7 @@ import { sweepHeld } from './frag';
 import { addLocal, indexService, serviceAddress } from './service';
 import { addLocal6 } from './service6';
 import { exportConn, importConn } from './sync';
-import { useLane } from './mem';
+import { lockTable, unlockTable, useLane } from './mem';
 
 export function abiVersion(): u32 {
   return ABI_VERSION;
@@ -25,14 +25,20 @@ export function staticEnd(): u32 {
  */
 export function process(lane: u32, count: u32, now: u32): u32 {
   useLane(lane);
-  return processBatch(count, now);
+  const locked = lockTable(lane);
+  const r = processBatch(count, now);
+  if (locked) unlockTable();
+  return r;
 }
 
 /** sweep expires up to `budget` records whose timeout has passed (and held fragments past theirs); returns how many records */
 export function sweep(lane: u32, budget: u32, now: u32): u32 {
   useLane(lane);
+  const locked = lockTable(lane);
   sweepHeld(now);
-  return sweepSessions(budget, now);
+  const r = sweepSessions(budget, now);
+  if (locked) unlockTable();
+  return r;
 }
 
 /** rebuildService recomputes scheduler state (wrr, sh/dh/mh tables) of service `svc` */

@@ -1,7 +1,7 @@
 // mem.ts — raw memory helpers for the data path. Bounds-checked containers ran at 0.58–0.71× of
 // raw load/store here (docs/design.md), so tables are plain memory reached through these.
 // Nothing here allocates.
-import { HDR_LANE_BASE, HEADER_BASE, HEADER_SIZE } from './abi';
+import { HDR_LANE_BASE, HDR_LANE_COUNT, HDR_TABLE_LOCK, HEADER_BASE, HEADER_SIZE } from './abi';
 
 // the current lane's header (issue 12): set by every export at entry (useLane), so it is never
 // state carried from one call to the next; each worker thread has its own instance, hence its own
@@ -23,6 +23,26 @@ export function useLane(lane: u32): void {
 // @ts-ignore: decorator
 @inline export function laneHeader(): usize {
   return laneHdr;
+}
+
+/**
+ * lockTable takes the session-table lock when the layout has more than one lane (returns true),
+ * spinning with a compare-and-swap: batches are microseconds long, so a waiting worker is better
+ * off spinning than sleeping. One lane: no atomic at all, the single-worker path is unchanged.
+ */
+export function lockTable(lane: u32): bool {
+  if (load<u32>(<usize>(HEADER_BASE + HDR_LANE_COUNT)) <= 1) return false;
+  const at = <usize>(HEADER_BASE + HDR_TABLE_LOCK);
+  while (atomic.cmpxchg<u32>(at, 0, lane + 1) != 0) {
+    // wait on a plain load until it looks free: no cache-line ping-pong while another holds it
+    while (atomic.load<u32>(at) != 0) { /* spin */ }
+  }
+  return true;
+}
+
+/** unlockTable releases it (an atomic store: everything written under the lock is published first) */
+export function unlockTable(): void {
+  atomic.store<u32>(<usize>(HEADER_BASE + HDR_TABLE_LOCK), 0);
 }
 
 /** lhdr reads a lane-scoped header field (abi.ts lists them) of the current lane */

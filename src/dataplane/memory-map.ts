@@ -43,7 +43,10 @@ export interface Capacities {
   proxyMarks: boolean;
   /** per-connection counters (abi CONNSTATS_*) for connection logs: +CONNSTATS_SIZE bytes a connection */
   connStats?: boolean;
-  /** data-path workers (1..MAX_LANES): each gets a lane, its own slots, descriptors, scratch, emit and hold space, counters and event ring */
+  /**
+   * data-path workers (1..MAX_LANES): each gets a lane, its own slots, descriptors, scratch,
+   * emit and hold space, counters and event ring
+   */
   workers?: number;
 }
 
@@ -139,7 +142,10 @@ export interface Layout {
   connStats: Region;
   /** PROXY protocol marks; size 0 when caps.proxyMarks is false */
   proxyMarks: Region;
-  /** one per worker (caps.workers); lanes[0] aliases slots, descriptors, scratch, emit, hold, events, stats, svcStats, rsStats */
+  /**
+   * one per worker (caps.workers); lanes[0] aliases slots, descriptors, scratch, emit, hold,
+   * events, stats, svcStats, rsStats
+   */
   lanes: LaneLayout[];
   /** header blocks of lanes 1.. (HEADER_SIZE each); size 0 with one worker */
   laneHeaders: Region;
@@ -241,7 +247,9 @@ export function computeLayout(partial: Partial<Capacities> = {}): Layout {
   const sched = take(caps.services * caps.schedSize * 2);
   // lanes 1..: after everything else, so one worker's layout is exactly what it was before lanes
   const laneHeaders = take((workers - 1) * abi.HEADER_SIZE);
-  const lanes: LaneLayout[] = [{ header: abi.HEADER_BASE, slots, descriptors, scratch, emit, hold, events, stats, svcStats, rsStats }];
+  const lanes: LaneLayout[] = [
+    { header: abi.HEADER_BASE, slots, descriptors, scratch, emit, hold, events, stats, svcStats, rsStats },
+  ];
   for (let i = 1; i < workers; i++) {
     lanes.push({
       header: laneHeaders.base + (i - 1) * abi.HEADER_SIZE,
@@ -379,6 +387,7 @@ export function writeHeader(memory: WebAssembly.Memory, layout: Layout): void {
   }
   h(abi.HDR_LANE_BASE, layout.laneHeaders.size > 0 ? layout.laneHeaders.base : 0);
   h(abi.HDR_LANE_COUNT, layout.lanes.length);
+  h(abi.HDR_TABLE_LOCK, 0);
   layout.lanes.forEach((lane, n) => {
     const l = (field: number, value: number): void => view.setUint32(lane.header + field, value, true);
     if (n > 0) {

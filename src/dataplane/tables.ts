@@ -624,7 +624,8 @@ export class Tables {
       if (((this.#view.getUint32(e + abi.FRAG_EXPIRES, true) - now) | 0) > 0) decisions++;
     }
     return {
-      decisions, capacity: fragSlots, waiting: this.layout.lanes.reduce((n, l) => n + this.#view.getUint32(l.header + abi.HDR_HOLD_WAITING, true), 0),
+      decisions, capacity: fragSlots,
+      waiting: this.layout.lanes.reduce((n, l) => n + this.#view.getUint32(l.header + abi.HDR_HOLD_WAITING, true), 0),
       holdCapacity: this.layout.caps.holdFrames,
     };
   }

@@ -109,7 +109,8 @@ export class BatchLoop {
    */
   constructor(memory: WebAssembly.Memory, layout: Layout, core: CoreExports, framing: DeviceFraming[],
     onHost: HostHandler, now: () => number,
-      stats: Float64Array<ArrayBufferLike> = new Float64Array(BATCH_STATS_LENGTH), send: EmitSender | null = null, lane = 0) {
+      stats: Float64Array<ArrayBufferLike> = new Float64Array(BATCH_STATS_LENGTH), send: EmitSender | null = null,
+      lane = 0) {
     if (!Number.isInteger(lane) || lane < 0 || lane >= layout.lanes.length) {
       throw new RangeError(`lane ${lane} outside the layout's ${layout.lanes.length} lanes`);
     }
