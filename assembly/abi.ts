@@ -22,7 +22,7 @@
 // └───────────────────────────────────────────────────────────────────┘
 
 // @ts-ignore: decorator
-@inline export const ABI_VERSION: u32 = 8;
+@inline export const ABI_VERSION: u32 = 9;
 // @ts-ignore: decorator
 @inline export const MAGIC: u32 = 0x53564c57; // "WLVS" little-endian
 // @ts-ignore: decorator
@@ -156,6 +156,25 @@
 // features that rewrite a stream (SYN proxy, PROXY protocol)
 // @ts-ignore: decorator
 @inline export const HDR_CONNX_BASE: u32 = 188;
+// lanes (issue 12): one per data-path worker. Lane 0's lane header IS this header; lane i > 0
+// has a header-shaped block (HEADER_SIZE bytes) at HDR_LANE_BASE + (i - 1) * HEADER_SIZE of which
+// only the LANE-SCOPED fields (LANE_FIELDS below) are meaningful: every field one batch writes, so
+// N workers never share one. workers = 1 therefore lays memory out exactly as before.
+// @ts-ignore: decorator
+@inline export const HDR_LANE_BASE: u32 = 192;
+// @ts-ignore: decorator
+@inline export const HDR_LANE_COUNT: u32 = 196;
+// striped spinlocks for the session miss path (session.ts): LOCK_STRIPES u32 words, 0 = free
+// @ts-ignore: decorator
+@inline export const HDR_LOCK_BASE: u32 = 200;
+// @ts-ignore: decorator
+@inline export const LOCK_STRIPES: u32 = 64;
+// @ts-ignore: decorator
+@inline export const MAX_LANES: u32 = 16;
+// lane-scoped fields (read at the current lane's header): HDR_BATCH_FLAGS, HDR_BATCH_DEV,
+// HDR_SLOT_BASE, HDR_DESC_BASE, HDR_SCRATCH_BASE, HDR_STATS_BASE, HDR_SVC_STATS_BASE,
+// HDR_RS_STATS_BASE, HDR_EVT_BASE, HDR_EVT_HEAD, HDR_EVT_TAIL, HDR_SWEEP_CURSOR, HDR_HOLD_BASE,
+// HDR_HOLD_WAITING, HDR_HOLD_READY, HDR_EMIT_BASE, HDR_EMIT_COUNT, HDR_EVICT_CURSOR, HDR_SINK
 // per-connection counters for connection logs (CONNSTATS_SIZE each, indexed like the session
 // records), or 0 when no service logs its connections (connstats.ts)
 // @ts-ignore: decorator

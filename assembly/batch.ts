@@ -39,7 +39,7 @@ import { emitEvent } from './events';
 import { NO_LIP, chooseTuple, tupleHint } from './fnat_pool';
 import { flowHash } from './flow';
 import { fragNeeded, fragNeededLength, relayIcmpError } from './icmp';
-import { bswap16, copy6, hdr, setHdr, timeReached } from './mem';
+import { bswap16, copy6, hdr, lhdr, setHdr, setLhdr, timeReached } from './mem';
 import {
   CLASS_DONE, CLASS_FRAG, CLASS_ICMP_ERR, CLASS_IN, CLASS_LIP, CLASS_UNKNOWN, CLASS_V6, parseFrame,
 } from './parse';
@@ -96,8 +96,8 @@ import { TUN_FAILED_BELOW, TUN_FRAG_NEEDED, tunIn } from './xmit/tun';
 /** slotEnd: the end of the slot of descriptor `desc`, as far as its frame may grow */
 // @ts-ignore: decorator
 @inline function slotEnd(desc: usize): usize {
-  const i = <u32>(desc - <usize>hdr(HDR_DESC_BASE)) / DESC_SIZE;
-  return <usize>(hdr(HDR_SLOT_BASE) + (i + 1) * hdr(HDR_SLOT_SIZE));
+  const i = <u32>(desc - <usize>lhdr(HDR_DESC_BASE)) / DESC_SIZE;
+  return <usize>(lhdr(HDR_SLOT_BASE) + (i + 1) * hdr(HDR_SLOT_SIZE));
 }
 
 /** usable: may take new connections through a persistence template (weight 0 = quiesced: no) */
@@ -649,14 +649,14 @@ function proxyHandshake(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, 
 export function processBatch(count_: u32, now: u32): u32 {
   const slots = hdr(HDR_SLOT_COUNT);
   const n = count_ < slots ? count_ : slots;
-  const bflags = hdr(HDR_BATCH_FLAGS);
+  const bflags = lhdr(HDR_BATCH_FLAGS);
   const l2 = (bflags & BATCH_L2) != 0;
   const vnet = (bflags & BATCH_VNET) != 0;
-  const inDev = hdr(HDR_BATCH_DEV);
+  const inDev = lhdr(HDR_BATCH_DEV);
   const devMac = devAddress(inDev) + DEV_MAC;
-  const descBase = <usize>hdr(HDR_DESC_BASE);
-  const scrBase = <usize>hdr(HDR_SCRATCH_BASE);
-  setHdr(HDR_EMIT_COUNT, 0);
+  const descBase = <usize>lhdr(HDR_DESC_BASE);
+  const scrBase = <usize>lhdr(HDR_SCRATCH_BASE);
+  setLhdr(HDR_EMIT_COUNT, 0);
 
   let rxBytes: u64 = 0;
   for (let i: u32 = 0; i < n; i++) {
@@ -694,7 +694,7 @@ export function processBatch(count_: u32, now: u32): u32 {
     }
   }
   // keep the loads: an unused load would be optimised away
-  setHdr(HDR_SINK, sink);
+  setLhdr(HDR_SINK, sink);
 
   let forwarded: u32 = 0;
   let host: u32 = 0;

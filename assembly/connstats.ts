@@ -12,7 +12,7 @@ import {
   SCR_TCPFLAGS, STAT_EVENTS_LOST, SVC_FLAGS2, SVC_SIZE, SVCF2_CONNLOG,
 } from './abi';
 import { writeEvent } from './events';
-import { hdr } from './mem';
+import { hdr, laneHeader, lhdr } from './mem';
 import { count } from './stats';
 import { TH_FIN, TH_RST } from './wire';
 
@@ -108,12 +108,12 @@ export function connStatsEnd(rec: u32, c: usize, gone: bool): void {
   if ((flags & CSTF_LOGGED) == 0) return;
   store<u8>(s + CST_FLAGS, 0);
   const cap = hdr(HDR_EVT_CAP);
-  const head = hdr(HDR_EVT_HEAD);
-  if (head - atomic.load<u32>(<usize>(HEADER_BASE + HDR_EVT_TAIL)) + 2 > cap) {
+  const head = lhdr(HDR_EVT_HEAD);
+  if (head - atomic.load<u32>((laneHeader() + HDR_EVT_TAIL)) + 2 > cap) {
     count(STAT_EVENTS_LOST, 1);
     return;
   }
-  const ring = hdr(HDR_EVT_BASE);
+  const ring = lhdr(HDR_EVT_BASE);
   const e = <usize>(ring + (head & (cap - 1)) * EVT_SIZE);
   writeEvent(e, EVT_CONN_END, c);
   store<u8>(e + EVT_REASON, endReason(flags, gone));
@@ -122,5 +122,5 @@ export function connStatsEnd(rec: u32, c: usize, gone: bool): void {
   store<u8>(x + EVT_TYPE, EVT_CONN_STATS);
   memory.copy(x + EVT_STATS, s, CONNSTATS_SIZE);
   // the copy keeps the flags byte: the host masks it off the bytes-in word
-  atomic.store<u32>(<usize>(HEADER_BASE + HDR_EVT_HEAD), head + 2);
+  atomic.store<u32>((laneHeader() + HDR_EVT_HEAD), head + 2);
 }

@@ -16,7 +16,7 @@ import {
   HDR_EMBRYONIC_MAX, HDR_EVICT_CURSOR, HDR_SYN_RECV_PRESSURE, IPPROTO_TCP, PROTO_V6, STAT_EMBRYONIC_EVICTED, TCP_S_SYN_RECV,
 } from './abi';
 import { connStatsEvict } from './connstats';
-import { hdr, setHdr, timeReached } from './mem';
+import { hdr, lhdr, setHdr, setLhdr, timeReached } from './mem';
 import { connAddress, expireConn, tcpTimeout } from './session';
 import { count } from './stats';
 
@@ -59,14 +59,14 @@ import { count } from './stats';
 export function evictEmbryonic(now: u32): bool {
   const high = hdr(HDR_CONN_HIGH);
   if (high == 0) return false;
-  let cur = hdr(HDR_EVICT_CURSOR);
+  let cur = lhdr(HDR_EVICT_CURSOR);
   for (let k: u32 = 0; k < EVICT_SCAN; k++) {
     if (cur >= high) cur = 0;
     const c = connAddress(cur);
     const flags = load<u8>(c + CONN_FLAGS);
     if ((flags & CONNF_USED) != 0) {
       if (isEmbryonic(c)) {
-        setHdr(HDR_EVICT_CURSOR, cur + 1);
+        setLhdr(HDR_EVICT_CURSOR, cur + 1);
         // its connection log line says evicted, not timeout: the operator must see a flood's victims
         connStatsEvict(cur);
         expireConn(cur);
@@ -75,14 +75,14 @@ export function evictEmbryonic(now: u32): bool {
       }
       // a stale connection is free room too; templates are left to the sweep (they may control others)
       if ((flags & CONNF_TEMPLATE) == 0 && timeReached(load<u32>(c + CONN_EXPIRES), now)) {
-        setHdr(HDR_EVICT_CURSOR, cur + 1);
+        setLhdr(HDR_EVICT_CURSOR, cur + 1);
         expireConn(cur);
         return true;
       }
     }
     cur++;
   }
-  setHdr(HDR_EVICT_CURSOR, cur);
+  setLhdr(HDR_EVICT_CURSOR, cur);
   return false;
 }
 

@@ -3,7 +3,7 @@
 // ACK to the real server beside the window update to the client) writes the second here. The
 // host sends them after process(); a full region drops the extra frame, counted by the caller.
 import { EMIT_DEV, EMIT_FRAME, EMIT_LEN, EMIT_SLOT_SIZE, HDR_EMIT_BASE, HDR_EMIT_CAP, HDR_EMIT_COUNT } from './abi';
-import { hdr, setHdr } from './mem';
+import { hdr, lhdr, setHdr, setLhdr } from './mem';
 
 /** the largest frame an emit slot holds */
 // @ts-ignore: decorator
@@ -14,9 +14,9 @@ import { hdr, setHdr } from './mem';
 /** emitReserve returns where the next extra frame goes, or 0 when the region is full. */
 // @ts-ignore: decorator
 @inline export function emitReserve(): usize {
-  const n = hdr(HDR_EMIT_COUNT);
+  const n = lhdr(HDR_EMIT_COUNT);
   if (n >= hdr(HDR_EMIT_CAP)) return 0;
-  return <usize>(hdr(HDR_EMIT_BASE) + n * EMIT_SLOT_SIZE + EMIT_FRAME);
+  return <usize>(lhdr(HDR_EMIT_BASE) + n * EMIT_SLOT_SIZE + EMIT_FRAME);
 }
 
 /** emitCommit hands the frame written at `frame` (from emitReserve) to the host for device `dev`. */
@@ -26,5 +26,5 @@ import { hdr, setHdr } from './mem';
   store<u16>(slot + EMIT_LEN, <u16>len);
   store<u8>(slot + EMIT_DEV, <u8>dev);
   store<u8>(slot + EMIT_DEV + 1, 0);
-  setHdr(HDR_EMIT_COUNT, hdr(HDR_EMIT_COUNT) + 1);
+  setLhdr(HDR_EMIT_COUNT, lhdr(HDR_EMIT_COUNT) + 1);
 }

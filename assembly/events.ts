@@ -14,7 +14,7 @@ import {
   CONNX_FLAGS, CONNX_SIZE, EVT_CONNX, EVT_PROXY_MARK,
 } from './abi';
 import { proxyMark } from './clientaddr';
-import { copy6, hdr } from './mem';
+import { copy6, hdr, laneHeader, lhdr } from './mem';
 import { connxAddress } from './seqadj';
 import { count } from './stats';
 
@@ -22,14 +22,14 @@ import { count } from './stats';
 export function emitEvent(type: u8, rec: usize): void {
   if ((hdr(HDR_OPTIONS) & OPT_EVENTS) == 0) return;
   const cap = hdr(HDR_EVT_CAP);
-  const head = hdr(HDR_EVT_HEAD);
+  const head = lhdr(HDR_EVT_HEAD);
   // multi-core: one producer per ring; N workers need a ring each (or a CAS on head)
-  if (head - atomic.load<u32>(<usize>(HEADER_BASE + HDR_EVT_TAIL)) >= cap) {
+  if (head - atomic.load<u32>((laneHeader() + HDR_EVT_TAIL)) >= cap) {
     count(STAT_EVENTS_LOST, 1);
     return;
   }
-  writeEvent(<usize>(hdr(HDR_EVT_BASE) + (head & (cap - 1)) * EVT_SIZE), type, rec);
-  atomic.store<u32>(<usize>(HEADER_BASE + HDR_EVT_HEAD), head + 1);
+  writeEvent(<usize>(lhdr(HDR_EVT_BASE) + (head & (cap - 1)) * EVT_SIZE), type, rec);
+  atomic.store<u32>((laneHeader() + HDR_EVT_HEAD), head + 1);
 }
 
 /** writeEvent fills the event record at `e` from session record `rec` */

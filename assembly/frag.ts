@@ -27,7 +27,7 @@ import {
 } from './abi';
 import { csumApply, csumDelta32 } from './csum';
 import { flowHash, flowHash6 } from './flow';
-import { bswap16, copy16, eq16, hdr, setHdr, timeReached, zero16 } from './mem';
+import { bswap16, copy16, eq16, hdr, lhdr, setHdr, setLhdr, timeReached, zero16 } from './mem';
 import { CLASS_DONE, CLASS_FRAG, CLASS_V6 } from './parse';
 import { localKind, serviceAddress } from './service';
 import { conn6Address, rs6Address, rsIsV6 } from './session6';
@@ -183,7 +183,7 @@ export function firstFragmentEnd(e: usize, slot: u32, now: u32): void {
   }
   store<u32>(e + FRAG_SLOT, slot);
   count(STAT_FRAG_FIRST, 1);
-  if (hdr(HDR_HOLD_WAITING) == 0) return;
+  if (lhdr(HDR_HOLD_WAITING) == 0) return;
   const v6 = (load<u8>(e + FRAG_FLAGS) & FRAGF_V6) != 0;
   const src = v6 ? <u32>(e + FRAG_SRC) : load<u32>(e + FRAG_SRC);
   const dst = v6 ? <u32>(e + FRAG_DST) : load<u32>(e + FRAG_DST);
@@ -343,7 +343,7 @@ export function handleLaterFragment(desc: usize, scr: usize, v6: bool, l2: bool,
 // ── the hold region ─────────────────────────────────────────────────────────────────────────
 // @ts-ignore: decorator
 @inline function holdEntry(i: u32): usize {
-  return <usize>(hdr(HDR_HOLD_BASE) + i * hdr(HDR_HOLD_SIZE));
+  return <usize>(lhdr(HDR_HOLD_BASE) + i * hdr(HDR_HOLD_SIZE));
 }
 
 function hold(desc: usize, frame: usize, ip: usize, l2: bool, v6: bool, src: u32, dst: u32, id: u32, proto: u32,
@@ -351,7 +351,7 @@ function hold(desc: usize, frame: usize, ip: usize, l2: bool, v6: bool, src: u32
   const n = hdr(HDR_HOLD_COUNT);
   const len = load<u32>(desc + DESC_LEN);
   const at = HOLD_HDR + hdr(HDR_HEADROOM);
-  if (hdr(HDR_HOLD_BASE) == 0 || at + len > hdr(HDR_HOLD_SIZE)) {
+  if (lhdr(HDR_HOLD_BASE) == 0 || at + len > hdr(HDR_HOLD_SIZE)) {
     settle(desc, VERDICT_DROP, DROP_FRAG_OVERFLOW);
     return;
   }
@@ -375,7 +375,7 @@ function hold(desc: usize, frame: usize, ip: usize, l2: bool, v6: bool, src: u32
     store<u32>(e + HOLD_ID, id);
     store<u8>(e + HOLD_PROTO, <u8>proto);
     store<u8>(e + HOLD_STATE, HOLD_WAITING);
-    setHdr(HDR_HOLD_WAITING, hdr(HDR_HOLD_WAITING) + 1);
+    setLhdr(HDR_HOLD_WAITING, lhdr(HDR_HOLD_WAITING) + 1);
     settle(desc, VERDICT_HELD, 0);
     count(STAT_FRAG_HELD, 1);
     return;
@@ -393,7 +393,7 @@ function releaseHeld(v6: bool, src: u32, dst: u32, id: u32, proto: u32, slot: u3
     if (((f & HOLDF_V6) != 0) != v6 || load<u32>(e + HOLD_ID) != id || <u32>load<u8>(e + HOLD_PROTO) != proto) continue;
     if (v6 ? !(eq16(e + HOLD_SRC, <usize>src) && eq16(e + HOLD_DST, <usize>dst))
       : load<u32>(e + HOLD_SRC) != src || load<u32>(e + HOLD_DST) != dst) continue;
-    setHdr(HDR_HOLD_WAITING, hdr(HDR_HOLD_WAITING) - 1);
+    setLhdr(HDR_HOLD_WAITING, lhdr(HDR_HOLD_WAITING) - 1);
     const l2 = (f & HOLDF_L2) != 0;
     const frame = e + load<u32>(e + HOLD_FRAME);
     const ip = l2 ? frame + ETH_HLEN : frame;
@@ -405,21 +405,21 @@ function releaseHeld(v6: bool, src: u32, dst: u32, id: u32, proto: u32, slot: u3
     }
     store<u32>(e + HOLD_FRAME, <u32>(<usize>res - e));
     store<u8>(e + HOLD_STATE, HOLD_READY);
-    setHdr(HDR_HOLD_READY, hdr(HDR_HOLD_READY) + 1);
+    setLhdr(HDR_HOLD_READY, lhdr(HDR_HOLD_READY) + 1);
     count(STAT_FRAG_RELEASED, 1);
   }
 }
 
 /** sweepHeld drops the fragments that waited too long for their first fragment; returns how many */
 export function sweepHeld(now: u32): u32 {
-  if (hdr(HDR_HOLD_WAITING) == 0) return 0;
+  if (lhdr(HDR_HOLD_WAITING) == 0) return 0;
   const n = hdr(HDR_HOLD_COUNT);
   let dropped: u32 = 0;
   for (let i: u32 = 0; i < n; i++) {
     const e = holdEntry(i);
     if (load<u8>(e + HOLD_STATE) != HOLD_WAITING || !timeReached(load<u32>(e + HOLD_EXPIRES), now)) continue;
     store<u8>(e + HOLD_STATE, HOLD_FREE);
-    setHdr(HDR_HOLD_WAITING, hdr(HDR_HOLD_WAITING) - 1);
+    setLhdr(HDR_HOLD_WAITING, lhdr(HDR_HOLD_WAITING) - 1);
     countDrop(DROP_FRAG_TIMEOUT);
     dropped++;
   }

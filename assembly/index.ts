@@ -8,6 +8,7 @@ import { sweepHeld } from './frag';
 import { addLocal, indexService, serviceAddress } from './service';
 import { addLocal6 } from './service6';
 import { exportConn, importConn } from './sync';
+import { useLane } from './mem';
 
 export function abiVersion(): u32 {
   return ABI_VERSION;
@@ -18,19 +19,25 @@ export function staticEnd(): u32 {
   return <u32>__heap_base;
 }
 
-/** process handles slots [0, count); returns forwarded | host << PROCESS_HOST_SHIFT */
-export function process(count: u32, now: u32): u32 {
+/**
+ * process handles slots [0, count) of lane `lane` (one lane per data-path worker, its slots,
+ * descriptors, counters and event ring); returns forwarded | host << PROCESS_HOST_SHIFT
+ */
+export function process(lane: u32, count: u32, now: u32): u32 {
+  useLane(lane);
   return processBatch(count, now);
 }
 
 /** sweep expires up to `budget` records whose timeout has passed (and held fragments past theirs); returns how many records */
-export function sweep(budget: u32, now: u32): u32 {
+export function sweep(lane: u32, budget: u32, now: u32): u32 {
+  useLane(lane);
   sweepHeld(now);
   return sweepSessions(budget, now);
 }
 
 /** rebuildService recomputes scheduler state (wrr, sh/dh/mh tables) of service `svc` */
 export function rebuildService(svc: u32): u32 {
+  useLane(0);
   return rebuildSched(svc);
 }
 
@@ -39,6 +46,7 @@ export function rebuildService(svc: u32): u32 {
  * order, as in a packet) without creating a session; returns a real-server index or NO_RS
  */
 export function pickRealServer(svc: u32, cip: u32, cport: u32, daddr: u32): u32 {
+  useLane(0);
   return schedule(serviceAddress(svc), cip, <u16>cport, daddr);
 }
 
@@ -47,25 +55,30 @@ export function pickRealServer(svc: u32, cip: u32, cport: u32, daddr: u32): u32 
  * at `ptr` (session sync from the master director); returns SYNC_*
  */
 export function importSession(ptr: u32, now: u32): u32 {
+  useLane(0);
   return importConn(<usize>ptr, now);
 }
 
 /** exportSession writes session record `rec` as an event record at `ptr` if it is a live connection (1), else 0 */
 export function exportSession(rec: u32, ptr: u32, now: u32): u32 {
+  useLane(0);
   return exportConn(rec, <usize>ptr, now);
 }
 
 /** addLocalAddress records an owned address (wire order) of kind LOCAL_* bits; 0, or 1 if the table is full */
 export function addLocalAddress(addr: u32, kind: u32): u32 {
+  useLane(0);
   return addLocal(addr, kind);
 }
 
 /** indexServiceRecord adds service `svc` to the (vip, vport, proto) index after the host cleared it; 0, or 1 if full */
 export function indexServiceRecord(svc: u32): u32 {
+  useLane(0);
   return indexService(svc);
 }
 
 /** addLocalAddress6 records an owned IPv6 address (16 bytes the host wrote at `ptr`) of kind LOCAL_* bits; 0, or 1 if the table is full */
 export function addLocalAddress6(ptr: u32, kind: u32): u32 {
+  useLane(0);
   return addLocal6(<usize>ptr, kind);
 }

@@ -1,7 +1,40 @@
 // mem.ts — raw memory helpers for the data path. Bounds-checked containers ran at 0.58–0.71× of
 // raw load/store here (docs/design.md), so tables are plain memory reached through these.
 // Nothing here allocates.
-import { HEADER_BASE } from './abi';
+import { HDR_LANE_BASE, HEADER_BASE, HEADER_SIZE } from './abi';
+
+// the current lane's header (issue 12): set by every export at entry (useLane), so it is never
+// state carried from one call to the next; each worker thread has its own instance, hence its own
+// global. Lane 0's lane header is the header itself.
+let laneHdr: usize = HEADER_BASE;
+let laneIdx: u32 = 0;
+
+/** useLane points the lane-scoped header fields at lane `lane` (0 = the header itself) */
+export function useLane(lane: u32): void {
+  laneIdx = lane;
+  laneHdr = lane == 0 ? <usize>HEADER_BASE : <usize>(load<u32>(<usize>(HEADER_BASE + HDR_LANE_BASE)) + (lane - 1) * HEADER_SIZE);
+}
+
+// @ts-ignore: decorator
+@inline export function currentLane(): u32 {
+  return laneIdx;
+}
+
+// @ts-ignore: decorator
+@inline export function laneHeader(): usize {
+  return laneHdr;
+}
+
+/** lhdr reads a lane-scoped header field (abi.ts lists them) of the current lane */
+// @ts-ignore: decorator
+@inline export function lhdr(field: u32): u32 {
+  return load<u32>(laneHdr + field);
+}
+
+// @ts-ignore: decorator
+@inline export function setLhdr(field: u32, value: u32): void {
+  store<u32>(laneHdr + field, value);
+}
 
 /** hdr reads a u32 header field (offsets HDR_* from abi.ts). */
 // @ts-ignore: decorator

@@ -12,7 +12,7 @@ import {
   CONN_EXPIRES, CONN_FLAGS, CONN_LINK, CONN_LIP, CONN_LIPIDX, CONN_TMPL_CONTROLS, CONN_LPORT, CONN_PROTO, CONN_RIP,
   CONN_RPORT, CONN_RS, CONN_SIZE, CONN_STATE, CONN_SVC, CONN_VIP, CONN_VPORT, EVT_EXPIRED,
   EVT_TEMPLATE_EXPIRED, HDR_CONN_BASE, HDR_CONN_CAP, HDR_CONN_COUNT, HDR_CONN_FREE, HDR_CONN_HIGH,
-  HDR_FNAT_QUARANTINE, HDR_IDX_BASE, HDR_IDX_MASK, HDR_RS_BASE, HDR_SVC_BASE, HDR_SWEEP_CURSOR, HDR_TIMEOUTS, IDX_DIR_OUT,
+  HDR_FNAT_QUARANTINE, HDR_IDX_BASE, HDR_IDX_MASK, HDR_LANE_COUNT, HDR_RS_BASE, HDR_SVC_BASE, HDR_SWEEP_CURSOR, HDR_TIMEOUTS, IDX_DIR_OUT,
   IDX_REC_MASK, IDX_TAG_SHIFT, PROTO_V6, RSF_REMOVED, RS_ACTIVE, RS_FLAGS, RS_INACTIVE, RS_PERSIST, RS_SIZE,
   STAT_CONN_EXPIRED, STAT_FNAT_QUARANTINED, SVCF_USED, SVC_FLAGS, SVC_PERSIST_TIMEOUT, SVC_SIZE, TCP_S_NONE,
   TCP_S_SYN_RECV,
@@ -22,7 +22,7 @@ import { embryonicChange, isEmbryonic } from './embryonic';
 import { emitEvent } from './events';
 import { releaseTuple } from './fnat_pool';
 import { flowHash } from './flow';
-import { hdr, setHdr, timeReached } from './mem';
+import { currentLane, hdr, lhdr, setHdr, setLhdr, timeReached } from './mem';
 import { keyHash6 } from './session6';
 import { clearConnx } from './seqadj';
 import { count } from './stats';
@@ -332,19 +332,25 @@ function sweepStep(rec: u32, now: u32): bool {
 /**
  * sweepSessions visits up to `budget` records from where the last call stopped, wrapping at
  * the high-water mark, and returns how many it expired. Lookups also expire stale records they
- * meet, so the sweep's pace bounds memory reuse, not correctness.
+ * meet, so the sweep's pace bounds memory reuse, not correctness. With N lanes, lane i visits
+ * only records ≡ i (mod N), so N workers' sweeps never look at one record together.
  */
 export function sweepSessions(budget: u32, now: u32): u32 {
   const high = hdr(HDR_CONN_HIGH);
-  if (high == 0) return 0;
-  let cursor = hdr(HDR_SWEEP_CURSOR);
+  const lanes = hdr(HDR_LANE_COUNT) > 1 ? hdr(HDR_LANE_COUNT) : 1;
+  const lane = currentLane();
+  if (high <= lane) return 0;
+  let cursor = lhdr(HDR_SWEEP_CURSOR);
+  if (cursor % lanes != lane) cursor = lane;
   let expired: u32 = 0;
-  const n = budget < high ? budget : high;
+  // records of this lane below the high-water mark
+  const mine = (high - lane + lanes - 1) / lanes;
+  const n = budget < mine ? budget : mine;
   for (let k: u32 = 0; k < n; k++) {
-    if (cursor >= high) cursor = 0;
+    if (cursor >= high) cursor = lane;
     if (sweepStep(cursor, now)) expired++;
-    cursor++;
+    cursor += lanes;
   }
-  setHdr(HDR_SWEEP_CURSOR, cursor);
+  setLhdr(HDR_SWEEP_CURSOR, cursor);
   return expired;
 }

@@ -4,31 +4,31 @@ import {
   HDR_RS_STATS_BASE, HDR_STATS_BASE, HDR_SVC_STATS_BASE, STATS_SIZE, STAT_DROPPED, STAT_DROP_BASE,
   STAT_SYN_RECEIVED, ST_CONNS, ST_INBYTES, ST_INPKTS, ST_OUTBYTES, ST_OUTPKTS, ST_SYNS,
 } from './abi';
-import { add64, hdr } from './mem';
+import { add64, hdr, lhdr } from './mem';
 
 // @ts-ignore: decorator
 @inline export function count(stat: u32, v: u64): void {
-  add64(<usize>(hdr(HDR_STATS_BASE) + (stat << 3)), v);
+  add64(<usize>(lhdr(HDR_STATS_BASE) + (stat << 3)), v);
 }
 
 // @ts-ignore: decorator
 @inline export function countDrop(reason: u32): void {
-  const base = <usize>hdr(HDR_STATS_BASE);
+  const base = <usize>lhdr(HDR_STATS_BASE);
   add64(base + ((STAT_DROP_BASE + reason) << 3), 1);
   add64(base + (STAT_DROPPED << 3), 1);
 }
 
 // @ts-ignore: decorator
 @inline export function countConn(svc: u32, rs: u32): void {
-  add64(<usize>(hdr(HDR_SVC_STATS_BASE) + svc * STATS_SIZE + ST_CONNS), 1);
-  add64(<usize>(hdr(HDR_RS_STATS_BASE) + rs * STATS_SIZE + ST_CONNS), 1);
+  add64(<usize>(lhdr(HDR_SVC_STATS_BASE) + svc * STATS_SIZE + ST_CONNS), 1);
+  add64(<usize>(lhdr(HDR_RS_STATS_BASE) + rs * STATS_SIZE + ST_CONNS), 1);
 }
 
 /** countTraffic: one packet of `bytes` in direction in (client -> RS) or out (RS -> client). */
 // @ts-ignore: decorator
 @inline export function countTraffic(svc: u32, rs: u32, out: bool, bytes: u32): void {
-  const s = <usize>(hdr(HDR_SVC_STATS_BASE) + svc * STATS_SIZE);
-  const r = <usize>(hdr(HDR_RS_STATS_BASE) + rs * STATS_SIZE);
+  const s = <usize>(lhdr(HDR_SVC_STATS_BASE) + svc * STATS_SIZE);
+  const r = <usize>(lhdr(HDR_RS_STATS_BASE) + rs * STATS_SIZE);
   const pk: u32 = out ? ST_OUTPKTS : ST_INPKTS;
   const by: u32 = out ? ST_OUTBYTES : ST_INBYTES;
   add64(s + pk, 1);
@@ -40,6 +40,6 @@ import { add64, hdr } from './mem';
 /** countSyn: a SYN to service `svc` that found no session (a new connection attempt, or a flood) */
 // @ts-ignore: decorator
 @inline export function countSyn(svc: u32): void {
-  add64(<usize>(hdr(HDR_SVC_STATS_BASE) + svc * STATS_SIZE + ST_SYNS), 1);
+  add64(<usize>(lhdr(HDR_SVC_STATS_BASE) + svc * STATS_SIZE + ST_SYNS), 1);
   count(STAT_SYN_RECEIVED, 1);
 }

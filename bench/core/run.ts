@@ -100,7 +100,7 @@ function makeWorld(implName: string, sessions: number, module: WebAssembly.Modul
   tables.setHeader(abi.HDR_BATCH_DEV, 0);
   const ts = new TsCore(memory, layout);
   const impl: Impl = implName !== 'ts'
-    ? { name: 'wasm', process: (n, now) => core.process(n, now) }
+    ? { name: 'wasm', process: (n, now) => core.process(0, n, now) }
     : { name: 'ts', process: (n, now) => ts.processBatch(n, now) };
   return { layout, memory, bytes: new Uint8Array(memory.buffer), view: new DataView(memory.buffer), impl };
 }

@@ -43,6 +43,8 @@ export interface Capacities {
   proxyMarks: boolean;
   /** per-connection counters (abi CONNSTATS_*) for connection logs: +CONNSTATS_SIZE bytes a connection */
   connStats?: boolean;
+  /** data-path workers (1..MAX_LANES): each gets a lane, its own slots, descriptors, scratch, emit and hold space, counters and event ring */
+  workers?: number;
 }
 
 const DEFAULT_CAPACITIES: Capacities = {
@@ -72,6 +74,24 @@ export const DEFAULT_HOLD_TIMEOUT_MS = 500;
 
 /** A region's absolute byte offset and size. */
 export interface Region { base: number; size: number }
+
+/**
+ * One lane: everything one worker's batches write. Lane 0's regions are the layout's top-level
+ * slots/descriptors/... (aliases); its header is the header itself.
+ */
+export interface LaneLayout {
+  /** absolute address of the lane header (HEADER_BASE for lane 0; lane-scoped HDR_* fields at header + field) */
+  header: number;
+  slots: Region;
+  descriptors: Region;
+  scratch: Region;
+  emit: Region;
+  hold: Region;
+  events: Region;
+  stats: Region;
+  svcStats: Region;
+  rsStats: Region;
+}
 
 /** The computed layout: every region, plus derived counts the host needs. */
 export interface Layout {
@@ -119,6 +139,10 @@ export interface Layout {
   connStats: Region;
   /** PROXY protocol marks; size 0 when caps.proxyMarks is false */
   proxyMarks: Region;
+  /** one per worker (caps.workers); lanes[0] aliases slots, descriptors, scratch, emit, hold, events, stats, svcStats, rsStats */
+  lanes: LaneLayout[];
+  /** header blocks of lanes 1.. (HEADER_SIZE each); size 0 with one worker */
+  laneHeaders: Region;
   /** total bytes, a multiple of 64 KiB */
   memoryBytes: number;
 }
@@ -141,7 +165,11 @@ function align(n: number, a: number): number {
  */
 export function computeLayout(partial: Partial<Capacities> = {}): Layout {
   const caps: Capacities = { ...DEFAULT_CAPACITIES, ...partial };
-  const check = (name: Exclude<keyof Capacities, 'connExt' | 'ipv6' | 'proxyMarks' | 'connStats'>, min: number, max: number): void => {
+  const workers = caps.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1 || workers > abi.MAX_LANES) {
+    throw new RangeError(`capacity workers=${workers} outside [1, ${abi.MAX_LANES}]`);
+  }
+  const check = (name: Exclude<keyof Capacities, 'connExt' | 'ipv6' | 'proxyMarks' | 'connStats' | 'workers'>, min: number, max: number): void => {
     const v = caps[name];
     if (!Number.isInteger(v) || v < min || v > max) {
       throw new RangeError(`capacity ${name}=${v} outside [${min}, ${max}]`);
@@ -211,6 +239,17 @@ export function computeLayout(partial: Partial<Capacities> = {}): Layout {
   const proxyMarks = take(caps.proxyMarks ? connCap * 4 : 0);
   const connStats = take(caps.connStats ? connCap * abi.CONNSTATS_SIZE : 0);
   const sched = take(caps.services * caps.schedSize * 2);
+  // lanes 1..: after everything else, so one worker's layout is exactly what it was before lanes
+  const laneHeaders = take((workers - 1) * abi.HEADER_SIZE);
+  const lanes: LaneLayout[] = [{ header: abi.HEADER_BASE, slots, descriptors, scratch, emit, hold, events, stats, svcStats, rsStats }];
+  for (let i = 1; i < workers; i++) {
+    lanes.push({
+      header: laneHeaders.base + (i - 1) * abi.HEADER_SIZE,
+      descriptors: take(descriptors.size), scratch: take(scratch.size), stats: take(stats.size),
+      svcStats: take(svcStats.size), rsStats: take(rsStats.size), events: take(events.size),
+      hold: take(hold.size), emit: take(emit.size), slots: take(slots.size),
+    });
+  }
   const memoryBytes = align(cursor, PAGE);
   if (memoryBytes > 4 * 1024 * 1024 * 1024 - PAGE) {
     throw new RangeError(`layout needs ${memoryBytes} bytes, more than a 32-bit WebAssembly memory`);
@@ -219,7 +258,7 @@ export function computeLayout(partial: Partial<Capacities> = {}): Layout {
     caps, slotSize, headroom, connCap, idxSlots, localSlots, svcIdxSlots, eventCap, fragSlots, holdSize,
     slots, descriptors, scratch, devices, local, services, svcIndex, realServers, destinations,
     sched, conns, index, lips, pools, stats, svcStats, rsStats, events, emit, svc6, rs6, lip6, local6, frags, hold,
-    conns6, connx, proxyMarks, connStats, memoryBytes,
+    conns6, connx, proxyMarks, connStats, lanes, laneHeaders, memoryBytes,
   };
 }
 
@@ -338,17 +377,47 @@ export function writeHeader(memory: WebAssembly.Memory, layout: Layout): void {
   for (const [name, seconds] of Object.entries(DEFAULT_TIMEOUTS_S)) {
     h(abi.HDR_TIMEOUTS + TIMEOUT_SLOTS[name] * 4, seconds * 1000);
   }
-  // descriptors point at their slot's frame position from the start
-  for (let i = 0; i < layout.caps.slotCount; i++) {
-    const d = layout.descriptors.base + i * abi.DESC_SIZE;
-    view.setUint32(d + abi.DESC_OFF, frameAddress(layout, i), true);
-    view.setUint32(d + abi.DESC_LEN, 0, true);
-  }
+  h(abi.HDR_LANE_BASE, layout.laneHeaders.size > 0 ? layout.laneHeaders.base : 0);
+  h(abi.HDR_LANE_COUNT, layout.lanes.length);
+  layout.lanes.forEach((lane, n) => {
+    const l = (field: number, value: number): void => view.setUint32(lane.header + field, value, true);
+    if (n > 0) {
+      l(abi.HDR_BATCH_FLAGS, 0);
+      l(abi.HDR_BATCH_DEV, 0);
+      l(abi.HDR_SLOT_BASE, lane.slots.base);
+      l(abi.HDR_DESC_BASE, lane.descriptors.base);
+      l(abi.HDR_SCRATCH_BASE, lane.scratch.base);
+      l(abi.HDR_STATS_BASE, lane.stats.base);
+      l(abi.HDR_SVC_STATS_BASE, lane.svcStats.base);
+      l(abi.HDR_RS_STATS_BASE, lane.rsStats.base);
+      l(abi.HDR_EVT_BASE, lane.events.base);
+      l(abi.HDR_EVT_HEAD, 0);
+      l(abi.HDR_EVT_TAIL, 0);
+      l(abi.HDR_SWEEP_CURSOR, n);
+      l(abi.HDR_HOLD_BASE, layout.caps.holdFrames ? lane.hold.base : 0);
+      l(abi.HDR_HOLD_WAITING, 0);
+      l(abi.HDR_HOLD_READY, 0);
+      l(abi.HDR_EMIT_BASE, lane.emit.base);
+      l(abi.HDR_EMIT_COUNT, 0);
+      l(abi.HDR_EVICT_CURSOR, 0);
+    }
+    // descriptors point at their slot's frame position from the start
+    for (let i = 0; i < layout.caps.slotCount; i++) {
+      const d = lane.descriptors.base + i * abi.DESC_SIZE;
+      view.setUint32(d + abi.DESC_OFF, frameAddress(layout, i, n), true);
+      view.setUint32(d + abi.DESC_LEN, 0, true);
+    }
+  });
   // scheduler tables start empty (NO_RS), not 0, which is a valid real-server index
   new Uint16Array(memory.buffer, layout.sched.base, layout.sched.size / 2).fill(abi.NO_RS);
 }
 
-/** frameAddress is where the reader puts frame i (after headroom; vnet header just before). */
-export function frameAddress(layout: Layout, slot: number): number {
-  return layout.slots.base + slot * layout.slotSize + layout.headroom;
+/** frameAddress is where the reader puts frame i of lane `lane` (after headroom; vnet header just before). */
+export function frameAddress(layout: Layout, slot: number, lane = 0): number {
+  return layout.lanes[lane].slots.base + slot * layout.slotSize + layout.headroom;
+}
+
+/** laneHeaderField is the absolute address of lane-scoped header field `field` of lane `lane` */
+export function laneHeaderField(layout: Layout, lane: number, field: number): number {
+  return layout.lanes[lane].header + field;
 }

@@ -6,7 +6,7 @@
 // without it (a metric may be one batch old). Events come through a single-producer ring with
 // atomic head and tail, drained without pausing the data path.
 import * as abi from './abi.js';
-import type { Layout } from './memory-map.js';
+import type { LaneLayout, Layout } from './memory-map.js';
 import { TIMEOUT_SLOTS } from './memory-map.js';
 import type { CoreExports } from './abi.js';
 import { drainHeld } from './worker.js';
@@ -225,7 +225,7 @@ export class Tables {
   /** serviceSyns: SYNs to service i that found no session, since it was created */
   serviceSyns(i: number): bigint {
     this.#svcAt(i);
-    return this.#view.getBigUint64(this.layout.svcStats.base + i * abi.STATS_SIZE + abi.ST_SYNS, true);
+    return this.#sum64((l) => l.svcStats.base + i * abi.STATS_SIZE + abi.ST_SYNS);
   }
 
   /** embryonic: TCP sessions in SYN_RECV now, and their budget */
@@ -408,8 +408,10 @@ export class Tables {
       const wasUsed = (this.#bytes[at + abi.RS_FLAGS] & abi.RSF_USED) !== 0;
       if (!wasUsed) {
         this.#bytes.fill(0, at, at + abi.RS_SIZE);
-        const st = this.layout.rsStats.base + i * abi.STATS_SIZE;
-        this.#bytes.fill(0, st, st + abi.STATS_SIZE);
+        for (const lane of this.layout.lanes) {
+          const st = lane.rsStats.base + i * abi.STATS_SIZE;
+          this.#bytes.fill(0, st, st + abi.STATS_SIZE);
+        }
       }
       const v6 = familyOf(r.address) === 6;
       const x = this.layout.rs6.base + i * abi.RS6_SIZE;
@@ -622,7 +624,7 @@ export class Tables {
       if (((this.#view.getUint32(e + abi.FRAG_EXPIRES, true) - now) | 0) > 0) decisions++;
     }
     return {
-      decisions, capacity: fragSlots, waiting: this.header(abi.HDR_HOLD_WAITING),
+      decisions, capacity: fragSlots, waiting: this.layout.lanes.reduce((n, l) => n + this.#view.getUint32(l.header + abi.HDR_HOLD_WAITING, true), 0),
       holdCapacity: this.layout.caps.holdFrames,
     };
   }
@@ -636,8 +638,20 @@ export class Tables {
   }
 
   // ── counters ────────────────────────────────────────────────────────────────────────────
+  /** stat: global counter `index` summed over every lane (each worker counts in its own) */
   stat(index: number): bigint {
-    return this.#view.getBigUint64(this.layout.stats.base + index * 8, true);
+    return this.#sum64((l) => l.stats.base + index * 8);
+  }
+
+  /** statOfLane: global counter `index` of one lane (per-worker figures) */
+  statOfLane(lane: number, index: number): bigint {
+    return this.#view.getBigUint64(this.layout.lanes[lane].stats.base + index * 8, true);
+  }
+
+  #sum64(at: (lane: LaneLayout) => number): bigint {
+    let n = 0n;
+    for (const l of this.layout.lanes) n += this.#view.getBigUint64(at(l), true);
+    return n;
   }
 
   drops(): Record<string, bigint> {
@@ -646,8 +660,9 @@ export class Tables {
     return out;
   }
 
-  #counters(base: number): Counters {
-    const g = (o: number): bigint => this.#view.getBigUint64(base + o, true);
+  /** #counters sums a per-lane STATS_SIZE block found at base(lane) over every lane */
+  #counters(base: (lane: LaneLayout) => number): Counters {
+    const g = (o: number): bigint => this.#sum64((l) => base(l) + o);
     return {
       conns: g(abi.ST_CONNS), inPackets: g(abi.ST_INPKTS), outPackets: g(abi.ST_OUTPKTS),
       inBytes: g(abi.ST_INBYTES), outBytes: g(abi.ST_OUTBYTES),
@@ -656,12 +671,12 @@ export class Tables {
 
   serviceCounters(i: number): Counters {
     this.#svcAt(i);
-    return this.#counters(this.layout.svcStats.base + i * abi.STATS_SIZE);
+    return this.#counters((l) => l.svcStats.base + i * abi.STATS_SIZE);
   }
 
   rsCounters(i: number): Counters {
     this.#rsAt(i);
-    return this.#counters(this.layout.rsStats.base + i * abi.STATS_SIZE);
+    return this.#counters((l) => l.rsStats.base + i * abi.STATS_SIZE);
   }
 
   #rsV6(i: number): boolean {
@@ -728,23 +743,26 @@ export class Tables {
 
   /**
    * drainEvents hands every pending event record (a copy, EVT_SIZE bytes; eventView decodes it)
-   * to `fn` and frees their ring slots.
+   * to `fn` and frees their ring slots: every lane's ring (one per worker) in turn, each in
+   * its own order, so a lane's record pairs (connection-log events) stay together.
    */
   drainEvents(fn: (raw: Uint8Array) => void): number {
     const cap = this.layout.eventCap;
-    const headAt = (abi.HEADER_BASE + abi.HDR_EVT_HEAD) / 4;
-    const tailAt = (abi.HEADER_BASE + abi.HDR_EVT_TAIL) / 4;
-    let tail = Atomics.load(this.#u32, tailAt);
-    // the core publishes a record by storing head after it (assembly/events.ts)
-    const head = Atomics.load(this.#u32, headAt);
     let n = 0;
-    while (tail !== head) {
-      const at = this.layout.events.base + (tail & (cap - 1)) * abi.EVT_SIZE;
-      fn(this.#bytes.slice(at, at + abi.EVT_SIZE));
-      tail = (tail + 1) >>> 0;
-      n++;
+    for (const lane of this.layout.lanes) {
+      const headAt = (lane.header + abi.HDR_EVT_HEAD) / 4;
+      const tailAt = (lane.header + abi.HDR_EVT_TAIL) / 4;
+      let tail = Atomics.load(this.#u32, tailAt);
+      // the core publishes a record by storing head after it (assembly/events.ts)
+      const head = Atomics.load(this.#u32, headAt);
+      while (tail !== head) {
+        const at = lane.events.base + (tail & (cap - 1)) * abi.EVT_SIZE;
+        fn(this.#bytes.slice(at, at + abi.EVT_SIZE));
+        tail = (tail + 1) >>> 0;
+        n++;
+      }
+      Atomics.store(this.#u32, tailAt, tail);
     }
-    Atomics.store(this.#u32, tailAt, tail);
     return n;
   }
 

@@ -61,12 +61,13 @@ export function readBatchStats(b: Float64Array<ArrayBufferLike>): BatchStats {
  * only, on the thread that runs them (or inside the port's exclusive).
  */
 export function drainHeld(bytes: Uint8Array, view: DataView, layout: Layout,
-  send: (device: number, frame: Uint8Array) => void): number {
-  const ready = abi.HEADER_BASE + abi.HDR_HOLD_READY;
+  send: (device: number, frame: Uint8Array) => void, lane = 0): number {
+  const { header, hold } = layout.lanes[lane];
+  const ready = header + abi.HDR_HOLD_READY;
   if (view.getUint32(ready, true) === 0) return 0;
   let n = 0;
   for (let i = 0; i < layout.caps.holdFrames; i++) {
-    const e = layout.hold.base + i * layout.holdSize;
+    const e = hold.base + i * layout.holdSize;
     if (bytes[e + abi.HOLD_STATE] !== abi.HOLD_READY) continue;
     const off = e + view.getUint32(e + abi.HOLD_FRAME, true);
     const len = view.getUint32(e + abi.HOLD_LEN, true);
@@ -94,6 +95,9 @@ export class BatchLoop {
   /** the batch-stats block (readBatchStats decodes it) */
   readonly stats: Float64Array<ArrayBufferLike>;
   #send: EmitSender | null;
+  /** the lane this loop's batches use (one per data-path worker) */
+  readonly lane: number;
+  #lh: number;
 
   /**
    * `now` returns the data path's time in milliseconds (it wraps as a u32; timeouts compare
@@ -101,10 +105,16 @@ export class BatchLoop {
    * loop counts (BATCH_STATS_LENGTH doubles, e.g. over a SharedArrayBuffer another thread reads).
    * `send` writes the frames the core built in its emit slots (complete checksums, no virtio
    * header) to a device, from the thread that runs the batch: they must leave beside the batch.
+   * `lane` is the worker's lane (Layout.lanes): its slots, descriptors, counters and event ring.
    */
   constructor(memory: WebAssembly.Memory, layout: Layout, core: CoreExports, framing: DeviceFraming[],
     onHost: HostHandler, now: () => number,
-      stats: Float64Array<ArrayBufferLike> = new Float64Array(BATCH_STATS_LENGTH), send: EmitSender | null = null) {
+      stats: Float64Array<ArrayBufferLike> = new Float64Array(BATCH_STATS_LENGTH), send: EmitSender | null = null, lane = 0) {
+    if (!Number.isInteger(lane) || lane < 0 || lane >= layout.lanes.length) {
+      throw new RangeError(`lane ${lane} outside the layout's ${layout.lanes.length} lanes`);
+    }
+    this.lane = lane;
+    this.#lh = layout.lanes[lane].header;
     this.#send = send;
     this.#layout = layout;
     this.#view = new DataView(memory.buffer);
@@ -127,7 +137,7 @@ export class BatchLoop {
   }
 
   #sendEmitted(n: number): void {
-    const base = this.#layout.emit.base;
+    const base = this.#layout.lanes[this.lane].emit.base;
     for (let i = 0; i < n && i < this.#layout.caps.emitSlots; i++) {
       const at = base + i * abi.EMIT_SLOT_SIZE;
       const len = this.#view.getUint16(at + abi.EMIT_LEN, true);
@@ -139,11 +149,11 @@ export class BatchLoop {
   /** onBatch is the port's callback: frames are in slots [0, count) of `device`. */
   onBatch = (device: number, count: number): void => {
     const f = this.#framing[device];
-    const h = abi.HEADER_BASE;
+    const h = this.#lh;
     this.#view.setUint32(h + abi.HDR_BATCH_FLAGS, (f.l2 ? abi.BATCH_L2 : 0) | (f.vnet ? abi.BATCH_VNET : 0), true);
     this.#view.setUint32(h + abi.HDR_BATCH_DEV, device, true);
     const t0 = performance.now();
-    const r = this.#core.process(count, this.#now() >>> 0);
+    const r = this.#core.process(this.lane, count, this.#now() >>> 0);
     const ns = (performance.now() - t0) * 1e6;
     const st = this.stats;
     st[BS_BATCHES]++;
@@ -158,12 +168,12 @@ export class BatchLoop {
     // fragments the core released from the hold region leave the same way, after their first
     // fragment's batch: the hold region is the batch thread's alone
     if (this.#send && this.#view.getUint32(h + abi.HDR_HOLD_READY, true) !== 0) {
-      drainHeld(this.#bytes, this.#view, this.#layout, this.#send);
+      drainHeld(this.#bytes, this.#view, this.#layout, this.#send, this.lane);
     }
     const host = r >>> abi.PROCESS_HOST_SHIFT;
     if (host === 0) return;
     st[BS_HOST] += host;
-    const base = this.#layout.descriptors.base;
+    const base = this.#layout.lanes[this.lane].descriptors.base;
     const frames: Uint8Array[] = [];
     for (let i = 0; i < count && frames.length < host; i++) {
       const d = base + i * abi.DESC_SIZE;
@@ -186,7 +196,7 @@ export class BatchLoop {
     if (((now - this.#lastSweep) >>> 0) < SWEEP_INTERVAL_MS) return 0;
     this.#lastSweep = now;
     const high = this.#view.getUint32(abi.HEADER_BASE + abi.HDR_CONN_HIGH, true);
-    return this.#core.sweep(Math.max(256, Math.ceil(high / 200)), now >>> 0);
+    return this.#core.sweep(this.lane, Math.max(256, Math.ceil(high / 200)), now >>> 0);
   }
 
   /** msUntilSweep: how long the loop may wait for frames before the next expiry step is due */

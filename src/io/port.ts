@@ -124,11 +124,13 @@ export interface DeviceIo {
   createPort(memory: WebAssembly.Memory, options: PortOptions): BatchPort;
 }
 
-/** portLayout: the part of the memory layout a port reads into */
-export function portLayout(o: PortOptions): PortLayout {
+/** portLayout: the part of the memory layout a port of lane `lane` (one per worker) reads into */
+export function portLayout(o: PortOptions, lane = 0): PortLayout {
   const { layout } = o;
+  const l = layout.lanes[lane];
+  if (!l) throw new RangeError(`lane ${lane} outside the layout's ${layout.lanes.length} lanes`);
   return {
-    descBase: layout.descriptors.base, slotBase: layout.slots.base, slotSize: layout.slotSize,
+    descBase: l.descriptors.base, slotBase: l.slots.base, slotSize: layout.slotSize,
     headroom: layout.headroom, slotCount: layout.caps.slotCount, busyPollUs: o.busyPollUs,
   };
 }

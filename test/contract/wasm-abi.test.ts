@@ -201,7 +201,7 @@ test('gen-abi fails on a contract line it cannot read, and on a hole in the drop
   const hole = run(abiText.replace(/@inline export const DROP_GSO: u8 = \d+;/, '@inline export const DROP_GSO: u8 = 40;'));
   assert.equal(hole.status, 2);
   assert.match(hole.stderr, /DROP_GSO = 40 outside/);
-  const u64 = run(abiText, indexText.replace('export function sweep(budget: u32, now: u32): u32 {', 'export function sweep(budget: u64, now: u32): u32 {'));
+  const u64 = run(abiText, indexText.replace('export function sweep(lane: u32, budget: u32, now: u32): u32 {', 'export function sweep(lane: u32, budget: u64, now: u32): u32 {'));
   assert.equal(u64.status, 2);
   assert.match(u64.stderr, /sweep: parameter "budget: u64" must be u32/);
 });

@@ -130,7 +130,7 @@ for (const flavour of FLAVOURS) {
       const t = new Traffic(h);
       const last = httpLike(t, 40001, { src: RIPS[0], dst: CIP, dport: 40001 }, 100);
       assert.equal(drain(h).ended.length, 0, 'nothing before the connection ends');
-      assert.equal(h.core.sweep(1000, last + 200 * S), 1);
+      assert.equal(h.core.sweep(0, 1000, last + 200 * S), 1);
       const { ended } = drain(h);
       assert.equal(ended.length, 1);
       const e = ended[0];
@@ -167,7 +167,7 @@ for (const flavour of FLAVOURS) {
       rest.out(s('FA'), 20);
       rest.in(c('FA'), 21);
       rest.out(s('A'), 22);
-      h.core.sweep(1000, 22 + 1000 * S);
+      h.core.sweep(0, 1000, 22 + 1000 * S);
       const { ended } = drain(h);
       assert.equal(ended.length, 1);
       const e = ended[0];
@@ -188,7 +188,7 @@ for (const flavour of FLAVOURS) {
       t.in(c('S'), 1);
       t.in(c('A'), 2);
       t.in(c('PA', body(700)), 3);
-      assert.equal(h.core.sweep(1000, 3 + 3600 * S), 1);
+      assert.equal(h.core.sweep(0, 1000, 3 + 3600 * S), 1);
       const { ended } = drain(h);
       assert.equal(ended.length, 1);
       assert.equal(ended[0].reason, 'timeout');
@@ -201,7 +201,7 @@ for (const flavour of FLAVOURS) {
       const h = setup(flavour, { forwarding: 'tun' });
       const t = new Traffic(h);
       const last = httpLike(t, 40004, null, 5);
-      h.core.sweep(1000, last + 1000 * S);
+      h.core.sweep(0, 1000, last + 1000 * S);
       const { ended } = drain(h);
       assert.equal(ended.length, 1);
       assert.equal(ended[0].reason, 'fin');
@@ -214,7 +214,7 @@ for (const flavour of FLAVOURS) {
       const t = new Traffic(h);
       t.in(tcpPacket({ src: CIP, dst: VIP }, { sport: 40005, dport: 80, flags: 'S' }), 1);
       t.out(tcpPacket({ src: RIPS[0], dst: CIP }, { sport: 8080, dport: 40005, flags: 'R' }), 2);
-      h.core.sweep(1000, 2 + 100 * S);
+      h.core.sweep(0, 1000, 2 + 100 * S);
       const { ended } = drain(h);
       assert.equal(ended.length, 1);
       assert.equal(ended[0].reason, 'rst');
@@ -228,7 +228,7 @@ for (const flavour of FLAVOURS) {
         t.in(udpPacket({ src: CIP, dst: VIP }, { sport: 5353, dport: 53, payload: body(40 + k) }), 1 + k);
         t.out(udpPacket({ src: RIPS[0], dst: CIP }, { sport: 8080, dport: 5353, payload: body(200 + k) }), 1 + k);
       }
-      assert.equal(h.core.sweep(1000, 10 + 301 * S), 1);
+      assert.equal(h.core.sweep(0, 1000, 10 + 301 * S), 1);
       const { ended } = drain(h);
       assert.equal(ended.length, 1);
       assert.equal(ended[0].reason, 'timeout');
@@ -249,7 +249,7 @@ for (const flavour of FLAVOURS) {
         } else {
           h.tables.markRemoved(0);
         }
-        assert.equal(h.core.sweep(1000, 4), 1, `${remove}: the sweep expires it at once`);
+        assert.equal(h.core.sweep(0, 1000, 4), 1, `${remove}: the sweep expires it at once`);
         const { ended } = drain(h);
         assert.equal(ended.length, 1, remove);
         assert.equal(ended[0].reason, 'flushed', remove);
@@ -267,7 +267,7 @@ for (const flavour of FLAVOURS) {
       assert.equal(ended.length, 1);
       assert.equal(ended[0].reason, 'evicted');
       assertCounts(ended[0], t);
-      h.core.sweep(1000, last + 1000 * S);
+      h.core.sweep(0, 1000, last + 1000 * S);
       ({ ended } = drain(h));
       assert.equal(ended.length, 1);
       assert.equal(ended[0].reason, 'timeout', 'the new connection saw only its SYN');
@@ -298,7 +298,7 @@ for (const flavour of FLAVOURS) {
       const logged = new Traffic(h);
       logged.in(tcpPacket({ src: CIP, dst: VIP }, { sport: 40009, dport: 80, flags: 'S' }), 2);
       t.in(tcpPacket({ src: CIP, dst: VIP }, { sport: 40008, dport: 80, flags: 'A' }), 3);
-      assert.equal(h.core.sweep(1000, 3 + 1000 * S), 2);
+      assert.equal(h.core.sweep(0, 1000, 3 + 1000 * S), 2);
       const { ended } = drain(h);
       assert.equal(ended.length, 1, 'only the connection that started with logs on');
       assert.equal(ended[0].end.clientPort, 40009);
@@ -311,7 +311,7 @@ for (const flavour of FLAVOURS) {
       assert.throws(() => h.service(0, { connectionLog: true }, [realServerEntry(0)]), /restart/);
       h.service(0, {}, [realServerEntry(0)]);
       h.one(fromClient(tcpPacket({ src: CIP, dst: VIP }, { sport: 40010, dport: 80, flags: 'S' })), 1);
-      h.core.sweep(1000, 1000 * S);
+      h.core.sweep(0, 1000, 1000 * S);
       const { ended, others } = drain(h);
       assert.equal(ended.length, 0);
       assert.deepEqual(others, [abi.EVT_CREATED, abi.EVT_EXPIRED]);
@@ -327,7 +327,7 @@ for (const flavour of FLAVOURS) {
       // without OPT_EVENTS the core writes only connection-log pairs (they need only the region)
       h.tables.setOptions(0);
       const lost = h.tables.stat(abi.STAT_EVENTS_LOST);
-      assert.equal(h.core.sweep(1000, 1 + 100 * S), n);
+      assert.equal(h.core.sweep(0, 1000, 1 + 100 * S), n);
       assert.equal(h.tables.stat(abi.STAT_EVENTS_LOST), lost + 3n, 'pairs 5, 6 and 7 lost, one count each');
       assert.equal(h.tables.header(abi.HDR_EVT_HEAD) - h.tables.header(abi.HDR_EVT_TAIL), 15, 'the last free slot stays free');
       const { ended, others } = drain(h);
@@ -336,7 +336,7 @@ for (const flavour of FLAVOURS) {
       for (const e of ended) assert.equal(e.reason, 'timeout');
       // room again after the drain
       h.one(fromClient(tcpPacket({ src: CIP, dst: VIP }, { sport: 42000, dport: 80, flags: 'S' })), 2 + 100 * S);
-      h.core.sweep(1000, 2 + 200 * S);
+      h.core.sweep(0, 1000, 2 + 200 * S);
       assert.equal(drain(h).ended.length, 1);
     });
   });
@@ -396,7 +396,7 @@ for (const flavour of FLAVOURS) {
         h.service(0, { vip: VIP6, persistencePrefix: 128, forwarding: fwd, connectionLog: true },
           [rs.v4 ? realServerEntry(0) : realServerEntry6(0)]);
         const { tally, lip, lport } = run6(h, rs, 45001);
-        h.core.sweep(1000, 22 + 1000 * S);
+        h.core.sweep(0, 1000, 22 + 1000 * S);
         const raws: Uint8Array[] = [];
         h.tables.drainEvents((r) => raws.push(r));
         const i = raws.findIndex((r) => r[abi.EVT_TYPE] === abi.EVT_CONN_END);
@@ -444,7 +444,7 @@ for (const flavour of FLAVOURS) {
       h.one(ethernet(DEV1_MAC, RS_MACS[0], answer), 1002, { dev: 1 });
       const rst = h.one(c({ flags: 'R', seq: 7001 }), 1003);
       assert.equal(rst.verdict, abi.VERDICT_FORWARD, `RST: ${abi.DROP_REASON_NAMES[rst.reason]}`);
-      h.core.sweep(1000, 1003 + 1000 * S);
+      h.core.sweep(0, 1000, 1003 + 1000 * S);
       const { ended } = drain(h);
       assert.equal(ended.length, 1, 'the proxied connection is logged');
       assert.equal(ended[0].reason, 'rst');

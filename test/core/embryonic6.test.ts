@@ -28,7 +28,7 @@ for (const flavour of FLAVOURS) {
       assert.equal(h.tables.embryonic().count, 3);
       assert.equal(h.tables.stat(abi.STAT_EMBRYONIC_EVICTED), 1n);
       assert.equal(h.sessions(3).filter((s) => s.client === CIP).length, 0, 'the IPv4 one went');
-      h.core.sweep(1 << 20, 10_000_000);
+      h.core.sweep(0, 1 << 20, 10_000_000);
       assert.equal(h.tables.sessionCount(), 0);
       assert.equal(h.tables.embryonic().count, 0, 'every place back');
     });

@@ -100,9 +100,9 @@ for (const flavour of FLAVOURS) {
       h.one(inTcp(300, 'R'), 1 * S);
       assert.equal(abi.TCP_STATE_NAMES[h.sessions()[0].state], 'CLOSE');
       assert.equal(h.sessions(1 * S)[0].expiresIn, Q);
-      assert.equal(h.core.sweep(100, 1 * S + 10 * S), 0, 'not at the CLOSE timeout');
+      assert.equal(h.core.sweep(0, 100, 1 * S + 10 * S), 0, 'not at the CLOSE timeout');
       assert.equal(h.one(syn(301, '10.0.1.11'), 20 * S).reason, abi.DROP_POOL_EXHAUSTED, 'not for another client');
-      assert.equal(h.core.sweep(100, 1 * S + Q), 1);
+      assert.equal(h.core.sweep(0, 100, 1 * S + Q), 1);
       assert.equal(h.tables.lipUsage(0).used, 0);
       assert.equal(h.rsField(0, abi.RS_FNAT_HELD), 0);
       assert.deepEqual(tupleOf(h.one(syn(301, '10.0.1.11'), 1 * S + Q)), t, 'free again after the quarantine');
@@ -201,7 +201,7 @@ for (const flavour of FLAVOURS) {
       const r = h.one(syn(601, '10.0.1.13'), 2 * S);
       assert.equal(r.reason, abi.DROP_POOL_EXHAUSTED);
       assert.ok(stat(h, abi.STAT_FNAT_PROBE_BUSY) >= 1n);
-      assert.equal(h.core.sweep(100, 1 * S + Q - 1), 0);
+      assert.equal(h.core.sweep(0, 100, 1 * S + Q - 1), 0);
       assert.equal(h.one(syn(602, '10.0.1.13'), 1 * S + Q - 1).reason, abi.DROP_POOL_EXHAUSTED);
       const t3 = tupleOf(h.one(syn(603, '10.0.1.13'), 1 * S + Q));
       assert.deepEqual(t3, t1);
@@ -251,7 +251,7 @@ for (const flavour of FLAVOURS) {
       const old = rsIndexOf(t1.rip);
       h.tables.markRemoved(old);
       assert.equal(h.tables.rsIdle(old), false, 'the quarantined tuple still names it');
-      h.core.sweep(100, 2 * S);
+      h.core.sweep(0, 100, 2 * S);
       assert.equal(h.tables.rsIdle(old), true, 'a removed server\'s tuples are released by the sweep');
     });
   });

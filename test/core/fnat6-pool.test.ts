@@ -111,7 +111,7 @@ for (const flavour of FLAVOURS) {
       const r = h.one(v4syn, 2);
       assert.equal(r.reason, abi.DROP_FNAT_BUSY, 'the NAT64 session holds LIP:5000 -> RIP:8080');
       // and the other way round once the NAT64 session is gone
-      assert.equal(h.core.sweep(100, 1 + Q + 121 * S), 1);
+      assert.equal(h.core.sweep(0, 100, 1 + Q + 121 * S), 1);
       const t4 = tuple4(h.one(v4syn, 2 + Q + 121 * S));
       assert.equal(t4.lport, 5000);
       assert.equal(h.one(in6(802, 'S'), 3 + Q + 121 * S).reason, abi.DROP_FNAT_BUSY, 'the IPv4 session holds it now');

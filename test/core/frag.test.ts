@@ -89,9 +89,9 @@ for (const flavour of FLAVOURS) {
       const rs = h.run([1, 2, 3, 4, 5].map(later), 10);
       assert.deepEqual(rs.map((r) => r.verdict), [3, 3, 3, 3, abi.VERDICT_DROP], 'four hold entries');
       assert.equal(rs[4].reason, abi.DROP_FRAG_OVERFLOW);
-      h.core.sweep(16, 10 + 400);
+      h.core.sweep(0, 16, 10 + 400);
       assert.equal(h.drops(abi.DROP_FRAG_TIMEOUT), 0n, 'not yet');
-      h.core.sweep(16, 10 + 501);
+      h.core.sweep(0, 16, 10 + 501);
       assert.equal(h.drops(abi.DROP_FRAG_TIMEOUT), 4n);
       assert.equal(h.tables.header(abi.HDR_HOLD_WAITING), 0);
       assert.equal(h.one(later(9), 600).verdict, abi.VERDICT_HELD, 'room again');
@@ -127,7 +127,7 @@ for (const flavour of FLAVOURS) {
         payload: big(2000) }), 1000);
       h.one(eth4(frags[0]), 1);
       // the session expires and its record goes to another client
-      h.core.sweep(64, 1 + 301_000);
+      h.core.sweep(0, 64, 1 + 301_000);
       h.one(eth4(udpPacket({ src: '10.0.1.77', dst: VIP }, { sport: 3, dport: 53 })), 301_002);
       const r = h.one(eth4(frags[1]), 301_003);
       assert.notEqual(r.verdict, abi.VERDICT_FORWARD);
@@ -190,7 +190,7 @@ for (const flavour of FLAVOURS) {
       assert.deepEqual(out.map((r) => r.verdict), [abi.VERDICT_DROP, abi.VERDICT_HELD, abi.VERDICT_HELD]);
       assert.equal(h.drops(abi.DROP_FRAGMENT), 1n);
       // its later fragments wait for a decision that never comes, then time out
-      h.core.sweep(16, 1000);
+      h.core.sweep(0, 16, 1000);
       assert.equal(h.drops(abi.DROP_FRAG_TIMEOUT), 2n);
     });
   });

@@ -171,7 +171,7 @@ export class CoreHarness {
       this.bytes[d + abi.DESC_VERDICT] = 0xee;
       this.bytes[d + abi.DESC_IN_DEV] = opts.dev ?? 0;
     });
-    const ret = this.core.process(frames.length, now >>> 0);
+    const ret = this.core.process(0, frames.length, now >>> 0);
     const results = frames.map((_, i) => this.result(i, vnet));
     this.emitted = [];
     for (let i = 0; i < this.tables.header(abi.HDR_EMIT_COUNT); i++) {

@@ -110,7 +110,7 @@ for (const flavour of FLAVOURS) {
       setConnx(h, 0, { seqIn: IN_DELTA, flags: abi.CONNXF_SEQ });
       // the sweep frees record 0 once its timer ran out and the next SYN reuses it
       h.one(ethernet(DEV0_MAC, CLIENT_MAC, tcpPacket({ src: CIP, dst: VIP }, { sport: 40000, dport: 80, flags: 'R' })), 6);
-      h.core.sweep(16, 200_000);
+      h.core.sweep(0, 16, 200_000);
       assert.equal(h.tables.sessionCount(), 0);
       const syn = tcpPacket({ src: CIP, dst: VIP }, { sport: 40001, dport: 80, flags: 'S', seq: 42 });
       const ip = decodeFrame(h.one(ethernet(DEV0_MAC, CLIENT_MAC, syn), 200_001).out, true).ip!;

@@ -42,8 +42,8 @@ for (const flavour of FLAVOURS) {
       assert.equal(h.rsField(0, abi.RS_ACTIVE), 0);
       assert.equal(h.rsField(0, abi.RS_INACTIVE), 1);
       // expiry by the sweep, on time and not before
-      assert.equal(h.core.sweep(100, t + 119 * S), 0);
-      assert.equal(h.core.sweep(100, t + 120 * S), 1);
+      assert.equal(h.core.sweep(0, 100, t + 119 * S), 0);
+      assert.equal(h.core.sweep(0, 100, t + 120 * S), 1);
       assert.equal(h.tables.sessionCount(), 0);
       assert.equal(h.rsField(0, abi.RS_INACTIVE), 0);
     });
@@ -55,8 +55,8 @@ for (const flavour of FLAVOURS) {
       h.one(inTcp(1001, 'A'), 5);
       h.one(outTcp(0, 1001, 'R'), 10, { dev: 1 });
       assert.equal(state(h), 'CLOSE');
-      assert.equal(h.core.sweep(100, 10 + 9999), 0);
-      assert.equal(h.core.sweep(100, 10 + 10 * S), 1);
+      assert.equal(h.core.sweep(0, 100, 10 + 9999), 0);
+      assert.equal(h.core.sweep(0, 100, 10 + 10 * S), 1);
     });
 
     it('DR sees only the client half: input-only transitions', () => {
@@ -138,7 +138,7 @@ for (const flavour of FLAVOURS) {
       }
       assert.equal(h.tables.stat(abi.STAT_EMBRYONIC_EVICTED), 0n);
       // expiry frees room again
-      h.core.sweep(1000, 1 + 900 * S);
+      h.core.sweep(0, 1000, 1 + 900 * S);
       assert.equal(h.tables.sessionCount(), 0);
       assert.equal(h.one(inTcp(3000, 'S'), 2 + 900 * S).verdict, abi.VERDICT_FORWARD);
     });
@@ -156,7 +156,7 @@ for (const flavour of FLAVOURS) {
         const pkt = ethernet(DEV0_MAC, CLIENT_MAC, udpPacket({ src: CIP, dst: VIP }, { sport: port, dport: 53 }));
         const r = h.one(pkt, now);
         if (r.verdict === abi.VERDICT_FORWARD) live.set(port, now);
-        if (round % 7 === 0) h.core.sweep(50, now);
+        if (round % 7 === 0) h.core.sweep(0, 50, now);
         // every live flow's reply must still find its session
         if (round % 500 === 499) {
           for (const [p, seen] of live) {
@@ -190,9 +190,9 @@ for (const flavour of FLAVOURS) {
       h.service(0, { forwarding: 'nat', persistence: 10, persistencePrefix: 32 }, [realServerEntry(0), realServerEntry(1)]);
       h.one(inTcp(1, 'S'), 0);
       h.one(inTcp(1, 'A'), 0);
-      h.core.sweep(100, 20 * S);
+      h.core.sweep(0, 100, 20 * S);
       assert.equal(h.sessions(20 * S).filter((s) => s.template).length, 1, 'kept: a connection depends on it');
-      h.core.sweep(100, 900 * S + 1);
+      h.core.sweep(0, 100, 900 * S + 1);
       assert.equal(h.tables.sessionCount(), 0, 'connection gone, template gone');
       assert.equal(h.rsField(0, abi.RS_PERSIST) + h.rsField(1, abi.RS_PERSIST), 0);
     });
@@ -234,7 +234,7 @@ for (const flavour of FLAVOURS) {
       const p1 = seen.indexOf(RIPS[1]) + 1;
       assert.equal(h.one(inTcp(p0, 'A'), 1).reason, abi.DROP_NO_SESSION, 'its session is gone; a non-SYN is not rescheduled');
       assert.equal(h.one(inTcp(p1, 'A'), 1).verdict, abi.VERDICT_FORWARD);
-      h.core.sweep(100, 2);
+      h.core.sweep(0, 100, 2);
       assert.ok(h.tables.rsIdle(0));
     });
 
@@ -258,7 +258,7 @@ for (const flavour of FLAVOURS) {
       h.service(0, { forwarding: 'nat' }, [realServerEntry(0)]);
       h.one(inTcp(9, 'S'), 0);
       h.one(outTcp(0, 9, 'SA'), 0, { dev: 1 });
-      h.core.sweep(10, 61 * S);
+      h.core.sweep(0, 10, 61 * S);
       const events: EventView[] = [];
       h.tables.drainEvents((raw) => events.push(eventView(raw)));
       assert.deepEqual(events.map((e) => e.type), [abi.EVT_CREATED, abi.EVT_EXPIRED]);

@@ -126,10 +126,10 @@ for (const flavour of FLAVOURS) {
       // the fourth one brings the budget to half: it and later ones get 3 s
       const timers = h.sessions(0).map((x) => [x.clientPort, Math.round(x.expiresIn / S)]).sort((a, b) => a[0] - b[0]);
       assert.deepEqual(timers, [[1, 60], [2, 60], [3, 60], [4, 3], [5, 3]]);
-      h.core.sweep(256, 4 * S);
+      h.core.sweep(0, 256, 4 * S);
       assert.deepEqual(embryonicPorts(h), [1, 2, 3]);
       assert.equal(h.tables.embryonic().count, 3);
-      h.core.sweep(256, 61 * S);
+      h.core.sweep(0, 256, 61 * S);
       assert.equal(h.tables.embryonic().count, 0);
       assert.equal(h.tables.sessionCount(), 0);
     });
@@ -147,7 +147,7 @@ for (const flavour of FLAVOURS) {
         else if (what === 1) h.one(inTcp(p, 'A'), now);
         else if (what === 2) h.one(inTcp(p, rand(2) ? 'R' : 'FA'), now);
         else h.one(inTcp(p, 'S'), now);
-        if (i % 50 === 0) h.core.sweep(64, now);
+        if (i % 50 === 0) h.core.sweep(0, 64, now);
         if (i % 500 === 0) {
           const real = h.sessions(now).filter((s) => abi.TCP_STATE_NAMES[s.state] === 'SYN_RECV').length;
           assert.equal(h.tables.embryonic().count, real, `round ${i}`);

@@ -96,7 +96,7 @@ describe('table applier', () => {
     const dropped = h.tables.stat(abi.STAT_DROPPED);
     assert.equal(h.one(fromClient({ sport: 5001, dport: 80, flags: 'A' }), 2 * S).verdict, abi.VERDICT_DROP);
     assert.equal(h.tables.stat(abi.STAT_DROPPED), dropped + 1n);
-    h.core.sweep(1 << 20, 3 * S);
+    h.core.sweep(0, 1 << 20, 3 * S);
     assert.ok(h.tables.rsIdle(old));
     assert.equal(a.reap(), 1);
     assert.equal(a.drainingCount, 0);

@@ -242,9 +242,9 @@ for (const flavour of FLAVOURS) {
           h.bytes[d + abi.DESC_VERDICT] = 0xee;
         }
         now += 1 + (rand() % 2000);
-        h.core.process(n, now);
+        h.core.process(0, n, now);
         h.tables.drainHeld(() => undefined);
-        if ((total / n) % 16 === 0) h.core.sweep(512, now);
+        if ((total / n) % 16 === 0) h.core.sweep(0, 512, now);
         // connection-log records come in END + STATS pairs, never split (assembly/connstats.ts)
         let pendingEnd = false;
         h.tables.drainEvents((raw) => {
@@ -282,7 +282,7 @@ for (const flavour of FLAVOURS) {
       frozen.forEach((r, k) => assert.equal(hashRegion(h, r.base, r.size), frozenHash[k], `table ${k} changed`));
       assert.deepEqual(hostOwnedState(h), hostBefore, 'the host\'s fields of header, services, real servers and LIPs unchanged');
       // held fragments leave released, or as a counted drop (timed out, or refused at release)
-      h.core.sweep(16, now + 60_000);
+      h.core.sweep(0, 16, now + 60_000);
       const dropped = h.tables.stat(abi.STAT_DROPPED) - dropStats0;
       const released = h.tables.stat(abi.STAT_FRAG_RELEASED);
       assert.equal(h.tables.header(abi.HDR_HOLD_WAITING), 0);
@@ -296,8 +296,8 @@ for (const flavour of FLAVOURS) {
       const grown = [abi.STAT_TOA_ADDED, abi.STAT_PROXY_SENT].map((x) => h.tables.stat(x));
       assert.ok(grown.every((x) => x > 0n), `TOA added ${grown[0]}, PROXY headers sent ${grown[1]}`);
       // the session table is still consistent: sweeping everything away leaves no residue
-      h.core.sweep(1 << 20, now + 10_000_000);
-      h.core.sweep(1 << 20, now + 20_000_000);
+      h.core.sweep(0, 1 << 20, now + 10_000_000);
+      h.core.sweep(0, 1 << 20, now + 20_000_000);
       assert.equal(h.tables.sessionCount(), 0);
       for (let rs = 0; rs < 17; rs++) assert.ok(h.tables.rsIdle(rs), `rs ${rs} counters back to 0`);
       assert.equal(h.tables.embryonic().count, 0, 'the embryonic count back to 0');
@@ -401,7 +401,7 @@ function proxyFuzz(flavour: (typeof FLAVOURS)[number], synced: boolean): void {
   const byReason = Object.values(h.tables.drops()).reduce((a, b) => a + b, 0n);
   assert.equal(byReason, h.tables.stat(abi.STAT_DROPPED), 'drops by reason add up');
   assert.ok(verdicts[1] > 1000, `forwarded ${verdicts[1]}`);
-  h.core.sweep(1 << 20, now + 10_000_000);
+  h.core.sweep(0, 1 << 20, now + 10_000_000);
   assert.equal(h.tables.sessionCount(), 0);
   assert.ok(h.tables.rsIdle(0) && h.tables.rsIdle(1));
   assert.equal(h.tables.lipUsage(0).used + h.tables.lipUsage(1).used, 0);
