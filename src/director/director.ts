@@ -597,10 +597,11 @@ export class Director {
     checkSpec(spec);
     if (JSON.stringify(spec.devices) !== JSON.stringify(this.#spec.devices) ||
       JSON.stringify(spec.routes) !== JSON.stringify(this.#spec.routes) || spec.sessions !== this.#spec.sessions ||
-      spec.batch !== this.#spec.batch || spec.busyPollUs !== this.#spec.busyPollUs || !spec.ha !== !this.#spec.ha ||
+      spec.batch !== this.#spec.batch || spec.busyPollUs !== this.#spec.busyPollUs ||
+      (spec.workers ?? 1) !== (this.#spec.workers ?? 1) || !spec.ha !== !this.#spec.ha ||
       (spec.ha && this.ha && !this.ha.canUpdate(spec.ha)) ||
       JSON.stringify(spec.cluster) !== JSON.stringify(this.#spec.cluster)) {
-      throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'devices, routes, sessions, batch, busy_poll_us, cluster and ha ' +
+      throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'devices, routes, sessions, batch, busy_poll_us, workers, cluster and ha ' +
         '(but its priority, preempt and preempt_delay) cannot change without a restart');
     }
     if (spec.fragments.cache !== this.#spec.fragments.cache || spec.fragments.buffer !== this.#spec.fragments.buffer) {

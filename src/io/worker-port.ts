@@ -155,7 +155,8 @@ export class WorkerPort implements BatchPort {
     const deadline = performance.now() + PAUSE_TIMEOUT_MS;
     try {
       for (const lane of running) {
-        const parked = waitFor(lane.ctl, CTL_ACK, g, deadline, () => Atomics.load(lane.ctl, CTL_STATE) !== STATE_RUNNING);
+        const parked = waitFor(lane.ctl, CTL_ACK, g, deadline,
+          () => Atomics.load(lane.ctl, CTL_STATE) !== STATE_RUNNING);
         // a worker that ended meanwhile runs no batch either
         if (!parked && Atomics.load(lane.ctl, CTL_STATE) === STATE_RUNNING) {
           const which = this.#lanes.length > 1 ? `data-path worker ${this.#lanes.indexOf(lane)}` : 'the data-path worker';
@@ -200,7 +201,8 @@ export class WorkerPort implements BatchPort {
   }
 
   #laneStats(lane: Lane): PortStats {
-    const s = Object.fromEntries(this.#statNames.map((name, i) => [name, Number(lane.portStats[i])])) as unknown as PortStats;
+    const s = Object.fromEntries(this.#statNames.map((name, i) => [name,
+      Number(lane.portStats[i])])) as unknown as PortStats;
     return { ...s, hostSent: 0 };
   }
 
