@@ -41,6 +41,9 @@
 
 #include "abi.h"
 
+// queues a multi-queue TUN/TAP gets at most: one per data-path worker (director.workers <= 16)
+#define WLVS_MAX_QUEUES 16
+
 // a readiness drains at most this many batches of one device, then serves the others
 #define BATCHES_PER_WAKEUP 8
 
@@ -97,7 +100,41 @@ static int get_bool_prop(napi_env env, napi_value obj, const char* key) {
   return b;
 }
 
-// ── openTun(name, { tap, vnet, offload, multiQueue }) -> { fd, name } ─────────────────────────
+// open_queue attaches one fd to the device `name` (creating it on the first queue); -errno on failure.
+// Every queue gets its own vnet header size and offloads: the kernel keeps them per queue file.
+static int open_queue(const char* name, size_t len, int tap, int vnet, int mq, uint32_t offload,
+    char* actual, const char** what) {
+  int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) { *what = "open /dev/net/tun"; return -errno; }
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  ifr.ifr_flags = (tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI;
+  if (vnet) ifr.ifr_flags |= IFF_VNET_HDR;
+  if (mq) ifr.ifr_flags |= IFF_MULTI_QUEUE;
+  memcpy(ifr.ifr_name, name, len);  // len < IFNAMSIZ: checked by the caller
+  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+    int e = errno;
+    close(fd);
+    *what = "TUNSETIFF";
+    return -e;
+  }
+  if (vnet) {
+    int sz = WLVS_VNET_HDR_LEN;
+    if (ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0 || ioctl(fd, TUNSETOFFLOAD, (unsigned long)offload) < 0) {
+      int e = errno;
+      close(fd);
+      *what = "TUNSETVNETHDRSZ/TUNSETOFFLOAD";
+      return -e;
+    }
+  }
+  memcpy(actual, ifr.ifr_name, IFNAMSIZ);
+  return fd;
+}
+
+// ── openTun(name, { tap, vnet, offload, multiQueue, queues }) -> { fd, fds, name } ──────────────
+// `queues` fds on one device (default 1; more than one needs multiQueue): queue i is fds[i], and
+// fd is fds[0]. A device that exists already without IFF_MULTI_QUEUE refuses a multi-queue attach
+// with EINVAL; that is reported as such, since "Invalid argument" alone says nothing useful.
 static napi_value open_tun(napi_env env, napi_callback_info cbinfo) {
   size_t argc = 2;
   napi_value argv[2];
@@ -110,39 +147,47 @@ static napi_value open_tun(napi_env env, napi_callback_info cbinfo) {
     return NULL;
   }
   int tap = 0, vnet = 0, mq = 0;
-  uint32_t offload = 0;
+  uint32_t offload = 0, queues = 1;
   if (argc > 1) {
     tap = get_bool_prop(env, argv[1], "tap");
     vnet = get_bool_prop(env, argv[1], "vnet");
     mq = get_bool_prop(env, argv[1], "multiQueue");
     get_u32_prop(env, argv[1], "offload", &offload);
+    get_u32_prop(env, argv[1], "queues", &queues);
   }
-  int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return throw_errno(env, "open /dev/net/tun", errno);
-  struct ifreq ifr;
-  memset(&ifr, 0, sizeof ifr);
-  ifr.ifr_flags = (tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI;
-  if (vnet) ifr.ifr_flags |= IFF_VNET_HDR;
-  if (mq) ifr.ifr_flags |= IFF_MULTI_QUEUE;
-  memcpy(ifr.ifr_name, name, len);  // len < IFNAMSIZ: checked above
-  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-    int e = errno;
-    close(fd);
-    return throw_errno(env, "TUNSETIFF", e);
+  if (queues < 1 || queues > WLVS_MAX_QUEUES || (queues > 1 && !mq)) {
+    napi_throw_range_error(env, "WLVS_ERR_DEVICE", "queues must be 1, or 2 to 16 with multiQueue");
+    return NULL;
   }
-  if (vnet) {
-    int sz = WLVS_VNET_HDR_LEN;
-    if (ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0 || ioctl(fd, TUNSETOFFLOAD, (unsigned long)offload) < 0) {
-      int e = errno;
-      close(fd);
-      return throw_errno(env, "TUNSETVNETHDRSZ/TUNSETOFFLOAD", e);
+  int fds[WLVS_MAX_QUEUES];
+  char actual[IFNAMSIZ] = {0};
+  uint32_t n = 0;
+  for (; n < queues; n++) {
+    const char* what = "";
+    int fd = open_queue(n == 0 ? name : actual, n == 0 ? len : strnlen(actual, IFNAMSIZ - 1), tap, vnet, mq,
+        offload, actual, &what);
+    if (fd >= 0) { fds[n] = fd; continue; }
+    for (uint32_t k = 0; k < n; k++) close(fds[k]);
+    if (-fd == EINVAL && mq && if_nametoindex(n == 0 ? name : actual) != 0) {
+      char msg[160];
+      snprintf(msg, sizeof msg, "%s exists without multi-queue (IFF_MULTI_QUEUE) or as another kind; "
+          "%u workers need one queue each", n == 0 ? name : actual, queues);
+      napi_throw_error(env, "WLVS_ERR_DEVICE", msg);
+      return NULL;
     }
+    return throw_errno(env, what, -fd);
   }
-  napi_value out, v;
+  napi_value out, v, arr;
   CHECK(napi_create_object(env, &out));
-  CHECK(napi_create_int32(env, fd, &v));
+  CHECK(napi_create_int32(env, fds[0], &v));
   CHECK(napi_set_named_property(env, out, "fd", v));
-  CHECK(napi_create_string_utf8(env, ifr.ifr_name, NAPI_AUTO_LENGTH, &v));
+  CHECK(napi_create_array_with_length(env, n, &arr));
+  for (uint32_t k = 0; k < n; k++) {
+    CHECK(napi_create_int32(env, fds[k], &v));
+    CHECK(napi_set_element(env, arr, k, v));
+  }
+  CHECK(napi_set_named_property(env, out, "fds", arr));
+  CHECK(napi_create_string_utf8(env, actual, NAPI_AUTO_LENGTH, &v));
   CHECK(napi_set_named_property(env, out, "name", v));
   return out;
 }

@@ -1,7 +1,7 @@
 // metrics.ts — Prometheus metrics (prom-client), read from the data path's counters at scrape
 // time: nothing is counted twice and the data path pays nothing for being watched.
 import { Counter, Gauge, Registry, type Metric } from 'prom-client';
-import type { ControlPlane, Counters, FullnatStatus, RealServerState } from '../director/control-plane.js';
+import type { ControlPlane, Counters, FullnatStatus, RealServerState, WorkerStats } from '../director/control-plane.js';
 import { realServerKey } from '../model/spec.js';
 
 const SIZE_BOUNDS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192];
@@ -166,6 +166,27 @@ export function createMetrics(cp: ControlPlane): Registry {
       this.inc({ direction: 'rx' }, p.rxFrames);
       this.inc({ direction: 'tx' }, p.txFrames);
     } });
+  // per data-path worker (one per device queue): the sums above hide a worker that carries nothing
+  new Gauge({ name: 'wlvs_workers', help: 'data-path workers (director.workers)', registers: [reg],
+    collect() { this.set(workerStats(cp).length); } });
+  new Counter({ name: 'wlvs_worker_frames_total', help: 'frames a data-path worker read from and wrote to its device queues', labelNames: ['worker', 'direction'], registers: [reg],
+    collect() {
+      this.reset();
+      workerStats(cp).forEach((w, i) => {
+        this.inc({ worker: String(i), direction: 'rx' }, w.port.rxFrames);
+        this.inc({ worker: String(i), direction: 'tx' }, w.port.txFrames);
+      });
+    } });
+  new Counter({ name: 'wlvs_worker_batches_total', help: 'batches a data-path worker ran', labelNames: ['worker'], registers: [reg],
+    collect() {
+      this.reset();
+      workerStats(cp).forEach((w, i) => this.inc({ worker: String(i) }, w.batch.batches));
+    } });
+  new Counter({ name: 'wlvs_worker_process_seconds_total', help: 'time a data-path worker spent in process()', labelNames: ['worker'], registers: [reg],
+    collect() {
+      this.reset();
+      workerStats(cp).forEach((w, i) => this.inc({ worker: String(i) }, w.batch.processNs / 1e9));
+    } });
   new Gauge({ name: 'wlvs_ha_master', help: '1 while this director holds the master role (director.ha), 0 as backup', registers: [reg],
     collect() {
       this.reset();
@@ -324,4 +345,9 @@ export function createMetrics(cp: ControlPlane): Registry {
     return { buckets: s.timeBuckets, sum: s.processNs / 1e9, count: s.batches };
   }, TIME_BOUNDS_US, 1e-6));
   return reg;
+}
+
+/** workerStats: the control plane's per-worker counters, or one worker holding the sums */
+function workerStats(cp: ControlPlane): WorkerStats[] {
+  return cp.workerStats?.() ?? [{ port: cp.portStats(), batch: cp.batchStats() }];
 }

@@ -91,6 +91,8 @@ export function totals(cp: ControlPlane): Record<string, unknown> {
     drops,
     port: cp.portStats(),
     batches: cp.batchStats(),
+    workers: (cp.workerStats?.() ?? [{ port: cp.portStats(), batch: cp.batchStats() }])
+      .map((w) => ({ rx_frames: w.port.rxFrames, tx_frames: w.port.txFrames, batches: w.batch.batches })),
     host_stack: cp.hostStackStats(),
     runtime_edits: cp.runtimeEdits(),
   };

@@ -57,11 +57,16 @@ export function formatStatus(status: {
   ha?: { state: string; priority: number } | null;
   cluster?: ClusterStatus | null;
   syn_flood?: SynFloodView;
+  workers?: { rx_frames: number; tx_frames: number; batches: number }[];
 }, opts: { stats?: boolean; rate?: boolean } = {}): string {
   const lines: string[] = [];
   const size = status.sessions ? ` (sessions=${status.sessions.count}/${status.sessions.capacity})` : '';
   const ha = status.ha ? ` ${status.ha.state.toUpperCase()} (priority ${status.ha.priority})` : '';
   lines.push(`wlvs${size}${ha}`);
+  // frames read per worker: a worker at 0 while the others carry traffic means its queue gets nothing
+  if (status.workers) {
+    lines.push(`workers: ${status.workers.length} (packets in: ${status.workers.map((w, i) => `${i}=${w.rx_frames}`).join(' ')})`);
+  }
   if (status.cluster) lines.push(...formatCluster(status.cluster));
   const sf = status.syn_flood;
   if (sf) {

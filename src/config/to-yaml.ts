@@ -82,6 +82,8 @@ export function configObject(spec: DirectorSpec): Record<string, unknown> {
   director.sessions = spec.sessions;
   if (spec.batch !== 256) director.batch = spec.batch;
   if (spec.busyPollUs) director.busy_poll_us = spec.busyPollUs;
+  // written always: the default depends on the machine that reads the file
+  if (spec.workers !== undefined) director.workers = spec.workers;
   if (Object.keys(timeouts).length) director.timeouts = timeouts;
   if (spec.unknownPackets !== 'drop') director.unknown_packets = spec.unknownPackets;
   const f = spec.fullnat;

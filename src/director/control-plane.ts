@@ -19,6 +19,9 @@ import type { SynFloodView } from './syn-guard.js';
 export type { ApplyReport, BatchStats, Counters, HaStats, HostStackStats, PortStats, SynFloodView, VrrpStats };
 
 /** A real server (or a service's sorry server) as the control plane sees it. */
+/** one data-path worker's counters */
+export interface WorkerStats { port: PortStats; batch: BatchStats }
+
 export interface RealServerState {
   address: string;
   port: number;
@@ -163,6 +166,8 @@ export interface ControlPlane {
   devices(): DeviceInfo[];
   portStats(): PortStats;
   batchStats(): BatchStats;
+  /** each data-path worker's counters (index = worker); absent: one worker, the sums */
+  workerStats?(): WorkerStats[];
   hostStackStats(): HostStackStats;
   /** null without director.ha */
   ha(): HaStatus | null;

@@ -132,6 +132,7 @@ export function controlPlane(sup: Supervisor): ControlPlane {
     devices: () => dir().deviceInfo(),
     portStats: () => dir().portStats(),
     batchStats: () => dir().batchStats(),
+    workerStats: () => dir().workerStats(),
     hostStackStats: () => dir().hostStack.stats,
     ha() {
       const h = dir().ha;

@@ -127,6 +127,8 @@ export function planLayout(spec: DirectorSpec): { layout: Layout; offload: boole
     .flatMap((m) => m.localAddresses).filter((a) => !poolAddresses.has(a))).size;
   const caps: Partial<Capacities> = {
     slotCount: spec.batch,
+    // one lane (slots, descriptors, counters, event ring) per data-path worker
+    workers: spec.workers ?? 1,
     maxFrame: tso ? 65535 + 14 : Math.max(2048, maxMtu + (l2 ? 14 : 0)),
     devices: spec.devices.length,
     services: Math.max(64, spec.services.length * 2),
@@ -204,7 +206,7 @@ export class Director {
       mac: d.mac, mtu: d.mtu, l2: d.l2, vnet: d.open.vnet, address: d.address ?? '0.0.0.0', address6: d.address6,
     })));
     this.#port = p.io.createPort(memory, {
-      layout, busyPollUs: spec.busyPollUs, core: p.module, now: () => this.now(),
+      layout, busyPollUs: spec.busyPollUs, workers: spec.workers ?? 1, core: p.module, now: () => this.now(),
       clockOrigin: p.realClock ? performance.timeOrigin + this.#t0 : null,
       onHost: (dev, frames) => {
         for (const f of frames) this.hostStack.handle(dev, f);
@@ -371,7 +373,7 @@ export class Director {
       for (const d of spec.devices) {
         const mac = d.kind === 'tap' ? d.mac ?? directorMac(d.name, d.addresses.join(',')) : ZERO_MAC;
         const open = await io.openDevice({
-          name: d.name, kind: d.kind, mtu: d.mtu, bridge: d.bridge, vnet: offload, tso,
+          name: d.name, kind: d.kind, mtu: d.mtu, bridge: d.bridge, vnet: offload, tso, queues: spec.workers ?? 1,
           ...(d.kind === 'tap' ? { directorMac: mac } : {}),
         });
         const first = (family: 4 | 6) =>
@@ -581,6 +583,11 @@ export class Director {
     return this.#port.batchStats();
   }
 
+  /** workerStats: each data-path worker's port and batch counters (one entry for a port without workers) */
+  workerStats(): { port: PortStats; batch: BatchStats }[] {
+    return this.#port.workerStats?.() ?? [{ port: this.#port.stats(), batch: this.#port.batchStats() }];
+  }
+
   /**
    * reload applies a new spec between two batches. Device changes need a restart and are
    * refused; everything else (services, real servers, weights, schedulers, pools, timeouts)
@@ -590,10 +597,11 @@ export class Director {
     checkSpec(spec);
     if (JSON.stringify(spec.devices) !== JSON.stringify(this.#spec.devices) ||
       JSON.stringify(spec.routes) !== JSON.stringify(this.#spec.routes) || spec.sessions !== this.#spec.sessions ||
-      spec.batch !== this.#spec.batch || spec.busyPollUs !== this.#spec.busyPollUs || !spec.ha !== !this.#spec.ha ||
+      spec.batch !== this.#spec.batch || spec.busyPollUs !== this.#spec.busyPollUs ||
+      (spec.workers ?? 1) !== (this.#spec.workers ?? 1) || !spec.ha !== !this.#spec.ha ||
       (spec.ha && this.ha && !this.ha.canUpdate(spec.ha)) ||
       JSON.stringify(spec.cluster) !== JSON.stringify(this.#spec.cluster)) {
-      throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'devices, routes, sessions, batch, busy_poll_us, cluster and ha ' +
+      throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'devices, routes, sessions, batch, busy_poll_us, workers, cluster and ha ' +
         '(but its priority, preempt and preempt_delay) cannot change without a restart');
     }
     if (spec.fragments.cache !== this.#spec.fragments.cache || spec.fragments.buffer !== this.#spec.fragments.buffer) {

@@ -13,11 +13,15 @@ import type { DeviceIo, DeviceOptions, OpenDevice } from './port.js';
 async function openDevice(o: DeviceOptions): Promise<OpenDevice> {
   let offload = 0;
   if (o.vnet) offload = TUN_F_CSUM | (o.tso ? TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN : 0);
-  let opened: { fd: number; name: string };
+  const queues = o.queues ?? 1;
+  let opened: { fd: number; fds: number[]; name: string };
   try {
-    opened = native().openTun(o.name, { tap: o.kind === 'tap', vnet: o.vnet, offload, multiQueue: false });
+    // one worker keeps a single-queue device, as before workers existed: an existing
+    // single-queue device someone made for wlvs still attaches
+    opened = native().openTun(o.name, { tap: o.kind === 'tap', vnet: o.vnet, offload, multiQueue: queues > 1, queues });
   } catch (err) {
-    throw new WlvsError('WLVS_ERR_DEVICE', `cannot create ${o.kind} device ${o.name}: ${(err as Error).message}`);
+    const hint = queues > 1 ? ' (remove that device or set director.workers: 1)' : '';
+    throw new WlvsError('WLVS_ERR_DEVICE', `cannot create ${o.kind} device ${o.name}: ${(err as Error).message}${hint}`);
   }
   try {
     // the TAP's MAC is set before it joins a bridge, which would otherwise adopt the kernel's random one
@@ -26,17 +30,19 @@ async function openDevice(o: DeviceOptions): Promise<OpenDevice> {
     if (o.bridge) await run('ip', ['link', 'set', 'dev', opened.name, 'master', o.bridge]);
     await run('ip', ['link', 'set', 'dev', opened.name, 'up']);
   } catch (err) {
-    native().closeFd(opened.fd);
+    for (const fd of opened.fds) native().closeFd(fd);
     throw err;
   }
-  return { name: opened.name, kind: o.kind, fd: opened.fd, vnet: o.vnet };
+  return { name: opened.name, kind: o.kind, fd: opened.fd, queues: opened.fds, vnet: o.vnet };
 }
 
 /** nativeIo: real TUN/TAP devices and the data-path worker over the addon's port. */
 export const nativeIo: DeviceIo = {
   openDevice,
   // closing the fd removes the (non-persistent) device
-  closeDevice: (d) => native().closeFd(d.fd),
+  closeDevice: (d) => {
+    for (const fd of d.queues ?? [d.fd]) native().closeFd(fd);
+  },
   createPort: (memory, options) => new WorkerPort(memory, options),
 };
 

@@ -41,6 +41,7 @@ export class FakePort implements BatchPort {
   #layout: PortLayout;
   #vnet: boolean | null = null;
   #loop: BatchLoop | null = null;
+  #sweepers: BatchLoop[] = [];
   #timer: NodeJS.Timeout | null = null;
   #inBatch = false;
   #listeners: WriteListener[];
@@ -82,9 +83,17 @@ export class FakePort implements BatchPort {
       this.devices.map(framingOf),
       o.onHost, o.now, undefined, (device, frame) => this.send(device, frame));
     this.#loop = loop;
+    // batches run on lane 0; the expiry sweep is partitioned by lane, so every lane's share is
+    // swept here as its worker would (a loop per lane, used only for its sweep)
+    this.#sweepers = o.layout.lanes.map((_, i) => i === 0 ? loop : new BatchLoop(this.#memory, o.layout,
+      instantiateCore(o.core, this.#memory), this.devices.map(framingOf), o.onHost, o.now, undefined, null, i));
     // the expiry step an idle worker runs; injected batches run it too (the clock may be a test's)
-    this.#timer = setInterval(() => loop.sweepIfDue(), SWEEP_INTERVAL_MS);
+    this.#timer = setInterval(() => this.#sweep(), SWEEP_INTERVAL_MS);
     this.#timer.unref();
+  }
+
+  #sweep(): void {
+    for (const l of this.#sweepers) l.sweepIfDue();
   }
 
   get started(): boolean {
@@ -98,6 +107,7 @@ export class FakePort implements BatchPort {
   setCore(core: WebAssembly.Module): void {
     if (!this.#loop) throw new WlvsError('WLVS_ERR_ENGINE', 'the port is not started');
     this.#loop.setCore(instantiateCore(core, this.#memory));
+    for (const l of this.#sweepers.slice(1)) l.setCore(instantiateCore(core, this.#memory));
   }
 
   /** the core the port's batches run now */
@@ -113,6 +123,7 @@ export class FakePort implements BatchPort {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
     this.#loop = null;
+    this.#sweepers = [];
   }
 
   send(device: number, frame: Uint8Array): boolean {
@@ -180,7 +191,7 @@ export class FakePort implements BatchPort {
       // stopped from inside the batch: nothing is written, as in the addon
       if (!this.#loop) break;
       this.#flush(n, vlen);
-      this.#loop.sweepIfDue();
+      this.#sweep();
     }
     return this.written.slice(firstWrite);
   }

@@ -14,7 +14,8 @@ export const TUN_F_TSO4 = 0x02;
 export const TUN_F_TSO6 = 0x04;
 export const TUN_F_TSO_ECN = 0x08;
 
-export interface TunOptions { tap: boolean; vnet: boolean; offload: number; multiQueue: boolean }
+/** `queues` (default 1) fds on one device; more than one needs multiQueue (IFF_MULTI_QUEUE) */
+export interface TunOptions { tap: boolean; vnet: boolean; offload: number; multiQueue: boolean; queues?: number }
 
 export interface DecapStats { packets: number; bytes: number; malformed: number; writeErrors: number }
 
@@ -22,7 +23,7 @@ declare const handle: unique symbol;
 type Handle = { readonly [handle]: true };
 
 interface Binding {
-  openTun(name: string, opts: TunOptions): { fd: number; name: string };
+  openTun(name: string, opts: TunOptions): { fd: number; fds: number[]; name: string };
   closeFd(fd: number): void;
   /** a raw socket for an IP protocol; family 6: AF_INET6 (what follows the IPv6 headers is read) */
   openRawSocket(protocol: number, family?: 4 | 6): number;

@@ -1,5 +1,6 @@
 // port-worker.ts — the data-path worker thread (node:worker_threads, in Node and in Deno): its
-// own instance of the core over the shared memory, the native port over the devices, and the
+// own instance of the core over the shared memory, the native port over its queue of every
+// device (one worker per queue and per lane of the layout), and the
 // loop `while (running) { portRun(...); pause if asked; messages; sweep step }`. portRun blocks
 // in epoll_wait and calls the batch loop synchronously for each batch, so nothing here depends
 // on the runtime's event loop; the worker never turns it while it runs. Started by worker-port.ts.
@@ -18,7 +19,10 @@ export interface WorkerData {
   layout: Layout;
   portLayout: PortLayout;
   core: WebAssembly.Module;
+  /** this worker's lane of the layout (its slots, descriptors, counters, event ring) */
+  lane: number;
   clockOrigin: number;
+  /** every device, through this worker's queue fd of it */
   devices: { fd: number; l2: boolean; vnet: boolean }[];
   wakerFd: number;
   ctl: Int32Array;
@@ -51,7 +55,7 @@ function run(d: WorkerData): void {
     (device, frame) => {
       const dev = d.devices[device];
       if (dev) native().sendFrame(dev.fd, dev.vnet, frame);
-    });
+    }, d.lane);
   Atomics.store(ctl, CTL_STATE, STATE_RUNNING);
   post({ t: 'ready' });
   let served = 0;

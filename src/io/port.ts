@@ -40,6 +40,8 @@ export interface DeviceOptions {
   tso: boolean;
   /** TAP: the MAC wlvs answers with on the segment; the device's own MAC is derived from it (tapDeviceMac) */
   directorMac?: string;
+  /** one queue per data-path worker (default 1); more than one makes a multi-queue device */
+  queues?: number;
 }
 
 /** An open device; `fd` means something only to the implementation that opened it. */
@@ -47,6 +49,8 @@ export interface OpenDevice {
   name: string;
   kind: 'tap' | 'tun';
   fd: number;
+  /** the fd of each queue (queue i is served by worker i; queues[0] === fd); absent: just `fd` */
+  queues?: number[];
   vnet: boolean;
 }
 
@@ -70,6 +74,8 @@ export interface PortOptions {
   layout: Layout;
   /** director.busy_poll_us */
   busyPollUs: number;
+  /** data-path workers (director.workers, default 1): one per device queue, lane i of the layout each */
+  workers?: number;
   /** the compiled core; the port instantiates its own copy over the memory */
   core: WebAssembly.Module;
   /** the data path's clock in milliseconds (u32, wrap-safe), for a port on this thread */
@@ -100,8 +106,11 @@ export interface BatchPort {
   setCore(core: WebAssembly.Module): void;
   /** send writes one frame the host built (ARP, ICMP) to a device; false if it was dropped */
   send(device: number, frame: Uint8Array): boolean;
+  /** stats and batchStats: summed over the port's workers */
   stats(): PortStats;
   batchStats(): BatchStats;
+  /** each worker's own counters (index = worker = lane); a port without workers leaves it out */
+  workerStats?(): { port: PortStats; batch: BatchStats }[];
   /** stop ends reading and waits until no batch runs (safe twice); the devices stay open */
   stop(): Promise<void>;
 }

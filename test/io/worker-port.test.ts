@@ -111,7 +111,8 @@ describe('the data-path worker over socket pairs', { timeout: 60_000 }, () => {
     work = mkdtempSync(join(tmpdir(), 'wlvs-worker-test-'));
     const io = new PairIo();
     wire = new Wire(io);
-    const spec = parseConfig(TAP_DIRECTOR + `services:${webService({ weights: [1, 1, 1] })}`, 'test.yaml');
+    // one socket pair per device is one queue: one worker (multi-queue devices are e2e's)
+    const spec = { ...parseConfig(TAP_DIRECTOR + `services:${webService({ weights: [1, 1, 1] })}`, 'test.yaml'), workers: 1 };
     const { sys } = recordingKernel();
     dir = await Director.start({ spec, log: recordingLog().log, io, kernelRoutes: new KernelRoutes(sys) });
   });
