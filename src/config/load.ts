@@ -10,7 +10,7 @@ import type {
   ConnectionLogSpec, DeviceSpec, DirectorSpec, FullnatSpec, HaSpec, HealthSpec, LipSpec, RealServerSpec, RouteSpec,
   ServiceSpec, SynFloodSpec, VrrpSpec,
 } from '../model/spec.js';
-import { MAX_WORKERS, defaultWorkers, forwardingModes, haAddresses, serverFamily, serviceKey, usesFullnat } from '../model/spec.js';
+import { DEFAULT_WORKERS, MAX_WORKERS, forwardingModes, haAddresses, serverFamily, serviceKey, usesFullnat } from '../model/spec.js';
 import { familyOf, hostPort as joinHostPort, parseCidr } from '../model/address.js';
 import { clusterSection } from './cluster.js';
 import { type Issue, Reader, addressesOf, hostPort, isCidr, isIpv4 } from './reader.js';
@@ -535,7 +535,7 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
     sessions: r.int(dm, 'sessions', 'director', 16, 1 << 23, 1 << 20),
     batch: r.int(dm, 'batch', 'director', 1, 1024, 256),
     busyPollUs: r.int(dm, 'busy_poll_us', 'director', 0, 1000, 0),
-    workers: r.int(dm, 'workers', 'director', 1, MAX_WORKERS, defaultWorkers()),
+    workers: r.int(dm, 'workers', 'director', 1, MAX_WORKERS, DEFAULT_WORKERS),
     timeouts,
     unknownPackets: r.oneOf(dm, 'unknown_packets', 'director', ['drop', 'host', 'pass'] as const, 'drop'),
     fullnat: fullnatSpec,

@@ -1,17 +1,19 @@
 // spec.ts — the director's normalized view of what it should run: every default filled in,
 // addresses parsed, nothing left to interpret. The YAML config (src/config/) is turned into this
 // by from-config.ts; the table applier and the device setup read only this.
-import { availableParallelism } from 'node:os';
 
 export type Protocol = 'tcp' | 'udp';
 
 /** director.workers at most: a device gets one queue per worker, the layout one lane each */
 export const MAX_WORKERS = 16;
 
-/** defaultWorkers: the cores this process may use (its CPU affinity), at most MAX_WORKERS */
-export function defaultWorkers(): number {
-  return Math.max(1, Math.min(MAX_WORKERS, availableParallelism()));
-}
+/**
+ * director.workers when the config is silent: one. While the shared session table is guarded by
+ * one table-wide lock (assembly/mem.ts lockTable), a second worker adds parallel device I/O but
+ * runs the core in turn with the first, and the end-to-end suite has not yet run every mode on
+ * two; the default becomes the cores available (os.availableParallelism()) with striped locks.
+ */
+export const DEFAULT_WORKERS = 1;
 export type ForwardingMode = 'nat' | 'dr' | 'tun' | 'fullnat';
 export type SchedulerName = 'rr' | 'wrr' | 'lc' | 'wlc' | 'sed' | 'nq' | 'sh' | 'dh' | 'mh';
 /** off; auto: cookies while the director sees a SYN flood; on: cookies for every new connection */
@@ -240,8 +242,7 @@ export interface DirectorSpec {
   /** microseconds to keep polling the devices after a wakeup (0: sleep until the next frame) */
   busyPollUs: number;
   /**
-   * data-path workers, one per queue of every (multi-queue) device; absent: 1. The config's
-   * default is the cores this process may use (os.availableParallelism(), at most 16).
+   * data-path workers, one per queue of every (multi-queue) device; absent: DEFAULT_WORKERS
    */
   workers?: number;
   /** seconds by IPVS state name (established, fin_wait, udp, ...) */
