@@ -2,7 +2,9 @@
 // process() per batch) with frames from the oracle, so tests read like fixtures: frames in,
 // verdicts and frames out. Works with the release and the debug build.
 import * as abi from '../../src/dataplane/abi.js';
-import { type Capacities, computeLayout, createMemory, frameAddress, writeHeader, type Layout } from '../../src/dataplane/memory-map.js';
+import {
+  type Capacities, computeLayout, createMemory, frameAddress, laneHeaderField, writeHeader, type Layout,
+} from '../../src/dataplane/memory-map.js';
 import type { CoreExports } from '../../src/dataplane/abi.js';
 import { compileCore, coreModulePath, type CoreFlavour, instantiateCore } from '../../src/dataplane/module.js';
 import {
@@ -38,6 +40,8 @@ export interface BatchOptions {
   vnet?: boolean;
   /** virtio headers to put before each frame (vnet batches) */
   vnetHeaders?: Uint8Array[];
+  /** the worker lane whose slots, descriptors and header the batch uses (default 0) */
+  lane?: number;
 }
 
 export const CLIENT_MAC = '02:00:00:00:0c:01';
@@ -157,25 +161,28 @@ export class CoreHarness {
   run(frames: Uint8Array[], now: number, opts: BatchOptions = {}): FrameResult[] {
     const l2 = opts.l2 ?? true;
     const vnet = opts.vnet ?? false;
+    const lane = opts.lane ?? 0;
+    const { descriptors, emit } = this.layout.lanes[lane];
     if (frames.length > this.layout.caps.slotCount) throw new Error('batch larger than the slot count');
-    this.tables.setHeader(abi.HDR_BATCH_FLAGS, (l2 ? abi.BATCH_L2 : 0) | (vnet ? abi.BATCH_VNET : 0));
-    this.tables.setHeader(abi.HDR_BATCH_DEV, opts.dev ?? 0);
+    const flags = (l2 ? abi.BATCH_L2 : 0) | (vnet ? abi.BATCH_VNET : 0);
+    this.view.setUint32(laneHeaderField(this.layout, lane, abi.HDR_BATCH_FLAGS), flags, true);
+    this.view.setUint32(laneHeaderField(this.layout, lane, abi.HDR_BATCH_DEV), opts.dev ?? 0, true);
     frames.forEach((f, i) => {
-      const at = frameAddress(this.layout, i);
+      const at = frameAddress(this.layout, i, lane);
       if (f.length > this.layout.slotSize - this.layout.headroom) throw new Error('frame larger than a slot');
       this.bytes.set(f, at);
       if (vnet) this.bytes.set(opts.vnetHeaders?.[i] ?? new Uint8Array(abi.VNET_HDR_LEN), at - abi.VNET_HDR_LEN);
-      const d = this.layout.descriptors.base + i * abi.DESC_SIZE;
+      const d = descriptors.base + i * abi.DESC_SIZE;
       this.view.setUint32(d + abi.DESC_OFF, at, true);
       this.view.setUint32(d + abi.DESC_LEN, f.length, true);
       this.bytes[d + abi.DESC_VERDICT] = 0xee;
       this.bytes[d + abi.DESC_IN_DEV] = opts.dev ?? 0;
     });
-    const ret = this.core.process(0, frames.length, now >>> 0);
-    const results = frames.map((_, i) => this.result(i, vnet));
+    const ret = this.core.process(lane, frames.length, now >>> 0);
+    const results = frames.map((_, i) => this.result(i, vnet, lane));
     this.emitted = [];
-    for (let i = 0; i < this.tables.header(abi.HDR_EMIT_COUNT); i++) {
-      const at = this.layout.emit.base + i * abi.EMIT_SLOT_SIZE;
+    for (let i = 0; i < this.view.getUint32(laneHeaderField(this.layout, lane, abi.HDR_EMIT_COUNT), true); i++) {
+      const at = emit.base + i * abi.EMIT_SLOT_SIZE;
       const len = this.view.getUint16(at + abi.EMIT_LEN, true);
       const frame = this.bytes.slice(at + abi.EMIT_FRAME, at + abi.EMIT_FRAME + len);
       this.emitted.push({ dev: this.bytes[at + abi.EMIT_DEV], out: frame });
@@ -194,8 +201,8 @@ export class CoreHarness {
     return this.run([frame], now, opts)[0];
   }
 
-  result(i: number, vnet: boolean): FrameResult {
-    const d = this.layout.descriptors.base + i * abi.DESC_SIZE;
+  result(i: number, vnet: boolean, lane = 0): FrameResult {
+    const d = this.layout.lanes[lane].descriptors.base + i * abi.DESC_SIZE;
     const off = this.view.getUint32(d + abi.DESC_OFF, true);
     const len = this.view.getUint32(d + abi.DESC_LEN, true);
     return {
