@@ -310,15 +310,10 @@ export function writeHeader(memory: WebAssembly.Memory, layout: Layout): void {
   const h = (field: number, value: number): void => view.setUint32(abi.HEADER_BASE + field, value, true);
   h(abi.HDR_MAGIC, abi.MAGIC);
   h(abi.HDR_ABI, abi.ABI_VERSION);
-  h(abi.HDR_BATCH_FLAGS, 0);
-  h(abi.HDR_BATCH_DEV, 0);
   h(abi.HDR_OPTIONS, abi.OPT_EVENTS);
-  h(abi.HDR_SLOT_BASE, layout.slots.base);
   h(abi.HDR_SLOT_SIZE, layout.slotSize);
   h(abi.HDR_SLOT_COUNT, layout.caps.slotCount);
   h(abi.HDR_HEADROOM, layout.headroom);
-  h(abi.HDR_DESC_BASE, layout.descriptors.base);
-  h(abi.HDR_SCRATCH_BASE, layout.scratch.base);
   h(abi.HDR_DEV_BASE, layout.devices.base);
   h(abi.HDR_DEV_COUNT, 0);
   h(abi.HDR_LOCAL_BASE, layout.local.base);
@@ -340,19 +335,12 @@ export function writeHeader(memory: WebAssembly.Memory, layout: Layout): void {
   h(abi.HDR_CONN_COUNT, 0);
   h(abi.HDR_CONN_FREE, 0);
   h(abi.HDR_CONN_HIGH, 0);
-  h(abi.HDR_SWEEP_CURSOR, 0);
   h(abi.HDR_LIP_BASE, layout.lips.base);
   h(abi.HDR_LIP_CAP, layout.caps.lips);
   h(abi.HDR_FNAT_QUARANTINE, DEFAULT_FNAT_QUARANTINE_S * 1000);
   h(abi.HDR_POOL_BASE, layout.pools.base);
   h(abi.HDR_POOL_CAP, layout.caps.poolEntries);
-  h(abi.HDR_STATS_BASE, layout.stats.base);
-  h(abi.HDR_SVC_STATS_BASE, layout.svcStats.base);
-  h(abi.HDR_RS_STATS_BASE, layout.rsStats.base);
-  h(abi.HDR_EVT_BASE, layout.events.base);
   h(abi.HDR_EVT_CAP, layout.eventCap);
-  h(abi.HDR_EVT_HEAD, 0);
-  h(abi.HDR_EVT_TAIL, 0);
   h(abi.HDR_MEM_END, layout.memoryBytes);
   h(abi.HDR_CONN6_BASE, layout.conns6.base);
   h(abi.HDR_SVC6_BASE, layout.svc6.base);
@@ -363,19 +351,13 @@ export function writeHeader(memory: WebAssembly.Memory, layout: Layout): void {
   h(abi.HDR_FRAG_BASE, layout.fragSlots ? layout.frags.base : 0);
   h(abi.HDR_FRAG_MASK, layout.fragSlots ? layout.fragSlots - 1 : 0);
   h(abi.HDR_FRAG_TIMEOUT, DEFAULT_FRAGMENT_TIMEOUT_MS);
-  h(abi.HDR_HOLD_BASE, layout.caps.holdFrames ? layout.hold.base : 0);
   h(abi.HDR_HOLD_COUNT, layout.caps.holdFrames);
   h(abi.HDR_HOLD_SIZE, layout.holdSize);
   h(abi.HDR_HOLD_TIMEOUT, DEFAULT_HOLD_TIMEOUT_MS);
-  h(abi.HDR_HOLD_WAITING, 0);
-  h(abi.HDR_HOLD_READY, 0);
-  h(abi.HDR_EMIT_BASE, layout.emit.base);
   h(abi.HDR_EMIT_CAP, layout.caps.emitSlots);
-  h(abi.HDR_EMIT_COUNT, 0);
   // no SYN-flood defence until the host configures it: no embryonic budget, no fill trigger
   h(abi.HDR_EMBRYONIC, 0);
   h(abi.HDR_EMBRYONIC_MAX, layout.connCap);
-  h(abi.HDR_EVICT_CURSOR, 0);
   h(abi.HDR_SYN_RECV_PRESSURE, 0);
   h(abi.HDR_SYNPROXY_FILL, 0);
   h(abi.HDR_SYNPROXY_OPTS, SYNPROXY_DEFAULT_MSS | (SYNPROXY_DEFAULT_WSCALE << 16));
@@ -390,26 +372,25 @@ export function writeHeader(memory: WebAssembly.Memory, layout: Layout): void {
   h(abi.HDR_TABLE_LOCK, 0);
   layout.lanes.forEach((lane, n) => {
     const l = (field: number, value: number): void => view.setUint32(lane.header + field, value, true);
-    if (n > 0) {
-      l(abi.HDR_BATCH_FLAGS, 0);
-      l(abi.HDR_BATCH_DEV, 0);
-      l(abi.HDR_SLOT_BASE, lane.slots.base);
-      l(abi.HDR_DESC_BASE, lane.descriptors.base);
-      l(abi.HDR_SCRATCH_BASE, lane.scratch.base);
-      l(abi.HDR_STATS_BASE, lane.stats.base);
-      l(abi.HDR_SVC_STATS_BASE, lane.svcStats.base);
-      l(abi.HDR_RS_STATS_BASE, lane.rsStats.base);
-      l(abi.HDR_EVT_BASE, lane.events.base);
-      l(abi.HDR_EVT_HEAD, 0);
-      l(abi.HDR_EVT_TAIL, 0);
-      l(abi.HDR_SWEEP_CURSOR, n);
-      l(abi.HDR_HOLD_BASE, layout.caps.holdFrames ? lane.hold.base : 0);
-      l(abi.HDR_HOLD_WAITING, 0);
-      l(abi.HDR_HOLD_READY, 0);
-      l(abi.HDR_EMIT_BASE, lane.emit.base);
-      l(abi.HDR_EMIT_COUNT, 0);
-      l(abi.HDR_EVICT_CURSOR, 0);
-    }
+    // the lane-scoped fields, for lane 0 too: its header is the one above, its regions the aliases
+    l(abi.HDR_BATCH_FLAGS, 0);
+    l(abi.HDR_BATCH_DEV, 0);
+    l(abi.HDR_SLOT_BASE, lane.slots.base);
+    l(abi.HDR_DESC_BASE, lane.descriptors.base);
+    l(abi.HDR_SCRATCH_BASE, lane.scratch.base);
+    l(abi.HDR_STATS_BASE, lane.stats.base);
+    l(abi.HDR_SVC_STATS_BASE, lane.svcStats.base);
+    l(abi.HDR_RS_STATS_BASE, lane.rsStats.base);
+    l(abi.HDR_EVT_BASE, lane.events.base);
+    l(abi.HDR_EVT_HEAD, 0);
+    l(abi.HDR_EVT_TAIL, 0);
+    l(abi.HDR_SWEEP_CURSOR, n);
+    l(abi.HDR_HOLD_BASE, layout.caps.holdFrames ? lane.hold.base : 0);
+    l(abi.HDR_HOLD_WAITING, 0);
+    l(abi.HDR_HOLD_READY, 0);
+    l(abi.HDR_EMIT_BASE, lane.emit.base);
+    l(abi.HDR_EMIT_COUNT, 0);
+    l(abi.HDR_EVICT_CURSOR, 0);
     // descriptors point at their slot's frame position from the start
     for (let i = 0; i < layout.caps.slotCount; i++) {
       const d = lane.descriptors.base + i * abi.DESC_SIZE;
