@@ -43,9 +43,10 @@ import { bswap16, copy6, hdr, lhdr, setHdr, setLhdr, timeReached } from './mem';
 import {
   CLASS_DONE, CLASS_FRAG, CLASS_ICMP_ERR, CLASS_IN, CLASS_LIP, CLASS_UNKNOWN, CLASS_V6, parseFrame,
 } from './parse';
-import { handleExt, nat64Reply } from './batch6';
+import { forward6, handleExt, nat64Reply, newConn6 } from './batch6';
 import { schedule } from './sched/index';
 import { connxAddress, seqAdjust } from './seqadj';
+import { rsIsV6 } from './session6';
 import { NO_SERVICE, lookupService, serviceAddress } from './service';
 import {
   NO_CONN, allocConn, connAddress, connGone, detachTemplate, expireConn, freeConn, indexInsert,
@@ -57,12 +58,12 @@ import { drIn } from './xmit/dr';
 import { fnatIn, fnatOut } from './xmit/fnat';
 import { natIn, natOut } from './xmit/nat';
 import { setMacs } from './xmit/rewrite';
-import { ETH_SRC, IP_TOT_LEN, TCP_FLAGS, TH_ACK, TH_FIN, TH_RST, TH_SYN } from './wire';
+import { ETH_SRC, IP6_HLEN, IP6_PLEN, IP_TOT_LEN, TCP_FLAGS, TH_ACK, TH_FIN, TH_RST, TH_SYN } from './wire';
 import { TUN_FAILED_BELOW, TUN_FRAG_NEEDED, tunIn } from './xmit/tun';
 
 /** forward()'s `forced` when the segment's flags decide the next TCP state */
 // @ts-ignore: decorator
-@inline const STATE_FROM_SEGMENT: u32 = 0xff;
+@inline export const STATE_FROM_SEGMENT: u32 = 0xff;
 
 /** newConn results at or above this are failures: FAILED | DROP_* reason */
 // @ts-ignore: decorator
@@ -224,7 +225,7 @@ export function retirePrevious(prev: u32, rs: u32, hintLip: u32, now: u32): void
  * it is retired here in every outcome, and a Full-NAT connection tries its LIP:lport first.
  * Returns the record index, or FAILED | DROP_* reason.
  */
-function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, now: u32, prev: u32,
+export function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, now: u32, prev: u32,
   proxied: bool = false): u32 {
   const s = serviceAddress(svcIdx);
   const proto = <u32>load<u8>(scr + SCR_PROTO);
@@ -351,7 +352,7 @@ function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, no
  * forward moves one packet of session `rec` in direction `out`: state and timer, the mode's
  * rewrite, Ethernet addresses and output device, counters and the verdict.
  */
-function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: bool, inDev: u32, now: u32,
+export function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: bool, inDev: u32, now: u32,
   forced: u32 = STATE_FROM_SEGMENT): void {
   const c = connAddress(rec);
   const flags = load<u8>(c + CONN_FLAGS);
@@ -540,7 +541,7 @@ export function handle(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, i
     rec = recOf(v);
     out = (v & IDX_DIR_OUT) != 0;
     if (proto == IPPROTO_TCP && load<u8>(scr + SCR_ICMP) == 0 && synproxyPending(rec)) {
-      proxyHandshake(desc, scr, rec, out, l2, vnet, inDev, now);
+      proxyHandshake(desc, scr, rec, out, l2, vnet, inDev, now, false);
       return;
     }
   } else if (cls == CLASS_IN) {
@@ -550,26 +551,7 @@ export function handle(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, i
       settle(desc, VERDICT_DROP, DROP_NO_SERVICE);
       return;
     }
-    if (proto == IPPROTO_TCP) {
-      const tf = load<u8>(scr + SCR_TCPFLAGS);
-      const s = serviceAddress(svc);
-      if ((tf & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN) {
-        countSyn(svc);
-        // a SYN under protection costs one frame and no session
-        if (synproxyActive(s)) {
-          // the closing session the SYN would reuse ends now: the cookie's ACK must find no
-          // session (a Full-NAT tuple is kept in quarantine, its next server is not known yet)
-          if (prev != NO_CONN) retirePrevious(prev, NO_RS, NO_LIP, now);
-          answerSyn(desc, scr, svc, l2, vnet, inDev, now);
-          return;
-        }
-      } else if ((load<u8>(s + SVC_FLAGS2) & SVCF2_SYNPROXY) != 0 && (tf & (TH_SYN | TH_ACK | TH_RST | TH_FIN)) == TH_ACK) {
-        // the third segment of a handshake we answered, if it returns a cookie: checked even
-        // when protection is off now, as a cookie sent a moment ago stays valid
-        proxyOpen(desc, scr, svc, l2, vnet, inDev, now);
-        return;
-      }
-    }
+    if (proto == IPPROTO_TCP && proxyIntercept(desc, scr, svc, prev, l2, vnet, inDev, now, false)) return;
     rec = newConn(scr, svc, <usize>load<u32>(desc + DESC_OFF), l2, inDev, now, prev);
     if (rec >= FAILED) {
       settle(desc, VERDICT_DROP, <u8>(rec & 0xff));
@@ -593,29 +575,60 @@ export function handle(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, i
 }
 
 /**
+ * proxyIntercept is the SYN proxy's look at a sessionless TCP segment to service `svc` (IPv4 or,
+ * with `v6`, IPv6): a SYN under protection is answered with a cookie, a pure ACK to a SYN-proxy
+ * service is checked as the handshake's third segment. Returns true when it took the segment.
+ */
+// @ts-ignore: decorator
+@inline export function proxyIntercept(desc: usize, scr: usize, svc: u32, prev: u32, l2: bool, vnet: bool, inDev: u32,
+  now: u32, v6: bool): bool {
+  const tf = load<u8>(scr + SCR_TCPFLAGS);
+  const s = serviceAddress(svc);
+  if ((tf & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN) {
+    countSyn(svc);
+    // a SYN under protection costs one frame and no session
+    if (synproxyActive(s)) {
+      // the closing session the SYN would reuse ends now: the cookie's ACK must find no
+      // session (a Full-NAT tuple is kept in quarantine, its next server is not known yet)
+      if (prev != NO_CONN) retirePrevious(prev, NO_RS, NO_LIP, now);
+      answerSyn(desc, scr, svc, l2, vnet, inDev, now, v6);
+      return true;
+    }
+  } else if ((load<u8>(s + SVC_FLAGS2) & SVCF2_SYNPROXY) != 0 && (tf & (TH_SYN | TH_ACK | TH_RST | TH_FIN)) == TH_ACK) {
+    // the third segment of a handshake we answered, if it returns a cookie: checked even
+    // when protection is off now, as a cookie sent a moment ago stays valid
+    proxyOpen(desc, scr, svc, l2, vnet, inDev, now, v6);
+    return true;
+  }
+  return false;
+}
+
+/**
  * proxyOpen handles a sessionless ACK to a SYN-proxy service: a valid cookie schedules a real
  * server and turns the ACK into the SYN that opens the connection to it (state SYN_SENT); a
  * valid cookie that finds no server is answered with a RST; anything else is dropped.
  */
-function proxyOpen(desc: usize, scr: usize, svc: u32, l2: bool, vnet: bool, inDev: u32, now: u32): void {
-  const info = checkCookieAck(scr);
+function proxyOpen(desc: usize, scr: usize, svc: u32, l2: bool, vnet: bool, inDev: u32, now: u32, v6: bool): void {
+  const info = checkCookieAck(scr, v6);
   if (info == COOKIE_BAD) {
     settle(desc, VERDICT_DROP, DROP_BAD_COOKIE);
     return;
   }
   const frame = <usize>load<u32>(desc + DESC_OFF);
-  const rec = newConn(scr, svc, frame, l2, inDev, now, NO_CONN, true);
-  if (rec >= FAILED || connxAddress(rec) == 0) {
-    // no extension record means a core started without one: never the case when the host
-    // configured a SYN proxy, but refuse rather than run a proxied session untranslated
+  const rec = v6 ? newConn6(scr, svc, frame, l2, inDev, now, NO_CONN, true) : newConn(scr, svc, frame, l2, inDev, now, NO_CONN, true);
+  // no extension record means a core started without one: never the case when the host
+  // configured a SYN proxy, but refuse rather than run a proxied session untranslated; nor is
+  // an IPv6 client proxied to an IPv4 server (NAT64), which the host refuses to configure
+  if (rec >= FAILED || connxAddress(rec) == 0 || (v6 && !rsIsV6(connAddress(rec)))) {
     if (rec < FAILED) expireConn(rec);
-    resetClient(desc, scr, l2, vnet, inDev);
+    resetClient(desc, scr, l2, vnet, inDev, v6);
     countDrop(rec < FAILED ? DROP_UNSUPPORTED : rec & 0xff);
     return;
   }
-  openServer(desc, scr, rec, info, l2, vnet);
+  openServer(desc, scr, rec, info, l2, vnet, v6);
   connStatsStart(rec, connAddress(rec), now);
-  forward(desc, scr, rec, false, l2, vnet, inDev, now, TCP_S_SYN_SENT);
+  if (v6) forward6(desc, scr, rec, false, l2, vnet, inDev, now, TCP_S_SYN_SENT);
+  else forward(desc, scr, rec, false, l2, vnet, inDev, now, TCP_S_SYN_SENT);
   emitEvent(EVT_CREATED, connAddress(rec));
 }
 
@@ -624,22 +637,25 @@ function proxyOpen(desc: usize, scr: usize, svc: u32, l2: bool, vnet: bool, inDe
  * its SYN-ACK completes the handshake (synproxy.ts serverAnswered), a RST from either side is
  * passed on and closes the session, anything else waits (the client's window is still closed).
  */
-function proxyHandshake(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: bool, inDev: u32, now: u32): void {
+export function proxyHandshake(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: bool, inDev: u32, now: u32,
+  v6: bool): void {
   const c = connAddress(rec);
   const tf = load<u8>(scr + SCR_TCPFLAGS);
-  if (out && serverAnswered(desc, scr, rec, l2, vnet)) {
+  if (out && serverAnswered(desc, scr, rec, l2, vnet, v6)) {
     const r = rsAddress(<u32>load<u16>(c + CONN_RS));
     applyTcpState(c, r, TCP_S_ESTABLISHED);
     store<u32>(c + CONN_EXPIRES, now + timeoutMs(TCP_S_ESTABLISHED));
     emitEvent(EVT_STATE_CHANGED, c);
-    const tot = bswap16(<u32>load<u16>(<usize>load<u32>(scr + SCR_L3) + IP_TOT_LEN));
+    const ip = <usize>load<u32>(scr + SCR_L3);
+    const tot = v6 ? IP6_HLEN + bswap16(<u32>load<u16>(ip + IP6_PLEN)) : bswap16(<u32>load<u16>(ip + IP_TOT_LEN));
     countTraffic(<u32>load<u16>(c + CONN_SVC), <u32>load<u16>(c + CONN_RS), true, tot);
     connStatsCount(rec, scr, true, true, tot, now);
     return;
   }
   if (tf & TH_RST) {
     if (out) serverRefused(rec, <usize>load<u32>(scr + SCR_L4));
-    forward(desc, scr, rec, out, l2, vnet, inDev, now, TCP_S_CLOSE);
+    if (v6) forward6(desc, scr, rec, out, l2, vnet, inDev, now, TCP_S_CLOSE);
+    else forward(desc, scr, rec, out, l2, vnet, inDev, now, TCP_S_CLOSE);
     return;
   }
   settle(desc, VERDICT_DROP, DROP_SYNPROXY_PENDING);

@@ -15,9 +15,10 @@ import {
   VERDICT_FORWARD, VNET_FLAGS, VNET_F_NEEDS_CSUM, VNET_HDR_LEN,
 } from './abi';
 import {
-  FAILED, SORRY_PICK, connCreated, devAddress, handle, liveTemplate, pickServer, retirePrevious, reuseLip, reusable,
-  settle, strayTcp, stream, unknownPacket,
+  FAILED, SORRY_PICK, STATE_FROM_SEGMENT, connCreated, devAddress, handle, liveTemplate, pickServer, proxyHandshake,
+  proxyIntercept, retirePrevious, reuseLip, reusable, settle, strayTcp, stream, unknownPacket,
 } from './batch';
+import { quoteAdjust6, synproxyPending } from './synproxy';
 import { CLIENTADDR_FAILED } from './clientaddr';
 import { connStatsCount, connStatsEvict, connStatsStart } from './connstats';
 import { emitEvent } from './events';
@@ -88,13 +89,15 @@ export function handleExt(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool
  * newConn6 schedules a real server of service `svcIdx` for the first packet of an IPv6
  * connection and creates its session, as newConn does; the server may be IPv6 (NAT66, DR, TUN,
  * Full-NAT) or IPv4 (Full-NAT only: NAT64). Returns the record index, or FAILED | DROP_* reason.
+ * `proxied` as newConn's: the SYN proxy's verified ACK opens the session.
  */
-function newConn6(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, now: u32, prev: u32): u32 {
+export function newConn6(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, now: u32, prev: u32,
+  proxied: bool = false): u32 {
   const s = serviceAddress(svcIdx);
   const proto = <u32>load<u8>(scr + SCR_PROTO);
   const p6 = proto | PROTO_V6;
   // a stray TCP segment creates a session only for a mid-flow service in DR or TUN (newConn)
-  const midFlow = strayTcp(scr, proto);
+  const midFlow = !proxied && strayTcp(scr, proto);
   if (midFlow && (load<u8>(s + SVC_FLAGS) & SVCF_MIDFLOW) == 0) return FAILED | DROP_NO_SESSION;
   const hintLip = reuseLip(prev);
   const hintPort = hintLip != NO_LIP ? <u32>load<u16>(connAddress(prev) + CONN_LPORT) : 0;
@@ -140,9 +143,9 @@ function newConn6(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, n
   const rport = rportRaw != 0 ? rportRaw : vport;
   const rip6 = rs6Address(rs) + RS6_RIP;
 
-  // the embryonic budget, as newConn applies it (defence before insertion; no SYN proxy for IPv6)
+  // the embryonic budget, as newConn applies it (defence before insertion)
   const tf = load<u8>(scr + SCR_TCPFLAGS);
-  if (proto == IPPROTO_TCP && (tf & (TH_SYN | TH_ACK)) == TH_SYN && embryonicFull() && !evictEmbryonic(now)) {
+  if (proto == IPPROTO_TCP && !proxied && (tf & (TH_SYN | TH_ACK)) == TH_SYN && embryonicFull() && !evictEmbryonic(now)) {
     return FAILED | DROP_EMBRYONIC_LIMIT;
   }
   let rec = allocConn();
@@ -196,10 +199,13 @@ function newConn6(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, n
   return rec;
 }
 
-/** tcpStep moves a TCP session's state for a segment in direction `dir` and sets its timer */
-function tcpStep(c: usize, r: usize, scr: usize, dir: u32, now: u32): void {
+/**
+ * tcpStep moves a TCP session's state for a segment in direction `dir` (or to `forced`, the SYN
+ * proxy's own handshake states) and sets its timer
+ */
+function tcpStep(c: usize, r: usize, scr: usize, dir: u32, now: u32, forced: u32 = STATE_FROM_SEGMENT): void {
   const state = <u32>load<u8>(c + CONN_STATE);
-  const next = nextTcpState(state, dir, <u32>load<u8>(scr + SCR_TCPFLAGS));
+  const next = forced != STATE_FROM_SEGMENT ? forced : nextTcpState(state, dir, <u32>load<u8>(scr + SCR_TCPFLAGS));
   if (next != state) {
     applyTcpState(c, r, next);
     if (state != TCP_S_NONE) emitEvent(EVT_STATE_CHANGED, c);
@@ -214,7 +220,8 @@ function tcpStep(c: usize, r: usize, scr: usize, dir: u32, now: u32): void {
  * mode's rewrite (or translation to IPv4 for NAT64), Ethernet addresses and device, counters.
  * Returns true when the packet went on along the session (not dropped, not answered).
  */
-function forward6(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: bool, inDev: u32, now: u32): bool {
+export function forward6(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: bool, inDev: u32, now: u32,
+  forced: u32 = STATE_FROM_SEGMENT): bool {
   const c = connAddress(rec);
   const x = conn6Address(rec);
   const flags = load<u8>(c + CONN_FLAGS);
@@ -252,12 +259,14 @@ function forward6(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: 
       if (vnet) memory.fill(nf - VNET_HDR_LEN, 0, VNET_HDR_LEN);
       translated = true;
     } else if (fwd == FWD_NAT || fwd == FWD_FNAT) {
+      // a proxied session's quote is in the sequence space of the side it was sent to
+      quoteAdjust6(rec, ip, <usize>load<u32>(scr + SCR_FRAG6), out);
       relayIcmp6Error(ip, l4, <usize>load<u32>(scr + SCR_FRAG6), c, x, out, fwd);
     }
     count(STAT_ICMP_RELAYED, 1);
   } else if (proto == IPPROTO_TCP) {
     firstSyn = load<u8>(c + CONN_STATE) == TCP_S_NONE && !out && (load<u8>(scr + SCR_TCPFLAGS) & (TH_SYN | TH_ACK)) == TH_SYN;
-    tcpStep(c, r, scr, fwd == FWD_DR || fwd == FWD_TUN ? DIR_INPUT_ONLY : (out ? DIR_OUTPUT : DIR_INPUT), now);
+    tcpStep(c, r, scr, fwd == FWD_DR || fwd == FWD_TUN ? DIR_INPUT_ONLY : (out ? DIR_OUTPUT : DIR_INPUT), now, forced);
   } else {
     store<u32>(c + CONN_EXPIRES, now + timeoutMs(TO_UDP));
   }
@@ -388,6 +397,11 @@ function handle6(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, inDev: 
   if (v != 0) {
     rec = recOf(v);
     out = (v & IDX_DIR_OUT) != 0;
+    // as handle: the SYN proxy's handshake with the real server (batch.ts proxyHandshake)
+    if (proto == IPPROTO_TCP && load<u8>(scr + SCR_ICMP) == 0 && synproxyPending(rec)) {
+      proxyHandshake(desc, scr, rec, out, l2, vnet, inDev, now, true);
+      return 0;
+    }
   } else if (cls == CLASS_IN) {
     const svc = lookupService6(dst, ports >>> 16, proto);
     if (svc == NO_SERVICE) {
@@ -395,6 +409,7 @@ function handle6(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, inDev: 
       settle(desc, VERDICT_DROP, DROP_NO_SERVICE);
       return 0;
     }
+    if (proto == IPPROTO_TCP && proxyIntercept(desc, scr, svc, prev, l2, vnet, inDev, now, true)) return 0;
     rec = newConn6(scr, svc, <usize>load<u32>(desc + DESC_OFF), l2, inDev, now, prev);
     if (rec >= FAILED) {
       settle(desc, VERDICT_DROP, <u8>(rec & 0xff));

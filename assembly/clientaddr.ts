@@ -165,10 +165,15 @@ function ip6Text(p: usize, a: usize, write: bool): u32 {
  * TCP6 CIP VIP CPORT VPORT\r\n", at most 104 of the 107 bytes proxy-protocol.txt §2.1 allows.
  */
 function proxyLength6(rec: u32, c: usize, v2: bool): u32 {
-  if (v2) return V2_TCP6_LEN;
   const x = conn6Address(rec);
-  return 11 + ip6Text(0, x + CONN6_CIP, false) + 1 + ip6Text(0, x + CONN6_VIP, false) + 1 +
-    decimalLength(bswap16(<u32>load<u16>(c + CONN_CPORT))) + 1 + decimalLength(bswap16(<u32>load<u16>(c + CONN_VPORT))) + 2;
+  return proxyLength6Of(x + CONN6_CIP, x + CONN6_VIP, <u32>load<u16>(c + CONN_CPORT), <u32>load<u16>(c + CONN_VPORT), v2);
+}
+
+/** proxyLength6Of: proxyLength6 for the 16-byte addresses at `cip`, `vip` and ports (wire order) */
+function proxyLength6Of(cip: usize, vip: usize, cport: u32, vport: u32, v2: bool): u32 {
+  if (v2) return V2_TCP6_LEN;
+  return 11 + ip6Text(0, cip, false) + 1 + ip6Text(0, vip, false) + 1 + decimalLength(bswap16(cport)) + 1 +
+    decimalLength(bswap16(vport)) + 2;
 }
 
 /**
@@ -334,9 +339,8 @@ export function clampMss(l4: usize, room: u32, partial: bool): void {
 /** room: bytes a client segment of session `rec` (record `c`) may grow by, for the SYN-ACK's MSS clamp */
 export function clientAddrRoom(rec: u32, c: usize, flags: u8): u32 {
   if (clientV6(c)) {
-    let room: u32 = (flags & SVCF_TOA) != 0 ? TCPOLEN_TOA6 : 0;
-    if ((flags & (SVCF_PROXY_V1 | SVCF_PROXY_V2)) != 0) room += proxyLength6(rec, c, (flags & SVCF_PROXY_V2) != 0);
-    return room;
+    const x = conn6Address(rec);
+    return clientAddrRoomOf(<u32>(x + CONN6_CIP), <u32>(x + CONN6_VIP), <u32>load<u16>(c + CONN_CPORT), <u32>load<u16>(c + CONN_VPORT), flags, true);
   }
   return clientAddrRoomOf(load<u32>(c + CONN_CIP), load<u32>(c + CONN_VIP), <u32>load<u16>(c + CONN_CPORT),
     <u32>load<u16>(c + CONN_VPORT), flags);
@@ -344,11 +348,15 @@ export function clientAddrRoom(rec: u32, c: usize, flags: u8): u32 {
 
 /**
  * clientAddrRoomOf: clientAddrRoom before the session exists (the SYN proxy's own SYN-ACK, which
- * announces the MSS the client's segments keep to). Addresses and ports in wire order.
+ * announces the MSS the client's segments keep to). Addresses and ports in wire order; for an
+ * IPv6 client (`v6`) `cip` and `vip` are where its 16-byte addresses are.
  */
-export function clientAddrRoomOf(cip: u32, vip: u32, cport: u32, vport: u32, flags: u8): u32 {
-  let room: u32 = (flags & SVCF_TOA) != 0 ? TCPOLEN_TOA : 0;
-  if ((flags & (SVCF_PROXY_V1 | SVCF_PROXY_V2)) != 0) room += proxyLengthOf(cip, vip, cport, vport, (flags & SVCF_PROXY_V2) != 0);
+export function clientAddrRoomOf(cip: u32, vip: u32, cport: u32, vport: u32, flags: u8, v6: bool = false): u32 {
+  let room: u32 = (flags & SVCF_TOA) != 0 ? (v6 ? TCPOLEN_TOA6 : TCPOLEN_TOA) : 0;
+  if ((flags & (SVCF_PROXY_V1 | SVCF_PROXY_V2)) != 0) {
+    const v2 = (flags & SVCF_PROXY_V2) != 0;
+    room += v6 ? proxyLength6Of(cip, vip, cport, vport, v2) : proxyLengthOf(cip, vip, cport, vport, v2);
+  }
   return room;
 }
 
@@ -362,7 +370,7 @@ export function clientAddrRoomOf(cip: u32, vip: u32, cport: u32, vport: u32, fla
 }
 
 /** writeToa6 writes IPv6 session `rec`'s TOA option (TCPOLEN_TOA6 bytes: kind, length, port, address) at `p` */
-function writeToa6(p: usize, rec: u32, c: usize): void {
+export function writeToa6(p: usize, rec: u32, c: usize): void {
   store<u8>(p, TCPOPT_TOA);
   store<u8>(p + 1, <u8>TCPOLEN_TOA6);
   store<u16>(p + 2, load<u16>(c + CONN_CPORT));

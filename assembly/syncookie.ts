@@ -16,9 +16,12 @@
 // but the proxy must tell the handshake's ACK (seq = ISN + 1) from a window probe (seq = ISN)
 // when the ACK was lost, and with an even `data` only the right reading verifies.
 // Addresses and ports are the raw wire-order words the packet holds, as in Linux.
+// IPv6 (net/ipv6/syncookies.c) differs only in the hash and the MSS table: H is SipHash of the
+// 40 bytes (saddr, daddr, count, sport, dport), and MSSTAB6 is Linux's IPv6 table. Every function
+// takes `v6`; with it, `saddr` and `daddr` are the addresses of the 16-byte addresses.
 import { COOKIE_KEYS_SIZE, HDR_COOKIE_COUNT, HDR_COOKIE_KEYS, HEADER_BASE } from './abi';
 import { hdr } from './mem';
-import { siphash4u32 } from './siphash';
+import { siphash40, siphash4u32 } from './siphash';
 
 // @ts-ignore: decorator
 @inline const COOKIEBITS: u32 = 24;
@@ -49,18 +52,22 @@ import { siphash4u32 } from './siphash';
 // Linux's table, from "An Analysis of TCP Maximum Segment Sizes" (Alcock, Nelson 2011): most
 // announced MSS values are 1460, then 1300-1349, then 1440/1452 (PPPoE); sorted ascending
 const MSSTAB: usize = memory.data<u16>([536, 1300, 1440, 1460]);
+// Linux's IPv6 table (net/ipv6/syncookies.c msstab): the minimum MTU (RFC 8200 §5), tunnels
+// (1480), Ethernet, jumbo frames, each less the 60 bytes of IPv6 and TCP headers
+const MSSTAB6: usize = memory.data<u16>([1220, 1420, 1440, 8940]);
 
-/** mssIndex: the largest MSSTAB entry not above `mss` (0 when below all: the cookie then says 536) */
-export function mssIndex(mss: u32): u32 {
+/** mssIndex: the largest table entry not above `mss` (0 when below all: the cookie then says its first) */
+export function mssIndex(mss: u32, v6: bool = false): u32 {
+  const tab = v6 ? MSSTAB6 : MSSTAB;
   for (let i: u32 = 3; i > 0; i--) {
-    if (mss >= <u32>load<u16>(MSSTAB + (i << 1))) return i;
+    if (mss >= <u32>load<u16>(tab + (i << 1))) return i;
   }
   return 0;
 }
 
 // @ts-ignore: decorator
-@inline export function mssOfIndex(i: u32): u32 {
-  return <u32>load<u16>(MSSTAB + ((i & 3) << 1));
+@inline export function mssOfIndex(i: u32, v6: bool = false): u32 {
+  return <u32>load<u16>((v6 ? MSSTAB6 : MSSTAB) + ((i & 3) << 1));
 }
 
 /** keyAt: where the two keys of period `count` live */
@@ -69,9 +76,14 @@ export function mssIndex(mss: u32): u32 {
   return <usize>(HEADER_BASE + HDR_COOKIE_KEYS + (count & 1) * COOKIE_KEYS_SIZE);
 }
 
-/** cookieHash is Linux's cookie_hash: SipHash of (saddr, daddr, sport << 16 | dport, count), low 32 bits */
+/**
+ * cookieHash is Linux's cookie_hash, low 32 bits: IPv4 SipHash of (saddr, daddr, sport << 16 |
+ * dport, count); IPv6 of the struct (saddr, daddr, count, sport, dport).
+ */
 // @ts-ignore: decorator
-@inline function cookieHash(key: usize, saddr: u32, daddr: u32, ports: u32, count: u32): u32 {
+@inline function cookieHash(key: usize, saddr: u32, daddr: u32, ports: u32, count: u32, v6: bool): u32 {
+  // the IPv6 struct's last 8 bytes: count, then the raw big-endian ports as the packet holds them
+  if (v6) return <u32>siphash40(load<u64>(key), load<u64>(key + 8), saddr, daddr, <u64>count | (<u64>ports << 32));
   // Linux hashes (__force u32)sport << 16 | dport of the raw big-endian fields; `ports` is the raw
   // load sport | dport << 16
   return <u32>siphash4u32(load<u64>(key), load<u64>(key + 8), saddr, daddr, rotr<u32>(ports, 16), count);
@@ -81,11 +93,11 @@ export function mssIndex(mss: u32): u32 {
  * cookieMake returns the SYN-ACK sequence number for the client's SYN (saddr:sport -> daddr:dport,
  * ISN `sseq`) carrying `data` (< 2^23), in the current period.
  */
-export function cookieMake(saddr: u32, daddr: u32, ports: u32, sseq: u32, data: u32): u32 {
+export function cookieMake(saddr: u32, daddr: u32, ports: u32, sseq: u32, data: u32, v6: bool = false): u32 {
   const count = hdr(HDR_COOKIE_COUNT);
   const key = keyAt(count);
-  return cookieHash(key, saddr, daddr, ports, 0) + sseq + (count << COOKIEBITS) +
-    ((cookieHash(key + 16, saddr, daddr, ports, count) + (data << 1)) & COOKIEMASK);
+  return cookieHash(key, saddr, daddr, ports, 0, v6) + sseq + (count << COOKIEBITS) +
+    ((cookieHash(key + 16, saddr, daddr, ports, count, v6) + (data << 1)) & COOKIEMASK);
 }
 
 /**
@@ -93,15 +105,15 @@ export function cookieMake(saddr: u32, daddr: u32, ports: u32, sseq: u32, data: 
  * `sseq` and returns the data it carries when that is below `limit`, else COOKIE_BAD. Cookies of
  * the current and the previous period are accepted.
  */
-export function cookieCheck(cookie: u32, saddr: u32, daddr: u32, ports: u32, sseq: u32, limit: u32): u32 {
+export function cookieCheck(cookie: u32, saddr: u32, daddr: u32, ports: u32, sseq: u32, limit: u32, v6: bool = false): u32 {
   const now = hdr(HDR_COOKIE_COUNT);
   for (let age: u32 = 0; age < MAX_AGE; age++) {
     const count = now - age;
     const key = keyAt(count);
-    const rest = cookie - cookieHash(key, saddr, daddr, ports, 0) - sseq;
+    const rest = cookie - cookieHash(key, saddr, daddr, ports, 0, v6) - sseq;
     // the top 8 bits must name this period, as Linux's check_tcp_syn_cookie requires
     if ((rest >>> COOKIEBITS) != (count & 0xff)) continue;
-    const data = (rest - cookieHash(key + 16, saddr, daddr, ports, count)) & COOKIEMASK;
+    const data = (rest - cookieHash(key + 16, saddr, daddr, ports, count, v6)) & COOKIEMASK;
     if ((data & 1) == 0 && (data >> 1) < limit) return data >> 1;
   }
   return COOKIE_BAD;

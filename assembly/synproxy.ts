@@ -17,6 +17,13 @@
 // Every frame here is built in the slot it arrived in, with fresh checksums and no virtio
 // offload flags. The handshake's own frames are never larger than the frames they replace by
 // more than the 40 bytes of options, and every slot has that much room after a minimal frame.
+//
+// Both families take the same steps through the same functions (`v6`): the addresses an IPv4
+// step keeps as u32 values are, for IPv6, the addresses of the 16-byte addresses (in the packet or
+// the session's CONN6 record), and only the IP header writer, the pseudo-header and the cookie's
+// hash and MSS table (syncookie.ts) look at the family. The IPv6 frames the proxy writes have a
+// bare 40-byte header: extension headers of the segment they replace are not kept. A client of
+// an IPv6 VIP with an IPv4 server (NAT64) is not proxied (the host refuses the configuration).
 import {
   CONNF_POOL, CONNXF_SYNPROXY_PENDING, CONNXF_SYNPROXY_TS, CONNXF_SYNPROXY_WINDOW, CONNXF_SYNPROXY_WSCALE, CONNXF_SEQ,
   CONNXF_SYNPROXY, CONNXF_TS, CONNX_AUX, CONNX_FLAGS, CONNX_SEQ_IN, CONNX_SEQ_OUT, CONNX_TS, CONN_CDEV, CONN_CIP,
@@ -24,14 +31,15 @@ import {
   DESC_LEN, DESC_OFF, DESC_OUT_DEV, DESC_REASON, DESC_VERDICT, DEV_MAC, DEV_SIZE, ETH_HLEN, HDR_DEV_BASE,
   HDR_SYNPROXY_OPTS, IPPROTO_TCP, RS_DEV, RS_MAC, SCR_L3, SCR_L4, SCR_TCPFLAGS, STAT_COOKIES_FAILED, STAT_COOKIES_OK,
   STAT_COOKIES_SENT, STAT_EMIT_FULL, STAT_PROXY_SENT, STAT_TOA_ADDED, SVCF_PROXY_V2, VERDICT_FORWARD, VNET_HDR_LEN,
-  CONNXF_PROXY, CONNXF_TOA,
+  CONNXF_PROXY, CONNXF_TOA, CONN6_CIP, CONN6_LIP, CONN6_RIP, CONN6_VIP,
 } from './abi';
-import { clientAddrFlags, clientAddrRoomOf, lowerMss, proxyHeaderLength, writeProxy, writeToa } from './clientaddr';
-import { csumApply, csumDelta32, ipHeaderChecksum, tcpChecksum } from './csum';
+import { clientAddrFlags, clientAddrRoomOf, lowerMss, proxyHeaderLength, writeProxy, writeToa, writeToa6 } from './clientaddr';
+import { csumAdd128, csumApply, csumDelta32, csumFinish, csumSum, ipHeaderChecksum, tcpChecksum } from './csum';
 import { emitCommit, emitReserve } from './emit';
 import { bswap16, copy6, hdr } from './mem';
 import { connxAddress } from './seqadj';
 import { connAddress, rsAddress } from './session';
+import { conn6Address } from './session6';
 import {
   COOKIE_BAD, DATA_LIMIT_NO_TS, DATA_LIMIT_TS, TS_OPT_ECN, TS_OPT_SACK, WSCALE_NONE, cookieCheck, cookieMake, mssIndex,
   mssOfIndex, tsEncode,
@@ -45,6 +53,7 @@ import {
   ETH_DST, ETH_P_IP_RAW, ETH_SRC, ETH_TYPE, IP_CSUM, IP_DF_RAW, IP_DST, IP_FRAG, IP_HLEN, IP_ID, IP_PROTO, IP_SRC,
   IP_TOS, IP_TOT_LEN, IP_TTL, IP_VIHL, IP_VIHL_PLAIN, ICMP_HLEN, TCP_ACK, TCP_CSUM, TCP_DEFAULT_MSS, TCP_DOFF, TCP_FLAGS,
   TCP_HLEN, TCP_MAX_WSCALE, TCP_SEQ, TCP_URG, TCP_WINDOW, TH_ACK, TH_CWR, TH_ECE, TH_RST, TH_SYN, TCPOLEN_TOA,
+  ETH_P_IPV6_RAW, IP6_DST, IP6_HLEN, IP6_HLIM, IP6_NXT, IP6_PLEN, IP6_SRC, IP6_VTC, TCPOLEN_TOA6,
 } from './wire';
 
 /** TTL of the segments the director answers itself (Linux's default) */
@@ -76,12 +85,53 @@ export function writeIp(ip: usize, src: u32, dst: u32, l4len: u32): void {
   store<u16>(ip + IP_CSUM, <u16>ipHeaderChecksum(ip, IP_HLEN));
 }
 
+/** ipLen: the length of the bare IP header the proxy writes */
+// @ts-ignore: decorator
+@inline function ipLen(v6: bool): u32 {
+  return v6 ? IP6_HLEN : IP_HLEN;
+}
+
+/** srcOf / dstOf: a packet's addresses as the steps keep them (IPv6: where they are) */
+// @ts-ignore: decorator
+@inline function srcOf(ip: usize, v6: bool): u32 {
+  return v6 ? <u32>(ip + IP6_SRC) : load<u32>(ip + IP_SRC);
+}
+
+// @ts-ignore: decorator
+@inline function dstOf(ip: usize, v6: bool): u32 {
+  return v6 ? <u32>(ip + IP6_DST) : load<u32>(ip + IP_DST);
+}
+
+/**
+ * writeL3 writes the bare IP header of a TCP payload of `l4len` bytes at `ip`: writeIp's, or for
+ * IPv6 (version 6, no traffic class or flow label, hop limit 64) from the 16-byte addresses at
+ * `src` and `dst`, which may be the header's own fields (an answer swaps them in place).
+ */
+function writeL3(ip: usize, v6: bool, src: u32, dst: u32, l4len: u32): void {
+  if (!v6) {
+    writeIp(ip, src, dst, l4len);
+    return;
+  }
+  const s0 = load<u64>(src);
+  const s1 = load<u64>(src, 8);
+  const d0 = load<u64>(dst);
+  const d1 = load<u64>(dst, 8);
+  store<u32>(ip + IP6_VTC, 0x60);
+  store<u16>(ip + IP6_PLEN, <u16>bswap16(l4len));
+  store<u8>(ip + IP6_NXT, IPPROTO_TCP);
+  store<u8>(ip + IP6_HLIM, PROXY_TTL);
+  store<u64>(ip + IP6_SRC, s0);
+  store<u64>(ip + IP6_SRC, s1, 8);
+  store<u64>(ip + IP6_DST, d0);
+  store<u64>(ip + IP6_DST, d1, 8);
+}
+
 /**
  * writeTcp writes a TCP header at `l4` (ports raw: sport | dport << 16, as loaded) with `optLen`
  * bytes of options and `payload` bytes of data already in place after it, and its checksum over
- * the pseudo-header src -> dst.
+ * the pseudo-header of the IP header at `ip`, which is written already.
  */
-export function writeTcp(l4: usize, src: u32, dst: u32, ports: u32, seq: u32, ack: u32, flags: u8, window: u32, optLen: u32,
+export function writeTcp(l4: usize, ip: usize, v6: bool, ports: u32, seq: u32, ack: u32, flags: u8, window: u32, optLen: u32,
   payload: u32 = 0): void {
   store<u32>(l4, ports);
   store<u32>(l4 + TCP_SEQ, bswap<u32>(seq));
@@ -91,7 +141,16 @@ export function writeTcp(l4: usize, src: u32, dst: u32, ports: u32, seq: u32, ac
   store<u16>(l4 + TCP_WINDOW, <u16>bswap16(window));
   store<u16>(l4 + TCP_CSUM, 0);
   store<u16>(l4 + TCP_URG, 0);
-  store<u16>(l4 + TCP_CSUM, <u16>tcpChecksum(src, dst, l4, TCP_HLEN + optLen + payload));
+  const len = TCP_HLEN + optLen + payload;
+  let sum: u32;
+  if (v6) {
+    // RFC 8200 §8.1: a 32-bit length and the next header, summing as IPv4's 16-bit fields do
+    const tail = (<u64>IPPROTO_TCP << 8) | (<u64>bswap16(len) << 16);
+    sum = csumFinish(csumSum(l4, len, <u64>csumAdd128(ip + IP6_SRC) + <u64>csumAdd128(ip + IP6_DST) + tail));
+  } else {
+    sum = tcpChecksum(load<u32>(ip + IP_SRC), load<u32>(ip + IP_DST), l4, len);
+  }
+  store<u16>(l4 + TCP_CSUM, <u16>sum);
 }
 
 /**
@@ -101,12 +160,12 @@ export function writeTcp(l4: usize, src: u32, dst: u32, ports: u32, seq: u32, ac
  * value (timestamps). The MSS we announce leaves room for what TOA and the PROXY header add to
  * the client's segments (clientaddr.ts does the same to a server's SYN-ACK when it sees one).
  */
-export function answerSyn(desc: usize, scr: usize, svc: u32, l2: bool, vnet: bool, inDev: u32, now: u32): void {
+export function answerSyn(desc: usize, scr: usize, svc: u32, l2: bool, vnet: bool, inDev: u32, now: u32, v6: bool = false): void {
   const frame = <usize>load<u32>(desc + DESC_OFF);
   const ip = <usize>load<u32>(scr + SCR_L3);
   const l4 = <usize>load<u32>(scr + SCR_L4);
-  const cip = load<u32>(ip + IP_SRC);
-  const vip = load<u32>(ip + IP_DST);
+  const cip = srcOf(ip, v6);
+  const vip = dstOf(ip, v6);
   const ports = load<u32>(l4);
   const isn = bswap<u32>(load<u32>(l4 + TCP_SEQ));
   const tf = load<u8>(scr + SCR_TCPFLAGS);
@@ -119,26 +178,28 @@ export function answerSyn(desc: usize, scr: usize, svc: u32, l2: bool, vnet: boo
   const wsOk = (sum & OPT_HAS_WSCALE) != 0;
   const wscode = wsOk ? optWscale(sum) : WSCALE_NONE;
   const mss = optMss(sum) != 0 ? optMss(sum) : TCP_DEFAULT_MSS;
-  const mssind = mssIndex(mss);
+  const mssind = mssIndex(mss, v6);
   // Linux cookie_init_timestamp: window scale | SACK << 4 | ECN << 5 in the timestamp value
   const ecn = (tf & (TH_ECE | TH_CWR)) == (TH_ECE | TH_CWR);
   const data = ts ? mssind : mssind | (sack ? 4 : 0) | (wscode << 3);
-  const cookie = cookieMake(cip, vip, ports, isn, data);
+  const cookie = cookieMake(cip, vip, ports, isn, data, v6);
   const tsval = ts ? tsEncode(now, wscode | (sack ? TS_OPT_SACK : 0) | (ecn ? TS_OPT_ECN : 0)) : 0;
   const ours = hdr(HDR_SYNPROXY_OPTS);
   const caf = clientAddrFlags(svc);
-  const ourMss = caf != 0 ? lowerMss(ours & 0xffff, clientAddrRoomOf(cip, vip, ports & 0xffff, ports >>> 16, caf)) : ours & 0xffff;
+  // the configured MSS is IPv4's: an IPv6 header takes 20 bytes more of the same MTU
+  const baseMss = v6 ? (ours & 0xffff) - (IP6_HLEN - IP_HLEN) : ours & 0xffff;
+  const ourMss = caf != 0 ? lowerMss(baseMss, clientAddrRoomOf(cip, vip, ports & 0xffff, ports >>> 16, caf, v6)) : baseMss;
 
   // the SYN was addressed to our MAC: answer from it to where the SYN came from
   if (l2) swapMacs(frame);
-  const nl4 = ip + IP_HLEN;
+  const nl4 = ip + ipLen(v6);
   const optLen = writeOptions(nl4 + TCP_HLEN, ourMss, sack, ts, tsval, clientTsval,
     wsOk ? <i32>((ours >>> 16) & 0xf) : -1);
-  writeIp(ip, vip, cip, TCP_HLEN + optLen);
+  writeL3(ip, v6, vip, cip, TCP_HLEN + optLen);
   // ECN is not offered (no ECE): the director cannot know yet whether the real server agrees
-  writeTcp(nl4, vip, cip, rotr<u32>(ports, 16), cookie, isn + 1, TH_SYN | TH_ACK, 0, optLen);
+  writeTcp(nl4, ip, v6, rotr<u32>(ports, 16), cookie, isn + 1, TH_SYN | TH_ACK, 0, optLen);
   if (vnet) memory.fill(frame - VNET_HDR_LEN, 0, VNET_HDR_LEN);
-  store<u32>(desc + DESC_LEN, (l2 ? ETH_HLEN : 0) + IP_HLEN + TCP_HLEN + optLen);
+  store<u32>(desc + DESC_LEN, (l2 ? ETH_HLEN : 0) + ipLen(v6) + TCP_HLEN + optLen);
   store<u8>(desc + DESC_OUT_DEV, <u8>inDev);
   store<u8>(desc + DESC_VERDICT, VERDICT_FORWARD);
   store<u8>(desc + DESC_REASON, 0);
@@ -162,7 +223,7 @@ export function answerSyn(desc: usize, scr: usize, svc: u32, l2: bool, vnet: boo
  * handshake we answered: its acknowledgement minus 1 must be a cookie for its tuple and ISN.
  * Returns the handshake info (above), or COOKIE_BAD; counts either outcome.
  */
-export function checkCookieAck(scr: usize): u32 {
+export function checkCookieAck(scr: usize, v6: bool = false): u32 {
   const ip = <usize>load<u32>(scr + SCR_L3);
   const l4 = <usize>load<u32>(scr + SCR_L4);
   const sum = readOptions(l4);
@@ -170,18 +231,18 @@ export function checkCookieAck(scr: usize): u32 {
   const ts = tsOpt != 0;
   const cookie = bswap<u32>(load<u32>(l4 + TCP_ACK)) - 1;
   const seq = bswap<u32>(load<u32>(l4 + TCP_SEQ));
-  const saddr = load<u32>(ip + IP_SRC);
-  const daddr = load<u32>(ip + IP_DST);
+  const saddr = srcOf(ip, v6);
+  const daddr = dstOf(ip, v6);
   const limit = ts ? DATA_LIMIT_TS : DATA_LIMIT_NO_TS;
-  let data = cookieCheck(cookie, saddr, daddr, load<u32>(l4), seq - 1, limit);
+  let data = cookieCheck(cookie, saddr, daddr, load<u32>(l4), seq - 1, limit, v6);
   let probe: u32 = 0;
   // the client's third segment was lost: it believes the connection open and, facing our zero
   // window, sends window probes, which carry the sequence number before its next one: its ISN
   // (Linux tcp_xmit_probe_skb sends snd_una - 1). Accept them, or the client would probe forever.
-  const l3len = bswap16(<u32>load<u16>(ip + IP_TOT_LEN));
+  const l3len = v6 ? IP6_HLEN + bswap16(<u32>load<u16>(ip + IP6_PLEN)) : bswap16(<u32>load<u16>(ip + IP_TOT_LEN));
   const payload = <u32>(ip + l3len - l4) - ((<u32>load<u8>(l4 + TCP_DOFF) >> 4) << 2);
   if (data == COOKIE_BAD && payload == 0) {
-    data = cookieCheck(cookie, saddr, daddr, load<u32>(l4), seq, limit);
+    data = cookieCheck(cookie, saddr, daddr, load<u32>(l4), seq, limit, v6);
     probe = INFO_PROBE;
   }
   let info = COOKIE_BAD;
@@ -222,12 +283,12 @@ export function checkCookieAck(scr: usize): u32 {
  * rewrites them as for any first packet. The session's extension record keeps what the real
  * server's answer will need.
  */
-export function openServer(desc: usize, scr: usize, rec: u32, info: u32, l2: bool, vnet: bool): void {
+export function openServer(desc: usize, scr: usize, rec: u32, info: u32, l2: bool, vnet: bool, v6: bool = false): void {
   const frame = <usize>load<u32>(desc + DESC_OFF);
   const ip = <usize>load<u32>(scr + SCR_L3);
   const l4 = <usize>load<u32>(scr + SCR_L4);
-  const cip = load<u32>(ip + IP_SRC);
-  const vip = load<u32>(ip + IP_DST);
+  const cip = srcOf(ip, v6);
+  const vip = dstOf(ip, v6);
   const ports = load<u32>(l4);
   const seq = bswap<u32>(load<u32>(l4 + TCP_SEQ));
   const cookie = bswap<u32>(load<u32>(l4 + TCP_ACK)) - 1;
@@ -251,13 +312,13 @@ export function openServer(desc: usize, scr: usize, rec: u32, info: u32, l2: boo
   // the window of a SYN is never scaled (RFC 7323 §2.2); the ACK's was, by the client's shift
   let synWindow = wsOk ? window << ws : window;
   if (synWindow > 0xffff) synWindow = 0xffff;
-  const nl4 = ip + IP_HLEN;
-  const optLen = writeOptions(nl4 + TCP_HLEN, mssOfIndex(info & 3), (info & INFO_SACK) != 0, tsOpt != 0, clientTsval, 0,
+  const nl4 = ip + ipLen(v6);
+  const optLen = writeOptions(nl4 + TCP_HLEN, mssOfIndex(info & 3, v6), (info & INFO_SACK) != 0, tsOpt != 0, clientTsval, 0,
     wsOk ? <i32>ws : -1);
-  writeIp(ip, cip, vip, TCP_HLEN + optLen);
-  writeTcp(nl4, cip, vip, ports, (info & INFO_PROBE) != 0 ? seq : seq - 1, 0, TH_SYN, synWindow, optLen);
+  writeL3(ip, v6, cip, vip, TCP_HLEN + optLen);
+  writeTcp(nl4, ip, v6, ports, (info & INFO_PROBE) != 0 ? seq : seq - 1, 0, TH_SYN, synWindow, optLen);
   if (vnet) memory.fill(frame - VNET_HDR_LEN, 0, VNET_HDR_LEN);
-  store<u32>(desc + DESC_LEN, (l2 ? ETH_HLEN : 0) + IP_HLEN + TCP_HLEN + optLen);
+  store<u32>(desc + DESC_LEN, (l2 ? ETH_HLEN : 0) + ipLen(v6) + TCP_HLEN + optLen);
   store<u32>(scr + SCR_L4, <u32>nl4);
   store<u8>(scr + SCR_TCPFLAGS, TH_SYN);
 }
@@ -267,20 +328,20 @@ export function openServer(desc: usize, scr: usize, rec: u32, info: u32, l2: boo
  * acknowledgement the client sent, RFC 9293 §3.10.7.1): the cookie was valid but no real server
  * could take the connection, and the client would otherwise wait on a zero window.
  */
-export function resetClient(desc: usize, scr: usize, l2: bool, vnet: bool, inDev: u32): void {
+export function resetClient(desc: usize, scr: usize, l2: bool, vnet: bool, inDev: u32, v6: bool = false): void {
   const frame = <usize>load<u32>(desc + DESC_OFF);
   const ip = <usize>load<u32>(scr + SCR_L3);
   const l4 = <usize>load<u32>(scr + SCR_L4);
-  const cip = load<u32>(ip + IP_SRC);
-  const vip = load<u32>(ip + IP_DST);
+  const cip = srcOf(ip, v6);
+  const vip = dstOf(ip, v6);
   const ports = load<u32>(l4);
   const ack = bswap<u32>(load<u32>(l4 + TCP_ACK));
   if (l2) swapMacs(frame);
-  const nl4 = ip + IP_HLEN;
-  writeIp(ip, vip, cip, TCP_HLEN);
-  writeTcp(nl4, vip, cip, rotr<u32>(ports, 16), ack, 0, TH_RST, 0, 0);
+  const nl4 = ip + ipLen(v6);
+  writeL3(ip, v6, vip, cip, TCP_HLEN);
+  writeTcp(nl4, ip, v6, rotr<u32>(ports, 16), ack, 0, TH_RST, 0, 0);
   if (vnet) memory.fill(frame - VNET_HDR_LEN, 0, VNET_HDR_LEN);
-  store<u32>(desc + DESC_LEN, (l2 ? ETH_HLEN : 0) + IP_HLEN + TCP_HLEN);
+  store<u32>(desc + DESC_LEN, (l2 ? ETH_HLEN : 0) + ipLen(v6) + TCP_HLEN);
   store<u8>(desc + DESC_OUT_DEV, <u8>inDev);
   store<u8>(desc + DESC_VERDICT, VERDICT_FORWARD);
 }
@@ -313,7 +374,7 @@ export function resetClient(desc: usize, scr: usize, l2: bool, vnet: bool, inDev
  * the ACK that completes the real server's handshake. Returns false (nothing changed) if the
  * segment is not a SYN-ACK.
  */
-export function serverAnswered(desc: usize, scr: usize, rec: u32, l2: bool, vnet: bool): bool {
+export function serverAnswered(desc: usize, scr: usize, rec: u32, l2: bool, vnet: bool, v6: bool = false): bool {
   const c = connAddress(rec);
   const x = connxAddress(rec);
   const frame = <usize>load<u32>(desc + DESC_OFF);
@@ -353,9 +414,12 @@ export function serverAnswered(desc: usize, scr: usize, rec: u32, l2: bool, vnet
 
   const r = rsAddress(<u32>load<u16>(c + CONN_RS));
   const fnat = (load<u8>(c + CONN_FLAGS) & CONNF_POOL) != 0;
-  const cip = load<u32>(c + CONN_CIP);
-  const vip = load<u32>(c + CONN_VIP);
-  const rip = load<u32>(c + CONN_RIP);
+  const x6 = v6 ? conn6Address(rec) : 0;
+  const cip = v6 ? <u32>(x6 + CONN6_CIP) : load<u32>(c + CONN_CIP);
+  const vip = v6 ? <u32>(x6 + CONN6_VIP) : load<u32>(c + CONN_VIP);
+  const rip = v6 ? <u32>(x6 + CONN6_RIP) : load<u32>(c + CONN_RIP);
+  const lip = v6 ? <u32>(x6 + CONN6_LIP) : load<u32>(c + CONN_LIP);
+  const l3len = ipLen(v6);
   const cport = <u32>load<u16>(c + CONN_CPORT);
   const vport = <u32>load<u16>(c + CONN_VPORT);
   const rport = <u32>load<u16>(c + CONN_RPORT);
@@ -373,16 +437,17 @@ export function serverAnswered(desc: usize, scr: usize, rec: u32, l2: bool, vnet
     const eip = e + l2len;
     if (l2) {
       setMacs(e, r + RS_MAC, devMacOf(rsDev));
-      store<u16>(e + ETH_TYPE, ETH_P_IP_RAW);
+      store<u16>(e + ETH_TYPE, v6 ? ETH_P_IPV6_RAW : ETH_P_IP_RAW);
     }
-    const src = fnat ? load<u32>(c + CONN_LIP) : cip;
+    const src = fnat ? lip : cip;
     const sport = fnat ? <u32>load<u16>(c + CONN_LPORT) : cport;
-    const eopts = eip + IP_HLEN + TCP_HLEN;
+    const eopts = eip + l3len + TCP_HLEN;
     let eoptLen = optLen;
     if (ts) writeTimestamps(eopts, clientTsval, serverTsval);
     if (flags & CONNXF_TOA) {
-      writeToa(eopts + eoptLen, c);
-      eoptLen += TCPOLEN_TOA;
+      if (v6) writeToa6(eopts + eoptLen, rec, c);
+      else writeToa(eopts + eoptLen, c);
+      eoptLen += v6 ? TCPOLEN_TOA6 : TCPOLEN_TOA;
       count(STAT_TOA_ADDED, 1);
     }
     const h = proxyHeaderLength(rec);
@@ -390,10 +455,10 @@ export function serverAnswered(desc: usize, scr: usize, rec: u32, l2: bool, vnet
       writeProxy(eopts + eoptLen, rec, c, (clientAddrFlags(<u32>load<u16>(c + CONN_SVC)) & SVCF_PROXY_V2) != 0);
       count(STAT_PROXY_SENT, 1);
     }
-    writeIp(eip, src, rip, TCP_HLEN + eoptLen + h);
-    writeTcp(eip + IP_HLEN, src, rip, sport | (rport << 16), ack, serverIsn + 1, TH_ACK,
+    writeL3(eip, v6, src, rip, TCP_HLEN + eoptLen + h);
+    writeTcp(eip + l3len, eip, v6, sport | (rport << 16), ack, serverIsn + 1, TH_ACK,
       inShift != 0 ? rescale(clientWindow, inShift, 0) : clientWindow, eoptLen, h);
-    emitCommit(e, l2len + IP_HLEN + TCP_HLEN + eoptLen + h, rsDev);
+    emitCommit(e, l2len + l3len + TCP_HLEN + eoptLen + h, rsDev);
   } else {
     // the client's first segment completes it instead (it carries the same ACK)
     count(STAT_EMIT_FULL, 1);
@@ -402,13 +467,13 @@ export function serverAnswered(desc: usize, scr: usize, rec: u32, l2: bool, vnet
   // the slot: VIP -> client, the ACK of the server's SYN as the client expects it, window open
   const cdev = <u32>load<u8>(c + CONN_CDEV);
   if (l2) setMacs(frame, c + CONN_CMAC, devMacOf(cdev));
-  const nl4 = ip + IP_HLEN;
+  const nl4 = ip + l3len;
   if (ts) writeTimestamps(nl4 + TCP_HLEN, ourTsval, clientTsval);
-  writeIp(ip, vip, cip, TCP_HLEN + optLen);
-  writeTcp(nl4, vip, cip, vport | (cport << 16), cookie + 1, ack, TH_ACK,
+  writeL3(ip, v6, vip, cip, TCP_HLEN + optLen);
+  writeTcp(nl4, ip, v6, vport | (cport << 16), cookie + 1, ack, TH_ACK,
     clientWs ? rescale(serverWindow, 0, wsOurs) : serverWindow, optLen);
   if (vnet) memory.fill(frame - VNET_HDR_LEN, 0, VNET_HDR_LEN);
-  store<u32>(desc + DESC_LEN, l2len + IP_HLEN + TCP_HLEN + optLen);
+  store<u32>(desc + DESC_LEN, l2len + l3len + TCP_HLEN + optLen);
   store<u32>(desc + DESC_OFF, <u32>frame);
   store<u8>(desc + DESC_OUT_DEV, <u8>cdev);
   store<u8>(desc + DESC_VERDICT, VERDICT_FORWARD);
@@ -469,8 +534,22 @@ export function quoteAdjust(rec: u32, ip: usize, out: bool): void {
   const end = ip + bswap16(<u32>load<u16>(ip + IP_TOT_LEN));
   const e = ip + ihl + ICMP_HLEN;
   if (load<u8>(e + IP_PROTO) != IPPROTO_TCP) return;
-  const l4 = e + ((<u32>load<u8>(e) & 15) << 2);
   // parse.ts guaranteed the quote's first 8 bytes of L4: the ports and the sequence number
+  quoteSeq(x, e + ((<u32>load<u8>(e) & 15) << 2), end, out);
+}
+
+/**
+ * quoteAdjust6 is quoteAdjust for an ICMPv6 error (IPv6 header at `ip`) whose quoted TCP header
+ * parse6.ts found at `l4` (its first 8 bytes present), before relayIcmp6Error rewrites the quote.
+ */
+export function quoteAdjust6(rec: u32, ip: usize, l4: usize, out: bool): void {
+  const x = connxAddress(rec);
+  if (x == 0 || (<u32>load<u16>(x + CONNX_FLAGS) & CONNXF_SEQ) == 0) return;
+  quoteSeq(x, l4, ip + IP6_HLEN + bswap16(<u32>load<u16>(ip + IP6_PLEN)), out);
+}
+
+/** quoteSeq moves the quoted sequence number at `l4` by extension record `x`'s delta (quote ends at `end`) */
+function quoteSeq(x: usize, l4: usize, end: usize, out: bool): void {
   const delta = 0 - load<u32>(x + (out ? CONNX_SEQ_IN : CONNX_SEQ_OUT));
   if (delta == 0) return;
   const from = load<u32>(l4 + TCP_SEQ);
