@@ -2,17 +2,22 @@
 // an independent Python model of Linux's encoding (test/oracle/syncookie.py, SipHash checked
 // against the reference vectors), the options a client sent surviving into the real server's SYN,
 // the handshake with the server and the translation of the rest of the connection across 2^32,
-// for NAT and Full-NAT. Every frame is decoded and its checksums recomputed by the oracle.
+// for NAT and Full-NAT, IPv4 and IPv6 (the same steps, the IPv6 cookie of net/ipv6/syncookies.c:
+// SipHash of the 128-bit addresses, Linux's IPv6 MSS table). Every frame is decoded and its
+// checksums recomputed by the oracle, and every frame of both families once more by scapy.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as abi from '../../src/dataplane/abi.js';
 import {
-  CIP, CLIENT_MAC, CoreHarness, DEV0_MAC, DEV1_MAC, FLAVOURS, LIPS, RIPS, RS_MACS, VIP, realServerEntry,
+  CIP as CIP4, CIP6, CLIENT_MAC, CoreHarness, DEV0_MAC, DEV1_MAC, FLAVOURS, LIPS as LIPS4, LIPS6, RIPS as RIPS4, RIPS6,
+  RS_MACS, VIP as VIP4, VIP6, realServerEntry, realServerEntry6,
 } from './harness.js';
 import {
-  allChecksumsOk, decodeFrame, ethernet, icmpPacket, ipToBytes, tcpOptions, tcpPacket, type DecodedIp, type TcpSpec,
+  allChecksumsOk, allChecksumsOk6, decodeFrame, decodeFrame6, ethernet, icmp6Packet, icmpPacket, ip6ToBytes, ipToBytes,
+  tcp6Packet, tcpOptions, tcpPacket, type DecodedIp, type DecodedIp6, type TcpSpec,
 } from '../oracle/packet.js';
+import type { RealServerEntry } from '../../src/dataplane/tables.js';
 
 const ORACLE = new URL('../../../test/oracle/syncookie.py', import.meta.url).pathname;
 const u32 = (n: number) => n >>> 0;
@@ -35,8 +40,34 @@ function synOptions(o: SynOpts): number[] {
   return b;
 }
 
+/** the family under test: its addresses, builders and what the proxy announces in it */
+interface Family {
+  name: string; v6: boolean; cip: string; vip: string; rips: string[]; lips: string[]; stranger: string;
+  rs: (i: number) => RealServerEntry; ethType: number; ourMss: number; msstab: number[]; toaLen: number;
+  tcp: (ip: { src: string; dst: string }, t: TcpSpec) => Uint8Array; bytes: (a: string) => number[];
+}
+const FAMILIES: Family[] = [
+  { name: 'IPv4', v6: false, cip: CIP4, vip: VIP4, rips: RIPS4, lips: LIPS4, stranger: '10.0.1.11', rs: (i) => realServerEntry(i),
+    ethType: 0x0800, ourMss: 1460, msstab: [536, 1300, 1440, 1460], toaLen: 8, tcp: tcpPacket, bytes: ipToBytes },
+  // the configured MSS (1460) is IPv4's: 20 bytes less under the IPv6 header; Linux's IPv6 table
+  { name: 'IPv6', v6: true, cip: CIP6, vip: VIP6, rips: RIPS6, lips: LIPS6, stranger: '2001:db8:1::11', rs: (i) => realServerEntry6(i),
+    ethType: 0x86dd, ourMss: 1440, msstab: [1220, 1420, 1440, 8940], toaLen: 20, tcp: tcp6Packet, bytes: ip6ToBytes },
+];
+
+/** a decoded packet of either family */
+type Pkt = DecodedIp | DecodedIp6;
+/** every frame the core sent, for scapy's second opinion at the end */
+const SENT: Uint8Array[] = [];
+
+function decodeAny(out: Uint8Array): { dstMac?: string; srcMac?: string; ip: Pkt } {
+  const f = decodeFrame6(out, true);
+  SENT.push(out.slice());
+  return { dstMac: f.dstMac, srcMac: f.srcMac, ip: (f.ip6 ?? f.ip)! };
+}
+const checksumsOk = (ip: Pkt) => ('ihl' in ip ? allChecksumsOk(ip) : allChecksumsOk6(ip));
+
 interface Decoded { mss?: number; sack: boolean; ts?: [number, number]; ws?: number }
-function decodeOptions(ip: DecodedIp): Decoded {
+function decodeOptions(ip: Pkt): Decoded {
   const out: Decoded = { sack: false };
   for (const o of tcpOptions(ip.tcp!.options!)) {
     const dv = new DataView(o.data.buffer, o.data.byteOffset, o.data.byteLength);
@@ -48,43 +79,48 @@ function decodeOptions(ip: DecodedIp): Decoded {
   return out;
 }
 
-const windowOf = (ip: DecodedIp) => (ip.bytes[ip.ihl + 14] << 8) | ip.bytes[ip.ihl + 15];
+/** the TCP header's offset: the proxy's IPv6 frames have no extension headers */
+const l4At = (ip: Pkt) => ('ihl' in ip ? ip.ihl : 40);
+const windowOf = (ip: Pkt) => (ip.bytes[l4At(ip) + 14] << 8) | ip.bytes[l4At(ip) + 15];
 
 function oracle(cases: Record<string, unknown>[]): number[] {
   const out = execFileSync('/usr/bin/python3', [ORACLE], { input: JSON.stringify({ keys: KEYS, cases }), encoding: 'utf8', timeout: 60_000 });
   return (JSON.parse(out) as { results: number[] }).results;
 }
 
-const fromClient = (t: Partial<TcpSpec>, src = CIP) =>
-  ethernet(DEV0_MAC, CLIENT_MAC, tcpPacket({ src, dst: VIP }, { sport: 40000, dport: 80, ...t } as TcpSpec));
+for (const F of FAMILIES) {
+  const { cip: CIP, vip: VIP, rips: RIPS, lips: LIPS } = F;
+  const fromClient = (t: Partial<TcpSpec>, src = CIP) =>
+  ethernet(DEV0_MAC, CLIENT_MAC, F.tcp({ src, dst: VIP }, { sport: 40000, dport: 80, ...t } as TcpSpec), F.ethType);
+/** a segment from real server 0 to the director (`dst`: the client or a LIP) */
+  const fromServer = (dst: string, t: TcpSpec) => ethernet(DEV1_MAC, RS_MACS[0], F.tcp({ src: RIPS[0], dst }, t), F.ethType);
 /** the client's window as the 8-bit code in the extension record keeps it (4 bits of mantissa) */
-const coded = (w: number) => { const e = Math.max(0, 32 - Math.clz32(w) - 4); return (w >> e) << e; };
+  const coded = (w: number) => { const e = Math.max(0, 32 - Math.clz32(w) - 4); return (w >> e) << e; };
 
-function setKeys(h: CoreHarness, count: number): void {
+  function setKeys(h: CoreHarness, count: number): void {
   h.tables.setCookieKeys(count, Buffer.from(KEYS[count & 1].join(''), 'hex'));
 }
 
-function proxy(flavour: (typeof FLAVOURS)[number], forwarding: 'nat' | 'fullnat' = 'nat', count = 7): CoreHarness {
+  function proxy(flavour: (typeof FLAVOURS)[number], forwarding: 'nat' | 'fullnat' = 'nat', count = 7): CoreHarness {
   const h = new CoreHarness(flavour, { connExt: true }).standard();
-  h.service(0, { forwarding, synProxy: 'on' }, [realServerEntry(0)]);
+  h.service(0, { vip: VIP, forwarding, synProxy: 'on' }, [F.rs(0)]);
   setKeys(h, count - 1);
   setKeys(h, count);
   return h;
 }
 
 /** decodes the one forwarded frame of a result, checking every checksum */
-function fwd(r: { verdict: number; reason: number; out: Uint8Array }): DecodedIp {
+  function fwd(r: { verdict: number; reason: number; out: Uint8Array }): Pkt {
   assert.equal(r.verdict, abi.VERDICT_FORWARD, `verdict ${r.verdict} reason ${abi.DROP_REASON_NAMES[r.reason]}`);
-  const ip = decodeFrame(r.out, true).ip!;
-  assert.ok(allChecksumsOk(ip), 'checksums');
+  const ip = decodeAny(r.out).ip;
+  assert.ok(checksumsOk(ip), 'checksums');
   return ip;
 }
 
-const MSSTAB = [536, 1300, 1440, 1460];
-const mssIndex = (m: number) => [3, 2, 1].find((i) => m >= MSSTAB[i]) ?? 0;
-
+  const MSSTAB = F.msstab;
+  const mssIndex = (m: number) => [3, 2, 1].find((i) => m >= MSSTAB[i]) ?? 0;
 for (const flavour of FLAVOURS) {
-  describe(`SYN cookies (${flavour})`, () => {
+  describe(`SYN cookies, ${F.name} (${flavour})`, () => {
     const clients: { name: string; opts: SynOpts; isn: number; sport: number }[] = [
       { name: 'Linux-like: MSS, SACK, timestamps, window scale 7', opts: { mss: 1460, sack: true, ts: [0x11223344, 0], ws: 7 }, isn: 0xfffffff0, sport: 40000 },
       { name: 'Windows-like: no timestamps, window scale 8', opts: { mss: 1440, sack: true, ws: 8 }, isn: 12345, sport: 40001 },
@@ -100,7 +136,7 @@ for (const flavour of FLAVOURS) {
       const answers = clients.map((c) => {
         const r = h.one(fromClient({ sport: c.sport, flags: 'S', seq: c.isn, options: synOptions(c.opts) }), now);
         assert.equal(r.outDev, 0, 'back out of the device it came from');
-        const f = decodeFrame(r.out, true);
+        const f = decodeAny(r.out);
         assert.equal(f.dstMac, CLIENT_MAC);
         assert.equal(f.srcMac, DEV0_MAC);
         const ip = fwd(r);
@@ -110,7 +146,7 @@ for (const flavour of FLAVOURS) {
         const ws = c.opts.ws ?? 15;
         const mi = mssIndex(c.opts.mss ?? 536);
         const data = c.opts.ts ? mi : mi | (c.opts.sack ? 4 : 0) | (ws << 3);
-        cases.push({ op: 'make', count: 7, saddr: CIP, daddr: VIP, sport: c.sport, dport: 80, seq: c.isn, data });
+        cases.push({ op: 'make', count: 7, saddr: CIP, daddr: VIP, sport: c.sport, dport: 80, seq: c.isn, data, v6: F.v6 });
         if (c.opts.ts) cases.push({ op: 'ts', now, options: ws | (c.opts.sack ? 16 : 0) });
         return ip;
       });
@@ -120,7 +156,7 @@ for (const flavour of FLAVOURS) {
         const ip = answers[i];
         assert.equal(ip.tcp!.seq, model[k++], `${c.name}: cookie`);
         const o = decodeOptions(ip);
-        assert.equal(o.mss, 1460, 'our MSS');
+        assert.equal(o.mss, F.ourMss, 'our MSS');
         assert.equal(o.sack, !!c.opts.sack);
         assert.equal(o.ws, c.opts.ws === undefined ? undefined : 7, 'our window scale, only if the client scales');
         if (c.opts.ts) {
@@ -176,7 +212,7 @@ for (const flavour of FLAVOURS) {
         ['another client port', ack(cookie, { sport: 40009 })],
         ['another ISN', ack(cookie, { seq: 5002 + 0x10000 })],
         ['an ISN off by one, with data', ack(cookie, { seq: 5002, payload: new Uint8Array(1) })],
-        ['from another address', h.one(fromClient({ flags: 'A', seq: 5001, ack: u32(cookie + 1) }, '10.0.1.11'), 2)],
+        ['from another address', h.one(fromClient({ flags: 'A', seq: 5001, ack: u32(cookie + 1) }, F.stranger), 2)],
       ] as const) {
         assert.equal(r.verdict, abi.VERDICT_DROP, what);
         assert.equal(r.reason, abi.DROP_BAD_COOKIE, what);
@@ -184,17 +220,17 @@ for (const flavour of FLAVOURS) {
       assert.equal(h.tables.stat(abi.STAT_COOKIES_FAILED), 7n);
       // the model agrees that these are bad and that the real one is good
       const model = oracle([
-        { op: 'check', count: 20, cookie, saddr: CIP, daddr: VIP, sport: 40000, dport: 80, seq: 5000, limit: 128 },
-        { op: 'check', count: 20, cookie: u32(cookie + 1), saddr: CIP, daddr: VIP, sport: 40000, dport: 80, seq: 5000, limit: 128 },
-        { op: 'check', count: 21, cookie, saddr: CIP, daddr: VIP, sport: 40000, dport: 80, seq: 5000, limit: 128 },
-        { op: 'check', count: 22, cookie, saddr: CIP, daddr: VIP, sport: 40000, dport: 80, seq: 5000, limit: 128 },
+        { op: 'check', count: 20, cookie, saddr: CIP, daddr: VIP, sport: 40000, dport: 80, seq: 5000, limit: 128, v6: F.v6 },
+        { op: 'check', count: 20, cookie: u32(cookie + 1), saddr: CIP, daddr: VIP, sport: 40000, dport: 80, seq: 5000, limit: 128, v6: F.v6 },
+        { op: 'check', count: 21, cookie, saddr: CIP, daddr: VIP, sport: 40000, dport: 80, seq: 5000, limit: 128, v6: F.v6 },
+        { op: 'check', count: 22, cookie, saddr: CIP, daddr: VIP, sport: 40000, dport: 80, seq: 5000, limit: 128, v6: F.v6 },
       ]);
       assert.deepEqual(model.map((x) => x >= 0), [true, false, true, false]);
       // one rotation later (the host writes the next period's keys): still valid
       setKeys(h, 21);
       const ok = ack(cookie);
       assert.equal(ok.verdict, abi.VERDICT_FORWARD);
-      assert.equal(decodeFrame(ok.out, true).ip!.tcp!.flags, 0x02);
+      assert.equal(decodeAny(ok.out).ip.tcp!.flags, 0x02);
       // two rotations: refused
       const h2 = proxy(flavour, 'nat', 20);
       const c2 = fwd(h2.one(fromClient({ flags: 'S', seq: 5000 }), 1)).tcp!.seq!;
@@ -230,7 +266,7 @@ for (const flavour of FLAVOURS) {
 
     it('with the proxy off, nothing answers for the server; in auto mode the core switches on at the embryonic budget', () => {
       const h = new CoreHarness(flavour, { connExt: true }).standard();
-      h.service(0, { forwarding: 'nat', synProxy: 'auto' }, [realServerEntry(0)]);
+      h.service(0, { vip: VIP, forwarding: 'nat', synProxy: 'auto' }, [F.rs(0)]);
       setKeys(h, 1);
       h.tables.setSynFlood({ embryonicMax: 3, synRecvPressureS: 0, proxyFillRecords: 0, mss: 1460, wscale: 7 });
       for (let i = 0; i < 3; i++) assert.equal(fwd(h.one(fromClient({ sport: 1000 + i, flags: 'S' }), 1)).dst, RIPS[0]);
@@ -240,7 +276,7 @@ for (const flavour of FLAVOURS) {
       assert.equal(h.tables.sessionCount(), 3);
       // host trigger (rate) without pressure
       const h2 = new CoreHarness(flavour, { connExt: true }).standard();
-      h2.service(0, { forwarding: 'nat', synProxy: 'auto' }, [realServerEntry(0)]);
+      h2.service(0, { vip: VIP, forwarding: 'nat', synProxy: 'auto' }, [F.rs(0)]);
       assert.equal(fwd(h2.one(fromClient({ flags: 'S' }), 1)).dst, RIPS[0]);
       h2.tables.setSynProxyOn(0, true);
       assert.equal(fwd(h2.one(fromClient({ sport: 3, flags: 'S' }), 1)).dst, CIP);
@@ -249,7 +285,7 @@ for (const flavour of FLAVOURS) {
   });
 
   for (const forwarding of ['nat', 'fullnat'] as const) {
-    describe(`proxied connection, ${forwarding} (${flavour})`, () => {
+    describe(`proxied connection, ${F.name} ${forwarding} (${flavour})`, () => {
       /** a full handshake: client options `c`, the server's ISN and options; returns the pieces */
       interface Server { isn: number; ts?: number; ws?: number; sack?: boolean; window?: number }
       function handshake(c: SynOpts, server: Server) {
@@ -267,9 +303,9 @@ for (const flavour of FLAVOURS) {
         const sTs: [number, number] | undefined =
           server.ts !== undefined ? [server.ts, decodeOptions(syn).ts![0]] : undefined;
         const sOpts = synOptions({ mss: 1400, sack: server.sack, ts: sTs, ws: server.ws });
-        const synack = ethernet(DEV1_MAC, RS_MACS[0], tcpPacket({ src: RIPS[0], dst: src }, {
+        const synack = fromServer(src, {
           sport: 8080, dport: sport, flags: 'SA', seq: server.isn, ack: u32(isn + 1), window: server.window ?? 29200, options: sOpts,
-        }));
+        });
         const r = h.one(synack, 5002, { dev: 1 });
         return { h, isn, cookie, ourTs, tsClient, src, sport, r, emitted: h.emitted };
       }
@@ -278,7 +314,7 @@ for (const flavour of FLAVOURS) {
         const s = handshake({ mss: 1460, sack: true, ts: [1000, 0], ws: 7 },
           { isn: 0xfffffffe, ts: 0x7fff0000, ws: 9, sack: true, window: 65535 });
         assert.equal(s.r.outDev, 0);
-        assert.equal(decodeFrame(s.r.out, true).dstMac, CLIENT_MAC);
+        assert.equal(decodeAny(s.r.out).dstMac, CLIENT_MAC);
         const up = fwd(s.r);
         assert.deepEqual([up.src, up.dst, up.tcp!.sport, up.tcp!.dport, up.tcp!.flags], [VIP, CIP, 80, 40000, 0x10]);
         assert.equal(up.tcp!.seq, u32(s.cookie + 1), 'the client\'s view: our ISN + 1');
@@ -287,10 +323,10 @@ for (const flavour of FLAVOURS) {
         assert.equal(windowOf(up), Math.ceil(65535 / 128), 'the SYN-ACK\'s window in our scale (7)');
         assert.equal(s.emitted.length, 1);
         assert.equal(s.emitted[0].dev, 1);
-        const e = decodeFrame(s.emitted[0].out, true);
+        const e = decodeAny(s.emitted[0].out);
         assert.deepEqual([e.dstMac, e.srcMac], [RS_MACS[0], DEV1_MAC]);
-        const ack = e.ip!;
-        assert.ok(allChecksumsOk(ack));
+        const ack = e.ip;
+        assert.ok(checksumsOk(ack));
         assert.deepEqual([ack.src, ack.dst, ack.tcp!.sport, ack.tcp!.dport, ack.tcp!.flags],
           [s.src, RIPS[0], s.sport, 8080, 0x10]);
         assert.deepEqual([ack.tcp!.seq, ack.tcp!.ack], [u32(s.isn + 1), u32(0xfffffffe + 1)]);
@@ -325,10 +361,10 @@ for (const flavour of FLAVOURS) {
         assert.equal(windowOf(d), 300, 'the server agreed to scale: the client\'s window passes');
         assert.equal(d.tcp!.payload.length, 20);
         // server -> client
-        const back = ethernet(DEV1_MAC, RS_MACS[0], tcpPacket({ src: RIPS[0], dst: s.src }, {
+        const back = fromServer(s.src, {
           sport: 8080, dport: s.sport, flags: 'PA', seq: u32(serverIsn + 1), ack: u32(s.isn + 21), window: 100,
           options: [1, 1, 8, 10, ...be32(0x7fff0000 + 50), ...be32(s.tsClient + 2)], payload: new Uint8Array(1000),
-        }));
+        });
         const b = fwd(s.h.one(back, 5011, { dev: 1 }));
         assert.deepEqual([b.src, b.dst, b.tcp!.sport, b.tcp!.dport], [VIP, CIP, 80, 40000]);
         assert.equal(b.tcp!.seq, u32(serverIsn + 1 + delta));
@@ -343,12 +379,12 @@ for (const flavour of FLAVOURS) {
         const up = fwd(s.r);
         assert.equal(decodeOptions(up).ts, undefined);
         assert.equal(windowOf(up), Math.ceil(29200 / 128));
-        assert.equal(windowOf(decodeFrame(s.emitted[0].out, true).ip!), Math.min(0xffff, coded(1000) << 6));
+        assert.equal(windowOf(decodeAny(s.emitted[0].out).ip), Math.min(0xffff, coded(1000) << 6));
         const d = fwd(s.h.one(fromClient({ flags: 'A', seq: u32(s.isn + 1), ack: u32(s.cookie + 1), window: 3 }), 5010));
         assert.equal(windowOf(d), 3 << 6);
-        const b = fwd(s.h.one(ethernet(DEV1_MAC, RS_MACS[0], tcpPacket({ src: RIPS[0], dst: s.src }, {
+        const b = fwd(s.h.one(fromServer(s.src, {
           sport: 8080, dport: s.sport, flags: 'A', seq: 2, ack: u32(s.isn + 1), window: 1,
-        })), 5011, { dev: 1 }));
+        }), 5011, { dev: 1 }));
         assert.equal(windowOf(b), 1, 'a 1-byte window is rounded up, never to zero');
       });
 
@@ -356,17 +392,27 @@ for (const flavour of FLAVOURS) {
         const serverIsn = 0xfffffff0;
         const s = handshake({ mss: 1460, ws: 7 }, { isn: serverIsn, ws: 7 });
         // what the client received from the VIP, as a router on its path quotes it (frag needed)
-        const seg = tcpPacket({ src: VIP, dst: CIP }, { sport: 80, dport: 40000, flags: 'A', seq: u32(s.cookie + 1 + 5000), ack: 1 });
-        const err = ethernet(DEV0_MAC, CLIENT_MAC, icmpPacket({ src: '10.0.1.254', dst: VIP }, { type: 3, code: 4, rest: 1400, payload: seg.subarray(0, 40) }));
+        const seg = F.tcp({ src: VIP, dst: CIP }, { sport: 80, dport: 40000, flags: 'A', seq: u32(s.cookie + 1 + 5000), ack: 1 });
+        // IPv4: fragmentation needed; IPv6: Packet Too Big (RFC 4443 §3.2), both from a router
+        const err = F.v6
+          ? ethernet(DEV0_MAC, CLIENT_MAC, icmp6Packet({ src: '2001:db8:1::fe', dst: VIP }, { type: 2, code: 0, rest: 1280, payload: seg.subarray(0, 60) }), 0x86dd)
+          : ethernet(DEV0_MAC, CLIENT_MAC, icmpPacket({ src: '10.0.1.254', dst: VIP }, { type: 3, code: 4, rest: 1400, payload: seg.subarray(0, 40) }));
         const r = s.h.one(err, 5020);
         assert.equal(r.verdict, abi.VERDICT_FORWARD);
-        const ip = decodeFrame(r.out, true).ip!;
+        const ip = decodeAny(r.out).ip;
         assert.equal(ip.dst, RIPS[0]);
         assert.ok(ip.icmp!.checksumOk);
-        const q = ip.icmp!.quoted!;
+        const q: Pkt = 'ihl' in ip ? ip.icmp!.quoted! : ip.icmp!.quoted6!;
         assert.equal(q.dst, s.src);
-        const qseq = new DataView(q.bytes.buffer, q.bytes.byteOffset + q.ihl + 4, 4).getUint32(0);
+        const qseq = new DataView(q.bytes.buffer, q.bytes.byteOffset + l4At(q) + 4, 4).getUint32(0);
         assert.equal(qseq, u32(serverIsn + 1 + 5000));
+        if (!('ihl' in q)) {
+          // the whole quoted segment came along: its TCP checksum must verify after both rewrites
+          const qs = q.tcp!;
+          assert.equal(qs.payload.length, 0);
+          const again = tcp6Packet({ src: q.src, dst: q.dst }, { sport: qs.sport, dport: qs.dport, flags: 'A', seq: qseq, ack: qs.ack! });
+          assert.deepEqual([...q.bytes.subarray(40, 60)], [...again.subarray(40, 60)], 'the quoted segment, checksum included');
+        }
       });
 
       it('the real server refusing (RST) reaches the client at the sequence number it expects', () => {
@@ -376,9 +422,9 @@ for (const flavour of FLAVOURS) {
         // before the server answered, the client's segments wait (its window is closed anyway)
         const early = h.one(fromClient({ flags: 'PA', seq: 11, ack: u32(sa.tcp!.seq! + 1), payload: new Uint8Array(5) }), 3);
         assert.equal(early.reason, abi.DROP_SYNPROXY_PENDING);
-        const rst = ethernet(DEV1_MAC, RS_MACS[0], tcpPacket({ src: RIPS[0], dst: syn.src }, {
+        const rst = fromServer(syn.src, {
           sport: 8080, dport: syn.tcp!.sport, flags: 'RA', seq: 0, ack: 11, window: 0,
-        }));
+        });
         const r = fwd(h.one(rst, 4, { dev: 1 }));
         assert.deepEqual([r.src, r.dst, r.tcp!.flags! & 0x04, r.tcp!.seq], [VIP, CIP, 0x04, u32(sa.tcp!.seq! + 1)]);
         assert.equal(abi.TCP_STATE_NAMES[h.sessions()[0].state], 'CLOSE');
@@ -386,22 +432,22 @@ for (const flavour of FLAVOURS) {
     });
   }
 
-  describe(`SYN proxy with PROXY v1 and TOA on Full-NAT (${flavour})`, () => {
+  describe(`SYN proxy with PROXY v1 and TOA on Full-NAT, ${F.name} (${flavour})`, () => {
     it('the ACK to the server carries TOA and the header; both streams translated, the client\'s by the header too', () => {
       const h = new CoreHarness(flavour, { connExt: true, proxyMarks: true }).standard();
-      h.service(0, { forwarding: 'fullnat', synProxy: 'on', toa: true, proxyProtocol: 'v1' }, [realServerEntry(0)]);
+      h.service(0, { vip: VIP, forwarding: 'fullnat', synProxy: 'on', toa: true, proxyProtocol: 'v1' }, [F.rs(0)]);
       setKeys(h, 6);
       setKeys(h, 7);
       const plain = proxy(flavour, 'fullnat');
       const isn = 0xfffffffa; // the client's stream wraps 2^32 inside the header
       const serverIsn = 0x7ffffff0;
       const c = { mss: 1460, sack: true, ts: [1000, 0] as [number, number], ws: 7 };
-      const header = Buffer.from(`PROXY TCP4 ${CIP} ${VIP} 40000 80\r\n`, 'latin1');
+      const header = Buffer.from(`PROXY TCP${F.v6 ? 6 : 4} ${CIP} ${VIP} 40000 80\r\n`, 'latin1');
       const hl = header.length;
       // 1. the SYN-ACK: a cookie, and an MSS that leaves room for TOA and the header
       const sa = fwd(h.one(fromClient({ flags: 'S', seq: isn, options: synOptions(c) }), 100));
       const saPlain = fwd(plain.one(fromClient({ flags: 'S', seq: isn, options: synOptions(c) }), 100));
-      assert.equal(decodeOptions(sa).mss, decodeOptions(saPlain).mss! - 8 - hl, 'MSS lowered by TOA (8) and the header');
+      assert.equal(decodeOptions(sa).mss, decodeOptions(saPlain).mss! - F.toaLen - hl, 'MSS lowered by TOA and the header');
       assert.equal(h.sessions().length, 0, 'no session for a SYN');
       const cookie = sa.tcp!.seq!;
       const ourTs = decodeOptions(sa).ts![0];
@@ -417,22 +463,22 @@ for (const flavour of FLAVOURS) {
       const lport = syn.tcp!.sport;
       const srvTs = 0x10000000;
       // 3. the server's SYN-ACK: the client gets the window-opening ACK, the server the completing ACK
-      const r = h.one(ethernet(DEV1_MAC, RS_MACS[0], tcpPacket({ src: RIPS[0], dst: syn.src }, {
+      const r = h.one(fromServer(syn.src, {
         sport: 8080, dport: lport, flags: 'SA', seq: serverIsn, ack: u32(isn + 1), window: 29200,
         options: synOptions({ mss: 1460, sack: true, ts: [srvTs, decodeOptions(syn).ts![0]], ws: 7 }),
-      })), 102, { dev: 1 });
+      }), 102, { dev: 1 });
       const up = fwd(r);
       assert.deepEqual([up.src, up.dst, up.tcp!.flags, up.tcp!.seq, up.tcp!.ack],
         [VIP, CIP, 0x10, u32(cookie + 1), u32(isn + 1)]);
       assert.equal(h.emitted.length, 1);
-      const ack = decodeFrame(h.emitted[0].out, true).ip!;
-      assert.ok(allChecksumsOk(ack), 'the emitted ACK\'s checksums, recomputed by the oracle');
+      const ack = decodeAny(h.emitted[0].out).ip;
+      assert.ok(checksumsOk(ack), 'the emitted ACK\'s checksums, recomputed by the oracle');
       assert.deepEqual([ack.src, ack.dst, ack.tcp!.sport, ack.tcp!.dport, ack.tcp!.flags],
         [syn.src, RIPS[0], lport, 8080, 0x10]);
       assert.deepEqual([ack.tcp!.seq, ack.tcp!.ack], [u32(isn + 1), u32(serverIsn + 1)]);
       const toa = tcpOptions(ack.tcp!.options!).find((x) => x.kind === 254);
       assert.ok(toa, 'TOA on the ACK that completes the server\'s handshake');
-      assert.deepEqual([...toa.data], [40000 >> 8, 40000 & 0xff, ...ipToBytes(CIP)]);
+      assert.deepEqual([...toa.data], [40000 >> 8, 40000 & 0xff, ...F.bytes(CIP)]);
       assert.deepEqual(decodeOptions(ack).ts, [1001, srvTs]);
       assert.equal(Buffer.from(ack.tcp!.payload).toString('latin1'), header.toString('latin1'), 'the PROXY header');
       // 4. the client's first data: the server has not acknowledged the header, so it goes again
@@ -446,10 +492,10 @@ for (const flavour of FLAVOURS) {
       // 5. the server acknowledges header and request and answers: the client sees its own bytes
       //    acknowledged and the server's stream at the cookie's numbers
       const delta = u32(cookie - serverIsn);
-      const back = fwd(h.one(ethernet(DEV1_MAC, RS_MACS[0], tcpPacket({ src: RIPS[0], dst: syn.src }, {
+      const back = fwd(h.one(fromServer(syn.src, {
         sport: 8080, dport: lport, flags: 'PA', seq: u32(serverIsn + 1), ack: u32(isn + 1 + hl + req.length), window: 500,
         options: [1, 1, 8, 10, ...be32(srvTs + 5), ...be32(1002)], payload: Buffer.from('HTTP/1.0 200 OK\r\n\r\n'),
-      })), 104, { dev: 1 }));
+      }), 104, { dev: 1 }));
       assert.deepEqual([back.src, back.dst, back.tcp!.sport, back.tcp!.dport], [VIP, CIP, 80, 40000]);
       assert.equal(back.tcp!.seq, u32(serverIsn + 1 + delta));
       assert.equal(back.tcp!.ack, u32(isn + 1 + req.length), 'the header is not the client\'s: acknowledged without it');
@@ -476,3 +522,45 @@ for (const flavour of FLAVOURS) {
     });
   });
 }
+}
+
+// scapy's second opinion on every frame the core built above (cookie SYN-ACKs, the SYNs and ACKs
+// to the servers, translated segments, RSTs, relayed errors): it rebuilds each frame with its
+// checksums and lengths recomputed and the bytes must not change
+const SCAPY_VERIFY = `
+import json, sys
+from scapy.all import Ether, IP, TCP, ICMP, raw
+from scapy.layers.inet6 import IPv6
+out = []
+for h in json.load(sys.stdin):
+    b = bytes.fromhex(h)
+    p = Ether(b)
+    known = False
+    if IP in p:
+        del p[IP].chksum
+        del p[IP].len
+    if IPv6 in p:
+        del p[IPv6].plen
+        if p[IPv6].payload.name.startswith('ICMPv6'):
+            del p[IPv6].payload.cksum
+            known = True
+    for layer in (TCP, ICMP):
+        if layer in p:
+            del p[layer].chksum
+            known = True
+    out.append(known and raw(p) == b)
+json.dump(out, sys.stdout)
+`;
+
+describe('SYN proxy frames, both families, rebuilt by scapy', () => {
+  it('every frame keeps its bytes when scapy recomputes its checksums and lengths', () => {
+    assert.ok(SENT.some((f) => f[12] === 0x86 && f[13] === 0xdd), 'IPv6 frames among them');
+    assert.ok(SENT.some((f) => f[12] === 0x08 && f[13] === 0x00), 'IPv4 frames among them');
+    const ok = JSON.parse(execFileSync('/usr/bin/python3', ['-c', SCAPY_VERIFY], {
+      input: JSON.stringify(SENT.map((f) => Buffer.from(f).toString('hex'))), encoding: 'utf8', timeout: 120_000,
+    })) as boolean[];
+    const bad = ok.flatMap((v, i) => (v ? [] : [i]));
+    assert.deepEqual(bad, [], `frames scapy rebuilt differently: ${bad.slice(0, 5).map((i) => Buffer.from(SENT[i]).toString('hex')).join(' ')}`);
+    assert.equal(ok.length, SENT.length);
+  });
+});

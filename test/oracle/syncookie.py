@@ -14,6 +14,10 @@ period c is keys[c & 1]; a client without timestamps gets its window scale and S
 `data` (mssind | sack << 2 | wscale << 3); and `data` enters the cookie doubled, so that a value
 off by one never verifies (the proxy must tell a window probe's ISN from the handshake ACK's).
 
+IPv6 (net/ipv6/syncookies.c) hashes instead, with Linux's siphash() of arbitrary length, the
+40-byte struct {saddr[16], daddr[16], u32 count, __be16 sport, __be16 dport}; a case with
+"v6": true gives its addresses in IPv6 text. The rest of the formula is the same.
+
 SipHash itself is checked against the reference vectors (veorq/SipHash vectors.h: key 00..0f,
 message 00..(n-1)) before anything is answered.
 
@@ -22,6 +26,7 @@ and prints {"results": [...]}. A case is {"op": "make", count, saddr, daddr, spo
 -> cookie, {"op": "check", count, cookie, saddr, daddr, sport, dport, seq, limit} -> data or -1,
 or {"op": "ts", now, options} -> tsval. Addresses are dotted quads, ports and numbers plain integers.
 """
+import ipaddress
 import json
 import struct
 import sys
@@ -85,6 +90,10 @@ def raw16(port: int) -> int:
 
 
 def cookie_hash(key: bytes, c) -> int:
+    if c.get('v6'):
+        msg = (ipaddress.IPv6Address(c['saddr']).packed + ipaddress.IPv6Address(c['daddr']).packed
+               + struct.pack('<I', c['hcount'] & 0xffffffff) + struct.pack('>HH', c['sport'], c['dport']))
+        return siphash24(key, msg) & 0xffffffff
     words = struct.pack('<IIII', raw32(c['saddr']), raw32(c['daddr']),
                         (raw16(c['sport']) << 16 | raw16(c['dport'])) & 0xffffffff, c['hcount'] & 0xffffffff)
     return siphash24(key, words) & 0xffffffff
