@@ -389,17 +389,19 @@ function service(r: Reader, node: Node, path: string, defaultHealth: HealthSpec)
     r.problem(r.get(m, 'toa'), `${path}.toa`, 'is for fullnat only: in the other modes the server sees the client\'s address');
   }
   // the proxy needs the return path (it answers for the server and translates sequence numbers):
-  // on by default, in auto mode, wherever every real server is reached by NAT or Full-NAT
-  // IPv6: not (yet) in synproxy.ts: its cookies and segments are IPv4's; an IPv6 service keeps the
-  // embryonic budget, and auto mode skips it
-  const proxyable = protocol === 'tcp' && !v6 && [...modes].every((x) => x === 'nat' || x === 'fullnat');
+  // on by default, in auto mode, wherever every real server is reached by NAT or Full-NAT, for
+  // either family. Not across families: an IPv6 VIP with an IPv4 server (NAT64) would need the
+  // proxy's handshake translated too (synproxy.ts does not), so such a service keeps the
+  // embryonic budget only, and auto mode leaves it off
+  const nat64 = v6 && realServers.some((x) => !x.address.includes(':'));
+  const proxyable = protocol === 'tcp' && !nat64 && [...modes].every((x) => x === 'nat' || x === 'fullnat');
   const spNode = r.get(m, 'syn_proxy');
   const spRaw = spNode === undefined ? undefined : (spNode as { value?: unknown }).value;
   s.synProxy = typeof spRaw === 'boolean' ? (spRaw ? 'on' : 'off')
     : r.oneOf(m, 'syn_proxy', path, SYN_PROXY_MODES, proxyable ? 'auto' : 'off');
   if (s.synProxy !== 'off' && !proxyable) {
     r.problem(spNode, `${path}.syn_proxy`, protocol !== 'tcp' ? 'the SYN proxy is for TCP services'
-      : v6 ? 'the SYN proxy does not handle IPv6 VIPs yet (an IPv6 service gets the embryonic budget only)'
+      : nat64 ? 'the SYN proxy does not translate between families: an IPv6 VIP needs IPv6 real servers (one with IPv4 ones gets the embryonic budget only)'
         : 'the SYN proxy needs the return path: every real server must use nat or fullnat (dr and tun get the embryonic budget only)');
   }
   if (s.acceptMidFlow && scheduler !== 'mh') {

@@ -1,7 +1,8 @@
 // The embryonic budget (issue 9's defence before insertion) counts IPv6 connections too: an
 // IPv6 SYN takes a budget place (its record's protocol byte carries PROTO_V6), a SYN at the
 // budget evicts the oldest embryonic session of either family, and expiry gives the places back.
-// The SYN proxy itself is IPv4-only (config refuses syn_proxy on an IPv6 VIP).
+// The SYN proxy covers IPv6 VIPs as IPv4 ones (test/core/synproxy.test.ts), but not across
+// families: config refuses syn_proxy for an IPv6 VIP with IPv4 real servers (NAT64).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as abi from '../../src/dataplane/abi.js';
@@ -36,17 +37,25 @@ for (const flavour of FLAVOURS) {
 }
 
 describe('syn_proxy and IPv6: configuration', () => {
-  const yaml = (svc: string) => `director:
+  // a Full-NAT service takes LIPs of its servers' family (NAT64: IPv4 ones)
+  const yaml = (svc: string, forwarding = 'nat', rs = '2001:db8:2::11') => `director:
   devices: [ { name: wlvs0, kind: tap, addresses: [10.0.2.1/24, "2001:db8:2::1/64"] } ]
+  ${forwarding === 'fullnat' ? `fullnat: { local_addresses: [ "${rs.includes(':') ? '2001:db8:2::201' : '10.0.2.201'}" ] }` : ''}
 services:
-  - { name: web6, vip: "2001:db8:1::100", port: 80, forwarding: nat, ${svc}health_check: { type: none },
-      real_servers: [ { address: "2001:db8:2::11" } ] }
+  - { name: web6, vip: "2001:db8:1::100", port: 80, forwarding: ${forwarding}, ${svc}health_check: { type: none },
+      real_servers: [ { address: "${rs}" } ] }
 `;
-  it('auto mode skips an IPv6 service; asking for the proxy on one is refused with its place', () => {
-    assert.equal(parseConfig(yaml('')).services[0].synProxy, 'off');
+  it('an IPv6 service over nat or fullnat gets the proxy as an IPv4 one: auto by default, on when asked', () => {
+    for (const fwd of ['nat', 'fullnat']) {
+      assert.equal(parseConfig(yaml('', fwd)).services[0].synProxy, 'auto', fwd);
+      for (const v of ['on', 'auto', 'off'] as const) assert.equal(parseConfig(yaml(`syn_proxy: ${v}, `, fwd)).services[0].synProxy, v);
+    }
+  });
+  it('NAT64 (IPv6 VIP, IPv4 server) is left off by auto, and asking for it is refused with its place', () => {
+    assert.equal(parseConfig(yaml('', 'fullnat', '10.0.2.11')).services[0].synProxy, 'off');
     for (const v of ['on', 'auto']) {
-      assert.throws(() => parseConfig(yaml(`syn_proxy: ${v}, `), 'd.yaml'),
-        /d\.yaml:4:\d+ services\[0\]\.syn_proxy: the SYN proxy does not handle IPv6 VIPs yet/);
+      assert.throws(() => parseConfig(yaml(`syn_proxy: ${v}, `, 'fullnat', '10.0.2.11'), 'd.yaml'),
+        /d\.yaml:5:\d+ services\[0\]\.syn_proxy: the SYN proxy does not translate between families/);
     }
   });
 });
