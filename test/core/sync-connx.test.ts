@@ -11,11 +11,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as abi from '../../src/dataplane/abi.js';
 import {
-  CIP, CIP6, CLIENT_MAC, CoreHarness, DEV0_MAC, DEV1_MAC, FLAVOURS, LIPS, LIPS6, RIPS, RIPS6, RS_MACS, VIP, VIP6, realServerEntry,
-  realServerEntry6,
+  CIP, CIP6, CLIENT_MAC, CoreHarness, DEV0_MAC, DEV1_MAC, FLAVOURS, LIPS, LIPS6, RIPS, RIPS6, RS_MACS, VIP, VIP6,
+  realServerEntry, realServerEntry6,
 } from './harness.js';
 import {
-  allChecksumsOk, allChecksumsOk6, decodeFrame, decodeFrame6, ethernet, tcp6Packet, tcpOptions, tcpPacket, type DecodedIp,
+  allChecksumsOk, allChecksumsOk6, decodeFrame6, ethernet, tcp6Packet, tcpOptions, tcpPacket, type DecodedIp,
   type DecodedIp6, type TcpSpec,
 } from '../oracle/packet.js';
 import type { RealServerEntry } from '../../src/dataplane/tables.js';
@@ -27,11 +27,16 @@ const be32 = (n: number) => [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255
 const KEYS = Buffer.from('0f1e2d3c4b5a69788796a5b4c3d2e1f000112233445566778899aabbccddeeff', 'hex');
 /** the family of a test: addresses and builders */
 interface Family {
-  name: string; cip: string; vip: string; rips: string[]; lips: string[]; ethType: number; rs: (i: number) => RealServerEntry;
+  name: string; cip: string; vip: string; rips: string[]; lips: string[]; ethType: number;
+  rs: (i: number) => RealServerEntry;
   tcp: (ip: { src: string; dst: string }, t: TcpSpec) => Uint8Array;
 }
-const V4: Family = { name: 'IPv4', cip: CIP, vip: VIP, rips: RIPS, lips: LIPS, ethType: 0x0800, rs: (i) => realServerEntry(i), tcp: tcpPacket };
-const V6: Family = { name: 'IPv6', cip: CIP6, vip: VIP6, rips: RIPS6, lips: LIPS6, ethType: 0x86dd, rs: (i) => realServerEntry6(i), tcp: tcp6Packet };
+const V4: Family = {
+  name: 'IPv4', cip: CIP, vip: VIP, rips: RIPS, lips: LIPS, ethType: 0x0800, rs: (i) => realServerEntry(i), tcp: tcpPacket,
+};
+const V6: Family = {
+  name: 'IPv6', cip: CIP6, vip: VIP6, rips: RIPS6, lips: LIPS6, ethType: 0x86dd, rs: (i) => realServerEntry6(i), tcp: tcp6Packet,
+};
 type Pkt = DecodedIp | DecodedIp6;
 /** the TCP header's offset (the frames here have no IPv6 extension headers) */
 const l4At = (ip: Pkt) => ('ihl' in ip ? ip.ihl : 40);
@@ -54,7 +59,8 @@ const tsOpt = (tsval: number, tsecr: number) => [1, 1, 8, 10, ...be32(tsval), ..
 interface Svc { synProxy?: 'on' | 'off'; toa?: boolean; proxyProtocol?: 'v1' | 'v2' }
 
 /** one director's core: Ethernet on both sides, one service, a real server; events on */
-function core(flavour: Flavour, forwarding: Mode, svc: Svc, caps = { connExt: true, proxyMarks: true }, F = V4): CoreHarness {
+function core(flavour: Flavour, forwarding: Mode, svc: Svc, caps = { connExt: true, proxyMarks: true },
+  F = V4): CoreHarness {
   const h = new CoreHarness(flavour, caps).standard();
   h.tables.setOptions(abi.OPT_EVENTS);
   h.service(0, { vip: F.vip, forwarding, synProxy: svc.synProxy ?? 'off', toa: svc.toa, proxyProtocol: svc.proxyProtocol },
@@ -70,9 +76,11 @@ function events(h: CoreHarness): Uint8Array[] {
 }
 
 const fromClient = (t: Partial<TcpSpec>, F = V4) =>
-  ethernet(DEV0_MAC, CLIENT_MAC, F.tcp({ src: F.cip, dst: F.vip }, { sport: 40000, dport: 80, ...t } as TcpSpec), F.ethType);
+  ethernet(DEV0_MAC, CLIENT_MAC, F.tcp({ src: F.cip, dst: F.vip }, { sport: 40000, dport: 80, ...t } as TcpSpec),
+    F.ethType);
 /** a segment from real server 0 to `dst` (the client or a LIP) */
-const fromServer = (dst: string, t: TcpSpec, F = V4) => ethernet(DEV1_MAC, RS_MACS[0], F.tcp({ src: F.rips[0], dst }, t), F.ethType);
+const fromServer = (dst: string, t: TcpSpec, F = V4) =>
+  ethernet(DEV1_MAC, RS_MACS[0], F.tcp({ src: F.rips[0], dst }, t), F.ethType);
 
 function forwarded(r: { verdict: number; reason: number; out: Uint8Array }, what: string): Pkt {
   assert.equal(r.verdict, abi.VERDICT_FORWARD, `${what}: ${abi.DROP_REASON_NAMES[r.reason]}`);

@@ -14,7 +14,7 @@ import {
   RS_MACS, VIP as VIP4, VIP6, realServerEntry, realServerEntry6,
 } from './harness.js';
 import {
-  allChecksumsOk, allChecksumsOk6, decodeFrame, decodeFrame6, ethernet, icmp6Packet, icmpPacket, ip6ToBytes, ipToBytes,
+  allChecksumsOk, allChecksumsOk6, decodeFrame6, ethernet, icmp6Packet, icmpPacket, ip6ToBytes, ipToBytes,
   tcp6Packet, tcpOptions, tcpPacket, type DecodedIp, type DecodedIp6, type TcpSpec,
 } from '../oracle/packet.js';
 import type { RealServerEntry } from '../../src/dataplane/tables.js';
@@ -93,7 +93,8 @@ for (const F of FAMILIES) {
   const fromClient = (t: Partial<TcpSpec>, src = CIP) =>
   ethernet(DEV0_MAC, CLIENT_MAC, F.tcp({ src, dst: VIP }, { sport: 40000, dport: 80, ...t } as TcpSpec), F.ethType);
 /** a segment from real server 0 to the director (`dst`: the client or a LIP) */
-  const fromServer = (dst: string, t: TcpSpec) => ethernet(DEV1_MAC, RS_MACS[0], F.tcp({ src: RIPS[0], dst }, t), F.ethType);
+  const fromServer = (dst: string, t: TcpSpec) =>
+    ethernet(DEV1_MAC, RS_MACS[0], F.tcp({ src: RIPS[0], dst }, t), F.ethType);
 /** the client's window as the 8-bit code in the extension record keeps it (4 bits of mantissa) */
   const coded = (w: number) => { const e = Math.max(0, 32 - Math.clz32(w) - 4); return (w >> e) << e; };
 
