@@ -1,6 +1,7 @@
 // End to end, the SYN-flood defence with real TCP stacks: the SYN proxy forced on for NAT and
 // Full-NAT (over TAP, and NAT over a TUN device) carries curl, a checksummed 64 MiB download and
-// iperf3, with window scaling, SACK and timestamps negotiated by Linux on both sides; then a
+// iperf3, with window scaling, SACK and timestamps negotiated by Linux on both sides; the same
+// for IPv6 VIPs (NAT66 and Full-NAT 6->6 on a dual-stack director, curl -6 and downloads); then a
 // bounded spoofed-source SYN flood (trafgen) against a small table while a legitimate client
 // opens a new connection per request: it must keep getting in, during the flood and after it,
 // with the proxy in auto mode and with the embryonic budget alone (proxy off).
@@ -9,8 +10,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildTopology, type Topology } from '../../src/lab/topology.js';
 import {
-  LAB_LIPS_TAP, LAB_LIPS_TUN, LAB_VIP_TAP, LAB_VIP_TUN, type RunningDirector, labConfig, rsGatewayFor, startDirector,
-  startRealServers,
+  LAB_LIPS6_TAP, LAB_LIPS_TAP, LAB_LIPS_TUN, LAB_VIP6_TAP, LAB_VIP_TAP, LAB_VIP_TUN, type RunningDirector, labConfig,
+  labDualStackDirector, rsGatewayFor, startDirector, startRealServers,
 } from '../../src/lab/lab-director.js';
 import { ctrDigest } from '../../src/lab/data-stream.js';
 import { neighbourMac, sinkSpoofedReplies, startCurlLoop, startSynFlood, successRate } from '../../src/lab/syn-flood.js';
@@ -80,6 +81,72 @@ for (const [device, forwarding] of [['tap', 'nat'], ['tap', 'fullnat'], ['tun', 
         [new URL('../../../bin/wlvs.js', import.meta.url).pathname, 'status', '--api', dir.adminUrl]);
       assert.match(text, /syn-proxy forced/);
       assert.match(text, /SYN flood: embryonic 0\//);
+    });
+  });
+}
+
+if (wanted('synproxy/tap/ipv6')) {
+  describe('SYN proxy for IPv6 VIPs: NAT66 and Full-NAT 6->6 over TAP', { timeout: 240_000 }, () => {
+    let topo: Topology;
+    let dir: RunningDirector;
+    const vip = LAB_VIP6_TAP;
+    const url = (port: number, path = '/') => `http://[${vip}]:${port}${path}`;
+    const curl6 = async (target: string) => JSON.parse(await topo.lab.exec(topo.client.role, 'curl',
+      ['-g', '-6', '-s', '--max-time', '5', target])) as { server: string; client: string };
+    const download6 = async (target: string) => (await topo.lab.exec(topo.client.role, 'sh',
+      ['-c', `curl -g -6 -s --max-time 60 ${target} | sha256sum`], 90_000)).split(' ')[0];
+
+    before(async () => {
+      topo = await buildTopology({ ipv6: true, rsGateway: '10.99.2.1', rsGateway6: '2001:db8:2::1', rsTxOff: true, tag: 'wsp6' });
+      await startRealServers(topo, { forwarding: 'nat', vip: LAB_VIP_TAP, addr: '::' });
+      const rs = topo.realServers.map((r) => ({ address: r.address6!, port: 80 }));
+      const svc = (name: string, port: number, forwarding: string) => ({
+        name, vip, port, protocol: 'tcp', scheduler: 'rr', forwarding, health_check: { type: 'none' }, real_servers: rs,
+        syn_proxy: 'on',
+      });
+      dir = await startDirector(topo, (token) => ({
+        director: labDualStackDirector(topo, token),
+        services: [svc('web6', 80, 'nat'), svc('full6', 81, 'fullnat')],
+      }));
+    });
+    after(async () => {
+      await topo?.lab.destroy();
+    });
+
+    it('NAT66: curl -6 gets through the proxy to every server, which sees the client\'s IPv6 address', async () => {
+      const seen: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        const a = await curl6(url(80));
+        assert.equal(a.client, topo.client.address6);
+        seen.push(a.server);
+      }
+      assert.deepEqual(tally(seen), { rs1: 2, rs2: 2, rs3: 2 });
+    });
+
+    it('NAT66: a 64 MiB download arrives intact (translated seq, ack, SACK, timestamps, windows)', async () => {
+      assert.equal(await download6(url(80, `/bytes/${64 << 20}`)), ctrDigest(64 << 20));
+    });
+
+    it('Full-NAT 6->6: the server sees an IPv6 LIP, and a 16 MiB download arrives intact', async () => {
+      const a = await curl6(url(81));
+      assert.ok(LAB_LIPS6_TAP.includes(a.client), a.client);
+      assert.equal(await download6(url(81, `/bytes/${16 << 20}`)), ctrDigest(16 << 20));
+    });
+
+    it('every connection went through a cookie; metrics and status say so for both services', async () => {
+      const metrics = await topo.lab.exec(topo.director.role, 'curl', ['-s', `${dir.adminUrl}/metrics`]);
+      const sent = metric(metrics, /^wlvs_syn_cookies_total\{outcome="sent"\} (\d+)/m);
+      const valid = metric(metrics, /^wlvs_syn_cookies_total\{outcome="valid"\} (\d+)/m);
+      assert.ok(sent >= 9 && valid >= 9, `sent ${sent} valid ${valid}`);
+      assert.equal(metric(metrics, /^wlvs_syn_cookies_total\{outcome="invalid"\} (\d+)/m), 0);
+      for (const name of ['web6', 'full6']) {
+        assert.equal(metric(metrics, new RegExp(`^wlvs_syn_proxy_state\\{service="${name}",state="forced"\\} (\\d+)`, 'm')), 1, name);
+      }
+      assert.equal(metric(metrics, /^wlvs_embryonic_sessions (\d+)/m), 0);
+      const status = await api(topo, dir, '/api/v1/status');
+      for (const name of ['web6', 'full6']) {
+        assert.equal(status.syn_flood.services.find((s: { service: string }) => s.service === name).state, 'forced', name);
+      }
     });
   });
 }
