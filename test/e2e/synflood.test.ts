@@ -97,17 +97,19 @@ if (wanted('synproxy/tap/ipv6')) {
       ['-c', `curl -g -6 -s --max-time 60 ${target} | sha256sum`], 90_000)).split(' ')[0];
 
     before(async () => {
-      topo = await buildTopology({ ipv6: true, rsGateway: '10.99.2.1', rsGateway6: '2001:db8:2::1', rsTxOff: true, tag: 'wsp6' });
+      topo = await buildTopology({ ipv6: true, rsGateway: '10.99.2.1', rsGateway6: '2001:db8:2::1', rsTxOff: true, tag: 'wspx' });
       await startRealServers(topo, { forwarding: 'nat', vip: LAB_VIP_TAP, addr: '::' });
       const rs = topo.realServers.map((r) => ({ address: r.address6!, port: 80 }));
       const svc = (name: string, port: number, forwarding: string) => ({
         name, vip, port, protocol: 'tcp', scheduler: 'rr', forwarding, health_check: { type: 'none' }, real_servers: rs,
         syn_proxy: 'on',
       });
-      dir = await startDirector(topo, (token) => ({
-        director: labDualStackDirector(topo, token),
-        services: [svc('web6', 80, 'nat'), svc('full6', 81, 'fullnat')],
-      }));
+      dir = await startDirector(topo, (token) => {
+        const director = labDualStackDirector(topo, token);
+        // no NAT64 service here: the pool's IPv4 address would have no user
+        director.fullnat = { local_addresses: LAB_LIPS6_TAP };
+        return { director, services: [svc('web6', 80, 'nat'), svc('full6', 81, 'fullnat')] };
+      });
     });
     after(async () => {
       await topo?.lab.destroy();
