@@ -130,7 +130,8 @@ ${extra ? `  - { name: first, vip: "2001:db8:1::200", port: 80, forwarding: full
       real_servers: [ { address: "${RIPS6[0]}", port: 8080 }, { address: "${RIPS6[1]}", port: 8080 } ] }
 `;
       const side = (extra: boolean) => {
-        const h = new CoreHarness(flavour).standard();
+        // the services default to syn_proxy auto: a director lays out extension records for them
+        const h = new CoreHarness(flavour, { connExt: true }).standard();
         const applier = new TableApplier(h.tables, { route: () => ({ device: 1, mac: RS_MACS[0], neighbour: '::' }) });
         applier.apply(parseConfig(yaml(extra)));
         // events feed session sync: a director with a peer has them on (the applier follows ha)

@@ -28,6 +28,24 @@ function withSynProxy(c: Record<string, unknown>, mode: 'on' | 'auto' | 'off'): 
 
 const metric = (text: string, re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
 
+/**
+ * proxiedAll checks that at least `min` connections went through a cookie and none failed, that
+ * each of `services` is forced on in metrics and status, and that no session was embryonic
+ */
+async function proxiedAll(topo: Topology, dir: RunningDirector, min: number, services: string[]): Promise<void> {
+  const metrics = await topo.lab.exec(topo.director.role, 'curl', ['-s', `${dir.adminUrl}/metrics`]);
+  const sent = metric(metrics, /^wlvs_syn_cookies_total\{outcome="sent"\} (\d+)/m);
+  const valid = metric(metrics, /^wlvs_syn_cookies_total\{outcome="valid"\} (\d+)/m);
+  assert.ok(sent >= min && valid >= min, `sent ${sent} valid ${valid}`);
+  assert.equal(metric(metrics, /^wlvs_syn_cookies_total\{outcome="invalid"\} (\d+)/m), 0);
+  assert.equal(metric(metrics, /^wlvs_embryonic_sessions (\d+)/m), 0);
+  const status = await api(topo, dir, '/api/v1/status');
+  for (const name of services) {
+    assert.equal(metric(metrics, new RegExp(`^wlvs_syn_proxy_state\\{service="${name}",state="forced"\\} (\\d+)`, 'm')), 1, name);
+    assert.equal(status.syn_flood.services.find((s: { service: string }) => s.service === name).state, 'forced', name);
+  }
+}
+
 for (const [device, forwarding] of [['tap', 'nat'], ['tap', 'fullnat'], ['tun', 'nat']] as const) {
   if (!wanted(`synproxy/${device}/${forwarding}`)) continue;
   describe(`SYN proxy, ${forwarding} over ${device}`, { timeout: 240_000 }, () => {
@@ -68,15 +86,7 @@ for (const [device, forwarding] of [['tap', 'nat'], ['tap', 'fullnat'], ['tun', 
     });
 
     it('every connection went through a cookie; metrics and status say so', async () => {
-      const metrics = await topo.lab.exec(topo.director.role, 'curl', ['-s', `${dir.adminUrl}/metrics`]);
-      const sent = metric(metrics, /^wlvs_syn_cookies_total\{outcome="sent"\} (\d+)/m);
-      const valid = metric(metrics, /^wlvs_syn_cookies_total\{outcome="valid"\} (\d+)/m);
-      assert.ok(sent >= 18 && valid >= 18, `sent ${sent} valid ${valid}`);
-      assert.equal(metric(metrics, /^wlvs_syn_cookies_total\{outcome="invalid"\} (\d+)/m), 0);
-      assert.equal(metric(metrics, /^wlvs_syn_proxy_state\{service="web",state="forced"\} (\d+)/m), 1);
-      assert.equal(metric(metrics, /^wlvs_embryonic_sessions (\d+)/m), 0);
-      const status = await api(topo, dir, '/api/v1/status');
-      assert.equal(status.syn_flood.services.find((s: { service: string }) => s.service === 'web').state, 'forced');
+      await proxiedAll(topo, dir, 18, ['web']);
       const text = await topo.lab.exec(topo.director.role, process.execPath,
         [new URL('../../../bin/wlvs.js', import.meta.url).pathname, 'status', '--api', dir.adminUrl]);
       assert.match(text, /syn-proxy forced/);
@@ -136,19 +146,7 @@ if (wanted('synproxy/tap/ipv6')) {
     });
 
     it('every connection went through a cookie; metrics and status say so for both services', async () => {
-      const metrics = await topo.lab.exec(topo.director.role, 'curl', ['-s', `${dir.adminUrl}/metrics`]);
-      const sent = metric(metrics, /^wlvs_syn_cookies_total\{outcome="sent"\} (\d+)/m);
-      const valid = metric(metrics, /^wlvs_syn_cookies_total\{outcome="valid"\} (\d+)/m);
-      assert.ok(sent >= 9 && valid >= 9, `sent ${sent} valid ${valid}`);
-      assert.equal(metric(metrics, /^wlvs_syn_cookies_total\{outcome="invalid"\} (\d+)/m), 0);
-      for (const name of ['web6', 'full6']) {
-        assert.equal(metric(metrics, new RegExp(`^wlvs_syn_proxy_state\\{service="${name}",state="forced"\\} (\\d+)`, 'm')), 1, name);
-      }
-      assert.equal(metric(metrics, /^wlvs_embryonic_sessions (\d+)/m), 0);
-      const status = await api(topo, dir, '/api/v1/status');
-      for (const name of ['web6', 'full6']) {
-        assert.equal(status.syn_flood.services.find((s: { service: string }) => s.service === name).state, 'forced', name);
-      }
+      await proxiedAll(topo, dir, 9, ['web6', 'full6']);
     });
   });
 }
