@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import * as abi from '../../src/dataplane/abi.js';
 import type { LipEntry } from '../../src/dataplane/tables.js';
 import {
-  CIP, CIP6, CLIENT_MAC, CoreHarness, DEV0_MAC, DEV1_MAC, FLAVOURS, LIPS, LIPS6, RIPS, RIPS6, RS_MACS, VIP, VIP6,
-  realServerEntry, realServerEntry6,
+  CIP, CIP6, CLIENT_MAC, CoreHarness, DEV0_MAC, DEV1_MAC, FLAVOURS, LIPS, LIPS6, RS_MACS, VIP, VIP6, realServerEntry,
+  realServerEntry6,
 } from './harness.js';
 import {
   allChecksumsOk, allChecksumsOk6, decodeFrame, decodeFrame6, ethernet, tcp6Packet, tcpPacket,
@@ -48,8 +48,10 @@ const V4: Family = {
   vip: VIP,
   stranger: '10.0.1.77',
   rs: () => realServerEntry(0),
-  cli: (sport, flags, src = CIP) => ethernet(DEV0_MAC, CLIENT_MAC, tcpPacket({ src, dst: VIP }, { sport, dport: 80, flags })),
-  srv: (t, flags) => ethernet(DEV1_MAC, RS_MACS[0], tcpPacket({ src: t.rip, dst: t.lip }, { sport: 8080, dport: t.lport, flags })),
+  cli: (sport, flags, src = CIP) =>
+    ethernet(DEV0_MAC, CLIENT_MAC, tcpPacket({ src, dst: VIP }, { sport, dport: 80, flags })),
+  srv: (t, flags) =>
+    ethernet(DEV1_MAC, RS_MACS[0], tcpPacket({ src: t.rip, dst: t.lip }, { sport: 8080, dport: t.lport, flags })),
   tupleOf: (out) => {
     const ip = decodeFrame(out, true).ip!;
     assert.ok(allChecksumsOk(ip), 'checksums');
@@ -264,9 +266,11 @@ for (const flavour of FLAVOURS) {
         forwarded(master.one(f.cli(40005, 'FA'), 2 * S));
         const raws: Uint8Array[] = [];
         master.tables.drainEvents((r) => raws.push(r));
-        const syncable = raws.filter((r) => r[abi.EVT_TYPE] === abi.EVT_CREATED || r[abi.EVT_TYPE] === abi.EVT_STATE_CHANGED);
+        const syncable = raws.filter((r) => [abi.EVT_CREATED, abi.EVT_STATE_CHANGED].includes(r[abi.EVT_TYPE]));
         const B = 3 * S;
-        for (const r of syncable) assert.ok([abi.SYNC_CREATED, abi.SYNC_UPDATED].includes(backup.tables.importSession(r, B)));
+        for (const r of syncable) {
+          assert.ok([abi.SYNC_CREATED, abi.SYNC_UPDATED].includes(backup.tables.importSession(r, B)));
+        }
         const [s] = backup.sessions(B);
         assert.equal(abi.TCP_STATE_NAMES[s.state], master.sessions(2 * S).map((m) => abi.TCP_STATE_NAMES[m.state])[0]);
         assert.equal(s.expiresIn, 1 * S, 'the closing timeout, not the quarantine');
