@@ -261,7 +261,8 @@ function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, no
   if (rs == NO_RS) {
     const pick = pickServer(s, cip, cport, vip);
     if (pick == NO_RS) {
-      if (prev != NO_CONN) expireConn(prev);
+      // the closing session ends with the SYN that reused it; a Full-NAT tuple stays held
+      retirePrevious(prev, NO_RS, NO_LIP, now);
       return FAILED | DROP_NO_RS;
     }
     rs = pick & 0xffff;

@@ -121,7 +121,8 @@ function newConn6(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, n
     // the schedulers hash 32-bit keys: the folds of the addresses
     const pick = pickServer(s, fold6(cip), cport, fold6(vip));
     if (pick == NO_RS) {
-      if (prev != NO_CONN) expireConn(prev);
+      // the closing session ends with the SYN that reused it; a Full-NAT tuple stays held
+      retirePrevious(prev, NO_RS, NO_LIP, now);
       return FAILED | DROP_NO_RS;
     }
     rs = pick & 0xffff;

@@ -1,7 +1,7 @@
 // Full-NAT sessions end at their own state's timeout (session.ts endExpired): a closed connection
 // leaves the table, and its connection-log line and EVT_EXPIRED come out, within the closing
 // timeouts, while its LIP:lport tuple stays held in quarantine until the quarantine after the
-// last packet (the server may keep the tuple in TIME_WAIT). Checked for IPv4 and IPv6 clients:
+// last packet (the server may keep the tuple in TIME_WAIT). Checked for IPv4, IPv6 and NAT64:
 // the end is emitted once, the held tuple is busy for another client and passes no reply, the
 // same client takes it back, and after the quarantine anybody gets it. Frames are built and
 // their checksums recomputed by the oracle.
@@ -26,6 +26,7 @@ const END_REASONS = ['timeout', 'fin', 'rst', 'flushed', 'evicted'];
 interface Tuple { lip: string; lport: number; rip: string }
 interface Family {
   name: string;
+  client: string;
   lips: LipEntry[];
   pool: number[];
   vip: string;
@@ -43,6 +44,7 @@ interface Family {
 
 const V4: Family = {
   name: 'IPv4',
+  client: CIP,
   lips: [{ address: LIPS[0], portMin: 5000, portMax: 5000 }],
   pool: [0],
   vip: VIP,
@@ -67,6 +69,7 @@ const V4: Family = {
 
 const V6: Family = {
   name: 'IPv6',
+  client: CIP6,
   lips: [HOLE, HOLE, { address: LIPS6[0], portMin: 5000, portMax: 5000 }, HOLE],
   pool: [2, 3],
   vip: VIP6,
@@ -87,6 +90,17 @@ const V6: Family = {
     assert.equal(ip.src, VIP6);
     return { dst: ip.dst, dport: ip.tcp!.dport };
   },
+};
+
+/** NAT64: IPv6 clients, an IPv4 server, IPv4 LIPs (the reply path is the IPv4 one's second look) */
+const V64: Family = {
+  ...V6,
+  name: 'NAT64',
+  lips: [{ address: LIPS[0], portMin: 5000, portMax: 5000 }, HOLE, HOLE, HOLE],
+  pool: [0],
+  rs: () => realServerEntry(0),
+  srv: V4.srv,
+  tupleOf: V4.tupleOf,
 };
 
 /** setup: one Full-NAT service logging connections, one LIP:lport toward its one server, events on */
@@ -127,7 +141,7 @@ const forwarded = (r: { verdict: number; reason: number; out: Uint8Array }): Uin
 function open(h: CoreHarness, f: Family, sport: number, now: number): Tuple {
   const t = f.tupleOf(forwarded(h.one(f.cli(sport, 'S'), now)));
   assert.deepEqual(f.replyTo(forwarded(h.one(f.srv(t, 'SA'), now, { dev: 1 }))), {
-    dst: f === V4 ? CIP : CIP6, dport: sport,
+    dst: f.client, dport: sport,
   });
   forwarded(h.one(f.cli(sport, 'A'), now));
   return t;
@@ -149,7 +163,7 @@ function assertFree(h: CoreHarness, f: Family): void {
 }
 
 for (const flavour of FLAVOURS) {
-  for (const f of [V4, V6]) {
+  for (const f of [V4, V6, V64]) {
     describe(`Full-NAT closing timeouts and the quarantine, ${f.name} (${flavour})`, () => {
       it('a closed connection ends at its closing timeout, logged once; its tuple is held until the quarantine', () => {
         const h = setup(flavour, f);
@@ -256,6 +270,26 @@ for (const flavour of FLAVOURS) {
         assert.equal(h.core.sweep(0, 100, L + Q), 1);
         assertFree(h, f);
         assert.deepEqual(f.tupleOf(forwarded(h.one(f.cli(40500, 'S', f.stranger), L + Q))), t);
+      });
+
+      it('a reusing SYN that finds no server ends the closing session; its tuple stays held', () => {
+        const h = setup(flavour, f, { ...CLOSING, time_wait: 30 });
+        const t = open(h, f, 40006, 1 * S);
+        const L = 2 * S;
+        forwarded(h.one(f.srv(t, 'FA'), L, { dev: 1 }));
+        forwarded(h.one(f.cli(40006, 'FA'), L));
+        forwarded(h.one(f.srv(t, 'A'), L, { dev: 1 }));
+        assert.equal(abi.TCP_STATE_NAMES[h.sessions(L)[0].state], 'TIME_WAIT');
+        ends(h);
+        h.setRsField(0, abi.RS_WEIGHT, 0);
+        h.tables.rebuildService(0);
+        assert.equal(h.one(f.cli(40006, 'S'), L + 100).reason, abi.DROP_NO_RS);
+        assert.deepEqual(ends(h).logged.map((e) => e.reason), ['evicted']);
+        assertHeld(h, f, L + 100);
+        h.setRsField(0, abi.RS_WEIGHT, 1);
+        h.tables.rebuildService(0);
+        assert.equal(h.one(f.cli(40700, 'S', f.stranger), L + 2 * S).reason, abi.DROP_POOL_EXHAUSTED);
+        assert.deepEqual(f.tupleOf(forwarded(h.one(f.cli(40701, 'S', f.stranger), L + 100 + Q))), t);
       });
 
       it('a synced Full-NAT session takes its state\'s timeout on the backup, and is quarantined there too', () => {
