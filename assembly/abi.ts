@@ -324,7 +324,9 @@
 // Frames here carry complete checksums (no virtio header); the host writes them with its own
 // send path, so they cost a system call each: only for the rare packets one input frame cannot
 // carry (the SYN proxy's ACK to the real server, one per proxied connection). The largest is 130
-// bytes: Ethernet, IPv4, TCP with timestamps and TOA, and a 56-byte PROXY v1 header.
+// bytes for IPv4: Ethernet, IPv4, TCP with timestamps and TOA, and a 56-byte PROXY v1 header; an
+// IPv6 one with a PROXY v1 header that would not fit (long addresses: up to 104 bytes) goes
+// without it (synproxy.ts serverAnswered: the client's first data carries it).
 // @ts-ignore: decorator
 @inline export const EMIT_LEN: u32 = 0;
 // @ts-ignore: decorator

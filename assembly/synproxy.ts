@@ -35,7 +35,7 @@ import {
 } from './abi';
 import { clientAddrFlags, clientAddrRoomOf, lowerMss, proxyHeaderLength, writeProxy, writeToa, writeToa6 } from './clientaddr';
 import { csumAdd128, csumApply, csumDelta32, csumFinish, csumSum, ipHeaderChecksum, tcpChecksum } from './csum';
-import { emitCommit, emitReserve } from './emit';
+import { EMIT_MAX, emitCommit, emitReserve } from './emit';
 import { bswap16, copy6, hdr } from './mem';
 import { connxAddress } from './seqadj';
 import { connAddress, rsAddress } from './session';
@@ -450,7 +450,11 @@ export function serverAnswered(desc: usize, scr: usize, rec: u32, l2: bool, vnet
       eoptLen += v6 ? TCPOLEN_TOA6 : TCPOLEN_TOA;
       count(STAT_TOA_ADDED, 1);
     }
-    const h = proxyHeaderLength(rec);
+    let h = proxyHeaderLength(rec);
+    // an IPv6 client's v1 header of two long addresses (up to 104 bytes), after timestamps and the
+    // 20-byte TOA, would not fit an emit slot: the client's first segment carries it instead, as
+    // when this ACK is lost (the header stays pending until the server acknowledges it)
+    if (l2len + l3len + TCP_HLEN + eoptLen + h > EMIT_MAX) h = 0;
     if (h != 0) {
       writeProxy(eopts + eoptLen, rec, c, (clientAddrFlags(<u32>load<u16>(c + CONN_SVC)) & SVCF_PROXY_V2) != 0);
       count(STAT_PROXY_SENT, 1);

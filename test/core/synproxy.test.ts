@@ -521,6 +521,42 @@ for (const flavour of FLAVOURS) {
       assert.equal(h.tables.stat(abi.STAT_COOKIES_OK), 1n);
       assert.equal(abi.TCP_STATE_NAMES[h.sessions()[0].state], 'ESTABLISHED');
     });
+
+    if (F.v6) {
+      it('a PROXY v1 header of long IPv6 addresses, too big for the emitted ACK, goes with the client\'s first data', () => {
+        const longVip = '2001:db8:1111:2222:3333:4444:5555:100';
+        const longCip = '2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff';
+        const h = new CoreHarness(flavour, { connExt: true, proxyMarks: true }).standard();
+        h.tables.setLocalAddresses([{ address: longVip, kind: 'vip' },
+          ...LIPS6.map((address) => ({ address, kind: 'lip' as const }))]);
+        h.service(0, { vip: longVip, forwarding: 'fullnat', synProxy: 'on', toa: true, proxyProtocol: 'v1' }, [F.rs(0)]);
+        setKeys(h, 7);
+        const toVip = (t: Partial<TcpSpec>) =>
+          ethernet(DEV0_MAC, CLIENT_MAC,
+            tcp6Packet({ src: longCip, dst: longVip }, { sport: 40000, dport: 80, ...t } as TcpSpec), 0x86dd);
+        const header = `PROXY TCP6 ${longCip} ${longVip} 40000 80\r\n`;
+        const sa = fwd(h.one(toVip({ flags: 'S', seq: 100, options: synOptions({ mss: 1440, ts: [9, 0] }) }), 1));
+        const ourTs = decodeOptions(sa).ts![0];
+        const syn = fwd(h.one(toVip({ flags: 'A', seq: 101, ack: u32(sa.tcp!.seq! + 1), options: [1, 1, 8, 10, ...be32(10), ...be32(ourTs)] }), 2));
+        fwd(h.one(fromServer(syn.src, {
+          sport: 8080, dport: syn.tcp!.sport, flags: 'SA', seq: 5000, ack: 101, window: 29200,
+          options: synOptions({ mss: 1440, ts: [77, decodeOptions(syn).ts![0]] }),
+        }), 3, { dev: 1 }));
+        assert.equal(h.emitted.length, 1);
+        // Ethernet, IPv6, TCP, timestamps and the 20-byte TOA fit; the header would not
+        assert.ok(14 + 40 + 20 + 12 + 20 + header.length > 188, `${header.length}-byte header`);
+        const ack = decodeAny(h.emitted[0].out).ip;
+        assert.ok(checksumsOk(ack));
+        assert.ok(h.emitted[0].out.length <= 188);
+        assert.equal(ack.tcp!.payload.length, 0, 'no PROXY header in the ACK');
+        const toa = tcpOptions(ack.tcp!.options!).find((x) => x.kind === 254)!;
+        assert.deepEqual([...toa.data], [40000 >> 8, 40000 & 0xff, ...ip6ToBytes(longCip)], 'TOA still on the ACK');
+        const d = fwd(h.one(toVip({ flags: 'PA', seq: 101, ack: u32(sa.tcp!.seq! + 1), options: [1, 1, 8, 10, ...be32(11), ...be32(ourTs)],
+          payload: Buffer.from('hi') }), 4));
+        assert.equal(Buffer.from(d.tcp!.payload).toString('latin1'), `${header}hi`, 'the header before the client\'s bytes');
+        assert.equal(d.tcp!.seq, 101);
+      });
+    }
   });
 }
 }
