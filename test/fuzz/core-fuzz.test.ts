@@ -19,8 +19,11 @@ import {
 } from '../oracle/packet.js';
 
 const GUARD = 0xa5;
-/** Ethernet + IPv4 + the largest TCP header: what a SYN proxy answer may reach from a frame's start */
-const PROXY_GROWTH = 14 + 20 + 60;
+/**
+ * what a SYN proxy answer may reach from a frame's start: Ethernet + IPv4 + the largest TCP
+ * header, or Ethernet + IPv6 + TCP with the 20 bytes of options a handshake segment has at most
+ */
+const PROXY_GROWTH = Math.max(14 + 20 + 60, 14 + 40 + 40);
 const FRAMES: Record<string, number> = { release: 1_000_000, debug: 150_000 };
 
 /** xorshift32: deterministic per seed, so a failure can be replayed */
@@ -87,6 +90,10 @@ function templates(): Uint8Array[] {
     tcpPacket({ src: CIP, dst: VIP }, { sport: 1006, dport: 8002, flags: 'S', options: [2, 4, 5, 180, 4, 2, 8, 10, 0, 0, 0, 9, 0, 0, 0, 0] }),
     tcpPacket({ src: CIP, dst: VIP }, { sport: 1006, dport: 8002, flags: 'PA', seq: 1, ack: 55, payload: new Uint8Array(1300) }),
     tcpPacket({ src: RIPS[6], dst: LIPS[0] }, { sport: 8080, dport: 1024, flags: 'SA', options: [2, 4, 5, 180, 8, 10, 0, 0, 0, 3, 0, 0, 0, 9, 1, 1] }),
+    // the IPv6 SYN proxy (Full-NAT 6->6 with TOA and PROXY v1): SYNs, handshake ACKs, server replies
+    tcp6Packet({ src: CIP6, dst: VIP6 }, { sport: 3007, dport: 8002, flags: 'S', options: [2, 4, 5, 160, 4, 2, 8, 10, 0, 0, 0, 9, 0, 0, 0, 0, 1, 3, 3, 7] }),
+    tcp6Packet({ src: CIP6, dst: VIP6 }, { sport: 3007, dport: 8002, flags: 'A', seq: 1, ack: 77, options: [1, 1, 8, 10, 0, 0, 0, 9, 0, 0, 0, 7] }),
+    tcp6Packet({ src: RIPS6[5], dst: LIPS6[0] }, { sport: 8080, dport: 1024, flags: 'SA', options: [2, 4, 5, 160, 8, 10, 0, 0, 0, 3, 0, 0, 0, 9, 1, 1] }),
     // mid-flow segments of a flow another director started (mh + dr, SVCF_MIDFLOW)
     tcpPacket({ src: CIP, dst: VIP }, { sport: 1004, dport: 8003, flags: 'A', payload: new Uint8Array(100) }),
     tcpPacket({ src: CIP, dst: VIP }, { sport: 1005, dport: 8003, flags: 'FA' }),
@@ -179,6 +186,8 @@ for (const flavour of FLAVOURS) {
       h.service(13, { vip: VIP6, forwarding: 'fullnat', port: 8000, toa: true, proxyProtocol: 'v1' }, [realServerEntry(3)], 14);
       h.service(14, { vip: VIP6, forwarding: 'dr', port: 8001, scheduler: 'mh', midFlow: true },
         [realServerEntry6(3, { port: 0 }), realServerEntry6(4, { port: 0 })], 15);
+      h.service(15, { vip: VIP6, forwarding: 'fullnat', port: 8002, synProxy: 'on', toa: true, proxyProtocol: 'v1' },
+        [realServerEntry6(5)], 16);
       const { layout } = h;
       const frozen = [layout.devices, layout.local, layout.svcIndex, layout.destinations, layout.pools, layout.sched,
         layout.local6, layout.svc6, layout.rs6, layout.lip6];
@@ -295,6 +304,8 @@ for (const flavour of FLAVOURS) {
       // the paths that grow frames ran
       const grown = [abi.STAT_TOA_ADDED, abi.STAT_PROXY_SENT].map((x) => h.tables.stat(x));
       assert.ok(grown.every((x) => x > 0n), `TOA added ${grown[0]}, PROXY headers sent ${grown[1]}`);
+      // the IPv6 SYN proxy answered SYNs (service 15 answers every one with a cookie)
+      assert.ok(h.tables.serviceSyns(15) > 0n, 'SYNs to the IPv6 SYN-proxy service');
       // the session table is still consistent: sweeping everything away leaves no residue
       h.core.sweep(0, 1 << 20, now + 10_000_000);
       h.core.sweep(0, 1 << 20, now + 20_000_000);
