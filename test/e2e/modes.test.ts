@@ -173,8 +173,9 @@ for (const { device, forwarding, busyPollUs, workers } of RUNS) {
         assert.equal(codes.length, CLIENTS * FLOWS_PER_CLIENT);
         assert.deepEqual(tally(codes), { 200: CLIENTS * FLOWS_PER_CLIENT });
         const after = await perWorker();
-        const delta = after.map((w, i) => ({ rx: w.rx_frames - before[i].rx_frames, tx: w.tx_frames - before[i].tx_frames,
-          batches: w.batches - before[i].batches }));
+        const delta = after.map((w, i) => ({
+          rx: w.rx_frames - before[i].rx_frames, tx: w.tx_frames - before[i].tx_frames, batches: w.batches - before[i].batches,
+        }));
         t.diagnostic(`per-worker frames and batches in the burst: ${JSON.stringify(delta)}`);
         for (const [i, d] of delta.entries()) {
           assert.ok(d.rx > 0 && d.tx > 0 && d.batches > 0, `worker ${i} idle in the burst: ${JSON.stringify(delta)}`);
