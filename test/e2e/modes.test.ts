@@ -174,7 +174,8 @@ for (const { device, forwarding, busyPollUs, workers } of RUNS) {
         assert.deepEqual(tally(codes), { 200: CLIENTS * FLOWS_PER_CLIENT });
         const after = await perWorker();
         const delta = after.map((w, i) => ({
-          rx: w.rx_frames - before[i].rx_frames, tx: w.tx_frames - before[i].tx_frames, batches: w.batches - before[i].batches,
+          rx: w.rx_frames - before[i].rx_frames, tx: w.tx_frames - before[i].tx_frames,
+          batches: w.batches - before[i].batches,
         }));
         t.diagnostic(`per-worker frames and batches in the burst: ${JSON.stringify(delta)}`);
         for (const [i, d] of delta.entries()) {
