@@ -32,6 +32,8 @@ const DOWNLOAD = 64 << 20;
 const CLIENTS = 8;
 // connections per client address in the two-worker spread test
 const FLOWS_PER_CLIENT = 8;
+// the slow servers' pause: longer than the kernel keeps a multi-queue device's flow entries (3 s)
+const SLOW_MS = 4500;
 
 interface WorkerCounters { rx_frames: number; tx_frames: number; batches: number }
 
@@ -197,6 +199,33 @@ for (const { device, forwarding, busyPollUs, workers } of RUNS) {
         }
         t.diagnostic(last);
         assert.doesNotMatch(last, /differ/, last);
+      });
+    }
+
+    if (workers > 1 && (forwarding === 'nat' || forwarding === 'fullnat')) {
+      // The kernel picks a multi-queue device's queue for a frame from its flow table (the queue
+      // that last wrote a frame of that flow, by symmetric hash) or, for a flow it has no entry
+      // for, from the flow hash. wlvs writes each translated frame on the queue it read the
+      // original from, so a busy flow stays on one worker in both directions. The entries age out
+      // after 3 s idle (TUN_FLOW_EXPIRE); a reply after a longer pause then lands by the hash of
+      // the server-side tuple, on the other worker for about half the flows, which must find the
+      // session the first worker made (one shared table) and translate it the same.
+      it(`answers that follow a ${SLOW_MS / 1000} s pause reach the clients, whichever worker they land on`, async () => {
+        const curls = [...topo.client.addresses, ...topo.client.addresses].map((a) =>
+          `curl -s --max-time 15 --interface ${a} 'http://${vip}/?delay=${SLOW_MS}' &`);
+        const out = await topo.lab.exec(topo.client.role, 'sh', ['-c', `${curls.join(' ')} wait`], 30_000);
+        const answers = out.trim().split('\n').map((l) => JSON.parse(l) as { server: string; client: string });
+        assert.equal(answers.length, CLIENTS * 2, out);
+        for (const a of answers) {
+          assert.match(a.server, /^rs[123]$/, JSON.stringify(a));
+          if (forwarding === 'fullnat') assert.ok(lips.includes(a.client), JSON.stringify(a));
+          else assert.ok(topo.client.addresses.includes(a.client), JSON.stringify(a));
+        }
+        // NAT keeps the client's address: every source was seen twice, by whichever server
+        if (forwarding === 'nat') {
+          const twice = Object.fromEntries(topo.client.addresses.map((a) => [a, 2]));
+          assert.deepEqual(tally(answers.map((a) => a.client)), twice);
+        }
       });
     }
 
