@@ -3,8 +3,6 @@
 // echo on the same port number.
 //   node rs-server.js --name rs1 --port 80 [--port 81 ...] [--udp-port 5353] [--addr 0.0.0.0 | ::]
 //   GET /              {"server":"rs1","client":"10.99.1.10","clientPort":41234}
-//   GET /?delay=MS     the same after MS milliseconds (at most 30 s): a slow server, whose answer
-//                      follows an idle pause (with two workers it may arrive on the other one)
 //   GET /bytes/N       N bytes of a stream anyone can regenerate (see lab/data-stream.ts)
 //   GET /ctr/N         N bytes of the faster AES-CTR stream, its SHA-256 in header x-sha256
 //   GET /health        200 ok
@@ -62,13 +60,8 @@ const handler = (req: import('node:http').IncomingMessage, res: import('node:htt
     ctrStream(total).pipe(res);
     return;
   }
-  const answer = () => {
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ server: name, client: plain(req.socket.remoteAddress ?? ''), clientPort: req.socket.remotePort }) + '\n');
-  };
-  const delay = Math.min(Number(url.searchParams.get('delay') ?? 0) || 0, 30_000);
-  if (delay > 0) setTimeout(answer, delay);
-  else answer();
+  res.setHeader('content-type', 'application/json');
+  res.end(JSON.stringify({ server: name, client: plain(req.socket.remoteAddress ?? ''), clientPort: req.socket.remotePort }) + '\n');
 };
 const servers = ports.map((port) => {
   const http = createServer(handler);

@@ -32,8 +32,8 @@ const DOWNLOAD = 64 << 20;
 const CLIENTS = 8;
 // connections per client address in the two-worker spread test
 const FLOWS_PER_CLIENT = 8;
-// the slow servers' pause: longer than the kernel keeps a multi-queue device's flow entries (3 s)
-const SLOW_MS = 4500;
+// connections one by one in the two-worker test of a flow's directions on different workers
+const ONE_BY_ONE = 16;
 
 interface WorkerCounters { rx_frames: number; tx_frames: number; batches: number }
 
@@ -64,6 +64,8 @@ for (const { device, forwarding, busyPollUs, workers } of RUNS) {
       if (drop) for (const s of c.services) s.real_servers = s.real_servers.filter((r) => r.address !== drop);
       return c as unknown as Record<string, unknown>;
     };
+
+    const perWorker = async () => ((await api(topo, dir, '/api/v1/status')) as { workers: WorkerCounters[] }).workers;
 
     // the bridges' MACs before wlvs's TAPs joined them, and after
     const bridgeMacs: { before?: string[]; after?: string[] } = {};
@@ -164,7 +166,6 @@ for (const { device, forwarding, busyPollUs, workers } of RUNS) {
 
     if (workers > 1) {
       it(`${CLIENTS * FLOWS_PER_CLIENT} connections from ${CLIENTS} clients are spread over both workers, whose counters add up`, async (t) => {
-        const perWorker = async () => ((await api(topo, dir, '/api/v1/status')) as { workers: WorkerCounters[] }).workers;
         const before = await perWorker();
         assert.equal(before.length, workers);
         // each connection a fresh source port, so a fresh flow hash for the devices' queue choice
@@ -203,29 +204,33 @@ for (const { device, forwarding, busyPollUs, workers } of RUNS) {
     }
 
     if (workers > 1 && (forwarding === 'nat' || forwarding === 'fullnat')) {
-      // The kernel picks a multi-queue device's queue for a frame from its flow table (the queue
-      // that last wrote a frame of that flow, by symmetric hash) or, for a flow it has no entry
-      // for, from the flow hash. wlvs writes each translated frame on the queue it read the
-      // original from, so a busy flow stays on one worker in both directions. The entries age out
-      // after 3 s idle (TUN_FLOW_EXPIRE); a reply after a longer pause then lands by the hash of
-      // the server-side tuple, on the other worker for about half the flows, which must find the
-      // session the first worker made (one shared table) and translate it the same.
-      it(`answers that follow a ${SLOW_MS / 1000} s pause reach the clients, whichever worker they land on`, async () => {
-        const curls = [...topo.client.addresses, ...topo.client.addresses].map((a) =>
-          `curl -s --max-time 15 --interface ${a} 'http://${vip}/?delay=${SLOW_MS}' &`);
-        const out = await topo.lab.exec(topo.client.role, 'sh', ['-c', `${curls.join(' ')} wait`], 30_000);
-        const answers = out.trim().split('\n').map((l) => JSON.parse(l) as { server: string; client: string });
-        assert.equal(answers.length, CLIENTS * 2, out);
-        for (const a of answers) {
+      // Which queue of a multi-queue device the kernel puts a frame on: the one its flow table
+      // says (the queue that last wrote a frame of that flow, by symmetric hash), or the flow
+      // hash's for a flow it has no entry for. The table is updated after the written frame has
+      // gone up the stack (tun_get_user: tun_flow_update after the receive), and a reply the
+      // kernel makes in the same softirq (a server's SYN-ACK or ACK, across bridge and veth) is
+      // steered before that: by the hash, or to the queue of the frame before. So a connection's
+      // frames go back and forth between the workers, and its two directions land on different
+      // workers in about half the connections (lab runs: 6 to 10 of 16). Each worker's forwarded
+      // frames (tx; the host's own frames are not a worker's) in a connection tell which
+      // workers carried it.
+      it(`connections handled by both workers (${ONE_BY_ONE}, one by one) are translated both ways`, async (t) => {
+        const tx = async () => (await perWorker()).map((w) => w.tx_frames);
+        let both = 0;
+        for (let i = 0; i < ONE_BY_ONE; i++) {
+          const source = topo.client.addresses[i % CLIENTS];
+          const before = await tx();
+          const a = await get(topo, `http://${vip}/`, source);
           assert.match(a.server, /^rs[123]$/, JSON.stringify(a));
           if (forwarding === 'fullnat') assert.ok(lips.includes(a.client), JSON.stringify(a));
-          else assert.ok(topo.client.addresses.includes(a.client), JSON.stringify(a));
+          else assert.equal(a.client, source);
+          // the closing handshake's last frames count in this connection, not the next
+          await sleep(50);
+          const after = await tx();
+          if (after.every((n, w) => n > before[w])) both++;
         }
-        // NAT keeps the client's address: every source was seen twice, by whichever server
-        if (forwarding === 'nat') {
-          const twice = Object.fromEntries(topo.client.addresses.map((a) => [a, 2]));
-          assert.deepEqual(tally(answers.map((a) => a.client)), twice);
-        }
+        t.diagnostic(`${both} of ${ONE_BY_ONE} connections forwarded by both workers`);
+        assert.ok(both > 0, 'every connection stayed on one worker: the kernel steered each flow to one queue (see the comment)');
       });
     }
 
