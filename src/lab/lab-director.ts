@@ -209,7 +209,14 @@ export async function startDirector(topo: Topology, config: (tokenFile: string) 
   const tokenFile = join(dir, 'token');
   writeFileSync(tokenFile, `${LAB_TOKEN}\n`, { mode: 0o600 });
   const configPath = join(dir, 'wlvs.yaml');
-  const writeConfig = (c: Record<string, unknown>) => writeFileSync(configPath, stringify(c));
+  // WLVS_E2E_WORKERS=N runs a suite's directors with N data-path workers where its configuration
+  // says none (an experiment across the suites; modes.test.ts runs both counts itself)
+  const workers = process.env.WLVS_E2E_WORKERS;
+  const writeConfig = (c: Record<string, unknown>) => {
+    const d = c.director as Record<string, unknown> | undefined;
+    const own = !workers || !d || d.workers !== undefined;
+    writeFileSync(configPath, stringify(own ? c : { ...c, director: { ...d, workers: Number(workers) } }));
+  };
   writeConfig(config(tokenFile));
   const env = { ...process.env, ...opts.env, ...(opts.corePath ? { WLVS_CORE: opts.corePath } : {}) };
   // the runtime the lab runs on, unless told (WLVS_RUNTIME, bench:e2e --runtime)
