@@ -165,8 +165,8 @@ for (const flavour of FLAVOURS) {
       const ack = (f: Flow, seq: number, payload?: Uint8Array) =>
         fromClient(tcpPacket({ src: CIP, dst: VIP }, { sport: f.cport, dport: f.vport, flags: payload ? 'PA' : 'A', seq, ack: 5001, payload }));
       const reply = (f: Flow, flags: string, seq: number, payload?: Uint8Array) =>
-        fromServer(tcpPacket({ src: f.rip!, dst: f.src! }, { sport: 8080, dport: f.sport!, flags, seq, ack: 1001, payload }),
-          f.rip!);
+        fromServer(tcpPacket({ src: f.rip!, dst: f.src! },
+          { sport: 8080, dport: f.sport!, flags, seq, ack: 1001, payload }), f.rip!);
       // lane 0: set 0's client side and set 1's server side, chunk by chunk; lane 1 the mirror
       const plan = (client: (f: Flow) => Uint8Array, server: (f: Flow) => Uint8Array) => [0, 1].map((lane) => {
         const mine = chunks(sets[lane], BATCH);
