@@ -20,7 +20,9 @@
 // rounds' medians.
 //
 // --threads 1,2: the NAT hit path on N worker threads over one shared table instead (see
-// mainThreads below), one JSON line per thread count.
+// mainThreads below), one JSON line per thread count; --lanes L lays the table out for L workers
+// whatever the thread count (1 thread on 2 lanes: the table lock, uncontended), --core other.wasm
+// runs another build.
 //
 // Results: bench/README.md, kept there so one table stays true.
 import { Worker } from 'node:worker_threads';
@@ -270,7 +272,9 @@ const THREAD_ITER = quick ? 500 : 2000;
 interface ThreadSetup { n: number; workers: Worker[]; gate: Int32Array; arrivals: number; now: number }
 
 async function startThreads(n: number, sessions: number, module: WebAssembly.Module): Promise<ThreadSetup> {
-  const w = makeWorld('wasm', sessions, module, 'nat-hit', n);
+  const lanes = Number(argValue('--lanes') ?? n);
+  if (!Number.isInteger(lanes) || lanes < n || lanes > 16) throw new Error(`--lanes ${lanes}: ${n} to 16`);
+  const w = makeWorld('wasm', sessions, module, 'nat-hit', lanes);
   populate(w, sessions, false);
   const gate = new Int32Array(new SharedArrayBuffer(4));
   let rng = 0x2545f491 + n;
@@ -307,7 +311,8 @@ async function threadRound(s: ThreadSetup): Promise<{ mpps: number; processMpps:
 }
 
 async function mainThreads(counts: number[]): Promise<void> {
-  const module = compileCore();
+  const other = argValue('--core');
+  const module = other ? compileCore(other) : compileCore();
   for (const sessions of sizes) {
     const setups: ThreadSetup[] = [];
     for (const n of counts) setups.push(await startThreads(n, sessions, module));
@@ -324,7 +329,8 @@ async function mainThreads(counts: number[]): Promise<void> {
     for (const [i, s] of setups.entries()) {
       const f = figures[i];
       console.log(JSON.stringify({
-        case: 'nat-hit', sessions, threads: s.n, mpps: Math.round(median(f.mpps) * 10) / 10,
+        case: 'nat-hit', sessions, threads: s.n, lanes: Number(argValue('--lanes') ?? s.n), ...(other ? { core: other } : {}),
+        mpps: Math.round(median(f.mpps) * 10) / 10,
         rounds: `${Math.min(...f.mpps).toFixed(1)}–${Math.max(...f.mpps).toFixed(1)}`,
         perThreadProcessMpps: Math.round(median(f.processMpps) * 10) / 10,
       }));
