@@ -1,8 +1,10 @@
 // bench:core — Mpps of one core on one thread, WASM core vs the plain-TypeScript baseline
 // (bench/baseline/ts-core.ts), for the NAT hit path and the new-session path, with 64k and 1M
 // sessions in the table, and the IPv6 (NAT66) hit path beside them (WASM only: the baseline has
-// no IPv6). `npm run bench:core -- --json` prints one JSON object per line; --sessions
-// 65536,1048576, --impl wasm,ts and --case nat-hit,new-session,nat6-hit pick a subset.
+// no IPv6), and the SYN proxy answering a flood (syn-cookie: SYNs of flows never seen, each
+// answered by a cookie SYN-ACK in place and creating nothing; WASM only: the baseline has no
+// proxy). `npm run bench:core -- --json` prints one JSON object per line; --sessions
+// 65536,1048576, --impl wasm,ts and --case nat-hit,new-session,nat6-hit,syn-cookie pick a subset.
 //
 // Method: each iteration processes one batch of 256 frames with one process() call. A
 // beforeEach hook, outside the timed window, does what the device read does: it copies the
@@ -49,6 +51,7 @@ interface World {
   memory: WebAssembly.Memory;
   bytes: Uint8Array;
   view: DataView;
+  tables: Tables;
   impl: Impl;
 }
 
@@ -62,11 +65,14 @@ const sizes = argValue('--sessions')?.split(',').map(Number) ?? (quick ? [65536]
 // --compare other.wasm: A/B of two builds of the core instead of WASM against TypeScript
 const compare = argValue('--compare');
 const impls = argValue('--impl')?.split(',') ?? (compare ? ['wasm', 'other'] : ['wasm', 'ts']);
-type Kind = 'nat-hit' | 'new-session' | 'nat6-hit';
+type Kind = 'nat-hit' | 'new-session' | 'nat6-hit' | 'syn-cookie';
 // --connlog: the director laid out the connection counters and service 0 logs its connections
 const connLog = process.argv.includes('--connlog');
-const kinds = (argValue('--case')?.split(',') ?? ['nat-hit', 'new-session', 'nat6-hit']) as Kind[];
+const kinds = (argValue('--case')?.split(',') ?? ['nat-hit', 'new-session', 'nat6-hit', 'syn-cookie']) as Kind[];
+/** batches that can be replayed: hits, and SYNs the proxy answers without a session */
 const isHit = (k: Kind) => k !== 'new-session';
+/** cases only this build of the core has: the baseline (and an older build) sit them out */
+const wasmOnly = (k: Kind) => k === 'nat6-hit' || k === 'syn-cookie';
 const ROUNDS = quick ? 3 : 7;
 const HIT_ITER = quick ? 200 : 600;
 const NEW_ITER = quick ? 40 : 24;
@@ -80,6 +86,8 @@ function makeWorld(implName: string, sessions: number, module: WebAssembly.Modul
   const layout = computeLayout({
     slotCount: BATCH, maxFrame: 128, sessions: sessions * 2, services: 4, realServers: 16, destinations: 16,
     schedSize: 257, lips: 1, poolEntries: 1, events: 16, localAddresses: 8, ipv6: v6, connStats: connLog, workers,
+    // the SYN proxy's service needs the extension records a director with one lays out
+    connExt: kind === 'syn-cookie',
   });
   const { memory, core } = bindCore(module, layout);
   const tables = new Tables(memory, layout, core);
@@ -92,8 +100,14 @@ function makeWorld(implName: string, sessions: number, module: WebAssembly.Modul
     ...(v6 ? [{ address: VIP6, kind: 'vip' as const }] : [])]);
   tables.setService(0, {
     vip: v6 ? VIP6 : VIP, port: 80, protocol: 'tcp', scheduler: 'rr', forwarding: 'nat', persistence: 0, persistencePrefix: 32,
-    hashPort: false, fallback: false, sorry: null, tunnelSource: null, synProxy: 'off', connectionLog: connLog,
+    hashPort: false, fallback: false, sorry: null, tunnelSource: null,
+    // auto: sessions are populated by plain SYNs, then prepare() switches the proxy on
+    synProxy: kind === 'syn-cookie' ? 'auto' : 'off', connectionLog: connLog,
   });
+  if (kind === 'syn-cookie') {
+    tables.setCookieKeys(0, new Uint8Array(abi.COOKIE_KEYS_SIZE).fill(1));
+    tables.setCookieKeys(1, new Uint8Array(abi.COOKIE_KEYS_SIZE).fill(2));
+  }
   // the real servers are the VIP itself at the director's MAC: NAT'ed frames stay valid hits
   for (let i = 0; i < 4; i++) {
     tables.setRealServer(i, {
@@ -109,7 +123,7 @@ function makeWorld(implName: string, sessions: number, module: WebAssembly.Modul
   const impl: Impl = implName !== 'ts'
     ? { name: 'wasm', process: (n, now) => core.process(0, n, now) }
     : { name: 'ts', process: (n, now) => ts.processBatch(n, now) };
-  return { layout, memory, bytes: new Uint8Array(memory.buffer), view: new DataView(memory.buffer), impl };
+  return { layout, memory, bytes: new Uint8Array(memory.buffer), view: new DataView(memory.buffer), tables, impl };
 }
 
 /**
@@ -179,6 +193,7 @@ interface Trial { w: World; batches: Batch[]; next: number; now: number; forward
 function prepare(implName: string, sessions: number, kind: Kind, module: WebAssembly.Module): Trial {
   const w = makeWorld(implName, sessions, module, kind);
   populate(w, sessions, kind === 'nat6-hit');
+  if (kind === 'syn-cookie') w.tables.setSynProxyOn(0, true);
   let rng = 0x2545f491;
   const rand = () => (rng = (Math.imul(rng, 1664525) + 1013904223) >>> 0);
   const batches: Batch[] = [];
@@ -188,7 +203,8 @@ function prepare(implName: string, sessions: number, kind: Kind, module: WebAsse
   const nBatches = isHit(kind) ? Math.min(HIT_BATCHES, sessions / BATCH) : (ROUNDS + 1) * (NEW_ITER + NEW_WARMUP) + 4;
   for (let b = 0; b < nBatches; b++) {
     const frames = Array.from({ length: BATCH }, (_, k) =>
-      isHit(kind) ? flow(rand() % sessions, 'A', kind === 'nat6-hit') : flow(sessions + b * BATCH + k, 'S'));
+      kind === 'syn-cookie' ? flow(sessions + (rand() % sessions), 'S')
+        : isHit(kind) ? flow(rand() % sessions, 'A', kind === 'nat6-hit') : flow(sessions + b * BATCH + k, 'S'));
     batches.push(frames);
   }
   return { w, batches, next: 0, now: 2, forwarded: 0, runs: 0 };
@@ -225,8 +241,7 @@ async function main(): Promise<void> {
   const results: { case: string; sessions: number; impl: string; mpps: number }[] = [];
   for (const sessions of sizes) {
     for (const kind of kinds) {
-      // only this build of the core knows IPv6: the baseline and an older build sit it out
-      const names = kind === 'nat6-hit' ? impls.filter((n) => n === 'wasm') : impls;
+      const names = wasmOnly(kind) ? impls.filter((n) => n === 'wasm') : impls;
       const trials = names.map((name) => ({ name, t: prepare(name, sessions, kind, name === 'other' ? compileCore(compare) : module), mpps: [] as number[] }));
       // alternate the implementations round by round, so drift in the machine's speed hits both
       // round 0 is discarded: V8 may still be running the baseline tier of either implementation
@@ -241,7 +256,7 @@ async function main(): Promise<void> {
         const mpps = Math.round(median(x.mpps) * 10) / 10;
         const spread = `${Math.min(...x.mpps).toFixed(1)}–${Math.max(...x.mpps).toFixed(1)}`;
         results.push({ case: kind, sessions, impl: x.name, mpps });
-        if (json || impls.length < 2 || compare || kind === 'nat6-hit') {
+        if (json || impls.length < 2 || compare || wasmOnly(kind)) {
           console.log(JSON.stringify({ case: kind, sessions, impl: x.name, mpps, rounds: spread }));
         }
       }
@@ -249,7 +264,7 @@ async function main(): Promise<void> {
   }
   if (!json && impls.length === 2 && !compare) {
     console.log(`case         sessions   wasm Mpps   ts Mpps   wasm/ts   (median of ${ROUNDS} alternating rounds)`);
-    for (const kind of kinds.filter((k) => k !== 'nat6-hit')) {
+    for (const kind of kinds.filter((k) => !wasmOnly(k))) {
       for (const sessions of sizes) {
         const get = (impl: string) =>
           results.find((r) => r.case === kind && r.sessions === sessions && r.impl === impl)!.mpps;

@@ -71,7 +71,8 @@ export function formatStatus(status: {
   const sf = status.syn_flood;
   if (sf) {
     lines.push(`SYN flood: embryonic ${sf.embryonic.count}/${sf.embryonic.max}, evicted ${sf.evicted}, SYNs ${sf.syns}, ` +
-      `cookies sent ${sf.cookies.sent} valid ${sf.cookies.valid} invalid ${sf.cookies.invalid}`);
+      `cookies sent ${sf.cookies.sent} valid ${sf.cookies.valid} invalid ${sf.cookies.invalid}` +
+      (sf.cookieKeys === 'shared' ? ' (keys shared with the sync peers)' : ''));
   }
   const protection = new Map((sf?.services ?? []).map((p) => [p.service, p]));
   if (opts.stats || opts.rate) {

@@ -21,6 +21,7 @@ import { linkLocalFromMac, parseCidr } from '../model/address.js';
 import { RouteTable } from '../net/routes.js';
 import { type ApplyReport, TableApplier } from './apply.js';
 import type { DeviceInfo } from './control-plane.js';
+import { loadKey } from '../ha/auth.js';
 import { HaController } from '../ha/controller.js';
 import { ClusterController } from '../cluster/controller.js';
 import { ClusterSync } from '../cluster/sync.js';
@@ -230,9 +231,12 @@ export class Director {
       },
       linkLocal: () => this.#linkLocals(),
     });
+    // the sync key every director of the pair or cluster holds: their cookies verify on each other
+    const syncKey = spec.ha?.authKeyFile ?? spec.cluster?.sync?.authKeyFile ?? null;
     this.synGuard = new SynGuard({
       tables: this.tables, log: log.child({ component: 'syn-flood' }),
       services: () => this.applier.view().map((v) => ({ service: v.service, index: v.index })),
+      sharedSecret: syncKey ? loadKey(syncKey) : null,
     });
     this.neighbours.onResolved((dev, address, mac) => {
       this.#log.info({ event: 'neighbour', device: devices[dev].open.name, address, mac }, 'next hop resolved');
@@ -423,12 +427,7 @@ export class Director {
     if (this.#spec.fullnat.localAddresses.length) this.#every(FULLNAT_LOG_MS, () => this.#logFullnat());
     // auto-mode SYN proxies follow the SYN rate within 100 ms; the data path reacts to pressure at once
     this.#every(100, () => this.synGuard.tick(performance.now()));
-    let rotated = performance.now();
-    this.#every(1000, () => {
-      if (performance.now() - rotated < this.#spec.synFlood.secretPeriod * 1000) return;
-      rotated = performance.now();
-      this.synGuard.rotate();
-    });
+    this.#every(1000, () => this.synGuard.clock(performance.now()));
     // events feed session sync (drained often, so a takeover loses few) and connection logs
     if (this.ha?.spec.syncSessions || this.#spec.cluster?.sync || this.connectionLog) {
       this.#every(20, () => this.drainEvents());

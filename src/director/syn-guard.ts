@@ -5,7 +5,12 @@
 // time, logs every change of protection state, and reports it (view) for the API and metrics.
 // The data path switches an auto-mode proxy on by itself under pressure (embryonic budget full,
 // table fill): that reaction takes no host round trip; the host only adds the rate trigger.
-import { randomBytes } from 'node:crypto';
+// Directors that share a sync key (a failover pair, a cluster) derive the cookie keys from it
+// and number the periods by the wall clock, so a cookie one director sent is valid on every
+// other: a client whose ACK reaches another director than its SYN (takeover, an ECMP change)
+// gets in. The keys never travel: each is HKDF(sync key, period), and a director that learns
+// one period's keys learns nothing of the next.
+import { hkdfSync, randomBytes } from 'node:crypto';
 import * as abi from '../dataplane/abi.js';
 import type { Tables } from '../dataplane/tables.js';
 import type { Logger } from '../log.js';
@@ -33,6 +38,8 @@ export interface SynFloodView {
   /** proxy ACKs to real servers not sent for want of an emit slot (the client's data completed those) */
   emitFull: number;
   cookiePeriod: number;
+  /** shared: derived from the sync key, the same on every director that has it; local: drawn at random */
+  cookieKeys: 'shared' | 'local';
   services: ServiceProtection[];
 }
 
@@ -45,6 +52,20 @@ export interface SynGuardOptions {
   services: () => GuardedService[];
   /** cookie key material (tests pass a deterministic one) */
   random?: (n: number) => Uint8Array;
+  /** the sync link's key: derive the cookie keys from it instead of drawing them */
+  sharedSecret?: Uint8Array | null;
+  /** wall clock in ms (the periods of shared keys follow it) */
+  wallClock?: () => number;
+}
+
+/** the HKDF salt of cookie keys: a sync key used for anything else derives other keys */
+const COOKIE_KEY_SALT = 'wlvs syn-cookie keys v1';
+
+/** sharedCookieKeys: the keys of period `count` every director with `secret` derives */
+export function sharedCookieKeys(secret: Uint8Array, count: number): Uint8Array {
+  const info = Buffer.alloc(4);
+  info.writeUInt32BE(count >>> 0);
+  return new Uint8Array(hkdfSync('sha256', secret, COOKIE_KEY_SALT, info, abi.COOKIE_KEYS_SIZE));
 }
 
 interface Sample { syns: bigint; at: number; rate: number; lastTrigger: number | null; state: ProtectionState; reason: ServiceProtection['reason'] }
@@ -58,22 +79,42 @@ export class SynGuard {
   #spec: SynFloodSpec | null = null;
   #count = 0;
   #samples = new Map<string, Sample>();
+  #secret: Uint8Array | null;
+  #wall: () => number;
+  #rotatedAt: number | null = null;
 
   constructor(o: SynGuardOptions) {
     this.#tables = o.tables;
     this.#log = o.log;
     this.#services = o.services;
     this.#random = o.random ?? ((n) => randomBytes(n));
+    this.#secret = o.sharedSecret ?? null;
+    this.#wall = o.wallClock ?? Date.now;
     // the period counter starts at a random point, as DPVS's does: cookies of an earlier run are
-    // not valid in this one
+    // not valid in this one (shared keys start at the wall clock's period, in apply())
     this.#count = new DataView(this.#random(4).buffer).getUint32(0, true) >>> 8;
     this.#tables.setCookieKeys(this.#count - 1, this.#random(abi.COOKIE_KEYS_SIZE));
     this.#tables.setCookieKeys(this.#count, this.#random(abi.COOKIE_KEYS_SIZE));
   }
 
+  /** the period the wall clock is in, for shared keys */
+  #wallPeriod(): number {
+    const period = Math.max(1, this.#spec?.secretPeriod ?? 60);
+    return Math.floor(this.#wall() / 1000 / period) >>> 0;
+  }
+
+  /** installs the shared keys of period `count` and the one before it, and makes it current */
+  #installShared(count: number): void {
+    const prev = (count - 1) >>> 0;
+    this.#tables.setCookieKeys(prev, sharedCookieKeys(this.#secret!, prev));
+    this.#tables.setCookieKeys(count, sharedCookieKeys(this.#secret!, count));
+    this.#count = count;
+  }
+
   /** apply writes the data-path settings of `spec`; `defaultMss` applies when it names none. */
   apply(spec: SynFloodSpec, defaultMss: number): void {
     this.#spec = spec;
+    if (this.#secret) this.#installShared(this.#wallPeriod());
     const cap = this.#tables.layout.connCap;
     this.#tables.setSynFlood({
       embryonicMax: Math.max(1, Math.floor(spec.embryonicShare * cap)),
@@ -86,8 +127,30 @@ export class SynGuard {
 
   /** rotate starts the next cookie period with fresh keys; the previous period's keys stay. */
   rotate(): void {
+    if (this.#secret) {
+      this.#installShared((this.#count + 1) >>> 0);
+      return;
+    }
     this.#count = (this.#count + 1) >>> 0;
     this.#tables.setCookieKeys(this.#count, this.#random(abi.COOKIE_KEYS_SIZE));
+  }
+
+  /**
+   * clock: call it every second (`mono`: a monotonic ms clock). Local keys rotate one period
+   * after the last rotation; shared keys follow the wall clock's period, so every director with
+   * the key turns at the same moment (give or take their clocks' skew: a cookie sent within the
+   * skew of a turn by the director ahead is refused by the one behind).
+   */
+  clock(mono: number): void {
+    if (this.#secret) {
+      const now = this.#wallPeriod();
+      if (now !== this.#count) this.#installShared(now);
+      return;
+    }
+    if (this.#rotatedAt === null) this.#rotatedAt = mono;
+    if (mono - this.#rotatedAt < (this.#spec?.secretPeriod ?? 60) * 1000) return;
+    this.#rotatedAt = mono;
+    this.rotate();
   }
 
   get cookiePeriod(): number {
@@ -155,6 +218,7 @@ export class SynGuard {
       evicted: num(abi.STAT_EMBRYONIC_EVICTED),
       emitFull: num(abi.STAT_EMIT_FULL),
       cookiePeriod: this.#count,
+      cookieKeys: this.#secret ? 'shared' : 'local',
       services: this.#services().map(({ service: s }) => {
         const p = this.#samples.get(s.name);
         return {

@@ -142,7 +142,7 @@ export function stub(): Stub {
     }),
     synFlood: () => ({
       embryonic: { count: 3, max: 256 }, syns: 40, cookies: { sent: 30, valid: 9, invalid: 2 }, evicted: 5, emitFull: 0,
-      cookiePeriod: 77, services: [{ service: 'web', mode: 'auto', state: 'auto-on', reason: 'rate', synRate: 4100 }],
+      cookiePeriod: 77, cookieKeys: 'local', services: [{ service: 'web', mode: 'auto', state: 'auto-on', reason: 'rate', synRate: 4100 }],
     }),
     cluster: () => ({
       state: 'active', neighbors: [{ address: '10.99.2.254', up: true }, { address: '10.99.2.253', up: false }],

@@ -10,8 +10,8 @@ import { toYaml } from '../../src/config/to-yaml.js';
 import { WlvsError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import type { ServiceSpec } from '../../src/model/spec.js';
-import { SynGuard } from '../../src/director/syn-guard.js';
-import { CIP, CLIENT_MAC, CoreHarness, DEV0_MAC, VIP, realServerEntry } from '../core/harness.js';
+import { SynGuard, sharedCookieKeys } from '../../src/director/syn-guard.js';
+import { CIP, CLIENT_MAC, CoreHarness, DEV0_MAC, RIPS, VIP, realServerEntry } from '../core/harness.js';
 import { decodeFrame, ethernet, tcpPacket } from '../oracle/packet.js';
 
 const BASE = `director:
@@ -109,6 +109,84 @@ describe('SYN guard', () => {
     const off = setup('off');
     off.guard.tick(0);
     assert.equal(off.guard.view().services[0].state, 'off');
+  });
+});
+
+describe('SYN-cookie keys shared by the directors of a sync link', () => {
+  const SECRET = new Uint8Array(32).fill(0x5a);
+  const PERIOD = 60;
+
+  function director(secret: Uint8Array | null, wall: { ms: number }, random: (n: number) => Uint8Array) {
+    const h = new CoreHarness('release', { sessions: 1024, connExt: true }).standard();
+    h.service(0, { forwarding: 'nat', synProxy: 'on' }, [realServerEntry(0)]);
+    const spec = parseConfig(BASE, 'lab.yaml');
+    const svc = { ...spec.services[0], synProxy: 'on' as const };
+    const guard = new SynGuard({
+      tables: h.tables, log: fakeLog().log, services: () => [{ service: svc, index: 0 }], random,
+      sharedSecret: secret, wallClock: () => wall.ms,
+    });
+    guard.apply({ ...spec.synFlood, secretPeriod: PERIOD }, 1460);
+    return { h, guard };
+  }
+  const keysOf = (h: CoreHarness, c: number) =>
+    Buffer.from(h.bytes.subarray(abi.HEADER_BASE + abi.HDR_COOKIE_KEYS + (c & 1) * abi.COOKIE_KEYS_SIZE,
+      abi.HEADER_BASE + abi.HDR_COOKIE_KEYS + ((c & 1) + 1) * abi.COOKIE_KEYS_SIZE)).toString('hex');
+  const client = (t: Record<string, unknown>) =>
+    ethernet(DEV0_MAC, CLIENT_MAC, tcpPacket({ src: CIP, dst: VIP }, { sport: 41000, dport: 80, ...t } as never));
+
+  it('derives the same keys on both directors, numbered by the wall clock, and turns with it', () => {
+    const wall = { ms: 1_700_000_000_000 };
+    const a = director(SECRET, wall, counter());
+    const b = director(SECRET, wall, (n) => new Uint8Array(n).fill(0xee));
+    const c = Math.floor(wall.ms / 1000 / PERIOD);
+    assert.deepEqual([a.guard.cookiePeriod, b.guard.cookiePeriod], [c, c]);
+    assert.equal(a.h.tables.header(abi.HDR_COOKIE_COUNT), c);
+    assert.equal(a.guard.view().cookieKeys, 'shared');
+    for (const p of [c - 1, c]) {
+      assert.equal(keysOf(a.h, p), keysOf(b.h, p));
+      assert.equal(keysOf(a.h, p), Buffer.from(sharedCookieKeys(SECRET, p)).toString('hex'));
+    }
+    assert.notEqual(keysOf(a.h, c), keysOf(a.h, c - 1), 'every period has its own keys');
+    // another secret: other keys (HKDF over the key, not a copy of it)
+    const other = director(new Uint8Array(32).fill(0x5b), wall, counter());
+    assert.notEqual(keysOf(other.h, c), keysOf(a.h, c));
+    // within the period nothing turns; at its end both turn together and keep the period before
+    const before = keysOf(a.h, c);
+    wall.ms = (c + 1) * PERIOD * 1000 - 1;
+    a.guard.clock(0);
+    assert.equal(a.guard.cookiePeriod, c);
+    wall.ms += 1;
+    a.guard.clock(0);
+    b.guard.clock(0);
+    assert.deepEqual([a.guard.cookiePeriod, b.guard.cookiePeriod], [c + 1, c + 1]);
+    assert.equal(keysOf(a.h, c), before, 'the period just ended keeps its keys');
+    assert.equal(keysOf(a.h, c + 1), keysOf(b.h, c + 1));
+    // a director that was asleep for periods catches up to the clock at once
+    wall.ms += 10 * PERIOD * 1000;
+    a.guard.clock(0);
+    assert.equal(a.guard.cookiePeriod, c + 11);
+    assert.equal(keysOf(a.h, c + 10), Buffer.from(sharedCookieKeys(SECRET, c + 10)).toString('hex'));
+  });
+
+  it('a client whose SYN-ACK came from one director gets in through the other (takeover in the handshake)', () => {
+    const wall = { ms: 1_700_000_030_000 };
+    const a = director(SECRET, wall, counter());
+    const b = director(SECRET, wall, (n) => new Uint8Array(n).fill(0xee));
+    const sa = decodeFrame(a.h.one(client({ flags: 'S', seq: 7000, options: [2, 4, 5, 180] }), 10).out, true).ip!;
+    assert.equal(sa.tcp!.flags, 0x12);
+    // the pair turns a period between the SYN-ACK and the ACK: the cookie is still one period old
+    wall.ms += PERIOD * 1000;
+    b.guard.clock(0);
+    const r = b.h.one(client({ flags: 'A', seq: 7001, ack: (sa.tcp!.seq! + 1) >>> 0 }), 20);
+    assert.equal(r.verdict, abi.VERDICT_FORWARD, `reason ${abi.DROP_REASON_NAMES[r.reason]}`);
+    const syn = decodeFrame(r.out, true).ip!;
+    assert.deepEqual([syn.dst, syn.tcp!.flags, syn.tcp!.seq], [RIPS[0], 0x02, 7000], 'B opens the server with the client\'s ISN');
+    assert.equal(b.h.tables.stat(abi.STAT_COOKIES_OK), 1n);
+    // the same ACK at a director with keys of its own is refused: what sharing fixes
+    const lone = director(null, wall, counter());
+    assert.equal(lone.guard.view().cookieKeys, 'local');
+    const refused = lone.h.one(client({ flags: 'A', seq: 7001, ack: (sa.tcp!.seq! + 1) >>> 0 }), 20);
+    assert.equal(refused.reason, abi.DROP_BAD_COOKIE);
   });
 });
 
