@@ -49,7 +49,7 @@ import { connxAddress, seqAdjust } from './seqadj';
 import { NO_SERVICE, lookupService, serviceAddress } from './service';
 import {
   NO_CONN, allocConn, connAddress, connGone, detachTemplate, expireConn, freeConn, indexInsert,
-  lookupConn, newTemplate, quarantineConn, recOf, rsAddress, setTuple, tcpTimeout, timeoutMs,
+  endExpired, lookupConn, newTemplate, quarantineConn, recOf, rsAddress, setTuple, timeoutMs,
 } from './session';
 import { count, countConn, countDrop, countSyn, countTraffic } from './stats';
 import { DIR_INPUT, DIR_INPUT_ONLY, DIR_OUTPUT, applyTcpState, nextTcpState } from './tcp_state';
@@ -261,7 +261,8 @@ function newConn(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, no
   if (rs == NO_RS) {
     const pick = pickServer(s, cip, cport, vip);
     if (pick == NO_RS) {
-      if (prev != NO_CONN) expireConn(prev);
+      // the closing session ends with the SYN that reused it; a Full-NAT tuple stays held
+      retirePrevious(prev, NO_RS, NO_LIP, now);
       return FAILED | DROP_NO_RS;
     }
     rs = pick & 0xffff;
@@ -388,7 +389,7 @@ function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, vnet: b
       // a new session's first state travels in its EVT_CREATED
       if (state != TCP_S_NONE) emitEvent(EVT_STATE_CHANGED, c);
     }
-    store<u32>(c + CONN_EXPIRES, now + (next == TCP_S_SYN_RECV ? synRecvTimeout(fwd == FWD_FNAT) : tcpTimeout(next, fwd == FWD_FNAT)));
+    store<u32>(c + CONN_EXPIRES, now + (next == TCP_S_SYN_RECV ? synRecvTimeout() : timeoutMs(next)));
   } else {
     store<u32>(c + CONN_EXPIRES, now + timeoutMs(TO_UDP));
   }
@@ -524,8 +525,9 @@ export function handle(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, i
       // a quarantined Full-NAT tuple: its connection is over, nothing may pass through it
       v = 0;
     } else if (timeReached(load<u32>(c + CONN_EXPIRES), now) || connGone(c)) {
-      // the sweep may not have reached it yet: a stale session never carries traffic
-      expireConn(recOf(v));
+      // the sweep may not have reached it yet: a stale session never carries traffic (a
+      // Full-NAT one may stay as a quarantined tuple, which passes nothing either)
+      endExpired(recOf(v), now);
       v = 0;
     } else if (cls == CLASS_IN && proto == IPPROTO_TCP && reusable(c, load<u8>(scr + SCR_TCPFLAGS))) {
       // newConn retires it once the new connection's server is known

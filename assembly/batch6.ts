@@ -33,8 +33,8 @@ import {
 import { NO_SERVICE, serviceAddress } from './service';
 import { lookupService6, svc6Address } from './service6';
 import {
-  NO_CONN, allocConn, connAddress, connGone, expireConn, freeConn, indexInsert, lookupConn, recOf, rsAddress,
-  setTuple, tcpTimeout, timeoutMs,
+  NO_CONN, allocConn, connAddress, connGone, endExpired, expireConn, freeConn, indexInsert, lookupConn, recOf,
+  rsAddress, setTuple, timeoutMs,
 } from './session';
 import {
   conn6Address, keyHash6, lip6Address, lookupConn6, lookupTemplate6, newTemplate6, rs6Address, rsIsV6, setAddresses6,
@@ -121,7 +121,8 @@ function newConn6(scr: usize, svcIdx: u32, frame: usize, l2: bool, inDev: u32, n
     // the schedulers hash 32-bit keys: the folds of the addresses
     const pick = pickServer(s, fold6(cip), cport, fold6(vip));
     if (pick == NO_RS) {
-      if (prev != NO_CONN) expireConn(prev);
+      // the closing session ends with the SYN that reused it; a Full-NAT tuple stays held
+      retirePrevious(prev, NO_RS, NO_LIP, now);
       return FAILED | DROP_NO_RS;
     }
     rs = pick & 0xffff;
@@ -204,9 +205,8 @@ function tcpStep(c: usize, r: usize, scr: usize, dir: u32, now: u32): void {
     applyTcpState(c, r, next);
     if (state != TCP_S_NONE) emitEvent(EVT_STATE_CHANGED, c);
   }
-  const fnat = (load<u8>(c + CONN_FLAGS) & CONNF_FWD_MASK) == <u8>(FWD_FNAT << CONNF_FWD_SHIFT);
   // SYN_RECV under embryonic pressure gets the shorter timeout, as batch.ts's forward gives it
-  store<u32>(c + CONN_EXPIRES, now + (next == TCP_S_SYN_RECV ? synRecvTimeout(fnat) : tcpTimeout(next, fnat)));
+  store<u32>(c + CONN_EXPIRES, now + (next == TCP_S_SYN_RECV ? synRecvTimeout() : timeoutMs(next)));
 }
 
 /**
@@ -375,7 +375,7 @@ function handle6(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, inDev: 
     if (load<u8>(c + CONN_FLAGS) & CONNF_DETACHED) {
       v = 0;
     } else if (timeReached(load<u32>(c + CONN_EXPIRES), now) || connGone(c)) {
-      expireConn(recOf(v));
+      endExpired(recOf(v), now);
       v = 0;
     } else if (cls == CLASS_IN && proto == IPPROTO_TCP && reusable(c, load<u8>(scr + SCR_TCPFLAGS))) {
       prev = recOf(v);
@@ -431,8 +431,12 @@ export function nat64Reply(desc: usize, scr: usize, l2: bool, vnet: bool, inDev:
   const c = connAddress(rec);
   // a quarantined tuple (fnat_pool.ts): its connection is over
   if (load<u8>(c + CONN_FLAGS) & CONNF_DETACHED) return false;
-  if (timeReached(load<u32>(c + CONN_EXPIRES), now) || connGone(c) || rsIsV6(c)) {
+  if (rsIsV6(c)) {
     expireConn(rec);
+    return false;
+  }
+  if (timeReached(load<u32>(c + CONN_EXPIRES), now) || connGone(c)) {
+    endExpired(rec, now);
     return false;
   }
   const frame = <usize>load<u32>(desc + DESC_OFF);

@@ -17,7 +17,7 @@ import {
 } from './abi';
 import { connStatsEvict } from './connstats';
 import { hdr, lhdr, setHdr, setLhdr, timeReached } from './mem';
-import { connAddress, expireConn, tcpTimeout } from './session';
+import { connAddress, endExpired, expireConn, timeoutMs } from './session';
 import { count } from './stats';
 
 /** records the hand looks at per eviction: with a budget of a quarter of the table it finds one in ~4 */
@@ -73,10 +73,10 @@ export function evictEmbryonic(now: u32): bool {
         count(STAT_EMBRYONIC_EVICTED, 1);
         return true;
       }
-      // a stale connection is free room too; templates are left to the sweep (they may control others)
-      if ((flags & CONNF_TEMPLATE) == 0 && timeReached(load<u32>(c + CONN_EXPIRES), now)) {
+      // a stale connection is free room too, unless its Full-NAT tuple stays in quarantine
+      // (session.ts endExpired); templates are left to the sweep (they may control others)
+      if ((flags & CONNF_TEMPLATE) == 0 && timeReached(load<u32>(c + CONN_EXPIRES), now) && endExpired(cur, now)) {
         setLhdr(HDR_EVICT_CURSOR, cur + 1);
-        expireConn(cur);
         return true;
       }
     }
@@ -86,18 +86,22 @@ export function evictEmbryonic(now: u32): bool {
   return false;
 }
 
+/** synRecvPressure: the embryonic budget is at least half used and SYN_RECV has its short timer */
+// @ts-ignore: decorator
+@inline export function synRecvPressure(): bool {
+  return hdr(HDR_SYN_RECV_PRESSURE) != 0 && hdr(HDR_EMBRYONIC) * 2 >= hdr(HDR_EMBRYONIC_MAX);
+}
+
 /**
- * synRecvTimeout: the timer of a session in SYN_RECV; shorter while the embryonic budget is at
- * least half used (IPVS secure_tcp), so a flood's leftovers leave the table soon after it ends.
- * The short timer also overrides Full-NAT's hold of the LIP:lport tuple (session.ts tcpTimeout):
- * that hold outlasts a server's TIME_WAIT, which a connection that never got established cannot
- * have, and under a flood the pool needs its tuples back. At worst a server still holds a request
- * for the tuple and answers the next client's SYN with an ACK, which that client resets and
- * retries (RFC 9293 §3.10.7.3): a second of delay, not a failure.
+ * synRecvTimeout: the timer of a session in SYN_RECV; shorter under pressure (IPVS secure_tcp),
+ * so a flood's leftovers leave the table soon after it ends. A Full-NAT session that ends in
+ * SYN_RECV under pressure does not hold its LIP:lport tuple in quarantine either (session.ts
+ * endExpired): the quarantine outlasts a server's TIME_WAIT, which a connection that never got
+ * established cannot have, and under a flood the pool needs its tuples back. At worst a server
+ * still holds a request for the tuple and answers the next client's SYN with an ACK, which that
+ * client resets and retries (RFC 9293 §3.10.7.3): a second of delay, not a failure.
  */
 // @ts-ignore: decorator
-@inline export function synRecvTimeout(fnat: bool): u32 {
-  const short = hdr(HDR_SYN_RECV_PRESSURE);
-  if (short != 0 && hdr(HDR_EMBRYONIC) * 2 >= hdr(HDR_EMBRYONIC_MAX)) return short;
-  return tcpTimeout(TCP_S_SYN_RECV, fnat);
+@inline export function synRecvTimeout(): u32 {
+  return synRecvPressure() ? hdr(HDR_SYN_RECV_PRESSURE) : timeoutMs(TCP_S_SYN_RECV);
 }

@@ -12,9 +12,11 @@
 //     again, with this client's monotonic ISN and timestamps, and accepts the SYN, as it does
 //     behind the kernel's NAT);
 //   - a tuple is handed to another client only HDR_FNAT_QUARANTINE ms after its last packet: a
-//     Full-NAT TCP session lives at least that long after each packet (batch.ts), and one that
-//     ends early because its client moved on (reuse towards another server) leaves its record
-//     behind, detached, holding the out key until then (session.ts detachConn).
+//     Full-NAT TCP session ends at its state's own timeout (a closed one is logged and gone from
+//     the connection table within the fin_wait/time_wait/close timeouts), and leaves its record
+//     behind, detached, holding the out key until its last packet + the quarantine
+//     (session.ts endExpired); so does one that ends early because its client moved on (reuse
+//     towards another server, batch.ts retirePrevious).
 // IPv6: the same pool holds IPv6 LIPs (LIP_ADDR their fold, the address in the LIP6 extension);
 // the host gives a service only the LIPs of its real servers' family (apply.ts). A 6->6 tuple is an
 // IPv6 out key; a NAT64 one (IPv6 client, IPv4 server) an IPv4 out key in an IPv6 record, so an
@@ -29,7 +31,7 @@ import {
 } from './abi';
 import { flowHash, flowHash6 } from './flow';
 import { bswap16, eq16, hdr, timeReached } from './mem';
-import { connAddress, connGone, expireConn, lookupConn, recOf, rsAddress } from './session';
+import { connAddress, connGone, endExpired, expireConn, lookupConn, recOf, rsAddress } from './session';
 import { conn6Address, lip6Address, lookupConn6 } from './session6';
 import { count } from './stats';
 
@@ -86,9 +88,17 @@ export function tupleFree(rip: u32, rip6: usize, lip: u32, ports: u32, proto: u3
   if (v == 0) return true;
   const rec = recOf(v);
   const o = connAddress(rec);
-  if (quarantinedFor(rec, o, cli, cliV6, cports) || timeReached(load<u32>(o + CONN_EXPIRES), now) || connGone(o)) {
+  if (quarantinedFor(rec, o, cli, cliV6, cports) || connGone(o)) {
     expireConn(rec);
     return true;
+  }
+  if (timeReached(load<u32>(o + CONN_EXPIRES), now)) {
+    // its connection is over; its tuple may stay held in quarantine, for this client too
+    if (endExpired(rec, now)) return true;
+    if (quarantinedFor(rec, o, cli, cliV6, cports)) {
+      expireConn(rec);
+      return true;
+    }
   }
   count(STAT_FNAT_PROBE_BUSY, 1);
   return false;

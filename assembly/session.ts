@@ -15,10 +15,10 @@ import {
   HDR_FNAT_QUARANTINE, HDR_IDX_BASE, HDR_IDX_MASK, HDR_LANE_COUNT, HDR_RS_BASE, HDR_SVC_BASE, HDR_SWEEP_CURSOR, HDR_TIMEOUTS, IDX_DIR_OUT,
   IDX_REC_MASK, IDX_TAG_SHIFT, PROTO_V6, RSF_REMOVED, RS_ACTIVE, RS_FLAGS, RS_INACTIVE, RS_PERSIST, RS_SIZE,
   STAT_CONN_EXPIRED, STAT_FNAT_QUARANTINED, SVCF_USED, SVC_FLAGS, SVC_PERSIST_TIMEOUT, SVC_SIZE, TCP_S_NONE,
-  TCP_S_SYN_RECV,
+  TCP_S_SYN_RECV, IPPROTO_TCP,
 } from './abi';
 import { connStatsEnd } from './connstats';
-import { embryonicChange, isEmbryonic } from './embryonic';
+import { embryonicChange, isEmbryonic, synRecvPressure } from './embryonic';
 import { emitEvent } from './events';
 import { releaseTuple } from './fnat_pool';
 import { flowHash } from './flow';
@@ -206,19 +206,6 @@ export function freeConn(rec: u32): void {
   return hdr(HDR_TIMEOUTS + (slot << 2));
 }
 
-/**
- * tcpTimeout: how long a TCP session in `state` lives after a packet. A Full-NAT session holds
- * its LIP:lport tuple at least HDR_FNAT_QUARANTINE, until the server's TIME_WAIT on it is surely
- * over, whatever the state's own timeout says (fnat_pool.ts).
- */
-// @ts-ignore: decorator
-@inline export function tcpTimeout(state: u32, fnat: bool): u32 {
-  const t = timeoutMs(state);
-  if (!fnat) return t;
-  const q = hdr(HDR_FNAT_QUARANTINE);
-  return t < q ? q : t;
-}
-
 /** templateTimeout: the persistence timeout of the template's service. */
 function templateTimeout(c: usize): u32 {
   const svc = <usize>(hdr(HDR_SVC_BASE) + <u32>load<u16>(c + CONN_SVC) * SVC_SIZE);
@@ -282,7 +269,8 @@ export function expireConn(rec: u32): void {
 /**
  * quarantineConn ends Full-NAT connection `rec` but keeps its record, detached, holding the out
  * key RIP:rport -> LIP:lport until `until`: the real server may keep that tuple in TIME_WAIT, and
- * only the same client tuple may have it before then (fnat_pool.ts).
+ * only the same client tuple may have it before then (fnat_pool.ts). The connection's end (event,
+ * connection log line, counters) is now; the record's later expiry (expireConn) emits nothing.
  */
 export function quarantineConn(rec: u32, until: u32): void {
   const c = connAddress(rec);
@@ -291,6 +279,38 @@ export function quarantineConn(rec: u32, until: u32): void {
   store<u8>(c + CONN_FLAGS, (flags & ~CONNF_ACTIVE) | CONNF_DETACHED);
   store<u32>(c + CONN_EXPIRES, until);
   count(STAT_FNAT_QUARANTINED, 1);
+}
+
+/**
+ * endExpired ends record `rec` whose timer ran out at `now`, or whose server or service is gone
+ * (the sweep, or a lookup that met it first). A connection ends at its state's own timeout in
+ * every mode; a Full-NAT TCP connection leaves its LIP:lport tuple held, detached
+ * (quarantineConn), until HDR_FNAT_QUARANTINE after its last packet, since the real server may
+ * keep that tuple in TIME_WAIT (fnat_pool.ts). The last packet's time is the timer less the
+ * state's timeout: every packet sets the timer from the state it leaves (batch.ts forward). A
+ * session idle longer than the quarantine releases its tuple with the record, and so does one
+ * whose server is gone, or a handshake never completed under SYN flood pressure (its short
+ * timer, embryonic.ts synRecvTimeout, says the pool needs the tuple back). Returns true when the
+ * record was freed, false when it stays as a quarantined tuple.
+ */
+export function endExpired(rec: u32, now: u32): bool {
+  const c = connAddress(rec);
+  const flags = load<u8>(c + CONN_FLAGS);
+  const q = hdr(HDR_FNAT_QUARANTINE);
+  if ((flags & (CONNF_POOL | CONNF_DETACHED | CONNF_TEMPLATE)) == CONNF_POOL && q != 0 &&
+    (load<u8>(c + CONN_PROTO) & ~PROTO_V6) == IPPROTO_TCP && !connGone(c)) {
+    const state = <u32>load<u8>(c + CONN_STATE);
+    if (state != TCP_S_SYN_RECV || !synRecvPressure()) {
+      // a timeout changed since the timer was set shifts this estimate by the change
+      const until = load<u32>(c + CONN_EXPIRES) - timeoutMs(state) + q;
+      if (!timeReached(until, now)) {
+        quarantineConn(rec, until);
+        return false;
+      }
+    }
+  }
+  expireConn(rec);
+  return true;
 }
 
 /** connGone: the session can no longer carry traffic (its RS or service was removed). */
@@ -305,7 +325,8 @@ export function quarantineConn(rec: u32, until: u32): void {
 /**
  * sweepStep looks at one record and expires it when its time has come (or its RS is gone).
  * A template that still controls connections is re-armed instead (IPVS n_control). Returns
- * true when it expired something.
+ * true when it expired something: a record, or a Full-NAT connection whose tuple it moved into
+ * quarantine (the record then expires a second time, when the quarantine is over).
  */
 function sweepStep(rec: u32, now: u32): bool {
   const c = connAddress(rec);
@@ -323,7 +344,7 @@ function sweepStep(rec: u32, now: u32): bool {
     return true;
   }
   if (gone || timeReached(load<u32>(c + CONN_EXPIRES), now)) {
-    expireConn(rec);
+    endExpired(rec, now);
     return true;
   }
   return false;
@@ -331,7 +352,7 @@ function sweepStep(rec: u32, now: u32): bool {
 
 /**
  * sweepSessions visits up to `budget` records from where the last call stopped, wrapping at
- * the high-water mark, and returns how many it expired. Lookups also expire stale records they
+ * the high-water mark, and returns how many it expired (sweepStep). Lookups also expire stale records they
  * meet, so the sweep's pace bounds memory reuse, not correctness. With N lanes, lane i visits
  * only records ≡ i (mod N), so N workers' sweeps never look at one record together.
  */

@@ -26,7 +26,7 @@ import { bswap16, copy6, hdr, timeReached } from './mem';
 import { serviceAddress } from './service';
 import {
   NO_CONN, allocConn, connAddress, freeConn, indexInsert, keyHash, lookupConn, newTemplate, recOf, rsAddress, setTuple,
-  tcpTimeout, timeoutMs,
+  timeoutMs,
 } from './session';
 import { connxAddress } from './seqadj';
 import { importConn6 } from './sync6';
@@ -61,7 +61,7 @@ export function importConn(e: usize, now: u32): u32 {
   const cip = load<u32>(e + EVT_CIP);
   const vip = load<u32>(e + EVT_VIP);
   const ports = <u32>load<u16>(e + EVT_CPORT) | (<u32>load<u16>(e + EVT_VPORT) << 16);
-  const timeout = proto == IPPROTO_TCP ? tcpTimeout(state, fwd == FWD_FNAT) : timeoutMs(TO_UDP);
+  const timeout = timeoutMs(proto == IPPROTO_TCP ? state : TO_UDP);
   const v = lookupConn(flowHash(cip, vip, ports, proto), cip, vip, ports, proto, false);
   if (v != 0) return refreshImported(v, e, r, rs, proto, state, now + timeout);
 

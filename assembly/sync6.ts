@@ -14,7 +14,7 @@ import { flowHash6, flowHash6Masked } from './flow';
 import { eq16, hdr } from './mem';
 import { serviceAddress } from './service';
 import { svc6Address } from './service6';
-import { NO_CONN, allocConn, connAddress, freeConn, recOf, rsAddress, setTuple, tcpTimeout, timeoutMs } from './session';
+import { NO_CONN, allocConn, connAddress, freeConn, recOf, rsAddress, setTuple, timeoutMs } from './session';
 import { lip6Address, lookupConn6, lookupTemplate6, newTemplate6, rs6Address, setAddresses6 } from './session6';
 import { claimSyncedTuple, refreshImported, restoreConnx, settleImported } from './sync';
 
@@ -52,7 +52,7 @@ export function importConn6(e: usize, svcIdx: u32, rs: u32, proto: u32, fwd: u32
   }
 
   const ports = <u32>load<u16>(e + EVT_CPORT) | (<u32>load<u16>(e + EVT_VPORT) << 16);
-  const timeout = proto == IPPROTO_TCP ? tcpTimeout(state, fwd == FWD_FNAT) : timeoutMs(TO_UDP);
+  const timeout = timeoutMs(proto == IPPROTO_TCP ? state : TO_UDP);
   const v = lookupConn6(flowHash6(cip, vip, ports, p6), cip, vip, ports, p6, false);
   if (v != 0) return refreshImported(v, e, r, rs, proto, state, now + timeout);
   const rport = <u32>load<u16>(e + EVT_RPORT);

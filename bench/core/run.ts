@@ -1,8 +1,10 @@
 // bench:core — Mpps of one core on one thread, WASM core vs the plain-TypeScript baseline
 // (bench/baseline/ts-core.ts), for the NAT hit path and the new-session path, with 64k and 1M
 // sessions in the table, and the IPv6 (NAT66) hit path beside them (WASM only: the baseline has
-// no IPv6). `npm run bench:core -- --json` prints one JSON object per line; --sessions
-// 65536,1048576, --impl wasm,ts and --case nat-hit,new-session,nat6-hit pick a subset.
+// no IPv6), and the SYN proxy answering a flood (syn-cookie: SYNs of flows never seen, each
+// answered by a cookie SYN-ACK in place and creating nothing; WASM only: the baseline has no
+// proxy). `npm run bench:core -- --json` prints one JSON object per line; --sessions
+// 65536,1048576, --impl wasm,ts and --case nat-hit,new-session,nat6-hit,syn-cookie pick a subset.
 //
 // Method: each iteration processes one batch of 256 frames with one process() call. A
 // beforeEach hook, outside the timed window, does what the device read does: it copies the
@@ -19,7 +21,13 @@
 // (7, or 3 with --quick, after one discarded warm-up round) and each figure is the median of its
 // rounds' medians.
 //
+// --threads 1,2: the NAT hit path on N worker threads over one shared table instead (see
+// mainThreads below), one JSON line per thread count; --lanes L lays the table out for L workers
+// whatever the thread count (1 thread on 2 lanes: the table lock, uncontended), --core other.wasm
+// runs another build.
+//
 // Results: bench/README.md, kept there so one table stays true.
+import { Worker } from 'node:worker_threads';
 import { Bench } from 'tinybench';
 import * as abi from '../../src/dataplane/abi.js';
 import { computeLayout, createMemory, writeHeader, type Layout } from '../../src/dataplane/memory-map.js';
@@ -28,6 +36,7 @@ import { compileCore, instantiateCore } from '../../src/dataplane/module.js';
 import { Tables } from '../../src/dataplane/tables.js';
 import { TsCore } from '../baseline/ts-core.js';
 import { ethernet, tcp6Packet, tcpPacket } from '../../test/oracle/packet.js';
+import type { ThreadData, ThreadJob, ThreadResult } from './thread.js';
 
 const BATCH = 256;
 const VIP = '10.0.1.100';
@@ -42,6 +51,7 @@ interface World {
   memory: WebAssembly.Memory;
   bytes: Uint8Array;
   view: DataView;
+  tables: Tables;
   impl: Impl;
 }
 
@@ -55,24 +65,29 @@ const sizes = argValue('--sessions')?.split(',').map(Number) ?? (quick ? [65536]
 // --compare other.wasm: A/B of two builds of the core instead of WASM against TypeScript
 const compare = argValue('--compare');
 const impls = argValue('--impl')?.split(',') ?? (compare ? ['wasm', 'other'] : ['wasm', 'ts']);
-type Kind = 'nat-hit' | 'new-session' | 'nat6-hit';
+type Kind = 'nat-hit' | 'new-session' | 'nat6-hit' | 'syn-cookie';
 // --connlog: the director laid out the connection counters and service 0 logs its connections
 const connLog = process.argv.includes('--connlog');
-const kinds = (argValue('--case')?.split(',') ?? ['nat-hit', 'new-session', 'nat6-hit']) as Kind[];
+const kinds = (argValue('--case')?.split(',') ?? ['nat-hit', 'new-session', 'nat6-hit', 'syn-cookie']) as Kind[];
+/** batches that can be replayed: hits, and SYNs the proxy answers without a session */
 const isHit = (k: Kind) => k !== 'new-session';
+/** cases only this build of the core has: the baseline (and an older build) sit them out */
+const wasmOnly = (k: Kind) => k === 'nat6-hit' || k === 'syn-cookie';
 const ROUNDS = quick ? 3 : 7;
 const HIT_ITER = quick ? 200 : 600;
 const NEW_ITER = quick ? 40 : 24;
 const NEW_WARMUP = 4;
 const HIT_BATCHES = 1024;
 
-function makeWorld(implName: string, sessions: number, module: WebAssembly.Module, kind: Kind): World {
+function makeWorld(implName: string, sessions: number, module: WebAssembly.Module, kind: Kind, workers = 1): World {
   // the IPv6 case needs the records' IPv6 extension; the IPv4 cases run without it, as a director
   // without IPv6 services does
   const v6 = kind === 'nat6-hit';
   const layout = computeLayout({
     slotCount: BATCH, maxFrame: 128, sessions: sessions * 2, services: 4, realServers: 16, destinations: 16,
-    schedSize: 257, lips: 1, poolEntries: 1, events: 16, localAddresses: 8, ipv6: v6, connStats: connLog,
+    schedSize: 257, lips: 1, poolEntries: 1, events: 16, localAddresses: 8, ipv6: v6, connStats: connLog, workers,
+    // the SYN proxy's service needs the extension records a director with one lays out
+    connExt: kind === 'syn-cookie',
   });
   const { memory, core } = bindCore(module, layout);
   const tables = new Tables(memory, layout, core);
@@ -85,8 +100,14 @@ function makeWorld(implName: string, sessions: number, module: WebAssembly.Modul
     ...(v6 ? [{ address: VIP6, kind: 'vip' as const }] : [])]);
   tables.setService(0, {
     vip: v6 ? VIP6 : VIP, port: 80, protocol: 'tcp', scheduler: 'rr', forwarding: 'nat', persistence: 0, persistencePrefix: 32,
-    hashPort: false, fallback: false, sorry: null, tunnelSource: null, synProxy: 'off', connectionLog: connLog,
+    hashPort: false, fallback: false, sorry: null, tunnelSource: null,
+    // auto: sessions are populated by plain SYNs, then prepare() switches the proxy on
+    synProxy: kind === 'syn-cookie' ? 'auto' : 'off', connectionLog: connLog,
   });
+  if (kind === 'syn-cookie') {
+    tables.setCookieKeys(0, new Uint8Array(abi.COOKIE_KEYS_SIZE).fill(1));
+    tables.setCookieKeys(1, new Uint8Array(abi.COOKIE_KEYS_SIZE).fill(2));
+  }
   // the real servers are the VIP itself at the director's MAC: NAT'ed frames stay valid hits
   for (let i = 0; i < 4; i++) {
     tables.setRealServer(i, {
@@ -102,7 +123,7 @@ function makeWorld(implName: string, sessions: number, module: WebAssembly.Modul
   const impl: Impl = implName !== 'ts'
     ? { name: 'wasm', process: (n, now) => core.process(0, n, now) }
     : { name: 'ts', process: (n, now) => ts.processBatch(n, now) };
-  return { layout, memory, bytes: new Uint8Array(memory.buffer), view: new DataView(memory.buffer), impl };
+  return { layout, memory, bytes: new Uint8Array(memory.buffer), view: new DataView(memory.buffer), tables, impl };
 }
 
 /**
@@ -172,6 +193,7 @@ interface Trial { w: World; batches: Batch[]; next: number; now: number; forward
 function prepare(implName: string, sessions: number, kind: Kind, module: WebAssembly.Module): Trial {
   const w = makeWorld(implName, sessions, module, kind);
   populate(w, sessions, kind === 'nat6-hit');
+  if (kind === 'syn-cookie') w.tables.setSynProxyOn(0, true);
   let rng = 0x2545f491;
   const rand = () => (rng = (Math.imul(rng, 1664525) + 1013904223) >>> 0);
   const batches: Batch[] = [];
@@ -181,7 +203,8 @@ function prepare(implName: string, sessions: number, kind: Kind, module: WebAsse
   const nBatches = isHit(kind) ? Math.min(HIT_BATCHES, sessions / BATCH) : (ROUNDS + 1) * (NEW_ITER + NEW_WARMUP) + 4;
   for (let b = 0; b < nBatches; b++) {
     const frames = Array.from({ length: BATCH }, (_, k) =>
-      isHit(kind) ? flow(rand() % sessions, 'A', kind === 'nat6-hit') : flow(sessions + b * BATCH + k, 'S'));
+      kind === 'syn-cookie' ? flow(sessions + (rand() % sessions), 'S')
+        : isHit(kind) ? flow(rand() % sessions, 'A', kind === 'nat6-hit') : flow(sessions + b * BATCH + k, 'S'));
     batches.push(frames);
   }
   return { w, batches, next: 0, now: 2, forwarded: 0, runs: 0 };
@@ -218,8 +241,7 @@ async function main(): Promise<void> {
   const results: { case: string; sessions: number; impl: string; mpps: number }[] = [];
   for (const sessions of sizes) {
     for (const kind of kinds) {
-      // only this build of the core knows IPv6: the baseline and an older build sit it out
-      const names = kind === 'nat6-hit' ? impls.filter((n) => n === 'wasm') : impls;
+      const names = wasmOnly(kind) ? impls.filter((n) => n === 'wasm') : impls;
       const trials = names.map((name) => ({ name, t: prepare(name, sessions, kind, name === 'other' ? compileCore(compare) : module), mpps: [] as number[] }));
       // alternate the implementations round by round, so drift in the machine's speed hits both
       // round 0 is discarded: V8 may still be running the baseline tier of either implementation
@@ -234,7 +256,7 @@ async function main(): Promise<void> {
         const mpps = Math.round(median(x.mpps) * 10) / 10;
         const spread = `${Math.min(...x.mpps).toFixed(1)}–${Math.max(...x.mpps).toFixed(1)}`;
         results.push({ case: kind, sessions, impl: x.name, mpps });
-        if (json || impls.length < 2 || compare || kind === 'nat6-hit') {
+        if (json || impls.length < 2 || compare || wasmOnly(kind)) {
           console.log(JSON.stringify({ case: kind, sessions, impl: x.name, mpps, rounds: spread }));
         }
       }
@@ -242,7 +264,7 @@ async function main(): Promise<void> {
   }
   if (!json && impls.length === 2 && !compare) {
     console.log(`case         sessions   wasm Mpps   ts Mpps   wasm/ts   (median of ${ROUNDS} alternating rounds)`);
-    for (const kind of kinds.filter((k) => k !== 'nat6-hit')) {
+    for (const kind of kinds.filter((k) => !wasmOnly(k))) {
       for (const sessions of sizes) {
         const get = (impl: string) =>
           results.find((r) => r.case === kind && r.sessions === sessions && r.impl === impl)!.mpps;
@@ -252,7 +274,93 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
+// ── --threads 1,2: N threads over one shared table, each on its own lane (issue 12) ────────────
+// NAT hit path only, WASM only. Each count gets its own table (director.workers = N: with one
+// lane the core takes no table lock) and N worker threads (thread.ts), thread t replaying hits on
+// its own flows (≡ t mod N). A round: every thread runs THREAD_ITER batches, let go together;
+// the figure is all threads' frames over the wall time from the first start to the last end
+// (the slot copies included, as the device read is part of a worker's time), the median of
+// THREAD_ROUNDS rounds after one discarded warm-up, the counts alternating round by round.
+const THREAD_ROUNDS = quick ? 3 : 5;
+const THREAD_ITER = quick ? 500 : 2000;
+
+interface ThreadSetup { n: number; workers: Worker[]; gate: Int32Array; arrivals: number; now: number }
+
+async function startThreads(n: number, sessions: number, module: WebAssembly.Module): Promise<ThreadSetup> {
+  const lanes = Number(argValue('--lanes') ?? n);
+  if (!Number.isInteger(lanes) || lanes < n || lanes > 16) throw new Error(`--lanes ${lanes}: ${n} to 16`);
+  const w = makeWorld('wasm', sessions, module, 'nat-hit', lanes);
+  populate(w, sessions, false);
+  const gate = new Int32Array(new SharedArrayBuffer(4));
+  let rng = 0x2545f491 + n;
+  const rand = () => (rng = (Math.imul(rng, 1664525) + 1013904223) >>> 0);
+  const per = Math.floor(sessions / n);
+  const workers = Array.from({ length: n }, (_, lane) => {
+    const batches = Array.from({ length: Math.min(HIT_BATCHES, per / BATCH) }, () =>
+      Array.from({ length: BATCH }, () => flow((rand() % per) * n + lane, 'A')));
+    const data: ThreadData = { memory: w.memory, layout: w.layout, module, lane, batches, gate };
+    return new Worker(new URL('./thread.js', import.meta.url), { workerData: data });
+  });
+  await Promise.all(workers.map((t) => new Promise((resolve, reject) => {
+    t.once('message', resolve);
+    t.once('error', reject);
+  })));
+  return { n, workers, gate, arrivals: 0, now: 2 };
+}
+
+async function threadRound(s: ThreadSetup): Promise<{ mpps: number; processMpps: number }> {
+  s.arrivals += s.n;
+  const job: ThreadJob = { iterations: THREAD_ITER, gate: s.arrivals, now: s.now };
+  s.now += THREAD_ITER;
+  const rs = await Promise.all(s.workers.map((t) => new Promise<ThreadResult>((resolve, reject) => {
+    t.once('message', resolve);
+    t.once('error', reject);
+    t.postMessage(job);
+  })));
+  for (const r of rs) if (r.forwarded < r.frames * 0.99) throw new Error(`--threads ${s.n}: forwarded ${r.forwarded} of ${r.frames}`);
+  const frames = rs.reduce((n, r) => n + r.frames, 0);
+  const wall = Math.max(...rs.map((r) => r.end)) - Math.min(...rs.map((r) => r.start));
+  // inside process() only, per thread: with the table lock this includes the wait for it
+  const processMpps = rs.reduce((x, r) => x + r.frames / r.processMs / 1000, 0) / rs.length;
+  return { mpps: frames / wall / 1000, processMpps };
+}
+
+async function mainThreads(counts: number[]): Promise<void> {
+  const other = argValue('--core');
+  const module = other ? compileCore(other) : compileCore();
+  for (const sessions of sizes) {
+    const setups: ThreadSetup[] = [];
+    for (const n of counts) setups.push(await startThreads(n, sessions, module));
+    const figures = setups.map(() => ({ mpps: [] as number[], processMpps: [] as number[] }));
+    for (let r = 0; r <= THREAD_ROUNDS; r++) {
+      for (const [i, s] of setups.entries()) {
+        const x = await threadRound(s);
+        if (r > 0) {
+          figures[i].mpps.push(x.mpps);
+          figures[i].processMpps.push(x.processMpps);
+        }
+      }
+    }
+    for (const [i, s] of setups.entries()) {
+      const f = figures[i];
+      console.log(JSON.stringify({
+        case: 'nat-hit', sessions, threads: s.n, lanes: Number(argValue('--lanes') ?? s.n), ...(other ? { core: other } : {}),
+        mpps: Math.round(median(f.mpps) * 10) / 10,
+        rounds: `${Math.min(...f.mpps).toFixed(1)}–${Math.max(...f.mpps).toFixed(1)}`,
+        perThreadProcessMpps: Math.round(median(f.processMpps) * 10) / 10,
+      }));
+      await Promise.all(s.workers.map((t) => t.terminate()));
+    }
+  }
+}
+
+const threadCounts = argValue('--threads')?.split(',').map(Number);
+if (threadCounts && threadCounts.some((n) => !Number.isInteger(n) || n < 1 || n > 16)) {
+  console.error('--threads takes counts 1 to 16, e.g. --threads 1,2');
+  process.exit(2);
+}
+
+(threadCounts ? mainThreads(threadCounts) : main()).catch((err) => {
   console.error(err);
   process.exit(1);
 });

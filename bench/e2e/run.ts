@@ -7,6 +7,7 @@
 //   nginx     nginx stream proxy, TCP and UDP (round robin; hash $remote_addr for iperf3)
 //   wlvs      this project (NAT over TAP, offloads on)
 //   wlvs-busy the same with director.busy_poll_us: 200
+//   wlvs-2w   the same with director.workers: 2 (two data-path threads, one queue each)
 //   wlvs-fnat Full-NAT over TAP (two LIPs); wlvs-tun, wlvs-tun-fnat: NAT and Full-NAT over a TUN
 //             device (not in the default list: `--targets wlvs,wlvs-fnat --metrics conn_rate`)
 // A wlvs target runs the director on --runtime (node by default); NAME@node or NAME@deno in
@@ -226,6 +227,8 @@ ${up('udp9', UDP_PORT, false)}
 let wlvsChild: ChildProcess | null = null;
 interface WlvsVariant {
   busyPollUs?: number; forwarding?: 'nat' | 'fullnat'; device?: 'tap' | 'tun';
+  /** director.workers: data-path threads, one queue of each (multi-queue) device each */
+  workers?: number;
   /** the runtime of the director; env: extra environment of the director process */
   runtime?: Runtime; env?: Record<string, string>;
 }
@@ -261,6 +264,7 @@ function wlvsTarget(name: string, v: WlvsVariant = {}): Target {
           ...(tun ? {} : { routes: [{ to: '0.0.0.0/0', via: `${CLIENT_NET}.254`, device: 'wlvs-ext' }] }),
           sessions: 262144,
           busy_poll_us: v.busyPollUs ?? 0,
+          ...(v.workers ? { workers: v.workers } : {}),
           ...(fwd === 'fullnat' ? { fullnat: { local_addresses: tun ? LAB_LIPS_TUN : LAB_LIPS_TAP } } : {}),
           admin: { listen: '127.0.0.1:9180', token_file: token },
         },
@@ -279,6 +283,7 @@ function wlvsTarget(name: string, v: WlvsVariant = {}): Target {
 const WLVS_TARGETS: Record<string, Omit<WlvsVariant, 'runtime'>> = {
   wlvs: {},
   'wlvs-busy': { busyPollUs: 200 },
+  'wlvs-2w': { workers: 2 },
   'wlvs-fnat': { forwarding: 'fullnat' },
   'wlvs-tun': { device: 'tun' },
   'wlvs-tun-fnat': { device: 'tun', forwarding: 'fullnat' },

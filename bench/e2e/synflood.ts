@@ -12,7 +12,10 @@
 // Then, without a flood, the SYN proxy's cost on new connections per second: wrk -c32 with
 // `Connection: close` against nginx on the real servers, proxy off and forced on, alternating.
 //   npm run bench:synflood -- [--flood 12] [--before 5] [--after 8] [--rounds 3] [--pps 0] [--json]
-//     [--defences nobudget,budget,proxy] [--sink tc|route]
+//     [--defences nobudget,budget,proxy] [--sink tc|route] [--pin]
+// --pin puts the director on CPU 0 and trafgen on CPU 1 (taskset), as a generator on another
+// machine would leave the director its CPU; the kernel's delivery of the flood into the TAP
+// still runs on either, and the servers, the client and iperf3 float.
 // Run it under the machine lock: flock /tmp/wlvs-heavy.lock npm run bench:synflood
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,6 +40,7 @@ const { values } = parseArgs({
     /** where answers to spoofed sources die: tc (at wlvs's device) or route (the namespace's blackhole) */
     sink: { type: 'string', default: 'tc' },
     json: { type: 'boolean', default: false },
+    pin: { type: 'boolean', default: false },
   },
 });
 const FLOOD = Number(values.flood);
@@ -105,6 +109,15 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor(p * s.length))];
 };
 
+/** pinDirector puts every thread of every process of the director's group (its workers too) on `cpu` */
+async function pinDirector(dir: RunningDirector, cpu: number): Promise<void> {
+  const pgid = dir.child.pid;
+  if (!pgid) return;
+  const { execFileSync } = await import('node:child_process');
+  const pids = execFileSync('pgrep', ['-g', String(pgid)], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  for (const pid of pids) execFileSync('taskset', ['-a', '-p', '-c', String(cpu), pid], { stdio: 'ignore' });
+}
+
 async function floodRun(topo: Topology, defence: Defence): Promise<FloodRow> {
   const dir = await startDirector(topo, (token) => config(topo, token, defence));
   try {
@@ -126,7 +139,9 @@ async function floodRun(topo: Topology, defence: Defence): Promise<FloodRow> {
     const pgid = dir.child.pid ?? 0;
     const cpu0 = groupCpuS(pgid);
     const busy0 = machineBusyS();
-    const flood = startSynFlood(topo, { vip: VIP, port: 80, mac, seconds: FLOOD, cpus: 1, pps: Number(values.pps) });
+    if (values.pin) await pinDirector(dir, 0);
+    const flood = startSynFlood(topo, { vip: VIP, port: 80, mac, seconds: FLOOD, cpus: 1, pps: Number(values.pps),
+      pinCpu: values.pin ? 1 : undefined });
     let floodOut = '';
     flood.stdout?.on('data', (d: Buffer) => { floodOut += d.toString(); });
     flood.stderr?.on('data', (d: Buffer) => { floodOut += d.toString(); });

@@ -51,6 +51,8 @@ export interface FloodOptions {
   pps?: number;
   /** trafgen worker processes (default 1) */
   cpus?: number;
+  /** run trafgen on this CPU only (taskset), or anywhere */
+  pinCpu?: number;
 }
 
 /** startSynFlood starts trafgen in the client namespace; it ends by itself after `seconds`. */
@@ -60,7 +62,8 @@ export function startSynFlood(topo: Topology, o: FloodOptions): ChildProcess {
   // 54-byte frames: Ethernet, IPv4 with DF, TCP SYN; trafgen recomputes both checksums per packet
   writeFileSync(conf, `{ eth(da=${o.mac}), ipv4(saddr=drnd(), daddr=${o.vip}, ttl=64, df), ` +
     `tcp(sp=drnd(), dp=${o.port}, seq=drnd(), syn, window=64240) }\n`);
-  const args = ['-s', 'INT', String(o.seconds), 'trafgen', '--dev', topo.client.iface, '--conf', conf,
+  const pin = o.pinCpu === undefined ? [] : ['taskset', '-c', String(o.pinCpu)];
+  const args = ['-s', 'INT', String(o.seconds), ...pin, 'trafgen', '--dev', topo.client.iface, '--conf', conf,
     '--cpus', String(o.cpus ?? 1), '-q'];
   if (o.pps) args.push('--rate', `${o.pps}pps`);
   return topo.spawn(topo.client.role, 'timeout', args);

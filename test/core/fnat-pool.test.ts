@@ -96,12 +96,15 @@ for (const flavour of FLAVOURS) {
       const t = tupleOf(h.one(syn(300), 0));
       h.one(fromRs(0, t.lip, t.lport, 'SA'), 1, { dev: 1 });
       h.one(inTcp(300, 'A'), 2);
-      // the client resets: CLOSE (10 s of its own), but the tuple stays held for the quarantine
+      // the client resets: the session ends at CLOSE's own 10 s, the tuple stays held for the quarantine
       h.one(inTcp(300, 'R'), 1 * S);
       assert.equal(abi.TCP_STATE_NAMES[h.sessions()[0].state], 'CLOSE');
-      assert.equal(h.sessions(1 * S)[0].expiresIn, Q);
-      assert.equal(h.core.sweep(0, 100, 1 * S + 10 * S), 0, 'not at the CLOSE timeout');
+      assert.equal(h.sessions(1 * S)[0].expiresIn, 10 * S);
+      assert.equal(h.core.sweep(0, 100, 1 * S + 10 * S), 1, 'the connection ends at the CLOSE timeout');
+      assert.equal(h.sessions(1 * S + 10 * S).length, 0);
+      assert.equal(stat(h, abi.STAT_FNAT_QUARANTINED), 1n);
       assert.equal(h.one(syn(301, '10.0.1.11'), 20 * S).reason, abi.DROP_POOL_EXHAUSTED, 'not for another client');
+      assert.equal(h.core.sweep(0, 100, 1 * S + Q - 1), 0);
       assert.equal(h.core.sweep(0, 100, 1 * S + Q), 1);
       assert.equal(h.tables.lipUsage(0).used, 0);
       assert.equal(h.rsField(0, abi.RS_FNAT_HELD), 0);
@@ -110,16 +113,27 @@ for (const flavour of FLAVOURS) {
 
     it('the quarantine follows director.fullnat.quarantine; 0 lets IPVS timeouts alone decide', () => {
       const h = new CoreHarness(flavour).standard();
+      h.tables.setLips([{ address: LIPS[0], portMin: 5000, portMax: 5000 }]);
       h.service(0, { forwarding: 'fullnat' }, [realServerEntry(0)]);
+      h.setPool(0, [0]);
       h.tables.setQuarantine(0);
       const t = tupleOf(h.one(syn(310), 0));
       h.one(fromRs(0, t.lip, t.lport, 'SA'), 1, { dev: 1 });
       h.one(inTcp(310, 'A'), 1);
       h.one(inTcp(310, 'R'), 1);
       assert.equal(h.sessions(1)[0].expiresIn, 10 * S, 'CLOSE timeout');
+      assert.equal(h.core.sweep(0, 100, 1 + 10 * S), 1);
+      assert.equal(h.tables.sessionCount(), 0, 'no quarantine: the tuple goes with its session');
+      assert.deepEqual(tupleOf(h.one(syn(311, '10.0.1.11'), 1 + 10 * S)), t);
+      // 120 s: the same CLOSE timeout for the session, the tuple held 120 s after the last packet
       h.tables.setQuarantine(120);
-      h.one(inTcp(310, 'R'), 2);
-      assert.equal(h.sessions(2)[0].expiresIn, 120 * S);
+      h.one(fromRs(0, t.lip, t.lport, 'SA'), 2 + 10 * S, { dev: 1 });
+      h.one(inTcp(311, 'A', '10.0.1.11'), 2 + 10 * S);
+      h.one(inTcp(311, 'R', '10.0.1.11'), 2 + 10 * S);
+      assert.equal(h.sessions(2 + 10 * S)[0].expiresIn, 10 * S);
+      assert.equal(h.core.sweep(0, 100, 2 + 20 * S), 1);
+      assert.equal(h.one(syn(312, '10.0.1.12'), 2 + 10 * S + 120 * S - 1).reason, abi.DROP_POOL_EXHAUSTED);
+      assert.deepEqual(tupleOf(h.one(syn(313, '10.0.1.12'), 2 + 10 * S + 120 * S)), t);
     });
 
     it('a client reusing its tuple toward the same server keeps its LIP:lport', () => {

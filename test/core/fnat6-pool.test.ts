@@ -86,15 +86,20 @@ for (const flavour of FLAVOURS) {
       assert.deepEqual(tuple6(h.one(in6(603, 'S', '2001:db8:1::11'), 1 * S + Q)), t1);
     });
 
-    it('6->6: the session lives at least the quarantine after its last packet', () => {
+    it('6->6: the session ends at its own timeout, its tuple held the quarantine after its last packet', () => {
       const h = new CoreHarness(flavour).standard();
+      h.tables.setLips([HOLE, HOLE, { address: LIPS6[0], portMin: 5000, portMax: 5000 }, HOLE]);
       h.service(0, { vip: VIP6, forwarding: 'fullnat' }, [realServerEntry6(0)]);
       const t = tuple6(h.one(in6(700, 'S'), 0));
       h.one(from6(0, t.lip, t.lport, 'SA'), 1, { dev: 1 });
       h.one(in6(700, 'A'), 2);
       h.one(in6(700, 'R'), 1 * S);
       assert.equal(abi.TCP_STATE_NAMES[h.sessions()[0].state], 'CLOSE');
-      assert.equal(h.sessions(1 * S)[0].expiresIn, Q, 'not the CLOSE timeout');
+      assert.equal(h.sessions(1 * S)[0].expiresIn, 10 * S, 'the CLOSE timeout');
+      assert.equal(h.core.sweep(0, 100, 11 * S), 1);
+      assert.equal(h.sessions(11 * S).length, 0);
+      assert.equal(h.one(in6(701, 'S', '2001:db8:1::11'), 12 * S).reason, abi.DROP_POOL_EXHAUSTED);
+      assert.deepEqual(tuple6(h.one(in6(702, 'S', '2001:db8:1::11'), 1 * S + Q)), t);
     });
 
     it('NAT64 and IPv4 Full-NAT share the IPv4 tuples: one held by either is busy for the other', () => {
