@@ -211,7 +211,7 @@ for (const { device, forwarding, busyPollUs, workers } of RUNS) {
       // kernel makes in the same softirq (a server's SYN-ACK or ACK, across bridge and veth) is
       // steered before that: by the hash, or to the queue of the frame before. So a connection's
       // frames go back and forth between the workers, and its two directions land on different
-      // workers in about half the connections (lab runs: 5 to 10 of 16). Each worker's forwarded
+      // workers in about half the connections (lab runs: 5 to 11 of 16). Each worker's forwarded
       // frames (tx; the host's own frames are not a worker's) in a connection tell which
       // workers carried it.
       it(`connections handled by both workers (${ONE_BY_ONE}, one by one) are translated both ways`, async (t) => {
