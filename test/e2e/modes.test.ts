@@ -4,7 +4,8 @@
 // the kernel checks every checksum the director touched (veth alone never would).
 // Every scenario runs twice: with one data-path worker and with two (director.workers: 2, the
 // devices multi-queue, one shared session table), the second also proving that both workers
-// carried traffic and that their counters add up to the totals.
+// carried traffic, that their counters add up to the totals and, for NAT and Full-NAT, that
+// connections whose frames both workers forwarded were translated both ways.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ForwardingMode } from '../../src/model/spec.js';
