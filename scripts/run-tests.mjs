@@ -42,6 +42,7 @@ const unit = all.filter((f) => !f.includes('/e2e/'));
 // were left out until the TAP device got a fixed MAC before joining the bridge: a bridge takes the
 // lowest MAC of its ports, so about one start in four it took the TAP's and hosts that had
 // learnt their gateway before (Deno's update check made them) kept sending to a MAC gone.
+// (one data-path worker each: modes.test.ts's two-worker runs, `tap/nat@2`..., are Node's)
 const DENO_MODES = 'tap/nat,tap/dr,tap/tun,tun/fullnat';
 const DENO_E2E = ['control', 'demo', 'ha', 'modes', 'vrrp'].map((n) => `/e2e/${n}.test.js`);
 

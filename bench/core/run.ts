@@ -21,7 +21,13 @@
 // (7, or 3 with --quick, after one discarded warm-up round) and each figure is the median of its
 // rounds' medians.
 //
+// --threads 1,2: the NAT hit path on N worker threads over one shared table instead (see
+// mainThreads below), one JSON line per thread count; --lanes L lays the table out for L workers
+// whatever the thread count (1 thread on 2 lanes: the table lock, uncontended), --core other.wasm
+// runs another build.
+//
 // Results: bench/README.md, kept there so one table stays true.
+import { Worker } from 'node:worker_threads';
 import { Bench } from 'tinybench';
 import * as abi from '../../src/dataplane/abi.js';
 import { computeLayout, createMemory, writeHeader, type Layout } from '../../src/dataplane/memory-map.js';
@@ -30,6 +36,7 @@ import { compileCore, instantiateCore } from '../../src/dataplane/module.js';
 import { Tables } from '../../src/dataplane/tables.js';
 import { TsCore } from '../baseline/ts-core.js';
 import { ethernet, tcp6Packet, tcpPacket } from '../../test/oracle/packet.js';
+import type { ThreadData, ThreadJob, ThreadResult } from './thread.js';
 
 const BATCH = 256;
 const VIP = '10.0.1.100';
@@ -72,13 +79,13 @@ const NEW_ITER = quick ? 40 : 24;
 const NEW_WARMUP = 4;
 const HIT_BATCHES = 1024;
 
-function makeWorld(implName: string, sessions: number, module: WebAssembly.Module, kind: Kind): World {
+function makeWorld(implName: string, sessions: number, module: WebAssembly.Module, kind: Kind, workers = 1): World {
   // the IPv6 case needs the records' IPv6 extension; the IPv4 cases run without it, as a director
   // without IPv6 services does
   const v6 = kind === 'nat6-hit';
   const layout = computeLayout({
     slotCount: BATCH, maxFrame: 128, sessions: sessions * 2, services: 4, realServers: 16, destinations: 16,
-    schedSize: 257, lips: 1, poolEntries: 1, events: 16, localAddresses: 8, ipv6: v6, connStats: connLog,
+    schedSize: 257, lips: 1, poolEntries: 1, events: 16, localAddresses: 8, ipv6: v6, connStats: connLog, workers,
     // the SYN proxy's service needs the extension records a director with one lays out
     connExt: kind === 'syn-cookie',
   });
@@ -267,7 +274,93 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
+// ── --threads 1,2: N threads over one shared table, each on its own lane (issue 12) ────────────
+// NAT hit path only, WASM only. Each count gets its own table (director.workers = N: with one
+// lane the core takes no table lock) and N worker threads (thread.ts), thread t replaying hits on
+// its own flows (≡ t mod N). A round: every thread runs THREAD_ITER batches, let go together;
+// the figure is all threads' frames over the wall time from the first start to the last end
+// (the slot copies included, as the device read is part of a worker's time), the median of
+// THREAD_ROUNDS rounds after one discarded warm-up, the counts alternating round by round.
+const THREAD_ROUNDS = quick ? 3 : 5;
+const THREAD_ITER = quick ? 500 : 2000;
+
+interface ThreadSetup { n: number; workers: Worker[]; gate: Int32Array; arrivals: number; now: number }
+
+async function startThreads(n: number, sessions: number, module: WebAssembly.Module): Promise<ThreadSetup> {
+  const lanes = Number(argValue('--lanes') ?? n);
+  if (!Number.isInteger(lanes) || lanes < n || lanes > 16) throw new Error(`--lanes ${lanes}: ${n} to 16`);
+  const w = makeWorld('wasm', sessions, module, 'nat-hit', lanes);
+  populate(w, sessions, false);
+  const gate = new Int32Array(new SharedArrayBuffer(4));
+  let rng = 0x2545f491 + n;
+  const rand = () => (rng = (Math.imul(rng, 1664525) + 1013904223) >>> 0);
+  const per = Math.floor(sessions / n);
+  const workers = Array.from({ length: n }, (_, lane) => {
+    const batches = Array.from({ length: Math.min(HIT_BATCHES, per / BATCH) }, () =>
+      Array.from({ length: BATCH }, () => flow((rand() % per) * n + lane, 'A')));
+    const data: ThreadData = { memory: w.memory, layout: w.layout, module, lane, batches, gate };
+    return new Worker(new URL('./thread.js', import.meta.url), { workerData: data });
+  });
+  await Promise.all(workers.map((t) => new Promise((resolve, reject) => {
+    t.once('message', resolve);
+    t.once('error', reject);
+  })));
+  return { n, workers, gate, arrivals: 0, now: 2 };
+}
+
+async function threadRound(s: ThreadSetup): Promise<{ mpps: number; processMpps: number }> {
+  s.arrivals += s.n;
+  const job: ThreadJob = { iterations: THREAD_ITER, gate: s.arrivals, now: s.now };
+  s.now += THREAD_ITER;
+  const rs = await Promise.all(s.workers.map((t) => new Promise<ThreadResult>((resolve, reject) => {
+    t.once('message', resolve);
+    t.once('error', reject);
+    t.postMessage(job);
+  })));
+  for (const r of rs) if (r.forwarded < r.frames * 0.99) throw new Error(`--threads ${s.n}: forwarded ${r.forwarded} of ${r.frames}`);
+  const frames = rs.reduce((n, r) => n + r.frames, 0);
+  const wall = Math.max(...rs.map((r) => r.end)) - Math.min(...rs.map((r) => r.start));
+  // inside process() only, per thread: with the table lock this includes the wait for it
+  const processMpps = rs.reduce((x, r) => x + r.frames / r.processMs / 1000, 0) / rs.length;
+  return { mpps: frames / wall / 1000, processMpps };
+}
+
+async function mainThreads(counts: number[]): Promise<void> {
+  const other = argValue('--core');
+  const module = other ? compileCore(other) : compileCore();
+  for (const sessions of sizes) {
+    const setups: ThreadSetup[] = [];
+    for (const n of counts) setups.push(await startThreads(n, sessions, module));
+    const figures = setups.map(() => ({ mpps: [] as number[], processMpps: [] as number[] }));
+    for (let r = 0; r <= THREAD_ROUNDS; r++) {
+      for (const [i, s] of setups.entries()) {
+        const x = await threadRound(s);
+        if (r > 0) {
+          figures[i].mpps.push(x.mpps);
+          figures[i].processMpps.push(x.processMpps);
+        }
+      }
+    }
+    for (const [i, s] of setups.entries()) {
+      const f = figures[i];
+      console.log(JSON.stringify({
+        case: 'nat-hit', sessions, threads: s.n, lanes: Number(argValue('--lanes') ?? s.n), ...(other ? { core: other } : {}),
+        mpps: Math.round(median(f.mpps) * 10) / 10,
+        rounds: `${Math.min(...f.mpps).toFixed(1)}–${Math.max(...f.mpps).toFixed(1)}`,
+        perThreadProcessMpps: Math.round(median(f.processMpps) * 10) / 10,
+      }));
+      await Promise.all(s.workers.map((t) => t.terminate()));
+    }
+  }
+}
+
+const threadCounts = argValue('--threads')?.split(',').map(Number);
+if (threadCounts && threadCounts.some((n) => !Number.isInteger(n) || n < 1 || n > 16)) {
+  console.error('--threads takes counts 1 to 16, e.g. --threads 1,2');
+  process.exit(2);
+}
+
+(threadCounts ? mainThreads(threadCounts) : main()).catch((err) => {
   console.error(err);
   process.exit(1);
 });

@@ -38,6 +38,8 @@ export interface LabServiceOptions {
   extraServices?: Record<string, unknown>[];
   /** director.busy_poll_us */
   busyPollUs?: number;
+  /** director.workers (data-path threads, one queue of every device each); absent: the default */
+  workers?: number;
   /** tap only: IPv6 on both devices and service "web6" (NAT66 on :80) beside the IPv4 ones */
   ipv6?: boolean;
 }
@@ -77,6 +79,7 @@ export function labConfig(topo: Topology, device: 'tap' | 'tun', o: LabServiceOp
       } : {}),
       sessions: 65536,
       ...(o.busyPollUs ? { busy_poll_us: o.busyPollUs } : {}),
+      ...(o.workers ? { workers: o.workers } : {}),
       ...(o.forwarding === 'fullnat' || o.extraServices?.some((s) => s.forwarding === 'fullnat')
         ? { fullnat: { local_addresses: lips } } : {}),
       admin: { listen: `127.0.0.1:${ADMIN_PORT}`, token_file: tokenFile },
@@ -206,7 +209,14 @@ export async function startDirector(topo: Topology, config: (tokenFile: string) 
   const tokenFile = join(dir, 'token');
   writeFileSync(tokenFile, `${LAB_TOKEN}\n`, { mode: 0o600 });
   const configPath = join(dir, 'wlvs.yaml');
-  const writeConfig = (c: Record<string, unknown>) => writeFileSync(configPath, stringify(c));
+  // WLVS_E2E_WORKERS=N runs a suite's directors with N data-path workers where its configuration
+  // says none (an experiment across the suites; modes.test.ts runs both counts itself)
+  const workers = process.env.WLVS_E2E_WORKERS;
+  const writeConfig = (c: Record<string, unknown>) => {
+    const d = c.director as Record<string, unknown> | undefined;
+    const own = !workers || !d || d.workers !== undefined;
+    writeFileSync(configPath, stringify(own ? c : { ...c, director: { ...d, workers: Number(workers) } }));
+  };
   writeConfig(config(tokenFile));
   const env = { ...process.env, ...opts.env, ...(opts.corePath ? { WLVS_CORE: opts.corePath } : {}) };
   // the runtime the lab runs on, unless told (WLVS_RUNTIME, bench:e2e --runtime)

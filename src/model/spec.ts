@@ -10,8 +10,8 @@ export const MAX_WORKERS = 16;
 /**
  * director.workers when the config is silent: one. While the shared session table is guarded by
  * one table-wide lock (assembly/mem.ts lockTable), a second worker adds parallel device I/O but
- * runs the core in turn with the first, and the end-to-end suite has not yet run every mode on
- * two; the default becomes the cores available (os.availableParallelism()) with striped locks.
+ * runs the core in turn with the first (the end-to-end suite runs every mode on one and on two);
+ * the default becomes the cores available (os.availableParallelism()) with striped locks.
  */
 export const DEFAULT_WORKERS = 1;
 export type ForwardingMode = 'nat' | 'dr' | 'tun' | 'fullnat';

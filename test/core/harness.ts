@@ -94,13 +94,22 @@ export class CoreHarness {
   readonly bytes: Uint8Array;
   readonly view: DataView;
 
-  constructor(flavour: CoreFlavour = 'release', caps: Partial<Capacities> = {}) {
-    this.layout = computeLayout({
+  /**
+   * `shared`: attach to a memory another harness laid out (a worker thread's instance over the
+   * same table, test/core/lanes-threads.test.ts) instead of making and initialising a new one.
+   */
+  constructor(flavour: CoreFlavour = 'release', caps: Partial<Capacities> = {},
+    shared?: { memory: WebAssembly.Memory; layout: Layout }) {
+    this.layout = shared?.layout ?? computeLayout({
       slotCount: 64, sessions: 1024, services: 8, realServers: 32, destinations: 64, schedSize: 257,
       lips: 4, poolEntries: 16, events: 256, localAddresses: 16, ipv6: true, fragments: 64, holdFrames: 4, ...caps,
     });
-    this.memory = createMemory(this.layout);
-    writeHeader(this.memory, this.layout);
+    if (shared) {
+      this.memory = shared.memory;
+    } else {
+      this.memory = createMemory(this.layout);
+      writeHeader(this.memory, this.layout);
+    }
     this.core = instantiateCore(moduleFor(flavour), this.memory);
     this.tables = new Tables(this.memory, this.layout, this.core);
     this.bytes = new Uint8Array(this.memory.buffer);

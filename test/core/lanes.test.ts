@@ -1,8 +1,8 @@
 // Two worker lanes over one session table (issue 12), in one thread: a flow's request on lane 0
 // and its reply on lane 1 share one session, each lane counts what it saw, events land in the
 // lane that made them, and the sweep, partitioned by lane, expires every record once. Every
-// rewritten frame is checked by the oracle (full checksum recomputation). The concurrency
-// between threads is not exercised here: the table lock (assembly/mem.ts) serialises the lanes.
+// rewritten frame is checked by the oracle (full checksum recomputation). Two real threads racing
+// on one table (the table lock of assembly/mem.ts) are lanes-threads.test.ts's.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as abi from '../../src/dataplane/abi.js';

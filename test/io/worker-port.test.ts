@@ -7,97 +7,17 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import binaryen from 'binaryen';
 import * as abi from '../../src/dataplane/abi.js';
 import { parseConfig } from '../../src/config/load.js';
 import { coreModulePath } from '../../src/dataplane/module.js';
 import { Director } from '../../src/director/director.js';
 import { KernelRoutes } from '../../src/director/kernel-routes.js';
-import { nativeIo } from '../../src/io/device.js';
 import { native } from '../../src/io/native.js';
-import type { DeviceIo, OpenDevice } from '../../src/io/port.js';
-import { arpReply, bytesToIp, decodeFrame, ethernet, fragment4, tcpPacket } from '../oracle/packet.js';
+import { decodeFrame, ethernet, fragment4, tcpPacket } from '../oracle/packet.js';
 import {
-  CIP, CLIENT_MAC, EXT_MAC, RIPS, RS_MACS, TAP_DIRECTOR, VIP, fromClient, recordingKernel, recordingLog, webService,
+  CIP, CLIENT_MAC, EXT_MAC, RIPS, TAP_DIRECTOR, VIP, fromClient, recordingKernel, recordingLog, webService,
 } from '../director/fixture.js';
-
-/** PairIo opens each device as a socket pair: the director gets one end, the test keeps the other */
-class PairIo implements DeviceIo {
-  readonly peers: number[] = [];
-  async openDevice(o: { name: string; kind: 'tap' | 'tun'; vnet: boolean }): Promise<OpenDevice> {
-    const [mine, peer] = native().socketPair();
-    this.peers.push(peer);
-    return { name: o.name, kind: o.kind, fd: mine, vnet: o.vnet };
-  }
-
-  closeDevice(d: OpenDevice): void {
-    native().closeFd(d.fd);
-  }
-
-  createPort = nativeIo.createPort;
-}
-
-/** the network: answers ARP for the real servers and the client, keeps every other frame per device */
-class Wire {
-  readonly frames: Uint8Array[][] = [[], []];
-  #timer: NodeJS.Timeout;
-  #buf = new Uint8Array(65536);
-  constructor(readonly io: PairIo) {
-    const macs = new Map([...RIPS.map((r, i) => [r, RS_MACS[i]] as const), [CIP, CLIENT_MAC]]);
-    this.#timer = setInterval(() => {
-      for (const [dev, fd] of io.peers.entries()) {
-        for (let n = native().recvFrame(fd, this.#buf); n > 0; n = native().recvFrame(fd, this.#buf)) {
-          const f = this.#buf.slice(0, n);
-          if (f[12] === 0x08 && f[13] === 0x06) {
-            const target = bytesToIp(f, 38);
-            const mac = macs.get(target);
-            const asker = Array.from(f.subarray(22, 28), (b) => b.toString(16).padStart(2, '0')).join(':');
-            if (f[21] === 1 && mac && bytesToIp(f, 28) !== target) this.send(dev, arpReply(mac, target, asker,
-              bytesToIp(f, 28)));
-            continue;
-          }
-          this.frames[dev].push(f);
-        }
-      }
-    }, 2);
-  }
-
-  send(dev: number, frame: Uint8Array): void {
-    assert.ok(native().sendFrame(this.io.peers[dev], false, frame) > 0, 'the socket took the frame');
-  }
-
-  stop(): void {
-    clearInterval(this.#timer);
-    for (const fd of this.io.peers) native().closeFd(fd);
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(2);
-  }
-}
-
-/** a module that fits the contract and forwards nothing (every frame keeps the DROP verdict the port set) */
-function dropAllCore(): Uint8Array {
-  const m = new binaryen.Module();
-  m.setFeatures(binaryen.Features.Atomics);
-  m.setMemory(1, 65536, null, [], true);
-  m.addMemoryImport('0', 'env', 'memory');
-  const values: Record<string, number> = { abiVersion: abi.ABI_VERSION, staticEnd: 1024 };
-  for (const name of abi.CORE_EXPORTS) {
-    const params = binaryen.createType(Array(name === 'process' || name === 'sweep' ? 2 : 0).fill(binaryen.i32));
-    m.addFunction(name, params, binaryen.i32, [], m.i32.const(values[name] ?? 0));
-    m.addFunctionExport(name, name);
-  }
-  assert.ok(m.validate());
-  const bytes = m.emitBinary();
-  m.dispose();
-  return bytes;
-}
+import { PairIo, Wire, dropAllCore, sleep, until } from './socket-pairs.js';
 
 describe('the data-path worker over socket pairs', { timeout: 60_000 }, () => {
   let dir: Director;
@@ -158,7 +78,7 @@ describe('the data-path worker over socket pairs', { timeout: 60_000 }, () => {
       wire.send(0, syn(41001));
       // a synchronous 100 ms: the worker would have forwarded it within a millisecond
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
-      return native().recvFrame(wire.io.peers[1], new Uint8Array(2048));
+      return native().recvFrame(wire.io.peers[1][0], new Uint8Array(2048));
     });
     assert.equal(seenInside, 0, 'nothing was forwarded while the control plane held the memory');
     await until(() => wire.frames[1].length === before + 1, 'the SYN after the release');
@@ -202,7 +122,7 @@ describe('the data-path worker over socket pairs', { timeout: 60_000 }, () => {
     await dir.stop();
     const rx = dir.portStats().rxFrames;
     // the director's end is closed: the datagram has nowhere to go, and nothing reads it
-    native().sendFrame(wire.io.peers[0], false, syn(43000));
+    native().sendFrame(wire.io.peers[0][0], false, syn(43000));
     await sleep(30);
     assert.equal(dir.portStats().rxFrames, rx, 'nothing read after stop');
   });
