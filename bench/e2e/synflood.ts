@@ -41,6 +41,8 @@ const { values } = parseArgs({
     sink: { type: 'string', default: 'tc' },
     json: { type: 'boolean', default: false },
     pin: { type: 'boolean', default: false },
+    /** experiment: the director's TAPs' queue length (the kernel's default is 500 frames) */
+    txqueuelen: { type: 'string', default: '' },
   },
 });
 const FLOOD = Number(values.flood);
@@ -122,6 +124,11 @@ async function floodRun(topo: Topology, defence: Defence): Promise<FloodRow> {
   const dir = await startDirector(topo, (token) => config(topo, token, defence));
   try {
     if (values.sink === 'tc') await sinkAtDevice(topo, 'wlvs-ext');
+    if (values.txqueuelen) {
+      for (const dev of ['wlvs-ext', 'wlvs-int']) {
+        await topo.lab.exec(topo.director.role, 'ip', ['link', 'set', 'dev', dev, 'txqueuelen', values.txqueuelen]);
+      }
+    }
     const mac = await neighbourMac(topo, VIP);
     const total = BEFORE + FLOOD + AFTER;
     const tIperf = Date.now();
@@ -153,7 +160,10 @@ async function floodRun(topo: Topology, defence: Defence): Promise<FloodRow> {
     const ip = await iperf;
     clearInterval(sampler);
     const m = await metrics(topo, dir);
-    if (process.env.WLVS_BENCH_DEBUG) console.error(m.split('\n').filter((l) => /^wlvs_(drops|syn|embryonic|sessions)/.test(l)).join('\n'));
+    if (process.env.WLVS_BENCH_DEBUG) {
+      console.error(m.split('\n').filter((l) => /^wlvs_(drops|syn|embryonic|sessions)/.test(l)).join('\n'));
+      console.error('legit failures:', results.filter((x) => !x.ok).map((x) => `${x.t - t0}ms ${x.err ?? ''}`).join('; '));
+    }
     const sent = Number(/(\d+) packets outgoing/.exec(floodOut)?.[1] ?? 0);
     const phase = (a: number, b: number) => {
       const r = successRate(results, a, b);

@@ -10,7 +10,7 @@ import type {
   ConnectionLogSpec, DeviceSpec, DirectorSpec, FullnatSpec, HaSpec, HealthSpec, LipSpec, RealServerSpec, RouteSpec,
   ServiceSpec, SynFloodSpec, VrrpSpec,
 } from '../model/spec.js';
-import { DEFAULT_WORKERS, MAX_WORKERS, forwardingModes, haAddresses, serverFamily, serviceKey, usesFullnat } from '../model/spec.js';
+import { DEFAULT_TXQUEUELEN, DEFAULT_WORKERS, MAX_WORKERS, forwardingModes, haAddresses, serverFamily, serviceKey, usesFullnat } from '../model/spec.js';
 import { familyOf, hostPort as joinHostPort, parseCidr } from '../model/address.js';
 import { clusterSection } from './cluster.js';
 import { type Issue, Reader, addressesOf, hostPort, isCidr, isIpv4 } from './reader.js';
@@ -98,7 +98,7 @@ function health(r: Reader, node: Node | undefined, path: string, base: HealthSpe
 }
 
 function device(r: Reader, node: Node, path: string): DeviceSpec {
-  const m = r.map(node, path, ['name', 'kind', 'addresses', 'mac', 'mtu', 'bridge', 'offload']);
+  const m = r.map(node, path, ['name', 'kind', 'addresses', 'mac', 'mtu', 'bridge', 'offload', 'txqueuelen']);
   const name = r.need(m, 'name', path);
   if (name && !/^[A-Za-z0-9_.-]{1,14}$/.test(name)) {
     r.problem(r.get(m, 'name'), `${path}.name`, 'expected an interface name of 1 to 14 letters, digits, _ . -');
@@ -119,6 +119,7 @@ function device(r: Reader, node: Node, path: string): DeviceSpec {
     mtu: r.int(m, 'mtu', path, 576, 9000, 1500),
     bridge: r.str(m, 'bridge', path) ?? null,
     offload: r.bool(m, 'offload', path, true),
+    txqueuelen: r.int(m, 'txqueuelen', path, 16, 1_000_000, DEFAULT_TXQUEUELEN),
   };
 }
 

@@ -3,7 +3,7 @@
 // and the importers. parseConfig(toYaml(spec)) gives back an equal spec.
 import { stringify } from 'yaml';
 import { DEFAULT_FNAT_QUARANTINE_S, DEFAULT_TIMEOUTS_S } from '../dataplane/memory-map.js';
-import type { DirectorSpec, HealthSpec, ServiceSpec } from '../model/spec.js';
+import { DEFAULT_TXQUEUELEN, type DirectorSpec, type HealthSpec, type ServiceSpec } from '../model/spec.js';
 import { clusterObject } from './cluster.js';
 import { DEFAULT_HEALTH, DEFAULT_SYN_FLOOD } from './load.js';
 
@@ -74,6 +74,7 @@ export function configObject(spec: DirectorSpec): Record<string, unknown> {
       if (d.mtu !== 1500) o.mtu = d.mtu;
       if (d.bridge) o.bridge = d.bridge;
       if (!d.offload) o.offload = false;
+      if (d.txqueuelen !== DEFAULT_TXQUEUELEN) o.txqueuelen = d.txqueuelen;
       return o;
     }),
   };

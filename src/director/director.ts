@@ -378,6 +378,7 @@ export class Director {
         const mac = d.kind === 'tap' ? d.mac ?? directorMac(d.name, d.addresses.join(',')) : ZERO_MAC;
         const open = await io.openDevice({
           name: d.name, kind: d.kind, mtu: d.mtu, bridge: d.bridge, vnet: offload, tso, queues: spec.workers ?? 1,
+          txqueuelen: d.txqueuelen,
           ...(d.kind === 'tap' ? { directorMac: mac } : {}),
         });
         const first = (family: 4 | 6) =>

@@ -26,7 +26,8 @@ async function openDevice(o: DeviceOptions): Promise<OpenDevice> {
   try {
     // the TAP's MAC is set before it joins a bridge, which would otherwise adopt the kernel's random one
     const address = o.kind === 'tap' ? ['address', tapDeviceMac(o.directorMac ?? directorMac(o.name))] : [];
-    await run('ip', ['link', 'set', 'dev', opened.name, 'mtu', String(o.mtu), ...address]);
+    const qlen = o.txqueuelen ? ['txqueuelen', String(o.txqueuelen)] : [];
+    await run('ip', ['link', 'set', 'dev', opened.name, 'mtu', String(o.mtu), ...qlen, ...address]);
     if (o.bridge) await run('ip', ['link', 'set', 'dev', opened.name, 'master', o.bridge]);
     await run('ip', ['link', 'set', 'dev', opened.name, 'up']);
   } catch (err) {

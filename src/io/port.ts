@@ -42,6 +42,8 @@ export interface DeviceOptions {
   directorMac?: string;
   /** one queue per data-path worker (default 1); more than one makes a multi-queue device */
   queues?: number;
+  /** frames the kernel queues for the director before it drops (default: the kernel's) */
+  txqueuelen?: number;
 }
 
 /** An open device; `fd` means something only to the implementation that opened it. */

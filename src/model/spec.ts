@@ -31,7 +31,17 @@ export interface DeviceSpec {
   bridge: string | null;
   /** IFF_VNET_HDR with checksum offload (and TSO unless a TUN-mode service forbids it) */
   offload: boolean;
+  /** frames the kernel queues for the director on this device before it drops (ip link's txqueuelen) */
+  txqueuelen: number;
 }
+
+/**
+ * DEFAULT_TXQUEUELEN: the kernel gives a TUN/TAP 500 frames, sized for a VPN. A director must
+ * ride out its own pauses (a batch, a GC) at full rate: in the SYN-flood bench (100k SYN/s, the
+ * budget defence) 500 dropped so many frames that no legitimate connection got through, 10,000
+ * let 99 % through (docs/syn-flood.md). 10,000 is 10 ms at 1 Mpps.
+ */
+export const DEFAULT_TXQUEUELEN = 10000;
 
 export interface RouteSpec { to: string; via: string | null; device: string }
 

@@ -50,6 +50,16 @@ describe('config', () => {
     assert.equal(web.health!.interval, 5);
     assert.equal(s.devices[0].offload, true);
     assert.equal(s.devices[0].mtu, 1500);
+    assert.equal(s.devices[0].txqueuelen, 10000, 'deeper than the kernel\'s 500 for a TUN/TAP');
+  });
+
+  it('a device\'s txqueuelen: taken, round-tripped, bounded', () => {
+    const text = BASE.replace('bridge: br0 }', 'bridge: br0, txqueuelen: 2048 }');
+    const a = parseConfig(text, 'a');
+    assert.equal(a.devices[0].txqueuelen, 2048);
+    assert.deepEqual(parseConfig(toYaml(a), 'b'), a);
+    const e = errorOf(BASE.replace('bridge: br0 }', 'bridge: br0, txqueuelen: 4 }'));
+    assert.match(e.message, /txqueuelen/);
   });
 
   it('maps ipvsadm --set names (tcp, tcpfin, udp) and IPVS state names', () => {
