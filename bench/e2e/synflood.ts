@@ -17,6 +17,7 @@
 // machine would leave the director its CPU; the kernel's delivery of the flood into the TAP
 // still runs on either, and the servers, the client and iperf3 float.
 // Run it under the machine lock: flock /tmp/wlvs-heavy.lock npm run bench:synflood
+import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -112,10 +113,9 @@ const pct = (xs: number[], p: number) => {
 };
 
 /** pinDirector puts every thread of every process of the director's group (its workers too) on `cpu` */
-async function pinDirector(dir: RunningDirector, cpu: number): Promise<void> {
+function pinDirector(dir: RunningDirector, cpu: number): void {
   const pgid = dir.child.pid;
   if (!pgid) return;
-  const { execFileSync } = await import('node:child_process');
   const pids = execFileSync('pgrep', ['-g', String(pgid)], { encoding: 'utf8' }).split('\n').filter(Boolean);
   for (const pid of pids) execFileSync('taskset', ['-a', '-p', '-c', String(cpu), pid], { stdio: 'ignore' });
 }
@@ -146,7 +146,7 @@ async function floodRun(topo: Topology, defence: Defence): Promise<FloodRow> {
     const pgid = dir.child.pid ?? 0;
     const cpu0 = groupCpuS(pgid);
     const busy0 = machineBusyS();
-    if (values.pin) await pinDirector(dir, 0);
+    if (values.pin) pinDirector(dir, 0);
     const flood = startSynFlood(topo, { vip: VIP, port: 80, mac, seconds: FLOOD, cpus: 1, pps: Number(values.pps),
       pinCpu: values.pin ? 1 : undefined });
     let floodOut = '';

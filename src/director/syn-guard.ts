@@ -125,12 +125,11 @@ export class SynGuard {
     });
   }
 
-  /** rotate starts the next cookie period with fresh keys; the previous period's keys stay. */
+  /**
+   * rotate starts the next period with fresh local keys; the previous period's keys stay. Shared
+   * keys turn with the wall clock instead (clock()).
+   */
   rotate(): void {
-    if (this.#secret) {
-      this.#installShared((this.#count + 1) >>> 0);
-      return;
-    }
     this.#count = (this.#count + 1) >>> 0;
     this.#tables.setCookieKeys(this.#count, this.#random(abi.COOKIE_KEYS_SIZE));
   }
