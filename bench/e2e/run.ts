@@ -8,6 +8,8 @@
 //   wlvs      this project (NAT over TAP, offloads on)
 //   wlvs-busy the same with director.busy_poll_us: 200
 //   wlvs-2w   the same with director.workers: 2 (two data-path threads, one queue each)
+//   wlvs-2w-kq  two workers with director.queue_steering: kernel (the device's flow table picks
+//             the worker instead of wlvs's flow-hash program; not in the default list)
 //   wlvs-fnat Full-NAT over TAP (two LIPs); wlvs-tun, wlvs-tun-fnat: NAT and Full-NAT over a TUN
 //             device (not in the default list: `--targets wlvs,wlvs-fnat --metrics conn_rate`)
 // A wlvs target runs the director on --runtime (node by default); NAME@node or NAME@deno in
@@ -229,6 +231,8 @@ interface WlvsVariant {
   busyPollUs?: number; forwarding?: 'nat' | 'fullnat'; device?: 'tap' | 'tun';
   /** director.workers: data-path threads, one queue of each (multi-queue) device each */
   workers?: number;
+  /** director.queue_steering */
+  queueSteering?: 'flow-hash' | 'kernel';
   /** the runtime of the director; env: extra environment of the director process */
   runtime?: Runtime; env?: Record<string, string>;
 }
@@ -265,6 +269,7 @@ function wlvsTarget(name: string, v: WlvsVariant = {}): Target {
           sessions: 262144,
           busy_poll_us: v.busyPollUs ?? 0,
           ...(v.workers ? { workers: v.workers } : {}),
+          ...(v.queueSteering ? { queue_steering: v.queueSteering } : {}),
           ...(fwd === 'fullnat' ? { fullnat: { local_addresses: tun ? LAB_LIPS_TUN : LAB_LIPS_TAP } } : {}),
           admin: { listen: '127.0.0.1:9180', token_file: token },
         },
@@ -284,6 +289,7 @@ const WLVS_TARGETS: Record<string, Omit<WlvsVariant, 'runtime'>> = {
   wlvs: {},
   'wlvs-busy': { busyPollUs: 200 },
   'wlvs-2w': { workers: 2 },
+  'wlvs-2w-kq': { workers: 2, queueSteering: 'kernel' },
   'wlvs-fnat': { forwarding: 'fullnat' },
   'wlvs-tun': { device: 'tun' },
   'wlvs-tun-fnat': { device: 'tun', forwarding: 'fullnat' },

@@ -58,6 +58,7 @@ export function formatStatus(status: {
   cluster?: ClusterStatus | null;
   syn_flood?: SynFloodView;
   workers?: { rx_frames: number; tx_frames: number; batches: number }[];
+  devices?: { name: string; steering?: string }[];
 }, opts: { stats?: boolean; rate?: boolean } = {}): string {
   const lines: string[] = [];
   const size = status.sessions ? ` (sessions=${status.sessions.count}/${status.sessions.capacity})` : '';
@@ -65,7 +66,9 @@ export function formatStatus(status: {
   lines.push(`wlvs${size}${ha}`);
   // frames read per worker: a worker at 0 while the others carry traffic means its queue gets nothing
   if (status.workers) {
-    lines.push(`workers: ${status.workers.length} (packets in: ${status.workers.map((w, i) => `${i}=${w.rx_frames}`).join(' ')})`);
+    const steering = [...new Set((status.devices ?? []).map((d) => d.steering).filter((x) => x))];
+    const by = steering.length ? `, queues by ${steering.join('; ')}` : '';
+    lines.push(`workers: ${status.workers.length} (packets in: ${status.workers.map((w, i) => `${i}=${w.rx_frames}`).join(' ')})${by}`);
   }
   if (status.cluster) lines.push(...formatCluster(status.cluster));
   const sf = status.syn_flood;

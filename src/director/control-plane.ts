@@ -104,6 +104,8 @@ export interface SessionRow {
 
 export interface DeviceInfo {
   name: string; kind: string; mac: string; address: string | null; address6: string | null; vnet: boolean;
+  /** multi-queue devices: "flow-hash", or "kernel: <why>" (director.queue_steering) */
+  steering?: string;
 }
 
 /** IP fragments: the first-fragment decision cache, the hold buffer and their counters */

@@ -568,6 +568,7 @@ export class Director {
   deviceInfo(): DeviceInfo[] {
     return this.#devices.map((d) => ({
       name: d.open.name, kind: d.open.kind, mac: d.mac, address: d.address, address6: d.address6, vnet: d.open.vnet,
+      ...(d.open.steering ? { steering: d.open.steering } : {}),
     }));
   }
 

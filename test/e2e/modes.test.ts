@@ -205,16 +205,12 @@ for (const { device, forwarding, busyPollUs, workers } of RUNS) {
     }
 
     if (workers > 1 && (forwarding === 'nat' || forwarding === 'fullnat')) {
-      // Which queue of a multi-queue device the kernel puts a frame on: the one its flow table
-      // says (the queue that last wrote a frame of that flow, by symmetric hash), or the flow
-      // hash's for a flow it has no entry for. The table is updated after the written frame has
-      // gone up the stack (tun_get_user: tun_flow_update after the receive), and a reply the
-      // kernel makes in the same softirq (a server's SYN-ACK or ACK, across bridge and veth) is
-      // steered before that: by the hash, or to the queue of the frame before. So a connection's
-      // frames go back and forth between the workers, and its two directions land on different
-      // workers in about half the connections (lab runs: 5 to 11 of 16). Each worker's forwarded
-      // frames (tx; the host's own frames are not a worker's) in a connection tell which
-      // workers carried it.
+      // Which queue of a multi-queue device a frame goes to: the flow-hash steering program's
+      // choice (director.queue_steering, native/steering.c), a hash of the frame's own addresses
+      // and ports. A NAT'ed flow's request (CIP -> VIP) and reply (RIP -> CIP, or LIP's for
+      // Full-NAT) have different tuples, so they land on different workers in about half the
+      // connections, and only the shared table joins them. Each worker's forwarded frames (tx;
+      // the host's own frames are not a worker's) in a connection tell which workers carried it.
       it(`connections handled by both workers (${ONE_BY_ONE}, one by one) are translated both ways`, async (t) => {
         const tx = async () => (await perWorker()).map((w) => w.tx_frames);
         let both = 0;
@@ -231,7 +227,7 @@ for (const { device, forwarding, busyPollUs, workers } of RUNS) {
           if (after.every((n, w) => n > before[w])) both++;
         }
         t.diagnostic(`${both} of ${ONE_BY_ONE} connections forwarded by both workers`);
-        assert.ok(both > 0, 'every connection stayed on one worker: the kernel steered each flow to one queue (see the comment)');
+        assert.ok(both > 0, 'every connection stayed on one worker: its two directions never hashed apart (see the comment)');
       });
     }
 
