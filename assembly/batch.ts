@@ -19,7 +19,7 @@ import {
   RS_WEIGHT, SCR_CLASS, SCR_DST, SCR_HASH, SCR_ICMP, SCR_L3, SCR_L4, SCR_PROTO, SCR_SIZE, SCR_SPORT,
   SCR_SRC, SCR_TCPFLAGS, STAT_CONN_CREATED, STAT_FORWARDED, STAT_FRAG_NEEDED_SENT,
   STAT_HOST, STAT_ICMP_RELAYED, STAT_PASSED, STAT_RX_BYTES, STAT_RX_PACKETS, SVCF_PERSIST,
-  SVCF_MIDFLOW, SVC_FLAGS, SVC_FWD, SVC_PERSIST_MASK, SVC_PERSIST_TIMEOUT, SVC_SORRY, SVC_TUN_SRC, SVC_VPORT,
+  SVCF_MIDFLOW, SVCF_USED, SVC_FLAGS, SVC_FWD, SVC_PERSIST_MASK, SVC_PERSIST_TIMEOUT, SVC_SORRY, SVC_TUN_SRC, SVC_VPORT,
   TCP_S_CLOSE, TCP_S_ESTABLISHED, TCP_S_FIN_WAIT, TCP_S_NONE, TCP_S_TIME_WAIT, TO_UDP, VERDICT_DROP, VERDICT_FORWARD,
   VERDICT_HELD, VERDICT_HOST, VNET_FLAGS, VNET_F_NEEDS_CSUM, VNET_HDR_LEN, STAT_BATCHES, DROP_EMBRYONIC_LIMIT,
   HDR_CONN_COUNT, HDR_EMIT_COUNT, HDR_SYNPROXY_FILL, SVCF2_SYNPROXY, SVCF2_SYNPROXY_ON, SVC_FLAGS2, TCP_S_SYN_RECV,
@@ -41,7 +41,7 @@ import { flowHash } from './flow';
 import { fragNeeded, fragNeededLength, relayIcmpError } from './icmp';
 import { bswap16, copy6, hdr, lhdr, setHdr, setLhdr, timeReached } from './mem';
 import {
-  CLASS_DONE, CLASS_FRAG, CLASS_ICMP_ERR, CLASS_IN, CLASS_LIP, CLASS_UNKNOWN, CLASS_V6, parseFrame,
+  CLASS_DONE, CLASS_FRAG, CLASS_ICMP_ERR, CLASS_IN, CLASS_LIP, CLASS_OUT, CLASS_UNKNOWN, CLASS_V6, parseFrame,
 } from './parse';
 import { forward6, handleExt, nat64Reply, newConn6 } from './batch6';
 import { schedule } from './sched/index';
@@ -517,8 +517,17 @@ export function handle(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, i
     return;
   }
   const proto = <u32>load<u8>(scr + SCR_PROTO);
-  let v = lookupConn(load<u32>(scr + SCR_HASH), load<u32>(scr + SCR_SRC), load<u32>(scr + SCR_DST),
+  const v = lookupConn(load<u32>(scr + SCR_HASH), load<u32>(scr + SCR_SRC), load<u32>(scr + SCR_DST),
     load<u32>(scr + SCR_SPORT), proto, false);
+  handleFound(desc, scr, cls, proto, v, l2, vnet, inDev, now);
+}
+
+/**
+ * handleFound is pass 3 for an IPv4 frame of class CLASS_IN, CLASS_OUT, CLASS_LIP or
+ * CLASS_ICMP_ERR whose session lookup returned `v` (0 = none).
+ */
+export function handleFound(desc: usize, scr: usize, cls: u8, proto: u32, v: u32, l2: bool, vnet: bool, inDev: u32,
+  now: u32): void {
   let prev = NO_CONN;
   if (v != 0) {
     const c = connAddress(recOf(v));
@@ -663,6 +672,63 @@ export function proxyHandshake(desc: usize, scr: usize, rec: u32, out: bool, l2:
   settle(desc, VERDICT_DROP, DROP_SYNPROXY_PENDING);
 }
 
+/**
+ * hitFast is pass 3's lean path for the packet most traffic is made of: an IPv4 TCP segment that
+ * carries ACK and no SYN, FIN or RST, of an ESTABLISHED NAT session (index slot value `v`, the
+ * record in cache after pass 2b) on a director without extension records (`plain`). For it the
+ * general path (handleFound, forward) does nothing it does not do here: the state stays
+ * ESTABLISHED in both directions (tcp_state.ts, rows "ack" at sES), no state change, event,
+ * stream edit or SYN-proxy step. Every check comes before the first write: on false nothing was
+ * touched, and handleFound takes the frame with the same `v`. True: forwarded, verdict written.
+ */
+// @ts-ignore: decorator
+@inline function hitFast(desc: usize, scr: usize, v: u32, l2: bool, vnet: bool, inDev: u32, now: u32): bool {
+  const rec = recOf(v);
+  const c = connAddress(rec);
+  const flags = load<u8>(c + CONN_FLAGS);
+  // NAT (FWD_NAT is 0) and not a quarantined tuple
+  if ((flags & (CONNF_DETACHED | CONNF_FWD_MASK)) != <u8>(FWD_NAT << CONNF_FWD_SHIFT)) return false;
+  if (load<u8>(c + CONN_STATE) != TCP_S_ESTABLISHED) return false;
+  if ((load<u8>(scr + SCR_TCPFLAGS) & (TH_SYN | TH_FIN | TH_RST | TH_ACK)) != TH_ACK) return false;
+  if (timeReached(load<u32>(c + CONN_EXPIRES), now)) return false;
+  const rs = <u32>load<u16>(c + CONN_RS);
+  const r = rsAddress(rs);
+  const rflags = load<u8>(r + RS_FLAGS);
+  // connGone; and a client's packet toward a server without a neighbour entry is the slow path's
+  const out = (v & IDX_DIR_OUT) != 0;
+  if ((rflags & RSF_REMOVED) != 0 || (l2 && !out && (rflags & RSF_READY) == 0)) return false;
+  const svc = <u32>load<u16>(c + CONN_SVC);
+  if ((load<u8>(serviceAddress(svc) + SVC_FLAGS) & SVCF_USED) == 0) return false;
+
+  const frame = <usize>load<u32>(desc + DESC_OFF);
+  const ip = <usize>load<u32>(scr + SCR_L3);
+  const l4 = <usize>load<u32>(scr + SCR_L4);
+  const tot = bswap16(<u32>load<u16>(ip + IP_TOT_LEN));
+  const partial = vnet && (load<u8>(frame - VNET_HDR_LEN + VNET_FLAGS) & VNET_F_NEEDS_CSUM) != 0;
+  store<u32>(c + CONN_EXPIRES, now + timeoutMs(TCP_S_ESTABLISHED));
+  let outDev: u32;
+  if (out) {
+    natOut(ip, l4, IPPROTO_TCP, c, partial);
+    outDev = <u32>load<u8>(c + CONN_CDEV);
+    if (l2) setMacs(frame, c + CONN_CMAC, devAddress(outDev) + DEV_MAC);
+  } else {
+    outDev = <u32>load<u8>(r + RS_DEV);
+    if (l2) {
+      // the client's next hop may change (a failover on its side): follow the latest frame
+      copy6(c + CONN_CMAC, frame + ETH_SRC);
+      store<u8>(c + CONN_CDEV, <u8>inDev);
+    }
+    natIn(ip, l4, IPPROTO_TCP, c, partial);
+    if (l2) drIn(frame, r, devAddress(outDev) + DEV_MAC);
+  }
+  countTraffic(svc, rs, out, tot);
+  connStatsCount(rec, scr, true, out, tot, now);
+  store<u32>(desc + DESC_LEN, (l2 ? ETH_HLEN : 0) + tot);
+  store<u8>(desc + DESC_OUT_DEV, <u8>outDev);
+  settle(desc, VERDICT_FORWARD, 0);
+  return true;
+}
+
 /** processBatch runs the three passes over slots [0, count) and tallies the verdicts. */
 export function processBatch(count_: u32, now: u32): u32 {
   const slots = hdr(HDR_SLOT_COUNT);
@@ -716,11 +782,24 @@ export function processBatch(count_: u32, now: u32): u32 {
 
   let forwarded: u32 = 0;
   let host: u32 = 0;
+  // extension records give TCP sessions per-packet stream edits (forward: stream): no lean path
+  const plain = hdr(HDR_CONNX_BASE) == 0;
   for (let i: u32 = 0; i < n; i++) {
     const desc = descBase + i * DESC_SIZE;
     const scr = scrBase + i * SCR_SIZE;
     const cls = load<u8>(scr + SCR_CLASS);
-    if (cls != CLASS_DONE) handle(desc, scr, cls, l2, vnet, inDev, now);
+    if (cls == CLASS_IN || cls == CLASS_OUT) {
+      const proto = <u32>load<u8>(scr + SCR_PROTO);
+      const v = lookupConn(load<u32>(scr + SCR_HASH), load<u32>(scr + SCR_SRC), load<u32>(scr + SCR_DST),
+        load<u32>(scr + SCR_SPORT), proto, false);
+      if (plain && proto == IPPROTO_TCP && v != 0 && hitFast(desc, scr, v, l2, vnet, inDev, now)) {
+        forwarded++;
+        continue;
+      }
+      handleFound(desc, scr, cls, proto, v, l2, vnet, inDev, now);
+    } else if (cls != CLASS_DONE) {
+      handle(desc, scr, cls, l2, vnet, inDev, now);
+    }
     const verdict = load<u8>(desc + DESC_VERDICT);
     if (verdict == VERDICT_FORWARD) forwarded++;
     else if (verdict == VERDICT_HOST) host++;

@@ -1,0 +1,185 @@
+// The established-hit fast path (batch.ts hitFast) against the general path (handleFound,
+// forward): a director with extension records (connExt) never takes the fast path, and for
+// sessions without any stream feature its general path does exactly what a plain director's
+// does. So the same traffic runs through two cores, one of each, and every batch must give the
+// same verdicts, reasons, output devices and frames, and the same session records, index,
+// counters and events — in L2 and L3 batches, with virtio partial checksums and with connection
+// counters. The frames of the fast path are checked against the oracle as well (every checksum
+// recomputed).
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as abi from '../../src/dataplane/abi.js';
+import type { Capacities } from '../../src/dataplane/memory-map.js';
+import {
+  CIP, CLIENT_MAC, CoreHarness, DEV0_MAC, DEV1_MAC, FLAVOURS, RIPS, RS_MACS, VIP, realServerEntry,
+  type BatchOptions, type FrameResult,
+} from './harness.js';
+import { allChecksumsOk, decodeFrame, ethernet, tcpPacket, udpPacket } from '../oracle/packet.js';
+
+const S = 1000;
+const CLIENTS = 12;
+const OTHER_MAC = '02:00:00:00:0c:77';
+
+interface Variant { name: string; l3: boolean; vnet: boolean; connStats: boolean }
+const VARIANTS: Variant[] = [
+  { name: 'L2', l3: false, vnet: false, connStats: false },
+  { name: 'L3', l3: true, vnet: false, connStats: false },
+  { name: 'L2, virtio partial checksums', l3: false, vnet: true, connStats: false },
+  { name: 'L2, connection counters', l3: false, vnet: false, connStats: true },
+];
+
+const clientPort = (k: number) => 20000 + k;
+
+/** Pair: the same director twice, without (fast) and with (general) extension records */
+class Pair {
+  readonly fast: CoreHarness;
+  readonly general: CoreHarness;
+  /** the real server each client's session went to */
+  readonly rsOf = new Map<number, number>();
+
+  constructor(flavour: 'release' | 'debug', readonly v: Variant) {
+    const caps: Partial<Capacities> = { connStats: v.connStats };
+    this.fast = new CoreHarness(flavour, caps).standard({ l3: v.l3 });
+    this.general = new CoreHarness(flavour, { ...caps, connExt: true }).standard({ l3: v.l3 });
+    for (const h of [this.fast, this.general]) {
+      h.service(0, { forwarding: 'nat', connectionLog: v.connStats }, [realServerEntry(0), realServerEntry(1)]);
+      if (v.l3) {
+        h.tables.setNextHop(0, '00:00:00:00:00:00');
+        h.tables.setNextHop(1, '00:00:00:00:00:00');
+      }
+    }
+  }
+
+  wrap(pkt: Uint8Array, dev: number, srcMac?: string): Uint8Array {
+    if (this.v.l3) return pkt;
+    return ethernet(dev === 0 ? DEV0_MAC : DEV1_MAC, srcMac ?? (dev === 0 ? CLIENT_MAC : RS_MACS[0]), pkt);
+  }
+
+  fromClient(k: number, flags: string, payload = 0, srcMac?: string): Uint8Array {
+    return this.wrap(tcpPacket({ src: CIP, dst: VIP }, {
+      sport: clientPort(k), dport: 80, flags, payload: new Uint8Array(payload).fill(k),
+    }), 0, srcMac);
+  }
+
+  fromServer(k: number, flags: string, payload = 0): Uint8Array {
+    const rs = this.rsOf.get(k) ?? 0;
+    return this.wrap(tcpPacket({ src: RIPS[rs], dst: CIP }, {
+      sport: 8080, dport: clientPort(k), flags, payload: new Uint8Array(payload).fill(0x80 + k),
+    }), 1);
+  }
+
+  /** run one batch through both cores and compare everything; returns the fast core's results */
+  run(frames: Uint8Array[], now: number, dev: number): FrameResult[] {
+    const opts: BatchOptions = { dev, l2: !this.v.l3, vnet: this.v.vnet };
+    if (this.v.vnet) {
+      // NEEDS_CSUM: the L4 field holds the pseudo-header sum (csum_start/offset are not read)
+      opts.vnetHeaders = frames.map(() => Uint8Array.of(abi.VNET_F_NEEDS_CSUM, 0, 0, 0, 0, 0, 0, 0, 0, 0));
+    }
+    const a = this.fast.run(frames, now, opts);
+    const b = this.general.run(frames, now, opts);
+    assert.deepEqual(a, b, `batch at ${now}: verdicts, reasons, devices and frames`);
+    this.same(now);
+    return a;
+  }
+
+  same(now: number): void {
+    const region = (h: CoreHarness, r: { base: number; size: number }) => h.bytes.slice(r.base, r.base + r.size);
+    const f = this.fast.layout;
+    const g = this.general.layout;
+    for (const name of ['conns', 'index', 'stats', 'svcStats', 'rsStats', 'realServers', 'connStats'] as const) {
+      assert.deepEqual(region(this.fast, f[name]), region(this.general, g[name]), `${name} at ${now}`);
+    }
+    const events = (h: CoreHarness) => {
+      const out: Uint8Array[] = [];
+      h.tables.drainEvents((raw) => out.push(raw.slice()));
+      return out;
+    };
+    assert.deepEqual(events(this.fast), events(this.general), `events at ${now}`);
+  }
+
+  /** handshakes of every client: SYN, the server's SYN-ACK, the client's ACK */
+  open(now: number): void {
+    this.run(Array.from({ length: CLIENTS }, (_, k) => this.fromClient(k, 'S')), now, 0);
+    for (const s of this.fast.sessions(now)) this.rsOf.set(s.clientPort - clientPort(0), s.realServer);
+    this.run(Array.from({ length: CLIENTS }, (_, k) => this.fromServer(k, 'SA')), now + 1, 1);
+    this.run(Array.from({ length: CLIENTS }, (_, k) => this.fromClient(k, 'A')), now + 2, 0);
+  }
+}
+
+for (const flavour of FLAVOURS) {
+  describe(`established hit path (${flavour})`, () => {
+    for (const v of VARIANTS) {
+      it(`does what the general path does: ${v.name}`, () => {
+        const p = new Pair(flavour, v);
+        p.open(1 * S);
+        let now = 2 * S;
+        // data both ways: ACK, PSH+ACK with payload, URG-free segments of any size
+        for (let round = 0; round < 3; round++) {
+          p.run(Array.from({ length: CLIENTS }, (_, k) => p.fromClient(k, round ? 'PA' : 'A', 17 * k)), now++, 0);
+          p.run(Array.from({ length: CLIENTS }, (_, k) => p.fromServer(k, 'PA', 5 + 29 * k)), now++, 1);
+        }
+        // the client's next hop changes mid-connection; a segment without flags; a SYN, a FIN and
+        // a RST on established sessions (the general path's, state changes); UDP to the VIP
+        p.run([
+          p.fromClient(0, 'A', 10, OTHER_MAC), p.fromClient(1, '', 3), p.fromClient(2, 'S'), p.fromClient(3, 'FA'),
+          p.fromClient(4, 'RA'), p.wrap(udpPacket({ src: CIP, dst: VIP }, { sport: 999, dport: 80 }), 0),
+        ], now++, 0);
+        // replies after those: to the new MAC, into CLOSE_WAIT / CLOSE, and plain ones
+        p.run(Array.from({ length: 6 }, (_, k) => p.fromServer(k, 'A', 1)), now++, 1);
+        // a server without a neighbour entry, then removed: client segments to it, its replies
+        const rs1 = [...p.rsOf].filter(([, rs]) => rs === 1).map(([k]) => k).filter((k) => k > 5);
+        for (const h of [p.fast, p.general]) h.tables.setNextHop(1, null);
+        p.run(rs1.map((k) => p.fromClient(k, 'PA', 8)), now++, 0);
+        p.run(rs1.map((k) => p.fromServer(k, 'PA', 8)), now++, 1);
+        for (const h of [p.fast, p.general]) h.tables.markRemoved(1);
+        p.run([...rs1.map((k) => p.fromClient(k, 'A')), ...rs1.map((k) => p.fromServer(k, 'A'))], now++, 0);
+        // an established session whose timer ran out before the sweep saw it
+        const idle = now + p.fast.tables.timeoutMs('established') + 1;
+        p.run([p.fromClient(6, 'A'), p.fromClient(8, 'A')], idle, 0);
+        // the service removed: its sessions carry nothing
+        for (const h of [p.fast, p.general]) h.tables.removeService(0);
+        p.run(Array.from({ length: CLIENTS }, (_, k) => p.fromClient(k, 'A')), idle + 1, 0);
+      });
+    }
+
+    it('rewrites established segments as the oracle says, both ways', () => {
+      const p = new Pair(flavour, VARIANTS[0]);
+      p.open(1 * S);
+      const k = 5;
+      const rs = p.rsOf.get(k)!;
+      const drops = p.fast.tables.stat(abi.STAT_DROPPED);
+      const before = p.fast.tables.rsCounters(rs);
+      const [i] = p.run([p.fromClient(k, 'PA', 100)], 2 * S, 0);
+      assert.equal(i.verdict, abi.VERDICT_FORWARD);
+      assert.equal(i.outDev, 1);
+      const f = decodeFrame(i.out, true);
+      assert.equal(f.dstMac, RS_MACS[rs]);
+      assert.equal(f.srcMac, DEV1_MAC);
+      assert.equal(f.ip!.src, CIP);
+      assert.equal(f.ip!.dst, RIPS[rs]);
+      assert.equal(f.ip!.tcp!.sport, clientPort(k));
+      assert.equal(f.ip!.tcp!.dport, 8080);
+      assert.ok(allChecksumsOk(f.ip!), 'in-direction checksums');
+      const [o] = p.run([p.fromServer(k, 'PA', 1000)], 2 * S + 1, 1);
+      assert.equal(o.verdict, abi.VERDICT_FORWARD);
+      assert.equal(o.outDev, 0);
+      const g = decodeFrame(o.out, true);
+      assert.equal(g.dstMac, CLIENT_MAC);
+      assert.equal(g.srcMac, DEV0_MAC);
+      assert.equal(g.ip!.src, VIP);
+      assert.equal(g.ip!.dst, CIP);
+      assert.equal(g.ip!.tcp!.sport, 80);
+      assert.equal(g.ip!.tcp!.dport, clientPort(k));
+      assert.ok(allChecksumsOk(g.ip!), 'out-direction checksums');
+      assert.equal(p.fast.tables.stat(abi.STAT_DROPPED), drops);
+      const c = p.fast.tables.rsCounters(rs);
+      // one segment each way, counted by its IP total length
+      assert.equal(c.inPackets - before.inPackets, 1n);
+      assert.equal(c.inBytes - before.inBytes, 140n);
+      assert.equal(c.outPackets - before.outPackets, 1n);
+      assert.equal(c.outBytes - before.outBytes, 1040n);
+      const s = p.fast.sessions(2 * S + 1).find((x) => x.clientPort === clientPort(k))!;
+      assert.equal(s.state, abi.TCP_S_ESTABLISHED);
+    });
+  });
+}
