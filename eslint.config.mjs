@@ -3,7 +3,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'build/**', 'node_modules/**', 'native/**', 'assembly/**', 'src/dataplane/abi.ts'] },
+  { ignores: ['dist/**', 'build/**', 'node_modules/**', 'native/**', 'assembly/**', 'bench/core/ref/assembly/**', 'src/dataplane/abi.ts'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts', '**/*.mjs'],

@@ -10,8 +10,9 @@ cd "$(dirname "$0")/.."
 # keepalived: the VRRP peer of the interoperability tests (run VRRP-only in a namespace);
 # chromium: the dashboard's browser test (headless, driven by puppeteer-core, never downloaded);
 # systemd: systemd-analyze verifies packaging/wlvs.service;
-# bird2: the BGP speaker of a cluster member (director.cluster) and of the lab's router
-PACKAGES=(iproute2 iputils-ping ethtool curl iperf3 procps python3-scapy
+# bird2: the BGP speaker of a cluster member (director.cluster) and of the lab's router;
+# gcc: the native addon (node-gyp) and bench:core's C reference (bench/core/ref/nat_ref.c)
+PACKAGES=(gcc iproute2 iputils-ping ethtool curl iperf3 procps python3-scapy
   nftables haproxy nginx-light libnginx-mod-stream wrk sockperf netsniff-ng keepalived chromium systemd bird2)
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -6,6 +6,15 @@
 // proxy). `npm run bench:core -- --json` prints one JSON object per line; --sessions
 // 65536,1048576, --impl wasm,ts and --case nat-hit,new-session,nat6-hit,syn-cookie pick a subset.
 //
+// --impl ref-wasm,ref-c (issue 12): two reference implementations of the NAT hit path alone,
+// timed on the same frames and the same number of sessions as the core's nat-hit case, in the
+// same alternating rounds: a minimal AssemblyScript program (bench/core/ref/assembly/nat_ref.ts:
+// parse and hash, touch the buckets, look up and DNAT with RFC 1624 checksums, in three passes
+// over the batch) and the same algorithm in C with __builtin_prefetch (bench/core/ref/nat_ref.c,
+// built with the system gcc -O2, run as a child process that times its own batches the same way
+// and prints Mpps as JSON). Both are built on demand (bench/core/ref/ref.ts); the default run
+// leaves them out.
+//
 // Method: each iteration processes one batch of 256 frames with one process() call. A
 // beforeEach hook, outside the timed window, does what the device read does: it copies the
 // batch's frames into the slots and writes the descriptors, so the frames are in the cache as
@@ -37,6 +46,10 @@ import { Tables } from '../../src/dataplane/tables.js';
 import { TsCore } from '../baseline/ts-core.js';
 import { ethernet, tcp6Packet, tcpPacket } from '../../test/oracle/packet.js';
 import type { ThreadData, ThreadJob, ThreadResult } from './thread.js';
+import { buildRefs, makeWorkload, RefC, RefWasm, type Workload } from './ref/ref.js';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const BATCH = 256;
 const VIP = '10.0.1.100';
@@ -65,6 +78,13 @@ const sizes = argValue('--sessions')?.split(',').map(Number) ?? (quick ? [65536]
 // --compare other.wasm: A/B of two builds of the core instead of WASM against TypeScript
 const compare = argValue('--compare');
 const impls = argValue('--impl')?.split(',') ?? (compare ? ['wasm', 'other'] : ['wasm', 'ts']);
+const IMPLS = ['wasm', 'ts', 'ref-wasm', 'ref-c', ...(compare ? ['other'] : [])];
+for (const name of impls) {
+  if (!IMPLS.includes(name)) {
+    console.error(`--impl ${name}: one of ${IMPLS.join(', ')}`);
+    process.exit(2);
+  }
+}
 type Kind = 'nat-hit' | 'new-session' | 'nat6-hit' | 'syn-cookie';
 // --connlog: the director laid out the connection counters and service 0 logs its connections
 const connLog = process.argv.includes('--connlog');
@@ -73,6 +93,9 @@ const kinds = (argValue('--case')?.split(',') ?? ['nat-hit', 'new-session', 'nat
 const isHit = (k: Kind) => k !== 'new-session';
 /** cases only this build of the core has: the baseline (and an older build) sit them out */
 const wasmOnly = (k: Kind) => k === 'nat6-hit' || k === 'syn-cookie';
+/** the references implement the IPv4 NAT hit path only */
+const isRef = (impl: string) => impl.startsWith('ref-');
+const runs = (impl: string, k: Kind) => (isRef(impl) ? k === 'nat-hit' : !wasmOnly(k) || impl === 'wasm');
 const ROUNDS = quick ? 3 : 7;
 const HIT_ITER = quick ? 200 : 600;
 const NEW_ITER = quick ? 40 : 24;
@@ -147,14 +170,19 @@ function bindCore(module: WebAssembly.Module, layout: Layout): { memory: WebAsse
   }
 }
 
+/** the client address and port of IPv4 flow i */
+function client(i: number): { src: string; sport: number } {
+  return { src: `10.${64 + ((i >>> 16) & 63)}.${(i >>> 8) & 255}.${i & 255}`, sport: 1024 + ((i * 7919) % 60000) };
+}
+
 /** flow i: a distinct client address and port (IPv6: in one /64, as clients of one network) */
 function flow(i: number, flags: string, v6 = false): Uint8Array {
-  const sport = 1024 + ((i * 7919) % 60000);
   if (v6) {
+    const sport = 1024 + ((i * 7919) % 60000);
     const src = `2001:db8:40::${(i >>> 16).toString(16)}:${(i & 0xffff).toString(16)}`;
     return ethernet(DEV0_MAC, CLIENT_MAC, tcp6Packet({ src, dst: VIP6 }, { sport, dport: 80, flags }), 0x86dd);
   }
-  const src = `10.${64 + ((i >>> 16) & 63)}.${(i >>> 8) & 255}.${i & 255}`;
+  const { src, sport } = client(i);
   return ethernet(DEV0_MAC, CLIENT_MAC, tcpPacket({ src, dst: VIP }, { sport, dport: 80, flags }));
 }
 
@@ -187,13 +215,27 @@ function populate(w: World, n: number, v6: boolean): void {
   if (count !== n) throw new Error(`populated ${count} sessions, wanted ${n}`);
 }
 
-/** Trial: one implementation, populated, with its batches placed and a cursor into them */
-interface Trial { w: World; batches: Batch[]; next: number; now: number; forwarded: number; runs: number }
+/**
+ * Trial: one implementation, populated, with its batches and a cursor into them. `load` does
+ * what the device read does (outside the timed window), `run` is the timed process() call.
+ */
+interface Trial {
+  load(frames: Batch): void; run(now: number): number;
+  batches: Batch[]; next: number; now: number; forwarded: number; runs: number;
+}
 
 function prepare(implName: string, sessions: number, kind: Kind, module: WebAssembly.Module): Trial {
   const w = makeWorld(implName, sessions, module, kind);
   populate(w, sessions, kind === 'nat6-hit');
   if (kind === 'syn-cookie') w.tables.setSynProxyOn(0, true);
+  return {
+    load: (frames) => useBatch(w, frames), run: (now) => w.impl.process(BATCH, now),
+    batches: makeBatches(sessions, kind), next: 0, now: 2, forwarded: 0, runs: 0,
+  };
+}
+
+/** the batches of a case: the same for every implementation (one seed) */
+function makeBatches(sessions: number, kind: Kind): Batch[] {
   let rng = 0x2545f491;
   const rand = () => (rng = (Math.imul(rng, 1664525) + 1013904223) >>> 0);
   const batches: Batch[] = [];
@@ -207,7 +249,42 @@ function prepare(implName: string, sessions: number, kind: Kind, module: WebAsse
         : isHit(kind) ? flow(rand() % sessions, 'A', kind === 'nat6-hit') : flow(sessions + b * BATCH + k, 'S'));
     batches.push(frames);
   }
-  return { w, batches, next: 0, now: 2, forwarded: 0, runs: 0 };
+  return batches;
+}
+
+// ── the references (--impl ref-wasm,ref-c) ────────────────────────────────────────────────────
+/** the references' real servers: four, as the core's, taken round robin (each flow keeps one) */
+const REF_RS = [0, 1, 2, 3].map((r) => ({ rip: `10.0.2.${10 + r}`, rport: 8080, mac: `02:00:00:00:a0:0${r}` }));
+
+interface RefSetup { built: ReturnType<typeof buildRefs>; workload: Workload; file: string; dir: string }
+let refSetup: RefSetup | null = null;
+
+/**
+ * refWorkload: the sessions of flows 0..n-1 and the nat-hit batches, shared by both references
+ * (and written to a file for the C one); one at a time, the last one kept
+ */
+function refWorkload(sessions: number): RefSetup {
+  if (refSetup?.workload.sessions === sessions) return refSetup;
+  if (refSetup) rmSync(refSetup.dir, { recursive: true, force: true });
+  const built = refSetup?.built ?? buildRefs();
+  const workload = makeWorkload({
+    count: sessions,
+    at: (i) => ({ ...client(i), dst: VIP, dport: 80, proto: 6, ...REF_RS[i % REF_RS.length] }),
+  }, makeBatches(sessions, 'nat-hit'));
+  const dir = mkdtempSync(join(tmpdir(), 'wlvs-bench-ref-'));
+  const file = join(dir, 'workload.bin');
+  writeFileSync(file, workload.bytes);
+  refSetup = { built, workload, file, dir };
+  return refSetup;
+}
+
+function prepareRefWasm(sessions: number): Trial {
+  const { built, workload } = refWorkload(sessions);
+  const ref = new RefWasm(new WebAssembly.Module(readFileSync(built.wasm)), workload);
+  return {
+    load: (frames) => ref.load(frames), run: () => ref.process(BATCH),
+    batches: makeBatches(sessions, 'nat-hit'), next: 0, now: 2, forwarded: 0, runs: 0,
+  };
 }
 
 /** round runs one tinybench sample set on a trial and returns its median Mpps */
@@ -218,11 +295,11 @@ async function round(t: Trial, name: string, kind: Kind): Promise<number> {
     warmupIterations: isHit(kind) ? 100 : NEW_WARMUP,
   });
   bench.add(name, () => {
-    t.forwarded += t.w.impl.process(BATCH, t.now) & 0xffff;
+    t.forwarded += t.run(t.now) & 0xffff;
     t.runs++;
   }, {
     beforeEach() {
-      useBatch(t.w, t.batches[t.next++ % t.batches.length]);
+      t.load(t.batches[t.next++ % t.batches.length]);
       t.now++;
     },
   });
@@ -234,35 +311,97 @@ async function round(t: Trial, name: string, kind: Kind): Promise<number> {
   return BATCH / (ms * 1000);
 }
 
+/** Runner: one implementation of one case, driven a round at a time */
+interface Runner {
+  name: string;
+  /** Mpps of one round (the median batch) */
+  round(): Promise<number>;
+  /** frames forwarded and frames processed, over every round */
+  counts(): { forwarded: number; frames: number };
+  close(): Promise<void>;
+  /** what the implementation is, when the name does not say (the C reference's compiler flags) */
+  build?: string;
+}
+
+function runner(name: string, sessions: number, kind: Kind, module: WebAssembly.Module): Runner {
+  if (name === 'ref-c') {
+    const { built, file } = refWorkload(sessions);
+    const c = new RefC(built.c, file);
+    let forwarded = 0;
+    let frames = 0;
+    return {
+      name, build: built.compiler,
+      // the same iterations and warm-up as a tinybench round of the hit path (round above)
+      round: async () => {
+        const x = await c.round(HIT_ITER, 100);
+        forwarded += x.forwarded;
+        frames += x.frames;
+        return x.mpps;
+      },
+      counts: () => ({ forwarded, frames }), close: () => c.close(),
+    };
+  }
+  const t = name === 'ref-wasm' ? prepareRefWasm(sessions)
+    : prepare(name, sessions, kind, name === 'other' ? compileCore(compare) : module);
+  return {
+    name, round: () => round(t, `${kind}/${sessions}/${name}`, kind),
+    counts: () => ({ forwarded: t.forwarded, frames: t.runs * BATCH }), close: async () => {},
+  };
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const range = (xs: number[], digits = 1) => `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
 
 async function main(): Promise<void> {
   const module = compileCore();
   const results: { case: string; sessions: number; impl: string; mpps: number }[] = [];
-  for (const sessions of sizes) {
-    for (const kind of kinds) {
-      const names = wasmOnly(kind) ? impls.filter((n) => n === 'wasm') : impls;
-      const trials = names.map((name) => ({ name, t: prepare(name, sessions, kind, name === 'other' ? compileCore(compare) : module), mpps: [] as number[] }));
-      // alternate the implementations round by round, so drift in the machine's speed hits both
-      // round 0 is discarded: V8 may still be running the baseline tier of either implementation
-      for (let r = 0; r <= ROUNDS; r++) {
-        for (const x of trials) {
-          const mpps = await round(x.t, `${kind}/${sessions}/${x.name}`, kind);
-          if (r > 0) x.mpps.push(mpps);
+  const baselineTable = !json && !compare && impls.length === 2 && impls.includes('wasm') && impls.includes('ts');
+  try {
+    for (const sessions of sizes) {
+      for (const kind of kinds) {
+        const names = impls.filter((n) => runs(n, kind));
+        if (names.length === 0) continue;
+        const trials: { x: Runner; mpps: number[] }[] = [];
+        try {
+          for (const name of names) trials.push({ x: runner(name, sessions, kind, module), mpps: [] });
+          // alternate the implementations round by round, so drift in the machine's speed hits all
+          // round 0 is discarded: V8 may still be running the baseline tier of either implementation
+          for (let r = 0; r <= ROUNDS; r++) {
+            for (const t of trials) {
+              const mpps = await t.x.round();
+              if (r > 0) t.mpps.push(mpps);
+            }
+          }
+        } finally {
+          for (const t of trials) await t.x.close();
         }
-      }
-      for (const x of trials) {
-        if (x.t.forwarded < x.t.runs * BATCH * 0.99) throw new Error(`${kind}/${x.name}: forwarded ${x.t.forwarded} of ${x.t.runs * BATCH}`);
-        const mpps = Math.round(median(x.mpps) * 10) / 10;
-        const spread = `${Math.min(...x.mpps).toFixed(1)}–${Math.max(...x.mpps).toFixed(1)}`;
-        results.push({ case: kind, sessions, impl: x.name, mpps });
-        if (json || impls.length < 2 || compare || wasmOnly(kind)) {
-          console.log(JSON.stringify({ case: kind, sessions, impl: x.name, mpps, rounds: spread }));
+        for (const { x, mpps: rounds } of trials) {
+          const { forwarded, frames } = x.counts();
+          if (forwarded < frames * 0.99) throw new Error(`${kind}/${x.name}: forwarded ${forwarded} of ${frames}`);
+          const mpps = Math.round(median(rounds) * 10) / 10;
+          results.push({ case: kind, sessions, impl: x.name, mpps });
+          if (!baselineTable || wasmOnly(kind)) {
+            console.log(JSON.stringify({ case: kind, sessions, impl: x.name, mpps, rounds: range(rounds),
+              ...(x.build ? { build: x.build } : {}) }));
+          }
+        }
+        // against the C reference: the ratio of the medians, and the range of the ratios of the
+        // rounds (each round's figures were taken back to back, so drift mostly cancels in them)
+        const c = trials.find((t) => t.x.name === 'ref-c');
+        if (c) {
+          const ratios: Record<string, string> = {};
+          for (const t of trials.filter((u) => u !== c)) {
+            const perRound = t.mpps.map((m, i) => m / c.mpps[i]);
+            ratios[`${t.x.name}/ref-c`] = `${(median(t.mpps) / median(c.mpps)).toFixed(2)} (${range(perRound, 2)})`;
+          }
+          console.log(JSON.stringify({ case: kind, sessions, ratios }));
         }
       }
     }
+  } finally {
+    if (refSetup) rmSync(refSetup.dir, { recursive: true, force: true });
   }
-  if (!json && impls.length === 2 && !compare) {
+  if (baselineTable) {
     console.log(`case         sessions   wasm Mpps   ts Mpps   wasm/ts   (median of ${ROUNDS} alternating rounds)`);
     for (const kind of kinds.filter((k) => !wasmOnly(k))) {
       for (const sessions of sizes) {
