@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "abi.h"
+#include "steering.h"
 
 // queues a multi-queue TUN/TAP gets at most: one per data-path worker (director.workers <= 16)
 #define WLVS_MAX_QUEUES 16
@@ -131,9 +132,12 @@ static int open_queue(const char* name, size_t len, int tap, int vnet, int mq, u
   return fd;
 }
 
-// ── openTun(name, { tap, vnet, offload, multiQueue, queues }) -> { fd, fds, name } ──────────────
+// ── openTun(name, { tap, vnet, offload, multiQueue, queues, steering }) -> { fd, fds, name, steering } ──
 // `queues` fds on one device (default 1; more than one needs multiQueue): queue i is fds[i], and
-// fd is fds[0]. A device that exists already without IFF_MULTI_QUEUE refuses a multi-queue attach
+// fd is fds[0]. With `steering` and more than one queue, the flow-hash steering program
+// (steering.c) picks the queue of every frame the kernel sends; the result's `steering` is
+// "flow-hash", or why the kernel's own flow table still picks ("kernel: <reason>"); absent
+// with one queue. A device that exists already without IFF_MULTI_QUEUE refuses a multi-queue attach
 // with EINVAL; that is reported as such, since "Invalid argument" alone says nothing useful.
 static napi_value open_tun(napi_env env, napi_callback_info cbinfo) {
   size_t argc = 2;
@@ -146,10 +150,11 @@ static napi_value open_tun(napi_env env, napi_callback_info cbinfo) {
     napi_throw_range_error(env, "WLVS_ERR_DEVICE", "device name must have 1 to 14 characters");
     return NULL;
   }
-  int tap = 0, vnet = 0, mq = 0;
+  int tap = 0, vnet = 0, mq = 0, steer = 0;
   uint32_t offload = 0, queues = 1;
   if (argc > 1) {
     tap = get_bool_prop(env, argv[1], "tap");
+    steer = get_bool_prop(env, argv[1], "steering");
     vnet = get_bool_prop(env, argv[1], "vnet");
     mq = get_bool_prop(env, argv[1], "multiQueue");
     get_u32_prop(env, argv[1], "offload", &offload);
@@ -189,6 +194,14 @@ static napi_value open_tun(napi_env env, napi_callback_info cbinfo) {
   CHECK(napi_set_named_property(env, out, "fds", arr));
   CHECK(napi_create_string_utf8(env, actual, NAPI_AUTO_LENGTH, &v));
   CHECK(napi_set_named_property(env, out, "name", v));
+  if (n > 1 && steer) {
+    char log[1024], msg[1200];
+    int r = wlvs_attach_steering(fds[0], tap, log, sizeof log);
+    if (r == 0) snprintf(msg, sizeof msg, "flow-hash");
+    else snprintf(msg, sizeof msg, "kernel: steering program refused (%s)%s%.1000s", strerror(-r), log[0] ? ": " : "", log);
+    CHECK(napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &v));
+    CHECK(napi_set_named_property(env, out, "steering", v));
+  }
   return out;
 }
 

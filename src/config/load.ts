@@ -468,7 +468,7 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
   const r = new Reader(lines, doc);
   const root = r.map(doc.contents as Node, '', ['director', 'services']) as YAMLMap | null;
   if (!root) throw invalid(fileName, r.issues.length ? r.issues : [{ line: 1, col: 1, path: '', message: 'the file is empty' }]);
-  const dm = r.map(r.get(root, 'director'), 'director', ['devices', 'routes', 'sessions', 'batch', 'busy_poll_us', 'workers', 'timeouts',
+  const dm = r.map(r.get(root, 'director'), 'director', ['devices', 'routes', 'sessions', 'batch', 'busy_poll_us', 'workers', 'queue_steering', 'timeouts',
     'unknown_packets', 'fullnat', 'sloppy_tcp', 'admin', 'ha', 'cluster', 'log', 'health_check', 'fragments',
     'syn_flood', 'connection_log']);
   if (!dm) r.problem(root, 'director', 'is required');
@@ -539,6 +539,7 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
     batch: r.int(dm, 'batch', 'director', 1, 1024, 256),
     busyPollUs: r.int(dm, 'busy_poll_us', 'director', 0, 1000, 0),
     workers: r.int(dm, 'workers', 'director', 1, MAX_WORKERS, DEFAULT_WORKERS),
+    queueSteering: r.oneOf(dm, 'queue_steering', 'director', ['flow-hash', 'kernel'] as const, 'flow-hash'),
     timeouts,
     unknownPackets: r.oneOf(dm, 'unknown_packets', 'director', ['drop', 'host', 'pass'] as const, 'drop'),
     fullnat: fullnatSpec,

@@ -85,6 +85,7 @@ export function configObject(spec: DirectorSpec): Record<string, unknown> {
   if (spec.busyPollUs) director.busy_poll_us = spec.busyPollUs;
   // written always: the default depends on the machine that reads the file
   if (spec.workers !== undefined) director.workers = spec.workers;
+  if (spec.queueSteering === 'kernel') director.queue_steering = spec.queueSteering;
   if (Object.keys(timeouts).length) director.timeouts = timeouts;
   if (spec.unknownPackets !== 'drop') director.unknown_packets = spec.unknownPackets;
   const f = spec.fullnat;

@@ -378,7 +378,7 @@ export class Director {
         const mac = d.kind === 'tap' ? d.mac ?? directorMac(d.name, d.addresses.join(',')) : ZERO_MAC;
         const open = await io.openDevice({
           name: d.name, kind: d.kind, mtu: d.mtu, bridge: d.bridge, vnet: offload, tso, queues: spec.workers ?? 1,
-          txqueuelen: d.txqueuelen,
+          txqueuelen: d.txqueuelen, steering: (spec.queueSteering ?? 'flow-hash') === 'flow-hash',
           ...(d.kind === 'tap' ? { directorMac: mac } : {}),
         });
         const first = (family: 4 | 6) =>
@@ -419,6 +419,12 @@ export class Director {
     if (this.#kernel) {
       await this.#kernel.sync(this.#spec, this.#devices.find((d) => !d.l2)!.open.name);
       for (const w of this.#kernel.warnings) this.#log.warn({ event: 'kernel' }, w);
+    }
+    for (const d of this.#devices) {
+      const steering = d.open.steering;
+      if (steering === undefined) continue;
+      if (steering === 'flow-hash') this.#log.info({ event: 'queue_steering', device: d.open.name, steering }, 'queues picked by flow hash');
+      else this.#log.warn({ event: 'queue_steering', device: d.open.name, steering }, "queues picked by the kernel's flow table: a flow's frames may move between workers");
     }
     await this.#port.start();
     this.#portRunning = true;

@@ -14,11 +14,12 @@ async function openDevice(o: DeviceOptions): Promise<OpenDevice> {
   let offload = 0;
   if (o.vnet) offload = TUN_F_CSUM | (o.tso ? TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN : 0);
   const queues = o.queues ?? 1;
-  let opened: { fd: number; fds: number[]; name: string };
+  let opened: { fd: number; fds: number[]; name: string; steering?: string };
   try {
     // one worker keeps a single-queue device, as before workers existed: an existing
     // single-queue device someone made for wlvs still attaches
-    opened = native().openTun(o.name, { tap: o.kind === 'tap', vnet: o.vnet, offload, multiQueue: queues > 1, queues });
+    opened = native().openTun(o.name, { tap: o.kind === 'tap', vnet: o.vnet, offload, multiQueue: queues > 1, queues,
+      steering: o.steering ?? true });
   } catch (err) {
     const hint = queues > 1 ? ' (remove that device or set director.workers: 1)' : '';
     throw new WlvsError('WLVS_ERR_DEVICE', `cannot create ${o.kind} device ${o.name}: ${(err as Error).message}${hint}`);
@@ -34,7 +35,8 @@ async function openDevice(o: DeviceOptions): Promise<OpenDevice> {
     for (const fd of opened.fds) native().closeFd(fd);
     throw err;
   }
-  return { name: opened.name, kind: o.kind, fd: opened.fd, queues: opened.fds, vnet: o.vnet };
+  const steering = queues > 1 ? { steering: opened.steering ?? 'kernel: chosen by director.queue_steering' } : {};
+  return { name: opened.name, kind: o.kind, fd: opened.fd, queues: opened.fds, vnet: o.vnet, ...steering };
 }
 
 /** nativeIo: real TUN/TAP devices and the data-path worker over the addon's port. */

@@ -15,7 +15,11 @@ export const TUN_F_TSO6 = 0x04;
 export const TUN_F_TSO_ECN = 0x08;
 
 /** `queues` (default 1) fds on one device; more than one needs multiQueue (IFF_MULTI_QUEUE) */
-export interface TunOptions { tap: boolean; vnet: boolean; offload: number; multiQueue: boolean; queues?: number }
+export interface TunOptions {
+  tap: boolean; vnet: boolean; offload: number; multiQueue: boolean; queues?: number;
+  /** with queues > 1: attach the flow-hash steering program (native/steering.c) */
+  steering?: boolean;
+}
 
 export interface DecapStats { packets: number; bytes: number; malformed: number; writeErrors: number }
 
@@ -23,7 +27,8 @@ declare const handle: unique symbol;
 type Handle = { readonly [handle]: true };
 
 interface Binding {
-  openTun(name: string, opts: TunOptions): { fd: number; fds: number[]; name: string };
+  /** `steering` (queues > 1 and opts.steering only): "flow-hash" when attached, else "kernel: <why not>" */
+  openTun(name: string, opts: TunOptions): { fd: number; fds: number[]; name: string; steering?: string };
   closeFd(fd: number): void;
   /** a raw socket for an IP protocol; family 6: AF_INET6 (what follows the IPv6 headers is read) */
   openRawSocket(protocol: number, family?: 4 | 6): number;

@@ -44,6 +44,8 @@ export interface DeviceOptions {
   queues?: number;
   /** frames the kernel queues for the director before it drops (default: the kernel's) */
   txqueuelen?: number;
+  /** with more than one queue: steer frames by flow hash (steering eBPF) rather than the kernel's flow table */
+  steering?: boolean;
 }
 
 /** An open device; `fd` means something only to the implementation that opened it. */
@@ -54,6 +56,8 @@ export interface OpenDevice {
   /** the fd of each queue (queue i is served by worker i; queues[0] === fd); absent: just `fd` */
   queues?: number[];
   vnet: boolean;
+  /** multi-queue only: "flow-hash", or why the kernel's flow table picks the queues ("kernel: ...") */
+  steering?: string;
 }
 
 /** Where the slots and descriptors lie in the memory (see memory-map.ts). */

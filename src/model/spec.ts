@@ -255,6 +255,12 @@ export interface DirectorSpec {
    * data-path workers, one per queue of every (multi-queue) device; absent: DEFAULT_WORKERS
    */
   workers?: number;
+  /**
+   * who picks the queue (the worker) of each frame the kernel sends to a multi-queue device:
+   * wlvs's flow-hash steering program (a flow's frames stay on one worker) or the kernel's flow
+   * table (follows the queue wlvs last wrote a flow on); absent: flow-hash
+   */
+  queueSteering?: 'flow-hash' | 'kernel';
   /** seconds by IPVS state name (established, fin_wait, udp, ...) */
   timeouts: Record<string, number>;
   unknownPackets: 'drop' | 'host' | 'pass';

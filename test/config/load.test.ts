@@ -111,6 +111,7 @@ describe('config', () => {
     ['a bad LIP port range', FNAT.replace('[10.99.3.1, 10.99.3.2]', '[{ address: 10.99.2.201, ports: 9-3 }]'), /port range/],
     ['no devices', 'director: {}\nservices: []\n', /at least one device/],
     ['busy polling beyond a millisecond', BASE.replace('services:', '  busy_poll_us: 5000\nservices:'), /busy_poll_us: expected an integer 0\.\.1000/],
+    ['an unknown queue steering', BASE.replace('services:', '  queue_steering: random\nservices:'), /queue_steering: expected one of flow-hash, kernel/],
   ];
   for (const [what, text, re] of semantic) {
     it(`refuses ${what}`, () => assert.match(errorOf(text).message, re));
@@ -139,6 +140,10 @@ describe('config', () => {
     const a = parseConfig(text, 'a');
     const b = parseConfig(toYaml(a), 'b');
     assert.deepEqual(b, a);
+    assert.equal(a.queueSteering, 'flow-hash');
+    const k = parseConfig(BASE.replace('services:', '  queue_steering: kernel\nservices:'), 'k');
+    assert.equal(k.queueSteering, 'kernel');
+    assert.deepEqual(parseConfig(toYaml(k), 'k2'), k);
     assert.equal(a.services[0].persistencePrefix, 24);
     assert.deepEqual(a.services[0].health!.expectStatus, [200, 204]);
   });
