@@ -186,7 +186,7 @@ for (const mode of ['auto', 'off'] as const) {
       await topo?.lab.destroy();
     });
 
-    it('curl keeps getting in (>= 99 % during the flood, all of it after), the download survives, no table_full', async (t) => {
+    it(`curl keeps getting in (>= ${mode === 'auto' ? 99 : 98} % during the flood, all of it after), the download survives, no table_full`, async (t) => {
       const mac = await neighbourMac(topo, vip);
       const loop = startCurlLoop(topo, `http://${vip}/`, (FLOOD_S + 5) * 1000, { timeoutS: 5, lanes: 2 });
       const transfer = topo.lab.exec(topo.client.role, 'sh', ['-c',
@@ -217,7 +217,12 @@ for (const mode of ['auto', 'off'] as const) {
       if (mode === 'auto') assert.ok(syns > FLOOD_PPS * FLOOD_S * 0.5, `the flood arrived at its rate: ${info}`);
       assert.ok(during.n >= 20, info);
       assert.ok(afterwards.n >= 5, info);
-      assert.ok(during.rate >= 0.99, info);
+      // With the proxy off only the embryonic budget defends the table: when it is full, a
+      // legitimate SYN is dropped like a spoofed one, and now and then a client's SYN and both
+      // retransmits fall in such moments (curl gives up at 5 s). Measured 2026-12-02 on an idle
+      // machine, 7 runs with this and with the previous core: 98.4 to 100 % during the flood,
+      // 100 % after. Without the budget the table fills and the rate falls to about 0.
+      assert.ok(during.rate >= (mode === 'auto' ? 0.99 : 0.98), info);
       assert.equal(afterwards.rate, 1, info);
       assert.equal(digest, ctrDigest(DOWNLOAD), 'the established download arrived intact');
       const embryonic = metric(metrics, /^wlvs_embryonic_sessions (\d+)/m);
