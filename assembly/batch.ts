@@ -517,9 +517,14 @@ export function handle(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, i
     return;
   }
   const proto = <u32>load<u8>(scr + SCR_PROTO);
-  const v = lookupConn(load<u32>(scr + SCR_HASH), load<u32>(scr + SCR_SRC), load<u32>(scr + SCR_DST),
+  handleFound(desc, scr, cls, proto, lookupScr(scr, proto), l2, vnet, inDev, now);
+}
+
+/** lookupScr looks up the session of the IPv4 frame pass 1 parsed into `scr` */
+// @ts-ignore: decorator
+@inline function lookupScr(scr: usize, proto: u32): u32 {
+  return lookupConn(load<u32>(scr + SCR_HASH), load<u32>(scr + SCR_SRC), load<u32>(scr + SCR_DST),
     load<u32>(scr + SCR_SPORT), proto, false);
-  handleFound(desc, scr, cls, proto, v, l2, vnet, inDev, now);
 }
 
 /**
@@ -790,8 +795,7 @@ export function processBatch(count_: u32, now: u32): u32 {
     const cls = load<u8>(scr + SCR_CLASS);
     if (cls == CLASS_IN || cls == CLASS_OUT) {
       const proto = <u32>load<u8>(scr + SCR_PROTO);
-      const v = lookupConn(load<u32>(scr + SCR_HASH), load<u32>(scr + SCR_SRC), load<u32>(scr + SCR_DST),
-        load<u32>(scr + SCR_SPORT), proto, false);
+      const v = lookupScr(scr, proto);
       if (plain && proto == IPPROTO_TCP && v != 0 && hitFast(desc, scr, v, l2, vnet, inDev, now)) {
         forwarded++;
         continue;

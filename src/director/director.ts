@@ -424,6 +424,8 @@ export class Director {
       const steering = d.open.steering;
       if (steering === undefined) continue;
       if (steering === 'flow-hash') this.#log.info({ event: 'queue_steering', device: d.open.name, steering }, 'queues picked by flow hash');
+      // warn only when the program was wanted and could not be loaded, not for a configured `kernel`
+      else if (this.#spec.queueSteering === 'kernel') this.#log.info({ event: 'queue_steering', device: d.open.name, steering }, "queues picked by the kernel's flow table");
       else this.#log.warn({ event: 'queue_steering', device: d.open.name, steering }, "queues picked by the kernel's flow table: a flow's frames may move between workers");
     }
     await this.#port.start();
