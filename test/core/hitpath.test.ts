@@ -157,7 +157,9 @@ for (const flavour of FLAVOURS) {
         // UDP both ways: new sessions (the general path), then hits, some without a checksum
         const udp = Array.from({ length: CLIENTS }, (_, k) => k);
         p.run(udp.map((k) => p.udpFromClient(k, 8 + k)), now++, 0);
-        for (const s of p.fast.sessions(now)) if (s.vport === UDP_PORT) p.udpRsOf.set(s.clientPort - clientPort(0), s.realServer);
+        for (const s of p.fast.sessions(now)) {
+          if (s.vport === UDP_PORT) p.udpRsOf.set(s.clientPort - clientPort(0), s.realServer);
+        }
         assert.equal(p.udpRsOf.size, CLIENTS, 'a UDP session per client');
         for (let round = 0; round < 2; round++) {
           p.run(udp.map((k) => p.udpFromServer(k, 3 * k + round, k % 3 === 0)), now++, 1);
