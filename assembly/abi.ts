@@ -164,8 +164,10 @@
 @inline export const HDR_LANE_BASE: u32 = 192;
 // @ts-ignore: decorator
 @inline export const HDR_LANE_COUNT: u32 = 196;
-// the session-table lock (0 = free, else holder lane + 1): with more than one lane, process()
-// and sweep() hold it for their whole call (index.ts); with one lane it is never touched
+// the session-table lock, a readers-writer lock (mem.ts: bit 31 a writer holds it, bit 30 one
+// waits, the rest count readers): with more than one lane, process() reads under it for the lean
+// hits and holds it alone for the rest of a batch, sweep() holds it alone (index.ts); with one
+// lane it is never touched
 // @ts-ignore: decorator
 @inline export const HDR_TABLE_LOCK: u32 = 200;
 // @ts-ignore: decorator

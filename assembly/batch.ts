@@ -734,19 +734,95 @@ export function proxyHandshake(desc: usize, scr: usize, rec: u32, out: bool, l2:
   return true;
 }
 
-/** processBatch runs the three passes over slots [0, count) and tallies the verdicts. */
-export function processBatch(count_: u32, now: u32): u32 {
+// processBatch's modes (issue 12). With one lane the whole batch runs in one call (BATCH_ALL).
+// With more, index.ts runs it in two: BATCH_LEAN under the table's read lock (passes 1 and 2, and
+// of pass 3 only the lean hits, which every worker may run at once), then, if any frame was left
+// (deferredFrames), BATCH_REST under the exclusive lock for those frames in slot order. A left
+// frame is looked up again: the table may have changed between the two locks.
+// @ts-ignore: decorator
+@inline export const BATCH_ALL: u32 = 0;
+// @ts-ignore: decorator
+@inline export const BATCH_LEAN: u32 = 1;
+// @ts-ignore: decorator
+@inline export const BATCH_REST: u32 = 2;
+// pass 3's mark (BATCH_LEAN) on a frame the lean path forwarded: BATCH_REST skips it
+// @ts-ignore: decorator
+@inline const CLASS_LEAN_DONE: u8 = 0xff;
+
+/** frames BATCH_LEAN left to BATCH_REST (this thread's instance: set and read in one process()) */
+let deferred: u32 = 0;
+
+export function deferredFrames(): u32 {
+  return deferred;
+}
+
+/**
+ * processBatch runs the three passes over slots [0, count) (or, by `mode`, a part of them: see
+ * BATCH_ALL) and tallies the verdicts.
+ */
+export function processBatch(count_: u32, now: u32, mode: u32): u32 {
   const slots = hdr(HDR_SLOT_COUNT);
   const n = count_ < slots ? count_ : slots;
   const bflags = lhdr(HDR_BATCH_FLAGS);
   const l2 = (bflags & BATCH_L2) != 0;
   const vnet = (bflags & BATCH_VNET) != 0;
   const inDev = lhdr(HDR_BATCH_DEV);
-  const devMac = devAddress(inDev) + DEV_MAC;
   const descBase = <usize>lhdr(HDR_DESC_BASE);
   const scrBase = <usize>lhdr(HDR_SCRATCH_BASE);
-  setLhdr(HDR_EMIT_COUNT, 0);
+  if (mode != BATCH_REST) prepareBatch(n, inDev, l2, descBase, scrBase);
 
+  let forwarded: u32 = 0;
+  let host: u32 = 0;
+  let left: u32 = 0;
+  const lean = mode == BATCH_LEAN;
+  // extension records give TCP sessions per-packet stream edits (forward: stream): no lean path
+  const plain = hdr(HDR_CONNX_BASE) == 0;
+  for (let i: u32 = 0; i < n; i++) {
+    const desc = descBase + i * DESC_SIZE;
+    const scr = scrBase + i * SCR_SIZE;
+    const cls = load<u8>(scr + SCR_CLASS);
+    if (cls == CLASS_IN || cls == CLASS_OUT) {
+      const proto = <u32>load<u8>(scr + SCR_PROTO);
+      const v = lookupScr(scr, proto);
+      if (plain && proto == IPPROTO_TCP && v != 0 && hitFast(desc, scr, v, l2, vnet, inDev, now)) {
+        forwarded++;
+        if (lean) store<u8>(scr + SCR_CLASS, CLASS_LEAN_DONE);
+        continue;
+      }
+      if (lean) {
+        left++;
+        continue;
+      }
+      handleFound(desc, scr, cls, proto, v, l2, vnet, inDev, now);
+    } else if (cls == CLASS_LEAN_DONE || (cls == CLASS_DONE && mode == BATCH_REST)) {
+      // forwarded, or settled by pass 1, and tallied by BATCH_LEAN
+      continue;
+    } else if (cls != CLASS_DONE) {
+      if (lean) {
+        left++;
+        continue;
+      }
+      handle(desc, scr, cls, l2, vnet, inDev, now);
+    }
+    const verdict = load<u8>(desc + DESC_VERDICT);
+    if (verdict == VERDICT_FORWARD) forwarded++;
+    else if (verdict == VERDICT_HOST) host++;
+    else if (verdict != VERDICT_HELD) countDrop(<u32>load<u8>(desc + DESC_REASON));
+  }
+  deferred = left;
+  count(STAT_FORWARDED, forwarded);
+  count(STAT_HOST, host);
+  return forwarded | (host << PROCESS_HOST_SHIFT);
+}
+
+/**
+ * prepareBatch is passes 1 and 2: parse every frame into its scratch, then touch the index slot
+ * and the record each will look up, so that pass 3 finds them in cache
+ */
+// @ts-ignore: decorator
+@inline function prepareBatch(n: u32, inDev: u32, l2: bool, descBase: usize, scrBase: usize): void {
+  const devMac = devAddress(inDev) + DEV_MAC;
+  setLhdr(HDR_EMIT_COUNT, 0);
   let rxBytes: u64 = 0;
   for (let i: u32 = 0; i < n; i++) {
     const desc = descBase + i * DESC_SIZE;
@@ -784,35 +860,7 @@ export function processBatch(count_: u32, now: u32): u32 {
   }
   // keep the loads: an unused load would be optimised away
   setLhdr(HDR_SINK, sink);
-
-  let forwarded: u32 = 0;
-  let host: u32 = 0;
-  // extension records give TCP sessions per-packet stream edits (forward: stream): no lean path
-  const plain = hdr(HDR_CONNX_BASE) == 0;
-  for (let i: u32 = 0; i < n; i++) {
-    const desc = descBase + i * DESC_SIZE;
-    const scr = scrBase + i * SCR_SIZE;
-    const cls = load<u8>(scr + SCR_CLASS);
-    if (cls == CLASS_IN || cls == CLASS_OUT) {
-      const proto = <u32>load<u8>(scr + SCR_PROTO);
-      const v = lookupScr(scr, proto);
-      if (plain && proto == IPPROTO_TCP && v != 0 && hitFast(desc, scr, v, l2, vnet, inDev, now)) {
-        forwarded++;
-        continue;
-      }
-      handleFound(desc, scr, cls, proto, v, l2, vnet, inDev, now);
-    } else if (cls != CLASS_DONE) {
-      handle(desc, scr, cls, l2, vnet, inDev, now);
-    }
-    const verdict = load<u8>(desc + DESC_VERDICT);
-    if (verdict == VERDICT_FORWARD) forwarded++;
-    else if (verdict == VERDICT_HOST) host++;
-    else if (verdict != VERDICT_HELD) countDrop(<u32>load<u8>(desc + DESC_REASON));
-  }
   count(STAT_RX_PACKETS, n);
   count(STAT_RX_BYTES, rxBytes);
-  count(STAT_FORWARDED, forwarded);
-  count(STAT_HOST, host);
   count(STAT_BATCHES, 1);
-  return forwarded | (host << PROCESS_HOST_SHIFT);
 }

@@ -25,24 +25,90 @@ export function useLane(lane: u32): void {
   return laneHdr;
 }
 
+// The session-table lock word (issue 12): a readers-writer lock with writer preference.
+// Bits 0-29 count the workers reading (the lean hit path of pass 3, which changes no index slot
+// and no record but its timer and the client's MAC); TABLE_WRITER is set while one worker holds
+// it alone (everything that inserts, expires or changes state); TABLE_WAITING stops new readers
+// while a writer waits, so a steady stream of hits never starves a SYN.
+// @ts-ignore: decorator
+@inline const TABLE_WRITER: u32 = 0x80000000;
+// @ts-ignore: decorator
+@inline const TABLE_WAITING: u32 = 0x40000000;
+// spins before a waiter sleeps: a batch holds the lock for microseconds, but a holder the kernel
+// preempted (two cores shared with other work) holds it for a time slice, and a waiter that
+// spins through it burns the core the holder needs
+// @ts-ignore: decorator
+@inline const SPINS_BEFORE_SLEEP: u32 = 4096;
+// @ts-ignore: decorator
+@inline const SLEEP_NS: i64 = 20_000;
+
+// @ts-ignore: decorator
+@inline function lockWord(): usize {
+  return <usize>(HEADER_BASE + HDR_TABLE_LOCK);
+}
+
+/** multiLane: more than one lane shares the table, so it takes a lock (one lane: no atomic at all) */
+// @ts-ignore: decorator
+@inline export function multiLane(): bool {
+  return load<u32>(<usize>(HEADER_BASE + HDR_LANE_COUNT)) > 1;
+}
+
+/** backoff waits a little for the lock word to change from `seen` after `spins` tries */
+// @ts-ignore: decorator
+@inline function backoff(spins: u32, seen: u32): void {
+  // memory.atomic.wait32 with a timeout: nobody notifies, the sleep only yields the core
+  if (spins >= SPINS_BEFORE_SLEEP) atomic.wait<i32>(lockWord(), <i32>seen, SLEEP_NS);
+}
+
 /**
- * lockTable takes the session-table lock when the layout has more than one lane (returns true),
- * spinning with a compare-and-swap: batches are microseconds long, so a waiting worker is better
- * off spinning than sleeping. One lane: no atomic at all, the single-worker path is unchanged.
+ * lockTable takes the session-table lock alone when the layout has more than one lane (returns
+ * true): it announces itself (TABLE_WAITING, so no new reader enters), then waits until no
+ * reader and no writer holds it. One lane: no atomic at all, the single-worker path is unchanged.
  */
-export function lockTable(lane: u32): bool {
-  if (load<u32>(<usize>(HEADER_BASE + HDR_LANE_COUNT)) <= 1) return false;
-  const at = <usize>(HEADER_BASE + HDR_TABLE_LOCK);
-  while (atomic.cmpxchg<u32>(at, 0, lane + 1) != 0) {
-    // wait on a plain load until it looks free: no cache-line ping-pong while another holds it
-    while (atomic.load<u32>(at) != 0) { /* spin */ }
+export function lockTable(): bool {
+  if (!multiLane()) return false;
+  const at = lockWord();
+  let spins: u32 = 0;
+  while (true) {
+    const v = atomic.load<u32>(at);
+    if ((v & ~TABLE_WAITING) == 0) {
+      // free: take it (clearing TABLE_WAITING; another waiting writer sets it again)
+      if (atomic.cmpxchg<u32>(at, v, TABLE_WRITER) == v) return true;
+      continue;
+    }
+    if ((v & TABLE_WAITING) == 0) atomic.or<u32>(at, TABLE_WAITING);
+    backoff(++spins, v);
   }
   return true;
 }
 
-/** unlockTable releases it (an atomic store: everything written under the lock is published first) */
+/** unlockTable releases the lock lockTable took (an atomic: everything written under it is published first) */
 export function unlockTable(): void {
-  atomic.store<u32>(<usize>(HEADER_BASE + HDR_TABLE_LOCK), 0);
+  atomic.and<u32>(lockWord(), ~TABLE_WRITER);
+}
+
+/**
+ * readLockTable takes the lock shared with other readers (multi-lane layouts only: true), once no
+ * writer holds it or waits for it
+ */
+export function readLockTable(): bool {
+  if (!multiLane()) return false;
+  const at = lockWord();
+  let spins: u32 = 0;
+  while (true) {
+    const v = atomic.load<u32>(at);
+    if ((v & (TABLE_WRITER | TABLE_WAITING)) == 0) {
+      if (atomic.cmpxchg<u32>(at, v, v + 1) == v) return true;
+      continue;
+    }
+    backoff(++spins, v);
+  }
+  return true;
+}
+
+/** readUnlockTable drops this reader */
+export function readUnlockTable(): void {
+  atomic.sub<u32>(lockWord(), 1);
 }
 
 /** lhdr reads a lane-scoped header field (abi.ts lists them) of the current lane */

@@ -31,9 +31,11 @@
 // rounds' medians.
 //
 // --threads 1,2: the NAT hit path on N worker threads over one shared table instead (see
-// mainThreads below), one JSON line per thread count; --lanes L lays the table out for L workers
-// whatever the thread count (1 thread on 2 lanes: the table lock, uncontended), --core other.wasm
-// runs another build.
+// mainThreads below), one JSON line per thread count, and for every count above one the same
+// threads each on a table of its own (`table: per-thread`, the reference without sharing;
+// --no-private leaves it out); --lanes L lays the shared table out for L workers whatever the
+// thread count (1 thread on 2 lanes: the table lock, uncontended), --core other.wasm runs another
+// build.
 //
 // Results: bench/README.md, kept there so one table stays true.
 import { Worker } from 'node:worker_threads';
@@ -423,28 +425,40 @@ async function main(): Promise<void> {
 const THREAD_ROUNDS = quick ? 3 : 5;
 const THREAD_ITER = quick ? 500 : 2000;
 
-interface ThreadSetup { n: number; workers: Worker[]; gate: Int32Array; arrivals: number; now: number }
+interface ThreadSetup { n: number; shared: boolean; workers: Worker[]; gate: Int32Array; arrivals: number; now: number }
 
-async function startThreads(n: number, sessions: number, module: WebAssembly.Module): Promise<ThreadSetup> {
-  const lanes = Number(argValue('--lanes') ?? n);
-  if (!Number.isInteger(lanes) || lanes < n || lanes > 16) throw new Error(`--lanes ${lanes}: ${n} to 16`);
-  const w = makeWorld('wasm', sessions, module, 'nat-hit', lanes);
-  populate(w, sessions, false);
+/**
+ * startThreads: n threads over one table of `sessions` sessions (shared), or, as the reference
+ * without sharing, each over a table of its own of sessions / n (one lane: no lock, no line any
+ * other thread writes), the same number of records in all
+ */
+async function startThreads(n: number, sessions: number, module: WebAssembly.Module,
+  shared: boolean): Promise<ThreadSetup> {
+  const lanes = shared ? Number(argValue('--lanes') ?? n) : 1;
+  if (!Number.isInteger(lanes) || (shared && lanes < n) || lanes > 16) throw new Error(`--lanes ${lanes}: ${n} to 16`);
+  const per = Math.floor(sessions / n);
+  const one = shared ? makeWorld('wasm', sessions, module, 'nat-hit', lanes) : undefined;
+  if (one) populate(one, sessions, false);
   const gate = new Int32Array(new SharedArrayBuffer(4));
   let rng = 0x2545f491 + n;
   const rand = () => (rng = (Math.imul(rng, 1664525) + 1013904223) >>> 0);
-  const per = Math.floor(sessions / n);
-  const workers = Array.from({ length: n }, (_, lane) => {
+  const workers = Array.from({ length: n }, (_, t) => {
+    let w = one;
+    if (!w) {
+      w = makeWorld('wasm', per, module, 'nat-hit', 1);
+      populate(w, per, false);
+    }
+    // on the shared table thread t owns the flows ≡ t mod n; on its own table, all of them
     const batches = Array.from({ length: Math.min(HIT_BATCHES, per / BATCH) }, () =>
-      Array.from({ length: BATCH }, () => flow((rand() % per) * n + lane, 'A')));
-    const data: ThreadData = { memory: w.memory, layout: w.layout, module, lane, batches, gate };
+      Array.from({ length: BATCH }, () => flow(shared ? (rand() % per) * n + t : rand() % per, 'A')));
+    const data: ThreadData = { memory: w.memory, layout: w.layout, module, lane: shared ? t : 0, batches, gate };
     return new Worker(new URL('./thread.js', import.meta.url), { workerData: data });
   });
   await Promise.all(workers.map((t) => new Promise((resolve, reject) => {
     t.once('message', resolve);
     t.once('error', reject);
   })));
-  return { n, workers, gate, arrivals: 0, now: 2 };
+  return { n, shared, workers, gate, arrivals: 0, now: 2 };
 }
 
 async function threadRound(s: ThreadSetup): Promise<{ mpps: number; processMpps: number }> {
@@ -469,7 +483,11 @@ async function mainThreads(counts: number[]): Promise<void> {
   const module = other ? compileCore(other) : compileCore();
   for (const sessions of sizes) {
     const setups: ThreadSetup[] = [];
-    for (const n of counts) setups.push(await startThreads(n, sessions, module));
+    for (const n of counts) setups.push(await startThreads(n, sessions, module, true));
+    // the reference: the same thread counts above one, each thread on a table of its own
+    if (!process.argv.includes('--no-private')) {
+      for (const n of counts) if (n > 1) setups.push(await startThreads(n, sessions, module, false));
+    }
     const figures = setups.map(() => ({ mpps: [] as number[], processMpps: [] as number[] }));
     for (let r = 0; r <= THREAD_ROUNDS; r++) {
       for (const [i, s] of setups.entries()) {
@@ -483,7 +501,8 @@ async function mainThreads(counts: number[]): Promise<void> {
     for (const [i, s] of setups.entries()) {
       const f = figures[i];
       console.log(JSON.stringify({
-        case: 'nat-hit', sessions, threads: s.n, lanes: Number(argValue('--lanes') ?? s.n), ...(other ? { core: other } : {}),
+        case: 'nat-hit', sessions, threads: s.n, table: s.shared ? 'shared' : 'per-thread',
+        lanes: s.shared ? Number(argValue('--lanes') ?? s.n) : 1, ...(other ? { core: other } : {}),
         mpps: Math.round(median(f.mpps) * 10) / 10,
         rounds: `${Math.min(...f.mpps).toFixed(1)}–${Math.max(...f.mpps).toFixed(1)}`,
         perThreadProcessMpps: Math.round(median(f.processMpps) * 10) / 10,

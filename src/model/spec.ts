@@ -8,10 +8,11 @@ export type Protocol = 'tcp' | 'udp';
 export const MAX_WORKERS = 16;
 
 /**
- * director.workers when the config is silent: one. While the shared session table is guarded by
- * one table-wide lock (assembly/mem.ts lockTable), a second worker adds parallel device I/O but
- * runs the core in turn with the first (the end-to-end suite runs every mode on one and on two);
- * the default becomes the cores available (os.availableParallelism()) with striped locks.
+ * director.workers when the config is silent: one. The shared session table's readers-writer
+ * lock (assembly/mem.ts) lets workers forward established NAT hits at once, but new connections,
+ * state changes and Full-NAT still run in turn (the end-to-end suite runs every mode on one and
+ * on two); the default becomes the cores available (os.availableParallelism()) once those take
+ * striped locks and two workers beat one end to end (bench/README.md).
  */
 export const DEFAULT_WORKERS = 1;
 export type ForwardingMode = 'nat' | 'dr' | 'tun' | 'fullnat';

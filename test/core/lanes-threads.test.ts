@@ -24,6 +24,8 @@ const N = 2500;
 /** new flows of the last phase, created while both lanes sweep */
 const M = 1000;
 const BATCH = 32;
+/** SYNs of new flows in each of lane 1's batches of the lean-path race */
+const EXTRA_PER_BATCH = 4;
 const T0 = 1000;
 /** past every default timeout (established: 900 s) */
 const LATER = T0 + 2 * 3600_000;
@@ -213,6 +215,65 @@ for (const flavour of FLAVOURS) {
       assert.equal(h.tables.stat(abi.STAT_EVENTS_LOST), 0n);
     });
 
+    // flows the next test opens on lane 1 while lane 0 forwards data of set 0 on the lean path
+    const extra: Flow[] = Array.from({ length: 2 * Math.ceil(N / BATCH) * EXTRA_PER_BATCH }, (_, i) => ({
+      cport: 10000 + 2 * N + M + i, vport: NAT_PORT,
+    }));
+
+    it('lean hits on one lane race inserts, and batches of hits and SYNs, on the other', async (t) => {
+      const rx0 = lanes[0].rx + lanes[1].rx;
+      const data = (f: Flow, toServer: boolean) => toServer
+        ? fromClient(tcpPacket({ src: CIP, dst: VIP }, { sport: f.cport, dport: f.vport, flags: 'PA', seq: 2001, ack: 6001, payload: payloadOf(f, 0) }))
+        : fromServer(tcpPacket({ src: f.rip!, dst: f.src! }, { sport: 8080, dport: f.sport!, flags: 'PA', seq: 6001, ack: 2001, payload: payloadOf(f, 1) }), f.rip!);
+      const syn = (f: Flow) => fromClient(tcpPacket({ src: CIP, dst: VIP }, { sport: f.cport, dport: f.vport, flags: 'S', seq: 1 }));
+      // lane 0: set 0's NAT flows (all lean hits) both ways; lane 1: in every batch, SYNs of new
+      // flows (the exclusive lock) beside data of set 1's NAT flows (lean): one batch, both phases
+      const nat = (set: Flow[]) => set.filter((f) => f.vport === NAT_PORT);
+      const expect: { f: Flow; toServer: boolean; syn?: boolean }[][] = [[], []];
+      const batches: { dev: number; frames: Uint8Array[] }[][] = [[], []];
+      const c0 = chunks(nat(sets[0]), BATCH / 2);
+      const c1 = chunks(nat(sets[1]), BATCH - EXTRA_PER_BATCH);
+      const steps = 2 * Math.ceil(N / BATCH);
+      for (let k = 0; k < steps; k++) {
+        const toServer = k % 2 === 0;
+        const mine = c0[Math.floor(k / 2) % c0.length];
+        batches[0].push({ dev: toServer ? 0 : 1, frames: mine.map((f) => data(f, toServer)) });
+        expect[0].push(...mine.map((f) => ({ f, toServer })));
+        const fresh = extra.slice(k * EXTRA_PER_BATCH, (k + 1) * EXTRA_PER_BATCH);
+        const theirs = c1[k % c1.length];
+        // the SYNs between the hits, so a left frame sits among lean ones
+        const mixed = [...theirs.slice(0, 5), ...fresh, ...theirs.slice(5)];
+        batches[1].push({ dev: 0, frames: mixed.map((f) => (fresh.includes(f) ? syn(f) : data(f, true))) });
+        expect[1].push(...mixed.map((f) => ({ f, toServer: true, syn: fresh.includes(f) })));
+      }
+      const rs = await race([{ now: T0 + 10, batches: batches[0] }, { now: T0 + 10, batches: batches[1] }]);
+      t.diagnostic(overlap(rs[0], rs[1]));
+      rs.forEach((r, lane) => {
+        const ips = forwarded(r, `lane ${lane}`);
+        expect[lane].forEach(({ f, toServer, syn: isSyn }, i) => {
+          const ip = ips[i];
+          const got = [ip.src, ip.tcp!.sport, ip.dst, ip.tcp!.dport];
+          if (isSyn) {
+            assert.deepEqual([ip.src, ip.tcp!.sport, ip.tcp!.dport, (ip.tcp!.flags ?? 0) & 0x02], [CIP, f.cport, 8080, 0x02], `SYN of ${f.cport}`);
+            assert.ok(RIPS.slice(0, 2).includes(ip.dst), ip.dst);
+          } else if (toServer) {
+            assert.deepEqual(got, [f.src, f.sport, f.rip, 8080], `data of ${f.cport} to its server on lane ${lane}`);
+            assert.deepEqual(ip.tcp!.payload, payloadOf(f, 0));
+          } else {
+            assert.deepEqual(got, [VIP, f.vport, CIP, f.cport], `data of ${f.cport} to the client on lane ${lane}`);
+            assert.deepEqual(ip.tcp!.payload, payloadOf(f, 1));
+          }
+        });
+      });
+      assert.equal(h.tables.sessionCount(), 2 * N + extra.length, 'one session per new flow, none lost');
+      assert.equal(h.tables.stat(abi.STAT_CONN_CREATED), BigInt(2 * N + extra.length));
+      const sent = lanes[0].rx + lanes[1].rx - rx0;
+      assert.equal(h.tables.stat(abi.STAT_FORWARDED), rx0 + sent, 'every frame forwarded once: none lost, none counted twice');
+      assert.equal(h.tables.stat(abi.STAT_DROPPED), 0n);
+      const live = h.sessions(T0 + 10);
+      assert.equal(live.filter((s) => s.state === abi.TCP_S_ESTABLISHED).length, 2 * N, 'the hits left every old flow ESTABLISHED');
+    });
+
     it('both lanes sweep their share while the other inserts new flows: every old record expires once', async (t) => {
       drain();
       const fresh: Flow[] = Array.from({ length: M }, (_, i) => ({
@@ -225,17 +286,17 @@ for (const flavour of FLAVOURS) {
       t.diagnostic(overlap(rs[0], rs[1]));
       rs.forEach((r, lane) => forwarded(r, `new SYN on lane ${lane}`));
       const expired = h.tables.stat(abi.STAT_CONN_EXPIRED);
-      assert.equal(expired, BigInt(2 * N), 'each old record expired once');
+      assert.equal(expired, BigInt(2 * N + extra.length), 'each old record expired once');
       assert.ok(rs[0].swept > 0 && rs[1].swept > 0, `both lanes swept: ${rs[0].swept}, ${rs[1].swept}`);
       const ends = drain().filter((e) => e.type === abi.EVT_EXPIRED);
-      assert.equal(ends.length, 2 * N, 'one expiry event per flow, from both rings');
+      assert.equal(ends.length, 2 * N + extra.length, 'one expiry event per flow, from both rings');
       const keys = new Set(ends.map((e) => key(e.clientPort, e.vport)));
-      assert.equal(keys.size, 2 * N);
-      for (const f of all()) assert.ok(keys.has(key(f.cport, f.vport)), `flow ${f.cport} expired`);
+      assert.equal(keys.size, 2 * N + extra.length);
+      for (const f of [...all(), ...extra]) assert.ok(keys.has(key(f.cport, f.vport)), `flow ${f.cport} expired`);
       assert.equal(h.tables.sessionCount(), M, 'only the new flows are left, one session each');
       assert.equal(new Set(h.sessions(LATER).map((s) => key(s.clientPort, s.vport))).size, M);
       assert.equal(h.core.sweep(0, 1 << 20, LATER) + h.core.sweep(1, 1 << 20, LATER), 0, 'nothing left to expire');
-      assert.equal(h.tables.stat(abi.STAT_CONN_CREATED), BigInt(2 * N + M));
+      assert.equal(h.tables.stat(abi.STAT_CONN_CREATED), BigInt(2 * N + extra.length + M));
       assert.equal(h.tables.stat(abi.STAT_EVENTS_LOST), 0n);
     });
   });
