@@ -678,23 +678,27 @@ export function proxyHandshake(desc: usize, scr: usize, rec: u32, out: bool, l2:
 }
 
 /**
- * hitFast is pass 3's lean path for the packet most traffic is made of: an IPv4 TCP segment that
- * carries ACK and no SYN, FIN or RST, of an ESTABLISHED NAT session (index slot value `v`, the
- * record in cache after pass 2b) on a director without extension records (`plain`). For it the
- * general path (handleFound, forward) does nothing it does not do here: the state stays
- * ESTABLISHED in both directions (tcp_state.ts, rows "ack" at sES), no state change, event,
- * stream edit or SYN-proxy step. Every check comes before the first write: on false nothing was
- * touched, and handleFound takes the frame with the same `v`. True: forwarded, verdict written.
+ * hitFast is pass 3's lean path for the packets most traffic is made of: an IPv4 TCP segment that
+ * carries ACK and no SYN, FIN or RST, of an ESTABLISHED NAT session, or a UDP datagram of a NAT
+ * session (index slot value `v`, the record in cache after pass 2b) on a director without
+ * extension records (`plain`). For it the general path (handleFound, forward) does nothing it
+ * does not do here: a TCP state stays ESTABLISHED in both directions (tcp_state.ts, rows "ack" at
+ * sES), UDP has no state; no state change, event, stream edit or SYN-proxy step. Every check
+ * comes before the first write: on false nothing was touched, and handleFound takes the frame
+ * with the same `v`. True: forwarded, verdict written.
  */
 // @ts-ignore: decorator
-@inline function hitFast(desc: usize, scr: usize, v: u32, l2: bool, vnet: bool, inDev: u32, now: u32): bool {
+@inline function hitFast(desc: usize, scr: usize, v: u32, proto: u32, l2: bool, vnet: bool, inDev: u32, now: u32): bool {
   const rec = recOf(v);
   const c = connAddress(rec);
   const flags = load<u8>(c + CONN_FLAGS);
   // NAT (FWD_NAT is 0) and not a quarantined tuple
   if ((flags & (CONNF_DETACHED | CONNF_FWD_MASK)) != <u8>(FWD_NAT << CONNF_FWD_SHIFT)) return false;
-  if (load<u8>(c + CONN_STATE) != TCP_S_ESTABLISHED) return false;
-  if ((load<u8>(scr + SCR_TCPFLAGS) & (TH_SYN | TH_FIN | TH_RST | TH_ACK)) != TH_ACK) return false;
+  const tcp = proto == IPPROTO_TCP;
+  if (tcp) {
+    if (load<u8>(c + CONN_STATE) != TCP_S_ESTABLISHED) return false;
+    if ((load<u8>(scr + SCR_TCPFLAGS) & (TH_SYN | TH_FIN | TH_RST | TH_ACK)) != TH_ACK) return false;
+  }
   if (timeReached(load<u32>(c + CONN_EXPIRES), now)) return false;
   const rs = <u32>load<u16>(c + CONN_RS);
   const r = rsAddress(rs);
@@ -710,10 +714,10 @@ export function proxyHandshake(desc: usize, scr: usize, rec: u32, out: bool, l2:
   const l4 = <usize>load<u32>(scr + SCR_L4);
   const tot = bswap16(<u32>load<u16>(ip + IP_TOT_LEN));
   const partial = vnet && (load<u8>(frame - VNET_HDR_LEN + VNET_FLAGS) & VNET_F_NEEDS_CSUM) != 0;
-  store<u32>(c + CONN_EXPIRES, now + timeoutMs(TCP_S_ESTABLISHED));
+  store<u32>(c + CONN_EXPIRES, now + timeoutMs(tcp ? TCP_S_ESTABLISHED : TO_UDP));
   let outDev: u32;
   if (out) {
-    natOut(ip, l4, IPPROTO_TCP, c, partial);
+    natOut(ip, l4, proto, c, partial);
     outDev = <u32>load<u8>(c + CONN_CDEV);
     if (l2) setMacs(frame, c + CONN_CMAC, devAddress(outDev) + DEV_MAC);
   } else {
@@ -723,11 +727,11 @@ export function proxyHandshake(desc: usize, scr: usize, rec: u32, out: bool, l2:
       copy6(c + CONN_CMAC, frame + ETH_SRC);
       store<u8>(c + CONN_CDEV, <u8>inDev);
     }
-    natIn(ip, l4, IPPROTO_TCP, c, partial);
+    natIn(ip, l4, proto, c, partial);
     if (l2) drIn(frame, r, devAddress(outDev) + DEV_MAC);
   }
   countTraffic(svc, rs, out, tot);
-  connStatsCount(rec, scr, true, out, tot, now);
+  connStatsCount(rec, scr, tcp, out, tot, now);
   store<u32>(desc + DESC_LEN, (l2 ? ETH_HLEN : 0) + tot);
   store<u8>(desc + DESC_OUT_DEV, <u8>outDev);
   settle(desc, VERDICT_FORWARD, 0);
@@ -784,7 +788,7 @@ export function processBatch(count_: u32, now: u32, mode: u32): u32 {
     if (cls == CLASS_IN || cls == CLASS_OUT) {
       const proto = <u32>load<u8>(scr + SCR_PROTO);
       const v = lookupScr(scr, proto);
-      if (plain && proto == IPPROTO_TCP && v != 0 && hitFast(desc, scr, v, l2, vnet, inDev, now)) {
+      if (plain && v != 0 && hitFast(desc, scr, v, proto, l2, vnet, inDev, now)) {
         forwarded++;
         if (lean) store<u8>(scr + SCR_CLASS, CLASS_LEAN_DONE);
         continue;

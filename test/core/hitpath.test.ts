@@ -19,6 +19,7 @@ import { allChecksumsOk, decodeFrame, ethernet, tcpPacket, udpPacket } from '../
 const S = 1000;
 const CLIENTS = 12;
 const OTHER_MAC = '02:00:00:00:0c:77';
+const UDP_PORT = 53;
 
 interface Variant { name: string; l3: boolean; vnet: boolean; connStats: boolean }
 const VARIANTS: Variant[] = [
@@ -36,6 +37,8 @@ class Pair {
   readonly general: CoreHarness;
   /** the real server each client's session went to */
   readonly rsOf = new Map<number, number>();
+  /** the real server each client's UDP session went to */
+  readonly udpRsOf = new Map<number, number>();
 
   constructor(flavour: 'release' | 'debug', readonly v: Variant) {
     const caps: Partial<Capacities> = { connStats: v.connStats };
@@ -43,9 +46,13 @@ class Pair {
     this.general = new CoreHarness(flavour, { ...caps, connExt: true }).standard({ l3: v.l3 });
     for (const h of [this.fast, this.general]) {
       h.service(0, { forwarding: 'nat', connectionLog: v.connStats }, [realServerEntry(0), realServerEntry(1)]);
+      h.service(1, { forwarding: 'nat', protocol: 'udp', port: UDP_PORT, connectionLog: v.connStats },
+        [realServerEntry(2), realServerEntry(3)], 2);
       if (v.l3) {
         h.tables.setNextHop(0, '00:00:00:00:00:00');
         h.tables.setNextHop(1, '00:00:00:00:00:00');
+        h.tables.setNextHop(2, '00:00:00:00:00:00');
+        h.tables.setNextHop(3, '00:00:00:00:00:00');
       }
     }
   }
@@ -66,6 +73,20 @@ class Pair {
     return this.wrap(tcpPacket({ src: RIPS[rs], dst: CIP }, {
       sport: 8080, dport: clientPort(k), flags, payload: new Uint8Array(payload).fill(0x80 + k),
     }), 1);
+  }
+
+  /** a datagram of client k to the UDP service (noChecksum: UDP checksum 0, allowed in IPv4) */
+  udpFromClient(k: number, payload: number, noChecksum = false): Uint8Array {
+    return this.wrap(udpPacket({ src: CIP, dst: VIP }, {
+      sport: clientPort(k), dport: UDP_PORT, payload: new Uint8Array(payload).fill(k), noChecksum,
+    }), 0);
+  }
+
+  udpFromServer(k: number, payload: number, noChecksum = false): Uint8Array {
+    const rs = this.udpRsOf.get(k) ?? 2;
+    return this.wrap(udpPacket({ src: RIPS[rs], dst: CIP }, {
+      sport: 5353, dport: clientPort(k), payload: new Uint8Array(payload).fill(0x40 + k), noChecksum,
+    }), 1, RS_MACS[rs]);
   }
 
   /** run one batch through both cores and compare everything; returns the fast core's results */
@@ -133,6 +154,19 @@ for (const flavour of FLAVOURS) {
         p.run(rs1.map((k) => p.fromServer(k, 'PA', 8)), now++, 1);
         for (const h of [p.fast, p.general]) h.tables.markRemoved(1);
         p.run([...rs1.map((k) => p.fromClient(k, 'A')), ...rs1.map((k) => p.fromServer(k, 'A'))], now++, 0);
+        // UDP both ways: new sessions (the general path), then hits, some without a checksum
+        const udp = Array.from({ length: CLIENTS }, (_, k) => k);
+        p.run(udp.map((k) => p.udpFromClient(k, 8 + k)), now++, 0);
+        for (const s of p.fast.sessions(now)) if (s.vport === UDP_PORT) p.udpRsOf.set(s.clientPort - clientPort(0), s.realServer);
+        assert.equal(p.udpRsOf.size, CLIENTS, 'a UDP session per client');
+        for (let round = 0; round < 2; round++) {
+          p.run(udp.map((k) => p.udpFromServer(k, 3 * k + round, k % 3 === 0)), now++, 1);
+          p.run(udp.map((k) => p.udpFromClient(k, 5 * k + round, k % 4 === 1)), now++, 0);
+        }
+        // a UDP session whose timer ran out before the sweep saw it: a new session
+        const udpIdle = now + p.fast.tables.timeoutMs('udp') + 1;
+        p.run([p.udpFromClient(0, 4)], udpIdle, 0);
+        p.run([p.udpFromServer(1, 4)], udpIdle, 1);
         // an established session whose timer ran out before the sweep saw it
         const idle = now + p.fast.tables.timeoutMs('established') + 1;
         p.run([p.fromClient(6, 'A'), p.fromClient(8, 'A')], idle, 0);
