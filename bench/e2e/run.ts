@@ -17,7 +17,8 @@
 // Metrics: TCP throughput with 1 and 4 streams (iperf3), small-packet UDP pps (trafgen, 106-byte
 // frames over 16 flows, counted by a stateless nft counter at the real servers), new TCP
 // connections per second (wrk, Connection: close, against nginx), and round-trip time
-// (sockperf ping-pong over TCP, client and server pinned to CPUs).
+// (sockperf ping-pong over TCP, client and server pinned to CPUs; rtt_1cpu: the same with the
+// client, the server and every thread of the balancer on CPU 0, issue 12's "pinned to one CPU").
 //   npm run bench:e2e -- [--quick] [--duration S] [--json] [--runtime node|deno] [--targets direct,wlvs,wlvs@deno,...]
 //     [--metrics tcp_1,...] [--perf DIR]   (perf: a perf profile of the balancer during each metric)
 import { Progress } from '../../src/lab/progress.js';
@@ -42,7 +43,7 @@ const { values } = parseArgs({
     // perf record (software clock, call graphs) of the balancer process during each metric:
     // DIR/TARGET-METRIC.{data,txt}
     perf: { type: 'string' },
-    metrics: { type: 'string', default: 'tcp_1,tcp_4,udp_pps,conn_rate,rtt' },
+    metrics: { type: 'string', default: 'tcp_1,tcp_4,udp_pps,conn_rate,rtt,rtt_1cpu' },
   },
 });
 const T = Number(values.duration ?? (values.quick ? 3 : 10));
@@ -309,16 +310,20 @@ function target(entry: string): Target {
   return t;
 }
 
+/** the sockperf servers of the current lab: rtt_1cpu moves them to CPU 0 for its duration */
+let rttServers: ChildProcess[] = [];
+
 /** startServers runs iperf3, nginx, sockperf and a UDP counter on every real server */
 async function startServers(topo: Topology): Promise<void> {
   // wrk closes first through a proxy (the proxy relays the server's FIN a little later), so the
   // client's TIME_WAIT sockets would exhaust its ports within seconds; a load generator reuses them
   await topo.lab.sysctl(topo.client.role, 'net.ipv4.tcp_tw_reuse', 1);
   await startNginx(topo);
+  rttServers = [];
   for (const r of topo.realServers) {
     const ip = topo.lab.spawn(r.role, 'iperf3', ['-s', '-p', '5201', '--forceflush']);
     await waitForLine(ip, /Server listening/);
-    topo.lab.spawn(r.role, 'taskset', ['-c', '1', 'sockperf', 'server', '--tcp', '-i', '0.0.0.0', '-p', String(RTT_PORT)]);
+    rttServers.push(topo.lab.spawn(r.role, 'taskset', ['-c', '1', 'sockperf', 'server', '--tcp', '-i', '0.0.0.0', '-p', String(RTT_PORT)]));
     const nft = join(work, `count-${r.role}.nft`);
     writeFileSync(nft, `table inet wlvscount {\n  chain in {\n    type filter hook input priority 0;\n    udp dport ${UDP_PORT} counter drop\n  }\n}\n`);
     await topo.lab.exec(r.role, 'nft', ['-f', nft]);
@@ -342,6 +347,55 @@ async function nextHopMac(topo: Topology, address: string): Promise<string> {
   const m = /lladdr ([0-9a-f:]{17})/.exec(out);
   if (!m) throw new Error(`no MAC for ${dst}: ${out}`);
   return m[1];
+}
+
+/** pingPong runs the client's sockperf on CPU 0 and returns the mean round trip in µs */
+async function pingPong(topo: Topology, t: Target): Promise<number | null> {
+  const out = await topo.lab.exec(topo.client.role, 'taskset', ['-c', '0', 'sockperf', 'ping-pong', '--tcp', '-i', t.address,
+    '-p', String(RTT_PORT), '-t', String(T)], (T + 20) * 1000);
+  const m = /avg-latency=([\d.]+)/.exec(out) ?? /avg-lat=\s*([\d.]+)/.exec(out);
+  // sockperf reports half the round trip: double it
+  return m ? Number(m[1]) * 2 : null;
+}
+
+/** groupTasks lists every thread (/proc/PID/task) of every process in a process group */
+function groupTasks(pgid: number): string[] {
+  let pids: string[];
+  try {
+    pids = execFileSync('pgrep', ['-g', String(pgid)], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  } catch {
+    return []; // pgrep exits 1 when the group is gone
+  }
+  return pids.flatMap((pid) => {
+    try { return readdirSync(`/proc/${pid}/task`); } catch { return []; }
+  });
+}
+
+/**
+ * pinGroups puts every thread of the given process groups on `cpu` and returns a function that
+ * gives each thread back the CPU list it had. Per thread, not `taskset -a` per process: restoring
+ * then needs no assumption about what the threads had (the servers run on 1, the rest on 0-1).
+ */
+function pinGroups(pgids: number[], cpu: number): () => void {
+  const saved: [string, string][] = [];
+  const restore = () => {
+    for (const [tid, list] of saved) {
+      try { execFileSync('taskset', ['-p', '-c', list, tid], { stdio: 'ignore' }); } catch { /* the thread ended */ }
+    }
+  };
+  try {
+    for (const tid of pgids.flatMap(groupTasks)) {
+      const list = /list: (\S+)/.exec(execFileSync('taskset', ['-c', '-p', tid], { encoding: 'utf8' }))?.[1];
+      if (!list) continue;
+      saved.push([tid, list]);
+      execFileSync('taskset', ['-p', '-c', String(cpu), tid], { stdio: 'ignore' });
+    }
+  } catch (err) {
+    // a thread that ended between pgrep and taskset: undo what was done, fail the metric
+    restore();
+    throw err;
+  }
+  return restore;
 }
 
 const METRICS: Record<string, { unit: string; run: (topo: Topology, t: Target) => Promise<number | null> }> = {
@@ -383,12 +437,22 @@ const METRICS: Record<string, { unit: string; run: (topo: Topology, t: Target) =
   },
   rtt: {
     unit: 'µs',
+    run: pingPong,
+  },
+  // issue 12's "pinned to one CPU": client, server and balancer (all its processes and threads)
+  // share CPU 0, so each hop is a context switch on one core, never a wake-up of an idle one; the
+  // in-kernel nftables has no process and forwards in the softirq of the sender, on CPU 0 too
+  rtt_1cpu: {
+    unit: 'µs',
     run: async (topo, t) => {
-      const out = await topo.lab.exec(topo.client.role, 'taskset', ['-c', '0', 'sockperf', 'ping-pong', '--tcp', '-i', t.address,
-        '-p', String(RTT_PORT), '-t', String(T)], (T + 20) * 1000);
-      const m = /avg-latency=([\d.]+)/.exec(out) ?? /avg-lat=\s*([\d.]+)/.exec(out);
-      // sockperf reports half the round trip: double it
-      return m ? Number(m[1]) * 2 : null;
+      const balancer = t.pid?.();
+      const groups = [...rttServers.map((c) => c.pid), balancer].filter((p): p is number => p !== undefined);
+      const restore = pinGroups(groups, 0);
+      try {
+        return await pingPong(topo, t);
+      } finally {
+        restore();
+      }
     },
   },
 };
@@ -470,7 +534,6 @@ function printTable(targets: string[], metrics: string[]): void {
     const r = results.find((x) => x.target === t && x.metric === m);
     return r?.value === null || r?.value === undefined ? 'n/a' : String(r.value);
   })]);
-  const directRtt = results.find((r) => r.target === 'direct' && r.metric === 'rtt')?.value;
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   console.log(head.map((h, i) => h.padEnd(w[i])).join('  '));
   for (const r of rows) console.log(r.map((c, i) => c.padEnd(w[i])).join('  '));
@@ -484,12 +547,18 @@ function printTable(targets: string[], metrics: string[]): void {
       }).join('  ')}`);
     }
   }
-  if (directRtt) {
-    console.log(`added RTT vs direct: ${targets.filter((t) => t !== 'direct').map((t) => {
-      const v = results.find((r) => r.target === t && r.metric === 'rtt')?.value;
-      return v ? `${t} +${(v - directRtt).toFixed(1)} µs` : `${t} n/a`;
-    }).join(', ')}`);
-  }
+  for (const m of metrics.filter((x) => x === 'rtt' || x === 'rtt_1cpu')) printAddedRtt(targets, m);
+}
+
+/** printAddedRtt prints what each balancer adds to direct's round trip in one RTT metric */
+function printAddedRtt(targets: string[], metric: string): void {
+  const value = (t: string) => results.find((r) => r.target === t && r.metric === metric)?.value;
+  const base = value('direct');
+  if (!base) return;
+  console.log(`added RTT vs direct (${metric}): ${targets.filter((t) => t !== 'direct').map((t) => {
+    const v = value(t);
+    return v ? `${t} ${v >= base ? '+' : ''}${(v - base).toFixed(1)} µs` : `${t} n/a`;
+  }).join(', ')}`);
 }
 
 main().catch((err) => {
