@@ -679,8 +679,8 @@ export function proxyHandshake(desc: usize, scr: usize, rec: u32, out: bool, l2:
 
 /**
  * hitFast is pass 3's lean path for the packets most traffic is made of: an IPv4 TCP segment that
- * carries ACK and no SYN, FIN or RST, of an ESTABLISHED NAT session, or a UDP datagram of a NAT
- * session (index slot value `v`, the record in cache after pass 2b) on a director without
+ * carries ACK and no SYN, FIN or RST, of an ESTABLISHED NAT or Full-NAT session, or a UDP
+ * datagram of such a session (index slot value `v`, the record in cache after pass 2b) on a director without
  * extension records (`plain`). For it the general path (handleFound, forward) does nothing it
  * does not do here: a TCP state stays ESTABLISHED in both directions (tcp_state.ts, rows "ack" at
  * sES), UDP has no state; no state change, event, stream edit or SYN-proxy step. Every check
@@ -692,8 +692,11 @@ export function proxyHandshake(desc: usize, scr: usize, rec: u32, out: bool, l2:
   const rec = recOf(v);
   const c = connAddress(rec);
   const flags = load<u8>(c + CONN_FLAGS);
-  // NAT (FWD_NAT is 0) and not a quarantined tuple
-  if ((flags & (CONNF_DETACHED | CONNF_FWD_MASK)) != <u8>(FWD_NAT << CONNF_FWD_SHIFT)) return false;
+  // NAT or Full-NAT, and not a quarantined tuple
+  if (flags & CONNF_DETACHED) return false;
+  const fwd = <u32>((flags & CONNF_FWD_MASK) >> CONNF_FWD_SHIFT);
+  if (fwd != FWD_NAT && fwd != FWD_FNAT) return false;
+  const fnat = fwd == FWD_FNAT;
   const tcp = proto == IPPROTO_TCP;
   if (tcp) {
     if (load<u8>(c + CONN_STATE) != TCP_S_ESTABLISHED) return false;
@@ -717,7 +720,8 @@ export function proxyHandshake(desc: usize, scr: usize, rec: u32, out: bool, l2:
   store<u32>(c + CONN_EXPIRES, now + timeoutMs(tcp ? TCP_S_ESTABLISHED : TO_UDP));
   let outDev: u32;
   if (out) {
-    natOut(ip, l4, proto, c, partial);
+    if (fnat) fnatOut(ip, l4, proto, c, partial);
+    else natOut(ip, l4, proto, c, partial);
     outDev = <u32>load<u8>(c + CONN_CDEV);
     if (l2) setMacs(frame, c + CONN_CMAC, devAddress(outDev) + DEV_MAC);
   } else {
@@ -727,7 +731,8 @@ export function proxyHandshake(desc: usize, scr: usize, rec: u32, out: bool, l2:
       copy6(c + CONN_CMAC, frame + ETH_SRC);
       store<u8>(c + CONN_CDEV, <u8>inDev);
     }
-    natIn(ip, l4, proto, c, partial);
+    if (fnat) fnatIn(ip, l4, proto, c, partial);
+    else natIn(ip, l4, proto, c, partial);
     if (l2) drIn(frame, r, devAddress(outDev) + DEV_MAC);
   }
   countTraffic(svc, rs, out, tot);
@@ -785,7 +790,8 @@ export function processBatch(count_: u32, now: u32, mode: u32): u32 {
     const desc = descBase + i * DESC_SIZE;
     const scr = scrBase + i * SCR_SIZE;
     const cls = load<u8>(scr + SCR_CLASS);
-    if (cls == CLASS_IN || cls == CLASS_OUT) {
+    // CLASS_LIP: a Full-NAT server's reply to a local address (handle() would look it up the same way)
+    if (cls == CLASS_IN || cls == CLASS_OUT || cls == CLASS_LIP) {
       const proto = <u32>load<u8>(scr + SCR_PROTO);
       const v = lookupScr(scr, proto);
       if (plain && v != 0 && hitFast(desc, scr, v, proto, l2, vnet, inDev, now)) {

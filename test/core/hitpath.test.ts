@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as abi from '../../src/dataplane/abi.js';
 import type { Capacities } from '../../src/dataplane/memory-map.js';
+import type { SessionView } from '../../src/dataplane/tables.js';
 import {
   CIP, CLIENT_MAC, CoreHarness, DEV0_MAC, DEV1_MAC, FLAVOURS, RIPS, RS_MACS, VIP, realServerEntry,
   type BatchOptions, type FrameResult,
@@ -20,6 +21,7 @@ const S = 1000;
 const CLIENTS = 12;
 const OTHER_MAC = '02:00:00:00:0c:77';
 const UDP_PORT = 53;
+const FNAT_PORT = 81;
 
 interface Variant { name: string; l3: boolean; vnet: boolean; connStats: boolean }
 const VARIANTS: Variant[] = [
@@ -39,6 +41,8 @@ class Pair {
   readonly rsOf = new Map<number, number>();
   /** the real server each client's UDP session went to */
   readonly udpRsOf = new Map<number, number>();
+  /** each client's Full-NAT session (its server, local address and port) */
+  readonly fnatOf = new Map<number, SessionView>();
 
   constructor(flavour: 'release' | 'debug', readonly v: Variant) {
     const caps: Partial<Capacities> = { connStats: v.connStats };
@@ -48,11 +52,14 @@ class Pair {
       h.service(0, { forwarding: 'nat', connectionLog: v.connStats }, [realServerEntry(0), realServerEntry(1)]);
       h.service(1, { forwarding: 'nat', protocol: 'udp', port: UDP_PORT, connectionLog: v.connStats },
         [realServerEntry(2), realServerEntry(3)], 2);
+      h.service(2, { forwarding: 'fullnat', port: FNAT_PORT, connectionLog: v.connStats }, [realServerEntry(4), realServerEntry(5)], 4);
       if (v.l3) {
         h.tables.setNextHop(0, '00:00:00:00:00:00');
         h.tables.setNextHop(1, '00:00:00:00:00:00');
         h.tables.setNextHop(2, '00:00:00:00:00:00');
         h.tables.setNextHop(3, '00:00:00:00:00:00');
+        h.tables.setNextHop(4, '00:00:00:00:00:00');
+        h.tables.setNextHop(5, '00:00:00:00:00:00');
       }
     }
   }
@@ -87,6 +94,21 @@ class Pair {
     return this.wrap(udpPacket({ src: RIPS[rs], dst: CIP }, {
       sport: 5353, dport: clientPort(k), payload: new Uint8Array(payload).fill(0x40 + k), noChecksum,
     }), 1, RS_MACS[rs]);
+  }
+
+  /** a segment of client k to the Full-NAT service */
+  fnatFromClient(k: number, flags: string, payload = 0): Uint8Array {
+    return this.wrap(tcpPacket({ src: CIP, dst: VIP }, {
+      sport: clientPort(k), dport: FNAT_PORT, flags, payload: new Uint8Array(payload).fill(0x20 + k),
+    }), 0);
+  }
+
+  /** the Full-NAT server's segment to the local address and port its session was given */
+  fnatFromServer(k: number, flags: string, payload = 0): Uint8Array {
+    const s = this.fnatOf.get(k)!;
+    return this.wrap(tcpPacket({ src: s.rip, dst: s.lip! }, {
+      sport: 8080, dport: s.lport, flags, payload: new Uint8Array(payload).fill(0x60 + k),
+    }), 1, RS_MACS[s.realServer]);
   }
 
   /** run one batch through both cores and compare everything; returns the fast core's results */
@@ -165,6 +187,18 @@ for (const flavour of FLAVOURS) {
           p.run(udp.map((k) => p.udpFromServer(k, 3 * k + round, k % 3 === 0)), now++, 1);
           p.run(udp.map((k) => p.udpFromClient(k, 5 * k + round, k % 4 === 1)), now++, 0);
         }
+        // Full-NAT: handshakes (the general path), data both ways (the lean path), then a FIN and a RST
+        p.run(udp.map((k) => p.fnatFromClient(k, 'S')), now++, 0);
+        for (const s of p.fast.sessions(now)) if (s.vport === FNAT_PORT) p.fnatOf.set(s.clientPort - clientPort(0), s);
+        assert.equal(p.fnatOf.size, CLIENTS, 'a Full-NAT session per client');
+        p.run(udp.map((k) => p.fnatFromServer(k, 'SA')), now++, 1);
+        p.run(udp.map((k) => p.fnatFromClient(k, 'A')), now++, 0);
+        for (let round = 0; round < 2; round++) {
+          p.run(udp.map((k) => p.fnatFromClient(k, 'PA', 7 * k + round)), now++, 0);
+          p.run(udp.map((k) => p.fnatFromServer(k, round ? 'PA' : 'A', 11 * k)), now++, 1);
+        }
+        p.run([p.fnatFromClient(0, 'FA'), p.fnatFromClient(1, 'RA'), p.fnatFromClient(2, 'PA', 4)], now++, 0);
+        p.run([p.fnatFromServer(0, 'A'), p.fnatFromServer(1, 'A'), p.fnatFromServer(2, 'A')], now++, 1);
         // a UDP session whose timer ran out before the sweep saw it: a new session
         const udpIdle = now + p.fast.tables.timeoutMs('udp') + 1;
         p.run([p.udpFromClient(0, 4)], udpIdle, 0);
