@@ -9,8 +9,8 @@ export const MAX_WORKERS = 16;
 
 /**
  * director.workers when the config is silent: one. The shared session table's readers-writer
- * lock (assembly/mem.ts) lets workers forward established NAT hits at once, but new connections,
- * state changes and Full-NAT still run in turn (the end-to-end suite runs every mode on one and
+ * lock (assembly/mem.ts) lets workers forward established NAT and Full-NAT hits at once, but new
+ * connections, state changes, DR, TUN and IPv6 still run in turn (the end-to-end suite runs every mode on one and
  * on two); the default becomes the cores available (os.availableParallelism()) once those take
  * striped locks and two workers beat one end to end (bench/README.md).
  */
