@@ -32,6 +32,7 @@ import { waitForLine } from '../../src/lab/netns.js';
 import { LAB_LIPS_TAP, LAB_LIPS_TUN, LAB_VIP_TUN, startDirector } from '../../src/lab/lab-director.js';
 import { startNginx } from '../../src/lab/nginx.js';
 import { parseRuntime, type Runtime } from '../../src/sys/runtime.js';
+import { pinGroups } from './pin.js';
 
 const { values } = parseArgs({
   options: {
@@ -356,46 +357,6 @@ async function pingPong(topo: Topology, t: Target): Promise<number | null> {
   const m = /avg-latency=([\d.]+)/.exec(out) ?? /avg-lat=\s*([\d.]+)/.exec(out);
   // sockperf reports half the round trip: double it
   return m ? Number(m[1]) * 2 : null;
-}
-
-/** groupTasks lists every thread (/proc/PID/task) of every process in a process group */
-function groupTasks(pgid: number): string[] {
-  let pids: string[];
-  try {
-    pids = execFileSync('pgrep', ['-g', String(pgid)], { encoding: 'utf8' }).split('\n').filter(Boolean);
-  } catch {
-    return []; // pgrep exits 1 when the group is gone
-  }
-  return pids.flatMap((pid) => {
-    try { return readdirSync(`/proc/${pid}/task`); } catch { return []; }
-  });
-}
-
-/**
- * pinGroups puts every thread of the given process groups on `cpu` and returns a function that
- * gives each thread back the CPU list it had. Per thread, not `taskset -a` per process: restoring
- * then needs no assumption about what the threads had (the servers run on 1, the rest on 0-1).
- */
-function pinGroups(pgids: number[], cpu: number): () => void {
-  const saved: [string, string][] = [];
-  const restore = () => {
-    for (const [tid, list] of saved) {
-      try { execFileSync('taskset', ['-p', '-c', list, tid], { stdio: 'ignore' }); } catch { /* the thread ended */ }
-    }
-  };
-  try {
-    for (const tid of pgids.flatMap(groupTasks)) {
-      const list = /list: (\S+)/.exec(execFileSync('taskset', ['-c', '-p', tid], { encoding: 'utf8' }))?.[1];
-      if (!list) continue;
-      saved.push([tid, list]);
-      execFileSync('taskset', ['-p', '-c', String(cpu), tid], { stdio: 'ignore' });
-    }
-  } catch (err) {
-    // a thread that ended between pgrep and taskset: undo what was done, fail the metric
-    restore();
-    throw err;
-  }
-  return restore;
 }
 
 const METRICS: Record<string, { unit: string; run: (topo: Topology, t: Target) => Promise<number | null> }> = {

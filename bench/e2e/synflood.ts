@@ -17,11 +17,11 @@
 // machine would leave the director its CPU; the kernel's delivery of the flood into the TAP
 // still runs on either, and the servers, the client and iperf3 float.
 // Run it under the machine lock: flock /tmp/wlvs-heavy.lock npm run bench:synflood
-import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildTopology, type Topology } from '../../src/lab/topology.js';
+import { pinGroups } from './pin.js';
 import {
   LAB_VIP_TAP, type RunningDirector, labConfig, rsGatewayFor, startDirector, startRealServers,
 } from '../../src/lab/lab-director.js';
@@ -114,10 +114,8 @@ const pct = (xs: number[], p: number) => {
 
 /** pinDirector puts every thread of every process of the director's group (its workers too) on `cpu` */
 function pinDirector(dir: RunningDirector, cpu: number): void {
-  const pgid = dir.child.pid;
-  if (!pgid) return;
-  const pids = execFileSync('pgrep', ['-g', String(pgid)], { encoding: 'utf8' }).split('\n').filter(Boolean);
-  for (const pid of pids) execFileSync('taskset', ['-a', '-p', '-c', String(cpu), pid], { stdio: 'ignore' });
+  // for the rest of the run: the director is stopped after it, so nothing to restore
+  if (dir.child.pid) pinGroups([dir.child.pid], cpu);
 }
 
 async function floodRun(topo: Topology, defence: Defence): Promise<FloodRow> {
