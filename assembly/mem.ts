@@ -88,22 +88,20 @@ export function unlockTable(): void {
 }
 
 /**
- * readLockTable takes the lock shared with other readers (multi-lane layouts only: true), once no
- * writer holds it or waits for it
+ * readLockTable takes the lock shared with other readers, once no writer holds it or waits for
+ * it; only process() takes it, and only when multiLane()
  */
-export function readLockTable(): bool {
-  if (!multiLane()) return false;
+export function readLockTable(): void {
   const at = lockWord();
   let spins: u32 = 0;
   while (true) {
     const v = atomic.load<u32>(at);
     if ((v & (TABLE_WRITER | TABLE_WAITING)) == 0) {
-      if (atomic.cmpxchg<u32>(at, v, v + 1) == v) return true;
+      if (atomic.cmpxchg<u32>(at, v, v + 1) == v) return;
       continue;
     }
     backoff(++spins, v);
   }
-  return true;
 }
 
 /** readUnlockTable drops this reader */
