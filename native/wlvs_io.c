@@ -42,6 +42,15 @@
 #include "abi.h"
 #include "steering.h"
 
+// UDP segmentation offload on TUN/TAP (Linux 6.2); older headers do not name it
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#endif
+#ifndef TUN_F_USO6
+#define TUN_F_USO6 0x40
+#endif
+#define TUN_F_USO (TUN_F_USO4 | TUN_F_USO6)
+
 // queues a multi-queue TUN/TAP gets at most: one per data-path worker (director.workers <= 16)
 #define WLVS_MAX_QUEUES 16
 
@@ -103,7 +112,9 @@ static int get_bool_prop(napi_env env, napi_value obj, const char* key) {
 
 // open_queue attaches one fd to the device `name` (creating it on the first queue); -errno on failure.
 // Every queue gets its own vnet header size and offloads: the kernel keeps them per queue file.
-static int open_queue(const char* name, size_t len, int tap, int vnet, int mq, uint32_t offload,
+// A kernel older than 6.2 refuses the UDP segmentation bits (EINVAL): the queue then opens without
+// them and *offload says so, so every later queue asks for what the first one got.
+static int open_queue(const char* name, size_t len, int tap, int vnet, int mq, uint32_t* offload,
     char* actual, const char** what) {
   int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) { *what = "open /dev/net/tun"; return -errno; }
@@ -121,7 +132,12 @@ static int open_queue(const char* name, size_t len, int tap, int vnet, int mq, u
   }
   if (vnet) {
     int sz = WLVS_VNET_HDR_LEN;
-    if (ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0 || ioctl(fd, TUNSETOFFLOAD, (unsigned long)offload) < 0) {
+    int ok = ioctl(fd, TUNSETVNETHDRSZ, &sz) == 0;
+    if (ok && ioctl(fd, TUNSETOFFLOAD, (unsigned long)*offload) < 0) {
+      ok = errno == EINVAL && (*offload & TUN_F_USO) && ioctl(fd, TUNSETOFFLOAD, (unsigned long)(*offload & ~TUN_F_USO)) == 0;
+      if (ok) *offload &= ~TUN_F_USO;
+    }
+    if (!ok) {
       int e = errno;
       close(fd);
       *what = "TUNSETVNETHDRSZ/TUNSETOFFLOAD";
@@ -132,7 +148,9 @@ static int open_queue(const char* name, size_t len, int tap, int vnet, int mq, u
   return fd;
 }
 
-// ── openTun(name, { tap, vnet, offload, multiQueue, queues, steering }) -> { fd, fds, name, steering } ──
+// ── openTun(name, { tap, vnet, offload, multiQueue, queues, steering }) -> { fd, fds, name, offload, steering } ──
+// `offload`: the TUNSETOFFLOAD bits the device took (the asked ones, without TUN_F_USO* on a
+// kernel without UDP segmentation offload).
 // `queues` fds on one device (default 1; more than one needs multiQueue): queue i is fds[i], and
 // fd is fds[0]. With `steering` and more than one queue, the flow-hash steering program
 // (steering.c) picks the queue of every frame the kernel sends; the result's `steering` is
@@ -170,7 +188,7 @@ static napi_value open_tun(napi_env env, napi_callback_info cbinfo) {
   for (; n < queues; n++) {
     const char* what = "";
     int fd = open_queue(n == 0 ? name : actual, n == 0 ? len : strnlen(actual, IFNAMSIZ - 1), tap, vnet, mq,
-        offload, actual, &what);
+        &offload, actual, &what);
     if (fd >= 0) { fds[n] = fd; continue; }
     for (uint32_t k = 0; k < n; k++) close(fds[k]);
     if (-fd == EINVAL && mq && if_nametoindex(n == 0 ? name : actual) != 0) {
@@ -194,6 +212,8 @@ static napi_value open_tun(napi_env env, napi_callback_info cbinfo) {
   CHECK(napi_set_named_property(env, out, "fds", arr));
   CHECK(napi_create_string_utf8(env, actual, NAPI_AUTO_LENGTH, &v));
   CHECK(napi_set_named_property(env, out, "name", v));
+  CHECK(napi_create_uint32(env, offload, &v));
+  CHECK(napi_set_named_property(env, out, "offload", v));
   if (n > 1 && steer) {
     char log[1024], msg[1200];
     int r = wlvs_attach_steering(fds[0], tap, log, sizeof log);

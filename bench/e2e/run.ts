@@ -15,7 +15,10 @@
 // A wlvs target runs the director on --runtime (node by default); NAME@node or NAME@deno in
 // --targets picks the runtime per target, so both can be measured side by side in one run.
 // Metrics: TCP throughput with 1 and 4 streams (iperf3), small-packet UDP pps (trafgen, 106-byte
-// frames over 16 flows, counted by a stateless nft counter at the real servers), new TCP
+// frames over 16 flows, counted by a stateless nft counter at the real servers; udp_gso: 64-byte
+// datagrams again, sent by 16 sockets with UDP_SEGMENT in bursts of 64, as QUIC stacks send, so a
+// kernel and a balancer that keep super-packets whole move 64 datagrams for one; not in the
+// default list), new TCP
 // connections per second (wrk, Connection: close, against nginx), and round-trip time
 // (sockperf ping-pong over TCP, client and server pinned to CPUs; rtt_1cpu: the same with the
 // client, the server and every thread of the balancer on CPU 0, issue 12's "pinned to one CPU").
@@ -332,14 +335,44 @@ async function startServers(topo: Topology): Promise<void> {
   await new Promise((r) => setTimeout(r, 500));
 }
 
+/** the payload of every benchmark datagram (udp_pps and udp_gso) */
+const UDP_PAYLOAD = 64;
+
+/**
+ * udpCount: datagrams the real servers' nft counters saw. A super-packet (kept whole by GRO, by a
+ * UDP_SEGMENT sender and by whatever forwarded it) passes the input hook as one packet of one IP
+ * and UDP header and many payloads, so the count is (bytes - 28 × packets) / payload.
+ */
 async function udpCount(topo: Topology): Promise<number> {
   let n = 0;
   for (const r of topo.realServers) {
     const out = await topo.lab.exec(r.role, 'nft', ['list', 'table', 'inet', 'wlvscount']);
-    n += Number(/packets (\d+)/.exec(out)?.[1] ?? 0);
+    const m = /packets (\d+) bytes (\d+)/.exec(out);
+    if (m) n += (Number(m[2]) - 28 * Number(m[1])) / UDP_PAYLOAD;
   }
   return n;
 }
+
+// udp_gso's sender, in the client namespace: 16 connected sockets (16 flows), each send one
+// burst of 64 datagrams cut by the kernel (UDP_SEGMENT); argv = address, port, seconds
+const GSO_SENDER = `
+import socket, sys, time
+addr, port, secs = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+socks = []
+for i in range(16):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_UDP, 103, ${UDP_PAYLOAD})  # UDP_SEGMENT
+    s.connect((addr, port))
+    socks.append(s)
+buf = b'A' * (${UDP_PAYLOAD} * 64)
+end = time.time() + secs
+while time.time() < end:
+    for s in socks:
+        try:
+            s.send(buf)
+        except OSError:
+            pass  # ECONNREFUSED from an earlier ICMP, ENOBUFS: the next burst goes on
+`;
 
 async function nextHopMac(topo: Topology, address: string): Promise<string> {
   await topo.lab.exec(topo.client.role, 'ping', ['-c', '1', '-W', '1', address]).catch(() => undefined);
@@ -377,10 +410,21 @@ const METRICS: Record<string, { unit: string; run: (topo: Topology, t: Target) =
       const conf = join(work, 'trafgen.cfg');
       // 14 + 20 + 8 + 64 = 106-byte frames, 16 flows by source port
       writeFileSync(conf, `{ eth(da=${mac}, sa=${srcMac}, type=0x0800), ipv4(saddr=${topo.client.address}, daddr=${t.address}, ttl=64),` +
-        ` udp(sp=dinc(10000, 10015), dp=${UDP_PORT}), fill(0x41, 64) }\n`);
+        ` udp(sp=dinc(10000, 10015), dp=${UDP_PORT}), fill(0x41, ${UDP_PAYLOAD}) }\n`);
       const before = await udpCount(topo);
       await topo.lab.exec(topo.client.role, 'timeout', ['-s', 'INT', String(T), 'taskset', '-c', '0', 'trafgen', '--dev', 'eth0',
         '--conf', conf, '--cpus', '1', '-q'], (T + 10) * 1000).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 500));
+      return (await udpCount(topo) - before) / T / 1000;
+    },
+  },
+  udp_gso: {
+    unit: 'kpps',
+    run: async (topo, t) => {
+      if (!t.udp) return null;
+      const before = await udpCount(topo);
+      await topo.lab.exec(topo.client.role, 'taskset', ['-c', '0', 'python3', '-c', GSO_SENDER, t.address, String(UDP_PORT),
+        String(T)], (T + 10) * 1000);
       await new Promise((r) => setTimeout(r, 500));
       return (await udpCount(topo) - before) / T / 1000;
     },

@@ -116,7 +116,7 @@ function proxyMss(spec: DirectorSpec): number {
 export function planLayout(spec: DirectorSpec): { layout: Layout; offload: boolean; tso: boolean } {
   const tunMode = spec.services.some((s) => s.forwarding === 'tun' || s.realServers.some((r) => r.forwarding === 'tun'));
   const offload = spec.devices.every((d) => d.offload);
-  // TSO super-packets cannot be carried inside IP-in-IP (no virtio GSO type for it), nor
+  // TSO and USO super-packets cannot be carried inside IP-in-IP (no virtio GSO type for it), nor
   // translated by NAT64 (their GSO type names the family)
   const tso = offload && !tunMode && !hasNat64(spec);
   const l2 = spec.devices[0].kind === 'tap';
@@ -381,6 +381,11 @@ export class Director {
           txqueuelen: d.txqueuelen, steering: (spec.queueSteering ?? 'flow-hash') === 'flow-hash',
           ...(d.kind === 'tap' ? { directorMac: mac } : {}),
         });
+        // segmentation offloads asked for: say whether this kernel also hands over UDP's (6.2+)
+        if (tso && open.udpSegmentation !== undefined) {
+          log.info({ event: 'offload', device: open.name, tcp: true, udp: open.udpSegmentation },
+            open.udpSegmentation ? 'TCP and UDP super-packets' : 'TCP super-packets only: this kernel has no UDP segmentation offload on TUN/TAP');
+        }
         const first = (family: 4 | 6) =>
           d.addresses.map((a) => parseCidr(a)).find((c) => c.family === family)?.address ?? null;
         devices.push({

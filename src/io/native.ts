@@ -13,6 +13,9 @@ export const TUN_F_CSUM = 0x01;
 export const TUN_F_TSO4 = 0x02;
 export const TUN_F_TSO6 = 0x04;
 export const TUN_F_TSO_ECN = 0x08;
+/** UDP segmentation offload (Linux 6.2): the kernel takes only both together */
+export const TUN_F_USO4 = 0x20;
+export const TUN_F_USO6 = 0x40;
 
 /** `queues` (default 1) fds on one device; more than one needs multiQueue (IFF_MULTI_QUEUE) */
 export interface TunOptions {
@@ -28,7 +31,9 @@ type Handle = { readonly [handle]: true };
 
 interface Binding {
   /** `steering` (queues > 1 and opts.steering only): "flow-hash" when attached, else "kernel: <why not>" */
-  openTun(name: string, opts: TunOptions): { fd: number; fds: number[]; name: string; steering?: string };
+  /** `offload`: the TUNSETOFFLOAD bits the device took (without TUN_F_USO* on a kernel that has none) */
+  openTun(name: string, opts: TunOptions):
+  { fd: number; fds: number[]; name: string; offload: number; steering?: string };
   closeFd(fd: number): void;
   /** a raw socket for an IP protocol; family 6: AF_INET6 (what follows the IPv6 headers is read) */
   openRawSocket(protocol: number, family?: 4 | 6): number;

@@ -36,7 +36,7 @@ export interface DeviceOptions {
   bridge: string | null;
   /** IFF_VNET_HDR: the kernel hands over partial checksums */
   vnet: boolean;
-  /** with vnet: also accept TSO super-packets (up to 64 KiB) */
+  /** with vnet: also accept TSO and USO super-packets (up to 64 KiB) */
   tso: boolean;
   /** TAP: the MAC wlvs answers with on the segment; the device's own MAC is derived from it (tapDeviceMac) */
   directorMac?: string;
@@ -56,6 +56,8 @@ export interface OpenDevice {
   /** the fd of each queue (queue i is served by worker i; queues[0] === fd); absent: just `fd` */
   queues?: number[];
   vnet: boolean;
+  /** the kernel hands over UDP super-packets (TUN_F_USO4/6 taken: with tso, on Linux 6.2 and later) */
+  udpSegmentation?: boolean;
   /** multi-queue only: "flow-hash", or why the kernel's flow table picks the queues ("kernel: ...") */
   steering?: string;
 }

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as abi from '../../src/dataplane/abi.js';
 import { CIP, CLIENT_MAC, CoreHarness, DEV0_MAC, DEV1_MAC, FLAVOURS, RIPS, RS_MACS, VIP, realServerEntry } from './harness.js';
-import { allChecksumsOk, decodeFrame, ethernet, ipToBytes, onesSum, tcpPacket } from '../oracle/packet.js';
+import { allChecksumsOk, decodeFrame, ethernet, ipToBytes, onesSum, tcpPacket, udpPacket } from '../oracle/packet.js';
 
 /** partialize turns a finished TCP packet into what a NEEDS_CSUM sender hands over. */
 function partialize(ip: Uint8Array): Uint8Array {
@@ -34,14 +34,34 @@ function vnetHeader(csumStart: number, csumOffset: number, gso = 0): Uint8Array 
 }
 
 /** expectedPartial: the pseudo-header sum a correct rewrite leaves in the field. */
-function expectedPartial(src: string, dst: string, l4len: number): number {
+function expectedPartial(src: string, dst: string, l4len: number, proto = 6): number {
   const ph = new Uint8Array(12);
   ph.set(ipToBytes(src), 0);
   ph.set(ipToBytes(dst), 4);
-  ph[9] = 6;
+  ph[9] = proto;
   ph[10] = l4len >> 8;
   ph[11] = l4len & 0xff;
   return onesSum(ph);
+}
+
+// virtio_net.h: a UDP super-packet, cut by the kernel into gso_size datagrams (USO, Linux 6.2)
+const VIRTIO_NET_HDR_GSO_UDP_L4 = 5;
+
+/**
+ * udpSuper is what a TAP with TUN_F_USO4 hands over for a GSO sender's burst (or what GRO
+ * forwarding aggregated): one IPv4 header, one UDP header whose length covers the whole payload,
+ * the pseudo-header sum in the checksum field, and a virtio header naming the segment size
+ */
+function udpSuper(src: string, dst: string, sport: number, dport: number, payload: Uint8Array, gsoSize: number) {
+  const p = udpPacket({ src, dst }, { sport, dport, payload }).slice();
+  const s = expectedPartial(src, dst, p.length - 20, 17);
+  p[26] = s >> 8;
+  p[27] = s & 0xff;
+  const v = vnetHeader(34, 6, VIRTIO_NET_HDR_GSO_UDP_L4);
+  const dv = new DataView(v.buffer);
+  dv.setUint16(2, 42, true);
+  dv.setUint16(4, gsoSize, true);
+  return { packet: p, vnet: v };
 }
 
 for (const flavour of FLAVOURS) {
@@ -66,6 +86,45 @@ for (const flavour of FLAVOURS) {
       assert.equal(back.dst, CIP);
       assert.equal((back.bytes[36] << 8) | back.bytes[37], expectedPartial(VIP, CIP, 120));
     });
+
+    for (const forwarding of ['nat', 'fullnat'] as const) {
+      it(`${forwarding}: a UDP super-packet (USO) keeps its virtio header and leaves with the pseudo-header sum of the new addresses, first and established`, () => {
+        const h = new CoreHarness(flavour).standard();
+        h.service(0, { forwarding, protocol: 'udp', port: 53 }, [realServerEntry(0, { port: 5353 })]);
+        // three 500-byte datagrams (the harness's slots hold 2 KiB; a real TAP's, 64 KiB)
+        const payload = new Uint8Array(1500).map((_, i) => (i * 7) & 0xff);
+        let cport = 0;
+        // the first datagram creates the session (general path), the second is an established
+        // hit (the lean path on a director without extension records)
+        for (const now of [1, 2]) {
+          const q = udpSuper(CIP, VIP, 40000, 53, payload, 500);
+          const r = h.one(ethernet(DEV0_MAC, CLIENT_MAC, q.packet), now, { vnet: true, vnetHeaders: [q.vnet] });
+          assert.equal(r.verdict, abi.VERDICT_FORWARD, abi.DROP_REASON_NAMES[r.reason]);
+          const ip = decodeFrame(r.out, true).ip!;
+          assert.ok(ip.headerChecksumOk);
+          assert.equal(ip.dst, RIPS[0]);
+          assert.equal(ip.totalLength, q.packet.length);
+          const dv = new DataView(ip.bytes.buffer, ip.bytes.byteOffset);
+          assert.equal(dv.getUint16(22), 5353, 'destination port: the real server\'s');
+          assert.equal(dv.getUint16(24), 1508, 'UDP length still covers the whole payload');
+          assert.equal(dv.getUint16(26), expectedPartial(ip.src, ip.dst, 1508, 17));
+          assert.deepEqual([...ip.bytes.subarray(28)], [...payload]);
+          assert.deepEqual(r.vnet, q.vnet, 'virtio header (GSO type, segment size) passes through');
+          if (forwarding === 'fullnat') assert.notEqual(ip.src, CIP);
+          cport = dv.getUint16(20);
+          if (now === 1) continue;
+          // the server's answer, a super-packet too, goes back from the VIP
+          const a = udpSuper(RIPS[0], ip.src, 5353, cport, payload.subarray(0, 1000), 500);
+          const o = h.one(ethernet(DEV1_MAC, RS_MACS[0], a.packet), 3, { dev: 1, vnet: true, vnetHeaders: [a.vnet] });
+          assert.equal(o.verdict, abi.VERDICT_FORWARD, abi.DROP_REASON_NAMES[o.reason]);
+          const back = decodeFrame(o.out, true).ip!;
+          const bv = new DataView(back.bytes.buffer, back.bytes.byteOffset);
+          assert.deepEqual([back.src, back.dst, bv.getUint16(20), bv.getUint16(22)], [VIP, CIP, 53, 40000]);
+          assert.equal(bv.getUint16(26), expectedPartial(VIP, CIP, 1008, 17));
+          assert.deepEqual(o.vnet, a.vnet);
+        }
+      });
+    }
 
     it('TUN mode finishes the checksum in software and clears NEEDS_CSUM', () => {
       const h = new CoreHarness(flavour).standard();
