@@ -21,8 +21,10 @@
 // │                       order the host likes; found via the header   │
 // └───────────────────────────────────────────────────────────────────┘
 
+// 10: one event ring for every lane, in lane 0's header (a core of ABI 9 would write lane 1's
+// events through a lane header that no longer names a ring)
 // @ts-ignore: decorator
-@inline export const ABI_VERSION: u32 = 9;
+@inline export const ABI_VERSION: u32 = 10;
 // @ts-ignore: decorator
 @inline export const MAGIC: u32 = 0x53564c57; // "WLVS" little-endian
 // @ts-ignore: decorator
@@ -174,8 +176,9 @@
 @inline export const MAX_LANES: u32 = 16;
 // lane-scoped fields (read at the current lane's header): HDR_BATCH_FLAGS, HDR_BATCH_DEV,
 // HDR_SLOT_BASE, HDR_DESC_BASE, HDR_SCRATCH_BASE, HDR_STATS_BASE, HDR_SVC_STATS_BASE,
-// HDR_RS_STATS_BASE, HDR_EVT_BASE, HDR_EVT_HEAD, HDR_EVT_TAIL, HDR_SWEEP_CURSOR, HDR_HOLD_BASE,
-// HDR_HOLD_WAITING, HDR_HOLD_READY, HDR_EMIT_BASE, HDR_EMIT_COUNT, HDR_EVICT_CURSOR, HDR_SINK
+// HDR_RS_STATS_BASE, HDR_SWEEP_CURSOR, HDR_HOLD_BASE, HDR_HOLD_WAITING, HDR_HOLD_READY,
+// HDR_EMIT_BASE, HDR_EMIT_COUNT, HDR_EVICT_CURSOR, HDR_SINK. The event ring (HDR_EVT_*) is
+// the table's, in lane 0's header: its events come in the order the table changed (events.ts)
 // per-connection counters for connection logs (CONNSTATS_SIZE each, indexed like the session
 // records), or 0 when no service logs its connections (connstats.ts)
 // @ts-ignore: decorator

@@ -8,12 +8,11 @@ import {
   CEND_EVICTED, CEND_FIN, CEND_FLUSHED, CEND_RST, CEND_TIMEOUT, CONN_SVC, CONNSTATS_SIZE, CST_BYTES_IN,
   CST_BYTES_OUT, CST_CREATED, CST_FLAGS, CST_LAST, CST_PKTS_IN, CST_PKTS_OUT, CSTF_EVICTED, CSTF_FIN,
   CSTF_LOGGED, CSTF_RST, EVT_CONN_END, EVT_CONN_STATS, EVT_REASON, EVT_SIZE, EVT_STATS, EVT_TYPE,
-  HDR_CONNSTATS_BASE, HDR_EVT_BASE, HDR_EVT_CAP, HDR_EVT_HEAD, HDR_EVT_TAIL, HDR_SVC_BASE, HEADER_BASE,
-  SCR_TCPFLAGS, STAT_EVENTS_LOST, SVC_FLAGS2, SVC_SIZE, SVCF2_CONNLOG,
+  HDR_CONNSTATS_BASE, HDR_SVC_BASE,
+  SCR_TCPFLAGS, SVC_FLAGS2, SVC_SIZE, SVCF2_CONNLOG,
 } from './abi';
-import { writeEvent } from './events';
-import { hdr, laneHeader, lhdr } from './mem';
-import { count } from './stats';
+import { eventRecord, eventsFit, publishEvents, writeEvent } from './events';
+import { hdr } from './mem';
 import { TH_FIN, TH_RST } from './wire';
 
 // @ts-ignore: decorator
@@ -98,7 +97,7 @@ function endReason(flags: u8, gone: bool): u8 {
  * the pair is never split; when the ring has no room for both, neither is written and
  * STAT_EVENTS_LOST counts one loss. Unlike emitEvent this does not need OPT_EVENTS: the region
  * exists only when a service logs. The record is disarmed so nothing logs it twice.
- * multi-core: the ring is single-producer, like events.ts.
+ * The ring is the table's, one producer at a time (events.ts).
  */
 export function connStatsEnd(rec: u32, c: usize, gone: bool): void {
   const base = hdr(HDR_CONNSTATS_BASE);
@@ -107,20 +106,14 @@ export function connStatsEnd(rec: u32, c: usize, gone: bool): void {
   const flags = load<u8>(s + CST_FLAGS);
   if ((flags & CSTF_LOGGED) == 0) return;
   store<u8>(s + CST_FLAGS, 0);
-  const cap = hdr(HDR_EVT_CAP);
-  const head = lhdr(HDR_EVT_HEAD);
-  if (head - atomic.load<u32>((laneHeader() + HDR_EVT_TAIL)) + 2 > cap) {
-    count(STAT_EVENTS_LOST, 1);
-    return;
-  }
-  const ring = lhdr(HDR_EVT_BASE);
-  const e = <usize>(ring + (head & (cap - 1)) * EVT_SIZE);
+  if (!eventsFit(2)) return;
+  const e = eventRecord(0);
   writeEvent(e, EVT_CONN_END, c);
   store<u8>(e + EVT_REASON, endReason(flags, gone));
-  const x = <usize>(ring + ((head + 1) & (cap - 1)) * EVT_SIZE);
+  const x = eventRecord(1);
   memory.fill(x, 0, EVT_SIZE);
   store<u8>(x + EVT_TYPE, EVT_CONN_STATS);
   memory.copy(x + EVT_STATS, s, CONNSTATS_SIZE);
   // the copy keeps the flags byte: the host masks it off the bytes-in word
-  atomic.store<u32>((laneHeader() + HDR_EVT_HEAD), head + 2);
+  publishEvents(2);
 }

@@ -1,8 +1,8 @@
 // events.ts — session created/expired/state-changed records for the host (session sync to a
 // backup director, logs). The core writes at head, the host reads at tail; a full ring drops the event and counts
 // STAT_EVENTS_LOST rather than overwrite what the host has not read.
-// The host drains the ring on another thread while process() runs (src/io: the data path runs in a
-// worker): a single-producer single-consumer ring, so head is published with an atomic store after
+// The host drains the ring on another thread while process() runs (src/io: the data path runs in
+// workers): a single-producer (at a time, see emitEvent) single-consumer ring, so head is published with an atomic store after
 // the record is written and tail is read atomically (the host stores it atomically after reading).
 import {
   CONN_CIP, CONN_CPORT, CONN_FLAGS, CONN_LIP, CONN_LPORT, CONN_PROTO, CONN_RIP,
@@ -14,22 +14,42 @@ import {
   CONNX_FLAGS, CONNX_SIZE, EVT_CONNX, EVT_PROXY_MARK,
 } from './abi';
 import { proxyMark } from './clientaddr';
-import { copy6, hdr, laneHeader, lhdr } from './mem';
+import { copy6, hdr } from './mem';
 import { connxAddress } from './seqadj';
 import { count } from './stats';
 
-/** emitEvent copies the session record `rec` into the ring as an event of `type`. */
+/**
+ * emitEvent copies the session record `rec` into the ring as an event of `type`. There is one
+ * ring for every lane (the fields of lane 0's header): each event comes from a change to the
+ * session table, and with more than one lane those run only under the table's exclusive lock
+ * (index.ts; the lean hits of the read lock emit none), so the ring has one producer at a time
+ * and holds the events in the order the table changed. With a ring per lane, drained one after
+ * the other, a SYN-proxied session's "established with its deltas" (the worker of the server's
+ * side) could reach a backup before its "created" (the client's worker) and be undone by it.
+ */
 export function emitEvent(type: u8, rec: usize): void {
-  if ((hdr(HDR_OPTIONS) & OPT_EVENTS) == 0) return;
-  const cap = hdr(HDR_EVT_CAP);
-  const head = lhdr(HDR_EVT_HEAD);
-  // multi-core: one producer per ring; N workers need a ring each (or a CAS on head)
-  if (head - atomic.load<u32>((laneHeader() + HDR_EVT_TAIL)) >= cap) {
+  if ((hdr(HDR_OPTIONS) & OPT_EVENTS) == 0 || !eventsFit(1)) return;
+  writeEvent(eventRecord(0), type, rec);
+  publishEvents(1);
+}
+
+/** eventsFit: `n` more records fit in the ring; when not, STAT_EVENTS_LOST counts one loss */
+export function eventsFit(n: u32): bool {
+  if (hdr(HDR_EVT_HEAD) - atomic.load<u32>(<usize>(HEADER_BASE + HDR_EVT_TAIL)) + n > hdr(HDR_EVT_CAP)) {
     count(STAT_EVENTS_LOST, 1);
-    return;
+    return false;
   }
-  writeEvent(<usize>(lhdr(HDR_EVT_BASE) + (head & (cap - 1)) * EVT_SIZE), type, rec);
-  atomic.store<u32>((laneHeader() + HDR_EVT_HEAD), head + 1);
+  return true;
+}
+
+/** eventRecord: the address of the ring's record `k` places after its head */
+export function eventRecord(k: u32): usize {
+  return <usize>(hdr(HDR_EVT_BASE) + ((hdr(HDR_EVT_HEAD) + k) & (hdr(HDR_EVT_CAP) - 1)) * EVT_SIZE);
+}
+
+/** publishEvents hands the host the `n` records written after the head (an atomic store: after them) */
+export function publishEvents(n: u32): void {
+  atomic.store<u32>(<usize>(HEADER_BASE + HDR_EVT_HEAD), hdr(HDR_EVT_HEAD) + n);
 }
 
 /** writeEvent fills the event record at `e` from session record `rec` */

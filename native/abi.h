@@ -3,7 +3,7 @@
 #ifndef WLVS_ABI_H
 #define WLVS_ABI_H
 
-#define WLVS_ABI_VERSION 9u
+#define WLVS_ABI_VERSION 10u
 #define WLVS_MAGIC 0x53564c57u
 #define WLVS_HEADER_BASE 65536u
 #define WLVS_HEADER_SIZE 1024u

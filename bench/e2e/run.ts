@@ -5,7 +5,8 @@
 //   nftables  in-kernel DNAT (numgen round robin; jhash source affinity for iperf3)
 //   haproxy   HAProxy mode tcp (roundrobin; balance source for iperf3)
 //   nginx     nginx stream proxy, TCP and UDP (round robin; hash $remote_addr for iperf3)
-//   wlvs      this project (NAT over TAP, offloads on)
+//   wlvs      this project (NAT over TAP, offloads on), one data-path worker: every wlvs target
+//             names its count (director.workers' default, one per core, is wlvs-2w here)
 //   wlvs-busy the same with director.busy_poll_us: 200
 //   wlvs-2w   the same with director.workers: 2 (two data-path threads, one queue each)
 //   wlvs-2w-kq  two workers with director.queue_steering: kernel (the device's flow table picks
@@ -234,7 +235,7 @@ ${up('udp9', UDP_PORT, false)}
 let wlvsChild: ChildProcess | null = null;
 interface WlvsVariant {
   busyPollUs?: number; forwarding?: 'nat' | 'fullnat'; device?: 'tap' | 'tun';
-  /** director.workers: data-path threads, one queue of each (multi-queue) device each */
+  /** director.workers: data-path threads, one queue of each (multi-queue) device each (absent: 1) */
   workers?: number;
   /** director.queue_steering */
   queueSteering?: 'flow-hash' | 'kernel';
@@ -273,7 +274,7 @@ function wlvsTarget(name: string, v: WlvsVariant = {}): Target {
           ...(tun ? {} : { routes: [{ to: '0.0.0.0/0', via: `${CLIENT_NET}.254`, device: 'wlvs-ext' }] }),
           sessions: 262144,
           busy_poll_us: v.busyPollUs ?? 0,
-          ...(v.workers ? { workers: v.workers } : {}),
+          workers: v.workers ?? 1,
           ...(v.queueSteering ? { queue_steering: v.queueSteering } : {}),
           ...(fwd === 'fullnat' ? { fullnat: { local_addresses: tun ? LAB_LIPS_TUN : LAB_LIPS_TAP } } : {}),
           admin: { listen: '127.0.0.1:9180', token_file: token },

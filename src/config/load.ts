@@ -2,7 +2,7 @@
 // in, or throws WLVS_ERR_CONFIG_INVALID listing every problem with file, line, column and key.
 // The reference of every key is docs/config.md.
 import { readFileSync } from 'node:fs';
-import { LineCounter, isMap, parseDocument, type Node, type YAMLMap } from 'yaml';
+import { LineCounter, isMap, isScalar, parseDocument, type Node, type YAMLMap } from 'yaml';
 import { WlvsError } from '../errors.js';
 import { DEFAULT_FNAT_QUARANTINE_S, DEFAULT_TIMEOUTS_S } from '../dataplane/memory-map.js';
 import type { ForwardingMode, SchedulerName, SynProxyMode } from '../model/spec.js';
@@ -10,7 +10,7 @@ import type {
   ConnectionLogSpec, DeviceSpec, DirectorSpec, FullnatSpec, HaSpec, HealthSpec, LipSpec, RealServerSpec, RouteSpec,
   ServiceSpec, SynFloodSpec, VrrpSpec,
 } from '../model/spec.js';
-import { DEFAULT_TXQUEUELEN, DEFAULT_WORKERS, MAX_WORKERS, forwardingModes, haAddresses, serverFamily, serviceKey, usesFullnat } from '../model/spec.js';
+import { DEFAULT_TXQUEUELEN, MAX_WORKERS, forwardingModes, haAddresses, serverFamily, serviceKey, usesFullnat } from '../model/spec.js';
 import { familyOf, hostPort as joinHostPort, parseCidr } from '../model/address.js';
 import { clusterSection } from './cluster.js';
 import { type Issue, Reader, addressesOf, hostPort, isCidr, isIpv4 } from './reader.js';
@@ -538,7 +538,7 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
     sessions: r.int(dm, 'sessions', 'director', 16, 1 << 23, 1 << 20),
     batch: r.int(dm, 'batch', 'director', 1, 1024, 256),
     busyPollUs: r.int(dm, 'busy_poll_us', 'director', 0, 1000, 0),
-    workers: r.int(dm, 'workers', 'director', 1, MAX_WORKERS, DEFAULT_WORKERS),
+    ...workersOf(r, dm),
     queueSteering: r.oneOf(dm, 'queue_steering', 'director', ['flow-hash', 'kernel'] as const, 'flow-hash'),
     timeouts,
     unknownPackets: r.oneOf(dm, 'unknown_packets', 'director', ['drop', 'host', 'pass'] as const, 'drop'),
@@ -624,4 +624,18 @@ export function loadConfig(path: string): DirectorSpec {
     throw new WlvsError('WLVS_ERR_CONFIG_READ', `cannot read ${path}: ${(err as Error).message}`);
   }
   return parseConfig(text, path);
+}
+
+/**
+ * director.workers: a count, or absent / `auto`, which leaves it to the director: one worker per
+ * core it may run on (src/director/workers.ts)
+ */
+function workersOf(r: Reader, dm: YAMLMap | null): { workers?: number } {
+  const node = r.get(dm, 'workers');
+  if (node === undefined || (isScalar(node) && (node.value === 'auto' || node.value === null))) return {};
+  if (isScalar(node) && typeof node.value === 'string') {
+    r.problem(node, 'director.workers', `expected auto or an integer 1..${MAX_WORKERS}, got ${JSON.stringify(node.value)}`);
+    return {};
+  }
+  return { workers: r.int(dm, 'workers', 'director', 1, MAX_WORKERS, 1) };
 }

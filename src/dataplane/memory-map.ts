@@ -90,7 +90,6 @@ export interface LaneLayout {
   scratch: Region;
   emit: Region;
   hold: Region;
-  events: Region;
   stats: Region;
   svcStats: Region;
   rsStats: Region;
@@ -248,14 +247,14 @@ export function computeLayout(partial: Partial<Capacities> = {}): Layout {
   // lanes 1..: after everything else, so one worker's layout is exactly what it was before lanes
   const laneHeaders = take((workers - 1) * abi.HEADER_SIZE);
   const lanes: LaneLayout[] = [
-    { header: abi.HEADER_BASE, slots, descriptors, scratch, emit, hold, events, stats, svcStats, rsStats },
+    { header: abi.HEADER_BASE, slots, descriptors, scratch, emit, hold, stats, svcStats, rsStats },
   ];
   for (let i = 1; i < workers; i++) {
     lanes.push({
       header: laneHeaders.base + (i - 1) * abi.HEADER_SIZE,
       descriptors: take(descriptors.size), scratch: take(scratch.size), stats: take(stats.size),
-      svcStats: take(svcStats.size), rsStats: take(rsStats.size), events: take(events.size),
-      hold: take(hold.size), emit: take(emit.size), slots: take(slots.size),
+      svcStats: take(svcStats.size), rsStats: take(rsStats.size), hold: take(hold.size), emit: take(emit.size),
+      slots: take(slots.size),
     });
   }
   const memoryBytes = align(cursor, PAGE);
@@ -341,6 +340,10 @@ export function writeHeader(memory: WebAssembly.Memory, layout: Layout): void {
   h(abi.HDR_POOL_BASE, layout.pools.base);
   h(abi.HDR_POOL_CAP, layout.caps.poolEntries);
   h(abi.HDR_EVT_CAP, layout.eventCap);
+  // one event ring for the table, whatever the lanes (assembly/events.ts)
+  h(abi.HDR_EVT_BASE, layout.events.base);
+  h(abi.HDR_EVT_HEAD, 0);
+  h(abi.HDR_EVT_TAIL, 0);
   h(abi.HDR_MEM_END, layout.memoryBytes);
   h(abi.HDR_CONN6_BASE, layout.conns6.base);
   h(abi.HDR_SVC6_BASE, layout.svc6.base);
@@ -381,9 +384,6 @@ export function writeHeader(memory: WebAssembly.Memory, layout: Layout): void {
     l(abi.HDR_STATS_BASE, lane.stats.base);
     l(abi.HDR_SVC_STATS_BASE, lane.svcStats.base);
     l(abi.HDR_RS_STATS_BASE, lane.rsStats.base);
-    l(abi.HDR_EVT_BASE, lane.events.base);
-    l(abi.HDR_EVT_HEAD, 0);
-    l(abi.HDR_EVT_TAIL, 0);
     l(abi.HDR_SWEEP_CURSOR, n);
     l(abi.HDR_HOLD_BASE, layout.caps.holdFrames ? lane.hold.base : 0);
     l(abi.HDR_HOLD_WAITING, 0);

@@ -744,26 +744,24 @@ export class Tables {
 
   /**
    * drainEvents hands every pending event record (a copy, EVT_SIZE bytes; eventView decodes it)
-   * to `fn` and frees their ring slots: every lane's ring (one per worker) in turn, each in
-   * its own order, so a lane's record pairs (connection-log events) stay together.
+   * to `fn`, in the order the table changed (one ring for every worker: assembly/events.ts), and
+   * frees their ring slots.
    */
   drainEvents(fn: (raw: Uint8Array) => void): number {
     const cap = this.layout.eventCap;
+    const headAt = (abi.HEADER_BASE + abi.HDR_EVT_HEAD) / 4;
+    const tailAt = (abi.HEADER_BASE + abi.HDR_EVT_TAIL) / 4;
+    let tail = Atomics.load(this.#u32, tailAt);
+    // the core publishes a record by storing head after it
+    const head = Atomics.load(this.#u32, headAt);
     let n = 0;
-    for (const lane of this.layout.lanes) {
-      const headAt = (lane.header + abi.HDR_EVT_HEAD) / 4;
-      const tailAt = (lane.header + abi.HDR_EVT_TAIL) / 4;
-      let tail = Atomics.load(this.#u32, tailAt);
-      // the core publishes a record by storing head after it (assembly/events.ts)
-      const head = Atomics.load(this.#u32, headAt);
-      while (tail !== head) {
-        const at = lane.events.base + (tail & (cap - 1)) * abi.EVT_SIZE;
-        fn(this.#bytes.slice(at, at + abi.EVT_SIZE));
-        tail = (tail + 1) >>> 0;
-        n++;
-      }
-      Atomics.store(this.#u32, tailAt, tail);
+    while (tail !== head) {
+      const at = this.layout.events.base + (tail & (cap - 1)) * abi.EVT_SIZE;
+      fn(this.#bytes.slice(at, at + abi.EVT_SIZE));
+      tail = (tail + 1) >>> 0;
+      n++;
     }
+    Atomics.store(this.#u32, tailAt, tail);
     return n;
   }
 

@@ -30,6 +30,7 @@ import { KernelRoutes } from './kernel-routes.js';
 import { ConnectionLog, DEFAULT_CONNECTION_LOG, checkLogPath } from './connlog.js';
 import { SynGuard } from './syn-guard.js';
 import { type DirectorSpec, type HaSpec, haAddresses, needsIpv6Sessions, usesFullnat } from '../model/spec.js';
+import { chooseWorkers, coreWorkers } from './workers.js';
 
 const ZERO_MAC = '00:00:00:00:00:00';
 
@@ -129,7 +130,7 @@ export function planLayout(spec: DirectorSpec): { layout: Layout; offload: boole
   const caps: Partial<Capacities> = {
     slotCount: spec.batch,
     // one lane (slots, descriptors, counters, event ring) per data-path worker
-    workers: spec.workers ?? 1,
+    workers: spec.workers ?? coreWorkers(),
     maxFrame: tso ? 65535 + 14 : Math.max(2048, maxMtu + (l2 ? 14 : 0)),
     devices: spec.devices.length,
     services: Math.max(64, spec.services.length * 2),
@@ -351,8 +352,12 @@ export class Director {
 
   /** start opens the devices, lays out memory, applies the spec and starts moving packets. */
   static async start(opts: DirectorOptions): Promise<Director> {
-    const { spec, log } = opts;
-    checkSpec(spec);
+    const { log } = opts;
+    checkSpec(opts.spec);
+    const choice = chooseWorkers(opts.spec);
+    // from here on the spec names its count: layout, devices, port and reload agree on it
+    const spec: DirectorSpec = { ...opts.spec, workers: choice.workers };
+    log.info({ event: 'workers', workers: choice.workers, reason: choice.reason }, `${choice.workers} data-path worker${choice.workers > 1 ? 's' : ''}`);
     const { layout, offload, tso } = planLayout(spec);
     const memory = createMemory(layout);
     writeHeader(memory, layout);
@@ -607,12 +612,14 @@ export class Director {
    * refused; everything else (services, real servers, weights, schedulers, pools, timeouts)
    * is applied with existing sessions kept unless their real server was removed.
    */
-  async reload(spec: DirectorSpec): Promise<ApplyReport> {
-    checkSpec(spec);
+  async reload(given: DirectorSpec): Promise<ApplyReport> {
+    checkSpec(given);
+    // a config that names no count keeps the one chosen at start (director/workers.ts)
+    const spec: DirectorSpec = { ...given, workers: given.workers ?? this.#spec.workers };
     if (JSON.stringify(spec.devices) !== JSON.stringify(this.#spec.devices) ||
       JSON.stringify(spec.routes) !== JSON.stringify(this.#spec.routes) || spec.sessions !== this.#spec.sessions ||
       spec.batch !== this.#spec.batch || spec.busyPollUs !== this.#spec.busyPollUs ||
-      (spec.workers ?? 1) !== (this.#spec.workers ?? 1) || !spec.ha !== !this.#spec.ha ||
+      spec.workers !== this.#spec.workers || !spec.ha !== !this.#spec.ha ||
       (spec.ha && this.ha && !this.ha.canUpdate(spec.ha)) ||
       JSON.stringify(spec.cluster) !== JSON.stringify(this.#spec.cluster)) {
       throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'devices, routes, sessions, batch, busy_poll_us, workers, cluster and ha ' +

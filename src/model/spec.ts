@@ -7,14 +7,6 @@ export type Protocol = 'tcp' | 'udp';
 /** director.workers at most: a device gets one queue per worker, the layout one lane each */
 export const MAX_WORKERS = 16;
 
-/**
- * director.workers when the config is silent: one. The shared session table's readers-writer
- * lock (assembly/mem.ts) lets workers forward established NAT and Full-NAT hits at once, but new
- * connections, state changes, DR, TUN and IPv6 still run in turn (the end-to-end suite runs every mode on one and
- * on two); the default becomes the cores available (os.availableParallelism()) once those take
- * striped locks and two workers beat one end to end (bench/README.md).
- */
-export const DEFAULT_WORKERS = 1;
 export type ForwardingMode = 'nat' | 'dr' | 'tun' | 'fullnat';
 export type SchedulerName = 'rr' | 'wrr' | 'lc' | 'wlc' | 'sed' | 'nq' | 'sh' | 'dh' | 'mh';
 /** off; auto: cookies while the director sees a SYN flood; on: cookies for every new connection */
@@ -253,7 +245,8 @@ export interface DirectorSpec {
   /** microseconds to keep polling the devices after a wakeup (0: sleep until the next frame) */
   busyPollUs: number;
   /**
-   * data-path workers, one per queue of every (multi-queue) device; absent: DEFAULT_WORKERS
+   * data-path workers, one per queue of every (multi-queue) device; absent (config: absent or
+   * `auto`): the director starts one per core it may run on (src/director/workers.ts)
    */
   workers?: number;
   /**

@@ -112,6 +112,9 @@ describe('config', () => {
     ['no devices', 'director: {}\nservices: []\n', /at least one device/],
     ['busy polling beyond a millisecond', BASE.replace('services:', '  busy_poll_us: 5000\nservices:'), /busy_poll_us: expected an integer 0\.\.1000/],
     ['an unknown queue steering', BASE.replace('services:', '  queue_steering: random\nservices:'), /queue_steering: expected one of flow-hash, kernel/],
+    ['no workers', BASE.replace('services:', '  workers: 0\nservices:'), /workers: expected an integer 1\.\.16/],
+    ['more workers than queues a device takes', BASE.replace('services:', '  workers: 17\nservices:'), /workers: expected an integer 1\.\.16/],
+    ['a worker count in words', BASE.replace('services:', '  workers: all\nservices:'), /workers: expected auto or an integer 1\.\.16, got "all"/],
   ];
   for (const [what, text, re] of semantic) {
     it(`refuses ${what}`, () => assert.match(errorOf(text).message, re));
@@ -132,6 +135,15 @@ describe('config', () => {
     assert.equal(parseConfig(BASE, 'lab.yaml').services[0].proxyProtocol, null);
     assert.equal(parseConfig(BASE, 'lab.yaml').fullnat.quarantine, 60);
     assert.deepEqual(parseConfig(toYaml(s), 'again'), s);
+  });
+
+  it('leaves director.workers to the director when absent or auto, and keeps a count through YAML', () => {
+    assert.equal(parseConfig(BASE, 'lab.yaml').workers, undefined);
+    assert.equal(parseConfig(BASE.replace('services:', '  workers: auto\nservices:'), 'a').workers, undefined);
+    const three = parseConfig(BASE.replace('services:', '  workers: 3\nservices:'), '3');
+    assert.equal(three.workers, 3);
+    assert.deepEqual(parseConfig(toYaml(three), 'again'), three);
+    assert.equal(parseConfig(toYaml(parseConfig(BASE, 'lab.yaml')), 'again').workers, undefined);
   });
 
   it('round-trips through YAML', () => {
