@@ -4,8 +4,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as abi from '../../src/dataplane/abi.js';
-import { CIP, CLIENT_MAC, CoreHarness, DEV0_MAC, DEV1_MAC, FLAVOURS, RIPS, RS_MACS, VIP, realServerEntry } from './harness.js';
-import { allChecksumsOk, decodeFrame, ethernet, ipToBytes, onesSum, tcpPacket, udpPacket } from '../oracle/packet.js';
+import {
+  CIP, CIP6, CLIENT_MAC, CoreHarness, DEV0_MAC, DEV1_MAC, FLAVOURS, RIPS, RIPS6, RS_MACS, VIP, VIP6, realServerEntry,
+  realServerEntry6,
+} from './harness.js';
+import {
+  allChecksumsOk, decodeFrame, decodeFrame6, ethernet, ip6ToBytes, ipToBytes, onesSum, tcpPacket, udp6Packet, udpPacket,
+} from '../oracle/packet.js';
 
 /** partialize turns a finished TCP packet into what a NEEDS_CSUM sender hands over. */
 function partialize(ip: Uint8Array): Uint8Array {
@@ -60,6 +65,29 @@ function udpSuper(src: string, dst: string, sport: number, dport: number, payloa
   const v = vnetHeader(34, 6, VIRTIO_NET_HDR_GSO_UDP_L4);
   const dv = new DataView(v.buffer);
   dv.setUint16(2, 42, true);
+  dv.setUint16(4, gsoSize, true);
+  return { packet: p, vnet: v };
+}
+
+/** expectedPartial6: the IPv6 pseudo-header sum (RFC 8200 §8.1) of a UDP datagram of `l4len` bytes */
+function expectedPartial6(src: string, dst: string, l4len: number): number {
+  const ph = new Uint8Array(40);
+  ph.set(ip6ToBytes(src), 0);
+  ph.set(ip6ToBytes(dst), 16);
+  new DataView(ph.buffer).setUint32(32, l4len);
+  ph[39] = 17;
+  return onesSum(ph);
+}
+
+/** udpSuper6: udpSuper's IPv6 twin (USO6), the UDP header right after the fixed header */
+function udpSuper6(src: string, dst: string, sport: number, dport: number, payload: Uint8Array, gsoSize: number) {
+  const p = udp6Packet({ src, dst }, { sport, dport, payload }).slice();
+  const s = expectedPartial6(src, dst, p.length - 40);
+  p[46] = s >> 8;
+  p[47] = s & 0xff;
+  const v = vnetHeader(54, 6, VIRTIO_NET_HDR_GSO_UDP_L4);
+  const dv = new DataView(v.buffer);
+  dv.setUint16(2, 62, true);
   dv.setUint16(4, gsoSize, true);
   return { packet: p, vnet: v };
 }
@@ -123,6 +151,40 @@ for (const flavour of FLAVOURS) {
           assert.equal(bv.getUint16(26), expectedPartial(VIP, CIP, 1008, 17));
           assert.deepEqual(o.vnet, a.vnet);
         }
+      });
+    }
+
+    for (const forwarding of ['nat', 'fullnat'] as const) {
+      it(`${forwarding} IPv6: a UDP super-packet (USO6) leaves with the pseudo-header sum of the new addresses, both ways`, () => {
+        const h = new CoreHarness(flavour).standard();
+        h.service(0, { vip: VIP6, forwarding, protocol: 'udp', port: 53 }, [realServerEntry6(0, { port: 5353 })]);
+        const payload = new Uint8Array(1200).map((_, i) => (i * 11) & 0xff);
+        let client = '';
+        let cport = 0;
+        for (const now of [1, 2]) {
+          const q = udpSuper6(CIP6, VIP6, 40000, 53, payload, 400);
+          const r = h.one(ethernet(DEV0_MAC, CLIENT_MAC, q.packet, 0x86dd), now, { vnet: true, vnetHeaders: [q.vnet] });
+          assert.equal(r.verdict, abi.VERDICT_FORWARD, abi.DROP_REASON_NAMES[r.reason]);
+          const ip = decodeFrame6(r.out, true).ip6!;
+          assert.equal(ip.dst, RIPS6[0]);
+          const dv = new DataView(ip.bytes.buffer, ip.bytes.byteOffset);
+          assert.deepEqual([dv.getUint16(42), dv.getUint16(44)], [5353, 1208]);
+          assert.equal(dv.getUint16(46), expectedPartial6(ip.src, ip.dst, 1208));
+          assert.deepEqual([...ip.bytes.subarray(48)], [...payload]);
+          assert.deepEqual(r.vnet, q.vnet, 'virtio header passes through');
+          if (forwarding === 'fullnat') assert.notEqual(ip.src, CIP6);
+          client = ip.src;
+          cport = dv.getUint16(40);
+        }
+        const a = udpSuper6(RIPS6[0], client, 5353, cport, payload.subarray(0, 800), 400);
+        const o = h.one(ethernet(DEV1_MAC, RS_MACS[0], a.packet, 0x86dd), 3,
+          { dev: 1, vnet: true, vnetHeaders: [a.vnet] });
+        assert.equal(o.verdict, abi.VERDICT_FORWARD, abi.DROP_REASON_NAMES[o.reason]);
+        const back = decodeFrame6(o.out, true).ip6!;
+        const bv = new DataView(back.bytes.buffer, back.bytes.byteOffset);
+        assert.deepEqual([back.src, back.dst, bv.getUint16(40), bv.getUint16(42)], [VIP6, CIP6, 53, 40000]);
+        assert.equal(bv.getUint16(46), expectedPartial6(VIP6, CIP6, 808));
+        assert.deepEqual(o.vnet, a.vnet);
       });
     }
 
