@@ -679,11 +679,11 @@ export function proxyHandshake(desc: usize, scr: usize, rec: u32, out: bool, l2:
 
 /**
  * hitFast is pass 3's lean path for the packets most traffic is made of: an IPv4 TCP segment that
- * carries ACK and no SYN, FIN or RST, of an ESTABLISHED NAT or Full-NAT session, or a UDP
- * datagram of such a session (index slot value `v`, the record in cache after pass 2b) on a director without
+ * carries ACK and no SYN, FIN or RST, of an ESTABLISHED NAT, Full-NAT or (over TAP) DR session, or
+ * a UDP datagram of such a session (index slot value `v`, the record in cache after pass 2b) on a director without
  * extension records (`plain`). For it the general path (handleFound, forward) does nothing it
- * does not do here: a TCP state stays ESTABLISHED in both directions (tcp_state.ts, rows "ack" at
- * sES), UDP has no state; no state change, event, stream edit or SYN-proxy step. Every check
+ * does not do here: a TCP state stays ESTABLISHED in every direction (tcp_state.ts, rows "ack" at
+ * sES; DR's is "input only"), UDP has no state; no state change, event, stream edit or SYN-proxy step. Every check
  * comes before the first write: on false nothing was touched, and handleFound takes the frame
  * with the same `v`. True: forwarded, verdict written.
  */
@@ -695,7 +695,9 @@ export function proxyHandshake(desc: usize, scr: usize, rec: u32, out: bool, l2:
   // NAT or Full-NAT, and not a quarantined tuple
   if (flags & CONNF_DETACHED) return false;
   const fwd = <u32>((flags & CONNF_FWD_MASK) >> CONNF_FWD_SHIFT);
-  if (fwd != FWD_NAT && fwd != FWD_FNAT) return false;
+  // DR: only on a TAP (it rewrites MACs alone), and only the client's side passes the director
+  const dr = fwd == FWD_DR;
+  if (fwd != FWD_NAT && fwd != FWD_FNAT && !(dr && l2)) return false;
   const fnat = fwd == FWD_FNAT;
   const tcp = proto == IPPROTO_TCP;
   if (tcp) {
@@ -708,7 +710,7 @@ export function proxyHandshake(desc: usize, scr: usize, rec: u32, out: bool, l2:
   const rflags = load<u8>(r + RS_FLAGS);
   // connGone; and a client's packet toward a server without a neighbour entry is the slow path's
   const out = (v & IDX_DIR_OUT) != 0;
-  if ((rflags & RSF_REMOVED) != 0 || (l2 && !out && (rflags & RSF_READY) == 0)) return false;
+  if ((rflags & RSF_REMOVED) != 0 || (l2 && !out && (rflags & RSF_READY) == 0) || (dr && out)) return false;
   const svc = <u32>load<u16>(c + CONN_SVC);
   if ((load<u8>(serviceAddress(svc) + SVC_FLAGS) & SVCF_USED) == 0) return false;
 
@@ -732,7 +734,7 @@ export function proxyHandshake(desc: usize, scr: usize, rec: u32, out: bool, l2:
       store<u8>(c + CONN_CDEV, <u8>inDev);
     }
     if (fnat) fnatIn(ip, l4, proto, c, partial);
-    else natIn(ip, l4, proto, c, partial);
+    else if (!dr) natIn(ip, l4, proto, c, partial);
     if (l2) drIn(frame, r, devAddress(outDev) + DEV_MAC);
   }
   countTraffic(svc, rs, out, tot);

@@ -22,6 +22,7 @@ const CLIENTS = 12;
 const OTHER_MAC = '02:00:00:00:0c:77';
 const UDP_PORT = 53;
 const FNAT_PORT = 81;
+const DR_PORT = 82;
 
 interface Variant { name: string; l3: boolean; vnet: boolean; connStats: boolean }
 const VARIANTS: Variant[] = [
@@ -53,6 +54,9 @@ class Pair {
       h.service(1, { forwarding: 'nat', protocol: 'udp', port: UDP_PORT, connectionLog: v.connStats },
         [realServerEntry(2), realServerEntry(3)], 2);
       h.service(2, { forwarding: 'fullnat', port: FNAT_PORT, connectionLog: v.connStats }, [realServerEntry(4), realServerEntry(5)], 4);
+      // DR: the servers answer the client directly; over L3 (TUN) every segment is refused
+      h.service(3, { forwarding: 'dr', port: DR_PORT, connectionLog: v.connStats },
+        [realServerEntry(6, { port: DR_PORT }), realServerEntry(7, { port: DR_PORT })], 6);
       if (v.l3) {
         h.tables.setNextHop(0, '00:00:00:00:00:00');
         h.tables.setNextHop(1, '00:00:00:00:00:00');
@@ -60,6 +64,8 @@ class Pair {
         h.tables.setNextHop(3, '00:00:00:00:00:00');
         h.tables.setNextHop(4, '00:00:00:00:00:00');
         h.tables.setNextHop(5, '00:00:00:00:00:00');
+        h.tables.setNextHop(6, '00:00:00:00:00:00');
+        h.tables.setNextHop(7, '00:00:00:00:00:00');
       }
     }
   }
@@ -101,6 +107,13 @@ class Pair {
     return this.wrap(tcpPacket({ src: CIP, dst: VIP }, {
       sport: clientPort(k), dport: FNAT_PORT, flags, payload: new Uint8Array(payload).fill(0x20 + k),
     }), 0);
+  }
+
+  /** a segment of client k to the DR service (its server answers the client itself) */
+  drFromClient(k: number, flags: string, payload = 0, srcMac?: string): Uint8Array {
+    return this.wrap(tcpPacket({ src: CIP, dst: VIP }, {
+      sport: clientPort(k), dport: DR_PORT, flags, payload: new Uint8Array(payload).fill(0x30 + k),
+    }), 0, srcMac);
   }
 
   /** the Full-NAT server's segment to the local address and port its session was given */
@@ -199,6 +212,14 @@ for (const flavour of FLAVOURS) {
         }
         p.run([p.fnatFromClient(0, 'FA'), p.fnatFromClient(1, 'RA'), p.fnatFromClient(2, 'PA', 4)], now++, 0);
         p.run([p.fnatFromServer(0, 'A'), p.fnatFromServer(1, 'A'), p.fnatFromServer(2, 'A')], now++, 1);
+        // DR: the client's side only; SYN and its ACK (the general path), data (the lean path over
+        // TAP, refused over TUN), a next hop that changes, then a FIN and a RST
+        p.run(udp.map((k) => p.drFromClient(k, 'S')), now++, 0);
+        p.run(udp.map((k) => p.drFromClient(k, 'A')), now++, 0);
+        for (let round = 0; round < 2; round++) {
+          p.run(udp.map((k) => p.drFromClient(k, round ? 'PA' : 'A', 13 * k + round, k === 3 && round ? OTHER_MAC : undefined)), now++, 0);
+        }
+        p.run([p.drFromClient(0, 'FA'), p.drFromClient(1, 'RA'), p.drFromClient(2, 'PA', 4)], now++, 0);
         // a UDP session whose timer ran out before the sweep saw it: a new session
         const udpIdle = now + p.fast.tables.timeoutMs('udp') + 1;
         p.run([p.udpFromClient(0, 4)], udpIdle, 0);
