@@ -470,6 +470,13 @@
 @inline export const STAT_BATCHES: u32 = 10;
 // @ts-ignore: decorator
 @inline export const STAT_PASSED: u32 = 11;
+// table lock (issue 12): times a worker found the session table's lock taken and waited for it
+// (its read lock for the lean hits, or the lock alone), and how often such a wait slept
+// (memory.atomic.wait after its spins: the holder was likely preempted)
+// @ts-ignore: decorator
+@inline export const STAT_LOCK_WAITS: u32 = 12;
+// @ts-ignore: decorator
+@inline export const STAT_LOCK_SLEEPS: u32 = 13;
 // fragments (16..19, the lead's reservation for issue 10): first fragments whose decision was
 // remembered, later fragments forwarded by it, fragments held for their first, held ones released
 // @ts-ignore: decorator

@@ -8,7 +8,8 @@ import { sweepHeld } from './frag';
 import { addLocal, indexService, serviceAddress } from './service';
 import { addLocal6 } from './service6';
 import { exportConn, importConn } from './sync';
-import { lockTable, multiLane, readLockTable, readUnlockTable, unlockTable, useLane } from './mem';
+import { lockSpins, lockTable, multiLane, readLockTable, readUnlockTable, unlockTable, useLane } from './mem';
+import { countLockWait } from './stats';
 
 export function abiVersion(): u32 {
   return ABI_VERSION;
@@ -29,10 +30,12 @@ export function process(lane: u32, count: u32, now: u32): u32 {
   // the lean hits of every worker run at once; whatever may insert, expire or change a state
   // runs alone, after (batch.ts BATCH_LEAN)
   readLockTable();
+  countLockWait(lockSpins());
   let r = processBatch(count, now, BATCH_LEAN);
   readUnlockTable();
   if (deferredFrames() == 0) return r;
   lockTable();
+  countLockWait(lockSpins());
   r += processBatch(count, now, BATCH_REST);
   unlockTable();
   return r;
@@ -42,6 +45,7 @@ export function process(lane: u32, count: u32, now: u32): u32 {
 export function sweep(lane: u32, budget: u32, now: u32): u32 {
   useLane(lane);
   const locked = lockTable();
+  if (locked) countLockWait(lockSpins());
   sweepHeld(now);
   const r = sweepSessions(budget, now);
   if (locked) unlockTable();

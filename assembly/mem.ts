@@ -53,6 +53,20 @@ export function useLane(lane: u32): void {
   return load<u32>(<usize>(HEADER_BASE + HDR_LANE_COUNT)) > 1;
 }
 
+/** the tries the last lockTable or readLockTable of this thread needed before it got the lock (0: free at once) */
+let lastSpins: u32 = 0;
+
+/** lockSpins: lastSpins (process() counts the waits and sleeps they mean) */
+export function lockSpins(): u32 {
+  return lastSpins;
+}
+
+/** sleepsOf: how many of `spins` tries slept (backoff) */
+// @ts-ignore: decorator
+@inline export function sleepsOf(spins: u32): u32 {
+  return spins >= SPINS_BEFORE_SLEEP ? spins - SPINS_BEFORE_SLEEP + 1 : 0;
+}
+
 /** backoff waits a little for the lock word to change from `seen` after `spins` tries */
 // @ts-ignore: decorator
 @inline function backoff(spins: u32, seen: u32): void {
@@ -73,7 +87,10 @@ export function lockTable(): bool {
     const v = atomic.load<u32>(at);
     if ((v & ~TABLE_WAITING) == 0) {
       // free: take it (clearing TABLE_WAITING; another waiting writer sets it again)
-      if (atomic.cmpxchg<u32>(at, v, TABLE_WRITER) == v) return true;
+      if (atomic.cmpxchg<u32>(at, v, TABLE_WRITER) == v) {
+        lastSpins = spins;
+        return true;
+      }
       continue;
     }
     if ((v & TABLE_WAITING) == 0) atomic.or<u32>(at, TABLE_WAITING);
@@ -97,7 +114,10 @@ export function readLockTable(): void {
   while (true) {
     const v = atomic.load<u32>(at);
     if ((v & (TABLE_WRITER | TABLE_WAITING)) == 0) {
-      if (atomic.cmpxchg<u32>(at, v, v + 1) == v) return;
+      if (atomic.cmpxchg<u32>(at, v, v + 1) == v) {
+        lastSpins = spins;
+        return;
+      }
       continue;
     }
     backoff(++spins, v);

@@ -1,10 +1,11 @@
 // stats.ts — counters the host reads from memory: global ones (STAT_*), drops per reason, and
 // per-service / per-real-server traffic. u64 in memory, never across the boundary.
 import {
-  HDR_RS_STATS_BASE, HDR_STATS_BASE, HDR_SVC_STATS_BASE, STATS_SIZE, STAT_DROPPED, STAT_DROP_BASE,
+  HDR_RS_STATS_BASE, HDR_STATS_BASE, HDR_SVC_STATS_BASE, STATS_SIZE, STAT_DROPPED, STAT_DROP_BASE, STAT_LOCK_SLEEPS,
+  STAT_LOCK_WAITS,
   STAT_SYN_RECEIVED, ST_CONNS, ST_INBYTES, ST_INPKTS, ST_OUTBYTES, ST_OUTPKTS, ST_SYNS,
 } from './abi';
-import { add64, hdr, lhdr } from './mem';
+import { add64, hdr, lhdr, sleepsOf } from './mem';
 
 // @ts-ignore: decorator
 @inline export function count(stat: u32, v: u64): void {
@@ -42,4 +43,12 @@ import { add64, hdr, lhdr } from './mem';
 @inline export function countSyn(svc: u32): void {
   add64(<usize>(lhdr(HDR_SVC_STATS_BASE) + svc * STATS_SIZE + ST_SYNS), 1);
   count(STAT_SYN_RECEIVED, 1);
+}
+
+/** countLockWait: the table lock just taken needed `spins` tries (mem.ts lockSpins); 0 counts nothing */
+export function countLockWait(spins: u32): void {
+  if (spins == 0) return;
+  count(STAT_LOCK_WAITS, 1);
+  const sleeps = sleepsOf(spins);
+  if (sleeps != 0) count(STAT_LOCK_SLEEPS, sleeps);
 }

@@ -96,6 +96,15 @@ export function createMetrics(cp: ControlPlane): Registry {
       for (const [reason, v] of Object.entries(cp.totals().drops)) this.inc({ reason }, Number(v));
     },
   });
+  // with more than one worker: how often the session table's lock made a worker wait
+  new Counter({
+    name: 'wlvs_table_lock_waits_total', help: 'times a data-path worker found the session table locked and waited for it',
+    registers: [reg], collect() { this.reset(); this.inc(Number(cp.totals().tableLock.waits)); },
+  });
+  new Counter({
+    name: 'wlvs_table_lock_sleeps_total', help: 'sleeps of 20 us during those waits (after 4096 spins: the holder was likely preempted)',
+    registers: [reg], collect() { this.reset(); this.inc(Number(cp.totals().tableLock.sleeps)); },
+  });
   new Counter({
     name: 'wlvs_packets_total', help: 'frames by outcome', labelNames: ['outcome'], registers: [reg],
     collect() {

@@ -87,6 +87,7 @@ export function totals(cp: ControlPlane): Record<string, unknown> {
       icmp_relayed: Number(t.icmpRelayed), frag_needed_sent: Number(t.fragNeededSent),
     },
     connections: { created: Number(t.connectionsCreated), expired: Number(t.connectionsExpired) },
+    table_lock: { waits: Number(t.tableLock.waits), sleeps: Number(t.tableLock.sleeps) },
     fragments: cp.fragments(),
     drops,
     port: cp.portStats(),

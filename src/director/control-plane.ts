@@ -59,6 +59,8 @@ export interface DataPathTotals {
   fragNeededSent: bigint;
   connectionsCreated: bigint;
   connectionsExpired: bigint;
+  /** times a worker waited for the session table's lock (more than one worker), and the sleeps among those waits */
+  tableLock: { waits: bigint; sleeps: bigint };
   /** dropped frames by reason name (every reason, zeros included) */
   drops: Record<string, bigint>;
 }

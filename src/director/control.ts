@@ -71,6 +71,7 @@ export function controlPlane(sup: Supervisor): ControlPlane {
         dropped: t.stat(abi.STAT_DROPPED), icmpRelayed: t.stat(abi.STAT_ICMP_RELAYED),
         fragNeededSent: t.stat(abi.STAT_FRAG_NEEDED_SENT), connectionsCreated: t.stat(abi.STAT_CONN_CREATED),
         connectionsExpired: t.stat(abi.STAT_CONN_EXPIRED), drops: t.drops(),
+        tableLock: { waits: t.stat(abi.STAT_LOCK_WAITS), sleeps: t.stat(abi.STAT_LOCK_SLEEPS) },
       };
     },
 

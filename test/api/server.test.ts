@@ -281,6 +281,8 @@ describe('admin API', () => {
       'wlvs_drops_total{reason="malformed"} 2',
       'wlvs_drops_total{reason="no_service"} 4',
       'wlvs_drops_total{reason="table_full"} 0',
+      'wlvs_table_lock_waits_total 5',
+      'wlvs_table_lock_sleeps_total 1',
       'wlvs_packets_total{outcome="received"} 100',
       'wlvs_packets_total{outcome="forwarded"} 90',
       'wlvs_packets_total{outcome="host"} 4',

@@ -98,7 +98,8 @@ export function stub(): Stub {
     services: () => s.services,
     totals: () => ({
       received: 100n, forwarded: 90n, host: 4n, dropped: 6n, icmpRelayed: 1n, fragNeededSent: 0n,
-      connectionsCreated: 7n, connectionsExpired: 3n, drops: { malformed: 2n, no_service: 4n, table_full: 0n },
+      connectionsCreated: 7n, connectionsExpired: 3n, tableLock: { waits: 5n, sleeps: 1n },
+      drops: { malformed: 2n, no_service: 4n, table_full: 0n },
     }),
     sessions: (q, cursor, limit) => {
       s.queries.push({ q, cursor, limit });
