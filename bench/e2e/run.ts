@@ -68,12 +68,16 @@ interface Target {
   udp: boolean;
   /** the balancer's process, whose CPU time is sampled around each metric (none in-kernel) */
   pid?(): number | undefined;
+  /** wlvs: its workers' waits for the session table's lock so far (/api/v1/status table_lock) */
+  lockWaits?(topo: Topology): Promise<{ waits: number; sleeps: number } | null>;
 }
 
 interface Row {
   target: string; metric: string; value: number | null; unit: string; note?: string;
   /** the balancer process's CPU use during the metric, in % of one core */
   cpu?: { user: number; sys: number };
+  /** wlvs: waits for the session table's lock during the metric, per second (more than one worker) */
+  lock?: { waits: number; sleeps: number };
 }
 
 const TICKS = 100; // USER_HZ: /proc/PID/stat counts CPU time in these
@@ -233,6 +237,8 @@ ${up('udp9', UDP_PORT, false)}
 };
 
 let wlvsChild: ChildProcess | null = null;
+/** the running wlvs target's admin API (inside the director namespace) */
+let wlvsAdmin: string | null = null;
 interface WlvsVariant {
   busyPollUs?: number; forwarding?: 'nat' | 'fullnat'; device?: 'tap' | 'tun';
   /** director.workers: data-path threads, one queue of each (multi-queue) device each (absent: 1) */
@@ -254,6 +260,16 @@ function wlvsTarget(name: string, v: WlvsVariant = {}): Target {
   return {
     name, address: tun ? LAB_VIP_TUN : VIP, udp: true,
     pid: () => wlvsChild?.pid,
+    async lockWaits(topo) {
+      if (!wlvsAdmin) return null;
+      const out = await topo.lab.exec(topo.director.role, 'curl', ['-s', '--max-time', '5', `${wlvsAdmin}/api/v1/status`])
+        .catch(() => '');
+      try {
+        return (JSON.parse(out) as { table_lock: { waits: number; sleeps: number } }).table_lock;
+      } catch {
+        return null;
+      }
+    },
     async setup(topo) {
       // NAT over TAP: wlvs's DIP is the servers' gateway; otherwise the director's kernel is
       await rsGateway(topo, fwd === 'nat' && !tun ? WLVS_GW : KERNEL_GW);
@@ -283,10 +299,12 @@ function wlvsTarget(name: string, v: WlvsVariant = {}): Target {
           svc('udp', UDP_PORT, 'udp', 'rr')],
       }), { runtime: v.runtime, env: v.env });
       wlvsChild = running.child;
+      wlvsAdmin = running.adminUrl;
     },
     async teardown(topo) {
       if (wlvsChild) await topo.lab.stop(wlvsChild);
       wlvsChild = null;
+      wlvsAdmin = null;
     },
   };
 }
@@ -507,6 +525,7 @@ async function main(): Promise<void> {
           const pid = t.pid?.();
           const t0 = performance.now();
           const c0 = pid ? cpuTicks(pid) : null;
+          const l0 = await t.lockWaits?.(topo);
           const perf = pid && values.perf ? startPerf(pid, `${values.perf}/${t.name.replace('@', '-')}-${m}`) : null;
           try {
             value = await METRICS[m].run(topo, t);
@@ -518,11 +537,19 @@ async function main(): Promise<void> {
           const share = (a: number,
             b: number) => Math.round(((b - a) / TICKS) / ((performance.now() - t0) / 1000) * 100);
           const cpu = c0 && c1 ? { user: share(c0[0], c1[0]), sys: share(c0[1], c1[1]) } : undefined;
+          const l1 = l0 ? await t.lockWaits?.(topo) : null;
+          const secs = (performance.now() - t0) / 1000;
+          const perSec = (a: number, b: number) => Math.round((b - a) / secs);
+          const lock = l0 && l1 ? { waits: perSec(l0.waits, l1.waits), sleeps: perSec(l0.sleeps, l1.sleeps) }
+            : undefined;
           const row: Row = { target: t.name, metric: m, value: value === null ? null : Math.round(value * 100) / 100,
-            unit: METRICS[m].unit, note, cpu };
+            unit: METRICS[m].unit, note, cpu, ...(lock ? { lock } : {}) };
           results.push(row);
           if (values.json) console.log(JSON.stringify(row));
-          else console.error(`  ${m}: ${row.value ?? 'n/a'} ${row.unit}${note ? ` (${note})` : ''}${cpu ? ` [cpu user ${cpu.user}% sys ${cpu.sys}%]` : ''}`);
+          else {
+            console.error(`  ${m}: ${row.value ?? 'n/a'} ${row.unit}${note ? ` (${note})` : ''}` +
+              `${cpu ? ` [cpu user ${cpu.user}% sys ${cpu.sys}%]` : ''}${lock ? ` [table lock waits ${lock.waits}/s, sleeps ${lock.sleeps}/s]` : ''}`);
+          }
         }
       } finally {
         await t.teardown(topo);
@@ -550,6 +577,16 @@ function printTable(targets: string[], metrics: string[]): void {
       console.log(`${t.padEnd(w[0])}  ${metrics.map((m, i) => {
         const c = results.find((r) => r.target === t && r.metric === m)?.cpu;
         return (c ? `${c.user}+${c.sys}` : 'n/a').padEnd(w[i + 1]);
+      }).join('  ')}`);
+    }
+  }
+  const withLock = targets.filter((t) => results.some((r) => r.target === t && (r.lock?.waits || r.lock?.sleeps)));
+  if (withLock.length) {
+    console.log('\nwlvs workers waiting for the session table\'s lock during each metric (waits/s, of them sleeps/s):');
+    for (const t of withLock) {
+      console.log(`${t.padEnd(w[0])}  ${metrics.map((m, i) => {
+        const l = results.find((r) => r.target === t && r.metric === m)?.lock;
+        return (l ? `${l.waits}/${l.sleeps}` : 'n/a').padEnd(w[i + 1]);
       }).join('  ')}`);
     }
   }
