@@ -43,7 +43,7 @@ import { bswap16, copy6, hdr, lhdr, setHdr, setLhdr, timeReached } from './mem';
 import {
   CLASS_DONE, CLASS_FRAG, CLASS_ICMP_ERR, CLASS_IN, CLASS_LIP, CLASS_OUT, CLASS_UNKNOWN, CLASS_V6, parseFrame,
 } from './parse';
-import { forward6, handleExt, nat64Reply, newConn6 } from './batch6';
+import { forward6, handleExt, hitFast6, lookupScr6, nat64Reply, newConn6 } from './batch6';
 import { schedule } from './sched/index';
 import { connxAddress, seqAdjust } from './seqadj';
 import { rsIsV6 } from './session6';
@@ -788,6 +788,8 @@ export function processBatch(count_: u32, now: u32, mode: u32): u32 {
   const lean = mode == BATCH_LEAN;
   // extension records give TCP sessions per-packet stream edits (forward: stream): no lean path
   const plain = hdr(HDR_CONNX_BASE) == 0;
+  // IPv6 sessions exist (their CONN6 records): IPv6 frames may be lean hits too (batch6.ts)
+  const plain6 = plain && hdr(HDR_CONN6_BASE) != 0;
   for (let i: u32 = 0; i < n; i++) {
     const desc = descBase + i * DESC_SIZE;
     const scr = scrBase + i * SCR_SIZE;
@@ -806,6 +808,21 @@ export function processBatch(count_: u32, now: u32, mode: u32): u32 {
         continue;
       }
       handleFound(desc, scr, cls, proto, v, l2, vnet, inDev, now);
+    } else if (plain6 && cls >= (CLASS_V6 | CLASS_IN) && cls <= (CLASS_V6 | CLASS_LIP)) {
+      // an IPv6 TCP/UDP frame that is no fragment: the same lean look (the general path, handle6,
+      // looks it up again on a miss)
+      const proto = <u32>load<u8>(scr + SCR_PROTO);
+      const v = lookupScr6(scr, proto);
+      if (v != 0 && hitFast6(desc, scr, v, proto, l2, vnet, inDev, now)) {
+        forwarded++;
+        if (lean) store<u8>(scr + SCR_CLASS, CLASS_LEAN_DONE);
+        continue;
+      }
+      if (lean) {
+        left++;
+        continue;
+      }
+      handle(desc, scr, cls, l2, vnet, inDev, now);
     } else if (cls == CLASS_LEAN_DONE || (cls == CLASS_DONE && mode == BATCH_REST)) {
       // forwarded, or settled by pass 1, and tallied by BATCH_LEAN
       continue;

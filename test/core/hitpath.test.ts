@@ -12,10 +12,10 @@ import * as abi from '../../src/dataplane/abi.js';
 import type { Capacities } from '../../src/dataplane/memory-map.js';
 import type { SessionView } from '../../src/dataplane/tables.js';
 import {
-  CIP, CLIENT_MAC, CoreHarness, DEV0_MAC, DEV1_MAC, FLAVOURS, RIPS, RS_MACS, VIP, realServerEntry,
-  type BatchOptions, type FrameResult,
+  CIP, CIP6, CLIENT_MAC, CoreHarness, DEV0_MAC, DEV1_MAC, FLAVOURS, RIPS, RIPS6, RS_MACS, VIP, VIP6, realServerEntry,
+  realServerEntry6, type BatchOptions, type FrameResult,
 } from './harness.js';
-import { allChecksumsOk, decodeFrame, ethernet, tcpPacket, udpPacket } from '../oracle/packet.js';
+import { allChecksumsOk, decodeFrame, ethernet, tcp6Packet, tcpPacket, udp6Packet, udpPacket } from '../oracle/packet.js';
 
 const S = 1000;
 const CLIENTS = 12;
@@ -57,6 +57,12 @@ class Pair {
       // DR: the servers answer the client directly; over L3 (TUN) every segment is refused
       h.service(3, { forwarding: 'dr', port: DR_PORT, connectionLog: v.connStats },
         [realServerEntry(6, { port: DR_PORT }), realServerEntry(7, { port: DR_PORT })], 6);
+      // IPv6: NAT66 (TCP and UDP) and Full-NAT 6->6 on the IPv6 VIP
+      h.service(4, { vip: VIP6, forwarding: 'nat', connectionLog: v.connStats }, [realServerEntry6(8), realServerEntry6(9)], 8);
+      h.service(5, { vip: VIP6, forwarding: 'fullnat', port: FNAT_PORT, connectionLog: v.connStats },
+        [realServerEntry6(10), realServerEntry6(11)], 10);
+      h.service(6, { vip: VIP6, forwarding: 'nat', protocol: 'udp', port: UDP_PORT, connectionLog: v.connStats },
+        [realServerEntry6(12, { port: 5353 })], 12);
       if (v.l3) {
         h.tables.setNextHop(0, '00:00:00:00:00:00');
         h.tables.setNextHop(1, '00:00:00:00:00:00');
@@ -64,15 +70,29 @@ class Pair {
         h.tables.setNextHop(3, '00:00:00:00:00:00');
         h.tables.setNextHop(4, '00:00:00:00:00:00');
         h.tables.setNextHop(5, '00:00:00:00:00:00');
-        h.tables.setNextHop(6, '00:00:00:00:00:00');
-        h.tables.setNextHop(7, '00:00:00:00:00:00');
+        for (let i = 6; i <= 12; i++) h.tables.setNextHop(i, '00:00:00:00:00:00');
       }
     }
   }
 
   wrap(pkt: Uint8Array, dev: number, srcMac?: string): Uint8Array {
     if (this.v.l3) return pkt;
-    return ethernet(dev === 0 ? DEV0_MAC : DEV1_MAC, srcMac ?? (dev === 0 ? CLIENT_MAC : RS_MACS[0]), pkt);
+    return ethernet(dev === 0 ? DEV0_MAC : DEV1_MAC, srcMac ?? (dev === 0 ? CLIENT_MAC : RS_MACS[0]), pkt,
+      pkt[0] >> 4 === 6 ? 0x86dd : 0x0800);
+  }
+
+  /** an IPv6 segment of client k to port `port` of the IPv6 VIP */
+  from6Client(k: number, port: number, flags: string, payload = 0): Uint8Array {
+    return this.wrap(tcp6Packet({ src: CIP6, dst: VIP6 }, {
+      sport: clientPort(k), dport: port, flags, payload: new Uint8Array(payload).fill(0x10 + k),
+    }), 0);
+  }
+
+  /** the IPv6 server's segment back along session `s` (to the client, or to the LIP of Full-NAT) */
+  from6Server(s: SessionView, flags: string, payload = 0): Uint8Array {
+    return this.wrap(tcp6Packet({ src: s.rip, dst: s.lip ?? CIP6 }, {
+      sport: 8080, dport: s.lip ? s.lport : s.clientPort, flags, payload: new Uint8Array(payload).fill(0x90),
+    }), 1, RS_MACS[s.realServer]);
   }
 
   fromClient(k: number, flags: string, payload = 0, srcMac?: string): Uint8Array {
@@ -220,6 +240,32 @@ for (const flavour of FLAVOURS) {
           p.run(udp.map((k) => p.drFromClient(k, round ? 'PA' : 'A', 13 * k + round, k === 3 && round ? OTHER_MAC : undefined)), now++, 0);
         }
         p.run([p.drFromClient(0, 'FA'), p.drFromClient(1, 'RA'), p.drFromClient(2, 'PA', 4)], now++, 0);
+        // IPv6: NAT66 and Full-NAT 6->6 handshakes (the general path), data both ways (the lean
+        // path), a FIN and a RST; NAT66 UDP both ways
+        for (const port of [80, FNAT_PORT]) {
+          p.run(udp.map((k) => p.from6Client(k, port, 'S')), now++, 0);
+          const of6 = () => p.fast.sessions(now).filter((s) => s.vport === port && s.client === CIP6)
+            .sort((a, b) => a.clientPort - b.clientPort);
+          assert.equal(of6().length, CLIENTS, `an IPv6 session per client on port ${port}`);
+          p.run(of6().map((s) => p.from6Server(s, 'SA')), now++, 1);
+          p.run(udp.map((k) => p.from6Client(k, port, 'A')), now++, 0);
+          for (let round = 0; round < 2; round++) {
+            p.run(udp.map((k) => p.from6Client(k, port, 'PA', 9 * k + round)), now++, 0);
+            p.run(of6().map((s, k) => p.from6Server(s, round ? 'PA' : 'A', 3 * k)), now++, 1);
+          }
+          p.run([p.from6Client(0, port, 'FA'), p.from6Client(1, port, 'RA'), p.from6Client(2, port, 'PA', 6)], now++, 0);
+          p.run(of6().slice(0, 3).map((s) => p.from6Server(s, 'A')), now++, 1);
+        }
+        const udp6 = (k: number, n: number) => p.wrap(udp6Packet({ src: CIP6, dst: VIP6 }, {
+          sport: clientPort(k), dport: UDP_PORT, payload: new Uint8Array(n).fill(k),
+        }), 0);
+        p.run(udp.map((k) => udp6(k, 4 + k)), now++, 0);
+        for (let round = 0; round < 2; round++) {
+          p.run(udp.map((k) => p.wrap(udp6Packet({ src: RIPS6[12], dst: CIP6 }, {
+            sport: 5353, dport: clientPort(k), payload: new Uint8Array(2 * k + round),
+          }), 1, RS_MACS[12])), now++, 1);
+          p.run(udp.map((k) => udp6(k, 3 * k + round)), now++, 0);
+        }
         // a UDP session whose timer ran out before the sweep saw it: a new session
         const udpIdle = now + p.fast.tables.timeoutMs('udp') + 1;
         p.run([p.udpFromClient(0, 4)], udpIdle, 0);
