@@ -794,11 +794,14 @@ export function processBatch(count_: u32, now: u32, mode: u32): u32 {
     const desc = descBase + i * DESC_SIZE;
     const scr = scrBase + i * SCR_SIZE;
     const cls = load<u8>(scr + SCR_CLASS);
-    // CLASS_LIP: a Full-NAT server's reply to a local address (handle() would look it up the same way)
-    if (cls == CLASS_IN || cls == CLASS_OUT || cls == CLASS_LIP) {
+    // CLASS_LIP: a Full-NAT server's reply to a local address (handle() would look it up the same
+    // way); the IPv6 classes of a TCP/UDP frame that is no fragment take the same lean look
+    const v4 = cls == CLASS_IN || cls == CLASS_OUT || cls == CLASS_LIP;
+    if (v4 || (plain6 && cls >= (CLASS_V6 | CLASS_IN) && cls <= (CLASS_V6 | CLASS_LIP))) {
       const proto = <u32>load<u8>(scr + SCR_PROTO);
-      const v = lookupScr(scr, proto);
-      if (plain && v != 0 && hitFast(desc, scr, v, proto, l2, vnet, inDev, now)) {
+      const v = v4 ? lookupScr(scr, proto) : lookupScr6(scr, proto);
+      if (plain && v != 0 && (v4 ? hitFast(desc, scr, v, proto, l2, vnet, inDev, now)
+        : hitFast6(desc, scr, v, proto, l2, vnet, inDev, now))) {
         forwarded++;
         if (lean) store<u8>(scr + SCR_CLASS, CLASS_LEAN_DONE);
         continue;
@@ -807,22 +810,9 @@ export function processBatch(count_: u32, now: u32, mode: u32): u32 {
         left++;
         continue;
       }
-      handleFound(desc, scr, cls, proto, v, l2, vnet, inDev, now);
-    } else if (plain6 && cls >= (CLASS_V6 | CLASS_IN) && cls <= (CLASS_V6 | CLASS_LIP)) {
-      // an IPv6 TCP/UDP frame that is no fragment: the same lean look (the general path, handle6,
-      // looks it up again on a miss)
-      const proto = <u32>load<u8>(scr + SCR_PROTO);
-      const v = lookupScr6(scr, proto);
-      if (v != 0 && hitFast6(desc, scr, v, proto, l2, vnet, inDev, now)) {
-        forwarded++;
-        if (lean) store<u8>(scr + SCR_CLASS, CLASS_LEAN_DONE);
-        continue;
-      }
-      if (lean) {
-        left++;
-        continue;
-      }
-      handle(desc, scr, cls, l2, vnet, inDev, now);
+      // an IPv6 miss is looked up again by handle6
+      if (v4) handleFound(desc, scr, cls, proto, v, l2, vnet, inDev, now);
+      else handle(desc, scr, cls, l2, vnet, inDev, now);
     } else if (cls == CLASS_LEAN_DONE || (cls == CLASS_DONE && mode == BATCH_REST)) {
       // forwarded, or settled by pass 1, and tallied by BATCH_LEAN
       continue;
