@@ -58,6 +58,7 @@ export function formatStatus(status: {
   cluster?: ClusterStatus | null;
   syn_flood?: SynFloodView;
   workers?: { rx_frames: number; tx_frames: number; batches: number }[];
+  table_lock?: { waits: number; sleeps: number };
   devices?: { name: string; steering?: string }[];
 }, opts: { stats?: boolean; rate?: boolean } = {}): string {
   const lines: string[] = [];
@@ -68,7 +69,10 @@ export function formatStatus(status: {
   if (status.workers) {
     const steering = [...new Set((status.devices ?? []).map((d) => d.steering).filter((x) => x))];
     const by = steering.length ? `, queues by ${steering.join('; ')}` : '';
-    lines.push(`workers: ${status.workers.length} (packets in: ${status.workers.map((w, i) => `${i}=${w.rx_frames}`).join(' ')})${by}`);
+    // how often the shared table made a worker wait: many (and many slept) says fewer workers would do as well
+    const l = status.table_lock;
+    const lock = status.workers.length > 1 && l ? `, table lock waits ${l.waits} (${l.sleeps} sleeps)` : '';
+    lines.push(`workers: ${status.workers.length} (packets in: ${status.workers.map((w, i) => `${i}=${w.rx_frames}`).join(' ')})${by}${lock}`);
   }
   if (status.cluster) lines.push(...formatCluster(status.cluster));
   const sf = status.syn_flood;
