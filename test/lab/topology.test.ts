@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { type ChildProcessByStdio, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -26,6 +26,15 @@ function alive(pid: number): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** cmdline: the process's command line, words joined by spaces ('' once it is gone) */
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  } catch {
+    return '';
   }
 }
 
@@ -196,6 +205,13 @@ describe('lab cleanup on failure', { timeout: 120_000 }, () => {
       const proc = spawnModule(script, ['ignore', 'pipe', 'inherit']);
       const pid = await new Promise<number>((resolve) => proc.stdout.once('data', (d: Buffer) => resolve(Number(d.toString()))));
       assert.ok(alive(pid));
+      // the signal is armed once setpriv ran (it then execs ip netns exec, which execs sleep): a
+      // builder killed in the instant between fork and prctl leaves an orphan no signal reaches,
+      // a race of the test on a loaded machine (it failed once on Deno), not of the lab
+      for (const end = Date.now() + 5000; Date.now() < end && !cmdline(pid).startsWith('sleep');) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.ok(cmdline(pid).startsWith('sleep'), `the child became sleep: ${cmdline(pid)}`);
       proc.kill('SIGKILL');
       assert.ok(await waitGone(pid), 'orphan survived its parent');
     } finally {
