@@ -177,8 +177,9 @@
 // lane-scoped fields (read at the current lane's header): HDR_BATCH_FLAGS, HDR_BATCH_DEV,
 // HDR_SLOT_BASE, HDR_DESC_BASE, HDR_SCRATCH_BASE, HDR_STATS_BASE, HDR_SVC_STATS_BASE,
 // HDR_RS_STATS_BASE, HDR_SWEEP_CURSOR, HDR_HOLD_BASE, HDR_HOLD_WAITING, HDR_HOLD_READY,
-// HDR_EMIT_BASE, HDR_EMIT_COUNT, HDR_EVICT_CURSOR, HDR_SINK. The event ring (HDR_EVT_*) is
-// the table's, in lane 0's header: its events come in the order the table changed (events.ts)
+// HDR_EMIT_BASE, HDR_EMIT_COUNT, HDR_SINK. The event ring (HDR_EVT_*) and the eviction hand
+// (HDR_EVICT_CURSOR) are the table's, in lane 0's header: events come in the order the table
+// changed (events.ts), and embryonic sessions are evicted oldest first (embryonic.ts)
 // per-connection counters for connection logs (CONNSTATS_SIZE each, indexed like the session
 // records), or 0 when no service logs its connections (connstats.ts)
 // @ts-ignore: decorator

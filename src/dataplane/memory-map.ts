@@ -361,6 +361,7 @@ export function writeHeader(memory: WebAssembly.Memory, layout: Layout): void {
   // no SYN-flood defence until the host configures it: no embryonic budget, no fill trigger
   h(abi.HDR_EMBRYONIC, 0);
   h(abi.HDR_EMBRYONIC_MAX, layout.connCap);
+  h(abi.HDR_EVICT_CURSOR, 0);
   h(abi.HDR_SYN_RECV_PRESSURE, 0);
   h(abi.HDR_SYNPROXY_FILL, 0);
   h(abi.HDR_SYNPROXY_OPTS, SYNPROXY_DEFAULT_MSS | (SYNPROXY_DEFAULT_WSCALE << 16));
@@ -390,7 +391,6 @@ export function writeHeader(memory: WebAssembly.Memory, layout: Layout): void {
     l(abi.HDR_HOLD_READY, 0);
     l(abi.HDR_EMIT_BASE, lane.emit.base);
     l(abi.HDR_EMIT_COUNT, 0);
-    l(abi.HDR_EVICT_CURSOR, 0);
     // descriptors point at their slot's frame position from the start
     for (let i = 0; i < layout.caps.slotCount; i++) {
       const d = lane.descriptors.base + i * abi.DESC_SIZE;

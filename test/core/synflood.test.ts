@@ -15,8 +15,9 @@ const outTcp = (dport: number, flags: string, dst = CIP) =>
 /** a spoofed source: 198.18.0.0/15 (RFC 2544 benchmarking) */
 const spoof = (i: number) => `198.18.${(i >> 8) & 255}.${i & 255}`;
 
-function director(flavour: (typeof FLAVOURS)[number], sessions: number, budget: number, pressure = 0): CoreHarness {
-  const h = new CoreHarness(flavour, { sessions }).standard();
+function director(flavour: (typeof FLAVOURS)[number], sessions: number, budget: number, pressure = 0,
+  workers = 1): CoreHarness {
+  const h = new CoreHarness(flavour, { sessions, workers }).standard();
   h.service(0, { forwarding: 'nat' }, [realServerEntry(0)]);
   h.tables.setSynFlood({ embryonicMax: budget, synRecvPressureS: pressure, proxyFillRecords: 0, mss: 1460, wscale: 7 });
   return h;
@@ -47,6 +48,19 @@ for (const flavour of FLAVOURS) {
       assert.equal(h.one(outTcp(10, 'SA'), 11, { dev: 1 }).verdict, abi.VERDICT_FORWARD);
       assert.equal(h.one(inTcp(10, 'A'), 11).verdict, abi.VERDICT_FORWARD);
       assert.equal(h.tables.embryonic().count, 3);
+    });
+
+    it('with two lanes the oldest still goes first, whichever lane made it and whichever evicts', () => {
+      // one hand for the table: a hand per lane would take the session another lane just placed
+      const h = director(flavour, 64, 4, 0, 2);
+      const lanes = [0, 1, 1, 0, 1, 0, 0, 1, 1, 1, 0, 0];
+      lanes.forEach((lane, i) => {
+        const p = i + 1;
+        assert.equal(h.one(inTcp(p, 'S'), p, { lane }).verdict, abi.VERDICT_FORWARD);
+        const kept = Array.from({ length: p }, (_, k) => k + 1).slice(-4);
+        assert.deepEqual(embryonicPorts(h), kept, `after SYN ${p} on lane ${lane}`);
+      });
+      assert.equal(h.tables.stat(abi.STAT_EMBRYONIC_EVICTED), BigInt(lanes.length - 4));
     });
 
     it('never evicts an established session: a full table evicts embryonic ones, then drops', () => {
