@@ -4,18 +4,18 @@
 //   3. look up, create sessions on a miss, rewrite, count, and write each verdict.
 // No prefetch in WASM: pass 2 stands in for it (2× at 1M sessions, docs/design.md).
 import {
-  CONNF_ACTIVE, CONNF_DETACHED, CONNF_FWD_MASK, CONNF_FWD_SHIFT, CONNF_OUT, CONNF_POOL, CONNF_TEMPLATE, CONNF_USED,
+  CONNF_DETACHED, CONNF_FWD_MASK, CONNF_FWD_SHIFT, CONNF_OUT, CONNF_POOL, CONNF_USED,
   CONN_CDEV, CONN_CIP, CONN_CMAC, CONN_CPORT, CONN_EXPIRES, CONN_FLAGS, CONN_LINK, CONN_LIP,
-  CONN_LIPIDX, CONN_LPORT, CONN_PROTO, CONN_RIP, CONN_RPORT, CONN_RS, CONN_STATE, CONN_SVC, CONN_TMPL_CONTROLS, CONN_VIP,
-  CONN_VPORT, BATCH_L2, BATCH_VNET, DESC_LEN, DESC_OFF, DESC_OUT_DEV, DESC_REASON, DESC_SIZE,
+  CONN_LPORT, CONN_PROTO, CONN_RIP, CONN_RPORT, CONN_RS, CONN_STATE, CONN_SVC, CONN_TMPL_CONTROLS,
+  BATCH_L2, BATCH_VNET, DESC_LEN, DESC_OFF, DESC_OUT_DEV, DESC_REASON, DESC_SIZE,
   DESC_VERDICT, DEV_ADDR, DEV_MAC, DEV_MTU, DEV_SIZE, DROP_CONFLICT, DROP_ICMP_UNRELATED,
-  DROP_NOT_OURS, DROP_NO_NEIGH, DROP_NO_RS, DROP_NO_SERVICE, DROP_NO_SESSION, DROP_POOL_EXHAUSTED, DROP_TABLE_FULL,
+  DROP_NOT_OURS, DROP_NO_NEIGH, DROP_NO_RS, DROP_NO_SERVICE, DROP_NO_SESSION, DROP_TABLE_FULL,
   CONN6_SIZE, HDR_CONN6_BASE, DROP_UNSUPPORTED, ETH_HLEN, EVT_CREATED, EVT_STATE_CHANGED, EVT_TEMPLATE_CREATED, FWD_DR, FWD_FNAT, FWD_INHERIT,
   FWD_NAT, FWD_TUN, HDR_BATCH_DEV, HDR_FNAT_QUARANTINE, HDR_BATCH_FLAGS, HDR_DESC_BASE, HDR_DEV_BASE, HDR_IDX_BASE,
   HDR_CONN_BASE, HDR_CONNX_BASE, HDR_IDX_MASK, HDR_OPTIONS, HDR_SCRATCH_BASE, HDR_SINK, HDR_SLOT_BASE, HDR_SLOT_COUNT, HDR_SLOT_SIZE, IDX_DIR_OUT,
-  IDX_TAG_SHIFT, CONN_SIZE, IPPROTO_TCP, LIP_ADDR,
+  IDX_TAG_SHIFT, CONN_SIZE, IPPROTO_TCP,
   NO_RS, OPT_SLOPPY_TCP, OPT_UNKNOWN_HOST, OPT_UNKNOWN_PASS, PROCESS_HOST_SHIFT, RSF_READY,
-  RSF_REMOVED, RSF_USED, RS_DEV, RS_FLAGS, RS_FWD, RS_INACTIVE, RS_PERSIST, RS_RPORT, RS_TUN_SRC,
+  RSF_REMOVED, RSF_USED, RSF_V6, RS_DEV, RS_FLAGS, RS_FWD, RS_INACTIVE, RS_RPORT, RS_TUN_SRC,
   RS_WEIGHT, SCR_CLASS, SCR_DST, SCR_HASH, SCR_ICMP, SCR_L3, SCR_L4, SCR_PROTO, SCR_SIZE, SCR_SPORT,
   SCR_SRC, SCR_TCPFLAGS, STAT_CONN_CREATED, STAT_FORWARDED, STAT_FRAG_NEEDED_SENT,
   STAT_HOST, STAT_ICMP_RELAYED, STAT_PASSED, STAT_RX_BYTES, STAT_RX_PACKETS, SVCF_PERSIST,
@@ -39,14 +39,14 @@ import { emitEvent } from './events';
 import { NO_LIP, chooseTuple, tupleHint } from './fnat_pool';
 import { flowHash } from './flow';
 import { fragNeeded, fragNeededLength, relayIcmpError } from './icmp';
-import { bswap16, copy6, hdr, lhdr, setHdr, setLhdr, timeReached } from './mem';
+import { bswap16, copy6, hdr, lhdr, setLhdr, timeReached } from './mem';
 import {
   CLASS_DONE, CLASS_FRAG, CLASS_ICMP_ERR, CLASS_IN, CLASS_LIP, CLASS_OUT, CLASS_UNKNOWN, CLASS_V6, parseFrame,
 } from './parse';
-import { forward6, handleExt, hitFast6, lookupScr6, nat64Reply, newConn6 } from './batch6';
+import { forward6, handleExt, lookupScr6, nat64Reply, newConn6 } from './batch6';
 import { schedule } from './sched/index';
 import { connxAddress, seqAdjust } from './seqadj';
-import { rsIsV6 } from './session6';
+import { conn6Address, rsIsV6 } from './session6';
 import { NO_SERVICE, lookupService, serviceAddress } from './service';
 import {
   NO_CONN, allocConn, connAddress, connGone, detachTemplate, expireConn, freeConn, indexInsert,
@@ -56,7 +56,9 @@ import { count, countConn, countDrop, countSyn, countTraffic } from './stats';
 import { DIR_INPUT, DIR_INPUT_ONLY, DIR_OUTPUT, applyTcpState, nextTcpState } from './tcp_state';
 import { drIn } from './xmit/dr';
 import { fnatIn, fnatOut } from './xmit/fnat';
+import { fnatIn6, fnatOut6 } from './xmit/fnat6';
 import { natIn, natOut } from './xmit/nat';
+import { natIn6, natOut6 } from './xmit/nat6';
 import { setMacs } from './xmit/rewrite';
 import { ETH_SRC, IP6_HLEN, IP6_PLEN, IP_TOT_LEN, TCP_FLAGS, TH_ACK, TH_FIN, TH_RST, TH_SYN } from './wire';
 import { TUN_FAILED_BELOW, TUN_FRAG_NEEDED, tunIn } from './xmit/tun';
@@ -678,71 +680,111 @@ export function proxyHandshake(desc: usize, scr: usize, rec: u32, out: bool, l2:
 }
 
 /**
- * hitFast is pass 3's lean path for the packets most traffic is made of: an IPv4 TCP segment that
- * carries ACK and no SYN, FIN or RST, of an ESTABLISHED NAT, Full-NAT or (over TAP) DR session, or
- * a UDP datagram of such a session (index slot value `v`, the record in cache after pass 2b) on a director without
- * extension records (`plain`). For it the general path (handleFound, forward) does nothing it
- * does not do here: a TCP state stays ESTABLISHED in every direction (tcp_state.ts, rows "ack" at
- * sES; DR's is "input only"), UDP has no state; no state change, event, stream edit or SYN-proxy step. Every check
- * comes before the first write: on false nothing was touched, and handleFound takes the frame
- * with the same `v`. True: forwarded, verdict written.
+ * hitFast is pass 3's lean path for the packets most traffic is made of, in either family (`v6`):
+ * a TCP segment that carries ACK and no SYN, FIN or RST, of an ESTABLISHED NAT, Full-NAT (4->4 or
+ * 6->6) or (over TAP) DR session, or a UDP datagram of such a session (index slot value `v`, the
+ * record in cache after pass 2b) on a director without extension records (`plain`); for IPv6 not
+ * an ICMPv6 error about it, not a fragment (its class says so), not NAT64 (an IPv4 server). For it
+ * the general path (handleFound, forward; handle6, forward6) does nothing it does not do here: a
+ * TCP state stays ESTABLISHED in every direction (tcp_state.ts, rows "ack" at sES; DR's is "input
+ * only"), UDP has no state; no state change, event, stream edit or SYN-proxy step. Every check
+ * comes before the first write: on false nothing was touched, and the general path takes the
+ * frame with the same `v`. True: forwarded, verdict written.
  */
 // @ts-ignore: decorator
-@inline function hitFast(desc: usize, scr: usize, v: u32, proto: u32, l2: bool, vnet: bool, inDev: u32, now: u32): bool {
+@inline function hitFast(desc: usize, scr: usize, v: u32, proto: u32, l2: bool, vnet: bool, inDev: u32, now: u32,
+  v6: bool): bool {
+  if (v6 && load<u8>(scr + SCR_ICMP) != 0) return false;
   const rec = recOf(v);
   const c = connAddress(rec);
+  if (!leanSession(c, scr, v, proto, l2, now, v6)) return false;
+  const fwd = <u32>((load<u8>(c + CONN_FLAGS) & CONNF_FWD_MASK) >> CONNF_FWD_SHIFT);
+  const out = (v & IDX_DIR_OUT) != 0;
+  const tcp = proto == IPPROTO_TCP;
+  const frame = <usize>load<u32>(desc + DESC_OFF);
+  const ip = <usize>load<u32>(scr + SCR_L3);
+  const l4 = <usize>load<u32>(scr + SCR_L4);
+  const tot = v6 ? IP6_HLEN + bswap16(<u32>load<u16>(ip + IP6_PLEN)) : bswap16(<u32>load<u16>(ip + IP_TOT_LEN));
+  const partial = vnet && (load<u8>(frame - VNET_HDR_LEN + VNET_FLAGS) & VNET_F_NEEDS_CSUM) != 0;
+  store<u32>(c + CONN_EXPIRES, now + timeoutMs(tcp ? TCP_S_ESTABLISHED : TO_UDP));
+  const outDev = leanMacs(frame, c, out, l2, inDev);
+  if (v6) {
+    const x = conn6Address(rec);
+    if (out) {
+      if (fwd == FWD_FNAT) fnatOut6(ip, l4, proto, c, x, partial);
+      else natOut6(ip, l4, proto, c, x, partial);
+    } else if (fwd == FWD_FNAT) fnatIn6(ip, l4, proto, c, x, partial);
+    else if (fwd == FWD_NAT) natIn6(ip, l4, proto, c, x, partial);
+  } else if (out) {
+    if (fwd == FWD_FNAT) fnatOut(ip, l4, proto, c, partial);
+    else natOut(ip, l4, proto, c, partial);
+  } else if (fwd == FWD_FNAT) fnatIn(ip, l4, proto, c, partial);
+  else if (fwd == FWD_NAT) natIn(ip, l4, proto, c, partial);
+  leanDone(desc, scr, rec, tcp, out, l2, tot, outDev, now);
+  return true;
+}
+
+/**
+ * leanSession is hitFast's check, both families, of the session at
+ * `c` (index slot value `v`) for the frame parsed into `scr`: NAT, Full-NAT or (over TAP, the
+ * client's side only) DR, not a quarantined tuple; an ESTABLISHED TCP segment with ACK and no
+ * SYN, FIN or RST, or UDP; a timer still running; a server in place (`v6`: an IPv6 one, so never
+ * NAT64) and, for a client's frame on a TAP, with a neighbour entry; a service in use.
+ */
+// @ts-ignore: decorator
+@inline function leanSession(c: usize, scr: usize, v: u32, proto: u32, l2: bool, now: u32, v6: bool): bool {
   const flags = load<u8>(c + CONN_FLAGS);
-  // NAT or Full-NAT, and not a quarantined tuple
   if (flags & CONNF_DETACHED) return false;
   const fwd = <u32>((flags & CONNF_FWD_MASK) >> CONNF_FWD_SHIFT);
   // DR: only on a TAP (it rewrites MACs alone), and only the client's side passes the director
   const dr = fwd == FWD_DR;
   if (fwd != FWD_NAT && fwd != FWD_FNAT && !(dr && l2)) return false;
-  const fnat = fwd == FWD_FNAT;
-  const tcp = proto == IPPROTO_TCP;
-  if (tcp) {
+  if (proto == IPPROTO_TCP) {
     if (load<u8>(c + CONN_STATE) != TCP_S_ESTABLISHED) return false;
     if ((load<u8>(scr + SCR_TCPFLAGS) & (TH_SYN | TH_FIN | TH_RST | TH_ACK)) != TH_ACK) return false;
   }
   if (timeReached(load<u32>(c + CONN_EXPIRES), now)) return false;
-  const rs = <u32>load<u16>(c + CONN_RS);
-  const r = rsAddress(rs);
-  const rflags = load<u8>(r + RS_FLAGS);
+  const rflags = load<u8>(rsAddress(<u32>load<u16>(c + CONN_RS)) + RS_FLAGS);
   // connGone; and a client's packet toward a server without a neighbour entry is the slow path's
   const out = (v & IDX_DIR_OUT) != 0;
+  if (v6 && (rflags & RSF_V6) == 0) return false;
   if ((rflags & RSF_REMOVED) != 0 || (l2 && !out && (rflags & RSF_READY) == 0) || (dr && out)) return false;
-  const svc = <u32>load<u16>(c + CONN_SVC);
-  if ((load<u8>(serviceAddress(svc) + SVC_FLAGS) & SVCF_USED) == 0) return false;
+  return (load<u8>(serviceAddress(<u32>load<u16>(c + CONN_SVC)) + SVC_FLAGS) & SVCF_USED) != 0;
+}
 
-  const frame = <usize>load<u32>(desc + DESC_OFF);
-  const ip = <usize>load<u32>(scr + SCR_L3);
-  const l4 = <usize>load<u32>(scr + SCR_L4);
-  const tot = bswap16(<u32>load<u16>(ip + IP_TOT_LEN));
-  const partial = vnet && (load<u8>(frame - VNET_HDR_LEN + VNET_FLAGS) & VNET_F_NEEDS_CSUM) != 0;
-  store<u32>(c + CONN_EXPIRES, now + timeoutMs(tcp ? TCP_S_ESTABLISHED : TO_UDP));
-  let outDev: u32;
+/**
+ * leanMacs does a lean frame's link side, either family, and returns the device it leaves by:
+ * toward the client, the next hop and device the session keeps; toward the server, the client's
+ * latest next hop is kept first (a failover on its side may change it), then on a TAP the
+ * server's MAC is written (drIn).
+ */
+// @ts-ignore: decorator
+@inline function leanMacs(frame: usize, c: usize, out: bool, l2: bool, inDev: u32): u32 {
   if (out) {
-    if (fnat) fnatOut(ip, l4, proto, c, partial);
-    else natOut(ip, l4, proto, c, partial);
-    outDev = <u32>load<u8>(c + CONN_CDEV);
+    const outDev = <u32>load<u8>(c + CONN_CDEV);
     if (l2) setMacs(frame, c + CONN_CMAC, devAddress(outDev) + DEV_MAC);
-  } else {
-    outDev = <u32>load<u8>(r + RS_DEV);
-    if (l2) {
-      // the client's next hop may change (a failover on its side): follow the latest frame
-      copy6(c + CONN_CMAC, frame + ETH_SRC);
-      store<u8>(c + CONN_CDEV, <u8>inDev);
-    }
-    if (fnat) fnatIn(ip, l4, proto, c, partial);
-    else if (!dr) natIn(ip, l4, proto, c, partial);
-    if (l2) drIn(frame, r, devAddress(outDev) + DEV_MAC);
+    return outDev;
   }
-  countTraffic(svc, rs, out, tot);
+  const r = rsAddress(<u32>load<u16>(c + CONN_RS));
+  const outDev = <u32>load<u8>(r + RS_DEV);
+  if (l2) {
+    copy6(c + CONN_CMAC, frame + ETH_SRC);
+    store<u8>(c + CONN_CDEV, <u8>inDev);
+    drIn(frame, r, devAddress(outDev) + DEV_MAC);
+  }
+  return outDev;
+}
+
+/** leanDone counts and settles a frame a lean path rewrote: an IP packet of `tot` bytes out of `outDev` */
+// @ts-ignore: decorator
+@inline function leanDone(desc: usize, scr: usize, rec: u32, tcp: bool, out: bool, l2: bool, tot: u32, outDev: u32,
+  now: u32): void {
+  const c = connAddress(rec);
+  countTraffic(<u32>load<u16>(c + CONN_SVC), <u32>load<u16>(c + CONN_RS), out, tot);
   connStatsCount(rec, scr, tcp, out, tot, now);
   store<u32>(desc + DESC_LEN, (l2 ? ETH_HLEN : 0) + tot);
   store<u8>(desc + DESC_OUT_DEV, <u8>outDev);
   settle(desc, VERDICT_FORWARD, 0);
-  return true;
 }
 
 // processBatch's modes (issue 12). With one lane the whole batch runs in one call (BATCH_ALL).
@@ -800,8 +842,8 @@ export function processBatch(count_: u32, now: u32, mode: u32): u32 {
     if (v4 || (plain6 && cls >= (CLASS_V6 | CLASS_IN) && cls <= (CLASS_V6 | CLASS_LIP))) {
       const proto = <u32>load<u8>(scr + SCR_PROTO);
       const v = v4 ? lookupScr(scr, proto) : lookupScr6(scr, proto);
-      if (plain && v != 0 && (v4 ? hitFast(desc, scr, v, proto, l2, vnet, inDev, now)
-        : hitFast6(desc, scr, v, proto, l2, vnet, inDev, now))) {
+      if (plain && v != 0 && (v4 ? hitFast(desc, scr, v, proto, l2, vnet, inDev, now, false)
+        : hitFast(desc, scr, v, proto, l2, vnet, inDev, now, true))) {
         forwarded++;
         if (lean) store<u8>(scr + SCR_CLASS, CLASS_LEAN_DONE);
         continue;

@@ -9,9 +9,9 @@ import {
   DROP_EMBRYONIC_LIMIT, DROP_NO_RS, DROP_NO_SERVICE, DROP_NO_SESSION, DROP_TABLE_FULL, DROP_UNSUPPORTED, ETH_HLEN,
   EVT_CREATED, EVT_STATE_CHANGED, EVT_TEMPLATE_CREATED, FWD_DR, FWD_FNAT, FWD_INHERIT, FWD_NAT, FWD_TUN,
   HDR_CONN6_BASE, HDR_CONNX_BASE, IDX_DIR_OUT, IPPROTO_TCP, LIP6_ADDR, NO_RS, PROTO_V6, RS6_RIP, RS6_TUN_SRC, RSF_READY,
-  RSF_REMOVED, RSF_V6, RS_DEV, RS_FLAGS, RS_FWD, RS_RIP, RS_RPORT, SCR_DST, SCR_FRAG6, SCR_HASH, SCR_ICMP, SCR_L3,
+  RSF_V6, RS_DEV, RS_FLAGS, RS_FWD, RS_RIP, RS_RPORT, SCR_DST, SCR_FRAG6, SCR_HASH, SCR_ICMP, SCR_L3,
   SCR_L4, SCR_PROTO, SCR_SPORT, SCR_SRC, SCR_TCPFLAGS, STAT_FRAG_NEEDED_SENT, STAT_ICMP_RELAYED, SVC6_PERSIST_MASK,
-  SVC6_TUN_SRC, SVCF_MIDFLOW, SVCF_PERSIST, SVCF_USED, SVC_FLAGS, SVC_FWD, SVC_PERSIST_TIMEOUT, SVC_VPORT, TCP_S_ESTABLISHED, TCP_S_NONE, TCP_S_SYN_RECV, TO_UDP, VERDICT_DROP,
+  SVC6_TUN_SRC, SVCF_MIDFLOW, SVCF_PERSIST, SVC_FLAGS, SVC_FWD, SVC_PERSIST_TIMEOUT, SVC_VPORT, TCP_S_ESTABLISHED, TCP_S_NONE, TCP_S_SYN_RECV, TO_UDP, VERDICT_DROP,
   VERDICT_FORWARD, VNET_FLAGS, VNET_F_NEEDS_CSUM, VNET_HDR_LEN,
 } from './abi';
 import {
@@ -354,70 +354,6 @@ export function forward6(desc: usize, scr: usize, rec: u32, out: bool, l2: bool,
   connStatsCount(rec, scr, proto == IPPROTO_TCP && !icmp, out, tot, now);
   store<u32>(desc + DESC_OFF, <u32>frame);
   store<u32>(desc + DESC_LEN, outLen);
-  store<u8>(desc + DESC_OUT_DEV, <u8>outDev);
-  settle(desc, VERDICT_FORWARD, 0);
-  return true;
-}
-
-/**
- * hitFast6 is hitFast's IPv6 twin (batch.ts): an IPv6 TCP segment with ACK and no SYN, FIN or
- * RST of an ESTABLISHED NAT66, Full-NAT 6->6 or (over TAP) DR session, or a UDP datagram of one;
- * not an ICMPv6 error about it, not a fragment (its class says so), not NAT64 (an IPv4 server),
- * on a director without extension records. For it handle6 and forward6 do nothing more: the
- * state stays ESTABLISHED, no event, no stream edit. Every check comes before the first write;
- * false: nothing touched, handle6 takes the frame. `v`: the session's index slot value.
- */
-export function hitFast6(desc: usize, scr: usize, v: u32, proto: u32, l2: bool, vnet: bool, inDev: u32, now: u32): bool {
-  if (load<u8>(scr + SCR_ICMP) != 0) return false;
-  const rec = recOf(v);
-  const c = connAddress(rec);
-  const flags = load<u8>(c + CONN_FLAGS);
-  if (flags & CONNF_DETACHED) return false;
-  const fwd = <u32>((flags & CONNF_FWD_MASK) >> CONNF_FWD_SHIFT);
-  const dr = fwd == FWD_DR;
-  if (fwd != FWD_NAT && fwd != FWD_FNAT && !(dr && l2)) return false;
-  const tcp = proto == IPPROTO_TCP;
-  if (tcp) {
-    if (load<u8>(c + CONN_STATE) != TCP_S_ESTABLISHED) return false;
-    if ((load<u8>(scr + SCR_TCPFLAGS) & (TH_SYN | TH_FIN | TH_RST | TH_ACK)) != TH_ACK) return false;
-  }
-  if (timeReached(load<u32>(c + CONN_EXPIRES), now)) return false;
-  const rs = <u32>load<u16>(c + CONN_RS);
-  const r = rsAddress(rs);
-  const rflags = load<u8>(r + RS_FLAGS);
-  const out = (v & IDX_DIR_OUT) != 0;
-  if ((rflags & RSF_V6) == 0 || (rflags & RSF_REMOVED) != 0 || (l2 && !out && (rflags & RSF_READY) == 0) || (dr && out)) {
-    return false;
-  }
-  const svc = <u32>load<u16>(c + CONN_SVC);
-  if ((load<u8>(serviceAddress(svc) + SVC_FLAGS) & SVCF_USED) == 0) return false;
-
-  const frame = <usize>load<u32>(desc + DESC_OFF);
-  const ip = <usize>load<u32>(scr + SCR_L3);
-  const l4 = <usize>load<u32>(scr + SCR_L4);
-  const tot = IP6_HLEN + bswap16(<u32>load<u16>(ip + IP6_PLEN));
-  const partial = vnet && (load<u8>(frame - VNET_HDR_LEN + VNET_FLAGS) & VNET_F_NEEDS_CSUM) != 0;
-  const x = conn6Address(rec);
-  store<u32>(c + CONN_EXPIRES, now + timeoutMs(tcp ? TCP_S_ESTABLISHED : TO_UDP));
-  let outDev: u32;
-  if (out) {
-    if (fwd == FWD_FNAT) fnatOut6(ip, l4, proto, c, x, partial);
-    else natOut6(ip, l4, proto, c, x, partial);
-    outDev = <u32>load<u8>(c + CONN_CDEV);
-    if (l2) setMacs(frame, c + CONN_CMAC, devAddress(outDev) + DEV_MAC);
-  } else {
-    outDev = <u32>load<u8>(r + RS_DEV);
-    if (l2) {
-      copy6(c + CONN_CMAC, frame + 6);
-      store<u8>(c + CONN_CDEV, <u8>inDev);
-    }
-    if (fwd == FWD_FNAT) fnatIn6(ip, l4, proto, c, x, partial);
-    else if (!dr) natIn6(ip, l4, proto, c, x, partial);
-    if (l2) drIn(frame, r, devAddress(outDev) + DEV_MAC);
-  }
-  countTraffic(svc, rs, out, tot);
-  connStatsCount(rec, scr, tcp, out, tot, now);
-  store<u32>(desc + DESC_LEN, (l2 ? ETH_HLEN : 0) + tot);
   store<u8>(desc + DESC_OUT_DEV, <u8>outDev);
   settle(desc, VERDICT_FORWARD, 0);
   return true;
