@@ -508,6 +508,8 @@ async function iperf(topo: Topology, t: Target, streams: number): Promise<number
 async function main(): Promise<void> {
   const wanted = values.targets!.split(',').map(target);
   const metrics = values.metrics!.split(',');
+  const unknown = metrics.filter((m) => !(m in METRICS));
+  if (unknown.length) throw new Error(`unknown metric ${unknown.join(', ')} (known: ${Object.keys(METRICS).join(', ')})`);
   const progress = new Progress(wanted.length * (metrics.length + 1));
   for (const t of wanted) {
     progress.step(`${t.name}: building a fresh lab`);

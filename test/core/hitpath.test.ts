@@ -23,6 +23,7 @@ const OTHER_MAC = '02:00:00:00:0c:77';
 const UDP_PORT = 53;
 const FNAT_PORT = 81;
 const DR_PORT = 82;
+const TUN_PORT = 83;
 
 interface Variant { name: string; l3: boolean; vnet: boolean; connStats: boolean }
 const VARIANTS: Variant[] = [
@@ -57,6 +58,9 @@ class Pair {
       // DR: the servers answer the client directly; over L3 (TUN) every segment is refused
       h.service(3, { forwarding: 'dr', port: DR_PORT, connectionLog: v.connStats },
         [realServerEntry(6, { port: DR_PORT }), realServerEntry(7, { port: DR_PORT })], 6);
+      // TUN (IP-in-IP): like DR, the client's side only; over TAP and TUN devices alike
+      h.service(7, { forwarding: 'tun', port: TUN_PORT, connectionLog: v.connStats },
+        [realServerEntry(13, { port: TUN_PORT }), realServerEntry(14, { port: TUN_PORT })], 13);
       // IPv6: NAT66 (TCP and UDP) and Full-NAT 6->6 on the IPv6 VIP
       h.service(4, { vip: VIP6, forwarding: 'nat', connectionLog: v.connStats }, [realServerEntry6(8), realServerEntry6(9)], 8);
       h.service(5, { vip: VIP6, forwarding: 'fullnat', port: FNAT_PORT, connectionLog: v.connStats },
@@ -70,7 +74,7 @@ class Pair {
         h.tables.setNextHop(3, '00:00:00:00:00:00');
         h.tables.setNextHop(4, '00:00:00:00:00:00');
         h.tables.setNextHop(5, '00:00:00:00:00:00');
-        for (let i = 6; i <= 12; i++) h.tables.setNextHop(i, '00:00:00:00:00:00');
+        for (let i = 6; i <= 14; i++) h.tables.setNextHop(i, '00:00:00:00:00:00');
       }
     }
   }
@@ -133,6 +137,13 @@ class Pair {
   drFromClient(k: number, flags: string, payload = 0, srcMac?: string): Uint8Array {
     return this.wrap(tcpPacket({ src: CIP, dst: VIP }, {
       sport: clientPort(k), dport: DR_PORT, flags, payload: new Uint8Array(payload).fill(0x30 + k),
+    }), 0, srcMac);
+  }
+
+  /** a segment of client k to the TUN service */
+  tunFromClient(k: number, flags: string, payload = 0, srcMac?: string): Uint8Array {
+    return this.wrap(tcpPacket({ src: CIP, dst: VIP }, {
+      sport: clientPort(k), dport: TUN_PORT, flags, payload: new Uint8Array(payload).fill(0x50 + k),
     }), 0, srcMac);
   }
 
@@ -240,6 +251,15 @@ for (const flavour of FLAVOURS) {
           p.run(udp.map((k) => p.drFromClient(k, round ? 'PA' : 'A', 13 * k + round, k === 3 && round ? OTHER_MAC : undefined)), now++, 0);
         }
         p.run([p.drFromClient(0, 'FA'), p.drFromClient(1, 'RA'), p.drFromClient(2, 'PA', 4)], now++, 0);
+        // TUN: SYN and its ACK (the general path), data (the lean path), a next hop that changes,
+        // one segment too big for the tunnel (fragmentation needed: the general path's), a FIN, a RST
+        p.run(udp.map((k) => p.tunFromClient(k, 'S')), now++, 0);
+        p.run(udp.map((k) => p.tunFromClient(k, 'A')), now++, 0);
+        for (let round = 0; round < 2; round++) {
+          p.run(udp.map((k) => p.tunFromClient(k, round ? 'PA' : 'A', 15 * k + round, k === 4 && round ? OTHER_MAC : undefined)), now++, 0);
+        }
+        p.run([p.tunFromClient(5, 'PA', 1460), p.tunFromClient(6, 'PA', 1440)], now++, 0);
+        p.run([p.tunFromClient(0, 'FA'), p.tunFromClient(1, 'RA'), p.tunFromClient(2, 'PA', 4)], now++, 0);
         // IPv6: NAT66 and Full-NAT 6->6 handshakes (the general path), data both ways (the lean
         // path), a FIN and a RST; NAT66 UDP both ways
         for (const port of [80, FNAT_PORT]) {
