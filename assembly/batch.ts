@@ -43,10 +43,10 @@ import { bswap16, copy6, hdr, lhdr, setLhdr, timeReached } from './mem';
 import {
   CLASS_DONE, CLASS_FRAG, CLASS_ICMP_ERR, CLASS_IN, CLASS_LIP, CLASS_OUT, CLASS_UNKNOWN, CLASS_V6, parseFrame,
 } from './parse';
-import { forward6, handleExt, lookupScr6, nat64Reply, newConn6 } from './batch6';
+import { forward6, handleExt, lookupScr6, nat64Reply, newConn6, tunSource6 } from './batch6';
 import { schedule } from './sched/index';
 import { connxAddress, seqAdjust } from './seqadj';
-import { conn6Address, rsIsV6 } from './session6';
+import { conn6Address, rs6Address, rsIsV6 } from './session6';
 import { NO_SERVICE, lookupService, serviceAddress } from './service';
 import {
   NO_CONN, allocConn, connAddress, connGone, detachTemplate, expireConn, freeConn, indexInsert,
@@ -62,6 +62,7 @@ import { natIn6, natOut6 } from './xmit/nat6';
 import { setMacs } from './xmit/rewrite';
 import { ETH_SRC, IP6_HLEN, IP6_PLEN, IP_HLEN, IP_TOT_LEN, TCP_FLAGS, TH_ACK, TH_FIN, TH_RST, TH_SYN } from './wire';
 import { TUN_FAILED_BELOW, TUN_FRAG_NEEDED, tunIn } from './xmit/tun';
+import { tunIn6 } from './xmit/tun6';
 
 /** forward()'s `forced` when the segment's flags decide the next TCP state */
 // @ts-ignore: decorator
@@ -688,7 +689,7 @@ export function proxyHandshake(desc: usize, scr: usize, rec: u32, out: bool, l2:
 /**
  * hitFast is pass 3's lean path for the packets most traffic is made of, in either family (`v6`):
  * a TCP segment that carries ACK and no SYN, FIN or RST, of an ESTABLISHED NAT, Full-NAT (4->4 or
- * 6->6), (over TAP) DR or (IPv4) TUN session, or a UDP datagram of such a session (index slot value `v`, the
+ * 6->6), (over TAP) DR or TUN (4in4, 6in6) session, or a UDP datagram of such a session (index slot value `v`, the
  * record in cache after pass 2b) on a director without extension records (`plain`); for IPv6 not
  * an ICMPv6 error about it, not a fragment (its class says so), not NAT64 (an IPv4 server). For it
  * the general path (handleFound, forward; handle6, forward6) does nothing it does not do here: a
@@ -713,7 +714,7 @@ export function proxyHandshake(desc: usize, scr: usize, rec: u32, out: bool, l2:
   const tot = v6 ? IP6_HLEN + bswap16(<u32>load<u16>(ip + IP6_PLEN)) : bswap16(<u32>load<u16>(ip + IP_TOT_LEN));
   const partial = vnet && (load<u8>(frame - VNET_HDR_LEN + VNET_FLAGS) & VNET_F_NEEDS_CSUM) != 0;
   // the rarer mode out of the loop's way (an inlined copy cost the NAT hit 4 % in bench:core)
-  if (fwd == FWD_TUN) return hitTun(desc, scr, rec, c, frame, ip, tot, tcp, l2, vnet, inDev, now);
+  if (fwd == FWD_TUN) return hitTun(desc, scr, rec, c, frame, ip, tot, tcp, l2, vnet, inDev, now, v6);
   store<u32>(c + CONN_EXPIRES, now + timeoutMs(tcp ? TCP_S_ESTABLISHED : TO_UDP));
   const outDev = leanMacs(frame, c, out, l2, inDev);
   if (v6) {
@@ -738,19 +739,23 @@ function hitFast6(desc: usize, scr: usize, v: u32, proto: u32, l2: bool, vnet: b
 }
 
 /**
- * hitTun is hitFast's TUN mode (IPv4, the client's side only: leanSession): an outer header in
- * the headroom (tunIn). A frame that needs fragmentation-needed or is refused goes to the general
- * path untouched (tunIn checks before it writes).
+ * hitTun is hitFast's TUN mode, IPv4-in-IPv4 or (`v6`) IPv6-in-IPv6, the client's side only
+ * (leanSession): an outer header in the headroom (tunIn, tunIn6). A frame that needs
+ * fragmentation-needed or Packet Too Big, or is refused, goes to the general path untouched
+ * (both check before they write).
  */
 function hitTun(desc: usize, scr: usize, rec: u32, c: usize, frame: usize, ip: usize, tot: u32, tcp: bool, l2: bool,
-  vnet: bool, inDev: u32, now: u32): bool {
-  const r = rsAddress(<u32>load<u16>(c + CONN_RS));
+  vnet: bool, inDev: u32, now: u32, v6: bool): bool {
+  const rs = <u32>load<u16>(c + CONN_RS);
+  const r = rsAddress(rs);
   const outDev = <u32>load<u8>(r + RS_DEV);
   const dev = devAddress(outDev);
   // the client's MAC before the outer header covers it
   const macHi = load<u32>(frame + ETH_SRC);
   const macLo = load<u16>(frame + ETH_SRC + 4);
-  const res = tunIn(frame, ip, l2, vnet ? frame - VNET_HDR_LEN : 0, r, dev, dev + DEV_MAC, tunSource(r, c, dev));
+  const vnetHdr = vnet ? frame - VNET_HDR_LEN : 0;
+  const res = v6 ? tunIn6(frame, ip, l2, vnetHdr, r, rs6Address(rs), dev, dev + DEV_MAC, tunSource6(rs, c, dev))
+    : tunIn(frame, ip, l2, vnetHdr, r, dev, dev + DEV_MAC, tunSource(r, c, dev));
   if (res < TUN_FAILED_BELOW) return false;
   store<u32>(c + CONN_EXPIRES, now + timeoutMs(tcp ? TCP_S_ESTABLISHED : TO_UDP));
   if (l2) {
@@ -761,14 +766,14 @@ function hitTun(desc: usize, scr: usize, rec: u32, c: usize, frame: usize, ip: u
   store<u32>(desc + DESC_OFF, res);
   // counted as the general path counts: the packet as it came, without the outer header
   leanDone(desc, scr, rec, tcp, false, l2, tot, outDev, now);
-  store<u32>(desc + DESC_LEN, (l2 ? ETH_HLEN : 0) + tot + IP_HLEN);
+  store<u32>(desc + DESC_LEN, (l2 ? ETH_HLEN : 0) + tot + (v6 ? IP6_HLEN : IP_HLEN));
   return true;
 }
 
 /**
  * leanSession is hitFast's check, both families, of the session at
  * `c` (index slot value `v`) for the frame parsed into `scr`: NAT, Full-NAT, (over TAP, the
- * client's side only) DR or (IPv4, the client's side only) TUN, not a quarantined tuple; an ESTABLISHED TCP segment with ACK and no
+ * client's side only) DR or (the client's side only) TUN, not a quarantined tuple; an ESTABLISHED TCP segment with ACK and no
  * SYN, FIN or RST, or UDP; a timer still running; a server in place (`v6`: an IPv6 one, so never
  * NAT64) and, for a client's frame on a TAP, with a neighbour entry; a service in use.
  */
@@ -778,9 +783,9 @@ function hitTun(desc: usize, scr: usize, rec: u32, c: usize, frame: usize, ip: u
   if (flags & CONNF_DETACHED) return false;
   const fwd = <u32>((flags & CONNF_FWD_MASK) >> CONNF_FWD_SHIFT);
   // DR: only on a TAP (it rewrites MACs alone), and only the client's side passes the director
-  // TUN: IPv4 only (6in6 is the general path's), and like DR only the client's side
+  // TUN: like DR, only the client's side passes the director
   const dr = fwd == FWD_DR;
-  const tun = fwd == FWD_TUN && !v6;
+  const tun = fwd == FWD_TUN;
   if (fwd != FWD_NAT && fwd != FWD_FNAT && !(dr && l2) && !tun) return false;
   if (proto == IPPROTO_TCP) {
     if (load<u8>(c + CONN_STATE) != TCP_S_ESTABLISHED) return false;

@@ -315,11 +315,7 @@ export function forward6(desc: usize, scr: usize, rec: u32, out: bool, l2: bool,
       }
       drIn(frame, r, dev + DEV_MAC);
     } else {
-      const r6 = rs6Address(rs);
-      let src = r6 + RS6_TUN_SRC;
-      if (zero16(src)) src = svc6Address(<u32>load<u16>(c + CONN_SVC)) + SVC6_TUN_SRC;
-      if (zero16(src)) src = dev + DEV_ADDR6;
-      const res = tunIn6(frame, ip, l2, vnetHdr, r, r6, dev, dev + DEV_MAC, src);
+      const res = tunIn6(frame, ip, l2, vnetHdr, r, rs6Address(rs), dev, dev + DEV_MAC, tunSource6(rs, c, dev));
       if (res == TUN_FRAG_NEEDED) {
         // RFC 2473 §7.2: the tunnel's own header is what no longer fits: tell the client
         const mtu = <u32>load<u16>(dev + DEV_MTU) - IP6_HLEN;
@@ -357,6 +353,15 @@ export function forward6(desc: usize, scr: usize, rec: u32, out: bool, l2: bool,
   store<u8>(desc + DESC_OUT_DEV, <u8>outDev);
   settle(desc, VERDICT_FORWARD, 0);
   return true;
+}
+
+/** tunSource6: where the outer source of 6in6 is: the server's tunnel_source, else the service's, else the device's address */
+// @ts-ignore: decorator
+@inline export function tunSource6(rs: u32, c: usize, dev: usize): usize {
+  let src = rs6Address(rs) + RS6_TUN_SRC;
+  if (zero16(src)) src = svc6Address(<u32>load<u16>(c + CONN_SVC)) + SVC6_TUN_SRC;
+  if (zero16(src)) src = dev + DEV_ADDR6;
+  return src;
 }
 
 /** lookupScr6 looks up the session of the IPv6 frame pass 1 parsed into `scr` */

@@ -47,7 +47,7 @@ class Pair {
   readonly fnatOf = new Map<number, SessionView>();
 
   constructor(flavour: 'release' | 'debug', readonly v: Variant) {
-    const caps: Partial<Capacities> = { connStats: v.connStats };
+    const caps: Partial<Capacities> = { connStats: v.connStats, services: 16 };
     this.fast = new CoreHarness(flavour, caps).standard({ l3: v.l3 });
     this.general = new CoreHarness(flavour, { ...caps, connExt: true }).standard({ l3: v.l3 });
     for (const h of [this.fast, this.general]) {
@@ -61,6 +61,8 @@ class Pair {
       // TUN (IP-in-IP): like DR, the client's side only; over TAP and TUN devices alike
       h.service(7, { forwarding: 'tun', port: TUN_PORT, connectionLog: v.connStats },
         [realServerEntry(13, { port: TUN_PORT }), realServerEntry(14, { port: TUN_PORT })], 13);
+      h.service(8, { vip: VIP6, forwarding: 'tun', port: TUN_PORT, connectionLog: v.connStats },
+        [realServerEntry6(13, { port: TUN_PORT }), realServerEntry6(14, { port: TUN_PORT })], 15);
       // IPv6: NAT66 (TCP and UDP) and Full-NAT 6->6 on the IPv6 VIP
       h.service(4, { vip: VIP6, forwarding: 'nat', connectionLog: v.connStats }, [realServerEntry6(8), realServerEntry6(9)], 8);
       h.service(5, { vip: VIP6, forwarding: 'fullnat', port: FNAT_PORT, connectionLog: v.connStats },
@@ -74,7 +76,7 @@ class Pair {
         h.tables.setNextHop(3, '00:00:00:00:00:00');
         h.tables.setNextHop(4, '00:00:00:00:00:00');
         h.tables.setNextHop(5, '00:00:00:00:00:00');
-        for (let i = 6; i <= 14; i++) h.tables.setNextHop(i, '00:00:00:00:00:00');
+        for (let i = 6; i <= 16; i++) h.tables.setNextHop(i, '00:00:00:00:00:00');
       }
     }
   }
@@ -260,6 +262,12 @@ for (const flavour of FLAVOURS) {
         }
         p.run([p.tunFromClient(5, 'PA', 1460), p.tunFromClient(6, 'PA', 1440)], now++, 0);
         p.run([p.tunFromClient(0, 'FA'), p.tunFromClient(1, 'RA'), p.tunFromClient(2, 'PA', 4)], now++, 0);
+        // TUN 6in6: the same, with Packet Too Big for the segment the tunnel's header no longer fits
+        p.run(udp.map((k) => p.from6Client(k, TUN_PORT, 'S')), now++, 0);
+        p.run(udp.map((k) => p.from6Client(k, TUN_PORT, 'A')), now++, 0);
+        for (let round = 0; round < 2; round++) p.run(udp.map((k) => p.from6Client(k, TUN_PORT, 'PA', 11 * k + round)), now++, 0);
+        p.run([p.from6Client(5, TUN_PORT, 'PA', 1420), p.from6Client(6, TUN_PORT, 'PA', 1400)], now++, 0);
+        p.run([p.from6Client(0, TUN_PORT, 'FA'), p.from6Client(1, TUN_PORT, 'RA'), p.from6Client(2, TUN_PORT, 'PA', 4)], now++, 0);
         // IPv6: NAT66 and Full-NAT 6->6 handshakes (the general path), data both ways (the lean
         // path), a FIN and a RST; NAT66 UDP both ways
         for (const port of [80, FNAT_PORT]) {
