@@ -172,6 +172,9 @@ export async function buildClusterLab(opts: ClusterLabOptions = {}): Promise<Clu
     await lab.ip('router', 'addr', 'add', `${CLUSTER_CLIENT_NET}.254/24`, 'dev', 'cl0');
     for (const a of clientAddresses) await lab.ip('client', 'addr', 'add', `${a}/24`, 'dev', 'eth0');
     await lab.ip('client', 'route', 'add', 'default', 'via', `${CLUSTER_CLIENT_NET}.254`);
+    // the tests' fixed client ports (downloads(), 30000-41999) must never be an ephemeral port a
+    // plain curl took before and left in TIME_WAIT: curl --local-port then fails with exit 45
+    await lab.sysctl('client', 'net.ipv4.ip_local_port_range', `${CLUSTER_EPHEMERAL_PORTS[0]} ${CLUSTER_EPHEMERAL_PORTS[1]}`);
     const clientAddresses6 = ipv6 ? clientAddresses.map((_, i) => `${CLUSTER_CLIENT_NET6}${(0x10 + i).toString(16)}`) : [];
     if (ipv6) {
       await addr6('router', `${CLUSTER_CLIENT_NET6}fe/64`, 'cl0');
@@ -347,6 +350,9 @@ export async function startClusterServers(cl: ClusterLab, o: { iperf?: boolean }
   }
   await Promise.all(waits);
 }
+
+/** the client namespace's ephemeral ports: above every fixed port the tests pick for downloads() */
+export const CLUSTER_EPHEMERAL_PORTS = [45000, 60999] as const;
 
 export interface DownloadResult {
   port: number;
