@@ -710,11 +710,11 @@ export function proxyHandshake(desc: usize, scr: usize, rec: u32, out: bool, l2:
   const tcp = proto == IPPROTO_TCP;
   const frame = <usize>load<u32>(desc + DESC_OFF);
   const ip = <usize>load<u32>(scr + SCR_L3);
-  const l4 = <usize>load<u32>(scr + SCR_L4);
   const tot = v6 ? IP6_HLEN + bswap16(<u32>load<u16>(ip + IP6_PLEN)) : bswap16(<u32>load<u16>(ip + IP_TOT_LEN));
-  const partial = vnet && (load<u8>(frame - VNET_HDR_LEN + VNET_FLAGS) & VNET_F_NEEDS_CSUM) != 0;
   // the rarer mode out of the loop's way (an inlined copy cost the NAT hit 4 % in bench:core)
   if (fwd == FWD_TUN) return hitTun(desc, scr, rec, c, frame, ip, tot, tcp, l2, vnet, inDev, now, v6);
+  const l4 = <usize>load<u32>(scr + SCR_L4);
+  const partial = vnet && (load<u8>(frame - VNET_HDR_LEN + VNET_FLAGS) & VNET_F_NEEDS_CSUM) != 0;
   store<u32>(c + CONN_EXPIRES, now + timeoutMs(tcp ? TCP_S_ESTABLISHED : TO_UDP));
   const outDev = leanMacs(frame, c, out, l2, inDev);
   if (v6) {
@@ -729,7 +729,7 @@ export function proxyHandshake(desc: usize, scr: usize, rec: u32, out: bool, l2:
     else natOut(ip, l4, proto, c, partial);
   } else if (fwd == FWD_FNAT) fnatIn(ip, l4, proto, c, partial);
   else if (fwd == FWD_NAT) natIn(ip, l4, proto, c, partial);
-  leanDone(desc, scr, rec, tcp, out, l2, tot, outDev, now);
+  leanDone(desc, scr, rec, tcp, out, tot, (l2 ? ETH_HLEN : 0) + tot, outDev, now);
   return true;
 }
 
@@ -765,8 +765,7 @@ function hitTun(desc: usize, scr: usize, rec: u32, c: usize, frame: usize, ip: u
   }
   store<u32>(desc + DESC_OFF, res);
   // counted as the general path counts: the packet as it came, without the outer header
-  leanDone(desc, scr, rec, tcp, false, l2, tot, outDev, now);
-  store<u32>(desc + DESC_LEN, (l2 ? ETH_HLEN : 0) + tot + (v6 ? IP6_HLEN : IP_HLEN));
+  leanDone(desc, scr, rec, tcp, false, tot, (l2 ? ETH_HLEN : 0) + tot + (v6 ? IP6_HLEN : IP_HLEN), outDev, now);
   return true;
 }
 
@@ -823,14 +822,17 @@ function hitTun(desc: usize, scr: usize, rec: u32, c: usize, frame: usize, ip: u
   return outDev;
 }
 
-/** leanDone counts and settles a frame a lean path rewrote: an IP packet of `tot` bytes out of `outDev` */
+/**
+ * leanDone counts and settles a frame a lean path rewrote: an IP packet of `tot` bytes as it came
+ * (what the counters take), `len` bytes of frame out of `outDev`
+ */
 // @ts-ignore: decorator
-@inline function leanDone(desc: usize, scr: usize, rec: u32, tcp: bool, out: bool, l2: bool, tot: u32, outDev: u32,
+@inline function leanDone(desc: usize, scr: usize, rec: u32, tcp: bool, out: bool, tot: u32, len: u32, outDev: u32,
   now: u32): void {
   const c = connAddress(rec);
   countTraffic(<u32>load<u16>(c + CONN_SVC), <u32>load<u16>(c + CONN_RS), out, tot);
   connStatsCount(rec, scr, tcp, out, tot, now);
-  store<u32>(desc + DESC_LEN, (l2 ? ETH_HLEN : 0) + tot);
+  store<u32>(desc + DESC_LEN, len);
   store<u8>(desc + DESC_OUT_DEV, <u8>outDev);
   settle(desc, VERDICT_FORWARD, 0);
 }
