@@ -59,12 +59,20 @@ const VIRTIO_NET_HDR_GSO_UDP_L4 = 5;
  */
 function udpSuper(src: string, dst: string, sport: number, dport: number, payload: Uint8Array, gsoSize: number) {
   const p = udpPacket({ src, dst }, { sport, dport, payload }).slice();
-  const s = expectedPartial(src, dst, p.length - 20, 17);
-  p[26] = s >> 8;
-  p[27] = s & 0xff;
-  const v = vnetHeader(34, 6, VIRTIO_NET_HDR_GSO_UDP_L4);
+  return asUdpSuper(p, 20, expectedPartial(src, dst, p.length - 20, 17), gsoSize);
+}
+
+/**
+ * asUdpSuper makes the datagram `p` (its UDP header after `l3len` bytes of IP header) a USO
+ * super-packet: the pseudo-header sum `partial` in its checksum field, and a virtio header whose
+ * checksum start (Ethernet included), header length and segment size describe it
+ */
+function asUdpSuper(p: Uint8Array, l3len: number, partial: number, gsoSize: number) {
+  p[l3len + 6] = partial >> 8;
+  p[l3len + 7] = partial & 0xff;
+  const v = vnetHeader(14 + l3len, 6, VIRTIO_NET_HDR_GSO_UDP_L4);
   const dv = new DataView(v.buffer);
-  dv.setUint16(2, 42, true);
+  dv.setUint16(2, 14 + l3len + 8, true);
   dv.setUint16(4, gsoSize, true);
   return { packet: p, vnet: v };
 }
@@ -82,14 +90,7 @@ function expectedPartial6(src: string, dst: string, l4len: number): number {
 /** udpSuper6: udpSuper's IPv6 twin (USO6), the UDP header right after the fixed header */
 function udpSuper6(src: string, dst: string, sport: number, dport: number, payload: Uint8Array, gsoSize: number) {
   const p = udp6Packet({ src, dst }, { sport, dport, payload }).slice();
-  const s = expectedPartial6(src, dst, p.length - 40);
-  p[46] = s >> 8;
-  p[47] = s & 0xff;
-  const v = vnetHeader(54, 6, VIRTIO_NET_HDR_GSO_UDP_L4);
-  const dv = new DataView(v.buffer);
-  dv.setUint16(2, 62, true);
-  dv.setUint16(4, gsoSize, true);
-  return { packet: p, vnet: v };
+  return asUdpSuper(p, 40, expectedPartial6(src, dst, p.length - 40), gsoSize);
 }
 
 for (const flavour of FLAVOURS) {
