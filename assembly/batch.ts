@@ -97,11 +97,17 @@ import { tunIn6 } from './xmit/tun6';
   return embryonicFull() || (fill != 0 && hdr(HDR_CONN_COUNT) >= fill);
 }
 
-/** slotEnd: the end of the slot of descriptor `desc`, as far as its frame may grow */
+/**
+ * slotEnd: the end of the slot that holds descriptor `desc`'s frame, as far as the frame may
+ * grow. Found from the frame's offset, not the descriptor's index: the io_uring port reads a
+ * batch into whichever slots the kernel had (native/uring.c).
+ */
 // @ts-ignore: decorator
 @inline function slotEnd(desc: usize): usize {
-  const i = <u32>(desc - <usize>lhdr(HDR_DESC_BASE)) / DESC_SIZE;
-  return <usize>(lhdr(HDR_SLOT_BASE) + (i + 1) * hdr(HDR_SLOT_SIZE));
+  const base = lhdr(HDR_SLOT_BASE);
+  const size = hdr(HDR_SLOT_SIZE);
+  const i = (load<u32>(desc + DESC_OFF) - base) / size;
+  return <usize>(base + (i + 1) * size);
 }
 
 /** usable: may take new connections through a persistence template (weight 0 = quiesced: no) */

@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "abi.h"
+#include "port.h"
 #include "steering.h"
 
 // UDP segmentation offload on TUN/TAP (Linux 6.2); older headers do not name it
@@ -99,6 +100,16 @@ static int get_u32_prop(napi_env env, napi_value obj, const char* key, uint32_t*
   if (napi_has_named_property(env, obj, key, &has) != napi_ok || !has) return 0;
   if (napi_get_named_property(env, obj, key, &v) != napi_ok) return 0;
   return napi_get_value_uint32(env, v, out) == napi_ok;
+}
+
+/** the string property `key` into buf (NUL-terminated); 0 when absent or not a string */
+static int get_str_prop(napi_env env, napi_value obj, const char* key, char* buf, size_t size) {
+  napi_value v;
+  bool has = false;
+  size_t len;
+  if (napi_has_named_property(env, obj, key, &has) != napi_ok || !has) return 0;
+  if (napi_get_named_property(env, obj, key, &v) != napi_ok) return 0;
+  return napi_get_value_string_utf8(env, v, buf, size, &len) == napi_ok;
 }
 
 static int get_bool_prop(napi_env env, napi_value obj, const char* key) {
@@ -262,57 +273,56 @@ static napi_value open_raw_socket(napi_env env, napi_callback_info cbinfo) {
 // counters live in `stats` (PORT_STAT_* order, names from portStatNames()), so another thread
 // reads them without asking the port's thread.
 
-enum {
-  PORT_STAT_WAKEUPS, PORT_STAT_BATCHES, PORT_STAT_RX_FRAMES, PORT_STAT_TX_FRAMES, PORT_STAT_TX_DROPS,
-  PORT_STAT_RX_ERRORS, PORT_STAT_TX_ERRORS, PORT_STAT_BAD_DESCRIPTORS, PORT_STAT_MAX_BATCH,
-  PORT_STAT_BUSY_POLL_BATCHES, PORT_STAT_COUNT
-};
 static const char* const PORT_STAT_NAMES[PORT_STAT_COUNT] = {
   "wakeups", "batches", "rxFrames", "txFrames", "txDrops", "rxErrors", "txErrors", "badDescriptors", "maxBatch",
-  "busyPollBatches",
+  "busyPollBatches", "syscalls",
 };
 
 // epoll tags: a device index, or the waker
 #define TAG_WAKER 0xffffffffu
 
-typedef struct {
-  napi_ref memory_ref, stats_ref;
-  uint8_t* mem;
-  size_t mem_len;
-  volatile uint64_t* stats;  // shared with other threads, which only read it
-  uint32_t desc_base, slot_base, slot_size, headroom, slot_count;
-  uint32_t busy_poll_us;  // after a batch, keep reading every device this long (0: off)
-  int vnet;               // -1 until the first device fixes it
-  int ndev;
-  int fds[WLVS_MAX_DEVICES];
-  int epfd;
-  int waker;  // an eventfd another thread writes to make portRun() return (-1: none)
-  int running;  // inside portRun(): the port is not re-entrant
-} port_t;
 
-static uint64_t now_us(void) {
+uint64_t port_now_us(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void port_set_desc(port_t* p, uint32_t i, uint32_t frame, uint32_t len, int dev) {
+  uint8_t* desc = p->mem + p->desc_base + (size_t)i * WLVS_DESC_SIZE;
+  memcpy(desc + WLVS_DESC_OFF, &frame, 4);
+  memcpy(desc + WLVS_DESC_LEN, &len, 4);
+  desc[WLVS_DESC_VERDICT] = WLVS_VERDICT_DROP;
+  desc[WLVS_DESC_REASON] = WLVS_DROP_NONE;
+  desc[WLVS_DESC_IN_DEV] = (uint8_t)dev;
+  desc[WLVS_DESC_OUT_DEV] = (uint8_t)dev;
+}
+
+int port_tx_ok(port_t* p, uint32_t i, uint32_t* off, uint32_t* len, uint8_t* out) {
+  const size_t vlen = p->vnet == 1 ? WLVS_VNET_HDR_LEN : 0;
+  uint8_t* desc = p->mem + p->desc_base + (size_t)i * WLVS_DESC_SIZE;
+  if (desc[WLVS_DESC_VERDICT] != WLVS_VERDICT_FORWARD) return 0;
+  memcpy(off, desc + WLVS_DESC_OFF, 4);
+  memcpy(len, desc + WLVS_DESC_LEN, 4);
+  *out = desc[WLVS_DESC_OUT_DEV];
+  // the core is trusted code, but a descriptor pointing outside memory must never be written
+  if (*out >= p->ndev || *off < vlen || (uint64_t)*off + *len > p->mem_len || *len == 0) {
+    p->stats[PORT_STAT_BAD_DESCRIPTORS]++;
+    return 0;
+  }
+  return 1;
 }
 
 /** write every FORWARD frame of the batch to its output device */
 static void port_flush(port_t* p, uint32_t n) {
   const size_t vlen = p->vnet == 1 ? WLVS_VNET_HDR_LEN : 0;
   for (uint32_t i = 0; i < n; i++) {
-    uint8_t* desc = p->mem + p->desc_base + (size_t)i * WLVS_DESC_SIZE;
-    if (desc[WLVS_DESC_VERDICT] != WLVS_VERDICT_FORWARD) continue;
     uint32_t off, len;
-    memcpy(&off, desc + WLVS_DESC_OFF, 4);
-    memcpy(&len, desc + WLVS_DESC_LEN, 4);
-    uint8_t out = desc[WLVS_DESC_OUT_DEV];
-    // the core is trusted code, but a descriptor pointing outside memory must never be written
-    if (out >= p->ndev || off < vlen || (uint64_t)off + len > p->mem_len || len == 0) {
-      p->stats[PORT_STAT_BAD_DESCRIPTORS]++;
-      continue;
-    }
+    uint8_t out;
+    if (!port_tx_ok(p, i, &off, &len, &out)) continue;
     ssize_t w;
     do {
+      p->stats[PORT_STAT_SYSCALLS]++;
       w = write(p->fds[out], p->mem + off - vlen, len + vlen);
     } while (w < 0 && errno == EINTR);
     if (w < 0) {
@@ -324,8 +334,7 @@ static void port_flush(port_t* p, uint32_t n) {
   }
 }
 
-/** call onBatch(device, count) synchronously; -1 when it threw (the exception stays pending) */
-static int port_call_js(napi_env env, napi_value cb, int dev, uint32_t n) {
+int port_call_js(napi_env env, napi_value cb, int dev, uint32_t n) {
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return -1;
   napi_value recv, argv[2], result;
@@ -352,6 +361,7 @@ static int64_t drain_dev(napi_env env, napi_value cb, port_t* p, int dev) {
       uint32_t frame = p->slot_base + n * p->slot_size + p->headroom;
       uint8_t* buf = p->mem + frame - vlen;
       size_t max = p->slot_size - p->headroom + vlen;
+      p->stats[PORT_STAT_SYSCALLS]++;
       ssize_t r = read(fd, buf, max);
       if (r < 0) {
         if (errno == EINTR) continue;
@@ -362,14 +372,7 @@ static int64_t drain_dev(napi_env env, napi_value cb, port_t* p, int dev) {
         p->stats[PORT_STAT_RX_ERRORS]++;
         continue;
       }
-      uint8_t* desc = p->mem + p->desc_base + (size_t)n * WLVS_DESC_SIZE;
-      uint32_t len = (uint32_t)((size_t)r - vlen);
-      memcpy(desc + WLVS_DESC_OFF, &frame, 4);
-      memcpy(desc + WLVS_DESC_LEN, &len, 4);
-      desc[WLVS_DESC_VERDICT] = WLVS_VERDICT_DROP;
-      desc[WLVS_DESC_REASON] = WLVS_DROP_NONE;
-      desc[WLVS_DESC_IN_DEV] = (uint8_t)dev;
-      desc[WLVS_DESC_OUT_DEV] = (uint8_t)dev;
+      port_set_desc(p, n, frame, (uint32_t)((size_t)r - vlen), dev);
       n++;
     }
     if (n == 0) break;
@@ -384,8 +387,7 @@ static int64_t drain_dev(napi_env env, napi_value cb, port_t* p, int dev) {
   return total;
 }
 
-/** take_wake consumes a pending wake-up; 1 if there was one */
-static int take_wake(port_t* p) {
+int port_take_wake(port_t* p) {
   uint64_t v;
   return p->waker >= 0 && read(p->waker, &v, sizeof v) == (ssize_t)sizeof v;
 }
@@ -395,6 +397,7 @@ static void port_finalize(napi_env env, void* data, void* hint) {
   (void)hint;
   if (p->memory_ref) napi_delete_reference(env, p->memory_ref);
   if (p->stats_ref) napi_delete_reference(env, p->stats_ref);
+  uring_close(p);
   if (p->epfd >= 0) close(p->epfd);
   free(p);
 }
@@ -414,8 +417,9 @@ static int get_view(napi_env env, napi_value v, napi_typedarray_type want, void*
   return 1;
 }
 
-// createPort(memory: Uint8Array, { descBase, slotBase, slotSize, headroom, slotCount, busyPollUs?, wakerFd? },
-//            stats: BigUint64Array) -> port
+// createPort(memory: Uint8Array, { descBase, slotBase, slotSize, headroom, slotCount, busyPollUs?, wakerFd?,
+//            engine?: 'epoll' | 'io_uring' }, stats: BigUint64Array) -> port
+// io_uring (uring.c) fails here, with the reason, on a kernel that lacks what it needs.
 static napi_value create_port(napi_env env, napi_callback_info cbinfo) {
   size_t argc = 3;
   napi_value argv[3];
@@ -470,6 +474,22 @@ static napi_value create_port(napi_env env, napi_callback_info cbinfo) {
       return throw_errno(env, "epoll_ctl(waker)", e);
     }
   }
+  char engine[16] = "epoll";
+  get_str_prop(env, argv[1], "engine", engine, sizeof engine);
+  if (strcmp(engine, "io_uring") == 0) {
+    int r = uring_open(p);
+    if (r < 0) {
+      close(p->epfd);
+      free(p);
+      return throw_errno(env, r == -EOPNOTSUPP ? "io_uring engine: this kernel has no multishot read (Linux 6.7)"
+                                               : "io_uring engine (kernel.io_uring_disabled?)", -r);
+    }
+  } else if (strcmp(engine, "epoll") != 0) {
+    close(p->epfd);
+    free(p);
+    napi_throw_type_error(env, "WLVS_ERR_NATIVE", "engine is epoll or io_uring");
+    return NULL;
+  }
   for (int i = 0; i < PORT_STAT_COUNT; i++) p->stats[i] = 0;
   napi_value ext;
   CHECK(napi_create_external(env, p, port_finalize, NULL, &ext));
@@ -509,7 +529,7 @@ static napi_value port_add_device(napi_env env, napi_callback_info cbinfo) {
  * wake-up, 0 otherwise, -1 when onBatch threw.
  */
 static int busy_poll(napi_env env, napi_value cb, port_t* p, uint64_t until) {
-  uint64_t t = now_us();
+  uint64_t t = port_now_us();
   uint64_t deadline = t + p->busy_poll_us;
   while (t < deadline && t < until) {
     for (int i = 0; i < p->ndev; i++) {
@@ -517,12 +537,12 @@ static int busy_poll(napi_env env, napi_value cb, port_t* p, uint64_t until) {
       if (got < 0) return -1;
       if (got > 0) {
         p->stats[PORT_STAT_BUSY_POLL_BATCHES]++;
-        deadline = now_us() + p->busy_poll_us;
+        deadline = port_now_us() + p->busy_poll_us;
       }
     }
-    if (take_wake(p)) return 1;
+    if (port_take_wake(p)) return 1;
     sched_yield();  // let a task on this CPU (on a small machine, maybe the peer) run
-    t = now_us();
+    t = port_now_us();
   }
   return 0;
 }
@@ -547,12 +567,21 @@ static napi_value port_run(napi_env env, napi_callback_info cbinfo) {
   }
   p->running = 1;
   const napi_value cb = argv[2];
-  const uint64_t until = now_us() + (uint64_t)timeout_ms * 1000u;
+  const uint64_t until = port_now_us() + (uint64_t)timeout_ms * 1000u;
+  if (p->ur) {
+    const char* what = "io_uring";
+    int r = uring_run(env, cb, p, until, &what);
+    p->running = 0;
+    if (r == -1) return NULL;
+    if (r == -2) return throw_errno(env, what, errno);
+    return make_u32(env, (uint32_t)r);
+  }
   struct epoll_event evs[WLVS_MAX_DEVICES + 1];
   uint32_t woken = 0;
   for (;;) {
-    uint64_t t = now_us();
+    uint64_t t = port_now_us();
     if (t >= until) break;
+    p->stats[PORT_STAT_SYSCALLS]++;
     int n = epoll_wait(p->epfd, evs, WLVS_MAX_DEVICES + 1, (int)((until - t + 999) / 1000));
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -563,7 +592,7 @@ static napi_value port_run(napi_env env, napi_callback_info cbinfo) {
     for (int i = 0; i < n; i++) {
       uint32_t tag = evs[i].data.u32;
       if (tag == TAG_WAKER) {
-        woken |= take_wake(p);
+        woken |= port_take_wake(p);
         continue;
       }
       int64_t r = drain_dev(env, cb, p, (int)tag);
@@ -586,6 +615,19 @@ static napi_value port_run(napi_env env, napi_callback_info cbinfo) {
   }
   p->running = 0;
   return make_u32(env, woken);
+}
+
+// portEngine(port) -> { engine: 'io_uring' | 'epoll' }
+static napi_value port_engine(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 1;
+  napi_value argv[1], out, v;
+  CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
+  port_t* p = argc < 1 ? NULL : get_port(env, argv[0]);
+  if (!p) return throw_errno(env, "portEngine", EINVAL);
+  CHECK(napi_create_object(env, &out));
+  CHECK(napi_create_string_utf8(env, p->ur ? "io_uring" : "epoll", NAPI_AUTO_LENGTH, &v));
+  CHECK(napi_set_named_property(env, out, "engine", v));
+  return out;
 }
 
 static napi_value port_stat_names(napi_env env, napi_callback_info cbinfo) {
@@ -727,9 +769,9 @@ static void udp_probe_exec(napi_env env, void* data) {
     return;
   }
   uint8_t buf[2048];
-  uint64_t deadline = now_us() + (uint64_t)u->timeout_ms * 1000u;
+  uint64_t deadline = port_now_us() + (uint64_t)u->timeout_ms * 1000u;
   for (;;) {
-    uint64_t t = now_us();
+    uint64_t t = port_now_us();
     if (t >= deadline) break;
     struct pollfd pfd = {.fd = fd, .events = POLLIN};
     int n = poll(&pfd, 1, (int)((deadline - t + 999) / 1000));
@@ -1008,6 +1050,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"createPort", NULL, create_port, NULL, NULL, NULL, napi_default, NULL},
       {"portAddDevice", NULL, port_add_device, NULL, NULL, NULL, napi_default, NULL},
       {"portRun", NULL, port_run, NULL, NULL, NULL, napi_default, NULL},
+      {"portEngine", NULL, port_engine, NULL, NULL, NULL, napi_default, NULL},
       {"portStatNames", NULL, port_stat_names, NULL, NULL, NULL, napi_default, NULL},
       {"createWaker", NULL, create_waker, NULL, NULL, NULL, napi_default, NULL},
       {"wake", NULL, wake, NULL, NULL, NULL, napi_default, NULL},

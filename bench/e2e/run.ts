@@ -11,6 +11,8 @@
 //   wlvs-2w   the same with director.workers: 2 (two data-path threads, one queue each)
 //   wlvs-2w-kq  two workers with director.queue_steering: kernel (the device's flow table picks
 //             the worker instead of wlvs's flow-hash program; not in the default list)
+//   wlvs-uring, wlvs-2w-uring  wlvs and wlvs-2w with director.io_engine: io_uring (one system
+//             call a wake-up) instead of epoll and a read()/write() per frame (not in the default list)
 //   wlvs-fnat Full-NAT over TAP (two LIPs); wlvs-tun, wlvs-tun-fnat: NAT and Full-NAT over a TUN
 //             device (not in the default list: `--targets wlvs,wlvs-fnat --metrics conn_rate`)
 // A wlvs target runs the director on --runtime (node by default); NAME@node or NAME@deno in
@@ -245,6 +247,8 @@ interface WlvsVariant {
   workers?: number;
   /** director.queue_steering */
   queueSteering?: 'flow-hash' | 'kernel';
+  /** director.io_engine (absent: epoll) */
+  ioEngine?: 'io_uring' | 'epoll';
   /** the runtime of the director; env: extra environment of the director process */
   runtime?: Runtime; env?: Record<string, string>;
 }
@@ -292,6 +296,7 @@ function wlvsTarget(name: string, v: WlvsVariant = {}): Target {
           busy_poll_us: v.busyPollUs ?? 0,
           workers: v.workers ?? 1,
           ...(v.queueSteering ? { queue_steering: v.queueSteering } : {}),
+          ...(v.ioEngine ? { io_engine: v.ioEngine } : {}),
           ...(fwd === 'fullnat' ? { fullnat: { local_addresses: tun ? LAB_LIPS_TUN : LAB_LIPS_TAP } } : {}),
           admin: { listen: '127.0.0.1:9180', token_file: token },
         },
@@ -314,6 +319,8 @@ const WLVS_TARGETS: Record<string, Omit<WlvsVariant, 'runtime'>> = {
   'wlvs-busy': { busyPollUs: 200 },
   'wlvs-2w': { workers: 2 },
   'wlvs-2w-kq': { workers: 2, queueSteering: 'kernel' },
+  'wlvs-uring': { ioEngine: 'io_uring' },
+  'wlvs-2w-uring': { workers: 2, ioEngine: 'io_uring' },
   'wlvs-fnat': { forwarding: 'fullnat' },
   'wlvs-tun': { device: 'tun' },
   'wlvs-tun-fnat': { device: 'tun', forwarding: 'fullnat' },

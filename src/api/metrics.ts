@@ -317,6 +317,8 @@ export function createMetrics(cp: ControlPlane): Registry {
   });
   new Counter({ name: 'wlvs_busy_poll_batches_total', help: 'batches read while busy polling (director.busy_poll_us)', registers: [reg],
     collect() { this.reset(); this.inc(cp.portStats().busyPollBatches); } });
+  new Counter({ name: 'wlvs_io_syscalls_total', help: 'system calls of the data-path loops (io_uring_enter; or epoll_wait, read, write)', registers: [reg],
+    collect() { this.reset(); this.inc(cp.portStats().syscalls); } });
   new Counter({ name: 'wlvs_device_tx_drops_total', help: 'frames the kernel refused (queue full)', registers: [reg],
     collect() { this.reset(); this.inc(cp.portStats().txDrops); } });
   // SYN-flood defence (src/director/syn-guard.ts)

@@ -94,6 +94,7 @@ export function totals(cp: ControlPlane): Record<string, unknown> {
     batches: cp.batchStats(),
     workers: (cp.workerStats?.() ?? [{ port: cp.portStats(), batch: cp.batchStats() }])
       .map((w) => ({ rx_frames: w.port.rxFrames, tx_frames: w.port.txFrames, batches: w.batch.batches })),
+    io_engine: cp.ioEngine?.() ?? 'epoll',
     host_stack: cp.hostStackStats(),
     runtime_edits: cp.runtimeEdits(),
   };

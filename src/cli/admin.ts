@@ -58,6 +58,7 @@ export function formatStatus(status: {
   cluster?: ClusterStatus | null;
   syn_flood?: SynFloodView;
   workers?: { rx_frames: number; tx_frames: number; batches: number }[];
+  io_engine?: string;
   table_lock?: { waits: number; sleeps: number };
   devices?: { name: string; steering?: string }[];
 }, opts: { stats?: boolean; rate?: boolean } = {}): string {
@@ -72,7 +73,8 @@ export function formatStatus(status: {
     // how often the shared table made a worker wait: many (and many slept) says fewer workers would do as well
     const l = status.table_lock;
     const lock = status.workers.length > 1 && l ? `, table lock waits ${l.waits} (${l.sleeps} sleeps)` : '';
-    lines.push(`workers: ${status.workers.length} (packets in: ${status.workers.map((w, i) => `${i}=${w.rx_frames}`).join(' ')})${by}${lock}`);
+    const io = status.io_engine ? `, on ${status.io_engine}` : '';
+    lines.push(`workers: ${status.workers.length}${io} (packets in: ${status.workers.map((w, i) => `${i}=${w.rx_frames}`).join(' ')})${by}${lock}`);
   }
   if (status.cluster) lines.push(...formatCluster(status.cluster));
   const sf = status.syn_flood;

@@ -172,6 +172,8 @@ export interface ControlPlane {
   batchStats(): BatchStats;
   /** each data-path worker's counters (index = worker); absent: one worker, the sums */
   workerStats?(): WorkerStats[];
+  /** director.io_engine as the data-path workers run it; absent: epoll */
+  ioEngine?(): string;
   hostStackStats(): HostStackStats;
   /** null without director.ha */
   ha(): HaStatus | null;

@@ -134,6 +134,7 @@ export function controlPlane(sup: Supervisor): ControlPlane {
     portStats: () => dir().portStats(),
     batchStats: () => dir().batchStats(),
     workerStats: () => dir().workerStats(),
+    ioEngine: () => dir().ioEngines()[0]?.engine ?? 'epoll',
     hostStackStats: () => dir().hostStack.stats,
     ha() {
       const h = dir().ha;

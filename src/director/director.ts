@@ -14,7 +14,7 @@ import { type EventView, Tables } from '../dataplane/tables.js';
 import type { BatchStats } from '../dataplane/worker.js';
 import { WlvsError } from '../errors.js';
 import { directorMac, nativeIo } from '../io/device.js';
-import type { BatchPort, DeviceIo, OpenDevice, PortStats } from '../io/port.js';
+import type { BatchPort, DeviceIo, EngineInfo, OpenDevice, PortStats } from '../io/port.js';
 import type { Logger } from '../log.js';
 import { Neighbours } from '../net/neighbours.js';
 import { linkLocalFromMac, parseCidr } from '../model/address.js';
@@ -208,7 +208,8 @@ export class Director {
       mac: d.mac, mtu: d.mtu, l2: d.l2, vnet: d.open.vnet, address: d.address ?? '0.0.0.0', address6: d.address6,
     })));
     this.#port = p.io.createPort(memory, {
-      layout, busyPollUs: spec.busyPollUs, workers: spec.workers ?? 1, core: p.module, now: () => this.now(),
+      layout, busyPollUs: spec.busyPollUs, workers: spec.workers ?? 1, ioEngine: spec.ioEngine, core: p.module,
+      now: () => this.now(),
       clockOrigin: p.realClock ? performance.timeOrigin + this.#t0 : null,
       onHost: (dev, frames) => {
         for (const f of frames) this.hostStack.handle(dev, f);
@@ -440,6 +441,7 @@ export class Director {
     }
     await this.#port.start();
     this.#portRunning = true;
+    this.#logEngine();
     await this.#awaitNeighbours(3000);
     this.#every(250, () => this.neighbours.tick());
     this.#every(1000, () => this.#port.exclusive(() => this.applier.reap()));
@@ -577,6 +579,16 @@ export class Director {
     return this.#spec;
   }
 
+  /** each data-path worker's I/O engine (director.io_engine) */
+  ioEngines(): EngineInfo[] {
+    return this.#port.engines?.() ?? [];
+  }
+
+  #logEngine(): void {
+    const engines = this.#port.engines?.();
+    if (engines?.length) this.#log.info({ event: 'io_engine', engine: engines[0].engine, workers: engines.length }, `data path on ${engines[0].engine}`);
+  }
+
   deviceInfo(): DeviceInfo[] {
     return this.#devices.map((d) => ({
       name: d.open.name, kind: d.open.kind, mac: d.mac, address: d.address, address6: d.address6, vnet: d.open.vnet,
@@ -619,10 +631,10 @@ export class Director {
     if (JSON.stringify(spec.devices) !== JSON.stringify(this.#spec.devices) ||
       JSON.stringify(spec.routes) !== JSON.stringify(this.#spec.routes) || spec.sessions !== this.#spec.sessions ||
       spec.batch !== this.#spec.batch || spec.busyPollUs !== this.#spec.busyPollUs ||
-      spec.workers !== this.#spec.workers || !spec.ha !== !this.#spec.ha ||
+      spec.workers !== this.#spec.workers || (spec.ioEngine ?? 'auto') !== (this.#spec.ioEngine ?? 'auto') || !spec.ha !== !this.#spec.ha ||
       (spec.ha && this.ha && !this.ha.canUpdate(spec.ha)) ||
       JSON.stringify(spec.cluster) !== JSON.stringify(this.#spec.cluster)) {
-      throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'devices, routes, sessions, batch, busy_poll_us, workers, cluster and ha ' +
+      throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'devices, routes, sessions, batch, busy_poll_us, workers, io_engine, cluster and ha ' +
         '(but its priority, preempt and preempt_delay) cannot change without a restart');
     }
     if (spec.fragments.cache !== this.#spec.fragments.cache || spec.fragments.buffer !== this.#spec.fragments.buffer) {

@@ -47,7 +47,7 @@ export class FakePort implements BatchPort {
   #listeners: WriteListener[];
   #stats: PortStats = {
     wakeups: 0, batches: 0, rxFrames: 0, txFrames: 0, txDrops: 0, rxErrors: 0, txErrors: 0, badDescriptors: 0,
-    maxBatch: 0, hostSent: 0, busyPollBatches: 0,
+    maxBatch: 0, hostSent: 0, busyPollBatches: 0, syscalls: 0,
   };
 
   constructor(memory: WebAssembly.Memory, options: PortOptions, listeners: WriteListener[] = []) {
@@ -166,7 +166,8 @@ export class FakePort implements BatchPort {
           continue;
         }
         if (f.length > max) throw new RangeError(`FakePort.inject: frame ${k} has ${f.length} bytes, a slot holds ${max}`);
-        const at = slotBase + n * slotSize + headroom;
+        // the last slot first: frame n's slot is not slot n, as on the io_uring engine (port.ts contract 1)
+        const at = slotBase + (slotCount - 1 - n) * slotSize + headroom;
         this.#bytes.set(f, at);
         if (vlen) this.#bytes.set(vnetHeaders[k] ?? new Uint8Array(vlen), at - vlen);
         const d = descBase + n * abi.DESC_SIZE;

@@ -6,7 +6,7 @@
 // WlvsErrors with that registered code (WLVS_ERR_NATIVE for anything else) and names the call.
 import { createRequire } from 'node:module';
 import { WlvsError, isErrorCode } from '../errors.js';
-import type { PortLayout } from './port.js';
+import type { EngineInfo, PortLayout } from './port.js';
 
 /** TUNSETOFFLOAD bits (linux/if_tun.h) */
 export const TUN_F_CSUM = 0x01;
@@ -42,6 +42,8 @@ interface Binding {
   /** blocks in epoll_wait; 1 when woken, 0 after timeoutMs */
   portRun(port: Handle, timeoutMs: number, onBatch: (device: number, count: number) => void): number;
   portStatNames(): string[];
+  /** the engine of the port (layout.engine; absent: epoll) */
+  portEngine(port: Handle): EngineInfo;
   createWaker(): number;
   wake(fd: number): void;
   sendFrame(fd: number, vnet: boolean, frame: Uint8Array): number;
@@ -103,8 +105,9 @@ export function native(): Binding {
 }
 
 /**
- * NativePort is the addon's port on the thread that runs it: non-blocking fds in one epoll set
- * with a waker, read() straight into the slots of the (shared) memory, the counters in `stats`
+ * NativePort is the addon's port on the thread that runs it: non-blocking fds and a waker, read
+ * straight into the slots of the (shared) memory by io_uring or by read() after epoll_wait
+ * (native/uring.c, native/wlvs_io.c), the counters in `stats`
  * (portStatNames() order) where any thread may read them. The memory must never grow.
  */
 export class NativePort {
@@ -113,6 +116,10 @@ export class NativePort {
   constructor(memory: WebAssembly.Memory, layout: PortLayout, stats: BigUint64Array, wakerFd?: number) {
     this.#h = native().createPort(new Uint8Array(memory.buffer), { ...layout,
       ...(wakerFd === undefined ? {} : { wakerFd }) }, stats);
+  }
+
+  engine(): EngineInfo {
+    return native().portEngine(this.#h);
   }
 
   addDevice(fd: number, vnet: boolean): number {

@@ -11,7 +11,7 @@ import { BatchLoop } from '../dataplane/worker.js';
 import { WlvsError } from '../errors.js';
 import { CTL_STATE, CTL_STOP, STATE_FAILED, STATE_RUNNING, STATE_STOPPED, parkIfAsked } from './control-block.js';
 import { NativePort, native } from './native.js';
-import type { PortLayout } from './port.js';
+import type { EngineInfo, PortLayout } from './port.js';
 
 /** What worker-port.ts hands the worker. */
 export interface WorkerData {
@@ -35,7 +35,7 @@ export interface WorkerData {
 export type ToWorker = { t: 'core'; core: WebAssembly.Module };
 /** Messages from the worker to the director. */
 export type FromWorker =
-  | { t: 'ready' }
+  | { t: 'ready'; engine: EngineInfo }
   | { t: 'host'; device: number; frames: Uint8Array[] }
   | { t: 'error'; code: string; message: string; stack?: string };
 
@@ -57,7 +57,7 @@ function run(d: WorkerData): void {
       if (dev) native().sendFrame(dev.fd, dev.vnet, frame);
     }, d.lane);
   Atomics.store(ctl, CTL_STATE, STATE_RUNNING);
-  post({ t: 'ready' });
+  post({ t: 'ready', engine: port.engine() });
   let served = 0;
   while (Atomics.load(ctl, CTL_STOP) === 0) {
     port.run(Math.max(1, loop.msUntilSweep()), loop.onBatch);

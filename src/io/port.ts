@@ -5,9 +5,11 @@
 // tests without root (fake-io.ts) that runs the same batch loop on the test's thread.
 //
 // The contract of a batch (docs: DESIGN "Batches, not packets"), which every implementation keeps:
-//  1. Frames of ONE device are read straight into slots 0..count-1 of the memory: slot i's frame
-//     starts at slotBase + i * slotSize + headroom; with a virtio header (vnet) its 10 bytes sit
-//     just before. Descriptor i (abi.DESC_*) gets off, len, verdict 0, inDev = outDev = device.
+//  1. Frames of ONE device are read straight into slots of the memory: slot s's frame starts at
+//     slotBase + s * slotSize + headroom; with a virtio header (vnet) its 10 bytes sit just
+//     before. Descriptor i (abi.DESC_*) gets off, len, verdict 0, inDev = outDev = device. Which
+//     slot holds frame i is the port's choice (epoll: slot i; io_uring: whichever slot the
+//     kernel filled; the fake: slot count-1-i, so tests never rely on it): read off.
 //  2. The port's own instance of the core runs process() once on them (dataplane/worker.ts
 //     BatchLoop) and hands HOST frames (copies) to `onHost`; nothing else touches the slots.
 //  3. Then every slot whose verdict is FORWARD is written to its descriptor's outDev (with the
@@ -27,6 +29,7 @@
 
 import type { BatchStats, HostHandler } from '../dataplane/worker.js';
 import type { Layout } from '../dataplane/memory-map.js';
+import type { IoEngine } from '../model/spec.js';
 
 /** Options for opening one TUN or TAP device. */
 export interface DeviceOptions {
@@ -67,7 +70,12 @@ export interface PortLayout {
   descBase: number; slotBase: number; slotSize: number; headroom: number; slotCount: number;
   /** keep reading every device this long after a batch instead of sleeping (0: off, at most 1000) */
   busyPollUs?: number;
+  /** director.io_engine (absent: epoll) */
+  engine?: IoEngine;
 }
+
+/** which engine a port's worker runs */
+export interface EngineInfo { engine: IoEngine }
 
 export interface PortStats {
   /** sleeps that ended with frames to read */
@@ -75,6 +83,8 @@ export interface PortStats {
   txErrors: number; badDescriptors: number; maxBatch: number; hostSent: number;
   /** batches found while busy polling, each one a wakeup saved */
   busyPollBatches: number;
+  /** system calls of the data-path loop (epoll_wait, read, write; or io_uring_enter) */
+  syscalls: number;
 }
 
 /** What a port runs and where its time comes from. */
@@ -82,6 +92,8 @@ export interface PortOptions {
   layout: Layout;
   /** director.busy_poll_us */
   busyPollUs: number;
+  /** director.io_engine (absent: epoll) */
+  ioEngine?: IoEngine;
   /** data-path workers (director.workers, default 1): one per device queue, lane i of the layout each */
   workers?: number;
   /** the compiled core; the port instantiates its own copy over the memory */
@@ -117,6 +129,8 @@ export interface BatchPort {
   /** stats and batchStats: summed over the port's workers */
   stats(): PortStats;
   batchStats(): BatchStats;
+  /** the engine of each worker (index = lane), known once started; a port without workers leaves it out */
+  engines?(): EngineInfo[];
   /** each worker's own counters (index = worker = lane); a port without workers leaves it out */
   workerStats?(): { port: PortStats; batch: BatchStats }[];
   /** stop ends reading and waits until no batch runs (safe twice); the devices stay open */
@@ -140,6 +154,7 @@ export function portLayout(o: PortOptions, lane = 0): PortLayout {
   return {
     descBase: l.descriptors.base, slotBase: l.slots.base, slotSize: layout.slotSize,
     headroom: layout.headroom, slotCount: layout.caps.slotCount, busyPollUs: o.busyPollUs,
+    ...(o.ioEngine ? { engine: o.ioEngine } : {}),
   };
 }
 

@@ -18,7 +18,7 @@ import {
 } from './control-block.js';
 import { MAX_WORKERS } from '../model/spec.js';
 import { native } from './native.js';
-import { type BatchPort, type OpenDevice, type PortOptions, type PortStats, framingOf, portLayout } from './port.js';
+import { type BatchPort, type EngineInfo, type OpenDevice, type PortOptions, type PortStats, framingOf, portLayout } from './port.js';
 import type { FromWorker, ToWorker, WorkerData } from './port-worker.js';
 
 /** how long a table change waits for the workers to reach a batch boundary */
@@ -30,6 +30,8 @@ interface Lane {
   ctl: Int32Array;
   portStats: BigUint64Array;
   batchStats: Float64Array;
+  /** what the worker's port runs on, from its 'ready' */
+  engine?: EngineInfo;
   channel: MessageChannel;
   waker: number;
   worker: Worker | null;
@@ -119,7 +121,10 @@ export class WorkerPort implements BatchPort {
     return new Promise<void>((ready) => {
       worker.on('message', (m: FromWorker) => {
         if (m.t === 'host') this.#o.onHost(m.device, m.frames);
-        else if (m.t === 'ready') ready();
+        else if (m.t === 'ready') {
+          lane.engine = m.engine;
+          ready();
+        }
         else this.#fail(new WlvsError(isErrorCode(m.code) ? m.code : 'WLVS_ERR_ENGINE', `${name}: ${m.message}`, { stack: m.stack }), failed);
       });
       worker.on('error', (err) => this.#fail(new WlvsError('WLVS_ERR_ENGINE', `${name}: ${err.message}`), failed));
@@ -216,6 +221,10 @@ export class WorkerPort implements BatchPort {
   }
 
   /** per worker; the host's own frames (hostSent) are the main thread's and count in stats() only */
+  engines(): EngineInfo[] {
+    return this.#lanes.map((l) => l.engine ?? { engine: this.#o.ioEngine ?? 'epoll' });
+  }
+
   workerStats(): { port: PortStats; batch: BatchStats }[] {
     return this.#lanes.map((l) => ({ port: this.#laneStats(l), batch: readBatchStats(l.batchStats) }));
   }

@@ -40,6 +40,8 @@ export interface LabServiceOptions {
   busyPollUs?: number;
   /** director.workers (data-path threads, one queue of every device each); absent: the default */
   workers?: number;
+  /** director.io_engine; absent: the default (epoll) */
+  ioEngine?: 'epoll' | 'io_uring';
   /** tap only: IPv6 on both devices and service "web6" (NAT66 on :80) beside the IPv4 ones */
   ipv6?: boolean;
 }
@@ -80,6 +82,7 @@ export function labConfig(topo: Topology, device: 'tap' | 'tun', o: LabServiceOp
       sessions: 65536,
       ...(o.busyPollUs ? { busy_poll_us: o.busyPollUs } : {}),
       ...(o.workers ? { workers: o.workers } : {}),
+      ...(o.ioEngine ? { io_engine: o.ioEngine } : {}),
       ...(o.forwarding === 'fullnat' || o.extraServices?.some((s) => s.forwarding === 'fullnat')
         ? { fullnat: { local_addresses: lips } } : {}),
       admin: { listen: `127.0.0.1:${ADMIN_PORT}`, token_file: tokenFile },

@@ -237,6 +237,9 @@ export interface ClusterSpec {
   sync: { authKeyFile: string } | null;
 }
 
+/** director.io_engine */
+export type IoEngine = 'epoll' | 'io_uring';
+
 export interface DirectorSpec {
   devices: DeviceSpec[];
   routes: RouteSpec[];
@@ -255,6 +258,11 @@ export interface DirectorSpec {
    * table (follows the queue wlvs last wrote a flow on); absent: flow-hash
    */
   queueSteering?: 'flow-hash' | 'kernel';
+  /**
+   * how the data-path workers move frames: epoll with a read() and a write() per frame, or
+   * io_uring (one system call a wake-up; Linux 6.7: multishot read); absent: epoll
+   */
+  ioEngine?: IoEngine;
   /** seconds by IPVS state name (established, fin_wait, udp, ...) */
   timeouts: Record<string, number>;
   unknownPackets: 'drop' | 'host' | 'pass';

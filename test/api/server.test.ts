@@ -328,6 +328,7 @@ describe('admin API', () => {
       'wlvs_cluster_sync_dropped_total{reason="unauthenticated"} 3',
       'wlvs_cluster_sync_dropped_total{reason="replayed"} 1',
       'wlvs_busy_poll_batches_total 5',
+      'wlvs_io_syscalls_total 30',
       'wlvs_device_tx_drops_total 1',
       'wlvs_batch_size_bucket{le="1"} 2',
       'wlvs_batch_size_bucket{le="8"} 5',

@@ -117,7 +117,7 @@ export function stub(): Stub {
     devices: () => [{ name: 'ext0', kind: 'tap', mac: '02:00:00:00:d0:00', address: '10.0.1.1', address6: null, vnet: false }],
     portStats: () => ({
       wakeups: 9, batches: 10, rxFrames: 100, txFrames: 90, txDrops: 1, rxErrors: 0, txErrors: 0, badDescriptors: 0,
-      maxBatch: 32, hostSent: 4, busyPollBatches: 5,
+      maxBatch: 32, hostSent: 4, busyPollBatches: 5, syscalls: 30,
     }),
     batchStats: () => ({
       batches: 10, frames: 100, hostFrames: 4, sizeBuckets: [2, 0, 0, 3, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0],

@@ -17,13 +17,14 @@ import {
 import { ctrDigest } from '../../src/lab/data-stream.js';
 import { api, apiWrite, download, get, sleep, tally, udp } from './lib.js';
 
-// one scenario also busy-polls (director.busy_poll_us), so that loop carries every test's traffic
-const SCENARIOS: { device: 'tap' | 'tun'; forwarding: ForwardingMode; busyPollUs?: number }[] = [
+// one scenario also busy-polls (director.busy_poll_us), so that loop carries every test's traffic;
+// one on each kind of device runs on io_uring (director.io_engine), the others on epoll
+const SCENARIOS: { device: 'tap' | 'tun'; forwarding: ForwardingMode; busyPollUs?: number; ioEngine?: 'io_uring' }[] = [
   { device: 'tap', forwarding: 'nat' },
   { device: 'tap', forwarding: 'dr' },
   { device: 'tap', forwarding: 'tun' },
-  { device: 'tap', forwarding: 'fullnat' },
-  { device: 'tun', forwarding: 'nat' },
+  { device: 'tap', forwarding: 'fullnat', ioEngine: 'io_uring' },
+  { device: 'tun', forwarding: 'nat', ioEngine: 'io_uring' },
   { device: 'tun', forwarding: 'tun' },
   { device: 'tun', forwarding: 'fullnat', busyPollUs: 100 },
 ];
@@ -52,14 +53,14 @@ const RUNS = SCENARIOS.flatMap((s) => WORKERS.map((workers) => ({ ...s, workers 
   .filter((s) => !only || only.includes(`${s.device}/${s.forwarding}${s.workers > 1 ? `@${s.workers}` : ''}`) ||
     (s.workers > 1 && only.includes(`@${s.workers}`)));
 
-for (const { device, forwarding, busyPollUs, workers } of RUNS) {
-  describe(`${forwarding} over ${device}${busyPollUs ? ', busy polling' : ''}, ${workers} worker${workers > 1 ? 's' : ''}`, { timeout: 240_000 }, () => {
+for (const { device, forwarding, busyPollUs, ioEngine, workers } of RUNS) {
+  describe(`${forwarding} over ${device}${busyPollUs ? ', busy polling' : ''}${ioEngine ? `, ${ioEngine}` : ''}, ${workers} worker${workers > 1 ? 's' : ''}`, { timeout: 240_000 }, () => {
     let topo: Topology;
     let dir: RunningDirector;
     const vip = device === 'tap' ? LAB_VIP_TAP : LAB_VIP_TUN;
     const lips = device === 'tap' ? LAB_LIPS_TAP : LAB_LIPS_TUN;
     const config = (token: string, weights = [1, 2, 1], drop?: string) => {
-      const c = labConfig(topo, device, { forwarding, scheduler: 'wrr', weights, sticky: true, busyPollUs, workers }, token) as {
+      const c = labConfig(topo, device, { forwarding, scheduler: 'wrr', weights, sticky: true, busyPollUs, workers, ioEngine }, token) as {
         services: { real_servers: { address: string }[] }[];
       };
       if (drop) for (const s of c.services) s.real_servers = s.real_servers.filter((r) => r.address !== drop);
@@ -96,6 +97,12 @@ for (const { device, forwarding, busyPollUs, workers } of RUNS) {
         assert.deepEqual(bridgeMacs.after, bridgeMacs.before);
       });
     }
+
+    it(`the data path runs on ${ioEngine ?? 'epoll'}`, async () => {
+      const st = (await api(topo, dir, '/api/v1/status')) as { io_engine: string; port: { syscalls: number; rxFrames: number } };
+      assert.equal(st.io_engine, ioEngine ?? 'epoll');
+      assert.ok(st.port.syscalls > 0, JSON.stringify(st.port));
+    });
 
     it('spreads new connections as wrr 1:2:1 says, reaching all three servers', async () => {
       const seen: string[] = [];
