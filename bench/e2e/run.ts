@@ -518,8 +518,14 @@ async function main(): Promise<void> {
   const unknown = metrics.filter((m) => !(m in METRICS));
   if (unknown.length) throw new Error(`unknown metric ${unknown.join(', ')} (known: ${Object.keys(METRICS).join(', ')})`);
   const progress = new Progress(wanted.length * (metrics.length + 1));
-  for (const t of wanted) {
-    progress.step(`${t.name}: building a fresh lab`);
+  // a target named again is another round of it: its rows are NAME#2, NAME#3, ...
+  const labels = wanted.map((t, i) => {
+    const round = wanted.slice(0, i + 1).filter((x) => x.name === t.name).length;
+    return round > 1 ? `${t.name}#${round}` : t.name;
+  });
+  for (const [ti, t] of wanted.entries()) {
+    const label = labels[ti];
+    progress.step(`${label}: building a fresh lab`);
     // a fresh lab per target: TIME_WAIT sockets, conntrack entries and neighbour caches left by
     // one target must not slow the next (they cut a proxy's connection rate by 10x here)
     const topo = await buildTopology({ tag: 'wb' });
@@ -528,14 +534,14 @@ async function main(): Promise<void> {
       await t.setup(topo);
       try {
         for (const m of metrics) {
-          progress.step(`${t.name}: ${m}`);
+          progress.step(`${label}: ${m}`);
           let value: number | null = null;
           let note: string | undefined;
           const pid = t.pid?.();
           const t0 = performance.now();
           const c0 = pid ? cpuTicks(pid) : null;
           const l0 = await t.lockWaits?.(topo);
-          const perf = pid && values.perf ? startPerf(pid, `${values.perf}/${t.name.replace('@', '-')}-${m}`) : null;
+          const perf = pid && values.perf ? startPerf(pid, `${values.perf}/${label.replace('@', '-').replace('#', '-')}-${m}`) : null;
           try {
             value = await METRICS[m].run(topo, t);
           } catch (err) {
@@ -551,7 +557,7 @@ async function main(): Promise<void> {
           const perSec = (a: number, b: number) => Math.round((b - a) / secs);
           const lock = l0 && l1 ? { waits: perSec(l0.waits, l1.waits), sleeps: perSec(l0.sleeps, l1.sleeps) }
             : undefined;
-          const row: Row = { target: t.name, metric: m, value: value === null ? null : Math.round(value * 100) / 100,
+          const row: Row = { target: label, metric: m, value: value === null ? null : Math.round(value * 100) / 100,
             unit: METRICS[m].unit, note, cpu, ...(lock ? { lock } : {}) };
           results.push(row);
           if (values.json) console.log(JSON.stringify(row));
@@ -567,7 +573,7 @@ async function main(): Promise<void> {
       await topo.lab.destroy();
     }
   }
-  if (!values.json) printTable(wanted.map((t) => t.name), metrics);
+  if (!values.json) printTable(labels, metrics);
 }
 
 function printTable(targets: string[], metrics: string[]): void {
