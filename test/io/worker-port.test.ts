@@ -19,7 +19,9 @@ import {
 } from '../director/fixture.js';
 import { PairIo, Wire, dropAllCore, sleep, until } from './socket-pairs.js';
 
-for (const engine of ['io_uring', 'epoll'] as const) describe(`the data-path worker over socket pairs (${engine})`, { timeout: 60_000 }, () => {
+// busy polling on io_uring: a non-blocking io_uring_enter() a look, instead of a read() per device
+const ENGINES = [{ engine: 'io_uring', busyPollUs: 0 }, { engine: 'epoll', busyPollUs: 0 }, { engine: 'io_uring', busyPollUs: 300 }] as const;
+for (const { engine, busyPollUs } of ENGINES) describe(`the data-path worker over socket pairs (${engine}${busyPollUs ? ', busy polling' : ''})`, { timeout: 60_000 }, () => {
   let dir: Director;
   let wire: Wire;
   let work: string;
@@ -34,7 +36,7 @@ for (const engine of ['io_uring', 'epoll'] as const) describe(`the data-path wor
     // one socket pair per device is one queue: one worker (multi-queue devices are e2e's)
     // batches of 16: the burst below needs more slots than the port has
     const spec = { ...parseConfig(TAP_DIRECTOR + `services:${webService({ weights: [1, 1, 1] })}`, 'test.yaml'), workers: 1,
-      ioEngine: engine, batch: 16 };
+      ioEngine: engine, batch: 16, busyPollUs };
     const { sys } = recordingKernel();
     dir = await Director.start({ spec, log: recordingLog().log, io, kernelRoutes: new KernelRoutes(sys) });
   });
@@ -128,6 +130,8 @@ for (const engine of ['io_uring', 'epoll'] as const) describe(`the data-path wor
     // and the port still has all its slots: another burst goes through as well
     for (let i = 0; i < N; i++) wire.send(0, ack(flow, 1000 + i));
     await until(() => wire.frames[1].length === start + 2 * N, `${N} more`, 5000);
+    if (busyPollUs) assert.ok(dir.portStats().busyPollBatches > 0, 'batches found while busy polling');
+    else assert.equal(dir.portStats().busyPollBatches, 0);
   });
 
   it('the worker really runs the new module from its next batch on (a core that forwards nothing), and back', async () => {
