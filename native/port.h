@@ -30,6 +30,7 @@ typedef struct {
   int waker;  // an eventfd another thread writes to make portRun() return (-1: none)
   int running;  // inside portRun(): the port is not re-entrant
   struct uring* ur;  // the io_uring engine, or NULL: epoll
+  int uring_err;     // on epoll by auto: why not io_uring (an errno)
 } port_t;
 
 uint64_t port_now_us(void);

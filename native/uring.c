@@ -12,8 +12,8 @@
 // descriptor i's DESC_OFF says where (assembly/batch.ts slotEnd reads it the same way).
 //
 // Raw system calls on <linux/io_uring.h>, not liburing: Debian 12's liburing (2.3) predates
-// multishot read (Linux 6.7), which this engine needs; uring_open probes the kernel for it and
-// createPort fails with the reason where it is missing.
+// multishot read (Linux 6.7), which this engine needs; uring_open probes the kernel for it, and
+// where it is missing createPort takes epoll (io_engine auto) or fails with the reason (io_uring).
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/io_uring.h>

@@ -418,8 +418,9 @@ static int get_view(napi_env env, napi_value v, napi_typedarray_type want, void*
 }
 
 // createPort(memory: Uint8Array, { descBase, slotBase, slotSize, headroom, slotCount, busyPollUs?, wakerFd?,
-//            engine?: 'epoll' | 'io_uring' }, stats: BigUint64Array) -> port
-// io_uring (uring.c) fails here, with the reason, on a kernel that lacks what it needs.
+//            engine?: 'auto' | 'io_uring' | 'epoll' }, stats: BigUint64Array) -> port
+// io_uring (uring.c) fails here, with the reason, on a kernel that lacks what it needs; auto (the
+// default) then takes epoll, and portEngine says why.
 static napi_value create_port(napi_env env, napi_callback_info cbinfo) {
   size_t argc = 3;
   napi_value argv[3];
@@ -474,21 +475,24 @@ static napi_value create_port(napi_env env, napi_callback_info cbinfo) {
       return throw_errno(env, "epoll_ctl(waker)", e);
     }
   }
-  char engine[16] = "epoll";
+  char engine[16] = "auto";
   get_str_prop(env, argv[1], "engine", engine, sizeof engine);
-  if (strcmp(engine, "io_uring") == 0) {
+  int want_uring = strcmp(engine, "io_uring") == 0;
+  if (!want_uring && strcmp(engine, "auto") != 0 && strcmp(engine, "epoll") != 0) {
+    close(p->epfd);
+    free(p);
+    napi_throw_type_error(env, "WLVS_ERR_NATIVE", "engine is auto, io_uring or epoll");
+    return NULL;
+  }
+  if (strcmp(engine, "epoll") != 0) {
     int r = uring_open(p);
-    if (r < 0) {
+    if (r < 0 && want_uring) {
       close(p->epfd);
       free(p);
       return throw_errno(env, r == -EOPNOTSUPP ? "io_uring engine: this kernel has no multishot read (Linux 6.7)"
                                                : "io_uring engine (kernel.io_uring_disabled?)", -r);
     }
-  } else if (strcmp(engine, "epoll") != 0) {
-    close(p->epfd);
-    free(p);
-    napi_throw_type_error(env, "WLVS_ERR_NATIVE", "engine is epoll or io_uring");
-    return NULL;
+    p->uring_err = r < 0 ? -r : 0;
   }
   for (int i = 0; i < PORT_STAT_COUNT; i++) p->stats[i] = 0;
   napi_value ext;
@@ -617,7 +621,7 @@ static napi_value port_run(napi_env env, napi_callback_info cbinfo) {
   return make_u32(env, woken);
 }
 
-// portEngine(port) -> { engine: 'io_uring' | 'epoll' }
+// portEngine(port) -> { engine: 'io_uring' | 'epoll', reason?: why auto did not take io_uring }
 static napi_value port_engine(napi_env env, napi_callback_info cbinfo) {
   size_t argc = 1;
   napi_value argv[1], out, v;
@@ -627,6 +631,11 @@ static napi_value port_engine(napi_env env, napi_callback_info cbinfo) {
   CHECK(napi_create_object(env, &out));
   CHECK(napi_create_string_utf8(env, p->ur ? "io_uring" : "epoll", NAPI_AUTO_LENGTH, &v));
   CHECK(napi_set_named_property(env, out, "engine", v));
+  if (!p->ur && p->uring_err) {
+    const char* why = p->uring_err == EOPNOTSUPP ? "the kernel has no multishot read (Linux 6.7)" : strerror(p->uring_err);
+    CHECK(napi_create_string_utf8(env, why, NAPI_AUTO_LENGTH, &v));
+    CHECK(napi_set_named_property(env, out, "reason", v));
+  }
   return out;
 }
 

@@ -584,9 +584,13 @@ export class Director {
     return this.#port.engines?.() ?? [];
   }
 
+  /** the data path's I/O engine: info, or a warning when auto found no io_uring */
   #logEngine(): void {
-    const engines = this.#port.engines?.();
-    if (engines?.length) this.#log.info({ event: 'io_engine', engine: engines[0].engine, workers: engines.length }, `data path on ${engines[0].engine}`);
+    const e = this.#port.engines?.()[0];
+    if (!e) return;
+    const fields = { event: 'io_engine', engine: e.engine, ...(e.reason ? { reason: e.reason } : {}) };
+    if (e.reason) this.#log.warn(fields, `data path on epoll: io_uring unavailable (${e.reason})`);
+    else this.#log.info(fields, `data path on ${e.engine}`);
   }
 
   deviceInfo(): DeviceInfo[] {

@@ -70,12 +70,12 @@ export interface PortLayout {
   descBase: number; slotBase: number; slotSize: number; headroom: number; slotCount: number;
   /** keep reading every device this long after a batch instead of sleeping (0: off, at most 1000) */
   busyPollUs?: number;
-  /** director.io_engine (absent: epoll) */
+  /** director.io_engine (absent: auto) */
   engine?: IoEngine;
 }
 
-/** which engine a port's worker runs */
-export interface EngineInfo { engine: IoEngine }
+/** which engine a port's worker runs; on epoll by auto, why not io_uring */
+export interface EngineInfo { engine: 'io_uring' | 'epoll'; reason?: string }
 
 export interface PortStats {
   /** sleeps that ended with frames to read */
@@ -92,7 +92,7 @@ export interface PortOptions {
   layout: Layout;
   /** director.busy_poll_us */
   busyPollUs: number;
-  /** director.io_engine (absent: epoll) */
+  /** director.io_engine (absent: auto) */
   ioEngine?: IoEngine;
   /** data-path workers (director.workers, default 1): one per device queue, lane i of the layout each */
   workers?: number;

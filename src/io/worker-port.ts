@@ -222,7 +222,7 @@ export class WorkerPort implements BatchPort {
 
   /** per worker; the host's own frames (hostSent) are the main thread's and count in stats() only */
   engines(): EngineInfo[] {
-    return this.#lanes.map((l) => l.engine ?? { engine: this.#o.ioEngine ?? 'epoll' });
+    return this.#lanes.map((l) => l.engine ?? { engine: 'epoll', reason: 'not started' });
   }
 
   workerStats(): { port: PortStats; batch: BatchStats }[] {

@@ -238,7 +238,7 @@ export interface ClusterSpec {
 }
 
 /** director.io_engine */
-export type IoEngine = 'epoll' | 'io_uring';
+export type IoEngine = 'auto' | 'io_uring' | 'epoll';
 
 export interface DirectorSpec {
   devices: DeviceSpec[];
@@ -259,8 +259,9 @@ export interface DirectorSpec {
    */
   queueSteering?: 'flow-hash' | 'kernel';
   /**
-   * how the data-path workers move frames: epoll with a read() and a write() per frame, or
-   * io_uring (one system call a wake-up; Linux 6.7: multishot read); absent: epoll
+   * how the data-path workers move frames: io_uring (one system call a wake-up; Linux 6.7:
+   * multishot read), epoll with a read() and a write() per frame, or auto (io_uring where the
+   * kernel has what it needs, else epoll); absent: auto
    */
   ioEngine?: IoEngine;
   /** seconds by IPVS state name (established, fin_wait, udp, ...) */
