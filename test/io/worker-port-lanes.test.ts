@@ -166,6 +166,10 @@ describe('two data-path workers over two-queue socket pairs', { timeout: 60_000 
     await until(() => rx().every((n, q) => n - rx0[q] === expected()[q]), 'both workers read every frame', 5000);
     // what a worker wrote is on the wire a moment later
     await sleep(30);
+    // on io_uring a write counts when its completion is reaped, at the worker's next wake-up (at
+    // most the 50 ms sweep timer later): wait for the counters to meet the frames on the wire
+    await until(() => QUEUES.every((q) => tx()[q] - tx0[q] === wire.byQueue[1][q].length - out0[q]),
+      'every write counted', 3000);
     return QUEUES.map((q) => ({
       sent: sent[q],
       beforeSwap: beforeSwap[q],
