@@ -419,8 +419,8 @@ static int get_view(napi_env env, napi_value v, napi_typedarray_type want, void*
 
 // createPort(memory: Uint8Array, { descBase, slotBase, slotSize, headroom, slotCount, busyPollUs?, wakerFd?,
 //            engine?: 'auto' | 'io_uring' | 'epoll' }, stats: BigUint64Array) -> port
-// io_uring (uring.c) fails here, with the reason, on a kernel that lacks what it needs; auto (the
-// default) then takes epoll, and portEngine says why.
+// io_uring (uring.c) fails here, with the reason, on a kernel that lacks what it needs; auto then
+// takes epoll, and portEngine says why. Absent: epoll.
 static napi_value create_port(napi_env env, napi_callback_info cbinfo) {
   size_t argc = 3;
   napi_value argv[3];
@@ -475,7 +475,7 @@ static napi_value create_port(napi_env env, napi_callback_info cbinfo) {
       return throw_errno(env, "epoll_ctl(waker)", e);
     }
   }
-  char engine[16] = "auto";
+  char engine[16] = "epoll";
   get_str_prop(env, argv[1], "engine", engine, sizeof engine);
   int want_uring = strcmp(engine, "io_uring") == 0;
   if (!want_uring && strcmp(engine, "auto") != 0 && strcmp(engine, "epoll") != 0) {

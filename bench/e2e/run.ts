@@ -11,8 +11,8 @@
 //   wlvs-2w   the same with director.workers: 2 (two data-path threads, one queue each)
 //   wlvs-2w-kq  two workers with director.queue_steering: kernel (the device's flow table picks
 //             the worker instead of wlvs's flow-hash program; not in the default list)
-//   wlvs-epoll, wlvs-2w-epoll  wlvs and wlvs-2w with director.io_engine: epoll (a read() and a
-//             write() per frame) instead of the default, io_uring (not in the default list)
+//   wlvs-uring, wlvs-2w-uring  wlvs and wlvs-2w with director.io_engine: io_uring (one system
+//             call a wake-up) instead of the default, epoll (not in the default list)
 //   wlvs-fnat Full-NAT over TAP (two LIPs); wlvs-tun, wlvs-tun-fnat: NAT and Full-NAT over a TUN
 //             device (not in the default list: `--targets wlvs,wlvs-fnat --metrics conn_rate`)
 // A wlvs target runs the director on --runtime (node by default); NAME@node or NAME@deno in
@@ -247,7 +247,7 @@ interface WlvsVariant {
   workers?: number;
   /** director.queue_steering */
   queueSteering?: 'flow-hash' | 'kernel';
-  /** director.io_engine (absent: auto, io_uring where the kernel has it) */
+  /** director.io_engine (absent: epoll) */
   ioEngine?: 'io_uring' | 'epoll';
   /** the runtime of the director; env: extra environment of the director process */
   runtime?: Runtime; env?: Record<string, string>;
@@ -319,8 +319,8 @@ const WLVS_TARGETS: Record<string, Omit<WlvsVariant, 'runtime'>> = {
   'wlvs-busy': { busyPollUs: 200 },
   'wlvs-2w': { workers: 2 },
   'wlvs-2w-kq': { workers: 2, queueSteering: 'kernel' },
-  'wlvs-epoll': { ioEngine: 'epoll' },
-  'wlvs-2w-epoll': { workers: 2, ioEngine: 'epoll' },
+  'wlvs-uring': { ioEngine: 'io_uring' },
+  'wlvs-2w-uring': { workers: 2, ioEngine: 'io_uring' },
   'wlvs-fnat': { forwarding: 'fullnat' },
   'wlvs-tun': { device: 'tun' },
   'wlvs-tun-fnat': { device: 'tun', forwarding: 'fullnat' },

@@ -540,7 +540,7 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
     busyPollUs: r.int(dm, 'busy_poll_us', 'director', 0, 1000, 0),
     ...workersOf(r, dm),
     queueSteering: r.oneOf(dm, 'queue_steering', 'director', ['flow-hash', 'kernel'] as const, 'flow-hash'),
-    ioEngine: r.oneOf(dm, 'io_engine', 'director', ['auto', 'io_uring', 'epoll'] as const, 'auto'),
+    ioEngine: r.oneOf(dm, 'io_engine', 'director', ['epoll', 'io_uring', 'auto'] as const, 'epoll'),
     timeouts,
     unknownPackets: r.oneOf(dm, 'unknown_packets', 'director', ['drop', 'host', 'pass'] as const, 'drop'),
     fullnat: fullnatSpec,

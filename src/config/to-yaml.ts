@@ -86,7 +86,7 @@ export function configObject(spec: DirectorSpec): Record<string, unknown> {
   // written always: the default depends on the machine that reads the file
   if (spec.workers !== undefined) director.workers = spec.workers;
   if (spec.queueSteering === 'kernel') director.queue_steering = spec.queueSteering;
-  if (spec.ioEngine && spec.ioEngine !== 'auto') director.io_engine = spec.ioEngine;
+  if (spec.ioEngine && spec.ioEngine !== 'epoll') director.io_engine = spec.ioEngine;
   if (Object.keys(timeouts).length) director.timeouts = timeouts;
   if (spec.unknownPackets !== 'drop') director.unknown_packets = spec.unknownPackets;
   const f = spec.fullnat;

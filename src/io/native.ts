@@ -42,7 +42,7 @@ interface Binding {
   /** blocks in epoll_wait; 1 when woken, 0 after timeoutMs */
   portRun(port: Handle, timeoutMs: number, onBatch: (device: number, count: number) => void): number;
   portStatNames(): string[];
-  /** the engine of the port (layout.engine; auto or absent: io_uring where the kernel has it, else epoll and why) */
+  /** the port's engine (layout.engine, absent: epoll; auto: io_uring where the kernel has it, else epoll and why) */
   portEngine(port: Handle): EngineInfo;
   createWaker(): number;
   wake(fd: number): void;

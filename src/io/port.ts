@@ -70,7 +70,7 @@ export interface PortLayout {
   descBase: number; slotBase: number; slotSize: number; headroom: number; slotCount: number;
   /** keep reading every device this long after a batch instead of sleeping (0: off, at most 1000) */
   busyPollUs?: number;
-  /** director.io_engine (absent: auto) */
+  /** director.io_engine (absent: epoll) */
   engine?: IoEngine;
 }
 
@@ -92,7 +92,7 @@ export interface PortOptions {
   layout: Layout;
   /** director.busy_poll_us */
   busyPollUs: number;
-  /** director.io_engine (absent: auto) */
+  /** director.io_engine (absent: epoll) */
   ioEngine?: IoEngine;
   /** data-path workers (director.workers, default 1): one per device queue, lane i of the layout each */
   workers?: number;

@@ -40,7 +40,7 @@ export interface LabServiceOptions {
   busyPollUs?: number;
   /** director.workers (data-path threads, one queue of every device each); absent: the default */
   workers?: number;
-  /** director.io_engine; absent: the default (auto) */
+  /** director.io_engine; absent: the default (epoll) */
   ioEngine?: 'epoll' | 'io_uring';
   /** tap only: IPv6 on both devices and service "web6" (NAT66 on :80) beside the IPv4 ones */
   ipv6?: boolean;

@@ -37,7 +37,7 @@ describe('config', () => {
     assert.equal(s.sessions, 1 << 20);
     assert.equal(s.batch, 256);
     assert.equal(s.busyPollUs, 0);
-    assert.equal(s.ioEngine, 'auto');
+    assert.equal(s.ioEngine, 'epoll');
     assert.equal(s.timeouts.established, 900);
     assert.equal(s.timeouts.udp, 300);
     assert.equal(s.timeouts.close, 10);
@@ -113,7 +113,7 @@ describe('config', () => {
     ['no devices', 'director: {}\nservices: []\n', /at least one device/],
     ['busy polling beyond a millisecond', BASE.replace('services:', '  busy_poll_us: 5000\nservices:'), /busy_poll_us: expected an integer 0\.\.1000/],
     ['an unknown queue steering', BASE.replace('services:', '  queue_steering: random\nservices:'), /queue_steering: expected one of flow-hash, kernel/],
-    ['an unknown I/O engine', BASE.replace('services:', '  io_engine: aio\nservices:'), /io_engine: expected one of auto, io_uring, epoll/],
+    ['an unknown I/O engine', BASE.replace('services:', '  io_engine: aio\nservices:'), /io_engine: expected one of epoll, io_uring, auto/],
     ['no workers', BASE.replace('services:', '  workers: 0\nservices:'), /workers: expected an integer 1\.\.16/],
     ['more workers than queues a device takes', BASE.replace('services:', '  workers: 17\nservices:'), /workers: expected an integer 1\.\.16/],
     ['a worker count in words', BASE.replace('services:', '  workers: all\nservices:'), /workers: expected auto or an integer 1\.\.16, got "all"/],
@@ -158,7 +158,7 @@ describe('config', () => {
     const k = parseConfig(BASE.replace('services:', '  queue_steering: kernel\nservices:'), 'k');
     assert.equal(k.queueSteering, 'kernel');
     assert.deepEqual(parseConfig(toYaml(k), 'k2'), k);
-    for (const engine of ['io_uring', 'epoll']) {
+    for (const engine of ['io_uring', 'auto']) {
       const u = parseConfig(BASE.replace('services:', `  io_engine: ${engine}\nservices:`), 'u');
       assert.equal(u.ioEngine, engine);
       assert.deepEqual(parseConfig(toYaml(u), 'u2'), u);

@@ -18,14 +18,13 @@ import { ctrDigest } from '../../src/lab/data-stream.js';
 import { api, apiWrite, download, get, sleep, tally, udp } from './lib.js';
 
 // one scenario also busy-polls (director.busy_poll_us), so that loop carries every test's traffic;
-// one on each kind of device runs on epoll (director.io_engine), the others on the default
-// (auto: io_uring on this kernel)
-const SCENARIOS: { device: 'tap' | 'tun'; forwarding: ForwardingMode; busyPollUs?: number; ioEngine?: 'epoll' }[] = [
+// one on each kind of device runs on io_uring (director.io_engine), the others on the default (epoll)
+const SCENARIOS: { device: 'tap' | 'tun'; forwarding: ForwardingMode; busyPollUs?: number; ioEngine?: 'io_uring' }[] = [
   { device: 'tap', forwarding: 'nat' },
   { device: 'tap', forwarding: 'dr' },
   { device: 'tap', forwarding: 'tun' },
-  { device: 'tap', forwarding: 'fullnat', ioEngine: 'epoll' },
-  { device: 'tun', forwarding: 'nat', ioEngine: 'epoll' },
+  { device: 'tap', forwarding: 'fullnat', ioEngine: 'io_uring' },
+  { device: 'tun', forwarding: 'nat', ioEngine: 'io_uring' },
   { device: 'tun', forwarding: 'tun' },
   { device: 'tun', forwarding: 'fullnat', busyPollUs: 100 },
 ];
@@ -99,9 +98,9 @@ for (const { device, forwarding, busyPollUs, ioEngine, workers } of RUNS) {
       });
     }
 
-    it(`the data path runs on ${ioEngine ?? 'io_uring (auto)'}`, async () => {
+    it(`the data path runs on ${ioEngine ?? 'epoll'}`, async () => {
       const st = (await api(topo, dir, '/api/v1/status')) as { io_engine: string; port: { syscalls: number; rxFrames: number } };
-      assert.equal(st.io_engine, ioEngine ?? 'io_uring');
+      assert.equal(st.io_engine, ioEngine ?? 'epoll');
       assert.ok(st.port.syscalls > 0, JSON.stringify(st.port));
     });
 
