@@ -4,6 +4,7 @@
 #define WLVS_PORT_H
 
 #include <node_api.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "abi.h"
@@ -32,6 +33,16 @@ typedef struct {
   struct uring* ur;  // the io_uring engine, or NULL: epoll
   int uring_err;     // on epoll by auto: why not io_uring (an errno)
 } port_t;
+
+/** bytes of virtio header before each frame, in and out */
+static inline size_t port_vlen(const port_t* p) {
+  return p->vnet == 1 ? WLVS_VNET_HDR_LEN : 0;
+}
+
+/** the memory offset of slot `i`'s frame (its virtio header, if any, sits just before) */
+static inline uint32_t port_slot_frame(const port_t* p, uint32_t i) {
+  return p->slot_base + i * p->slot_size + p->headroom;
+}
 
 uint64_t port_now_us(void);
 /** call onBatch(device, count) synchronously; -1 when it threw (the exception stays pending) */

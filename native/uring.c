@@ -107,17 +107,12 @@ static int sys_register(int fd, unsigned op, void* arg, unsigned n) {
   return (int)syscall(__NR_io_uring_register, fd, op, arg, n);
 }
 
-/** the memory offset of slot `bid`'s frame (its virtio header, if any, sits just before) */
-static uint32_t slot_frame(port_t* p, uint32_t bid) {
-  return p->slot_base + bid * p->slot_size + p->headroom;
-}
-
 /** give slot `bid` back to the kernel: the next read may fill it (published by br_publish) */
 static void br_give(port_t* p, uint32_t bid) {
   struct uring* u = p->ur;
-  const size_t vlen = p->vnet == 1 ? WLVS_VNET_HDR_LEN : 0;
+  const size_t vlen = port_vlen(p);
   struct io_uring_buf* b = &u->br->bufs[u->br_tail & u->br_mask];
-  b->addr = (uint64_t)(uintptr_t)(p->mem + slot_frame(p, bid) - vlen);
+  b->addr = (uint64_t)(uintptr_t)(p->mem + port_slot_frame(p, bid) - vlen);
   b->len = (uint32_t)(p->slot_size - p->headroom + vlen);
   b->bid = (uint16_t)bid;
   u->br_tail++;
@@ -294,7 +289,7 @@ static void arm(port_t* p) {
  */
 static int reap(port_t* p, int* woken) {
   struct uring* u = p->ur;
-  const size_t vlen = p->vnet == 1 ? WLVS_VNET_HDR_LEN : 0;
+  const size_t vlen = port_vlen(p);
   unsigned head = *u->cq_head;
   unsigned tail = atomic_load_explicit((_Atomic unsigned*)u->cq_tail, memory_order_acquire);
   int failed = 0;
@@ -356,7 +351,7 @@ static int reap(port_t* p, int* woken) {
  */
 static int64_t run_batches(napi_env env, napi_value cb, port_t* p) {
   struct uring* u = p->ur;
-  const size_t vlen = p->vnet == 1 ? WLVS_VNET_HDR_LEN : 0;
+  const size_t vlen = port_vlen(p);
   int64_t total = 0;
   for (int d = 0; d < p->ndev && u->nrx > 0; d++) {
     uint32_t n = 0;
@@ -367,7 +362,7 @@ static int64_t run_batches(napi_env env, napi_value cb, port_t* p) {
         u->rx[keep++] = r;
         continue;
       }
-      port_set_desc(p, n, slot_frame(p, r.bid), r.len, d);
+      port_set_desc(p, n, port_slot_frame(p, r.bid), r.len, d);
       u->batch_bid[n++] = r.bid;
     }
     u->nrx = keep;

@@ -299,7 +299,7 @@ void port_set_desc(port_t* p, uint32_t i, uint32_t frame, uint32_t len, int dev)
 }
 
 int port_tx_ok(port_t* p, uint32_t i, uint32_t* off, uint32_t* len, uint8_t* out) {
-  const size_t vlen = p->vnet == 1 ? WLVS_VNET_HDR_LEN : 0;
+  const size_t vlen = port_vlen(p);
   uint8_t* desc = p->mem + p->desc_base + (size_t)i * WLVS_DESC_SIZE;
   if (desc[WLVS_DESC_VERDICT] != WLVS_VERDICT_FORWARD) return 0;
   memcpy(off, desc + WLVS_DESC_OFF, 4);
@@ -315,7 +315,7 @@ int port_tx_ok(port_t* p, uint32_t i, uint32_t* off, uint32_t* len, uint8_t* out
 
 /** write every FORWARD frame of the batch to its output device */
 static void port_flush(port_t* p, uint32_t n) {
-  const size_t vlen = p->vnet == 1 ? WLVS_VNET_HDR_LEN : 0;
+  const size_t vlen = port_vlen(p);
   for (uint32_t i = 0; i < n; i++) {
     uint32_t off, len;
     uint8_t out;
@@ -352,13 +352,13 @@ int port_call_js(napi_env env, napi_value cb, int dev, uint32_t n) {
  * Returns the frames read, or -1 when onBatch threw.
  */
 static int64_t drain_dev(napi_env env, napi_value cb, port_t* p, int dev) {
-  const size_t vlen = p->vnet == 1 ? WLVS_VNET_HDR_LEN : 0;
+  const size_t vlen = port_vlen(p);
   const int fd = p->fds[dev];
   int64_t total = 0;
   for (int b = 0; b < BATCHES_PER_WAKEUP; b++) {
     uint32_t n = 0;
     while (n < p->slot_count) {
-      uint32_t frame = p->slot_base + n * p->slot_size + p->headroom;
+      uint32_t frame = port_slot_frame(p, n);
       uint8_t* buf = p->mem + frame - vlen;
       size_t max = p->slot_size - p->headroom + vlen;
       p->stats[PORT_STAT_SYSCALLS]++;
