@@ -490,7 +490,9 @@ static napi_value create_port(napi_env env, napi_callback_info cbinfo) {
       close(p->epfd);
       free(p);
       return throw_errno(env, r == -EOPNOTSUPP ? "io_uring engine: this kernel has no multishot read (Linux 6.7)"
-                                               : "io_uring engine (kernel.io_uring_disabled?)", -r);
+                              : r == -EPERM ? "io_uring engine: not permitted (sysctl kernel.io_uring_disabled, or a "
+                                              "seccomp profile that leaves io_uring out, as containers' default ones do)"
+                                            : "io_uring engine", -r);
     }
     p->uring_err = r < 0 ? -r : 0;
   }
@@ -632,7 +634,10 @@ static napi_value port_engine(napi_env env, napi_callback_info cbinfo) {
   CHECK(napi_create_string_utf8(env, p->ur ? "io_uring" : "epoll", NAPI_AUTO_LENGTH, &v));
   CHECK(napi_set_named_property(env, out, "engine", v));
   if (!p->ur && p->uring_err) {
-    const char* why = p->uring_err == EOPNOTSUPP ? "the kernel has no multishot read (Linux 6.7)" : strerror(p->uring_err);
+    const char* why = p->uring_err == EOPNOTSUPP ? "the kernel has no multishot read (Linux 6.7)"
+                      : p->uring_err == EPERM ? "not permitted: sysctl kernel.io_uring_disabled, or a seccomp profile "
+                                                "that leaves io_uring out (containers' default ones do)"
+                                              : strerror(p->uring_err);
     CHECK(napi_create_string_utf8(env, why, NAPI_AUTO_LENGTH, &v));
     CHECK(napi_set_named_property(env, out, "reason", v));
   }

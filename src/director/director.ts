@@ -635,7 +635,7 @@ export class Director {
     if (JSON.stringify(spec.devices) !== JSON.stringify(this.#spec.devices) ||
       JSON.stringify(spec.routes) !== JSON.stringify(this.#spec.routes) || spec.sessions !== this.#spec.sessions ||
       spec.batch !== this.#spec.batch || spec.busyPollUs !== this.#spec.busyPollUs ||
-      spec.workers !== this.#spec.workers || (spec.ioEngine ?? 'auto') !== (this.#spec.ioEngine ?? 'auto') || !spec.ha !== !this.#spec.ha ||
+      spec.workers !== this.#spec.workers || (spec.ioEngine ?? 'epoll') !== (this.#spec.ioEngine ?? 'epoll') || !spec.ha !== !this.#spec.ha ||
       (spec.ha && this.ha && !this.ha.canUpdate(spec.ha)) ||
       JSON.stringify(spec.cluster) !== JSON.stringify(this.#spec.cluster)) {
       throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'devices, routes, sessions, batch, busy_poll_us, workers, io_engine, cluster and ha ' +

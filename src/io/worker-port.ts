@@ -47,6 +47,8 @@ export class WorkerPort implements BatchPort {
   #started = false;
   #stopping = false;
   #failed: Error | null = null;
+  /** start() resolved: a failure from here on is the data path's end (onError), before it start()'s */
+  #running = false;
   #generation = 0;
   #depth = 0;
   #hostSent = 0;
@@ -102,6 +104,7 @@ export class WorkerPort implements BatchPort {
       `data-path workers not ready within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
     try {
       await Promise.race([Promise.all(readies), anyFailed]);
+      this.#running = true;
     } finally {
       clearTimeout(timer);
     }
@@ -145,7 +148,9 @@ export class WorkerPort implements BatchPort {
       native().wake(lane.waker);
     }
     duringStart(err);
-    if (!this.#stopping) this.#o.onError(err);
+    // a worker that cannot start (its port refused, say) fails start() alone: Director.start
+    // rejects with the reason and cleans up, rather than the process crashing as on a live failure
+    if (!this.#stopping && this.#running) this.#o.onError(err);
   }
 
   exclusive<T>(fn: () => T): T {
