@@ -55,7 +55,7 @@ import {
 import { count, countConn, countDrop, countSyn, countTraffic } from './stats';
 import { DIR_INPUT, DIR_INPUT_ONLY, DIR_OUTPUT, applyTcpState, nextTcpState } from './tcp_state';
 import { drIn } from './xmit/dr';
-import { fnatIn, fnatOut } from './xmit/fnat';
+import { fnatIn } from './xmit/fnat';
 import { fnatIn6, fnatOut6 } from './xmit/fnat6';
 import { natIn, natOut } from './xmit/nat';
 import { natIn6, natOut6 } from './xmit/nat6';
@@ -406,10 +406,7 @@ export function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, 
 
   let outDev: u32;
   if (out) {
-    if (!icmp) {
-      if (fwd == FWD_FNAT) fnatOut(ip, l4, proto, c, partial);
-      else natOut(ip, l4, proto, c, partial);
-    }
+    if (!icmp) natOut(ip, l4, proto, c, partial);
     outDev = <u32>load<u8>(c + CONN_CDEV);
     if (l2) setMacs(frame, c + CONN_CMAC, devAddress(outDev) + DEV_MAC);
   } else {
@@ -731,8 +728,7 @@ export function proxyHandshake(desc: usize, scr: usize, rec: u32, out: bool, l2:
     } else if (fwd == FWD_FNAT) fnatIn6(ip, l4, proto, c, x, partial);
     else if (fwd == FWD_NAT) natIn6(ip, l4, proto, c, x, partial);
   } else if (out) {
-    if (fwd == FWD_FNAT) fnatOut(ip, l4, proto, c, partial);
-    else natOut(ip, l4, proto, c, partial);
+    natOut(ip, l4, proto, c, partial);
   } else if (fwd == FWD_FNAT) fnatIn(ip, l4, proto, c, partial);
   else if (fwd == FWD_NAT) natIn(ip, l4, proto, c, partial);
   leanDone(desc, scr, rec, tcp, out, tot, (l2 ? ETH_HLEN : 0) + tot, outDev, now);

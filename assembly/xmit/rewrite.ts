@@ -11,7 +11,8 @@ import { ETH_SRC, IP_CSUM, IP_DST, IP_SRC, TCP_CSUM, UDP_CSUM } from '../wire';
  * takes the address change but not the port change. A zero UDP checksum means "none" and stays
  * zero (RFC 768); a computed zero is sent as 0xffff.
  */
-export function rewriteTuple(ip: usize, l4: usize, proto: u32, src: u32, dst: u32, ports: u32, partial: bool): void {
+// @ts-ignore: decorator
+@inline export function rewriteTuple(ip: usize, l4: usize, proto: u32, src: u32, dst: u32, ports: u32, partial: bool): void {
   const addrDelta = csumDelta32(load<u32>(ip + IP_SRC), src) + csumDelta32(load<u32>(ip + IP_DST), dst);
   const portDelta = csumDelta32(load<u32>(l4), ports);
   store<u32>(ip + IP_SRC, src);
