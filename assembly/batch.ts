@@ -49,7 +49,7 @@ import { connxAddress, seqAdjust } from './seqadj';
 import { conn6Address, rs6Address, rsIsV6 } from './session6';
 import { NO_SERVICE, lookupService, serviceAddress } from './service';
 import {
-  NO_CONN, allocConn, connAddress, connGone, detachTemplate, expireConn, freeConn, indexInsert,
+  NO_CONN, allocConn, connAddress, connGone, detachTemplate, expireConn, followClient, freeConn, indexInsert,
   endExpired, lookupConn, newTemplate, quarantineConn, recOf, rsAddress, setTuple, timeoutMs,
 } from './session';
 import { count, countConn, countDrop, countSyn, countTraffic } from './stats';
@@ -416,11 +416,7 @@ export function forward(desc: usize, scr: usize, rec: u32, out: bool, l2: bool, 
     }
     outDev = <u32>load<u8>(r + RS_DEV);
     const dev = devAddress(outDev);
-    if (l2) {
-      // the client's next hop may change (a failover on its side): follow the latest frame
-      copy6(c + CONN_CMAC, frame + ETH_SRC);
-      store<u8>(c + CONN_CDEV, <u8>inDev);
-    }
+    if (l2) followClient(c, frame, inDev);
     if (fwd == FWD_NAT) {
       if (!icmp) natIn(ip, l4, proto, c, partial);
       if (l2) drIn(frame, r, dev + DEV_MAC);
@@ -743,8 +739,9 @@ function hitFast6(desc: usize, scr: usize, v: u32, proto: u32, l2: bool, vnet: b
 /**
  * hitTun is hitFast's TUN mode, IPv4-in-IPv4 or (`v6`) IPv6-in-IPv6, the client's side only
  * (leanSession): an outer header in the headroom (tunIn, tunIn6). A frame that needs
- * fragmentation-needed or Packet Too Big, or is refused, goes to the general path untouched
- * (both check before they write).
+ * fragmentation-needed or Packet Too Big, or is refused, goes to the general path with the frame
+ * untouched (both check before they write); only the session's client hop is refreshed first,
+ * as the general path refreshes it for such a frame too (forward).
  */
 function hitTun(desc: usize, scr: usize, rec: u32, c: usize, frame: usize, ip: usize, tot: u32, tcp: bool, l2: bool,
   vnet: bool, inDev: u32, now: u32, v6: bool): bool {
@@ -752,19 +749,13 @@ function hitTun(desc: usize, scr: usize, rec: u32, c: usize, frame: usize, ip: u
   const r = rsAddress(rs);
   const outDev = <u32>load<u8>(r + RS_DEV);
   const dev = devAddress(outDev);
-  // the client's MAC before the outer header covers it
-  const macHi = load<u32>(frame + ETH_SRC);
-  const macLo = load<u16>(frame + ETH_SRC + 4);
+  // before the outer header covers the client's MAC; on a refusal the general path writes the same
+  if (l2) followClient(c, frame, inDev);
   const vnetHdr = vnet ? frame - VNET_HDR_LEN : 0;
   const res = v6 ? tunIn6(frame, ip, l2, vnetHdr, r, rs6Address(rs), dev, dev + DEV_MAC, tunSource6(rs, c, dev))
     : tunIn(frame, ip, l2, vnetHdr, r, dev, dev + DEV_MAC, tunSource(r, c, dev));
   if (res < TUN_FAILED_BELOW) return false;
   store<u32>(c + CONN_EXPIRES, now + timeoutMs(tcp ? TCP_S_ESTABLISHED : TO_UDP));
-  if (l2) {
-    store<u32>(c + CONN_CMAC, macHi);
-    store<u16>(c + CONN_CMAC + 4, macLo);
-    store<u8>(c + CONN_CDEV, <u8>inDev);
-  }
   store<u32>(desc + DESC_OFF, res);
   // counted as the general path counts: the packet as it came, without the outer header
   leanDone(desc, scr, rec, tcp, false, tot, (l2 ? ETH_HLEN : 0) + tot + (v6 ? IP6_HLEN : IP_HLEN), outDev, now);
@@ -817,8 +808,7 @@ function hitTun(desc: usize, scr: usize, rec: u32, c: usize, frame: usize, ip: u
   const r = rsAddress(<u32>load<u16>(c + CONN_RS));
   const outDev = <u32>load<u8>(r + RS_DEV);
   if (l2) {
-    copy6(c + CONN_CMAC, frame + ETH_SRC);
-    store<u8>(c + CONN_CDEV, <u8>inDev);
+    followClient(c, frame, inDev);
     drIn(frame, r, devAddress(outDev) + DEV_MAC);
   }
   return outDev;

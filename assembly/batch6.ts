@@ -34,8 +34,8 @@ import {
 import { NO_SERVICE, serviceAddress } from './service';
 import { lookupService6, svc6Address } from './service6';
 import {
-  NO_CONN, allocConn, connAddress, connGone, endExpired, expireConn, freeConn, indexInsert, lookupConn, recOf,
-  rsAddress, setTuple, timeoutMs,
+  NO_CONN, allocConn, connAddress, connGone, endExpired, expireConn, followClient, freeConn, indexInsert, lookupConn,
+  recOf, rsAddress, setTuple, timeoutMs,
 } from './session';
 import {
   conn6Address, keyHash6, lip6Address, lookupConn6, lookupTemplate6, newTemplate6, rs6Address, rsIsV6, setAddresses6,
@@ -286,10 +286,7 @@ export function forward6(desc: usize, scr: usize, rec: u32, out: bool, l2: bool,
     }
     outDev = <u32>load<u8>(r + RS_DEV);
     const dev = devAddress(outDev);
-    if (l2) {
-      copy6(c + CONN_CMAC, frame + 6);
-      store<u8>(c + CONN_CDEV, <u8>inDev);
-    }
+    if (l2) followClient(c, frame, inDev);
     if (fwd == FWD_NAT) {
       if (!icmp) natIn6(ip, l4, proto, c, x, partial);
       if (l2) drIn(frame, r, dev + DEV_MAC);

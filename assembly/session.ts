@@ -8,7 +8,8 @@
 // │ 31..25 tag │ 24 dir │ 23..0 rec+1 │   slots are skipped without touching their record
 // └──────────────────────────────────┘
 import {
-  CONNF_ACTIVE, CONNF_DETACHED, CONNF_OUT, CONNF_POOL, CONNF_TEMPLATE, CONNF_USED, CONN_CIP, CONN_CPORT,
+  CONNF_ACTIVE, CONNF_DETACHED, CONNF_OUT, CONNF_POOL, CONNF_TEMPLATE, CONNF_USED, CONN_CDEV, CONN_CIP, CONN_CMAC,
+  CONN_CPORT,
   CONN_EXPIRES, CONN_FLAGS, CONN_LINK, CONN_LIP, CONN_LIPIDX, CONN_TMPL_CONTROLS, CONN_LPORT, CONN_PROTO, CONN_RIP,
   CONN_RPORT, CONN_RS, CONN_SIZE, CONN_STATE, CONN_SVC, CONN_VIP, CONN_VPORT, EVT_EXPIRED,
   EVT_TEMPLATE_EXPIRED, HDR_CONN_BASE, HDR_CONN_CAP, HDR_CONN_COUNT, HDR_CONN_FREE, HDR_CONN_HIGH,
@@ -22,7 +23,8 @@ import { embryonicChange, isEmbryonic, synRecvPressure } from './embryonic';
 import { emitEvent } from './events';
 import { releaseTuple } from './fnat_pool';
 import { flowHash } from './flow';
-import { currentLane, hdr, lhdr, setHdr, setLhdr, timeReached } from './mem';
+import { copy6, currentLane, hdr, lhdr, setHdr, setLhdr, timeReached } from './mem';
+import { ETH_SRC } from './wire';
 import { keyHash6 } from './session6';
 import { clearConnx } from './seqadj';
 import { count } from './stats';
@@ -139,6 +141,17 @@ export function indexRemove(rec: u32, out: bool): void {
     j = (j + 1) & mask;
   }
   store<u32>(<usize>(base + (hole << 2)), 0);
+}
+
+/**
+ * followClient: a client's frame (at `frame`, on a TAP) sets where the session's replies go back
+ * to, the device it came in by and its next hop's MAC: a failover on the client's side may
+ * change them, so every client frame that is forwarded refreshes them.
+ */
+// @ts-ignore: decorator
+@inline export function followClient(c: usize, frame: usize, inDev: u32): void {
+  copy6(c + CONN_CMAC, frame + ETH_SRC);
+  store<u8>(c + CONN_CDEV, <u8>inDev);
 }
 
 /** allocConn hands out a zeroed record, or NO_CONN when the table is full. */
