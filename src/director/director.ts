@@ -586,7 +586,7 @@ export class Director {
 
   /** the data path's I/O engine: info, or a warning when auto found no io_uring */
   #logEngine(): void {
-    const e = this.#port.engines?.()[0];
+    const e = this.ioEngines()[0];
     if (!e) return;
     const fields = { event: 'io_engine', engine: e.engine, ...(e.reason ? { reason: e.reason } : {}) };
     if (e.reason) this.#log.warn(fields, `data path on epoll: io_uring unavailable (${e.reason})`);

@@ -225,11 +225,12 @@ export class WorkerPort implements BatchPort {
     return sumBatchStats(this.#lanes.map((l) => readBatchStats(l.batchStats)));
   }
 
-  /** per worker; the host's own frames (hostSent) are the main thread's and count in stats() only */
+  /** per worker (index = lane), from each worker's 'ready' */
   engines(): EngineInfo[] {
     return this.#lanes.map((l) => l.engine ?? { engine: 'epoll', reason: 'not started' });
   }
 
+  /** per worker; the host's own frames (hostSent) are the main thread's and count in stats() only */
   workerStats(): { port: PortStats; batch: BatchStats }[] {
     return this.#lanes.map((l) => ({ port: this.#laneStats(l), batch: readBatchStats(l.batchStats) }));
   }

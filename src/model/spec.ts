@@ -260,8 +260,8 @@ export interface DirectorSpec {
   queueSteering?: 'flow-hash' | 'kernel';
   /**
    * how the data-path workers move frames: epoll with a read() and a write() per frame,
-   * io_uring (one system call a wake-up; Linux 6.7: multishot read), or auto (io_uring where the
-   * kernel has what it needs, else epoll); absent: epoll
+   * io_uring (a call that submits a batch's writes, one that waits; Linux 6.7: multishot read),
+   * or auto (io_uring where the kernel has what it needs, else epoll); absent: epoll
    */
   ioEngine?: IoEngine;
   /** seconds by IPVS state name (established, fin_wait, udp, ...) */
