@@ -30,7 +30,8 @@
 // (7, or 3 with --quick, after one discarded warm-up round) and each figure is the median of its
 // rounds' medians.
 //
-// --threads 1,2: the NAT hit path on N worker threads over one shared table instead (see
+// --threads 1,2: the NAT hit path (--case new-session: new sessions) on N worker threads over one
+// shared table instead (see
 // mainThreads below), one JSON line per thread count, and for every count above one the same
 // threads each on a table of its own (`table: per-thread`, the reference without sharing;
 // --no-private leaves it out); --lanes L lays the shared table out for L workers whatever the
@@ -416,16 +417,27 @@ async function main(): Promise<void> {
 }
 
 // ── --threads 1,2: N threads over one shared table, each on its own lane (issue 12) ────────────
-// NAT hit path only, WASM only. Each count gets its own table (director.workers = N: with one
-// lane the core takes no table lock) and N worker threads (thread.ts), thread t replaying hits on
-// its own flows (≡ t mod N). A round: every thread runs THREAD_ITER batches, let go together;
-// the figure is all threads' frames over the wall time from the first start to the last end
-// (the slot copies included, as the device read is part of a worker's time), the median of
-// THREAD_ROUNDS rounds after one discarded warm-up, the counts alternating round by round.
+// The NAT hit path (--case nat-hit, the default) or new sessions (--case new-session), WASM only.
+// Each count gets its own table (director.workers = N: with one lane the core takes no table
+// lock) and N worker threads (thread.ts), thread t on its own flows (≡ t mod N): hits replayed,
+// or SYNs of flows never seen, each batch used once, on a table populated as the hit path's. A
+// round: every thread runs its batches, let go together; the figure is all threads' frames over
+// the wall time from the first start to the last end (the slot copies included, as the device
+// read is part of a worker's time), the median of THREAD_ROUNDS rounds after one discarded
+// warm-up, the counts alternating round by round.
 const THREAD_ROUNDS = quick ? 3 : 5;
 const THREAD_ITER = quick ? 500 : 2000;
+// new sessions: batches a thread runs a round, each a fresh one. Their sessions must fit the
+// table the hit path has (capacity twice the sessions, as the single-thread new-session case):
+// a larger table would move the index out of the cache and time memory instead of the lock.
+// Two threads at 64k add (THREAD_ROUNDS + 1) * THREAD_NEW_ITER * BATCH * 2 = 49k sessions.
+const THREAD_NEW_ITER = 16;
 
-interface ThreadSetup { n: number; shared: boolean; workers: Worker[]; gate: Int32Array; arrivals: number; now: number }
+interface ThreadSetup {
+  n: number; shared: boolean; kind: Kind; workers: Worker[]; gate: Int32Array; arrivals: number; now: number;
+  /** batches run so far (a new-session round goes on from there) */
+  done: number;
+}
 
 /**
  * startThreads: n threads over one table of `sessions` sessions (shared), or, as the reference
@@ -433,11 +445,12 @@ interface ThreadSetup { n: number; shared: boolean; workers: Worker[]; gate: Int
  * other thread writes), the same number of records in all
  */
 async function startThreads(n: number, sessions: number, module: WebAssembly.Module,
-  shared: boolean): Promise<ThreadSetup> {
+  shared: boolean, kind: Kind): Promise<ThreadSetup> {
   const lanes = shared ? Number(argValue('--lanes') ?? n) : 1;
   if (!Number.isInteger(lanes) || (shared && lanes < n) || lanes > 16) throw new Error(`--lanes ${lanes}: ${n} to 16`);
   const per = Math.floor(sessions / n);
-  const one = shared ? makeWorld('wasm', sessions, module, 'nat-hit', lanes) : undefined;
+  const fresh = kind === 'new-session';
+  const one = shared ? makeWorld('wasm', sessions, module, kind, lanes) : undefined;
   if (one) populate(one, sessions, false);
   const gate = new Int32Array(new SharedArrayBuffer(4));
   let rng = 0x2545f491 + n;
@@ -445,12 +458,16 @@ async function startThreads(n: number, sessions: number, module: WebAssembly.Mod
   const workers = Array.from({ length: n }, (_, t) => {
     let w = one;
     if (!w) {
-      w = makeWorld('wasm', per, module, 'nat-hit', 1);
+      w = makeWorld('wasm', per, module, kind, 1);
       populate(w, per, false);
     }
     // on the shared table thread t owns the flows ≡ t mod n; on its own table, all of them
-    const batches = Array.from({ length: Math.min(HIT_BATCHES, per / BATCH) }, () =>
-      Array.from({ length: BATCH }, () => flow(shared ? (rand() % per) * n + t : rand() % per, 'A')));
+    const own = (i: number) => (shared ? i * n + t : i);
+    const batches = fresh
+      ? Array.from({ length: (THREAD_ROUNDS + 1) * THREAD_NEW_ITER }, (_, b) =>
+        Array.from({ length: BATCH }, (_, k) => flow(own(sessions + b * BATCH + k), 'S')))
+      : Array.from({ length: Math.min(HIT_BATCHES, per / BATCH) }, () =>
+        Array.from({ length: BATCH }, () => flow(own(rand() % per), 'A')));
     const data: ThreadData = { memory: w.memory, layout: w.layout, module, lane: shared ? t : 0, batches, gate };
     return new Worker(new URL('./thread.js', import.meta.url), { workerData: data });
   });
@@ -458,13 +475,16 @@ async function startThreads(n: number, sessions: number, module: WebAssembly.Mod
     t.once('message', resolve);
     t.once('error', reject);
   })));
-  return { n, shared, workers, gate, arrivals: 0, now: 2 };
+  return { n, shared, kind, workers, gate, arrivals: 0, now: 2, done: 0 };
 }
 
 async function threadRound(s: ThreadSetup): Promise<{ mpps: number; processMpps: number }> {
   s.arrivals += s.n;
-  const job: ThreadJob = { iterations: THREAD_ITER, gate: s.arrivals, now: s.now };
-  s.now += THREAD_ITER;
+  const iterations = s.kind === 'new-session' ? THREAD_NEW_ITER : THREAD_ITER;
+  // hits replay their batches from the first every round; new sessions go on to fresh ones
+  const job: ThreadJob = { iterations, first: s.kind === 'new-session' ? s.done : 0, gate: s.arrivals, now: s.now };
+  s.now += iterations;
+  s.done += iterations;
   const rs = await Promise.all(s.workers.map((t) => new Promise<ThreadResult>((resolve, reject) => {
     t.once('message', resolve);
     t.once('error', reject);
@@ -479,14 +499,16 @@ async function threadRound(s: ThreadSetup): Promise<{ mpps: number; processMpps:
 }
 
 async function mainThreads(counts: number[]): Promise<void> {
+  const kind = (argValue('--case') ?? 'nat-hit') as Kind;
+  if (kind !== 'nat-hit' && kind !== 'new-session') throw new Error(`--threads runs --case nat-hit or new-session, not ${kind}`);
   const other = argValue('--core');
   const module = other ? compileCore(other) : compileCore();
   for (const sessions of sizes) {
     const setups: ThreadSetup[] = [];
-    for (const n of counts) setups.push(await startThreads(n, sessions, module, true));
+    for (const n of counts) setups.push(await startThreads(n, sessions, module, true, kind));
     // the reference: the same thread counts above one, each thread on a table of its own
     if (!process.argv.includes('--no-private')) {
-      for (const n of counts) if (n > 1) setups.push(await startThreads(n, sessions, module, false));
+      for (const n of counts) if (n > 1) setups.push(await startThreads(n, sessions, module, false, kind));
     }
     const figures = setups.map(() => ({ mpps: [] as number[], processMpps: [] as number[] }));
     for (let r = 0; r <= THREAD_ROUNDS; r++) {
@@ -501,7 +523,7 @@ async function mainThreads(counts: number[]): Promise<void> {
     for (const [i, s] of setups.entries()) {
       const f = figures[i];
       console.log(JSON.stringify({
-        case: 'nat-hit', sessions, threads: s.n, table: s.shared ? 'shared' : 'per-thread',
+        case: kind, sessions, threads: s.n, table: s.shared ? 'shared' : 'per-thread',
         lanes: s.shared ? Number(argValue('--lanes') ?? s.n) : 1, ...(other ? { core: other } : {}),
         mpps: Math.round(median(f.mpps) * 10) / 10,
         rounds: `${Math.min(...f.mpps).toFixed(1)}–${Math.max(...f.mpps).toFixed(1)}`,

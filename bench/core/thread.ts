@@ -1,7 +1,8 @@
 // thread.ts — one data-path thread of `bench:core --threads` (run.ts): its own instance of the
 // core over the shared table, on its own lane. Each job is `iterations` batches: copy the
 // batch's frames into this lane's slots and descriptors (what the device read does), then one
-// process(); the copy is outside the process() time but inside the wall time of the round.
+// process(); the copy is outside the process() time but inside the wall time of the round. Job
+// batch i is batches[(first + i) % batches.length].
 import { parentPort, workerData } from 'node:worker_threads';
 import * as abi from '../../src/dataplane/abi.js';
 import { type Layout, laneHeaderField } from '../../src/dataplane/memory-map.js';
@@ -12,13 +13,13 @@ export interface ThreadData {
   layout: Layout;
   module: WebAssembly.Module;
   lane: number;
-  /** this thread's hit batches (its own flows) */
+  /** this thread's batches (its own flows): hits, or SYNs of flows never seen */
   batches: Uint8Array[][];
   /** [0]: threads arrived at the start of a round */
   gate: Int32Array;
 }
 
-export interface ThreadJob { iterations: number; gate: number; now: number }
+export interface ThreadJob { iterations: number; first: number; gate: number; now: number }
 export interface ThreadResult { frames: number; forwarded: number; processMs: number; start: number; end: number }
 
 const d = workerData as ThreadData;
@@ -36,7 +37,7 @@ parentPort!.on('message', (job: ThreadJob) => {
   const r: ThreadResult = { frames: 0, forwarded: 0, processMs: 0, start, end: 0 };
   let now = job.now;
   for (let it = 0; it < job.iterations; it++) {
-    const frames = d.batches[it % d.batches.length];
+    const frames = d.batches[(job.first + it) % d.batches.length];
     for (let i = 0; i < frames.length; i++) {
       const at = slots.base + i * d.layout.slotSize + d.layout.headroom;
       bytes.set(frames[i], at);
