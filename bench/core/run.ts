@@ -31,8 +31,7 @@
 // rounds' medians.
 //
 // --threads 1,2: the NAT hit path (--case new-session: new sessions) on N worker threads over one
-// shared table instead (see
-// mainThreads below), one JSON line per thread count, and for every count above one the same
+// shared table instead (see mainThreads below), one JSON line per thread count, and for every count above one the same
 // threads each on a table of its own (`table: per-thread`, the reference without sharing;
 // --no-private leaves it out); --lanes L lays the shared table out for L workers whatever the
 // thread count (1 thread on 2 lanes: the table lock, uncontended), --core other.wasm runs another
@@ -440,8 +439,11 @@ const THREAD_ITER = quick ? 500 : 2000;
 const THREAD_NEW_ITER = 16;
 
 interface ThreadSetup {
-  n: number; shared: boolean; kind: Kind; workers: Worker[]; gate: Int32Array; arrivals: number; now: number;
-  /** batches run so far (a new-session round goes on from there) */
+  n: number; shared: boolean; kind: Kind; workers: Worker[]; gate: Int32Array; arrivals: number;
+  /**
+   * batches each thread has run so far: the clock (populate ran at 1) and, for new sessions,
+   * the next fresh batch
+   */
   done: number;
 }
 
@@ -455,7 +457,6 @@ async function startThreads(n: number, sessions: number, module: WebAssembly.Mod
   const lanes = shared ? Number(argValue('--lanes') ?? n) : 1;
   if (!Number.isInteger(lanes) || (shared && lanes < n) || lanes > 16) throw new Error(`--lanes ${lanes}: ${n} to 16`);
   const per = Math.floor(sessions / n);
-  const fresh = kind === 'new-session';
   const one = shared ? makeWorld('wasm', sessions, module, kind, lanes) : undefined;
   if (one) populate(one, sessions, false);
   const gate = new Int32Array(new SharedArrayBuffer(4));
@@ -469,7 +470,7 @@ async function startThreads(n: number, sessions: number, module: WebAssembly.Mod
     }
     // on the shared table thread t owns the flows ≡ t mod n; on its own table, all of them
     const own = (i: number) => (shared ? i * n + t : i);
-    const batches = fresh
+    const batches = !isHit(kind)
       ? Array.from({ length: (THREAD_ROUNDS + 1) * THREAD_NEW_ITER }, (_, b) =>
         Array.from({ length: BATCH }, (_, k) => flow(own(sessions + b * BATCH + k), 'S')))
       : Array.from({ length: Math.min(HIT_BATCHES, per / BATCH) }, () =>
@@ -481,15 +482,15 @@ async function startThreads(n: number, sessions: number, module: WebAssembly.Mod
     t.once('message', resolve);
     t.once('error', reject);
   })));
-  return { n, shared, kind, workers, gate, arrivals: 0, now: 2, done: 0 };
+  return { n, shared, kind, workers, gate, arrivals: 0, done: 0 };
 }
 
 async function threadRound(s: ThreadSetup): Promise<{ mpps: number; processMpps: number }> {
   s.arrivals += s.n;
-  const iterations = s.kind === 'new-session' ? THREAD_NEW_ITER : THREAD_ITER;
+  const hits = isHit(s.kind);
+  const iterations = hits ? THREAD_ITER : THREAD_NEW_ITER;
   // hits replay their batches from the first every round; new sessions go on to fresh ones
-  const job: ThreadJob = { iterations, first: s.kind === 'new-session' ? s.done : 0, gate: s.arrivals, now: s.now };
-  s.now += iterations;
+  const job: ThreadJob = { iterations, first: hits ? 0 : s.done, gate: s.arrivals, now: 2 + s.done };
   s.done += iterations;
   const rs = await Promise.all(s.workers.map((t) => new Promise<ThreadResult>((resolve, reject) => {
     t.once('message', resolve);
