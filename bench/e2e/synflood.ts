@@ -11,7 +11,7 @@
 // AFTER seconds without the flood. Per phase: the client's success rate and the transfer's rate.
 // Then, without a flood, the SYN proxy's cost on new connections per second: wrk -c32 with
 // `Connection: close` against nginx on the real servers, proxy off and forced on, alternating.
-//   npm run bench:synflood -- [--flood 12] [--before 5] [--after 8] [--rounds 3] [--pps 0] [--json]
+//   npm run bench:synflood -- [--flood 12] [--before 5] [--after 8] [--rounds 3] [--pps 0] [--pacing burst|gap] [--json]
 //     [--defences nobudget,budget,proxy] [--sink tc|route] [--pin]
 // --pin puts the director on CPU 0 and trafgen on CPU 1 (taskset), as a generator on another
 // machine would leave the director its CPU; the kernel's delivery of the flood into the TAP
@@ -36,6 +36,8 @@ const { values } = parseArgs({
     after: { type: 'string', default: '8' },
     rounds: { type: 'string', default: '3' },
     pps: { type: 'string', default: '0' },
+    /** how --pps is kept: burst (trafgen --rate: each second's SYNs at once, the figures below) or gap (evenly spaced) */
+    pacing: { type: 'string', default: 'burst' },
     'wrk-seconds': { type: 'string', default: '8' },
     defences: { type: 'string', default: 'nobudget,budget,proxy' },
     /** where answers to spoofed sources die: tc (at wlvs's device) or route (the namespace's blackhole) */
@@ -46,6 +48,8 @@ const { values } = parseArgs({
     txqueuelen: { type: 'string', default: '' },
   },
 });
+if (values.pacing !== 'burst' && values.pacing !== 'gap') throw new Error(`--pacing must be burst or gap, not ${values.pacing}`);
+const PACING: 'burst' | 'gap' = values.pacing;
 const FLOOD = Number(values.flood);
 const BEFORE = Number(values.before);
 const AFTER = Number(values.after);
@@ -146,7 +150,7 @@ async function floodRun(topo: Topology, defence: Defence): Promise<FloodRow> {
     const busy0 = machineBusyS();
     if (values.pin) pinDirector(dir, 0);
     const flood = startSynFlood(topo, { vip: VIP, port: 80, mac, seconds: FLOOD, cpus: 1, pps: Number(values.pps),
-      pinCpu: values.pin ? 1 : undefined });
+      pacing: PACING, pinCpu: values.pin ? 1 : undefined });
     let floodOut = '';
     flood.stdout?.on('data', (d: Buffer) => { floodOut += d.toString(); });
     flood.stderr?.on('data', (d: Buffer) => { floodOut += d.toString(); });
