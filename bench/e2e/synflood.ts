@@ -11,8 +11,8 @@
 // AFTER seconds without the flood. Per phase: the client's success rate and the transfer's rate.
 // Then, without a flood, the SYN proxy's cost on new connections per second: wrk -c32 with
 // `Connection: close` against nginx on the real servers, proxy off and forced on, alternating.
-//   npm run bench:synflood -- [--flood 12] [--before 5] [--after 8] [--rounds 3] [--pps 0] [--pacing burst|gap] [--json]
-//     [--defences nobudget,budget,proxy] [--sink tc|route] [--pin]
+//   npm run bench:synflood -- [--flood 12] [--before 5] [--after 8] [--rounds 3] [--pps 0] [--json]
+//     [--pacing burst|gap] [--defences nobudget,budget,proxy] [--sink tc|route] [--pin]
 // --pin puts the director on CPU 0 and trafgen on CPU 1 (taskset), as a generator on another
 // machine would leave the director its CPU; the kernel's delivery of the flood into the TAP
 // still runs on either, and the servers, the client and iperf3 float.
@@ -36,7 +36,7 @@ const { values } = parseArgs({
     after: { type: 'string', default: '8' },
     rounds: { type: 'string', default: '3' },
     pps: { type: 'string', default: '0' },
-    /** how --pps is kept: burst (trafgen --rate: each second's SYNs at once, the figures below) or gap (evenly spaced) */
+    /** how --pps is kept: burst (trafgen --rate: each second's SYNs at once, docs/syn-flood.md's figures) or gap */
     pacing: { type: 'string', default: 'burst' },
     'wrk-seconds': { type: 'string', default: '8' },
     defences: { type: 'string', default: 'nobudget,budget,proxy' },
