@@ -23,8 +23,10 @@
 
 // 10: one event ring for every lane, in lane 0's header (a core of ABI 9 would write lane 1's
 // events through a lane header that no longer names a ring)
+// 11: the export peekRealServer (pass 2's look-ahead at the schedulers, which tests check
+// against pass 3's choices); a core of ABI 10 lacks it
 // @ts-ignore: decorator
-@inline export const ABI_VERSION: u32 = 10;
+@inline export const ABI_VERSION: u32 = 11;
 // @ts-ignore: decorator
 @inline export const MAGIC: u32 = 0x53564c57; // "WLVS" little-endian
 // @ts-ignore: decorator
@@ -1313,7 +1315,8 @@
 // +0 u32 hash │ +4 u32 l3 address │ +8 u32 l4 address │ +12 u8 class │ +13 u8 proto
 // +14 u8 tcp flags │ +15 u8 icmp │ +16 src │ +20 dst │ +24 u16 sport │ +26 u16 dport
 // +28 u32 IPv6 only: the fragment header of a first fragment, the quoted transport header of
-// an ICMPv6 error, else 0
+// an ICMPv6 error, else 0; IPv4 frames of CLASS_IN: the reply-key index slot pass 2 predicted
+// for the session the frame may create, + 1 (0: none; reply_touch.ts)
 // IPv6 frames (classes with CLASS_V6, parse6.ts): src and dst hold the ADDRESSES of the 16-byte
 // addresses (in the frame, or in the quoted packet of an ICMPv6 error), not the addresses.
 // @ts-ignore: decorator
@@ -1340,6 +1343,8 @@
 @inline export const SCR_DPORT: u32 = 26;
 // @ts-ignore: decorator
 @inline export const SCR_FRAG6: u32 = 28;
+// @ts-ignore: decorator
+@inline export const SCR_REPLY_SLOT: u32 = 28;
 // @ts-ignore: decorator
 @inline export const SCR_SIZE: u32 = 32;
 

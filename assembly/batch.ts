@@ -17,17 +17,18 @@ import {
   NO_RS, OPT_SLOPPY_TCP, OPT_UNKNOWN_HOST, OPT_UNKNOWN_PASS, PROCESS_HOST_SHIFT, RSF_READY,
   RSF_REMOVED, RSF_USED, RSF_V6, RS_DEV, RS_FLAGS, RS_FWD, RS_INACTIVE, RS_RPORT, RS_TUN_SRC,
   RS_WEIGHT, SCR_CLASS, SCR_DST, SCR_HASH, SCR_ICMP, SCR_L3, SCR_L4, SCR_PROTO, SCR_SIZE, SCR_SPORT,
-  SCR_SRC, SCR_TCPFLAGS, STAT_CONN_CREATED, STAT_FORWARDED, STAT_FRAG_NEEDED_SENT,
+  SCR_REPLY_SLOT, SCR_SRC, SCR_TCPFLAGS, STAT_CONN_CREATED, STAT_FORWARDED, STAT_FRAG_NEEDED_SENT,
   STAT_HOST, STAT_ICMP_RELAYED, STAT_PASSED, STAT_RX_BYTES, STAT_RX_PACKETS, SVCF_PERSIST,
   SVCF_MIDFLOW, SVCF_USED, SVC_FLAGS, SVC_FWD, SVC_PERSIST_MASK, SVC_PERSIST_TIMEOUT, SVC_SORRY, SVC_TUN_SRC, SVC_VPORT,
   TCP_S_CLOSE, TCP_S_ESTABLISHED, TCP_S_FIN_WAIT, TCP_S_NONE, TCP_S_TIME_WAIT, TO_UDP, VERDICT_DROP, VERDICT_FORWARD,
   VERDICT_HELD, VERDICT_HOST, VNET_FLAGS, VNET_F_NEEDS_CSUM, VNET_HDR_LEN, STAT_BATCHES, DROP_EMBRYONIC_LIMIT,
-  HDR_CONN_COUNT, HDR_EMIT_COUNT, HDR_SYNPROXY_FILL, SVCF2_SYNPROXY, SVCF2_SYNPROXY_ON, SVC_FLAGS2, TCP_S_SYN_RECV,
+  HDR_EMIT_COUNT, SVCF2_SYNPROXY, SVC_FLAGS2, TCP_S_SYN_RECV,
   DROP_BAD_COOKIE, DROP_SYNPROXY_PENDING, TCP_S_SYN_SENT,
 } from './abi';
 import { embryonicFull, evictEmbryonic, synRecvTimeout } from './embryonic';
 import {
-  answerSyn, checkCookieAck, openServer, proxyWindow, synproxyPending, quoteAdjust, resetClient, serverAnswered, serverRefused,
+  answerSyn, checkCookieAck, openServer, proxyWindow, synproxyActive, synproxyPending, quoteAdjust, resetClient, serverAnswered,
+  serverRefused,
 } from './synproxy';
 import { COOKIE_BAD } from './syncookie';
 import {
@@ -44,7 +45,9 @@ import {
   CLASS_DONE, CLASS_FRAG, CLASS_ICMP_ERR, CLASS_IN, CLASS_LIP, CLASS_OUT, CLASS_UNKNOWN, CLASS_V6, parseFrame,
 } from './parse';
 import { forward6, handleExt, lookupScr6, nat64Reply, newConn6, tunSource6 } from './batch6';
+import { mayCreate, replySlot } from './reply_touch';
 import { schedule } from './sched/index';
+import { peekReset } from './sched/peek';
 import { connxAddress, seqAdjust } from './seqadj';
 import { conn6Address, rs6Address, rsIsV6 } from './session6';
 import { NO_SERVICE, lookupService, serviceAddress } from './service';
@@ -81,20 +84,6 @@ import { tunIn6 } from './xmit/tun6';
 @inline export function settle(desc: usize, verdict: u8, reason: u8): void {
   store<u8>(desc + DESC_VERDICT, verdict);
   store<u8>(desc + DESC_REASON, reason);
-}
-
-/**
- * synproxyActive: SYNs to service `s` are answered with cookies now, because the host switched
- * the proxy on (forced, or auto above the SYN rate) or, in auto mode, the core sees pressure: the
- * embryonic budget is used up or the table is as full as HDR_SYNPROXY_FILL says.
- */
-// @ts-ignore: decorator
-@inline function synproxyActive(s: usize): bool {
-  const f = load<u8>(s + SVC_FLAGS2);
-  if ((f & SVCF2_SYNPROXY) == 0) return false;
-  if (f & SVCF2_SYNPROXY_ON) return true;
-  const fill = hdr(HDR_SYNPROXY_FILL);
-  return embryonicFull() || (fill != 0 && hdr(HDR_CONN_COUNT) >= fill);
 }
 
 /**
@@ -947,6 +936,8 @@ export function processBatch(count_: u32, now: u32, mode: u32): u32 {
   // pass 2b: the slots are cached now; touch the record a matching tag points at, so pass 3's
   // dependent load (slot -> record) finds both in cache
   const conns = <usize>hdr(HDR_CONN_BASE);
+  peekReset();
+  let predicted: u32 = 0;
   for (let i: u32 = 0; i < n; i++) {
     const scr = scrBase + i * SCR_SIZE;
     const cls = load<u8>(scr + SCR_CLASS);
@@ -959,7 +950,25 @@ export function processBatch(count_: u32, now: u32, mode: u32): u32 {
       sink ^= load<u32>(c) ^ load<u32>(c + CONN_SIZE - 4);
       // an IPv6 session's addresses are in its CONN6 record (one cache line)
       if (cls & CLASS_V6) sink ^= load<u32>(<usize>(hdr(HDR_CONN6_BASE) + recOf(v) * CONN6_SIZE));
+    } else if (cls == CLASS_IN && mayCreate(scr)) {
+      // no session where it would be: pass 3 may create one, and a NAT one looks up its reply slot
+      const slot = replySlot(scr, mask);
+      store<u32>(scr + SCR_REPLY_SLOT, slot);
+      predicted += <u32>(slot != 0);
     }
+  }
+  // pass 2c: the predicted reply slots, loaded back to back (reply_touch.ts). Only the frames
+  // pass 2b wrote the field of count: a miss that may create a session
+  for (let i: u32 = 0; predicted != 0 && i < n; i++) {
+    const scr = scrBase + i * SCR_SIZE;
+    if (load<u8>(scr + SCR_CLASS) != CLASS_IN || !mayCreate(scr)) continue;
+    const hash = load<u32>(scr + SCR_HASH);
+    const v = load<u32>(idx + ((hash & mask) << 2));
+    if (v != 0 && (v >>> IDX_TAG_SHIFT) == (hash >>> IDX_TAG_SHIFT)) continue;
+    const slot = load<u32>(scr + SCR_REPLY_SLOT);
+    if (slot == 0) continue;
+    sink ^= load<u32>(idx + ((slot - 1) << 2));
+    predicted--;
   }
   // keep the loads: an unused load would be optimised away
   setLhdr(HDR_SINK, sink);

@@ -4,6 +4,7 @@ import { ABI_VERSION } from './abi';
 import { BATCH_ALL, BATCH_LEAN, BATCH_REST, deferredFrames, processBatch } from './batch';
 import { sweepSessions } from './session';
 import { rebuildSched, schedule } from './sched/index';
+import { peekReset, peekServer } from './sched/peek';
 import { sweepHeld } from './frag';
 import { addLocal, indexService, serviceAddress } from './service';
 import { addLocal6 } from './service6';
@@ -98,4 +99,14 @@ export function indexServiceRecord(svc: u32): u32 {
 export function addLocalAddress6(ptr: u32, kind: u32): u32 {
   useLane(0);
   return addLocal6(<usize>ptr, kind);
+}
+
+/**
+ * peekRealServer is pass 2's prediction (sched/peek.ts) of the server the next new connection of
+ * a batch to service `svc` gets (a first call with `reset` 1 starts a batch); NO_RS when none
+ */
+export function peekRealServer(svc: u32, cip: u32, cport: u32, daddr: u32, reset: u32): u32 {
+  useLane(0);
+  if (reset != 0) peekReset();
+  return peekServer(svc, serviceAddress(svc), cip, <u16>cport, daddr);
 }

@@ -31,10 +31,12 @@ import {
   DESC_LEN, DESC_OFF, DESC_OUT_DEV, DESC_REASON, DESC_VERDICT, DEV_MAC, DEV_SIZE, ETH_HLEN, HDR_DEV_BASE,
   HDR_SYNPROXY_OPTS, IPPROTO_TCP, RS_DEV, RS_MAC, SCR_L3, SCR_L4, SCR_TCPFLAGS, STAT_COOKIES_FAILED, STAT_COOKIES_OK,
   STAT_COOKIES_SENT, STAT_EMIT_FULL, STAT_PROXY_SENT, STAT_TOA_ADDED, SVCF_PROXY_V2, VERDICT_FORWARD, VNET_HDR_LEN,
-  CONNXF_PROXY, CONNXF_TOA, CONN6_CIP, CONN6_LIP, CONN6_RIP, CONN6_VIP,
+  CONNXF_PROXY, CONNXF_TOA, CONN6_CIP, CONN6_LIP, CONN6_RIP, CONN6_VIP, HDR_CONN_COUNT, HDR_SYNPROXY_FILL, SVCF2_SYNPROXY,
+  SVCF2_SYNPROXY_ON, SVC_FLAGS2,
 } from './abi';
 import { clientAddrFlags, clientAddrRoomOf, lowerMss, proxyHeaderLength, writeProxy, writeToa, writeToa6 } from './clientaddr';
 import { csumAdd128, csumApply, csumDelta32, csumFinish, csumSum, ipHeaderChecksum, tcpChecksum } from './csum';
+import { embryonicFull } from './embryonic';
 import { EMIT_MAX, emitCommit, emitReserve } from './emit';
 import { bswap16, copy6, hdr } from './mem';
 import { connxAddress } from './seqadj';
@@ -562,4 +564,18 @@ function quoteSeq(x: usize, l4: usize, end: usize, out: bool): void {
   if (l4 + TCP_CSUM + 2 <= end) {
     store<u16>(l4 + TCP_CSUM, <u16>csumApply(<u32>load<u16>(l4 + TCP_CSUM), csumDelta32(from, to)));
   }
+}
+
+/**
+ * synproxyActive: SYNs to service `s` are answered with cookies now, because the host switched
+ * the proxy on (forced, or auto above the SYN rate) or, in auto mode, the core sees pressure: the
+ * embryonic budget is used up or the table is as full as HDR_SYNPROXY_FILL says.
+ */
+// @ts-ignore: decorator
+@inline export function synproxyActive(s: usize): bool {
+  const f = load<u8>(s + SVC_FLAGS2);
+  if ((f & SVCF2_SYNPROXY) == 0) return false;
+  if (f & SVCF2_SYNPROXY_ON) return true;
+  const fill = hdr(HDR_SYNPROXY_FILL);
+  return embryonicFull() || (fill != 0 && hdr(HDR_CONN_COUNT) >= fill);
 }

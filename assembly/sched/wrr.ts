@@ -34,12 +34,25 @@ export function rebuildWrr(svc: usize): void {
 }
 
 export function scheduleWrr(svc: usize): u32 {
+  const p = wrrFrom(svc, load<u32>(svc + SVC_RR_CURSOR), load<i32>(svc + SVC_WRR_CW));
+  const rs = <u32>p & 0xffff;
+  if (rs == NO_RS) return NO_RS;
+  store<u32>(svc + SVC_RR_CURSOR, <u32>(p >>> 16) & 0xffff);
+  store<i32>(svc + SVC_WRR_CW, <i32>(p >>> 32));
+  return rs;
+}
+
+/**
+ * wrrFrom: the choice from cursor `k` at current weight `cw`, and the state after it
+ * (rs | k' << 16 | cw' << 32; a destination count and weights fit 16 bits), or NO_RS; changes
+ * nothing, so pass 2 can look ahead with it (peek.ts)
+ */
+// @ts-ignore: decorator
+@inline export function wrrFrom(svc: usize, k: u32, cw: i32): u64 {
   const n = destCount(svc);
   const mw = load<u32>(svc + SVC_WRR_MAX);
   const g = load<u32>(svc + SVC_WRR_GCD);
-  if (n == 0 || mw == 0 || g == 0) return NO_RS;
-  let k = load<u32>(svc + SVC_RR_CURSOR);
-  let cw = load<i32>(svc + SVC_WRR_CW);
+  if (n == 0 || mw == 0 || g == 0) return <u64>NO_RS;
   // every (server, cw level) pair once, plus one wrap: then nothing is usable
   const bound = n * (mw / g + 2);
   for (let step: u32 = 0; step < bound; step++) {
@@ -51,11 +64,7 @@ export function scheduleWrr(svc: usize): u32 {
     const rs = destAt(svc, k);
     k++;
     const r = rsAt(rs);
-    if (usableNow(r) && <i32>weightOf(r) >= cw) {
-      store<u32>(svc + SVC_RR_CURSOR, k);
-      store<i32>(svc + SVC_WRR_CW, cw);
-      return rs;
-    }
+    if (usableNow(r) && <i32>weightOf(r) >= cw) return <u64>rs | (<u64>k << 16) | (<u64><u32>cw << 32);
   }
-  return NO_RS;
+  return <u64>NO_RS;
 }
