@@ -27,7 +27,7 @@ import {
 } from './abi';
 import { embryonicFull, evictEmbryonic, synRecvTimeout } from './embryonic';
 import {
-  answerSyn, checkCookieAck, openServer, proxyWindow, synproxyActive, synproxyPending, quoteAdjust, resetClient, serverAnswered,
+  answerSyn, checkCookieAck, cookieInfo, openServer, proxyWindow, synproxyActive, synproxyPending, quoteAdjust, resetClient, serverAnswered,
   serverRefused,
 } from './synproxy';
 import { COOKIE_BAD } from './syncookie';
@@ -208,6 +208,8 @@ export function connCreated(c: usize, rec: u32, tmpl: u32, r: usize, svcIdx: u32
  */
 export function retirePrevious(prev: u32, rs: u32, hintLip: u32, now: u32): void {
   if (prev == NO_CONN) return;
+  // its connection log line says evicted: a new connection took its place
+  connStatsEvict(prev);
   const c = connAddress(prev);
   // toward the same server the new connection takes the tuple back at once (tupleHint says it
   // can): it must not be free for anybody else in between
@@ -489,8 +491,27 @@ export function stream(desc: usize, rec: u32, c: usize, ip: usize, l4: usize, ou
 // @ts-ignore: decorator
 @inline export function reusable(c: usize, tcpFlags: u8): bool {
   if ((tcpFlags & (TH_SYN | TH_ACK | TH_RST)) != TH_SYN) return false;
+  return closing(c);
+}
+
+// @ts-ignore: decorator
+@inline function closing(c: usize): bool {
   const st = load<u8>(c + CONN_STATE);
   return st == TCP_S_TIME_WAIT || st == TCP_S_CLOSE || st == TCP_S_FIN_WAIT;
+}
+
+/**
+ * reusedByProxy: the pure ACK in `scr` met the closing session `c` of its client's tuple, and
+ * carries a cookie of the SYN proxy: the third segment of a new handshake on a reused port,
+ * whose SYN the proxy answered (and left the closing session in place, so that the new session
+ * may take its Full-NAT tuple back, as newConn does for a SYN). A late ACK of the old
+ * connection carries no cookie and goes on as the old connection's.
+ */
+// @ts-ignore: decorator
+@inline export function reusedByProxy(c: usize, scr: usize, v6: bool): bool {
+  if ((load<u8>(scr + SCR_TCPFLAGS) & (TH_SYN | TH_ACK | TH_RST | TH_FIN)) != TH_ACK || !closing(c)) return false;
+  if ((load<u8>(serviceAddress(<u32>load<u16>(c + CONN_SVC)) + SVC_FLAGS2) & SVCF2_SYNPROXY) == 0) return false;
+  return cookieInfo(scr, v6) != COOKIE_BAD;
 }
 
 /** pass 3 for one frame */
@@ -532,10 +553,10 @@ export function handleFound(desc: usize, scr: usize, cls: u8, proto: u32, v: u32
       // Full-NAT one may stay as a quarantined tuple, which passes nothing either)
       endExpired(recOf(v), now);
       v = 0;
-    } else if (cls == CLASS_IN && proto == IPPROTO_TCP && reusable(c, load<u8>(scr + SCR_TCPFLAGS))) {
+    } else if (cls == CLASS_IN && proto == IPPROTO_TCP &&
+      (reusable(c, load<u8>(scr + SCR_TCPFLAGS)) || reusedByProxy(c, scr, false))) {
       // newConn retires it once the new connection's server is known
       prev = recOf(v);
-      connStatsEvict(prev);
       v = 0;
     }
   }
@@ -551,7 +572,10 @@ export function handleFound(desc: usize, scr: usize, cls: u8, proto: u32, v: u32
   } else if (cls == CLASS_IN) {
     const svc = lookupService(load<u32>(scr + SCR_DST), load<u32>(scr + SCR_SPORT) >>> 16, proto);
     if (svc == NO_SERVICE) {
-      if (prev != NO_CONN) expireConn(prev);
+      if (prev != NO_CONN) {
+        connStatsEvict(prev);
+        expireConn(prev);
+      }
       settle(desc, VERDICT_DROP, DROP_NO_SERVICE);
       return;
     }
@@ -592,16 +616,17 @@ export function handleFound(desc: usize, scr: usize, cls: u8, proto: u32, v: u32
     countSyn(svc);
     // a SYN under protection costs one frame and no session
     if (synproxyActive(s)) {
-      // the closing session the SYN would reuse ends now: the cookie's ACK must find no
-      // session (a Full-NAT tuple is kept in quarantine, its next server is not known yet)
-      if (prev != NO_CONN) retirePrevious(prev, NO_RS, NO_LIP, now);
+      // the closing session the SYN would reuse stays until the cookie's ACK (reusedByProxy),
+      // whose new session takes its place and, toward the same server, its Full-NAT tuple:
+      // retired now, the tuple went to quarantine, and clients reusing their ports at a high
+      // rate (the rate that switches an auto proxy on) emptied the pool within seconds
       answerSyn(desc, scr, svc, l2, vnet, inDev, now, v6);
       return true;
     }
   } else if ((load<u8>(s + SVC_FLAGS2) & SVCF2_SYNPROXY) != 0 && (tf & (TH_SYN | TH_ACK | TH_RST | TH_FIN)) == TH_ACK) {
     // the third segment of a handshake we answered, if it returns a cookie: checked even
     // when protection is off now, as a cookie sent a moment ago stays valid
-    proxyOpen(desc, scr, svc, l2, vnet, inDev, now, v6);
+    proxyOpen(desc, scr, svc, prev, l2, vnet, inDev, now, v6);
     return true;
   }
   return false;
@@ -612,14 +637,15 @@ export function handleFound(desc: usize, scr: usize, cls: u8, proto: u32, v: u32
  * server and turns the ACK into the SYN that opens the connection to it (state SYN_SENT); a
  * valid cookie that finds no server is answered with a RST; anything else is dropped.
  */
-function proxyOpen(desc: usize, scr: usize, svc: u32, l2: bool, vnet: bool, inDev: u32, now: u32, v6: bool): void {
+function proxyOpen(desc: usize, scr: usize, svc: u32, prev: u32, l2: bool, vnet: bool, inDev: u32, now: u32,
+  v6: bool): void {
   const info = checkCookieAck(scr, v6);
   if (info == COOKIE_BAD) {
     settle(desc, VERDICT_DROP, DROP_BAD_COOKIE);
     return;
   }
   const frame = <usize>load<u32>(desc + DESC_OFF);
-  const rec = v6 ? newConn6(scr, svc, frame, l2, inDev, now, NO_CONN, true) : newConn(scr, svc, frame, l2, inDev, now, NO_CONN, true);
+  const rec = v6 ? newConn6(scr, svc, frame, l2, inDev, now, prev, true) : newConn(scr, svc, frame, l2, inDev, now, prev, true);
   // no extension record means a core started without one: never the case when the host
   // configured a SYN proxy, but refuse rather than run a proxied session untranslated; nor is
   // an IPv6 client proxied to an IPv4 server (NAT64), which the host refuses to configure

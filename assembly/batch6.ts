@@ -16,7 +16,7 @@ import {
 } from './abi';
 import {
   FAILED, SORRY_PICK, STATE_FROM_SEGMENT, connCreated, devAddress, handle, liveTemplate, pickServer, proxyHandshake,
-  proxyIntercept, retirePrevious, reuseLip, reusable, settle, strayTcp, stream, unknownPacket,
+  proxyIntercept, retirePrevious, reuseLip, reusable, reusedByProxy, settle, strayTcp, stream, unknownPacket,
 } from './batch';
 import { quoteAdjust6, synproxyPending } from './synproxy';
 import { CLIENTADDR_FAILED } from './clientaddr';
@@ -395,9 +395,9 @@ function handle6(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, inDev: 
     } else if (timeReached(load<u32>(c + CONN_EXPIRES), now) || connGone(c)) {
       endExpired(recOf(v), now);
       v = 0;
-    } else if (cls == CLASS_IN && proto == IPPROTO_TCP && reusable(c, load<u8>(scr + SCR_TCPFLAGS))) {
+    } else if (cls == CLASS_IN && proto == IPPROTO_TCP &&
+      (reusable(c, load<u8>(scr + SCR_TCPFLAGS)) || reusedByProxy(c, scr, true))) {
       prev = recOf(v);
-      connStatsEvict(prev);
       v = 0;
     }
   }
@@ -414,7 +414,10 @@ function handle6(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, inDev: 
   } else if (cls == CLASS_IN) {
     const svc = lookupService6(dst, ports >>> 16, proto);
     if (svc == NO_SERVICE) {
-      if (prev != NO_CONN) expireConn(prev);
+      if (prev != NO_CONN) {
+        connStatsEvict(prev);
+        expireConn(prev);
+      }
       settle(desc, VERDICT_DROP, DROP_NO_SERVICE);
       return 0;
     }

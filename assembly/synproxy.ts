@@ -226,6 +226,13 @@ export function answerSyn(desc: usize, scr: usize, svc: u32, l2: bool, vnet: boo
  * Returns the handshake info (above), or COOKIE_BAD; counts either outcome.
  */
 export function checkCookieAck(scr: usize, v6: bool = false): u32 {
+  const info = cookieInfo(scr, v6);
+  count(info == COOKIE_BAD ? STAT_COOKIES_FAILED : STAT_COOKIES_OK, 1);
+  return info;
+}
+
+/** cookieInfo is checkCookieAck without counting: a look at whether a pure ACK carries our cookie */
+export function cookieInfo(scr: usize, v6: bool = false): u32 {
   const ip = <usize>load<u32>(scr + SCR_L3);
   const l4 = <usize>load<u32>(scr + SCR_L4);
   const sum = readOptions(l4);
@@ -261,7 +268,6 @@ export function checkCookieAck(scr: usize, v6: bool = false): u32 {
     const ws = (info >> 3) & 0xf;
     if (ws != WSCALE_NONE && ws > TCP_MAX_WSCALE) info = COOKIE_BAD;
   }
-  count(info == COOKIE_BAD ? STAT_COOKIES_FAILED : STAT_COOKIES_OK, 1);
   return info;
 }
 

@@ -311,6 +311,35 @@ for (const flavour of FLAVOURS) {
         return { h, isn, cookie, ourTs, tsClient, src, sport, r, emitted: h.emitted };
       }
 
+      if (forwarding === 'fullnat') {
+        it('a client reusing its port gets its Full-NAT tuple back through the proxy, and its closed session ends', () => {
+          const s = handshake({ mss: 1460, sack: true, ts: [1000, 0], ws: 7 },
+            { isn: 5000, ts: 0x10000, ws: 7, sack: true });
+          const { h } = s;
+          // the server closes first (as nginx with Connection: close), the client follows
+          const server = (flags: string, seq: number, ack: number) =>
+            fromServer(s.src, { sport: 8080, dport: s.sport, flags, seq, ack: u32(ack) });
+          fwd(h.one(server('FA', 5001, s.isn + 1), 5003, { dev: 1 }));
+          fwd(h.one(fromClient({ flags: 'FA', seq: u32(s.isn + 1), ack: u32(s.cookie + 2) }), 5004));
+          fwd(h.one(server('A', 5002, s.isn + 2), 5005, { dev: 1 }));
+          assert.equal(h.sessions(5005).length, 1);
+          // the same client port again: the SYN is answered, and the closed session stays for its ACK
+          const isn2 = 0x01000000;
+          const sa = fwd(h.one(fromClient({ flags: 'S', seq: isn2, options: synOptions({ mss: 1460, ts: [2000, 0] }) }), 6000));
+          assert.equal(sa.tcp!.flags, 0x12);
+          assert.equal(h.sessions(6000).length, 1);
+          const ts2 = decodeOptions(sa).ts![0];
+          const syn = fwd(h.one(fromClient({ flags: 'A', seq: u32(isn2 + 1), ack: u32(sa.tcp!.seq! + 1),
+            options: [1, 1, 8, 10, ...be32(2001), ...be32(ts2)] }), 6001));
+          assert.equal(syn.tcp!.flags, 0x02, 'the proxy opens the server');
+          assert.deepEqual([syn.src, syn.tcp!.sport, syn.tcp!.seq], [s.src, s.sport, isn2], 'the tuple it had, the new ISN');
+          const after = h.sessions(6001);
+          assert.equal(after.length, 1, 'the closed session made room for the new one');
+          assert.equal(abi.TCP_STATE_NAMES[after[0].state], 'SYN_SENT');
+          assert.equal(h.tables.stat(abi.STAT_FNAT_QUARANTINED), 0n, 'no tuple held in quarantine');
+        });
+      }
+
       it('the server\'s SYN-ACK opens the client\'s window and an ACK completes the server\'s handshake', () => {
         const s = handshake({ mss: 1460, sack: true, ts: [1000, 0], ws: 7 },
           { isn: 0xfffffffe, ts: 0x7fff0000, ws: 9, sack: true, window: 65535 });

@@ -51,6 +51,14 @@ function metric(text: string, name: string, labels = ''): number {
   return Number(line?.split(' ')[1] ?? NaN);
 }
 
+// The load is a SYN rate that switches an auto-mode SYN proxy on (20,000 a second in a 100 ms
+// sample) on a fast minute of this machine, so this test, of the plain path, runs with the proxy
+// off. Through the proxy the same load is not yet clean (2026-12-04): once the rate switched an
+// auto proxy on, wrk ran at a steady ~16,000 a second but counted 0.02-0.04 % no_session or
+// synproxy_pending drops and sometimes stalled; forced on from the first connection it stalled.
+// Before that day's fix the proxy sent every reused port's tuple to quarantine and the pool ran
+// dry within a slice (test/core/synproxy.test.ts has the reuse through the proxy).
+const synProxy = 'off';
 describe('Full-NAT under short connections (issue 8)', { timeout: 180_000 }, () => {
   let topo: Topology;
   let dir: RunningDirector;
@@ -67,6 +75,7 @@ describe('Full-NAT under short connections (issue 8)', { timeout: 180_000 }, () 
       const lips = c.director.fullnat.local_addresses as string[];
       c.director.fullnat.local_addresses = lips.map((address) => ({ address, ports: LIP_PORTS }));
       c.services = c.services.slice(0, 1);
+      (c.services[0] as Record<string, unknown>).syn_proxy = synProxy;
       return c as unknown as Record<string, unknown>;
     });
   });
