@@ -933,6 +933,12 @@ export function processBatch(count_: u32, now: u32, mode: u32): u32 {
   return forwarded | (host << PROCESS_HOST_SHIFT);
 }
 
+/** homeMatch: index slot value `v`, at the home slot of `hash`, has that hash's tag (pass 2 takes it for the key's) */
+// @ts-ignore: decorator
+@inline function homeMatch(v: u32, hash: u32): bool {
+  return v != 0 && (v >>> IDX_TAG_SHIFT) == (hash >>> IDX_TAG_SHIFT);
+}
+
 /**
  * prepareBatch is passes 1 and 2: parse every frame into its scratch, then touch the index slot
  * and the record each will look up, so that pass 3 finds them in cache
@@ -970,7 +976,7 @@ export function processBatch(count_: u32, now: u32, mode: u32): u32 {
     if (cls == CLASS_DONE || cls == CLASS_UNKNOWN) continue;
     const hash = load<u32>(scr + SCR_HASH);
     const v = load<u32>(idx + ((hash & mask) << 2));
-    if (v != 0 && (v >>> IDX_TAG_SHIFT) == (hash >>> IDX_TAG_SHIFT)) {
+    if (homeMatch(v, hash)) {
       // a 48-byte record straddles two cache lines every other time: touch both ends
       const c = conns + recOf(v) * CONN_SIZE;
       sink ^= load<u32>(c) ^ load<u32>(c + CONN_SIZE - 4);
@@ -989,8 +995,7 @@ export function processBatch(count_: u32, now: u32, mode: u32): u32 {
     const scr = scrBase + i * SCR_SIZE;
     if (load<u8>(scr + SCR_CLASS) != CLASS_IN || !mayCreate(scr)) continue;
     const hash = load<u32>(scr + SCR_HASH);
-    const v = load<u32>(idx + ((hash & mask) << 2));
-    if (v != 0 && (v >>> IDX_TAG_SHIFT) == (hash >>> IDX_TAG_SHIFT)) continue;
+    if (homeMatch(load<u32>(idx + ((hash & mask) << 2)), hash)) continue;
     const slot = load<u32>(scr + SCR_REPLY_SLOT);
     if (slot == 0) continue;
     sink ^= load<u32>(idx + ((slot - 1) << 2));

@@ -45,7 +45,7 @@ import { computeLayout, createMemory, writeHeader, type Layout } from '../../src
 import type { CoreExports } from '../../src/dataplane/abi.js';
 import { compileCore, instantiateCore } from '../../src/dataplane/module.js';
 import { Tables } from '../../src/dataplane/tables.js';
-import type { SchedulerName } from '../../src/model/spec.js';
+import { SCHEDULER_NAMES, type SchedulerName } from '../../src/model/spec.js';
 import { TsCore } from '../baseline/ts-core.js';
 import { ethernet, tcp6Packet, tcpPacket } from '../../test/oracle/packet.js';
 import type { ThreadData, ThreadJob, ThreadResult } from './thread.js';
@@ -93,7 +93,7 @@ type Kind = 'nat-hit' | 'new-session' | 'nat6-hit' | 'syn-cookie';
 const connLog = process.argv.includes('--connlog');
 // --scheduler wlc: the service's scheduler (rr by default; the TypeScript baseline has rr only)
 const scheduler = (argValue('--scheduler') ?? 'rr') as SchedulerName;
-if (!['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'dh', 'mh'].includes(scheduler)) throw new Error(`--scheduler ${scheduler}: not a scheduler`);
+if (!SCHEDULER_NAMES.includes(scheduler)) throw new Error(`--scheduler ${scheduler}: not a scheduler`);
 if (scheduler !== 'rr' && impls.includes('ts')) throw new Error(`--scheduler ${scheduler}: the TypeScript baseline schedules rr only (use --impl or --compare)`);
 const kinds = (argValue('--case')?.split(',') ?? ['nat-hit', 'new-session', 'nat6-hit', 'syn-cookie']) as Kind[];
 /** batches that can be replayed: hits, and SYNs the proxy answers without a session */

@@ -5,12 +5,12 @@ import { readFileSync } from 'node:fs';
 import { LineCounter, isMap, isScalar, parseDocument, type Node, type YAMLMap } from 'yaml';
 import { WlvsError } from '../errors.js';
 import { DEFAULT_FNAT_QUARANTINE_S, DEFAULT_TIMEOUTS_S } from '../dataplane/memory-map.js';
-import type { ForwardingMode, SchedulerName, SynProxyMode } from '../model/spec.js';
+import type { ForwardingMode, SynProxyMode } from '../model/spec.js';
 import type {
   ConnectionLogSpec, DeviceSpec, DirectorSpec, FullnatSpec, HaSpec, HealthSpec, LipSpec, RealServerSpec, RouteSpec,
   ServiceSpec, SynFloodSpec, VrrpSpec,
 } from '../model/spec.js';
-import { DEFAULT_TXQUEUELEN, MAX_WORKERS, forwardingModes, haAddresses, serverFamily, serviceKey, usesFullnat } from '../model/spec.js';
+import { DEFAULT_TXQUEUELEN, MAX_WORKERS, SCHEDULER_NAMES, forwardingModes, haAddresses, serverFamily, serviceKey, usesFullnat } from '../model/spec.js';
 import { familyOf, hostPort as joinHostPort, parseCidr } from '../model/address.js';
 import { clusterSection } from './cluster.js';
 import { type Issue, Reader, addressesOf, hostPort, isCidr, isIpv4 } from './reader.js';
@@ -21,7 +21,6 @@ const canonicalCidr = (v: string): string => {
   return `${c.address}/${c.prefix}`;
 };
 
-const SCHEDULER_NAMES: readonly SchedulerName[] = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'dh', 'mh'];
 const FORWARDING_NAMES: readonly ForwardingMode[] = ['nat', 'dr', 'tun', 'fullnat'];
 const SYN_PROXY_MODES: readonly SynProxyMode[] = ['off', 'auto', 'on'];
 

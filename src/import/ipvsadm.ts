@@ -2,6 +2,7 @@
 // -a per real server) into a wlvs configuration. What has no wlvs equivalent (fwmark services,
 // lower thresholds, unknown options) is listed with its line number, never silently dropped.
 import { splitHostPort } from '../model/address.js';
+import { SCHEDULER_NAMES } from '../model/spec.js';
 import { stringify } from 'yaml';
 import { parseConfig } from '../config/load.js';
 import { WlvsError } from '../errors.js';
@@ -13,7 +14,7 @@ export interface Translation {
 }
 
 const FWD: Record<string, string> = { '-g': 'dr', '--gatewaying': 'dr', '-i': 'tun', '--ipip': 'tun', '-m': 'nat', '--masquerading': 'nat' };
-const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'dh', 'mh'];
+const SCHEDULERS: readonly string[] = SCHEDULER_NAMES;
 
 export interface Svc { obj: Record<string, unknown>; rs: Record<string, unknown>[]; modes: string[] }
 

@@ -7,6 +7,7 @@
 // session-sync link of director.ha, and each member of a virtual_server_group into a service of
 // its own. fwmark services and anything without a wlvs equivalent are listed with their line
 // numbers.
+import { SCHEDULER_NAMES } from '../model/spec.js';
 import { type Svc, finish, type Translation } from './ipvsadm.js';
 
 interface Token { text: string; line: number }
@@ -54,7 +55,7 @@ function parse(tokens: Token[]): Stmt[] {
 
 const get = (s: Stmt[] | null, key: string) => s?.find((x) => x.key === key);
 const KINDS: Record<string, string> = { NAT: 'nat', DR: 'dr', TUN: 'tun', FNAT: 'fullnat' };
-const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'dh', 'mh'];
+const SCHEDULERS: readonly string[] = SCHEDULER_NAMES;
 
 /** global_defs settings that shape every vrrp_instance */
 interface VrrpDefaults { version: number; checksumAsV2: boolean }

@@ -9,6 +9,8 @@ export const MAX_WORKERS = 16;
 
 export type ForwardingMode = 'nat' | 'dr' | 'tun' | 'fullnat';
 export type SchedulerName = 'rr' | 'wrr' | 'lc' | 'wlc' | 'sed' | 'nq' | 'sh' | 'dh' | 'mh';
+/** every scheduler, as ipvsadm names them */
+export const SCHEDULER_NAMES: readonly SchedulerName[] = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'dh', 'mh'];
 /** off; auto: cookies while the director sees a SYN flood; on: cookies for every new connection */
 export type SynProxyMode = 'off' | 'auto' | 'on';
 

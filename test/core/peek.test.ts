@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import * as abi from '../../src/dataplane/abi.js';
 import { CLIENT_MAC, CoreHarness, DEV0_MAC, FLAVOURS, VIP, realServerEntry } from './harness.js';
 import { ethernet, tcpPacket, udpPacket } from '../oracle/packet.js';
-import type { SchedulerName } from '../../src/model/spec.js';
+import { SCHEDULER_NAMES, type SchedulerName } from '../../src/model/spec.js';
 
 const wire = CoreHarness.wire;
 const clientIp = (i: number) => `10.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`;
@@ -48,7 +48,7 @@ function predictionsHold(flavour: (typeof FLAVOURS)[number], scheduler: Schedule
 
 for (const flavour of FLAVOURS) {
   describe(`pass 2's look-ahead at the schedulers (${flavour})`, () => {
-    for (const scheduler of ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'dh', 'mh'] as SchedulerName[]) {
+    for (const scheduler of SCHEDULER_NAMES) {
       it(`${scheduler}: every new connection of a batch gets the server predicted for it`, () => {
         // half-open history only, and with established connections (active ones outweigh any
         // number of half-open ones in lc and wlc, which then pick one server for a whole batch)

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as abi from '../../src/dataplane/abi.js';
 import { CIP, CLIENT_MAC, CoreHarness, DEV0_MAC, FLAVOURS, VIP, realServerEntry } from './harness.js';
 import { ethernet, tcpPacket } from '../oracle/packet.js';
-import type { SchedulerName } from '../../src/model/spec.js';
+import { SCHEDULER_NAMES, type SchedulerName } from '../../src/model/spec.js';
 
 const wire = CoreHarness.wire;
 const VIPW = wire('10.0.1.100');
@@ -145,7 +145,7 @@ for (const flavour of FLAVOURS) {
       assert.ok(moved / keys.length < 0.25, `moved ${moved}`);
     });
 
-    for (const s of ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'dh', 'mh'] as SchedulerName[]) {
+    for (const s of SCHEDULER_NAMES) {
       it(`${s}: never picks weight 0, removed, unresolved or overloaded servers; none left = NO_RS`, () => {
         const h = setup(flavour, s, [1, 1, 1, 1, 1], { fallback: true });
         h.tables.setWeight(0, 0);

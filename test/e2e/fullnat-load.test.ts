@@ -58,7 +58,6 @@ function metric(text: string, name: string, labels = ''): number {
 // synproxy_pending drops and sometimes stalled; forced on from the first connection it stalled.
 // Before that day's fix the proxy sent every reused port's tuple to quarantine and the pool ran
 // dry within a slice (test/core/synproxy.test.ts has the reuse through the proxy).
-const synProxy = 'off';
 describe('Full-NAT under short connections (issue 8)', { timeout: 180_000 }, () => {
   let topo: Topology;
   let dir: RunningDirector;
@@ -75,7 +74,7 @@ describe('Full-NAT under short connections (issue 8)', { timeout: 180_000 }, () 
       const lips = c.director.fullnat.local_addresses as string[];
       c.director.fullnat.local_addresses = lips.map((address) => ({ address, ports: LIP_PORTS }));
       c.services = c.services.slice(0, 1);
-      (c.services[0] as Record<string, unknown>).syn_proxy = synProxy;
+      (c.services[0] as Record<string, unknown>).syn_proxy = 'off';
       return c as unknown as Record<string, unknown>;
     });
   });
