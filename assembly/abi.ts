@@ -25,8 +25,9 @@
 // events through a lane header that no longer names a ring)
 // 11: the export peekRealServer (pass 2's look-ahead at the schedulers, which tests check
 // against pass 3's choices); a core of ABI 10 lacks it
+// 12: the scratch grew a field (SCR_HOME, SCR_SIZE 36): a host of ABI 11 lays out 32 bytes a slot
 // @ts-ignore: decorator
-@inline export const ABI_VERSION: u32 = 11;
+@inline export const ABI_VERSION: u32 = 12;
 // @ts-ignore: decorator
 @inline export const MAGIC: u32 = 0x53564c57; // "WLVS" little-endian
 // @ts-ignore: decorator
@@ -1317,6 +1318,8 @@
 // +28 u32 IPv6 only: the fragment header of a first fragment, the quoted transport header of
 // an ICMPv6 error, else 0; IPv4 frames of CLASS_IN: the reply-key index slot pass 2 predicted
 // for the session the frame may create, + 1 (0: none; reply_touch.ts)
+// +32 u32 the index slot value pass 2 found at the home slot of the frame's hash with the hash's
+// tag (0: none); pass 3 of an IPv4 frame starts its lookup there while the index is unchanged
 // IPv6 frames (classes with CLASS_V6, parse6.ts): src and dst hold the ADDRESSES of the 16-byte
 // addresses (in the frame, or in the quoted packet of an ICMPv6 error), not the addresses.
 // @ts-ignore: decorator
@@ -1346,7 +1349,9 @@
 // @ts-ignore: decorator
 @inline export const SCR_REPLY_SLOT: u32 = 28;
 // @ts-ignore: decorator
-@inline export const SCR_SIZE: u32 = 32;
+@inline export const SCR_HOME: u32 = 32;
+// @ts-ignore: decorator
+@inline export const SCR_SIZE: u32 = 36;
 
 // ── framing constants ────────────────────────────────────────────────────────────────────────
 // @ts-ignore: decorator

@@ -16,7 +16,7 @@ import {
   IDX_TAG_SHIFT, CONN_SIZE, IPPROTO_TCP,
   NO_RS, OPT_SLOPPY_TCP, OPT_UNKNOWN_HOST, OPT_UNKNOWN_PASS, PROCESS_HOST_SHIFT, RSF_READY,
   RSF_REMOVED, RSF_USED, RSF_V6, RS_DEV, RS_FLAGS, RS_FWD, RS_INACTIVE, RS_RPORT, RS_TUN_SRC,
-  RS_WEIGHT, SCR_CLASS, SCR_DST, SCR_HASH, SCR_ICMP, SCR_L3, SCR_L4, SCR_PROTO, SCR_SIZE, SCR_SPORT,
+  RS_WEIGHT, SCR_CLASS, SCR_DST, SCR_HASH, SCR_HOME, SCR_ICMP, SCR_L3, SCR_L4, SCR_PROTO, SCR_SIZE, SCR_SPORT,
   SCR_REPLY_SLOT, SCR_SRC, SCR_TCPFLAGS, STAT_CONN_CREATED, STAT_FORWARDED, STAT_FRAG_NEEDED_SENT,
   STAT_HOST, STAT_ICMP_RELAYED, STAT_PASSED, STAT_RX_BYTES, STAT_RX_PACKETS, SVCF_PERSIST,
   SVCF_MIDFLOW, SVCF_USED, SVC_FLAGS, SVC_FWD, SVC_PERSIST_MASK, SVC_PERSIST_TIMEOUT, SVC_SORRY, SVC_TUN_SRC, SVC_VPORT,
@@ -53,7 +53,8 @@ import { conn6Address, rs6Address, rsIsV6 } from './session6';
 import { NO_SERVICE, lookupService, serviceAddress } from './service';
 import {
   NO_CONN, allocConn, connAddress, connGone, detachTemplate, expireConn, followClient, freeConn, indexInsert,
-  endExpired, lookupConn, newTemplate, quarantineConn, recOf, rsAddress, setTuple, timeoutMs,
+  endExpired, currentIndexEpoch, lookupConn, newTemplate, quarantineConn, recOf, rsAddress, setTuple, slotMatches,
+  timeoutMs,
 } from './session';
 import { count, countConn, countDrop, countSyn, countTraffic } from './stats';
 import { DIR_INPUT, DIR_INPUT_ONLY, DIR_OUTPUT, applyTcpState, nextTcpState } from './tcp_state';
@@ -537,6 +538,21 @@ export function handle(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, i
 }
 
 /**
+ * lookupHome is lookupScr for pass 3 while the index is as pass 2 read it (`trusted`): the home
+ * slot pass 2 kept (SCR_HOME) is the slot lookupConn would probe first, so a match there is its
+ * answer, without the slot's load (a second cache access, dependent on nothing pass 3 has) or the call
+ */
+// @ts-ignore: decorator
+@inline function lookupHome(scr: usize, proto: u32, trusted: bool): u32 {
+  const h = trusted ? load<u32>(scr + SCR_HOME) : 0;
+  if (h != 0 && slotMatches(h, load<u32>(scr + SCR_SRC), load<u32>(scr + SCR_DST), load<u32>(scr + SCR_SPORT), proto,
+    false)) {
+    return h;
+  }
+  return lookupScr(scr, proto);
+}
+
+/**
  * handleFound is pass 3 for an IPv4 frame of class CLASS_IN, CLASS_OUT, CLASS_LIP or
  * CLASS_ICMP_ERR whose session lookup returned `v` (0 = none).
  */
@@ -889,6 +905,9 @@ export function processBatch(count_: u32, now: u32, mode: u32): u32 {
   const plain = hdr(HDR_CONNX_BASE) == 0;
   // IPv6 sessions exist (their CONN6 records): IPv6 frames may be lean hits too (batch6.ts)
   const plain6 = plain && hdr(HDR_CONN6_BASE) != 0;
+  // BATCH_REST runs after the exclusive lock was taken: the table may have changed since pass 2
+  const homeKept = mode != BATCH_REST;
+  const epoch = currentIndexEpoch();
   for (let i: u32 = 0; i < n; i++) {
     const desc = descBase + i * DESC_SIZE;
     const scr = scrBase + i * SCR_SIZE;
@@ -898,7 +917,7 @@ export function processBatch(count_: u32, now: u32, mode: u32): u32 {
     const v4 = cls == CLASS_IN || cls == CLASS_OUT || cls == CLASS_LIP;
     if (v4 || (plain6 && cls >= (CLASS_V6 | CLASS_IN) && cls <= (CLASS_V6 | CLASS_LIP))) {
       const proto = <u32>load<u8>(scr + SCR_PROTO);
-      const v = v4 ? lookupScr(scr, proto) : lookupScr6(scr, proto);
+      const v = v4 ? lookupHome(scr, proto, homeKept && currentIndexEpoch() == epoch) : lookupScr6(scr, proto);
       if (plain && v != 0 && (v4 ? hitFast(desc, scr, v, proto, l2, vnet, inDev, now, false)
         : hitFast6(desc, scr, v, proto, l2, vnet, inDev, now))) {
         forwarded++;
@@ -976,7 +995,9 @@ export function processBatch(count_: u32, now: u32, mode: u32): u32 {
     if (cls == CLASS_DONE || cls == CLASS_UNKNOWN) continue;
     const hash = load<u32>(scr + SCR_HASH);
     const v = load<u32>(idx + ((hash & mask) << 2));
-    if (homeMatch(v, hash)) {
+    const home = homeMatch(v, hash);
+    store<u32>(scr + SCR_HOME, home ? v : 0);
+    if (home) {
       // a 48-byte record straddles two cache lines every other time: touch both ends
       const c = conns + recOf(v) * CONN_SIZE;
       sink ^= load<u32>(c) ^ load<u32>(c + CONN_SIZE - 4);

@@ -77,31 +77,41 @@ export function lookupConn(hash: u32, src: u32, dst: u32, ports: u32, proto: u32
   const base = hdr(HDR_IDX_BASE);
   const mask = hdr(HDR_IDX_MASK);
   const tag = hash >>> IDX_TAG_SHIFT;
-  const want: u8 = template ? CONNF_TEMPLATE : 0;
   let i = hash & mask;
   while (true) {
     const v = load<u32>(<usize>(base + (i << 2)));
     if (v == 0) return 0;
-    if (v >>> IDX_TAG_SHIFT == tag) {
-      const c = connAddress(recOf(v));
-      if (<u32>load<u8>(c + CONN_PROTO) == proto && (load<u8>(c + CONN_FLAGS) & CONNF_TEMPLATE) == want) {
-        if ((v & IDX_DIR_OUT) == 0) {
-          if (load<u32>(c + CONN_CIP) == src && load<u32>(c + CONN_VIP) == dst && load<u32>(c + CONN_CPORT) == ports) {
-            return v;
-          }
-        } else if (load<u32>(c + CONN_RIP) == src) {
-          if (load<u8>(c + CONN_FLAGS) & CONNF_POOL) {
-            if (load<u32>(c + CONN_LIP) == dst && load<u32>(c + CONN_RPORT) == ports) return v;
-          } else if (load<u32>(c + CONN_CIP) == dst &&
-            (<u32>load<u16>(c + CONN_RPORT) | (<u32>load<u16>(c + CONN_CPORT) << 16)) == ports) {
-            return v;
-          }
-        }
-      }
-    }
+    if (v >>> IDX_TAG_SHIFT == tag && slotMatches(v, src, dst, ports, proto, template)) return v;
     i = (i + 1) & mask;
   }
   return 0;
+}
+
+/** slotMatches: the record index slot value `v` points at has, in v's direction, the key of lookupConn's arguments */
+// @ts-ignore: decorator
+@inline export function slotMatches(v: u32, src: u32, dst: u32, ports: u32, proto: u32, template: bool): bool {
+  const c = connAddress(recOf(v));
+  const want: u8 = template ? CONNF_TEMPLATE : 0;
+  if (<u32>load<u8>(c + CONN_PROTO) != proto || (load<u8>(c + CONN_FLAGS) & CONNF_TEMPLATE) != want) return false;
+  if ((v & IDX_DIR_OUT) == 0) {
+    return load<u32>(c + CONN_CIP) == src && load<u32>(c + CONN_VIP) == dst && load<u32>(c + CONN_CPORT) == ports;
+  }
+  if (load<u32>(c + CONN_RIP) != src) return false;
+  if (load<u8>(c + CONN_FLAGS) & CONNF_POOL) return load<u32>(c + CONN_LIP) == dst && load<u32>(c + CONN_RPORT) == ports;
+  return load<u32>(c + CONN_CIP) == dst && (<u32>load<u16>(c + CONN_RPORT) | (<u32>load<u16>(c + CONN_CPORT) << 16)) == ports;
+}
+
+/**
+ * Every change of the index (insert, remove, a backward shift) bumps this thread's epoch: pass 3
+ * trusts the home slot pass 2 read (SCR_HOME) only while the epoch is the one pass 2 saw. Other
+ * threads do not change the index meanwhile: passes 2 and 3 of a lean batch run under the
+ * table's read lock, a one-lane batch alone.
+ */
+let indexEpoch: u32 = 0;
+
+// @ts-ignore: decorator
+@inline export function currentIndexEpoch(): u32 {
+  return indexEpoch;
 }
 
 /** indexInsert adds a key for `rec`; the index is at most half full, so it always finds room. */
@@ -111,6 +121,7 @@ export function indexInsert(hash: u32, rec: u32, out: bool): void {
   let i = hash & mask;
   while (load<u32>(<usize>(base + (i << 2))) != 0) i = (i + 1) & mask;
   store<u32>(<usize>(base + (i << 2)), slotValue(hash, rec, out));
+  indexEpoch++;
 }
 
 /** indexRemove deletes the key of `rec` in one direction and closes the gap (backward shift). */
@@ -127,6 +138,7 @@ export function indexRemove(rec: u32, out: bool): void {
     if (v == 0) return;
     i = (i + 1) & mask;
   }
+  indexEpoch++;
   let hole = i;
   let j = (i + 1) & mask;
   while (true) {

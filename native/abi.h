@@ -3,7 +3,7 @@
 #ifndef WLVS_ABI_H
 #define WLVS_ABI_H
 
-#define WLVS_ABI_VERSION 11u
+#define WLVS_ABI_VERSION 12u
 #define WLVS_MAGIC 0x53564c57u
 #define WLVS_HEADER_BASE 65536u
 #define WLVS_HEADER_SIZE 1024u
@@ -461,7 +461,8 @@
 #define WLVS_SCR_DPORT 26u
 #define WLVS_SCR_FRAG6 28u
 #define WLVS_SCR_REPLY_SLOT 28u
-#define WLVS_SCR_SIZE 32u
+#define WLVS_SCR_HOME 32u
+#define WLVS_SCR_SIZE 36u
 #define WLVS_ETH_HLEN 14u
 #define WLVS_VNET_HDR_LEN 10u
 #define WLVS_VNET_FLAGS 0u
