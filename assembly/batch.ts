@@ -1015,8 +1015,8 @@ export function processBatch(count_: u32, now: u32, mode: u32): u32 {
   for (let i: u32 = 0; predicted != 0 && i < n; i++) {
     const scr = scrBase + i * SCR_SIZE;
     if (load<u8>(scr + SCR_CLASS) != CLASS_IN || !mayCreate(scr)) continue;
-    const hash = load<u32>(scr + SCR_HASH);
-    if (homeMatch(load<u32>(idx + ((hash & mask) << 2)), hash)) continue;
+    // a frame whose home slot pass 2b found with its tag has no predicted slot
+    if (load<u32>(scr + SCR_HOME) != 0) continue;
     const slot = load<u32>(scr + SCR_REPLY_SLOT);
     if (slot == 0) continue;
     sink ^= load<u32>(idx + ((slot - 1) << 2));
