@@ -37,6 +37,10 @@
 // thread count (1 thread on 2 lanes: the table lock, uncontended), --core other.wasm runs another
 // build.
 //
+// The memory is advised for transparent huge pages, as the director's is (director.huge_pages,
+// src/io/huge-pages.ts), and so are the references' tables; --no-huge-pages leaves all of them
+// with 4 KiB pages.
+//
 // Results: bench/README.md, kept there so one table stays true.
 import { Worker } from 'node:worker_threads';
 import { Bench } from 'tinybench';
@@ -45,6 +49,7 @@ import { computeLayout, createMemory, writeHeader, type Layout } from '../../src
 import type { CoreExports } from '../../src/dataplane/abi.js';
 import { compileCore, instantiateCore } from '../../src/dataplane/module.js';
 import { Tables } from '../../src/dataplane/tables.js';
+import { adviseHugePages } from '../../src/io/huge-pages.js';
 import { SCHEDULER_NAMES, type SchedulerName } from '../../src/model/spec.js';
 import { TsCore } from '../baseline/ts-core.js';
 import { ethernet, tcp6Packet, tcpPacket } from '../../test/oracle/packet.js';
@@ -91,6 +96,7 @@ for (const name of impls) {
 type Kind = 'nat-hit' | 'new-session' | 'nat6-hit' | 'syn-cookie';
 // --connlog: the director laid out the connection counters and service 0 logs its connections
 const connLog = process.argv.includes('--connlog');
+const hugePages = !process.argv.includes('--no-huge-pages');
 // --scheduler wlc: the service's scheduler (rr by default; the TypeScript baseline has rr only)
 const scheduler = (argValue('--scheduler') ?? 'rr') as SchedulerName;
 if (!SCHEDULER_NAMES.includes(scheduler)) throw new Error(`--scheduler ${scheduler}: not a scheduler`);
@@ -164,6 +170,7 @@ function makeWorld(implName: string, sessions: number, module: WebAssembly.Modul
  */
 function bindCore(module: WebAssembly.Module, layout: Layout): { memory: WebAssembly.Memory; core: CoreExports } {
   const memory = createMemory(layout);
+  if (hugePages) adviseHugePages(memory);
   writeHeader(memory, layout);
   try {
     return { memory, core: instantiateCore(module, memory) };
@@ -288,7 +295,7 @@ function refWorkload(sessions: number): RefSetup {
 
 function prepareRefWasm(sessions: number): Trial {
   const { built, workload } = refWorkload(sessions);
-  const ref = new RefWasm(new WebAssembly.Module(readFileSync(built.wasm)), workload);
+  const ref = new RefWasm(new WebAssembly.Module(readFileSync(built.wasm)), workload, hugePages);
   return {
     load: (frames) => ref.load(frames), run: () => ref.process(BATCH),
     batches: makeBatches(sessions, 'nat-hit'), next: 0, now: 2, forwarded: 0, runs: 0,
@@ -343,7 +350,7 @@ interface Runner {
 function runner(name: string, sessions: number, kind: Kind, module: WebAssembly.Module): Runner {
   if (name === 'ref-c') {
     const { built, file } = refWorkload(sessions);
-    const c = new RefC(built.c, file);
+    const c = new RefC(built.c, file, hugePages);
     let forwarded = 0;
     let frames = 0;
     return {

@@ -467,7 +467,7 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
   const r = new Reader(lines, doc);
   const root = r.map(doc.contents as Node, '', ['director', 'services']) as YAMLMap | null;
   if (!root) throw invalid(fileName, r.issues.length ? r.issues : [{ line: 1, col: 1, path: '', message: 'the file is empty' }]);
-  const dm = r.map(r.get(root, 'director'), 'director', ['devices', 'routes', 'sessions', 'batch', 'busy_poll_us', 'workers', 'queue_steering', 'io_engine', 'timeouts',
+  const dm = r.map(r.get(root, 'director'), 'director', ['devices', 'routes', 'sessions', 'batch', 'busy_poll_us', 'huge_pages', 'workers', 'queue_steering', 'io_engine', 'timeouts',
     'unknown_packets', 'fullnat', 'sloppy_tcp', 'admin', 'ha', 'cluster', 'log', 'health_check', 'fragments',
     'syn_flood', 'connection_log']);
   if (!dm) r.problem(root, 'director', 'is required');
@@ -537,6 +537,7 @@ export function parseConfig(text: string, fileName = 'config'): DirectorSpec {
     sessions: r.int(dm, 'sessions', 'director', 16, 1 << 23, 1 << 20),
     batch: r.int(dm, 'batch', 'director', 1, 1024, 256),
     busyPollUs: r.int(dm, 'busy_poll_us', 'director', 0, 1000, 0),
+    hugePages: r.bool(dm, 'huge_pages', 'director', true),
     ...workersOf(r, dm),
     queueSteering: r.oneOf(dm, 'queue_steering', 'director', ['flow-hash', 'kernel'] as const, 'flow-hash'),
     ioEngine: r.oneOf(dm, 'io_engine', 'director', ['epoll', 'io_uring', 'auto'] as const, 'epoll'),

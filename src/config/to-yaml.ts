@@ -83,6 +83,7 @@ export function configObject(spec: DirectorSpec): Record<string, unknown> {
   director.sessions = spec.sessions;
   if (spec.batch !== 256) director.batch = spec.batch;
   if (spec.busyPollUs) director.busy_poll_us = spec.busyPollUs;
+  if (spec.hugePages === false) director.huge_pages = false;
   // written always: the default depends on the machine that reads the file
   if (spec.workers !== undefined) director.workers = spec.workers;
   if (spec.queueSteering === 'kernel') director.queue_steering = spec.queueSteering;

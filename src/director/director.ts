@@ -14,6 +14,7 @@ import { type EventView, Tables } from '../dataplane/tables.js';
 import type { BatchStats } from '../dataplane/worker.js';
 import { WlvsError } from '../errors.js';
 import { directorMac, nativeIo } from '../io/device.js';
+import { adviseHugePages } from '../io/huge-pages.js';
 import type { BatchPort, DeviceIo, EngineInfo, OpenDevice, PortStats } from '../io/port.js';
 import type { Logger } from '../log.js';
 import { Neighbours } from '../net/neighbours.js';
@@ -94,6 +95,21 @@ export function checkSpec(spec: DirectorSpec): void {
     if (modes.has('fullnat') && spec.fullnat.localAddresses.length === 0) {
       throw new WlvsError('WLVS_ERR_CONFIG_INVALID', `service ${s.name}: fullnat needs director.fullnat.local_addresses`);
     }
+  }
+}
+
+/**
+ * logHugePages advises the memory for transparent huge pages (director.huge_pages) and says what
+ * came of it (event: huge_pages): a kernel in THP mode "never" or without THP leaves 4 KiB pages
+ */
+function logHugePages(log: Logger, memory: WebAssembly.Memory): void {
+  try {
+    const { mode, advisedBytes } = adviseHugePages(memory);
+    const mib = Math.round(advisedBytes / (1 << 20));
+    if (advisedBytes > 0) log.info({ event: 'huge_pages', mode, advisedBytes }, `${mib} MiB of memory advised for transparent huge pages (THP mode ${mode})`);
+    else log.info({ event: 'huge_pages', mode, advisedBytes }, `no transparent huge pages (THP mode ${mode}): 4 KiB pages`);
+  } catch (err) {
+    log.warn({ event: 'huge_pages', err: (err as Error).message }, 'transparent huge pages could not be advised: 4 KiB pages');
   }
 }
 
@@ -361,6 +377,8 @@ export class Director {
     log.info({ event: 'workers', workers: choice.workers, reason: choice.reason }, `${choice.workers} data-path worker${choice.workers > 1 ? 's' : ''}`);
     const { layout, offload, tso } = planLayout(spec);
     const memory = createMemory(layout);
+    // before the first write: the kernel backs a huge page when it is first touched
+    if (spec.hugePages ?? true) logHugePages(log, memory);
     writeHeader(memory, layout);
     const module = compileCore(opts.corePath ?? coreModulePath('release'));
     const core = instantiateCore(module, memory);
@@ -635,10 +653,11 @@ export class Director {
     if (JSON.stringify(spec.devices) !== JSON.stringify(this.#spec.devices) ||
       JSON.stringify(spec.routes) !== JSON.stringify(this.#spec.routes) || spec.sessions !== this.#spec.sessions ||
       spec.batch !== this.#spec.batch || spec.busyPollUs !== this.#spec.busyPollUs ||
+      (spec.hugePages ?? true) !== (this.#spec.hugePages ?? true) ||
       spec.workers !== this.#spec.workers || (spec.ioEngine ?? 'epoll') !== (this.#spec.ioEngine ?? 'epoll') || !spec.ha !== !this.#spec.ha ||
       (spec.ha && this.ha && !this.ha.canUpdate(spec.ha)) ||
       JSON.stringify(spec.cluster) !== JSON.stringify(this.#spec.cluster)) {
-      throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'devices, routes, sessions, batch, busy_poll_us, workers, io_engine, cluster and ha ' +
+      throw new WlvsError('WLVS_ERR_CONFIG_INVALID', 'devices, routes, sessions, batch, busy_poll_us, huge_pages, workers, io_engine, cluster and ha ' +
         '(but its priority, preempt and preempt_delay) cannot change without a restart');
     }
     if (spec.fragments.cache !== this.#spec.fragments.cache || spec.fragments.buffer !== this.#spec.fragments.buffer) {

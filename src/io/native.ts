@@ -59,6 +59,8 @@ interface Binding {
   decapStats(decap: Handle): DecapStats;
   /** sends one sd_notify(3) datagram to the unix socket at `path` ('@' = abstract); bytes sent */
   sdNotify(path: string, message: string): number;
+  /** madvise(MADV_HUGEPAGE) over the whole 2 MiB pages inside `memory`; bytes advised (0: no THP in this kernel) */
+  adviseHugePages(memory: Uint8Array): number;
 }
 
 let binding: Binding | null = null;

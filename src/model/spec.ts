@@ -249,6 +249,8 @@ export interface DirectorSpec {
   batch: number;
   /** microseconds to keep polling the devices after a wakeup (0: sleep until the next frame) */
   busyPollUs: number;
+  /** advise the memory for transparent huge pages (src/io/huge-pages.ts); absent: yes */
+  hugePages?: boolean;
   /**
    * data-path workers, one per queue of every (multi-queue) device; absent (config: absent or
    * `auto`): the director starts one per core it may run on (src/director/workers.ts)

@@ -111,6 +111,7 @@ describe('config', () => {
     ['a bad persistence netmask', BASE.replace('port: 80\n', 'port: 80\n    persistence: 60\n    persistence_netmask: 255.0.255.0\n'), /netmask/],
     ['a bad LIP port range', FNAT.replace('[10.99.3.1, 10.99.3.2]', '[{ address: 10.99.2.201, ports: 9-3 }]'), /port range/],
     ['no devices', 'director: {}\nservices: []\n', /at least one device/],
+    ['huge pages in words', BASE.replace('services:', '  huge_pages: maybe\nservices:'), /huge_pages: expected true or false, got "maybe"/],
     ['busy polling beyond a millisecond', BASE.replace('services:', '  busy_poll_us: 5000\nservices:'), /busy_poll_us: expected an integer 0\.\.1000/],
     ['an unknown queue steering', BASE.replace('services:', '  queue_steering: random\nservices:'), /queue_steering: expected one of flow-hash, kernel/],
     ['an unknown I/O engine', BASE.replace('services:', '  io_engine: aio\nservices:'), /io_engine: expected one of epoll, io_uring, auto/],
@@ -155,6 +156,10 @@ describe('config', () => {
     const b = parseConfig(toYaml(a), 'b');
     assert.deepEqual(b, a);
     assert.equal(a.queueSteering, 'flow-hash');
+    assert.equal(a.hugePages, true);
+    const small = parseConfig(BASE.replace('services:', '  huge_pages: false\nservices:'), 'small');
+    assert.equal(small.hugePages, false);
+    assert.deepEqual(parseConfig(toYaml(small), 'small2'), small);
     const k = parseConfig(BASE.replace('services:', '  queue_steering: kernel\nservices:'), 'k');
     assert.equal(k.queueSteering, 'kernel');
     assert.deepEqual(parseConfig(toYaml(k), 'k2'), k);

@@ -46,6 +46,30 @@ describe('director on fake devices', () => {
     }
   });
 
+  it('advises its memory for transparent huge pages unless huge_pages: false, and a reload cannot change that', async () => {
+    const { thpMode } = await import('../../src/io/huge-pages.js');
+    const on = await startDirector(TAP_DIRECTOR + web('nat'));
+    try {
+      const line = on.lines.find((l) => l.event === 'huge_pages');
+      assert.ok(line, 'an event: huge_pages line');
+      assert.equal(line.mode, thpMode());
+      // a 1024-session director still lays out several MiB: whole huge pages inside it
+      if (line.mode === 'madvise' || line.mode === 'always') assert.ok((line.advisedBytes as number) >= 2 << 20);
+      else assert.equal(line.advisedBytes, 0);
+      const { parseConfig } = await import('../../src/config/load.js');
+      const off = parseConfig(TAP_DIRECTOR.replace('director:\n', 'director:\n  huge_pages: false\n') + web('nat'), 'off.yaml');
+      await assert.rejects(on.dir.reload(off), /huge_pages/);
+    } finally {
+      await on.stop();
+    }
+    const off = await startDirector(TAP_DIRECTOR.replace('director:\n', 'director:\n  huge_pages: false\n') + web('nat'));
+    try {
+      assert.equal(off.lines.some((l) => l.event === 'huge_pages'), false);
+    } finally {
+      await off.stop();
+    }
+  });
+
   it('with offload (virtio headers): devices open with vnet and TSO, frames go out with a virtio header', async () => {
     const f = await startDirector(TAP_DIRECTOR.replaceAll('offload: false', 'offload: true') + web('nat'));
     try {

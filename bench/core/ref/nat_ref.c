@@ -15,11 +15,13 @@
  * batches, batch size, slot size, headroom, 0), then per session 32 bytes (src, dst, ports,
  * proto, rip, rport u32, MAC 6 bytes, 2 unused), then per frame u32 length and FRAME_MAX bytes.
  */
+#define _DEFAULT_SOURCE /* madvise, MADV_HUGEPAGE */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #define MAGIC 0x31464e57u /* "WNF1" */
@@ -193,7 +195,7 @@ static uint64_t now_ns(void) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 3) die("usage: nat_ref bench|once WORKLOAD");
+  if (argc != 3 && !(argc == 4 && strcmp(argv[3], "huge") == 0)) die("usage: nat_ref bench|once WORKLOAD [huge]");
   FILE *f = fopen(argv[2], "rb");
   if (!f) die("cannot open the workload");
   uint32_t hdr[8];
@@ -207,7 +209,11 @@ int main(int argc, char **argv) {
   size_t table_bytes = ((size_t)mask + 1) * ENTRY_SIZE;
   size_t slots_bytes = ((size_t)batch_size * slot_size + 63) & ~(size_t)63;
   mem = aligned_alloc(64, slots_bytes);
-  table = aligned_alloc(64, table_bytes);
+  // huge: the table in transparent huge pages, as bench:core advises the core's memory
+  const size_t huge = 2u << 20;
+  if (argc == 4) table_bytes = (table_bytes + huge - 1) & ~(huge - 1);
+  table = aligned_alloc(argc == 4 ? huge : 64, table_bytes);
+  if (table && argc == 4) madvise(table, table_bytes, MADV_HUGEPAGE);
   descs = aligned_alloc(64, ((batch_size * sizeof(struct desc)) + 63) & ~(size_t)63);
   scr = aligned_alloc(64, ((batch_size * sizeof(struct scratch)) + 63) & ~(size_t)63);
   frames = malloc((size_t)batches * batch_size * FRAME_REC);

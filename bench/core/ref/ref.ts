@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ipToBytes, macToBytes } from '../../../test/oracle/packet.js';
+import { adviseHugePages } from '../../../src/io/huge-pages.js';
 
 const repo = fileURLToPath(new URL('../../../../', import.meta.url));
 const src = `${repo}bench/core/ref/`;
@@ -120,13 +121,14 @@ export class RefWasm {
   private readonly slots: number;
   readonly batchSize: number;
 
-  constructor(module: WebAssembly.Module, w: Workload) {
+  constructor(module: WebAssembly.Module, w: Workload, hugePages = false) {
     this.batchSize = w.batchSize;
     const scratch = this.desc + w.batchSize * 16;
     this.slots = align(scratch + w.batchSize * 8, 65536);
     const table = align(this.slots + w.batchSize * SLOT_SIZE, 65536);
     const pages = Math.ceil((table + 2 ** w.capLog2 * 32) / 65536);
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    if (hugePages) adviseHugePages(memory);
     this.ex = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as RefExports;
     this.bytes = new Uint8Array(memory.buffer);
     this.view = new DataView(memory.buffer);
@@ -187,8 +189,9 @@ export class RefC {
   private readonly waiting: ((line: string) => void)[] = [];
   private failure: Error | null = null;
 
-  constructor(binary: string, workloadFile: string) {
-    this.child = spawn(binary, ['bench', workloadFile]);
+  /** `hugePages`: its table in transparent huge pages, as the core's memory (run.ts) */
+  constructor(binary: string, workloadFile: string, hugePages = false) {
+    this.child = spawn(binary, ['bench', workloadFile, ...(hugePages ? ['huge'] : [])]);
     this.child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
     this.child.on('exit', (code, signal) => {
       this.failure = new Error(`C reference exited (${code ?? signal})`);
