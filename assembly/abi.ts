@@ -966,6 +966,16 @@
 @inline export const CONNXF_SYNPROXY_TS: u16 = 0x1000;
 // @ts-ignore: decorator
 @inline export const CONNXF_SYNPROXY_WINDOW: u16 = 0x0800;
+/**
+ * set on a closing session when the SYN proxy answered a SYN that reuses its client's tuple: only
+ * then is a pure ACK with a valid cookie on that tuple the new handshake's third segment. The old
+ * connection's own last ACK can carry a valid cookie too (after FINs both ways and no data its seq
+ * and ack are both one past the handshake's, and the cookie is additive in the two), and taken for
+ * a handshake it turned into a SYN toward a server still in LAST_ACK on that tuple: the server
+ * answered with a challenge ACK, which the pending session dropped, and the port stalled
+ */
+// @ts-ignore: decorator
+@inline export const CONNXF_REUSE_ANSWERED: u16 = 0x0400;
 // records per index slot group: the index has IDX_PER_CONN slots per record
 // @ts-ignore: decorator
 @inline export const IDX_PER_CONN: u32 = 4;

@@ -5,7 +5,7 @@
 // No prefetch in WASM: pass 2 stands in for it (2× at 1M sessions, docs/design.md).
 import {
   CONNF_DETACHED, CONNF_FWD_MASK, CONNF_FWD_SHIFT, CONNF_OUT, CONNF_POOL, CONNF_USED,
-  CONN_CDEV, CONN_CIP, CONN_CMAC, CONN_CPORT, CONN_EXPIRES, CONN_FLAGS, CONN_LINK, CONN_LIP,
+  CONN_CDEV, CONN_CIP, CONN_CMAC, CONN_CPORT, CONN_EXPIRES, CONN_FLAGS, CONN_LINK, CONN_LIP, CONNX_FLAGS, CONNXF_REUSE_ANSWERED,
   CONN_LPORT, CONN_PROTO, CONN_RIP, CONN_RPORT, CONN_RS, CONN_STATE, CONN_SVC, CONN_TMPL_CONTROLS,
   BATCH_L2, BATCH_VNET, DESC_LEN, DESC_OFF, DESC_OUT_DEV, DESC_REASON, DESC_SIZE,
   DESC_VERDICT, DEV_ADDR, DEV_MAC, DEV_MTU, DEV_SIZE, DROP_CONFLICT, DROP_ICMP_UNRELATED,
@@ -502,17 +502,28 @@ export function stream(desc: usize, rec: u32, c: usize, ip: usize, l4: usize, ou
 }
 
 /**
- * reusedByProxy: the pure ACK in `scr` met the closing session `c` of its client's tuple, and
- * carries a cookie of the SYN proxy: the third segment of a new handshake on a reused port,
- * whose SYN the proxy answered (and left the closing session in place, so that the new session
- * may take its Full-NAT tuple back, as newConn does for a SYN). A late ACK of the old
- * connection carries no cookie and goes on as the old connection's.
+ * reusedByProxy: the pure ACK in `scr` met the closing session `rec` (record `c`) of its client's
+ * tuple after the SYN proxy answered a SYN on that tuple (CONNXF_REUSE_ANSWERED), and carries a
+ * cookie: the third segment of a new handshake on a reused port (the proxy left the closing
+ * session in place, so that the new session may take its Full-NAT tuple back, as newConn does for
+ * a SYN). Any other ACK goes on as the old connection's, its last one included, which may carry
+ * what verifies as a cookie.
  */
 // @ts-ignore: decorator
-@inline export function reusedByProxy(c: usize, scr: usize, v6: bool): bool {
+@inline export function reusedByProxy(rec: u32, c: usize, scr: usize, v6: bool): bool {
   if ((load<u8>(scr + SCR_TCPFLAGS) & (TH_SYN | TH_ACK | TH_RST | TH_FIN)) != TH_ACK || !closing(c)) return false;
+  const x = connxAddress(rec);
+  if (x == 0 || (load<u16>(x + CONNX_FLAGS) & CONNXF_REUSE_ANSWERED) == 0) return false;
   if ((load<u8>(serviceAddress(<u32>load<u16>(c + CONN_SVC)) + SVC_FLAGS2) & SVCF2_SYNPROXY) == 0) return false;
   return cookieInfo(scr, v6) != COOKIE_BAD;
+}
+
+/** reuseAnswered marks closing session `prev` (or NO_CONN): the proxy answered a SYN on its tuple (reusedByProxy) */
+// @ts-ignore: decorator
+@inline function reuseAnswered(prev: u32): void {
+  if (prev == NO_CONN) return;
+  const x = connxAddress(prev);
+  if (x != 0) store<u16>(x + CONNX_FLAGS, load<u16>(x + CONNX_FLAGS) | CONNXF_REUSE_ANSWERED);
 }
 
 /** pass 3 for one frame */
@@ -570,7 +581,7 @@ export function handleFound(desc: usize, scr: usize, cls: u8, proto: u32, v: u32
       endExpired(recOf(v), now);
       v = 0;
     } else if (cls == CLASS_IN && proto == IPPROTO_TCP &&
-      (reusable(c, load<u8>(scr + SCR_TCPFLAGS)) || reusedByProxy(c, scr, false))) {
+      (reusable(c, load<u8>(scr + SCR_TCPFLAGS)) || reusedByProxy(recOf(v), c, scr, false))) {
       // newConn retires it once the new connection's server is known
       prev = recOf(v);
       v = 0;
@@ -636,6 +647,7 @@ export function handleFound(desc: usize, scr: usize, cls: u8, proto: u32, v: u32
       // whose new session takes its place and, toward the same server, its Full-NAT tuple:
       // retired now, the tuple went to quarantine, and clients reusing their ports at a high
       // rate (the rate that switches an auto proxy on) emptied the pool within seconds
+      reuseAnswered(prev);
       answerSyn(desc, scr, svc, l2, vnet, inDev, now, v6);
       return true;
     }

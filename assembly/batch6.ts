@@ -396,7 +396,7 @@ function handle6(desc: usize, scr: usize, cls: u8, l2: bool, vnet: bool, inDev: 
       endExpired(recOf(v), now);
       v = 0;
     } else if (cls == CLASS_IN && proto == IPPROTO_TCP &&
-      (reusable(c, load<u8>(scr + SCR_TCPFLAGS)) || reusedByProxy(c, scr, true))) {
+      (reusable(c, load<u8>(scr + SCR_TCPFLAGS)) || reusedByProxy(recOf(v), c, scr, true))) {
       prev = recOf(v);
       v = 0;
     }

@@ -321,6 +321,7 @@ export const CONNXF_SYNPROXY_PENDING = 0x4000;
 export const CONNXF_SYNPROXY_WSCALE = 0x2000;
 export const CONNXF_SYNPROXY_TS = 0x1000;
 export const CONNXF_SYNPROXY_WINDOW = 0x0800;
+export const CONNXF_REUSE_ANSWERED = 0x0400;
 export const IDX_PER_CONN = 4;
 export const IDX_TAG_SHIFT = 25;
 export const IDX_DIR_OUT = 0x1000000;

@@ -340,6 +340,26 @@ for (const flavour of FLAVOURS) {
         });
       }
 
+      it('the last ACK of a connection that closed without data, which verifies as a cookie, reaches the server as that ACK', () => {
+        const s = handshake({ mss: 1460, sack: true, ts: [1000, 0], ws: 7 },
+          { isn: 5000, ts: 0x10000, ws: 7, sack: true });
+        const { h } = s;
+        // the client closes first, before sending anything (wrk closing its connections at the end
+        // of a run), and the server follows
+        const fin = fwd(h.one(fromClient({ flags: 'FA', seq: u32(s.isn + 1), ack: u32(s.cookie + 1) }), 5003));
+        assert.equal(fin.tcp!.flags, 0x11);
+        const sfin = fwd(h.one(fromServer(s.src, { sport: 8080, dport: s.sport, flags: 'FA', seq: 5001, ack: u32(s.isn + 2) }), 5004,
+          { dev: 1 }));
+        assert.equal(sfin.tcp!.seq, u32(s.cookie + 1), 'the server\'s FIN in the client\'s numbers');
+        // seq and ack are both one past the handshake's third segment: the cookie check, additive
+        // in the two, passes it; no SYN on this tuple was answered, so it is the old connection's
+        const last = fwd(h.one(fromClient({ flags: 'A', seq: u32(s.isn + 2), ack: u32(s.cookie + 2) }), 5005));
+        assert.deepEqual([last.src, last.tcp!.sport, last.tcp!.flags, last.tcp!.seq, last.tcp!.ack],
+          [s.src, s.sport, 0x10, u32(s.isn + 2), 5002], 'the ACK of the server\'s FIN, not a new handshake\'s SYN');
+        assert.equal(h.sessions(5005).length, 1);
+        assert.equal(h.tables.stat(abi.STAT_COOKIES_OK), 1n, 'one cookie taken: the handshake\'s, not the last ACK\'s');
+      });
+
       it('the server\'s SYN-ACK opens the client\'s window and an ACK completes the server\'s handshake', () => {
         const s = handshake({ mss: 1460, sack: true, ts: [1000, 0], ws: 7 },
           { isn: 0xfffffffe, ts: 0x7fff0000, ws: 9, sack: true, window: 65535 });
