@@ -27,7 +27,7 @@ import {
 } from './abi';
 import { embryonicFull, evictEmbryonic, synRecvTimeout } from './embryonic';
 import {
-  answerSyn, checkCookieAck, cookieInfo, openServer, proxyWindow, synproxyActive, synproxyPending, quoteAdjust, resetClient, serverAnswered,
+  answerSyn, checkCookieAck, cookieInfo, openServer, payloadOf, proxyWindow, reopenServer, synproxyActive, synproxyPending, quoteAdjust, resetClient, serverAnswered,
   serverRefused,
 } from './synproxy';
 import { COOKIE_BAD } from './syncookie';
@@ -715,6 +715,19 @@ export function proxyHandshake(desc: usize, scr: usize, rec: u32, out: bool, l2:
     if (v6) forward6(desc, scr, rec, out, l2, vnet, inDev, now, TCP_S_CLOSE);
     else forward(desc, scr, rec, out, l2, vnet, inDev, now, TCP_S_CLOSE);
     return;
+  }
+  // the server has not answered our SYN, which may have been lost: the client, facing our zero
+  // window, sends window probes (Linux from its RTO on, backing off; no data), and each one that
+  // returns the cookie sends the SYN again, so the probes are the retransmission timer the data
+  // path lacks. A segment with data waits, as before
+  if (!out && (tf & (TH_SYN | TH_ACK | TH_RST | TH_FIN)) == TH_ACK && payloadOf(scr, v6) == 0) {
+    const info = checkCookieAck(scr, v6);
+    if (info != COOKIE_BAD) {
+      reopenServer(desc, scr, rec, info, l2, vnet, v6);
+      if (v6) forward6(desc, scr, rec, false, l2, vnet, inDev, now, TCP_S_SYN_SENT);
+      else forward(desc, scr, rec, false, l2, vnet, inDev, now, TCP_S_SYN_SENT);
+      return;
+    }
   }
   settle(desc, VERDICT_DROP, DROP_SYNPROXY_PENDING);
 }

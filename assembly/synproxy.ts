@@ -231,6 +231,14 @@ export function checkCookieAck(scr: usize, v6: bool = false): u32 {
   return info;
 }
 
+/** payloadOf: the bytes of TCP payload of the segment parsed into `scr` */
+export function payloadOf(scr: usize, v6: bool = false): u32 {
+  const ip = <usize>load<u32>(scr + SCR_L3);
+  const l4 = <usize>load<u32>(scr + SCR_L4);
+  const l3len = v6 ? IP6_HLEN + bswap16(<u32>load<u16>(ip + IP6_PLEN)) : bswap16(<u32>load<u16>(ip + IP_TOT_LEN));
+  return <u32>(ip + l3len - l4) - ((<u32>load<u8>(l4 + TCP_DOFF) >> 4) << 2);
+}
+
 /** cookieInfo is checkCookieAck without counting: a look at whether a pure ACK carries our cookie */
 export function cookieInfo(scr: usize, v6: bool = false): u32 {
   const ip = <usize>load<u32>(scr + SCR_L3);
@@ -248,9 +256,7 @@ export function cookieInfo(scr: usize, v6: bool = false): u32 {
   // the client's third segment was lost: it believes the connection open and, facing our zero
   // window, sends window probes, which carry the sequence number before its next one: its ISN
   // (Linux tcp_xmit_probe_skb sends snd_una - 1). Accept them, or the client would probe forever.
-  const l3len = v6 ? IP6_HLEN + bswap16(<u32>load<u16>(ip + IP6_PLEN)) : bswap16(<u32>load<u16>(ip + IP_TOT_LEN));
-  const payload = <u32>(ip + l3len - l4) - ((<u32>load<u8>(l4 + TCP_DOFF) >> 4) << 2);
-  if (data == COOKIE_BAD && payload == 0) {
+  if (data == COOKIE_BAD && payloadOf(scr, v6) == 0) {
     data = cookieCheck(cookie, saddr, daddr, load<u32>(l4), seq, limit, v6);
     probe = INFO_PROBE;
   }
@@ -329,6 +335,26 @@ export function openServer(desc: usize, scr: usize, rec: u32, info: u32, l2: boo
   store<u32>(desc + DESC_LEN, (l2 ? ETH_HLEN : 0) + ipLen(v6) + TCP_HLEN + optLen);
   store<u32>(scr + SCR_L4, <u32>nl4);
   store<u8>(scr + SCR_TCPFLAGS, TH_SYN);
+}
+
+/** the extension flags that are the SYN proxy's own (openServer writes them all) */
+// @ts-ignore: decorator
+@inline const PROXY_OWN_FLAGS: u16 = CONNXF_SYNPROXY | CONNXF_SYNPROXY_PENDING | CONNXF_SYNPROXY_WSCALE | CONNXF_SYNPROXY_TS |
+  CONNXF_SYNPROXY_WINDOW;
+
+/**
+ * reopenServer is openServer once more for pending session `rec`, from a client segment that
+ * verified as the handshake's ACK again (the window probes a client sends against our zero
+ * window): the SYN it sent may have been lost, and this sends it again. What the PROXY protocol
+ * and TOA set up at the first SYN (their flags, the header's length in SEQ_IN) is kept.
+ */
+export function reopenServer(desc: usize, scr: usize, rec: u32, info: u32, l2: bool, vnet: bool, v6: bool = false): void {
+  const x = connxAddress(rec);
+  const others = load<u16>(x + CONNX_FLAGS) & ~PROXY_OWN_FLAGS;
+  const seqIn = load<u32>(x + CONNX_SEQ_IN);
+  openServer(desc, scr, rec, info, l2, vnet, v6);
+  store<u16>(x + CONNX_FLAGS, load<u16>(x + CONNX_FLAGS) | others);
+  store<u32>(x + CONNX_SEQ_IN, seqIn);
 }
 
 /**

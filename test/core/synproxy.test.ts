@@ -340,6 +340,40 @@ for (const flavour of FLAVOURS) {
         });
       }
 
+      it('a window probe before the server answered sends the SYN again; data waits', () => {
+        const h = proxy(flavour, forwarding);
+        const isn = 0x20000000;
+        const opts = synOptions({ mss: 1460, sack: true, ts: [1000, 0], ws: 7 });
+        const sa = fwd(h.one(fromClient({ flags: 'S', seq: isn, options: opts }), 1));
+        const cookie = sa.tcp!.seq!;
+        const ourTs = decodeOptions(sa).ts![0];
+        const ackOpts = (tsval: number) => [1, 1, 8, 10, ...be32(tsval), ...be32(ourTs)];
+        const syn = fwd(h.one(fromClient({ flags: 'A', seq: isn + 1, ack: u32(cookie + 1), window: 1000, options: ackOpts(1001) }), 2));
+        assert.equal(syn.tcp!.flags, 0x02);
+        // the SYN never reached the server; the client, facing our zero window, probes
+        const held = h.one(fromClient({ flags: 'PA', seq: isn + 1, ack: u32(cookie + 1), options: ackOpts(1200), payload: new Uint8Array(3) }), 3);
+        assert.equal(held.reason, abi.DROP_SYNPROXY_PENDING, 'data waits for the server');
+        for (const [t, tsval] of [[4, 1250], [5, 1750]]) {
+          const again = fwd(h.one(fromClient({ flags: 'A', seq: isn, ack: u32(cookie + 1), window: 1000, options: ackOpts(tsval) }), t));
+          assert.deepEqual([again.src, again.dst, again.tcp!.sport, again.tcp!.dport, again.tcp!.flags, again.tcp!.seq],
+            [syn.src, syn.dst, syn.tcp!.sport, syn.tcp!.dport, 0x02, isn], 'the same SYN');
+          const o = decodeOptions(again);
+          assert.deepEqual([o.mss, o.sack, o.ws, o.ts], [decodeOptions(syn).mss, true, 7, [tsval, 0]]);
+        }
+        // a forged probe (a wrong acknowledgement) sends nothing
+        const forged = h.one(fromClient({ flags: 'A', seq: isn, ack: u32(cookie + 7), options: ackOpts(1800) }), 6);
+        assert.equal(forged.reason, abi.DROP_SYNPROXY_PENDING);
+        assert.equal(h.sessions(6).length, 1);
+        assert.equal(abi.TCP_STATE_NAMES[h.sessions(6)[0].state], 'SYN_SENT');
+        // the server answers the last one: the connection opens as usual
+        const up = fwd(h.one(fromServer(syn.src, {
+          sport: 8080, dport: syn.tcp!.sport, flags: 'SA', seq: 9000, ack: u32(isn + 1), window: 29200,
+          options: synOptions({ mss: 1400, sack: true, ts: [0x10000, 1750], ws: 7 }),
+        }), 7, { dev: 1 }));
+        assert.deepEqual([up.dst, up.tcp!.flags, up.tcp!.seq, up.tcp!.ack], [CIP, 0x10, u32(cookie + 1), u32(isn + 1)]);
+        assert.equal(abi.TCP_STATE_NAMES[h.sessions(7)[0].state], 'ESTABLISHED');
+      });
+
       it('the last ACK of a connection that closed without data, which verifies as a cookie, reaches the server as that ACK', () => {
         const s = handshake({ mss: 1460, sack: true, ts: [1000, 0], ws: 7 },
           { isn: 5000, ts: 0x10000, ws: 7, sack: true });
@@ -510,6 +544,15 @@ for (const flavour of FLAVOURS) {
       assert.equal(syn.tcp!.seq, isn, 'the client\'s ISN');
       assert.equal(syn.tcp!.payload.length, 0);
       assert.equal(tcpOptions(syn.tcp!.options!).find((x) => x.kind === 254), undefined, 'no TOA on the SYN');
+      // 2b. that SYN is lost: the client's window probe (seq = its ISN) sends it again, the same
+      // SYN, with what TOA and the PROXY header set up at the first one kept for what follows
+      const again = fwd(h.one(fromClient({
+        flags: 'A', seq: isn, ack: u32(cookie + 1), window: 1000, options: [1, 1, 8, 10, ...be32(1001), ...be32(ourTs)],
+      }), 101));
+      assert.deepEqual([again.src, again.dst, again.tcp!.sport, again.tcp!.dport, again.tcp!.flags, again.tcp!.seq],
+        [syn.src, syn.dst, syn.tcp!.sport, syn.tcp!.dport, 0x02, isn]);
+      assert.deepEqual([...again.tcp!.options!], [...syn.tcp!.options!], 'the same options');
+      assert.equal(h.sessions().length, 1);
       const lport = syn.tcp!.sport;
       const srvTs = 0x10000000;
       // 3. the server's SYN-ACK: the client gets the window-opening ACK, the server the completing ACK
@@ -567,7 +610,8 @@ for (const flavour of FLAVOURS) {
       assert.equal(Buffer.from(d2.tcp!.payload).toString('latin1'), 'more', 'the header only once acknowledged');
       assert.equal(h.tables.stat(abi.STAT_PROXY_SENT), 2n);
       assert.ok(h.tables.stat(abi.STAT_TOA_ADDED) >= 1n);
-      assert.equal(h.tables.stat(abi.STAT_COOKIES_OK), 1n);
+      // the handshake's ACK and the window probe that resent the SYN (2b)
+      assert.equal(h.tables.stat(abi.STAT_COOKIES_OK), 2n);
       assert.equal(abi.TCP_STATE_NAMES[h.sessions()[0].state], 'ESTABLISHED');
     });
 

@@ -8,6 +8,8 @@
 // The real servers run with `tx off`, so the kernel verifies every checksum the director touched.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { buildTopology, type Topology } from '../../src/lab/topology.js';
 import {
   LAB_LIPS6_TAP, LAB_LIPS_TAP, LAB_LIPS_TUN, LAB_VIP6_TAP, LAB_VIP_TAP, LAB_VIP_TUN, type RunningDirector, labConfig,
@@ -91,6 +93,37 @@ for (const [device, forwarding] of [['tap', 'nat'], ['tap', 'fullnat'], ['tun', 
         [new URL('../../../bin/wlvs.js', import.meta.url).pathname, 'status', '--api', dir.adminUrl]);
       assert.match(text, /syn-proxy forced/);
       assert.match(text, /SYN flood: embryonic 0\//);
+    });
+
+    it('a SYN to the server that is lost goes again on the client\'s window probe: curl still gets through', async () => {
+      // every server drops the first SYN of each source and port the director uses toward it
+      // (the client's address in NAT, the LIPs in Full-NAT), and counts the ones that come again
+      const sources = forwarding === 'fullnat' ? (device === 'tap' ? LAB_LIPS_TAP : LAB_LIPS_TUN) : [topo.client.address];
+      const f = join(topo.lab.tempDir('lose'), 'lose.nft');
+      writeFileSync(f, `table inet wlvslose {\n  set seen { type ipv4_addr . inet_service; flags dynamic; timeout 5m; }\n` +
+        '  chain in {\n    type filter hook input priority -10; policy accept;\n' +
+        `    ip saddr != { ${sources.join(', ')} } accept\n    tcp flags & (syn | ack) != syn accept\n` +
+        '    ip saddr . tcp sport @seen counter accept\n    add @seen { ip saddr . tcp sport } counter drop\n  }\n}\n');
+      for (const r of topo.realServers) await topo.lab.exec(r.role, 'nft', ['-f', f]);
+      try {
+        const started = Date.now();
+        for (let i = 0; i < 4; i++) await get(topo, `http://${vip}/`);
+        const took = Date.now() - started;
+        let dropped = 0;
+        let again = 0;
+        for (const r of topo.realServers) {
+          const counters = [...(await topo.lab.exec(r.role, 'nft', ['list', 'table', 'inet', 'wlvslose']))
+            .matchAll(/counter packets (\d+)/g)].map((m) => Number(m[1]));
+          again += counters[0];
+          dropped += counters[1];
+        }
+        assert.equal(dropped, 4, 'one SYN lost per connection');
+        assert.ok(again >= 4, `${again} SYNs sent again`);
+        // the client probes from its RTO (200 ms after a fast handshake), far inside curl's 5 s
+        assert.ok(took < 8000, `${took} ms for 4 connections`);
+      } finally {
+        for (const r of topo.realServers) await topo.lab.exec(r.role, 'nft', ['delete', 'table', 'inet', 'wlvslose']);
+      }
     });
   });
 }
