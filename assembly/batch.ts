@@ -27,7 +27,7 @@ import {
 } from './abi';
 import { embryonicFull, evictEmbryonic, synRecvTimeout } from './embryonic';
 import {
-  answerSyn, checkCookieAck, cookieInfo, openServer, payloadOf, proxyWindow, reopenServer, synproxyActive, synproxyPending, quoteAdjust, resetClient, serverAnswered,
+  answerSyn, checkCookieAck, cookieInfo, openServer, payloadOf, proxyWindow, synproxyActive, synproxyPending, quoteAdjust, resetClient, serverAnswered,
   serverRefused,
 } from './synproxy';
 import { COOKIE_BAD } from './syncookie';
@@ -723,7 +723,7 @@ export function proxyHandshake(desc: usize, scr: usize, rec: u32, out: bool, l2:
   if (!out && (tf & (TH_SYN | TH_ACK | TH_RST | TH_FIN)) == TH_ACK && payloadOf(scr, v6) == 0) {
     const info = checkCookieAck(scr, v6);
     if (info != COOKIE_BAD) {
-      reopenServer(desc, scr, rec, info, l2, vnet, v6);
+      openServer(desc, scr, rec, info, l2, vnet, v6);
       if (v6) forward6(desc, scr, rec, false, l2, vnet, inDev, now, TCP_S_SYN_SENT);
       else forward(desc, scr, rec, false, l2, vnet, inDev, now, TCP_S_SYN_SENT);
       return;

@@ -290,12 +290,20 @@ export function cookieInfo(scr: usize, v6: bool = false): u32 {
   return (c & 0xf) << (c >> 4);
 }
 
+/** the extension flags that are the SYN proxy's own (openServer writes them all) */
+// @ts-ignore: decorator
+@inline const PROXY_OWN_FLAGS: u16 = CONNXF_SYNPROXY | CONNXF_SYNPROXY_PENDING | CONNXF_SYNPROXY_WSCALE | CONNXF_SYNPROXY_TS |
+  CONNXF_SYNPROXY_WINDOW;
+
 /**
  * openServer turns the verified ACK in slot `desc` into the SYN that opens session `rec` to its
  * real server: the client's ISN and window, the MSS of the cookie, and the SACK-permitted,
  * timestamp and window-scale options the client sent. Its addresses stay CIP -> VIP; forward()
  * rewrites them as for any first packet. The session's extension record keeps what the real
- * server's answer will need.
+ * server's answer will need. It also sends that SYN again, from a client segment that verified
+ * as the handshake's ACK once more while the server has not answered (proxyHandshake): what the
+ * PROXY protocol and TOA set up at the first SYN (their flags, the header's length in SEQ_IN)
+ * then stays; at the first SYN the record is fresh, all zero.
  */
 export function openServer(desc: usize, scr: usize, rec: u32, info: u32, l2: bool, vnet: bool, v6: bool = false): void {
   const frame = <usize>load<u32>(desc + DESC_OFF);
@@ -316,11 +324,10 @@ export function openServer(desc: usize, scr: usize, rec: u32, info: u32, l2: boo
   const ours = (hdr(HDR_SYNPROXY_OPTS) >>> 16) & 0xf;
 
   const x = connxAddress(rec);
-  store<u32>(x + CONNX_SEQ_IN, 0);
   store<u32>(x + CONNX_SEQ_OUT, cookie);
   store<u32>(x + CONNX_TS, ourTsval);
-  store<u16>(x + CONNX_FLAGS, CONNXF_SYNPROXY | CONNXF_SYNPROXY_PENDING | (wsOk ? CONNXF_SYNPROXY_WSCALE : 0) |
-    (tsOpt != 0 ? CONNXF_SYNPROXY_TS : 0));
+  store<u16>(x + CONNX_FLAGS, (load<u16>(x + CONNX_FLAGS) & ~PROXY_OWN_FLAGS) | CONNXF_SYNPROXY | CONNXF_SYNPROXY_PENDING |
+    (wsOk ? CONNXF_SYNPROXY_WSCALE : 0) | (tsOpt != 0 ? CONNXF_SYNPROXY_TS : 0));
   store<u16>(x + CONNX_AUX, <u16>((wsOk ? ws : 0) | (wsOk ? ours << 4 : 0) | (windowCode(window) << 8)));
 
   // the window of a SYN is never scaled (RFC 7323 §2.2); the ACK's was, by the client's shift
@@ -335,26 +342,6 @@ export function openServer(desc: usize, scr: usize, rec: u32, info: u32, l2: boo
   store<u32>(desc + DESC_LEN, (l2 ? ETH_HLEN : 0) + ipLen(v6) + TCP_HLEN + optLen);
   store<u32>(scr + SCR_L4, <u32>nl4);
   store<u8>(scr + SCR_TCPFLAGS, TH_SYN);
-}
-
-/** the extension flags that are the SYN proxy's own (openServer writes them all) */
-// @ts-ignore: decorator
-@inline const PROXY_OWN_FLAGS: u16 = CONNXF_SYNPROXY | CONNXF_SYNPROXY_PENDING | CONNXF_SYNPROXY_WSCALE | CONNXF_SYNPROXY_TS |
-  CONNXF_SYNPROXY_WINDOW;
-
-/**
- * reopenServer is openServer once more for pending session `rec`, from a client segment that
- * verified as the handshake's ACK again (the window probes a client sends against our zero
- * window): the SYN it sent may have been lost, and this sends it again. What the PROXY protocol
- * and TOA set up at the first SYN (their flags, the header's length in SEQ_IN) is kept.
- */
-export function reopenServer(desc: usize, scr: usize, rec: u32, info: u32, l2: bool, vnet: bool, v6: bool = false): void {
-  const x = connxAddress(rec);
-  const others = load<u16>(x + CONNX_FLAGS) & ~PROXY_OWN_FLAGS;
-  const seqIn = load<u32>(x + CONNX_SEQ_IN);
-  openServer(desc, scr, rec, info, l2, vnet, v6);
-  store<u16>(x + CONNX_FLAGS, load<u16>(x + CONNX_FLAGS) | others);
-  store<u32>(x + CONNX_SEQ_IN, seqIn);
 }
 
 /**
